@@ -1,0 +1,112 @@
+import { and, asc, count, desc, eq, ilike, isNotNull, isNull, or, sql, type SQL } from "drizzle-orm";
+import type { DbOrTx } from "../client";
+import { sshKeys, users, type UserRow } from "../schema";
+
+export type UserInsert = typeof users.$inferInsert;
+
+export async function getUserById(db: DbOrTx, id: string): Promise<UserRow | undefined> {
+  const [row] = await db.select().from(users).where(eq(users.id, id)).limit(1);
+  return row;
+}
+
+export async function getUserByEmail(db: DbOrTx, email: string): Promise<UserRow | undefined> {
+  const [row] = await db.select().from(users).where(eq(users.email, email.toLowerCase())).limit(1);
+  return row;
+}
+
+export async function getUserByLdapUsername(db: DbOrTx, username: string): Promise<UserRow | undefined> {
+  const [row] = await db.select().from(users).where(eq(users.ldapUsername, username)).limit(1);
+  return row;
+}
+
+export async function createUser(db: DbOrTx, values: UserInsert): Promise<UserRow> {
+  const [row] = await db
+    .insert(users)
+    .values({ ...values, email: values.email.toLowerCase() })
+    .returning();
+  return row!;
+}
+
+/** Inserts unless the email is taken; returns undefined when it was (no exception, no aborted transaction). */
+export async function createUserIfAbsent(db: DbOrTx, values: UserInsert): Promise<UserRow | undefined> {
+  const [row] = await db
+    .insert(users)
+    .values({ ...values, email: values.email.toLowerCase() })
+    .onConflictDoNothing({ target: users.email })
+    .returning();
+  return row;
+}
+
+export async function updateUser(
+  db: DbOrTx,
+  id: string,
+  values: Partial<Omit<UserInsert, "id" | "createdAt">>,
+): Promise<UserRow | undefined> {
+  const [row] = await db
+    .update(users)
+    .set({ ...values, updatedAt: new Date() })
+    .where(eq(users.id, id))
+    .returning();
+  return row;
+}
+
+export async function countActiveAdmins(db: DbOrTx): Promise<number> {
+  const [row] = await db
+    .select({ n: count() })
+    .from(users)
+    .where(and(eq(users.role, "admin"), isNull(users.disabledAt)));
+  return row?.n ?? 0;
+}
+
+export async function hasAnyAdmin(db: DbOrTx): Promise<boolean> {
+  const [row] = await db.select({ id: users.id }).from(users).where(eq(users.role, "admin")).limit(1);
+  return Boolean(row);
+}
+
+export type UserListFilter = "all" | "admins" | "disabled" | "pending";
+
+export async function listUsers(
+  db: DbOrTx,
+  params: { search?: string; filter?: UserListFilter; limit: number; offset: number },
+): Promise<{ rows: UserRow[]; total: number }> {
+  const conds: SQL[] = [];
+  if (params.search) {
+    const q = `%${params.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    conds.push(or(ilike(users.email, q), ilike(users.name, q), ilike(users.ldapUsername, q))!);
+  }
+  if (params.filter === "admins") conds.push(eq(users.role, "admin"));
+  if (params.filter === "disabled") conds.push(isNotNull(users.disabledAt));
+  if (params.filter === "pending") conds.push(or(isNull(users.emailVerifiedAt), isNull(users.approvedAt))!);
+  const where = conds.length ? and(...conds) : undefined;
+  const rows = await db
+    .select()
+    .from(users)
+    .where(where)
+    .orderBy(desc(users.createdAt), asc(users.email))
+    .limit(params.limit)
+    .offset(params.offset);
+  const [totalRow] = await db.select({ n: count() }).from(users).where(where);
+  return { rows, total: totalRow?.n ?? 0 };
+}
+
+export async function listSshKeys(db: DbOrTx, userId: string) {
+  return db.select().from(sshKeys).where(eq(sshKeys.userId, userId)).orderBy(asc(sshKeys.createdAt));
+}
+
+export async function insertSshKey(db: DbOrTx, values: typeof sshKeys.$inferInsert) {
+  const [row] = await db.insert(sshKeys).values(values).onConflictDoNothing().returning();
+  return row;
+}
+
+export async function deleteSshKey(db: DbOrTx, params: { userId: string; id: string }): Promise<boolean> {
+  const rows = await db
+    .delete(sshKeys)
+    .where(and(eq(sshKeys.id, params.id), eq(sshKeys.userId, params.userId)))
+    .returning({ id: sshKeys.id });
+  return rows.length > 0;
+}
+
+/** Serialises first-admin creation and last-admin checks across concurrent requests. */
+export async function lockAdminSet(db: DbOrTx): Promise<void> {
+  await db.execute(sql`select pg_advisory_xact_lock(hashtext('kiln.admin-set'))`);
+}

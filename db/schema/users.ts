@@ -1,0 +1,51 @@
+import { sql } from "drizzle-orm";
+import { index, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+
+export const userRole = pgEnum("user_role", ["user", "admin"]);
+export const authSource = pgEnum("auth_source", ["local", "ldap"]);
+
+export const users = pgTable(
+  "users",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    // Stored lower-cased; uniqueness is on this column.
+    email: text("email").notNull(),
+    name: text("name").notNull().default(""),
+    // Null for LDAP accounts: their password lives in the directory.
+    passwordHash: text("password_hash"),
+    role: userRole("role").notNull().default("user"),
+    authSource: authSource("auth_source").notNull().default("local"),
+    ldapUsername: text("ldap_username"),
+    emailVerifiedAt: timestamp("email_verified_at", { withTimezone: true }),
+    // Null while an admin has not approved the account (approval mode only).
+    approvedAt: timestamp("approved_at", { withTimezone: true }),
+    disabledAt: timestamp("disabled_at", { withTimezone: true }),
+    lastSignInAt: timestamp("last_sign_in_at", { withTimezone: true }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("users_email_key").on(t.email),
+    uniqueIndex("users_ldap_username_key").on(t.ldapUsername).where(sql`${t.ldapUsername} is not null`),
+    index("users_created_at_idx").on(t.createdAt),
+  ],
+);
+
+export const sshKeys = pgTable(
+  "ssh_keys",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    type: text("type").notNull(),
+    publicKey: text("public_key").notNull(),
+    comment: text("comment").notNull().default(""),
+    fingerprint: text("fingerprint").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("ssh_keys_user_fingerprint_key").on(t.userId, t.fingerprint)],
+);
+
+export type UserRow = typeof users.$inferSelect;
+export type SshKeyRow = typeof sshKeys.$inferSelect;

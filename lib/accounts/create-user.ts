@@ -1,0 +1,31 @@
+import { createUserIfAbsent } from "@/db/queries/users";
+import { z } from "zod";
+import type { Db } from "../db";
+import { AppError } from "../errors";
+import { hashPassword } from "../auth/password";
+import { emailSchema, passwordSchema } from "../validation/accounts";
+import { parseInput } from "../validation/parse";
+import { toPublicUser } from "./user-view";
+
+export const userCreateSchema = z.object({
+  email: emailSchema,
+  password: passwordSchema,
+  name: z.string().trim().max(100).default(""),
+  admin: z.boolean().default(false),
+});
+
+/** Creates a ready-to-use account (verified and approved), as an admin or the CLI does. */
+export async function createUserAsAdmin(db: Db, input: unknown) {
+  const data = parseInput(userCreateSchema, input);
+  const now = new Date();
+  const user = await createUserIfAbsent(db, {
+    email: data.email,
+    name: data.name,
+    passwordHash: await hashPassword(data.password),
+    role: data.admin ? "admin" : "user",
+    emailVerifiedAt: now,
+    approvedAt: now,
+  });
+  if (!user) throw AppError.field("email", `An account with the email ${data.email} already exists.`);
+  return toPublicUser(user);
+}

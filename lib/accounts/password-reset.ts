@@ -1,0 +1,52 @@
+import { deleteSessionsOfUser } from "@/db/queries/auth";
+import { getUserByEmail, getUserById, updateUser } from "@/db/queries/users";
+import type { Db } from "../db";
+import { getEnv } from "../env";
+import { AppError } from "../errors";
+import { hashPassword } from "../auth/password";
+import { enforceRateLimits } from "../auth/rate-limit";
+import type { RequestContext } from "../http/context";
+import { sendMail } from "../mail/send";
+import { resetPasswordMail } from "../mail/templates";
+import { resetPasswordSchema, resetRequestSchema } from "../validation/accounts";
+import { parseInput } from "../validation/parse";
+import { absoluteUrl, RESET_LINK_MINUTES } from "./links";
+import { issueOneTimeToken, redeemOneTimeToken } from "./one-time-links";
+
+/**
+ * Mails a reset link when the address belongs to an active local account. The answer
+ * is the same whether or not it does, so the form does not reveal who has an account.
+ */
+export async function requestPasswordReset(db: Db, input: unknown, ctx: RequestContext): Promise<void> {
+  const env = getEnv();
+  const { email } = parseInput(resetRequestSchema, input);
+  await enforceRateLimits(db, [
+    { key: `reset:ip:${ctx.ip}`, limit: env.KILN_RATE_LIMIT_RESET_PER_IP, what: "password reset requests from your address" },
+    { key: `reset:email:${email}`, limit: env.KILN_RATE_LIMIT_RESET_PER_ACCOUNT, what: "password reset requests for this account" },
+  ]);
+  await db.transaction(async (tx) => {
+    const user = await getUserByEmail(tx, email);
+    if (!user || user.disabledAt || user.authSource !== "local") return;
+    const token = await issueOneTimeToken(tx, {
+      purpose: "reset_password",
+      userId: user.id,
+      ttlMs: RESET_LINK_MINUTES * 60_000,
+    });
+    await sendMail(tx, resetPasswordMail(email, absoluteUrl(`/reset-password/${token}`), RESET_LINK_MINUTES));
+  });
+}
+
+/** Sets the new password and ends every session of the account (whoever had it is out). */
+export async function resetPassword(db: Db, input: unknown): Promise<{ email: string }> {
+  const data = parseInput(resetPasswordSchema, input);
+  const passwordHash = await hashPassword(data.password);
+  return db.transaction(async (tx) => {
+    const row = await redeemOneTimeToken(tx, "reset_password", data.token);
+    const user = row.userId ? await getUserById(tx, row.userId) : undefined;
+    if (!user || user.disabledAt) throw new AppError("not_found", "This password reset link is not valid.");
+    // Following the mailed link proves the address, so an unverified account becomes verified.
+    await updateUser(tx, user.id, { passwordHash, emailVerifiedAt: user.emailVerifiedAt ?? new Date() });
+    await deleteSessionsOfUser(tx, user.id);
+    return { email: user.email };
+  });
+}

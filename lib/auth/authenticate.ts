@@ -1,0 +1,103 @@
+// Checks credentials and account state. Wrong login and wrong password get the same
+// answer (and the same time), so sign-in does not reveal which accounts exist.
+import { createUserIfAbsent, getUserByEmail, getUserByLdapUsername, updateUser } from "@/db/queries/users";
+import type { UserRow } from "@/db/schema";
+import type { Db } from "../db";
+import { getEnv } from "../env";
+import { AppError } from "../errors";
+import { getUserStatus } from "../accounts/user-view";
+import type { RequestContext } from "../http/context";
+import type { SignInInput } from "../validation/accounts";
+import { authenticateLdapUser, type LdapConfig } from "./ldap";
+import { burnPasswordCheck, verifyPassword } from "./password";
+import { enforceRateLimits } from "./rate-limit";
+
+const WRONG_PASSWORD = "The email or password is incorrect.";
+const WRONG_LDAP = "The username or password is incorrect.";
+
+async function limitSignIn(db: Db, login: string, ctx: RequestContext): Promise<void> {
+  const env = getEnv();
+  await enforceRateLimits(db, [
+    { key: `signin:ip:${ctx.ip}`, limit: env.KILN_RATE_LIMIT_SIGNIN_PER_IP, what: "sign-in attempts from your address" },
+    { key: `signin:account:${login.toLowerCase()}`, limit: env.KILN_RATE_LIMIT_SIGNIN_PER_ACCOUNT, what: "sign-in attempts for this account" },
+  ]);
+}
+
+/** Refuses accounts that may not sign in; only called after the password was proven right. */
+function assertMaySignIn(user: UserRow): void {
+  const status = getUserStatus(user);
+  if (status === "disabled") throw new AppError("forbidden", "This account is disabled. Contact an administrator if you think this is a mistake.");
+  if (status === "pending_verification")
+    throw new AppError("forbidden", "Confirm your email address first: open the link we mailed you. Registering again sends a new link.");
+  if (status === "pending_approval") throw new AppError("forbidden", "Your account is waiting for an administrator's approval. You will get a mail when it is approved.");
+}
+
+export async function authenticateWithPassword(db: Db, input: SignInInput, ctx: RequestContext): Promise<UserRow> {
+  await limitSignIn(db, input.login, ctx);
+  const user = await getUserByEmail(db, input.login);
+  if (!user?.passwordHash) {
+    await burnPasswordCheck(input.password);
+    throw new AppError("unauthorized", WRONG_PASSWORD);
+  }
+  if (!(await verifyPassword(user.passwordHash, input.password))) throw new AppError("unauthorized", WRONG_PASSWORD);
+  assertMaySignIn(user);
+  return (await updateUser(db, user.id, { lastSignInAt: new Date() }))!;
+}
+
+export function getLdapConfig(): LdapConfig | null {
+  const env = getEnv();
+  if (!env.LDAP_URL || !env.LDAP_BASE_DN) return null;
+  return {
+    url: env.LDAP_URL,
+    bindDn: env.LDAP_BIND_DN,
+    bindPassword: env.LDAP_BIND_PASSWORD,
+    baseDn: env.LDAP_BASE_DN,
+    userFilter: env.LDAP_USER_FILTER,
+    adminGroupDn: env.LDAP_ADMIN_GROUP_DN,
+    timeoutMs: env.LDAP_TIMEOUT_MS,
+  };
+}
+
+/**
+ * Signs in through the directory. The first sign-in creates the local profile; later ones
+ * refresh name and email, and the role when an admin group is configured (the directory decides).
+ */
+export async function authenticateWithLdap(db: Db, input: SignInInput, ctx: RequestContext, cfg = getLdapConfig()): Promise<UserRow> {
+  if (!cfg) throw new AppError("bad_request", "Sign-in with a lab (LDAP) account is not configured on this Kiln.");
+  await limitSignIn(db, `ldap:${input.login}`, ctx);
+  const found = await authenticateLdapUser(cfg, input.login, input.password);
+  if (!found) throw new AppError("unauthorized", WRONG_LDAP);
+
+  const email = found.email ?? `${found.username}@ldap.invalid`;
+  const roleFromDirectory = cfg.adminGroupDn ? (found.isAdmin ? "admin" : "user") : undefined;
+  const now = new Date();
+  let user = await getUserByLdapUsername(db, found.username);
+  if (!user) {
+    user = await createUserIfAbsent(db, {
+      email,
+      name: found.name,
+      authSource: "ldap",
+      ldapUsername: found.username,
+      role: roleFromDirectory ?? "user",
+      // The directory vouches for its people: no mail verification or approval.
+      emailVerifiedAt: now,
+      approvedAt: now,
+      lastSignInAt: now,
+    });
+    if (!user) {
+      throw new AppError(
+        "conflict",
+        `A Kiln account with the email ${email} already exists and is not linked to your directory account. Ask an administrator to resolve it.`,
+      );
+    }
+    return user;
+  }
+  assertMaySignIn(user);
+  const emailChanged = email !== user.email && !(await getUserByEmail(db, email));
+  return (await updateUser(db, user.id, {
+    name: found.name,
+    ...(emailChanged ? { email } : {}),
+    ...(roleFromDirectory ? { role: roleFromDirectory } : {}),
+    lastSignInAt: now,
+  }))!;
+}

@@ -1,0 +1,53 @@
+// The one guard module. Every page, route handler and action calls one of these;
+// middleware is never the only check.
+import { cache } from "react";
+import { headers } from "next/headers";
+import { notFound, redirect } from "next/navigation";
+import type { UserRow } from "@/db/schema";
+import { getAppDb } from "../db";
+import { AppError } from "../errors";
+import { authenticateApiToken } from "./api-tokens";
+import { auth } from "./auth";
+import { resolveSession } from "./sessions";
+
+export type CurrentUser = { user: UserRow; sessionId: string | null; via: "session" | "token" };
+
+/** Resolves the caller once per request: a bearer token, else the session cookie. */
+export const getCurrentUser = cache(async (): Promise<CurrentUser | null> => {
+  const db = getAppDb();
+  const authorization = (await headers()).get("authorization");
+  if (authorization?.toLowerCase().startsWith("bearer ")) {
+    const user = await authenticateApiToken(db, authorization.slice(7).trim());
+    return { user, sessionId: null, via: "token" };
+  }
+  const session = await auth();
+  if (!session?.sid) return null;
+  const user = await resolveSession(db, session.sid);
+  return user ? { user, sessionId: session.sid, via: "session" } : null;
+});
+
+export async function requireUser(): Promise<CurrentUser> {
+  const current = await getCurrentUser();
+  if (!current) throw new AppError("unauthorized", "Sign in to continue.");
+  return current;
+}
+
+export async function requireAdmin(): Promise<CurrentUser> {
+  const current = await requireUser();
+  if (current.user.role !== "admin") throw new AppError("forbidden", "Only administrators can do this.");
+  return current;
+}
+
+/** For pages: send a signed-out visitor to the sign-in page, and back here afterwards. */
+export async function requirePageUser(path: string): Promise<CurrentUser> {
+  const current = await getCurrentUser().catch(() => null);
+  if (!current) redirect(`/signin?next=${encodeURIComponent(path)}`);
+  return current;
+}
+
+/** For admin pages: a non-admin gets a 404, so the admin section's shape is not advertised. */
+export async function requirePageAdmin(path: string): Promise<CurrentUser> {
+  const current = await requirePageUser(path);
+  if (current.user.role !== "admin") notFound();
+  return current;
+}

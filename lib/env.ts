@@ -1,0 +1,106 @@
+// The only reader of process.env. Everything else imports `env` from here, so a
+// misconfiguration fails once, at start, with the variable's name in the message.
+import path from "node:path";
+import { z } from "zod";
+
+const csv = z
+  .string()
+  .default("")
+  .transform((s) =>
+    s
+      .split(",")
+      .map((p) => p.trim().toLowerCase())
+      .filter(Boolean),
+  );
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no", ""])
+  .default("")
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+const optionalUrl = z
+  .string()
+  .optional()
+  .transform((v) => (v ? v : undefined))
+  .pipe(z.url().optional());
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  HOSTNAME: z.string().default("0.0.0.0"),
+  KILN_DATA_DIR: z.string().default(".kiln"),
+  KILN_URL: optionalUrl,
+  DATABASE_URL: optionalUrl,
+  AUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+
+  KILN_REGISTRATION: z.enum(["open", "approval", "closed"]).default("open"),
+  KILN_ALLOWED_EMAIL_DOMAINS: csv,
+  KILN_TRUST_PROXY: bool,
+
+  SMTP_URL: optionalUrl,
+  MAIL_FROM: z.string().default("Kiln <kiln@localhost>"),
+
+  LDAP_URL: optionalUrl,
+  LDAP_BIND_DN: z.string().optional(),
+  LDAP_BIND_PASSWORD: z.string().optional(),
+  LDAP_BASE_DN: z.string().optional(),
+  LDAP_USER_FILTER: z.string().default("(|(uid={login})(mail={login}))"),
+  LDAP_ADMIN_GROUP_DN: z.string().optional(),
+  LDAP_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+
+  KILN_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
+  KILN_RATE_LIMIT_SIGNIN_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
+  KILN_RATE_LIMIT_SIGNIN_PER_IP: z.coerce.number().int().min(1).default(50),
+  KILN_RATE_LIMIT_REGISTER_PER_IP: z.coerce.number().int().min(1).default(10),
+  KILN_RATE_LIMIT_RESET_PER_ACCOUNT: z.coerce.number().int().min(1).default(5),
+  KILN_RATE_LIMIT_RESET_PER_IP: z.coerce.number().int().min(1).default(20),
+});
+
+export type Env = z.infer<typeof envSchema> & {
+  /** Absolute data directory. */
+  dataDir: string;
+  /** Public base URL used in mails and printed links, without a trailing slash. */
+  baseUrl: string;
+  isLdapEnabled: boolean;
+};
+
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const result = envSchema.safeParse(source);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new Error(`Invalid environment configuration:\n${lines.join("\n")}`);
+  }
+  const e = result.data;
+  if (e.LDAP_URL && !e.LDAP_BASE_DN) {
+    throw new Error("Invalid environment configuration:\n  LDAP_BASE_DN: required when LDAP_URL is set");
+  }
+  return {
+    ...e,
+    dataDir: path.resolve(e.KILN_DATA_DIR),
+    baseUrl: (e.KILN_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ""),
+    isLdapEnabled: Boolean(e.LDAP_URL),
+  };
+}
+
+let cached: Env | undefined;
+
+/** Parsed once per process; tests that change variables call `resetEnv()`. */
+export function getEnv(): Env {
+  cached ??= parseEnv(process.env);
+  return cached;
+}
+
+export function resetEnv(): void {
+  cached = undefined;
+}
+
+/** For the launcher: hand settings it derived (database URL, secret) to child processes and itself. */
+export function setEnvForProcess(values: Record<string, string>): void {
+  for (const [k, v] of Object.entries(values)) process.env[k] = v;
+  cached = undefined;
+}
+
+export function getProcessEnv(): NodeJS.ProcessEnv {
+  return process.env;
+}

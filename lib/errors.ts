@@ -1,0 +1,56 @@
+// One error type for everything a person can cause. Codes are closed; each maps
+// to one HTTP status here and nowhere else.
+export const ERROR_STATUS = {
+  bad_request: 400,
+  validation: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  gone: 410,
+  payload_too_large: 413,
+  rate_limited: 429,
+  unavailable: 503,
+  internal: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export type FieldErrors = Record<string, string[]>;
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly details?: { fieldErrors?: FieldErrors; retryAfterSeconds?: number; [k: string]: unknown };
+
+  constructor(code: ErrorCode, message: string, details?: AppError["details"]) {
+    super(message);
+    this.name = "AppError";
+    this.code = code;
+    this.details = details;
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+
+  static field(field: string, message: string): AppError {
+    return new AppError("validation", message, { fieldErrors: { [field]: [message] } });
+  }
+}
+
+export function isAppError(e: unknown): e is AppError {
+  return e instanceof AppError;
+}
+
+export type ErrorBody = { error: { code: ErrorCode; message: string; details?: AppError["details"] } };
+
+/** The one error body the API and forms share. Unknown errors never leak their message. */
+export function toErrorBody(e: unknown): { status: number; body: ErrorBody } {
+  if (isAppError(e)) {
+    return { status: e.status, body: { error: { code: e.code, message: e.message, details: e.details } } };
+  }
+  return {
+    status: 500,
+    body: { error: { code: "internal", message: "Something went wrong on our side. It has been logged; please try again." } },
+  };
+}

@@ -1,0 +1,16 @@
+// Who is calling: the client address and agent, for rate limits and (later) the audit log.
+import { getEnv } from "../env";
+
+export type RequestContext = { ip: string; userAgent: string | null };
+
+/** Header set by our own web server from the socket address; any value a client sends is overwritten there. */
+export const CLIENT_IP_HEADER = "x-kiln-client-ip";
+
+export function getRequestContext(headers: Headers): RequestContext {
+  let ip = headers.get(CLIENT_IP_HEADER) ?? "";
+  if (getEnv().KILN_TRUST_PROXY) {
+    const forwarded = headers.get("x-forwarded-for")?.split(",")[0]?.trim();
+    if (forwarded) ip = forwarded;
+  }
+  return { ip: ip || "unknown", userAgent: headers.get("user-agent") };
+}

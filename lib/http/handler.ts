@@ -1,0 +1,43 @@
+// Route handlers are wrapped once: any AppError becomes its status and the one error
+// body; anything else is logged with context and answered as a plain 500.
+import { NextResponse } from "next/server";
+import { AppError, isAppError, toErrorBody } from "../errors";
+import { getLogger } from "../log";
+
+type Handler<C> = (req: Request, ctx: C) => Promise<Response>;
+
+export function withErrors<C>(handler: Handler<C>): Handler<C> {
+  return async (req, ctx) => {
+    try {
+      return await handler(req, ctx);
+    } catch (e) {
+      return errorResponse(e, req);
+    }
+  };
+}
+
+export function errorResponse(e: unknown, req?: Request): Response {
+  if (!isAppError(e)) {
+    // Next's redirect()/notFound() signal with throws; let them through.
+    if (e && typeof e === "object" && "digest" in e && typeof e.digest === "string" && e.digest.startsWith("NEXT_")) throw e;
+    getLogger("http").error({ err: e, method: req?.method, url: req?.url }, "unhandled error in route handler");
+  }
+  const { status, body } = toErrorBody(e);
+  const res = NextResponse.json(body, { status });
+  const retry = isAppError(e) ? e.details?.retryAfterSeconds : undefined;
+  if (retry) res.headers.set("Retry-After", String(retry));
+  return res;
+}
+
+/** Reads a JSON body, answering 400 with a readable message when it is not JSON. */
+export async function readJson(req: Request): Promise<unknown> {
+  try {
+    return await req.json();
+  } catch {
+    throw new AppError("bad_request", "The request body must be JSON.");
+  }
+}
+
+export function ok(data: unknown, status = 200): Response {
+  return NextResponse.json(data, { status });
+}

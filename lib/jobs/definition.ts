@@ -1,0 +1,17 @@
+import type { z } from "zod";
+import type { Db } from "../db";
+
+/** A job: its queue name, the payload contract, and the handler the worker runs. */
+export type JobDefinition<S extends z.ZodType = z.ZodType> = {
+  name: string;
+  schema: S;
+  /** Cron expression when the worker should also run it on a schedule. */
+  cron?: string;
+  /** False when running twice could do harm; pg-boss then does not retry. */
+  retryable?: boolean;
+  handler: (db: Db, data: z.infer<S>) => Promise<unknown>;
+};
+
+export function defineJob<S extends z.ZodType>(def: JobDefinition<S>): JobDefinition<S> {
+  return def;
+}

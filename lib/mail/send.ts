@@ -1,0 +1,56 @@
+// Mail goes through SMTP when SMTP_URL is set. Either way it is recorded in the
+// outbox table; with no SMTP that record (and the log line) is the delivery.
+import nodemailer, { type Transporter } from "nodemailer";
+import { insertOutboxMail } from "@/db/queries/outbox";
+import type { DbOrTx } from "../db";
+import { getEnv } from "../env";
+import { AppError } from "../errors";
+import { getLogger } from "../log";
+
+export type Mail = { to: string; subject: string; text: string };
+
+let transport: { url: string; t: Transporter } | undefined;
+
+function getTransport(url: string): Transporter {
+  if (transport?.url !== url) {
+    transport = {
+      url,
+      t: nodemailer.createTransport(url, {
+        // A dead mail server must not hang a registration for minutes.
+        connectionTimeout: 10_000,
+        greetingTimeout: 10_000,
+        socketTimeout: 20_000,
+      }),
+    };
+  }
+  return transport.t;
+}
+
+export function isSmtpConfigured(): boolean {
+  return Boolean(getEnv().SMTP_URL);
+}
+
+/**
+ * Sends (or logs) a mail. Throws AppError("unavailable") when SMTP is configured but fails,
+ * so callers inside a transaction roll back whatever the mail was about.
+ */
+export async function sendMail(db: DbOrTx, mail: Mail): Promise<void> {
+  const env = getEnv();
+  const log = getLogger("mail");
+  if (!env.SMTP_URL) {
+    log.info({ to: mail.to, subject: mail.subject, body: mail.text }, "mail (no SMTP configured; see the Outbox page)");
+    await insertOutboxMail(db, { ...mail, status: "logged" });
+    return;
+  }
+  try {
+    await getTransport(env.SMTP_URL).sendMail({ from: env.MAIL_FROM, to: mail.to, subject: mail.subject, text: mail.text });
+  } catch (e) {
+    log.error({ to: mail.to, subject: mail.subject, err: (e as Error).message }, "SMTP delivery failed");
+    throw new AppError(
+      "unavailable",
+      "We could not send the email because the mail server is not answering. Nothing was saved; please try again later.",
+    );
+  }
+  log.info({ to: mail.to, subject: mail.subject }, "mail sent");
+  await insertOutboxMail(db, { ...mail, status: "sent" });
+}

@@ -1,0 +1,33 @@
+import type { Mail } from "./send";
+
+export function verifyEmailMail(to: string, link: string, hours: number): Mail {
+  return {
+    to,
+    subject: "Confirm your email address for Kiln",
+    text: `Hello,\n\nSomeone (hopefully you) registered a Kiln account with this address.\nConfirm it by opening this link within ${hours} hours:\n\n${link}\n\nIf this was not you, ignore this mail; no account becomes active without the link.\n`,
+  };
+}
+
+export function alreadyRegisteredMail(to: string, signInLink: string, resetLink: string): Mail {
+  return {
+    to,
+    subject: "Someone tried to register with your Kiln address",
+    text: `Hello,\n\nSomeone tried to register a Kiln account with this address, but you already have one.\nSign in: ${signInLink}\nForgot your password? ${resetLink}\n\nIf this was not you, you can ignore this mail.\n`,
+  };
+}
+
+export function resetPasswordMail(to: string, link: string, minutes: number): Mail {
+  return {
+    to,
+    subject: "Reset your Kiln password",
+    text: `Hello,\n\nOpen this link within ${minutes} minutes to choose a new password:\n\n${link}\n\nThe link works once. If you did not ask for this, ignore this mail: your password stays as it is.\n`,
+  };
+}
+
+export function accountApprovedMail(to: string, signInLink: string): Mail {
+  return {
+    to,
+    subject: "Your Kiln account is approved",
+    text: `Hello,\n\nAn administrator approved your Kiln account. You can sign in now:\n\n${signInLink}\n`,
+  };
+}

@@ -1,0 +1,89 @@
+// One schema per contract: forms, route handlers, the CLI and tests all use these.
+import { z } from "zod";
+
+export const PASSWORD_MIN_LENGTH = 10;
+export const PASSWORD_MAX_LENGTH = 256;
+
+export const emailSchema = z
+  .string({ error: "Enter your email address." })
+  .trim()
+  .min(1, "Enter your email address.")
+  .max(254, "That email address is too long.")
+  .pipe(z.email("Enter a valid email address, like name@example.org."))
+  .transform((e) => e.toLowerCase());
+
+export const passwordSchema = z
+  .string({ error: "Enter a password." })
+  .min(PASSWORD_MIN_LENGTH, `Use at least ${PASSWORD_MIN_LENGTH} characters.`)
+  .max(PASSWORD_MAX_LENGTH, `Use at most ${PASSWORD_MAX_LENGTH} characters.`)
+  .refine((p) => new Set(p).size >= 4, "This password is too easy to guess: use more different characters.");
+
+const nameSchema = z.string().trim().max(100, "Use at most 100 characters.").default("");
+
+export const registerSchema = z.object({
+  email: emailSchema,
+  name: nameSchema,
+  password: passwordSchema,
+});
+export type RegisterInput = z.infer<typeof registerSchema>;
+
+export const signInMethods = ["password", "ldap"] as const;
+export const signInSchema = z.object({
+  method: z.enum(signInMethods).default("password"),
+  // An email for local accounts; an LDAP uid or mail for directory accounts.
+  login: z.string().trim().min(1, "Enter your email or username.").max(254),
+  password: z.string().min(1, "Enter your password.").max(PASSWORD_MAX_LENGTH),
+});
+export type SignInInput = z.infer<typeof signInSchema>;
+
+export const resetRequestSchema = z.object({ email: emailSchema });
+
+export const tokenParamSchema = z.string().regex(/^[A-Za-z0-9_-]{20,100}$/, "This link is not valid.");
+
+export const resetPasswordSchema = z.object({ token: tokenParamSchema, password: passwordSchema });
+
+export const firstAdminSchema = z.object({
+  token: tokenParamSchema,
+  email: emailSchema,
+  name: nameSchema,
+  password: passwordSchema,
+});
+export type FirstAdminInput = z.infer<typeof firstAdminSchema>;
+
+export const changePasswordSchema = z.object({
+  currentPassword: z.string().min(1, "Enter your current password."),
+  newPassword: passwordSchema,
+});
+
+export const profileUpdateSchema = z.object({ name: nameSchema });
+
+export const sshKeyAddSchema = z.object({
+  publicKey: z.string().trim().min(1, "Paste a public key, such as the contents of ~/.ssh/id_ed25519.pub.").max(16384),
+});
+
+export const apiTokenCreateSchema = z.object({
+  name: z.string().trim().min(1, "Give the token a name.").max(100),
+  expiresInDays: z.coerce.number().int().min(1).max(3650).optional(),
+});
+
+export const userAdminUpdateSchema = z.object({
+  role: z.enum(["user", "admin"]).optional(),
+  disabled: z.boolean().optional(),
+  approved: z.literal(true).optional(),
+});
+
+export const userListQuerySchema = z.object({
+  q: z.string().trim().max(200).optional(),
+  filter: z.enum(["all", "admins", "disabled", "pending"]).default("all"),
+  page: z.coerce.number().int().min(1).default(1),
+});
+
+/** Field errors in the shape forms render: `{ field: ["message"] }`. */
+export function fieldErrorsOf(error: z.ZodError): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const issue of error.issues) {
+    const key = issue.path.join(".") || "_form";
+    (out[key] ??= []).push(issue.message);
+  }
+  return out;
+}

@@ -1,0 +1,12 @@
+import type { z } from "zod";
+import { AppError } from "../errors";
+import { fieldErrorsOf } from "./accounts";
+
+/** Validates input or throws a 400 AppError whose details say which field is wrong and why. */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const fieldErrors = fieldErrorsOf(result.error);
+  const first = Object.values(fieldErrors)[0]?.[0] ?? "The request is not valid.";
+  throw new AppError("validation", first, { fieldErrors });
+}

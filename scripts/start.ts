@@ -1,0 +1,135 @@
+// `npm start` (and `npm run dev`): the whole portal in one command. Opens the database
+// (embedded PostgreSQL unless DATABASE_URL is set), applies migrations, builds the web
+// app if needed, starts the web and worker processes, and prints the URL. Ctrl-C or
+// SIGTERM stops the children first, then the embedded database.
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { runMigrations } from "@/db/migrate";
+import { ensureSetupLink } from "@/lib/accounts/first-admin";
+import { getEnv, getProcessEnv, setEnvForProcess } from "@/lib/env";
+import { getAppDb } from "@/lib/db";
+import { isBuildFresh } from "@/lib/runtime/build";
+import { openRuntimeDatabase, type RuntimeDatabase } from "@/lib/runtime/database";
+import { ensureAuthSecret } from "@/lib/runtime/secret";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const dev = process.argv.includes("--dev");
+
+function say(line: string): void {
+  process.stdout.write(`[kiln] ${line}\n`);
+}
+
+function fail(message: string): never {
+  process.stderr.write(`[kiln] ${message}\n`);
+  process.exit(1);
+}
+
+function run(cmd: string, args: string[], extraEnv: Record<string, string>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: root, stdio: "inherit", env: { ...getProcessEnv(), ...extraEnv } });
+    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${path.basename(cmd)} ${args.join(" ")} exited with ${code}`))));
+  });
+}
+
+function startChild(file: string, args: string[] = []): ChildProcess {
+  // Own process group: a terminal Ctrl-C reaches only this launcher, which then stops
+  // the children in order. The IPC channel lets a child notice if the launcher dies.
+  return spawn(process.execPath, ["--import", "tsx", file, ...args], {
+    cwd: root,
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    env: getProcessEnv(),
+    detached: true,
+  });
+}
+
+async function main(): Promise<void> {
+  let env;
+  try {
+    env = getEnv();
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  await fs.mkdir(env.dataDir, { recursive: true });
+
+  let db: RuntimeDatabase;
+  try {
+    say(env.DATABASE_URL ? "connecting to DATABASE_URL…" : `starting the embedded PostgreSQL in ${path.join(env.dataDir, "postgres")}…`);
+    db = await openRuntimeDatabase(env);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+
+  const children: ChildProcess[] = [];
+  let stopping = false;
+  const shutdown = async (code: number, why: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`stopping (${why})…`);
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.exitCode !== null || c.signalCode !== null) return resolve();
+            c.once("exit", () => resolve());
+            c.kill("SIGTERM");
+            setTimeout(() => {
+              c.kill("SIGKILL");
+              resolve();
+            }, 15_000).unref();
+          }),
+      ),
+    );
+    await db.stop().catch((e) => process.stderr.write(`[kiln] stopping the embedded PostgreSQL failed: ${(e as Error).message}\n`));
+    say("stopped.");
+    process.exit(code);
+  };
+  process.on("SIGINT", () => void shutdown(0, "SIGINT"));
+  process.on("SIGTERM", () => void shutdown(0, "SIGTERM"));
+
+  try {
+    await runMigrations(db.url);
+  } catch (e) {
+    await db.stop().catch(() => {});
+    fail(`Applying database migrations failed: ${(e as Error).message}`);
+  }
+  const secret = await ensureAuthSecret(env.dataDir, env.AUTH_SECRET);
+  setEnvForProcess({
+    DATABASE_URL: db.url,
+    AUTH_SECRET: secret,
+    KILN_DATA_DIR: env.dataDir,
+    NODE_ENV: dev ? "development" : "production",
+  });
+
+  if (!dev && !isBuildFresh(root)) {
+    say("building the web app (first start or changed sources; takes a minute or two)…");
+    try {
+      await run(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "build"], {});
+    } catch (e) {
+      await db.stop().catch(() => {});
+      fail(`Building the web app failed: ${(e as Error).message}`);
+    }
+  }
+
+  const web = startChild("scripts/web.ts", dev ? ["--dev"] : []);
+  const worker = startChild("workers/index.ts");
+  children.push(web, worker);
+  for (const [name, child] of [["web", web], ["worker", worker]] as const) {
+    child.on("exit", (code, signal) => {
+      if (!stopping) void shutdown(1, `the ${name} process exited unexpectedly (${signal ?? `code ${code}`})`);
+    });
+  }
+
+  await new Promise<void>((resolve) => web.on("message", (m: { type?: string }) => m?.type === "listening" && resolve()));
+  const url = getEnv().baseUrl;
+  say(`Kiln is running at ${url}`);
+  const setupLink = await ensureSetupLink(getAppDb());
+  if (setupLink) {
+    say("No administrator exists yet. Open this one-time link to create the first one:");
+    say(`  ${setupLink}`);
+  }
+  say("Press Ctrl-C to stop.");
+}
+
+main().catch((e) => fail(`Kiln failed to start: ${(e as Error).message}`));

@@ -1,0 +1,47 @@
+// The web process: Next.js behind a small Node HTTP server. The server exists to stamp
+// each request with the socket's address (x-kiln-client-ip), which rate limits and the
+// boot routes rely on; a client-sent X-Forwarded-For is only trusted with KILN_TRUST_PROXY.
+import http from "node:http";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import next from "next";
+import { getEnv } from "@/lib/env";
+import { CLIENT_IP_HEADER } from "@/lib/http/context";
+import { getLogger } from "@/lib/log";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const dev = process.argv.includes("--dev");
+const env = getEnv();
+const log = getLogger("web");
+
+const app = next({ dev, dir: root, hostname: env.HOSTNAME, port: env.PORT });
+const handle = app.getRequestHandler();
+await app.prepare();
+
+const server = http.createServer((req, res) => {
+  req.headers[CLIENT_IP_HEADER] = (req.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
+  void handle(req, res);
+});
+server.keepAliveTimeout = 65_000;
+server.on("error", (err: NodeJS.ErrnoException) => {
+  log.fatal({ err: err.message }, err.code === "EADDRINUSE" ? `port ${env.PORT} is already in use; set PORT to another port` : "web server error");
+  process.exit(1);
+});
+server.listen(env.PORT, env.HOSTNAME, () => {
+  log.info({ port: env.PORT, dev }, "web server listening");
+  process.send?.({ type: "listening" });
+});
+
+let stopping = false;
+function stop(signal: string): void {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, "web server stopping");
+  server.close(() => process.exit(0));
+  server.closeIdleConnections();
+  setTimeout(() => process.exit(0), 5_000).unref();
+}
+process.on("SIGTERM", () => stop("SIGTERM"));
+process.on("SIGINT", () => stop("SIGINT"));
+// Started by the launcher with an IPC channel: if the launcher dies, so do we.
+process.on("disconnect", () => stop("launcher gone"));
