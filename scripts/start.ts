@@ -87,6 +87,10 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => void shutdown(0, "SIGINT"));
   process.on("SIGTERM", () => void shutdown(0, "SIGTERM"));
+  // `npm start` runs us under `sh -c`, which dies on SIGTERM without passing it on;
+  // being re-parented means whoever started us is gone, so stop as if signalled.
+  const parent = process.ppid;
+  setInterval(() => process.ppid !== parent && void shutdown(0, "parent process exited"), 1000).unref();
 
   try {
     await runMigrations(db.url);

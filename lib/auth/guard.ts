@@ -26,6 +26,17 @@ export const getCurrentUser = cache(async (): Promise<CurrentUser | null> => {
   return user ? { user, sessionId: session.sid, via: "session" } : null;
 });
 
+/** For pages: like getCurrentUser, but an invalid bearer token counts as signed out. */
+export async function getCurrentUserOrNull(): Promise<CurrentUser | null> {
+  try {
+    return await getCurrentUser();
+  } catch (e) {
+    // Only our own refusals; Next's dynamic-rendering signals and real failures must propagate.
+    if (e instanceof AppError) return null;
+    throw e;
+  }
+}
+
 export async function requireUser(): Promise<CurrentUser> {
   const current = await getCurrentUser();
   if (!current) throw new AppError("unauthorized", "Sign in to continue.");
@@ -40,7 +51,7 @@ export async function requireAdmin(): Promise<CurrentUser> {
 
 /** For pages: send a signed-out visitor to the sign-in page, and back here afterwards. */
 export async function requirePageUser(path: string): Promise<CurrentUser> {
-  const current = await getCurrentUser().catch(() => null);
+  const current = await getCurrentUserOrNull();
   if (!current) redirect(`/signin?next=${encodeURIComponent(path)}`);
   return current;
 }

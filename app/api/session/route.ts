@@ -1,6 +1,6 @@
 // POST /api/session — sign in (local or LDAP); DELETE /api/session — sign out
 import { KILN_PROVIDER, signIn, signOut, unwrapAuthError } from "@/lib/auth/auth";
-import { getCurrentUser } from "@/lib/auth/guard";
+import { getCurrentUserOrNull } from "@/lib/auth/guard";
 import { endSession } from "@/lib/auth/sessions";
 import { getAppDb } from "@/lib/db";
 import { errorResponse, ok, readJson, withErrors } from "@/lib/http/handler";
@@ -18,7 +18,7 @@ export const POST = withErrors(async (req) => {
 });
 
 export const DELETE = withErrors(async () => {
-  const current = await getCurrentUser().catch(() => null);
+  const current = await getCurrentUserOrNull();
   if (current?.sessionId) await endSession(getAppDb(), current.sessionId);
   await signOut({ redirect: false });
   return ok({ ok: true });

@@ -1,0 +1,117 @@
+// /admin/users — list, search, change role, disable/enable and approve users
+import Link from "next/link";
+import { UserActions } from "@/components/admin/user-actions";
+import { Alert } from "@/components/ui/alert";
+import { searchUsers } from "@/lib/accounts/admin";
+import { requirePageAdmin } from "@/lib/auth/guard";
+import { getAppDb } from "@/lib/db";
+import { isAppError } from "@/lib/errors";
+
+export const metadata = { title: "Users" };
+export const dynamic = "force-dynamic";
+
+const STATUS_LABEL: Record<string, string> = {
+  active: "active",
+  disabled: "disabled",
+  pending_verification: "email not confirmed",
+  pending_approval: "awaiting approval",
+};
+
+const FILTERS = ["all", "admins", "pending", "disabled"] as const;
+
+export default async function AdminUsersPage({ searchParams }: { searchParams: Promise<Record<string, string | undefined>> }) {
+  const { user: me } = await requirePageAdmin("/admin/users");
+  const params = await searchParams;
+  let result;
+  try {
+    result = await searchUsers(getAppDb(), params);
+  } catch (e) {
+    if (!isAppError(e)) throw e;
+    return <Alert tone="error">{e.message}</Alert>;
+  }
+  const { users, total, page, pageSize } = result;
+  const filter = params.filter ?? "all";
+  const pageHref = (p: number) => `/admin/users?${new URLSearchParams({ ...(params.q ? { q: params.q } : {}), filter, page: String(p) })}`;
+  return (
+    <div className="space-y-4">
+      <div className="flex items-end justify-between gap-4">
+        <div>
+          <h1 className="text-2xl font-semibold">Users</h1>
+          <p className="text-sm text-stone-600">{total} in this view</p>
+        </div>
+        <form role="search" className="flex gap-2" action="/admin/users">
+          <label htmlFor="user-search" className="sr-only">
+            Search users
+          </label>
+          <input
+            id="user-search"
+            name="q"
+            defaultValue={params.q ?? ""}
+            placeholder="Search email, name or username"
+            className="w-72 rounded-md border border-stone-300 bg-white px-3 py-1.5 text-sm"
+          />
+          <input type="hidden" name="filter" value={filter} />
+          <button className="rounded-md bg-white px-3 py-1.5 text-sm font-medium ring-1 ring-stone-300 hover:bg-stone-100">Search</button>
+        </form>
+      </div>
+      <div className="flex gap-2 text-sm">
+        {FILTERS.map((f) => (
+          <Link
+            key={f}
+            href={`/admin/users?${new URLSearchParams({ ...(params.q ? { q: params.q } : {}), filter: f })}`}
+            aria-current={filter === f ? "page" : undefined}
+            className={`rounded-full px-3 py-1 ${filter === f ? "bg-stone-800 text-white" : "bg-white ring-1 ring-stone-300"}`}
+          >
+            {f}
+          </Link>
+        ))}
+      </div>
+      <div className="overflow-hidden rounded-lg border border-stone-200 bg-white">
+        <table className="w-full text-left text-sm">
+          <thead className="bg-stone-50 text-xs uppercase tracking-wide text-stone-500">
+            <tr>
+              <th className="px-4 py-2">User</th>
+              <th className="px-4 py-2">Source</th>
+              <th className="px-4 py-2">Status</th>
+              <th className="px-4 py-2">Last sign-in</th>
+              <th className="px-4 py-2 text-right">Actions</th>
+            </tr>
+          </thead>
+          <tbody className="divide-y divide-stone-100">
+            {users.map((u) => (
+              <tr key={u.id} data-testid={`user-row-${u.email}`}>
+                <td className="px-4 py-3">
+                  <p className="font-medium">{u.name || u.email}</p>
+                  <p className="text-xs text-stone-500">{u.email}</p>
+                </td>
+                <td className="px-4 py-3 text-stone-600">{u.authSource === "ldap" ? `LDAP (${u.ldapUsername})` : "local"}</td>
+                <td className="px-4 py-3">
+                  <span className={`rounded-full px-2 py-0.5 text-xs ${u.status === "active" ? "bg-green-50 text-green-800" : "bg-amber-50 text-amber-800"}`}>
+                    {STATUS_LABEL[u.status]}
+                  </span>
+                </td>
+                <td className="px-4 py-3 text-stone-600">{u.lastSignInAt ? u.lastSignInAt.slice(0, 16).replace("T", " ") : "never"}</td>
+                <td className="px-4 py-3">
+                  <UserActions user={u} isSelf={u.id === me.id} />
+                </td>
+              </tr>
+            ))}
+            {users.length === 0 ? (
+              <tr>
+                <td colSpan={5} className="px-4 py-8 text-center text-stone-500">
+                  No users match.
+                </td>
+              </tr>
+            ) : null}
+          </tbody>
+        </table>
+      </div>
+      {total > pageSize ? (
+        <nav aria-label="Pages" className="flex justify-between text-sm">
+          {page > 1 ? <Link href={pageHref(page - 1)}>← Previous</Link> : <span />}
+          {page * pageSize < total ? <Link href={pageHref(page + 1)}>Next →</Link> : <span />}
+        </nav>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,22 @@
+// /forgot-password — ask for a password reset link
+import Link from "next/link";
+import { ForgotPasswordForm } from "@/components/auth/forgot-password-form";
+import { AuthCard } from "@/components/ui/card";
+
+export const metadata = { title: "Forgot password" };
+
+export default function ForgotPasswordPage() {
+  return (
+    <AuthCard
+      title="Reset your password"
+      footer={
+        <Link href="/signin" className="font-medium text-kiln-700 hover:underline">
+          Back to sign in
+        </Link>
+      }
+    >
+      <p className="mb-4 text-sm text-stone-600">Lab (LDAP) accounts change their password in the lab&apos;s directory, not here.</p>
+      <ForgotPasswordForm />
+    </AuthCard>
+  );
+}

@@ -1,0 +1,26 @@
+import type { Metadata } from "next";
+import type { ReactNode } from "react";
+import { Providers } from "@/components/providers";
+import { TopBar } from "@/components/layout/top-bar";
+import { getCurrentUserOrNull } from "@/lib/auth/guard";
+import "./globals.css";
+
+// Every page depends on who is signed in.
+export const dynamic = "force-dynamic";
+
+export const metadata: Metadata = { title: { default: "Kiln", template: "%s · Kiln" }, description: "Self-service bare-metal provisioning" };
+
+export default async function RootLayout({ children }: { children: ReactNode }) {
+  const current = await getCurrentUserOrNull();
+  const user = current ? { name: current.user.name, email: current.user.email, role: current.user.role } : null;
+  return (
+    <html lang="en">
+      <body>
+        <Providers>
+          <TopBar user={user} />
+          <main>{children}</main>
+        </Providers>
+      </body>
+    </html>
+  );
+}

@@ -1,0 +1,52 @@
+"use client";
+import { Alert } from "../ui/alert";
+import { Button } from "../ui/button";
+import { Field } from "../ui/field";
+import { formValues, useApi } from "../ui/use-api";
+
+export function RegisterForm({ allowedDomains, minLength }: { allowedDomains: string[]; minLength: number }) {
+  const api = useApi<Record<string, string>, { email: string }>("/api/account/register");
+  if (api.isSuccess) {
+    return (
+      <Alert tone="success">
+        Check your mail: we sent a link to <strong>{api.data.email}</strong>. Open it to confirm your address; it works once and
+        expires in 48 hours.
+      </Alert>
+    );
+  }
+  return (
+    <form
+      className="space-y-4"
+      noValidate
+      onSubmit={(e) => {
+        e.preventDefault();
+        api.mutate(formValues(e.currentTarget));
+      }}
+    >
+      {api.formError ? <Alert tone="error">{api.formError}</Alert> : null}
+      <Field name="name" label="Name" autoComplete="name" error={api.fieldErrors.name} />
+      <Field
+        name="email"
+        label="Email"
+        type="email"
+        autoComplete="email"
+        required
+        hint={allowedDomains.length ? `Use your address at ${allowedDomains.join(", ")}.` : undefined}
+        error={api.fieldErrors.email}
+      />
+      <Field
+        name="password"
+        label="Password"
+        type="password"
+        autoComplete="new-password"
+        required
+        minLength={minLength}
+        hint={`At least ${minLength} characters.`}
+        error={api.fieldErrors.password}
+      />
+      <Button type="submit" className="w-full" disabled={api.isPending}>
+        {api.isPending ? "Creating account…" : "Create account"}
+      </Button>
+    </form>
+  );
+}
