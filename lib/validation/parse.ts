@@ -6,6 +6,8 @@ import { fieldErrorsOf } from "./accounts";
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
+  const root = result.error.issues.find((i) => i.path.length === 0 && i.code === "invalid_type");
+  if (root && "expected" in root && root.expected === "object") throw new AppError("validation", "The request body must be a JSON object.");
   const fieldErrors = fieldErrorsOf(result.error);
   const first = Object.values(fieldErrors)[0]?.[0] ?? "The request is not valid.";
   throw new AppError("validation", first, { fieldErrors });

@@ -1,0 +1,85 @@
+// Starts the real parts the e2e suite talks to — a private slapd, an SMTP server with a
+// small JSON API for reading what it received — and then Kiln itself exactly as the
+// README says: `npm start`, with an empty KILN_DATA_DIR and no DATABASE_URL, so the
+// embedded PostgreSQL path is what every spec exercises.
+import { spawn } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import fs from "node:fs/promises";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { startSlapd } from "../test/harness/slapd";
+import { startSmtp } from "../test/harness/smtp";
+import type { E2eState } from "./support/state";
+import { stopProcessGroup, waitForLine, waitForPostgresStopped } from "./support/processes";
+
+const RATE_LIMIT_PER_ACCOUNT = 5;
+
+export default async function globalSetup(): Promise<() => Promise<void>> {
+  const port = Number(process.env.KILN_E2E_PORT);
+  const baseURL = `http://127.0.0.1:${port}`;
+  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-e2e-"));
+  await fs.chmod(tmp, 0o711); // the embedded PostgreSQL runs as the `postgres` user and must enter it
+  const dataDir = path.join(tmp, "data");
+
+  const ldap = await startSlapd();
+  const smtp = await startSmtp();
+  const mailApi = http.createServer((req, res) => {
+    const to = new URL(req.url ?? "/", "http://x").searchParams.get("to") ?? "";
+    const mails = (to ? smtp.mailsTo(to) : smtp.messages).map((m) => ({ to: m.to, subject: m.subject, text: m.text }));
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify(mails));
+  });
+  await new Promise<void>((r) => mailApi.listen(0, "127.0.0.1", () => r()));
+  const mailPort = (mailApi.address() as { port: number }).port;
+
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(port),
+    HOSTNAME: "127.0.0.1",
+    KILN_DATA_DIR: dataDir,
+    KILN_URL: baseURL,
+    SMTP_URL: smtp.url,
+    MAIL_FROM: "Kiln <kiln@lab.example>",
+    ...ldap.kilnEnv(),
+    KILN_RATE_LIMIT_SIGNIN_PER_ACCOUNT: String(RATE_LIMIT_PER_ACCOUNT),
+    KILN_RATE_LIMIT_SIGNIN_PER_IP: "10000",
+    KILN_RATE_LIMIT_REGISTER_PER_IP: "10000",
+    KILN_RATE_LIMIT_RESET_PER_IP: "10000",
+    LOG_LEVEL: "warn",
+  };
+  delete env.DATABASE_URL;
+
+  const logFile = path.join(tmp, "kiln.log");
+  const log = createWriteStream(logFile);
+  const kiln = spawn("npm", ["start"], { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  kiln.stdout!.pipe(log);
+  kiln.stderr!.pipe(log);
+  const setupLine = waitForLine(kiln, /\/setup\/[A-Za-z0-9_-]+/, 240_000, logFile);
+  const setupLink = (await setupLine).match(/https?:\/\/\S+\/setup\/[A-Za-z0-9_-]+/)![0];
+
+  const state: E2eState = {
+    baseURL,
+    dataDir,
+    logFile,
+    setupLink,
+    mailApi: `http://127.0.0.1:${mailPort}`,
+    ldap: {
+      admin: { uid: ldap.users.alice.uid, password: ldap.users.alice.password, mail: ldap.users.alice.mail! },
+      user: { uid: ldap.users.bob.uid, password: ldap.users.bob.password, mail: ldap.users.bob.mail! },
+    },
+    rateLimitPerAccount: RATE_LIMIT_PER_ACCOUNT,
+  };
+  const stateFile = path.join(tmp, "state.json");
+  await fs.writeFile(stateFile, JSON.stringify(state, null, 2));
+  process.env.KILN_E2E_STATE = stateFile;
+
+  return async () => {
+    await stopProcessGroup(kiln, 30_000);
+    await waitForPostgresStopped(dataDir);
+    await new Promise<void>((r) => mailApi.close(() => r()));
+    await smtp.stop();
+    await ldap.stop();
+    if (!process.env.KILN_E2E_KEEP) await fs.rm(tmp, { recursive: true, force: true }).catch(() => {});
+  };
+}

@@ -1,0 +1,28 @@
+// What global setup hands to the specs (they run in other processes): read from a JSON file.
+import fs from "node:fs";
+
+export type E2eState = {
+  baseURL: string;
+  dataDir: string;
+  logFile: string;
+  setupLink: string;
+  mailApi: string;
+  ldap: {
+    admin: { uid: string; password: string; mail: string };
+    user: { uid: string; password: string; mail: string };
+  };
+  rateLimitPerAccount: number;
+};
+
+export const ADMIN = { email: "root@lab.example", password: "first admin passphrase" };
+export const PASSWORD = "a long enough passphrase";
+
+export function readState(): E2eState {
+  const file = process.env.KILN_E2E_STATE;
+  if (!file) throw new Error("KILN_E2E_STATE is not set: run the e2e suite through `npx playwright test`.");
+  return JSON.parse(fs.readFileSync(file, "utf8")) as E2eState;
+}
+
+export function uniqueEmail(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}@lab.example`;
+}
