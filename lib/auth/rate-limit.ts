@@ -6,7 +6,8 @@ import { getEnv } from "../env";
 export type RateLimitRule = { key: string; limit: number; what: string };
 
 function describeWait(seconds: number): string {
-  if (seconds < 90) return `${Math.max(1, seconds)} seconds`;
+  if (seconds <= 1) return "1 second";
+  if (seconds < 90) return `${seconds} seconds`;
   return `${Math.ceil(seconds / 60)} minutes`;
 }
 

@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+import { parseEnv } from "./env";
+
+describe("parseEnv", () => {
+  it("fills defaults for an empty environment", () => {
+    const env = parseEnv({});
+    expect(env).toMatchObject({
+      NODE_ENV: "development",
+      PORT: 3000,
+      KILN_REGISTRATION: "open",
+      KILN_ALLOWED_EMAIL_DOMAINS: [],
+      KILN_TRUST_PROXY: false,
+      LDAP_USER_FILTER: "(|(uid={login})(mail={login}))",
+      KILN_RATE_LIMIT_SIGNIN_PER_ACCOUNT: 10,
+      baseUrl: "http://localhost:3000",
+      isLdapEnabled: false,
+    });
+    expect(env.DATABASE_URL).toBeUndefined();
+    expect(env.SMTP_URL).toBeUndefined();
+  });
+
+  it("derives the base URL from KILN_URL without trailing slashes, else from PORT", () => {
+    expect(parseEnv({ KILN_URL: "https://kiln.lab.example/" }).baseUrl).toBe("https://kiln.lab.example");
+    expect(parseEnv({ KILN_URL: "https://kiln.lab.example//" }).baseUrl).toBe("https://kiln.lab.example");
+    expect(parseEnv({ PORT: "8080" }).baseUrl).toBe("http://localhost:8080");
+  });
+
+  it("lower-cases and trims the allowed email domains and drops empty entries", () => {
+    expect(parseEnv({ KILN_ALLOWED_EMAIL_DOMAINS: " Lab.Example ,, uni.TEST " }).KILN_ALLOWED_EMAIL_DOMAINS).toEqual([
+      "lab.example",
+      "uni.test",
+    ]);
+  });
+
+  it("reads yes/true/1 as true and anything in the closed set else as false", () => {
+    for (const v of ["true", "1", "yes"]) expect(parseEnv({ KILN_TRUST_PROXY: v }).KILN_TRUST_PROXY).toBe(true);
+    for (const v of ["false", "0", "no", ""]) expect(parseEnv({ KILN_TRUST_PROXY: v }).KILN_TRUST_PROXY).toBe(false);
+    expect(() => parseEnv({ KILN_TRUST_PROXY: "maybe" })).toThrow(/KILN_TRUST_PROXY/);
+  });
+
+  it("treats an empty optional URL as unset", () => {
+    expect(parseEnv({ SMTP_URL: "", DATABASE_URL: "" })).toMatchObject({ SMTP_URL: undefined, DATABASE_URL: undefined });
+  });
+
+  it("names every invalid variable in one error", () => {
+    let message = "";
+    try {
+      parseEnv({ PORT: "99999", KILN_REGISTRATION: "sometimes", SMTP_URL: "not a url", AUTH_SECRET: "short" });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/^Invalid environment configuration:/);
+    for (const name of ["PORT", "KILN_REGISTRATION", "SMTP_URL", "AUTH_SECRET"]) expect(message).toContain(`  ${name}: `);
+    expect(message).toContain("AUTH_SECRET: must be at least 32 characters");
+  });
+
+  it("requires LDAP_BASE_DN when LDAP_URL is set", () => {
+    expect(() => parseEnv({ LDAP_URL: "ldap://127.0.0.1:389" })).toThrow("LDAP_BASE_DN: required when LDAP_URL is set");
+    const env = parseEnv({ LDAP_URL: "ldap://127.0.0.1:389", LDAP_BASE_DN: "dc=lab,dc=example" });
+    expect(env.isLdapEnabled).toBe(true);
+  });
+
+  it("coerces rate limits and refuses zero", () => {
+    expect(parseEnv({ KILN_RATE_LIMIT_SIGNIN_PER_IP: "3" }).KILN_RATE_LIMIT_SIGNIN_PER_IP).toBe(3);
+    expect(() => parseEnv({ KILN_RATE_LIMIT_SIGNIN_PER_IP: "0" })).toThrow(/KILN_RATE_LIMIT_SIGNIN_PER_IP/);
+  });
+});

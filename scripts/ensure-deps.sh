@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests need when they are missing: slapd and
+# ldap-utils (integration tests' private LDAP server) and chromium (Playwright e2e).
+# Silent when everything is present. Runs apt-get as root (directly, or through sudo).
+set -euo pipefail
+
+# command → package that provides it. slapd lives in /usr/sbin, which is not in every PATH.
+declare -A NEEDS=(
+  [slapd]=slapd
+  [slaptest]=slapd
+  [slappasswd]=slapd
+  [ldapadd]=ldap-utils
+  [ldapsearch]=ldap-utils
+  [chromium]=chromium
+)
+
+has_command() {
+  command -v "$1" >/dev/null 2>&1 || [[ -x "/usr/sbin/$1" || -x "/sbin/$1" ]]
+}
+
+has_package() {
+  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
+}
+
+missing=()
+for cmd in "${!NEEDS[@]}"; do
+  pkg=${NEEDS[$cmd]}
+  if ! has_command "$cmd" || ! has_package "$pkg"; then
+    [[ " ${missing[*]-} " == *" $pkg "* ]] || missing+=("$pkg")
+  fi
+done
+
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "ensure-deps: missing ${missing[*]}, and this is not a Debian/Ubuntu system; install them by hand." >&2
+  exit 1
+fi
+
+as_root=()
+if [[ $(id -u) -ne 0 ]]; then
+  if command -v sudo >/dev/null 2>&1; then
+    as_root=(sudo)
+  else
+    echo "ensure-deps: missing ${missing[*]}; run this script as root to install them." >&2
+    exit 1
+  fi
+fi
+
+echo "ensure-deps: installing ${missing[*]}…"
+"${as_root[@]}" apt-get update -qq
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "ensure-deps: done."

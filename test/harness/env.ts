@@ -1,0 +1,55 @@
+// Kiln's settings during integration tests. lib/env.ts caches what it parsed, so every
+// change goes through setEnvForProcess (which drops that cache).
+import { setEnvForProcess } from "@/lib/env";
+
+export const TEST_BASE_URL = "http://kiln.test";
+
+/**
+ * Every variable a test may depend on. Values the developer's shell exported for them are
+ * cleared before each test, so a local KILN_REGISTRATION=closed cannot change a result.
+ */
+const CONTROLLED = [
+  "DATABASE_URL",
+  "KILN_URL",
+  "KILN_DATA_DIR",
+  "AUTH_SECRET",
+  "KILN_REGISTRATION",
+  "KILN_ALLOWED_EMAIL_DOMAINS",
+  "KILN_TRUST_PROXY",
+  "SMTP_URL",
+  "MAIL_FROM",
+  "LDAP_URL",
+  "LDAP_BIND_DN",
+  "LDAP_BIND_PASSWORD",
+  "LDAP_BASE_DN",
+  "LDAP_USER_FILTER",
+  "LDAP_ADMIN_GROUP_DN",
+  "LDAP_TIMEOUT_MS",
+  "KILN_RATE_LIMIT_WINDOW_SECONDS",
+  "KILN_RATE_LIMIT_SIGNIN_PER_ACCOUNT",
+  "KILN_RATE_LIMIT_SIGNIN_PER_IP",
+  "KILN_RATE_LIMIT_REGISTER_PER_IP",
+  "KILN_RATE_LIMIT_RESET_PER_ACCOUNT",
+  "KILN_RATE_LIMIT_RESET_PER_IP",
+] as const;
+
+export type TestEnv = Partial<Record<(typeof CONTROLLED)[number], string | undefined>>;
+
+let fileDefaults: TestEnv = {};
+
+/** Settings for every test of this file (e.g. SMTP_URL of the file's SMTP server); applied at once. */
+export function setTestEnvDefaults(values: TestEnv): void {
+  fileDefaults = { ...fileDefaults, ...values };
+  setTestEnv();
+}
+
+/** The file's defaults plus these overrides; an `undefined` override unsets the variable. */
+export function setTestEnv(overrides: TestEnv = {}): void {
+  for (const key of CONTROLLED) delete process.env[key];
+  const merged: Record<string, string> = { KILN_URL: TEST_BASE_URL };
+  for (const [k, v] of Object.entries({ ...fileDefaults, ...overrides })) {
+    if (v === undefined) delete merged[k];
+    else merged[k] = v;
+  }
+  setEnvForProcess(merged);
+}

@@ -1,0 +1,73 @@
+import { randomUUID } from "node:crypto";
+import { eq, sql } from "drizzle-orm";
+import type { PgBoss } from "pg-boss";
+import { afterAll, describe, expect, it } from "vitest";
+import { oneTimeTokens, userSessions } from "@/db/schema";
+import { startSession } from "@/lib/auth/sessions";
+import { hashSecret } from "@/lib/auth/secrets";
+import { enqueueJob } from "@/lib/jobs/enqueue";
+import { createActiveUser, expectAppError, testContext } from "@/test/harness/fixtures";
+import { useTestDb } from "@/test/harness/database";
+import { purgeExpiredJob } from "./jobs/purge-expired";
+import { startWorker } from "./worker";
+
+const t = await useTestDb();
+
+// lib/jobs/enqueue.ts keeps one sender per process; close it before the database is dropped.
+afterAll(async () => {
+  const holder = globalThis as unknown as { kilnBoss?: Promise<PgBoss> };
+  const sender = await holder.kilnBoss?.catch(() => undefined);
+  delete holder.kilnBoss;
+  await sender?.stop({ graceful: false, close: true });
+});
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function workerConnections(): Promise<number> {
+  const [row] = await t.db.execute<{ n: number }>(
+    sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'kiln-worker'`,
+  );
+  return row!.n;
+}
+
+describe("worker", () => {
+  it("runs the purge-expired job enqueued by the web side, then stops cleanly", async () => {
+    const { user } = await createActiveUser(t.db);
+    const live = await startSession(t.db, user, testContext());
+    const expired = await startSession(t.db, user, testContext());
+    await t.db.update(userSessions).set({ expiresAt: new Date(Date.now() - 60_000) }).where(eq(userSessions.id, expired));
+    const longSpent = new Date(Date.now() - 8 * 24 * 3600_000);
+    await t.db.insert(oneTimeTokens).values([
+      { purpose: "reset_password", userId: user.id, tokenHash: hashSecret(randomUUID()), expiresAt: longSpent, usedAt: longSpent },
+      { purpose: "reset_password", userId: user.id, tokenHash: hashSecret(randomUUID()), expiresAt: new Date(Date.now() + 3600_000) },
+    ]);
+
+    const worker = await startWorker(t.url);
+    let stopped = false;
+    try {
+      expect(await workerConnections()).toBeGreaterThan(0);
+      // A bad payload is refused at the caller, not retried by the worker.
+      await expectAppError(enqueueJob(purgeExpiredJob, { extra: true } as never), "validation");
+      expect(await enqueueJob(purgeExpiredJob, {})).toEqual(expect.any(String));
+
+      const sessionIds = async () => (await t.db.select({ id: userSessions.id }).from(userSessions)).map((r) => r.id);
+      await waitUntil(async () => !(await sessionIds()).includes(expired), 15_000);
+      expect(await sessionIds()).toEqual([live]);
+      expect(await t.db.select().from(oneTimeTokens).where(eq(oneTimeTokens.userId, user.id))).toHaveLength(1);
+
+      const started = Date.now();
+      await worker.stop();
+      stopped = true;
+      expect(Date.now() - started).toBeLessThan(5_000);
+      await waitUntil(async () => (await workerConnections()) === 0, 5_000);
+    } finally {
+      if (!stopped) await worker.stop();
+    }
+  });
+});
