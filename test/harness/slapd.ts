@@ -164,6 +164,36 @@ function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
   });
 }
 
+/** Last resort: SIGKILL slapd (by its pid file) and the watchdog. */
+async function killHard(dir: string, watchdog: ChildProcess): Promise<void> {
+  const pid = Number((await fs.readFile(path.join(dir, "slapd.pid"), "utf8").catch(() => "")).trim());
+  if (pid) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  watchdog.kill("SIGKILL");
+  await waitForExit(watchdog, 2_000);
+}
+
+/**
+ * Runs slapd (the arguments after the directory) under a watchdog shell. The watchdog's stdin is a
+ * pipe from this process: when it closes — stop(), or this process dying, even by SIGKILL — slapd
+ * gets SIGTERM, and once it has exited its directory is removed. So a killed test run leaves no
+ * slapd behind. The shell exits when slapd does, which is how an early failure is seen.
+ */
+const WATCHDOG = `dir=$1; shift
+exec 3<&0
+"$@" 3<&- </dev/null &
+pid=$!
+{ cat <&3 >/dev/null; kill -TERM "$pid" 2>/dev/null; } &
+wait "$pid"
+status=$?
+rm -rf "$dir"
+exit "$status"`;
+
 export async function startSlapd(): Promise<SlapdHandle> {
   const slapd = findTool("slapd");
   const slaptest = findTool("slaptest");
@@ -190,7 +220,8 @@ export async function startSlapd(): Promise<SlapdHandle> {
       port = await freePort();
       stderr = "";
       // -d 0: stay in the foreground without debug output, so the process is ours to stop.
-      const c = spawn(slapd, ["-f", conf, "-h", `ldap://127.0.0.1:${port}/`, "-d", "0"], { stdio: ["ignore", "ignore", "pipe"] });
+      const args = [slapd, "-f", conf, "-h", `ldap://127.0.0.1:${port}/`, "-d", "0"];
+      const c = spawn("/bin/sh", ["-c", WATCHDOG, "kiln-slapd", dir, ...args], { stdio: ["pipe", "ignore", "pipe"] });
       c.stderr!.on("data", (d: Buffer) => {
         stderr = (stderr + d.toString()).slice(-4000);
       });
@@ -204,8 +235,8 @@ export async function startSlapd(): Promise<SlapdHandle> {
         await new Promise((r) => setTimeout(r, 20));
       }
       if (!child) {
-        c.kill("SIGKILL");
-        await waitForExit(c, 2000);
+        c.stdin!.end();
+        await waitForExit(c, 5_000);
       }
     }
     if (!child) throw new Error(`slapd did not start on 127.0.0.1:${port}:\n${stderr.trim()}`);
@@ -219,12 +250,9 @@ export async function startSlapd(): Promise<SlapdHandle> {
     let stopped: Promise<void> | undefined;
     const stop = () =>
       (stopped ??= (async () => {
-        slapdProcess.kill("SIGTERM");
-        // slapd takes a second or two to exit; its files must not vanish under it.
-        if (!(await waitForExit(slapdProcess, 10_000))) {
-          slapdProcess.kill("SIGKILL");
-          await waitForExit(slapdProcess, 2_000);
-        }
+        // slapd takes a second or two to exit after SIGTERM; the watchdog removes its files only then.
+        slapdProcess.stdin!.end();
+        if (!(await waitForExit(slapdProcess, 10_000))) await killHard(dir, slapdProcess);
         await fs.rm(dir, { recursive: true, force: true });
       })());
 
@@ -250,10 +278,7 @@ export async function startSlapd(): Promise<SlapdHandle> {
       stop,
     };
   } catch (e) {
-    if (child) {
-      child.kill("SIGKILL");
-      await waitForExit(child, 2_000);
-    }
+    if (child) await killHard(dir, child);
     await fs.rm(dir, { recursive: true, force: true }).catch(() => {});
     throw e;
   }
