@@ -68,11 +68,11 @@ describe("kiln CLI", () => {
     expect((await authenticateApiToken(t.db, token)).email).toBe(email);
 
     expect(duplicate.code).toBe(1);
-    expect(kilnStderr(duplicate)).toBe(`error: An account with the email ${email} already exists.`);
+    expect(kilnStderr(duplicate)).toBe(`error: --email: An account with the email ${email} already exists.`);
     expectNoStackTrace(duplicate);
 
     expect(weak.code).toBe(1);
-    expect(kilnStderr(weak)).toBe("error: Use at least 10 characters.");
+    expect(kilnStderr(weak)).toBe("error: --password: Use at least 10 characters.");
     expectNoStackTrace(weak);
     expect(await getUserByEmail(t.db, weakEmail)).toBeUndefined();
 

@@ -70,8 +70,9 @@ main()
   .then((code) => process.exit(code))
   .catch((e) => {
     if (isAppError(e)) {
-      const fields = Object.entries(e.details?.fieldErrors ?? {}).map(([f, m]) => `  --${f}: ${m.join(" ")}`);
-      console.error(`error: ${e.message}${fields.length > 1 ? "\n" + fields.join("\n") : ""}`);
+      // Name the option at fault: "error: --password: Use at least 10 characters."
+      const fields = Object.entries(e.details?.fieldErrors ?? {}).map(([f, m]) => `--${f}: ${m.join(" ")}`);
+      console.error(fields.length ? fields.map((f) => `error: ${f}`).join("\n") : `error: ${e.message}`);
     } else {
       console.error(`error: ${(e as Error).message}`);
     }

@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { eq, sql } from "drizzle-orm";
-import type { PgBoss } from "pg-boss";
 import { afterAll, describe, expect, it } from "vitest";
 import { oneTimeTokens, userSessions } from "@/db/schema";
 import { startSession } from "@/lib/auth/sessions";
 import { hashSecret } from "@/lib/auth/secrets";
 import { enqueueJob } from "@/lib/jobs/enqueue";
 import { createActiveUser, expectAppError, testContext } from "@/test/harness/fixtures";
+import { stopJobSender } from "@/lib/jobs/enqueue";
 import { useTestDb } from "@/test/harness/database";
 import { purgeExpiredJob } from "./jobs/purge-expired";
 import { startWorker } from "./worker";
@@ -14,12 +14,7 @@ import { startWorker } from "./worker";
 const t = await useTestDb();
 
 // lib/jobs/enqueue.ts keeps one sender per process; close it before the database is dropped.
-afterAll(async () => {
-  const holder = globalThis as unknown as { kilnBoss?: Promise<PgBoss> };
-  const sender = await holder.kilnBoss?.catch(() => undefined);
-  delete holder.kilnBoss;
-  await sender?.stop({ graceful: false, close: true });
-});
+afterAll(() => stopJobSender());
 
 async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -2,7 +2,8 @@
 import { Alert } from "../ui/alert";
 import { Button } from "../ui/button";
 import { Field } from "../ui/field";
-import { formValues, useApi } from "../ui/use-api";
+import { ApiForm } from "../ui/api-form";
+import { useApi } from "../ui/use-api";
 
 export function ForgotPasswordForm() {
   const api = useApi<Record<string, string>>("/api/account/password-reset");
@@ -14,19 +15,11 @@ export function ForgotPasswordForm() {
     );
   }
   return (
-    <form
-      className="space-y-4"
-      noValidate
-      onSubmit={(e) => {
-        e.preventDefault();
-        api.mutate(formValues(e.currentTarget));
-      }}
-    >
-      {api.formError ? <Alert tone="error">{api.formError}</Alert> : null}
+    <ApiForm onValues={(v) => api.mutate(v)} formError={api.formError}>
       <Field name="email" label="Email" type="email" autoComplete="email" required error={api.fieldErrors.email} />
       <Button type="submit" className="w-full" disabled={api.isPending}>
         {api.isPending ? "Sending…" : "Send reset link"}
       </Button>
-    </form>
+    </ApiForm>
   );
 }

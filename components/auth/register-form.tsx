@@ -2,7 +2,8 @@
 import { Alert } from "../ui/alert";
 import { Button } from "../ui/button";
 import { Field } from "../ui/field";
-import { formValues, useApi } from "../ui/use-api";
+import { ApiForm } from "../ui/api-form";
+import { useApi } from "../ui/use-api";
 
 export function RegisterForm({ allowedDomains, minLength }: { allowedDomains: string[]; minLength: number }) {
   const api = useApi<Record<string, string>, { email: string }>("/api/account/register");
@@ -15,15 +16,7 @@ export function RegisterForm({ allowedDomains, minLength }: { allowedDomains: st
     );
   }
   return (
-    <form
-      className="space-y-4"
-      noValidate
-      onSubmit={(e) => {
-        e.preventDefault();
-        api.mutate(formValues(e.currentTarget));
-      }}
-    >
-      {api.formError ? <Alert tone="error">{api.formError}</Alert> : null}
+    <ApiForm onValues={(v) => api.mutate(v)} formError={api.formError}>
       <Field name="name" label="Name" autoComplete="name" error={api.fieldErrors.name} />
       <Field
         name="email"
@@ -47,6 +40,6 @@ export function RegisterForm({ allowedDomains, minLength }: { allowedDomains: st
       <Button type="submit" className="w-full" disabled={api.isPending}>
         {api.isPending ? "Creating account…" : "Create account"}
       </Button>
-    </form>
+    </ApiForm>
   );
 }

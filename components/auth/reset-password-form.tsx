@@ -1,21 +1,13 @@
 "use client";
-import { Alert } from "../ui/alert";
 import { Button } from "../ui/button";
 import { Field } from "../ui/field";
-import { formValues, useApi } from "../ui/use-api";
+import { ApiForm } from "../ui/api-form";
+import { useApi } from "../ui/use-api";
 
 export function ResetPasswordForm({ token, minLength }: { token: string; minLength: number }) {
   const api = useApi<Record<string, string>>("/api/account/password-reset/confirm");
   return (
-    <form
-      className="space-y-4"
-      noValidate
-      onSubmit={(e) => {
-        e.preventDefault();
-        api.mutate({ ...formValues(e.currentTarget), token }, { onSuccess: () => window.location.assign("/signin?reset=done") });
-      }}
-    >
-      {api.formError ? <Alert tone="error">{api.formError}</Alert> : null}
+    <ApiForm onValues={(v) => api.mutate({ ...v, token }, { onSuccess: () => window.location.assign("/signin?reset=done") })} formError={api.formError}>
       <Field
         name="password"
         label="New password"
@@ -28,6 +20,6 @@ export function ResetPasswordForm({ token, minLength }: { token: string; minLeng
       <Button type="submit" className="w-full" disabled={api.isPending}>
         {api.isPending ? "Saving…" : "Set new password"}
       </Button>
-    </form>
+    </ApiForm>
   );
 }

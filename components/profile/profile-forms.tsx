@@ -4,6 +4,7 @@ import { useState } from "react";
 import { Alert } from "../ui/alert";
 import { Button } from "../ui/button";
 import { Field, TextAreaField } from "../ui/field";
+import { ApiForm } from "../ui/api-form";
 import { callApi, formValues, useApi } from "../ui/use-api";
 
 export function NameForm({ name }: { name: string }) {
@@ -32,23 +33,14 @@ export function NameForm({ name }: { name: string }) {
 export function ChangePasswordForm() {
   const api = useApi<Record<string, string>>("/api/account/password");
   return (
-    <form
-      className="space-y-4"
-      noValidate
-      onSubmit={(e) => {
-        e.preventDefault();
-        const form = e.currentTarget;
-        api.mutate(formValues(form), { onSuccess: () => form.reset() });
-      }}
-    >
-      {api.formError ? <Alert tone="error">{api.formError}</Alert> : null}
+    <ApiForm onValues={(v, form) => api.mutate(v, { onSuccess: () => form.reset() })} formError={api.formError}>
       {api.isSuccess ? <Alert tone="success">Password changed. Your other sessions were signed out.</Alert> : null}
       <Field name="currentPassword" label="Current password" type="password" autoComplete="current-password" error={api.fieldErrors.currentPassword} />
       <Field name="newPassword" label="New password" type="password" autoComplete="new-password" error={api.fieldErrors.newPassword} />
       <Button type="submit" variant="secondary" disabled={api.isPending}>
         Change password
       </Button>
-    </form>
+    </ApiForm>
   );
 }
 
@@ -90,21 +82,18 @@ export function SshKeys({ keys }: { keys: SshKeyItem[] }) {
         </ul>
       )}
       {removeError ? <Alert tone="error">{removeError}</Alert> : null}
-      <form
+      <ApiForm
         className="space-y-3"
-        noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
-          const form = e.currentTarget;
-          api.mutate(formValues(form), {
+        formError={api.formError}
+        onValues={(v, form) =>
+          api.mutate(v, {
             onSuccess: () => {
               form.reset();
               router.refresh();
             },
-          });
-        }}
+          })
+        }
       >
-        {api.formError ? <Alert tone="error">{api.formError}</Alert> : null}
         <TextAreaField
           name="publicKey"
           label="Add a public key"
@@ -115,7 +104,7 @@ export function SshKeys({ keys }: { keys: SshKeyItem[] }) {
         <Button type="submit" variant="secondary" disabled={api.isPending}>
           Add key
         </Button>
-      </form>
+      </ApiForm>
     </div>
   );
 }

@@ -1,34 +1,33 @@
-import { useId, type InputHTMLAttributes, type TextareaHTMLAttributes } from "react";
+import { useId, type InputHTMLAttributes, type ReactNode, type TextareaHTMLAttributes } from "react";
 
 type Common = { label: string; error?: string[]; hint?: string };
+type ControlProps = { id: string; "aria-invalid"?: boolean; "aria-describedby"?: string; className: string };
 
-/** A labelled input whose error is shown under it and announced via aria-describedby. */
-export function Field({ label, error, hint, ...input }: Common & InputHTMLAttributes<HTMLInputElement>) {
+/** Label, hint and error around one control; the error is linked with aria-describedby. */
+function FieldShell({ label, error, hint, mono, control }: Common & { mono?: boolean; control: (p: ControlProps) => ReactNode }) {
   const id = useId();
-  const errorId = `${id}-error`;
-  const hintId = `${id}-hint`;
   const invalid = Boolean(error?.length);
+  const describedBy = invalid ? `${id}-error` : hint ? `${id}-hint` : undefined;
   return (
     <div className="space-y-1">
       <label htmlFor={id} className="block text-sm font-medium text-stone-800">
         {label}
       </label>
-      <input
-        id={id}
-        {...input}
-        aria-invalid={invalid || undefined}
-        aria-describedby={[invalid ? errorId : null, hint ? hintId : null].filter(Boolean).join(" ") || undefined}
-        className={`block w-full rounded-md border bg-white px-3 py-2 text-sm shadow-sm outline-none focus:ring-2 ${
+      {control({
+        id,
+        "aria-invalid": invalid || undefined,
+        "aria-describedby": describedBy,
+        className: `block w-full rounded-md border bg-white px-3 py-2 shadow-sm outline-none focus:ring-2 ${mono ? "font-mono text-xs" : "text-sm"} ${
           invalid ? "border-red-500 focus:ring-red-200" : "border-stone-300 focus:border-kiln-500 focus:ring-kiln-100"
-        }`}
-      />
+        }`,
+      })}
       {hint && !invalid ? (
-        <p id={hintId} className="text-xs text-stone-500">
+        <p id={`${id}-hint`} className="text-xs text-stone-500">
           {hint}
         </p>
       ) : null}
       {invalid ? (
-        <p id={errorId} className="text-sm text-red-700" role="alert">
+        <p id={`${id}-error`} className="text-sm text-red-700" role="alert">
           {error!.join(" ")}
         </p>
       ) : null}
@@ -36,30 +35,10 @@ export function Field({ label, error, hint, ...input }: Common & InputHTMLAttrib
   );
 }
 
+export function Field({ label, error, hint, ...input }: Common & InputHTMLAttributes<HTMLInputElement>) {
+  return <FieldShell label={label} error={error} hint={hint} control={(p) => <input {...input} {...p} />} />;
+}
+
 export function TextAreaField({ label, error, hint, ...input }: Common & TextareaHTMLAttributes<HTMLTextAreaElement>) {
-  const id = useId();
-  const errorId = `${id}-error`;
-  const invalid = Boolean(error?.length);
-  return (
-    <div className="space-y-1">
-      <label htmlFor={id} className="block text-sm font-medium text-stone-800">
-        {label}
-      </label>
-      <textarea
-        id={id}
-        {...input}
-        aria-invalid={invalid || undefined}
-        aria-describedby={invalid ? errorId : undefined}
-        className={`block w-full rounded-md border bg-white px-3 py-2 font-mono text-xs shadow-sm outline-none focus:ring-2 ${
-          invalid ? "border-red-500 focus:ring-red-200" : "border-stone-300 focus:border-kiln-500 focus:ring-kiln-100"
-        }`}
-      />
-      {hint && !invalid ? <p className="text-xs text-stone-500">{hint}</p> : null}
-      {invalid ? (
-        <p id={errorId} className="text-sm text-red-700" role="alert">
-          {error!.join(" ")}
-        </p>
-      ) : null}
-    </div>
-  );
+  return <FieldShell label={label} error={error} hint={hint} mono control={(p) => <textarea {...input} {...p} />} />;
 }

@@ -29,7 +29,7 @@ test("[AUTH] malformed requests get a 400 with a readable message and no stack t
   expect(text).toContain("must be JSON");
   expect(text).not.toMatch(/at .*\.(ts|js):\d+/);
 
-  const notObject = await request.post("/api/session", { data: "a string" });
+  const notObject = await request.post("/api/session", { data: Buffer.from('"a string"'), headers: { "content-type": "application/json" } });
   expect(notObject.status()).toBe(400);
   expect(((await notObject.json()) as { error: { message: string } }).error.message).toBe("The request body must be a JSON object.");
 

@@ -49,7 +49,7 @@ test("[START] npm start on an empty data dir serves sign-in, stops cleanly, and 
       (e: { code: number; stderr: string }) => e,
     );
     expect(weak?.code).toBe(1);
-    expect(weak?.stderr).toContain("error: Use at least 10 characters.");
+    expect(weak?.stderr).toContain("error: --password: Use at least 10 characters.");
     expect(weak?.stderr).not.toMatch(/\n\s+at /);
 
     // SIGTERM stops web, worker and the embedded PostgreSQL.

@@ -20,6 +20,13 @@ function getSender(): Promise<PgBoss> {
   return globalForBoss.kilnBoss;
 }
 
+/** Stops the sender (tests, and processes that enqueue and then exit). */
+export async function stopJobSender(): Promise<void> {
+  const sender = globalForBoss.kilnBoss;
+  delete globalForBoss.kilnBoss;
+  await (await sender?.catch(() => undefined))?.stop({ graceful: false, close: true });
+}
+
 export async function enqueueJob<S extends z.ZodType>(job: Pick<JobDefinition<S>, "name" | "schema">, data: z.input<S>): Promise<string | null> {
   const payload = parseInput(job.schema, data) as object;
   return (await getSender()).send(job.name, payload);
