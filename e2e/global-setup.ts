@@ -36,7 +36,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PORT: String(port),
-    HOSTNAME: "127.0.0.1",
+    KILN_HOST: "127.0.0.1",
     KILN_DATA_DIR: dataDir,
     KILN_URL: baseURL,
     SMTP_URL: smtp.url,

@@ -27,7 +27,8 @@ const optionalUrl = z
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
-  HOSTNAME: z.string().default("0.0.0.0"),
+  // Not HOSTNAME: shells and containers export that as the machine name.
+  KILN_HOST: z.string().default("0.0.0.0"),
   KILN_DATA_DIR: z.string().default(".kiln"),
   KILN_URL: optionalUrl,
   DATABASE_URL: optionalUrl,

@@ -14,7 +14,7 @@ const dev = process.argv.includes("--dev");
 const env = getEnv();
 const log = getLogger("web");
 
-const app = next({ dev, dir: root, hostname: env.HOSTNAME, port: env.PORT });
+const app = next({ dev, dir: root, hostname: env.KILN_HOST, port: env.PORT });
 const handle = app.getRequestHandler();
 await app.prepare();
 
@@ -27,7 +27,7 @@ server.on("error", (err: NodeJS.ErrnoException) => {
   log.fatal({ err: err.message }, err.code === "EADDRINUSE" ? `port ${env.PORT} is already in use; set PORT to another port` : "web server error");
   process.exit(1);
 });
-server.listen(env.PORT, env.HOSTNAME, () => {
+server.listen(env.PORT, env.KILN_HOST, () => {
   log.info({ port: env.PORT, dev }, "web server listening");
   process.send?.({ type: "listening" });
 });

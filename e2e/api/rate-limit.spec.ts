@@ -33,6 +33,10 @@ test("[AUTH] malformed requests get a 400 with a readable message and no stack t
   expect(notObject.status()).toBe(400);
   expect(((await notObject.json()) as { error: { message: string } }).error.message).toBe("The request body must be a JSON object.");
 
+  const form = await request.post("/api/session", { form: { login: "root@lab.example", password: "x" } });
+  expect(form.status()).toBe(400);
+  expect(((await form.json()) as { error: { message: string } }).error.message).toContain("Content-Type: application/json");
+
   const badEmail = await request.post("/api/account/register", { data: { email: "nope", password: "long enough pass" } });
   expect(badEmail.status()).toBe(400);
   expect(((await badEmail.json()) as { error: { details: { fieldErrors: Record<string, string[]> } } }).error.details.fieldErrors.email).toBeTruthy();

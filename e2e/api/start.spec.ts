@@ -10,7 +10,7 @@ import { stopProcessGroup, waitForLine, waitForPostgresStopped } from "../suppor
 const exec = promisify(execFile);
 
 function startKiln(dataDir: string, port: number) {
-  const env: NodeJS.ProcessEnv = { ...process.env, KILN_DATA_DIR: dataDir, PORT: String(port), HOSTNAME: "127.0.0.1", LOG_LEVEL: "warn" };
+  const env: NodeJS.ProcessEnv = { ...process.env, KILN_DATA_DIR: dataDir, PORT: String(port), KILN_HOST: "127.0.0.1", LOG_LEVEL: "warn" };
   for (const k of ["DATABASE_URL", "SMTP_URL", "LDAP_URL", "LDAP_BASE_DN", "LDAP_BIND_DN", "LDAP_BIND_PASSWORD", "LDAP_ADMIN_GROUP_DN", "KILN_URL"]) delete env[k];
   const child = spawn("npm", ["start"], { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";

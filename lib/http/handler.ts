@@ -29,8 +29,15 @@ export function errorResponse(e: unknown, req?: Request): Response {
   return res;
 }
 
-/** Reads a JSON body, answering 400 with a readable message when it is not JSON. */
+/**
+ * Reads a JSON body, answering 400 with a readable message when it is not JSON. Requiring
+ * the JSON content type also means a cross-site HTML form (which cannot send it without a
+ * CORS preflight) can never drive these endpoints.
+ */
 export async function readJson(req: Request): Promise<unknown> {
+  if (!req.headers.get("content-type")?.toLowerCase().startsWith("application/json")) {
+    throw new AppError("bad_request", "Send the request body as JSON, with the header Content-Type: application/json.");
+  }
   try {
     return await req.json();
   } catch {
