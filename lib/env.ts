@@ -33,6 +33,13 @@ const envSchema = z.object({
   KILN_URL: optionalUrl,
   DATABASE_URL: optionalUrl,
   AUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  KILN_SECRET_KEY: z.string().min(32, "must be at least 32 characters").optional(),
+  // Hours before a lease's end at which its holder is mailed.
+  KILN_LEASE_REMINDER_HOURS: z
+    .string()
+    .default("24,1")
+    .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean).map(Number))
+    .pipe(z.array(z.number().positive("must be positive hours")).max(10)),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 
   KILN_REGISTRATION: z.enum(["open", "approval", "closed"]).default("open"),

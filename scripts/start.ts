@@ -12,7 +12,7 @@ import { getEnv, getProcessEnv, setEnvForProcess } from "@/lib/env";
 import { getAppDb } from "@/lib/db";
 import { isBuildFresh } from "@/lib/runtime/build";
 import { openRuntimeDatabase, type RuntimeDatabase } from "@/lib/runtime/database";
-import { ensureAuthSecret } from "@/lib/runtime/secret";
+import { ensureSecret } from "@/lib/runtime/secret";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dev = process.argv.includes("--dev");
@@ -98,10 +98,10 @@ async function main(): Promise<void> {
     await db.stop().catch(() => {});
     fail(`Applying database migrations failed: ${(e as Error).message}`);
   }
-  const secret = await ensureAuthSecret(env.dataDir, env.AUTH_SECRET);
   setEnvForProcess({
     DATABASE_URL: db.url,
-    AUTH_SECRET: secret,
+    AUTH_SECRET: await ensureSecret(env.dataDir, "auth-secret", env.AUTH_SECRET),
+    KILN_SECRET_KEY: await ensureSecret(env.dataDir, "secret-key", env.KILN_SECRET_KEY),
     KILN_DATA_DIR: env.dataDir,
     NODE_ENV: dev ? "development" : "production",
   });

@@ -1,3 +1,5 @@
 export * from "./users";
 export * from "./auth";
 export * from "./mail";
+export * from "./inventory";
+export * from "./audit";

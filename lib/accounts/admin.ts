@@ -4,6 +4,8 @@ import { countActiveAdmins, getUserById, listUsers, lockAdminSet, updateUser } f
 import type { UserRow } from "@/db/schema";
 import type { Db } from "../db";
 import { AppError } from "../errors";
+import { actorOf, recordAudit } from "../audit/audit";
+import type { RequestContext } from "../http/context";
 import { sendMail } from "../mail/send";
 import { accountApprovedMail } from "../mail/templates";
 import { userAdminUpdateSchema, userListQuerySchema } from "../validation/accounts";
@@ -29,7 +31,7 @@ export async function searchUsers(db: Db, query: unknown) {
  * same transaction (tokens are refused by status at use), so access ends at once.
  * The last active admin cannot demote or disable themselves out of existence.
  */
-export async function updateUserAsAdmin(db: Db, actor: UserRow, userId: string, input: unknown): Promise<PublicUser> {
+export async function updateUserAsAdmin(db: Db, actor: UserRow, userId: string, input: unknown, ctx: RequestContext | null = null): Promise<PublicUser> {
   const data = parseInput(userAdminUpdateSchema, input);
   const { user, approvedNow } = await db.transaction(async (tx) => {
     await lockAdminSet(tx);
@@ -48,6 +50,15 @@ export async function updateUserAsAdmin(db: Db, actor: UserRow, userId: string, 
       ...(approvedNow ? { approvedAt: new Date() } : {}),
     });
     if (data.disabled) await deleteSessionsOfUser(tx, target.id);
+    const changes = [
+      data.role && data.role !== target.role ? `role ${target.role} → ${data.role}` : "",
+      data.disabled === true && !target.disabledAt ? "disabled" : "",
+      data.disabled === false && target.disabledAt ? "enabled" : "",
+      approvedNow ? "approved" : "",
+    ].filter(Boolean);
+    if (changes.length) {
+      await recordAudit(tx, actorOf(actor, ctx), { action: "user.update", targetType: "user", targetId: target.id, summary: `${target.email}: ${changes.join(", ")}`, data });
+    }
     return { user: updated!, approvedNow };
   });
   if (approvedNow && getUserStatus(user) === "active") {

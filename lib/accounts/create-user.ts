@@ -2,6 +2,7 @@ import { createUserIfAbsent } from "@/db/queries/users";
 import { z } from "zod";
 import type { Db } from "../db";
 import { AppError } from "../errors";
+import { recordAudit, SYSTEM } from "../audit/audit";
 import { hashPassword } from "../auth/password";
 import { emailSchema, passwordSchema } from "../validation/accounts";
 import { parseInput } from "../validation/parse";
@@ -18,13 +19,18 @@ export const userCreateSchema = z.object({
 export async function createUserAsAdmin(db: Db, input: unknown) {
   const data = parseInput(userCreateSchema, input);
   const now = new Date();
-  const user = await createUserIfAbsent(db, {
-    email: data.email,
-    name: data.name,
-    passwordHash: await hashPassword(data.password),
-    role: data.admin ? "admin" : "user",
-    emailVerifiedAt: now,
-    approvedAt: now,
+  const passwordHash = await hashPassword(data.password);
+  const user = await db.transaction(async (tx) => {
+    const created = await createUserIfAbsent(tx, {
+      email: data.email,
+      name: data.name,
+      passwordHash,
+      role: data.admin ? "admin" : "user",
+      emailVerifiedAt: now,
+      approvedAt: now,
+    });
+    if (created) await recordAudit(tx, SYSTEM, { action: "user.create", targetType: "user", targetId: created.id, summary: `created ${created.role} ${created.email}` });
+    return created;
   });
   if (!user) throw AppError.field("email", `An account with the email ${data.email} already exists.`);
   return toPublicUser(user);

@@ -1,6 +1,7 @@
 import { createUserIfAbsent, hasAnyAdmin, lockAdminSet } from "@/db/queries/users";
 import type { Db } from "../db";
 import { AppError } from "../errors";
+import { recordAudit } from "../audit/audit";
 import { hashPassword } from "../auth/password";
 import { firstAdminSchema } from "../validation/accounts";
 import { parseInput } from "../validation/parse";
@@ -42,6 +43,7 @@ export async function createFirstAdmin(db: Db, input: unknown): Promise<{ id: st
       approvedAt: now,
     });
     if (!user) throw AppError.field("email", "An account with this email already exists; choose another address for the administrator.");
+    await recordAudit(tx, { user, ip: null }, { action: "user.first_admin", targetType: "user", targetId: user.id, summary: `created the first administrator ${user.email} with the setup link` });
     return { id: user.id, email: user.email };
   });
 }

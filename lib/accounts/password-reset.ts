@@ -3,6 +3,7 @@ import { getUserByEmail, getUserById, updateUser } from "@/db/queries/users";
 import type { Db } from "../db";
 import { getEnv } from "../env";
 import { AppError } from "../errors";
+import { recordAudit } from "../audit/audit";
 import { hashPassword } from "../auth/password";
 import { enforceRateLimits } from "../auth/rate-limit";
 import type { RequestContext } from "../http/context";
@@ -47,6 +48,7 @@ export async function resetPassword(db: Db, input: unknown): Promise<{ email: st
     // Following the mailed link proves the address, so an unverified account becomes verified.
     await updateUser(tx, user.id, { passwordHash, emailVerifiedAt: user.emailVerifiedAt ?? new Date() });
     await deleteSessionsOfUser(tx, user.id);
+    await recordAudit(tx, { user, ip: null }, { action: "user.password.reset", targetType: "user", targetId: user.id, summary: `${user.email} reset their password with a mailed link` });
     return { email: user.email };
   });
 }

@@ -3,6 +3,7 @@ import { deleteSshKey, insertSshKey, listSshKeys, updateUser } from "@/db/querie
 import type { UserRow } from "@/db/schema";
 import type { Db } from "../db";
 import { AppError } from "../errors";
+import { recordAudit } from "../audit/audit";
 import { hashPassword, verifyPassword } from "../auth/password";
 import { changePasswordSchema, profileUpdateSchema, sshKeyAddSchema } from "../validation/accounts";
 import { parseInput } from "../validation/parse";
@@ -21,6 +22,7 @@ export async function changePassword(db: Db, user: UserRow, input: unknown, keep
   await db.transaction(async (tx) => {
     await updateUser(tx, user.id, { passwordHash });
     await deleteSessionsOfUser(tx, user.id, keepSessionId);
+    await recordAudit(tx, { user, ip: null }, { action: "user.password.change", targetType: "user", targetId: user.id, summary: `${user.email} changed their password` });
   });
 }
 

@@ -2,6 +2,7 @@ import { createUserIfAbsent, getUserByEmail } from "@/db/queries/users";
 import type { Db } from "../db";
 import { getEnv } from "../env";
 import { AppError } from "../errors";
+import { actorOf, recordAudit } from "../audit/audit";
 import { enforceRateLimits } from "../auth/rate-limit";
 import { hashPassword } from "../auth/password";
 import type { RequestContext } from "../http/context";
@@ -63,6 +64,7 @@ export async function registerUser(db: Db, input: unknown, ctx: RequestContext):
       await sendMail(tx, verifyEmailMail(data.email, absoluteUrl(`/verify/${token}`), VERIFY_LINK_HOURS));
       return;
     }
+    await recordAudit(tx, actorOf(null, ctx), { action: "user.register", targetType: "user", targetId: user.id, summary: `${data.email} registered` });
     const token = await issueOneTimeToken(tx, { purpose: "verify_email", userId: user.id, ttlMs: VERIFY_LINK_HOURS * 3600_000 });
     await sendMail(tx, verifyEmailMail(data.email, absoluteUrl(`/verify/${token}`), VERIFY_LINK_HOURS));
   });

@@ -5,6 +5,7 @@ import type { UserRow } from "@/db/schema";
 import type { Db } from "../db";
 import { getEnv } from "../env";
 import { AppError } from "../errors";
+import { recordAudit } from "../audit/audit";
 import { getUserStatus } from "../accounts/user-view";
 import type { RequestContext } from "../http/context";
 import type { SignInInput } from "../validation/accounts";
@@ -84,7 +85,9 @@ export async function authenticateWithLdap(db: Db, input: SignInInput, ctx: Requ
       approvedAt: now,
       lastSignInAt: now,
     });
-    if (!user) {
+    if (user) {
+      await recordAudit(db, { user, ip: ctx.ip }, { action: "user.ldap.create", targetType: "user", targetId: user.id, summary: `first LDAP sign-in of ${found.username} created a profile${user.role === "admin" ? " (admin by group)" : ""}` });
+    } else {
       throw new AppError(
         "conflict",
         `A Kiln account with the email ${email} already exists and is not linked to your directory account. Ask an administrator to resolve it.`,

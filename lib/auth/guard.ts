@@ -6,6 +6,8 @@ import { notFound, redirect } from "next/navigation";
 import type { UserRow } from "@/db/schema";
 import { getAppDb } from "../db";
 import { AppError } from "../errors";
+import { actorOf, type Actor } from "../audit/audit";
+import { getRequestContext } from "../http/context";
 import { authenticateApiToken } from "./api-tokens";
 import { auth } from "./auth";
 import { resolveSession } from "./sessions";
@@ -41,6 +43,12 @@ export async function requireUser(): Promise<CurrentUser> {
   const current = await getCurrentUser();
   if (!current) throw new AppError("unauthorized", "Sign in to continue.");
   return current;
+}
+
+/** The caller as an audit/authorization actor (user + client address); 401 when signed out. */
+export async function requireActor(req: Request): Promise<Actor> {
+  const { user } = await requireUser();
+  return actorOf(user, getRequestContext(req.headers));
 }
 
 export async function requireAdmin(): Promise<CurrentUser> {

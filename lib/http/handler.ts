@@ -29,6 +29,13 @@ export function errorResponse(e: unknown, req?: Request): Response {
   return res;
 }
 
+/** JSON bodies are small (uploads go through tus): 1 MiB is far above any real request. */
+export const MAX_JSON_BYTES = 1024 * 1024;
+
+function tooLarge(): AppError {
+  return new AppError("payload_too_large", `The request body is larger than ${MAX_JSON_BYTES / 1024} KiB.`);
+}
+
 /**
  * Reads a JSON body, answering 400 with a readable message when it is not JSON. Requiring
  * the JSON content type also means a cross-site HTML form (which cannot send it without a
@@ -38,8 +45,12 @@ export async function readJson(req: Request): Promise<unknown> {
   if (!req.headers.get("content-type")?.toLowerCase().startsWith("application/json")) {
     throw new AppError("bad_request", "Send the request body as JSON, with the header Content-Type: application/json.");
   }
+  const declared = Number(req.headers.get("content-length") ?? 0);
+  if (declared > MAX_JSON_BYTES) throw tooLarge();
+  const text = await req.text();
+  if (Buffer.byteLength(text) > MAX_JSON_BYTES) throw tooLarge();
   try {
-    return await req.json();
+    return JSON.parse(text);
   } catch {
     throw new AppError("bad_request", "The request body must be JSON.");
   }

@@ -31,3 +31,18 @@ export function accountApprovedMail(to: string, signInLink: string): Mail {
     text: `Hello,\n\nAn administrator approved your Kiln account. You can sign in now:\n\n${signInLink}\n`,
   };
 }
+
+function describeLeft(ms: number): string {
+  const minutes = Math.max(1, Math.round(ms / 60_000));
+  if (minutes < 90) return `${minutes} minutes`;
+  const hours = Math.round(minutes / 60);
+  return hours < 48 ? `${hours} hours` : `${Math.round(hours / 24)} days`;
+}
+
+export function leaseReminderMail(to: string, p: { hosts: string[]; endsAt: Date; now: Date; link: string }): Mail {
+  return {
+    to,
+    subject: `Your Kiln lease of ${p.hosts.join(", ")} ends in ${describeLeft(p.endsAt.getTime() - p.now.getTime())}`,
+    text: `Hello,\n\nYour lease of ${p.hosts.join(", ")} ends at ${p.endsAt.toISOString().replace("T", " ").slice(0, 16)} UTC (in ${describeLeft(p.endsAt.getTime() - p.now.getTime())}).\nThen the machines are released and wiped for the next person: copy off anything you need.\nExtend the lease (within your project's policy) or release it early here:\n\n${p.link}\n`,
+  };
+}

@@ -13,6 +13,8 @@ const CONTROLLED = [
   "KILN_URL",
   "KILN_DATA_DIR",
   "AUTH_SECRET",
+  "KILN_SECRET_KEY",
+  "KILN_LEASE_REMINDER_HOURS",
   "KILN_REGISTRATION",
   "KILN_ALLOWED_EMAIL_DOMAINS",
   "KILN_TRUST_PROXY",
@@ -46,7 +48,7 @@ export function setTestEnvDefaults(values: TestEnv): void {
 /** The file's defaults plus these overrides; an `undefined` override unsets the variable. */
 export function setTestEnv(overrides: TestEnv = {}): void {
   for (const key of CONTROLLED) delete process.env[key];
-  const merged: Record<string, string> = { KILN_URL: TEST_BASE_URL };
+  const merged: Record<string, string> = { KILN_URL: TEST_BASE_URL, KILN_SECRET_KEY: "test-secret-key-for-sealing-power-passwords" };
   for (const [k, v] of Object.entries({ ...fileDefaults, ...overrides })) {
     if (v === undefined) delete merged[k];
     else merged[k] = v;

@@ -1,0 +1,173 @@
+import { and, asc, count, desc, eq, gt, inArray, isNull, lte, sql, type SQL } from "drizzle-orm";
+import type { DbOrTx } from "../client";
+import { hosts, leaseEvents, leaseHosts, leases, pools, projects, users, type LeaseRow } from "../schema";
+
+/**
+ * Picks and locks up to `count` available hosts of a pool matching the filters.
+ * SKIP LOCKED: concurrent requests each take different hosts instead of queueing
+ * behind one another, and never the same host.
+ */
+export async function pickAvailableHosts(
+  db: DbOrTx,
+  p: { poolId: string; count: number; tags: string[]; minCores?: number; minMemoryMb?: number },
+): Promise<{ id: string; name: string }[]> {
+  return db
+    .select({ id: hosts.id, name: hosts.name })
+    .from(hosts)
+    .where(matchAvailable(p))
+    .orderBy(asc(hosts.name))
+    .limit(p.count)
+    .for("update", { skipLocked: true });
+}
+
+function matchAvailable(p: { poolId: string; tags: string[]; minCores?: number; minMemoryMb?: number }): SQL {
+  return and(
+    eq(hosts.poolId, p.poolId),
+    eq(hosts.state, "available"),
+    p.tags.length ? sql`${hosts.tags} @> ${`{${p.tags.join(",")}}`}::text[]` : undefined,
+    p.minCores ? sql`${hosts.cpuCores} >= ${p.minCores}` : undefined,
+    p.minMemoryMb ? sql`${hosts.memoryMb} >= ${p.minMemoryMb}` : undefined,
+  )!;
+}
+
+/** How many hosts would match, ignoring locks (for the refusal message). */
+export async function countMatchingAvailable(db: DbOrTx, p: { poolId: string; tags: string[]; minCores?: number; minMemoryMb?: number }) {
+  const [r] = await db.select({ n: count() }).from(hosts).where(matchAvailable(p));
+  return r?.n ?? 0;
+}
+
+export async function lockHosts(db: DbOrTx, ids: string[]) {
+  return db.select({ id: hosts.id, name: hosts.name, state: hosts.state }).from(hosts).where(inArray(hosts.id, ids)).for("update");
+}
+
+export async function insertLease(db: DbOrTx, values: typeof leases.$inferInsert): Promise<LeaseRow> {
+  const [row] = await db.insert(leases).values(values).returning();
+  return row!;
+}
+
+export async function updateLeaseRow(db: DbOrTx, id: string, values: Partial<typeof leases.$inferInsert>) {
+  const [row] = await db.update(leases).set(values).where(eq(leases.id, id)).returning();
+  return row;
+}
+
+export async function insertLeaseHosts(db: DbOrTx, leaseId: string, hostIds: string[], at: Date): Promise<void> {
+  if (hostIds.length) await db.insert(leaseHosts).values(hostIds.map((hostId) => ({ leaseId, hostId, addedAt: at })));
+}
+
+/** Takes hosts out of a lease; returns the ids that were still in it. */
+export async function releaseLeaseHosts(db: DbOrTx, params: { leaseId: string; hostIds?: string[]; at: Date }): Promise<string[]> {
+  const rows = await db
+    .update(leaseHosts)
+    .set({ releasedAt: params.at })
+    .where(and(eq(leaseHosts.leaseId, params.leaseId), isNull(leaseHosts.releasedAt), params.hostIds ? inArray(leaseHosts.hostId, params.hostIds) : undefined))
+    .returning({ hostId: leaseHosts.hostId });
+  return rows.map((r) => r.hostId);
+}
+
+export async function insertLeaseEvent(db: DbOrTx, values: typeof leaseEvents.$inferInsert): Promise<void> {
+  await db.insert(leaseEvents).values(values);
+}
+
+export async function getLeaseRow(db: DbOrTx, id: string, options: { lock?: boolean } = {}): Promise<LeaseRow | undefined> {
+  const q = db.select().from(leases).where(eq(leases.id, id)).limit(1);
+  const [row] = options.lock ? await q.for("update") : await q;
+  return row;
+}
+
+export async function listLeaseHostRows(db: DbOrTx, leaseIds: string[]) {
+  if (leaseIds.length === 0) return [];
+  return db
+    .select({ leaseId: leaseHosts.leaseId, hostId: hosts.id, name: hosts.name, state: hosts.state, addedAt: leaseHosts.addedAt, releasedAt: leaseHosts.releasedAt })
+    .from(leaseHosts)
+    .innerJoin(hosts, eq(hosts.id, leaseHosts.hostId))
+    .where(inArray(leaseHosts.leaseId, leaseIds))
+    .orderBy(asc(hosts.name));
+}
+
+export async function listLeaseEventRows(db: DbOrTx, leaseId: string) {
+  return db
+    .select({ event: leaseEvents, actorEmail: users.email })
+    .from(leaseEvents)
+    .leftJoin(users, eq(users.id, leaseEvents.actorUserId))
+    .where(eq(leaseEvents.leaseId, leaseId))
+    .orderBy(asc(leaseEvents.at), asc(leaseEvents.id));
+}
+
+export type LeaseListParams = {
+  userId?: string;
+  projectId?: string;
+  hostId?: string;
+  state?: "active" | "released" | "expired";
+  limit: number;
+  offset: number;
+};
+
+export async function listLeaseRows(db: DbOrTx, p: LeaseListParams) {
+  const where = and(
+    p.userId ? eq(leases.userId, p.userId) : undefined,
+    p.projectId ? eq(leases.projectId, p.projectId) : undefined,
+    p.state ? eq(leases.state, p.state) : undefined,
+    p.hostId ? sql`exists (select 1 from ${leaseHosts} where ${leaseHosts.leaseId} = ${leases.id} and ${leaseHosts.hostId} = ${p.hostId})` : undefined,
+  );
+  const rows = await db
+    .select({ lease: leases, userEmail: users.email, userName: users.name, projectName: projects.name, poolName: pools.name })
+    .from(leases)
+    .innerJoin(users, eq(users.id, leases.userId))
+    .innerJoin(projects, eq(projects.id, leases.projectId))
+    .leftJoin(pools, eq(pools.id, leases.poolId))
+    .where(where)
+    .orderBy(sql`${leases.state} = 'active' desc`, desc(leases.createdAt))
+    .limit(p.limit)
+    .offset(p.offset);
+  const [t] = await db.select({ n: count() }).from(leases).where(where);
+  return { rows, total: t?.n ?? 0 };
+}
+
+/** Active leases whose end has come. */
+export async function listDueLeaseIds(db: DbOrTx, now: Date, limit = 500): Promise<string[]> {
+  const rows = await db
+    .select({ id: leases.id })
+    .from(leases)
+    .where(and(eq(leases.state, "active"), lte(leases.endsAt, now)))
+    .orderBy(asc(leases.endsAt))
+    .limit(limit);
+  return rows.map((r) => r.id);
+}
+
+/** Active leases within `hours` of their end that were not yet reminded at that offset, and that are longer than it. */
+export async function listLeasesToRemind(db: DbOrTx, params: { now: Date; hours: number }) {
+  const horizon = new Date(params.now.getTime() + params.hours * 3600_000);
+  return db
+    .select({ lease: leases, email: users.email, name: users.name })
+    .from(leases)
+    .innerJoin(users, eq(users.id, leases.userId))
+    .where(
+      and(
+        eq(leases.state, "active"),
+        gt(leases.endsAt, params.now),
+        lte(leases.endsAt, horizon),
+        sql`not (${params.hours}::int = any(${leases.remindersSent}))`,
+        sql`${leases.endsAt} - ${leases.startsAt} > make_interval(hours => ${params.hours})`,
+      ),
+    );
+}
+
+export async function addReminderSent(db: DbOrTx, params: { leaseId: string; hours: number }): Promise<boolean> {
+  const rows = await db
+    .update(leases)
+    .set({ remindersSent: sql`array_append(${leases.remindersSent}, ${params.hours}::int)` })
+    .where(and(eq(leases.id, params.leaseId), sql`not (${params.hours}::int = any(${leases.remindersSent}))`))
+    .returning({ id: leases.id });
+  return rows.length > 0;
+}
+
+export async function listActiveLeaseIdsOfUser(db: DbOrTx, userId: string): Promise<string[]> {
+  const rows = await db.select({ id: leases.id }).from(leases).where(and(eq(leases.userId, userId), eq(leases.state, "active")));
+  return rows.map((r) => r.id);
+}
+
+export async function listLeaseIdsOfUser(db: DbOrTx, userId: string): Promise<string[]> {
+  const rows = await db.select({ id: leases.id }).from(leases).where(eq(leases.userId, userId));
+  return rows.map((r) => r.id);
+}
+

@@ -1,0 +1,207 @@
+import { sql } from "drizzle-orm";
+import {
+  bigserial,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+import { users } from "./users";
+
+// The lifecycle of a machine. lib/hosts/state-machine.ts is the only place that says
+// which transitions are legal; db/queries/hosts.ts applies them with a guarded UPDATE.
+export const hostState = pgEnum("host_state", ["new", "available", "leased", "releasing", "maintenance", "broken"]);
+
+export const pools = pgTable("pools", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  name: text("name").notNull().unique(),
+  description: text("description").notNull().default(""),
+  defaultLeaseHours: integer("default_lease_hours").notNull().default(24),
+  maxLeaseHours: integer("max_lease_hours").notNull().default(168),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+export type PowerSettings = { driver: string; params: Record<string, unknown> };
+export type DiskFact = { name: string; sizeBytes?: number; serial?: string; model?: string };
+
+export const hosts = pgTable(
+  "hosts",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    name: text("name").notNull(),
+    state: hostState("state").notNull().default("new"),
+    poolId: uuid("pool_id").references(() => pools.id, { onDelete: "set null" }),
+    tags: text("tags").array().notNull().default(sql`'{}'::text[]`),
+    cpuCores: integer("cpu_cores"),
+    memoryMb: integer("memory_mb"),
+    disks: jsonb("disks").$type<DiskFact[]>().notNull().default([]),
+    // Anything else the inventory reports (vendor, model, BIOS…), shown as-is.
+    facts: jsonb("facts").$type<Record<string, unknown>>().notNull().default({}),
+    powerDriver: text("power_driver").notNull().default("manual"),
+    // Non-secret driver parameters (address, port, username…).
+    powerParams: jsonb("power_params").$type<Record<string, unknown>>().notNull().default({}),
+    // AES-256-GCM sealed JSON of the secret parameters (passwords), see lib/crypto/secret-box.ts.
+    powerSecrets: text("power_secrets"),
+    notes: text("notes").notNull().default(""),
+    hostnameHint: text("hostname_hint"),
+    sourceIp: text("source_ip"),
+    firstSeenAt: timestamp("first_seen_at", { withTimezone: true }),
+    lastSeenAt: timestamp("last_seen_at", { withTimezone: true }),
+    stateChangedAt: timestamp("state_changed_at", { withTimezone: true }).notNull().defaultNow(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("hosts_name_key").on(t.name),
+    index("hosts_state_idx").on(t.state),
+    index("hosts_pool_state_idx").on(t.poolId, t.state),
+    index("hosts_tags_idx").using("gin", t.tags),
+  ],
+);
+
+export const hostInterfaces = pgTable(
+  "host_interfaces",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    hostId: uuid("host_id")
+      .notNull()
+      .references(() => hosts.id, { onDelete: "cascade" }),
+    // Normalised lower-case, colon-separated: aa:bb:cc:dd:ee:ff.
+    mac: text("mac").notNull(),
+    name: text("name").notNull().default(""),
+    isPxe: boolean("is_pxe").notNull().default(false),
+  },
+  (t) => [
+    uniqueIndex("host_interfaces_mac_key").on(t.mac),
+    index("host_interfaces_host_idx").on(t.hostId),
+    uniqueIndex("host_interfaces_one_pxe_key").on(t.hostId).where(sql`${t.isPxe}`),
+  ],
+);
+
+export const hostEvents = pgTable(
+  "host_events",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    hostId: uuid("host_id")
+      .notNull()
+      .references(() => hosts.id, { onDelete: "cascade" }),
+    at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
+    actorUserId: uuid("actor_user_id").references(() => users.id, { onDelete: "set null" }),
+    kind: text("kind").notNull(),
+    fromState: hostState("from_state"),
+    toState: hostState("to_state"),
+    message: text("message").notNull().default(""),
+    leaseId: uuid("lease_id"),
+  },
+  (t) => [index("host_events_host_at_idx").on(t.hostId, t.at)],
+);
+
+export const projects = pgTable("projects", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  name: text("name").notNull().unique(),
+  description: text("description").notNull().default(""),
+  // Null = unlimited.
+  maxHosts: integer("max_hosts"),
+  maxLeaseHours: integer("max_lease_hours"),
+  maxNodeHoursPerMonth: integer("max_node_hours_per_month"),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const projectRole = pgEnum("project_role", ["member", "leader"]);
+
+export const projectMembers = pgTable(
+  "project_members",
+  {
+    projectId: uuid("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    role: projectRole("role").notNull().default("member"),
+    addedAt: timestamp("added_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.userId] }), index("project_members_user_idx").on(t.userId)],
+);
+
+export const leaseState = pgEnum("lease_state", ["active", "released", "expired"]);
+
+export const leases = pgTable(
+  "leases",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    projectId: uuid("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "restrict" }),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "restrict" }),
+    createdByUserId: uuid("created_by_user_id").references(() => users.id, { onDelete: "set null" }),
+    poolId: uuid("pool_id").references(() => pools.id, { onDelete: "set null" }),
+    state: leaseState("state").notNull().default("active"),
+    startsAt: timestamp("starts_at", { withTimezone: true }).notNull(),
+    endsAt: timestamp("ends_at", { withTimezone: true }).notNull(),
+    endedAt: timestamp("ended_at", { withTimezone: true }),
+    // Reminder offsets (hours before the end) already mailed for the current end time.
+    remindersSent: integer("reminders_sent").array().notNull().default(sql`'{}'::int[]`),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index("leases_user_state_idx").on(t.userId, t.state),
+    index("leases_project_state_idx").on(t.projectId, t.state),
+    index("leases_active_ends_idx").on(t.endsAt).where(sql`${t.state} = 'active'`),
+    check("leases_ends_after_start", sql`${t.endsAt} > ${t.startsAt}`),
+  ],
+);
+
+export const leaseHosts = pgTable(
+  "lease_hosts",
+  {
+    leaseId: uuid("lease_id")
+      .notNull()
+      .references(() => leases.id, { onDelete: "cascade" }),
+    hostId: uuid("host_id")
+      .notNull()
+      .references(() => hosts.id, { onDelete: "restrict" }),
+    addedAt: timestamp("added_at", { withTimezone: true }).notNull(),
+    // Set when the host leaves the lease (release, expiry, hand-over).
+    releasedAt: timestamp("released_at", { withTimezone: true }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.leaseId, t.hostId] }),
+    // The database itself guarantees that no host is in two active leases.
+    uniqueIndex("lease_hosts_one_active_key").on(t.hostId).where(sql`${t.releasedAt} is null`),
+  ],
+);
+
+export const leaseEvents = pgTable(
+  "lease_events",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    leaseId: uuid("lease_id")
+      .notNull()
+      .references(() => leases.id, { onDelete: "cascade" }),
+    at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
+    actorUserId: uuid("actor_user_id").references(() => users.id, { onDelete: "set null" }),
+    kind: text("kind").notNull(),
+    message: text("message").notNull().default(""),
+    data: jsonb("data").$type<Record<string, unknown>>().notNull().default({}),
+  },
+  (t) => [index("lease_events_lease_at_idx").on(t.leaseId, t.at)],
+);
+
+export type HostRow = typeof hosts.$inferSelect;
+export type HostState = (typeof hostState.enumValues)[number];
+export type PoolRow = typeof pools.$inferSelect;
+export type ProjectRow = typeof projects.$inferSelect;
+export type LeaseRow = typeof leases.$inferSelect;

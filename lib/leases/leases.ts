@@ -1,0 +1,359 @@
+// Leases: a researcher's bounded claim on hosts, charged to a project. Grants are
+// race-free (project row lock + SKIP LOCKED host picks + a unique index that forbids a
+// host in two active leases) and all-or-nothing. Every function takes `now` so tests
+// and the expiry job control the clock.
+import { getPoolRow, countPoolHosts } from "@/db/queries/pools";
+import { getMembership, listMemberships, lockProject } from "@/db/queries/projects";
+import {
+  countMatchingAvailable,
+  getLeaseRow,
+  insertLease,
+  insertLeaseEvent,
+  insertLeaseHosts,
+  listLeaseEventRows,
+  listLeaseHostRows,
+  listLeaseRows,
+  lockHosts,
+  pickAvailableHosts,
+  releaseLeaseHosts,
+  updateLeaseRow,
+} from "@/db/queries/leases";
+import { getUserByEmail, getUserById } from "@/db/queries/users";
+import type { LeaseRow, PoolRow, ProjectRow, UserRow } from "@/db/schema";
+import type { Db, DbOrTx } from "../db";
+import { AppError } from "../errors";
+import { isAdminActor, recordAudit, type Actor } from "../audit/audit";
+import { getUserStatus } from "../accounts/user-view";
+import { insertHostEvents } from "@/db/queries/hosts";
+import { transitionHostStates } from "../hosts/transition";
+import { getProjectUsage, monthWindow } from "../projects/projects";
+import { paginated } from "../validation/common";
+import { leaseCreateSchema, leaseExtendSchema, leaseHandOverSchema, leaseListQuerySchema } from "../validation/inventory";
+import { parseInput } from "../validation/parse";
+import { completeHostReleases } from "./release";
+
+const HOUR = 3600_000;
+const DEFAULT_DIRECT_LEASE_HOURS = 24;
+
+type Clock = { now?: Date };
+
+export type LeaseView = {
+  id: string;
+  state: LeaseRow["state"];
+  projectId: string;
+  projectName: string;
+  userId: string;
+  userEmail: string;
+  poolId: string | null;
+  poolName: string | null;
+  startsAt: string;
+  endsAt: string;
+  endedAt: string | null;
+  hosts: { id: string; name: string; state: string; releasedAt: string | null }[];
+};
+
+function hoursText(h: number): string {
+  const r = Math.round(h * 10) / 10;
+  return `${r} hour${r === 1 ? "" : "s"}`;
+}
+
+/** Hours of [start, end) that fall inside the quota month of `now`. */
+function hoursInMonth(start: Date, end: Date, now: Date): number {
+  const { from, to } = monthWindow(now);
+  const s = Math.max(start.getTime(), from.getTime());
+  const e = Math.min(end.getTime(), to.getTime());
+  return Math.max(0, e - s) / HOUR;
+}
+
+async function resolveHolder(db: DbOrTx, actor: Actor, userId: string | undefined): Promise<UserRow> {
+  if (!userId || userId === actor.user?.id) {
+    if (!actor.user) throw new AppError("bad_request", "A lease needs a holder (userId).");
+    return actor.user;
+  }
+  if (!isAdminActor(actor)) throw new AppError("forbidden", "Only administrators lease hosts on someone else's behalf.");
+  const user = await getUserById(db, userId);
+  if (!user) throw AppError.field("userId", "That user does not exist.");
+  if (getUserStatus(user) !== "active") throw AppError.field("userId", `${user.email} is not an active account.`);
+  return user;
+}
+
+async function resolveProject(db: DbOrTx, holder: UserRow, projectId: string | undefined): Promise<string> {
+  if (projectId) {
+    if (!(await getMembership(db, { projectId, userId: holder.id }))) {
+      throw AppError.field("projectId", `${holder.email} is not a member of that project, so it cannot be charged for this lease.`);
+    }
+    return projectId;
+  }
+  const memberships = await listMemberships(db, holder.id);
+  if (memberships.length === 1) return memberships[0]!.projectId;
+  if (memberships.length === 0) {
+    throw new AppError("forbidden", `${holder.email} is not a member of any project, and every lease is charged to one. Ask an administrator to add you to a project.`);
+  }
+  throw AppError.field("projectId", `Choose the project to charge: ${memberships.map((m) => m.name).join(", ")}.`);
+}
+
+/** The longest a lease may last here: the stricter of the pool's and the project's policy. */
+function maxLeaseHours(pool: PoolRow | undefined, project: ProjectRow): { hours: number | null; source: string } {
+  const limits: { hours: number; source: string }[] = [];
+  if (pool) limits.push({ hours: pool.maxLeaseHours, source: `Pool ${pool.name}` });
+  if (project.maxLeaseHours !== null) limits.push({ hours: project.maxLeaseHours, source: `Project ${project.name}` });
+  if (limits.length === 0) return { hours: null, source: "" };
+  return limits.reduce((a, b) => (b.hours < a.hours ? b : a));
+}
+
+async function assertQuotas(
+  db: DbOrTx,
+  project: ProjectRow,
+  params: { addHosts: number; addNodeHours: number; now: Date },
+): Promise<void> {
+  const usage = await getProjectUsage(db, project.id, params.now);
+  if (project.maxHosts !== null && usage.activeHosts + params.addHosts > project.maxHosts) {
+    throw new AppError(
+      "quota_exceeded",
+      `Project ${project.name} may hold at most ${project.maxHosts} hosts at once; it holds ${usage.activeHosts} and this request needs ${params.addHosts} more.`,
+      { quota: "maxHosts", limit: project.maxHosts, used: usage.activeHosts, requested: params.addHosts },
+    );
+  }
+  if (project.maxNodeHoursPerMonth !== null && usage.nodeHoursThisMonth + params.addNodeHours > project.maxNodeHoursPerMonth + 1e-9) {
+    throw new AppError(
+      "quota_exceeded",
+      `Project ${project.name} has ${project.maxNodeHoursPerMonth} node-hours per month; ${hoursText(usage.nodeHoursThisMonth)} are used or booked this month and this request needs ${hoursText(params.addNodeHours)} more.`,
+      { quota: "maxNodeHoursPerMonth", limit: project.maxNodeHoursPerMonth, used: usage.nodeHoursThisMonth, requested: params.addNodeHours },
+    );
+  }
+}
+
+export async function createLease(db: Db, actor: Actor, input: unknown, clock: Clock = {}): Promise<LeaseView> {
+  const data = parseInput(leaseCreateSchema, input);
+  const now = clock.now ?? new Date();
+  if (data.hostIds && !isAdminActor(actor)) {
+    throw new AppError("forbidden", "Only administrators allocate given hosts; ask for hosts from a pool instead.");
+  }
+  const leaseId = await db.transaction(async (tx) => {
+    const holder = await resolveHolder(tx, actor, data.userId);
+    const projectId = await resolveProject(tx, holder, data.projectId);
+    const project = (await lockProject(tx, projectId))!;
+    const pool = data.poolId ? await getPoolRow(tx, data.poolId) : undefined;
+    if (data.poolId && !pool) throw AppError.field("poolId", "That pool does not exist.");
+
+    const max = maxLeaseHours(pool, project);
+    const hours = data.durationHours ?? Math.min(pool?.defaultLeaseHours ?? DEFAULT_DIRECT_LEASE_HOURS, max.hours ?? Infinity);
+    if (max.hours !== null && hours > max.hours) {
+      throw new AppError("quota_exceeded", `${max.source} allows leases of at most ${hoursText(max.hours)}; you asked for ${hoursText(hours)}.`, {
+        quota: "maxLeaseHours",
+        limit: max.hours,
+        requested: hours,
+      });
+    }
+    const count = data.hostIds ? new Set(data.hostIds).size : data.count;
+    const endsAt = new Date(now.getTime() + hours * HOUR);
+    await assertQuotas(tx, project, { addHosts: count, addNodeHours: count * hoursInMonth(now, endsAt, now), now });
+
+    let hostIds: string[];
+    if (pool) {
+      const size = await countPoolHosts(tx, pool.id);
+      if (count > size) throw AppError.field("count", `Pool ${pool.name} has ${size} host${size === 1 ? "" : "s"} in all; you asked for ${count}.`);
+      const filter = { poolId: pool.id, tags: data.tags, minCores: data.minCores, minMemoryMb: data.minMemoryMb };
+      const picked = await pickAvailableHosts(tx, { ...filter, count });
+      if (picked.length < count) {
+        const free = await countMatchingAvailable(tx, filter);
+        const what = [data.tags.length ? `tags ${data.tags.join(", ")}` : "", data.minCores ? `≥ ${data.minCores} cores` : "", data.minMemoryMb ? `≥ ${data.minMemoryMb} MB memory` : ""].filter(Boolean).join(", ");
+        throw new AppError(
+          "insufficient_capacity",
+          free === 0
+            ? `No host available in pool ${pool.name}${what ? ` with ${what}` : ""} right now. Nothing was leased.`
+            : `Only ${Math.min(free, picked.length)} host${free === 1 ? "" : "s"} available in pool ${pool.name}${what ? ` with ${what}` : ""} right now; you asked for ${count}. Nothing was leased.`,
+          { available: picked.length, requested: count },
+        );
+      }
+      hostIds = picked.map((h) => h.id);
+    } else {
+      const ids = [...new Set(data.hostIds!)];
+      const locked = await lockHosts(tx, ids);
+      if (locked.length !== ids.length) throw AppError.field("hostIds", "One of these hosts does not exist.");
+      const busy = locked.find((h) => h.state !== "available");
+      if (busy) throw new AppError("conflict", `Host ${busy.name} is ${busy.state}, not available. Nothing was leased.`);
+      hostIds = ids;
+    }
+
+    const lease = await insertLease(tx, {
+      projectId,
+      userId: holder.id,
+      createdByUserId: actor.user?.id ?? null,
+      poolId: pool?.id ?? null,
+      startsAt: now,
+      endsAt,
+    });
+    await insertLeaseHosts(tx, lease.id, hostIds, now);
+    const hosts = await transitionHostStates(tx, { hostIds, to: "leased", actorUserId: actor.user?.id ?? null, leaseId: lease.id, message: `leased to ${holder.email}`, at: now });
+    const names = hosts.map((h) => h.name).sort();
+    await insertLeaseEvent(tx, {
+      leaseId: lease.id,
+      at: now,
+      actorUserId: actor.user?.id ?? null,
+      kind: "created",
+      message: `${names.join(", ")} leased to ${holder.email} until ${endsAt.toISOString()}`,
+      data: { hostIds, hours, direct: Boolean(data.hostIds) },
+    });
+    await recordAudit(tx, actor, {
+      action: "lease.create",
+      targetType: "lease",
+      targetId: lease.id,
+      summary: `leased ${names.join(", ")} to ${holder.email} in ${project.name} for ${hoursText(hours)}`,
+      data: { hostIds, projectId, poolId: pool?.id ?? null, hours },
+    });
+    return lease.id;
+  });
+  return getLeaseView(db, leaseId);
+}
+
+/** A lease the actor may act on: its holder, or an admin. Anyone else gets 404. */
+async function getLeaseForUpdate(tx: DbOrTx, actor: Actor, leaseId: string): Promise<LeaseRow> {
+  const lease = await getLeaseRow(tx, leaseId, { lock: true });
+  if (!lease || (!isAdminActor(actor) && lease.userId !== actor.user!.id)) throw new AppError("not_found", "That lease does not exist.");
+  if (lease.state !== "active") throw new AppError("conflict", `This lease has already ${lease.state === "expired" ? "expired" : "been released"}.`);
+  return lease;
+}
+
+export async function extendLease(db: Db, actor: Actor, leaseId: string, input: unknown, clock: Clock = {}): Promise<LeaseView> {
+  const data = parseInput(leaseExtendSchema, input);
+  const now = clock.now ?? new Date();
+  await db.transaction(async (tx) => {
+    const first = await getLeaseRow(tx, leaseId);
+    if (!first || (!isAdminActor(actor) && first.userId !== actor.user!.id)) throw new AppError("not_found", "That lease does not exist.");
+    // Same lock order as createLease (project, then lease) so the two cannot deadlock.
+    const project = (await lockProject(tx, first.projectId))!;
+    const lease = await getLeaseForUpdate(tx, actor, leaseId);
+    const pool = lease.poolId ? await getPoolRow(tx, lease.poolId) : undefined;
+    const newEnd = new Date(lease.endsAt.getTime() + data.hours * HOUR);
+    const total = (newEnd.getTime() - lease.startsAt.getTime()) / HOUR;
+    const max = maxLeaseHours(pool, project);
+    if (max.hours !== null && total > max.hours) {
+      throw new AppError(
+        "quota_exceeded",
+        `${max.source} allows leases of at most ${hoursText(max.hours)}; extending by ${hoursText(data.hours)} would make this one ${hoursText(total)} long.`,
+        { quota: "maxLeaseHours", limit: max.hours, requested: total },
+      );
+    }
+    const activeHosts = (await listLeaseHostRows(tx, [leaseId])).filter((h) => !h.releasedAt).length;
+    await assertQuotas(tx, project, { addHosts: 0, addNodeHours: activeHosts * hoursInMonth(lease.endsAt, newEnd, now), now });
+    await updateLeaseRow(tx, leaseId, { endsAt: newEnd, remindersSent: [] });
+    await insertLeaseEvent(tx, { leaseId, at: now, actorUserId: actor.user?.id ?? null, kind: "extended", message: `extended by ${hoursText(data.hours)} to ${newEnd.toISOString()}`, data: { hours: data.hours, from: lease.endsAt.toISOString(), to: newEnd.toISOString() } });
+    await recordAudit(tx, actor, { action: "lease.extend", targetType: "lease", targetId: leaseId, summary: `extended lease by ${hoursText(data.hours)}`, data: { hours: data.hours } });
+  });
+  return getLeaseView(db, leaseId);
+}
+
+/**
+ * Ends a lease: its hosts go leased → releasing (where provisioning will power them off
+ * and wipe them), then to available. `reason` is "released" (early, by a person) or
+ * "expired" (by the expiry job, as the system).
+ */
+export async function releaseLease(db: Db, actor: Actor, leaseId: string, clock: Clock & { reason?: "released" | "expired" } = {}): Promise<LeaseView> {
+  const now = clock.now ?? new Date();
+  const reason = clock.reason ?? "released";
+  const hostIds = await db.transaction(async (tx) => {
+    const lease = await getLeaseForUpdate(tx, actor, leaseId);
+    const released = await releaseLeaseHosts(tx, { leaseId, at: now });
+    await updateLeaseRow(tx, leaseId, { state: reason, endedAt: now });
+    const hosts = await transitionHostStates(tx, { hostIds: released, to: "releasing", actorUserId: actor.user?.id ?? null, leaseId, message: reason === "expired" ? "lease expired" : "lease released", at: now });
+    const by = actor.user && actor.user.id !== lease.userId ? ` by ${actor.user.email}` : "";
+    await insertLeaseEvent(tx, { leaseId, at: now, actorUserId: actor.user?.id ?? null, kind: reason, message: `${reason}${by}: ${hosts.map((h) => h.name).sort().join(", ")}` });
+    await recordAudit(tx, actor, { action: reason === "expired" ? "lease.expire" : "lease.release", targetType: "lease", targetId: leaseId, summary: `${reason} lease of ${hosts.map((h) => h.name).sort().join(", ")}${by}` });
+    return released;
+  });
+  await completeHostReleases(db, hostIds, { leaseId });
+  return getLeaseView(db, leaseId);
+}
+
+/**
+ * Hands a lease, or one host of it, to another member of the same project (MOCAS:
+ * "allocate to others what you own"). One host of several is split into a new lease with
+ * the same end; the host stays leased throughout.
+ */
+export async function handOverLease(db: Db, actor: Actor, leaseId: string, input: unknown, clock: Clock = {}): Promise<LeaseView> {
+  const data = parseInput(leaseHandOverSchema, input);
+  const now = clock.now ?? new Date();
+  const resultId = await db.transaction(async (tx) => {
+    const lease = await getLeaseForUpdate(tx, actor, leaseId);
+    const target = data.toUserId ? await getUserById(tx, data.toUserId) : await getUserByEmail(tx, data.toEmail!);
+    if (!target || getUserStatus(target) !== "active") throw AppError.field("toEmail", "No active Kiln account has that email.");
+    if (target.id === lease.userId) throw AppError.field("toEmail", "That person already holds this lease.");
+    if (!(await getMembership(tx, { projectId: lease.projectId, userId: target.id }))) {
+      throw AppError.field("toEmail", `${target.email} is not a member of this lease's project; only members can receive its machines.`);
+    }
+    const active = (await listLeaseHostRows(tx, [leaseId])).filter((h) => !h.releasedAt);
+    const whole = !data.hostId || active.length === 1;
+    if (data.hostId && !active.some((h) => h.hostId === data.hostId)) throw AppError.field("hostId", "That host is not in this lease.");
+    const from = (await getUserById(tx, lease.userId))!;
+    if (whole) {
+      await updateLeaseRow(tx, leaseId, { userId: target.id, remindersSent: [] });
+      await insertLeaseEvent(tx, { leaseId, at: now, actorUserId: actor.user?.id ?? null, kind: "handed_over", message: `handed over from ${from.email} to ${target.email}`, data: { from: from.id, to: target.id } });
+      await insertHostEvents(tx, active.map((h) => ({ hostId: h.hostId, at: now, kind: "handed_over", actorUserId: actor.user?.id ?? null, leaseId, message: `handed over from ${from.email} to ${target.email}` })));
+      await recordAudit(tx, actor, { action: "lease.handover", targetType: "lease", targetId: leaseId, summary: `handed lease over from ${from.email} to ${target.email}` });
+      return leaseId;
+    }
+    const host = active.find((h) => h.hostId === data.hostId)!;
+    await releaseLeaseHosts(tx, { leaseId, hostIds: [host.hostId], at: now });
+    const split = await insertLease(tx, { projectId: lease.projectId, userId: target.id, createdByUserId: actor.user?.id ?? null, poolId: lease.poolId, startsAt: now, endsAt: lease.endsAt });
+    await insertLeaseHosts(tx, split.id, [host.hostId], now);
+    await insertLeaseEvent(tx, { leaseId, at: now, actorUserId: actor.user?.id ?? null, kind: "handed_over", message: `${host.name} handed over to ${target.email}`, data: { hostId: host.hostId, newLeaseId: split.id } });
+    await insertLeaseEvent(tx, { leaseId: split.id, at: now, actorUserId: actor.user?.id ?? null, kind: "created", message: `${host.name} received from ${from.email}`, data: { fromLeaseId: leaseId } });
+    await insertHostEvents(tx, [{ hostId: host.hostId, at: now, kind: "handed_over", actorUserId: actor.user?.id ?? null, leaseId: split.id, message: `handed over from ${from.email} to ${target.email}` }]);
+    await recordAudit(tx, actor, { action: "lease.handover", targetType: "lease", targetId: leaseId, summary: `handed ${host.name} from ${from.email} to ${target.email}`, data: { newLeaseId: split.id } });
+    return split.id;
+  });
+  return getLeaseView(db, resultId);
+}
+
+async function toLeaseViews(db: DbOrTx, rows: Awaited<ReturnType<typeof listLeaseRows>>["rows"]): Promise<LeaseView[]> {
+  const hosts = await listLeaseHostRows(db, rows.map((r) => r.lease.id));
+  return rows.map(({ lease, userEmail, projectName, poolName }) => ({
+    id: lease.id,
+    state: lease.state,
+    projectId: lease.projectId,
+    projectName,
+    userId: lease.userId,
+    userEmail,
+    poolId: lease.poolId,
+    poolName,
+    startsAt: lease.startsAt.toISOString(),
+    endsAt: lease.endsAt.toISOString(),
+    endedAt: lease.endedAt?.toISOString() ?? null,
+    hosts: hosts.filter((h) => h.leaseId === lease.id).map((h) => ({ id: h.hostId, name: h.name, state: h.state, releasedAt: h.releasedAt?.toISOString() ?? null })),
+  }));
+}
+
+async function getLeaseView(db: DbOrTx, leaseId: string): Promise<LeaseView> {
+  const lease = await getLeaseRow(db, leaseId);
+  const { rows } = await listLeaseRows(db, { userId: lease!.userId, limit: 1000, offset: 0 });
+  const row = rows.find((r) => r.lease.id === leaseId)!;
+  return (await toLeaseViews(db, [row]))[0]!;
+}
+
+/** A researcher lists their own leases; `scope=all` (with filters) is for admins. */
+export async function listLeases(db: Db, actor: Actor, query: unknown) {
+  const q = parseInput(leaseListQuerySchema, query);
+  const isAdmin = isAdminActor(actor);
+  if (q.scope === "all" && !isAdmin) throw new AppError("forbidden", "Only administrators can list everyone's leases.");
+  const { rows, total } = await listLeaseRows(db, {
+    userId: q.scope === "mine" ? actor.user!.id : q.userId,
+    projectId: q.projectId,
+    hostId: q.hostId,
+    state: q.state,
+    limit: q.per_page,
+    offset: (q.page - 1) * q.per_page,
+  });
+  return paginated(await toLeaseViews(db, rows), q, total);
+}
+
+export async function getLease(db: Db, actor: Actor, leaseId: string) {
+  const lease = await getLeaseRow(db, leaseId);
+  if (!lease || (!isAdminActor(actor) && lease.userId !== actor.user!.id)) throw new AppError("not_found", "That lease does not exist.");
+  const view = await getLeaseView(db, leaseId);
+  const events = await listLeaseEventRows(db, leaseId);
+  return {
+    ...view,
+    events: events.map(({ event, actorEmail }) => ({ at: event.at.toISOString(), kind: event.kind, message: event.message, actorEmail })),
+  };
+}
