@@ -1,0 +1,328 @@
+// Renders a parsed template against plain data, within limits on steps (loop
+// iterations and evaluations), time, output size and value size. Attribute access
+// reads only own keys of null-prototype dictionaries and list indexes, and names
+// beginning with "_" or naming constructors are refused outright.
+import type { Expr, Node } from "./ast";
+import { positionAt, TemplateError } from "./errors";
+import { FILTERS, METHODS, TESTS, type Helpers } from "./builtins";
+import { equal, isDict, isUndefined, newDict, str, toValue, truthy, typeName, Undefined, type Dict, type Value } from "./values";
+
+export type Limits = { maxSteps: number; maxOutputBytes: number; timeoutMs: number };
+
+export const DEFAULT_LIMITS: Limits = { maxSteps: 1_000_000, maxOutputBytes: 1024 * 1024, timeoutMs: 1000 };
+
+const FORBIDDEN = new Set(["constructor", "prototype", "__proto__", "caller", "callee", "arguments"]);
+
+class Renderer implements Helpers {
+  private steps = 0;
+  private outputLength = 0;
+  private readonly deadline: number;
+  private readonly out: string[] = [];
+
+  constructor(
+    private readonly source: string,
+    readonly limits: Limits,
+  ) {
+    this.deadline = Date.now() + limits.timeoutMs;
+  }
+
+  fail(message: string, at: number, kind: TemplateError["kind"] = "render"): never {
+    const p = positionAt(this.source, at);
+    throw new TemplateError(message, p.line, p.column, kind);
+  }
+
+  tick(at: number, n = 1): void {
+    this.steps += n;
+    if (this.steps > this.limits.maxSteps) this.fail(`The template did too much work (over ${this.limits.maxSteps.toLocaleString("en")} steps); is a loop too large?`, at, "limit");
+    if ((this.steps & 0x3ff) === 0 && Date.now() > this.deadline) this.fail(`The template took longer than ${this.limits.timeoutMs} ms to render`, at, "limit");
+  }
+
+  /** Every string or list a template builds is bounded by the output limit. */
+  checkSize(v: Value, at: number): Value {
+    if (typeof v === "string" && v.length > this.limits.maxOutputBytes) this.fail(`A value grew beyond ${this.limits.maxOutputBytes} characters`, at, "limit");
+    if (Array.isArray(v)) {
+      if (v.length > 100_000) this.fail("A list grew beyond 100,000 items", at, "limit");
+      this.tick(at, v.length);
+    }
+    return v;
+  }
+
+  render(nodes: Node[], scope: Dict): string {
+    this.renderNodes(nodes, scope);
+    return this.out.join("");
+  }
+
+  private write(s: string, at: number): void {
+    this.outputLength += s.length;
+    if (this.outputLength > this.limits.maxOutputBytes) this.fail(`The output grew beyond ${Math.round(this.limits.maxOutputBytes / 1024)} KiB`, at, "limit");
+    this.out.push(s);
+  }
+
+  private renderNodes(nodes: Node[], scope: Dict): void {
+    for (const node of nodes) {
+      switch (node.t) {
+        case "text":
+          this.write(node.value, 0);
+          break;
+        case "output":
+          this.tick(node.at);
+          this.write(str(this.eval(node.expr, scope)), node.at);
+          break;
+        case "set":
+          this.tick(node.at);
+          if (FORBIDDEN.has(node.name) || node.name.startsWith("_")) this.fail(`“${node.name}” cannot be used as a variable name`, node.at);
+          scope[node.name] = this.eval(node.expr, scope);
+          break;
+        case "if": {
+          this.tick(node.at);
+          const branch = node.branches.find((b) => truthy(this.eval(b.test, scope)));
+          if (branch) this.renderNodes(branch.body, scope);
+          else if (node.else) this.renderNodes(node.else, scope);
+          break;
+        }
+        case "for":
+          this.renderFor(node, scope);
+          break;
+      }
+    }
+  }
+
+  private renderFor(node: Extract<Node, { t: "for" }>, scope: Dict): void {
+    const iterable = this.eval(node.iter, scope);
+    let items: Value[];
+    if (Array.isArray(iterable)) items = iterable;
+    else if (isDict(iterable)) items = Object.keys(iterable);
+    else if (typeof iterable === "string") items = [...iterable];
+    else if (iterable === null || isUndefined(iterable)) items = [];
+    else return this.fail(`Cannot loop over a ${typeName(iterable)}`, node.at);
+
+    // A new scope per loop, as in Jinja: names set inside do not leak out.
+    const inner = Object.assign(newDict(), scope);
+    const bind = (item: Value) => {
+      if (node.targets.length === 1) inner[node.targets[0]!] = item;
+      else {
+        if (!Array.isArray(item) || item.length !== node.targets.length) this.fail(`Cannot unpack ${typeName(item)} into ${node.targets.join(", ")}`, node.at);
+        node.targets.forEach((t, i) => (inner[t] = (item as Value[])[i]!));
+      }
+    };
+    if (node.filter) {
+      items = items.filter((item) => {
+        this.tick(node.at);
+        bind(item);
+        return truthy(this.eval(node.filter!, inner));
+      });
+    }
+    if (items.length === 0) {
+      if (node.else) this.renderNodes(node.else, scope);
+      return;
+    }
+    items.forEach((item, index) => {
+      this.tick(node.at);
+      bind(item);
+      const loop = newDict();
+      loop.index = index + 1;
+      loop.index0 = index;
+      loop.revindex = items.length - index;
+      loop.revindex0 = items.length - index - 1;
+      loop.first = index === 0;
+      loop.last = index === items.length - 1;
+      loop.length = items.length;
+      loop.previtem = index > 0 ? items[index - 1]! : new Undefined("loop.previtem");
+      loop.nextitem = index < items.length - 1 ? items[index + 1]! : new Undefined("loop.nextitem");
+      inner.loop = loop;
+      this.renderNodes(node.body, inner);
+    });
+  }
+
+  getAttr(obj: Value, key: Value, at: number, label: string): Value {
+    if (typeof key === "string" && (FORBIDDEN.has(key) || key.startsWith("_"))) this.fail(`Access to “${key}” is not allowed in templates`, at);
+    if (isUndefined(obj)) this.fail(`${obj.hint} is undefined, so it has no “${str(key)}”`, at);
+    if (obj === null) this.fail(`${label} is none, so it has no “${str(key)}”`, at);
+    if (Array.isArray(obj) || typeof obj === "string") {
+      if (typeof key === "number" && Number.isInteger(key)) {
+        const i = key < 0 ? obj.length + key : key;
+        return i >= 0 && i < obj.length ? obj[i]! : new Undefined(`${label}[${key}]`);
+      }
+      return new Undefined(`${label}.${str(key)}`);
+    }
+    if (isDict(obj) && (typeof key === "string" || typeof key === "number")) {
+      const k = String(key);
+      return Object.prototype.hasOwnProperty.call(obj, k) ? obj[k]! : new Undefined(`${label}.${k}`);
+    }
+    return new Undefined(`${label}.${str(key)}`);
+  }
+
+  private label(e: Expr): string {
+    if (e.t === "name") return e.name;
+    if (e.t === "attr") return `${this.label(e.obj)}.${e.name}`;
+    if (e.t === "index") return `${this.label(e.obj)}[…]`;
+    return "the value";
+  }
+
+  eval(e: Expr, scope: Dict): Value {
+    this.tick(e.at);
+    switch (e.t) {
+      case "lit":
+        return e.value as Value;
+      case "name":
+        return Object.prototype.hasOwnProperty.call(scope, e.name) ? scope[e.name]! : new Undefined(e.name);
+      case "attr":
+        return this.getAttr(this.eval(e.obj, scope), e.name, e.at, this.label(e.obj));
+      case "index":
+        return this.getAttr(this.eval(e.obj, scope), this.eval(e.key, scope), e.at, this.label(e.obj));
+      case "list":
+        return this.checkSize(e.items.map((x) => this.eval(x, scope)), e.at);
+      case "dict": {
+        const d = newDict();
+        for (const [k, v] of e.items) {
+          const key = this.eval(k, scope);
+          if (typeof key !== "string" && typeof key !== "number") this.fail("Dictionary keys must be strings or numbers", k.at);
+          if (FORBIDDEN.has(String(key)) || String(key).startsWith("_")) this.fail(`“${key}” cannot be a dictionary key`, k.at);
+          d[String(key)] = this.eval(v, scope);
+        }
+        return d;
+      }
+      case "cond":
+        return truthy(this.eval(e.test, scope)) ? this.eval(e.then, scope) : e.else ? this.eval(e.else, scope) : new Undefined("the else branch");
+      case "unary": {
+        const v = this.eval(e.value, scope);
+        if (e.op === "not") return !truthy(v);
+        if (typeof v !== "number") this.fail(`Cannot apply “${e.op}” to a ${typeName(v)}`, e.at);
+        return e.op === "-" ? -v : v;
+      }
+      case "binary":
+        return this.binary(e, scope);
+      case "filter": {
+        const fn = FILTERS[e.name];
+        if (!fn) this.fail(`Unknown filter “${e.name}”`, e.at);
+        const kwargs = newDict();
+        for (const [k, v] of e.kwargs) kwargs[k] = this.eval(v, scope);
+        return this.checkSize(fn(this, e.at, this.eval(e.value, scope), e.args.map((a) => this.eval(a, scope)), kwargs), e.at);
+      }
+      case "test": {
+        const fn = TESTS[e.name];
+        if (!fn) this.fail(`Unknown test “${e.name}”`, e.at);
+        const result = fn(this.eval(e.value, scope), e.args.map((a) => this.eval(a, scope)));
+        return e.negated ? !result : result;
+      }
+      case "method": {
+        if (FORBIDDEN.has(e.name) || e.name.startsWith("_")) this.fail(`Access to “${e.name}” is not allowed in templates`, e.at);
+        const obj = this.eval(e.obj, scope);
+        const kind = isDict(obj) ? "dict" : typeof obj === "string" ? "string" : Array.isArray(obj) ? "list" : null;
+        const fn = kind ? METHODS[kind][e.name] : undefined;
+        if (!fn) this.fail(`${typeName(obj)} has no method “${e.name}”`, e.at);
+        return this.checkSize(fn(this, e.at, obj, e.args.map((a) => this.eval(a, scope))), e.at);
+      }
+      case "call": {
+        if (e.name === "range") return this.range(e.args.map((a) => this.eval(a, scope)), e.at);
+        if (e.name === "dict") {
+          const d = newDict();
+          for (const [k, v] of e.kwargs) {
+            if (FORBIDDEN.has(k) || k.startsWith("_")) this.fail(`“${k}” cannot be a dictionary key`, e.at);
+            d[k] = this.eval(v, scope);
+          }
+          return d;
+        }
+        return this.fail(`Unknown function “${e.name}”: templates can only call range() and dict()`, e.at);
+      }
+    }
+  }
+
+  private range(args: Value[], at: number): Value {
+    if (!args.every((a) => typeof a === "number" && Number.isInteger(a))) this.fail("range() takes whole numbers", at);
+    const [a, b, c] = args as number[];
+    const [start, stop, step] = args.length === 1 ? [0, a!, 1] : [a!, b!, c ?? 1];
+    if (step === 0) this.fail("range() step cannot be zero", at);
+    const n = Math.max(0, Math.ceil((stop - start) / step));
+    if (n > 100_000) this.fail(`range() of ${n} numbers is too large (at most 100,000)`, at, "limit");
+    this.tick(at, n);
+    return Array.from({ length: n }, (_, i) => start + i * step);
+  }
+
+  private binary(e: Extract<Expr, { t: "binary" }>, scope: Dict): Value {
+    if (e.op === "and") {
+      const l = this.eval(e.left, scope);
+      return truthy(l) ? this.eval(e.right, scope) : l;
+    }
+    if (e.op === "or") {
+      const l = this.eval(e.left, scope);
+      return truthy(l) ? l : this.eval(e.right, scope);
+    }
+    const l = this.eval(e.left, scope);
+    const r = this.eval(e.right, scope);
+    const num = (v: Value) => (typeof v === "number" ? v : this.fail(`Expected a number, got a ${typeName(v)}`, e.at));
+    switch (e.op) {
+      case "==":
+        return equal(l, r);
+      case "!=":
+        return !equal(l, r);
+      case "<":
+      case ">":
+      case "<=":
+      case ">=": {
+        if (!((typeof l === "number" && typeof r === "number") || (typeof l === "string" && typeof r === "string"))) this.fail(`Cannot compare a ${typeName(l)} with a ${typeName(r)}`, e.at);
+        const a = l as number | string;
+        const b = r as number | string;
+        return e.op === "<" ? a < b : e.op === ">" ? a > b : e.op === "<=" ? a <= b : a >= b;
+      }
+      case "in":
+      case "not in": {
+        let found: boolean;
+        if (typeof r === "string") found = typeof l === "string" && r.includes(l);
+        else if (Array.isArray(r)) found = r.some((x) => equal(x, l));
+        else if (isDict(r)) found = (typeof l === "string" || typeof l === "number") && Object.prototype.hasOwnProperty.call(r, String(l));
+        else found = this.fail(`Cannot look inside a ${typeName(r)} with “in”`, e.at);
+        return e.op === "in" ? found : !found;
+      }
+      case "~":
+        return this.checkSize(str(l) + str(r), e.at);
+      case "+":
+        if (typeof l === "string" && typeof r === "string") return this.checkSize(l + r, e.at);
+        if (Array.isArray(l) && Array.isArray(r)) return this.checkSize([...l, ...r], e.at);
+        return num(l) + num(r);
+      case "-":
+        return num(l) - num(r);
+      case "*": {
+        const repeat = (v: string | Value[], n: number): Value => {
+          if (!Number.isInteger(n) || n < 0) this.fail("Can only repeat by a whole number", e.at);
+          if (v.length * n > this.limits.maxOutputBytes) this.fail(`A value grew beyond ${this.limits.maxOutputBytes} characters`, e.at, "limit");
+          return this.checkSize(typeof v === "string" ? v.repeat(n) : Array.from({ length: n }, () => v).flat(), e.at);
+        };
+        if (typeof l === "string" || Array.isArray(l)) return repeat(l, num(r));
+        if (typeof r === "string" || Array.isArray(r)) return repeat(r, num(l));
+        return num(l) * num(r);
+      }
+      case "/": {
+        const d = num(r);
+        if (d === 0) this.fail("Division by zero", e.at);
+        return num(l) / d;
+      }
+      case "//": {
+        const d = num(r);
+        if (d === 0) this.fail("Division by zero", e.at);
+        return Math.floor(num(l) / d);
+      }
+      case "%": {
+        const d = num(r);
+        if (d === 0) this.fail("Division by zero", e.at);
+        return ((num(l) % d) + d) % d;
+      }
+    }
+    return this.fail(`Unknown operator ${e.op}`, e.at);
+  }
+}
+
+/** Renders parsed nodes; `context` is copied into template values first. */
+export function renderNodes(source: string, nodes: Node[], context: Record<string, unknown>, limits: Partial<Limits> = {}): string {
+  const scope = toValue(context) as Dict;
+  const renderer = new Renderer(source, { ...DEFAULT_LIMITS, ...limits });
+  try {
+    return renderer.render(nodes, scope);
+  } catch (e) {
+    if (e instanceof TemplateError) throw e;
+    // Any other error is a bug in the engine, or a resource limit of the VM itself
+    // (a RangeError from the stack): report it as a template failure, never crash.
+    throw new TemplateError(`The template could not be rendered: ${e instanceof RangeError ? "it nests too deeply" : (e as Error).message}`, 1, 1, "render");
+  }
+}
+
