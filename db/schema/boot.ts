@@ -1,0 +1,119 @@
+import { sql } from "drizzle-orm";
+import { index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { hosts, leases, projects } from "./inventory";
+import { users } from "./users";
+
+export const templateKind = pgEnum("template_kind", ["system", "unattended"]);
+export const templateFormat = pgEnum("template_format", ["ipxe", "preseed", "kickstart", "cloud-init", "script"]);
+export const templateVisibility = pgEnum("template_visibility", ["private", "project", "public"]);
+
+export type TemplateVariable = { name: string; description?: string; default?: string };
+
+export const templates = pgTable(
+  "templates",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    // Stable key of a built-in ("debian-12-netinstall"); null for user templates.
+    builtinKey: text("builtin_key"),
+    name: text("name").notNull(),
+    description: text("description").notNull().default(""),
+    kind: templateKind("kind").notNull(),
+    format: templateFormat("format").notNull(),
+    ownerUserId: uuid("owner_user_id").references(() => users.id, { onDelete: "set null" }),
+    projectId: uuid("project_id").references(() => projects.id, { onDelete: "set null" }),
+    visibility: templateVisibility("visibility").notNull().default("private"),
+    latestVersion: integer("latest_version").notNull().default(1),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("templates_builtin_key").on(t.builtinKey).where(sql`${t.builtinKey} is not null`),
+    index("templates_owner_idx").on(t.ownerUserId),
+  ],
+);
+
+// Every save is a new row; versions are never edited, so a deployment's record of
+// "template X version 3" always means the same text.
+export const templateVersions = pgTable(
+  "template_versions",
+  {
+    templateId: uuid("template_id")
+      .notNull()
+      .references(() => templates.id, { onDelete: "cascade" }),
+    version: integer("version").notNull(),
+    source: text("source").notNull(),
+    variables: jsonb("variables").$type<TemplateVariable[]>().notNull().default([]),
+    message: text("message").notNull().default(""),
+    createdByUserId: uuid("created_by_user_id").references(() => users.id, { onDelete: "set null" }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.templateId, t.version] })],
+);
+
+// What the lease holder chose for the next network boot of a host. Tied to the lease:
+// a new holder starts from nothing.
+export const hostBootSettings = pgTable("host_boot_settings", {
+  hostId: uuid("host_id")
+    .primaryKey()
+    .references(() => hosts.id, { onDelete: "cascade" }),
+  leaseId: uuid("lease_id")
+    .notNull()
+    .references(() => leases.id, { onDelete: "cascade" }),
+  systemTemplateId: uuid("system_template_id").references(() => templates.id, { onDelete: "set null" }),
+  unattendedTemplateId: uuid("unattended_template_id").references(() => templates.id, { onDelete: "set null" }),
+  vars: jsonb("vars").$type<Record<string, unknown>>().notNull().default({}),
+  preferredMac: text("preferred_mac"),
+  updatedByUserId: uuid("updated_by_user_id").references(() => users.id, { onDelete: "set null" }),
+  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const deploymentAction = pgEnum("deployment_action", ["install", "deploy_image", "capture_disk", "wipe_disk"]);
+export const deploymentState = pgEnum("deployment_state", ["pending", "running", "done", "failed", "cancelled"]);
+
+// One provisioning run of a host. The provisioning issue adds steps, logs and progress;
+// the boot routes need its mark, its pinned template versions and its one-time token.
+export const deployments = pgTable(
+  "deployments",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    hostId: uuid("host_id")
+      .notNull()
+      .references(() => hosts.id, { onDelete: "cascade" }),
+    leaseId: uuid("lease_id").references(() => leases.id, { onDelete: "set null" }),
+    userId: uuid("user_id").references(() => users.id, { onDelete: "set null" }),
+    action: deploymentAction("action").notNull(),
+    state: deploymentState("state").notNull().default("pending"),
+    systemTemplateId: uuid("system_template_id").references(() => templates.id, { onDelete: "set null" }),
+    systemTemplateVersion: integer("system_template_version"),
+    unattendedTemplateId: uuid("unattended_template_id").references(() => templates.id, { onDelete: "set null" }),
+    unattendedTemplateVersion: integer("unattended_template_version"),
+    vars: jsonb("vars").$type<Record<string, unknown>>().notNull().default({}),
+    // sha256 of the one-time token that the per-deployment boot files require.
+    tokenHash: text("token_hash").notNull(),
+    tokenExpiresAt: timestamp("token_expires_at", { withTimezone: true }).notNull(),
+    bootCount: integer("boot_count").notNull().default(0),
+    failureReason: text("failure_reason"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    startedAt: timestamp("started_at", { withTimezone: true }),
+    finishedAt: timestamp("finished_at", { withTimezone: true }),
+  },
+  (t) => [
+    index("deployments_host_idx").on(t.hostId, t.createdAt),
+    // At most one unfinished run per host: the network-boot mark.
+    uniqueIndex("deployments_one_active_key").on(t.hostId).where(sql`${t.state} in ('pending', 'running')`),
+    uniqueIndex("deployments_token_key").on(t.tokenHash),
+  ],
+);
+
+// Per-host variables an admin sets (disk names, console…); lease vars override them.
+export const hostVars = pgTable("host_vars", {
+  hostId: uuid("host_id")
+    .primaryKey()
+    .references(() => hosts.id, { onDelete: "cascade" }),
+  vars: jsonb("vars").$type<Record<string, unknown>>().notNull().default({}),
+});
+
+export type TemplateRow = typeof templates.$inferSelect;
+export type TemplateVersionRow = typeof templateVersions.$inferSelect;
+export type DeploymentRow = typeof deployments.$inferSelect;
+export type HostBootSettingsRow = typeof hostBootSettings.$inferSelect;
