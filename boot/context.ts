@@ -1,0 +1,61 @@
+// Builds the variables a template sees, from plain inputs only (boot/ never reads the
+// database). Lease vars override host vars; nothing else of Kiln's state leaks in.
+
+export type BootContextInput = {
+  baseUrl: string;
+  host: {
+    name: string;
+    macs: string[];
+    interface: { mac: string; name: string };
+    facts: Record<string, unknown>;
+    cpuCores: number | null;
+    memoryMb: number | null;
+    disks: unknown[];
+  };
+  hostVars: Record<string, unknown>;
+  leaseVars: Record<string, unknown>;
+  user: { name: string; email: string; sshKeys: string[] } | null;
+  image: { name: string; version: number; url: string; sha256: string; format: string; sizeBytes: number } | null;
+  deployment: { id: string; action: string; token: string } | null;
+};
+
+/** URLs under /boot/<mac>/<token>/ that the per-deployment files and callbacks use. */
+export function deploymentUrls(baseUrl: string, mac: string, token: string) {
+  const root = `${baseUrl}/boot/${mac.replace(/:/g, "-")}/${token}`;
+  return {
+    root,
+    unattended: `${root}/unattended`,
+    nocloud: `${root}/`,
+    user_data: `${root}/user-data`,
+    meta_data: `${root}/meta-data`,
+    done: `${root}/done`,
+    failed: `${root}/failed`,
+  };
+}
+
+export function buildBootContext(input: BootContextInput): Record<string, unknown> {
+  const { host } = input;
+  return {
+    base_url: input.baseUrl,
+    host: {
+      name: host.name,
+      macs: host.macs,
+      interface: host.interface,
+      facts: { ...host.facts, cores: host.cpuCores, memory_mb: host.memoryMb, disks: host.disks },
+      cores: host.cpuCores,
+      memory_mb: host.memoryMb,
+    },
+    vars: { ...input.hostVars, ...input.leaseVars },
+    user: input.user ? { name: input.user.name, email: input.user.email, ssh_keys: input.user.sshKeys } : { name: "", email: "", ssh_keys: [] },
+    image: input.image ? { name: input.image.name, version: input.image.version, url: input.image.url, sha256: input.image.sha256, format: input.image.format, size: input.image.sizeBytes } : null,
+    deployment: input.deployment
+      ? { id: input.deployment.id, action: input.deployment.action, token: input.deployment.token, urls: deploymentUrls(input.baseUrl, host.interface.mac, input.deployment.token) }
+      : null,
+    kiln: {
+      ramdisk: { kernel: `${input.baseUrl}/boot/ramdisk/vmlinuz`, initrd: `${input.baseUrl}/boot/ramdisk/initrd.img` },
+    },
+  };
+}
+
+/** A stand-in deployment for previews: same shape, a token that works nowhere. */
+export const PREVIEW_TOKEN = "preview-token-not-valid-for-boot";
