@@ -1,7 +1,7 @@
 // Fixed iPXE scripts: the chain script labs embed or hand out by DHCP, local boot,
 // and the answers to requests Kiln cannot serve. All plain text starting with #!ipxe.
-import { BUILTIN_TEMPLATES, readBuiltinSource } from "./templates";
 import { compileTemplate, renderCompiled } from "./template";
+import { LOCAL_BOOT_TEMPLATE } from "./templates/local-boot";
 
 /**
  * Tries each NIC in turn (the dissertation's Listing A.3): DHCP on it, then ask Kiln what
@@ -22,7 +22,7 @@ sanboot --no-describe --drive 0x80 || exit 1
 `;
 }
 
-const localBoot = compileTemplate(readBuiltinSource(BUILTIN_TEMPLATES.find((t) => t.key === "local-boot")!));
+const localBoot = compileTemplate(LOCAL_BOOT_TEMPLATE);
 
 export function localBootScript(hostName: string): string {
   return renderCompiled(localBoot, { host: { name: hostName } });

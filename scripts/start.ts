@@ -8,6 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { runMigrations } from "@/db/migrate";
 import { ensureSetupLink } from "@/lib/accounts/first-admin";
+import { syncBuiltinTemplates } from "@/lib/templates/templates";
 import { getEnv, getProcessEnv, setEnvForProcess } from "@/lib/env";
 import { getAppDb } from "@/lib/db";
 import { isBuildFresh } from "@/lib/runtime/build";
@@ -106,6 +107,13 @@ async function main(): Promise<void> {
     NODE_ENV: dev ? "development" : "production",
   });
 
+  try {
+    await syncBuiltinTemplates(getAppDb());
+  } catch (e) {
+    await db.stop().catch(() => {});
+    fail(`Loading the built-in templates failed: ${(e as Error).message}`);
+  }
+
   if (!dev && !isBuildFresh(root)) {
     say("building the web app (first start or changed sources; takes a minute or two)…");
     try {
@@ -128,6 +136,7 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => web.on("message", (m: { type?: string }) => m?.type === "listening" && resolve()));
   const url = getEnv().baseUrl;
   say(`Kiln is running at ${url}`);
+  say(`Network boot: point iPXE at ${url}/boot/chain.ipxe (the admin "Network boot" page has DHCP snippets)`);
   const setupLink = await ensureSetupLink(getAppDb());
   if (setupLink) {
     say("No administrator exists yet. Open this one-time link to create the first one:");

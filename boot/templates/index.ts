@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { LOCAL_BOOT_TEMPLATE } from "./local-boot";
 
 export type BuiltinTemplate = {
   key: string;
@@ -10,7 +11,9 @@ export type BuiltinTemplate = {
   description: string;
   kind: "system" | "unattended";
   format: "ipxe" | "preseed" | "kickstart" | "cloud-init" | "script";
-  file: string;
+  /** A file under boot/templates, or the source itself (for scripts the web server renders directly). */
+  file?: string;
+  source?: string;
   /** The unattended template a system template is meant to be paired with. */
   pairsWith?: string;
   variables: { name: string; description: string; default?: string }[];
@@ -22,7 +25,7 @@ const COMMON_VARS = [
 ];
 
 export const BUILTIN_TEMPLATES: BuiltinTemplate[] = [
-  { key: "local-boot", name: "Local boot", description: "Boot from the local disk (BIOS and UEFI).", kind: "system", format: "ipxe", file: "system/local-boot.ipxe.j2", variables: [] },
+  { key: "local-boot", name: "Local boot", description: "Boot from the local disk (BIOS and UEFI).", kind: "system", format: "ipxe", source: LOCAL_BOOT_TEMPLATE, variables: [] },
   {
     key: "debian-12-netinstall",
     name: "Debian 12 netinstall",
@@ -105,8 +108,7 @@ export const BUILTIN_TEMPLATES: BuiltinTemplate[] = [
   },
 ];
 
-const DIR = path.dirname(fileURLToPath(import.meta.url));
-
 export function readBuiltinSource(t: BuiltinTemplate): string {
-  return readFileSync(path.join(DIR, t.file), "utf8");
+  if (t.source !== undefined) return t.source;
+  return readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), t.file!), "utf8");
 }

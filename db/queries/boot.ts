@@ -1,0 +1,114 @@
+import { and, desc, eq, inArray, isNull, sql } from "drizzle-orm";
+import type { DbOrTx } from "../client";
+import { deployments, hostBootSettings, hostInterfaces, hosts, hostVars, leaseHosts, leases, sshKeys, users, type DeploymentRow } from "../schema";
+
+/** The host behind a MAC, with the interface that asked. */
+export async function findHostByMac(db: DbOrTx, mac: string) {
+  const [row] = await db
+    .select({ host: hosts, ifaceName: hostInterfaces.name })
+    .from(hostInterfaces)
+    .innerJoin(hosts, eq(hosts.id, hostInterfaces.hostId))
+    .where(eq(hostInterfaces.mac, mac))
+    .limit(1);
+  return row;
+}
+
+export async function touchHostSeen(db: DbOrTx, params: { hostId: string; at: Date; sourceIp: string | null }) {
+  await db.update(hosts).set({ lastSeenAt: params.at, sourceIp: params.sourceIp }).where(eq(hosts.id, params.hostId));
+}
+
+export async function getActiveDeployment(db: DbOrTx, hostId: string): Promise<DeploymentRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(deployments)
+    .where(and(eq(deployments.hostId, hostId), inArray(deployments.state, ["pending", "running"])))
+    .limit(1);
+  return row;
+}
+
+export async function getDeploymentByTokenHash(db: DbOrTx, tokenHash: string): Promise<DeploymentRow | undefined> {
+  const [row] = await db.select().from(deployments).where(eq(deployments.tokenHash, tokenHash)).limit(1);
+  return row;
+}
+
+export async function insertDeployment(db: DbOrTx, values: typeof deployments.$inferInsert): Promise<DeploymentRow> {
+  const [row] = await db.insert(deployments).values(values).returning();
+  return row!;
+}
+
+export async function updateDeploymentRow(db: DbOrTx, id: string, values: Partial<typeof deployments.$inferInsert>) {
+  const [row] = await db.update(deployments).set(values).where(eq(deployments.id, id)).returning();
+  return row;
+}
+
+/** Counts a boot of an active deployment; the first one moves it pending → running. */
+export async function recordDeploymentBoot(db: DbOrTx, id: string, at: Date): Promise<void> {
+  await db
+    .update(deployments)
+    .set({
+      bootCount: sql`${deployments.bootCount} + 1`,
+      state: sql`case when ${deployments.state} = 'pending' then 'running'::deployment_state else ${deployments.state} end`,
+      startedAt: sql`coalesce(${deployments.startedAt}, ${at.toISOString()}::timestamptz)`,
+    })
+    .where(eq(deployments.id, id));
+}
+
+export async function listHostDeployments(db: DbOrTx, hostId: string, limit = 20) {
+  return db.select().from(deployments).where(eq(deployments.hostId, hostId)).orderBy(desc(deployments.createdAt)).limit(limit);
+}
+
+export async function getBootSettingsRow(db: DbOrTx, hostId: string) {
+  const [row] = await db.select().from(hostBootSettings).where(eq(hostBootSettings.hostId, hostId)).limit(1);
+  return row;
+}
+
+export async function upsertBootSettings(db: DbOrTx, values: typeof hostBootSettings.$inferInsert) {
+  const [row] = await db
+    .insert(hostBootSettings)
+    .values(values)
+    .onConflictDoUpdate({ target: hostBootSettings.hostId, set: { ...values, updatedAt: new Date() } })
+    .returning();
+  return row!;
+}
+
+export async function getHostVars(db: DbOrTx, hostId: string): Promise<Record<string, unknown>> {
+  const [row] = await db.select().from(hostVars).where(eq(hostVars.hostId, hostId)).limit(1);
+  return row?.vars ?? {};
+}
+
+export async function upsertHostVars(db: DbOrTx, hostId: string, vars: Record<string, unknown>) {
+  await db.insert(hostVars).values({ hostId, vars }).onConflictDoUpdate({ target: hostVars.hostId, set: { vars } });
+}
+
+/** The current holder of a host (active lease), with what templates need of them. */
+export async function getHolder(db: DbOrTx, hostId: string) {
+  const [row] = await db
+    .select({ leaseId: leases.id, user: users })
+    .from(leaseHosts)
+    .innerJoin(leases, eq(leases.id, leaseHosts.leaseId))
+    .innerJoin(users, eq(users.id, leases.userId))
+    .where(and(eq(leaseHosts.hostId, hostId), isNull(leaseHosts.releasedAt)))
+    .limit(1);
+  if (!row) return undefined;
+  const keys = await db.select({ publicKey: sshKeys.publicKey, comment: sshKeys.comment }).from(sshKeys).where(eq(sshKeys.userId, row.user.id));
+  return { leaseId: row.leaseId, user: row.user, sshKeys: keys.map((k) => (k.comment ? `${k.publicKey} ${k.comment}` : k.publicKey)) };
+}
+
+/** Records a discovered machine (state new). Two requests racing on one MAC: one inserts, the other finds it. */
+export async function insertDiscoveredHost(db: DbOrTx, params: { name: string; mac: string; hostnameHint: string | null; sourceIp: string | null; at: Date }) {
+  return db.transaction(async (tx) => {
+    const [host] = await tx
+      .insert(hosts)
+      .values({ name: params.name, state: "new", hostnameHint: params.hostnameHint, sourceIp: params.sourceIp, firstSeenAt: params.at, lastSeenAt: params.at })
+      .onConflictDoNothing()
+      .returning();
+    if (!host) return undefined;
+    const [iface] = await tx.insert(hostInterfaces).values({ hostId: host.id, mac: params.mac, isPxe: true, name: "" }).onConflictDoNothing().returning();
+    if (!iface) {
+      // Another request registered this MAC a moment ago: drop our duplicate host.
+      await tx.delete(hosts).where(eq(hosts.id, host.id));
+      return undefined;
+    }
+    return host;
+  });
+}

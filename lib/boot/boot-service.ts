@@ -1,0 +1,176 @@
+// What Kiln answers a machine that network-boots. Unauthenticated by nature, so it
+// reveals nothing: an unknown MAC gets the same local-boot answer as a known idle host,
+// and per-deployment files answer 404 for every bad token alike.
+import { findHostByMac, getActiveDeployment, getDeploymentByTokenHash, getHolder, getHostVars, insertDiscoveredHost, recordDeploymentBoot, touchHostSeen, updateDeploymentRow } from "@/db/queries/boot";
+import { listInterfaces } from "@/db/queries/hosts";
+import { getBootSettingsRow } from "@/db/queries/boot";
+import { getTemplateVersion } from "@/db/queries/templates";
+import type { DeploymentRow, HostRow } from "@/db/schema";
+import { buildBootContext } from "@/boot/context";
+import { errorScript, localBootScript } from "@/boot/scripts";
+import { compileTemplate, renderCompiled, TemplateError } from "@/boot/template";
+import type { Db, DbOrTx } from "../db";
+import { getEnv } from "../env";
+import { hitRateLimit } from "@/db/queries/auth";
+import { normalizeMac } from "../hosts/mac";
+import { hashSecret } from "../auth/secrets";
+import { getLogger } from "../log";
+import { deploymentToken } from "./deployment-token";
+import { insertHostEvents } from "@/db/queries/hosts";
+
+export type BootAnswer = { status: number; body: string; contentType: string };
+
+const IPXE = "text/plain; charset=utf-8";
+const SEEN_WRITE_INTERVAL_MS = 60_000;
+const DISCOVERY_LIMIT_PER_IP = 100;
+const DISCOVERY_WINDOW_SECONDS = 600;
+
+/** A hostname hint is only ever shown to admins; keep it short and printable. */
+function cleanHint(hint: string | null | undefined): string | null {
+  const h = hint?.trim().replace(/[^A-Za-z0-9._-]/g, "").slice(0, 63);
+  return h ? h : null;
+}
+
+export async function answerBootRequest(db: Db, req: { mac: string; hostnameHint?: string | null; sourceIp: string | null; now?: Date }): Promise<BootAnswer> {
+  const now = req.now ?? new Date();
+  const mac = normalizeMac(req.mac);
+  if (!mac) return { status: 400, contentType: IPXE, body: errorScript(`“${req.mac.slice(0, 40)}” is not a MAC address; chain to /boot/\${net0/mac:hexhyp}`) };
+
+  const found = await findHostByMac(db, mac);
+  if (!found) {
+    await discoverHost(db, { mac, hint: cleanHint(req.hostnameHint), sourceIp: req.sourceIp, now });
+    return { status: 200, contentType: IPXE, body: localBootScript(`new-${mac.replace(/:/g, "")}`) };
+  }
+  const { host } = found;
+  if (!host.lastSeenAt || now.getTime() - host.lastSeenAt.getTime() > SEEN_WRITE_INTERVAL_MS || host.sourceIp !== req.sourceIp) {
+    await touchHostSeen(db, { hostId: host.id, at: now, sourceIp: req.sourceIp });
+  }
+  const deployment = await getActiveDeployment(db, host.id);
+  if (!deployment || deployment.tokenExpiresAt.getTime() <= now.getTime()) {
+    return { status: 200, contentType: IPXE, body: localBootScript(host.name) };
+  }
+  // One-shot mark: the same run is answered until it reports done, so a reboot half-way continues it.
+  await recordDeploymentBoot(db, deployment.id, now);
+  try {
+    const body = await renderDeploymentTemplate(db, { host, mac, deployment, which: "system", token: deploymentToken(deployment.id) });
+    return { status: 200, contentType: IPXE, body };
+  } catch (e) {
+    const reason = e instanceof TemplateError ? e.message : "the boot template could not be rendered";
+    getLogger("boot").warn({ hostId: host.id, deploymentId: deployment.id, reason }, "boot template failed; answering local boot");
+    await updateDeploymentRow(db, deployment.id, { state: "failed", failureReason: `The system template failed to render: ${reason}`, finishedAt: now });
+    return { status: 200, contentType: IPXE, body: errorScript(`the boot template of ${host.name} failed to render (see the host page); booting from disk`) };
+  }
+}
+
+async function discoverHost(db: Db, p: { mac: string; hint: string | null; sourceIp: string | null; now: Date }): Promise<void> {
+  // A flood of random MACs from one source must not fill the host table.
+  const { count } = await hitRateLimit(db, { key: `discover:ip:${p.sourceIp ?? "unknown"}`, windowSeconds: DISCOVERY_WINDOW_SECONDS });
+  if (count > DISCOVERY_LIMIT_PER_IP) {
+    if (count === DISCOVERY_LIMIT_PER_IP + 1) getLogger("boot").warn({ sourceIp: p.sourceIp }, "discovery rate limit reached; unknown MACs from this source are not recorded for a while");
+    return;
+  }
+  const host = await insertDiscoveredHost(db, { name: `new-${p.mac.replace(/:/g, "")}`, mac: p.mac, hostnameHint: p.hint, sourceIp: p.sourceIp, at: p.now });
+  if (host) {
+    await insertHostEvents(db, [{ hostId: host.id, kind: "discovered", toState: "new", message: `first network boot from ${p.sourceIp ?? "an unknown address"}${p.hint ? ` (says it is ${p.hint})` : ""}`, at: p.now }]);
+  }
+}
+
+/** Renders the system or unattended template pinned by a deployment. */
+async function renderDeploymentTemplate(
+  db: DbOrTx,
+  p: { host: HostRow; mac: string; deployment: DeploymentRow; which: "system" | "unattended"; token: string },
+): Promise<string> {
+  const { deployment } = p;
+  const templateId = p.which === "system" ? deployment.systemTemplateId : deployment.unattendedTemplateId;
+  const version = p.which === "system" ? deployment.systemTemplateVersion : deployment.unattendedTemplateVersion;
+  if (!templateId || !version) throw new TemplateError(`this deployment has no ${p.which} template`, 1, 1, "render");
+  const tv = await getTemplateVersion(db, { templateId, version });
+  if (!tv) throw new TemplateError(`${p.which} template version ${version} no longer exists`, 1, 1, "render");
+  const context = await loadBootContext(db, { host: p.host, mac: p.mac, deployment, token: p.token });
+  return renderCompiled(compileTemplate(tv.source), context);
+}
+
+/** The template context of a host: its facts, vars (lease over host), holder, deployment. */
+export async function loadBootContext(
+  db: DbOrTx,
+  p: { host: HostRow; mac: string | null; deployment: { id: string; action: string; vars?: Record<string, unknown> } | null; token: string | null; vars?: Record<string, unknown> },
+) {
+  const ifaces = await listInterfaces(db, [p.host.id]);
+  const iface = ifaces.find((i) => i.mac === p.mac) ?? ifaces.find((i) => i.isPxe) ?? ifaces[0];
+  const holder = await getHolder(db, p.host.id);
+  const settings = await getBootSettingsRow(db, p.host.id);
+  // A deployment uses the vars it was marked with; otherwise the holder's current settings.
+  const leaseVars = p.vars ?? p.deployment?.vars ?? (settings && settings.leaseId === holder?.leaseId ? settings.vars : {});
+  return buildBootContext({
+    baseUrl: getEnv().baseUrl,
+    host: {
+      name: p.host.name,
+      macs: ifaces.map((i) => i.mac),
+      interface: { mac: iface?.mac ?? "", name: iface?.name ?? "" },
+      facts: p.host.facts,
+      cpuCores: p.host.cpuCores,
+      memoryMb: p.host.memoryMb,
+      disks: p.host.disks,
+    },
+    hostVars: await getHostVars(db, p.host.id),
+    leaseVars,
+    user: holder ? { name: holder.user.name, email: holder.user.email, sshKeys: holder.sshKeys } : null,
+    image: null,
+    deployment: p.deployment ? { id: p.deployment.id, action: p.deployment.action, token: p.token ?? "" } : null,
+  });
+}
+
+const FILES = ["unattended", "user-data", "meta-data"] as const;
+export type DeploymentFile = (typeof FILES)[number];
+
+/** Resolves a per-deployment request: the right host, a live deployment, the right token; else null (→ 404). */
+async function resolveDeployment(db: DbOrTx, p: { mac: string; token: string; now: Date }) {
+  const mac = normalizeMac(p.mac);
+  if (!mac || !/^[A-Za-z0-9_-]{20,100}$/.test(p.token)) return null;
+  const deployment = await getDeploymentByTokenHash(db, hashSecret(p.token));
+  if (!deployment || (deployment.state !== "pending" && deployment.state !== "running") || deployment.tokenExpiresAt.getTime() <= p.now.getTime()) return null;
+  const found = await findHostByMac(db, mac);
+  if (!found || found.host.id !== deployment.hostId) return null;
+  return { deployment, host: found.host, mac };
+}
+
+export async function serveDeploymentFile(db: Db, p: { mac: string; token: string; file: string; now?: Date }): Promise<BootAnswer> {
+  const now = p.now ?? new Date();
+  const notFound: BootAnswer = { status: 404, contentType: "text/plain; charset=utf-8", body: "Not found\n" };
+  if (!(FILES as readonly string[]).includes(p.file)) return notFound;
+  const resolved = await resolveDeployment(db, { ...p, now });
+  if (!resolved) return notFound;
+  if (p.file === "meta-data") {
+    // cloud-init NoCloud wants meta-data beside user-data; the instance id changes per run.
+    return { status: 200, contentType: "text/plain; charset=utf-8", body: `instance-id: kiln-${resolved.deployment.id}\nlocal-hostname: ${resolved.host.name}\n` };
+  }
+  try {
+    const body = await renderDeploymentTemplate(db, { host: resolved.host, mac: resolved.mac, deployment: resolved.deployment, which: "unattended", token: p.token });
+    return { status: 200, contentType: "text/plain; charset=utf-8", body };
+  } catch (e) {
+    const reason = e instanceof TemplateError ? e.message : "render failed";
+    await updateDeploymentRow(db, resolved.deployment.id, { state: "failed", failureReason: `The unattended template failed to render: ${reason}`, finishedAt: now });
+    return { status: 500, contentType: "text/plain; charset=utf-8", body: "# Kiln: the unattended template failed to render; see the host page.\n" };
+  }
+}
+
+/** The installed system (or the ramdisk) says it finished: the mark clears, the next boot is local. Idempotent. */
+export async function reportDeploymentFinished(db: Db, p: { mac: string; token: string; outcome: "done" | "failed"; reason?: string; now?: Date }): Promise<BootAnswer> {
+  const now = p.now ?? new Date();
+  const resolved = await resolveDeployment(db, { ...p, now });
+  if (!resolved) {
+    // A repeated "done" for a finished run changes nothing; anything else is unknown.
+    const mac = normalizeMac(p.mac);
+    const d = /^[A-Za-z0-9_-]{20,100}$/.test(p.token) ? await getDeploymentByTokenHash(db, hashSecret(p.token)) : undefined;
+    const same = d && mac && (await findHostByMac(db, mac))?.host.id === d.hostId;
+    if (same && d.state === p.outcome) return { status: 200, contentType: "text/plain; charset=utf-8", body: "already recorded\n" };
+    return { status: 404, contentType: "text/plain; charset=utf-8", body: "Not found\n" };
+  }
+  await updateDeploymentRow(db, resolved.deployment.id, {
+    state: p.outcome,
+    finishedAt: now,
+    ...(p.outcome === "failed" ? { failureReason: (p.reason ?? "reported failed by the machine").slice(0, 2000) } : {}),
+  });
+  await insertHostEvents(db, [{ hostId: resolved.host.id, kind: p.outcome === "done" ? "deployment_done" : "deployment_failed", at: now, message: `deployment ${resolved.deployment.id} ${p.outcome}${p.reason ? `: ${p.reason.slice(0, 200)}` : ""}` }]);
+  return { status: 200, contentType: "text/plain; charset=utf-8", body: "ok\n" };
+}

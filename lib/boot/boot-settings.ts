@@ -1,0 +1,146 @@
+// The holder's choices for a host's next network boot, and the "mark for reinstall"
+// that turns them into a deployment with pinned template versions and a one-time token.
+import { getActiveDeployment, getBootSettingsRow, getHostVars, insertDeployment, listHostDeployments, updateDeploymentRow, upsertBootSettings, upsertHostVars } from "@/db/queries/boot";
+import { getHostRow, insertHostEvents, listInterfaces } from "@/db/queries/hosts";
+import { getTemplateRow } from "@/db/queries/templates";
+import { isUniqueViolation } from "@/db/errors";
+import type { Db, DbOrTx } from "../db";
+import { AppError } from "../errors";
+import { isAdminActor, recordAudit, type Actor } from "../audit/audit";
+import { hashSecret } from "../auth/secrets";
+import { getReadableTemplate } from "../templates/templates";
+import { bootSettingsSchema, hostVarsSchema } from "../validation/templates";
+import { parseInput } from "../validation/parse";
+import { assertHostHolder } from "./access";
+import { deploymentToken } from "./deployment-token";
+
+export const DEPLOYMENT_TOKEN_HOURS = 24;
+
+async function describeNextBoot(db: DbOrTx, hostId: string) {
+  const d = await getActiveDeployment(db, hostId);
+  if (!d) return { mode: "local" as const, summary: "Boots from its local disk." };
+  const sys = d.systemTemplateId ? await getTemplateRow(db, d.systemTemplateId) : undefined;
+  const un = d.unattendedTemplateId ? await getTemplateRow(db, d.unattendedTemplateId) : undefined;
+  return {
+    mode: "deployment" as const,
+    deploymentId: d.id,
+    state: d.state,
+    summary: `Network-boots ${sys ? `“${sys.name}” v${d.systemTemplateVersion}` : "its system template"}${un ? ` with “${un.name}” v${d.unattendedTemplateVersion}` : ""}${d.state === "running" ? " (running; a reboot continues it)" : ""}, until the install reports done.`,
+  };
+}
+
+export async function getBootSettings(db: Db, actor: Actor, hostId: string) {
+  const { leaseId } = await assertHostHolder(db, actor, hostId);
+  const row = await getBootSettingsRow(db, hostId);
+  // Settings belong to the lease that made them: a new holder starts fresh.
+  const settings = row && row.leaseId === leaseId ? row : null;
+  return {
+    hostId,
+    systemTemplateId: settings?.systemTemplateId ?? null,
+    unattendedTemplateId: settings?.unattendedTemplateId ?? null,
+    vars: settings?.vars ?? {},
+    preferredMac: settings?.preferredMac ?? null,
+    hostVars: await getHostVars(db, hostId),
+    nextBoot: await describeNextBoot(db, hostId),
+    deployments: (await listHostDeployments(db, hostId, 10)).map((d) => ({ id: d.id, action: d.action, state: d.state, createdAt: d.createdAt.toISOString(), finishedAt: d.finishedAt?.toISOString() ?? null, failureReason: d.failureReason })),
+  };
+}
+
+export async function updateBootSettings(db: Db, actor: Actor, hostId: string, input: unknown) {
+  const data = parseInput(bootSettingsSchema, input);
+  const { leaseId } = await assertHostHolder(db, actor, hostId);
+  if (!leaseId) throw new AppError("conflict", "Boot settings belong to a lease; this host is not leased.");
+  for (const [field, kind] of [["systemTemplateId", "system"], ["unattendedTemplateId", "unattended"]] as const) {
+    const id = data[field];
+    if (!id) continue;
+    const t = await getReadableTemplate(db, actor, id).catch(() => null);
+    if (!t) throw AppError.field(field, "That template does not exist, or you may not use it.");
+    if (t.kind !== kind) throw AppError.field(field, `“${t.name}” is a${t.kind === "system" ? " system" : "n unattended"} template; choose a${kind === "system" ? " system (iPXE)" : "n unattended"} one here.`);
+  }
+  if (data.preferredMac) {
+    const macs = (await listInterfaces(db, [hostId])).map((i) => i.mac);
+    if (!macs.includes(data.preferredMac)) throw AppError.field("preferredMac", "That MAC is not one of this host's interfaces.");
+  }
+  const before = await getBootSettingsRow(db, hostId);
+  const keep = before && before.leaseId === leaseId ? before : null;
+  return db.transaction(async (tx) => {
+    await upsertBootSettings(tx, {
+      hostId,
+      leaseId,
+      systemTemplateId: data.systemTemplateId !== undefined ? data.systemTemplateId : (keep?.systemTemplateId ?? null),
+      unattendedTemplateId: data.unattendedTemplateId !== undefined ? data.unattendedTemplateId : (keep?.unattendedTemplateId ?? null),
+      vars: (data.vars as Record<string, unknown> | undefined) ?? keep?.vars ?? {},
+      preferredMac: data.preferredMac !== undefined ? data.preferredMac : (keep?.preferredMac ?? null),
+      updatedByUserId: actor.user?.id ?? null,
+    });
+    await recordAudit(tx, actor, { action: "host.boot_settings", targetType: "host", targetId: hostId, summary: "changed boot settings", data: { fields: Object.keys(data) } });
+    return getBootSettings(db, actor, hostId);
+  });
+}
+
+export async function setHostVars(db: Db, actor: Actor, hostId: string, input: unknown) {
+  if (!isAdminActor(actor)) throw new AppError("forbidden", "Only administrators set per-host variables.");
+  const { vars } = parseInput(hostVarsSchema, input);
+  if (!(await getHostRow(db, hostId))) throw new AppError("not_found", "That host does not exist.");
+  await db.transaction(async (tx) => {
+    await upsertHostVars(tx, hostId, vars as Record<string, unknown>);
+    await recordAudit(tx, actor, { action: "host.vars", targetType: "host", targetId: hostId, summary: "changed host variables" });
+  });
+  return { hostId, vars };
+}
+
+/**
+ * Marks the host for reinstall: a deployment pinned to the current versions of the chosen
+ * templates and the current vars. The next network boot answers its system template
+ * until the install reports done (or the mark is undone).
+ */
+export async function markForReinstall(db: Db, actor: Actor, hostId: string, opts: { now?: Date } = {}) {
+  const now = opts.now ?? new Date();
+  const { leaseId } = await assertHostHolder(db, actor, hostId);
+  if (!leaseId) throw new AppError("conflict", "Only a leased host can be reinstalled; lease it first.");
+  const settings = await getBootSettingsRow(db, hostId);
+  if (!settings || settings.leaseId !== leaseId || !settings.systemTemplateId) {
+    throw AppError.field("systemTemplateId", "Choose a system (boot) template for this host first.");
+  }
+  const sys = await getReadableTemplate(db, actor, settings.systemTemplateId);
+  const un = settings.unattendedTemplateId ? await getReadableTemplate(db, actor, settings.unattendedTemplateId) : null;
+  try {
+    return await db.transaction(async (tx) => {
+      const id = crypto.randomUUID();
+      const d = await insertDeployment(tx, {
+        id,
+        hostId,
+        leaseId,
+        userId: actor.user?.id ?? null,
+        action: "install",
+        systemTemplateId: sys.id,
+        systemTemplateVersion: sys.latestVersion,
+        unattendedTemplateId: un?.id ?? null,
+        unattendedTemplateVersion: un?.latestVersion ?? null,
+        vars: settings.vars,
+        tokenHash: hashSecret(deploymentToken(id)),
+        tokenExpiresAt: new Date(now.getTime() + DEPLOYMENT_TOKEN_HOURS * 3600_000),
+        createdAt: now,
+      });
+      await insertHostEvents(tx, [{ hostId, kind: "marked", at: now, actorUserId: actor.user?.id ?? null, leaseId, message: `marked for reinstall with ${sys.name} v${sys.latestVersion}${un ? ` + ${un.name} v${un.latestVersion}` : ""}` }]);
+      await recordAudit(tx, actor, { action: "host.mark", targetType: "host", targetId: hostId, summary: `marked for reinstall (deployment ${d.id})` });
+      return { deploymentId: d.id, nextBoot: await describeNextBoot(tx, hostId) };
+    });
+  } catch (e) {
+    if (isUniqueViolation(e, "deployments_one_active_key")) throw new AppError("conflict", "This host is already marked; undo the mark first to change it.");
+    throw e;
+  }
+}
+
+export async function undoMark(db: Db, actor: Actor, hostId: string, opts: { now?: Date } = {}) {
+  const now = opts.now ?? new Date();
+  await assertHostHolder(db, actor, hostId);
+  return db.transaction(async (tx) => {
+    const d = await getActiveDeployment(tx, hostId);
+    if (!d) throw new AppError("conflict", "This host is not marked for reinstall.");
+    await updateDeploymentRow(tx, d.id, { state: "cancelled", finishedAt: now, failureReason: "mark undone" });
+    await insertHostEvents(tx, [{ hostId, kind: "unmarked", at: now, actorUserId: actor.user?.id ?? null, message: `mark undone (deployment ${d.id})` }]);
+    await recordAudit(tx, actor, { action: "host.unmark", targetType: "host", targetId: hostId, summary: `undid reinstall mark (deployment ${d.id})` });
+    return { nextBoot: await describeNextBoot(tx, hostId) };
+  });
+}

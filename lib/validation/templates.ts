@@ -1,0 +1,67 @@
+import { z } from "zod";
+import { uuidSchema } from "./common";
+import { macSchema } from "./inventory";
+
+export const TEMPLATE_FORMATS = ["ipxe", "preseed", "kickstart", "cloud-init", "script"] as const;
+
+export const templateVariableSchema = z.object({
+  name: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, "Variable names use lower-case letters, digits and _"),
+  description: z.string().max(200).optional(),
+  default: z.string().max(1000).optional(),
+});
+
+const source = z.string().max(512 * 1024, "A template is at most 512 KiB.");
+
+export const templateCreateSchema = z
+  .object({
+    name: z.string().trim().min(1, "Give the template a name.").max(100),
+    description: z.string().max(2000).default(""),
+    kind: z.enum(["system", "unattended"]),
+    format: z.enum(TEMPLATE_FORMATS),
+    visibility: z.enum(["private", "project", "public"]).default("private"),
+    projectId: uuidSchema.nullable().optional(),
+    source,
+    variables: z.array(templateVariableSchema).max(50).default([]),
+    message: z.string().max(500).default(""),
+  })
+  .refine((t) => (t.kind === "system") === (t.format === "ipxe"), { path: ["format"], message: "System templates are iPXE scripts; unattended templates are preseed, kickstart, cloud-init or script." })
+  .refine((t) => t.visibility !== "project" || t.projectId, { path: ["projectId"], message: "Choose the project to share the template with." });
+
+export const templateVersionCreateSchema = z.object({
+  source,
+  variables: z.array(templateVariableSchema).max(50).optional(),
+  message: z.string().max(500).default(""),
+});
+
+export const templateUpdateSchema = z.object({
+  name: z.string().trim().min(1).max(100).optional(),
+  description: z.string().max(2000).optional(),
+  visibility: z.enum(["private", "project", "public"]).optional(),
+  projectId: uuidSchema.nullable().optional(),
+});
+
+/** Vars are a JSON object whose values are plain JSON; 64 KiB at most. */
+export const varsSchema = z
+  .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, "Variable names are letters, digits and _ (not starting with a digit)"), z.json())
+  .refine((v) => JSON.stringify(v).length <= 64 * 1024, "Vars are at most 64 KiB of JSON.");
+
+export const previewSchema = z
+  .object({
+    hostId: uuidSchema,
+    templateId: uuidSchema.optional(),
+    version: z.number().int().min(1).optional(),
+    // Unsaved text from the editor.
+    source: source.optional(),
+    format: z.enum(TEMPLATE_FORMATS).optional(),
+    vars: varsSchema.optional(),
+  })
+  .refine((p) => p.templateId || p.source !== undefined, { message: "Preview a saved template (templateId) or editor text (source).", path: ["source"] });
+
+export const bootSettingsSchema = z.object({
+  systemTemplateId: uuidSchema.nullable().optional(),
+  unattendedTemplateId: uuidSchema.nullable().optional(),
+  vars: varsSchema.optional(),
+  preferredMac: macSchema.nullable().optional(),
+});
+
+export const hostVarsSchema = z.object({ vars: varsSchema });
