@@ -31,6 +31,9 @@ const envSchema = z.object({
   KILN_HOST: z.string().default("0.0.0.0"),
   KILN_DATA_DIR: z.string().default(".kiln"),
   KILN_URL: optionalUrl,
+  // The URL machines use to reach Kiln while they boot (plain HTTP, no proxy auth), if it
+  // differs from KILN_URL: e.g. http://10.1.0.5:3000 when people use https://kiln.lab.example.
+  KILN_BOOT_URL: optionalUrl,
   DATABASE_URL: optionalUrl,
   AUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   KILN_SECRET_KEY: z.string().min(32, "must be at least 32 characters").optional(),
@@ -70,6 +73,8 @@ export type Env = z.infer<typeof envSchema> & {
   dataDir: string;
   /** Public base URL used in mails and printed links, without a trailing slash. */
   baseUrl: string;
+  /** Base URL for machines: boot scripts, install files, callbacks. */
+  bootUrl: string;
   isLdapEnabled: boolean;
 };
 
@@ -87,6 +92,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     ...e,
     dataDir: path.resolve(e.KILN_DATA_DIR),
     baseUrl: (e.KILN_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ""),
+    bootUrl: (e.KILN_BOOT_URL ?? e.KILN_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ""),
     isLdapEnabled: Boolean(e.LDAP_URL),
   };
 }

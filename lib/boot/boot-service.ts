@@ -102,7 +102,7 @@ export async function loadBootContext(
   // A deployment uses the vars it was marked with; otherwise the holder's current settings.
   const leaseVars = p.vars ?? p.deployment?.vars ?? (settings && settings.leaseId === holder?.leaseId ? settings.vars : {});
   return buildBootContext({
-    baseUrl: getEnv().baseUrl,
+    baseUrl: getEnv().bootUrl,
     host: {
       name: p.host.name,
       macs: ifaces.map((i) => i.mac),

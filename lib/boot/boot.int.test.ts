@@ -77,7 +77,8 @@ describe("GET /boot/<mac>", () => {
 
   it("concurrent first boots of one MAC create one host", async () => {
     await Promise.all(Array.from({ length: 10 }, () => answerBootRequest(t.db, { mac: "52:54:00:cc:00:01", sourceIp: "10.0.0.10" })));
-    const [{ n }] = await t.db.execute<{ n: number }>(sql`select count(*)::int as n from host_interfaces where mac = '52:54:00:cc:00:01'`);
+    const [row] = await t.db.execute<{ n: number }>(sql`select count(*)::int as n from host_interfaces where mac = '52:54:00:cc:00:01'`);
+    const n = row!.n;
     expect(n).toBe(1);
   });
 
@@ -87,7 +88,8 @@ describe("GET /boot/<mac>", () => {
       const a = await answerBootRequest(t.db, { mac: `02:00:00:00:${(i >> 8).toString(16).padStart(2, "0")}:${(i & 255).toString(16).padStart(2, "0")}`, sourceIp: "10.9.9.9" });
       expect(a.status).toBe(200);
     }
-    const [{ n }] = await t.db.execute<{ n: number }>(sql`select count(*)::int as n from hosts where source_ip = '10.9.9.9'`);
+    const [row] = await t.db.execute<{ n: number }>(sql`select count(*)::int as n from hosts where source_ip = '10.9.9.9'`);
+    const n = row!.n;
     expect(n - before[0]!.n).toBe(100);
   });
 });

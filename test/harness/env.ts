@@ -11,6 +11,7 @@ export const TEST_BASE_URL = "http://kiln.test";
 const CONTROLLED = [
   "DATABASE_URL",
   "KILN_URL",
+  "KILN_BOOT_URL",
   "KILN_DATA_DIR",
   "AUTH_SECRET",
   "KILN_SECRET_KEY",

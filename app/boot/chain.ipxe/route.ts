@@ -5,5 +5,5 @@ import { getEnv } from "@/lib/env";
 export const dynamic = "force-dynamic";
 
 export function GET() {
-  return new Response(chainScript(getEnv().baseUrl), { headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" } });
+  return new Response(chainScript(getEnv().bootUrl), { headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" } });
 }
