@@ -37,6 +37,9 @@ export default defineConfig({
           include: ["**/*.int.test.ts"],
           exclude: IGNORED,
           globalSetup: ["test/harness/global-setup.ts"],
+          // next-auth imports "next/server" without an extension, which Node's own ESM loader
+          // rejects; bundled through Vite it resolves, so route handlers can be called in tests.
+          server: { deps: { inline: ["next-auth"] } },
           // Each file has its own database, so files run side by side; most of their time is
           // spent waiting on PostgreSQL, slapd or a child process, not on the CPU.
           maxWorkers: 3,

@@ -59,11 +59,11 @@ describe("user administration", () => {
     const email = uniqueEmail("findme");
     const { user } = await createActiveUser(t.db, { email, name: "Ada 100%_Lovelace" });
     const byText = await searchUsers(t.db, { q: "100%_love" });
-    expect(byText.users.map((u) => u.id)).toEqual([user.id]);
+    expect(byText.data.map((u) => u.id)).toEqual([user.id]);
     // % and _ are literal characters in the search, not wildcards.
-    expect((await searchUsers(t.db, { q: "Ada%Love" })).total).toBe(0);
+    expect((await searchUsers(t.db, { q: "Ada%Love" })).pagination.total).toBe(0);
     await t.db.update(users).set({ emailVerifiedAt: null }).where(eq(users.id, user.id));
     const pending = await searchUsers(t.db, { filter: "pending" });
-    expect(pending.users.find((u) => u.id === user.id)?.status).toBe("pending_verification");
+    expect(pending.data.find((u) => u.id === user.id)?.status).toBe("pending_verification");
   });
 });

@@ -9,21 +9,21 @@ import type { RequestContext } from "../http/context";
 import { sendMail } from "../mail/send";
 import { accountApprovedMail } from "../mail/templates";
 import { userAdminUpdateSchema, userListQuerySchema } from "../validation/accounts";
+import { paginated } from "../validation/common";
 import { parseInput } from "../validation/parse";
 import { absoluteUrl } from "./links";
 import { getUserStatus, toPublicUser, type PublicUser } from "./user-view";
 
-export const USERS_PAGE_SIZE = 50;
-
+/** `?q=&filter=&page=&per_page=`, answered as `{ data, pagination }` like every list. */
 export async function searchUsers(db: Db, query: unknown) {
   const q = parseInput(userListQuerySchema, query);
   const { rows, total } = await listUsers(db, {
     search: q.q,
     filter: q.filter,
-    limit: USERS_PAGE_SIZE,
-    offset: (q.page - 1) * USERS_PAGE_SIZE,
+    limit: q.per_page,
+    offset: (q.page - 1) * q.per_page,
   });
-  return { users: rows.map(toPublicUser), total, page: q.page, pageSize: USERS_PAGE_SIZE };
+  return paginated(rows.map(toPublicUser), q, total);
 }
 
 /**

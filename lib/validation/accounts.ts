@@ -1,5 +1,6 @@
 // One schema per contract: forms, route handlers, the CLI and tests all use these.
 import { z } from "zod";
+import { paginationSchema } from "./common";
 
 export const PASSWORD_MIN_LENGTH = 10;
 export const PASSWORD_MAX_LENGTH = 256;
@@ -40,6 +41,9 @@ export const resetRequestSchema = z.object({ email: emailSchema });
 
 export const tokenParamSchema = z.string().regex(/^[A-Za-z0-9_-]{20,100}$/, "This link is not valid.");
 
+/** The token of a mailed verification link; checked against the database, so only its size is limited here. */
+export const verifyEmailSchema = z.object({ token: z.string().max(200) });
+
 export const resetPasswordSchema = z.object({ token: tokenParamSchema, password: passwordSchema });
 
 export const firstAdminSchema = z.object({
@@ -72,10 +76,9 @@ export const userAdminUpdateSchema = z.object({
   approved: z.literal(true).optional(),
 });
 
-export const userListQuerySchema = z.object({
+export const userListQuerySchema = paginationSchema.extend({
   q: z.string().trim().max(200).optional(),
   filter: z.enum(["all", "admins", "disabled", "pending"]).default("all"),
-  page: z.coerce.number().int().min(1).default(1),
 });
 
 /** Field errors in the shape forms render: `{ field: ["message"] }`. */

@@ -190,6 +190,6 @@ export const auditListQuerySchema = paginationSchema.extend({
   action: z.string().trim().max(100).optional(),
   targetType: z.string().trim().max(50).optional(),
   targetId: z.string().trim().max(100).optional(),
-  from: z.coerce.date().optional(),
-  to: z.coerce.date().optional(),
+  from: z.coerce.date({ error: "Use an ISO 8601 date or time, like 2026-01-31 or 2026-01-31T12:00:00Z." }).optional(),
+  to: z.coerce.date({ error: "Use an ISO 8601 date or time, like 2026-01-31 or 2026-01-31T12:00:00Z." }).optional(),
 });

@@ -29,7 +29,7 @@ export default async function AdminUsersPage({ searchParams }: { searchParams: P
     if (!isAppError(e)) throw e;
     return <Alert tone="error">{e.message}</Alert>;
   }
-  const { users, total, page, pageSize } = result;
+  const { data: users, pagination: { total, page, perPage: pageSize } } = result;
   const filter = params.filter ?? "all";
   const pageHref = (p: number) => `/admin/users?${new URLSearchParams({ ...(params.q ? { q: params.q } : {}), filter, page: String(p) })}`;
   return (

@@ -1,0 +1,343 @@
+// The authorization table: every /api/v1 operation called, through its real route handler
+// and the real guard, by each kind of caller. Each cell prepares its own target (a fresh
+// host, lease, pool…), so a success in one cell never changes what the next one sees.
+import { callRoute, type CallOptions } from "@/test/harness/route-handler";
+import { randomBytes } from "node:crypto";
+import { eq } from "drizzle-orm";
+import { beforeAll, describe, expect, it } from "vitest";
+import { insertHost } from "@/db/queries/hosts";
+import { apiTokens, type UserRow } from "@/db/schema";
+import { API_ROUTES } from "@/lib/api/routes";
+import { actorOf, type Actor } from "@/lib/audit/audit";
+import { createApiToken, revokeOwnApiToken } from "@/lib/auth/api-tokens";
+import { createHost } from "@/lib/hosts/hosts";
+import { createLease } from "@/lib/leases/leases";
+import { createPool } from "@/lib/pools/pools";
+import { addProjectMember, createProject } from "@/lib/projects/projects";
+import { useTestDb } from "@/test/harness/database";
+import { createActiveUser } from "@/test/harness/fixtures";
+import * as audit from "./audit/route";
+import * as hostAccept from "./hosts/[id]/accept/route";
+import * as hostById from "./hosts/[id]/route";
+import * as hostState from "./hosts/[id]/state/route";
+import * as hostBulk from "./hosts/bulk/route";
+import * as hosts from "./hosts/route";
+import * as leaseExtend from "./leases/[id]/extend/route";
+import * as leaseHandover from "./leases/[id]/handover/route";
+import * as leaseRelease from "./leases/[id]/release/route";
+import * as leaseById from "./leases/[id]/route";
+import * as leases from "./leases/route";
+import * as me from "./me/route";
+import * as openapi from "./openapi.json/route";
+import * as poolById from "./pools/[id]/route";
+import * as pools from "./pools/route";
+import * as memberById from "./projects/[id]/members/[userId]/route";
+import * as members from "./projects/[id]/members/route";
+import * as projectById from "./projects/[id]/route";
+import * as projects from "./projects/route";
+import * as userById from "./users/[id]/route";
+import * as users from "./users/route";
+
+const t = await useTestDb();
+
+const CALLERS = ["anonymous", "outsider", "member", "leader", "holder", "admin", "revoked", "expired"] as const;
+type Caller = (typeof CALLERS)[number];
+type Statuses = Record<Caller, number>;
+
+/**
+ * outsider: an active account in no project and holding nothing. member / leader: of the
+ * project the leases are charged to. holder: a member holding the lease (or host) in question.
+ * revoked / expired: an administrator's token, revoked or past its expiry — still refused.
+ */
+type World = {
+  admin: UserRow;
+  adminActor: Actor;
+  users: Record<Exclude<Caller, "anonymous" | "revoked" | "expired">, UserRow>;
+  tokens: Record<Exclude<Caller, "anonymous">, string>;
+  poolId: string;
+  projectId: string;
+};
+let w: World;
+
+const tag = () => randomBytes(4).toString("hex");
+let macCounter = 0;
+function mac(): string {
+  const n = ++macCounter;
+  return `52:54:aa:${((n >> 16) & 255).toString(16).padStart(2, "0")}:${((n >> 8) & 255).toString(16).padStart(2, "0")}:${(n & 255).toString(16).padStart(2, "0")}`;
+}
+
+async function newHost(poolId: string | null = w.poolId) {
+  return createHost(t.db, w.adminActor, { name: `h-${tag()}`, poolId, interfaces: [{ mac: mac() }] });
+}
+
+/** A lease of one fresh host, held by `holder` and charged to the shared project. */
+async function holderLease() {
+  const host = await newHost();
+  const lease = await createLease(t.db, w.adminActor, { hostIds: [host.id], userId: w.users.holder.id, projectId: w.projectId });
+  return { leaseId: lease.id, hostId: host.id };
+}
+
+beforeAll(async () => {
+  const { user: admin } = await createActiveUser(t.db, { admin: true });
+  const adminActor = actorOf(admin, null);
+  const roles = ["outsider", "member", "leader", "holder"] as const;
+  const people = Object.fromEntries(await Promise.all(roles.map(async (r) => [r, (await createActiveUser(t.db, { email: `${r}-${tag()}@lab.example` })).user]))) as Record<(typeof roles)[number], UserRow>;
+  const pool = await createPool(t.db, adminActor, { name: `pool-${tag()}` });
+  const project = await createProject(t.db, adminActor, { name: `proj-${tag()}` });
+  await addProjectMember(t.db, adminActor, project.id, { userId: people.member.id });
+  await addProjectMember(t.db, adminActor, project.id, { userId: people.holder.id });
+  await addProjectMember(t.db, adminActor, project.id, { userId: people.leader.id, role: "leader" });
+
+  const tokenOf = async (u: UserRow, name = "table") => (await createApiToken(t.db, u.id, { name })).token;
+  const revoked = await createApiToken(t.db, admin.id, { name: "revoked" });
+  await revokeOwnApiToken(t.db, admin.id, revoked.id);
+  const expired = await createApiToken(t.db, admin.id, { name: "expired", expiresInDays: 1 });
+  await t.db.update(apiTokens).set({ expiresAt: new Date(Date.now() - 60_000) }).where(eq(apiTokens.id, expired.id));
+
+  w = {
+    admin,
+    adminActor,
+    users: { ...people, admin },
+    tokens: {
+      outsider: await tokenOf(people.outsider),
+      member: await tokenOf(people.member),
+      leader: await tokenOf(people.leader),
+      holder: await tokenOf(people.holder),
+      admin: await tokenOf(admin),
+      revoked: revoked.token,
+      expired: expired.token,
+    },
+    poolId: pool.id,
+    projectId: project.id,
+  };
+});
+
+type Handler = (req: Request, ctx: never) => Promise<Response>;
+
+type Row = {
+  /** `METHOD /path` as in the OpenAPI registry, plus an optional note. */
+  op: string;
+  handler: Handler;
+  /** Builds this cell's target; runs once per caller. */
+  prepare?: (who: Caller) => Promise<{ path?: string; params?: Record<string, string>; body?: unknown }>;
+  path?: string;
+  body?: unknown;
+  expect: Statuses;
+  /** More checks on a successful answer. */
+  check?: (body: any, who: Caller) => void;
+};
+
+// Shorthands for the common shapes of a row's expectations.
+const OUT = { anonymous: 401, revoked: 401, expired: 401 } as const;
+const everyone = (status: number): Statuses => ({ ...OUT, outsider: status, member: status, leader: status, holder: status, admin: status });
+const adminOnly = (status: number): Statuses => ({ ...OUT, outsider: 403, member: 403, leader: 403, holder: 403, admin: status });
+/** Hosts and leases of others: 404, so ids reveal nothing. */
+const holderAndAdmin = (status: number): Statuses => ({ ...OUT, outsider: 404, member: 404, leader: 404, holder: status, admin: status });
+
+const ROWS: Row[] = [
+  // Hosts
+  {
+    op: "GET /api/v1/hosts", handler: hosts.GET,
+    prepare: async () => { await holderLease(); return {}; },
+    expect: everyone(200),
+    check: (body: { data: { lease: { holderEmail: string } | null }[] }, who) => {
+      if (who === "admin") expect(body.data.length).toBeGreaterThan(0);
+      else if (who === "holder") expect(body.data.length > 0 && body.data.every((h) => h.lease?.holderEmail === w.users.holder.email)).toBe(true);
+      else expect(body.data).toEqual([]);
+    },
+  },
+  {
+    op: "POST /api/v1/hosts", handler: hosts.POST,
+    prepare: async () => ({ body: { name: `new-${tag()}`, poolId: w.poolId, interfaces: [{ mac: mac() }] } }),
+    expect: adminOnly(201),
+  },
+  {
+    op: "GET /api/v1/hosts/{id}", handler: hostById.GET,
+    prepare: async () => { const { hostId } = await holderLease(); return { params: { id: hostId } }; },
+    expect: holderAndAdmin(200),
+    check: (body: { host: { power?: unknown } }, who) => expect(body.host.power === undefined).toBe(who !== "admin"),
+  },
+  {
+    op: "PATCH /api/v1/hosts/{id}", handler: hostById.PATCH,
+    prepare: async () => { const { hostId } = await holderLease(); return { params: { id: hostId }, body: { notes: "patched" } }; },
+    // Even the holder of a host cannot change its inventory.
+    expect: adminOnly(200),
+  },
+  {
+    op: "DELETE /api/v1/hosts/{id}", handler: hostById.DELETE,
+    prepare: async () => ({ params: { id: (await newHost()).id } }),
+    expect: adminOnly(200),
+  },
+  {
+    op: "POST /api/v1/hosts/{id}/state", handler: hostState.POST,
+    prepare: async () => ({ params: { id: (await newHost()).id }, body: { state: "maintenance", reason: "fan noise" } }),
+    expect: adminOnly(200),
+  },
+  {
+    op: "POST /api/v1/hosts/{id}/accept", handler: hostAccept.POST,
+    prepare: async () => ({ params: { id: (await insertHost(t.db, { name: `disc-${tag()}`, state: "new" })).id }, body: { poolId: w.poolId } }),
+    expect: adminOnly(200),
+  },
+  {
+    op: "POST /api/v1/hosts/bulk", handler: hostBulk.POST,
+    prepare: async () => ({ body: { hostIds: [(await newHost()).id, (await newHost()).id], action: "maintenance" } }),
+    expect: adminOnly(200),
+  },
+
+  // Pools
+  { op: "GET /api/v1/pools", handler: pools.GET, expect: everyone(200), check: (body: { data: unknown[] }) => expect(body.data.length).toBeGreaterThan(0) },
+  { op: "POST /api/v1/pools", handler: pools.POST, prepare: async () => ({ body: { name: `p-${tag()}` } }), expect: adminOnly(201) },
+  { op: "GET /api/v1/pools/{id}", handler: poolById.GET, prepare: async () => ({ params: { id: w.poolId } }), expect: everyone(200) },
+  {
+    op: "PATCH /api/v1/pools/{id}", handler: poolById.PATCH,
+    prepare: async () => ({ params: { id: (await createPool(t.db, w.adminActor, { name: `p-${tag()}` })).id }, body: { description: "changed" } }),
+    expect: adminOnly(200),
+  },
+  {
+    op: "DELETE /api/v1/pools/{id}", handler: poolById.DELETE,
+    prepare: async () => ({ params: { id: (await createPool(t.db, w.adminActor, { name: `p-${tag()}` })).id } }),
+    expect: adminOnly(200),
+  },
+
+  // Projects
+  {
+    op: "GET /api/v1/projects", handler: projects.GET, expect: everyone(200),
+    check: (body: { data: { id: string }[] }, who) => expect(body.data.some((p) => p.id === w.projectId)).toBe(who !== "outsider"),
+  },
+  { op: "POST /api/v1/projects", handler: projects.POST, prepare: async () => ({ body: { name: `pr-${tag()}` } }), expect: adminOnly(201) },
+  {
+    op: "GET /api/v1/projects/{id}", handler: projectById.GET, prepare: async () => ({ params: { id: w.projectId } }),
+    expect: { ...OUT, outsider: 404, member: 200, leader: 200, holder: 200, admin: 200 },
+  },
+  {
+    op: "PATCH /api/v1/projects/{id}", handler: projectById.PATCH,
+    prepare: async () => ({ params: { id: w.projectId }, body: { description: `changed ${tag()}` } }),
+    // Leaders manage membership, not quotas.
+    expect: adminOnly(200),
+  },
+  {
+    op: "DELETE /api/v1/projects/{id}", handler: projectById.DELETE,
+    prepare: async () => ({ params: { id: (await createProject(t.db, w.adminActor, { name: `pr-${tag()}` })).id } }),
+    expect: adminOnly(200),
+  },
+  {
+    op: "POST /api/v1/projects/{id}/members", handler: members.POST,
+    prepare: async () => ({ params: { id: w.projectId }, body: { email: (await createActiveUser(t.db)).user.email } }),
+    expect: { ...OUT, outsider: 404, member: 403, leader: 201, holder: 403, admin: 201 },
+  },
+  {
+    op: "DELETE /api/v1/projects/{id}/members/{userId}", handler: memberById.DELETE,
+    prepare: async () => {
+      const { user } = await createActiveUser(t.db);
+      await addProjectMember(t.db, w.adminActor, w.projectId, { userId: user.id });
+      return { params: { id: w.projectId, userId: user.id } };
+    },
+    expect: { ...OUT, outsider: 404, member: 403, leader: 200, holder: 403, admin: 200 },
+  },
+
+  // Leases
+  {
+    op: "GET /api/v1/leases", handler: leases.GET,
+    prepare: async () => { await holderLease(); return {}; },
+    expect: everyone(200),
+    // scope=mine: only the caller's own leases, whoever asks.
+    check: (body: { data: { userId: string }[] }, who) => {
+      if (who === "holder") expect(body.data.length).toBeGreaterThan(0);
+      const self = w.users[who as keyof World["users"]];
+      expect(body.data.every((l) => l.userId === self.id)).toBe(true);
+    },
+  },
+  {
+    op: "GET /api/v1/leases (scope=all)", handler: leases.GET, path: "/api/v1/leases?scope=all",
+    expect: adminOnly(200),
+  },
+  {
+    op: "POST /api/v1/leases", handler: leases.POST,
+    prepare: async () => {
+      const pool = await createPool(t.db, w.adminActor, { name: `lp-${tag()}` });
+      await newHost(pool.id);
+      return { body: { poolId: pool.id, count: 1 } };
+    },
+    // Every lease is charged to a project the holder belongs to: the outsider and the admin
+    // (a member of nothing here) are refused; admins lease for others with `userId`.
+    expect: { ...OUT, outsider: 403, member: 201, leader: 201, holder: 201, admin: 403 },
+  },
+  {
+    op: "GET /api/v1/leases/{id}", handler: leaseById.GET,
+    prepare: async () => ({ params: { id: (await holderLease()).leaseId } }),
+    expect: holderAndAdmin(200),
+  },
+  {
+    op: "POST /api/v1/leases/{id}/extend", handler: leaseExtend.POST,
+    prepare: async () => ({ params: { id: (await holderLease()).leaseId }, body: { hours: 2 } }),
+    expect: holderAndAdmin(200),
+  },
+  {
+    op: "POST /api/v1/leases/{id}/release", handler: leaseRelease.POST,
+    prepare: async () => ({ params: { id: (await holderLease()).leaseId } }),
+    expect: holderAndAdmin(200),
+  },
+  {
+    op: "POST /api/v1/leases/{id}/handover", handler: leaseHandover.POST,
+    prepare: async () => ({ params: { id: (await holderLease()).leaseId }, body: { toEmail: w.users.member.email } }),
+    expect: holderAndAdmin(200),
+  },
+
+  // Audit, users, me, the document
+  { op: "GET /api/v1/audit", handler: audit.GET, expect: adminOnly(200) },
+  {
+    op: "GET /api/v1/me", handler: me.GET, expect: everyone(200),
+    // A token acts as its owner, and only as its owner.
+    check: (body: { user: { id: string }; via: string }, who) => {
+      expect(body.user.id).toBe(w.users[who as keyof World["users"]].id);
+      expect(body.via).toBe("token");
+    },
+  },
+  { op: "GET /api/v1/users", handler: users.GET, expect: adminOnly(200) },
+  {
+    op: "PATCH /api/v1/users/{id}", handler: userById.PATCH,
+    prepare: async () => ({ params: { id: (await createActiveUser(t.db)).user.id }, body: { role: "user" } }),
+    expect: adminOnly(200),
+  },
+  {
+    op: "GET /api/v1/openapi.json", handler: openapi.GET,
+    // Public: no credential is looked at, so even a dead token reads it.
+    expect: { anonymous: 200, outsider: 200, member: 200, leader: 200, holder: 200, admin: 200, revoked: 200, expired: 200 },
+  },
+];
+
+function requestOf(row: Row, who: Caller, prepared: { path?: string; params?: Record<string, string>; body?: unknown }): { method: string; path: string; options: CallOptions } {
+  const [method, template] = row.op.split(" ") as [string, string];
+  const params = prepared.params ?? {};
+  const path = prepared.path ?? row.path ?? template.replace(/\{(\w+)\}/g, (_, k: string) => params[k] ?? `missing-${k}`);
+  const body = prepared.body ?? row.body;
+  return { method, path, options: { token: who === "anonymous" ? undefined : w.tokens[who], params, body } };
+}
+
+describe("API authorization table", () => {
+  it("has a row for every /api/v1 operation in the registry", () => {
+    const ops = new Set(ROWS.map((r) => r.op.replace(/ \(.*\)$/, "")));
+    const missing = API_ROUTES.filter((r) => r.path.startsWith("/api/v1/")).map((r) => `${r.method} ${r.path}`).filter((op) => !ops.has(op));
+    expect(missing).toEqual([]);
+  });
+
+  for (const row of ROWS) {
+    it(row.op, async () => {
+      const got = {} as Statuses;
+      const surprises: string[] = [];
+      for (const who of CALLERS) {
+        const { method, path, options } = requestOf(row, who, row.prepare ? await row.prepare(who) : {});
+        const res = await callRoute<any>(row.handler, method, path, options);
+        got[who] = res.status;
+        if (res.status !== row.expect[who]) surprises.push(`${who}: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+        if (res.status >= 400) {
+          // Every refusal is the one error body, with a sentence to show.
+          expect(res.body?.error?.message, `${who}: ${JSON.stringify(res.body)}`).toMatch(/\w+/);
+        } else if (res.status === row.expect[who]) {
+          row.check?.(res.body, who);
+        }
+      }
+      expect(got, surprises.join("\n")).toEqual(row.expect);
+    });
+  }
+});

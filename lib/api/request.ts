@@ -1,0 +1,49 @@
+// Small parsing helpers shared by the /api/v1 route handlers, so every endpoint answers a
+// bad query, a bad path id or a missing body the same way.
+import type { z } from "zod";
+import { AppError } from "../errors";
+import { readJson } from "../http/handler";
+import { fieldErrorsOf } from "../validation/accounts";
+import { paginated, uuidSchema, type Pagination } from "../validation/common";
+
+export type IdContext<K extends string = "id"> = { params: Promise<Record<K, string>> };
+
+/**
+ * The query string as a plain object for the zod query schemas, which drop keys they do
+ * not know (so an unknown parameter is ignored) and coerce the rest. A bad value is a 400
+ * whose message names the parameter, since the caller cannot see which field a form shows it under.
+ */
+export function parseQuery<S extends z.ZodType>(schema: S, req: Request): z.infer<S> {
+  const result = schema.safeParse(Object.fromEntries(new URL(req.url).searchParams));
+  if (result.success) return result.data;
+  const fieldErrors = fieldErrorsOf(result.error);
+  const [field, messages] = Object.entries(fieldErrors)[0] ?? ["query", ["is not valid."]];
+  throw new AppError("validation", `Query parameter ${field}: ${messages[0]}`, { fieldErrors });
+}
+
+/**
+ * A path id that is not a UUID cannot name anything: answered 404 with the same message as an
+ * unknown id (rather than letting PostgreSQL reject the cast as a 500).
+ */
+export async function idParam<K extends string>(ctx: IdContext<K>, key: K, notFound: string): Promise<string> {
+  const value = (await ctx.params)[key];
+  if (!uuidSchema.safeParse(value).success) throw new AppError("not_found", notFound);
+  return value;
+}
+
+/** For actions whose body is optional (accept, release): no body at all reads as `{}`. */
+export async function readOptionalJson(req: Request): Promise<unknown> {
+  const bare = !req.headers.get("content-type") && Number(req.headers.get("content-length") ?? 0) === 0;
+  if (bare && (await req.text()) === "") return {};
+  // Anything else must be proper JSON; readJson says what is wrong (it checks the type before reading).
+  return readJson(req);
+}
+
+/**
+ * One page of a list the domain returns whole (pools, projects: tens of rows, ordered by
+ * name), in the same `{ data, pagination }` shape as the lists paged in SQL.
+ */
+export function pageOf<T>(items: T[], p: Pagination) {
+  const start = (p.page - 1) * p.per_page;
+  return paginated(items.slice(start, start + p.per_page), p, items.length);
+}

@@ -1,0 +1,439 @@
+// The registry the OpenAPI document is built from: one entry per method of every route file
+// under app/api (lib/api/openapi.test.ts fails when a handler is missing here, or an entry
+// names a handler that does not exist). Request shapes are the very zod schemas the handlers
+// and lib/ functions parse with, so the document cannot drift from what is accepted.
+import { z } from "zod";
+import {
+  apiTokenCreateSchema,
+  changePasswordSchema,
+  firstAdminSchema,
+  profileUpdateSchema,
+  registerSchema,
+  resetPasswordSchema,
+  resetRequestSchema,
+  signInSchema,
+  sshKeyAddSchema,
+  userAdminUpdateSchema,
+  userListQuerySchema,
+  verifyEmailSchema,
+} from "../validation/accounts";
+import { paginationSchema } from "../validation/common";
+import {
+  auditListQuerySchema,
+  hostAcceptSchema,
+  hostBulkSchema,
+  hostCreateSchema,
+  hostListQuerySchema,
+  hostStateChangeSchema,
+  hostUpdateSchema,
+  leaseCreateSchema,
+  leaseExtendSchema,
+  leaseHandOverSchema,
+  leaseListQuerySchema,
+  poolCreateSchema,
+  poolUpdateSchema,
+  projectCreateSchema,
+  projectMemberAddSchema,
+  projectUpdateSchema,
+} from "../validation/inventory";
+
+export const API_TAGS = [
+  { name: "Hosts", description: "The machines: inventory, state and history. Researchers see the hosts they hold; administrators see and change all." },
+  { name: "Pools", description: "Groups of hosts with a lease policy (default and maximum duration). Everyone leases from them; administrators manage them." },
+  { name: "Projects", description: "Leases are charged to a project, which may cap hosts at once, lease length and node-hours per month." },
+  { name: "Leases", description: "A bounded claim on hosts. Grants are all-or-nothing and race-free." },
+  { name: "Audit", description: "Every change, written in the same transaction as the change." },
+  { name: "Users", description: "Who you are; administrators manage accounts." },
+  { name: "Account", description: "The caller's own profile, SSH keys and personal access tokens." },
+  { name: "Session", description: "Browser sign-in, registration, email verification and password reset (cookies; scripts use a token instead)." },
+  { name: "System", description: "Health and this document." },
+] as const;
+
+export type ApiTag = (typeof API_TAGS)[number]["name"];
+
+/** public: no credentials; user: any signed-in account or its token; admin: administrators only. */
+export type ApiAuth = "public" | "user" | "admin";
+
+export type ApiResponse = { status: number; description: string };
+
+export type ApiRoute = {
+  method: "GET" | "POST" | "PATCH" | "DELETE";
+  /** OpenAPI form of the file path: app/api/v1/hosts/[id]/route.ts → /api/v1/hosts/{id}. */
+  path: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tag: ApiTag;
+  auth: ApiAuth;
+  /** Path parameters and what they name. */
+  params?: Record<string, string>;
+  query?: z.ZodType;
+  body?: z.ZodType;
+  /** An action whose body may be left out entirely (it then means `{}`). */
+  bodyOptional?: boolean;
+  success: ApiResponse & { list?: boolean };
+  /** Refusals particular to this operation; 401/403/400/413 follow from auth, query and body. */
+  errors?: ApiResponse[];
+};
+
+const HOST_ID = { id: "The host's id (a UUID)." };
+const POOL_ID = { id: "The pool's id (a UUID)." };
+const PROJECT_ID = { id: "The project's id (a UUID)." };
+const LEASE_ID = { id: "The lease's id (a UUID)." };
+
+const HOST_404: ApiResponse = { status: 404, description: "No such host, or (for a researcher) not a host they currently hold." };
+const LEASE_404: ApiResponse = { status: 404, description: "No such lease, or not the caller's." };
+const PROJECT_404: ApiResponse = { status: 404, description: "No such project, or the caller is not a member." };
+
+export const API_ROUTES: ApiRoute[] = [
+  // Hosts
+  {
+    method: "GET", path: "/api/v1/hosts", operationId: "listHosts", tag: "Hosts", auth: "user",
+    summary: "List hosts",
+    description: "Administrators list every host; anyone else lists the hosts they hold. Filter by text (name, MAC, tag), state, pool (`none` for hosts outside any pool) and tag.",
+    query: hostListQuerySchema,
+    success: { status: 200, description: "A page of hosts, each with its active lease if any.", list: true },
+  },
+  {
+    method: "POST", path: "/api/v1/hosts", operationId: "createHost", tag: "Hosts", auth: "admin",
+    summary: "Add a host",
+    description: "The first interface boots by PXE unless another is marked. Power secrets are stored sealed and never returned.",
+    body: hostCreateSchema,
+    success: { status: 201, description: "The new host." },
+  },
+  {
+    method: "GET", path: "/api/v1/hosts/{id}", operationId: "getHost", tag: "Hosts", auth: "user", params: HOST_ID,
+    summary: "A host with its lease history and events",
+    description: "Administrators see everything; a researcher sees a host only while holding it, and only their own leases of it.",
+    success: { status: 200, description: "`{ host, leases, events }`." },
+    errors: [HOST_404],
+  },
+  {
+    method: "PATCH", path: "/api/v1/hosts/{id}", operationId: "updateHost", tag: "Hosts", auth: "admin", params: HOST_ID,
+    summary: "Change a host",
+    description: "Only the fields sent change. `interfaces` replaces the whole list; `power.secrets` left out keeps the stored ones, `{}` clears them.",
+    body: hostUpdateSchema,
+    success: { status: 200, description: "The host after the change." },
+    errors: [HOST_404],
+  },
+  {
+    method: "DELETE", path: "/api/v1/hosts/{id}", operationId: "deleteHost", tag: "Hosts", auth: "admin", params: HOST_ID,
+    summary: "Delete a host",
+    success: { status: 200, description: "`{ ok: true }`." },
+    errors: [HOST_404, { status: 409, description: "The host is leased, or has lease history that must be kept (put it in maintenance instead)." }],
+  },
+  {
+    method: "POST", path: "/api/v1/hosts/{id}/state", operationId: "changeHostState", tag: "Hosts", auth: "admin", params: HOST_ID,
+    summary: "Put a host in maintenance, mark it broken, or make it available",
+    description: "`leased` and `releasing` are reached through leases only.",
+    body: hostStateChangeSchema,
+    success: { status: 200, description: "The host in its new state." },
+    errors: [HOST_404, { status: 409, description: "The transition is not allowed from the host's current state." }],
+  },
+  {
+    method: "POST", path: "/api/v1/hosts/{id}/accept", operationId: "acceptHost", tag: "Hosts", auth: "admin", params: HOST_ID,
+    summary: "Accept a discovered host",
+    description: "new → available, optionally renamed and placed in a pool. The body may be left out.",
+    body: hostAcceptSchema, bodyOptional: true,
+    success: { status: 200, description: "The accepted host." },
+    errors: [HOST_404, { status: 409, description: "The host was already accepted." }],
+  },
+  {
+    method: "POST", path: "/api/v1/hosts/bulk", operationId: "bulkUpdateHosts", tag: "Hosts", auth: "admin",
+    summary: "Change many hosts at once",
+    description: "Move to a pool (`poolId`, null for none), put in maintenance, make available, or accept. All or nothing.",
+    body: hostBulkSchema,
+    success: { status: 200, description: "`{ updated }`: how many hosts changed." },
+    errors: [{ status: 404, description: "One of the hosts does not exist; nothing changed." }, { status: 409, description: "One of the hosts cannot make that transition; nothing changed." }],
+  },
+
+  // Pools
+  {
+    method: "GET", path: "/api/v1/pools", operationId: "listPools", tag: "Pools", auth: "user",
+    summary: "List pools",
+    description: "Every pool with its policy, its number of hosts and how many are available now.",
+    query: paginationSchema,
+    success: { status: 200, description: "A page of pools.", list: true },
+  },
+  {
+    method: "POST", path: "/api/v1/pools", operationId: "createPool", tag: "Pools", auth: "admin",
+    summary: "Create a pool",
+    body: poolCreateSchema,
+    success: { status: 201, description: "The new pool." },
+  },
+  {
+    method: "GET", path: "/api/v1/pools/{id}", operationId: "getPool", tag: "Pools", auth: "user", params: POOL_ID,
+    summary: "A pool",
+    success: { status: 200, description: "The pool with its number of hosts." },
+    errors: [{ status: 404, description: "No such pool." }],
+  },
+  {
+    method: "PATCH", path: "/api/v1/pools/{id}", operationId: "updatePool", tag: "Pools", auth: "admin", params: POOL_ID,
+    summary: "Change a pool's name, description or lease policy",
+    body: poolUpdateSchema,
+    success: { status: 200, description: "The pool after the change." },
+    errors: [{ status: 404, description: "No such pool." }],
+  },
+  {
+    method: "DELETE", path: "/api/v1/pools/{id}", operationId: "deletePool", tag: "Pools", auth: "admin", params: POOL_ID,
+    summary: "Delete a pool",
+    description: "Its hosts stay, outside any pool.",
+    success: { status: 200, description: "`{ ok: true }`." },
+    errors: [{ status: 404, description: "No such pool." }],
+  },
+
+  // Projects
+  {
+    method: "GET", path: "/api/v1/projects", operationId: "listProjects", tag: "Projects", auth: "user",
+    summary: "List projects",
+    description: "Administrators see every project; anyone else the projects they belong to. Each with its quotas and current usage.",
+    query: paginationSchema,
+    success: { status: 200, description: "A page of projects.", list: true },
+  },
+  {
+    method: "POST", path: "/api/v1/projects", operationId: "createProject", tag: "Projects", auth: "admin",
+    summary: "Create a project",
+    description: "Quotas are optional; null means no limit.",
+    body: projectCreateSchema,
+    success: { status: 201, description: "The new project." },
+  },
+  {
+    method: "GET", path: "/api/v1/projects/{id}", operationId: "getProject", tag: "Projects", auth: "user", params: PROJECT_ID,
+    summary: "A project with its members and usage",
+    success: { status: 200, description: "The project, the caller's role in it, usage and members." },
+    errors: [PROJECT_404],
+  },
+  {
+    method: "PATCH", path: "/api/v1/projects/{id}", operationId: "updateProject", tag: "Projects", auth: "admin", params: PROJECT_ID,
+    summary: "Change a project's name, description or quotas",
+    body: projectUpdateSchema,
+    success: { status: 200, description: "The project after the change." },
+    errors: [{ status: 404, description: "No such project." }],
+  },
+  {
+    method: "DELETE", path: "/api/v1/projects/{id}", operationId: "deleteProject", tag: "Projects", auth: "admin", params: PROJECT_ID,
+    summary: "Delete a project",
+    success: { status: 200, description: "`{ ok: true }`." },
+    errors: [{ status: 404, description: "No such project." }, { status: 409, description: "The project has leases on record, which must be kept." }],
+  },
+  {
+    method: "POST", path: "/api/v1/projects/{id}/members", operationId: "addProjectMember", tag: "Projects", auth: "user", params: PROJECT_ID,
+    summary: "Add a member (administrators and the project's leaders)",
+    description: "Name the person by `email` or `userId`; they must have signed in or registered once. Adding an existing member changes their role.",
+    body: projectMemberAddSchema,
+    success: { status: 201, description: "`{ userId, email, role }`." },
+    errors: [{ status: 403, description: "The caller is a member but not a leader of this project." }, PROJECT_404],
+  },
+  {
+    method: "DELETE", path: "/api/v1/projects/{id}/members/{userId}", operationId: "removeProjectMember", tag: "Projects", auth: "user",
+    params: { ...PROJECT_ID, userId: "The member's user id (a UUID)." },
+    summary: "Remove a member (administrators and the project's leaders)",
+    success: { status: 200, description: "`{ ok: true }`." },
+    errors: [{ status: 403, description: "The caller is a member but not a leader of this project." }, { status: 404, description: "No such project visible to the caller, or that person is not a member." }],
+  },
+
+  // Leases
+  {
+    method: "GET", path: "/api/v1/leases", operationId: "listLeases", tag: "Leases", auth: "user",
+    summary: "List leases",
+    description: "`scope=mine` (the default) lists the caller's leases; `scope=all`, with the filters, is for administrators.",
+    query: leaseListQuerySchema,
+    success: { status: 200, description: "A page of leases, newest first, each with its hosts.", list: true },
+    errors: [{ status: 403, description: "`scope=all` asked by someone who is not an administrator." }],
+  },
+  {
+    method: "POST", path: "/api/v1/leases", operationId: "createLease", tag: "Leases", auth: "user",
+    summary: "Lease hosts",
+    description:
+      "Ask for `count` hosts from a pool (optionally with tags, minimum cores and memory), charged to a project you belong to " +
+      "(`projectId` may be left out when you belong to exactly one). The duration defaults to the pool's and may not exceed the " +
+      "pool's or the project's maximum. All or nothing: when fewer hosts are free than asked for, nothing is leased. " +
+      "Administrators may instead allocate given `hostIds`, and lease on someone's behalf (`userId`).",
+    body: leaseCreateSchema,
+    success: { status: 201, description: "The lease with its hosts." },
+    errors: [
+      { status: 403, description: "quota_exceeded (hosts at once, lease length, node-hours this month), or the caller belongs to no project." },
+      { status: 409, description: "insufficient_capacity: not enough matching hosts are available right now; nothing was leased." },
+    ],
+  },
+  {
+    method: "GET", path: "/api/v1/leases/{id}", operationId: "getLease", tag: "Leases", auth: "user", params: LEASE_ID,
+    summary: "A lease with its hosts and events",
+    success: { status: 200, description: "The lease." },
+    errors: [LEASE_404],
+  },
+  {
+    method: "POST", path: "/api/v1/leases/{id}/extend", operationId: "extendLease", tag: "Leases", auth: "user", params: LEASE_ID,
+    summary: "Extend a lease",
+    description: "Within the pool's and project's maximum lease length and the project's node-hours.",
+    body: leaseExtendSchema,
+    success: { status: 200, description: "The lease with its new end." },
+    errors: [LEASE_404, { status: 403, description: "quota_exceeded: the lease would be too long, or the project's node-hours would be exceeded." }, { status: 409, description: "The lease has already ended." }],
+  },
+  {
+    method: "POST", path: "/api/v1/leases/{id}/release", operationId: "releaseLease", tag: "Leases", auth: "user", params: LEASE_ID,
+    summary: "Release a lease early",
+    description: "Its hosts are powered off, wiped and returned to their pool. No body.",
+    success: { status: 200, description: "The ended lease." },
+    errors: [LEASE_404, { status: 409, description: "The lease has already ended." }],
+  },
+  {
+    method: "POST", path: "/api/v1/leases/{id}/handover", operationId: "handOverLease", tag: "Leases", auth: "user", params: LEASE_ID,
+    summary: "Hand a lease, or one host of it, to another member of its project",
+    description: "With `hostId`, that host moves to a new lease of the receiver with the same end; the host stays leased throughout.",
+    body: leaseHandOverSchema,
+    success: { status: 200, description: "The lease the receiver now holds." },
+    errors: [LEASE_404, { status: 409, description: "The lease has already ended." }],
+  },
+
+  // Audit
+  {
+    method: "GET", path: "/api/v1/audit", operationId: "searchAudit", tag: "Audit", auth: "admin",
+    summary: "Search the audit log",
+    description: "`actor` matches part of the actor's email; `action` matches an action or its prefix (`lease` finds `lease.create`, `lease.release`…); `from`/`to` are ISO 8601 times.",
+    query: auditListQuerySchema,
+    success: { status: 200, description: "A page of entries, newest first.", list: true },
+  },
+
+  // Users
+  {
+    method: "GET", path: "/api/v1/me", operationId: "getMe", tag: "Users", auth: "user",
+    summary: "Who the caller is",
+    description: "The caller's account, whether they came by session or token, and the projects they belong to with their role.",
+    success: { status: 200, description: "`{ user, via, projects }`." },
+  },
+  {
+    method: "GET", path: "/api/v1/users", operationId: "searchUsers", tag: "Users", auth: "admin",
+    summary: "List and search users",
+    query: userListQuerySchema,
+    success: { status: 200, description: "A page of users.", list: true },
+  },
+  {
+    method: "PATCH", path: "/api/v1/users/{id}", operationId: "updateUser", tag: "Users", auth: "admin", params: { id: "The user's id (a UUID)." },
+    summary: "Change a user's role, disable or enable them, or approve a pending registration",
+    description: "Disabling ends the user's sessions at once; their tokens stop working.",
+    body: userAdminUpdateSchema,
+    success: { status: 200, description: "The user after the change." },
+    errors: [{ status: 404, description: "No such user." }, { status: 409, description: "The last active administrator cannot be demoted or disabled; nobody can disable themselves." }],
+  },
+
+  // Account
+  {
+    method: "GET", path: "/api/account/tokens", operationId: "listApiTokens", tag: "Account", auth: "user",
+    summary: "The caller's personal access tokens",
+    description: "Name, prefix, expiry, last use and revocation; never the token itself.",
+    success: { status: 200, description: "`{ tokens }`." },
+  },
+  {
+    method: "POST", path: "/api/account/tokens", operationId: "createApiToken", tag: "Account", auth: "user",
+    summary: "Create a personal access token",
+    description: "The token (`kiln_pat_…`) is in the answer once and never again. Send it as `Authorization: Bearer kiln_pat_…`; it acts as its owner, with the owner's role.",
+    body: apiTokenCreateSchema,
+    success: { status: 201, description: "`{ id, name, token, expiresAt }`." },
+  },
+  {
+    method: "DELETE", path: "/api/account/tokens/{id}", operationId: "revokeApiToken", tag: "Account", auth: "user", params: { id: "The token's id (a UUID)." },
+    summary: "Revoke one of the caller's tokens",
+    success: { status: 200, description: "`{ ok: true }`." },
+    errors: [{ status: 404, description: "No such token of the caller's, or already revoked." }],
+  },
+  {
+    method: "GET", path: "/api/account/ssh-keys", operationId: "listSshKeys", tag: "Account", auth: "user",
+    summary: "The caller's SSH public keys",
+    success: { status: 200, description: "`{ keys }`." },
+  },
+  {
+    method: "POST", path: "/api/account/ssh-keys", operationId: "addSshKey", tag: "Account", auth: "user",
+    summary: "Add an SSH public key",
+    description: "Installed on the machines the caller deploys.",
+    body: sshKeyAddSchema,
+    success: { status: 201, description: "The key with its fingerprint." },
+  },
+  {
+    method: "DELETE", path: "/api/account/ssh-keys/{id}", operationId: "removeSshKey", tag: "Account", auth: "user", params: { id: "The key's id (a UUID)." },
+    summary: "Remove one of the caller's SSH keys",
+    success: { status: 200, description: "`{ ok: true }`." },
+    errors: [{ status: 404, description: "No such key of the caller's." }],
+  },
+  {
+    method: "PATCH", path: "/api/account/profile", operationId: "updateProfile", tag: "Account", auth: "user",
+    summary: "Change the caller's display name",
+    body: profileUpdateSchema,
+    success: { status: 200, description: "`{ ok: true }`." },
+  },
+  {
+    method: "POST", path: "/api/account/password", operationId: "changePassword", tag: "Account", auth: "user",
+    summary: "Change the caller's password",
+    description: "Local accounts only. The caller's other sessions end.",
+    body: changePasswordSchema,
+    success: { status: 200, description: "`{ ok: true }`." },
+  },
+
+  // Session
+  {
+    method: "POST", path: "/api/session", operationId: "signIn", tag: "Session", auth: "public",
+    summary: "Sign in (sets the session cookie)",
+    description: "`method` is `password` (local account, by email) or `ldap` (directory account, by uid or mail). Rate-limited per account and per address.",
+    body: signInSchema,
+    success: { status: 200, description: "`{ ok: true }` and a session cookie." },
+    errors: [{ status: 401, description: "Wrong login or password (the same answer whether or not the account exists)." }, { status: 429, description: "Too many attempts; Retry-After says when to try again." }],
+  },
+  {
+    method: "DELETE", path: "/api/session", operationId: "signOut", tag: "Session", auth: "public",
+    summary: "Sign out (ends the session)",
+    success: { status: 200, description: "`{ ok: true }`." },
+  },
+  {
+    method: "POST", path: "/api/account/register", operationId: "register", tag: "Session", auth: "public",
+    summary: "Register an account",
+    description: "Mails a verification link. Depending on KILN_REGISTRATION, an administrator may also have to approve the account.",
+    body: registerSchema,
+    success: { status: 202, description: "Registration accepted; check the mail." },
+    errors: [{ status: 403, description: "Registration is closed, or the email's domain is not allowed." }, { status: 429, description: "Too many registrations from this address." }],
+  },
+  {
+    method: "POST", path: "/api/account/verify", operationId: "verifyEmail", tag: "Session", auth: "public",
+    summary: "Confirm an email address with the mailed link's token",
+    body: verifyEmailSchema,
+    success: { status: 200, description: "The account's status after verification." },
+    errors: [{ status: 404, description: "The link is not valid." }, { status: 410, description: "The link was already used, or has expired." }],
+  },
+  {
+    method: "POST", path: "/api/account/password-reset", operationId: "requestPasswordReset", tag: "Session", auth: "public",
+    summary: "Mail a password reset link",
+    description: "The same answer whether or not the account exists.",
+    body: resetRequestSchema,
+    success: { status: 202, description: "`{ ok: true }`." },
+    errors: [{ status: 429, description: "Too many requests for this account or address." }],
+  },
+  {
+    method: "POST", path: "/api/account/password-reset/confirm", operationId: "resetPassword", tag: "Session", auth: "public",
+    summary: "Set a new password with a reset link's token",
+    body: resetPasswordSchema,
+    success: { status: 200, description: "`{ ok: true }`; every session of the account ends." },
+    errors: [{ status: 404, description: "The link is not valid." }, { status: 410, description: "The link was already used, or has expired." }],
+  },
+  {
+    method: "POST", path: "/api/account/setup", operationId: "createFirstAdmin", tag: "Session", auth: "public",
+    summary: "Create the first administrator with the one-time setup link printed at start",
+    body: firstAdminSchema,
+    success: { status: 201, description: "The administrator account." },
+    errors: [{ status: 404, description: "The link is not valid." }, { status: 410, description: "The link was already used, or an administrator already exists." }],
+  },
+
+  // System
+  {
+    method: "GET", path: "/api/health", operationId: "getHealth", tag: "System", auth: "public",
+    summary: "Liveness and database reachability",
+    success: { status: 200, description: "`{ ok: true, database: \"up\" }`." },
+    errors: [{ status: 503, description: "The database cannot be reached." }],
+  },
+  {
+    method: "GET", path: "/api/v1/openapi.json", operationId: "getOpenApiDocument", tag: "System", auth: "public",
+    summary: "This document",
+    success: { status: 200, description: "The OpenAPI 3.1 document." },
+  },
+];
+
+/** Route files that are not part of the API: Auth.js's own endpoints behind the session cookie. */
+export const UNDOCUMENTED_ROUTE_FILES = ["app/api/auth/[...nextauth]/route.ts"];
