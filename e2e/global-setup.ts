@@ -10,6 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { startSlapd } from "../test/harness/slapd";
 import { startSmtp } from "../test/harness/smtp";
+import { GUEST_KILN_URL } from "../test/harness/qemu";
 import type { E2eState } from "./support/state";
 import { stopProcessGroup, waitForLine, waitForPostgresStopped } from "./support/processes";
 
@@ -39,6 +40,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     KILN_HOST: "127.0.0.1",
     KILN_DATA_DIR: dataDir,
     KILN_URL: baseURL,
+    // QEMU guests reach Kiln through a guestfwd at this address (test/harness/qemu.ts).
+    KILN_BOOT_URL: GUEST_KILN_URL,
     SMTP_URL: smtp.url,
     MAIL_FROM: "Kiln <kiln@lab.example>",
     ...ldap.kilnEnv(),

@@ -146,6 +146,8 @@ export async function serveDeploymentFile(db: Db, p: { mac: string; token: strin
   }
   try {
     const body = await renderDeploymentTemplate(db, { host: resolved.host, mac: resolved.mac, deployment: resolved.deployment, which: "unattended", token: p.token });
+    // On the timeline: the installer got as far as asking for its answers.
+    await insertHostEvents(db, [{ hostId: resolved.host.id, kind: "fetched", at: now, message: `the machine fetched ${p.file} of deployment ${resolved.deployment.id}` }]);
     return { status: 200, contentType: "text/plain; charset=utf-8", body };
   } catch (e) {
     const reason = e instanceof TemplateError ? e.message : "render failed";

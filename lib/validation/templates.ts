@@ -65,3 +65,7 @@ export const bootSettingsSchema = z.object({
 });
 
 export const hostVarsSchema = z.object({ vars: varsSchema });
+
+export const templateListQuerySchema = z.object({ kind: z.enum(["system", "unattended"]).optional() });
+export const templateGetQuerySchema = z.object({ version: z.coerce.number().int().min(1).optional() });
+export const templateDiffQuerySchema = z.object({ from: z.coerce.number().int().min(1), to: z.coerce.number().int().min(1) });

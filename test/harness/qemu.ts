@@ -1,0 +1,89 @@
+// A real machine for tests: QEMU with SeaBIOS (or OVMF for UEFI) and its iPXE NIC ROM,
+// network-booting against Kiln. User-mode networking, restricted: the guest reaches
+// nothing but Kiln, through a guestfwd to 10.0.2.100:80 (see ../shared/LAB.md).
+import { spawn, type ChildProcess } from "node:child_process";
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+
+export const GUEST_KILN_URL = "http://10.0.2.100";
+
+export type Vm = { process: ChildProcess; serial: () => string; stop: () => Promise<void>; dir: string };
+
+function findBusybox(): string {
+  for (const p of ["/bin/busybox", "/usr/bin/busybox"]) if (existsSync(p)) return p;
+  throw new Error("busybox is missing: run `bash scripts/ensure-deps.sh` (it installs busybox-static)");
+}
+
+export async function startVm(opts: {
+  mac: string;
+  kilnPort: number;
+  uefi?: boolean;
+  diskPath?: string;
+  diskSizeMb?: number;
+  memoryMb?: number;
+  bootfile?: string;
+}): Promise<Vm> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-vm-"));
+  const disk = opts.diskPath ?? path.join(dir, "disk.raw");
+  if (!opts.diskPath) writeFileSync(disk, Buffer.alloc(0)), await fs.truncate(disk, (opts.diskSizeMb ?? 64) * 1024 * 1024);
+  const serialFile = path.join(dir, "serial.log");
+  const bootfile = opts.bootfile ?? `${GUEST_KILN_URL}/boot/chain.ipxe`;
+  const args = [
+    "-accel", "tcg",
+    "-m", String(opts.memoryMb ?? 256),
+    "-smp", "1",
+    "-nodefaults",
+    "-display", "none",
+    "-serial", `file:${serialFile}`,
+    "-monitor", "none",
+    "-no-reboot",
+    // A plain guestfwd carries one connection only; a command per connection carries them all.
+    "-netdev", `user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:80-cmd:${findBusybox()} nc 127.0.0.1 ${opts.kilnPort},bootfile=${bootfile}`,
+    "-device", `virtio-net-pci,netdev=n0,mac=${opts.mac}`,
+    "-drive", `file=${disk},format=raw,if=virtio`,
+    "-boot", "order=n",
+  ];
+  if (opts.uefi) {
+    const vars = path.join(dir, "OVMF_VARS.fd");
+    copyFileSync("/usr/share/OVMF/OVMF_VARS_4M.fd", vars);
+    args.unshift("-machine", "q35", "-drive", "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd", "-drive", `if=pflash,format=raw,file=${vars}`);
+  }
+  const child = spawn("qemu-system-x86_64", args, { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
+  const serial = () => {
+    try {
+      return readFileSync(serialFile, "utf8");
+    } catch {
+      return "";
+    }
+  };
+  return {
+    process: child,
+    dir,
+    serial: () => serial() + (child.exitCode !== null && stderr ? `\n[qemu stderr] ${stderr}` : ""),
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once("exit", r));
+        child.kill("SIGTERM");
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+        if (child.exitCode === null) child.kill("SIGKILL");
+      }
+      await fs.rm(dir, { recursive: true, force: true }).catch(() => {});
+    },
+  };
+}
+
+/** Polls `check` until it returns a value, or fails with what the VM printed. */
+export async function waitFor<T>(check: () => Promise<T | null | undefined | false>, timeoutMs: number, vm?: Vm, what = "the condition"): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}.${vm ? `\nSerial console:\n${vm.serial().slice(-3000)}` : ""}`);
+    if (vm && vm.process.exitCode !== null) throw new Error(`QEMU exited (${vm.process.exitCode}) before ${what}.\n${vm.serial().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
