@@ -18,7 +18,11 @@ export function isUniqueViolation(e: unknown, constraint?: string): boolean {
   return !constraint || (pg.constraint_name ?? pg.constraint) === constraint;
 }
 
-/** True when `e` is a foreign-key violation (a row still referenced, or a missing parent). */
+/**
+ * True when `e` is a foreign-key violation (a row still referenced, or a missing parent).
+ * A reference declared ON DELETE RESTRICT reports 23001 (restrict_violation), not 23503.
+ */
 export function isForeignKeyViolation(e: unknown): boolean {
-  return pgErrorOf(e)?.code === "23503";
+  const code = pgErrorOf(e)?.code;
+  return code === "23503" || code === "23001";
 }

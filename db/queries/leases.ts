@@ -30,12 +30,6 @@ function matchAvailable(p: { poolId: string; tags: string[]; minCores?: number; 
   )!;
 }
 
-/** How many hosts would match, ignoring locks (for the refusal message). */
-export async function countMatchingAvailable(db: DbOrTx, p: { poolId: string; tags: string[]; minCores?: number; minMemoryMb?: number }) {
-  const [r] = await db.select({ n: count() }).from(hosts).where(matchAvailable(p));
-  return r?.n ?? 0;
-}
-
 export async function lockHosts(db: DbOrTx, ids: string[]) {
   return db.select({ id: hosts.id, name: hosts.name, state: hosts.state }).from(hosts).where(inArray(hosts.id, ids)).for("update");
 }
@@ -94,6 +88,7 @@ export async function listLeaseEventRows(db: DbOrTx, leaseId: string) {
 }
 
 export type LeaseListParams = {
+  leaseId?: string;
   userId?: string;
   projectId?: string;
   hostId?: string;
@@ -104,6 +99,7 @@ export type LeaseListParams = {
 
 export async function listLeaseRows(db: DbOrTx, p: LeaseListParams) {
   const where = and(
+    p.leaseId ? eq(leases.id, p.leaseId) : undefined,
     p.userId ? eq(leases.userId, p.userId) : undefined,
     p.projectId ? eq(leases.projectId, p.projectId) : undefined,
     p.state ? eq(leases.state, p.state) : undefined,

@@ -5,7 +5,6 @@
 import { getPoolRow, countPoolHosts } from "@/db/queries/pools";
 import { getMembership, listMemberships, lockProject } from "@/db/queries/projects";
 import {
-  countMatchingAvailable,
   getLeaseRow,
   insertLease,
   insertLeaseEvent,
@@ -156,14 +155,16 @@ export async function createLease(db: Db, actor: Actor, input: unknown, clock: C
       const filter = { poolId: pool.id, tags: data.tags, minCores: data.minCores, minMemoryMb: data.minMemoryMb };
       const picked = await pickAvailableHosts(tx, { ...filter, count });
       if (picked.length < count) {
-        const free = await countMatchingAvailable(tx, filter);
+        // What this request could take, not a count of rows still marked available: those
+        // include hosts that concurrent grants hold locked and are about to lease.
+        const free = picked.length;
         const what = [data.tags.length ? `tags ${data.tags.join(", ")}` : "", data.minCores ? `≥ ${data.minCores} cores` : "", data.minMemoryMb ? `≥ ${data.minMemoryMb} MB memory` : ""].filter(Boolean).join(", ");
         throw new AppError(
           "insufficient_capacity",
           free === 0
             ? `No host available in pool ${pool.name}${what ? ` with ${what}` : ""} right now. Nothing was leased.`
-            : `Only ${Math.min(free, picked.length)} host${free === 1 ? "" : "s"} available in pool ${pool.name}${what ? ` with ${what}` : ""} right now; you asked for ${count}. Nothing was leased.`,
-          { available: picked.length, requested: count },
+            : `Only ${free} host${free === 1 ? "" : "s"} available in pool ${pool.name}${what ? ` with ${what}` : ""} right now; you asked for ${count}. Nothing was leased.`,
+          { available: free, requested: count },
         );
       }
       hostIds = picked.map((h) => h.id);
@@ -325,10 +326,8 @@ async function toLeaseViews(db: DbOrTx, rows: Awaited<ReturnType<typeof listLeas
 }
 
 async function getLeaseView(db: DbOrTx, leaseId: string): Promise<LeaseView> {
-  const lease = await getLeaseRow(db, leaseId);
-  const { rows } = await listLeaseRows(db, { userId: lease!.userId, limit: 1000, offset: 0 });
-  const row = rows.find((r) => r.lease.id === leaseId)!;
-  return (await toLeaseViews(db, [row]))[0]!;
+  const { rows } = await listLeaseRows(db, { leaseId, limit: 1, offset: 0 });
+  return (await toLeaseViews(db, rows))[0]!;
 }
 
 /** A researcher lists their own leases; `scope=all` (with filters) is for admins. */
