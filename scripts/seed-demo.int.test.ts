@@ -1,0 +1,86 @@
+// `npm run seed:demo` as a person runs it: `npx tsx scripts/seed-demo.ts` in a child process,
+// pointed at this file's test database through DATABASE_URL. Run twice, it changes nothing more.
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { eq, sql } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { users } from "@/db/schema";
+import { listHosts } from "@/lib/hosts/hosts";
+import { createLease } from "@/lib/leases/leases";
+import { listPools } from "@/lib/pools/pools";
+import { getProject, listProjects } from "@/lib/projects/projects";
+import { useTestDb } from "@/test/harness/database";
+import { createActiveUser } from "@/test/harness/fixtures";
+import { as, insertActiveUsers } from "@/test/harness/inventory";
+
+const t = await useTestDb();
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+type Run = { code: number | null; stdout: string; stderr: string };
+
+function seedDemo(): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("npx", ["tsx", "scripts/seed-demo.ts"], {
+      cwd: root,
+      env: { ...process.env, DATABASE_URL: t.url, LOG_LEVEL: "silent" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function ownStderr(run: Run): string {
+  return run.stderr
+    .split("\n")
+    .filter((l) => l && !l.startsWith("npm warn"))
+    .join("\n");
+}
+
+describe("seed:demo", () => {
+  it("creates the demo pool, 12 hosts and project with every active account in it, once", async () => {
+    const { user: admin } = await createActiveUser(t.db, { admin: true });
+    const [ann, pending] = await insertActiveUsers(t.db, 2);
+    await t.db.update(users).set({ emailVerifiedAt: null }).where(eq(users.id, pending!.id));
+
+    const first = await seedDemo();
+    expect(ownStderr(first)).toBe("");
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain("pool demo: created (default 4 h, max 72 h)");
+    expect(first.stdout).toContain(`hosts: created ${Array.from({ length: 12 }, (_, i) => `demo-${String(i + 1).padStart(2, "0")}`).join(", ")}\n`);
+    expect(first.stdout).toContain("project demo: created");
+    expect(first.stdout).toMatch(/members: added .+ \(2 active accounts in all\)/);
+
+    const A = as(admin);
+    const pool = (await listPools(t.db)).find((p) => p.name === "demo")!;
+    expect(pool).toMatchObject({ defaultLeaseHours: 4, maxLeaseHours: 72, hostCount: 12, availableCount: 12 });
+    const hosts = (await listHosts(t.db, A, { pool: pool.id })).data;
+    expect(hosts[0]).toMatchObject({ name: "demo-01", state: "available", tags: ["gpu", "ssd"], cpuCores: 32, interfaces: [{ mac: "02:00:00:00:00:01", isPxe: true }] });
+    expect(hosts[11]).toMatchObject({ name: "demo-12", tags: ["hdd"], interfaces: [{ mac: "02:00:00:00:00:0c", isPxe: true }] });
+    const [project] = await listProjects(t.db, A);
+    expect(project).toMatchObject({ name: "demo", maxHosts: 12, maxLeaseHours: 72 });
+    expect((await getProject(t.db, A, project!.id)).members.map((m) => m.email).sort()).toEqual([admin.email, ann!.email].sort());
+
+    // A newcomer leases at once, without choosing a project.
+    const lease = await createLease(t.db, as(ann!), { poolId: pool.id, tags: ["gpu"] });
+    expect(lease).toMatchObject({ projectName: "demo", hosts: [{ name: "demo-01" }] });
+
+    // Again, after one more person joined: only that person is added.
+    const [late] = await insertActiveUsers(t.db, 1);
+    const second = await seedDemo();
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain("pool demo: already there");
+    expect(second.stdout).toContain("hosts: none created (12 already there)");
+    expect(second.stdout).toContain("project demo: already there");
+    expect(second.stdout).toContain(`members: added ${late!.email} (3 active accounts in all)`);
+    const [counts] = await t.db.execute<{ hosts: number; pools: number; projects: number; members: number }>(sql`
+      select (select count(*)::int from hosts) as hosts, (select count(*)::int from pools) as pools,
+             (select count(*)::int from projects) as projects, (select count(*)::int from project_members) as members`);
+    expect(counts).toEqual({ hosts: 12, pools: 1, projects: 1, members: 3 });
+  });
+});
