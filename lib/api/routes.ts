@@ -36,12 +36,25 @@ import {
   projectMemberAddSchema,
   projectUpdateSchema,
 } from "../validation/inventory";
+import {
+  bootSettingsSchema,
+  hostVarsSchema,
+  previewSchema,
+  templateCreateSchema,
+  templateDiffQuerySchema,
+  templateGetQuerySchema,
+  templateListQuerySchema,
+  templateUpdateSchema,
+  templateVersionCreateSchema,
+} from "../validation/templates";
 
 export const API_TAGS = [
   { name: "Hosts", description: "The machines: inventory, state and history. Researchers see the hosts they hold; administrators see and change all." },
   { name: "Pools", description: "Groups of hosts with a lease policy (default and maximum duration). Everyone leases from them; administrators manage them." },
   { name: "Projects", description: "Leases are charged to a project, which may cap hosts at once, lease length and node-hours per month." },
   { name: "Leases", description: "A bounded claim on hosts. Grants are all-or-nothing and race-free." },
+  { name: "Templates", description: "iPXE boot scripts and unattended-install files (preseed, kickstart, cloud-init) as versioned data; private, shared with a project, or public." },
+  { name: "Network boot", description: "What a held host boots next: its templates and variables, and marks for reinstall." },
   { name: "Audit", description: "Every change, written in the same transaction as the change." },
   { name: "Users", description: "Who you are; administrators manage accounts." },
   { name: "Account", description: "The caller's own profile, SSH keys and personal access tokens." },
@@ -57,7 +70,7 @@ export type ApiAuth = "public" | "user" | "admin";
 export type ApiResponse = { status: number; description: string };
 
 export type ApiRoute = {
-  method: "GET" | "POST" | "PATCH" | "DELETE";
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   /** OpenAPI form of the file path: app/api/v1/hosts/[id]/route.ts → /api/v1/hosts/{id}. */
   path: string;
   operationId: string;
@@ -81,6 +94,9 @@ const POOL_ID = { id: "The pool's id (a UUID)." };
 const PROJECT_ID = { id: "The project's id (a UUID)." };
 const LEASE_ID = { id: "The lease's id (a UUID)." };
 
+const TEMPLATE_ID = { id: "The template's id (a UUID)." };
+const TEMPLATE_404: ApiResponse = { status: 404, description: "No such template, or one the caller may not see (private templates are not acknowledged)." };
+const HOLDER_HOST_404: ApiResponse = { status: 404, description: "No such host, or not one the caller holds." };
 const HOST_404: ApiResponse = { status: 404, description: "No such host, or (for a researcher) not a host they currently hold." };
 const LEASE_404: ApiResponse = { status: 404, description: "No such lease, or not the caller's." };
 const PROJECT_404: ApiResponse = { status: 404, description: "No such project, or the caller is not a member." };
@@ -284,6 +300,99 @@ export const API_ROUTES: ApiRoute[] = [
     body: leaseHandOverSchema,
     success: { status: 200, description: "The lease the receiver now holds." },
     errors: [LEASE_404, { status: 409, description: "The lease has already ended." }],
+  },
+
+  // Templates
+  {
+    method: "GET", path: "/api/v1/templates", operationId: "listTemplates", tag: "Templates", auth: "user",
+    summary: "Templates the caller may use",
+    description: "Built-in and public templates, the caller's own, and those shared with the caller's projects.",
+    query: templateListQuerySchema,
+    success: { status: 200, description: "`{ data }`: every template the caller may use (not paged)." },
+  },
+  {
+    method: "POST", path: "/api/v1/templates", operationId: "createTemplate", tag: "Templates", auth: "user",
+    summary: "Create a template (its version 1)",
+    description: "System templates are iPXE scripts; unattended ones are preseed, kickstart, cloud-init or script. A syntax error is refused with its line and column. Only administrators publish to everyone.",
+    body: templateCreateSchema,
+    success: { status: 201, description: "The new template." },
+  },
+  {
+    method: "GET", path: "/api/v1/templates/{id}", operationId: "getTemplate", tag: "Templates", auth: "user", params: TEMPLATE_ID,
+    summary: "A template with its source and version history",
+    query: templateGetQuerySchema,
+    success: { status: 200, description: "The template, the requested (default: latest) version's source, and its versions." },
+    errors: [TEMPLATE_404],
+  },
+  {
+    method: "PATCH", path: "/api/v1/templates/{id}", operationId: "updateTemplate", tag: "Templates", auth: "user", params: TEMPLATE_ID,
+    summary: "Rename a template, or change whom it is shared with (its owner, administrators)",
+    body: templateUpdateSchema,
+    success: { status: 200, description: "The template after the change." },
+    errors: [{ status: 403, description: "A built-in template, or the caller may read it but does not own it." }, TEMPLATE_404],
+  },
+  {
+    method: "DELETE", path: "/api/v1/templates/{id}", operationId: "deleteTemplate", tag: "Templates", auth: "user", params: TEMPLATE_ID,
+    summary: "Delete a template (its owner, administrators)",
+    success: { status: 200, description: "`{ ok: true }`." },
+    errors: [{ status: 403, description: "A built-in template, or the caller may read it but does not own it." }, TEMPLATE_404, { status: 409, description: "The template is in use." }],
+  },
+  {
+    method: "GET", path: "/api/v1/templates/{id}/diff", operationId: "diffTemplateVersions", tag: "Templates", auth: "user", params: TEMPLATE_ID,
+    summary: "Unified diff between two versions",
+    query: templateDiffQuerySchema,
+    success: { status: 200, description: "`{ diff }`." },
+    errors: [{ status: 404, description: "No such template visible to the caller, or no such version." }],
+  },
+  {
+    method: "POST", path: "/api/v1/templates/{id}/versions", operationId: "saveTemplateVersion", tag: "Templates", auth: "user", params: TEMPLATE_ID,
+    summary: "Save new source as the next version (earlier versions never change)",
+    body: templateVersionCreateSchema,
+    success: { status: 201, description: "`{ id, version }`." },
+    errors: [{ status: 403, description: "A built-in template, or the caller may read it but does not own it." }, TEMPLATE_404],
+  },
+  {
+    method: "POST", path: "/api/v1/templates/preview", operationId: "previewTemplate", tag: "Templates", auth: "user",
+    summary: "Render a saved template, or unsaved text, for a host the caller holds",
+    description: "Template errors are part of the answer (`ok: false` with line and column), not an error status.",
+    body: previewSchema,
+    success: { status: 200, description: "`{ ok: true, output, warnings, bytes }` or `{ ok: false, error }`." },
+    errors: [HOLDER_HOST_404],
+  },
+
+  // Network boot
+  {
+    method: "GET", path: "/api/v1/hosts/{id}/boot", operationId: "getBootSettings", tag: "Network boot", auth: "user", params: HOST_ID,
+    summary: "A held host's boot settings and what its next boot does",
+    success: { status: 200, description: "The settings and a description of the next boot." },
+    errors: [HOLDER_HOST_404],
+  },
+  {
+    method: "PUT", path: "/api/v1/hosts/{id}/boot", operationId: "updateBootSettings", tag: "Network boot", auth: "user", params: HOST_ID,
+    summary: "Choose a held host's templates, variables and boot interface",
+    body: bootSettingsSchema,
+    success: { status: 200, description: "The settings after the change." },
+    errors: [HOLDER_HOST_404],
+  },
+  {
+    method: "PUT", path: "/api/v1/hosts/{id}/vars", operationId: "setHostVars", tag: "Network boot", auth: "admin", params: HOST_ID,
+    summary: "Set a host's own template variables (a lease's variables override them)",
+    body: hostVarsSchema,
+    success: { status: 200, description: "The host's variables." },
+    errors: [{ status: 404, description: "No such host." }],
+  },
+  {
+    method: "POST", path: "/api/v1/hosts/{id}/reinstall", operationId: "markForReinstall", tag: "Network boot", auth: "user", params: HOST_ID,
+    summary: "Mark a held host for reinstall with its boot settings",
+    description: "The next network boot installs it; the mark holds until the install reports done, or is undone. No body.",
+    success: { status: 201, description: "`{ deploymentId, nextBoot }`." },
+    errors: [{ status: 400, description: "No system template is chosen for this host yet." }, HOLDER_HOST_404, { status: 409, description: "The host is not leased, or is already marked." }],
+  },
+  {
+    method: "DELETE", path: "/api/v1/hosts/{id}/reinstall", operationId: "undoReinstallMark", tag: "Network boot", auth: "user", params: HOST_ID,
+    summary: "Undo a reinstall mark",
+    success: { status: 200, description: "`{ nextBoot }`." },
+    errors: [HOLDER_HOST_404, { status: 409, description: "The host is not marked." }],
   },
 
   // Audit

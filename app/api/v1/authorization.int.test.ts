@@ -10,10 +10,12 @@ import { apiTokens, type UserRow } from "@/db/schema";
 import { API_ROUTES } from "@/lib/api/routes";
 import { actorOf, type Actor } from "@/lib/audit/audit";
 import { createApiToken, revokeOwnApiToken } from "@/lib/auth/api-tokens";
+import { markForReinstall, updateBootSettings } from "@/lib/boot/boot-settings";
 import { createHost } from "@/lib/hosts/hosts";
 import { createLease } from "@/lib/leases/leases";
 import { createPool } from "@/lib/pools/pools";
 import { addProjectMember, createProject } from "@/lib/projects/projects";
+import { createTemplate } from "@/lib/templates/templates";
 import { useTestDb } from "@/test/harness/database";
 import { createActiveUser } from "@/test/harness/fixtures";
 import * as audit from "./audit/route";
@@ -35,6 +37,14 @@ import * as memberById from "./projects/[id]/members/[userId]/route";
 import * as members from "./projects/[id]/members/route";
 import * as projectById from "./projects/[id]/route";
 import * as projects from "./projects/route";
+import * as templateDiff from "./templates/[id]/diff/route";
+import * as templateById from "./templates/[id]/route";
+import * as templateVersions from "./templates/[id]/versions/route";
+import * as templatePreview from "./templates/preview/route";
+import * as templates from "./templates/route";
+import * as hostBoot from "./hosts/[id]/boot/route";
+import * as hostReinstall from "./hosts/[id]/reinstall/route";
+import * as hostVars from "./hosts/[id]/vars/route";
 import * as userById from "./users/[id]/route";
 import * as users from "./users/route";
 
@@ -75,6 +85,26 @@ async function holderLease() {
   const host = await newHost();
   const lease = await createLease(t.db, w.adminActor, { hostIds: [host.id], userId: w.users.holder.id, projectId: w.projectId });
   return { leaseId: lease.id, hostId: host.id };
+}
+
+const IPXE = "#!ipxe\necho booting {{ host.name }}\nexit\n";
+
+/**
+ * A system template owned by the holder: private, or shared with the project (then its
+ * members read it, and still only its owner changes it).
+ */
+async function holderTemplate(visibility: "private" | "project" = "private") {
+  return createTemplate(t.db, actorOf(w.users.holder, null), {
+    name: `tpl-${tag()}`, kind: "system", format: "ipxe", source: IPXE, visibility, projectId: visibility === "project" ? w.projectId : undefined,
+  });
+}
+
+/** A host the holder leases, with a system template chosen for its next boot. */
+async function holderBootableHost() {
+  const { hostId } = await holderLease();
+  const tpl = await holderTemplate();
+  await updateBootSettings(t.db, actorOf(w.users.holder, null), hostId, { systemTemplateId: tpl.id });
+  return hostId;
 }
 
 beforeAll(async () => {
@@ -283,6 +313,83 @@ const ROWS: Row[] = [
     expect: holderAndAdmin(200),
   },
 
+  // Templates: "holder" is also the templates' owner here.
+  { op: "GET /api/v1/templates", handler: templates.GET, expect: everyone(200) },
+  {
+    op: "POST /api/v1/templates", handler: templates.POST,
+    prepare: async () => ({ body: { name: `mine-${tag()}`, kind: "system", format: "ipxe", source: IPXE } }),
+    expect: everyone(201),
+  },
+  {
+    op: "GET /api/v1/templates/{id}", handler: templateById.GET,
+    prepare: async () => ({ params: { id: (await holderTemplate()).id } }),
+    // Private: not even acknowledged to others.
+    expect: holderAndAdmin(200),
+  },
+  {
+    op: "GET /api/v1/templates/{id} (shared with the project)", handler: templateById.GET,
+    prepare: async () => ({ params: { id: (await holderTemplate("project")).id } }),
+    expect: { ...OUT, outsider: 404, member: 200, leader: 200, holder: 200, admin: 200 },
+  },
+  {
+    op: "PATCH /api/v1/templates/{id}", handler: templateById.PATCH,
+    prepare: async () => ({ params: { id: (await holderTemplate("project")).id }, body: { description: "changed" } }),
+    // Project members read it; only its owner (and admins) change it.
+    expect: { ...OUT, outsider: 404, member: 403, leader: 403, holder: 200, admin: 200 },
+  },
+  {
+    op: "DELETE /api/v1/templates/{id}", handler: templateById.DELETE,
+    prepare: async () => ({ params: { id: (await holderTemplate("project")).id } }),
+    expect: { ...OUT, outsider: 404, member: 403, leader: 403, holder: 200, admin: 200 },
+  },
+  {
+    op: "GET /api/v1/templates/{id}/diff", handler: templateDiff.GET,
+    prepare: async () => { const id = (await holderTemplate()).id; return { params: { id }, path: `/api/v1/templates/${id}/diff?from=1&to=1` }; },
+    expect: holderAndAdmin(200),
+  },
+  {
+    op: "POST /api/v1/templates/{id}/versions", handler: templateVersions.POST,
+    prepare: async () => ({ params: { id: (await holderTemplate("project")).id }, body: { source: `${IPXE}# v2\n` } }),
+    expect: { ...OUT, outsider: 404, member: 403, leader: 403, holder: 201, admin: 201 },
+  },
+  {
+    op: "POST /api/v1/templates/preview", handler: templatePreview.POST,
+    prepare: async () => ({ body: { hostId: (await holderLease()).hostId, source: IPXE } }),
+    expect: holderAndAdmin(200),
+  },
+
+  // Network boot: the holder of a host (and admins) decide what it boots.
+  {
+    op: "GET /api/v1/hosts/{id}/boot", handler: hostBoot.GET,
+    prepare: async () => ({ params: { id: (await holderLease()).hostId } }),
+    expect: holderAndAdmin(200),
+  },
+  {
+    op: "PUT /api/v1/hosts/{id}/boot", handler: hostBoot.PUT,
+    prepare: async () => ({ params: { id: (await holderLease()).hostId }, body: { vars: { hostname: "n1" } } }),
+    expect: holderAndAdmin(200),
+  },
+  {
+    op: "PUT /api/v1/hosts/{id}/vars", handler: hostVars.PUT,
+    prepare: async () => ({ params: { id: (await holderLease()).hostId }, body: { vars: { rack: "r1" } } }),
+    // Per-host variables are inventory: even the holder cannot set them.
+    expect: adminOnly(200),
+  },
+  {
+    op: "POST /api/v1/hosts/{id}/reinstall", handler: hostReinstall.POST,
+    prepare: async () => ({ params: { id: await holderBootableHost() } }),
+    expect: holderAndAdmin(201),
+  },
+  {
+    op: "DELETE /api/v1/hosts/{id}/reinstall", handler: hostReinstall.DELETE,
+    prepare: async () => {
+      const id = await holderBootableHost();
+      await markForReinstall(t.db, actorOf(w.users.holder, null), id);
+      return { params: { id } };
+    },
+    expect: holderAndAdmin(200),
+  },
+
   // Audit, users, me, the document
   { op: "GET /api/v1/audit", handler: audit.GET, expect: adminOnly(200) },
   {
@@ -309,7 +416,7 @@ const ROWS: Row[] = [
 function requestOf(row: Row, who: Caller, prepared: { path?: string; params?: Record<string, string>; body?: unknown }): { method: string; path: string; options: CallOptions } {
   const [method, template] = row.op.split(" ") as [string, string];
   const params = prepared.params ?? {};
-  const path = prepared.path ?? row.path ?? template.replace(/\{(\w+)\}/g, (_, k: string) => params[k] ?? `missing-${k}`);
+  const path = (prepared.path ?? row.path ?? template).replace(/\{(\w+)\}/g, (_, k: string) => params[k] ?? `missing-${k}`);
   const body = prepared.body ?? row.body;
   return { method, path, options: { token: who === "anonymous" ? undefined : w.tokens[who], params, body } };
 }
