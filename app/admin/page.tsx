@@ -3,5 +3,5 @@ import { requirePageAdmin } from "@/lib/auth/guard";
 
 export default async function AdminIndex() {
   await requirePageAdmin("/admin");
-  redirect("/admin/users");
+  redirect("/admin/hosts");
 }

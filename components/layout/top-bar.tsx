@@ -16,10 +16,18 @@ export function TopBar({ user }: { user: TopBarUser | null }) {
             <Link href="/" className="text-sm text-stone-700 hover:text-stone-900">
               Dashboard
             </Link>
+            <Link href="/templates" className="text-sm text-stone-700 hover:text-stone-900">
+              Templates
+            </Link>
             {user.role === "admin" ? (
-              <Link href="/admin/users" className="text-sm text-stone-700 hover:text-stone-900">
-                Admin
-              </Link>
+              <>
+                <Link href="/admin/hosts" className="text-sm text-stone-700 hover:text-stone-900">
+                  Hosts
+                </Link>
+                <Link href="/admin" className="text-sm text-stone-700 hover:text-stone-900">
+                  Admin
+                </Link>
+              </>
             ) : null}
             <details className="relative ml-auto">
               <summary className="flex cursor-pointer list-none items-center gap-2 rounded-md px-2 py-1 text-sm text-stone-800 hover:bg-stone-100">

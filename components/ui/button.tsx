@@ -1,11 +1,13 @@
 import type { ButtonHTMLAttributes } from "react";
 
-type Variant = "primary" | "secondary" | "danger" | "ghost";
+type Variant = "primary" | "secondary" | "danger" | "quietDanger" | "ghost";
 
 const STYLES: Record<Variant, string> = {
   primary: "bg-kiln-600 text-white hover:bg-kiln-700 focus-visible:outline-kiln-600",
   secondary: "bg-white text-stone-800 ring-1 ring-stone-300 hover:bg-stone-100 focus-visible:outline-stone-500",
   danger: "bg-red-600 text-white hover:bg-red-700 focus-visible:outline-red-600",
+  // For the destructive action that opens a confirmation: visible, but not loud.
+  quietDanger: "bg-white text-red-700 ring-1 ring-red-200 hover:bg-red-50 focus-visible:outline-red-600",
   ghost: "text-stone-700 hover:bg-stone-100 focus-visible:outline-stone-500",
 };
 

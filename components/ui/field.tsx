@@ -1,4 +1,4 @@
-import { useId, type InputHTMLAttributes, type ReactNode, type TextareaHTMLAttributes } from "react";
+import { useId, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes, type TextareaHTMLAttributes } from "react";
 
 type Common = { label: string; error?: string[]; hint?: string };
 type ControlProps = { id: string; "aria-invalid"?: boolean; "aria-describedby"?: string; className: string };
@@ -39,6 +39,22 @@ export function Field({ label, error, hint, ...input }: Common & InputHTMLAttrib
   return <FieldShell label={label} error={error} hint={hint} control={(p) => <input {...input} {...p} />} />;
 }
 
-export function TextAreaField({ label, error, hint, ...input }: Common & TextareaHTMLAttributes<HTMLTextAreaElement>) {
-  return <FieldShell label={label} error={error} hint={hint} mono control={(p) => <textarea {...input} {...p} />} />;
+/** Monospaced by default (keys, MAC lists, settings); `mono={false}` for prose such as notes. */
+export function TextAreaField({ label, error, hint, mono = true, ...input }: Common & { mono?: boolean } & TextareaHTMLAttributes<HTMLTextAreaElement>) {
+  return <FieldShell label={label} error={error} hint={hint} mono={mono} control={(p) => <textarea {...input} {...p} />} />;
+}
+
+export function SelectField({ label, error, hint, children, ...select }: Common & SelectHTMLAttributes<HTMLSelectElement>) {
+  return (
+    <FieldShell
+      label={label}
+      error={error}
+      hint={hint}
+      control={(p) => (
+        <select {...select} {...p}>
+          {children}
+        </select>
+      )}
+    />
+  );
 }

@@ -34,16 +34,29 @@ export async function callApi<T = unknown>(url: string, method: string, body?: u
   return data as T;
 }
 
-export function useApi<TBody, TResult = unknown>(url: string | ((body: TBody) => string), method = "POST") {
+/** Errors of one field, including those of its parts (`interfaces` gathers `interfaces.0.mac`). */
+export function errorsOf(fieldErrors: Record<string, string[]>, field: string): string[] | undefined {
+  const found = Object.entries(fieldErrors)
+    .filter(([k]) => k === field || k.startsWith(`${field}.`))
+    .flatMap(([, v]) => v);
+  return found.length ? [...new Set(found)] : undefined;
+}
+
+/**
+ * `fields` names the fields the form shows errors under; a message about any other field
+ * (say `userId` on a form that asks for an email) then goes to the top of the form
+ * instead of being lost.
+ */
+export function useApi<TBody, TResult = unknown>(url: string | ((body: TBody) => string), method = "POST", options: { fields?: string[] } = {}) {
   const mutation = useMutation<TResult, ApiError, TBody>({
     mutationFn: (body) => callApi<TResult>(typeof url === "function" ? url(body) : url, method, body),
   });
   const failure = mutation.error?.failure;
   const fieldErrors = failure?.fieldErrors ?? {};
+  const shown = options.fields ? options.fields.flatMap((f) => errorsOf(fieldErrors, f) ?? []) : Object.values(fieldErrors).flat();
   // A message that already sits under a field is not repeated at the top of the form.
-  const shownInFields = new Set(Object.values(fieldErrors).flat());
-  const formError = failure && !shownInFields.has(failure.message) ? failure.message : undefined;
-  return { ...mutation, fieldErrors, formError };
+  const formError = failure && !new Set(shown).has(failure.message) ? failure.message : undefined;
+  return { ...mutation, fieldErrors, formError, errorsOf: (field: string) => errorsOf(fieldErrors, field) };
 }
 
 export function formValues(form: HTMLFormElement): Record<string, string> {

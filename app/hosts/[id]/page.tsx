@@ -1,0 +1,224 @@
+// /hosts/[id] — a host's facts, lease history and timeline; admins also manage it here
+import Link from "next/link";
+import type { ReactNode } from "react";
+import { notFound } from "next/navigation";
+import { HostAdminPanel } from "@/components/hosts/host-admin-panel";
+import { HostStateBadge } from "@/components/hosts/host-state-badge";
+import { Badge } from "@/components/ui/badge";
+import { Card } from "@/components/ui/card";
+import { formatBytes, formatDateTime, formatMemory } from "@/components/ui/format";
+import { actorOf } from "@/lib/audit/audit";
+import { requirePageUser } from "@/lib/auth/guard";
+import { getAppDb } from "@/lib/db";
+import { isAppError } from "@/lib/errors";
+import { getHostDetail } from "@/lib/hosts/hosts";
+import { listPools } from "@/lib/pools/pools";
+import { uuidSchema } from "@/lib/validation/common";
+
+export const metadata = { title: "Host" };
+export const dynamic = "force-dynamic";
+
+async function loadHost(db: ReturnType<typeof getAppDb>, actor: ReturnType<typeof actorOf>, id: string) {
+  try {
+    return await getHostDetail(db, actor, id);
+  } catch (e) {
+    if (isAppError(e) && e.code === "not_found") notFound();
+    throw e;
+  }
+}
+
+function Fact({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div className="grid grid-cols-[8rem_1fr] gap-2 py-1.5 text-sm">
+      <dt className="text-stone-500">{label}</dt>
+      <dd className="min-w-0 text-stone-900">{children}</dd>
+    </div>
+  );
+}
+
+function factText(v: unknown): string {
+  return typeof v === "string" || typeof v === "number" || typeof v === "boolean" ? String(v) : JSON.stringify(v);
+}
+
+export default async function HostPage({ params }: { params: Promise<{ id: string }> }) {
+  const { id } = await params;
+  const { user } = await requirePageUser(`/hosts/${id}`);
+  if (!uuidSchema.safeParse(id).success) notFound();
+  const db = getAppDb();
+  const isAdmin = user.role === "admin";
+  const [{ host, leases, events }, pools] = await Promise.all([loadHost(db, actorOf(user, null), id), isAdmin ? listPools(db) : Promise.resolve([])]);
+  const extraFacts = Object.entries(host.facts ?? {});
+
+  return (
+    <div className="mx-auto max-w-6xl space-y-6 px-4 py-8">
+      <div>
+        <p className="text-sm text-stone-500">
+          {isAdmin ? (
+            <Link href="/admin/hosts" className="hover:underline">
+              Hosts
+            </Link>
+          ) : (
+            <Link href="/" className="hover:underline">
+              My machines
+            </Link>
+          )}{" "}
+          /
+        </p>
+        <div className="mt-1 flex flex-wrap items-center gap-3">
+          <h1 className="font-mono text-2xl font-semibold">{host.name}</h1>
+          <HostStateBadge state={host.state} />
+          {host.poolName ? <Badge>pool {host.poolName}</Badge> : <Badge>no pool</Badge>}
+        </div>
+        <p className="mt-1 text-sm text-stone-600">
+          {host.state} since {formatDateTime(host.stateChangedAt)}
+          {host.lease ? ` · leased until ${formatDateTime(host.lease.endsAt)}` : ""}
+        </p>
+      </div>
+
+      <div className={isAdmin ? "grid gap-6 lg:grid-cols-[1fr_22rem]" : "space-y-6"}>
+        <div className="min-w-0 space-y-6">
+          <Card title="Hardware">
+            <dl className="divide-y divide-stone-100">
+              <Fact label="CPU cores">{host.cpuCores ?? "—"}</Fact>
+              <Fact label="Memory">{formatMemory(host.memoryMb)}</Fact>
+              <Fact label="Disks">
+                {host.disks.length === 0 ? (
+                  "—"
+                ) : (
+                  <ul className="space-y-0.5">
+                    {host.disks.map((d) => (
+                      <li key={d.name}>
+                        <span className="font-mono">{d.name}</span> {formatBytes(d.sizeBytes)}
+                        {d.model ? <span className="text-stone-500"> · {d.model}</span> : null}
+                        {d.serial ? <span className="text-stone-500"> · {d.serial}</span> : null}
+                      </li>
+                    ))}
+                  </ul>
+                )}
+              </Fact>
+              <Fact label="Interfaces">
+                <ul className="space-y-0.5">
+                  {host.interfaces.map((i) => (
+                    <li key={i.mac} className="flex flex-wrap items-center gap-2">
+                      <span className="font-mono">{i.mac}</span>
+                      {i.name ? <span className="text-stone-500">{i.name}</span> : null}
+                      {i.isPxe ? <Badge tone="sky">PXE boot</Badge> : null}
+                    </li>
+                  ))}
+                </ul>
+              </Fact>
+              <Fact label="Tags">
+                {host.tags.length === 0 ? (
+                  "—"
+                ) : (
+                  <span className="flex flex-wrap gap-1">
+                    {host.tags.map((t) => (
+                      <Badge key={t}>{t}</Badge>
+                    ))}
+                  </span>
+                )}
+              </Fact>
+              <Fact label="Pool">{host.poolName ?? "none"}</Fact>
+              {host.hostnameHint ? <Fact label="Reported name">{host.hostnameHint}</Fact> : null}
+              <Fact label="First seen">{formatDateTime(host.firstSeenAt)}</Fact>
+              <Fact label="Last seen">{formatDateTime(host.lastSeenAt)}</Fact>
+              {extraFacts.map(([k, v]) => (
+                <Fact key={k} label={k}>
+                  <span className="break-words">{factText(v)}</span>
+                </Fact>
+              ))}
+            </dl>
+          </Card>
+
+          {host.notes ? (
+            <Card title="Notes">
+              <p className="whitespace-pre-wrap text-sm text-stone-800">{host.notes}</p>
+            </Card>
+          ) : null}
+
+          {host.power ? (
+            <Card title="Power control" description="Secrets are stored sealed and never shown; only which ones are set.">
+              <dl className="divide-y divide-stone-100">
+                <Fact label="Driver">{host.power.driver}</Fact>
+                {Object.entries(host.power.params).map(([k, v]) => (
+                  <Fact key={k} label={k}>
+                    <span className="font-mono">{factText(v)}</span>
+                  </Fact>
+                ))}
+                <Fact label="Secrets">{host.power.secretsSet.length ? host.power.secretsSet.map((s) => `${s} (set)`).join(", ") : "none"}</Fact>
+              </dl>
+            </Card>
+          ) : null}
+
+          <Card title="Lease history" description={isAdmin ? undefined : "Your leases of this host."}>
+            {leases.length === 0 ? (
+              <p className="text-sm text-stone-500">Never leased.</p>
+            ) : (
+              <div className="-mx-6 -mb-6 overflow-x-auto">
+                <table className="w-full text-left text-sm">
+                  <thead className="bg-stone-50 text-xs uppercase tracking-wide text-stone-500">
+                    <tr>
+                      <th className="px-6 py-2 font-medium">Holder</th>
+                      <th className="px-6 py-2 font-medium">From</th>
+                      <th className="px-6 py-2 font-medium">Until</th>
+                      <th className="px-6 py-2 font-medium">Lease</th>
+                    </tr>
+                  </thead>
+                  <tbody className="divide-y divide-stone-100">
+                    {leases.map((l) => (
+                      <tr key={`${l.leaseId}-${l.addedAt}`}>
+                        <td className="px-6 py-2">{l.userEmail}</td>
+                        <td className="px-6 py-2 whitespace-nowrap">{formatDateTime(l.addedAt)}</td>
+                        <td className="px-6 py-2 whitespace-nowrap">{formatDateTime(l.releasedAt ?? l.endsAt)}</td>
+                        <td className="px-6 py-2">
+                          <Badge tone={l.releasedAt ? "stone" : "indigo"}>{l.releasedAt ? l.state : "held now"}</Badge>
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+          </Card>
+
+          <Card title="Timeline">
+            {events.length === 0 ? (
+              <p className="text-sm text-stone-500">Nothing recorded yet.</p>
+            ) : (
+              <ol className="relative space-y-4 border-l border-stone-200 pl-5">
+                {events.map((e, i) => (
+                  <li key={i} className="relative">
+                    <span aria-hidden className="absolute -left-[1.6rem] top-1.5 h-2.5 w-2.5 rounded-full border-2 border-white bg-kiln-500 ring-1 ring-stone-300" />
+                    <p className="text-sm">
+                      <span className="font-medium">{e.kind.replace(/_/g, " ")}</span>
+                      {e.fromState || e.toState ? (
+                        <span className="text-stone-600">
+                          {" "}
+                          {e.fromState ? `${e.fromState} → ` : "→ "}
+                          {e.toState ?? "—"}
+                        </span>
+                      ) : null}
+                      {e.message ? <span className="text-stone-700"> · {e.message}</span> : null}
+                    </p>
+                    <p className="text-xs text-stone-500">
+                      {formatDateTime(e.at)}
+                      {e.actorEmail ? ` · ${e.actorEmail}` : " · Kiln"}
+                    </p>
+                  </li>
+                ))}
+              </ol>
+            )}
+          </Card>
+        </div>
+
+        {isAdmin ? (
+          <aside className="space-y-6">
+            <Card>
+              <HostAdminPanel host={{ id: host.id, name: host.name, state: host.state, poolId: host.poolId, tags: host.tags, notes: host.notes }} pools={pools.map((p) => ({ id: p.id, name: p.name }))} />
+            </Card>
+          </aside>
+        ) : null}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,178 @@
+"use client";
+// The researcher's live list of leases: polled every few seconds, so a lease made
+// elsewhere (the API, a colleague's hand-over, an admin's allocation) appears without reload.
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import Link from "next/link";
+import { useState } from "react";
+import { Alert } from "../ui/alert";
+import { Badge } from "../ui/badge";
+import { Button } from "../ui/button";
+import { formatDateTime } from "../ui/format";
+import { callApi } from "../ui/use-api";
+import { GetMachinesDialog } from "./get-machines-dialog";
+import { ExtendLeaseDialog, HandOverLeaseDialog, ReleaseLeaseDialog } from "./lease-dialogs";
+import { TimeLeft } from "./time-left";
+import { heldHosts, type LeasePage, type LeaseView, type PoolOption, type ProjectOption } from "./types";
+
+const MY_LEASES_URL = "/api/v1/leases?scope=mine&per_page=100";
+const MY_LEASES_KEY = ["leases", "mine"];
+const POLL_MS = 5000;
+
+export function MyMachines({ initial, pools, projects }: { initial: LeasePage; pools: PoolOption[]; projects: ProjectOption[] }) {
+  const queryClient = useQueryClient();
+  const leases = useQuery({
+    queryKey: MY_LEASES_KEY,
+    queryFn: () => callApi<LeasePage>(MY_LEASES_URL, "GET"),
+    initialData: initial,
+    refetchInterval: POLL_MS,
+  });
+  const [getOpen, setGetOpen] = useState(false);
+  const [notice, setNotice] = useState<string | null>(null);
+  const refresh = (message: string) => {
+    setNotice(message);
+    void queryClient.invalidateQueries({ queryKey: ["leases"] });
+    void queryClient.invalidateQueries({ queryKey: ["pools"] });
+  };
+  const active = leases.data.data.filter((l) => l.state === "active");
+  const past = leases.data.data.filter((l) => l.state !== "active");
+  const poolsById = new Map(pools.map((p) => [p.id, p]));
+  const canLease = projects.length > 0;
+
+  return (
+    <section aria-labelledby="my-machines" className="space-y-4">
+      <div className="flex flex-wrap items-center justify-between gap-3">
+        <div>
+          <h2 id="my-machines" className="text-lg font-semibold">
+            My machines
+          </h2>
+          <p className="text-sm text-stone-600">
+            {active.length === 0 ? "You hold no machines right now." : `${heldHostCount(active)} held in ${active.length} lease${active.length === 1 ? "" : "s"}.`}
+          </p>
+        </div>
+        <Button onClick={() => setGetOpen(true)} disabled={!canLease}>
+          Get machines
+        </Button>
+      </div>
+      {!canLease ? (
+        <Alert tone="info">
+          You are not in any project yet, and every lease is charged to a project. Ask an administrator to add you to a project; then you can get machines here.
+        </Alert>
+      ) : null}
+      {notice ? <Alert tone="success">{notice}</Alert> : null}
+      {leases.isRefetchError ? <p className="text-xs text-amber-700">The list could not be refreshed ({leases.error.message}); it will retry.</p> : null}
+      {active.length > 0 ? (
+        <ul className="space-y-3">
+          {active.map((lease) => (
+            <li key={lease.id}>
+              <LeaseCard lease={lease} pool={lease.poolId ? poolsById.get(lease.poolId) : undefined} onDone={refresh} />
+            </li>
+          ))}
+        </ul>
+      ) : canLease ? (
+        <div className="rounded-lg border border-dashed border-stone-300 bg-white px-6 py-10 text-center text-sm text-stone-600">
+          Nothing leased. Use <span className="font-medium">Get machines</span> to take some from a pool.
+        </div>
+      ) : null}
+      {past.length > 0 ? <PastLeases leases={past} /> : null}
+      <GetMachinesDialog
+        open={getOpen}
+        onClose={() => setGetOpen(false)}
+        pools={pools}
+        projects={projects}
+        onLeased={(lease) => {
+          setGetOpen(false);
+          refresh(`Leased ${heldHosts(lease).map((h) => h.name).join(", ")} until ${formatDateTime(lease.endsAt)}.`);
+        }}
+      />
+    </section>
+  );
+}
+
+function heldHostCount(leases: LeaseView[]): string {
+  const n = leases.reduce((sum, l) => sum + heldHosts(l).length, 0);
+  return `${n} machine${n === 1 ? "" : "s"}`;
+}
+
+type Open = null | "extend" | "release" | "handover";
+
+function LeaseCard({ lease, pool, onDone }: { lease: LeaseView; pool?: PoolOption; onDone: (message: string) => void }) {
+  const [open, setOpen] = useState<Open>(null);
+  const hosts = heldHosts(lease);
+  const close = () => setOpen(null);
+  return (
+    <article aria-label={`Lease of ${hosts.map((h) => h.name).join(", ")}`} data-testid="lease-card" className="rounded-lg border border-stone-200 bg-white p-4 shadow-sm">
+      <div className="flex flex-wrap items-start justify-between gap-3">
+        <div className="min-w-0">
+          <ul className="flex flex-wrap gap-2">
+            {hosts.map((h) => (
+              <li key={h.id}>
+                <Link href={`/hosts/${h.id}`} className="rounded-md bg-stone-100 px-2 py-1 font-mono text-sm font-medium text-stone-900 hover:bg-kiln-50 hover:text-kiln-700">
+                  {h.name}
+                </Link>
+              </li>
+            ))}
+          </ul>
+          <p className="mt-2 text-sm text-stone-600">
+            Project <span className="font-medium text-stone-800">{lease.projectName}</span>
+            {lease.poolName ? (
+              <>
+                {" "}
+                · pool <span className="font-medium text-stone-800">{lease.poolName}</span>
+              </>
+            ) : (
+              " · allocated by an administrator"
+            )}
+          </p>
+        </div>
+        <div className="text-right text-sm">
+          <TimeLeft endsAt={lease.endsAt} />
+          <p className="text-xs text-stone-500">ends {formatDateTime(lease.endsAt)}</p>
+        </div>
+      </div>
+      <div className="mt-4 flex flex-wrap gap-2 border-t border-stone-100 pt-3">
+        <Button variant="secondary" onClick={() => setOpen("extend")}>
+          Extend
+        </Button>
+        <Button variant="secondary" onClick={() => setOpen("handover")}>
+          Hand over
+        </Button>
+        <Button variant="quietDanger" className="ml-auto" onClick={() => setOpen("release")}>
+          Release
+        </Button>
+      </div>
+      <ExtendLeaseDialog lease={lease} pool={pool} open={open === "extend"} onClose={close} onDone={onDone} />
+      <HandOverLeaseDialog lease={lease} open={open === "handover"} onClose={close} onDone={onDone} />
+      <ReleaseLeaseDialog lease={lease} open={open === "release"} onClose={close} onDone={onDone} />
+    </article>
+  );
+}
+
+function PastLeases({ leases }: { leases: LeaseView[] }) {
+  return (
+    <details className="rounded-lg border border-stone-200 bg-white">
+      <summary className="cursor-pointer px-4 py-3 text-sm font-medium text-stone-700">Past leases ({leases.length})</summary>
+      <table className="w-full border-t border-stone-100 text-left text-sm">
+        <thead className="bg-stone-50 text-xs uppercase tracking-wide text-stone-500">
+          <tr>
+            <th className="px-4 py-2 font-medium">Machines</th>
+            <th className="px-4 py-2 font-medium">Project</th>
+            <th className="px-4 py-2 font-medium">Pool</th>
+            <th className="px-4 py-2 font-medium">Ended</th>
+          </tr>
+        </thead>
+        <tbody className="divide-y divide-stone-100">
+          {leases.map((l) => (
+            <tr key={l.id}>
+              <td className="px-4 py-2 font-mono text-xs">{l.hosts.map((h) => h.name).join(", ")}</td>
+              <td className="px-4 py-2">{l.projectName}</td>
+              <td className="px-4 py-2">{l.poolName ?? "—"}</td>
+              <td className="px-4 py-2">
+                <Badge tone={l.state === "expired" ? "amber" : "stone"}>{l.state}</Badge> <span className="text-stone-600">{formatDateTime(l.endedAt)}</span>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </details>
+  );
+}
