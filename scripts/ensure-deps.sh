@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need when they are missing: slapd and
-# ldap-utils (integration tests' private LDAP server) and chromium (Playwright e2e).
+# ldap-utils (integration tests' private LDAP server), chromium (Playwright e2e), QEMU
+# with its iPXE ROMs and OVMF plus busybox (real network boots). With --bench it also
+# installs nginx-light, the baseline of bench/boot-storm.
 # Silent when everything is present. Runs apt-get as root (directly, or through sudo).
 set -euo pipefail
 
@@ -12,7 +14,19 @@ declare -A NEEDS=(
   [ldapadd]=ldap-utils
   [ldapsearch]=ldap-utils
   [chromium]=chromium
+  [qemu-system-x86_64]=qemu-system-x86
+  [qemu-img]=qemu-utils
+  [busybox]=busybox-static
 )
+# Files rather than commands: the NIC option ROMs (iPXE) and UEFI firmware QEMU boots with.
+declare -A FILES=(
+  [/usr/lib/ipxe/qemu/efi-virtio.rom]=ipxe-qemu
+  [/usr/share/OVMF/OVMF_CODE_4M.fd]=ovmf
+  [/usr/lib/ipxe/undionly.kpxe]=ipxe
+)
+if [[ "${1:-}" == "--bench" ]]; then
+  NEEDS[nginx]=nginx-light
+fi
 
 has_command() {
   command -v "$1" >/dev/null 2>&1 || [[ -x "/usr/sbin/$1" || -x "/sbin/$1" ]]
@@ -26,6 +40,13 @@ missing=()
 for cmd in "${!NEEDS[@]}"; do
   pkg=${NEEDS[$cmd]}
   if ! has_command "$cmd" || ! has_package "$pkg"; then
+    [[ " ${missing[*]-} " == *" $pkg "* ]] || missing+=("$pkg")
+  fi
+done
+
+for file in "${!FILES[@]}"; do
+  pkg=${FILES[$file]}
+  if [[ ! -e "$file" ]]; then
     [[ " ${missing[*]-} " == *" $pkg "* ]] || missing+=("$pkg")
   fi
 done
