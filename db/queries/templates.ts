@@ -69,9 +69,10 @@ export async function listVisibleTemplates(db: DbOrTx, params: { userId: string 
   }
   if (params.kind) conds.push(eq(templates.kind, params.kind));
   return db
-    .select({ template: templates, ownerEmail: users.email })
+    .select({ template: templates, ownerEmail: users.email, variables: templateVersions.variables })
     .from(templates)
     .leftJoin(users, eq(users.id, templates.ownerUserId))
+    .leftJoin(templateVersions, and(eq(templateVersions.templateId, templates.id), eq(templateVersions.version, templates.latestVersion)))
     .where(conds.length ? and(...conds) : undefined)
     .orderBy(sql`${templates.builtinKey} is null`, asc(templates.kind), asc(templates.name));
 }

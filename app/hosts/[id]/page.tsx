@@ -13,6 +13,9 @@ import { getAppDb } from "@/lib/db";
 import { isAppError } from "@/lib/errors";
 import { getHostDetail } from "@/lib/hosts/hosts";
 import { listPools } from "@/lib/pools/pools";
+import { BootSettingsPanel } from "@/components/boot/boot-settings-panel";
+import { getBootSettings } from "@/lib/boot/boot-settings";
+import { listTemplates } from "@/lib/templates/templates";
 import { uuidSchema } from "@/lib/validation/common";
 
 export const metadata = { title: "Host" };
@@ -48,6 +51,10 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
   const isAdmin = user.role === "admin";
   const [{ host, leases, events }, pools] = await Promise.all([loadHost(db, actorOf(user, null), id), isAdmin ? listPools(db) : Promise.resolve([])]);
   const extraFacts = Object.entries(host.facts ?? {});
+  const actor = actorOf(user, null);
+  // Boot settings belong to whoever holds the lease (admins may act for them).
+  const holdsIt = leases.some((l) => !l.releasedAt && l.userId === user.id);
+  const [bootSettings, templates] = host.lease && (isAdmin || holdsIt) ? await Promise.all([getBootSettings(db, actor, host.id), listTemplates(db, actor)]) : [null, []];
 
   return (
     <div className="mx-auto max-w-6xl space-y-6 px-4 py-8">
@@ -129,6 +136,17 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
               ))}
             </dl>
           </Card>
+
+          {host.lease && (isAdmin || holdsIt) && bootSettings ? (
+            <Card title="Network boot" description="What this machine does the next time it boots from the network.">
+              <BootSettingsPanel
+                hostId={host.id}
+                settings={bootSettings}
+                templates={templates.map((t) => ({ id: t.id, name: t.name, kind: t.kind, variables: t.variables }))}
+                macs={host.interfaces.map((i) => i.mac)}
+              />
+            </Card>
+          ) : null}
 
           {host.notes ? (
             <Card title="Notes">
