@@ -28,10 +28,11 @@ test("[TEMPLATES] a researcher edits a template with a live preview for their ho
   const editor = page.getByRole("textbox", { name: "Template my boot script" });
   await editor.click();
   await page.keyboard.press("ControlOrMeta+a");
-  await page.keyboard.type("#!ipxe\necho {{ host.name \n");
+  // insertText, not type: typing would trigger the editor's bracket auto-closing.
+  await page.keyboard.insertText("#!ipxe\necho {{ host.name \n");
   await expect(page.getByTestId("preview-error")).toContainText("line 2, column");
   await page.keyboard.press("ControlOrMeta+a");
-  await page.keyboard.type("#!ipxe\necho booting {{ host.name }} via {{ host.interface.name }} disk {{ vars.disk|default('sda') }}\nexit 1\n");
+  await page.keyboard.insertText("#!ipxe\necho booting {{ host.name }} via {{ host.interface.name }} disk {{ vars.disk|default('sda') }}\nexit 1\n");
   await expect(output).toContainText(`echo booting ${host.name} via eno1 disk sda`);
   await page.getByLabel("Vars (JSON)").fill('{"disk": "nvme0n1"}');
   await expect(output).toContainText("disk nvme0n1");
