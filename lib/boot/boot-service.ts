@@ -96,9 +96,11 @@ export async function loadBootContext(
   p: { host: HostRow; mac: string | null; deployment: { id: string; action: string; vars?: Record<string, unknown> } | null; token: string | null; vars?: Record<string, unknown> },
 ) {
   const ifaces = await listInterfaces(db, [p.host.id]);
-  const iface = ifaces.find((i) => i.mac === p.mac) ?? ifaces.find((i) => i.isPxe) ?? ifaces[0];
   const holder = await getHolder(db, p.host.id);
   const settings = await getBootSettingsRow(db, p.host.id);
+  const preferred = settings && settings.leaseId === holder?.leaseId ? settings.preferredMac : null;
+  // The interface templates configure: the holder's choice, else the one that asked, else the PXE one.
+  const iface = ifaces.find((i) => i.mac === preferred) ?? ifaces.find((i) => i.mac === p.mac) ?? ifaces.find((i) => i.isPxe) ?? ifaces[0];
   // A deployment uses the vars it was marked with; otherwise the holder's current settings.
   const leaseVars = p.vars ?? p.deployment?.vars ?? (settings && settings.leaseId === holder?.leaseId ? settings.vars : {});
   return buildBootContext({

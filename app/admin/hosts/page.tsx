@@ -1,4 +1,5 @@
 // /admin/hosts — every host, filtered, sorted and paged by the server (50 a page), with bulk actions
+import { AutoRefresh } from "@/components/ui/auto-refresh";
 import Link from "next/link";
 import { HostTable, type HostTableRow } from "@/components/hosts/host-table";
 import { Alert } from "@/components/ui/alert";
@@ -68,6 +69,7 @@ export default async function AdminHostsPage({ searchParams }: { searchParams: P
 
   return (
     <div className="space-y-4">
+      <AutoRefresh />
       <div className="flex flex-wrap items-end justify-between gap-4">
         <div>
           <h1 className="text-2xl font-semibold">Hosts</h1>

@@ -1,4 +1,5 @@
 // /admin/leases — everyone's leases, force release, direct allocation
+import { AutoRefresh } from "@/components/ui/auto-refresh";
 import Link from "next/link";
 import { DirectAllocationButton } from "@/components/leases/direct-allocation";
 import { ForceReleaseButton } from "@/components/leases/force-release";
@@ -49,6 +50,7 @@ export default async function AdminLeasesPage({ searchParams }: { searchParams: 
   const project = params.projectId ? projects.find((p) => p.id === params.projectId) : undefined;
   return (
     <div className="space-y-4">
+      <AutoRefresh />
       <div className="flex flex-wrap items-end justify-between gap-4">
         <div>
           <h1 className="text-2xl font-semibold">Leases</h1>
