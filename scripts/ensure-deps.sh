@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need when they are missing: slapd and
 # ldap-utils (integration tests' private LDAP server), chromium (Playwright e2e), QEMU
-# with its iPXE ROMs and OVMF plus busybox (real network boots). With --bench it also
+# with its iPXE ROMs and OVMF plus busybox (real network boots), OpenIPMI's BMC simulator
+# and ipmitool (IPMI power), wakeonlan (a second Wake-on-LAN sender to compare with). With --bench it also
 # installs nginx-light, the baseline of bench/boot-storm.
 # Silent when everything is present. Runs apt-get as root (directly, or through sudo).
 set -euo pipefail
@@ -17,6 +18,9 @@ declare -A NEEDS=(
   [qemu-system-x86_64]=qemu-system-x86
   [qemu-img]=qemu-utils
   [busybox]=busybox-static
+  [ipmi_sim]=openipmi
+  [ipmitool]=ipmitool
+  [wakeonlan]=wakeonlan
 )
 # Files rather than commands: the NIC option ROMs (iPXE) and UEFI firmware QEMU boots with.
 declare -A FILES=(

@@ -3,6 +3,7 @@
 // names a handler that does not exist). Request shapes are the very zod schemas the handlers
 // and lib/ functions parse with, so the document cannot drift from what is accepted.
 import { z } from "zod";
+import { powerActionSchema } from "../validation/power";
 import {
   apiTokenCreateSchema,
   changePasswordSchema,
@@ -393,6 +394,21 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "Undo a reinstall mark",
     success: { status: 200, description: "`{ nextBoot }`." },
     errors: [HOLDER_HOST_404, { status: 409, description: "The host is not marked." }],
+  },
+  {
+    method: "POST", path: "/api/v1/hosts/{id}/power", operationId: "powerHost", tag: "Network boot", auth: "user", params: HOST_ID,
+    summary: "Switch a held host on, off or power-cycle it, or ask its power state",
+    description: "Through the host's power driver (manual, Wake-on-LAN, IPMI, plugin, qemu). A driver that cannot do it answers 503 with the reason.",
+    body: powerActionSchema,
+    success: { status: 200, description: "`{ state: on|off|unknown, message, log }`." },
+    errors: [HOLDER_HOST_404, { status: 503, description: "The power driver failed (BMC unreachable, wrong password, Wake-on-LAN cannot switch off, plugin failed or timed out)." }],
+  },
+  {
+    method: "POST", path: "/api/v1/hosts/{id}/power/test", operationId: "testPowerSettings", tag: "Hosts", auth: "admin", params: HOST_ID,
+    summary: "Check a host's power settings",
+    description: "Asks the driver for the power state and reports whether that worked, with the driver's log.",
+    success: { status: 200, description: "`{ ok, driver, state, message, log }`." },
+    errors: [{ status: 404, description: "No such host." }],
   },
 
   // Audit

@@ -22,6 +22,8 @@ import * as audit from "./audit/route";
 import * as hostAccept from "./hosts/[id]/accept/route";
 import * as hostById from "./hosts/[id]/route";
 import * as hostState from "./hosts/[id]/state/route";
+import * as hostPower from "./hosts/[id]/power/route";
+import * as hostPowerTest from "./hosts/[id]/power/test/route";
 import * as hostBulk from "./hosts/bulk/route";
 import * as hosts from "./hosts/route";
 import * as leaseExtend from "./leases/[id]/extend/route";
@@ -388,6 +390,18 @@ const ROWS: Row[] = [
       return { params: { id } };
     },
     expect: holderAndAdmin(200),
+  },
+
+  // Power: the holder switches what they hold (manual driver: no hardware needed); admins test settings.
+  {
+    op: "POST /api/v1/hosts/{id}/power", handler: hostPower.POST,
+    prepare: async () => ({ params: { id: (await holderLease()).hostId }, body: { action: "cycle" } }),
+    expect: holderAndAdmin(200),
+  },
+  {
+    op: "POST /api/v1/hosts/{id}/power/test", handler: hostPowerTest.POST,
+    prepare: async () => ({ params: { id: (await holderLease()).hostId } }),
+    expect: adminOnly(200),
   },
 
   // Audit, users, me, the document

@@ -1,0 +1,73 @@
+// Power actions on a host: pick its driver, open its sealed secrets, run, record. Holders
+// may power the hosts they hold; admins any host. The deploy jobs call runPower directly.
+import { getHostRow, insertHostEvents, listInterfaces } from "@/db/queries/hosts";
+import type { HostRow } from "@/db/schema";
+import type { Db, DbOrTx } from "../db";
+import { AppError } from "../errors";
+import { isAdminActor, recordAudit, type Actor } from "../audit/audit";
+import { assertHostHolder } from "../boot/access";
+import { openJson } from "../crypto/secret-box";
+import { parseInput } from "../validation/parse";
+import { powerActionSchema } from "../validation/power";
+import { POWER_DRIVERS } from "./drivers";
+import { PowerError, type PowerAction, type PowerResult } from "./types";
+
+export async function runPower(
+  db: DbOrTx,
+  host: HostRow,
+  action: PowerAction,
+  opts: { log?: (line: string) => void; bootFromNetwork?: boolean } = {},
+): Promise<PowerResult> {
+  const driver = POWER_DRIVERS[host.powerDriver];
+  if (!driver) throw new PowerError(`Unknown power driver “${host.powerDriver}” on ${host.name}.`);
+  const ifaces = await listInterfaces(db, [host.id]);
+  let secrets: Record<string, string> = {};
+  if (host.powerSecrets) {
+    try {
+      secrets = openJson<Record<string, string>>(host.powerSecrets);
+    } catch {
+      throw new PowerError(`The stored power password of ${host.name} cannot be read (was KILN_SECRET_KEY changed?). Set it again.`);
+    }
+  }
+  return driver.run(action, {
+    host: { name: host.name, macs: ifaces.map((i) => i.mac), pxeMac: ifaces.find((i) => i.isPxe)?.mac ?? ifaces[0]?.mac ?? null },
+    params: host.powerParams,
+    secrets,
+    log: opts.log ?? (() => {}),
+    bootFromNetwork: opts.bootFromNetwork,
+  });
+}
+
+/** POST /api/v1/hosts/:id/power — a holder or admin switches a host on/off/cycle or asks its state. */
+export async function powerHost(db: Db, actor: Actor, hostId: string, input: unknown): Promise<PowerResult & { log: string[] }> {
+  const { action } = parseInput(powerActionSchema, input);
+  await assertHostHolder(db, actor, hostId);
+  const host = (await getHostRow(db, hostId))!;
+  const log: string[] = [];
+  try {
+    const result = await runPower(db, host, action, { log: (l) => log.push(l) });
+    if (action !== "status") {
+      await insertHostEvents(db, [{ hostId, kind: "power", actorUserId: actor.user?.id ?? null, message: `power ${action} (${host.powerDriver}): ${result.message}` }]);
+      await recordAudit(db, actor, { action: "host.power", targetType: "host", targetId: hostId, summary: `power ${action} on ${host.name}` });
+    }
+    return { ...result, log };
+  } catch (e) {
+    if (e instanceof PowerError) throw new AppError("unavailable", e.message, { log });
+    throw e;
+  }
+}
+
+/** The admin's "test" button: checks the settings by asking for the power state. */
+export async function testPowerSettings(db: Db, actor: Actor, hostId: string) {
+  if (!isAdminActor(actor)) throw new AppError("forbidden", "Only administrators test power settings.");
+  const host = await getHostRow(db, hostId);
+  if (!host) throw new AppError("not_found", "That host does not exist.");
+  const log: string[] = [];
+  try {
+    const result = await runPower(db, host, "status", { log: (l) => log.push(l) });
+    return { ok: true, driver: host.powerDriver, ...result, log };
+  } catch (e) {
+    if (e instanceof PowerError) return { ok: false, driver: host.powerDriver, state: "unknown" as const, message: e.message, log };
+    throw e;
+  }
+}
