@@ -21,7 +21,7 @@ function ipmitool(ctx: PowerContext, args: string[]): Promise<string> {
     "-N", String(ctx.params.timeoutSeconds ?? 2), "-R", String(ctx.params.retries ?? 2),
   ];
   return new Promise((resolve, reject) => {
-    execFile("ipmitool", [...base, ...args], { timeout: TIMEOUT_MS, env: { PATH: getProcessEnv().PATH ?? "/usr/bin:/bin", IPMI_PASSWORD: ctx.secrets.password ?? "" } as NodeJS.ProcessEnv }, (err, stdout, stderr) => {
+    execFile("ipmitool", [...base, ...args], { timeout: TIMEOUT_MS, env: { PATH: getProcessEnv().PATH ?? "/usr/bin:/bin", IPMI_PASSWORD: ctx.secrets.password ?? "" } as unknown as NodeJS.ProcessEnv }, (err, stdout, stderr) => {
       const out = `${stdout}${stderr}`.trim();
       if (out) ctx.log(`ipmitool ${args.join(" ")}: ${out}`);
       if (!err) return resolve(stdout);

@@ -22,7 +22,7 @@ export const pluginDriver: PowerDriver = {
     }
     const timeoutMs = Number(ctx.params.timeoutSeconds ?? DEFAULT_TIMEOUT_MS / 1000) * 1000;
     return new Promise((resolve, reject) => {
-      const child = spawn(command, [], { stdio: ["pipe", "pipe", "pipe"], env: { PATH: getProcessEnv().PATH ?? "/usr/bin:/bin" } as NodeJS.ProcessEnv });
+      const child = spawn(command, [], { stdio: ["pipe", "pipe", "pipe"], env: { PATH: getProcessEnv().PATH ?? "/usr/bin:/bin" } as unknown as NodeJS.ProcessEnv });
       let stdout = "";
       let stderr = "";
       let done = false;
