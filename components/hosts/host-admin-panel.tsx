@@ -2,14 +2,13 @@
 // Admin controls on a host's page: state changes with a reason, accepting a discovered
 // host, editing pool/tags/notes, deleting. Each refreshes the server-rendered page.
 import { useRouter } from "next/navigation";
-import { useState } from "react";
 import { Alert } from "../ui/alert";
 import { ApiForm } from "../ui/api-form";
 import { Button } from "../ui/button";
-import { Dialog, DialogActions } from "../ui/dialog";
+import { DeleteButton } from "../ui/delete-button";
 import { Field, SelectField, TextAreaField } from "../ui/field";
 import { splitList } from "../ui/parse";
-import { callApi, useApi } from "../ui/use-api";
+import { useApi } from "../ui/use-api";
 import { canTransition } from "@/lib/hosts/state-machine";
 import type { HostState } from "./host-state-badge";
 
@@ -140,45 +139,15 @@ function EditForm({ host, pools }: { host: HostAdminView; pools: PoolChoice[] })
 }
 
 function DeleteHost({ host }: { host: HostAdminView }) {
-  const router = useRouter();
-  const [open, setOpen] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
   return (
     <section className="border-t border-stone-200 pt-4">
-      <Button variant="quietDanger" onClick={() => setOpen(true)}>
-        Delete host…
-      </Button>
-      <Dialog open={open} onClose={() => setOpen(false)} title={`Delete ${host.name}?`}>
-        <div className="space-y-4">
-          {error ? <Alert tone="error">{error}</Alert> : null}
-          <p className="text-sm text-stone-700">The host and its interfaces are removed from Kiln. A host with lease history cannot be deleted; put it in maintenance instead.</p>
-          <DialogActions>
-            <Button variant="secondary" onClick={() => setOpen(false)} data-autofocus>
-              Cancel
-            </Button>
-            <Button
-              variant="danger"
-              disabled={busy}
-              onClick={async () => {
-                setBusy(true);
-                setError(null);
-                try {
-                  await callApi(`/api/v1/hosts/${host.id}`, "DELETE");
-                  router.push("/admin/hosts");
-                  router.refresh();
-                } catch (e) {
-                  setError((e as Error).message);
-                } finally {
-                  setBusy(false);
-                }
-              }}
-            >
-              Delete
-            </Button>
-          </DialogActions>
-        </div>
-      </Dialog>
+      <DeleteButton
+        label="Delete host…"
+        title={`Delete ${host.name}?`}
+        explanation="The host and its interfaces are removed from Kiln. A host with lease history cannot be deleted; put it in maintenance instead."
+        url={`/api/v1/hosts/${host.id}`}
+        redirectTo="/admin/hosts"
+      />
     </section>
   );
 }

@@ -5,10 +5,11 @@ import { useState } from "react";
 import { Alert } from "../ui/alert";
 import { ApiForm } from "../ui/api-form";
 import { Button } from "../ui/button";
+import { DeleteButton } from "../ui/delete-button";
 import { Dialog, DialogActions } from "../ui/dialog";
 import { Field, TextAreaField } from "../ui/field";
 import { numberOrNull } from "../ui/parse";
-import { callApi, useApi } from "../ui/use-api";
+import { useApi } from "../ui/use-api";
 import type { ProjectQuotas } from "./project-usage";
 
 export type ProjectEditable = ProjectQuotas & { id: string; name: string; description: string };
@@ -79,45 +80,13 @@ export function NewProjectButton() {
 }
 
 export function DeleteProjectButton({ project }: { project: { id: string; name: string } }) {
-  const router = useRouter();
-  const [open, setOpen] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
   return (
-    <>
-      <Button variant="quietDanger" onClick={() => setOpen(true)}>
-        Delete project…
-      </Button>
-      <Dialog open={open} onClose={() => setOpen(false)} title={`Delete project ${project.name}?`}>
-        <div className="space-y-4">
-          {error ? <Alert tone="error">{error}</Alert> : null}
-          <p className="text-sm text-stone-700">Its memberships go with it. A project with leases on record cannot be deleted: they are kept for accounting.</p>
-          <DialogActions>
-            <Button variant="secondary" onClick={() => setOpen(false)} data-autofocus>
-              Cancel
-            </Button>
-            <Button
-              variant="danger"
-              disabled={busy}
-              onClick={async () => {
-                setBusy(true);
-                setError(null);
-                try {
-                  await callApi(`/api/v1/projects/${project.id}`, "DELETE");
-                  router.push("/admin/projects");
-                  router.refresh();
-                } catch (e) {
-                  setError((e as Error).message);
-                } finally {
-                  setBusy(false);
-                }
-              }}
-            >
-              Delete
-            </Button>
-          </DialogActions>
-        </div>
-      </Dialog>
-    </>
+    <DeleteButton
+      label="Delete project…"
+      title={`Delete project ${project.name}?`}
+      explanation="Its memberships go with it. A project with leases on record cannot be deleted: they are kept for accounting."
+      url={`/api/v1/projects/${project.id}`}
+      redirectTo="/admin/projects"
+    />
   );
 }
