@@ -60,6 +60,23 @@ const envSchema = z.object({
   LDAP_ADMIN_GROUP_DN: z.string().optional(),
   LDAP_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
 
+  // Images: storage quotas (GB = 10^9 bytes; fractions allowed), how long an unfinished
+  // upload is kept, where the bytes live, and nginx offload of blob delivery.
+  KILN_STORAGE_QUOTA_PER_USER_GB: z.coerce.number().min(0).default(100),
+  KILN_UPLOAD_EXPIRY_HOURS: z.coerce.number().positive().default(24),
+  KILN_IMAGE_STORAGE: z.enum(["file", "s3"]).default("file"),
+  KILN_S3_BUCKET: z.string().optional(),
+  KILN_S3_REGION: z.string().default("us-east-1"),
+  KILN_S3_ENDPOINT: optionalUrl,
+  KILN_S3_ACCESS_KEY_ID: z.string().optional(),
+  KILN_S3_SECRET_ACCESS_KEY: z.string().optional(),
+  KILN_S3_FORCE_PATH_STYLE: bool,
+  KILN_ACCEL_REDIRECT_PREFIX: z
+    .string()
+    .optional()
+    .transform((v) => (v ? v : undefined))
+    .pipe(z.string().regex(/^\/[A-Za-z0-9._~\/-]*\/$/, "must be a path starting and ending with /, e.g. /protected-images/").optional()),
+
   KILN_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
   KILN_RATE_LIMIT_SIGNIN_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
   KILN_RATE_LIMIT_SIGNIN_PER_IP: z.coerce.number().int().min(1).default(50),
@@ -85,6 +102,9 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     throw new Error(`Invalid environment configuration:\n${lines.join("\n")}`);
   }
   const e = result.data;
+  if (e.KILN_IMAGE_STORAGE === "s3" && !e.KILN_S3_BUCKET) {
+    throw new Error("Invalid environment configuration:\n  KILN_S3_BUCKET: required when KILN_IMAGE_STORAGE=s3");
+  }
   if (e.LDAP_URL && !e.LDAP_BASE_DN) {
     throw new Error("Invalid environment configuration:\n  LDAP_BASE_DN: required when LDAP_URL is set");
   }

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { images } from "./images";
 import { hosts, leases, projects } from "./inventory";
 import { users } from "./users";
 
@@ -88,6 +89,11 @@ export const deployments = pgTable(
     unattendedTemplateId: uuid("unattended_template_id").references(() => templates.id, { onDelete: "set null" }),
     unattendedTemplateVersion: integer("unattended_template_version"),
     vars: jsonb("vars").$type<Record<string, unknown>>().notNull().default({}),
+    // The image version a deploy_image run writes (filled by the deploy action). While the
+    // run is pending or running, that version cannot be deleted and the run's one-time
+    // token may download its blob.
+    imageId: uuid("image_id").references(() => images.id, { onDelete: "set null" }),
+    imageVersion: integer("image_version"),
     // sha256 of the one-time token that the per-deployment boot files require.
     tokenHash: text("token_hash").notNull(),
     tokenExpiresAt: timestamp("token_expires_at", { withTimezone: true }).notNull(),
@@ -102,6 +108,7 @@ export const deployments = pgTable(
     // At most one unfinished run per host: the network-boot mark.
     uniqueIndex("deployments_one_active_key").on(t.hostId).where(sql`${t.state} in ('pending', 'running')`),
     uniqueIndex("deployments_token_key").on(t.tokenHash),
+    index("deployments_image_idx").on(t.imageId, t.imageVersion).where(sql`${t.imageId} is not null`),
   ],
 );
 

@@ -4,3 +4,4 @@ export * from "./mail";
 export * from "./inventory";
 export * from "./audit";
 export * from "./boot";
+export * from "./images";

@@ -113,6 +113,8 @@ export const projects = pgTable("projects", {
   maxHosts: integer("max_hosts"),
   maxLeaseHours: integer("max_lease_hours"),
   maxNodeHoursPerMonth: integer("max_node_hours_per_month"),
+  // Image storage charged to the project (its images' versions and uploads in progress).
+  maxStorageGb: integer("max_storage_gb"),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
 });

@@ -5,6 +5,7 @@ import { AppError } from "../errors";
 import { readJson } from "../http/handler";
 import { fieldErrorsOf } from "../validation/accounts";
 import { paginated, uuidSchema, type Pagination } from "../validation/common";
+import { versionParamSchema, type VersionRef } from "../validation/images";
 
 export type IdContext<K extends string = "id"> = { params: Promise<Record<K, string>> };
 
@@ -46,4 +47,11 @@ export async function readOptionalJson(req: Request): Promise<unknown> {
 export function pageOf<T>(items: T[], p: Pagination) {
   const start = (p.page - 1) * p.per_page;
   return paginated(items.slice(start, start + p.per_page), p, items.length);
+}
+
+/** A version in a path: a positive number or `latest`; anything else names nothing (404). */
+export async function versionParam<K extends string>(ctx: IdContext<K>, key: K, notFound: string): Promise<VersionRef> {
+  const result = versionParamSchema.safeParse((await ctx.params)[key]);
+  if (!result.success) throw new AppError("not_found", notFound);
+  return result.data;
 }

@@ -37,6 +37,7 @@ import {
   projectMemberAddSchema,
   projectUpdateSchema,
 } from "../validation/inventory";
+import { imageCreateSchema, imageListQuerySchema, imageUpdateSchema, imageVersionUpdateSchema } from "../validation/images";
 import {
   bootSettingsSchema,
   hostVarsSchema,
@@ -55,6 +56,7 @@ export const API_TAGS = [
   { name: "Projects", description: "Leases are charged to a project, which may cap hosts at once, lease length and node-hours per month." },
   { name: "Leases", description: "A bounded claim on hosts. Grants are all-or-nothing and race-free." },
   { name: "Templates", description: "iPXE boot scripts and unattended-install files (preseed, kickstart, cloud-init) as versioned data; private, shared with a project, or public." },
+  { name: "Images", description: "OS disk images with numbered versions (`latest` = the newest ready one). Bytes arrive through the tus endpoint `/api/uploads` and leave through `/images/{id}/versions/{version}/blob`; see the README." },
   { name: "Network boot", description: "What a held host boots next: its templates and variables, and marks for reinstall." },
   { name: "Audit", description: "Every change, written in the same transaction as the change." },
   { name: "Users", description: "Who you are; administrators manage accounts." },
@@ -97,6 +99,10 @@ const LEASE_ID = { id: "The lease's id (a UUID)." };
 
 const TEMPLATE_ID = { id: "The template's id (a UUID)." };
 const TEMPLATE_404: ApiResponse = { status: 404, description: "No such template, or one the caller may not see (private templates are not acknowledged)." };
+const IMAGE_ID = { id: "The image's id (a UUID)." };
+const IMAGE_VERSION = { id: "The image's id (a UUID).", version: "A version number, or `latest` (the newest ready version)." };
+const IMAGE_404: ApiResponse = { status: 404, description: "No such image (or version), or one the caller may not see (private images are not acknowledged)." };
+const IMAGE_403: ApiResponse = { status: 403, description: "The caller may see the image but only its owner (or an administrator) changes it." };
 const HOLDER_HOST_404: ApiResponse = { status: 404, description: "No such host, or not one the caller holds." };
 const HOST_404: ApiResponse = { status: 404, description: "No such host, or (for a researcher) not a host they currently hold." };
 const LEASE_404: ApiResponse = { status: 404, description: "No such lease, or not the caller's." };
@@ -361,6 +367,68 @@ export const API_ROUTES: ApiRoute[] = [
     errors: [HOLDER_HOST_404],
   },
 
+  // Images
+  {
+    method: "GET", path: "/api/v1/images", operationId: "listImages", tag: "Images", auth: "user",
+    summary: "List images",
+    description: "Public images, the caller's own, and those shared with the caller's projects (administrators: all), by name. `q` searches name and description.",
+    query: imageListQuerySchema,
+    success: { status: 200, description: "A page of images with their latest ready version, version count and stored bytes.", list: true },
+  },
+  {
+    method: "POST", path: "/api/v1/images", operationId: "createImage", tag: "Images", auth: "user",
+    summary: "Create an image (then upload versions to it)",
+    description: "Private by default; `project` shares it with a project the caller belongs to (read-only for the other members); only administrators make images public.",
+    body: imageCreateSchema,
+    success: { status: 201, description: "The new image, without versions." },
+  },
+  {
+    method: "GET", path: "/api/v1/images/{id}", operationId: "getImage", tag: "Images", auth: "user", params: IMAGE_ID,
+    summary: "An image with its versions",
+    success: { status: 200, description: "The image and `versions`, newest first." },
+    errors: [IMAGE_404],
+  },
+  {
+    method: "PATCH", path: "/api/v1/images/{id}", operationId: "updateImage", tag: "Images", auth: "user", params: IMAGE_ID,
+    summary: "Rename, describe or share an image",
+    body: imageUpdateSchema,
+    success: { status: 200, description: "The image after the change." },
+    errors: [IMAGE_404, IMAGE_403],
+  },
+  {
+    method: "DELETE", path: "/api/v1/images/{id}", operationId: "deleteImage", tag: "Images", auth: "user", params: IMAGE_ID,
+    summary: "Delete an image with all its versions and their bytes",
+    success: { status: 200, description: "`{ ok: true }`." },
+    errors: [IMAGE_404, IMAGE_403, { status: 409, description: "A pending or running deployment uses one of its versions." }],
+  },
+  {
+    method: "GET", path: "/api/v1/images/{id}/versions", operationId: "listImageVersions", tag: "Images", auth: "user", params: IMAGE_ID,
+    summary: "An image's versions, newest first",
+    description: "Each with its state (`uploading`, `verifying`, `ready`, `failed` with `failureReason`), size, sha256, detected format, uploader and notes.",
+    success: { status: 200, description: "`{ data: [version…] }`." },
+    errors: [IMAGE_404],
+  },
+  {
+    method: "GET", path: "/api/v1/images/{id}/versions/{version}", operationId: "getImageVersion", tag: "Images", auth: "user", params: IMAGE_VERSION,
+    summary: "One version, with the deployments that used it",
+    success: { status: 200, description: "The version, its `blobUrl` when ready, and `usedBy` (deployments, newest first)." },
+    errors: [IMAGE_404],
+  },
+  {
+    method: "PATCH", path: "/api/v1/images/{id}/versions/{version}", operationId: "updateImageVersion", tag: "Images", auth: "user", params: IMAGE_VERSION,
+    summary: "Change a version's notes (its bytes never change)",
+    body: imageVersionUpdateSchema,
+    success: { status: 200, description: "The version after the change." },
+    errors: [IMAGE_404, IMAGE_403],
+  },
+  {
+    method: "DELETE", path: "/api/v1/images/{id}/versions/{version}", operationId: "deleteImageVersion", tag: "Images", auth: "user", params: IMAGE_VERSION,
+    summary: "Delete a version and its bytes (an upload in progress is cancelled)",
+    description: "Version numbers are never reused; `latest` moves to the newest remaining ready version.",
+    success: { status: 200, description: "`{ ok: true, version }`." },
+    errors: [IMAGE_404, IMAGE_403, { status: 409, description: "A pending or running deployment uses this version." }],
+  },
+
   // Network boot
   {
     method: "GET", path: "/api/v1/hosts/{id}/boot", operationId: "getBootSettings", tag: "Network boot", auth: "user", params: HOST_ID,
@@ -560,5 +628,9 @@ export const API_ROUTES: ApiRoute[] = [
   },
 ];
 
-/** Route files that are not part of the API: Auth.js's own endpoints behind the session cookie. */
-export const UNDOCUMENTED_ROUTE_FILES = ["app/api/auth/[...nextauth]/route.ts"];
+/**
+ * Route files that are not part of the JSON API: Auth.js's own endpoints behind the session
+ * cookie, and the tus upload endpoint (a binary protocol of its own, tus 1.0; README and
+ * docs/images.md describe it).
+ */
+export const UNDOCUMENTED_ROUTE_FILES = ["app/api/auth/[...nextauth]/route.ts", "app/api/uploads/[[...path]]/route.ts"];

@@ -130,6 +130,7 @@ export const projectCreateSchema = z.object({
   maxHosts: quota.default(null),
   maxLeaseHours: quota.default(null),
   maxNodeHoursPerMonth: quota.default(null),
+  maxStorageGb: quota.default(null),
 });
 
 export const projectUpdateSchema = z.object({
@@ -138,6 +139,7 @@ export const projectUpdateSchema = z.object({
   maxHosts: quota.optional(),
   maxLeaseHours: quota.optional(),
   maxNodeHoursPerMonth: quota.optional(),
+  maxStorageGb: quota.optional(),
 });
 
 export const projectMemberAddSchema = z

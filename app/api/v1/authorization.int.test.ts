@@ -16,6 +16,8 @@ import { createLease } from "@/lib/leases/leases";
 import { createPool } from "@/lib/pools/pools";
 import { addProjectMember, createProject } from "@/lib/projects/projects";
 import { createTemplate } from "@/lib/templates/templates";
+import { createImage } from "@/lib/images/images";
+import { insertImageVersion, nextImageVersion, refreshLatestVersion } from "@/db/queries/images";
 import { useTestDb } from "@/test/harness/database";
 import { createActiveUser } from "@/test/harness/fixtures";
 import * as audit from "./audit/route";
@@ -45,6 +47,10 @@ import * as templateVersions from "./templates/[id]/versions/route";
 import * as templatePreview from "./templates/preview/route";
 import * as templates from "./templates/route";
 import * as hostBoot from "./hosts/[id]/boot/route";
+import * as imageById from "./images/[id]/route";
+import * as imageVersionById from "./images/[id]/versions/[version]/route";
+import * as imageVersions from "./images/[id]/versions/route";
+import * as images from "./images/route";
 import * as hostReinstall from "./hosts/[id]/reinstall/route";
 import * as hostVars from "./hosts/[id]/vars/route";
 import * as userById from "./users/[id]/route";
@@ -99,6 +105,19 @@ async function holderTemplate(visibility: "private" | "project" = "private") {
   return createTemplate(t.db, actorOf(w.users.holder, null), {
     name: `tpl-${tag()}`, kind: "system", format: "ipxe", source: IPXE, visibility, projectId: visibility === "project" ? w.projectId : undefined,
   });
+}
+
+/**
+ * An image owned by the holder (private, or shared with the project: then its members read
+ * it, and only its owner changes it), with one ready version recorded (no bytes: the API
+ * rows here never read them).
+ */
+async function holderImage(visibility: "private" | "project" = "private") {
+  const image = await createImage(t.db, actorOf(w.users.holder, null), { name: `img-${tag()}`, visibility, projectId: visibility === "project" ? w.projectId : undefined });
+  const version = await nextImageVersion(t.db, image.id);
+  await insertImageVersion(t.db, { imageId: image.id, version, state: "ready", sizeBytes: 512, sha256: "0".repeat(64), format: "raw", uploadedByUserId: w.users.holder.id, readyAt: new Date() });
+  await refreshLatestVersion(t.db, image.id);
+  return image;
 }
 
 /** A host the holder leases, with a system template chosen for its next boot. */
@@ -358,6 +377,52 @@ const ROWS: Row[] = [
     op: "POST /api/v1/templates/preview", handler: templatePreview.POST,
     prepare: async () => ({ body: { hostId: (await holderLease()).hostId, source: IPXE } }),
     expect: holderAndAdmin(200),
+  },
+
+  // Images: "holder" is also the images' owner here.
+  { op: "GET /api/v1/images", handler: images.GET, prepare: async () => { await holderImage(); return {}; }, expect: everyone(200) },
+  { op: "POST /api/v1/images", handler: images.POST, prepare: async () => ({ body: { name: `mine-${tag()}` } }), expect: everyone(201) },
+  {
+    op: "GET /api/v1/images/{id}", handler: imageById.GET,
+    prepare: async () => ({ params: { id: (await holderImage()).id } }),
+    // Private: not even acknowledged to others.
+    expect: holderAndAdmin(200),
+  },
+  {
+    op: "GET /api/v1/images/{id} (shared with the project)", handler: imageById.GET,
+    prepare: async () => ({ params: { id: (await holderImage("project")).id } }),
+    expect: { ...OUT, outsider: 404, member: 200, leader: 200, holder: 200, admin: 200 },
+  },
+  {
+    op: "PATCH /api/v1/images/{id}", handler: imageById.PATCH,
+    prepare: async () => ({ params: { id: (await holderImage("project")).id }, body: { description: "changed" } }),
+    expect: { ...OUT, outsider: 404, member: 403, leader: 403, holder: 200, admin: 200 },
+  },
+  {
+    op: "DELETE /api/v1/images/{id}", handler: imageById.DELETE,
+    prepare: async () => ({ params: { id: (await holderImage("project")).id } }),
+    expect: { ...OUT, outsider: 404, member: 403, leader: 403, holder: 200, admin: 200 },
+  },
+  {
+    op: "GET /api/v1/images/{id}/versions", handler: imageVersions.GET,
+    prepare: async () => ({ params: { id: (await holderImage()).id } }),
+    expect: holderAndAdmin(200),
+  },
+  {
+    op: "GET /api/v1/images/{id}/versions/{version}", handler: imageVersionById.GET,
+    prepare: async () => ({ params: { id: (await holderImage("project")).id, version: "latest" } }),
+    expect: { ...OUT, outsider: 404, member: 200, leader: 200, holder: 200, admin: 200 },
+    check: (body: { version: number; usedBy: unknown[] }) => expect(body).toMatchObject({ version: 1, usedBy: [] }),
+  },
+  {
+    op: "PATCH /api/v1/images/{id}/versions/{version}", handler: imageVersionById.PATCH,
+    prepare: async () => ({ params: { id: (await holderImage("project")).id, version: "1" }, body: { notes: "tested" } }),
+    expect: { ...OUT, outsider: 404, member: 403, leader: 403, holder: 200, admin: 200 },
+  },
+  {
+    op: "DELETE /api/v1/images/{id}/versions/{version}", handler: imageVersionById.DELETE,
+    prepare: async () => ({ params: { id: (await holderImage("project")).id, version: "1" } }),
+    expect: { ...OUT, outsider: 404, member: 403, leader: 403, holder: 200, admin: 200 },
   },
 
   // Network boot: the holder of a host (and admins) decide what it boots.

@@ -1,0 +1,91 @@
+import { sql } from "drizzle-orm";
+import { bigint, foreignKey, index, integer, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { projects } from "./inventory";
+import { users } from "./users";
+
+export const imageVisibility = pgEnum("image_visibility", ["private", "project", "public"]);
+export const imageVersionState = pgEnum("image_version_state", ["uploading", "verifying", "ready", "failed"]);
+// Detected from the bytes (magic numbers), never from the file name.
+export const imageFormat = pgEnum("image_format", ["raw", "raw-mbr", "raw-gpt", "qcow2", "gzip", "zstd", "xz", "iso", "unknown"]);
+
+export const images = pgTable(
+  "images",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    name: text("name").notNull(),
+    description: text("description").notNull().default(""),
+    ownerUserId: uuid("owner_user_id").references(() => users.id, { onDelete: "set null" }),
+    projectId: uuid("project_id").references(() => projects.id, { onDelete: "set null" }),
+    visibility: imageVisibility("visibility").notNull().default("private"),
+    // The newest READY version (what `latest` resolves to); null until one is ready.
+    latestVersion: integer("latest_version"),
+    // Last version number handed out. Numbers are never reused, so "image X version 3" in a
+    // deployment's record always names the same bytes, even after version 3 is deleted.
+    versionCounter: integer("version_counter").notNull().default(0),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("images_owner_idx").on(t.ownerUserId), index("images_project_idx").on(t.projectId)],
+);
+
+export const imageVersions = pgTable(
+  "image_versions",
+  {
+    imageId: uuid("image_id")
+      .notNull()
+      .references(() => images.id, { onDelete: "cascade" }),
+    version: integer("version").notNull(),
+    state: imageVersionState("state").notNull().default("uploading"),
+    // Bytes as stored and delivered (after a qcow2 → raw conversion, the raw size).
+    sizeBytes: bigint("size_bytes", { mode: "number" }).notNull(),
+    // sha256 (hex) of the delivered bytes; null until verified.
+    sha256: text("sha256"),
+    format: imageFormat("format"),
+    // What was uploaded, when the server converted it (qcow2 → raw); else equal to the above.
+    sourceFormat: imageFormat("source_format"),
+    sourceSha256: text("source_sha256"),
+    sourceSizeBytes: bigint("source_size_bytes", { mode: "number" }),
+    // The client's sha256 of what it sent (Upload-Metadata `sha256`), compared after upload.
+    expectedSha256: text("expected_sha256"),
+    filename: text("filename").notNull().default(""),
+    notes: text("notes").notNull().default(""),
+    failureReason: text("failure_reason"),
+    // Where the bytes are, relative to the storage root (local directory or bucket): always
+    // derived from ids by the server, never from anything a client sent.
+    storageKey: text("storage_key"),
+    uploadedByUserId: uuid("uploaded_by_user_id").references(() => users.id, { onDelete: "set null" }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    readyAt: timestamp("ready_at", { withTimezone: true }),
+  },
+  (t) => [primaryKey({ columns: [t.imageId, t.version] }), index("image_versions_uploader_idx").on(t.uploadedByUserId)],
+);
+
+// One row per tus upload while its bytes are arriving (and until verification takes them
+// over). It is what quotas count for unfinished uploads and what the expiry job sweeps.
+export const imageUploads = pgTable(
+  "image_uploads",
+  {
+    // The tus upload id: random hex chosen by the server, also the file name in the store.
+    id: text("id").primaryKey(),
+    imageId: uuid("image_id").notNull(),
+    version: integer("version").notNull(),
+    userId: uuid("user_id").references(() => users.id, { onDelete: "set null" }),
+    projectId: uuid("project_id"),
+    lengthBytes: bigint("length_bytes", { mode: "number" }).notNull(),
+    completedAt: timestamp("completed_at", { withTimezone: true }),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    foreignKey({ columns: [t.imageId, t.version], foreignColumns: [imageVersions.imageId, imageVersions.version], name: "image_uploads_version_fk" }).onDelete("cascade"),
+    uniqueIndex("image_uploads_version_key").on(t.imageId, t.version),
+    index("image_uploads_user_idx").on(t.userId),
+    index("image_uploads_open_expiry_idx").on(t.expiresAt).where(sql`${t.completedAt} is null`),
+  ],
+);
+
+export type ImageRow = typeof images.$inferSelect;
+export type ImageVersionRow = typeof imageVersions.$inferSelect;
+export type ImageUploadRow = typeof imageUploads.$inferSelect;
+export type ImageFormat = (typeof imageFormat.enumValues)[number];
+export type ImageVersionState = (typeof imageVersionState.enumValues)[number];

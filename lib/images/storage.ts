@@ -1,0 +1,242 @@
+// Where image bytes live. Two backends behind one small interface, chosen by
+// KILN_IMAGE_STORAGE: the local filesystem under KILN_DATA_DIR (the default, and what nginx
+// can serve with sendfile), or an S3-compatible bucket (the scale-out path: several web
+// processes share it). Every key is built here from server-chosen ids; nothing a client
+// sends ever becomes part of a path.
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import path from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { FileStore } from "@tus/file-store";
+import { S3Store } from "@tus/s3-store";
+import { Upload, type DataStore } from "@tus/utils";
+import { getEnv, type Env } from "../env";
+
+export type ByteRange = { start: number; end: number };
+
+export type ImageStorage = {
+  kind: "file" | "s3";
+  /** The tus datastore uploads are written to (files named by upload id). */
+  datastore: DataStore;
+  /** Bytes of an upload so far, or null when the store has no such upload. */
+  uploadedBytes(uploadId: string): Promise<number | null>;
+  /** A local file to read an upload from, downloading it first for S3; `release` removes any temporary copy. */
+  localCopyOfUpload(uploadId: string): Promise<{ path: string; release: () => Promise<void> }>;
+  /** Makes a finished upload the blob of a version; returns its storage key. */
+  adoptUpload(uploadId: string, imageId: string, version: number): Promise<string>;
+  /** Stores a local file (a converted image) as the blob of a version; returns its storage key. */
+  putFile(file: string, imageId: string, version: number): Promise<string>;
+  /** Deletes an upload's bytes and bookkeeping; missing is fine. */
+  removeUpload(uploadId: string): Promise<void>;
+  /** Deletes a blob; missing is fine. */
+  removeBlob(key: string): Promise<void>;
+  /** Size of a blob, or null when it is missing. */
+  blobSize(key: string): Promise<number | null>;
+  /** A stream of a blob's bytes (inclusive range). */
+  readBlob(key: string, range?: ByteRange): Promise<Readable>;
+  /** The blob's path on this machine (file backend only): for nginx X-Accel-Redirect and sendfile. */
+  localBlobPath(key: string): string | null;
+  /** A directory for temporary files of verification and conversion. */
+  tmpDir: string;
+};
+
+const SAFE_KEY = /^[A-Za-z0-9][A-Za-z0-9/_.-]*$/;
+
+function assertKey(key: string): void {
+  // Keys come from our own ids; this only guards against a bug turning them into a path escape.
+  if (!SAFE_KEY.test(key) || key.split("/").includes("..")) throw new Error(`invalid storage key ${JSON.stringify(key)}`);
+}
+
+function uploadExpiryMs(env: Env): number {
+  return Math.round(env.KILN_UPLOAD_EXPIRY_HOURS * 3600_000);
+}
+
+export function imagesRoot(env: Env = getEnv()): string {
+  return path.join(env.dataDir, "images");
+}
+
+function createFileStorage(env: Env): ImageStorage {
+  const root = imagesRoot(env);
+  const uploadsDir = path.join(root, "uploads");
+  const blobsDir = path.join(root, "blobs");
+  const tmpDir = path.join(root, "tmp");
+  for (const d of [uploadsDir, blobsDir, tmpDir]) fs.mkdirSync(d, { recursive: true, mode: 0o750 });
+  const datastore = new FileStore({ directory: uploadsDir, expirationPeriodInMilliseconds: uploadExpiryMs(env) });
+  const uploadPath = (id: string) => {
+    assertKey(id);
+    return path.join(uploadsDir, id);
+  };
+  const blobPath = (key: string) => {
+    assertKey(key);
+    return path.join(root, key);
+  };
+  const place = async (imageId: string, version: number, move: (target: string) => Promise<void>) => {
+    const key = `blobs/${imageId}/${version}`;
+    const target = blobPath(key);
+    await fsp.mkdir(path.dirname(target), { recursive: true, mode: 0o750 });
+    await move(target);
+    return key;
+  };
+  return {
+    kind: "file",
+    datastore,
+    tmpDir,
+    async uploadedBytes(id) {
+      try {
+        return (await fsp.stat(uploadPath(id))).size;
+      } catch {
+        return null;
+      }
+    },
+    async localCopyOfUpload(id) {
+      return { path: uploadPath(id), release: async () => {} };
+    },
+    // A rename in the same filesystem: gigabytes change place without being copied.
+    async adoptUpload(id, imageId, version) {
+      const key = await place(imageId, version, (target) => fsp.rename(uploadPath(id), target));
+      await fsp.rm(`${uploadPath(id)}.json`, { force: true });
+      return key;
+    },
+    async putFile(file, imageId, version) {
+      return place(imageId, version, (target) => fsp.rename(file, target));
+    },
+    async removeUpload(id) {
+      await fsp.rm(uploadPath(id), { force: true });
+      await fsp.rm(`${uploadPath(id)}.json`, { force: true });
+    },
+    async removeBlob(key) {
+      await fsp.rm(blobPath(key), { force: true });
+    },
+    async blobSize(key) {
+      try {
+        return (await fsp.stat(blobPath(key))).size;
+      } catch {
+        return null;
+      }
+    },
+    async readBlob(key, range) {
+      // 1 MiB reads: large enough that per-chunk overhead disappears at disk speed.
+      return fs.createReadStream(blobPath(key), { start: range?.start, end: range?.end, highWaterMark: 1024 * 1024 });
+    },
+    localBlobPath(key) {
+      return blobPath(key);
+    },
+  };
+}
+
+/** S3Store with ranged reads and plain object puts, which tus itself does not need. */
+class KilnS3Store extends S3Store {
+  async readRange(key: string, range?: ByteRange): Promise<Readable> {
+    const res = await this.client.getObject({ Bucket: this.bucket, Key: key, Range: range ? `bytes=${range.start}-${range.end}` : undefined });
+    return res.Body as Readable;
+  }
+
+  async size(key: string): Promise<number | null> {
+    try {
+      return (await this.client.headObject({ Bucket: this.bucket, Key: key })).ContentLength ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  async deleteObject(key: string): Promise<void> {
+    await this.client.deleteObject({ Bucket: this.bucket, Key: key });
+  }
+}
+
+function createS3Storage(env: Env): ImageStorage {
+  const tmpDir = path.join(imagesRoot(env), "tmp");
+  fs.mkdirSync(tmpDir, { recursive: true, mode: 0o750 });
+  const store = new KilnS3Store({
+    expirationPeriodInMilliseconds: uploadExpiryMs(env),
+    s3ClientConfig: {
+      bucket: env.KILN_S3_BUCKET!,
+      region: env.KILN_S3_REGION,
+      endpoint: env.KILN_S3_ENDPOINT,
+      forcePathStyle: env.KILN_S3_FORCE_PATH_STYLE,
+      credentials: env.KILN_S3_ACCESS_KEY_ID && env.KILN_S3_SECRET_ACCESS_KEY ? { accessKeyId: env.KILN_S3_ACCESS_KEY_ID, secretAccessKey: env.KILN_S3_SECRET_ACCESS_KEY } : undefined,
+    },
+  });
+  const downloadTo = async (key: string) => {
+    const file = path.join(tmpDir, `dl-${key.replace(/\//g, "_")}-${process.pid}-${Date.now()}`);
+    await pipeline(await store.readRange(key), fs.createWriteStream(file));
+    return file;
+  };
+  return {
+    kind: "s3",
+    datastore: store,
+    tmpDir,
+    async uploadedBytes(id) {
+      assertKey(id);
+      try {
+        return (await store.getUpload(id)).offset;
+      } catch {
+        return null;
+      }
+    },
+    async localCopyOfUpload(id) {
+      assertKey(id);
+      const file = await downloadTo(id);
+      return { path: file, release: () => fsp.rm(file, { force: true }) };
+    },
+    // The finished multipart object stays where tus put it (key = upload id): no copy of gigabytes.
+    async adoptUpload(id) {
+      assertKey(id);
+      return id;
+    },
+    // Written through the tus store, which does the multipart upload of a large file.
+    async putFile(file, imageId, version) {
+      const key = `blobs-${imageId}-${version}-${Date.now().toString(36)}`;
+      const size = (await fsp.stat(file)).size;
+      await store.create(new Upload({ id: key, size, offset: 0, metadata: {} }));
+      await store.write(fs.createReadStream(file), key, 0);
+      await fsp.rm(file, { force: true });
+      return key;
+    },
+    async removeUpload(id) {
+      assertKey(id);
+      await store.remove(id).catch(() => {});
+    },
+    async removeBlob(key) {
+      assertKey(key);
+      await store.remove(key).catch(() => store.deleteObject(key).catch(() => {}));
+    },
+    async blobSize(key) {
+      assertKey(key);
+      return store.size(key);
+    },
+    async readBlob(key, range) {
+      assertKey(key);
+      return store.readRange(key, range);
+    },
+    localBlobPath() {
+      return null;
+    },
+  };
+}
+
+const globalForStorage = globalThis as unknown as { kilnImageStorage?: { dataDir: string; kind: string; storage: ImageStorage } };
+
+/** The storage of this process, made once per data directory and backend (tests switch both). */
+export function getImageStorage(): ImageStorage {
+  const env = getEnv();
+  const cached = globalForStorage.kilnImageStorage;
+  if (cached && cached.dataDir === env.dataDir && cached.kind === env.KILN_IMAGE_STORAGE) return cached.storage;
+  const storage = env.KILN_IMAGE_STORAGE === "s3" ? createS3Storage(env) : createFileStorage(env);
+  globalForStorage.kilnImageStorage = { dataDir: env.dataDir, kind: env.KILN_IMAGE_STORAGE, storage };
+  return storage;
+}
+
+/** Reads a file's first bytes (format detection needs the first 36 KiB: the ISO descriptor is at 32 KiB). */
+export async function readHead(file: string, bytes = 36 * 1024): Promise<Buffer> {
+  const fh = await fsp.open(file, "r");
+  try {
+    const buf = Buffer.alloc(bytes);
+    const { bytesRead } = await fh.read(buf, 0, bytes, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+

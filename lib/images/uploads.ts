@@ -1,0 +1,160 @@
+// Resumable uploads (tus 1.0, @tus/server 2) of image versions at /api/uploads. The tus
+// server does the protocol — creation, HEAD for the offset, PATCH at that offset, DELETE,
+// expiry — and these hooks put Kiln's rules around it: who may upload to which image,
+// quotas before any byte is stored, the version's bookkeeping, and verification once the
+// last byte is in.
+import { Server, type Upload } from "@tus/server";
+import { completeImageUpload, deleteImageVersionRow, getImageUploadRow, refreshLatestVersion, updateImageVersionFrom } from "@/db/queries/images";
+import { verifyImageVersionJob } from "@/workers/jobs/verify-image-version";
+import { actorOf, isAdminActor, recordAudit, type Actor } from "../audit/audit";
+import { getCurrentUser } from "../auth/guard";
+import { getAppDb, type Db } from "../db";
+import { AppError, isAppError, toErrorBody } from "../errors";
+import { getRequestContext } from "../http/context";
+import { enqueueJob } from "../jobs/enqueue";
+import { getLogger } from "../log";
+import { UPLOAD_PATH } from "../validation/images";
+import { beginImageUpload } from "./images";
+import { getImageStorage, type ImageStorage } from "./storage";
+
+const UPLOAD_NOT_FOUND = "No such upload, or not yours.";
+
+/** Who sent each request, and the refusal a hook raised (answered as Kiln's JSON error body). */
+type RequestState = { actor: Actor; error?: AppError };
+const requests = new WeakMap<Request, RequestState>();
+
+/** tus answers `{ status_code, body }` objects thrown by hooks as they are. */
+function refuse(req: Request, e: AppError): { status_code: number; body: string } {
+  const state = requests.get(req);
+  if (state) state.error = e;
+  return { status_code: e.status, body: `${e.message}\n` };
+}
+
+function actorFor(req: Request): Actor {
+  const state = requests.get(req);
+  if (!state) throw new Error("upload request without an actor");
+  return state.actor;
+}
+
+/** Throws the hook's refusal in tus's shape; anything unexpected is logged and becomes a 500. */
+async function guarded<T>(req: Request, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (isAppError(e)) throw refuse(req, e);
+    getLogger("uploads").error({ err: e, method: req.method, url: req.url }, "upload hook failed");
+    throw refuse(req, new AppError("internal", toErrorBody(e).body.error.message));
+  }
+}
+
+/** An upload the actor may touch (its uploader, or an admin); 404 otherwise. */
+export async function getOwnUpload(db: Db, actor: Actor, uploadId: string) {
+  const row = /^[0-9a-f]{16,64}$/.test(uploadId) ? await getImageUploadRow(db, uploadId) : undefined;
+  if (!row || !(isAdminActor(actor) || (actor.user && row.userId === actor.user.id))) throw new AppError("not_found", UPLOAD_NOT_FOUND);
+  return row;
+}
+
+/**
+ * The last byte is in: the version goes to `verifying` and the worker is asked to check it.
+ * If the job cannot be queued now, the housekeeping job picks the version up later.
+ */
+export async function finishImageUpload(db: Db, uploadId: string, now = new Date()): Promise<{ imageId: string; version: number } | null> {
+  const moved = await db.transaction(async (tx) => {
+    const row = await getImageUploadRow(tx, uploadId);
+    if (!row || !(await completeImageUpload(tx, uploadId, now))) return null;
+    await updateImageVersionFrom(tx, { imageId: row.imageId, version: row.version, from: "uploading" }, { state: "verifying" });
+    return { imageId: row.imageId, version: row.version };
+  });
+  if (moved) {
+    await enqueueJob(verifyImageVersionJob, moved).catch((err) => getLogger("uploads").error({ err, ...moved }, "could not queue verification; housekeeping will retry"));
+  }
+  return moved;
+}
+
+/** tus termination (DELETE): the upload and its version are gone, as if never started. */
+export async function cancelImageUpload(db: Db, actor: Actor, uploadId: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    const row = await getImageUploadRow(tx, uploadId);
+    if (!row) return;
+    const gone = await updateImageVersionFrom(tx, { imageId: row.imageId, version: row.version, from: "uploading" }, { state: "failed", failureReason: "cancelled" });
+    if (!gone) return;
+    // Cascades to the upload row.
+    await deleteImageVersionRow(tx, { imageId: row.imageId, version: row.version });
+    await refreshLatestVersion(tx, row.imageId);
+    await recordAudit(tx, actor, { action: "image.upload.cancel", targetType: "image", targetId: row.imageId, summary: `cancelled the upload of version ${row.version}`, data: { version: row.version, uploadId } });
+  });
+}
+
+export function createUploadServer(storage: ImageStorage = getImageStorage()): Server {
+  return new Server({
+    path: UPLOAD_PATH,
+    datastore: storage.datastore,
+    // Relative, so the Location is right behind any proxy; tus clients resolve it against the endpoint.
+    relativeLocation: true,
+    async onIncomingRequest(req, uploadId) {
+      if (req.method === "POST") return;
+      await guarded(req, () => getOwnUpload(getAppDb(), actorFor(req), uploadId));
+    },
+    async onUploadCreate(req, upload) {
+      await guarded(req, () => beginImageUpload(getAppDb(), actorFor(req), { uploadId: upload.id, length: upload.size, metadata: upload.metadata }));
+      return {};
+    },
+    async onUploadFinish(req, upload: Upload) {
+      const done = await guarded(req, () => finishImageUpload(getAppDb(), upload.id));
+      return done ? { headers: { "Kiln-Image-Id": done.imageId, "Kiln-Image-Version": String(done.version) } } : {};
+    },
+  });
+}
+
+const globalForUploads = globalThis as unknown as { kilnUploadServer?: { storage: ImageStorage; server: Server } };
+
+function getUploadServer(): Server {
+  const storage = getImageStorage();
+  if (globalForUploads.kilnUploadServer?.storage !== storage) globalForUploads.kilnUploadServer = { storage, server: createUploadServer(storage) };
+  return globalForUploads.kilnUploadServer.server;
+}
+
+function tusError(e: unknown): Response {
+  const { status, body } = toErrorBody(e);
+  return Response.json(body, { status, headers: { "Tus-Resumable": "1.0.0", "Cache-Control": "no-store" } });
+}
+
+/**
+ * One request to /api/uploads[/<id>]. The caller is resolved first (session cookie or bearer
+ * token; 401 without either), then tus handles the protocol with the hooks above. A refusal
+ * from a hook is answered with Kiln's JSON error body and the tus header.
+ */
+export async function handleUploadRequest(req: Request, server: Server = getUploadServer()): Promise<Response> {
+  if (req.method === "OPTIONS") return server.handleWeb(req);
+  let actor: Actor;
+  try {
+    const current = await getCurrentUser();
+    if (!current) throw new AppError("unauthorized", "Sign in, or send a personal access token (Authorization: Bearer …), to upload images.");
+    actor = actorOf(current.user, getRequestContext(req.headers));
+  } catch (e) {
+    return tusError(e);
+  }
+  const state: RequestState = { actor };
+  requests.set(req, state);
+  const res = await server.handleWeb(req);
+  if (state.error) {
+    const out = tusError(state.error);
+    // An aborted PATCH must not leave a half-read request body on a kept-alive connection.
+    if (res.headers.get("connection") === "close") out.headers.set("Connection", "close");
+    return out;
+  }
+  if (req.method === "DELETE" && res.status === 204) {
+    const id = new URL(req.url).pathname.split("/").pop()!;
+    await cancelImageUpload(getAppDb(), actor, id);
+  }
+  if (req.method === "POST" && res.status === 201) {
+    const id = res.headers.get("location")?.split("/").pop();
+    const row = id ? await getImageUploadRow(getAppDb(), id) : undefined;
+    if (row) {
+      res.headers.set("Kiln-Image-Id", row.imageId);
+      res.headers.set("Kiln-Image-Version", String(row.version));
+    }
+  }
+  res.headers.set("Cache-Control", "no-store");
+  return res;
+}

@@ -1,0 +1,93 @@
+// Contracts for images, their versions and uploads: shared by the /api/v1 handlers, the tus
+// upload hooks, the worker job payloads, the OpenAPI document and the browser upload form.
+import { z } from "zod";
+import { paginationSchema, uuidSchema } from "./common";
+
+export const IMAGE_VISIBILITIES = ["private", "project", "public"] as const;
+export const IMAGE_FORMATS = ["raw", "raw-mbr", "raw-gpt", "qcow2", "gzip", "zstd", "xz", "iso", "unknown"] as const;
+
+/** The tus endpoint (creation: POST here; each upload then lives at `${UPLOAD_PATH}/<id>`). */
+export const UPLOAD_PATH = "/api/uploads";
+
+/**
+ * Chunk size for the browser's tus client. Each chunk is one PATCH request; measured on
+ * loopback (bench/images.ts, docs/images.md) a request costs a few milliseconds, so 64 MiB
+ * chunks keep that overhead under 1% at disk speed while a dropped connection loses at
+ * most one chunk. Scripts may send the whole file in one PATCH (curl), which resumes from
+ * the server's offset just the same.
+ */
+export const UPLOAD_CHUNK_BYTES = 64 * 1024 * 1024;
+
+export const sha256Schema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^[0-9a-f]{64}$/, "A sha256 is 64 hexadecimal digits.");
+
+const imageName = z
+  .string()
+  .trim()
+  .min(1, "Give the image a name.")
+  .max(100, "Use at most 100 characters.")
+  .regex(/^[^\u0000-\u001f/\\]+$/, "Image names cannot contain slashes or control characters.");
+
+export const imageCreateSchema = z
+  .object({
+    name: imageName,
+    description: z.string().max(2000).default(""),
+    visibility: z.enum(IMAGE_VISIBILITIES).default("private"),
+    projectId: uuidSchema.nullable().optional(),
+  })
+  .refine((i) => i.visibility !== "project" || i.projectId, { path: ["projectId"], message: "Choose the project to share the image with." });
+export type ImageCreate = z.infer<typeof imageCreateSchema>;
+
+export const imageUpdateSchema = z.object({
+  name: imageName.optional(),
+  description: z.string().max(2000).optional(),
+  visibility: z.enum(IMAGE_VISIBILITIES).optional(),
+  projectId: uuidSchema.nullable().optional(),
+});
+export type ImageUpdate = z.infer<typeof imageUpdateSchema>;
+
+export const imageListQuerySchema = paginationSchema.extend({
+  q: z.string().trim().max(100).optional(),
+});
+
+export const imageVersionUpdateSchema = z.object({
+  notes: z.string().max(2000),
+});
+
+/** A version in a path: a number, or `latest` (the newest ready version). */
+export const versionParamSchema = z.union([z.literal("latest"), z.coerce.number().int().min(1).max(2_147_483_647)]);
+export type VersionRef = z.infer<typeof versionParamSchema>;
+
+/**
+ * A file name as the uploader's machine called it: recorded for people, never used as a
+ * path (the store names files by upload id). Anything path-like is refused all the same,
+ * so a script that tries to steer the storage location hears about it.
+ */
+export const uploadFilenameSchema = z
+  .string()
+  .min(1, "filename is empty.")
+  .max(255, "filename is at most 255 characters.")
+  .refine((s) => !/[\u0000-\u001f]/.test(s), "filename cannot contain control characters.")
+  .refine((s) => !s.startsWith("/") && !s.startsWith("\\") && !/^[A-Za-z]:/.test(s) && !s.startsWith("~"), "filename must not be an absolute path.")
+  .refine((s) => !s.split(/[\\/]/).includes(".."), "filename must not contain `..`.")
+  .refine((s) => !/[\\/]/.test(s), "filename must be a bare file name, without directories.");
+
+/** Upload-Metadata of a tus creation request (keys as the client sends them). */
+export const uploadMetadataSchema = z
+  .object({
+    imageId: uuidSchema,
+    filename: uploadFilenameSchema,
+    notes: z.string().max(2000, "notes are at most 2000 characters.").optional(),
+    sha256: sha256Schema.optional(),
+    // tus-js-client sends these on its own; accepted and ignored.
+    filetype: z.string().max(255).optional(),
+    name: z.string().max(255).optional(),
+    type: z.string().max(255).optional(),
+  })
+  .strict();
+export type UploadMetadata = z.infer<typeof uploadMetadataSchema>;
+
+export const verifyImageVersionPayloadSchema = z.object({ imageId: uuidSchema, version: z.number().int().min(1) }).strict();

@@ -1,0 +1,10 @@
+// Every ten minutes: abandoned uploads past their expiry lose their bytes and their version;
+// versions whose verification job was lost are verified now.
+import { z } from "zod";
+import { defineJob } from "@/lib/jobs/definition";
+import { imageUploadsHousekeeping } from "@/lib/images/housekeeping";
+
+export const name = "image-uploads-housekeeping";
+export const schema = z.object({}).strict();
+
+export const imageUploadsHousekeepingJob = defineJob({ name, schema, cron: "*/10 * * * *", retryable: true, handler: (db) => imageUploadsHousekeeping(db) });
