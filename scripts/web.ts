@@ -6,7 +6,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import next from "next";
 import { getEnv } from "@/lib/env";
-import { CLIENT_IP_HEADER } from "@/lib/http/context";
+import { CLIENT_IP_HEADER, CONTENT_LENGTH_HEADER } from "@/lib/http/context";
 import { getLogger } from "@/lib/log";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -20,6 +20,12 @@ await app.prepare();
 
 const server = http.createServer((req, res) => {
   req.headers[CLIENT_IP_HEADER] = (req.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
+  const setHeader = res.setHeader.bind(res);
+  res.setHeader = (name, value) => {
+    if (name.toLowerCase() !== CONTENT_LENGTH_HEADER) return setHeader(name, value);
+    const length = String(Array.isArray(value) ? value[0] : value);
+    return /^\d+$/.test(length) ? setHeader("content-length", length) : res;
+  };
   void handle(req, res);
 });
 server.keepAliveTimeout = 65_000;

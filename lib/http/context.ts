@@ -14,3 +14,11 @@ export function getRequestContext(headers: Headers): RequestContext {
   }
   return { ip: ip || "unknown", userAgent: headers.get("user-agent") };
 }
+
+/**
+ * Next drops Content-Length from route handler responses (it cannot know whether it decoded
+ * the body). A handler that streams a body of known length (image blobs: downloaders need the
+ * length for progress and resumes) also states it in this header; our web server turns it
+ * back into Content-Length.
+ */
+export const CONTENT_LENGTH_HEADER = "x-kiln-content-length";

@@ -11,6 +11,7 @@ import type { Actor } from "../audit/audit";
 import { hashSecret } from "../auth/secrets";
 import { getEnv } from "../env";
 import { AppError } from "../errors";
+import { CONTENT_LENGTH_HEADER } from "../http/context";
 import type { VersionRef } from "../validation/images";
 import { canReadImage, IMAGE_NOT_FOUND } from "./images";
 import { ifRangeAllows, noneMatch, parseRange } from "./range";
@@ -93,6 +94,7 @@ export async function blobResponse(p: { image: ImageRow; version: ImageVersionRo
   const start = range.kind === "partial" ? range.start : 0;
   const end = range.kind === "partial" ? range.end : size - 1;
   headers.set("Content-Length", String(size === 0 ? 0 : end - start + 1));
+  headers.set(CONTENT_LENGTH_HEADER, headers.get("Content-Length")!);
   if (range.kind === "partial") headers.set("Content-Range", `bytes ${start}-${end}/${size}`);
   const status = range.kind === "partial" ? 206 : 200;
   if (p.method === "HEAD" || size === 0) return new Response(null, { status, headers });

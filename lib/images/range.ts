@@ -24,8 +24,8 @@ export function parseRange(header: string | null, size: number): RangeResult {
   const start = Number(a);
   const end = b === "" ? size - 1 : Number(b);
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end)) return { kind: "full" };
-  if (end < start) return { kind: "full" };
   if (start >= size) return { kind: "unsatisfiable" };
+  if (end < start) return { kind: "full" };
   return { kind: "partial", start, end: Math.min(end, size - 1) };
 }
 

@@ -81,10 +81,18 @@ export function tusPatchCut(uploadUrl: string, token: string | null, offset: num
   });
 }
 
-/** Resumes an upload until done: HEAD for the offset, PATCH the rest. */
-export async function tusResume(uploadUrl: string, token: string | null, data: Buffer): Promise<TusAnswer> {
-  const head = await tusHead(uploadUrl, token);
-  if (head.status !== 200) throw new Error(`HEAD ${uploadUrl}: ${head.status} ${head.body}`);
-  if (head.offset === data.length) return { status: 204, headers: head.headers, body: "" };
-  return tusPatch(uploadUrl, token, head.offset, data.subarray(head.offset));
+/**
+ * Resumes an upload until done: HEAD for the offset, PATCH the rest. A 409 (the offset moved
+ * because an interrupted request was still flushing) or 423 (its lock not yet released)
+ * means: ask again.
+ */
+export async function tusResume(uploadUrl: string, token: string | null, data: Buffer, attempts = 20): Promise<TusAnswer> {
+  for (let i = 0; ; i++) {
+    const head = await tusHead(uploadUrl, token);
+    if (head.status !== 200) throw new Error(`HEAD ${uploadUrl}: ${head.status} ${head.body}`);
+    if (head.offset === data.length) return { status: 204, headers: head.headers, body: "" };
+    const res = await tusPatch(uploadUrl, token, head.offset, data.subarray(head.offset));
+    if ((res.status !== 409 && res.status !== 423 && res.status < 500) || i >= attempts) return res;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
