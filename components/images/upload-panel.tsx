@@ -1,0 +1,423 @@
+"use client";
+// Uploads a new version with tus: resumable across pauses, dropped connections and page
+// reloads. tus-js-client remembers each upload's URL in localStorage under a fingerprint of
+// the file and this image, so choosing the same file again after a reload picks up at the
+// server's offset instead of starting over. Kiln hashes the bytes itself after the upload
+// (hashing gigabytes in the browser would take longer than sending them).
+import { useCallback, useEffect, useRef, useState } from "react";
+import { Upload, defaultOptions, type DetailedError, type PreviousUpload, type UploadOptions } from "tus-js-client";
+import { Alert } from "../ui/alert";
+import { Button } from "../ui/button";
+import { Field, TextAreaField } from "../ui/field";
+import { formatBytes, formatDuration } from "../ui/format";
+import { UPLOAD_CHUNK_BYTES, UPLOAD_PATH } from "@/lib/validation/images";
+
+// Waits between automatic retries after a dropped connection or a server error: about
+// two minutes in all, then the panel offers Resume.
+const RETRY_DELAYS = [0, 1000, 3000, 5000, 10_000, 20_000, 30_000, 60_000];
+
+type Phase =
+  | { kind: "idle" }
+  | { kind: "chosen" }
+  | { kind: "uploading" }
+  | { kind: "retrying"; attempt: number; reason: string }
+  | { kind: "paused" }
+  | { kind: "failed"; message: string }
+  | { kind: "done"; version: string | null };
+
+type Previous = { upload: PreviousUpload; offset: number };
+type Interrupted = { key: string; url: string; filename: string; size: number | null; offset: number; createdAt: string };
+
+/** One upload per file and image: the same file uploaded to another image is another upload. */
+function fingerprintFor(imageId: string) {
+  return async (file: File) => ["kiln", imageId, file.name, file.type, file.size, file.lastModified].join("-");
+}
+
+/** The server's offset for an unfinished upload, or null when it is gone (expired, finished or cancelled). */
+async function serverOffset(url: string): Promise<number | null> {
+  try {
+    const res = await fetch(url, { method: "HEAD", headers: { "Tus-Resumable": "1.0.0" }, cache: "no-store" });
+    if (!res.ok) return null;
+    const offset = Number(res.headers.get("Upload-Offset"));
+    return Number.isFinite(offset) ? offset : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The message to show for a failed tus request: the server's own words where it gave some. */
+export function uploadErrorMessage(err: Error | DetailedError): string {
+  const res = "originalResponse" in err ? err.originalResponse : null;
+  if (!res) return "The connection to Kiln was lost. Check your network, then resume.";
+  const status = res.getStatus();
+  const body = res.getBody()?.trim() ?? "";
+  let message = body;
+  try {
+    const parsed = JSON.parse(body) as { error?: { message?: string } | string; message?: string };
+    message = (typeof parsed.error === "string" ? parsed.error : parsed.error?.message) ?? parsed.message ?? body;
+  } catch {}
+  if (status === 401) return "Your session has ended. Sign in again, then choose the file again to resume.";
+  return message ? `${message} (${status})` : `The upload was refused (${status}).`;
+}
+
+/** Bytes per second over the last few seconds of progress events. */
+class SpeedMeter {
+  private samples: { t: number; bytes: number }[] = [];
+  reset() {
+    this.samples = [];
+  }
+  add(bytes: number) {
+    const t = performance.now();
+    this.samples.push({ t, bytes });
+    while (this.samples.length > 2 && t - this.samples[0]!.t > 5000) this.samples.shift();
+  }
+  /** null until a second's worth of samples is in. */
+  bytesPerSecond(): number | null {
+    const first = this.samples[0];
+    const last = this.samples[this.samples.length - 1];
+    if (!first || !last || last.t - first.t < 1000) return null;
+    return ((last.bytes - first.bytes) * 1000) / (last.t - first.t);
+  }
+}
+
+export function UploadPanel({
+  imageId,
+  chunkSize = UPLOAD_CHUNK_BYTES,
+  onVersionsChanged,
+  onUploaded,
+}: {
+  imageId: string;
+  chunkSize?: number;
+  /** An upload was made (and with it a new version, "uploading…") or cancelled (its version is gone). */
+  onVersionsChanged?: () => void;
+  onUploaded: (filename: string) => void;
+}) {
+  const [file, setFile] = useState<File | null>(null);
+  const [phase, setPhase] = useState<Phase>({ kind: "idle" });
+  const [previous, setPrevious] = useState<Previous | null>(null);
+  const [progress, setProgress] = useState<{ sent: number; total: number; speed: number | null }>({ sent: 0, total: 0, speed: null });
+  const [interrupted, setInterrupted] = useState<Interrupted[]>([]);
+  const [notes, setNotes] = useState("");
+  const [sha256, setSha256] = useState("");
+  const upload = useRef<Upload | null>(null);
+  const meter = useRef(new SpeedMeter());
+  const lastPaint = useRef(0);
+  const latest = useRef({ sent: 0, total: 0 });
+  const inputRef = useRef<HTMLInputElement>(null);
+
+  const busy = phase.kind === "uploading" || phase.kind === "retrying";
+  const started = busy || phase.kind === "paused" || (phase.kind === "failed" && Boolean(upload.current?.url));
+
+  // Uploads of this image that a reload or a closed tab interrupted: the browser cannot
+  // reopen the file by itself, so the person is asked to choose it again.
+  const findInterrupted = useCallback(async () => {
+    const all = await defaultOptions.urlStorage.findAllUploads().catch(() => [] as PreviousUpload[]);
+    const mine = all.filter((u) => u.metadata?.imageId === imageId && u.uploadUrl);
+    const found = await Promise.all(
+      mine.map(async (u) => {
+        const offset = await serverOffset(u.uploadUrl!);
+        if (offset === null || (u.size !== null && offset >= u.size)) {
+          // Gone on the server (expired, cancelled) or finished (by another tab): forget it.
+          await defaultOptions.urlStorage.removeUpload(u.urlStorageKey).catch(() => {});
+          return null;
+        }
+        return { key: u.urlStorageKey, url: u.uploadUrl!, filename: u.metadata.filename ?? "a file", size: u.size, offset, createdAt: u.creationTime };
+      }),
+    );
+    setInterrupted(found.filter((f): f is Interrupted => f !== null));
+  }, [imageId]);
+
+  useEffect(() => {
+    void findInterrupted();
+  }, [findInterrupted]);
+
+  // Closing the tab mid-upload loses nothing (it can be resumed), but it should not happen by accident.
+  useEffect(() => {
+    if (!busy) return;
+    const warn = (e: BeforeUnloadEvent) => e.preventDefault();
+    window.addEventListener("beforeunload", warn);
+    return () => window.removeEventListener("beforeunload", warn);
+  }, [busy]);
+
+  // Back online after the retries ran out: carry on by ourselves.
+  useEffect(() => {
+    if (phase.kind !== "failed" || !upload.current?.url) return;
+    const resume = () => start(false);
+    window.addEventListener("online", resume);
+    return () => window.removeEventListener("online", resume);
+  });
+
+  // Leaving the page pauses the upload instead of leaving it running unseen.
+  useEffect(() => () => void upload.current?.abort(false), []);
+
+  async function choose(chosen: File | null) {
+    void upload.current?.abort(false);
+    upload.current = null;
+    latest.current = { sent: 0, total: 0 };
+    setFile(chosen);
+    setPrevious(null);
+    setProgress({ sent: 0, total: chosen?.size ?? 0, speed: null });
+    setPhase(chosen ? { kind: "chosen" } : { kind: "idle" });
+    if (!chosen) return;
+    const probe = new Upload(chosen, options(chosen));
+    const candidates = await probe.findPreviousUploads().catch(() => []);
+    for (const candidate of candidates.sort((a, b) => b.creationTime.localeCompare(a.creationTime))) {
+      const offset = candidate.uploadUrl ? await serverOffset(candidate.uploadUrl) : null;
+      if (offset !== null && offset < chosen.size) {
+        setPrevious({ upload: candidate, offset });
+        return;
+      }
+      await defaultOptions.urlStorage.removeUpload(candidate.urlStorageKey).catch(() => {});
+    }
+  }
+
+  function options(f: File): UploadOptions {
+    const metadata: Record<string, string> = { imageId, filename: f.name };
+    if (notes.trim()) metadata.notes = notes.trim();
+    if (sha256.trim()) metadata.sha256 = sha256.trim().toLowerCase();
+    return {
+      // Absolute: tus-js-client resolves the server's relative Location against it.
+      endpoint: new URL(UPLOAD_PATH, window.location.href).toString(),
+      metadata,
+      chunkSize,
+      retryDelays: RETRY_DELAYS,
+      storeFingerprintForResuming: true,
+      removeFingerprintOnSuccess: true,
+      fingerprint: fingerprintFor(imageId),
+      onProgress: (sent, total) => {
+        meter.current.add(sent);
+        latest.current = { sent, total };
+        setPhase((p) => (p.kind === "retrying" ? { kind: "uploading" } : p));
+        const now = performance.now();
+        if (now - lastPaint.current < 200 && sent !== total) return;
+        lastPaint.current = now;
+        setProgress({ sent, total, speed: meter.current.bytesPerSecond() });
+      },
+      onShouldRetry: (err, attempt) => {
+        const status = err.originalResponse?.getStatus() ?? 0;
+        const retry = status === 0 || status >= 500 || status === 409 || status === 423;
+        if (retry) {
+          setPhase({ kind: "retrying", attempt: attempt + 1, reason: status ? `Kiln answered ${status}` : "the connection dropped" });
+          meter.current.reset();
+        }
+        return retry;
+      },
+      onUploadUrlAvailable: () => onVersionsChanged?.(),
+      onError: (err) => setPhase({ kind: "failed", message: uploadErrorMessage(err) }),
+      onSuccess: ({ lastResponse }) => {
+        setPhase({ kind: "done", version: lastResponse.getHeader("Kiln-Image-Version") ?? null });
+        setPrevious(null);
+        setProgress((p) => ({ ...p, sent: p.total, speed: null }));
+        onUploaded(f.name);
+        void findInterrupted();
+      },
+    };
+  }
+
+  function start(fromPrevious: boolean) {
+    if (!file) return;
+    if (!upload.current) {
+      upload.current = new Upload(file, options(file));
+      if (fromPrevious && previous) {
+        upload.current.resumeFromPreviousUpload(previous.upload);
+        setProgress({ sent: previous.offset, total: file.size, speed: null });
+      }
+    }
+    meter.current.reset();
+    setPhase({ kind: "uploading" });
+    upload.current.start();
+  }
+
+  async function startOver() {
+    // The earlier partial upload is deleted on the server rather than left to expire.
+    if (previous?.upload.uploadUrl) await Upload.terminate(previous.upload.uploadUrl).catch(() => {});
+    if (previous) await defaultOptions.urlStorage.removeUpload(previous.upload.urlStorageKey).catch(() => {});
+    setPrevious(null);
+    onVersionsChanged?.();
+    setProgress({ sent: 0, total: file?.size ?? 0, speed: null });
+    upload.current = null;
+    start(false);
+  }
+
+  function pause() {
+    void upload.current?.abort(false);
+    setPhase({ kind: "paused" });
+    // Paint the last progress event too: repaints are throttled, and the bar should show where it stopped.
+    setProgress((p) => ({ sent: Math.max(p.sent, latest.current.sent), total: p.total, speed: null }));
+  }
+
+  async function cancel() {
+    const current = upload.current;
+    upload.current = null;
+    if (current) await current.abort(true).catch(() => {});
+    reset();
+    onVersionsChanged?.();
+    void findInterrupted();
+  }
+
+  function reset() {
+    setFile(null);
+    setNotes("");
+    setSha256("");
+    setPrevious(null);
+    setPhase({ kind: "idle" });
+    setProgress({ sent: 0, total: 0, speed: null });
+    if (inputRef.current) inputRef.current.value = "";
+  }
+
+  async function discard(item: Interrupted) {
+    await Upload.terminate(item.url).catch(() => {});
+    await defaultOptions.urlStorage.removeUpload(item.key).catch(() => {});
+    void findInterrupted();
+    onVersionsChanged?.();
+  }
+
+  const percent = progress.total > 0 ? Math.floor((progress.sent / progress.total) * 1000) / 10 : 0;
+  const eta = progress.speed && progress.speed > 0 ? ((progress.total - progress.sent) / progress.speed) * 1000 : null;
+  const showInterrupted = interrupted.filter((i) => !(file && previous && previous.upload.urlStorageKey === i.key) && !(upload.current?.url === i.url));
+
+  return (
+    <section aria-labelledby="upload-title" className="rounded-lg border border-stone-200 bg-white p-6 shadow-sm">
+      <h2 id="upload-title" className="text-base font-semibold text-stone-900">
+        Upload a new version
+      </h2>
+      <p className="mt-1 text-sm text-stone-600">
+        Any disk image: raw, qcow2, or compressed with gzip, zstd or xz. Kiln detects the format from the bytes, computes the sha256, and marks the version ready. Uploads survive a dropped connection, a pause or a page reload.
+      </p>
+
+      {showInterrupted.length > 0 && !started ? (
+        <div className="mt-4 space-y-2">
+          {showInterrupted.map((i) => (
+            <div key={i.key} role="status" className="flex flex-wrap items-center gap-3 rounded-md border border-sky-200 bg-sky-50 px-3 py-2 text-sm text-sky-900">
+              <span className="flex-1">
+                An upload of <span className="font-medium">{i.filename}</span> stopped at {formatBytes(i.offset)}
+                {i.size ? ` of ${formatBytes(i.size)}` : ""}. Choose the same file below to resume it.
+              </span>
+              <button type="button" onClick={() => void discard(i)} className="text-xs font-medium text-sky-800 underline hover:text-sky-950">
+                Discard it
+              </button>
+            </div>
+          ))}
+        </div>
+      ) : null}
+
+      <div className="mt-4 space-y-4">
+        {!started && phase.kind !== "done" ? (
+          <>
+            <div className="space-y-1">
+              <label htmlFor="image-file" className="block text-sm font-medium text-stone-800">
+                Image file
+              </label>
+              <input
+                ref={inputRef}
+                id="image-file"
+                type="file"
+                onChange={(e) => void choose(e.target.files?.[0] ?? null)}
+                className="block w-full text-sm text-stone-700 file:mr-3 file:rounded-md file:border-0 file:bg-stone-100 file:px-3 file:py-2 file:text-sm file:font-medium file:text-stone-800 hover:file:bg-stone-200"
+              />
+            </div>
+            <div className="grid gap-4 sm:grid-cols-2">
+              <TextAreaField label="Notes (optional)" mono={false} rows={2} value={notes} onChange={(e) => setNotes(e.target.value)} placeholder="What changed in this version" />
+              <Field
+                label="Expected sha256 (optional)"
+                value={sha256}
+                onChange={(e) => setSha256(e.target.value)}
+                placeholder="64 hex digits"
+                spellCheck={false}
+                autoComplete="off"
+                className="font-mono"
+                hint="If given, Kiln rejects the version when the bytes it received do not match."
+              />
+            </div>
+          </>
+        ) : null}
+
+        {file && phase.kind === "failed" && !started ? <Alert tone="error">{phase.message}</Alert> : null}
+
+        {file && (phase.kind === "chosen" || (phase.kind === "failed" && !started)) ? (
+          previous ? (
+            <div className="flex flex-wrap items-center gap-3 rounded-md border border-sky-200 bg-sky-50 px-3 py-2">
+              <p className="flex-1 text-sm text-sky-900" data-testid="previous-upload">
+                Resume previous upload of <span className="font-medium">{file.name}</span> ({formatBytes(previous.offset)} of {formatBytes(file.size)})
+              </p>
+              <Button onClick={() => start(true)}>Resume upload</Button>
+              <Button variant="secondary" onClick={() => void startOver()}>
+                Start over
+              </Button>
+            </div>
+          ) : (
+            <div className="flex items-center gap-3">
+              <Button onClick={() => start(false)}>Upload {formatBytes(file.size)}</Button>
+              <span className="truncate text-sm text-stone-600">{file.name}</span>
+            </div>
+          )
+        ) : null}
+
+        {file && (started || phase.kind === "done") ? (
+          <div className="space-y-3" data-testid="upload-progress">
+            <div className="flex items-baseline justify-between gap-3 text-sm">
+              <span className="truncate font-medium text-stone-900">{file.name}</span>
+              <span className="shrink-0 tabular-nums text-stone-700" data-testid="upload-percent">
+                {percent.toFixed(1)}%
+              </span>
+            </div>
+            <div
+              role="progressbar"
+              aria-label={`Upload of ${file.name}`}
+              aria-valuemin={0}
+              aria-valuemax={progress.total}
+              aria-valuenow={progress.sent}
+              aria-valuetext={`${percent.toFixed(1)}%`}
+              className="h-3 overflow-hidden rounded-full bg-stone-100 ring-1 ring-inset ring-stone-200"
+            >
+              <div
+                className={`h-full rounded-full transition-[width] duration-200 ${phase.kind === "paused" || phase.kind === "failed" ? "bg-stone-400" : phase.kind === "retrying" ? "bg-amber-500" : phase.kind === "done" ? "bg-green-600" : "bg-kiln-600"}`}
+                style={{ width: `${percent}%` }}
+              />
+            </div>
+            <div className="flex flex-wrap items-center justify-between gap-3 text-xs text-stone-600">
+              <span className="tabular-nums">
+                {formatBytes(progress.sent)} of {formatBytes(progress.total)}
+                {phase.kind === "uploading" ? (
+                  <>
+                    {" · "}
+                    <span data-testid="upload-speed">{progress.speed === null ? "measuring speed…" : `${formatBytes(progress.speed)}/s`}</span>
+                    {eta !== null ? <> · about {formatDuration(eta)} left</> : null}
+                  </>
+                ) : null}
+              </span>
+              <span aria-live="polite" data-testid="upload-status" className="font-medium text-stone-700">
+                {phase.kind === "uploading" ? "Uploading" : phase.kind === "paused" ? "Paused" : phase.kind === "retrying" ? `Retrying (${phase.reason}, attempt ${phase.attempt})…` : phase.kind === "done" ? "Uploaded" : phase.kind === "failed" ? "Stopped" : ""}
+              </span>
+            </div>
+            {phase.kind === "failed" ? <Alert tone="error">{phase.message}</Alert> : null}
+            {phase.kind === "done" ? (
+              <div className="space-y-3">
+                <Alert tone="success">
+                  Uploaded {file.name}
+                  {phase.version ? ` as version ${phase.version}` : ""}. Kiln is verifying it: the version turns ready in the table above once its checksum and format are recorded.
+                </Alert>
+                <Button variant="secondary" onClick={reset}>
+                  Upload another
+                </Button>
+              </div>
+            ) : (
+              <div className="flex flex-wrap gap-2">
+                {busy ? (
+                  <Button variant="secondary" onClick={pause}>
+                    Pause
+                  </Button>
+                ) : (
+                  <Button onClick={() => start(false)}>Resume</Button>
+                )}
+                <Button variant="quietDanger" onClick={() => void cancel()}>
+                  Cancel upload
+                </Button>
+              </div>
+            )}
+          </div>
+        ) : null}
+      </div>
+    </section>
+  );
+}
