@@ -13,7 +13,7 @@ export async function startWorker(url: string): Promise<{ stop: () => Promise<vo
 
   for (const job of JOBS) {
     await boss.createQueue(job.name, { retryLimit: job.retryable === false ? 0 : 3, retryBackoff: true });
-    await boss.work(job.name, async (batch) => {
+    await boss.work(job.name, { pollingIntervalSeconds: job.pollingIntervalSeconds ?? 2 }, async (batch) => {
       for (const j of batch) {
         const parsed = job.schema.safeParse(j.data);
         if (!parsed.success) {

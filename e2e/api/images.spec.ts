@@ -7,11 +7,11 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { expect, test } from "@playwright/test";
-import { tusCreate, tusHead, tusPatch, tusPatchCut, tusResume } from "../../test/harness/tus";
+import { expect, request as playwrightRequest, test } from "@playwright/test";
+import { encodeMetadata, tusCreate, tusHead, tusPatch, tusPatchCut, tusResume } from "../../test/harness/tus";
 import { apiOk, registerResearcher } from "../support/api";
 import { stopProcessGroup, waitForLine, waitForPostgresStopped } from "../support/processes";
-import { readState } from "../support/state";
+import { PASSWORD, readState } from "../support/state";
 
 const exec = promisify(execFile);
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
@@ -111,6 +111,21 @@ test("[IMAGES] through the real router: PATCHes cut mid-body resume, nothing par
   expect(JSON.parse(over.body).error.message).toContain("would exceed your storage quota");
   expect((await tusCreate(`${baseURL}/api/uploads`, token, 10, { imageId: image.id, filename: "../../etc/passwd" })).status).toBe(400);
   expect((await tusPatch(created.location!, eve.tokens[0]!, 0, Buffer.alloc(10))).status).toBe(404);
+
+  // A browser session (the cookie, no token) uploads too, as the upload form does.
+  const browser = await playwrightRequest.newContext({ baseURL });
+  try {
+    expect((await browser.post("/api/session", { data: { login: ada.email, password: PASSWORD } })).ok()).toBe(true);
+    const tus = { "Tus-Resumable": "1.0.0" };
+    const small = Buffer.from("four");
+    const made = await browser.fetch("/api/uploads", { method: "POST", headers: { ...tus, "Upload-Length": "4", "Upload-Metadata": encodeMetadata({ imageId: image.id, filename: "s.img" }) } });
+    expect(made.status(), await made.text()).toBe(201);
+    const sent = await browser.fetch(made.headers()["location"]!, { method: "PATCH", headers: { ...tus, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream" }, data: small });
+    expect(sent.status()).toBe(204);
+    expect(await waitSettled(baseURL, token, image.id, Number(made.headers()["kiln-image-version"]))).toMatchObject({ state: "ready", sha256: sha(small) });
+  } finally {
+    await browser.dispose();
+  }
 });
 
 test("[IMAGES] an upload survives a restart of the whole server process and resumes from the stored offset", async () => {

@@ -405,7 +405,8 @@ export const API_ROUTES: ApiRoute[] = [
     method: "GET", path: "/api/v1/images/{id}/versions", operationId: "listImageVersions", tag: "Images", auth: "user", params: IMAGE_ID,
     summary: "An image's versions, newest first",
     description: "Each with its state (`uploading`, `verifying`, `ready`, `failed` with `failureReason`), size, sha256, detected format, uploader and notes.",
-    success: { status: 200, description: "`{ data: [version…] }`." },
+    query: paginationSchema,
+    success: { status: 200, description: "A page of versions.", list: true },
     errors: [IMAGE_404],
   },
   {

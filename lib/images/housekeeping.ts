@@ -13,7 +13,6 @@ import { verifyImageVersion } from "./verify";
 const STUCK_AFTER_MS = 10 * 60_000;
 
 export async function expireImageUploads(db: Db, now = new Date()): Promise<number> {
-  const storage = getImageStorage();
   let expired = 0;
   for (const upload of await listExpiredImageUploads(db, now)) {
     const removed = await db.transaction(async (tx) => {
@@ -26,7 +25,7 @@ export async function expireImageUploads(db: Db, now = new Date()): Promise<numb
       return true;
     });
     if (removed) {
-      await storage.removeUpload(upload.id);
+      await getImageStorage().removeUpload(upload.id);
       expired++;
     }
   }
@@ -38,7 +37,7 @@ export async function expireImageUploads(db: Db, now = new Date()): Promise<numb
  * the row and the bytes), once they are older than the expiry: deleted.
  */
 export async function sweepOrphanUploadFiles(db: Db, now = new Date()): Promise<number> {
-  if (getImageStorage().kind !== "file") return 0;
+  if (getEnv().KILN_IMAGE_STORAGE !== "file") return 0;
   const dir = path.join(imagesRoot(), "uploads");
   const names = await fsp.readdir(dir).catch(() => [] as string[]);
   const ids = [...new Set(names.map((n) => n.replace(/\.json$/, "")).filter((n) => /^[0-9a-f]{16,64}$/.test(n)))];

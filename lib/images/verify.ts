@@ -63,7 +63,9 @@ async function convertQcow2(src: string, dst: string, quotaLeft: number | null):
 }
 
 async function fail(db: Db, p: { imageId: string; version: number; uploadId: string | null; reason: string }): Promise<VerifyResult> {
-  const storage = getImageStorage();
+  // A failed version keeps its record (and reason) but not its bytes: they count against no
+  // quota. Deleted first, so nobody sees `failed` while the bytes are still there.
+  if (p.uploadId) await getImageStorage().removeUpload(p.uploadId);
   const done = await db.transaction(async (tx) => {
     const row = await updateImageVersionFrom(tx, { imageId: p.imageId, version: p.version, from: "verifying" }, { state: "failed", failureReason: p.reason, storageKey: null });
     if (!row) return false;
@@ -71,8 +73,6 @@ async function fail(db: Db, p: { imageId: string; version: number; uploadId: str
     await recordAudit(tx, SYSTEM, { action: "image.version.failed", targetType: "image", targetId: p.imageId, summary: `version ${p.version} failed verification: ${p.reason}`, data: { version: p.version } });
     return true;
   });
-  // A failed version keeps its record (and reason) but not its bytes: they count against no quota.
-  if (p.uploadId) await storage.removeUpload(p.uploadId);
   getLogger("images").info({ imageId: p.imageId, version: p.version, reason: p.reason }, "image version failed verification");
   return done ? { state: "failed", reason: p.reason } : { state: "skipped" };
 }

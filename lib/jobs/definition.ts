@@ -9,6 +9,8 @@ export type JobDefinition<S extends z.ZodType = z.ZodType> = {
   cron?: string;
   /** False when running twice could do harm; pg-boss then does not retry. */
   retryable?: boolean;
+  /** How often the worker looks for new jobs (pg-boss default 2 s; at least 0.5): shorter when someone watches for the result. */
+  pollingIntervalSeconds?: number;
   handler: (db: Db, data: z.infer<S>) => Promise<unknown>;
 };
 

@@ -9,4 +9,5 @@ export const schema = verifyImageVersionPayloadSchema;
 
 // Not retried by pg-boss: a failure is recorded on the version, and a crash leaves it in
 // `verifying`, which the housekeeping job picks up again.
-export const verifyImageVersionJob = defineJob({ name, schema, retryable: false, handler: (db, data) => verifyImageVersion(db, data) });
+// Polled every half second: the uploader watches "verifying…" turn into "ready".
+export const verifyImageVersionJob = defineJob({ name, schema, retryable: false, pollingIntervalSeconds: 0.5, handler: (db, data) => verifyImageVersion(db, data) });
