@@ -2,6 +2,7 @@
 // misconfiguration fails once, at start, with the variable's name in the message.
 import path from "node:path";
 import { z } from "zod";
+import { parseStepTimeouts } from "./deployments/plan";
 
 const csv = z
   .string()
@@ -76,6 +77,21 @@ const envSchema = z.object({
     .optional()
     .transform((v) => (v ? v : undefined))
     .pipe(z.string().regex(/^\/[A-Za-z0-9._~\/-]*\/$/, "must be a path starting and ending with /, e.g. /protected-images/").optional()),
+
+  // Provisioning: per-step deadlines ("boot=120,install=5400", seconds; the rest keep their
+  // defaults) and whether a host is wiped before it goes back to its pool at a lease's end.
+  KILN_STEP_TIMEOUTS: z
+    .string()
+    .default("")
+    .transform((s, ctx) => {
+      try {
+        return parseStepTimeouts(s);
+      } catch (e) {
+        ctx.addIssue({ code: "custom", message: (e as Error).message });
+        return z.NEVER;
+      }
+    }),
+  KILN_WIPE_ON_RELEASE: z.enum(["auto", "always", "never"]).default("auto"),
 
   KILN_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
   KILN_RATE_LIMIT_SIGNIN_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),

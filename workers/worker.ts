@@ -4,16 +4,32 @@ import { createDb } from "@/db/client";
 import { getLogger } from "@/lib/log";
 import { JOBS } from "./jobs";
 
-export async function startWorker(url: string): Promise<{ stop: () => Promise<void> }> {
+export type WorkerOptions = {
+  /** How often pg-boss looks for jobs whose worker died (heartbeat) or expired; default 60 s. */
+  superviseIntervalSeconds?: number;
+  /** How often each queue is polled for new jobs; default 2 s (tests go faster). */
+  pollingIntervalSeconds?: number;
+};
+
+export async function startWorker(url: string, options: WorkerOptions = {}): Promise<{ stop: () => Promise<void> }> {
   const log = getLogger("worker");
   const { db, close } = createDb(url, { max: 4 });
-  const boss = new PgBoss({ connectionString: url, max: 4, application_name: "kiln-worker" });
+  const supervise = options.superviseIntervalSeconds;
+  const boss = new PgBoss({
+    connectionString: url,
+    max: 4,
+    application_name: "kiln-worker",
+    ...(supervise ? { superviseIntervalSeconds: supervise, monitorIntervalSeconds: supervise } : {}),
+  });
   boss.on("error", (err) => log.error({ err }, "pg-boss error"));
   await boss.start();
 
   for (const job of JOBS) {
-    await boss.createQueue(job.name, { retryLimit: job.retryable === false ? 0 : 3, retryBackoff: true });
-    await boss.work(job.name, { pollingIntervalSeconds: job.pollingIntervalSeconds ?? 2 }, async (batch) => {
+    const queue = { retryLimit: job.retryable === false ? 0 : 3, retryBackoff: true, ...(job.heartbeatSeconds ? { heartbeatSeconds: job.heartbeatSeconds } : {}) };
+    await boss.createQueue(job.name, queue);
+    // A test may ask every queue to poll faster than its definition says.
+    const pollingIntervalSeconds = Math.min(job.pollingIntervalSeconds ?? 2, options.pollingIntervalSeconds ?? Infinity);
+    await boss.work(job.name, { pollingIntervalSeconds }, async (batch) => {
       for (const j of batch) {
         const parsed = job.schema.safeParse(j.data);
         if (!parsed.success) {

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { bigint, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { images } from "./images";
 import { hosts, leases, projects } from "./inventory";
 import { users } from "./users";
@@ -70,9 +70,21 @@ export const hostBootSettings = pgTable("host_boot_settings", {
 
 export const deploymentAction = pgEnum("deployment_action", ["install", "deploy_image", "capture_disk", "wipe_disk"]);
 export const deploymentState = pgEnum("deployment_state", ["pending", "running", "done", "failed", "cancelled"]);
+export const deploymentOrigin = pgEnum("deployment_origin", ["holder", "release"]);
 
-// One provisioning run of a host. The provisioning issue adds steps, logs and progress;
-// the boot routes need its mark, its pinned template versions and its one-time token.
+export type DeploymentOptions = {
+  disk?: string;
+  wipeFirst?: boolean;
+  /** False for a mark: the holder reboots the machine by hand. */
+  power?: boolean;
+  /** Mail the holder when the run ends. */
+  notify?: boolean;
+  /** capture_disk: the image that gets the captured disk as its next version. */
+  captureImageId?: string;
+};
+
+// One provisioning run of a host: its action, pinned template and image versions, vars,
+// one-time token and outcome. Steps, log lines and the live feed are in deployments.ts.
 export const deployments = pgTable(
   "deployments",
   {
@@ -99,6 +111,18 @@ export const deployments = pgTable(
     tokenExpiresAt: timestamp("token_expires_at", { withTimezone: true }).notNull(),
     bootCount: integer("boot_count").notNull().default(0),
     failureReason: text("failure_reason"),
+    // Who asked: the holder (or an admin for them), or the end of a lease (the wipe before
+    // the host goes back to its pool).
+    origin: deploymentOrigin("origin").notNull().default("holder"),
+    // Options the agent gets (disk, wipeFirst) beside the vars templates see.
+    options: jsonb("options").$type<DeploymentOptions>().notNull().default({}),
+    // The run this one repeats (the holder's "retry").
+    retryOfId: uuid("retry_of_id"),
+    // Progress of the step that moves data (write, wipe, capture), as the agent last reported it.
+    bytesWritten: bigint("bytes_written", { mode: "number" }).notNull().default(0),
+    totalBytes: bigint("total_bytes", { mode: "number" }),
+    rateBytesPerSecond: bigint("rate_bytes_per_second", { mode: "number" }),
+    progressAt: timestamp("progress_at", { withTimezone: true }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     startedAt: timestamp("started_at", { withTimezone: true }),
     finishedAt: timestamp("finished_at", { withTimezone: true }),

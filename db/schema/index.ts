@@ -5,3 +5,4 @@ export * from "./inventory";
 export * from "./audit";
 export * from "./boot";
 export * from "./images";
+export * from "./deployments";

@@ -3,6 +3,7 @@
 // names a handler that does not exist). Request shapes are the very zod schemas the handlers
 // and lib/ functions parse with, so the document cannot drift from what is accepted.
 import { z } from "zod";
+import { deploymentGetQuerySchema, deploymentListQuerySchema, deploymentStartSchema } from "../validation/deployments";
 import { powerActionSchema } from "../validation/power";
 import {
   apiTokenCreateSchema,
@@ -58,6 +59,7 @@ export const API_TAGS = [
   { name: "Templates", description: "iPXE boot scripts and unattended-install files (preseed, kickstart, cloud-init) as versioned data; private, shared with a project, or public." },
   { name: "Images", description: "OS disk images with numbered versions (`latest` = the newest ready one). Bytes arrive through the tus endpoint `/api/uploads` and leave through `/images/{id}/versions/{version}/blob`; see the README." },
   { name: "Network boot", description: "What a held host boots next: its templates and variables, and marks for reinstall." },
+  { name: "Provisioning", description: "Runs that reinstall, deploy an image to, capture or wipe a held host: steps with deadlines and reasons, progress, logs, a live feed, cancel and retry." },
   { name: "Audit", description: "Every change, written in the same transaction as the change." },
   { name: "Users", description: "Who you are; administrators manage accounts." },
   { name: "Account", description: "The caller's own profile, SSH keys and personal access tokens." },
@@ -103,6 +105,8 @@ const IMAGE_ID = { id: "The image's id (a UUID)." };
 const IMAGE_VERSION = { id: "The image's id (a UUID).", version: "A version number, or `latest` (the newest ready version)." };
 const IMAGE_404: ApiResponse = { status: 404, description: "No such image (or version), or one the caller may not see (private images are not acknowledged)." };
 const IMAGE_403: ApiResponse = { status: 403, description: "The caller may see the image but only its owner (or an administrator) changes it." };
+const DEPLOYMENT_ID = { id: "The run's id (a UUID)." };
+const DEPLOYMENT_404: ApiResponse = { status: 404, description: "No such run, or one of a host the caller does not hold." };
 const HOLDER_HOST_404: ApiResponse = { status: 404, description: "No such host, or not one the caller holds." };
 const HOST_404: ApiResponse = { status: 404, description: "No such host, or (for a researcher) not a host they currently hold." };
 const LEASE_404: ApiResponse = { status: 404, description: "No such lease, or not the caller's." };
@@ -478,6 +482,55 @@ export const API_ROUTES: ApiRoute[] = [
     description: "Asks the driver for the power state and reports whether that worked, with the driver's log.",
     success: { status: 200, description: "`{ ok, driver, state, message, log }`." },
     errors: [{ status: 404, description: "No such host." }],
+  },
+
+  // Provisioning
+  {
+    method: "GET", path: "/api/v1/hosts/{id}/deployments", operationId: "listDeployments", tag: "Provisioning", auth: "user", params: HOST_ID,
+    summary: "A held host's provisioning runs, newest first",
+    description: "Each with its steps (state, start, end, deadline, failure reason), progress (bytes, total, rate, ETA) and outcome; `lastEventId` is where the live feed (`/api/v1/hosts/{id}/events`) continues from.",
+    query: deploymentListQuerySchema,
+    success: { status: 200, description: "A page of runs, and `lastEventId`.", list: true },
+    errors: [HOLDER_HOST_404],
+  },
+  {
+    method: "POST", path: "/api/v1/hosts/{id}/deployments", operationId: "startDeployment", tag: "Provisioning", auth: "user", params: HOST_ID,
+    summary: "Reinstall, deploy an image to, capture or wipe a held host",
+    description:
+      "Checks everything before anything is powered: the caller holds the host, may read the image (and its version is ready), no other run is active, and the templates render for this host. Then Kiln powers the machine on from the network and follows each step to the end. `install` uses the given templates or the host's boot settings; the other actions boot Kiln's deploy ramdisk.",
+    body: deploymentStartSchema,
+    success: { status: 201, description: "The new run, as `GET /api/v1/deployments/{id}` answers it." },
+    errors: [{ status: 400, description: "A bad choice: no template, an image that does not exist or may not be used, a version that is not ready, a template that does not render (with line and column); `capture_disk` is not available yet." }, HOLDER_HOST_404, { status: 409, description: "The host is not leased, or another run is active on it." }],
+  },
+  {
+    method: "GET", path: "/api/v1/hosts/{id}/events", operationId: "followHostEvents", tag: "Provisioning", auth: "user", params: HOST_ID,
+    summary: "Live feed of a held host's runs (Server-Sent Events)",
+    description:
+      "`text/event-stream`: one event per change (`created`, `step`, `progress`, `log`, `inventory`, `state`), each with an `id:`. A reconnecting client sends `Last-Event-ID` (browsers' EventSource do) and gets everything after it; `?after=` does the same for the first connection.",
+    success: { status: 200, description: "An event stream that stays open." },
+    errors: [HOLDER_HOST_404],
+  },
+  {
+    method: "GET", path: "/api/v1/deployments/{id}", operationId: "getDeployment", tag: "Provisioning", auth: "user", params: DEPLOYMENT_ID,
+    summary: "One run: steps, progress, log",
+    description: "The latest 500 log lines (or those after `logs_after`), and `lastEventId` for the live feed.",
+    query: deploymentGetQuerySchema,
+    success: { status: 200, description: "The run." },
+    errors: [DEPLOYMENT_404],
+  },
+  {
+    method: "POST", path: "/api/v1/deployments/{id}/cancel", operationId: "cancelDeployment", tag: "Provisioning", auth: "user", params: DEPLOYMENT_ID,
+    summary: "Cancel a run: it ends as cancelled and the machine is switched off",
+    description: "No body.",
+    success: { status: 200, description: "The run after the change." },
+    errors: [DEPLOYMENT_404, { status: 409, description: "The run has already ended." }],
+  },
+  {
+    method: "POST", path: "/api/v1/deployments/{id}/retry", operationId: "retryDeployment", tag: "Provisioning", auth: "user", params: DEPLOYMENT_ID,
+    summary: "Run a failed or cancelled run again",
+    description: "The same action with the same template and image versions, vars and options, as a new run. No body.",
+    success: { status: 201, description: "The new run." },
+    errors: [DEPLOYMENT_404, { status: 409, description: "The run is active or done, the host is not leased any more, or another run is active." }],
   },
 
   // Audit

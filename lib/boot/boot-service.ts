@@ -1,12 +1,14 @@
 // What Kiln answers a machine that network-boots. Unauthenticated by nature, so it
 // reveals nothing: an unknown MAC gets the same local-boot answer as a known idle host,
 // and per-deployment files answer 404 for every bad token alike.
-import { findHostByMac, getActiveDeployment, getDeploymentByTokenHash, getHolder, getHostVars, insertDiscoveredHost, recordDeploymentBoot, touchHostSeen, updateDeploymentRow } from "@/db/queries/boot";
+import { findHostByMac, getActiveDeployment, getDeploymentByTokenHash, getHolder, getHostVars, insertDiscoveredHost, recordDeploymentBoot, touchHostSeen } from "@/db/queries/boot";
 import { listInterfaces } from "@/db/queries/hosts";
 import { getBootSettingsRow } from "@/db/queries/boot";
 import { getTemplateVersion } from "@/db/queries/templates";
 import type { DeploymentRow, HostRow } from "@/db/schema";
-import { buildBootContext } from "@/boot/context";
+import { buildBootContext, type BootContextInput } from "@/boot/context";
+import { getImageRow, getImageVersionRow } from "@/db/queries/images";
+import { blobPathOf } from "../images/images";
 import { errorScript, localBootScript } from "@/boot/scripts";
 import { compileTemplate, renderCompiled, TemplateError } from "@/boot/template";
 import type { Db, DbOrTx } from "../db";
@@ -17,6 +19,7 @@ import { hashSecret } from "../auth/secrets";
 import { getLogger } from "../log";
 import { deploymentToken } from "./deployment-token";
 import { insertHostEvents } from "@/db/queries/hosts";
+import { failFromBoot, noteBootRequest, noteFileFetched, reportFinished } from "../deployments/agent";
 
 export type BootAnswer = { status: number; body: string; contentType: string };
 
@@ -53,11 +56,12 @@ export async function answerBootRequest(db: Db, req: { mac: string; hostnameHint
   await recordDeploymentBoot(db, deployment.id, now);
   try {
     const body = await renderDeploymentTemplate(db, { host, mac, deployment, which: "system", token: deploymentToken(deployment.id) });
+    await noteBootRequest(db, deployment.id, now);
     return { status: 200, contentType: IPXE, body };
   } catch (e) {
     const reason = e instanceof TemplateError ? e.message : "the boot template could not be rendered";
     getLogger("boot").warn({ hostId: host.id, deploymentId: deployment.id, reason }, "boot template failed; answering local boot");
-    await updateDeploymentRow(db, deployment.id, { state: "failed", failureReason: `The system template failed to render: ${reason}`, finishedAt: now });
+    await failFromBoot(db, deployment.id, `the system template failed to render: ${reason}`, now);
     return { status: 200, contentType: IPXE, body: errorScript(`the boot template of ${host.name} failed to render (see the host page); booting from disk`) };
   }
 }
@@ -86,14 +90,37 @@ async function renderDeploymentTemplate(
   if (!templateId || !version) throw new TemplateError(`this deployment has no ${p.which} template`, 1, 1, "render");
   const tv = await getTemplateVersion(db, { templateId, version });
   if (!tv) throw new TemplateError(`${p.which} template version ${version} no longer exists`, 1, 1, "render");
-  const context = await loadBootContext(db, { host: p.host, mac: p.mac, deployment, token: p.token });
+  const image = await imageContextOf(db, deployment, p.token);
+  const context = await loadBootContext(db, { host: p.host, mac: p.mac, deployment, token: p.token, image });
   return renderCompiled(compileTemplate(tv.source), context);
+}
+
+/** What templates see of the image a run writes: its name, version, checksum and the URL its token opens. */
+export async function imageContextOf(db: DbOrTx, d: { imageId: string | null; imageVersion: number | null }, token: string): Promise<BootContextInput["image"]> {
+  if (!d.imageId || !d.imageVersion) return null;
+  const [image, version] = await Promise.all([getImageRow(db, d.imageId), getImageVersionRow(db, { imageId: d.imageId, version: d.imageVersion })]);
+  if (!image || !version) return null;
+  return {
+    name: image.name,
+    version: version.version,
+    url: `${getEnv().bootUrl}${blobPathOf(image.id, version.version)}?token=${token}`,
+    sha256: version.sha256 ?? "",
+    format: version.format ?? "raw",
+    sizeBytes: version.sizeBytes,
+  };
 }
 
 /** The template context of a host: its facts, vars (lease over host), holder, deployment. */
 export async function loadBootContext(
   db: DbOrTx,
-  p: { host: HostRow; mac: string | null; deployment: { id: string; action: string; vars?: Record<string, unknown> } | null; token: string | null; vars?: Record<string, unknown> },
+  p: {
+    host: HostRow;
+    mac: string | null;
+    deployment: { id: string; action: string; vars?: Record<string, unknown> } | null;
+    token: string | null;
+    vars?: Record<string, unknown>;
+    image?: BootContextInput["image"];
+  },
 ) {
   const ifaces = await listInterfaces(db, [p.host.id]);
   const holder = await getHolder(db, p.host.id);
@@ -117,7 +144,7 @@ export async function loadBootContext(
     hostVars: await getHostVars(db, p.host.id),
     leaseVars,
     user: holder ? { name: holder.user.name, email: holder.user.email, sshKeys: holder.sshKeys } : null,
-    image: null,
+    image: p.image ?? null,
     deployment: p.deployment ? { id: p.deployment.id, action: p.deployment.action, token: p.token ?? "" } : null,
   });
 }
@@ -150,31 +177,19 @@ export async function serveDeploymentFile(db: Db, p: { mac: string; token: strin
     const body = await renderDeploymentTemplate(db, { host: resolved.host, mac: resolved.mac, deployment: resolved.deployment, which: "unattended", token: p.token });
     // On the timeline: the installer got as far as asking for its answers.
     await insertHostEvents(db, [{ hostId: resolved.host.id, kind: "fetched", at: now, message: `the machine fetched ${p.file} of deployment ${resolved.deployment.id}` }]);
+    await noteFileFetched(db, resolved.deployment.id, p.file, now);
     return { status: 200, contentType: "text/plain; charset=utf-8", body };
   } catch (e) {
     const reason = e instanceof TemplateError ? e.message : "render failed";
-    await updateDeploymentRow(db, resolved.deployment.id, { state: "failed", failureReason: `The unattended template failed to render: ${reason}`, finishedAt: now });
+    await failFromBoot(db, resolved.deployment.id, `the unattended template failed to render: ${reason}`, now);
     return { status: 500, contentType: "text/plain; charset=utf-8", body: "# Kiln: the unattended template failed to render; see the host page.\n" };
   }
 }
 
-/** The installed system (or the ramdisk) says it finished: the mark clears, the next boot is local. Idempotent. */
-export async function reportDeploymentFinished(db: Db, p: { mac: string; token: string; outcome: "done" | "failed"; reason?: string; now?: Date }): Promise<BootAnswer> {
-  const now = p.now ?? new Date();
-  const resolved = await resolveDeployment(db, { ...p, now });
-  if (!resolved) {
-    // A repeated "done" for a finished run changes nothing; anything else is unknown.
-    const mac = normalizeMac(p.mac);
-    const d = /^[A-Za-z0-9_-]{20,100}$/.test(p.token) ? await getDeploymentByTokenHash(db, hashSecret(p.token)) : undefined;
-    const same = d && mac && (await findHostByMac(db, mac))?.host.id === d.hostId;
-    if (same && d.state === p.outcome) return { status: 200, contentType: "text/plain; charset=utf-8", body: "already recorded\n" };
-    return { status: 404, contentType: "text/plain; charset=utf-8", body: "Not found\n" };
-  }
-  await updateDeploymentRow(db, resolved.deployment.id, {
-    state: p.outcome,
-    finishedAt: now,
-    ...(p.outcome === "failed" ? { failureReason: (p.reason ?? "reported failed by the machine").slice(0, 2000) } : {}),
-  });
-  await insertHostEvents(db, [{ hostId: resolved.host.id, kind: p.outcome === "done" ? "deployment_done" : "deployment_failed", at: now, message: `deployment ${resolved.deployment.id} ${p.outcome}${p.reason ? `: ${p.reason.slice(0, 200)}` : ""}` }]);
-  return { status: 200, contentType: "text/plain; charset=utf-8", body: "ok\n" };
+/**
+ * The installed system (or the ramdisk) says it finished: the mark clears, the next boot is
+ * local. Idempotent; the run's steps and live feed follow (lib/deployments/agent.ts).
+ */
+export async function reportDeploymentFinished(db: Db, p: { mac: string; token: string; outcome: "done" | "failed"; reason?: string; body?: unknown; now?: Date }): Promise<BootAnswer> {
+  return reportFinished(db, { mac: p.mac, token: p.token, outcome: p.outcome, body: p.body ?? p.reason, now: p.now });
 }

@@ -1,20 +1,17 @@
 // The holder's choices for a host's next network boot, and the "mark for reinstall"
 // that turns them into a deployment with pinned template versions and a one-time token.
-import { getActiveDeployment, getBootSettingsRow, getHostVars, insertDeployment, listHostDeployments, updateDeploymentRow, upsertBootSettings, upsertHostVars } from "@/db/queries/boot";
+import { getActiveDeployment, getBootSettingsRow, getHostVars, listHostDeployments, upsertBootSettings, upsertHostVars } from "@/db/queries/boot";
 import { getHostRow, insertHostEvents, listInterfaces } from "@/db/queries/hosts";
 import { getTemplateRow } from "@/db/queries/templates";
-import { isUniqueViolation } from "@/db/errors";
 import type { Db, DbOrTx } from "../db";
 import { AppError } from "../errors";
 import { isAdminActor, recordAudit, type Actor } from "../audit/audit";
-import { hashSecret } from "../auth/secrets";
 import { getReadableTemplate } from "../templates/templates";
 import { bootSettingsSchema, hostVarsSchema } from "../validation/templates";
 import { parseInput } from "../validation/parse";
 import { assertHostHolder } from "./access";
-import { deploymentToken } from "./deployment-token";
-
-export const DEPLOYMENT_TOKEN_HOURS = 24;
+import { createRun } from "../deployments/deployments";
+import { finishRun, withRun } from "../deployments/engine";
 
 async function describeNextBoot(db: DbOrTx, hostId: string) {
   const d = await getActiveDeployment(db, hostId);
@@ -90,9 +87,9 @@ export async function setHostVars(db: Db, actor: Actor, hostId: string, input: u
 }
 
 /**
- * Marks the host for reinstall: a deployment pinned to the current versions of the chosen
- * templates and the current vars. The next network boot answers its system template
- * until the install reports done (or the mark is undone).
+ * Marks the host for reinstall: a run (install) pinned to the current versions of the chosen
+ * templates and the current vars, which nobody powers — the next network boot answers its
+ * system template until the install reports done (or the mark is undone).
  */
 export async function markForReinstall(db: Db, actor: Actor, hostId: string, opts: { now?: Date } = {}) {
   const now = opts.now ?? new Date();
@@ -104,30 +101,29 @@ export async function markForReinstall(db: Db, actor: Actor, hostId: string, opt
   }
   const sys = await getReadableTemplate(db, actor, settings.systemTemplateId);
   const un = settings.unattendedTemplateId ? await getReadableTemplate(db, actor, settings.unattendedTemplateId) : null;
+  const host = (await getHostRow(db, hostId))!;
   try {
-    return await db.transaction(async (tx) => {
-      const id = crypto.randomUUID();
-      const d = await insertDeployment(tx, {
-        id,
-        hostId,
+    const d = await createRun(
+      db,
+      actor,
+      {
+        host,
         leaseId,
         userId: actor.user?.id ?? null,
         action: "install",
-        systemTemplateId: sys.id,
-        systemTemplateVersion: sys.latestVersion,
-        unattendedTemplateId: un?.id ?? null,
-        unattendedTemplateVersion: un?.latestVersion ?? null,
+        system: { id: sys.id, version: sys.latestVersion, name: sys.name },
+        unattended: un ? { id: un.id, version: un.latestVersion, name: un.name } : null,
+        image: null,
         vars: settings.vars,
-        tokenHash: hashSecret(deploymentToken(id)),
-        tokenExpiresAt: new Date(now.getTime() + DEPLOYMENT_TOKEN_HOURS * 3600_000),
-        createdAt: now,
-      });
-      await insertHostEvents(tx, [{ hostId, kind: "marked", at: now, actorUserId: actor.user?.id ?? null, leaseId, message: `marked for reinstall with ${sys.name} v${sys.latestVersion}${un ? ` + ${un.name} v${un.latestVersion}` : ""}` }]);
-      await recordAudit(tx, actor, { action: "host.mark", targetType: "host", targetId: hostId, summary: `marked for reinstall (deployment ${d.id})` });
-      return { deploymentId: d.id, nextBoot: await describeNextBoot(tx, hostId) };
-    });
+        options: { power: false },
+        origin: "holder",
+        power: false,
+      },
+      now,
+    );
+    return { deploymentId: d.id, nextBoot: await describeNextBoot(db, hostId) };
   } catch (e) {
-    if (isUniqueViolation(e, "deployments_one_active_key")) throw new AppError("conflict", "This host is already marked; undo the mark first to change it.");
+    if (e instanceof AppError && e.code === "conflict") throw new AppError("conflict", "This host is already marked (or another run is active); undo the mark first to change it.");
     throw e;
   }
 }
@@ -135,12 +131,17 @@ export async function markForReinstall(db: Db, actor: Actor, hostId: string, opt
 export async function undoMark(db: Db, actor: Actor, hostId: string, opts: { now?: Date } = {}) {
   const now = opts.now ?? new Date();
   await assertHostHolder(db, actor, hostId);
-  return db.transaction(async (tx) => {
-    const d = await getActiveDeployment(tx, hostId);
-    if (!d) throw new AppError("conflict", "This host is not marked for reinstall.");
-    await updateDeploymentRow(tx, d.id, { state: "cancelled", finishedAt: now, failureReason: "mark undone" });
-    await insertHostEvents(tx, [{ hostId, kind: "unmarked", at: now, actorUserId: actor.user?.id ?? null, message: `mark undone (deployment ${d.id})` }]);
-    await recordAudit(tx, actor, { action: "host.unmark", targetType: "host", targetId: hostId, summary: `undid reinstall mark (deployment ${d.id})` });
-    return { nextBoot: await describeNextBoot(tx, hostId) };
-  });
+  const active = await getActiveDeployment(db, hostId);
+  if (!active) throw new AppError("conflict", "This host is not marked for reinstall.");
+  await withRun(
+    db,
+    active.id,
+    async (ctx) => {
+      await finishRun(ctx, "cancelled", "mark undone");
+      await insertHostEvents(ctx.tx, [{ hostId, kind: "unmarked", at: now, actorUserId: actor.user?.id ?? null, message: `mark undone (deployment ${active.id})` }]);
+      await recordAudit(ctx.tx, actor, { action: "host.unmark", targetType: "host", targetId: hostId, summary: `undid reinstall mark (deployment ${active.id})` });
+    },
+    now,
+  );
+  return { nextBoot: await describeNextBoot(db, hostId) };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canTransition, describeIllegalTransition, sourcesOf } from "./state-machine";
+import { canFinishRun, canTransition, describeIllegalTransition, provisioningStateOf, sourcesOf } from "./state-machine";
 
 describe("host state machine", () => {
   it("follows the lease cycle new → available → leased → releasing → available", () => {
@@ -20,5 +20,26 @@ describe("host state machine", () => {
   it("lists the sources of a state and explains a refusal", () => {
     expect(sourcesOf("leased")).toEqual(["available"]);
     expect(describeIllegalTransition("n1", "leased", "maintenance")).toBe("Host n1 is leased; it cannot become maintenance. Release its lease first.");
+  });
+});
+
+describe("provisioning runs", () => {
+  it("finish once: pending/running end in done, failed or cancelled, and never leave them", () => {
+    expect(canFinishRun("running", "done")).toBe(true);
+    expect(canFinishRun("pending", "cancelled")).toBe(true);
+    expect(canFinishRun("failed", "done")).toBe(false);
+    expect(canFinishRun("done", "failed")).toBe(false);
+    expect(canFinishRun("cancelled", "running")).toBe(false);
+  });
+
+  it("derive what a host shows from its latest run: a failed run is failed, never deployed", () => {
+    expect(provisioningStateOf(null)).toBe("none");
+    expect(provisioningStateOf({ state: "running", origin: "holder" })).toBe("deploying");
+    expect(provisioningStateOf({ state: "done", origin: "holder" })).toBe("deployed");
+    expect(provisioningStateOf({ state: "failed", origin: "holder" })).toBe("failed");
+    expect(provisioningStateOf({ state: "pending", origin: "release" })).toBe("wiping");
+    expect(provisioningStateOf({ state: "failed", origin: "release" })).toBe("failed");
+    expect(provisioningStateOf({ state: "done", origin: "holder", action: "wipe_disk" })).toBe("wiped");
+    expect(provisioningStateOf({ state: "cancelled", origin: "holder", action: "deploy_image" })).toBe("cancelled");
   });
 });

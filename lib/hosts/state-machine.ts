@@ -1,5 +1,5 @@
-// The one place that says how a host's state may change. Provisioning (issue 6) adds
-// its states here. db/queries/hosts.ts applies a transition with a guarded UPDATE
+// The one place that says how a host's state may change, and how a provisioning run's
+// state may change (below). db/queries/hosts.ts applies a transition with a guarded UPDATE
 // (WHERE state = ANY(allowed sources)), so concurrent changes cannot skip this table.
 import type { HostState } from "@/db/schema";
 
@@ -32,4 +32,41 @@ export function describeIllegalTransition(name: string, from: HostState, to: Hos
         ? " Accept it first."
         : "";
   return `Host ${name} is ${from}; it cannot become ${to}.${hint}`;
+}
+
+// Provisioning is a second axis beside the lease lifecycle above, not more host states: a
+// host being reinstalled is still `leased` (quotas, expiry, hand-over and the invariant
+// "in an active lease ⇔ leased" keep holding), and a host being wiped at the end of a lease
+// is still `releasing` (only a wiped host becomes `available`). What a person sees as
+// "deploying", "deployed" or "failed" is derived from the host's latest run, so it can
+// never disagree with the record of that run — not even after a crash between two writes.
+// A failed wipe at release takes the host releasing → maintenance for an administrator.
+export type RunState = "pending" | "running" | "done" | "failed" | "cancelled";
+
+const RUN_TRANSITIONS: Record<RunState, readonly RunState[]> = {
+  pending: ["running", "done", "failed", "cancelled"],
+  running: ["done", "failed", "cancelled"],
+  done: [],
+  failed: [],
+  cancelled: [],
+};
+
+export function canFinishRun(from: RunState, to: RunState): boolean {
+  return RUN_TRANSITIONS[from].includes(to);
+}
+
+export function isActiveRun(state: RunState): boolean {
+  return state === "pending" || state === "running";
+}
+
+export type ProvisioningState = "none" | "deploying" | "deployed" | "wiping" | "wiped" | "capturing" | "captured" | "failed" | "cancelled";
+
+/** The provisioning state shown for a host, from its latest run (null: never provisioned). */
+export function provisioningStateOf(latest: { state: RunState; origin: "holder" | "release"; action?: string } | null | undefined): ProvisioningState {
+  if (!latest) return "none";
+  if (latest.state === "failed" || latest.state === "cancelled") return latest.state;
+  const active = latest.state === "pending" || latest.state === "running";
+  if (latest.origin === "release" || latest.action === "wipe_disk") return active ? "wiping" : "wiped";
+  if (latest.action === "capture_disk") return active ? "capturing" : "captured";
+  return active ? "deploying" : "deployed";
 }

@@ -11,6 +11,12 @@ export type JobDefinition<S extends z.ZodType = z.ZodType> = {
   retryable?: boolean;
   /** How often the worker looks for new jobs (pg-boss default 2 s; at least 0.5): shorter when someone watches for the result. */
   pollingIntervalSeconds?: number;
+  /**
+   * Heartbeat interval (≥ 10 s) for jobs that must be retried soon after their worker dies
+   * (SIGKILL, OOM): pg-boss fails a job whose heartbeat stops, instead of waiting for its
+   * expiry. Their handlers must be safe to run again.
+   */
+  heartbeatSeconds?: number;
   handler: (db: Db, data: z.infer<S>) => Promise<unknown>;
 };
 

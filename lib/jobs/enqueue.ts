@@ -3,6 +3,7 @@
 import { PgBoss } from "pg-boss";
 import type { z } from "zod";
 import { getEnv } from "../env";
+import { getLogger } from "../log";
 import { parseInput } from "../validation/parse";
 import type { JobDefinition } from "./definition";
 
@@ -14,7 +15,18 @@ function getSender(): Promise<PgBoss> {
     if (!url) throw new Error("DATABASE_URL is not set");
     // A sender only: no maintenance, no cron, no schema migration (the worker owns those).
     const boss = new PgBoss({ connectionString: url, max: 2, supervise: false, schedule: false, migrate: false });
-    await boss.start();
+    // Without a listener, a connection the server drops (PostgreSQL restarting) would be an
+    // unhandled 'error' event and take the web process down; the pool reconnects by itself.
+    boss.on("error", (err) => getLogger("jobs").warn({ err: err instanceof Error ? err.message : err }, "job sender: database error"));
+    try {
+      await boss.start();
+    } catch (e) {
+      // No worker has installed pg-boss in this database yet (or it is down): close the pool
+      // and let the next enqueue try again, instead of keeping a broken sender forever.
+      delete globalForBoss.kilnBoss;
+      await boss.stop({ graceful: false, close: true }).catch(() => {});
+      throw e;
+    }
     return boss;
   })();
   return globalForBoss.kilnBoss;
@@ -27,7 +39,10 @@ export async function stopJobSender(): Promise<void> {
   await (await sender?.catch(() => undefined))?.stop({ graceful: false, close: true });
 }
 
-export async function enqueueJob<S extends z.ZodType>(job: Pick<JobDefinition<S>, "name" | "schema">, data: z.input<S>): Promise<string | null> {
+/** `startAfter` delays a job (a deadline check); `singletonKey` keeps one queued copy per key. */
+export type EnqueueOptions = { startAfter?: Date; singletonKey?: string };
+
+export async function enqueueJob<S extends z.ZodType>(job: Pick<JobDefinition<S>, "name" | "schema">, data: z.input<S>, options: EnqueueOptions = {}): Promise<string | null> {
   const payload = parseInput(job.schema, data) as object;
-  return (await getSender()).send(job.name, payload);
+  return (await getSender()).send(job.name, payload, options);
 }

@@ -263,7 +263,7 @@ export async function releaseLease(db: Db, actor: Actor, leaseId: string, clock:
     await recordAudit(tx, actor, { action: reason === "expired" ? "lease.expire" : "lease.release", targetType: "lease", targetId: leaseId, summary: `${reason} lease of ${hosts.map((h) => h.name).sort().join(", ")}${by}` });
     return released;
   });
-  await completeHostReleases(db, hostIds, { leaseId });
+  await completeHostReleases(db, hostIds, { leaseId, now });
   return getLeaseView(db, leaseId);
 }
 

@@ -1,21 +1,58 @@
-import { getHostRowsByIds } from "@/db/queries/hosts";
-import { listHostRows } from "@/db/queries/hosts";
-import type { DbOrTx } from "../db";
-import { transitionHostStates } from "../hosts/transition";
+// What happens to a host between the end of its lease (releasing) and its return to the pool
+// (available): any run of the last holder is cancelled; a host Kiln can power is wiped (a
+// wipe_disk run that ends by switching it off) and only a wiped host becomes available; a
+// host without remote power (manual) cannot be wiped unattended and goes straight back.
+// KILN_WIPE_ON_RELEASE=always also wipes manual hosts (someone must switch them on);
+// =never skips the wipe and only switches remote-powered hosts off.
+import { getActiveDeployment } from "@/db/queries/boot";
+import { getHostRowsByIds, listHostRows } from "@/db/queries/hosts";
+import type { HostRow } from "@/db/schema";
+import type { Db } from "../db";
+import { getEnv } from "../env";
 
-/**
- * releasing → available. Nothing runs in between yet; the provisioning issue puts the
- * power-off and disk wipe here, and only a wiped host becomes available again.
- */
-export async function completeHostReleases(db: DbOrTx, hostIds: string[], opts: { leaseId?: string } = {}): Promise<number> {
-  const releasing = (await getHostRowsByIds(db, hostIds)).filter((h) => h.state === "releasing").map((h) => h.id);
-  if (releasing.length === 0) return 0;
-  const changed = await transitionHostStates(db, { hostIds: releasing, to: "available", actorUserId: null, leaseId: opts.leaseId ?? null, message: "released and ready" });
-  return changed.length;
+import { finishRun, queuePowerOff, runFollowups, withRun, type Followup } from "../deployments/engine";
+import { startReleaseWipe } from "../deployments/deployments";
+import { transitionHostStates } from "../hosts/transition";
+import { getLogger } from "../log";
+
+export function needsWipe(host: Pick<HostRow, "powerDriver">): boolean {
+  const policy = getEnv().KILN_WIPE_ON_RELEASE;
+  return policy === "always" || (policy === "auto" && host.powerDriver !== "manual");
 }
 
-/** Safety net for the worker: hosts left in releasing (say, the web process died mid-release). */
-export async function completeStuckReleases(db: DbOrTx): Promise<number> {
+/** releasing → (wipe →) available. Safe to call again: a host whose wipe is under way is left alone. */
+export async function completeHostReleases(db: Db, hostIds: string[], opts: { leaseId?: string; now?: Date } = {}): Promise<number> {
+  const releasing = (await getHostRowsByIds(db, hostIds)).filter((h) => h.state === "releasing");
+  let returned = 0;
+  for (const host of releasing) {
+    const active = await getActiveDeployment(db, host.id);
+    if (active?.origin === "release") continue;
+    if (active) {
+      // The last holder's run must not go on writing to a machine that is no longer theirs.
+      await withRun(db, active.id, (ctx) => finishRun(ctx, "cancelled", "the lease ended"), opts.now);
+    }
+    if (needsWipe(host)) {
+      try {
+        await startReleaseWipe(db, host, opts.leaseId ?? null);
+        continue;
+      } catch (e) {
+        // Another caller started it a moment ago (the unique index refused ours): fine.
+        getLogger("leases").warn({ hostId: host.id, err: e instanceof Error ? e.message : e }, "release wipe not started");
+        continue;
+      }
+    }
+    const followups: Followup[] = [];
+    if (host.powerDriver !== "manual") queuePowerOff({ followups }, host.id, "lease ended");
+    const changed = await transitionHostStates(db, { hostIds: [host.id], to: "available", actorUserId: null, leaseId: opts.leaseId ?? null, at: opts.now, message: `released and ready (not wiped: ${host.powerDriver === "manual" ? "no remote power control" : "KILN_WIPE_ON_RELEASE=never"})` });
+    await runFollowups(followups);
+    returned += changed.length;
+  }
+  return returned;
+}
+
+/** Safety net for the worker: hosts left in releasing (say, the web process died mid-release, or a wipe was cancelled). */
+export async function completeStuckReleases(db: Db): Promise<number> {
   const { rows } = await listHostRows(db, { state: "releasing", sort: "name", order: "asc", limit: 500, offset: 0 });
   return completeHostReleases(db, rows.map((r) => r.host.id));
 }
+

@@ -5,6 +5,25 @@ import { leaseRemindersJob } from "./lease-reminders";
 import { imageUploadsHousekeepingJob } from "./image-uploads-housekeeping";
 import { purgeExpiredJob } from "./purge-expired";
 import { verifyImageVersionJob } from "./verify-image-version";
+import { captureDiskJob } from "./capture-disk";
+import { deployImageJob } from "./deploy-image";
+import { deploymentWatchdogJob } from "./deployment-watchdog";
+import { installOsJob } from "./install-os";
+import { powerJob } from "./power";
+import { wipeDiskJob } from "./wipe-disk";
 
 /** Every job the worker runs. */
-export const JOBS: JobDefinition[] = [purgeExpiredJob, expireLeasesJob, leaseRemindersJob, finishReleasesJob, verifyImageVersionJob, imageUploadsHousekeepingJob];
+export const JOBS: JobDefinition[] = [
+  purgeExpiredJob,
+  expireLeasesJob,
+  leaseRemindersJob,
+  finishReleasesJob,
+  verifyImageVersionJob,
+  imageUploadsHousekeepingJob,
+  deployImageJob,
+  installOsJob,
+  captureDiskJob,
+  wipeDiskJob,
+  powerJob,
+  deploymentWatchdogJob,
+];

@@ -4,13 +4,16 @@
 import { callRoute, type CallOptions } from "@/test/harness/route-handler";
 import { randomBytes } from "node:crypto";
 import { eq } from "drizzle-orm";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { insertHost } from "@/db/queries/hosts";
 import { apiTokens, type UserRow } from "@/db/schema";
 import { API_ROUTES } from "@/lib/api/routes";
 import { actorOf, type Actor } from "@/lib/audit/audit";
 import { createApiToken, revokeOwnApiToken } from "@/lib/auth/api-tokens";
 import { markForReinstall, updateBootSettings } from "@/lib/boot/boot-settings";
+import { cancelDeployment, startDeployment } from "@/lib/deployments/deployments";
+import { stopLiveHub } from "@/lib/deployments/live";
+import { stopJobSender } from "@/lib/jobs/enqueue";
 import { createHost } from "@/lib/hosts/hosts";
 import { createLease } from "@/lib/leases/leases";
 import { createPool } from "@/lib/pools/pools";
@@ -53,10 +56,20 @@ import * as imageVersions from "./images/[id]/versions/route";
 import * as images from "./images/route";
 import * as hostReinstall from "./hosts/[id]/reinstall/route";
 import * as hostVars from "./hosts/[id]/vars/route";
+import * as deploymentCancel from "./deployments/[id]/cancel/route";
+import * as deploymentRetry from "./deployments/[id]/retry/route";
+import * as deploymentById from "./deployments/[id]/route";
+import * as hostDeployments from "./hosts/[id]/deployments/route";
+import * as hostEvents from "./hosts/[id]/events/route";
 import * as userById from "./users/[id]/route";
 import * as users from "./users/route";
 
 const t = await useTestDb();
+// Starting a run enqueues its power job and opening a stream starts the listener: close both.
+afterAll(async () => {
+  await stopLiveHub();
+  await stopJobSender();
+});
 
 const CALLERS = ["anonymous", "outsider", "member", "leader", "holder", "admin", "revoked", "expired"] as const;
 type Caller = (typeof CALLERS)[number];
@@ -126,6 +139,23 @@ async function holderBootableHost() {
   const tpl = await holderTemplate();
   await updateBootSettings(t.db, actorOf(w.users.holder, null), hostId, { systemTemplateId: tpl.id });
   return hostId;
+}
+
+/** A wipe run the holder started on a fresh host they hold. */
+async function holderRun() {
+  const { hostId } = await holderLease();
+  const run = await startDeployment(t.db, actorOf(w.users.holder, null), hostId, { action: "wipe_disk" });
+  return { hostId, deploymentId: run.id };
+}
+
+/** An event stream never ends: answer its status and headers, and hang up. */
+function streamStatus(handler: Handler): Handler {
+  return async (req, ctx) => {
+    const res = await handler(req, ctx);
+    if (!res.headers.get("content-type")?.startsWith("text/event-stream")) return res;
+    await res.body?.cancel();
+    return new Response("stream opened", { status: res.status });
+  };
 }
 
 beforeAll(async () => {
@@ -467,6 +497,44 @@ const ROWS: Row[] = [
     op: "POST /api/v1/hosts/{id}/power/test", handler: hostPowerTest.POST,
     prepare: async () => ({ params: { id: (await holderLease()).hostId } }),
     expect: adminOnly(200),
+  },
+
+  // Provisioning: runs of a host belong to its holder (and admins); a manual-power host needs no hardware.
+  {
+    op: "GET /api/v1/hosts/{id}/deployments", handler: hostDeployments.GET,
+    prepare: async () => ({ params: { id: (await holderRun()).hostId } }),
+    expect: holderAndAdmin(200),
+    check: (body: { data: unknown[] }) => expect(body.data).toHaveLength(1),
+  },
+  {
+    op: "POST /api/v1/hosts/{id}/deployments", handler: hostDeployments.POST,
+    prepare: async () => ({ params: { id: (await holderLease()).hostId }, body: { action: "wipe_disk" } }),
+    expect: holderAndAdmin(201),
+  },
+  {
+    op: "GET /api/v1/hosts/{id}/events", handler: streamStatus(hostEvents.GET),
+    prepare: async () => ({ params: { id: (await holderRun()).hostId } }),
+    expect: holderAndAdmin(200),
+  },
+  {
+    op: "GET /api/v1/deployments/{id}", handler: deploymentById.GET,
+    prepare: async () => ({ params: { id: (await holderRun()).deploymentId } }),
+    expect: holderAndAdmin(200),
+    check: (body: { steps: { name: string }[] }) => expect(body.steps.map((s) => s.name)).toEqual(["power_on", "boot", "agent", "wipe", "power_off"]),
+  },
+  {
+    op: "POST /api/v1/deployments/{id}/cancel", handler: deploymentCancel.POST,
+    prepare: async () => ({ params: { id: (await holderRun()).deploymentId } }),
+    expect: holderAndAdmin(200),
+  },
+  {
+    op: "POST /api/v1/deployments/{id}/retry", handler: deploymentRetry.POST,
+    prepare: async () => {
+      const { deploymentId } = await holderRun();
+      await cancelDeployment(t.db, actorOf(w.users.holder, null), deploymentId);
+      return { params: { id: deploymentId } };
+    },
+    expect: holderAndAdmin(201),
   },
 
   // Audit, users, me, the document

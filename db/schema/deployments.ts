@@ -1,0 +1,75 @@
+import { bigserial, index, integer, jsonb, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
+import { deployments } from "./boot";
+import { hosts } from "./inventory";
+
+export const deploymentStepState = pgEnum("deployment_step_state", ["pending", "running", "done", "failed", "skipped", "cancelled"]);
+
+// The steps of one run, in order. A step is driven either by the worker (power) or by the
+// machine's reports (boot request, agent fetch, progress, done); each has its own deadline,
+// so a silent machine fails with the reason of the step it stopped at.
+export const deploymentSteps = pgTable(
+  "deployment_steps",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    deploymentId: uuid("deployment_id")
+      .notNull()
+      .references(() => deployments.id, { onDelete: "cascade" }),
+    position: integer("position").notNull(),
+    name: text("name").notNull(),
+    state: deploymentStepState("state").notNull().default("pending"),
+    // Null: waits as long as the deployment's token lives (a mark waits for someone to reboot).
+    timeoutSeconds: integer("timeout_seconds"),
+    attempts: integer("attempts").notNull().default(0),
+    startedAt: timestamp("started_at", { withTimezone: true }),
+    finishedAt: timestamp("finished_at", { withTimezone: true }),
+    // Moved forward by every progress report, so the deadline of a long write is "no news for N minutes".
+    timeoutAt: timestamp("timeout_at", { withTimezone: true }),
+    message: text("message"),
+    failureReason: text("failure_reason"),
+  },
+  (t) => [
+    uniqueIndex("deployment_steps_position_key").on(t.deploymentId, t.position),
+    index("deployment_steps_due_idx").on(t.timeoutAt).where(sql`${t.state} = 'running'`),
+  ],
+);
+
+// Log lines of a run: Kiln's own (power, steps), the power plugin's stderr, the agent's.
+export const deploymentLogs = pgTable(
+  "deployment_logs",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    deploymentId: uuid("deployment_id")
+      .notNull()
+      .references(() => deployments.id, { onDelete: "cascade" }),
+    at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
+    source: text("source").notNull(),
+    line: text("line").notNull(),
+  },
+  (t) => [index("deployment_logs_deployment_idx").on(t.deploymentId, t.id)],
+);
+
+// The change feed the live views follow: one row per change of a run, numbered in commit
+// order per host (writers take a per-host lock before inserting), announced by NOTIFY. A
+// reconnecting client resumes with "everything after id N" (SSE Last-Event-ID).
+export const deploymentEvents = pgTable(
+  "deployment_events",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    hostId: uuid("host_id")
+      .notNull()
+      .references(() => hosts.id, { onDelete: "cascade" }),
+    deploymentId: uuid("deployment_id")
+      .notNull()
+      .references(() => deployments.id, { onDelete: "cascade" }),
+    at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
+    kind: text("kind").notNull(),
+    data: jsonb("data").$type<Record<string, unknown>>().notNull().default({}),
+  },
+  (t) => [index("deployment_events_host_idx").on(t.hostId, t.id)],
+);
+
+export type DeploymentStepRow = typeof deploymentSteps.$inferSelect;
+export type DeploymentStepState = (typeof deploymentStepState.enumValues)[number];
+export type DeploymentLogRow = typeof deploymentLogs.$inferSelect;
+export type DeploymentEventRow = typeof deploymentEvents.$inferSelect;

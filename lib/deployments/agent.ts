@@ -1,0 +1,283 @@
+// The machine's side of a run, under /boot/<mac>/<token>/…: the deploy agent fetches its
+// script and instructions and reports inventory, progress, log lines and the end; installers
+// report the end. Authenticated by the run's one-time token and the MAC it was issued for.
+// A bad token or a foreign MAC is 404 (nothing is revealed); a report for a run that has
+// ended is 409; a repeated "done" is answered 200 and changes nothing.
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { findHostByMac, getDeploymentByTokenHash, updateDeploymentRow } from "@/db/queries/boot";
+import { getImageRow, getImageVersionRow } from "@/db/queries/images";
+import { insertHostEvents, updateHostRow } from "@/db/queries/hosts";
+import type { DeploymentRow, HostRow } from "@/db/schema";
+import { deploymentUrls } from "@/boot/context";
+import type { Db } from "../db";
+import { getEnv } from "../env";
+import { hashSecret } from "../auth/secrets";
+import { normalizeMac } from "../hosts/mac";
+import { isActiveRun } from "../hosts/state-machine";
+import { blobPathOf } from "../images/images";
+import { agentFinishSchema, agentInventorySchema, agentLogSchema, agentProgressSchema } from "../validation/deployments";
+import { advance, appendLog, currentStep, emit, extendDeadline, failRun, withRun, type RunContext } from "./engine";
+import { PROGRESS_STEPS, STEPS, isStepName, type StepName } from "./plan";
+
+export type AgentAnswer = { status: number; body: string; contentType: string };
+
+const TEXT = "text/plain; charset=utf-8";
+const JSON_TYPE = "application/json";
+const TOKEN = /^[A-Za-z0-9_-]{20,100}$/;
+/** How often the agent should report progress; the deadline of a data step is far longer. */
+export const PROGRESS_INTERVAL_SECONDS = 5;
+
+const notFound = (): AgentAnswer => ({ status: 404, contentType: TEXT, body: "Not found\n" });
+const json = (status: number, value: unknown): AgentAnswer => ({ status, contentType: JSON_TYPE, body: JSON.stringify(value) });
+const ended = (d: DeploymentRow): AgentAnswer => json(409, { error: { code: "conflict", message: `This run has ended (${d.state}); reports for it are refused.` } });
+const bad = (message: string): AgentAnswer => json(400, { error: { code: "validation", message } });
+
+type Found = { deployment: DeploymentRow; host: HostRow; mac: string };
+
+/** The run behind a MAC and token, whatever its state; null when either does not match. */
+export async function findRunByToken(db: Db, p: { mac: string; token: string }): Promise<Found | null> {
+  const mac = normalizeMac(p.mac);
+  if (!mac || !TOKEN.test(p.token)) return null;
+  const deployment = await getDeploymentByTokenHash(db, hashSecret(p.token));
+  if (!deployment) return null;
+  const found = await findHostByMac(db, mac);
+  if (!found || found.host.id !== deployment.hostId) return null;
+  return { deployment, host: found.host, mac };
+}
+
+function isLive(d: DeploymentRow, now: Date): boolean {
+  return isActiveRun(d.state) && d.tokenExpiresAt.getTime() > now.getTime();
+}
+
+// From the working directory (the launcher starts the web process in the project root): in the
+// built server, import.meta.url points into .next, not at the sources.
+const AGENT_SCRIPT = path.resolve(process.cwd(), "boot/agent/kiln-agent.sh");
+
+/** GET …/agent — the agent script the ramdisk runs (boot/agent/kiln-agent.sh). */
+export async function serveAgentScript(db: Db, p: { mac: string; token: string; now?: Date }): Promise<AgentAnswer> {
+  const found = await findRunByToken(db, p);
+  if (!found) return notFound();
+  if (!isLive(found.deployment, p.now ?? new Date())) return ended(found.deployment);
+  return { status: 200, contentType: "text/x-shellscript; charset=utf-8", body: await readFile(AGENT_SCRIPT, "utf8") };
+}
+
+/** What the agent needs to do its job, with every URL it reports to. */
+async function agentParams(db: Db, f: Found, token: string) {
+  const { deployment: d, host, mac } = f;
+  const base = getEnv().bootUrl;
+  const urls = deploymentUrls(base, mac, token);
+  const disk = d.options.disk ?? (typeof d.vars.disk === "string" ? d.vars.disk : null);
+  let image = null;
+  if (d.action === "deploy_image" && d.imageId && d.imageVersion) {
+    const [img, v] = await Promise.all([getImageRow(db, d.imageId), getImageVersionRow(db, { imageId: d.imageId, version: d.imageVersion })]);
+    if (img && v) {
+      image = { name: img.name, version: v.version, url: `${base}${blobPathOf(img.id, v.version)}?token=${token}`, sha256: v.sha256, sizeBytes: v.sizeBytes, format: v.format };
+    }
+  }
+  return {
+    deploymentId: d.id,
+    action: d.action,
+    host: { name: host.name, mac },
+    disk,
+    wipeFirst: d.options.wipeFirst === true,
+    image,
+    capture: d.action === "capture_disk" ? { uploadUrl: `${urls.root}/capture` } : null,
+    report: { inventory: `${urls.root}/inventory`, progress: `${urls.root}/progress`, log: `${urls.root}/log`, done: urls.done, failed: urls.failed },
+    progressIntervalSeconds: PROGRESS_INTERVAL_SECONDS,
+  };
+}
+
+/** GET …/agent.json — the agent's instructions. Fetching them is the "agent started" milestone. */
+export async function serveAgentParams(db: Db, p: { mac: string; token: string; now?: Date }): Promise<AgentAnswer> {
+  const now = p.now ?? new Date();
+  const found = await findRunByToken(db, p);
+  if (!found) return notFound();
+  if (!isLive(found.deployment, now)) return ended(found.deployment);
+  if (found.deployment.action === "install") return notFound();
+  const params = await agentParams(db, found, p.token);
+  await withRun(
+    db,
+    found.deployment.id,
+    async (ctx) => {
+      if (await advance(ctx, "agent")) await appendLog(ctx, "kiln", ["the deploy agent started and fetched its instructions"]);
+    },
+    now,
+  );
+  return json(200, params);
+}
+
+function shellQuote(v: string): string {
+  return `'${v.replace(/'/g, `'"'"'`)}'`;
+}
+
+/**
+ * GET …/agent.env — the same instructions as shell assignments (KILN_ACTION='deploy_image'…),
+ * for an agent written in POSIX sh with no JSON parser. Fetching them counts like agent.json.
+ */
+export async function serveAgentEnv(db: Db, p: { mac: string; token: string; now?: Date }): Promise<AgentAnswer> {
+  const answer = await serveAgentParams(db, p);
+  if (answer.status !== 200) return answer;
+  const params = JSON.parse(answer.body) as Awaited<ReturnType<typeof agentParams>>;
+  const vars: Record<string, string | number | null | undefined> = {
+    KILN_DEPLOYMENT_ID: params.deploymentId,
+    KILN_ACTION: params.action,
+    KILN_HOST_NAME: params.host.name,
+    KILN_DISK: params.disk,
+    KILN_WIPE_FIRST: params.wipeFirst ? "1" : "0",
+    KILN_IMAGE_URL: params.image?.url,
+    KILN_IMAGE_SHA256: params.image?.sha256,
+    KILN_IMAGE_SIZE: params.image?.sizeBytes,
+    KILN_IMAGE_FORMAT: params.image?.format,
+    KILN_CAPTURE_URL: params.capture?.uploadUrl,
+    KILN_REPORT_INVENTORY: params.report.inventory,
+    KILN_REPORT_PROGRESS: params.report.progress,
+    KILN_REPORT_LOG: params.report.log,
+    KILN_REPORT_DONE: params.report.done,
+    KILN_REPORT_FAILED: params.report.failed,
+    KILN_PROGRESS_INTERVAL: params.progressIntervalSeconds,
+  };
+  const body = Object.entries(vars)
+    .map(([k, v]) => `${k}=${shellQuote(v === null || v === undefined ? "" : String(v))}`)
+    .join("\n");
+  return { status: 200, contentType: TEXT, body: `${body}\n` };
+}
+
+/** Runs a report against the live run; 404 / 409 / 400 as the module comment says. */
+async function report(db: Db, p: { mac: string; token: string; now?: Date }, fn: (ctx: RunContext, f: Found) => Promise<AgentAnswer | void>): Promise<AgentAnswer> {
+  const now = p.now ?? new Date();
+  const found = await findRunByToken(db, p);
+  if (!found) return notFound();
+  if (!isLive(found.deployment, now)) return ended(found.deployment);
+  const answer = await withRun(
+    db,
+    found.deployment.id,
+    async (ctx) => {
+      // Re-checked under the lock: the run may have ended while this request waited.
+      if (!isActiveRun(ctx.run.deployment.state)) return ended(ctx.run.deployment);
+      return (await fn(ctx, found)) ?? json(200, { ok: true });
+    },
+    now,
+  );
+  return answer ?? notFound();
+}
+
+/** POST …/inventory — fills the host's facts: CPU, memory, disks, NICs and the rest. */
+export async function reportInventory(db: Db, p: { mac: string; token: string; body: unknown; now?: Date }): Promise<AgentAnswer> {
+  const parsed = agentInventorySchema.safeParse(p.body);
+  if (!parsed.success) return bad(`The inventory is not valid: ${parsed.error.issues[0]?.path.join(".")} ${parsed.error.issues[0]?.message}`);
+  const inv = parsed.data;
+  return report(db, p, async (ctx, f) => {
+    const facts = { ...f.host.facts, ...(inv.facts ?? {}), ...(inv.nics ? { nics: inv.nics } : {}) };
+    await updateHostRow(ctx.tx, f.host.id, {
+      ...(inv.cpuCores !== undefined ? { cpuCores: inv.cpuCores } : {}),
+      ...(inv.memoryMb !== undefined ? { memoryMb: inv.memoryMb } : {}),
+      ...(inv.disks ? { disks: inv.disks } : {}),
+      facts,
+    });
+    await insertHostEvents(ctx.tx, [{ hostId: f.host.id, kind: "inventory", at: ctx.at, message: `inventory from the deploy agent: ${inv.cpuCores ?? "?"} cores, ${inv.memoryMb ?? "?"} MB, ${inv.disks?.length ?? 0} disks, ${inv.nics?.length ?? 0} NICs` }]);
+    await appendLog(ctx, "kiln", [`inventory recorded: ${inv.cpuCores ?? "?"} cores, ${inv.memoryMb ?? "?"} MB memory, disks ${(inv.disks ?? []).map((d) => d.name).join(", ") || "none"}`]);
+    await emit(ctx, "inventory", { cpuCores: inv.cpuCores ?? null, memoryMb: inv.memoryMb ?? null, disks: inv.disks ?? [], nics: inv.nics ?? [] });
+  });
+}
+
+/** POST …/progress — bytes so far (and total, rate); moves the step's deadline forward. */
+export async function reportProgress(db: Db, p: { mac: string; token: string; body: unknown; now?: Date }): Promise<AgentAnswer> {
+  const parsed = agentProgressSchema.safeParse(p.body);
+  if (!parsed.success) return bad(`The progress report is not valid: ${parsed.error.issues[0]?.path.join(".")} ${parsed.error.issues[0]?.message}`);
+  const pr = parsed.data;
+  return report(db, p, async (ctx) => {
+    const d = ctx.run.deployment;
+    // Progress means the machine booted and its agent runs, even if those reports were lost;
+    // a phase (write → verify) means the steps before it are done. Both are idempotent.
+    if (ctx.run.steps.some((s) => s.name === "agent")) await advance(ctx, "agent");
+    const phaseIdx = pr.phase ? ctx.run.steps.findIndex((s) => s.name === pr.phase) : -1;
+    if (phaseIdx > 0) await advance(ctx, ctx.run.steps[phaseIdx - 1]!.name as StepName);
+    const step = currentStep(ctx.run.steps);
+    const previous = d.progressAt && d.bytesWritten <= pr.bytes ? { bytes: d.bytesWritten, at: d.progressAt } : null;
+    const seconds = previous ? (ctx.at.getTime() - previous.at.getTime()) / 1000 : 0;
+    const rate = pr.rate ?? (previous && seconds > 0 ? (pr.bytes - previous.bytes) / seconds : null);
+    const total = pr.totalBytes ?? d.totalBytes ?? null;
+    ctx.run.deployment = (await updateDeploymentRow(ctx.tx, d.id, { bytesWritten: pr.bytes, totalBytes: total, rateBytesPerSecond: rate === null ? null : Math.round(rate), progressAt: ctx.at }))!;
+    if (step && PROGRESS_STEPS.includes(step.name as StepName)) await extendDeadline(ctx, step);
+    await emit(ctx, "progress", {
+      step: step?.name ?? null,
+      bytes: pr.bytes,
+      totalBytes: total,
+      rateBytesPerSecond: rate === null ? null : Math.round(rate),
+      etaSeconds: rate && rate > 0 && total !== null ? Math.round(Math.max(0, total - pr.bytes) / rate) : null,
+      message: pr.message ?? null,
+    });
+  });
+}
+
+/** POST …/log — lines for the run's log, as JSON `{ lines: [...] }` or plain text. */
+export async function reportLog(db: Db, p: { mac: string; token: string; body: unknown; now?: Date }): Promise<AgentAnswer> {
+  const body = typeof p.body === "string" ? { lines: p.body.split("\n").filter((l) => l.length > 0) } : p.body;
+  const parsed = agentLogSchema.safeParse(body);
+  if (!parsed.success) return bad(`The log report is not valid: ${parsed.error.issues[0]?.path.join(".")} ${parsed.error.issues[0]?.message}`);
+  return report(db, p, async (ctx) => appendLog(ctx, "agent", parsed.data.lines));
+}
+
+/**
+ * POST …/done or …/failed — the run's end as the machine sees it. "done" finishes every step
+ * the machine drives (a following power-off still runs); "failed" fails the current step with
+ * the machine's reason ("checksum mismatch", "disk /dev/sdz not found"). Installers post
+ * anything or nothing; the agent posts JSON `{ reason }`.
+ */
+export async function reportFinished(db: Db, p: { mac: string; token: string; outcome: "done" | "failed"; body?: unknown; now?: Date }): Promise<AgentAnswer> {
+  const now = p.now ?? new Date();
+  const found = await findRunByToken(db, p);
+  if (!found) return notFound();
+  const parsed = agentFinishSchema.safeParse(typeof p.body === "string" ? (p.body.trim() ? { reason: p.body.trim().slice(0, 2000) } : {}) : (p.body ?? {}));
+  const info = parsed.success ? parsed.data : {};
+  const answer = await withRun(
+    db,
+    found.deployment.id,
+    async (ctx): Promise<AgentAnswer> => {
+      const d = ctx.run.deployment;
+      if (!isActiveRun(d.state) || d.tokenExpiresAt.getTime() <= now.getTime()) {
+        // A repeated "done" (or "failed") for the same end changes nothing.
+        if (d.state === p.outcome) return { status: 200, contentType: TEXT, body: "already recorded\n" };
+        return ended(d);
+      }
+      if (p.outcome === "failed") {
+        const reason = info.reason?.trim() || "the machine reported a failure without a reason";
+        await appendLog(ctx, "agent", [`failed: ${reason}`]);
+        await failRun(ctx, reason);
+        return { status: 200, contentType: TEXT, body: "ok\n" };
+      }
+      if (info.sha256 || info.bytes !== undefined) await appendLog(ctx, "agent", [`done: ${info.bytes ?? "?"} bytes${info.sha256 ? `, sha256 ${info.sha256}` : ""}`]);
+      if (info.bytes !== undefined) ctx.run.deployment = (await updateDeploymentRow(ctx.tx, d.id, { bytesWritten: info.bytes, progressAt: now }))!;
+      const lastMachine = [...ctx.run.steps].reverse().find((s) => isStepName(s.name) && STEPS[s.name].driver === "machine");
+      if (lastMachine) await advance(ctx, lastMachine.name as StepName, "reported done by the machine");
+      return { status: 200, contentType: TEXT, body: "ok\n" };
+    },
+    now,
+  );
+  return answer ?? notFound();
+}
+
+/** The machine asked for its boot script: the boot step is done. */
+export async function noteBootRequest(db: Db, deploymentId: string, now: Date): Promise<void> {
+  await withRun(
+    db,
+    deploymentId,
+    async (ctx) => {
+      const boots = ctx.run.deployment.bootCount;
+      if (await advance(ctx, "boot")) await appendLog(ctx, "kiln", ["the machine network-booted and got its boot script"]);
+      else if (boots > 1) await appendLog(ctx, "kiln", [`the machine network-booted again (boot ${boots}); it continues the same run`]);
+    },
+    now,
+  );
+}
+
+/** The installer fetched its answers (preseed, kickstart, user-data). */
+export async function noteFileFetched(db: Db, deploymentId: string, file: string, now: Date): Promise<void> {
+  await withRun(db, deploymentId, async (ctx) => appendLog(ctx, "kiln", [`the installer fetched ${file}`]), now);
+}
+
+/** A per-deployment file failed to render while the machine waited for it. */
+export async function failFromBoot(db: Db, deploymentId: string, reason: string, now: Date): Promise<void> {
+  await withRun(db, deploymentId, (ctx) => failRun(ctx, reason), now);
+}

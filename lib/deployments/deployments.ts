@@ -1,0 +1,460 @@
+// Provisioning runs as the holder sees them: start one (every refusal happens here, before
+// anything is powered), follow it, cancel it, retry it. The release wipe at a lease's end and
+// the network-boot mark are runs too, created through the same createRun.
+import { getActiveDeployment, getBootSettingsRow, insertDeployment } from "@/db/queries/boot";
+import { countLogs, getDeploymentRow, insertSteps, lastEventId, listDeploymentRows, listLogs, listSteps } from "@/db/queries/deployments";
+import { getHostRow, insertHostEvents, listInterfaces } from "@/db/queries/hosts";
+import { getImageRow, lockImageVersion } from "@/db/queries/images";
+import { getTemplateByBuiltinKey, getTemplateVersion } from "@/db/queries/templates";
+import { isUniqueViolation } from "@/db/errors";
+import type { DeploymentOptions, DeploymentRow, DeploymentStepRow, HostRow, TemplateRow } from "@/db/schema";
+import { compileTemplate, renderCompiled, TemplateError } from "@/boot/template";
+import { PREVIEW_TOKEN } from "@/boot/context";
+import type { Db, DbOrTx } from "../db";
+import { getEnv } from "../env";
+import { AppError } from "../errors";
+import { isAdminActor, recordAudit, SYSTEM, type Actor } from "../audit/audit";
+import { assertHostHolder } from "../boot/access";
+import { imageContextOf, loadBootContext } from "../boot/boot-service";
+import { hashSecret } from "../auth/secrets";
+import { deploymentToken } from "../boot/deployment-token";
+import { provisioningStateOf, isActiveRun } from "../hosts/state-machine";
+import { canReadImage } from "../images/images";
+import { getReadableTemplate, syncBuiltinTemplates } from "../templates/templates";
+import { paginated } from "../validation/common";
+import { deploymentGetQuerySchema, deploymentListQuerySchema, deploymentStartSchema, type DeploymentAction } from "../validation/deployments";
+import { parseInput } from "../validation/parse";
+import { emit, finishRun, queuePowerOff, runFollowups, startStep, stepLabel, waitForMachine, withRun, type Followup, type RunContext } from "./engine";
+import { ACTION_LABELS, stepsFor, stepTimeoutSeconds } from "./plan";
+
+/** How long a run's one-time token (boot files, agent, image download) stays valid. */
+export const DEPLOYMENT_TOKEN_HOURS = 24;
+const LOG_LINES = 500;
+const NOT_FOUND = "That deployment does not exist.";
+
+/** The built-in system template each action boots (install uses the holder's choice). */
+const BUILTIN_OF_ACTION: Record<Exclude<DeploymentAction, "install">, string> = {
+  deploy_image: "deploy-image",
+  capture_disk: "capture-disk",
+  wipe_disk: "wipe-disk",
+};
+
+type Pinned = { id: string; version: number; name: string };
+
+export type RunPlan = {
+  host: HostRow;
+  leaseId: string | null;
+  userId: string | null;
+  action: DeploymentAction;
+  system: Pinned;
+  unattended: Pinned | null;
+  image: { id: string; version: number } | null;
+  vars: Record<string, unknown>;
+  options: DeploymentOptions;
+  origin: "holder" | "release";
+  retryOfId?: string | null;
+  /** False for a mark: nobody powers the machine, the holder reboots it by hand. */
+  power: boolean;
+};
+
+async function builtinSystemTemplate(db: Db, key: string): Promise<TemplateRow> {
+  let t = await getTemplateByBuiltinKey(db, key);
+  if (!t) {
+    // A fresh database that `npm start` has not seeded yet (tests, the CLI).
+    await syncBuiltinTemplates(db);
+    t = await getTemplateByBuiltinKey(db, key);
+  }
+  if (!t) throw new Error(`built-in template ${key} is missing`);
+  return t;
+}
+
+/** Renders a pinned template for the host the way its boot will, so a broken one is refused now. */
+async function assertRenders(db: DbOrTx, plan: RunPlan, which: "system" | "unattended", field: string): Promise<void> {
+  const pinned = which === "system" ? plan.system : plan.unattended;
+  if (!pinned) return;
+  const tv = await getTemplateVersion(db, { templateId: pinned.id, version: pinned.version });
+  if (!tv) throw AppError.field(field, `Version ${pinned.version} of “${pinned.name}” no longer exists.`);
+  const ifaces = await listInterfaces(db, [plan.host.id]);
+  const mac = ifaces.find((i) => i.isPxe)?.mac ?? ifaces[0]?.mac ?? null;
+  try {
+    const image = plan.image ? await imageContextOf(db, { imageId: plan.image.id, imageVersion: plan.image.version }, PREVIEW_TOKEN) : null;
+    const context = await loadBootContext(db, { host: plan.host, mac, deployment: { id: "00000000-0000-0000-0000-000000000000", action: plan.action }, token: PREVIEW_TOKEN, vars: plan.vars, image });
+    renderCompiled(compileTemplate(tv.source), context);
+  } catch (e) {
+    if (e instanceof TemplateError) throw AppError.field(field, `“${pinned.name}” v${pinned.version} does not render for ${plan.host.name}: ${e.message}. Nothing was started.`);
+    throw e;
+  }
+}
+
+function busy(host: HostRow, d: DeploymentRow): AppError {
+  return new AppError(
+    "conflict",
+    `${host.name} is busy: ${ACTION_LABELS[d.action].toLowerCase()} (deployment ${d.id}) is ${d.state}. Cancel it or wait for it to end; nothing was started.`,
+    { deploymentId: d.id },
+  );
+}
+
+/**
+ * Creates a run with its steps and starts the first one (a power step enqueues its job after
+ * commit). Refuses with 409 when another run of the host is active (the partial unique index
+ * decides, so two racing starts cannot both win).
+ */
+export async function createRun(db: Db, actor: Actor, plan: RunPlan, now = new Date()): Promise<DeploymentRow> {
+  const followups: Followup[] = [];
+  const overrides = getEnv().KILN_STEP_TIMEOUTS;
+  const names = stepsFor(plan.action, { power: plan.power });
+  try {
+    const d = await db.transaction(async (tx) => {
+      if (plan.image) {
+        // Locked, so a concurrent delete of this version waits and then sees our run.
+        const v = await lockImageVersion(tx, { imageId: plan.image.id, version: plan.image.version });
+        if (!v || v.state !== "ready") throw AppError.field("imageVersion", `Version ${plan.image.version} of that image is not ready${v ? ` (${v.state})` : ""}; nothing was started.`);
+      }
+      const id = crypto.randomUUID();
+      const deployment = await insertDeployment(tx, {
+        id,
+        hostId: plan.host.id,
+        leaseId: plan.leaseId,
+        userId: plan.userId,
+        action: plan.action,
+        origin: plan.origin,
+        systemTemplateId: plan.system.id,
+        systemTemplateVersion: plan.system.version,
+        unattendedTemplateId: plan.unattended?.id ?? null,
+        unattendedTemplateVersion: plan.unattended?.version ?? null,
+        imageId: plan.image?.id ?? null,
+        imageVersion: plan.image?.version ?? null,
+        vars: plan.vars,
+        options: plan.options,
+        retryOfId: plan.retryOfId ?? null,
+        tokenHash: hashSecret(deploymentToken(id)),
+        tokenExpiresAt: new Date(now.getTime() + DEPLOYMENT_TOKEN_HOURS * 3600_000),
+        createdAt: now,
+      });
+      const steps = await insertSteps(
+        tx,
+        names.map((name, position) => ({
+          deploymentId: id,
+          position,
+          name,
+          // A mark waits for a person to reboot the machine: as long as its token lives.
+          timeoutSeconds: !plan.power && name === "boot" ? null : stepTimeoutSeconds(name, overrides),
+        })),
+      );
+      const ctx: RunContext = { db, tx, run: { deployment, steps }, at: now, followups };
+      await emit(ctx, "created", { action: plan.action, origin: plan.origin, steps: steps.map((s) => ({ name: s.name, position: s.position })) });
+      await insertHostEvents(tx, [
+        {
+          hostId: plan.host.id,
+          kind: "deployment_started",
+          at: now,
+          actorUserId: actor.user?.id ?? null,
+          leaseId: plan.leaseId,
+          message: `${ACTION_LABELS[plan.action].toLowerCase()} (deployment ${id})${plan.image ? ` of image version ${plan.image.version}` : ""} with ${plan.system.name} v${plan.system.version}${plan.unattended ? ` + ${plan.unattended.name} v${plan.unattended.version}` : ""}`,
+        },
+      ]);
+      if (plan.origin === "holder") {
+        await recordAudit(tx, actor, {
+          action: plan.power ? "deployment.start" : "host.mark",
+          targetType: "host",
+          targetId: plan.host.id,
+          summary: plan.power ? `started ${ACTION_LABELS[plan.action].toLowerCase()} on ${plan.host.name} (deployment ${id})` : `marked for reinstall (deployment ${id})`,
+          data: { deploymentId: id, action: plan.action },
+        });
+      }
+      // The first step: power (the job does it), or, for a mark, waiting for the boot.
+      if (plan.power) await startStep(ctx, steps[0]!);
+      else await waitForMachine(ctx, steps[0]!);
+      return ctx.run.deployment;
+    });
+    await runFollowups(followups);
+    return d;
+  } catch (e) {
+    if (isUniqueViolation(e, "deployments_one_active_key")) {
+      const active = await getActiveDeployment(db, plan.host.id);
+      throw active ? busy(plan.host, active) : new AppError("conflict", `${plan.host.name} is busy with another run; nothing was started.`);
+    }
+    throw e;
+  }
+}
+
+/** Resolves what the holder asked for into pinned versions, refusing anything that would fail. */
+async function planFromInput(db: Db, actor: Actor, hostId: string, input: unknown): Promise<RunPlan> {
+  const data = parseInput(deploymentStartSchema, input);
+  const { leaseId } = await assertHostHolder(db, actor, hostId);
+  const host = (await getHostRow(db, hostId))!;
+  if (!leaseId) throw new AppError("conflict", `${host.name} is not leased; only a leased host can be provisioned (lease it first).`);
+  const active = await getActiveDeployment(db, hostId);
+  if (active) throw busy(host, active);
+  const settings = await getBootSettingsRow(db, hostId);
+  const mine = settings && settings.leaseId === leaseId ? settings : null;
+  const vars = (data.vars as Record<string, unknown> | undefined) ?? mine?.vars ?? {};
+
+  let system: Pinned;
+  let unattended: Pinned | null = null;
+  if (data.action === "install") {
+    const sysId = data.systemTemplateId ?? mine?.systemTemplateId;
+    if (!sysId) throw AppError.field("systemTemplateId", "Choose the system (boot) template to install with.");
+    const sys = await getReadableTemplate(db, actor, sysId).catch(() => null);
+    if (!sys) throw AppError.field("systemTemplateId", "That template does not exist, or you may not use it.");
+    if (sys.kind !== "system") throw AppError.field("systemTemplateId", `“${sys.name}” is an unattended template; choose a system (iPXE) one.`);
+    system = { id: sys.id, version: sys.latestVersion, name: sys.name };
+    const unId = data.unattendedTemplateId !== undefined ? data.unattendedTemplateId : (mine?.unattendedTemplateId ?? null);
+    if (unId) {
+      const un = await getReadableTemplate(db, actor, unId).catch(() => null);
+      if (!un) throw AppError.field("unattendedTemplateId", "That template does not exist, or you may not use it.");
+      if (un.kind !== "unattended") throw AppError.field("unattendedTemplateId", `“${un.name}” is a system template; choose an unattended one.`);
+      unattended = { id: un.id, version: un.latestVersion, name: un.name };
+    }
+  } else {
+    const t = await builtinSystemTemplate(db, BUILTIN_OF_ACTION[data.action]);
+    system = { id: t.id, version: t.latestVersion, name: t.name };
+  }
+
+  let image: RunPlan["image"] = null;
+  if (data.imageId) {
+    const row = await getImageRow(db, data.imageId);
+    if (!row || !(await canReadImage(db, actor, row))) throw AppError.field("imageId", "That image does not exist, or you may not use it.");
+    if (data.action === "capture_disk") {
+      if (!isAdminActor(actor) && row.ownerUserId !== actor.user?.id) throw AppError.field("imageId", `Only the owner of “${row.name}” can add versions to it; capture into an image of your own.`);
+      // The version number is handed out when the agent's upload arrives.
+    } else {
+      const version = data.imageVersion === "latest" ? row.latestVersion : data.imageVersion;
+      if (version === null) throw AppError.field("imageId", `Image “${row.name}” has no ready version yet.`);
+      image = { id: row.id, version };
+    }
+    if (data.action === "capture_disk") image = null;
+  }
+
+  const options: DeploymentOptions = { ...(data.disk ? { disk: data.disk } : {}), ...(data.wipeFirst ? { wipeFirst: true } : {}), ...(data.notify ? { notify: true } : {}) };
+  if (data.action === "capture_disk") options.captureImageId = data.imageId!;
+  const plan: RunPlan = { host, leaseId, userId: actor.user?.id ?? null, action: data.action, system, unattended, image, vars, options, origin: "holder", power: true };
+  await assertRenders(db, plan, "system", data.action === "install" ? "systemTemplateId" : "vars");
+  await assertRenders(db, plan, "unattended", "unattendedTemplateId");
+  return plan;
+}
+
+/** POST /api/v1/hosts/:id/deployments — start a run on a held host. */
+export async function startDeployment(db: Db, actor: Actor, hostId: string, input: unknown, clock: { now?: Date } = {}): Promise<DeploymentView> {
+  const plan = await planFromInput(db, actor, hostId, input);
+  if (plan.action === "capture_disk") {
+    // The steps and the job exist; receiving the agent's upload as an image version does not yet.
+    throw AppError.field("action", "Capturing a disk into an image is not available yet; nothing was started.");
+  }
+  const d = await createRun(db, actor, plan, clock.now);
+  return getDeployment(db, actor, d.id);
+}
+
+/** The wipe at the end of a lease: the system's run, on a host in `releasing`. */
+export async function startReleaseWipe(db: Db, host: HostRow, leaseId: string | null): Promise<DeploymentRow> {
+  const t = await builtinSystemTemplate(db, BUILTIN_OF_ACTION.wipe_disk);
+  return createRun(db, SYSTEM, {
+    host,
+    leaseId,
+    userId: null,
+    action: "wipe_disk",
+    system: { id: t.id, version: t.latestVersion, name: t.name },
+    unattended: null,
+    image: null,
+    vars: {},
+    options: {},
+    origin: "release",
+    power: true,
+  });
+}
+
+/** The holder's "retry": the same action with the same pinned versions, vars and options. */
+export async function retryDeployment(db: Db, actor: Actor, deploymentId: string, clock: { now?: Date } = {}): Promise<DeploymentView> {
+  const old = await getVisibleRun(db, actor, deploymentId);
+  if (old.origin !== "holder") throw new AppError("conflict", "A wipe at the end of a lease is restarted by the release itself, not retried.");
+  if (isActiveRun(old.state) || old.state === "done") throw new AppError("conflict", `This run is ${old.state}; only a failed or cancelled run can be retried.`);
+  const { leaseId } = await assertHostHolder(db, actor, old.hostId);
+  const host = (await getHostRow(db, old.hostId))!;
+  if (!leaseId) throw new AppError("conflict", `${host.name} is not leased any more; lease it to provision it again.`);
+  const name = async (id: string | null) => (id ? ((await getReadableTemplate(db, actor, id).catch(() => null))?.name ?? null) : null);
+  if (!old.systemTemplateId || !old.systemTemplateVersion) throw new AppError("conflict", "The template this run used no longer exists; start a new run.");
+  const sysName = await name(old.systemTemplateId);
+  if (!sysName) throw new AppError("conflict", "You may no longer use the template this run used; start a new run.");
+  const unName = old.unattendedTemplateId ? await name(old.unattendedTemplateId) : null;
+  if (old.imageId) {
+    const img = await getImageRow(db, old.imageId);
+    if (!img || !(await canReadImage(db, actor, img))) throw new AppError("conflict", "The image this run wrote no longer exists, or you may not use it; start a new run.");
+  }
+  const plan: RunPlan = {
+    host,
+    leaseId,
+    userId: actor.user?.id ?? null,
+    action: old.action,
+    system: { id: old.systemTemplateId, version: old.systemTemplateVersion, name: sysName },
+    unattended: old.unattendedTemplateId && old.unattendedTemplateVersion && unName ? { id: old.unattendedTemplateId, version: old.unattendedTemplateVersion, name: unName } : null,
+    image: old.imageId && old.imageVersion ? { id: old.imageId, version: old.imageVersion } : null,
+    vars: old.vars,
+    options: old.options,
+    origin: "holder",
+    retryOfId: old.id,
+    power: old.options.power !== false,
+  };
+  await assertRenders(db, plan, "system", "systemTemplateId");
+  await assertRenders(db, plan, "unattended", "unattendedTemplateId");
+  const d = await createRun(db, actor, plan, clock.now);
+  return getDeployment(db, actor, d.id);
+}
+
+/** Cancel: the run ends as cancelled and the machine is switched off (in the background). */
+export async function cancelDeployment(db: Db, actor: Actor, deploymentId: string, clock: { now?: Date } = {}): Promise<DeploymentView> {
+  const d = await getVisibleRun(db, actor, deploymentId);
+  if (d.origin === "release" && !isAdminActor(actor)) throw new AppError("not_found", NOT_FOUND);
+  const outcome = await withRun(
+    db,
+    deploymentId,
+    async (ctx) => {
+      if (!isActiveRun(ctx.run.deployment.state)) return { endedBefore: ctx.run.deployment.state };
+      await finishRun(ctx, "cancelled", `cancelled by ${actor.user?.email ?? "Kiln"}`);
+      queuePowerOff(ctx, ctx.run.deployment.hostId, "run cancelled", ctx.run.deployment.id);
+      await recordAudit(ctx.tx, actor, { action: "deployment.cancel", targetType: "host", targetId: ctx.run.deployment.hostId, summary: `cancelled deployment ${deploymentId}` });
+      return { endedBefore: null };
+    },
+    clock.now,
+  );
+  if (outcome?.endedBefore) throw new AppError("conflict", `This run has already ended (${outcome.endedBefore}).`);
+  return getDeployment(db, actor, deploymentId);
+}
+
+/**
+ * A run the actor may see: admins any; others the runs of hosts they hold now, and only
+ * while they hold them (like the host itself). Anyone else gets 404.
+ */
+async function getVisibleRun(db: DbOrTx, actor: Actor, deploymentId: string): Promise<DeploymentRow> {
+  const d = await getDeploymentRow(db, deploymentId);
+  if (!d) throw new AppError("not_found", NOT_FOUND);
+  try {
+    await assertHostHolder(db, actor, d.hostId);
+  } catch {
+    throw new AppError("not_found", NOT_FOUND);
+  }
+  return d;
+}
+
+export type StepView = {
+  name: string;
+  label: string;
+  state: DeploymentStepRow["state"];
+  startedAt: string | null;
+  finishedAt: string | null;
+  timeoutAt: string | null;
+  timeoutSeconds: number | null;
+  attempts: number;
+  message: string | null;
+  failureReason: string | null;
+};
+
+function stepView(s: DeploymentStepRow): StepView {
+  return {
+    name: s.name,
+    label: stepLabel(s.name),
+    state: s.state,
+    startedAt: s.startedAt?.toISOString() ?? null,
+    finishedAt: s.finishedAt?.toISOString() ?? null,
+    timeoutAt: s.timeoutAt?.toISOString() ?? null,
+    timeoutSeconds: s.timeoutSeconds,
+    attempts: s.attempts,
+    message: s.message,
+    failureReason: s.failureReason,
+  };
+}
+
+type Row = Awaited<ReturnType<typeof listDeploymentRows>>["rows"][number];
+
+function runView(actor: Actor, r: Row, steps: DeploymentStepRow[]) {
+  const d = r.deployment;
+  const active = isActiveRun(d.state);
+  const rate = d.rateBytesPerSecond ?? null;
+  const remaining = d.totalBytes !== null && d.totalBytes !== undefined ? Math.max(0, d.totalBytes - d.bytesWritten) : null;
+  return {
+    id: d.id,
+    hostId: d.hostId,
+    hostName: r.hostName,
+    action: d.action,
+    actionLabel: ACTION_LABELS[d.action],
+    state: d.state,
+    origin: d.origin,
+    provisioning: provisioningStateOf(d),
+    userEmail: r.userEmail,
+    leaseId: d.leaseId,
+    systemTemplate: d.systemTemplateId ? { id: d.systemTemplateId, name: r.systemTemplateName, version: d.systemTemplateVersion } : null,
+    unattendedTemplate: d.unattendedTemplateId ? { id: d.unattendedTemplateId, name: r.unattendedTemplateName, version: d.unattendedTemplateVersion } : null,
+    image: d.imageId ? { id: d.imageId, version: d.imageVersion } : null,
+    vars: d.vars,
+    options: d.options,
+    bootCount: d.bootCount,
+    retryOfId: d.retryOfId,
+    createdAt: d.createdAt.toISOString(),
+    startedAt: d.startedAt?.toISOString() ?? null,
+    finishedAt: d.finishedAt?.toISOString() ?? null,
+    failureReason: d.failureReason,
+    progress: {
+      bytesWritten: d.bytesWritten,
+      totalBytes: d.totalBytes,
+      rateBytesPerSecond: rate,
+      etaSeconds: active && rate && rate > 0 && remaining !== null ? Math.round(remaining / rate) : null,
+      updatedAt: d.progressAt?.toISOString() ?? null,
+    },
+    currentStep: steps.find((s) => s.state === "running" || s.state === "pending")?.name ?? null,
+    steps: steps.map(stepView),
+    canCancel: active && (d.origin === "holder" || isAdminActor(actor)),
+    canRetry: d.origin === "holder" && (d.state === "failed" || d.state === "cancelled"),
+  };
+}
+export type DeploymentSummary = ReturnType<typeof runView>;
+export type DeploymentView = DeploymentSummary & {
+  logs: { id: number; at: string; source: string; line: string }[];
+  logCount: number;
+  lastEventId: number;
+};
+
+/** GET /api/v1/hosts/:id/deployments — a held host's runs, newest first. */
+export async function listDeployments(db: Db, actor: Actor, hostId: string, query: unknown = {}) {
+  const q = parseInput(deploymentListQuerySchema, query);
+  await assertHostHolder(db, actor, hostId);
+  const { rows, total } = await listDeploymentRows(db, { hostId, limit: q.per_page, offset: (q.page - 1) * q.per_page });
+  const steps = await listSteps(db, rows.map((r) => r.deployment.id));
+  return {
+    ...paginated(
+      rows.map((r) => runView(actor, r, steps.filter((s) => s.deploymentId === r.deployment.id))),
+      q,
+      total,
+    ),
+    lastEventId: await lastEventId(db, hostId),
+  };
+}
+
+/** GET /api/v1/deployments/:id — one run with its steps, progress and (the latest) log lines. */
+export async function getDeployment(db: Db, actor: Actor, deploymentId: string, query: unknown = {}): Promise<DeploymentView> {
+  const q = parseInput(deploymentGetQuerySchema, query);
+  const d = await getVisibleRun(db, actor, deploymentId);
+  // Read the feed position first: whatever happens after it, the live stream delivers.
+  const eventId = await lastEventId(db, d.hostId);
+  const { rows } = await listDeploymentRows(db, { deploymentId, limit: 1, offset: 0 });
+  const steps = await listSteps(db, [deploymentId]);
+  const logs = await listLogs(db, { deploymentId, afterId: q.logs_after, limit: LOG_LINES });
+  return {
+    ...runView(actor, rows[0]!, steps),
+    logs: logs.map((l) => ({ id: l.id, at: l.at.toISOString(), source: l.source, line: l.line })),
+    logCount: await countLogs(db, deploymentId),
+    lastEventId: eventId,
+  };
+}
+
+/** Where the host's live feed stands: the page subscribes after it, so nothing between falls through. */
+export async function getHostFeedPosition(db: Db, actor: Actor, hostId: string): Promise<number> {
+  await assertHostHolder(db, actor, hostId);
+  return lastEventId(db, hostId);
+}
+
+/** The latest run of a host for its page (null when it never had one), for holders and admins. */
+export async function getLatestDeploymentView(db: Db, actor: Actor, hostId: string): Promise<DeploymentView | null> {
+  await assertHostHolder(db, actor, hostId);
+  const { rows } = await listDeploymentRows(db, { hostId, limit: 1, offset: 0 });
+  return rows[0] ? getDeployment(db, actor, rows[0].deployment.id) : null;
+}
+

@@ -1,0 +1,138 @@
+// What a provisioning run consists of: the steps of each action, who drives each one, how
+// long each may take and what its failure means to a person. Pure data and functions, so
+// the reasons read the same in the API, the host page, mails and tests.
+import type { DeploymentAction } from "@/lib/validation/deployments";
+
+export const STEP_NAMES = ["power_on", "boot", "agent", "write", "verify", "install", "wipe", "capture", "power_off"] as const;
+export type StepName = (typeof STEP_NAMES)[number];
+
+/** worker: a job does it (power). machine: it is done when the machine reports (over HTTP). */
+export type StepDriver = "worker" | "machine";
+
+type StepDef = {
+  label: string;
+  driver: StepDriver;
+  /** Default deadline; progress reports move it forward for the data-moving steps. */
+  timeoutSeconds: number;
+  /** What a person reads when the deadline passes. */
+  timeoutReason: (limit: string) => string;
+};
+
+export const STEPS: Record<StepName, StepDef> = {
+  power_on: {
+    label: "Power on from the network",
+    driver: "worker",
+    timeoutSeconds: 600,
+    timeoutReason: (l) => `the machine could not be powered on within ${l} — is the worker running, and does the power driver answer?`,
+  },
+  boot: {
+    label: "Network boot",
+    driver: "machine",
+    timeoutSeconds: 300,
+    timeoutReason: (l) => `no boot request from the machine within ${l} — check PXE/DHCP (does DHCP point the machine at Kiln's chain script?) and the boot order`,
+  },
+  agent: {
+    label: "Deploy agent starts",
+    driver: "machine",
+    timeoutSeconds: 300,
+    timeoutReason: (l) => `the machine booted the ramdisk but its agent did not ask for instructions within ${l} — check the machine's console`,
+  },
+  write: {
+    label: "Write the image",
+    driver: "machine",
+    timeoutSeconds: 600,
+    timeoutReason: (l) => `no progress from the deploy agent for ${l} while writing the image — check the machine's console and network`,
+  },
+  verify: {
+    label: "Verify the written image",
+    driver: "machine",
+    timeoutSeconds: 600,
+    timeoutReason: (l) => `the deploy agent did not finish verifying the image within ${l}`,
+  },
+  install: {
+    label: "Unattended install",
+    driver: "machine",
+    timeoutSeconds: 3600,
+    timeoutReason: (l) => `the installer did not report done within ${l} — check the machine's console (the installer may be waiting for an answer)`,
+  },
+  wipe: {
+    label: "Wipe the disks",
+    driver: "machine",
+    timeoutSeconds: 600,
+    timeoutReason: (l) => `no progress from the agent for ${l} while wiping the disks`,
+  },
+  capture: {
+    label: "Capture the disk",
+    driver: "machine",
+    timeoutSeconds: 600,
+    timeoutReason: (l) => `no progress from the agent for ${l} while capturing the disk`,
+  },
+  power_off: {
+    label: "Power off",
+    driver: "worker",
+    timeoutSeconds: 600,
+    timeoutReason: (l) => `the machine could not be powered off within ${l} — is the worker running, and does the power driver answer?`,
+  },
+};
+
+/** Steps whose deadline each progress report moves forward ("no news for N minutes"). */
+export const PROGRESS_STEPS: readonly StepName[] = ["write", "verify", "wipe", "capture"];
+
+/**
+ * The steps of each action. `mark` runs (the holder reboots the machine by hand) start at
+ * the boot step and wait for it as long as the token lives.
+ */
+export function stepsFor(action: DeploymentAction, opts: { power: boolean }): StepName[] {
+  const head: StepName[] = opts.power ? ["power_on", "boot"] : ["boot"];
+  switch (action) {
+    case "install":
+      return [...head, "install"];
+    case "deploy_image":
+      return [...head, "agent", "write", "verify"];
+    case "capture_disk":
+      return [...head, "agent", "capture"];
+    case "wipe_disk":
+      // The machine is left off: the next holder's first deploy powers it on.
+      return [...head, "agent", "wipe", ...(opts.power ? (["power_off"] as StepName[]) : [])];
+  }
+}
+
+/** "KILN_STEP_TIMEOUTS=boot=120,install=5400" → { boot: 120, install: 5400 }; a bad entry throws naming it. */
+export function parseStepTimeouts(text: string | undefined): Partial<Record<StepName, number>> {
+  const out: Partial<Record<StepName, number>> = {};
+  for (const part of (text ?? "").split(",").map((p) => p.trim()).filter(Boolean)) {
+    const m = /^([a-z_]+)=(\d+(?:\.\d+)?)$/.exec(part);
+    if (!m || !(STEP_NAMES as readonly string[]).includes(m[1]!) || Number(m[2]) <= 0) {
+      throw new Error(`“${part}” is not step=seconds with a step among ${STEP_NAMES.join(", ")}`);
+    }
+    out[m[1] as StepName] = Number(m[2]);
+  }
+  return out;
+}
+
+export function stepTimeoutSeconds(name: StepName, overrides: Partial<Record<StepName, number>> = {}): number {
+  return overrides[name] ?? STEPS[name].timeoutSeconds;
+}
+
+/** 300 → "5 minutes", 3600 → "1 hour", 45 → "45 seconds". */
+export function formatLimit(seconds: number): string {
+  if (seconds < 120) return `${Math.round(seconds)} second${Math.round(seconds) === 1 ? "" : "s"}`;
+  if (seconds % 3600 === 0) return `${seconds / 3600} hour${seconds === 3600 ? "" : "s"}`;
+  const minutes = Math.round(seconds / 60);
+  return `${minutes} minutes`;
+}
+
+export function timeoutReason(name: StepName, seconds: number): string {
+  return STEPS[name].timeoutReason(formatLimit(seconds));
+}
+
+export function isStepName(name: string): name is StepName {
+  return (STEP_NAMES as readonly string[]).includes(name);
+}
+
+export const ACTION_LABELS: Record<DeploymentAction, string> = {
+  install: "Unattended install",
+  deploy_image: "Deploy an image",
+  capture_disk: "Capture the disk",
+  wipe_disk: "Wipe the disks",
+};

@@ -1,0 +1,101 @@
+// Contracts of provisioning runs: starting one (API, host page, tests), the job payloads,
+// and what the deploy agent on the machine reports.
+import { z } from "zod";
+import { paginationSchema, uuidSchema } from "./common";
+import { diskSchema, macSchema } from "./inventory";
+import { varsSchema } from "./templates";
+
+export const DEPLOYMENT_ACTIONS = ["install", "deploy_image", "capture_disk", "wipe_disk"] as const;
+export type DeploymentAction = (typeof DEPLOYMENT_ACTIONS)[number];
+
+/** A disk the agent may touch: a kernel name (sda, nvme0n1, vda) or a /dev path, nothing else. */
+export const diskNameSchema = z
+  .string()
+  .trim()
+  .regex(/^(\/dev\/)?[A-Za-z0-9][A-Za-z0-9._\/-]{0,62}$/, "Name a disk like sda, nvme0n1 or /dev/disk/by-id/…")
+  .refine((s) => !s.includes(".."), "Name a disk like sda, nvme0n1 or /dev/disk/by-id/…");
+
+export const deploymentStartSchema = z
+  .object({
+    action: z.enum(DEPLOYMENT_ACTIONS),
+    /** deploy_image: the image to write; capture_disk: the image that gets the new version. */
+    imageId: uuidSchema.optional(),
+    imageVersion: z.union([z.number().int().min(1), z.literal("latest")]).default("latest"),
+    /** install: the templates; when left out, the host's boot settings decide. */
+    systemTemplateId: uuidSchema.optional(),
+    unattendedTemplateId: uuidSchema.nullable().optional(),
+    /** Vars for this run; when left out, the host's boot settings' vars. */
+    vars: varsSchema.optional(),
+    /** The disk to write, wipe or capture; else vars.disk, else the agent picks the only/first disk. */
+    disk: diskNameSchema.optional(),
+    /** deploy_image: erase the whole disk before writing (else only what the image covers). */
+    wipeFirst: z.boolean().default(false),
+    /** Mail me when the run ends. */
+    notify: z.boolean().default(false),
+  })
+  .refine((d) => d.action !== "deploy_image" || d.imageId, { path: ["imageId"], message: "Choose the image to deploy." })
+  .refine((d) => d.action !== "capture_disk" || d.imageId, { path: ["imageId"], message: "Choose the image that gets the captured disk as a new version." });
+export type DeploymentStart = z.infer<typeof deploymentStartSchema>;
+
+export const deploymentListQuerySchema = paginationSchema;
+
+export const deploymentGetQuerySchema = z.object({
+  /** Log lines after this id only (the live view asks for what it has not seen). */
+  logs_after: z.coerce.number().int().min(0).optional(),
+});
+
+// Job payloads carry ids only; handlers re-read the row.
+export const deploymentJobSchema = z.object({ deploymentId: uuidSchema }).strict();
+
+export const powerJobSchema = z
+  .object({
+    hostId: uuidSchema,
+    action: z.enum(["on", "off", "cycle", "status"]),
+    /** The run this power action belongs to, whose log gets the driver's lines. */
+    deploymentId: uuidSchema.optional(),
+    reason: z.string().max(200).default(""),
+  })
+  .strict();
+
+export const watchdogJobSchema = z.object({ deploymentId: uuidSchema.optional() }).strict();
+
+// What the agent in the deploy ramdisk reports.
+export const AGENT_PHASES = ["write", "verify", "wipe", "capture"] as const;
+
+export const agentProgressSchema = z.object({
+  bytes: z.number().int().min(0),
+  totalBytes: z.number().int().min(0).optional(),
+  /** Bytes per second, as the agent measures it; Kiln computes one when left out. */
+  rate: z.number().min(0).optional(),
+  phase: z.enum(AGENT_PHASES).optional(),
+  message: z.string().max(500).optional(),
+});
+export type AgentProgress = z.infer<typeof agentProgressSchema>;
+
+export const agentLogSchema = z.object({ lines: z.array(z.string().max(4000)).min(1).max(1000) });
+
+export const agentInventorySchema = z.object({
+  cpuCores: z.number().int().min(1).max(100000).optional(),
+  memoryMb: z.number().int().min(1).max(1_000_000_000).optional(),
+  disks: z.array(diskSchema.extend({ rotational: z.boolean().optional() })).max(64).optional(),
+  nics: z
+    .array(z.object({ mac: macSchema, name: z.string().trim().max(32).default(""), speedMbps: z.number().int().min(0).optional(), link: z.boolean().optional() }))
+    .max(64)
+    .optional(),
+  /** Anything else worth showing (vendor, model, serial, BIOS), as flat values. */
+  facts: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), z.union([z.string().max(500), z.number(), z.boolean()])).optional(),
+});
+export type AgentInventory = z.infer<typeof agentInventorySchema>;
+
+export const agentFinishSchema = z.object({
+  reason: z.string().max(2000).optional(),
+  /** deploy_image / capture_disk: what was written or read, for the record. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  bytes: z.number().int().min(0).optional(),
+});
+
+/** An event id to resume after; anything unreadable starts from "now". */
+export const eventCursorSchema = z
+  .string()
+  .optional()
+  .transform((v) => (v && /^\d{1,18}$/.test(v.trim()) ? Number(v.trim()) : null));

@@ -1,0 +1,174 @@
+// What the provisioning tests need around Kiln: an HTTP server with the routes a machine
+// talks to (/boot/…, image blobs), a fake machine that network-boots and plays the deploy
+// agent over real HTTP, a recording power plugin, and a ready image version in storage.
+// First: route-handler exposes the AsyncLocalStorage Next's modules look for when loaded.
+import "./route-handler";
+import { createHash, randomBytes } from "node:crypto";
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import * as bootFile from "@/app/boot/[mac]/[token]/[file]/route";
+import * as bootMac from "@/app/boot/[mac]/route";
+import * as blob from "@/app/images/[id]/versions/[version]/blob/route";
+import { imageVersions, images } from "@/db/schema";
+import type { Db } from "@/lib/db";
+import { getImageStorage } from "@/lib/images/storage";
+import { startRouteServer, type RouteServer } from "./http-server";
+
+type Handler = (req: Request, ctx: never) => Promise<Response>;
+
+function route(handler: Handler | undefined, params: Record<string, string>, req: Request): Promise<Response> {
+  if (!handler) return Promise.resolve(new Response("method not allowed", { status: 405 }));
+  return handler(req, { params: Promise.resolve(params) } as never);
+}
+
+/** The machine-facing routes of Kiln on a real port, dispatched the way Next routes them. */
+export function startBootServer(): Promise<RouteServer> {
+  return startRouteServer(async (req) => {
+    const parts = new URL(req.url).pathname.split("/").filter(Boolean);
+    const m = req.method as "GET" | "POST" | "HEAD";
+    if (parts[0] === "boot" && parts.length === 2) return route((bootMac as unknown as Record<string, Handler>)[m], { mac: parts[1]! }, req);
+    if (parts[0] === "boot" && parts.length === 4) return route((bootFile as unknown as Record<string, Handler>)[m], { mac: parts[1]!, token: parts[2]!, file: parts[3]! }, req);
+    if (parts[0] === "images" && parts[2] === "versions" && parts[4] === "blob") return route((blob as unknown as Record<string, Handler>)[m], { id: parts[1]!, version: parts[3]! }, req);
+    return new Response("not found", { status: 404 });
+  });
+}
+
+export type Reply = { status: number; text: string; json: () => any };
+
+/**
+ * A machine as Kiln sees it over HTTP: it network-boots (GET /boot/<mac>), finds its token in
+ * the answer (kiln.token=… or the URLs of its install files), and then does what the deploy
+ * agent or an installer does.
+ */
+export class FakeMachine {
+  token: string | null = null;
+
+  constructor(
+    readonly server: { url: string },
+    readonly mac: string,
+  ) {}
+
+  private get dashed(): string {
+    return this.mac.replace(/:/g, "-");
+  }
+
+  async request(method: string, pathAndQuery: string, body?: unknown, contentType = "application/json"): Promise<Reply> {
+    const init: RequestInit = { method };
+    if (body !== undefined) {
+      init.body = typeof body === "string" ? body : JSON.stringify(body);
+      init.headers = { "content-type": typeof body === "string" && contentType === "application/json" ? "text/plain" : contentType };
+    }
+    const res = await fetch(`${this.server.url}${pathAndQuery}`, init);
+    const text = await res.text();
+    return { status: res.status, text, json: () => JSON.parse(text) };
+  }
+
+  /** PXE → iPXE → /boot/<mac>; remembers the run's token from the script. */
+  async boot(): Promise<string> {
+    const r = await this.request("GET", `/boot/${this.dashed}`);
+    const token = /kiln\.token=([A-Za-z0-9_-]+)/.exec(r.text)?.[1] ?? new RegExp(`/boot/${this.dashed}/([A-Za-z0-9_-]{20,})/`).exec(r.text)?.[1];
+    if (token) this.token = token;
+    return r.text;
+  }
+
+  file(file: string, method = "GET", body?: unknown, contentType?: string): Promise<Reply> {
+    if (!this.token) throw new Error("the machine has not booted a run yet");
+    return this.request(method, `/boot/${this.dashed}/${this.token}/${file}`, body, contentType);
+  }
+
+  /** The agent fetches its instructions (the "agent started" milestone). */
+  async instructions(): Promise<any> {
+    const r = await this.file("agent.json");
+    if (r.status !== 200) throw new Error(`agent.json answered ${r.status}: ${r.text}`);
+    return r.json();
+  }
+
+  progress(body: Record<string, unknown>): Promise<Reply> {
+    return this.file("progress", "POST", body);
+  }
+
+  log(lines: string[]): Promise<Reply> {
+    return this.file("log", "POST", { lines });
+  }
+
+  inventory(body: Record<string, unknown>): Promise<Reply> {
+    return this.file("inventory", "POST", body);
+  }
+
+  done(body: Record<string, unknown> = {}): Promise<Reply> {
+    return this.file("done", "POST", body);
+  }
+
+  failed(reason: string): Promise<Reply> {
+    return this.file("failed", "POST", { reason });
+  }
+
+  /** Downloads the image the instructions name and answers its sha256, as the agent would. */
+  async download(url: string): Promise<{ bytes: number; sha256: string; status: number }> {
+    const u = new URL(url);
+    const res = await fetch(`${this.server.url}${u.pathname}${u.search}`);
+    const buf = Buffer.from(await res.arrayBuffer());
+    return { status: res.status, bytes: buf.length, sha256: createHash("sha256").update(buf).digest("hex") };
+  }
+}
+
+/**
+ * A power plugin that records every action it is asked for (one per line) and answers ok —
+ * or fails, or sleeps first, as configured by files beside it, so a test can change its
+ * behaviour while the worker runs.
+ */
+export async function recordingPowerPlugin(): Promise<{ command: string; dir: string; actions: () => Promise<string[]>; begun: () => Promise<string[]>; failWith: (reason: string | null) => Promise<void>; sleep: (seconds: number) => Promise<void>; cleanup: () => Promise<void> }> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-power-"));
+  const command = path.join(dir, "plugin.sh");
+  const record = path.join(dir, "actions");
+  await fs.writeFile(
+    command,
+    `#!/bin/sh
+input=$(cat)
+action=$(printf '%s' "$input" | sed -n 's/.*"action":"\\([a-z]*\\)".*/\\1/p')
+printf '%s\\n' "$action" >> ${dir}/begun
+[ -f ${dir}/sleep ] && sleep "$(cat ${dir}/sleep)"
+printf '%s\\n' "$action" >> ${record}
+if [ -f ${dir}/fail ]; then echo "$(cat ${dir}/fail)" >&2; exit 3; fi
+echo "pdu: $action done" >&2
+echo '{"ok": true, "state": "on", "message": "outlet switched"}'
+`,
+    { mode: 0o755 },
+  );
+  return {
+    command,
+    dir,
+    actions: async () => (await fs.readFile(record, "utf8").catch(() => "")).split("\n").filter(Boolean),
+    // Actions the plugin was started for, finished or not (a killed worker leaves one unfinished).
+    begun: async () => (await fs.readFile(path.join(dir, "begun"), "utf8").catch(() => "")).split("\n").filter(Boolean),
+    failWith: async (reason) => (reason === null ? fs.rm(path.join(dir, "fail"), { force: true }) : fs.writeFile(path.join(dir, "fail"), reason)),
+    sleep: async (seconds) => fs.writeFile(path.join(dir, "sleep"), String(seconds)),
+    cleanup: () => fs.rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** A ready image version whose bytes are in storage (as if uploaded and verified). */
+export async function seedReadyImage(db: Db, p: { ownerUserId: string; name?: string; bytes?: Buffer; visibility?: "private" | "public" }) {
+  const bytes = p.bytes ?? randomBytes(256 * 1024);
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  const [image] = await db.insert(images).values({ name: p.name ?? `img-${randomBytes(3).toString("hex")}`, ownerUserId: p.ownerUserId, visibility: p.visibility ?? "private", latestVersion: 1, versionCounter: 1 }).returning();
+  const storage = getImageStorage();
+  const tmp = path.join(storage.tmpDir, `seed-${randomBytes(6).toString("hex")}`);
+  await fs.writeFile(tmp, bytes);
+  const storageKey = await storage.putFile(tmp, image!.id, 1);
+  await db.insert(imageVersions).values({ imageId: image!.id, version: 1, state: "ready", sizeBytes: bytes.length, sha256, format: "raw", sourceFormat: "raw", storageKey, readyAt: new Date() });
+  return { image: image!, version: 1, sha256, bytes };
+}
+
+/** Polls until `check` is true (or throws with what it saw last). */
+export async function waitFor<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T = await read();
+  while (!ok(last)) {
+    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms (last: ${JSON.stringify(last)?.slice(0, 500)})`);
+    await new Promise((r) => setTimeout(r, 100));
+    last = await read();
+  }
+  return last;
+}
