@@ -14,6 +14,9 @@ import { isAppError } from "@/lib/errors";
 import { getHostDetail } from "@/lib/hosts/hosts";
 import { listPools } from "@/lib/pools/pools";
 import { BootSettingsPanel } from "@/components/boot/boot-settings-panel";
+import { ProvisioningPanel } from "@/components/deployments/provisioning-panel";
+import { getHostFeedPosition, getLatestDeploymentView } from "@/lib/deployments/deployments";
+import { listImages } from "@/lib/images/images";
 import { getBootSettings } from "@/lib/boot/boot-settings";
 import { listTemplates } from "@/lib/templates/templates";
 import { uuidSchema } from "@/lib/validation/common";
@@ -55,6 +58,11 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
   // Boot settings belong to whoever holds the lease (admins may act for them).
   const holdsIt = leases.some((l) => !l.releasedAt && l.userId === user.id);
   const [bootSettings, templates] = host.lease && (isAdmin || holdsIt) ? await Promise.all([getBootSettings(db, actor, host.id), listTemplates(db, actor)]) : [null, []];
+  // Provisioning: the holder starts runs while holding the host; admins also watch wipes at release.
+  const canSeeRuns = isAdmin || holdsIt;
+  // The feed position is read before the run, so whatever happens in between arrives live.
+  const feedPosition = canSeeRuns ? await getHostFeedPosition(db, actor, host.id) : 0;
+  const [latestRun, images] = canSeeRuns ? await Promise.all([getLatestDeploymentView(db, actor, host.id), host.lease ? listImages(db, actor, { per_page: 500 }) : Promise.resolve(null)]) : [null, null];
 
   return (
     <div className="mx-auto max-w-6xl space-y-6 px-4 py-8">
@@ -144,6 +152,21 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
                 settings={bootSettings}
                 templates={templates.map((t) => ({ id: t.id, name: t.name, kind: t.kind, variables: t.variables }))}
                 macs={host.interfaces.map((i) => i.mac)}
+              />
+            </Card>
+          ) : null}
+
+          {canSeeRuns ? (
+            <Card title="Provisioning" description="Reinstall the machine and follow every step as it happens.">
+              <ProvisioningPanel
+                hostId={host.id}
+                hostName={host.name}
+                initial={latestRun}
+                lastEventId={feedPosition}
+                canStart={Boolean(host.lease)}
+                images={(images?.data ?? []).filter((i) => i.latestVersion !== null).map((i) => ({ id: i.id, name: i.name, latestVersion: i.latestVersion }))}
+                templates={templates.map((t) => ({ id: t.id, name: t.name, kind: t.kind }))}
+                defaults={{ systemTemplateId: bootSettings?.systemTemplateId ?? null, unattendedTemplateId: bootSettings?.unattendedTemplateId ?? null, vars: bootSettings?.vars ?? {} }}
               />
             </Card>
           ) : null}

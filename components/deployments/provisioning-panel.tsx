@@ -1,0 +1,199 @@
+"use client";
+// The host page's provisioning card: start a run (Reinstall), follow the latest one live —
+// steps, progress with rate and ETA, log — through the host's event stream, cancel or retry
+// it, and a toast when it ends.
+import { useCallback, useEffect, useRef, useState } from "react";
+import { Alert } from "../ui/alert";
+import { Badge } from "../ui/badge";
+import { Button } from "../ui/button";
+import { formatDateTime } from "../ui/format";
+import { callApi } from "../ui/use-api";
+import { ReinstallDialog } from "./reinstall-dialog";
+import { RUN_TONE, RunTimeline } from "./run-timeline";
+import type { FeedEvent, ImageOption, RunView, TemplateOption } from "./types";
+
+const STATE_TEXT: Record<RunView["provisioning"], string> = {
+  none: "not provisioned",
+  deploying: "deploying",
+  deployed: "deployed",
+  failed: "failed",
+  cancelled: "cancelled",
+  wiping: "wiping",
+  wiped: "wiped",
+  capturing: "capturing",
+  captured: "captured",
+};
+
+type Toast = { tone: "success" | "error" | "info"; text: string };
+
+export function ProvisioningPanel({
+  hostId,
+  hostName,
+  initial,
+  lastEventId,
+  canStart,
+  images,
+  templates,
+  defaults,
+}: {
+  hostId: string;
+  hostName: string;
+  initial: RunView | null;
+  lastEventId: number;
+  canStart: boolean;
+  images: ImageOption[];
+  templates: TemplateOption[];
+  defaults: { systemTemplateId: string | null; unattendedTemplateId: string | null; vars: Record<string, unknown> };
+}) {
+  const [run, setRun] = useState<RunView | null>(initial);
+  const [open, setOpen] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [toast, setToast] = useState<Toast | null>(null);
+  const runRef = useRef(run);
+  runRef.current = run;
+
+  const reload = useCallback(async (deploymentId: string) => {
+    const fresh = await callApi<RunView>(`/api/v1/deployments/${deploymentId}`, "GET").catch(() => null);
+    if (!fresh) return;
+    // A newer run replaces the one shown; news of an older one does not.
+    setRun((cur) => (!cur || cur.id === fresh.id || fresh.createdAt >= cur.createdAt ? fresh : cur));
+  }, []);
+
+  // The live feed: EventSource reconnects by itself and resumes with Last-Event-ID.
+  useEffect(() => {
+    const source = new EventSource(`/api/v1/hosts/${hostId}/events?after=${lastEventId}`);
+    const pending = new Set<string>();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const scheduleReload = (id: string) => {
+      pending.add(id);
+      timer ??= setTimeout(() => {
+        timer = undefined;
+        for (const p of pending) void reload(p);
+        pending.clear();
+      }, 150);
+    };
+    source.onmessage = (msg) => {
+      const e = JSON.parse(msg.data) as FeedEvent;
+      const cur = runRef.current;
+      const mine = cur?.id === e.deploymentId;
+      if (e.kind === "progress" && mine) {
+        setRun((r) =>
+          r && r.id === e.deploymentId
+            ? { ...r, progress: { bytesWritten: e.bytes as number, totalBytes: (e.totalBytes as number | null) ?? r.progress.totalBytes, rateBytesPerSecond: e.rateBytesPerSecond as number | null, etaSeconds: e.etaSeconds as number | null, updatedAt: e.at as string } }
+            : r,
+        );
+      } else if (e.kind === "log" && mine) {
+        const lines = e.lines as RunView["logs"];
+        setRun((r) => {
+          if (!r || r.id !== e.deploymentId) return r;
+          const seen = new Set(r.logs.map((l) => l.id));
+          const added = lines.filter((l) => !seen.has(l.id));
+          return { ...r, logs: [...r.logs, ...added].slice(-1000), logCount: r.logCount + added.length };
+        });
+      } else {
+        scheduleReload(e.deploymentId);
+      }
+      if (e.kind === "state" && (e.state === "done" || e.state === "failed" || e.state === "cancelled")) {
+        const what = e.state === "done" ? "finished" : e.state === "failed" ? `failed: ${String(e.failureReason ?? "")}` : "was cancelled";
+        setToast({ tone: e.state === "done" ? "success" : e.state === "failed" ? "error" : "info", text: `${hostName}: the run ${what}` });
+      }
+    };
+    return () => {
+      source.close();
+      if (timer) clearTimeout(timer);
+    };
+  }, [hostId, hostName, lastEventId, reload]);
+
+  useEffect(() => {
+    if (!toast) return;
+    const t = setTimeout(() => setToast(null), 10_000);
+    return () => clearTimeout(t);
+  }, [toast]);
+
+  async function act(fn: () => Promise<RunView>) {
+    setBusy(true);
+    setError(null);
+    try {
+      setRun(await fn());
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const active = run && (run.state === "pending" || run.state === "running");
+
+  return (
+    <div className="space-y-4">
+      <div className="flex flex-wrap items-center gap-3">
+        <span className="text-sm text-stone-600">Provisioning:</span>
+        <Badge tone={run ? RUN_TONE[run.state] : "stone"}>
+          <span data-testid="provisioning-state">{STATE_TEXT[run?.provisioning ?? "none"]}</span>
+        </Badge>
+        {run ? (
+          <span className="text-sm text-stone-600">
+            {run.actionLabel}
+            {run.image ? ` · image version ${run.image.version}` : ""}
+            {run.systemTemplate?.name && run.action === "install" ? ` · ${run.systemTemplate.name} v${run.systemTemplate.version}` : ""} · started {formatDateTime(run.createdAt)}
+            {run.userEmail ? ` by ${run.userEmail}` : run.origin === "release" ? " at the end of a lease" : ""}
+          </span>
+        ) : null}
+        <div className="ml-auto flex gap-2">
+          {run?.canCancel ? (
+            <Button variant="quietDanger" disabled={busy} onClick={() => act(() => callApi<RunView>(`/api/v1/deployments/${run.id}/cancel`, "POST"))}>
+              Cancel run
+            </Button>
+          ) : null}
+          {run?.canRetry && canStart ? (
+            <Button variant="secondary" disabled={busy} onClick={() => act(() => callApi<RunView>(`/api/v1/deployments/${run.id}/retry`, "POST"))}>
+              Retry
+            </Button>
+          ) : null}
+          {canStart ? (
+            <Button onClick={() => setOpen(true)} disabled={busy || Boolean(active)}>
+              Reinstall…
+            </Button>
+          ) : null}
+        </div>
+      </div>
+      {run?.state === "failed" && run.failureReason ? (
+        <Alert tone="error">
+          <span data-testid="run-failure">{run.failureReason}</span>
+          {run.canRetry && canStart ? " — retry it, or release the host." : ""}
+        </Alert>
+      ) : null}
+      {error ? <Alert tone="error">{error}</Alert> : null}
+      {run ? <RunTimeline run={run} /> : <p className="text-sm text-stone-500">No run yet. Reinstall installs an OS, deploys one of your images, or wipes the disks.</p>}
+      {canStart ? (
+        <ReinstallDialog
+          open={open}
+          onClose={() => setOpen(false)}
+          hostId={hostId}
+          images={images}
+          templates={templates}
+          defaults={defaults}
+          onStarted={(r) => {
+            setOpen(false);
+            setRun(r);
+          }}
+        />
+      ) : null}
+      {toast ? (
+        <div
+          role="status"
+          data-testid="toast"
+          className={`fixed bottom-4 right-4 z-50 max-w-sm rounded-lg border px-4 py-3 text-sm shadow-lg ${
+            toast.tone === "success" ? "border-green-200 bg-green-50 text-green-900" : toast.tone === "error" ? "border-red-200 bg-red-50 text-red-900" : "border-stone-200 bg-white text-stone-900"
+          }`}
+        >
+          {toast.text}
+          <button type="button" aria-label="Dismiss" onClick={() => setToast(null)} className="ml-3 text-stone-500 hover:text-stone-800">
+            ×
+          </button>
+        </div>
+      ) : null}
+    </div>
+  );
+}
