@@ -91,6 +91,8 @@ export function createUploadServer(storage: ImageStorage = getImageStorage()): S
     datastore: storage.datastore,
     // Relative, so the Location is right behind any proxy; tus clients resolve it against the endpoint.
     relativeLocation: true,
+    // Same origin only: tus would otherwise answer every origin with Access-Control-Allow-Origin: *.
+    allowedOrigins: [],
     async onIncomingRequest(req, uploadId) {
       if (req.method === "POST") return;
       await guarded(req, () => getOwnUpload(getAppDb(), actorFor(req), uploadId));
