@@ -23,6 +23,12 @@ export type ImageStorage = {
   uploadedBytes(uploadId: string): Promise<number | null>;
   /** A local file to read an upload from, downloading it first for S3; `release` removes any temporary copy. */
   localCopyOfUpload(uploadId: string): Promise<{ path: string; release: () => Promise<void> }>;
+  /**
+   * Where a previous verification run already moved this version's upload (it stopped before
+   * recording it): the key, path and size; null when there is none, or for backends where
+   * adopting moves nothing.
+   */
+  findAdopted(imageId: string, version: number): Promise<{ key: string; path: string; size: number } | null>;
   /** Makes a finished upload the blob of a version; returns its storage key. */
   adoptUpload(uploadId: string, imageId: string, version: number): Promise<string>;
   /** Stores a local file (a converted image) as the blob of a version; returns its storage key. */
@@ -91,6 +97,14 @@ function createFileStorage(env: Env): ImageStorage {
     },
     async localCopyOfUpload(id) {
       return { path: uploadPath(id), release: async () => {} };
+    },
+    async findAdopted(imageId, version) {
+      const key = `blobs/${imageId}/${version}`;
+      try {
+        return { key, path: blobPath(key), size: (await fsp.stat(blobPath(key))).size };
+      } catch {
+        return null;
+      }
     },
     // A rename in the same filesystem: gigabytes change place without being copied.
     async adoptUpload(id, imageId, version) {
@@ -179,6 +193,9 @@ function createS3Storage(env: Env): ImageStorage {
       assertKey(id);
       const file = await downloadTo(id);
       return { path: file, release: () => fsp.rm(file, { force: true }) };
+    },
+    async findAdopted() {
+      return null;
     },
     // The finished multipart object stays where tus put it (key = upload id): no copy of gigabytes.
     async adoptUpload(id) {

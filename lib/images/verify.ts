@@ -85,12 +85,15 @@ export async function verifyImageVersion(db: Db, p: { imageId: string; version: 
   const storage = getImageStorage();
 
   const arrived = await storage.uploadedBytes(upload.id);
+  // A run that stopped between moving the bytes into place and recording it: carry on from there.
+  const adopted = arrived === null ? await storage.findAdopted(p.imageId, p.version) : null;
   // A truncated or vanished upload must never become ready, whatever the bookkeeping says.
-  if (arrived !== upload.lengthBytes) {
+  if ((adopted ? adopted.size : arrived) !== upload.lengthBytes) {
+    if (adopted) await storage.removeBlob(adopted.key);
     return fail(db, { ...p, uploadId: upload.id, reason: arrived === null ? "the uploaded bytes are missing" : `the upload is incomplete: ${arrived} of ${upload.lengthBytes} bytes arrived` });
   }
 
-  const local = await storage.localCopyOfUpload(upload.id);
+  const local = adopted ? { path: adopted.path, release: async () => {} } : await storage.localCopyOfUpload(upload.id);
   let converted: string | null = null;
   try {
     const sourceFormat = detectFormat(await readHead(local.path, FORMAT_HEAD_BYTES));
@@ -114,7 +117,7 @@ export async function verifyImageVersion(db: Db, p: { imageId: string; version: 
       converted = null;
       await storage.removeUpload(upload.id);
     } else {
-      key = await storage.adoptUpload(upload.id, p.imageId, p.version);
+      key = adopted ? adopted.key : await storage.adoptUpload(upload.id, p.imageId, p.version);
     }
 
     const ready = await db.transaction(async (tx) => {
