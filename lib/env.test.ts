@@ -64,4 +64,15 @@ describe("parseEnv", () => {
     expect(parseEnv({ KILN_RATE_LIMIT_SIGNIN_PER_IP: "3" }).KILN_RATE_LIMIT_SIGNIN_PER_IP).toBe(3);
     expect(() => parseEnv({ KILN_RATE_LIMIT_SIGNIN_PER_IP: "0" })).toThrow(/KILN_RATE_LIMIT_SIGNIN_PER_IP/);
   });
+
+  it("reads the image settings: quotas with fractions, the storage backend, the nginx prefix", () => {
+    const env = parseEnv({});
+    expect([env.KILN_STORAGE_QUOTA_PER_USER_GB, env.KILN_UPLOAD_EXPIRY_HOURS, env.KILN_IMAGE_STORAGE, env.KILN_ACCEL_REDIRECT_PREFIX]).toEqual([100, 24, "file", undefined]);
+    expect(parseEnv({ KILN_STORAGE_QUOTA_PER_USER_GB: "0.5" }).KILN_STORAGE_QUOTA_PER_USER_GB).toBe(0.5);
+    expect(() => parseEnv({ KILN_IMAGE_STORAGE: "s3" })).toThrow("KILN_S3_BUCKET: required when KILN_IMAGE_STORAGE=s3");
+    expect(parseEnv({ KILN_IMAGE_STORAGE: "s3", KILN_S3_BUCKET: "images", KILN_S3_FORCE_PATH_STYLE: "true" })).toMatchObject({ KILN_S3_BUCKET: "images", KILN_S3_FORCE_PATH_STYLE: true });
+    expect(parseEnv({ KILN_ACCEL_REDIRECT_PREFIX: "/protected-images/" }).KILN_ACCEL_REDIRECT_PREFIX).toBe("/protected-images/");
+    expect(() => parseEnv({ KILN_ACCEL_REDIRECT_PREFIX: "protected" })).toThrow(/KILN_ACCEL_REDIRECT_PREFIX/);
+    expect(() => parseEnv({ KILN_UPLOAD_EXPIRY_HOURS: "0" })).toThrow(/KILN_UPLOAD_EXPIRY_HOURS/);
+  });
 });
