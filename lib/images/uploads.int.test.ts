@@ -235,8 +235,15 @@ describe("uploads", () => {
     expect((await create(alice.token, { imageId: mine.id, filename: "a.img", sha256: "abc" })).status).toBe(400);
     expect((await create(alice.token, { imageId: "00000000-0000-4000-8000-000000000000", filename: "a.img" })).status).toBe(404);
     expect((await create(alice.token, { imageId: bobs.id, filename: "a.img" })).status).toBe(404);
-    const deferred = await tusCreate(endpoint(), alice.token, 0, { imageId: mine.id, filename: "a.img" });
+    const empty = await tusCreate(endpoint(), alice.token, 0, { imageId: mine.id, filename: "a.img" });
+    expect(empty.status).toBe(400);
+    // A length declared later could not be checked against the quota up front.
+    const deferred = await fetch(endpoint(), {
+      method: "POST",
+      headers: { authorization: `Bearer ${alice.token}`, "tus-resumable": "1.0.0", "upload-defer-length": "1", "upload-metadata": `imageId ${Buffer.from(mine.id).toString("base64")},filename ${Buffer.from("a.img").toString("base64")}` },
+    });
     expect(deferred.status).toBe(400);
+    expect(((await deferred.json()) as { error: { message: string } }).error.message).toMatch(/Send Upload-Length/);
     // Nothing above created a version.
     expect(await t.db.select().from(imageVersions).where(eq(imageVersions.imageId, mine.id))).toEqual([]);
 
