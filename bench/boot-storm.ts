@@ -6,7 +6,7 @@
 // the ratio. Not a test: numbers depend on the machine (see bench/README.md).
 //
 // Options: --hosts 1000 --requests 20000 --concurrency 64
-import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import http from "node:http";
@@ -137,16 +137,17 @@ async function main(): Promise<void> {
     console.log(`ratio Kiln/nginx: throughput ${(k.rps / n.rps).toFixed(3)}, p99 latency ${(k.p99 / n.p99).toFixed(1)}×`);
     console.log(`(cores: ${os.cpus().length}; client, Kiln, PostgreSQL and nginx share them)`);
   } finally {
-    for (const c of children.reverse()) {
+    // nginx first, then Kiln's whole process group (launcher, web, worker, PostgreSQL).
+    const [kiln, ...rest] = children;
+    for (const c of [...rest, kiln].filter((c): c is ChildProcess => Boolean(c))) {
       if (c.exitCode !== null) continue;
       try {
-        process.kill(c === children[0] ? -c.pid! : c.pid!, "SIGTERM");
+        process.kill(c === kiln ? -c.pid! : c.pid!, "SIGTERM");
       } catch {}
       await new Promise((r) => setTimeout(r, 100));
     }
     await new Promise((r) => setTimeout(r, 3000));
     await fs.rm(tmp, { recursive: true, force: true }).catch(() => {});
-    void execFileSync;
   }
 }
 
