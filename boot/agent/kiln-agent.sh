@@ -96,12 +96,26 @@ target_disk() {
   echo "$d"
 }
 
-# Reports the bytes dd has written so far (from /proc/<pid>/io) every interval while it runs.
-watch_progress() { # pid total phase
+# Bytes written to a disk since START: from the kernel's sectors-written counter for a block
+# device (field 7 of /sys/block/<name>/stat), or the file's size for a plain file (tests).
+sectors_written() {
+  awk '{ print $7 }' "/sys/block/${1##*/}/stat" 2>/dev/null || echo 0
+}
+
+written_bytes() { # disk start-sectors
+  if [ -b "$1" ]; then
+    echo $((($(sectors_written "$1") - $2) * 512))
+  else
+    wc -c <"$1" 2>/dev/null | tr -d ' ' || echo 0
+  fi
+}
+
+# Reports progress every interval while the writer (a background job) runs.
+watch_progress() { # writer-pid disk start-sectors total phase
   while kill -0 "$1" 2>/dev/null; do
     sleep "${KILN_PROGRESS_INTERVAL:-5}"
-    written=$(awk '/^wchar:/ { print $2 }' "/proc/$1/io" 2>/dev/null || echo 0)
-    progress "${written:-0}" "$2" "$3"
+    kill -0 "$1" 2>/dev/null || break
+    progress "$(written_bytes "$2" "$3")" "$4" "$5"
   done
 }
 
@@ -115,21 +129,28 @@ decompressor() {
 }
 
 deploy_image() {
-  disk=$(target_disk)
+  disk=$(target_disk) || exit 1
   [ -n "${KILN_IMAGE_URL:-}" ] || fail "no image in the instructions"
   log "writing ${KILN_IMAGE_SIZE:-?} bytes (${KILN_IMAGE_FORMAT:-raw}) to $disk"
   if [ "${KILN_WIPE_FIRST:-0}" = 1 ]; then wipefs -a "$disk" >/dev/null 2>&1 || true; fi
+  start=$(sectors_written "$disk")
   rm -f "$TMP/image.fifo" && mkfifo "$TMP/image.fifo"
+  # The checksum is of the bytes as delivered (before decompression), like Kiln's.
   sha256sum <"$TMP/image.fifo" | cut -d' ' -f1 >"$TMP/sum" &
   sum_pid=$!
-  ( fetch "$KILN_IMAGE_URL" - | tee "$TMP/image.fifo" | $(decompressor) | dd of="$disk" bs=4M conv=fsync 2>"$TMP/dd.err"; echo $? >"$TMP/dd.rc" ) &
+  (
+    { fetch "$KILN_IMAGE_URL" - || echo $? >"$TMP/fetch.rc"; } | tee "$TMP/image.fifo" | $(decompressor) | dd of="$disk" bs=4M conv=fsync 2>"$TMP/dd.err"
+    echo $? >"$TMP/dd.rc"
+  ) &
   writer=$!
-  watch_progress "$writer" "${KILN_IMAGE_SIZE:-0}" write &
+  # Its own output: a sleeping watcher must not hold the agent's stdout open after the end.
+  watch_progress "$writer" "$disk" "$start" "${KILN_IMAGE_SIZE:-0}" write >/dev/null 2>&1 &
   watcher=$!
   wait "$writer"
   kill "$watcher" 2>/dev/null
   wait "$sum_pid"
-  [ "$(cat "$TMP/dd.rc" 2>/dev/null || echo 1)" = 0 ] || fail "writing the image failed: $(tail -n 1 "$TMP/dd.err")"
+  [ -s "$TMP/fetch.rc" ] && fail "downloading the image failed (exit $(cat "$TMP/fetch.rc")) from ${KILN_IMAGE_URL%%\?*}"
+  [ "$(cat "$TMP/dd.rc" 2>/dev/null || echo 1)" = 0 ] || fail "writing the image to $disk failed: $(tail -n 1 "$TMP/dd.err")"
   progress "${KILN_IMAGE_SIZE:-0}" "${KILN_IMAGE_SIZE:-0}" verify
   got=$(cat "$TMP/sum")
   [ "$got" = "${KILN_IMAGE_SHA256:-}" ] || fail "checksum mismatch: expected ${KILN_IMAGE_SHA256:-?}, got $got"
@@ -139,7 +160,7 @@ deploy_image() {
 }
 
 wipe_disks() {
-  if [ -n "${KILN_DISK:-}" ]; then disks=$(target_disk); else
+  if [ -n "${KILN_DISK:-}" ]; then disks=$(target_disk) || exit 1; else
     disks=""
     for d in /sys/block/*; do
       n=${d##*/}

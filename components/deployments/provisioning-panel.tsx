@@ -2,6 +2,7 @@
 // The host page's provisioning card: start a run (Reinstall), follow the latest one live —
 // steps, progress with rate and ETA, log — through the host's event stream, cancel or retry
 // it, and a toast when it ends.
+import { useRouter } from "next/navigation";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { Alert } from "../ui/alert";
 import { Badge } from "../ui/badge";
@@ -45,7 +46,11 @@ export function ProvisioningPanel({
   templates: TemplateOption[];
   defaults: { systemTemplateId: string | null; unattendedTemplateId: string | null; vars: Record<string, unknown> };
 }) {
+  const router = useRouter();
   const [run, setRun] = useState<RunView | null>(initial);
+  // The feed is followed from where the first render stood; EventSource resumes by itself
+  // after that (Last-Event-ID), so a refresh of the page's data must not restart it.
+  const [after] = useState(lastEventId);
   const [open, setOpen] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -62,7 +67,7 @@ export function ProvisioningPanel({
 
   // The live feed: EventSource reconnects by itself and resumes with Last-Event-ID.
   useEffect(() => {
-    const source = new EventSource(`/api/v1/hosts/${hostId}/events?after=${lastEventId}`);
+    const source = new EventSource(`/api/v1/hosts/${hostId}/events?after=${after}`);
     const pending = new Set<string>();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const scheduleReload = (id: string) => {
@@ -95,6 +100,8 @@ export function ProvisioningPanel({
         scheduleReload(e.deploymentId);
       }
       if (e.kind === "state" && (e.state === "done" || e.state === "failed" || e.state === "cancelled")) {
+        // The rest of the page (next network boot, the host's timeline) follows the run's end.
+        router.refresh();
         const what = e.state === "done" ? "finished" : e.state === "failed" ? `failed: ${String(e.failureReason ?? "")}` : "was cancelled";
         setToast({ tone: e.state === "done" ? "success" : e.state === "failed" ? "error" : "info", text: `${hostName}: the run ${what}` });
       }
@@ -103,7 +110,7 @@ export function ProvisioningPanel({
       source.close();
       if (timer) clearTimeout(timer);
     };
-  }, [hostId, hostName, lastEventId, reload]);
+  }, [hostId, hostName, after, reload, router]);
 
   useEffect(() => {
     if (!toast) return;
@@ -116,6 +123,7 @@ export function ProvisioningPanel({
     setError(null);
     try {
       setRun(await fn());
+      router.refresh();
     } catch (e) {
       setError((e as Error).message);
     } finally {
@@ -177,6 +185,7 @@ export function ProvisioningPanel({
           onStarted={(r) => {
             setOpen(false);
             setRun(r);
+            router.refresh();
           }}
         />
       ) : null}

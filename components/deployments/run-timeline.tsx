@@ -48,7 +48,7 @@ export function ProgressBar({ progress, active }: { progress: RunView["progress"
         {formatBytes(bytesWritten)}
         {totalBytes ? ` of ${formatBytes(totalBytes)} (${percent}%)` : ""}
         {active && rateBytesPerSecond ? ` · ${formatBytes(rateBytesPerSecond)}/s` : ""}
-        {active && etaSeconds !== null ? ` · about ${formatDuration(etaSeconds * 1000)} left` : ""}
+        {active && etaSeconds ? ` · about ${formatDuration(etaSeconds * 1000)} left` : ""}
       </p>
     </div>
   );
@@ -78,6 +78,12 @@ export function RunTimeline({ run }: { run: RunView }) {
               <span className="text-xs text-stone-500">deadline in {formatDuration(new Date(s.timeoutAt).getTime() - now)}</span>
             ) : null}
             {s.state === "running" && !s.timeoutAt ? <span className="text-xs text-stone-500">{s.message ?? "waiting"}</span> : null}
+            {/* What the power driver said: with manual power, the ask to power-cycle the machine by hand. */}
+            {s.state === "done" && s.message && (s.name === "power_on" || s.name === "power_off") ? (
+              <p className="basis-full pl-7 text-sm text-stone-700" data-testid={`step-message-${s.name}`}>
+                {s.message}
+              </p>
+            ) : null}
             {s.finishedAt && s.startedAt && s.state === "done" ? (
               <span className="text-xs text-stone-500">{formatDuration(new Date(s.finishedAt).getTime() - new Date(s.startedAt).getTime())}</span>
             ) : null}

@@ -95,6 +95,21 @@ function heldHostCount(leases: LeaseView[]): string {
 
 type Open = null | "extend" | "release" | "handover";
 
+/** The host's latest run in a few words; the host page has the whole timeline, live. */
+function RunBadge({ run }: { run: NonNullable<LeaseView["hosts"][number]["run"]> }) {
+  const active = run.state === "pending" || run.state === "running";
+  const tone = run.state === "failed" ? "red" : active ? "sky" : run.state === "done" ? "green" : "amber";
+  return (
+    <span data-testid="run-badge" title={run.failureReason ?? run.action}>
+      <Badge tone={tone}>
+        {run.provisioning}
+        {active && run.step ? ` · ${run.step}` : ""}
+        {active && run.percent !== null ? ` ${run.percent}%` : ""}
+      </Badge>
+    </span>
+  );
+}
+
 function LeaseCard({ lease, pool, onDone }: { lease: LeaseView; pool?: PoolOption; onDone: (message: string) => void }) {
   const [open, setOpen] = useState<Open>(null);
   const hosts = heldHosts(lease);
@@ -105,10 +120,11 @@ function LeaseCard({ lease, pool, onDone }: { lease: LeaseView; pool?: PoolOptio
         <div className="min-w-0">
           <ul className="flex flex-wrap gap-2">
             {hosts.map((h) => (
-              <li key={h.id}>
+              <li key={h.id} className="flex flex-wrap items-center gap-1.5">
                 <Link href={`/hosts/${h.id}`} className="rounded-md bg-stone-100 px-2 py-1 font-mono text-sm font-medium text-stone-900 hover:bg-kiln-50 hover:text-kiln-700">
                   {h.name}
                 </Link>
+                {h.run ? <RunBadge run={h.run} /> : null}
               </li>
             ))}
           </ul>

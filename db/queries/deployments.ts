@@ -1,6 +1,6 @@
 import { and, asc, count, desc, eq, gt, inArray, lte, sql } from "drizzle-orm";
 import type { DbOrTx } from "../client";
-import { deploymentEvents, deploymentLogs, deployments, deploymentSteps, hosts, templates, users, type DeploymentRow, type DeploymentStepRow } from "../schema";
+import { deploymentEvents, deploymentLogs, deployments, deploymentSteps, hosts, users, type DeploymentRow, type DeploymentStepRow } from "../schema";
 
 /** The NOTIFY channel of deployment events; the payload is `{"h": hostId, "id": eventId}`. */
 export const DEPLOYMENT_EVENTS_CHANNEL = "kiln_deployment_events";
@@ -99,8 +99,8 @@ export async function listDeploymentRows(db: DbOrTx, params: { hostId?: string; 
       deployment: deployments,
       hostName: hosts.name,
       userEmail: users.email,
-      systemTemplateName: sql<string | null>`(select ${templates.name} from ${templates} where ${templates.id} = ${deployments.systemTemplateId})`,
-      unattendedTemplateName: sql<string | null>`(select ${templates.name} from ${templates} where ${templates.id} = ${deployments.unattendedTemplateId})`,
+      systemTemplateName: sql<string | null>`(select t.name from templates t where t.id = "deployments"."system_template_id")`,
+      unattendedTemplateName: sql<string | null>`(select t.name from templates t where t.id = "deployments"."unattended_template_id")`,
     })
     .from(deployments)
     .innerJoin(hosts, eq(hosts.id, deployments.hostId))
@@ -118,12 +118,31 @@ export async function getLatestDeployment(db: DbOrTx, hostId: string): Promise<D
   return row;
 }
 
-/** The latest run of each host (for lists that show a provisioning badge). */
-export async function getLatestDeployments(db: DbOrTx, hostIds: string[]) {
-  if (hostIds.length === 0) return [];
+/** The latest run of each (host, lease) pair asked for, with the step it is at (lists show a badge). */
+export async function getLatestRunsOfLeases(db: DbOrTx, pairs: { hostId: string; leaseId: string }[]) {
+  if (pairs.length === 0) return [];
   return db
-    .selectDistinctOn([deployments.hostId], { hostId: deployments.hostId, id: deployments.id, state: deployments.state, action: deployments.action, failureReason: deployments.failureReason })
+    .selectDistinctOn([deployments.hostId, deployments.leaseId], {
+      hostId: deployments.hostId,
+      leaseId: deployments.leaseId,
+      id: deployments.id,
+      state: deployments.state,
+      action: deployments.action,
+      origin: deployments.origin,
+      failureReason: deployments.failureReason,
+      bytesWritten: deployments.bytesWritten,
+      totalBytes: deployments.totalBytes,
+      // Spelled out: inside a select list drizzle leaves columns unqualified, and a bare "id"
+      // in the subquery would name the step's own id.
+      currentStep: sql<string | null>`(select s.name from deployment_steps s where s.deployment_id = "deployments"."id" and s.state in ('pending', 'running') order by s.position limit 1)`,
+    })
     .from(deployments)
-    .where(inArray(deployments.hostId, hostIds))
-    .orderBy(deployments.hostId, desc(deployments.createdAt), desc(deployments.id));
+    .where(
+      and(
+        inArray(deployments.hostId, pairs.map((p) => p.hostId)),
+        inArray(deployments.leaseId, pairs.map((p) => p.leaseId)),
+        eq(deployments.origin, "holder"),
+      ),
+    )
+    .orderBy(deployments.hostId, deployments.leaseId, desc(deployments.createdAt), desc(deployments.id));
 }

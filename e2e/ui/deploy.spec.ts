@@ -67,6 +67,7 @@ test("[DEPLOY] a researcher reinstalls a host from one of their images and follo
   const steps = page.getByTestId("run-steps");
   await expect(steps.locator('[data-step="power_on"]')).toHaveAttribute("data-state", "done");
   await expect(steps.locator('[data-step="boot"]')).toHaveAttribute("data-state", "running");
+  await expect(page.getByTestId("step-message-power_on")).toContainText("Power-cycle the machine by hand now");
 
   const agent = new TestAgent(mac);
   await agent.boot();
@@ -91,9 +92,12 @@ test("[DEPLOY] a researcher reinstalls a host from one of their images and follo
   await expect(page.getByTestId("provisioning-state")).toHaveText("deployed");
   await expect(page.getByTestId("toast")).toContainText(`${host.name}: the run finished`);
   for (const s of ["power_on", "boot", "agent", "write", "verify"]) await expect(steps.locator(`[data-step="${s}"]`)).toHaveAttribute("data-state", "done");
-  // All of it arrived live: the page was never reloaded. A reload shows the same end.
+  // All of it arrived live: the page was never reloaded. A reload shows the same end, and
+  // the dashboard's lease card says it in a word.
   await page.reload();
   await expect(page.getByTestId("provisioning-state")).toHaveText("deployed");
+  await page.goto("/");
+  await expect(page.getByTestId("run-badge")).toHaveText("deployed");
 });
 
 test("[DEPLOY] a run whose machine reports a failure shows why, and the researcher retries it", async ({ page }) => {

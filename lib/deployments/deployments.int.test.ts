@@ -9,11 +9,11 @@ import path from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getTemplateByBuiltinKey } from "@/db/queries/templates";
-import { deployments, hosts } from "@/db/schema";
+import { deployments, hosts, outbox } from "@/db/schema";
 import { actorOf, type Actor } from "@/lib/audit/audit";
 import { markForReinstall, updateBootSettings } from "@/lib/boot/boot-settings";
 import { createHost } from "@/lib/hosts/hosts";
-import { createLease, releaseLease } from "@/lib/leases/leases";
+import { createLease, listLeases, releaseLease } from "@/lib/leases/leases";
 import { stopJobSender } from "@/lib/jobs/enqueue";
 import { addProjectMember, createProject } from "@/lib/projects/projects";
 import { createTemplate, syncBuiltinTemplates } from "@/lib/templates/templates";
@@ -126,6 +126,9 @@ describe("a deploy_image run, the machine played over HTTP", () => {
     expect(host.facts).toMatchObject({ vendor: "QEMU", nics: [{ mac: machine.mac, name: "eth0", speedMbps: 1000 }] });
 
     expect((await machine.progress({ bytes: 65536, totalBytes: img.bytes.length, rate: 1_000_000 })).status).toBe(200);
+    // The dashboard's lease cards carry the run in a few words.
+    const [card] = (await listLeases(t.db, holder, { scope: "mine", per_page: 100 })).data.filter((l) => l.hosts.some((h) => h.id === hostId));
+    expect(card!.hosts[0]!.run).toMatchObject({ deploymentId: run.id, provisioning: "deploying", step: "Write the image", percent: 25 });
     expect((await machine.log(["dd: 65536 bytes"])).status).toBe(200);
     let view = await getDeployment(t.db, holder, run.id);
     expect(view.progress).toMatchObject({ bytesWritten: 65536, totalBytes: img.bytes.length, rateBytesPerSecond: 1_000_000 });
@@ -151,8 +154,22 @@ describe("a deploy_image run, the machine played over HTTP", () => {
     // The token no longer opens the image, and the next boot is local.
     expect((await machine.download(params.image.url)).status).toBe(404);
     expect(await machine.boot()).toContain("boots from its local disk");
-    // A mail was not asked for: none is queued (notify defaults to off).
+    // No mail was asked for (notify is off by default).
     expect((await getDeployment(t.db, holder, run.id)).options).toEqual({});
+    expect(await t.db.select().from(outbox).where(eq(outbox.to, holder.user!.email))).toEqual([]);
+  });
+
+  it("mails the holder at the end when they asked for it, with the reason of a failure and the host's link", async () => {
+    const { hostId, name, machine } = await heldHost();
+    const run = await startDeployment(t.db, holder, hostId, { action: "wipe_disk", notify: true });
+    await machine.boot();
+    await machine.instructions();
+    await machine.failed("disk /dev/sdz not found");
+    const mails = await t.db.select().from(outbox).where(eq(outbox.to, holder.user!.email));
+    expect(mails.map((m) => m.subject)).toEqual([`${name}: wipe the disks failed`]);
+    expect(mails[0]!.text).toContain("Wipe the disks: disk /dev/sdz not found");
+    expect(mails[0]!.text).toContain(`http://kiln.test/hosts/${hostId}`);
+    expect((await getDeployment(t.db, holder, run.id)).options).toEqual({ notify: true });
   });
 
   it("fails with the agent's reason (checksum mismatch, missing disk) and leaves the host failed, never deployed", async () => {

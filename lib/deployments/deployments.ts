@@ -2,7 +2,7 @@
 // anything is powered), follow it, cancel it, retry it. The release wipe at a lease's end and
 // the network-boot mark are runs too, created through the same createRun.
 import { getActiveDeployment, getBootSettingsRow, insertDeployment } from "@/db/queries/boot";
-import { countLogs, getDeploymentRow, insertSteps, lastEventId, listDeploymentRows, listLogs, listSteps } from "@/db/queries/deployments";
+import { countLogs, getDeploymentRow, getLatestRunsOfLeases, insertSteps, lastEventId, listDeploymentRows, listLogs, listSteps } from "@/db/queries/deployments";
 import { getHostRow, insertHostEvents, listInterfaces } from "@/db/queries/hosts";
 import { getImageRow, lockImageVersion } from "@/db/queries/images";
 import { getTemplateByBuiltinKey, getTemplateVersion } from "@/db/queries/templates";
@@ -449,6 +449,33 @@ export async function getDeployment(db: Db, actor: Actor, deploymentId: string, 
 export async function getHostFeedPosition(db: Db, actor: Actor, hostId: string): Promise<number> {
   await assertHostHolder(db, actor, hostId);
   return lastEventId(db, hostId);
+}
+
+export type RunSummary = { deploymentId: string; state: DeploymentRow["state"]; provisioning: string; action: string; step: string | null; percent: number | null; failureReason: string | null };
+
+/**
+ * The latest run each held host had under its current lease, in a few words (dashboard cards).
+ * Only the holder's own runs: a wipe before this lease is none of their business.
+ */
+export async function summarizeRuns(db: DbOrTx, pairs: { hostId: string; leaseId: string }[]): Promise<Map<string, RunSummary>> {
+  const rows = await getLatestRunsOfLeases(db, pairs);
+  const wanted = new Set(pairs.map((p) => `${p.hostId}/${p.leaseId}`));
+  return new Map(
+    rows
+      .filter((r) => wanted.has(`${r.hostId}/${r.leaseId}`))
+      .map((r) => [
+        r.hostId,
+        {
+          deploymentId: r.id,
+          state: r.state,
+          provisioning: provisioningStateOf(r),
+          action: ACTION_LABELS[r.action],
+          step: r.currentStep && isActiveRun(r.state) ? stepLabel(r.currentStep) : null,
+          percent: isActiveRun(r.state) && r.totalBytes ? Math.min(100, Math.round((r.bytesWritten / r.totalBytes) * 100)) : null,
+          failureReason: r.failureReason,
+        },
+      ]),
+  );
 }
 
 /** The latest run of a host for its page (null when it never had one), for holders and admins. */

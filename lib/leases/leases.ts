@@ -30,6 +30,7 @@ import { paginated } from "../validation/common";
 import { leaseCreateSchema, leaseExtendSchema, leaseHandOverSchema, leaseListQuerySchema } from "../validation/inventory";
 import { parseInput } from "../validation/parse";
 import { completeHostReleases } from "./release";
+import { summarizeRuns, type RunSummary } from "../deployments/deployments";
 
 const HOUR = 3600_000;
 const DEFAULT_DIRECT_LEASE_HOURS = 24;
@@ -48,7 +49,8 @@ export type LeaseView = {
   startsAt: string;
   endsAt: string;
   endedAt: string | null;
-  hosts: { id: string; name: string; state: string; releasedAt: string | null }[];
+  /** `run`: the host's latest provisioning run under this lease, while held (absent when none). */
+  hosts: { id: string; name: string; state: string; releasedAt: string | null; run?: RunSummary }[];
 };
 
 function hoursText(h: number): string {
@@ -309,6 +311,7 @@ export async function handOverLease(db: Db, actor: Actor, leaseId: string, input
 
 async function toLeaseViews(db: DbOrTx, rows: Awaited<ReturnType<typeof listLeaseRows>>["rows"]): Promise<LeaseView[]> {
   const hosts = await listLeaseHostRows(db, rows.map((r) => r.lease.id));
+  const runs = await summarizeRuns(db, hosts.filter((h) => !h.releasedAt).map((h) => ({ hostId: h.hostId, leaseId: h.leaseId })));
   return rows.map(({ lease, userEmail, projectName, poolName }) => ({
     id: lease.id,
     state: lease.state,
@@ -321,7 +324,12 @@ async function toLeaseViews(db: DbOrTx, rows: Awaited<ReturnType<typeof listLeas
     startsAt: lease.startsAt.toISOString(),
     endsAt: lease.endsAt.toISOString(),
     endedAt: lease.endedAt?.toISOString() ?? null,
-    hosts: hosts.filter((h) => h.leaseId === lease.id).map((h) => ({ id: h.hostId, name: h.name, state: h.state, releasedAt: h.releasedAt?.toISOString() ?? null })),
+    hosts: hosts
+      .filter((h) => h.leaseId === lease.id)
+      .map((h) => {
+        const run = !h.releasedAt ? runs.get(h.hostId) : undefined;
+        return { id: h.hostId, name: h.name, state: h.state, releasedAt: h.releasedAt?.toISOString() ?? null, ...(run ? { run } : {}) };
+      }),
   }));
 }
 

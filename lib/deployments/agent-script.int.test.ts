@@ -1,0 +1,109 @@
+// The first version of the deploy agent (boot/agent/kiln-agent.sh) run for real with the
+// system's sh against Kiln's machine-facing routes over HTTP, writing to a plain file that
+// stands in for the disk (KILN_DEV): the image lands byte for byte and the run is done; a
+// checksum that does not match and a disk that does not exist fail the run with their reason.
+import { FakeMachine, seedReadyImage, startBootServer } from "@/test/harness/provisioning";
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { and, eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { imageVersions } from "@/db/schema";
+import { actorOf, type Actor } from "@/lib/audit/audit";
+import { createHost } from "@/lib/hosts/hosts";
+import { stopJobSender } from "@/lib/jobs/enqueue";
+import { createLease } from "@/lib/leases/leases";
+import { addProjectMember, createProject } from "@/lib/projects/projects";
+import { syncBuiltinTemplates } from "@/lib/templates/templates";
+import { useTestDb } from "@/test/harness/database";
+import { setTestEnvDefaults } from "@/test/harness/env";
+import { createActiveUser } from "@/test/harness/fixtures";
+import type { RouteServer } from "@/test/harness/http-server";
+import { getDeployment, startDeployment } from "./deployments";
+
+const t = await useTestDb();
+const tmp = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-agent-"));
+setTestEnvDefaults({ KILN_DATA_DIR: path.join(tmp, "data") });
+const SCRIPT = path.resolve(__dirname, "../../boot/agent/kiln-agent.sh");
+
+let admin: Actor;
+let holder: Actor;
+let projectId: string;
+let server: RouteServer;
+let n = 0;
+
+beforeAll(async () => {
+  admin = actorOf((await createActiveUser(t.db, { admin: true })).user, null);
+  holder = actorOf((await createActiveUser(t.db)).user, null);
+  projectId = (await createProject(t.db, admin, { name: "agent" })).id;
+  await addProjectMember(t.db, admin, projectId, { userId: holder.user!.id });
+  await syncBuiltinTemplates(t.db);
+  server = await startBootServer();
+  setTestEnvDefaults({ KILN_BOOT_URL: server.url });
+});
+afterAll(async () => {
+  await server?.close();
+  await stopJobSender();
+  await fs.rm(tmp, { recursive: true, force: true });
+});
+
+/** A held host whose machine has network-booted the run (as iPXE would), and a fake /dev. */
+async function bootedRun(body: Record<string, unknown>) {
+  const mac = `52:54:00:c0:00:${(++n).toString(16).padStart(2, "0")}`;
+  const host = await createHost(t.db, admin, { name: `agent-${n}`, interfaces: [{ mac }] });
+  await createLease(t.db, admin, { hostIds: [host.id], userId: holder.user!.id, projectId });
+  const run = await startDeployment(t.db, holder, host.id, body);
+  const machine = new FakeMachine(server, mac);
+  await machine.boot();
+  const dev = path.join(tmp, `dev-${n}`);
+  await fs.mkdir(dev);
+  return { run, machine, dev, mac };
+}
+
+function runAgent(p: { mac: string; token: string; dev: string }): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      "sh",
+      [SCRIPT],
+      { env: { PATH: process.env.PATH, KILN_URL: server.url, KILN_MAC: p.mac, KILN_TOKEN: p.token, KILN_DEV: p.dev, TMPDIR: p.dev } as unknown as NodeJS.ProcessEnv, timeout: 30_000 },
+      (err: Error | null, _stdout: string, stderr: string) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
+    );
+  });
+}
+
+describe("the deploy agent script", () => {
+  it("writes the image to the disk byte for byte, reports inventory and progress, and the run is done", async () => {
+    const img = await seedReadyImage(t.db, { ownerUserId: holder.user!.id, bytes: randomBytes(3 * 1024 * 1024 + 17) });
+    const { run, machine, dev, mac } = await bootedRun({ action: "deploy_image", imageId: img.image.id, disk: "vda" });
+    await fs.writeFile(path.join(dev, "vda"), "");
+    const result = await runAgent({ mac, token: machine.token!, dev });
+    expect(result).toMatchObject({ code: 0 });
+    expect((await fs.readFile(path.join(dev, "vda"))).equals(img.bytes)).toBe(true);
+    const view = await getDeployment(t.db, holder, run.id);
+    expect(view.state).toBe("done");
+    expect(view.steps.map((s) => s.state)).toEqual(["done", "done", "done", "done", "done"]);
+    expect(view.progress.bytesWritten).toBe(img.bytes.length);
+    expect(view.logs.map((l) => l.line)).toEqual(expect.arrayContaining([`writing ${img.bytes.length} bytes (raw) to ${dev}/vda`, `done: ${img.bytes.length} bytes, sha256 ${img.sha256}`]));
+    expect(view.logs.some((l) => l.line.startsWith("inventory recorded:"))).toBe(true);
+  });
+
+  it("fails the run with “checksum mismatch” when the bytes are not the image's", async () => {
+    const img = await seedReadyImage(t.db, { ownerUserId: holder.user!.id });
+    const { run, machine, dev, mac } = await bootedRun({ action: "deploy_image", imageId: img.image.id, disk: "vda" });
+    await fs.writeFile(path.join(dev, "vda"), "");
+    // What Kiln believes the image is differs from what it serves: the agent must notice.
+    await t.db.update(imageVersions).set({ sha256: "0".repeat(64) }).where(and(eq(imageVersions.imageId, img.image.id), eq(imageVersions.version, 1)));
+    expect((await runAgent({ mac, token: machine.token!, dev })).code).not.toBe(0);
+    const view = await getDeployment(t.db, holder, run.id);
+    expect(view.state).toBe("failed");
+    expect(view.failureReason).toBe(`Verify the written image: checksum mismatch: expected ${"0".repeat(64)}, got ${img.sha256}`);
+  });
+
+  it("fails the run with “disk … not found” when the chosen disk does not exist", async () => {
+    const { run, machine, dev, mac } = await bootedRun({ action: "wipe_disk", disk: "sdz" });
+    expect((await runAgent({ mac, token: machine.token!, dev })).code).not.toBe(0);
+    expect((await getDeployment(t.db, holder, run.id)).failureReason).toBe(`Wipe the disks: disk sdz not found (looked for ${dev}/sdz)`);
+  });
+});
