@@ -1,9 +1,11 @@
 // The provisioning jobs in a real worker (pg-boss against this file's PostgreSQL), with the
-// machine played by the test over HTTP: each job's happy path, a deadline enforced by the
+// machine played by the test over HTTP: each job's happy path (deploy-image, install-os,
+// capture-disk, wipe-disk, power), a deadline enforced by the
 // delayed watchdog job, cancel and release powering off, and a worker killed with SIGKILL
 // in the middle of a power step whose job is retried by the next worker.
 import { FakeMachine, recordingPowerPlugin, seedReadyImage, startBootServer, waitFor } from "@/test/harness/provisioning";
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -94,6 +96,18 @@ describe("provisioning jobs in the worker", () => {
     expect(preseed.text).toContain("d-i partman-auto/disk string /dev/vda");
     expect((await machine.request("POST", `/boot/${machine.mac.replace(/:/g, "-")}/${machine.token}/done`)).status).toBe(200);
     expect((await run(started.id)).steps.map((s) => `${s.name}:${s.state}`)).toEqual(["power_on:done", "boot:done", "install:done"]);
+  });
+
+  it("capture-disk: the job powers the machine on; the disk the agent streams becomes the image's next version", async () => {
+    const { hostId, machine } = await heldHost();
+    const img = await seedReadyImage(t.db, { ownerUserId: holder.user!.id });
+    const started = await startDeployment(t.db, holder, hostId, { action: "capture_disk", imageId: img.image.id });
+    await waitFor("the capture-disk job's power step", () => run(started.id), stepOf("boot"));
+    await machine.boot();
+    await machine.instructions();
+    const disk = randomBytes(256 * 1024);
+    expect((await machine.capture(disk)).json()).toMatchObject({ version: 2, bytes: disk.length });
+    expect(await run(started.id)).toMatchObject({ state: "done", provisioning: "captured", image: { id: img.image.id, version: 2 } });
   });
 
   it("wipe-disk at a lease's end: wiped, switched off by the job, and only then available", async () => {

@@ -2,9 +2,9 @@
 # Kiln deploy agent, first version. The deploy ramdisk (next issue) runs it with the kernel
 # arguments kiln.url, kiln.mac and kiln.token exported as KILN_URL, KILN_MAC, KILN_TOKEN; it
 # fetches its instructions from Kiln, reports the machine's inventory, does its action
-# (deploy an image, wipe the disks) while reporting progress, and reports done or failed
-# with a reason a person can act on. POSIX sh with busybox tools: wget (or curl), dd,
-# sha256sum, gzip/xz/zstd when the image is compressed.
+# (deploy an image, wipe the disks, capture a disk) while reporting progress, and reports done or failed
+# with a reason a person can act on. POSIX sh with busybox tools: wget (or curl; capture
+# needs curl), dd, sha256sum, gzip/xz/zstd when the image is compressed.
 #
 # KILN_DEV (default /dev) is where disks are looked up, so the script can be exercised
 # against plain files.
@@ -187,6 +187,17 @@ wipe_disks() {
   post "$BASE/done" "application/json" "$TMP/done" || fail "could not report done"
 }
 
+capture_disk() {
+  disk=$(target_disk) || exit 1
+  [ -n "${KILN_CAPTURE_URL:-}" ] || fail "no upload URL in the instructions"
+  command -v curl >/dev/null 2>&1 || fail "capturing needs curl in the ramdisk (wget cannot stream an upload)"
+  if [ -b "$disk" ]; then size=$(disk_size "${disk##*/}"); else size=$(wc -c <"$disk" | tr -d ' '); fi
+  log "capturing $disk ($size bytes), compressed with gzip"
+  # Kiln hashes what arrives and answers when the version is stored; the run is then done.
+  dd if="$disk" bs=4M 2>/dev/null | gzip -1 | curl -fsS -o "$TMP/capture.out" -X POST -H "Content-Type: application/octet-stream" -H "X-Kiln-Source-Size: $size" -T - "$KILN_CAPTURE_URL" ||
+    fail "uploading the captured disk failed"
+}
+
 fetch "$BASE/agent.env" "$TMP/agent.env" || { echo "kiln-agent: cannot fetch instructions from $BASE" >&2; exit 1; }
 # shellcheck disable=SC1091
 . "$TMP/agent.env"
@@ -194,6 +205,7 @@ inventory
 case "$KILN_ACTION" in
   deploy_image) deploy_image ;;
   wipe_disk) wipe_disks ;;
+  capture_disk) capture_disk ;;
   *) fail "this agent version cannot do ${KILN_ACTION} yet" ;;
 esac
 rm -rf "$TMP"

@@ -34,6 +34,7 @@ export function ProvisioningPanel({
   lastEventId,
   canStart,
   images,
+  captureTargets,
   templates,
   defaults,
 }: {
@@ -43,6 +44,8 @@ export function ProvisioningPanel({
   lastEventId: number;
   canStart: boolean;
   images: ImageOption[];
+  /** The caller's own images, which a capture may add a version to. */
+  captureTargets: ImageOption[];
   templates: TemplateOption[];
   defaults: { systemTemplateId: string | null; unattendedTemplateId: string | null; vars: Record<string, unknown> };
 }) {
@@ -173,13 +176,14 @@ export function ProvisioningPanel({
         </Alert>
       ) : null}
       {error ? <Alert tone="error">{error}</Alert> : null}
-      {run ? <RunTimeline run={run} /> : <p className="text-sm text-stone-500">No run yet. Reinstall installs an OS, deploys one of your images, or wipes the disks.</p>}
+      {run ? <RunTimeline run={run} /> : <p className="text-sm text-stone-500">No run yet. Reinstall installs an OS, deploys one of your images, captures the disk into an image, or wipes the disks.</p>}
       {canStart ? (
         <ReinstallDialog
           open={open}
           onClose={() => setOpen(false)}
           hostId={hostId}
           images={images}
+          captureTargets={captureTargets}
           templates={templates}
           defaults={defaults}
           onStarted={(r) => {

@@ -11,7 +11,7 @@ import { Field, SelectField, TextAreaField } from "../ui/field";
 import { ApiError, callApi, errorsOf } from "../ui/use-api";
 import type { ImageOption, RunView, TemplateOption } from "./types";
 
-type Action = "deploy_image" | "install" | "wipe_disk";
+type Action = "deploy_image" | "install" | "capture_disk" | "wipe_disk";
 type VersionOption = { version: number; state: string; sizeBytes: number; createdAt: string };
 
 export function ReinstallDialog({
@@ -19,6 +19,7 @@ export function ReinstallDialog({
   onClose,
   hostId,
   images,
+  captureTargets,
   templates,
   defaults,
   onStarted,
@@ -27,12 +28,14 @@ export function ReinstallDialog({
   onClose: () => void;
   hostId: string;
   images: ImageOption[];
+  captureTargets: ImageOption[];
   templates: TemplateOption[];
   defaults: { systemTemplateId: string | null; unattendedTemplateId: string | null; vars: Record<string, unknown> };
   onStarted: (run: RunView) => void;
 }) {
   const [action, setAction] = useState<Action>(images.length ? "deploy_image" : "install");
   const [imageId, setImageId] = useState(images[0]?.id ?? "");
+  const [captureId, setCaptureId] = useState(captureTargets[0]?.id ?? "");
   const [versions, setVersions] = useState<VersionOption[] | null>(null);
   const [version, setVersion] = useState("latest");
   const [systemId, setSystemId] = useState(defaults.systemTemplateId ?? "");
@@ -69,6 +72,7 @@ export function ReinstallDialog({
     const body: Record<string, unknown> = { action, vars, notify, ...(disk.trim() ? { disk: disk.trim() } : {}) };
     if (action === "deploy_image") Object.assign(body, { imageId, imageVersion: version === "latest" ? "latest" : Number(version), wipeFirst });
     if (action === "install") Object.assign(body, { systemTemplateId: systemId || undefined, unattendedTemplateId: unattendedId || null });
+    if (action === "capture_disk") Object.assign(body, { imageId: captureId });
     setBusy(true);
     setFailure(null);
     try {
@@ -93,6 +97,7 @@ export function ReinstallDialog({
             [
               ["deploy_image", "Deploy an image", "Write one of your images to the disk."],
               ["install", "Install with templates", "An unattended OS install (preseed, kickstart, cloud-init)."],
+              ["capture_disk", "Capture the disk", "Save the disk as the next version of one of your images."],
               ["wipe_disk", "Wipe the disks", "Erase the disks and switch the machine off."],
             ] as const
           ).map(([value, label, hint]) => (
@@ -154,6 +159,20 @@ export function ReinstallDialog({
           </div>
         ) : null}
 
+        {action === "capture_disk" ? (
+          captureTargets.length === 0 ? (
+            <Alert tone="info">Create an image on the Images page first; the capture becomes its next version.</Alert>
+          ) : (
+            <SelectField label="Into image" value={captureId} onChange={(e) => setCaptureId(e.target.value)} error={errorsOf(fe, "imageId")}>
+              {captureTargets.map((i) => (
+                <option key={i.id} value={i.id}>
+                  {i.name}
+                </option>
+              ))}
+            </SelectField>
+          )
+        ) : null}
+
         <Field label="Disk (optional)" value={disk} onChange={(e) => setDisk(e.target.value)} placeholder="sda, nvme0n1 — else vars.disk, else the first disk" error={errorsOf(fe, "disk")} />
         <TextAreaField label="Vars (JSON object)" value={varsText} onChange={(e) => setVarsText(e.target.value)} rows={3} error={errorsOf(fe, "vars")} />
         <label className="flex items-center gap-2 text-sm">
@@ -165,7 +184,7 @@ export function ReinstallDialog({
           <Button type="button" variant="secondary" onClick={onClose}>
             Close
           </Button>
-          <Button type="submit" disabled={busy || (action === "deploy_image" && !imageId)}>
+          <Button type="submit" disabled={busy || (action === "deploy_image" && !imageId) || (action === "capture_disk" && !captureId)}>
             {busy ? "Starting…" : "Start"}
           </Button>
         </DialogActions>

@@ -57,7 +57,7 @@ test("[DEPLOY] a researcher reinstalls a host from one of their images and follo
   await page.getByRole("button", { name: "Reinstall…" }).click();
   const dialog = page.getByRole("dialog", { name: "Reinstall" });
   await expect(dialog.getByLabel("Deploy an image")).toBeChecked();
-  await expect(dialog.getByLabel("Version")).toContainText("version 1");
+  await expect(dialog.getByLabel("Version", { exact: true })).toContainText("version 1");
   await dialog.getByLabel("Mail me when it finishes").check();
   await dialog.getByRole("button", { name: "Start" }).click();
   await expect(dialog).toBeHidden();

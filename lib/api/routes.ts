@@ -500,7 +500,7 @@ export const API_ROUTES: ApiRoute[] = [
       "Checks everything before anything is powered: the caller holds the host, may read the image (and its version is ready), no other run is active, and the templates render for this host. Then Kiln powers the machine on from the network and follows each step to the end. `install` uses the given templates or the host's boot settings; the other actions boot Kiln's deploy ramdisk.",
     body: deploymentStartSchema,
     success: { status: 201, description: "The new run, as `GET /api/v1/deployments/{id}` answers it." },
-    errors: [{ status: 400, description: "A bad choice: no template, an image that does not exist or may not be used, a version that is not ready, a template that does not render (with line and column); `capture_disk` is not available yet." }, HOLDER_HOST_404, { status: 409, description: "The host is not leased, or another run is active on it." }],
+    errors: [{ status: 400, description: "A bad choice: no template, an image that does not exist or may not be used, a version that is not ready, a template that does not render (with line and column), capturing into an image the caller does not own." }, HOLDER_HOST_404, { status: 409, description: "The host is not leased, or another run is active on it." }],
   },
   {
     method: "GET", path: "/api/v1/hosts/{id}/events", operationId: "followHostEvents", tag: "Provisioning", auth: "user", params: HOST_ID,

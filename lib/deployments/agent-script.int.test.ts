@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { gunzipSync } from "node:zlib";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { imageVersions } from "@/db/schema";
@@ -99,6 +100,20 @@ describe("the deploy agent script", () => {
     const view = await getDeployment(t.db, holder, run.id);
     expect(view.state).toBe("failed");
     expect(view.failureReason).toBe(`Verify the written image: checksum mismatch: expected ${"0".repeat(64)}, got ${img.sha256}`);
+  });
+
+  it("captures a disk: streamed gzip-compressed, it becomes the image's next version", async () => {
+    const img = await seedReadyImage(t.db, { ownerUserId: holder.user!.id });
+    const { run, machine, dev, mac } = await bootedRun({ action: "capture_disk", imageId: img.image.id, disk: "vda" });
+    const content = Buffer.concat([randomBytes(1024 * 1024), Buffer.alloc(1024 * 1024)]);
+    await fs.writeFile(path.join(dev, "vda"), content);
+    expect(await runAgent({ mac, token: machine.token!, dev })).toMatchObject({ code: 0 });
+    const view = await getDeployment(t.db, holder, run.id);
+    expect(view).toMatchObject({ state: "done", image: { version: 2 } });
+    const [v2] = await t.db.select().from(imageVersions).where(and(eq(imageVersions.imageId, img.image.id), eq(imageVersions.version, 2)));
+    expect(v2).toMatchObject({ state: "ready", format: "gzip" });
+    const stored = await fs.readFile(path.join(tmp, "data", "images", v2!.storageKey!));
+    expect(gunzipSync(stored).equals(content)).toBe(true);
   });
 
   it("fails the run with “disk … not found” when the chosen disk does not exist", async () => {

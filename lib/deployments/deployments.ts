@@ -217,7 +217,7 @@ async function planFromInput(db: Db, actor: Actor, hostId: string, input: unknow
     if (!row || !(await canReadImage(db, actor, row))) throw AppError.field("imageId", "That image does not exist, or you may not use it.");
     if (data.action === "capture_disk") {
       if (!isAdminActor(actor) && row.ownerUserId !== actor.user?.id) throw AppError.field("imageId", `Only the owner of “${row.name}” can add versions to it; capture into an image of your own.`);
-      // The version number is handed out when the agent's upload arrives.
+      // The version number is handed out when the agent's upload arrives (./capture.ts).
     } else {
       const version = data.imageVersion === "latest" ? row.latestVersion : data.imageVersion;
       if (version === null) throw AppError.field("imageId", `Image “${row.name}” has no ready version yet.`);
@@ -237,10 +237,6 @@ async function planFromInput(db: Db, actor: Actor, hostId: string, input: unknow
 /** POST /api/v1/hosts/:id/deployments — start a run on a held host. */
 export async function startDeployment(db: Db, actor: Actor, hostId: string, input: unknown, clock: { now?: Date } = {}): Promise<DeploymentView> {
   const plan = await planFromInput(db, actor, hostId, input);
-  if (plan.action === "capture_disk") {
-    // The steps and the job exist; receiving the agent's upload as an image version does not yet.
-    throw AppError.field("action", "Capturing a disk into an image is not available yet; nothing was started.");
-  }
   const d = await createRun(db, actor, plan, clock.now);
   return getDeployment(db, actor, d.id);
 }

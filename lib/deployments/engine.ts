@@ -6,6 +6,7 @@
 import { getDeploymentRow, insertDeploymentEvent, insertLogs, listSteps, updateStepRow } from "@/db/queries/deployments";
 import { updateDeploymentRow } from "@/db/queries/boot";
 import { getHostRow, insertHostEvents } from "@/db/queries/hosts";
+import { updateImageVersionFrom } from "@/db/queries/images";
 import { getUserById } from "@/db/queries/users";
 import type { DeploymentRow, DeploymentStepRow } from "@/db/schema";
 import type { Db, DbOrTx } from "../db";
@@ -194,7 +195,17 @@ export async function finishRun(ctx: RunContext, outcome: "done" | "failed" | "c
     },
   ]);
   if (d.origin === "release") await settleRelease(ctx, outcome, reason);
+  if (d.action === "capture_disk" && outcome !== "done") await abandonCapture(ctx.tx, ctx.run.deployment, reason ?? outcome);
   if (d.options.notify && d.userId && outcome !== "cancelled") queueOutcomeMail(ctx, outcome, reason);
+}
+
+/**
+ * A version that was being captured when its run ended without it (failed, cancelled, timed
+ * out) keeps its number and record, as failed: version numbers are never reused.
+ */
+async function abandonCapture(tx: DbOrTx, d: { imageId: string | null; imageVersion: number | null }, reason: string): Promise<void> {
+  if (!d.imageId || !d.imageVersion) return;
+  await updateImageVersionFrom(tx, { imageId: d.imageId, version: d.imageVersion, from: "uploading" }, { state: "failed", failureReason: reason.slice(0, 500), storageKey: null });
 }
 
 /**

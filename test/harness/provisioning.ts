@@ -55,7 +55,10 @@ export class FakeMachine {
 
   async request(method: string, pathAndQuery: string, body?: unknown, contentType = "application/json"): Promise<Reply> {
     const init: RequestInit = { method };
-    if (body !== undefined) {
+    if (Buffer.isBuffer(body)) {
+      init.body = new Uint8Array(body);
+      init.headers = { "content-type": "application/octet-stream" };
+    } else if (body !== undefined) {
       init.body = typeof body === "string" ? body : JSON.stringify(body);
       init.headers = { "content-type": typeof body === "string" && contentType === "application/json" ? "text/plain" : contentType };
     }
@@ -98,6 +101,11 @@ export class FakeMachine {
 
   done(body: Record<string, unknown> = {}): Promise<Reply> {
     return this.file("done", "POST", body);
+  }
+
+  /** capture_disk: streams the disk's bytes; Kiln answers when they are a ready image version. */
+  capture(bytes: Buffer): Promise<Reply> {
+    return this.file("capture", "POST", bytes);
   }
 
   failed(reason: string): Promise<Reply> {

@@ -165,6 +165,7 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
                 lastEventId={feedPosition}
                 canStart={Boolean(host.lease)}
                 images={(images?.data ?? []).filter((i) => i.latestVersion !== null).map((i) => ({ id: i.id, name: i.name, latestVersion: i.latestVersion }))}
+                captureTargets={(images?.data ?? []).filter((i) => i.canEdit).map((i) => ({ id: i.id, name: i.name, latestVersion: i.latestVersion }))}
                 templates={templates.map((t) => ({ id: t.id, name: t.name, kind: t.kind }))}
                 defaults={{ systemTemplateId: bootSettings?.systemTemplateId ?? null, unattendedTemplateId: bootSettings?.unattendedTemplateId ?? null, vars: bootSettings?.vars ?? {} }}
               />
