@@ -100,12 +100,21 @@ function RunBadge({ run }: { run: NonNullable<LeaseView["hosts"][number]["run"]>
   const active = run.state === "pending" || run.state === "running";
   const tone = run.state === "failed" ? "red" : active ? "sky" : run.state === "done" ? "green" : "amber";
   return (
-    <span data-testid="run-badge" title={run.failureReason ?? run.action}>
+    <span data-testid="run-badge" title={run.failureReason ?? run.action} className="inline-flex flex-wrap items-center gap-2">
       <Badge tone={tone}>
         {run.provisioning}
         {active && run.step ? ` · ${run.step}` : ""}
         {active && run.percent !== null ? ` ${run.percent}%` : ""}
       </Badge>
+      {active && run.percent !== null ? (
+        <span className="inline-flex items-center gap-2 text-xs text-stone-600">
+          <span role="progressbar" aria-label={`${run.step ?? "progress"} of the run`} aria-valuemin={0} aria-valuemax={100} aria-valuenow={run.percent} className="inline-block h-1.5 w-24 overflow-hidden rounded-full bg-stone-200">
+            <span className="block h-full bg-sky-500" style={{ width: `${run.percent}%` }} />
+          </span>
+          {run.rate ? `${(run.rate / 1e6).toFixed(1)} MB/s` : ""}
+          {run.etaSeconds !== null ? ` · ${run.etaSeconds < 90 ? `${run.etaSeconds} s` : `${Math.round(run.etaSeconds / 60)} min`} left` : ""}
+        </span>
+      ) : null}
     </span>
   );
 }

@@ -132,6 +132,7 @@ export async function getLatestRunsOfLeases(db: DbOrTx, pairs: { hostId: string;
       failureReason: deployments.failureReason,
       bytesWritten: deployments.bytesWritten,
       totalBytes: deployments.totalBytes,
+      rateBytesPerSecond: deployments.rateBytesPerSecond,
       // Spelled out: inside a select list drizzle leaves columns unqualified, and a bare "id"
       // in the subquery would name the step's own id.
       currentStep: sql<string | null>`(select s.name from deployment_steps s where s.deployment_id = "deployments"."id" and s.state in ('pending', 'running') order by s.position limit 1)`,

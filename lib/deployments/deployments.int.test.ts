@@ -130,7 +130,7 @@ describe("a deploy_image run, the machine played over HTTP", () => {
     expect((await machine.progress({ bytes: 65536, totalBytes: img.bytes.length, rate: 1_000_000 })).status).toBe(200);
     // The dashboard's lease cards carry the run in a few words.
     const [card] = (await listLeases(t.db, holder, { scope: "mine", per_page: 100 })).data.filter((l) => l.hosts.some((h) => h.id === hostId));
-    expect(card!.hosts[0]!.run).toMatchObject({ deploymentId: run.id, provisioning: "deploying", step: "Write the image", percent: 25 });
+    expect(card!.hosts[0]!.run).toMatchObject({ deploymentId: run.id, provisioning: "deploying", step: "Write the image", percent: 25, rate: 1_000_000, etaSeconds: Math.round((img.bytes.length - 65536) / 1_000_000) });
     expect((await machine.log(["dd: 65536 bytes"])).status).toBe(200);
     let view = await getDeployment(t.db, holder, run.id);
     expect(view.progress).toMatchObject({ bytesWritten: 65536, totalBytes: img.bytes.length, rateBytesPerSecond: 1_000_000 });

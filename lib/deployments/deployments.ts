@@ -447,7 +447,18 @@ export async function getHostFeedPosition(db: Db, actor: Actor, hostId: string):
   return lastEventId(db, hostId);
 }
 
-export type RunSummary = { deploymentId: string; state: DeploymentRow["state"]; provisioning: string; action: string; step: string | null; percent: number | null; failureReason: string | null };
+export type RunSummary = {
+  deploymentId: string;
+  state: DeploymentRow["state"];
+  provisioning: string;
+  action: string;
+  step: string | null;
+  percent: number | null;
+  /** Bytes per second of the write, and seconds left at that rate, while bytes flow. */
+  rate: number | null;
+  etaSeconds: number | null;
+  failureReason: string | null;
+};
 
 /**
  * The latest run each held host had under its current lease, in a few words (dashboard cards).
@@ -468,6 +479,9 @@ export async function summarizeRuns(db: DbOrTx, pairs: { hostId: string; leaseId
           action: ACTION_LABELS[r.action],
           step: r.currentStep && isActiveRun(r.state) ? stepLabel(r.currentStep) : null,
           percent: isActiveRun(r.state) && r.totalBytes ? Math.min(100, Math.round((r.bytesWritten / r.totalBytes) * 100)) : null,
+          rate: isActiveRun(r.state) && r.rateBytesPerSecond ? r.rateBytesPerSecond : null,
+          etaSeconds:
+            isActiveRun(r.state) && r.totalBytes && r.rateBytesPerSecond ? Math.max(0, Math.round((r.totalBytes - r.bytesWritten) / r.rateBytesPerSecond)) : null,
           failureReason: r.failureReason,
         },
       ]),
