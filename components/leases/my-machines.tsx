@@ -3,7 +3,7 @@
 // elsewhere (the API, a colleague's hand-over, an admin's allocation) appears without reload.
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { Alert } from "../ui/alert";
 import { Badge } from "../ui/badge";
 import { Button } from "../ui/button";
@@ -35,6 +35,32 @@ export function MyMachines({ initial, pools, projects }: { initial: LeasePage; p
   };
   const active = leases.data.data.filter((l) => l.state === "active");
   const past = leases.data.data.filter((l) => l.state !== "active");
+
+  // Server push: while a held host has a run in progress, its live feed (SSE, the one the host
+  // page follows) refreshes the cards as each step and progress report happens; the poll
+  // above remains the fallback.
+  const runningHostIds = active
+    .flatMap((l) => heldHosts(l).filter((h) => h.run && (h.run.state === "pending" || h.run.state === "running")).map((h) => h.id))
+    .sort()
+    .join(",");
+  useEffect(() => {
+    if (!runningHostIds) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const sources = runningHostIds.split(",").map((id) => {
+      const source = new EventSource(`/api/v1/hosts/${id}/events`);
+      source.onmessage = () => {
+        timer ??= setTimeout(() => {
+          timer = undefined;
+          void queryClient.invalidateQueries({ queryKey: MY_LEASES_KEY });
+        }, 300);
+      };
+      return source;
+    });
+    return () => {
+      sources.forEach((s) => s.close());
+      if (timer) clearTimeout(timer);
+    };
+  }, [runningHostIds, queryClient]);
   const poolsById = new Map(pools.map((p) => [p.id, p]));
   const canLease = projects.length > 0;
 
