@@ -1,42 +1,15 @@
 // The admin CLI as automation runs it: `npx tsx scripts/kiln.ts …` in a child process,
 // pointed at this file's test database through DATABASE_URL.
-import { spawn } from "node:child_process";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { getUserByEmail } from "@/db/queries/users";
 import { authenticateApiToken } from "@/lib/auth/api-tokens";
 import { useTestDb } from "@/test/harness/database";
 import { uniqueEmail } from "@/test/harness/fixtures";
+import { ownStderr as kilnStderr, runScript, type ScriptRun as Run } from "@/test/harness/run-script";
 
 const t = await useTestDb();
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
-type Run = { code: number | null; stdout: string; stderr: string };
-
-function kiln(...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("npx", ["tsx", "scripts/kiln.ts", ...args], {
-      cwd: root,
-      env: { ...process.env, DATABASE_URL: t.url, LOG_LEVEL: "silent" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** What Kiln itself printed on stderr (npm may add its own warnings about the environment). */
-function kilnStderr(run: Run): string {
-  return run.stderr
-    .split("\n")
-    .filter((l) => l && !l.startsWith("npm warn"))
-    .join("\n");
-}
+const kiln = (...args: string[]) => runScript("scripts/kiln.ts", args, t.url);
 
 function expectNoStackTrace(run: Run): void {
   expect(run.stderr).not.toMatch(/^\s+at .+\(.+:\d+:\d+\)$/m);

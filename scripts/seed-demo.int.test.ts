@@ -1,8 +1,5 @@
 // `npm run seed:demo` as a person runs it: `npx tsx scripts/seed-demo.ts` in a child process,
 // pointed at this file's test database through DATABASE_URL. Run twice, it changes nothing more.
-import { spawn } from "node:child_process";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { users } from "@/db/schema";
@@ -13,34 +10,10 @@ import { getProject, listProjects } from "@/lib/projects/projects";
 import { useTestDb } from "@/test/harness/database";
 import { createActiveUser } from "@/test/harness/fixtures";
 import { as, insertActiveUsers } from "@/test/harness/inventory";
+import { ownStderr, runScript } from "@/test/harness/run-script";
 
 const t = await useTestDb();
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-
-type Run = { code: number | null; stdout: string; stderr: string };
-
-function seedDemo(): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("npx", ["tsx", "scripts/seed-demo.ts"], {
-      cwd: root,
-      env: { ...process.env, DATABASE_URL: t.url, LOG_LEVEL: "silent" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function ownStderr(run: Run): string {
-  return run.stderr
-    .split("\n")
-    .filter((l) => l && !l.startsWith("npm warn"))
-    .join("\n");
-}
+const seedDemo = () => runScript("scripts/seed-demo.ts", [], t.url);
 
 describe("seed:demo", () => {
   it("creates the demo pool, 12 hosts and project with every active account in it, once", async () => {
