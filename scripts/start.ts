@@ -124,14 +124,33 @@ async function main(): Promise<void> {
     }
   }
 
-  const web = startChild("scripts/web.ts", dev ? ["--dev"] : []);
-  const worker = startChild("workers/index.ts");
-  children.push(web, worker);
-  for (const [name, child] of [["web", web], ["worker", worker]] as const) {
+  // Supervised like a service manager would (Restart=on-failure): a crashed web or worker
+  // process is started again, so machines mid-deploy see a short outage, not a dead portal
+  // (the deploy agent resumes its download with Range). A child that keeps crashing — five
+  // times within a minute — stops the portal instead of looping. Each child's pid is in
+  // KILN_DATA_DIR/run/<name>.pid for operators (and the tests that restart the web server).
+  const runDir = path.join(env.dataDir, "run");
+  await fs.mkdir(runDir, { recursive: true });
+  const crashes: Record<string, number[]> = { web: [], worker: [] };
+  const supervise = (name: "web" | "worker", file: string, args: string[] = []): ChildProcess => {
+    const child = startChild(file, args);
+    children.push(child);
+    void fs.writeFile(path.join(runDir, `${name}.pid`), `${child.pid}\n`).catch(() => {});
     child.on("exit", (code, signal) => {
-      if (!stopping) void shutdown(1, `the ${name} process exited unexpectedly (${signal ?? `code ${code}`})`);
+      children.splice(children.indexOf(child), 1);
+      if (stopping) return;
+      const now = Date.now();
+      crashes[name] = [...crashes[name]!.filter((t) => now - t < 60_000), now];
+      const why = `the ${name} process exited unexpectedly (${signal ?? `code ${code}`})`;
+      if (crashes[name]!.length >= 5) return void shutdown(1, `${why}, five times within a minute`);
+      say(`${why}; starting it again`);
+      const again = supervise(name, file, args);
+      if (name === "web") again.on("message", (m: { type?: string }) => m?.type === "listening" && say("the web process is back"));
     });
-  }
+    return child;
+  };
+  const web = supervise("web", "scripts/web.ts", dev ? ["--dev"] : []);
+  supervise("worker", "workers/index.ts");
 
   await new Promise<void>((resolve) => web.on("message", (m: { type?: string }) => m?.type === "listening" && resolve()));
   const url = getEnv().baseUrl;

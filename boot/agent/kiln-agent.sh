@@ -32,9 +32,10 @@ post() { # url content-type file
 
 json_escape() { printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' | tr -d '\n\r'; }
 
+# Lines that could not be sent (Kiln restarting, network down) wait and go with the next one.
 log() {
-  printf '%s\n' "$*" >"$TMP/log"
-  post "$BASE/log" "text/plain" "$TMP/log" || true
+  printf '%s\n' "$*" >>"$TMP/log"
+  if post "$BASE/log" "text/plain" "$TMP/log"; then : >"$TMP/log"; fi
 }
 
 fail() {
@@ -110,12 +111,19 @@ written_bytes() { # disk start-sectors
   fi
 }
 
+# Image bytes delivered so far: what the hashing process has read (/proc/<pid>/io rchar), so
+# a compressed image reports against its own size, not the larger disk it expands to.
+delivered_bytes() { # hasher-pid disk start-sectors
+  n=$(awk '/^rchar:/ { print $2 }' "/proc/$1/io" 2>/dev/null)
+  if [ -n "$n" ]; then echo "$n"; else written_bytes "$2" "$3"; fi
+}
+
 # Reports progress every interval while the writer (a background job) runs.
-watch_progress() { # writer-pid disk start-sectors total phase
+watch_progress() { # writer-pid hasher-pid disk start-sectors total phase
   while kill -0 "$1" 2>/dev/null; do
     sleep "${KILN_PROGRESS_INTERVAL:-5}"
     kill -0 "$1" 2>/dev/null || break
-    progress "$(written_bytes "$2" "$3")" "$4" "$5"
+    progress "$(delivered_bytes "$2" "$3" "$4")" "$5" "$6"
   done
 }
 
@@ -128,33 +136,79 @@ decompressor() {
   esac
 }
 
+# Writes the image to stdout. With curl, a dropped connection or a restarting server is
+# resumed with a Range request from the last byte received (curl's size_download), so the
+# stream continues where it stopped and nothing is written twice; HTTP errors other than
+# 5xx (a run that ended, a token refused) end it at once. Exit status 0 or the fetch error.
+stream_image() {
+  if ! command -v curl >/dev/null 2>&1; then
+    wget -q -O - "$KILN_IMAGE_URL" || { echo "wget exit $?" >"$TMP/fetch.err"; return 1; }
+    return 0
+  fi
+  got=0
+  tries=0
+  while :; do
+    if [ "$got" -gt 0 ]; then range="-r $got-"; else range=""; fi
+    # The body goes to stdout; curl's own count of it goes to stderr (curl 7.88 has no %output).
+    # shellcheck disable=SC2086
+    curl -fsS --connect-timeout 10 --speed-limit 1 --speed-time 60 $range \
+      -w '%{stderr}kiln-fetched %{size_download} %{http_code}\n' "$KILN_IMAGE_URL" 2>"$TMP/fetch.stderr"
+    rc=$?
+    [ "$rc" = 0 ] && return 0
+    # shellcheck disable=SC2046
+    set -- $(awk '$1 == "kiln-fetched" { print $2, $3 }' "$TMP/fetch.stderr") 0 000
+    n=${1%.*}
+    code=$2
+    sed -i '/^kiln-fetched /d' "$TMP/fetch.stderr" 2>/dev/null || true
+    if [ "$got" -gt 0 ] && [ "$code" = 200 ]; then
+      echo "the server ignored the Range request (answered 200) after byte $got" >"$TMP/fetch.err"
+      return 1
+    fi
+    case "$code" in 4??)
+      echo "HTTP $code: $(tail -n 1 "$TMP/fetch.stderr")" >"$TMP/fetch.err"
+      return 1 ;;
+    esac
+    got=$((got + n))
+    tries=$((tries + 1))
+    if [ "$tries" -gt "${KILN_FETCH_RETRIES:-30}" ]; then
+      echo "gave up after $tries attempts at byte $got: $(tail -n 1 "$TMP/fetch.stderr")" >"$TMP/fetch.err"
+      return 1
+    fi
+    delay=$((tries < 5 ? tries : 5))
+    log "download interrupted at byte $got ($(tail -n 1 "$TMP/fetch.stderr")); resuming from there in ${delay}s (attempt $tries)"
+    sleep "$delay"
+  done
+}
+
 deploy_image() {
   disk=$(target_disk) || exit 1
   [ -n "${KILN_IMAGE_URL:-}" ] || fail "no image in the instructions"
   log "writing ${KILN_IMAGE_SIZE:-?} bytes (${KILN_IMAGE_FORMAT:-raw}) to $disk"
   if [ "${KILN_WIPE_FIRST:-0}" = 1 ]; then wipefs -a "$disk" >/dev/null 2>&1 || true; fi
   start=$(sectors_written "$disk")
-  rm -f "$TMP/image.fifo" && mkfifo "$TMP/image.fifo"
-  # The checksum is of the bytes as delivered (before decompression), like Kiln's.
-  sha256sum <"$TMP/image.fifo" | cut -d' ' -f1 >"$TMP/sum" &
+  rm -f "$TMP/image.fifo" "$TMP/fetch.err" && mkfifo "$TMP/image.fifo"
+  # The checksum is of the bytes as delivered (before decompression), like Kiln's, computed
+  # while they are written: the image is read once, never stored in the ramdisk.
+  sha256sum <"$TMP/image.fifo" >"$TMP/sum" &
   sum_pid=$!
   (
-    { fetch "$KILN_IMAGE_URL" - || echo $? >"$TMP/fetch.rc"; } | tee "$TMP/image.fifo" | $(decompressor) | dd of="$disk" bs=4M conv=fsync 2>"$TMP/dd.err"
+    stream_image | tee "$TMP/image.fifo" | $(decompressor) | dd of="$disk" bs=4M conv=fsync 2>"$TMP/dd.err"
     echo $? >"$TMP/dd.rc"
   ) &
   writer=$!
   # Its own output: a sleeping watcher must not hold the agent's stdout open after the end.
-  watch_progress "$writer" "$disk" "$start" "${KILN_IMAGE_SIZE:-0}" write >/dev/null 2>&1 &
+  watch_progress "$writer" "$sum_pid" "$disk" "$start" "${KILN_IMAGE_SIZE:-0}" write >/dev/null 2>&1 &
   watcher=$!
   wait "$writer"
   kill "$watcher" 2>/dev/null
   wait "$sum_pid"
-  [ -s "$TMP/fetch.rc" ] && fail "downloading the image failed (exit $(cat "$TMP/fetch.rc")) from ${KILN_IMAGE_URL%%\?*}"
+  [ -s "$TMP/fetch.err" ] && fail "downloading the image from ${KILN_IMAGE_URL%%\?*} failed: $(cat "$TMP/fetch.err")"
   [ "$(cat "$TMP/dd.rc" 2>/dev/null || echo 1)" = 0 ] || fail "writing the image to $disk failed: $(tail -n 1 "$TMP/dd.err")"
   progress "${KILN_IMAGE_SIZE:-0}" "${KILN_IMAGE_SIZE:-0}" verify
-  got=$(cat "$TMP/sum")
-  [ "$got" = "${KILN_IMAGE_SHA256:-}" ] || fail "checksum mismatch: expected ${KILN_IMAGE_SHA256:-?}, got $got"
+  got=$(cut -d' ' -f1 "$TMP/sum")
+  [ "$got" = "${KILN_IMAGE_SHA256:-}" ] || fail "checksum mismatch: expected ${KILN_IMAGE_SHA256:-?}, got $got — the image was corrupted on the way or in storage; the disk holds a bad copy"
   sync
+  log "wrote $(written_bytes "$disk" "$start") bytes to $disk; sha256 of the delivered image matches"
   printf '{"bytes":%s,"sha256":"%s"}' "${KILN_IMAGE_SIZE:-0}" "$got" >"$TMP/done"
   post "$BASE/done" "application/json" "$TMP/done" || fail "could not report done"
 }
@@ -192,9 +246,11 @@ capture_disk() {
   [ -n "${KILN_CAPTURE_URL:-}" ] || fail "no upload URL in the instructions"
   command -v curl >/dev/null 2>&1 || fail "capturing needs curl in the ramdisk (wget cannot stream an upload)"
   if [ -b "$disk" ]; then size=$(disk_size "${disk##*/}"); else size=$(wc -c <"$disk" | tr -d ' '); fi
-  log "capturing $disk ($size bytes), compressed with gzip"
+  # zstd where the ramdisk has it (fast, and decompressed on the fly by a later deploy); else gzip.
+  if command -v zstd >/dev/null 2>&1; then compress="zstd -q -3 -T0 -c"; name=zstd; else compress="gzip -1 -c"; name=gzip; fi
+  log "capturing $disk ($size bytes), compressed with $name"
   # Kiln hashes what arrives and answers when the version is stored; the run is then done.
-  dd if="$disk" bs=4M 2>/dev/null | gzip -1 | curl -fsS -o "$TMP/capture.out" -X POST -H "Content-Type: application/octet-stream" -H "X-Kiln-Source-Size: $size" -T - "$KILN_CAPTURE_URL" ||
+  dd if="$disk" bs=4M 2>/dev/null | $compress | curl -fsS -o "$TMP/capture.out" -X POST -H "Content-Type: application/octet-stream" -H "X-Kiln-Source-Size: $size" -T - "$KILN_CAPTURE_URL" ||
     fail "uploading the captured disk failed"
 }
 

@@ -2,13 +2,13 @@
 // system's sh against Kiln's machine-facing routes over HTTP, writing to a plain file that
 // stands in for the disk (KILN_DEV): the image lands byte for byte and the run is done; a
 // checksum that does not match and a disk that does not exist fail the run with their reason.
-import { FakeMachine, seedReadyImage, startBootServer } from "@/test/harness/provisioning";
+import { bootRoutes, FakeMachine, seedReadyImage, startBootServer } from "@/test/harness/provisioning";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { gunzipSync } from "node:zlib";
+import { gzipSync, zstdCompressSync, zstdDecompressSync } from "node:zlib";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { imageVersions } from "@/db/schema";
@@ -90,6 +90,67 @@ describe("the deploy agent script", () => {
     expect(view.logs.some((l) => l.line.startsWith("inventory recorded:"))).toBe(true);
   });
 
+  it("resumes with Range where it stopped when the server dies mid-image, and the image lands intact", async () => {
+    const img = await seedReadyImage(t.db, { ownerUserId: holder.user!.id, bytes: randomBytes(6 * 1024 * 1024 + 5) });
+    const { run, machine, dev, mac } = await bootedRun({ action: "deploy_image", imageId: img.image.id, disk: "vda" });
+    await fs.writeFile(path.join(dev, "vda"), "");
+    // The first blob response stops after ~1 MiB and the server goes away (every connection
+    // cut, port closed) for 1.5 s, as a killed and restarted web process would.
+    const ranges: string[] = [];
+    let cut = false;
+    server.setHandler(async (req) => {
+      const res = await bootRoutes(req);
+      if (!new URL(req.url).pathname.endsWith("/blob") || req.method !== "GET") return res;
+      ranges.push(req.headers.get("range") ?? "none");
+      if (cut) return res;
+      cut = true;
+      const reader = res.body!.getReader();
+      let sent = 0;
+      const body = new ReadableStream<Uint8Array>({
+        async pull(c) {
+          if (sent >= 1024 * 1024) {
+            // Let those bytes reach the agent first, then die.
+            await new Promise((r) => setTimeout(r, 300));
+            await server.kill();
+            setTimeout(() => void server.restart(), 1500);
+            return new Promise(() => {});
+          }
+          const { done, value } = await reader.read();
+          if (done) return c.close();
+          sent += value.length;
+          c.enqueue(value);
+        },
+      });
+      return new Response(body, { status: res.status, headers: res.headers });
+    });
+    try {
+      const result = await runAgent({ mac, token: machine.token!, dev });
+      expect(result, result.stderr).toMatchObject({ code: 0 });
+    } finally {
+      server.setHandler(bootRoutes);
+    }
+    expect(ranges[0]).toBe("none");
+    expect(ranges.length).toBeGreaterThanOrEqual(2);
+    expect(ranges.at(-1)).toMatch(/^bytes=[1-9]\d*-$/);
+    expect((await fs.readFile(path.join(dev, "vda"))).equals(img.bytes)).toBe(true);
+    const view = await getDeployment(t.db, holder, run.id);
+    expect(view.state).toBe("done");
+    expect(view.logs.some((l) => /^download interrupted at byte \d+ .*resuming from there/.test(l.line))).toBe(true);
+  });
+
+  it.each([
+    ["gzip", (b: Buffer) => gzipSync(b)],
+    ["zstd", (b: Buffer) => zstdCompressSync(b)],
+  ] as const)("decompresses a %s image on the fly and checks the compressed bytes' sha256", async (format, compress) => {
+    const disk = Buffer.concat([randomBytes(512 * 1024), Buffer.alloc(2 * 1024 * 1024), randomBytes(1000)]);
+    const img = await seedReadyImage(t.db, { ownerUserId: holder.user!.id, bytes: compress(disk), format });
+    const { run, machine, dev, mac } = await bootedRun({ action: "deploy_image", imageId: img.image.id, disk: "vda" });
+    await fs.writeFile(path.join(dev, "vda"), "");
+    expect(await runAgent({ mac, token: machine.token!, dev })).toMatchObject({ code: 0 });
+    expect((await fs.readFile(path.join(dev, "vda"))).equals(disk)).toBe(true);
+    expect((await getDeployment(t.db, holder, run.id)).state).toBe("done");
+  });
+
   it("fails the run with “checksum mismatch” when the bytes are not the image's", async () => {
     const img = await seedReadyImage(t.db, { ownerUserId: holder.user!.id });
     const { run, machine, dev, mac } = await bootedRun({ action: "deploy_image", imageId: img.image.id, disk: "vda" });
@@ -99,10 +160,10 @@ describe("the deploy agent script", () => {
     expect((await runAgent({ mac, token: machine.token!, dev })).code).not.toBe(0);
     const view = await getDeployment(t.db, holder, run.id);
     expect(view.state).toBe("failed");
-    expect(view.failureReason).toBe(`Verify the written image: checksum mismatch: expected ${"0".repeat(64)}, got ${img.sha256}`);
+    expect(view.failureReason).toBe(`Verify the written image: checksum mismatch: expected ${"0".repeat(64)}, got ${img.sha256} — the image was corrupted on the way or in storage; the disk holds a bad copy`);
   });
 
-  it("captures a disk: streamed gzip-compressed, it becomes the image's next version", async () => {
+  it("captures a disk: streamed zstd-compressed, it becomes the image's next version", async () => {
     const img = await seedReadyImage(t.db, { ownerUserId: holder.user!.id });
     const { run, machine, dev, mac } = await bootedRun({ action: "capture_disk", imageId: img.image.id, disk: "vda" });
     const content = Buffer.concat([randomBytes(1024 * 1024), Buffer.alloc(1024 * 1024)]);
@@ -111,9 +172,9 @@ describe("the deploy agent script", () => {
     const view = await getDeployment(t.db, holder, run.id);
     expect(view).toMatchObject({ state: "done", image: { version: 2 } });
     const [v2] = await t.db.select().from(imageVersions).where(and(eq(imageVersions.imageId, img.image.id), eq(imageVersions.version, 2)));
-    expect(v2).toMatchObject({ state: "ready", format: "gzip" });
+    expect(v2).toMatchObject({ state: "ready", format: "zstd" });
     const stored = await fs.readFile(path.join(tmp, "data", "images", v2!.storageKey!));
-    expect(gunzipSync(stored).equals(content)).toBe(true);
+    expect(zstdDecompressSync(stored).equals(content)).toBe(true);
   });
 
   it("fails the run with “disk … not found” when the chosen disk does not exist", async () => {

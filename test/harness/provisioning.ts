@@ -24,14 +24,19 @@ function route(handler: Handler | undefined, params: Record<string, string>, req
 
 /** The machine-facing routes of Kiln on a real port, dispatched the way Next routes them. */
 export function startBootServer(): Promise<RouteServer> {
-  return startRouteServer(async (req) => {
+  return startRouteServer(bootRoutes);
+}
+
+/** The dispatcher behind startBootServer, for tests that wrap it (cut a response short…). */
+export async function bootRoutes(req: Request): Promise<Response> {
+  {
     const parts = new URL(req.url).pathname.split("/").filter(Boolean);
     const m = req.method as "GET" | "POST" | "HEAD";
     if (parts[0] === "boot" && parts.length === 2) return route((bootMac as unknown as Record<string, Handler>)[m], { mac: parts[1]! }, req);
     if (parts[0] === "boot" && parts.length === 4) return route((bootFile as unknown as Record<string, Handler>)[m], { mac: parts[1]!, token: parts[2]!, file: parts[3]! }, req);
     if (parts[0] === "images" && parts[2] === "versions" && parts[4] === "blob") return route((blob as unknown as Record<string, Handler>)[m], { id: parts[1]!, version: parts[3]! }, req);
     return new Response("not found", { status: 404 });
-  });
+  }
 }
 
 export type Reply = { status: number; text: string; json: () => any };
@@ -157,7 +162,7 @@ echo '{"ok": true, "state": "on", "message": "outlet switched"}'
 }
 
 /** A ready image version whose bytes are in storage (as if uploaded and verified). */
-export async function seedReadyImage(db: Db, p: { ownerUserId: string; name?: string; bytes?: Buffer; visibility?: "private" | "public" }) {
+export async function seedReadyImage(db: Db, p: { ownerUserId: string; name?: string; bytes?: Buffer; visibility?: "private" | "public"; format?: "raw" | "gzip" | "zstd" | "xz" }) {
   const bytes = p.bytes ?? randomBytes(256 * 1024);
   const sha256 = createHash("sha256").update(bytes).digest("hex");
   const [image] = await db.insert(images).values({ name: p.name ?? `img-${randomBytes(3).toString("hex")}`, ownerUserId: p.ownerUserId, visibility: p.visibility ?? "private", latestVersion: 1, versionCounter: 1 }).returning();
@@ -165,7 +170,7 @@ export async function seedReadyImage(db: Db, p: { ownerUserId: string; name?: st
   const tmp = path.join(storage.tmpDir, `seed-${randomBytes(6).toString("hex")}`);
   await fs.writeFile(tmp, bytes);
   const storageKey = await storage.putFile(tmp, image!.id, 1);
-  await db.insert(imageVersions).values({ imageId: image!.id, version: 1, state: "ready", sizeBytes: bytes.length, sha256, format: "raw", sourceFormat: "raw", storageKey, readyAt: new Date() });
+  await db.insert(imageVersions).values({ imageId: image!.id, version: 1, state: "ready", sizeBytes: bytes.length, sha256, format: p.format ?? "raw", sourceFormat: p.format ?? "raw", storageKey, readyAt: new Date() });
   return { image: image!, version: 1, sha256, bytes };
 }
 
