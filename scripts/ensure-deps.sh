@@ -2,7 +2,8 @@
 # Installs the Debian packages the tests need when they are missing: slapd and
 # ldap-utils (integration tests' private LDAP server), chromium (Playwright e2e), QEMU
 # with its iPXE ROMs and OVMF plus busybox (real network boots), OpenIPMI's BMC simulator
-# and ipmitool (IPMI power), wakeonlan (a second Wake-on-LAN sender to compare with). With --bench it also
+# and ipmitool (IPMI power), wakeonlan (a second Wake-on-LAN sender to compare with), syslinux, mtools,
+# dosfstools, systemd-boot-efi and zstd (lib/lab's bootable test image and its .zst). With --bench it also
 # installs nginx-light, the baseline of bench/boot-storm.
 # Silent when everything is present. Runs apt-get as root (directly, or through sudo).
 set -euo pipefail
@@ -21,12 +22,19 @@ declare -A NEEDS=(
   [ipmi_sim]=openipmi
   [ipmitool]=ipmitool
   [wakeonlan]=wakeonlan
+  [syslinux]=syslinux
+  [mcopy]=mtools
+  [mkfs.fat]=dosfstools
+  [zstd]=zstd
 )
-# Files rather than commands: the NIC option ROMs (iPXE) and UEFI firmware QEMU boots with.
+# Files rather than commands: the NIC option ROMs (iPXE) and UEFI firmware QEMU boots with, and the boot
+# loaders the test image carries.
 declare -A FILES=(
   [/usr/lib/ipxe/qemu/efi-virtio.rom]=ipxe-qemu
   [/usr/share/OVMF/OVMF_CODE_4M.fd]=ovmf
   [/usr/lib/ipxe/undionly.kpxe]=ipxe
+  [/usr/lib/syslinux/mbr/mbr.bin]=syslinux-common
+  [/usr/lib/systemd/boot/efi/systemd-bootx64.efi]=systemd-boot-efi
 )
 if [[ "${1:-}" == "--bench" ]]; then
   NEEDS[nginx]=nginx-light
