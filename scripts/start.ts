@@ -45,7 +45,17 @@ function startChild(file: string, args: string[] = []): ChildProcess {
   });
 }
 
-async function main(): Promise<void> {
+/** What `npm run lab` (scripts/lab.ts) adds to this same launcher; `npm start` passes none. */
+export type LauncherHooks = {
+  /** After migrations and templates, with DATABASE_URL and the secrets set; before the web and worker start. */
+  prepare?: () => Promise<void>;
+  /** Once the web server listens, after the URL and setup link are printed. */
+  ready?: () => Promise<void>;
+  /** First thing on Ctrl-C or SIGTERM, while the web and worker still run. */
+  beforeStop?: () => Promise<void>;
+};
+
+export async function startKiln(hooks: LauncherHooks = {}): Promise<void> {
   let env;
   try {
     env = getEnv();
@@ -68,6 +78,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     say(`stopping (${why})…`);
+    await hooks.beforeStop?.().catch((e) => process.stderr.write(`[kiln] ${(e as Error).message}\n`));
     await Promise.all(
       children.map(
         (c) =>
@@ -112,6 +123,13 @@ async function main(): Promise<void> {
   } catch (e) {
     await db.stop().catch(() => {});
     fail(`Loading the built-in templates failed: ${(e as Error).message}`);
+  }
+
+  try {
+    await hooks.prepare?.();
+  } catch (e) {
+    await db.stop().catch(() => {});
+    fail((e as Error).message);
   }
 
   if (!dev && !isBuildFresh(root)) {
@@ -161,7 +179,11 @@ async function main(): Promise<void> {
     say("No administrator exists yet. Open this one-time link to create the first one:");
     say(`  ${setupLink}`);
   }
+  await hooks.ready?.();
   say("Press Ctrl-C to stop.");
 }
 
-main().catch((e) => fail(`Kiln failed to start: ${(e as Error).message}`));
+// Run as `node scripts/start.ts`, not when imported by scripts/lab.ts.
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  startKiln().catch((e) => fail(`Kiln failed to start: ${(e as Error).message}`));
+}
