@@ -18,12 +18,27 @@ function findBusybox(): string {
 
 export async function startVm(opts: {
   mac: string;
-  kilnPort: number;
+  /** Kiln's port on 127.0.0.1. Without it the machine has no NIC (a disk-only boot). */
+  kilnPort?: number;
   uefi?: boolean;
   diskPath?: string;
   diskSizeMb?: number;
   memoryMb?: number;
   bootfile?: string;
+  /**
+   * The firmware's boot order, as a lab machine is set up: "network" (default) tries the NIC
+   * first and the disk next, which is what Kiln's local-boot answer relies on; "disk" the disk
+   * first. Set with bootindex: OVMF ignores `-boot order` and boots a bootable disk first.
+   */
+  bootFirst?: "network" | "disk";
+  /**
+   * OVMF's own PXE and HTTP boot entries for the NIC. Off by default: iPXE's option ROM is the
+   * network boot, and after its `exit 1` OVMF would run those four entries first (about 15 s
+   * under TCG, and an HTTP boot request for the bootfile) before the disk.
+   */
+  ovmfNetworkStack?: boolean;
+  /** Appended to QEMU's arguments. */
+  extraArgs?: string[];
 }): Promise<Vm> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-vm-"));
   const disk = opts.diskPath ?? path.join(dir, "disk.raw");
@@ -39,17 +54,23 @@ export async function startVm(opts: {
     "-serial", `file:${serialFile}`,
     "-monitor", "none",
     "-no-reboot",
-    // A plain guestfwd carries one connection only; a command per connection carries them all.
-    "-netdev", `user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:80-cmd:${findBusybox()} nc 127.0.0.1 ${opts.kilnPort},bootfile=${bootfile}`,
-    "-device", `virtio-net-pci,netdev=n0,mac=${opts.mac}`,
-    "-drive", `file=${disk},format=raw,if=virtio`,
-    "-boot", "order=n",
   ];
+  const [nicIndex, diskIndex] = opts.bootFirst === "disk" ? [2, 1] : [1, 2];
+  if (opts.kilnPort !== undefined) {
+    args.push(
+      // A plain guestfwd carries one connection only; a command per connection carries them all.
+      "-netdev", `user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:80-cmd:${findBusybox()} nc 127.0.0.1 ${opts.kilnPort},bootfile=${bootfile}`,
+      "-device", `virtio-net-pci,netdev=n0,mac=${opts.mac},bootindex=${nicIndex}`,
+    );
+  }
+  args.push("-drive", `file=${disk},format=raw,if=none,id=disk0`, "-device", `virtio-blk-pci,drive=disk0,bootindex=${diskIndex}`);
   if (opts.uefi) {
     const vars = path.join(dir, "OVMF_VARS.fd");
     copyFileSync("/usr/share/OVMF/OVMF_VARS_4M.fd", vars);
     args.unshift("-machine", "q35", "-drive", "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd", "-drive", `if=pflash,format=raw,file=${vars}`);
+    if (!opts.ovmfNetworkStack) args.push("-fw_cfg", "name=opt/org.tianocore/IPv4Support,string=no", "-fw_cfg", "name=opt/org.tianocore/IPv6Support,string=no");
   }
+  args.push(...(opts.extraArgs ?? []));
   const child = spawn("qemu-system-x86_64", args, { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr!.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
