@@ -3,7 +3,9 @@
 # ldap-utils (integration tests' private LDAP server), chromium (Playwright e2e), QEMU
 # with its iPXE ROMs and OVMF plus busybox (real network boots), OpenIPMI's BMC simulator
 # and ipmitool (IPMI power), wakeonlan (a second Wake-on-LAN sender to compare with), syslinux, mtools,
-# dosfstools, systemd-boot-efi and zstd (lib/lab's bootable test image and its .zst). With --bench it also
+# dosfstools, systemd-boot-efi and zstd (lib/lab's bootable test image and its .zst), and what
+# scripts/build-ramdisk.sh needs (cpio, kmod's depmod, and the tools it copies into the deploy
+# ramdisk: curl with the CA bundle, xz, sfdisk). With --bench it also
 # installs nginx-light, the baseline of bench/boot-storm.
 # Silent when everything is present. Runs apt-get as root (directly, or through sudo).
 set -euo pipefail
@@ -26,6 +28,11 @@ declare -A NEEDS=(
   [mcopy]=mtools
   [mkfs.fat]=dosfstools
   [zstd]=zstd
+  [cpio]=cpio
+  [depmod]=kmod
+  [curl]=curl
+  [xz]=xz-utils
+  [sfdisk]=fdisk
 )
 # Files rather than commands: the NIC option ROMs (iPXE) and UEFI firmware QEMU boots with, and the boot
 # loaders the test image carries.
@@ -35,6 +42,7 @@ declare -A FILES=(
   [/usr/lib/ipxe/undionly.kpxe]=ipxe
   [/usr/lib/syslinux/mbr/mbr.bin]=syslinux-common
   [/usr/lib/systemd/boot/efi/systemd-bootx64.efi]=systemd-boot-efi
+  [/etc/ssl/certs/ca-certificates.crt]=ca-certificates
 )
 if [[ "${1:-}" == "--bench" ]]; then
   NEEDS[nginx]=nginx-light
