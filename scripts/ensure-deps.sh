@@ -5,7 +5,8 @@
 # and ipmitool (IPMI power), wakeonlan (a second Wake-on-LAN sender to compare with), syslinux, mtools,
 # dosfstools, systemd-boot-efi and zstd (lib/lab's bootable test image and its .zst), and what
 # scripts/build-ramdisk.sh needs (cpio, kmod's depmod, and the tools it copies into the deploy
-# ramdisk: curl with the CA bundle, xz, sfdisk). With --bench it also
+# ramdisk: curl with the CA bundle, xz, sfdisk), OpenStack Swift (python3-swift: an S3 service for
+# the S3 image backend's test). With --bench it also
 # installs nginx-light, the baseline of bench/boot-storm.
 # Silent when everything is present. Runs apt-get as root (directly, or through sudo).
 set -euo pipefail
@@ -43,6 +44,8 @@ declare -A FILES=(
   [/usr/lib/syslinux/mbr/mbr.bin]=syslinux-common
   [/usr/lib/systemd/boot/efi/systemd-bootx64.efi]=systemd-boot-efi
   [/etc/ssl/certs/ca-certificates.crt]=ca-certificates
+  # OpenStack Swift and its s3api: the real S3 service the S3 image backend is tested against.
+  [/usr/lib/python3/dist-packages/swift/common/middleware/s3api/s3api.py]=python3-swift
 )
 if [[ "${1:-}" == "--bench" ]]; then
   NEEDS[nginx]=nginx-light

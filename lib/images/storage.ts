@@ -3,6 +3,7 @@
 // can serve with sendfile), or an S3-compatible bucket (the scale-out path: several web
 // processes share it). Every key is built here from server-chosen ids; nothing a client
 // sends ever becomes part of a path.
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
@@ -141,6 +142,24 @@ function createFileStorage(env: Env): ImageStorage {
 
 /** S3Store with ranged reads and plain object puts, which tus itself does not need. */
 class KilnS3Store extends S3Store {
+  constructor(options: ConstructorParameters<typeof S3Store>[0]) {
+    super(options);
+    // DeleteObjects must carry a checksum. The AWS SDK now sends a CRC32 instead of the
+    // Content-MD5 that S3 asked for until 2025, and S3-compatible services that predate the
+    // change (Swift's s3api, older Ceph RGW and MinIO) refuse the request without it; tus
+    // deletes an upload's objects with it. Both are sent: S3 checks either.
+    this.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const request = args.request as { headers?: Record<string, string>; body?: unknown };
+        if (context.commandName === "DeleteObjectsCommand" && request.headers && typeof request.body === "string") {
+          request.headers["content-md5"] = createHash("md5").update(request.body).digest("base64");
+        }
+        return next(args);
+      },
+      { step: "build", name: "kilnDeleteObjectsContentMd5" },
+    );
+  }
+
   async readRange(key: string, range?: ByteRange): Promise<Readable> {
     const res = await this.client.getObject({ Bucket: this.bucket, Key: key, Range: range ? `bytes=${range.start}-${range.end}` : undefined });
     return res.Body as Readable;
@@ -154,8 +173,15 @@ class KilnS3Store extends S3Store {
     }
   }
 
-  async deleteObject(key: string): Promise<void> {
-    await this.client.deleteObject({ Bucket: this.bucket, Key: key });
+  /**
+   * Everything stored under an upload id: an unfinished multipart upload is aborted (tus's
+   * remove), then the object, its `.info` and a pending `.part` are deleted — tus's remove
+   * alone stops at the abort when the multipart upload was already completed, which would
+   * leave a finished upload's gigabytes behind. Missing objects are fine.
+   */
+  async purge(key: string): Promise<void> {
+    await this.remove(key).catch(() => {});
+    await this.client.deleteObjects({ Bucket: this.bucket, Delete: { Objects: [key, `${key}.info`, `${key}.part`].map((Key) => ({ Key })), Quiet: true } });
   }
 }
 
@@ -164,7 +190,16 @@ function createS3Storage(env: Env): ImageStorage {
   fs.mkdirSync(tmpDir, { recursive: true, mode: 0o750 });
   const store = new KilnS3Store({
     expirationPeriodInMilliseconds: uploadExpiryMs(env),
+    // Tags (Tus-Completed=false) only serve bucket lifecycle rules, and Kiln expires uploads
+    // itself (housekeeping); several S3 implementations (Swift's s3api among them) refuse them.
+    useTags: false,
     s3ClientConfig: {
+      // Checksums only when an operation requires one: otherwise the SDK streams part bodies
+      // as aws-chunked with a trailing CRC, which many S3-compatible services do not speak
+      // (Swift's s3api: "using aws-chunked is not supported"). Integrity does not depend on it:
+      // the verifier hashes every byte that arrived.
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
       bucket: env.KILN_S3_BUCKET!,
       region: env.KILN_S3_REGION,
       endpoint: env.KILN_S3_ENDPOINT,
@@ -213,11 +248,11 @@ function createS3Storage(env: Env): ImageStorage {
     },
     async removeUpload(id) {
       assertKey(id);
-      await store.remove(id).catch(() => {});
+      await store.purge(id);
     },
     async removeBlob(key) {
       assertKey(key);
-      await store.remove(key).catch(() => store.deleteObject(key).catch(() => {}));
+      await store.purge(key);
     },
     async blobSize(key) {
       assertKey(key);
@@ -233,6 +268,11 @@ function createS3Storage(env: Env): ImageStorage {
   };
 }
 
+/** A storage of its own, sharing nothing in memory with the process's (what a second web process would have). */
+export function createImageStorage(env: Env = getEnv()): ImageStorage {
+  return env.KILN_IMAGE_STORAGE === "s3" ? createS3Storage(env) : createFileStorage(env);
+}
+
 const globalForStorage = globalThis as unknown as { kilnImageStorage?: { dataDir: string; kind: string; storage: ImageStorage } };
 
 /** The storage of this process, made once per data directory and backend (tests switch both). */
@@ -240,7 +280,7 @@ export function getImageStorage(): ImageStorage {
   const env = getEnv();
   const cached = globalForStorage.kilnImageStorage;
   if (cached && cached.dataDir === env.dataDir && cached.kind === env.KILN_IMAGE_STORAGE) return cached.storage;
-  const storage = env.KILN_IMAGE_STORAGE === "s3" ? createS3Storage(env) : createFileStorage(env);
+  const storage = createImageStorage(env);
   globalForStorage.kilnImageStorage = { dataDir: env.dataDir, kind: env.KILN_IMAGE_STORAGE, storage };
   return storage;
 }
