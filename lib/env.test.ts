@@ -1,3 +1,4 @@
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseEnv } from "./env";
 
@@ -36,6 +37,12 @@ describe("parseEnv", () => {
     for (const v of ["true", "1", "yes"]) expect(parseEnv({ KILN_TRUST_PROXY: v }).KILN_TRUST_PROXY).toBe(true);
     for (const v of ["false", "0", "no", ""]) expect(parseEnv({ KILN_TRUST_PROXY: v }).KILN_TRUST_PROXY).toBe(false);
     expect(() => parseEnv({ KILN_TRUST_PROXY: "maybe" })).toThrow(/KILN_TRUST_PROXY/);
+  });
+
+  it("serves the deploy ramdisk from <data dir>/ramdisk unless KILN_RAMDISK_DIR names another directory", () => {
+    expect(parseEnv({ KILN_DATA_DIR: "/var/lib/kiln" }).ramdiskDir).toBe("/var/lib/kiln/ramdisk");
+    expect(parseEnv({ KILN_DATA_DIR: "/var/lib/kiln", KILN_RAMDISK_DIR: "/srv/kiln-ramdisk/" }).ramdiskDir).toBe("/srv/kiln-ramdisk");
+    expect(parseEnv({ KILN_RAMDISK_DIR: "" }).ramdiskDir).toBe(path.resolve(".kiln/ramdisk"));
   });
 
   it("treats an empty optional URL as unset", () => {

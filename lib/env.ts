@@ -92,6 +92,9 @@ const envSchema = z.object({
       }
     }),
   KILN_WIPE_ON_RELEASE: z.enum(["auto", "always", "never"]).default("auto"),
+  // The deploy ramdisk's vmlinuz, initrd.img and manifest.json (scripts/build-ramdisk.sh writes
+  // them; docs/ramdisk.md). Default: <KILN_DATA_DIR>/ramdisk.
+  KILN_RAMDISK_DIR: z.string().optional(),
 
   KILN_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
   KILN_RATE_LIMIT_SIGNIN_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
@@ -108,6 +111,8 @@ export type Env = z.infer<typeof envSchema> & {
   baseUrl: string;
   /** Base URL for machines: boot scripts, install files, callbacks. */
   bootUrl: string;
+  /** Absolute directory of the deploy ramdisk served under /boot/ramdisk/. */
+  ramdiskDir: string;
   isLdapEnabled: boolean;
 };
 
@@ -127,6 +132,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   return {
     ...e,
     dataDir: path.resolve(e.KILN_DATA_DIR),
+    ramdiskDir: path.resolve(e.KILN_RAMDISK_DIR || path.join(e.KILN_DATA_DIR, "ramdisk")),
     baseUrl: (e.KILN_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ""),
     bootUrl: (e.KILN_BOOT_URL ?? e.KILN_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ""),
     isLdapEnabled: Boolean(e.LDAP_URL),

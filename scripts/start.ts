@@ -1,6 +1,7 @@
 // `npm start` (and `npm run dev`): the whole portal in one command. Opens the database
-// (embedded PostgreSQL unless DATABASE_URL is set), applies migrations, builds the web
-// app if needed, starts the web and worker processes, and prints the URL. Ctrl-C or
+// (embedded PostgreSQL unless DATABASE_URL is set), applies migrations, makes sure the deploy
+// ramdisk is built, builds the web app if needed, starts the web and worker processes, and
+// prints the URL. Ctrl-C or
 // SIGTERM stops the children first, then the embedded database.
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs/promises";
@@ -8,6 +9,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { runMigrations } from "@/db/migrate";
 import { ensureSetupLink } from "@/lib/accounts/first-admin";
+import { ensureRamdisk } from "@/lib/boot/ramdisk";
 import { syncBuiltinTemplates } from "@/lib/templates/templates";
 import { getEnv, getProcessEnv, setEnvForProcess } from "@/lib/env";
 import { getAppDb } from "@/lib/db";
@@ -123,6 +125,13 @@ export async function startKiln(hooks: LauncherHooks = {}): Promise<void> {
   } catch (e) {
     await db.stop().catch(() => {});
     fail(`Loading the built-in templates failed: ${(e as Error).message}`);
+  }
+
+  // Deploy, capture and wipe runs boot the ramdisk; nothing else needs it, so Kiln starts without one.
+  try {
+    await ensureRamdisk({ dir: getEnv().ramdiskDir, log: (line) => say(`ramdisk: ${line}`) });
+  } catch (e) {
+    say(`warning: ${(e as Error).message}. Deploys, captures and wipes will not work until \`npm run ramdisk\` succeeds (docs/ramdisk.md).`);
   }
 
   try {

@@ -37,6 +37,13 @@ export async function startVm(opts: {
    * under TCG, and an HTTP boot request for the bootfile) before the disk.
    */
   ovmfNetworkStack?: boolean;
+  /**
+   * Boots this kernel and initrd straight from QEMU (no firmware network boot), as iPXE's
+   * `kernel … initrd=…`/`initrd`/`boot` would: the deploy ramdisk's own tests use it.
+   */
+  direct?: { kernel: string; initrd: string; append: string };
+  /** More raw disk files, attached after the first one as further virtio disks (vdb, vdc, …). */
+  extraDisks?: string[];
   /** Appended to QEMU's arguments. */
   extraArgs?: string[];
 }): Promise<Vm> {
@@ -64,6 +71,8 @@ export async function startVm(opts: {
     );
   }
   args.push("-drive", `file=${disk},format=raw,if=none,id=disk0`, "-device", `virtio-blk-pci,drive=disk0,bootindex=${diskIndex}`);
+  (opts.extraDisks ?? []).forEach((file, i) => args.push("-drive", `file=${file},format=raw,if=none,id=disk${i + 1}`, "-device", `virtio-blk-pci,drive=disk${i + 1}`));
+  if (opts.direct) args.push("-kernel", opts.direct.kernel, "-initrd", opts.direct.initrd, "-append", opts.direct.append);
   if (opts.uefi) {
     const vars = path.join(dir, "OVMF_VARS.fd");
     copyFileSync("/usr/share/OVMF/OVMF_VARS_4M.fd", vars);
