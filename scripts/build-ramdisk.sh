@@ -246,6 +246,11 @@ done
 RMOD="$R/lib/modules/$KREL"
 for m in "${!want[@]}"; do install -D -m 0644 "$KMOD/$m" "$RMOD/$m"; done
 cp "$KMOD"/modules.{builtin,builtin.modinfo,order} "$RMOD/"
+# Debian 12 ships its modules uncompressed (CONFIG_MODULE_COMPRESS_NONE): about 50 MB here. The
+# initramfs is unpacked into a tmpfs capped at half the RAM, where 80 MB do not fit a 256 MB
+# UEFI machine, so each module is xz-compressed as the kernel's own `make modules_install` would
+# (crc32, 1 MiB dictionary); busybox modprobe unpacks .ko.xz itself, and depmod indexes them.
+find "$RMOD" -name '*.ko' -print0 | xargs -0 -n 16 -P "$(nproc)" xz --check=crc32 --lzma2=dict=1MiB
 depmod -b "$R" "$KREL"
 MODULE_COUNT=${#want[@]}
 
@@ -260,7 +265,7 @@ if [[ -d /lib/firmware ]]; then
       install -D -m 0644 "$src" "$R/lib/firmware/${src#/lib/firmware/}"
       FIRMWARE_COUNT=$((FIRMWARE_COUNT + 1))
     done
-  done < <(cd "$RMOD" && find . -name '*.ko' -print0 | xargs -0 modinfo -F firmware 2>/dev/null | sort -u)
+  done < <(cd "$RMOD" && find . -name '*.ko.xz' -print0 | xargs -0 modinfo -F firmware 2>/dev/null | sort -u)
 fi
 
 # --- pack -----------------------------------------------------------------------------------
