@@ -1,12 +1,14 @@
 // The web process: Next.js behind a small Node HTTP server. The server exists to stamp
 // each request with the socket's address (x-kiln-client-ip), which rate limits and the
 // boot routes rely on; a client-sent X-Forwarded-For is only trusted with KILN_TRUST_PROXY.
+// It also sends the bytes of image blobs the blob route hands over (lib/images/send-file.ts).
 import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import next from "next";
 import { getEnv } from "@/lib/env";
 import { CLIENT_IP_HEADER, CONTENT_LENGTH_HEADER } from "@/lib/http/context";
+import { acceptSendFile, enableSendFile } from "@/lib/images/send-file";
 import { getLogger } from "@/lib/log";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -18,6 +20,9 @@ const app = next({ dev, dir: root, hostname: env.KILN_HOST, port: env.PORT });
 const handle = app.getRequestHandler();
 await app.prepare();
 
+// Blob answers may now name a file for this server to send (lib/images/send-file.ts).
+enableSendFile();
+
 const server = http.createServer((req, res) => {
   req.headers[CLIENT_IP_HEADER] = (req.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
   const setHeader = res.setHeader.bind(res);
@@ -26,6 +31,7 @@ const server = http.createServer((req, res) => {
     const length = String(Array.isArray(value) ? value[0] : value);
     return /^\d+$/.test(length) ? setHeader("content-length", length) : res;
   };
+  acceptSendFile(res);
   void handle(req, res);
 });
 server.keepAliveTimeout = 65_000;

@@ -1,7 +1,8 @@
 // Delivery of a version's bytes: GET/HEAD with Range, If-Range, ETag (the sha256, since a
-// version never changes) and Content-Length, streamed from storage in 1 MiB pieces and
-// never buffered whole. With KILN_ACCEL_REDIRECT_PREFIX, Kiln only authorizes and nginx
-// sends the file (sendfile, its own Range handling).
+// version never changes) and Content-Length, streamed from storage in 4 MiB pieces and
+// never buffered whole. Behind Kiln's own web server a local file is handed to it to send
+// (send-file.ts); with KILN_ACCEL_REDIRECT_PREFIX, Kiln only authorizes and nginx sends
+// the file (sendfile, its own Range handling).
 import { Readable } from "node:stream";
 import { getDeploymentByTokenHash } from "@/db/queries/boot";
 import { getImageRow, getImageVersionRow } from "@/db/queries/images";
@@ -15,6 +16,7 @@ import { CONTENT_LENGTH_HEADER } from "../http/context";
 import type { VersionRef } from "../validation/images";
 import { canReadImage, IMAGE_NOT_FOUND } from "./images";
 import { ifRangeAllows, noneMatch, parseRange } from "./range";
+import { formatSendFile, isSendFileEnabled, SEND_FILE_HEADER } from "./send-file";
 import { getImageStorage } from "./storage";
 
 export type BlobCaller = { kind: "actor"; actor: Actor } | { kind: "deployment-token"; token: string };
@@ -98,6 +100,12 @@ export async function blobResponse(p: { image: ImageRow; version: ImageVersionRo
   if (range.kind === "partial") headers.set("Content-Range", `bytes ${start}-${end}/${size}`);
   const status = range.kind === "partial" ? 206 : 200;
   if (p.method === "HEAD" || size === 0) return new Response(null, { status, headers });
+  const file = storage.localBlobPath(key);
+  if (file && isSendFileEnabled()) {
+    // Kiln's web server sends the bytes (lib/images/send-file.ts): same answer, no web stream.
+    headers.set(SEND_FILE_HEADER, formatSendFile({ file, start, end }));
+    return new Response(null, { status, headers });
+  }
   const stream = await storage.readBlob(key, { start, end });
   return new Response(Readable.toWeb(stream) as ReadableStream, { status, headers });
 }

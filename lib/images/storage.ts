@@ -13,6 +13,7 @@ import { FileStore } from "@tus/file-store";
 import { S3Store } from "@tus/s3-store";
 import { Upload, type DataStore } from "@tus/utils";
 import { getEnv, type Env } from "../env";
+import { BLOB_READ_CHUNK } from "./send-file";
 
 export type ByteRange = { start: number; end: number };
 
@@ -131,8 +132,7 @@ function createFileStorage(env: Env): ImageStorage {
       }
     },
     async readBlob(key, range) {
-      // 1 MiB reads: large enough that per-chunk overhead disappears at disk speed.
-      return fs.createReadStream(blobPath(key), { start: range?.start, end: range?.end, highWaterMark: 1024 * 1024 });
+      return fs.createReadStream(blobPath(key), { start: range?.start, end: range?.end, highWaterMark: BLOB_READ_CHUNK });
     },
     localBlobPath(key) {
       return blobPath(key);
