@@ -20,6 +20,7 @@ import { createDb } from "@/db/client";
 import { getUserByEmail } from "@/db/queries/users";
 import { createUserAsAdmin } from "@/lib/accounts/create-user";
 import { createApiToken } from "@/lib/auth/api-tokens";
+import { BLOB_READ_CHUNK } from "@/lib/images/send-file";
 import { findFreePort, startEmbeddedPostgres } from "@/lib/runtime/embedded-postgres";
 import { encodeMetadata } from "@/test/harness/tus";
 
@@ -123,23 +124,41 @@ async function waitReady(base: string, token: string, imageId: string, version: 
 }
 
 /**
- * The floor of any HTTP upload or download here: a bare node:http server in this process that
- * pipes a PUT body into a file, or a file into a GET response. What Kiln adds on top of it is
- * Next's routing, the guard, tus and the web-stream conversions.
+ * The floor of any HTTP upload or download here: a bare node:http server in a process of its
+ * own (as Kiln's is) that pipes a PUT body into a file, or a file into a GET response with the
+ * blob route's read size. What Kiln adds on top of it is Next's routing, the guard, tus and, for
+ * uploads, the web-stream conversions.
  */
+const BARE_SERVER = `
+const fs = require("node:fs"), http = require("node:http"), path = require("node:path");
+const [dir, blobFile, chunk] = process.argv.slice(1);
+const server = http.createServer((req, res) => {
+  if (req.method === "PUT") {
+    const out = fs.createWriteStream(path.join(dir, "bare-upload.img"));
+    req.pipe(out);
+    out.on("finish", () => res.writeHead(204).end());
+    return;
+  }
+  res.writeHead(200, { "content-length": String(fs.statSync(blobFile).size), "content-type": "application/octet-stream" });
+  fs.createReadStream(blobFile, { highWaterMark: Number(chunk) }).pipe(res);
+});
+server.listen(0, "127.0.0.1", () => console.log(server.address().port));
+`;
+
 async function startBareServer(dir: string, blobFile: string): Promise<{ url: string; close: () => Promise<void> }> {
-  const server = http.createServer((req, res) => {
-    if (req.method === "PUT") {
-      const out = fs.createWriteStream(path.join(dir, "bare-upload.img"));
-      req.pipe(out);
-      out.on("finish", () => res.writeHead(204).end());
-      return;
-    }
-    res.writeHead(200, { "content-length": String(fs.statSync(blobFile).size), "content-type": "application/octet-stream" });
-    fs.createReadStream(blobFile, { highWaterMark: MiB }).pipe(res);
+  const child = spawn(process.execPath, ["-e", BARE_SERVER, dir, blobFile, String(BLOB_READ_CHUNK)], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.once("data", (d: Buffer) => resolve(Number(d.toString().trim())));
+    child.once("exit", (code) => reject(new Error(`the bare server exited (${code})`)));
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
 }
 
 const best = (xs: number[]) => Math.min(...xs);
@@ -158,6 +177,7 @@ async function main(): Promise<void> {
   const base = `http://127.0.0.1:${port}`;
   let kiln: ChildProcess | undefined;
   let nginx: ChildProcess | undefined;
+  let bare: Awaited<ReturnType<typeof startBareServer>> | undefined;
   try {
     const source = path.join(tmp, "source.img");
     console.log(`writing ${(opt.size / MiB).toFixed(0)} MiB of random bytes to ${source}…`);
@@ -226,7 +246,7 @@ async function main(): Promise<void> {
     nginx = spawn("/usr/sbin/nginx", ["-c", conf, "-g", "daemon off;"], { stdio: ["ignore", "ignore", "inherit"] });
     await waitForUrl(`http://127.0.0.1:${nginxPort}/blob`, 10_000, nginx);
     const blobUrl = `${base}/images/${image.id}/versions/${up.version}/blob`;
-    const bare = await startBareServer(tmp, blobFile);
+    bare = await startBareServer(tmp, blobFile);
     const bareUp: number[] = [];
     for (let i = 0; i < opt.runs; i++) {
       const t0 = process.hrtime.bigint();
@@ -259,15 +279,15 @@ async function main(): Promise<void> {
     console.log(`  tus upload, one PATCH              ${fmt(opt.size, up.seconds)}`);
     console.log(`  verification (sha256 + format)     ${fmt(opt.size, verifySeconds)}  (after the last byte until ready, incl. job pickup)`);
     console.log(`  nginx sendfile (baseline)          ${fmt(opt.size, nS)}  (${fmt(opt.size, best(nginxRuns)).trim()})`);
-    console.log(`  bare node:http file → GET          ${fmt(opt.size, median(bareDown))}  (createReadStream.pipe, no Kiln)`);
+    console.log(`  bare node:http file → GET          ${fmt(opt.size, median(bareDown))}  (createReadStream.pipe, ${BLOB_READ_CHUNK / MiB} MiB reads, no Kiln)`);
     console.log(`  Kiln blob route                    ${fmt(opt.size, kS)}  (${fmt(opt.size, best(kilnRuns)).trim()})`);
     console.log(`ratio upload tus/cp: ${(cpS / up.seconds).toFixed(2)}   ratio download Kiln/nginx: ${(nS / kS).toFixed(2)}   (1.00 = as fast as the baseline)`);
     console.log(`against the bare node:http floor: upload ${(median(bareUp) / up.seconds).toFixed(2)}, download ${(median(bareDown) / kS).toFixed(2)}`);
-    await bare.close();
     console.log(`(cores: ${os.cpus().length}; client, Kiln, PostgreSQL and nginx share them; loopback, page cache warm)`);
   } finally {
     // nginx by its pid (its master stops its worker); Kiln by its process group (launcher, web, worker).
     if (nginx && nginx.exitCode === null) nginx.kill("SIGTERM");
+    await bare?.close();
     if (kiln && kiln.exitCode === null) {
       try {
         process.kill(-kiln.pid!, "SIGTERM");
