@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { getUserByEmail } from "@/db/queries/users";
 import { actorOf, SYSTEM } from "@/lib/audit/audit";
 import { authenticateWithPassword } from "@/lib/auth/authenticate";
-import { createHost, listHosts } from "@/lib/hosts/hosts";
+import { createHost, listHosts, updateHost } from "@/lib/hosts/hosts";
 import { getImage } from "@/lib/images/images";
 import { imagesRoot } from "@/lib/images/storage";
 import { createLease } from "@/lib/leases/leases";
@@ -73,12 +73,15 @@ describe("lab registration", () => {
     );
     expect((await fs.stat(machines[0]!.disk)).size).toBe(1024 ** 3);
 
-    // Other flags on a later start change only what differs.
+    // Other flags on a later start change only what the lab owns; memory and disks are the
+    // deploy agent's inventory once the host exists.
+    await updateHost(t.db, SYSTEM, first.hosts[0]!.id!, { memoryMb: 457 });
     const changed = await registerLab(t.db, planLabMachines(dataDir, { ...spec, uefi: true, memoryMb: 384 }));
     expect(changed.hosts.map((h) => [h.outcome, h.message])).toEqual([
-      ["updated", "changed tags, memoryMb"],
-      ["updated", "changed tags, memoryMb"],
+      ["updated", "changed tags"],
+      ["updated", "changed tags"],
     ]);
+    expect((await listHosts(t.db, SYSTEM, { q: "lab-01" })).data[0]).toMatchObject({ tags: ["qemu", "uefi"], memoryMb: 457 });
 
     // The newcomer's account: made once, same password at the next start, signs in, leases.
     const account = await ensureLabAccount(t.db, { dataDir, projectId: first.projectId });

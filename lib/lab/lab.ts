@@ -136,10 +136,11 @@ export function launchScript(m: LabMachine, kiln: { host: string; port: number }
           "-machine", "q35",
           "-drive", `if=pflash,format=raw,readonly=on,file=${opt(OVMF_CODE)}`,
           "-drive", `if=pflash,format=raw,file=${opt(m.ovmfVars)}`,
-          // When iPXE exits ("boot your disk"), OVMF tries each of its own network boot options
-          // before the disk; without its PXE drivers (iPXE does the network boot) that is ~10 s less.
-          "-fw_cfg", "name=opt/org.tianocore/IPv4PXESupport,string=n",
-          "-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=n",
+          // When iPXE exits ("boot your disk"), OVMF would try its own PXE and HTTP boot options
+          // for the NIC before the disk (~20 s here). iPXE's ROM brings its own network stack,
+          // so OVMF's is switched off: one boot request, then the disk.
+          "-fw_cfg", "name=opt/org.tianocore/IPv4Support,string=no",
+          "-fw_cfg", "name=opt/org.tianocore/IPv6Support,string=no",
         ]
       : []),
     "-m", String(m.memoryMb),
@@ -203,14 +204,15 @@ function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
 }
 
-/** The fields of `want` that differ from the host as stored (an update touches only those). */
+/**
+ * The fields the lab owns that differ from the host as stored (an update touches only those).
+ * Cores, memory and disks are set when the host is made; after that they are the deploy
+ * agent's inventory (457 MB of a 512 MB machine, say), which the lab does not overwrite.
+ */
 function changedFields(have: HostView, want: ReturnType<typeof desiredHost>): Partial<ReturnType<typeof desiredHost>> {
   const changes: Record<string, unknown> = {};
   if (have.poolId !== want.poolId) changes.poolId = want.poolId;
   if (!sameJson([...have.tags].sort(), [...want.tags].sort())) changes.tags = want.tags;
-  if (have.cpuCores !== want.cpuCores) changes.cpuCores = want.cpuCores;
-  if (have.memoryMb !== want.memoryMb) changes.memoryMb = want.memoryMb;
-  if (!sameJson(have.disks, want.disks)) changes.disks = want.disks;
   if (have.notes !== want.notes) changes.notes = want.notes;
   if (have.power?.driver !== want.power.driver || !sameJson(have.power?.params, want.power.params)) changes.power = want.power;
   return changes;
