@@ -89,7 +89,7 @@ describe("lab registration", () => {
     expect(account.password).toMatch(/^[A-Za-z0-9_-]{24}$/);
     expect((await fs.stat(path.join(dataDir, "lab", "account.json"))).mode & 0o777).toBe(0o600);
     expect(await ensureLabAccount(t.db, { dataDir, projectId: first.projectId })).toEqual({ ...account, note: "" });
-    const user = await authenticateWithPassword(t.db, { login: LAB_ACCOUNT_EMAIL, password: account.password! }, testContext());
+    const user = await authenticateWithPassword(t.db, { method: "password", login: LAB_ACCOUNT_EMAIL, password: account.password! }, testContext());
     expect(user.role).toBe("user");
     const lease = await createLease(t.db, actorOf(user, testContext()), { poolId: first.poolId, count: 1 });
     expect(lease).toMatchObject({ projectId: first.projectId, poolName: LAB_POOL, hosts: [{ name: expect.stringMatching(/^lab-0[12]$/) }] });
@@ -99,7 +99,7 @@ describe("lab registration", () => {
     const renewed = await ensureLabAccount(t.db, { dataDir, projectId: first.projectId });
     expect(renewed.password).not.toBe(account.password);
     expect(renewed.note).toMatch(/^new password/);
-    await authenticateWithPassword(t.db, { login: LAB_ACCOUNT_EMAIL, password: renewed.password! }, testContext());
+    await authenticateWithPassword(t.db, { method: "password", login: LAB_ACCOUNT_EMAIL, password: renewed.password! }, testContext());
   });
 
   it("registers the public demo image once, with the bytes it built", async () => {
