@@ -30,6 +30,17 @@ HASH_ONLY=0
 if [[ "${1:-}" == "--hash" ]]; then HASH_ONLY=1; shift; fi
 OUT="${1:-${KILN_RAMDISK_DIR:-${KILN_DATA_DIR:-.kiln}/ramdisk}}"
 
+# What cannot be checked (no package lists and no network, a host tool removed, a download that
+# fails) must not take away a ramdisk that works: an earlier build in OUTDIR stays, with a word.
+keep_or_die() {
+  if [[ -s "$OUT/vmlinuz" && -s "$OUT/initrd.img" && -s "$OUT/manifest.json" ]]; then
+    say "$*"
+    say "keeping the ramdisk already in $OUT ($(sed -n 's/^ *"builtAt": *"\([^"]*\)".*/built \1/p' "$OUT/manifest.json"))"
+    exit 0
+  fi
+  die "$*"
+}
+
 # --- host tools ---------------------------------------------------------------------------
 # command → Debian package, for the message when one is missing (scripts/ensure-deps.sh
 # installs the same list).
@@ -53,7 +64,7 @@ done
 [[ -f "$CA_BUNDLE" ]] || missing+=(ca-certificates)
 if ((${#missing[@]})); then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
-  die "missing host packages: ${missing[*]} — run: bash scripts/ensure-deps.sh (as root), then build again"
+  keep_or_die "missing host packages: ${missing[*]} — run: bash scripts/ensure-deps.sh (as root), then build again"
 fi
 for f in "$SRC/init" "$SRC/udhcpc.script"; do [[ -f "$f" ]] || die "missing $f"; done
 
@@ -82,7 +93,7 @@ if [[ "${rstate:-}" != "$state" || -z "${BBVER:-}" ]]; then
     state=$(apt_state)
     read -r KPKG KVER BBVER < <(resolve_packages) || true
   fi
-  [[ -n "${BBVER:-}" ]] || die "apt knows no linux-image-amd64 or busybox-static (run apt-get update as root, with Debian's main archive in the sources)"
+  [[ -n "${BBVER:-}" ]] || keep_or_die "apt knows no linux-image-amd64 or busybox-static (run apt-get update as root, with Debian's main archive in the sources)"
   echo "$state $KPKG $KVER $BBVER" >"$RESOLVED"
 fi
 
@@ -147,19 +158,19 @@ trap 'rm -rf "$WORK"' EXIT
 deb_file() { # package version → cached .deb path (apt's file name: the epoch's colon as %3a)
   echo "$CACHE/debs/${1}_${2//:/%3a}_amd64.deb"
 }
-fetch_deb() {
-  local file
-  file=$(deb_file "$1" "$2")
-  if [[ ! -s "$file" ]]; then
+fetch_deb() { # package version → DEB (not in a subshell: keep_or_die must end the script)
+  DEB=$(deb_file "$1" "$2")
+  if [[ ! -s "$DEB" ]]; then
     say "downloading $1 $2…"
     # As root apt drops to the _apt user for downloads, which cannot write into a private cache.
-    (cd "$WORK" && apt-get download -q -o APT::Sandbox::User=root "$1=$2" >&2) || die "apt-get download $1=$2 failed"
-    mv "$WORK/$(basename "$file")" "$file"
+    (cd "$WORK" && apt-get download -q -o APT::Sandbox::User=root "$1=$2" >&2) || keep_or_die "apt-get download $1=$2 failed"
+    mv "$WORK/$(basename "$DEB")" "$DEB"
   fi
-  echo "$file"
 }
-KDEB=$(fetch_deb "$KPKG" "$KVER")
-BBDEB=$(fetch_deb busybox-static "$BBVER")
+fetch_deb "$KPKG" "$KVER"
+KDEB=$DEB
+fetch_deb busybox-static "$BBVER"
+BBDEB=$DEB
 # Older versions of the same packages are of no further use.
 find "$CACHE/debs" -name '*.deb' ! -path "$KDEB" ! -path "$BBDEB" -delete
 
