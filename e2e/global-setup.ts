@@ -50,6 +50,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     KILN_RATE_LIMIT_REGISTER_PER_IP: "10000",
     KILN_RATE_LIMIT_RESET_PER_IP: "10000",
     LOG_LEVEL: "warn",
+    // The "machine never network-boots" spec waits for this deadline; real QEMU machines ask
+    // for their boot script within ~10 s of power-on here.
+    KILN_STEP_TIMEOUTS: "boot=45",
   };
   delete env.DATABASE_URL;
 

@@ -58,6 +58,8 @@ export type LabMachine = {
   uefi: boolean;
   memoryMb: number;
   diskBytes: number;
+  /** More disks, attached read-only after the first (bench:deploy gives the VM a local copy of the image). */
+  extraDrives?: string[];
 };
 
 export function labRoot(dataDir: string): string {
@@ -156,6 +158,8 @@ export function launchScript(m: LabMachine, kiln: { host: string; port: number }
     "-device", `virtio-net-pci,netdev=net0,mac=${m.mac},bootindex=1`,
     "-drive", `file=${opt(m.disk)},format=raw,if=none,id=disk0`,
     "-device", `virtio-blk-pci,drive=disk0,serial=${m.name},bootindex=2`,
+    // After disk0 on the command line, so they enumerate after it (vdb, vdc…).
+    ...(m.extraDrives ?? []).flatMap((file, i) => ["-drive", `file=${opt(file)},format=raw,if=none,readonly=on,id=extra${i}`, "-device", `virtio-blk-pci,drive=extra${i},serial=extra${i}`]),
   ];
   return [
     "#!/bin/sh",
