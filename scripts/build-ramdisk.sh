@@ -10,8 +10,8 @@
 # with `apt-get download` and unpacked with `dpkg-deb -x` (nothing is installed); this host's
 # curl, zstd, xz, gzip, wipefs, blkdiscard and sfdisk with the shared libraries ldd names (as
 # initramfs-tools' copy_exec does) and its CA bundle; boot/ramdisk/init and udhcpc.script.
-# The input hash covers this script, those two files, the two packages' versions and the
-# bytes of every host file copied. A build is kept under ${XDG_CACHE_HOME:-~/.cache}/kiln/
+# The input hash covers this script, those two files, the two packages' versions, the bytes
+# of every host file copied and the listing of /lib/firmware. A build is kept under ${XDG_CACHE_HOME:-~/.cache}/kiln/
 # by that hash, so a second data directory (or a second run) only copies files; OUTDIR is
 # left alone when its manifest already names the hash.
 set -euo pipefail
@@ -271,7 +271,8 @@ FIRMWARE_COUNT=0
 if [[ -d /lib/firmware ]]; then
   while IFS= read -r fw; do
     [[ -n "$fw" ]] || continue
-    for src in /lib/firmware/$fw; do
+    # The kernel also loads firmware stored xz-compressed (CONFIG_FW_LOADER_COMPRESS_XZ).
+    for src in /lib/firmware/$fw /lib/firmware/$fw.xz; do
       [[ -f "$src" ]] || continue
       install -D -m 0644 "$src" "$R/lib/firmware/${src#/lib/firmware/}"
       FIRMWARE_COUNT=$((FIRMWARE_COUNT + 1))
