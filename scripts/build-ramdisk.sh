@@ -116,7 +116,7 @@ INPUT_HASH=$(
 )
 if ((HASH_ONLY)); then echo "$INPUT_HASH"; exit 0; fi
 
-mkdir -p "$OUT"
+mkdir -p "$OUT" 2>/dev/null && [[ -w "$OUT" ]] || die "cannot write to the output directory $OUT (OUTDIR, KILN_RAMDISK_DIR)"
 OUT=$(cd "$OUT" && pwd)
 manifest_hash() { sed -n 's/^ *"inputHash": *"\([0-9a-f]*\)".*/\1/p' "$1/manifest.json" 2>/dev/null || true; }
 is_complete() { [[ -s "$1/vmlinuz" && -s "$1/initrd.img" && "$(manifest_hash "$1")" == "$INPUT_HASH" ]]; }
