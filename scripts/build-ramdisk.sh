@@ -109,7 +109,7 @@ INPUT_HASH=$(
   {
     sha256sum "${BASH_SOURCE[0]}" "$SRC/init" "$SRC/udhcpc.script" | cut -d' ' -f1
     echo "$KPKG=$KVER busybox-static=$BBVER"
-    for f in "${host_files[@]}"; do printf '%s %s\n' "$f" "$(sha256sum <"$f" | cut -d' ' -f1)"; done
+    sha256sum "${host_files[@]}"
     # Firmware from non-free-firmware, when the host has it (copied for the modules that ask).
     [[ -d /lib/firmware ]] && find /lib/firmware/ \( -type f -o -type l \) -printf '%P %s %T@\n' | sort
   } | sha256sum | cut -c1-32
