@@ -255,7 +255,8 @@ while ((${#queue[@]})); do
   done
 done
 RMOD="$R/lib/modules/$KREL"
-for m in "${!want[@]}"; do install -D -m 0644 "$KMOD/$m" "$RMOD/$m"; done
+mkdir -p "$RMOD"
+(cd "$KMOD" && cp --parents "${!want[@]}" "$RMOD/")
 cp "$KMOD"/modules.{builtin,builtin.modinfo,order} "$RMOD/"
 # Debian 12 ships its modules uncompressed (CONFIG_MODULE_COMPRESS_NONE): about 50 MB here. The
 # initramfs is unpacked into a tmpfs capped at half the RAM, where 80 MB do not fit a 256 MB
