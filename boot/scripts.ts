@@ -10,7 +10,9 @@ import { LOCAL_BOOT_TEMPLATE } from "./templates/local-boot";
 export function chainScript(baseUrl: string): string {
   const nics = [0, 1, 2, 3]
     .map(
-      (n) => `isset \${net${n}/mac} && dhcp net${n} && chain --autofree ${baseUrl}/boot/\${net${n}/mac:hexhyp}?hostname=\${hostname:uristring} || echo Kiln: net${n} could not reach ${baseUrl}`,
+      // A local-boot answer exits with an error on purpose (UEFI then boots its next entry) and
+      // sets kiln_local: leave at once rather than try the next NIC and say it failed.
+      (n) => `isset \${net${n}/mac} && dhcp net${n} && chain --autofree ${baseUrl}/boot/\${net${n}/mac:hexhyp}?hostname=\${hostname:uristring} || iseq \${kiln_local} 1 && exit 1 || echo Kiln: net${n} could not reach ${baseUrl}`,
     )
     .join("\n");
   return `#!ipxe

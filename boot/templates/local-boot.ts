@@ -11,6 +11,8 @@
 export const LOCAL_BOOT_TEMPLATE = `#!ipxe
 # Kiln: boot {{ host.name }} from its local disk.
 # BIOS: hand over to the first disk; UEFI: leave iPXE so the firmware boots its next entry.
+# kiln_local tells Kiln's chain script that this exit is the answer, not a NIC that failed.
+set kiln_local 1
 iseq \${platform} efi && goto uefi ||
 echo Kiln: {{ host.name }} boots from its local disk (BIOS)
 sanboot --no-describe --drive 0x80 || exit 1

@@ -21,6 +21,7 @@ import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
+import { getProcessEnv } from "../env";
 
 const execFileAsync = promisify(execFile);
 
@@ -271,8 +272,8 @@ async function run(cmd: string, args: string[]): Promise<void> {
   try {
     await execFileAsync(cmd, args, {
       env: {
-        ...process.env,
-        PATH: `${process.env.PATH ?? ""}:/usr/sbin:/sbin`,
+        ...getProcessEnv(),
+        PATH: `${getProcessEnv().PATH ?? ""}:/usr/sbin:/sbin`,
         // mtools (and syslinux's installer, which calls it) date entries from SOURCE_DATE_EPOCH;
         // FAT times are local, so the zone is pinned too. No user ~/.mtoolsrc.
         SOURCE_DATE_EPOCH: String(FIXED_EPOCH),

@@ -19,7 +19,9 @@ export async function qmp(socketPath: string, command: string, args?: Record<str
     }, timeoutMs);
     sock.on("error", (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      if (e.code === "ENOENT" || e.code === "ECONNREFUSED") resolve(null);
+      // No socket, nobody listening, or a VM that is exiting right now (the monitor closes
+      // mid-greeting): all mean "not running".
+      if (e.code === "ENOENT" || e.code === "ECONNREFUSED" || e.code === "ECONNRESET" || e.code === "EPIPE") resolve(null);
       else reject(new PowerError(`The VM's monitor failed: ${e.message}`));
     });
     sock.on("data", (d) => {
