@@ -114,7 +114,7 @@ written_bytes() { # disk start-sectors
 # Image bytes delivered so far: what the hashing process has read (/proc/<pid>/io rchar), so
 # a compressed image reports against its own size, not the larger disk it expands to.
 delivered_bytes() { # hasher-pid disk start-sectors
-  n=$(awk '/^rchar:/ { print $2 }' "/proc/$1/io" 2>/dev/null)
+  n=$([ -n "$1" ] && awk '/^rchar:/ { print $2 }' "/proc/$1/io" 2>/dev/null)
   if [ -n "$n" ]; then echo "$n"; else written_bytes "$2" "$3"; fi
 }
 
@@ -213,6 +213,10 @@ deploy_image() {
   post "$BASE/done" "application/json" "$TMP/done" || fail "could not report done"
 }
 
+# quick: discard where the disk supports it (instant on SSDs), clear the signatures and the
+# first and last 64 MiB, where partition tables, boot sectors and RAID/LVM metadata live.
+# full: also zero every byte, reporting progress as it goes. Each disk goes into the erase
+# record Kiln keeps on the lease.
 wipe_disks() {
   if [ -n "${KILN_DISK:-}" ]; then disks=$(target_disk) || exit 1; else
     disks=""
@@ -223,21 +227,41 @@ wipe_disks() {
     done
   fi
   [ -n "$disks" ] || fail "no disk found on this machine"
+  mode=${KILN_WIPE_MODE:-quick}
+  erased=""
   for disk in $disks; do
     [ -e "$disk" ] || fail "disk $disk not found"
-    log "wiping $disk"
-    # Discard (instant on SSDs) where the disk supports it; always clear the signatures and
-    # the first and last 64 MiB, where partition tables and boot sectors live.
-    blkdiscard "$disk" >/dev/null 2>&1 || true
-    wipefs -a "$disk" >/dev/null 2>&1 || true
-    size=$(disk_size "${disk##*/}")
-    dd if=/dev/zero of="$disk" bs=1M count=64 conv=fsync 2>/dev/null || fail "could not write to $disk"
-    if [ "$size" -gt $((128 * 1048576)) ]; then
-      dd if=/dev/zero of="$disk" bs=1M count=64 seek=$((size / 1048576 - 64)) conv=fsync 2>/dev/null || true
+    if [ -b "$disk" ]; then size=$(disk_size "${disk##*/}"); else size=$(wc -c <"$disk" | tr -d ' '); fi
+    log "wiping $disk ($size bytes, $mode)"
+    method=""
+    blkdiscard "$disk" >/dev/null 2>&1 && method="discard, "
+    wipefs -a "$disk" >/dev/null 2>&1 && method="${method}signatures, "
+    if [ "$mode" = full ]; then
+      start=$(sectors_written "$disk")
+      # conv=notrunc: a plain file (tests) keeps its size; a block device has none to lose.
+      dd if=/dev/zero of="$disk" bs=4M count=$(((size + 4194303) / 4194304)) conv=fsync,notrunc 2>"$TMP/dd.err" &
+      writer=$!
+      watch_progress "$writer" "" "$disk" "$start" "$size" wipe >/dev/null 2>&1 &
+      watcher=$!
+      wait "$writer"
+      rc=$?
+      kill "$watcher" 2>/dev/null
+      # dd stops with "no space left" at the end of a block device: that is the end, not an error.
+      if [ "$rc" != 0 ] && ! grep -q "No space left" "$TMP/dd.err"; then fail "zeroing $disk failed: $(tail -n 1 "$TMP/dd.err")"; fi
+      method="${method}every byte zeroed"
+    else
+      dd if=/dev/zero of="$disk" bs=1M count=64 conv=fsync,notrunc 2>/dev/null || fail "could not write to $disk"
+      if [ "$size" -gt $((128 * 1048576)) ]; then
+        dd if=/dev/zero of="$disk" bs=1M count=64 seek=$((size / 1048576 - 64)) conv=fsync,notrunc 2>/dev/null || true
+      fi
+      method="${method}first and last 64 MiB zeroed"
     fi
+    # A plain file standing in for a disk (tests) keeps its size, as a disk would.
+    [ -b "$disk" ] || truncate -s "$size" "$disk" 2>/dev/null || true
     progress "$size" "$size" wipe
+    erased="$erased${erased:+,}{\"disk\":\"${disk##*/}\",\"sizeBytes\":$size,\"method\":\"$method\"}"
   done
-  printf '{}' >"$TMP/done"
+  printf '{"erased":[%s]}' "$erased" >"$TMP/done"
   post "$BASE/done" "application/json" "$TMP/done" || fail "could not report done"
 }
 

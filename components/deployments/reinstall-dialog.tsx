@@ -42,6 +42,7 @@ export function ReinstallDialog({
   const [unattendedId, setUnattendedId] = useState(defaults.unattendedTemplateId ?? "");
   const [disk, setDisk] = useState("");
   const [wipeFirst, setWipeFirst] = useState(false);
+  const [wipeMode, setWipeMode] = useState<"quick" | "full">("quick");
   const [notify, setNotify] = useState(false);
   const [varsText, setVarsText] = useState(JSON.stringify(defaults.vars, null, 2));
   const [busy, setBusy] = useState(false);
@@ -73,6 +74,7 @@ export function ReinstallDialog({
     if (action === "deploy_image") Object.assign(body, { imageId, imageVersion: version === "latest" ? "latest" : Number(version), wipeFirst });
     if (action === "install") Object.assign(body, { systemTemplateId: systemId || undefined, unattendedTemplateId: unattendedId || null });
     if (action === "capture_disk") Object.assign(body, { imageId: captureId });
+    if (action === "wipe_disk") Object.assign(body, { wipeMode });
     setBusy(true);
     setFailure(null);
     try {
@@ -171,6 +173,13 @@ export function ReinstallDialog({
               ))}
             </SelectField>
           )
+        ) : null}
+
+        {action === "wipe_disk" ? (
+          <SelectField label="How" value={wipeMode} onChange={(e) => setWipeMode(e.target.value as "quick" | "full")} error={errorsOf(fe, "wipeMode")}>
+            <option value="quick">Quick — signatures, partition tables and both ends of each disk (seconds)</option>
+            <option value="full">Full — every byte zeroed (as long as writing the whole disk takes)</option>
+          </SelectField>
         ) : null}
 
         <Field label="Disk (optional)" value={disk} onChange={(e) => setDisk(e.target.value)} placeholder="sda, nvme0n1 — else vars.disk, else the first disk" error={errorsOf(fe, "disk")} />

@@ -75,6 +75,8 @@ export const deploymentOrigin = pgEnum("deployment_origin", ["holder", "release"
 export type DeploymentOptions = {
   disk?: string;
   wipeFirst?: boolean;
+  /** wipe_disk: quick (signatures, partition tables, both ends) or full (every byte zeroed). */
+  wipeMode?: "quick" | "full";
   /** False for a mark: the holder reboots the machine by hand. */
   power?: boolean;
   /** Mail the holder when the run ends. */

@@ -11,7 +11,7 @@ import path from "node:path";
 import { gzipSync, zstdCompressSync, zstdDecompressSync } from "node:zlib";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { imageVersions } from "@/db/schema";
+import { imageVersions, leaseEvents } from "@/db/schema";
 import { actorOf, type Actor } from "@/lib/audit/audit";
 import { createHost } from "@/lib/hosts/hosts";
 import { stopJobSender } from "@/lib/jobs/enqueue";
@@ -175,6 +175,24 @@ describe("the deploy agent script", () => {
     expect(v2).toMatchObject({ state: "ready", format: "zstd" });
     const stored = await fs.readFile(path.join(tmp, "data", "images", v2!.storageKey!));
     expect(zstdDecompressSync(stored).equals(content)).toBe(true);
+  });
+
+  it.each(["quick", "full"] as const)("wipes a disk (%s) and leaves an erase record on the lease", async (wipeMode) => {
+    const { run, machine, dev, mac } = await bootedRun({ action: "wipe_disk", disk: "vda", wipeMode });
+    const before = Buffer.concat([randomBytes(80 * 1024 * 1024), Buffer.from("the last holder's data")]);
+    await fs.writeFile(path.join(dev, "vda"), before);
+    expect(await runAgent({ mac, token: machine.token!, dev })).toMatchObject({ code: 0 });
+    const after = await fs.readFile(path.join(dev, "vda"));
+    expect(after.length).toBe(before.length);
+    expect(after.subarray(0, 64 * 1024 * 1024).every((b) => b === 0)).toBe(true);
+    // 80 MiB is under 128 MiB: quick zeroes only the head (and the signatures); full zeroes all.
+    expect(after.subarray(64 * 1024 * 1024).every((b) => b === 0)).toBe(wipeMode === "full");
+    const view = await getDeployment(t.db, holder, run.id);
+    // The power-off that follows is the worker's (not running here); the wipe itself is done.
+    expect(view.steps.find((s) => s.name === "wipe")?.state).toBe("done");
+    const [event] = await t.db.select().from(leaseEvents).where(and(eq(leaseEvents.leaseId, view.leaseId!), eq(leaseEvents.kind, "erased")));
+    expect(event).toMatchObject({ kind: "erased", data: { mode: wipeMode, deploymentId: run.id, disks: [{ disk: "vda", sizeBytes: before.length, method: expect.stringContaining(wipeMode === "full" ? "every byte zeroed" : "first and last 64 MiB zeroed") }] } });
+    expect(event!.message).toContain(`${wipeMode} wipe of vda (${before.length} bytes`);
   });
 
   it("fails the run with “disk … not found” when the chosen disk does not exist", async () => {

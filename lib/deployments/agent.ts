@@ -8,6 +8,7 @@ import path from "node:path";
 import { findHostByMac, getDeploymentByTokenHash, updateDeploymentRow } from "@/db/queries/boot";
 import { getImageRow, getImageVersionRow } from "@/db/queries/images";
 import { insertHostEvents, updateHostRow } from "@/db/queries/hosts";
+import { insertLeaseEvent } from "@/db/queries/leases";
 import type { DeploymentRow, HostRow } from "@/db/schema";
 import { deploymentUrls } from "@/boot/context";
 import type { Db } from "../db";
@@ -81,6 +82,7 @@ async function agentParams(db: Db, f: Found, token: string) {
     host: { name: host.name, mac },
     disk,
     wipeFirst: d.options.wipeFirst === true,
+    wipeMode: d.options.wipeMode ?? "quick",
     image,
     capture: d.action === "capture_disk" ? { uploadUrl: `${urls.root}/capture` } : null,
     report: { inventory: `${urls.root}/inventory`, progress: `${urls.root}/progress`, log: `${urls.root}/log`, done: urls.done, failed: urls.failed },
@@ -125,6 +127,7 @@ export async function serveAgentEnv(db: Db, p: { mac: string; token: string; now
     KILN_HOST_NAME: params.host.name,
     KILN_DISK: params.disk,
     KILN_WIPE_FIRST: params.wipeFirst ? "1" : "0",
+    KILN_WIPE_MODE: params.wipeMode,
     KILN_IMAGE_URL: params.image?.url,
     KILN_IMAGE_SHA256: params.image?.sha256,
     KILN_IMAGE_SIZE: params.image?.sizeBytes,
@@ -249,6 +252,7 @@ export async function reportFinished(db: Db, p: { mac: string; token: string; ou
       }
       if (info.sha256 || info.bytes !== undefined) await appendLog(ctx, "agent", [`done: ${info.bytes ?? "?"} bytes${info.sha256 ? `, sha256 ${info.sha256}` : ""}`]);
       if (info.bytes !== undefined) ctx.run.deployment = (await updateDeploymentRow(ctx.tx, d.id, { bytesWritten: info.bytes, progressAt: now }))!;
+      if (d.action === "wipe_disk") await recordErasure(ctx, found, info.erased ?? []);
       const lastMachine = [...ctx.run.steps].reverse().find((s) => isStepName(s.name) && STEPS[s.name].driver === "machine");
       if (lastMachine) await advance(ctx, lastMachine.name as StepName, "reported done by the machine");
       return { status: 200, contentType: TEXT, body: "ok\n" };
@@ -256,6 +260,27 @@ export async function reportFinished(db: Db, p: { mac: string; token: string; ou
     now,
   );
   return answer ?? notFound();
+}
+
+/**
+ * A finished wipe leaves an erase record on the lease it ran under (the holder's, or the one
+ * whose release it ends): which disks, how big, how they were erased, by which run. It is
+ * what an administrator shows when asked whether the last holder's data is gone.
+ */
+async function recordErasure(ctx: RunContext, f: Found, erased: { disk: string; sizeBytes: number; method: string }[]): Promise<void> {
+  const d = ctx.run.deployment;
+  const mode = d.options.wipeMode ?? "quick";
+  const summary = erased.length ? erased.map((e) => `${e.disk} (${e.sizeBytes} bytes, ${e.method})`).join("; ") : "no disk details reported";
+  await appendLog(ctx, "kiln", [`erase record: ${mode} wipe of ${summary}`]);
+  if (!d.leaseId) return;
+  await insertLeaseEvent(ctx.tx, {
+    leaseId: d.leaseId,
+    at: ctx.at,
+    actorUserId: null,
+    kind: "erased",
+    message: `${f.host.name}: ${mode} wipe of ${summary} (deployment ${d.id})`,
+    data: { hostId: f.host.id, deploymentId: d.id, mode, disks: erased },
+  });
 }
 
 /** The machine asked for its boot script: the boot step is done. */

@@ -226,7 +226,12 @@ async function planFromInput(db: Db, actor: Actor, hostId: string, input: unknow
     if (data.action === "capture_disk") image = null;
   }
 
-  const options: DeploymentOptions = { ...(data.disk ? { disk: data.disk } : {}), ...(data.wipeFirst ? { wipeFirst: true } : {}), ...(data.notify ? { notify: true } : {}) };
+  const options: DeploymentOptions = {
+    ...(data.disk ? { disk: data.disk } : {}),
+    ...(data.wipeFirst ? { wipeFirst: true } : {}),
+    ...(data.notify ? { notify: true } : {}),
+    ...(data.action === "wipe_disk" ? { wipeMode: data.wipeMode } : {}),
+  };
   if (data.action === "capture_disk") options.captureImageId = data.imageId!;
   const plan: RunPlan = { host, leaseId, userId: actor.user?.id ?? null, action: data.action, system, unattended, image, vars, options, origin: "holder", power: true };
   await assertRenders(db, plan, "system", data.action === "install" ? "systemTemplateId" : "vars");

@@ -30,6 +30,8 @@ export const deploymentStartSchema = z
     disk: diskNameSchema.optional(),
     /** deploy_image: erase the whole disk before writing (else only what the image covers). */
     wipeFirst: z.boolean().default(false),
+    /** wipe_disk: quick erases signatures, partition tables and both ends of each disk; full zeroes every byte. */
+    wipeMode: z.enum(["quick", "full"]).default("quick"),
     /** Mail me when the run ends. */
     notify: z.boolean().default(false),
   })
@@ -92,6 +94,11 @@ export const agentFinishSchema = z.object({
   /** deploy_image / capture_disk: what was written or read, for the record. */
   sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   bytes: z.number().int().min(0).optional(),
+  /** wipe_disk: what was erased, for the lease's erase record. */
+  erased: z
+    .array(z.object({ disk: z.string().max(64), sizeBytes: z.number().int().min(0), method: z.string().max(200) }))
+    .max(64)
+    .optional(),
 });
 
 /** An event id to resume after; anything unreadable starts from "now". */
