@@ -55,7 +55,8 @@ async function deploy(hostId: string, body: Record<string, unknown>) {
 async function finished(runId: string, m: LabMachine, timeoutMs: number): Promise<any> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const run = (await api(researcher.token, "GET", `/api/v1/deployments/${runId}`)).body;
+    // Kiln may be restarting (DEPLOY-RESTART): a refused connection is asked again.
+    const run = (await api(researcher.token, "GET", `/api/v1/deployments/${runId}`).catch(() => ({ body: { state: "unreachable" } }))).body;
     if (["done", "failed", "cancelled"].includes(run.state)) return run;
     if (Date.now() > deadline) throw new Error(`run ${runId} still ${run.state} (${run.currentStep}) after ${timeoutMs} ms\nlog: ${run.logs?.map((l: any) => l.line).join("\n")}\nserial:\n${m.serial().slice(-4000)}`);
     await new Promise((r) => setTimeout(r, 500));
