@@ -132,7 +132,8 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   return {
     ...e,
     dataDir: path.resolve(e.KILN_DATA_DIR),
-    ramdiskDir: path.resolve(e.KILN_RAMDISK_DIR || path.join(e.KILN_DATA_DIR, "ramdisk")),
+    // turbopackIgnore: a runtime directory, not a source file for the build to trace.
+    ramdiskDir: path.resolve(/*turbopackIgnore: true*/ e.KILN_RAMDISK_DIR || path.join(e.KILN_DATA_DIR, "ramdisk")),
     baseUrl: (e.KILN_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ""),
     bootUrl: (e.KILN_BOOT_URL ?? e.KILN_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ""),
     isLdapEnabled: Boolean(e.LDAP_URL),
