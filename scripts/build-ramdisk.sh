@@ -48,13 +48,14 @@ declare -A HOST_NEEDS=(
   [apt-get]=apt [apt-cache]=apt [dpkg-deb]=dpkg [dpkg-query]=dpkg [ldd]=libc-bin
   [cpio]=cpio [depmod]=kmod [modinfo]=kmod [flock]=util-linux
   [curl]=curl [zstd]=zstd [xz]=xz-utils [gzip]=gzip [wipefs]=util-linux [blkdiscard]=util-linux [sfdisk]=fdisk
-  [tee]=coreutils [sha256sum]=coreutils
+  [tee]=coreutils
 )
 # Copied into the ramdisk with their libraries. sfdisk is optional (only partition edits use it).
-# GNU tee and sha256sum replace busybox's: the agent tees the image into its hash while writing
-# it, and busybox tee's small writes made that pipeline 3–4 times slower (128 MiB in 44 s vs
-# 13 s under QEMU TCG, against 6 s for the download and write alone).
-TOOLS=(curl zstd xz gzip wipefs blkdiscard tee sha256sum)
+# GNU tee replaces busybox's: the agent tees the image into its hash while writing it, and
+# busybox tee's small writes made that pipeline 3–4 times slower (128 MiB in 44 s vs 13 s
+# under QEMU TCG, against 6 s for the download and write alone). busybox sh prefers its own
+# applets for bare names, so the agent calls it as /usr/bin/tee.
+TOOLS=(curl zstd xz gzip wipefs blkdiscard tee)
 OPTIONAL_TOOLS=(sfdisk)
 CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
 
