@@ -171,7 +171,7 @@ describe("a deploy_image run, the machine played over HTTP", () => {
     expect(mails.map((m) => m.subject)).toEqual([`${name}: wipe the disks failed`]);
     expect(mails[0]!.text).toContain("Wipe the disks: disk /dev/sdz not found");
     expect(mails[0]!.text).toContain(`http://kiln.test/hosts/${hostId}`);
-    expect((await getDeployment(t.db, holder, run.id)).options).toEqual({ notify: true });
+    expect((await getDeployment(t.db, holder, run.id)).options).toEqual({ notify: true, wipeMode: "quick" });
   });
 
   it("fails with the agent's reason (checksum mismatch, missing disk) and leaves the host failed, never deployed", async () => {
