@@ -25,6 +25,7 @@ import { setTestEnv, setTestEnvDefaults } from "@/test/harness/env";
 import { createActiveUser } from "@/test/harness/fixtures";
 import type { RouteServer } from "@/test/harness/http-server";
 import { startWorker } from "./worker";
+import { getProcessEnv } from "@/lib/env";
 
 const t = await useTestDb();
 const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-jobs-"));
@@ -152,7 +153,7 @@ describe("a worker killed in the middle of a job", () => {
     await plugin.sleep(3);
     const child = spawn(process.execPath, ["--import", "tsx", "workers/index.ts"], {
       cwd: path.resolve(__dirname, ".."),
-      env: { ...process.env, DATABASE_URL: t.url, LOG_LEVEL: "silent" },
+      env: { ...getProcessEnv(), DATABASE_URL: t.url, LOG_LEVEL: "silent" },
       stdio: "ignore",
     });
     try {

@@ -23,6 +23,7 @@ import { setTestEnvDefaults } from "@/test/harness/env";
 import { createActiveUser } from "@/test/harness/fixtures";
 import type { RouteServer } from "@/test/harness/http-server";
 import { getDeployment, startDeployment } from "./deployments";
+import { getProcessEnv } from "@/lib/env";
 
 const t = await useTestDb();
 const tmp = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-agent-"));
@@ -68,7 +69,7 @@ function runAgent(p: { mac: string; token: string; dev: string }): Promise<{ cod
     execFile(
       "sh",
       [SCRIPT],
-      { env: { PATH: process.env.PATH, KILN_URL: server.url, KILN_MAC: p.mac, KILN_TOKEN: p.token, KILN_DEV: p.dev, TMPDIR: p.dev } as unknown as NodeJS.ProcessEnv, timeout: 30_000 },
+      { env: { PATH: getProcessEnv().PATH, KILN_URL: server.url, KILN_MAC: p.mac, KILN_TOKEN: p.token, KILN_DEV: p.dev, TMPDIR: p.dev } as unknown as NodeJS.ProcessEnv, timeout: 30_000 },
       (err: Error | null, _stdout: string, stderr: string) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
     );
   });

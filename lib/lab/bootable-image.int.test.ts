@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startVm, waitFor } from "@/test/harness/qemu";
 import { ensureTestKernel } from "@/test/harness/kernel";
 import { buildBootableImage, compressImage, SYSLINUX_MBR, type ImageFile } from "./bootable-image";
+import { getProcessEnv } from "@/lib/env";
 
 const execFileAsync = promisify(execFile);
 
@@ -48,7 +49,7 @@ describe("buildBootableImage", () => {
     expect(vbr.toString("ascii", 54, 62)).toBe("FAT16   ");
     expect(vbr.readUInt32LE(28)).toBe(2048); // hidden sectors: where the partition starts
 
-    const { stdout } = await execFileAsync("mdir", ["-i", `${image.path}@@1048576`, "-/", "-a", "-b", "::/"], { env: { ...process.env, MTOOLS_SKIP_CHECK: "1" } });
+    const { stdout } = await execFileAsync("mdir", ["-i", `${image.path}@@1048576`, "-/", "-a", "-b", "::/"], { env: { ...getProcessEnv(), MTOOLS_SKIP_CHECK: "1" } });
     const files = stdout.split("\n").filter(Boolean).map((f) => f.replace(/^::/, "").toLowerCase());
     for (const f of ["/ldlinux.sys", "/ldlinux.c32", "/syslinux.cfg", "/vmlinuz", "/initrd.img", "/efi/boot/bootx64.efi", "/loader/loader.conf", "/loader/entries/kiln.conf"]) {
       expect(files).toContain(f);
