@@ -23,6 +23,7 @@ import { createApiToken } from "@/lib/auth/api-tokens";
 import { BLOB_READ_CHUNK } from "@/lib/images/send-file";
 import { findFreePort, startEmbeddedPostgres } from "@/lib/runtime/embedded-postgres";
 import { encodeMetadata } from "@/test/harness/tus";
+import { waitForUrl } from "./kiln";
 
 const root = path.resolve(import.meta.dirname, "..");
 const MiB = 1024 * 1024;
@@ -42,15 +43,6 @@ function options() {
 
 const fmt = (bytes: number, seconds: number) => `${(bytes / MiB / seconds).toFixed(0).padStart(6)} MiB/s`;
 
-async function waitForUrl(url: string, timeoutMs: number, child?: ChildProcess): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child && child.exitCode !== null) throw new Error(`the server exited (${child.exitCode})`);
-    if (await fetch(url).then((r) => r.status < 500, () => false)) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
-}
 
 async function writeRandomFile(file: string, size: number): Promise<void> {
   const fh = await fsp.open(file, "w");
