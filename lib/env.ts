@@ -92,6 +92,15 @@ const envSchema = z.object({
       }
     }),
   KILN_WIPE_ON_RELEASE: z.enum(["auto", "always", "never"]).default("auto"),
+  // A capture reads this much of the disk per tus PATCH (compressed in the ramdisk's RAM, so
+  // machines with little memory want less; a lost connection re-sends at most one chunk).
+  KILN_CAPTURE_CHUNK_MIB: z.coerce
+    .number()
+    .int()
+    .min(4)
+    .max(1024)
+    .refine((n) => n % 4 === 0, "must be a multiple of 4 (the agent reads the disk in 4 MiB blocks)")
+    .default(32),
   // The deploy ramdisk's vmlinuz, initrd.img and manifest.json (scripts/build-ramdisk.sh writes
   // them; docs/ramdisk.md). Default: <KILN_DATA_DIR>/ramdisk.
   KILN_RAMDISK_DIR: z.string().optional(),

@@ -99,7 +99,7 @@ describe("provisioning jobs in the worker", () => {
     expect((await run(started.id)).steps.map((s) => `${s.name}:${s.state}`)).toEqual(["power_on:done", "boot:done", "install:done"]);
   });
 
-  it("capture-disk: the job powers the machine on; the disk the agent streams becomes the image's next version", async () => {
+  it("capture-disk: the job powers the machine on; the disk the agent uploads becomes, once the worker verified it, the image's next version", async () => {
     const { hostId, machine } = await heldHost();
     const img = await seedReadyImage(t.db, { ownerUserId: holder.user!.id });
     const started = await startDeployment(t.db, holder, hostId, { action: "capture_disk", imageId: img.image.id });
@@ -107,7 +107,11 @@ describe("provisioning jobs in the worker", () => {
     await machine.boot();
     await machine.instructions();
     const disk = randomBytes(256 * 1024);
-    expect((await machine.capture(disk)).json()).toMatchObject({ version: 2, bytes: disk.length });
+    const sent = await machine.capture(disk);
+    // 202 while the worker's verify-image-version job runs, then 200.
+    const answer = await waitFor("the verified capture", () => machine.done({ sha256: sent.sha256, bytes: sent.bytes }), (r) => r.status !== 202);
+    expect(answer.status).toBe(200);
+    expect(answer.json()).toMatchObject({ version: 2, bytes: disk.length, sha256: sent.sha256 });
     expect(await run(started.id)).toMatchObject({ state: "done", provisioning: "captured", image: { id: img.image.id, version: 2 } });
   });
 

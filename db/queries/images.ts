@@ -305,3 +305,8 @@ export async function listImageUploadIds(db: DbOrTx, ids: string[]): Promise<Set
   const rows = await db.select({ id: imageUploads.id }).from(imageUploads).where(inArray(imageUploads.id, ids));
   return new Set(rows.map((r) => r.id));
 }
+
+export async function updateImageUploadRow(db: DbOrTx, id: string, values: Partial<Pick<typeof imageUploads.$inferInsert, "lengthBytes" | "expiresAt">>): Promise<ImageUploadRow | undefined> {
+  const [row] = await db.update(imageUploads).set(values).where(eq(imageUploads.id, id)).returning();
+  return row;
+}

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { bigint, foreignKey, index, integer, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { deployments } from "./boot";
 import { projects } from "./inventory";
 import { users } from "./users";
 
@@ -71,7 +72,10 @@ export const imageUploads = pgTable(
     version: integer("version").notNull(),
     userId: uuid("user_id").references(() => users.id, { onDelete: "set null" }),
     projectId: uuid("project_id"),
+    // 0 until known for a capture (tus Upload-Defer-Length): set when the last byte is in.
     lengthBytes: bigint("length_bytes", { mode: "number" }).notNull(),
+    // Set for a disk capture: only that run's agent (its one-time token) may write the upload.
+    deploymentId: uuid("deployment_id").references(() => deployments.id, { onDelete: "set null" }),
     completedAt: timestamp("completed_at", { withTimezone: true }),
     expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),

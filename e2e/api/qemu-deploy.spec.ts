@@ -120,6 +120,10 @@ test("[DEPLOY-BIOS] SeaBIOS + iPXE: Kiln powers the machine on, the ramdisk writ
   const capture = await deploy(host.id, { action: "capture_disk", imageId: target.id });
   const captured = await finished(capture.id, machine, 150_000);
   expect(captured.state, captured.failureReason).toBe("done");
+  // Through tus with the run's token, in two 32 MiB chunks; done once Kiln's worker verified it.
+  expect(captured.logs.map((l: any) => l.line)).toEqual(
+    expect.arrayContaining([expect.stringMatching(/^capturing \/dev\/vda \(67108864 bytes\) in 2 chunks of 32 MiB, compressed with zstd, to http:\/\/[^ ]+\/api\/uploads\/[0-9a-f]+$/), expect.stringMatching(/^received \d+ bytes; verifying version 1$/)]),
+  );
   const v = (await api(researcher.token, "GET", `/api/v1/images/${target.id}/versions`)).body.data[0];
   expect(v).toMatchObject({ state: "ready", format: "zstd" });
   const blob = await fetch(`${readState().baseURL}/images/${target.id}/versions/${v.version}/blob`, { headers: { authorization: `Bearer ${researcher.token}` } });

@@ -2,9 +2,9 @@
 // system's sh against Kiln's machine-facing routes over HTTP, writing to a plain file that
 // stands in for the disk (KILN_DEV): the image lands byte for byte and the run is done; a
 // checksum that does not match and a disk that does not exist fail the run with their reason.
-import { bootRoutes, FakeMachine, seedReadyImage, startBootServer } from "@/test/harness/provisioning";
+import { bootRoutes, FakeMachine, seedReadyImage, startBootServer, startVerifier } from "@/test/harness/provisioning";
 import { execFile } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -18,6 +18,7 @@ import { stopJobSender } from "@/lib/jobs/enqueue";
 import { createLease } from "@/lib/leases/leases";
 import { addProjectMember, createProject } from "@/lib/projects/projects";
 import { syncBuiltinTemplates } from "@/lib/templates/templates";
+import { getImageVersionRow } from "@/db/queries/images";
 import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";
 import { createActiveUser } from "@/test/harness/fixtures";
@@ -164,16 +165,83 @@ describe("the deploy agent script", () => {
     expect(view.failureReason).toBe(`Verify the written image: checksum mismatch: expected ${"0".repeat(64)}, got ${img.sha256} — the image was corrupted on the way or in storage; the disk holds a bad copy`);
   });
 
-  it("captures a disk: streamed zstd-compressed, it becomes the image's next version", async () => {
+  it("captures a disk through tus in zstd chunks; Kiln verifies it and it becomes the image's next version", async () => {
     const img = await seedReadyImage(t.db, { ownerUserId: holder.user!.id });
+    setTestEnvDefaults({ KILN_CAPTURE_CHUNK_MIB: "4" });
     const { run, machine, dev, mac } = await bootedRun({ action: "capture_disk", imageId: img.image.id, disk: "vda" });
-    const content = Buffer.concat([randomBytes(1024 * 1024), Buffer.alloc(1024 * 1024)]);
+    const content = Buffer.concat([randomBytes(5 * 1024 * 1024), Buffer.alloc(4 * 1024 * 1024), randomBytes(1000)]);
     await fs.writeFile(path.join(dev, "vda"), content);
-    expect(await runAgent({ mac, token: machine.token!, dev })).toMatchObject({ code: 0 });
+    const verifier = startVerifier(t.db);
+    try {
+      expect(await runAgent({ mac, token: machine.token!, dev })).toMatchObject({ code: 0 });
+    } finally {
+      await verifier.stop();
+      setTestEnvDefaults({ KILN_CAPTURE_CHUNK_MIB: undefined });
+    }
     const view = await getDeployment(t.db, holder, run.id);
     expect(view).toMatchObject({ state: "done", image: { version: 2 } });
-    const [v2] = await t.db.select().from(imageVersions).where(and(eq(imageVersions.imageId, img.image.id), eq(imageVersions.version, 2)));
+    expect(view.logs.map((l) => l.line)).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^capturing ${dev}/vda \\(${content.length} bytes\\) in 3 chunks of 4 MiB, compressed with zstd, to ${server.url}/api/uploads/[0-9a-f]+$`))]));
+    const v2 = await getImageVersionRow(t.db, { imageId: img.image.id, version: 2 });
     expect(v2).toMatchObject({ state: "ready", format: "zstd" });
+    const stored = await fs.readFile(path.join(tmp, "data", "images", v2!.storageKey!));
+    expect(v2!.sha256).toBe(createHash("sha256").update(stored).digest("hex"));
+    // Three zstd frames in a row: one stream whose bytes are the disk's.
+    expect(zstdDecompressSync(stored).equals(content)).toBe(true);
+  });
+
+  it("resumes a capture from the offset Kiln kept when the server dies mid-chunk", async () => {
+    const img = await seedReadyImage(t.db, { ownerUserId: holder.user!.id });
+    setTestEnvDefaults({ KILN_CAPTURE_CHUNK_MIB: "4" });
+    const { run, machine, dev, mac } = await bootedRun({ action: "capture_disk", imageId: img.image.id, disk: "vda" });
+    // Random bytes do not compress: each 4 MiB chunk stays ~4 MiB, so the cut lands inside one.
+    const content = randomBytes(10 * 1024 * 1024);
+    await fs.writeFile(path.join(dev, "vda"), content);
+    // The second PATCH's body stops after 1 MiB and the server goes away for 1.5 s.
+    const seen: string[] = [];
+    let patches = 0;
+    server.setHandler(async (req) => {
+      if (new URL(req.url).pathname.startsWith("/api/uploads")) seen.push(`${req.method} ${req.headers.get("upload-offset") ?? ""}`.trim());
+      if (req.method !== "PATCH" || ++patches !== 2) return bootRoutes(req);
+      const reader = req.body!.getReader();
+      let passed = 0;
+      const body = new ReadableStream<Uint8Array>({
+        async pull(c) {
+          if (passed >= 1024 * 1024) {
+            await new Promise((r) => setTimeout(r, 300));
+            await server.kill();
+            setTimeout(() => void server.restart(), 1500);
+            c.error(new Error("connection cut"));
+            return;
+          }
+          const { done, value } = await reader.read();
+          if (done) return c.close();
+          passed += value.length;
+          c.enqueue(value);
+        },
+      });
+      // @ts-expect-error Node's fetch needs this for a streaming request body.
+      return bootRoutes(new Request(req, { body, duplex: "half" }));
+    });
+    const verifier = startVerifier(t.db);
+    try {
+      const result = await runAgent({ mac, token: machine.token!, dev });
+      expect(result, result.stderr).toMatchObject({ code: 0 });
+    } finally {
+      server.setHandler(bootRoutes);
+      await verifier.stop();
+      setTestEnvDefaults({ KILN_CAPTURE_CHUNK_MIB: undefined });
+    }
+    // Create, PATCH 0, PATCH at chunk 2 (cut), HEAD, PATCH from the kept offset (inside chunk 2), PATCH chunk 3.
+    const patchOffsets = seen.filter((r) => r.startsWith("PATCH")).map((r) => Number(r.split(" ")[1]));
+    expect(seen[0]).toBe("POST");
+    expect(seen).toContain("HEAD");
+    expect(patchOffsets.length).toBe(4);
+    expect(patchOffsets[2]).toBeGreaterThan(patchOffsets[1]!);
+    expect(patchOffsets[2]).toBeLessThan(patchOffsets[3]!);
+    const view = await getDeployment(t.db, holder, run.id);
+    expect(view.state, view.failureReason ?? "").toBe("done");
+    expect(view.logs.some((l) => /^upload interrupted at byte \d+ .*asking Kiln where to resume/.test(l.line))).toBe(true);
+    const v2 = await getImageVersionRow(t.db, { imageId: img.image.id, version: 2 });
     const stored = await fs.readFile(path.join(tmp, "data", "images", v2!.storageKey!));
     expect(zstdDecompressSync(stored).equals(content)).toBe(true);
   });

@@ -17,7 +17,9 @@ import { hashSecret } from "../auth/secrets";
 import { normalizeMac } from "../hosts/mac";
 import { isActiveRun } from "../hosts/state-machine";
 import { blobPathOf } from "../images/images";
+import { UPLOAD_PATH } from "../validation/images";
 import { agentFinishSchema, agentInventorySchema, agentLogSchema, agentProgressSchema } from "../validation/deployments";
+import { runAuthorization, settleCapture } from "./capture";
 import { advance, appendLog, currentStep, emit, extendDeadline, failRun, withRun, type RunContext } from "./engine";
 import { PROGRESS_STEPS, STEPS, isStepName, type StepName } from "./plan";
 
@@ -34,7 +36,7 @@ const json = (status: number, value: unknown): AgentAnswer => ({ status, content
 const ended = (d: DeploymentRow): AgentAnswer => json(409, { error: { code: "conflict", message: `This run has ended (${d.state}); reports for it are refused.` } });
 const bad = (message: string): AgentAnswer => json(400, { error: { code: "validation", message } });
 
-type Found = { deployment: DeploymentRow; host: HostRow; mac: string };
+export type Found = { deployment: DeploymentRow; host: HostRow; mac: string };
 
 /** The run behind a MAC and token, whatever its state; null when either does not match. */
 export async function findRunByToken(db: Db, p: { mac: string; token: string }): Promise<Found | null> {
@@ -84,7 +86,8 @@ async function agentParams(db: Db, f: Found, token: string) {
     wipeFirst: d.options.wipeFirst === true,
     wipeMode: d.options.wipeMode ?? "quick",
     image,
-    capture: d.action === "capture_disk" ? { uploadUrl: `${urls.root}/capture` } : null,
+    // tus (lib/deployments/capture.ts): the run's token is the agent's credential.
+    capture: d.action === "capture_disk" ? { uploadUrl: `${base}${UPLOAD_PATH}`, authorization: runAuthorization(mac, token), chunkMiB: getEnv().KILN_CAPTURE_CHUNK_MIB } : null,
     report: { inventory: `${urls.root}/inventory`, progress: `${urls.root}/progress`, log: `${urls.root}/log`, done: urls.done, failed: urls.failed },
     progressIntervalSeconds: PROGRESS_INTERVAL_SECONDS,
   };
@@ -132,7 +135,9 @@ export async function serveAgentEnv(db: Db, p: { mac: string; token: string; now
     KILN_IMAGE_SHA256: params.image?.sha256,
     KILN_IMAGE_SIZE: params.image?.sizeBytes,
     KILN_IMAGE_FORMAT: params.image?.format,
-    KILN_CAPTURE_URL: params.capture?.uploadUrl,
+    KILN_UPLOAD_URL: params.capture?.uploadUrl,
+    KILN_UPLOAD_AUTH: params.capture?.authorization,
+    KILN_CAPTURE_CHUNK_MIB: params.capture?.chunkMiB,
     KILN_REPORT_INVENTORY: params.report.inventory,
     KILN_REPORT_PROGRESS: params.report.progress,
     KILN_REPORT_LOG: params.report.log,
@@ -250,6 +255,7 @@ export async function reportFinished(db: Db, p: { mac: string; token: string; ou
         await failRun(ctx, reason);
         return { status: 200, contentType: TEXT, body: "ok\n" };
       }
+      if (d.action === "capture_disk") return settleCapture(ctx, info);
       if (info.sha256 || info.bytes !== undefined) await appendLog(ctx, "agent", [`done: ${info.bytes ?? "?"} bytes${info.sha256 ? `, sha256 ${info.sha256}` : ""}`]);
       if (info.bytes !== undefined) ctx.run.deployment = (await updateDeploymentRow(ctx.tx, d.id, { bytesWritten: info.bytes, progressAt: now }))!;
       if (d.action === "wipe_disk") await recordErasure(ctx, found, info.erased ?? []);

@@ -1,149 +1,205 @@
-// capture_disk: the agent streams the machine's disk (raw, or compressed as it likes) to
-// POST /boot/<mac>/<token>/capture, and it becomes the next version of the image the holder
-// chose. Kiln hashes the bytes as they arrive, so the version is ready as soon as the last
-// byte is stored — there is no client checksum to trust or doubt — and the run is done.
-import { createHash, randomBytes } from "node:crypto";
-import fs from "node:fs";
-import fsp from "node:fs/promises";
-import path from "node:path";
-import { Readable, Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
+// capture_disk: the agent uploads the machine's disk as the next version of the image the
+// holder chose, through the same tus endpoint as a browser (/api/uploads), so a capture that
+// loses its connection resumes where the server's offset says instead of starting over.
+//
+// The agent authenticates with its run's one-time token (`Authorization: Kiln-Run <mac>
+// <token>`), creates one upload of deferred length (it cannot know the compressed size in
+// advance), sends the disk in chunks, declares the length with the last one, and then
+// reports done with the sha256 of everything it sent. Kiln's worker verifies the stored bytes
+// like any upload; the run is done when the version is ready and both hashes agree.
 import { updateDeploymentRow } from "@/db/queries/boot";
-import { getImageRow, insertImageVersion, lockImage, nextImageVersion, refreshLatestVersion, updateImageVersionFrom } from "@/db/queries/images";
+import {
+  getImageRow,
+  getImageUploadOfVersion,
+  getImageUploadRow,
+  getImageVersionRow,
+  insertImageUpload,
+  insertImageVersion,
+  lockImage,
+  lockImageVersion,
+  nextImageVersion,
+  refreshLatestVersion,
+  updateImageVersionFrom,
+} from "@/db/queries/images";
+import type { ImageUploadRow } from "@/db/schema";
 import type { Db } from "../db";
+import { getEnv } from "../env";
 import { recordAudit, SYSTEM } from "../audit/audit";
+import { AppError } from "../errors";
 import { isActiveRun } from "../hosts/state-machine";
-import { detectFormat, FORMAT_HEAD_BYTES } from "../images/format";
-import { remainingUserQuota } from "../images/images";
+import { assertStorageQuota } from "../images/images";
 import { getImageStorage } from "../images/storage";
-import { getLogger } from "../log";
-import { findRunByToken, type AgentAnswer } from "./agent";
-import { advance, appendLog, currentStep, emit, extendDeadline, failRun, withRun } from "./engine";
+import { UPLOAD_PATH } from "../validation/images";
+import { findRunByToken, type AgentAnswer, type Found } from "./agent";
+import { advance, appendLog, currentStep, extendDeadline, failRun, withRun, type RunContext } from "./engine";
 
-/** How often a capture in progress reports (and moves the step's deadline). */
-const PROGRESS_EVERY_MS = 2_000;
+/** The Authorization scheme a deploy agent uses on /api/uploads. */
+export const RUN_AUTH_SCHEME = "Kiln-Run";
 
 const json = (status: number, value: unknown): AgentAnswer => ({ status, contentType: "application/json", body: JSON.stringify(value) });
 const refuse = (status: number, message: string) => json(status, { error: { code: status === 409 ? "conflict" : status === 404 ? "not_found" : "validation", message } });
 
-/** POST …/capture — receives the disk and makes it the image's next version. */
-export async function receiveCapture(db: Db, p: { mac: string; token: string; body: ReadableStream<Uint8Array> | null; now?: Date }): Promise<AgentAnswer> {
-  const found = await findRunByToken(db, p);
-  if (!found) return { status: 404, contentType: "text/plain; charset=utf-8", body: "Not found\n" };
+export function runAuthorization(mac: string, token: string): string {
+  return `${RUN_AUTH_SCHEME} ${mac} ${token}`;
+}
+
+export function isRunAuthorization(header: string | null): header is string {
+  return header !== null && header.trim().toLowerCase().startsWith(`${RUN_AUTH_SCHEME.toLowerCase()} `);
+}
+
+/**
+ * The capture run behind `Authorization: Kiln-Run <mac> <token>`. 401 when the token does not
+ * match (nothing revealed), 409 when the run has ended, 403 when it does not capture a disk.
+ */
+export async function getCaptureRun(db: Db, authorization: string, now = new Date()): Promise<Found> {
+  const [, mac = "", token = ""] = authorization.trim().split(/\s+/);
+  const found = await findRunByToken(db, { mac, token });
+  if (!found) throw new AppError("unauthorized", "This run token is not valid (or not for this machine).");
   const d = found.deployment;
-  if (!isActiveRun(d.state) || d.tokenExpiresAt.getTime() <= Date.now()) return refuse(409, `This run has ended (${d.state}); reports for it are refused.`);
-  if (d.action !== "capture_disk" || !d.options.captureImageId) return refuse(404, "This run does not capture a disk.");
-  if (d.imageVersion) return refuse(409, `This run already receives version ${d.imageVersion}; a capture is sent once.`);
-  if (!p.body) return refuse(400, "Send the disk's bytes as the request body.");
-  const imageId = d.options.captureImageId;
+  if (!isActiveRun(d.state) || d.tokenExpiresAt.getTime() <= now.getTime()) throw new AppError("conflict", `This run has ended (${d.state}); its token uploads nothing more.`);
+  if (d.action !== "capture_disk" || !d.options.captureImageId) throw new AppError("forbidden", "This run does not capture a disk; its token cannot upload images.");
+  return found;
+}
 
-  // The version is reserved (and tied to the run) before any byte is stored.
-  const reserved = await withRun(db, d.id, async (ctx) => {
-    if (!isActiveRun(ctx.run.deployment.state) || ctx.run.deployment.imageVersion) return null;
-    const image = await lockImage(ctx.tx, imageId);
-    if (!image) return null;
-    const version = await nextImageVersion(ctx.tx, imageId);
-    await insertImageVersion(ctx.tx, {
-      imageId,
-      version,
-      state: "uploading",
-      sizeBytes: 0,
-      filename: `${found.host.name}.img`,
-      notes: `captured from ${found.host.name} (deployment ${d.id})`,
-      uploadedByUserId: d.userId,
-    });
-    ctx.run.deployment = (await updateDeploymentRow(ctx.tx, d.id, { imageId, imageVersion: version }))!;
-    await advance(ctx, "agent");
-    await appendLog(ctx, "kiln", [`receiving the disk as version ${version} of ${image.name}`]);
-    return { version, name: image.name };
-  });
-  if (!reserved) return refuse(409, "This run cannot take a capture now (it ended, or its image is gone).");
-
-  const storage = getImageStorage();
-  const tmp = path.join(storage.tmpDir, `capture-${d.id}-${randomBytes(4).toString("hex")}`);
-  const hash = createHash("sha256");
-  let bytes = 0;
-  let head = Buffer.alloc(0);
-  let lastReport = Date.now();
-  let reporting: Promise<unknown> = Promise.resolve();
-  const report = () => {
-    const at = bytes;
-    reporting = reporting.then(() =>
-      withRun(db, d.id, async (ctx) => {
-        if (!isActiveRun(ctx.run.deployment.state)) return;
-        const previous = ctx.run.deployment;
-        const seconds = previous.progressAt ? (Date.now() - previous.progressAt.getTime()) / 1000 : 0;
-        const rate = seconds > 0 ? Math.round((at - previous.bytesWritten) / seconds) : null;
-        ctx.run.deployment = (await updateDeploymentRow(ctx.tx, d.id, { bytesWritten: at, rateBytesPerSecond: rate, progressAt: ctx.at }))!;
-        const step = currentStep(ctx.run.steps);
-        if (step?.name === "capture") await extendDeadline(ctx, step);
-        await emit(ctx, "progress", { step: "capture", bytes: at, totalBytes: null, rateBytesPerSecond: rate, etaSeconds: null, message: null });
-      }).catch(() => {}),
-    );
-  };
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      if (head.length < FORMAT_HEAD_BYTES) head = Buffer.concat([head, chunk.subarray(0, FORMAT_HEAD_BYTES - head.length)]);
-      if (Date.now() - lastReport >= PROGRESS_EVERY_MS) {
-        lastReport = Date.now();
-        report();
+/**
+ * tus creation by the agent: reserves the image's next version for this run (state
+ * `uploading`, size 0 until bytes arrive) and the upload row that ties it to the run. One
+ * capture per run: a second creation is refused, the first upload is resumed instead.
+ */
+export async function beginCaptureUpload(db: Db, found: Found, p: { uploadId: string; length: number | undefined; now?: Date }): Promise<{ imageId: string; version: number }> {
+  const imageId = found.deployment.options.captureImageId!;
+  if (p.length !== undefined && p.length <= 0) throw new AppError("bad_request", "A captured disk cannot be empty (Upload-Length is 0).");
+  const reserved = await withRun(
+    db,
+    found.deployment.id,
+    async (ctx) => {
+      const d = ctx.run.deployment;
+      if (!isActiveRun(d.state)) throw new AppError("conflict", `This run has ended (${d.state}); its token uploads nothing more.`);
+      if (d.imageVersion) {
+        // Named, so an agent whose creation answer was lost can resume instead of failing.
+        const upload = d.imageId ? await getImageUploadOfVersion(ctx.tx, { imageId: d.imageId, version: d.imageVersion }) : undefined;
+        throw new AppError("conflict", `This run already uploads version ${d.imageVersion}${upload ? ` at ${UPLOAD_PATH}/${upload.id}` : ""}; resume that upload (HEAD, then PATCH) instead of creating another.`);
       }
-      done(null, chunk);
+      const image = await lockImage(ctx.tx, imageId);
+      if (!image) throw new AppError("not_found", "The image this run captures into was deleted.");
+      const length = p.length ?? 0;
+      if (d.userId && length > 0) await assertStorageQuota(ctx.tx, { userId: d.userId, projectId: image.projectId, length });
+      const version = await nextImageVersion(ctx.tx, imageId);
+      await insertImageVersion(ctx.tx, {
+        imageId,
+        version,
+        state: "uploading",
+        sizeBytes: length,
+        filename: `${found.host.name}.img`,
+        notes: `captured from ${found.host.name} (deployment ${d.id})`,
+        uploadedByUserId: d.userId,
+      });
+      await insertImageUpload(ctx.tx, {
+        id: p.uploadId,
+        imageId,
+        version,
+        userId: d.userId,
+        projectId: image.projectId,
+        lengthBytes: length,
+        deploymentId: d.id,
+        expiresAt: new Date(ctx.at.getTime() + getEnv().KILN_UPLOAD_EXPIRY_HOURS * 3600_000),
+      });
+      ctx.run.deployment = (await updateDeploymentRow(ctx.tx, d.id, { imageId, imageVersion: version }))!;
+      await advance(ctx, "agent");
+      await appendLog(ctx, "kiln", [`receiving the disk as version ${version} of ${image.name} (upload ${p.uploadId})`]);
+      return { imageId, version };
     },
+    p.now,
+  );
+  if (!reserved) throw new AppError("not_found", "This run no longer exists.");
+  return reserved;
+}
+
+/**
+ * Every request of the agent on an existing upload: the upload must be its run's. A PATCH
+ * first reserves its bytes against the holder's storage quota (the total is not known in
+ * advance), so a disk that does not fit stops at the chunk that would overflow, with 413.
+ */
+export async function checkCaptureRequest(db: Db, found: Found, p: { uploadId: string; method: string; offset: number | null; bodyBytes: number | null }): Promise<ImageUploadRow> {
+  const row = /^[0-9a-f]{16,64}$/.test(p.uploadId) ? await getImageUploadRow(db, p.uploadId) : undefined;
+  if (!row || row.deploymentId !== found.deployment.id) throw new AppError("not_found", "No such upload, or not this run's.");
+  if (p.method === "DELETE") throw new AppError("forbidden", "A run cannot cancel its capture; report failed instead (the version is then discarded).");
+  if (p.method !== "PATCH") return row;
+  if (p.bodyBytes === null || !Number.isSafeInteger(p.bodyBytes) || p.offset === null || !Number.isSafeInteger(p.offset)) {
+    throw new AppError("bad_request", "Send each chunk with Content-Length and Upload-Offset: its bytes are counted against the storage quota before they are stored.");
+  }
+  const end = p.offset + p.bodyBytes;
+  const userId = found.deployment.userId;
+  await db.transaction(async (tx) => {
+    const v = await lockImageVersion(tx, { imageId: row.imageId, version: row.version });
+    if (!v || v.state !== "uploading") throw new AppError("conflict", `Version ${row.version} is no longer receiving bytes (${v?.state ?? "deleted"}).`);
+    if (end <= v.sizeBytes) return;
+    if (userId) await assertStorageQuota(tx, { userId, projectId: row.projectId, length: end - v.sizeBytes });
+    await updateImageVersionFrom(tx, { imageId: row.imageId, version: row.version, from: "uploading" }, { sizeBytes: end });
   });
+  return row;
+}
 
-  const failCapture = async (reason: string) => {
-    await fsp.rm(tmp, { force: true });
-    await reporting;
-    // Failing the run marks the reserved version failed too (engine.finishRun).
-    await withRun(db, d.id, (ctx) => failRun(ctx, reason, "capture"));
-    return refuse(400, reason);
-  };
-
-  try {
-    await pipeline(Readable.fromWeb(p.body as never), counter, fs.createWriteStream(tmp));
-  } catch (e) {
-    getLogger("deployments").warn({ deploymentId: d.id, err: e instanceof Error ? e.message : e }, "capture upload broke off");
-    return failCapture(`the upload of the disk broke off after ${bytes} bytes`);
-  }
-  await reporting;
-  if (bytes === 0) return failCapture("the agent sent no bytes");
-  if (d.userId) {
-    const left = await remainingUserQuota(db, d.userId);
-    if (bytes > left) return failCapture(`the captured disk (${bytes} bytes) is larger than the ${Math.max(0, left)} bytes left in the storage quota`);
-  }
-  const sha256 = hash.digest("hex");
-  const format = detectFormat(head);
-  const key = await storage.putFile(tmp, imageId, reserved.version);
-
-  const outcome = await withRun(db, d.id, async (ctx) => {
-    if (!isActiveRun(ctx.run.deployment.state)) return false;
-    const row = await updateImageVersionFrom(ctx.tx, { imageId, version: reserved.version, from: "uploading" }, {
-      state: "ready",
-      sizeBytes: bytes,
-      sha256,
-      format,
-      sourceFormat: format,
-      sourceSha256: sha256,
-      sourceSizeBytes: bytes,
-      storageKey: key,
-      readyAt: ctx.at,
-    });
-    if (!row) return false;
-    await refreshLatestVersion(ctx.tx, imageId);
-    await recordAudit(ctx.tx, SYSTEM, { action: "image.version.ready", targetType: "image", targetId: imageId, summary: `${reserved.name} version ${reserved.version} captured from ${found.host.name} (${format}, ${bytes} bytes)`, data: { version: reserved.version, sha256, format, deploymentId: d.id } });
-    ctx.run.deployment = (await updateDeploymentRow(ctx.tx, d.id, { bytesWritten: bytes, totalBytes: bytes, progressAt: ctx.at }))!;
-    await appendLog(ctx, "kiln", [`captured ${bytes} bytes (${format}), sha256 ${sha256}: version ${reserved.version} of ${reserved.name} is ready`]);
-    await advance(ctx, "capture", `version ${reserved.version} of ${reserved.name}`);
-    return true;
+/** The last byte is in (the worker verifies next): said in the run's log. */
+export async function noteCaptureReceived(db: Db, found: Found, p: { imageId: string; version: number; bytes: number }): Promise<void> {
+  await withRun(db, found.deployment.id, async (ctx) => {
+    if (isActiveRun(ctx.run.deployment.state)) await appendLog(ctx, "kiln", [`received ${p.bytes} bytes; verifying version ${p.version}`]);
   });
-  if (!outcome) {
-    // The run ended (or the version was deleted) while the bytes arrived: they belong to nothing.
-    await storage.removeBlob(key);
-    return refuse(409, "The run ended while the disk arrived; nothing was kept.");
+}
+
+/** A deferred-length upload's final size, from tus (`Upload-Length` on the last PATCH). */
+export function captureUploadLength(upload: { size?: number; offset: number }): number {
+  return upload.size ?? upload.offset;
+}
+
+/**
+ * POST …/done from a capture run's agent, with the sha256 and size of what it sent. Answered
+ * 202 while the worker still verifies the stored bytes (the agent asks again), 200 when the
+ * version is ready with the same sha256 (the run is done), 409 with the reason when the
+ * version failed or the hashes differ (the run fails).
+ */
+export async function settleCapture(ctx: RunContext, info: { sha256?: string; bytes?: number }): Promise<AgentAnswer> {
+  const d = ctx.run.deployment;
+  if (!d.imageId || !d.imageVersion) {
+    await failRun(ctx, "the agent reported done, but no upload of the disk reached Kiln", "capture");
+    return refuse(409, "No upload of the disk reached Kiln; the run failed.");
   }
-  const image = await getImageRow(db, imageId);
-  return json(200, { imageId, imageName: image?.name ?? reserved.name, version: reserved.version, sha256, bytes, format });
+  const v = await getImageVersionRow(ctx.tx, { imageId: d.imageId, version: d.imageVersion });
+  const image = await getImageRow(ctx.tx, d.imageId);
+  const label = `version ${d.imageVersion} of ${image?.name ?? "the image"}`;
+  if (!v || v.state === "failed") {
+    const reason = `the captured disk was not accepted: ${v?.failureReason ?? "the version was deleted"}`;
+    await failRun(ctx, reason, "capture");
+    return refuse(409, reason);
+  }
+  if (v.state === "uploading") {
+    return refuse(409, `The upload of ${label} is not complete (${v.sizeBytes} bytes reserved); send the rest, then report done.`);
+  }
+  const step = currentStep(ctx.run.steps);
+  if (v.state === "verifying") {
+    if (info.sha256 && !v.expectedSha256) {
+      // The worker may not have read the version yet: then it compares for us.
+      await updateImageVersionFrom(ctx.tx, { imageId: d.imageId, version: d.imageVersion, from: "verifying" }, { expectedSha256: info.sha256 });
+      await appendLog(ctx, "agent", [`upload complete: ${info.bytes ?? "?"} bytes, sha256 ${info.sha256}; Kiln verifies ${label}`]);
+    }
+    if (step?.name === "capture") await extendDeadline(ctx, step);
+    return json(202, { state: "verifying", message: `Kiln is verifying ${label}; report done again in a few seconds.` });
+  }
+  // ready
+  if (info.sha256 && v.sourceSha256 !== info.sha256) {
+    const reason = `checksum mismatch: the agent sent sha256 ${info.sha256}, Kiln stored ${v.sourceSha256} — the upload was corrupted on the way`;
+    const gone = await updateImageVersionFrom(ctx.tx, { imageId: d.imageId, version: d.imageVersion, from: "ready" }, { state: "failed", failureReason: reason.slice(0, 500), storageKey: null });
+    if (gone) {
+      await refreshLatestVersion(ctx.tx, d.imageId);
+      const key = v.storageKey;
+      if (key) ctx.followups.push(() => getImageStorage().removeBlob(key));
+    }
+    await failRun(ctx, reason, "capture");
+    return refuse(409, reason);
+  }
+  ctx.run.deployment = (await updateDeploymentRow(ctx.tx, d.id, { bytesWritten: v.sizeBytes, totalBytes: v.sizeBytes, progressAt: ctx.at }))!;
+  await appendLog(ctx, "kiln", [`captured ${v.sizeBytes} bytes (${v.format}), sha256 ${v.sha256}: ${label} is ready`]);
+  await recordAudit(ctx.tx, SYSTEM, { action: "image.version.captured", targetType: "image", targetId: d.imageId, summary: `${label} captured from the machine (deployment ${d.id})`, data: { version: d.imageVersion, deploymentId: d.id, sha256: v.sha256 } });
+  await advance(ctx, "capture", label);
+  return json(200, { imageId: d.imageId, imageName: image?.name ?? null, version: d.imageVersion, sha256: v.sha256, bytes: v.sizeBytes, format: v.format });
 }

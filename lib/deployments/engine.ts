@@ -6,11 +6,12 @@
 import { getDeploymentRow, insertDeploymentEvent, insertLogs, listSteps, updateStepRow } from "@/db/queries/deployments";
 import { updateDeploymentRow } from "@/db/queries/boot";
 import { getHostRow, insertHostEvents } from "@/db/queries/hosts";
-import { updateImageVersionFrom } from "@/db/queries/images";
+import { deleteImageUploadRow, getImageUploadOfVersion, updateImageVersionFrom } from "@/db/queries/images";
 import { getUserById } from "@/db/queries/users";
 import type { DeploymentRow, DeploymentStepRow } from "@/db/schema";
 import type { Db, DbOrTx } from "../db";
 import { getEnv } from "../env";
+import { getImageStorage } from "../images/storage";
 import { transitionHostStates } from "../hosts/transition";
 import { canFinishRun, isActiveRun } from "../hosts/state-machine";
 import { enqueueJob, type EnqueueOptions } from "../jobs/enqueue";
@@ -195,17 +196,25 @@ export async function finishRun(ctx: RunContext, outcome: "done" | "failed" | "c
     },
   ]);
   if (d.origin === "release") await settleRelease(ctx, outcome, reason);
-  if (d.action === "capture_disk" && outcome !== "done") await abandonCapture(ctx.tx, ctx.run.deployment, reason ?? outcome);
+  if (d.action === "capture_disk" && outcome !== "done") await abandonCapture(ctx, reason ?? outcome);
   if (d.options.notify && d.userId && outcome !== "cancelled") queueOutcomeMail(ctx, outcome, reason);
 }
 
 /**
  * A version that was being captured when its run ended without it (failed, cancelled, timed
- * out) keeps its number and record, as failed: version numbers are never reused.
+ * out) keeps its number and record, as failed: version numbers are never reused. Its bytes,
+ * received or still arriving, are removed after commit; the agent's next PATCH gets 404.
  */
-async function abandonCapture(tx: DbOrTx, d: { imageId: string | null; imageVersion: number | null }, reason: string): Promise<void> {
-  if (!d.imageId || !d.imageVersion) return;
-  await updateImageVersionFrom(tx, { imageId: d.imageId, version: d.imageVersion, from: "uploading" }, { state: "failed", failureReason: reason.slice(0, 500), storageKey: null });
+async function abandonCapture(ctx: RunContext, reason: string): Promise<void> {
+  const { imageId, imageVersion: version } = ctx.run.deployment;
+  if (!imageId || !version) return;
+  const values = { state: "failed" as const, failureReason: reason.slice(0, 500), storageKey: null };
+  const gone = (await updateImageVersionFrom(ctx.tx, { imageId, version, from: "uploading" }, values)) ?? (await updateImageVersionFrom(ctx.tx, { imageId, version, from: "verifying" }, values));
+  if (!gone) return;
+  const upload = await getImageUploadOfVersion(ctx.tx, { imageId, version });
+  if (!upload) return;
+  await deleteImageUploadRow(ctx.tx, upload.id);
+  ctx.followups.push(() => getImageStorage().removeUpload(upload.id));
 }
 
 /**

@@ -258,7 +258,7 @@ function fmtGb(bytes: number): string {
 }
 
 /** Refuses (413) an upload of `length` bytes that would take the user or the project over quota. */
-async function assertStorageQuota(db: DbOrTx, p: { userId: string; projectId: string | null; length: number }): Promise<void> {
+export async function assertStorageQuota(db: DbOrTx, p: { userId: string; projectId: string | null; length: number }): Promise<void> {
   await lockStorageAccount(db, `user:${p.userId}`);
   const userLimit = Math.floor(getEnv().KILN_STORAGE_QUOTA_PER_USER_GB * GB);
   const used = await userStorageBytes(db, p.userId);

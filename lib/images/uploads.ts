@@ -4,10 +4,12 @@
 // quotas before any byte is stored, the version's bookkeeping, and verification once the
 // last byte is in.
 import { Server, type Upload } from "@tus/server";
-import { completeImageUpload, deleteImageVersionRow, getImageUploadRow, refreshLatestVersion, updateImageVersionFrom } from "@/db/queries/images";
+import { completeImageUpload, deleteImageVersionRow, getImageUploadRow, refreshLatestVersion, updateImageUploadRow, updateImageVersionFrom } from "@/db/queries/images";
 import { verifyImageVersionJob } from "@/workers/jobs/verify-image-version";
 import { actorOf, isAdminActor, recordAudit, type Actor } from "../audit/audit";
 import { getCurrentUser } from "../auth/guard";
+import type { Found } from "../deployments/agent";
+import { beginCaptureUpload, captureUploadLength, checkCaptureRequest, getCaptureRun, isRunAuthorization, noteCaptureReceived } from "../deployments/capture";
 import { getAppDb, type Db } from "../db";
 import { AppError, isAppError, toErrorBody } from "../errors";
 import { getRequestContext } from "../http/context";
@@ -19,8 +21,11 @@ import { getImageStorage, type ImageStorage } from "./storage";
 
 const UPLOAD_NOT_FOUND = "No such upload, or not yours.";
 
-/** Who sent each request, and the refusal a hook raised (answered as Kiln's JSON error body). */
-type RequestState = { actor: Actor; error?: AppError };
+/**
+ * Who sent each request — a person (session or API token) or a capture run's agent (its
+ * one-time token) — and the refusal a hook raised (answered as Kiln's JSON error body).
+ */
+type RequestState = { actor: Actor; run?: Found; error?: AppError };
 const requests = new WeakMap<Request, RequestState>();
 
 /** tus answers `{ status_code, body }` objects thrown by hooks as they are. */
@@ -30,10 +35,10 @@ function refuse(req: Request, e: AppError): { status_code: number; body: string 
   return { status_code: e.status, body: `${e.message}\n` };
 }
 
-function actorFor(req: Request): Actor {
+function stateOf(req: Request): RequestState {
   const state = requests.get(req);
   if (!state) throw new Error("upload request without an actor");
-  return state.actor;
+  return state;
 }
 
 /** Throws the hook's refusal in tus's shape; anything unexpected is logged and becomes a 500. */
@@ -50,7 +55,9 @@ async function guarded<T>(req: Request, fn: () => Promise<T>): Promise<T> {
 /** An upload the actor may touch (its uploader, or an admin); 404 otherwise. */
 export async function getOwnUpload(db: Db, actor: Actor, uploadId: string) {
   const row = /^[0-9a-f]{16,64}$/.test(uploadId) ? await getImageUploadRow(db, uploadId) : undefined;
-  if (!row || !(isAdminActor(actor) || (actor.user && row.userId === actor.user.id))) throw new AppError("not_found", UPLOAD_NOT_FOUND);
+  // A capture's bytes come from its run's agent only; an administrator may still cancel it.
+  const isOwn = actor.user && row?.userId === actor.user.id && !row.deploymentId;
+  if (!row || !(isAdminActor(actor) || isOwn)) throw new AppError("not_found", UPLOAD_NOT_FOUND);
   return row;
 }
 
@@ -58,11 +65,14 @@ export async function getOwnUpload(db: Db, actor: Actor, uploadId: string) {
  * The last byte is in: the version goes to `verifying` and the worker is asked to check it.
  * If the job cannot be queued now, the housekeeping job picks the version up later.
  */
-export async function finishImageUpload(db: Db, uploadId: string, now = new Date()): Promise<{ imageId: string; version: number } | null> {
+export async function finishImageUpload(db: Db, uploadId: string, now = new Date(), length?: number): Promise<{ imageId: string; version: number } | null> {
   const moved = await db.transaction(async (tx) => {
     const row = await getImageUploadRow(tx, uploadId);
     if (!row || !(await completeImageUpload(tx, uploadId, now))) return null;
-    await updateImageVersionFrom(tx, { imageId: row.imageId, version: row.version, from: "uploading" }, { state: "verifying" });
+    // A deferred-length upload (a capture) learns its size with its last byte.
+    const sized = length !== undefined && length !== row.lengthBytes;
+    if (sized) await updateImageUploadRow(tx, uploadId, { lengthBytes: length });
+    await updateImageVersionFrom(tx, { imageId: row.imageId, version: row.version, from: "uploading" }, { state: "verifying", ...(sized ? { sizeBytes: length } : {}) });
     return { imageId: row.imageId, version: row.version };
   });
   if (moved) {
@@ -95,14 +105,27 @@ export function createUploadServer(storage: ImageStorage = getImageStorage()): S
     allowedOrigins: [],
     async onIncomingRequest(req, uploadId) {
       if (req.method === "POST") return;
-      await guarded(req, () => getOwnUpload(getAppDb(), actorFor(req), uploadId));
+      const { actor, run } = stateOf(req);
+      if (run) {
+        const offset = req.headers.get("upload-offset");
+        const bodyBytes = req.headers.get("content-length");
+        const request = { uploadId, method: req.method, offset: offset === null ? null : Number(offset), bodyBytes: bodyBytes === null ? null : Number(bodyBytes) };
+        await guarded(req, () => checkCaptureRequest(getAppDb(), run, request));
+        return;
+      }
+      await guarded(req, () => getOwnUpload(getAppDb(), actor, uploadId));
     },
     async onUploadCreate(req, upload) {
-      await guarded(req, () => beginImageUpload(getAppDb(), actorFor(req), { uploadId: upload.id, length: upload.size, metadata: upload.metadata }));
+      const { actor, run } = stateOf(req);
+      if (run) await guarded(req, () => beginCaptureUpload(getAppDb(), run, { uploadId: upload.id, length: upload.size }));
+      else await guarded(req, () => beginImageUpload(getAppDb(), actor, { uploadId: upload.id, length: upload.size, metadata: upload.metadata }));
       return {};
     },
     async onUploadFinish(req, upload: Upload) {
-      const done = await guarded(req, () => finishImageUpload(getAppDb(), upload.id));
+      const length = captureUploadLength(upload);
+      const done = await guarded(req, () => finishImageUpload(getAppDb(), upload.id, new Date(), length));
+      const { run } = stateOf(req);
+      if (done && run) await guarded(req, () => noteCaptureReceived(getAppDb(), run, { ...done, bytes: length }));
       return done ? { headers: { "Kiln-Image-Id": done.imageId, "Kiln-Image-Version": String(done.version) } } : {};
     },
   });
@@ -128,15 +151,21 @@ function tusError(e: unknown): Response {
  */
 export async function handleUploadRequest(req: Request, server: Server = getUploadServer()): Promise<Response> {
   if (req.method === "OPTIONS") return server.handleWeb(req);
-  let actor: Actor;
+  let state: RequestState;
   try {
-    const current = await getCurrentUser();
-    if (!current) throw new AppError("unauthorized", "Sign in, or send a personal access token (Authorization: Bearer …), to upload images.");
-    actor = actorOf(current.user, getRequestContext(req.headers));
+    const authorization = req.headers.get("authorization");
+    if (isRunAuthorization(authorization)) {
+      const run = await getCaptureRun(getAppDb(), authorization);
+      state = { actor: actorOf(null, getRequestContext(req.headers)), run };
+    } else {
+      const current = await getCurrentUser();
+      if (!current) throw new AppError("unauthorized", "Sign in, or send a personal access token (Authorization: Bearer …), to upload images.");
+      state = { actor: actorOf(current.user, getRequestContext(req.headers)) };
+    }
   } catch (e) {
     return tusError(e);
   }
-  const state: RequestState = { actor };
+  const { actor } = state;
   requests.set(req, state);
   const res = await server.handleWeb(req);
   if (state.error) {

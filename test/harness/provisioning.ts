@@ -9,10 +9,13 @@ import os from "node:os";
 import path from "node:path";
 import * as bootFile from "@/app/boot/[mac]/[token]/[file]/route";
 import * as bootMac from "@/app/boot/[mac]/route";
+import * as uploads from "@/app/api/uploads/[[...path]]/route";
 import * as blob from "@/app/images/[id]/versions/[version]/blob/route";
 import { imageVersions, images } from "@/db/schema";
 import type { Db } from "@/lib/db";
+import { listStuckVerifications } from "@/db/queries/images";
 import { getImageStorage } from "@/lib/images/storage";
+import { verifyImageVersion } from "@/lib/images/verify";
 import { startRouteServer, type RouteServer } from "./http-server";
 
 type Handler = (req: Request, ctx: never) => Promise<Response>;
@@ -31,9 +34,10 @@ export function startBootServer(): Promise<RouteServer> {
 export async function bootRoutes(req: Request): Promise<Response> {
   {
     const parts = new URL(req.url).pathname.split("/").filter(Boolean);
-    const m = req.method as "GET" | "POST" | "HEAD";
+    const m = req.method as "GET" | "POST" | "HEAD" | "PATCH" | "DELETE";
     if (parts[0] === "boot" && parts.length === 2) return route((bootMac as unknown as Record<string, Handler>)[m], { mac: parts[1]! }, req);
     if (parts[0] === "boot" && parts.length === 4) return route((bootFile as unknown as Record<string, Handler>)[m], { mac: parts[1]!, token: parts[2]!, file: parts[3]! }, req);
+    if (parts[0] === "api" && parts[1] === "uploads") return route((uploads as unknown as Record<string, Handler>)[m], { path: parts.slice(2) as never }, req);
     if (parts[0] === "images" && parts[2] === "versions" && parts[4] === "blob") return route((blob as unknown as Record<string, Handler>)[m], { id: parts[1]!, version: parts[3]! }, req);
     return new Response("not found", { status: 404 });
   }
@@ -108,9 +112,33 @@ export class FakeMachine {
     return this.file("done", "POST", body);
   }
 
-  /** capture_disk: streams the disk's bytes; Kiln answers when they are a ready image version. */
-  capture(bytes: Buffer): Promise<Reply> {
-    return this.file("capture", "POST", bytes);
+  /** A tus request with the run's token, as the agent sends it (`url`: a path or the Location). */
+  async tus(method: string, url: string, headers: Record<string, string> = {}, body?: Buffer): Promise<Response> {
+    if (!this.token) throw new Error("the machine has not booted a run yet");
+    const u = new URL(url, this.server.url);
+    return fetch(`${this.server.url}${u.pathname}`, {
+      method,
+      headers: { "Tus-Resumable": "1.0.0", Authorization: `Kiln-Run ${this.mac} ${this.token}`, ...headers },
+      body: body ? new Uint8Array(body) : undefined,
+    });
+  }
+
+  /**
+   * capture_disk as the agent does it: one tus upload of deferred length, the disk's bytes
+   * in chunks, the length declared with the last one. Answers the upload's URL and what the
+   * agent then reports done with; throws on any refusal.
+   */
+  async capture(bytes: Buffer, chunkBytes = 192 * 1024): Promise<{ location: string; sha256: string; bytes: number }> {
+    const created = await this.tus("POST", "/api/uploads", { "Upload-Defer-Length": "1" });
+    if (created.status !== 201) throw new Error(`tus creation answered ${created.status}: ${await created.text()}`);
+    const location = created.headers.get("location")!;
+    for (let at = 0; at < bytes.length; at += chunkBytes) {
+      const chunk = bytes.subarray(at, at + chunkBytes);
+      const last = at + chunk.length >= bytes.length;
+      const res = await this.tus("PATCH", location, { "Content-Type": "application/offset+octet-stream", "Upload-Offset": String(at), ...(last ? { "Upload-Length": String(bytes.length) } : {}) }, chunk);
+      if (res.status !== 204) throw new Error(`PATCH at ${at} answered ${res.status}: ${await res.text()}`);
+    }
+    return { location, sha256: createHash("sha256").update(bytes).digest("hex"), bytes: bytes.length };
   }
 
   failed(reason: string): Promise<Reply> {
@@ -172,6 +200,26 @@ export async function seedReadyImage(db: Db, p: { ownerUserId: string; name?: st
   const storageKey = await storage.putFile(tmp, image!.id, 1);
   await db.insert(imageVersions).values({ imageId: image!.id, version: 1, state: "ready", sizeBytes: bytes.length, sha256, format: p.format ?? "raw", sourceFormat: p.format ?? "raw", storageKey, readyAt: new Date() });
   return { image: image!, version: 1, sha256, bytes };
+}
+
+/**
+ * Stands in for the worker's verify-image-version job where no worker runs: verifies every
+ * version whose upload completed, until stopped.
+ */
+export function startVerifier(db: Db): { stop: () => Promise<void> } {
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      for (const v of await listStuckVerifications(db, new Date(Date.now() + 60_000))) await verifyImageVersion(db, v);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
 }
 
 /** Polls until `check` is true (or throws with what it saw last). */

@@ -1,9 +1,8 @@
 // GET /boot/:mac/:token/(unattended|user-data|meta-data|agent|agent.json|agent.env) — per-deployment files and the deploy agent's script and instructions;
-// POST …/(inventory|progress|log|done|failed|capture) — the machine reports, or sends its disk (lib/deployments/agent.ts, capture.ts)
+// POST …/(inventory|progress|log|done|failed) — the machine reports (lib/deployments/agent.ts); a captured disk goes through tus at /api/uploads
 import { serveDeploymentFile } from "@/lib/boot/boot-service";
 import { getAppDb } from "@/lib/db";
 import { reportFinished, reportInventory, reportLog, reportProgress, serveAgentEnv, serveAgentParams, serveAgentScript, type AgentAnswer } from "@/lib/deployments/agent";
-import { receiveCapture } from "@/lib/deployments/capture";
 import { MAX_JSON_BYTES, withErrors } from "@/lib/http/handler";
 
 export const dynamic = "force-dynamic";
@@ -44,8 +43,6 @@ const REPORTS = { inventory: reportInventory, progress: reportProgress, log: rep
 export const POST = withErrors(async (req, ctx: Ctx) => {
   const { mac: rawMac, token, file } = await ctx.params;
   const mac = decodeURIComponent(rawMac);
-  // capture_disk: the disk itself, streamed to storage as it arrives (never read whole).
-  if (file === "capture") return answer(await receiveCapture(getAppDb(), { mac, token, body: req.body }));
   const isReport = file === "done" || file === "failed" || file in REPORTS;
   if (!isReport) return answer({ status: 404, contentType: "text/plain; charset=utf-8", body: "Not found\n" });
   const body = await readBody(req);

@@ -1,0 +1,2 @@
+ALTER TABLE "image_uploads" ADD COLUMN "deployment_id" uuid;--> statement-breakpoint
+ALTER TABLE "image_uploads" ADD CONSTRAINT "image_uploads_deployment_id_deployments_id_fk" FOREIGN KEY ("deployment_id") REFERENCES "public"."deployments"("id") ON DELETE set null ON UPDATE no action;
