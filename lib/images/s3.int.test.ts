@@ -5,6 +5,7 @@
 // partial part); the worker verifies them; the blob route serves the stored object with ranges;
 // cancelling and deleting leave nothing behind in the bucket.
 import "@/test/harness/route-handler";
+import { bootRoutes, FakeMachine, recordingPowerPlugin } from "@/test/harness/provisioning";
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes, randomInt } from "node:crypto";
 import fsp from "node:fs/promises";
@@ -24,6 +25,11 @@ import { startRouteServer, type RouteServer } from "@/test/harness/http-server";
 import { startS3Server, type S3ServerHandle } from "@/test/harness/s3-server";
 import { tusCreate, tusDelete, tusHead, tusPatch, tusPatchCut, tusResume } from "@/test/harness/tus";
 import { startWorker } from "@/workers/worker";
+import { getDeployment, startDeployment } from "@/lib/deployments/deployments";
+import { createHost } from "@/lib/hosts/hosts";
+import { createLease } from "@/lib/leases/leases";
+import { addProjectMember, createProject } from "@/lib/projects/projects";
+import { syncBuiltinTemplates } from "@/lib/templates/templates";
 import { createImage, deleteImageVersion } from "./images";
 import { createImageStorage, getImageStorage } from "./storage";
 import { createUploadServer, handleUploadRequest } from "./uploads";
@@ -49,6 +55,7 @@ async function route(req: Request): Promise<Response> {
     const handler = req.method === "HEAD" ? blobRoute.HEAD : blobRoute.GET;
     return handler(req, { params: Promise.resolve({ id: blob[1]!, version: blob[2]! }) } as never);
   }
+  if (url.pathname.startsWith("/boot/")) return bootRoutes(req);
   const answer = handleUploadRequest(req, uploads);
   inFlight.add(answer);
   void answer.finally(() => inFlight.delete(answer)).catch(() => {});
@@ -212,6 +219,64 @@ describe("images on S3 (Swift s3api)", () => {
       await fsp.rm(dir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it("takes a disk capture of deferred length (chunks smaller than a part, one cut mid-chunk) and verifies it", async () => {
+    const plugin = await recordingPowerPlugin();
+    try {
+      setTestEnvDefaults({ KILN_BOOT_URL: server.url });
+      const admin = actorOf((await createActiveUser(t.db, { admin: true })).user, null);
+      const projectId = (await createProject(t.db, admin, { name: `s3-capture-${randomInt(1e6)}` })).id;
+      await addProjectMember(t.db, admin, projectId, { userId: owner.user.id });
+      await syncBuiltinTemplates(t.db);
+      const mac = "52:54:00:53:00:01";
+      const host = await createHost(t.db, admin, { name: "s3-capture", interfaces: [{ mac }], power: { driver: "plugin", params: { command: plugin.command } } });
+      await createLease(t.db, admin, { hostIds: [host.id], userId: owner.user.id, projectId });
+      const run = await startDeployment(t.db, actorOf(owner.user, null), host.id, { action: "capture_disk", imageId: image.id });
+      const machine = new FakeMachine(server, mac);
+      await machine.boot();
+      await machine.instructions();
+      const authorization = `Kiln-Run ${mac} ${machine.token}`;
+
+      // Three 20 MiB chunks and a 7 MiB last one: none fills a 64 MiB part, so each PATCH
+      // leaves an incomplete part in the bucket for the next to take up.
+      const disk = randomBytes(67 * MiB);
+      const created = await machine.tus("POST", "/api/uploads", { "Upload-Defer-Length": "1" });
+      expect(created.status).toBe(201);
+      const url = new URL(created.headers.get("location")!, server.url).toString();
+      expect((await tusPatch(url, authorization, 0, disk.subarray(0, 20 * MiB))).status).toBe(204);
+      // A fresh storage (a restarted web process) takes the second chunk, cut after 7 MiB.
+      uploads = createUploadServer(createImageStorage());
+      await tusPatchCut(url, authorization, 20 * MiB, disk.subarray(20 * MiB, 40 * MiB), 7 * MiB);
+      await Promise.allSettled([...inFlight]);
+      const head = await tusHead(url, authorization);
+      expect(head.status).toBe(200);
+      expect(head.headers["upload-defer-length"]).toBe("1");
+      // S3 keeps only whole parts of a cut PATCH (none here: 7 MiB < 64 MiB), never more than arrived.
+      expect(head.offset).toBeGreaterThanOrEqual(20 * MiB);
+      expect(head.offset).toBeLessThanOrEqual(27 * MiB);
+      expect((await tusPatch(url, authorization, head.offset, disk.subarray(head.offset, 60 * MiB))).status).toBe(204);
+      const last = await machine.tus("PATCH", url, { "Content-Type": "application/offset+octet-stream", "Upload-Offset": String(60 * MiB), "Upload-Length": String(disk.length) }, disk.subarray(60 * MiB));
+      expect(last.status).toBe(204);
+
+      const answer = await (async () => {
+        for (let i = 0; i < 300; i++) {
+          const r = await machine.done({ sha256: sha(disk), bytes: disk.length });
+          if (r.status !== 202) return r;
+          await new Promise((res) => setTimeout(res, 100));
+        }
+        throw new Error("still verifying after 30 s");
+      })();
+      expect(answer.status, answer.text).toBe(200);
+      const v = answer.json().version as number;
+      expect(await getDeployment(t.db, actorOf(owner.user, null), run.id)).toMatchObject({ state: "done", image: { version: v } });
+      expect(await getImageVersionRow(t.db, { imageId: image.id, version: v })).toMatchObject({ state: "ready", sha256: sha(disk), sizeBytes: disk.length });
+      expect(sha((await get(image.id, v)).body)).toBe(sha(disk));
+      expect(await pendingMultipartUploads()).not.toContain(url.split("/").pop());
+    } finally {
+      setTestEnvDefaults({ KILN_BOOT_URL: undefined });
+      await plugin.cleanup();
+    }
+  }, 120_000);
 
   it("leaves nothing in the bucket for a cancelled upload or a deleted version", async () => {
     const before = await bucketKeys();

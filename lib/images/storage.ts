@@ -140,8 +140,18 @@ function createFileStorage(env: Env): ImageStorage {
   };
 }
 
+/** Part size of an upload whose length is deferred (a disk capture): 10,000 parts ≈ 625 GiB. */
+const DEFERRED_PART_BYTES = 64 * 1024 * 1024;
+
 /** S3Store with ranged reads and plain object puts, which tus itself does not need. */
 class KilnS3Store extends S3Store {
+  // tus sizes the parts of a deferred-length upload for its 5 TiB maximum (~550 MB each), so
+  // every 32 MiB capture chunk would become an "incomplete part" object re-read by the next
+  // PATCH, up to 550 MB each time. Fixed 64 MiB parts keep that re-read under one part.
+  override calcOptimalPartSize(size?: number): number {
+    return size === undefined ? DEFERRED_PART_BYTES : super.calcOptimalPartSize(size);
+  }
+
   constructor(options: ConstructorParameters<typeof S3Store>[0]) {
     super(options);
     // DeleteObjects must carry a checksum. The AWS SDK now sends a CRC32 instead of the

@@ -24,8 +24,9 @@ function request(method: string, url: string, headers: Record<string, string>, b
   });
 }
 
+/** A personal access token, or a whole Authorization value (a deploy agent's `Kiln-Run …`). */
 function auth(token: string | null): Record<string, string> {
-  return token ? { Authorization: `Bearer ${token}` } : {};
+  return token ? { Authorization: token.startsWith("Kiln-Run ") ? token : `Bearer ${token}` } : {};
 }
 
 export async function tusCreate(endpoint: string, token: string | null, length: number, metadata: Record<string, string>, extra: Record<string, string> = {}) {
