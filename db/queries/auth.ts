@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, isNull, lt, ne, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, isNull, lt, ne, or, sql } from "drizzle-orm";
 import type { DbOrTx } from "../client";
 import { apiTokens, oneTimeTokens, rateLimits, userSessions, type OneTimeTokenPurpose } from "../schema";
 
@@ -161,4 +161,12 @@ export async function deleteExpiredAuthRows(db: DbOrTx, params: { windowSeconds:
     .where(lt(rateLimits.windowStart, new Date(now.getTime() - params.windowSeconds * 1000)))
     .returning({ key: rateLimits.key });
   return { sessions: sessions.length, oneTimeTokens: tokens.length, rateLimits: limits.length };
+}
+
+export async function listSessionsOfUser(db: DbOrTx, userId: string) {
+  return db.select().from(userSessions).where(eq(userSessions.userId, userId)).orderBy(asc(userSessions.createdAt));
+}
+
+export async function listOneTimeTokensOfUser(db: DbOrTx, userId: string) {
+  return db.select().from(oneTimeTokens).where(eq(oneTimeTokens.userId, userId)).orderBy(asc(oneTimeTokens.createdAt));
 }

@@ -180,3 +180,43 @@ export async function getActiveLeaseOfHost(db: DbOrTx, hostId: string) {
 export async function countHostsByState(db: DbOrTx) {
   return db.select({ state: hosts.state, n: count() }).from(hosts).groupBy(hosts.state);
 }
+
+/** Many hosts in one statement (seeding, imports). */
+export async function insertHosts(db: DbOrTx, values: HostInsert[]): Promise<HostRow[]> {
+  if (values.length === 0) return [];
+  return db.insert(hosts).values(values).returning();
+}
+
+export async function insertInterfaces(db: DbOrTx, values: (typeof hostInterfaces.$inferInsert)[]): Promise<void> {
+  if (values.length) await db.insert(hostInterfaces).values(values);
+}
+
+/** The state of each host asked for (of every host without `ids`). */
+export async function listHostStates(db: DbOrTx, ids?: string[]): Promise<{ id: string; state: HostState }[]> {
+  if (ids?.length === 0) return [];
+  return db
+    .select({ id: hosts.id, state: hosts.state })
+    .from(hosts)
+    .where(ids ? inArray(hosts.id, ids) : undefined)
+    .orderBy(asc(hosts.id));
+}
+
+export async function countHostEvents(db: DbOrTx, hostId: string): Promise<number> {
+  const [r] = await db.select({ n: count() }).from(hostEvents).where(eq(hostEvents.hostId, hostId));
+  return r?.n ?? 0;
+}
+
+/** Hosts last seen booting from an address (discovery records it). */
+export async function countHostsBySourceIp(db: DbOrTx, sourceIp: string): Promise<number> {
+  const [r] = await db.select({ n: count() }).from(hosts).where(eq(hosts.sourceIp, sourceIp));
+  return r?.n ?? 0;
+}
+
+/** What happened to a host while it was in one lease, in the order it was recorded. */
+export async function listHostEventsOfLease(db: DbOrTx, params: { hostId: string; leaseId: string }) {
+  return db
+    .select()
+    .from(hostEvents)
+    .where(and(eq(hostEvents.hostId, params.hostId), eq(hostEvents.leaseId, params.leaseId)))
+    .orderBy(asc(hostEvents.id));
+}

@@ -167,3 +167,49 @@ export async function listLeaseIdsOfUser(db: DbOrTx, userId: string): Promise<st
   return rows.map((r) => r.id);
 }
 
+/** Many leases in one statement (imports of history, seeding). */
+export async function insertLeases(db: DbOrTx, values: (typeof leases.$inferInsert)[]): Promise<LeaseRow[]> {
+  if (values.length === 0) return [];
+  return db.insert(leases).values(values).returning();
+}
+
+/**
+ * The lease bookkeeping of one pool as the database holds it, counted in one statement (what
+ * the concurrency tests check after a race). In a consistent pool the last four are 0, and
+ * activeLinks = leasedHosts.
+ */
+export async function getPoolLeaseFacts(db: DbOrTx, poolId: string) {
+  const [row] = await db.execute<{
+    activeLinks: number;
+    leasedHosts: number;
+    availableHosts: number;
+    activeLeases: number;
+    doubleLeased: number;
+    leasedWithoutLease: number;
+    linkedNotLeased: number;
+    emptyLeases: number;
+  }>(sql`
+    with pool_hosts as (select id, state from ${hosts} where pool_id = ${poolId}),
+         active as (select lh.host_id, lh.lease_id from ${leaseHosts} lh join pool_hosts h on h.id = lh.host_id where lh.released_at is null)
+    select
+      (select count(*)::int from active) as "activeLinks",
+      (select count(*)::int from pool_hosts where state = 'leased') as "leasedHosts",
+      (select count(*)::int from pool_hosts where state = 'available') as "availableHosts",
+      (select count(*)::int from ${leases} where pool_id = ${poolId} and state = 'active') as "activeLeases",
+      (select count(*)::int from (select host_id from active group by host_id having count(*) > 1) d) as "doubleLeased",
+      (select count(*)::int from pool_hosts h where h.state = 'leased' and not exists (select 1 from active a where a.host_id = h.id)) as "leasedWithoutLease",
+      (select count(*)::int from active a join pool_hosts h on h.id = a.host_id where h.state <> 'leased') as "linkedNotLeased",
+      (select count(*)::int from ${leases} l where l.pool_id = ${poolId} and not exists (select 1 from ${leaseHosts} lh where lh.lease_id = l.id)) as "emptyLeases"`);
+  return row!;
+}
+
+/** How many hosts each active lease of a pool holds now (one number per lease). */
+export async function listActiveLeaseHostCounts(db: DbOrTx, poolId: string): Promise<number[]> {
+  const rows = await db
+    .select({ n: count(leaseHosts.hostId) })
+    .from(leases)
+    .leftJoin(leaseHosts, and(eq(leaseHosts.leaseId, leases.id), isNull(leaseHosts.releasedAt)))
+    .where(and(eq(leases.poolId, poolId), eq(leases.state, "active")))
+    .groupBy(leases.id);
+  return rows.map((r) => r.n);
+}

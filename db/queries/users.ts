@@ -110,3 +110,12 @@ export async function deleteSshKey(db: DbOrTx, params: { userId: string; id: str
 export async function lockAdminSet(db: DbOrTx): Promise<void> {
   await db.execute(sql`select pg_advisory_xact_lock(hashtext('kiln.admin-set'))`);
 }
+
+/** Many accounts in one statement (seeding); emails lower-cased as createUser does. */
+export async function createUsers(db: DbOrTx, values: UserInsert[]): Promise<UserRow[]> {
+  if (values.length === 0) return [];
+  return db
+    .insert(users)
+    .values(values.map((v) => ({ ...v, email: v.email.toLowerCase() })))
+    .returning();
+}
