@@ -1,7 +1,9 @@
 // Small helpers the integration tests share: unique identities so tests in one file never
-// collide (rows or rate-limit buckets), and an assertion for Kiln's AppError.
+// collide (rows or rate-limit buckets), an assertion for Kiln's AppError, and the few
+// database fixtures that route tests (app/, which never imports db/) need.
 import { randomBytes, randomInt } from "node:crypto";
 import { expect } from "vitest";
+import { updateApiTokenExpiry } from "@/db/queries/testing";
 import { getUserByEmail } from "@/db/queries/users";
 import type { UserRow } from "@/db/schema";
 import { createUserAsAdmin } from "@/lib/accounts/create-user";
@@ -55,3 +57,13 @@ export async function createActiveUser(
   });
   return { user: (await getUserByEmail(db, created.email))!, password };
 }
+
+export type { UserRow };
+
+/** An API token whose lifetime has run out (a minute ago). */
+export async function expireApiToken(db: Db, id: string): Promise<void> {
+  await updateApiTokenExpiry(db, { id, expiresAt: new Date(Date.now() - 60_000) });
+}
+
+/** Row counts of the given tables, to show that a refused request wrote nothing. */
+export { countRows } from "@/db/queries/testing";

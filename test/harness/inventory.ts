@@ -1,10 +1,11 @@
 // Inventory for the lease-domain integration tests: users, hosts, a pool and projects in a
 // few statements, so a test seeds exactly what it needs in milliseconds. Pools and projects
 // go through lib/ (their validation is part of what is tested elsewhere); hosts and users are
-// inserted directly, because hundreds of createHost / argon2 hashes would only slow tests down.
+// inserted in bulk by db/queries, because hundreds of createHost / argon2 hashes would only slow tests down.
 import { randomBytes } from "node:crypto";
-import { inArray } from "drizzle-orm";
-import { hostInterfaces, hosts, users, type HostRow, type HostState, type PoolRow, type ProjectRow, type UserRow } from "@/db/schema";
+import { insertHosts, insertInterfaces, listHostStates } from "@/db/queries/hosts";
+import { createUsers } from "@/db/queries/users";
+import type { HostRow, HostState, PoolRow, ProjectRow, UserRow } from "@/db/schema";
 import { actorOf, type Actor } from "@/lib/audit/audit";
 import type { Db, DbOrTx } from "@/lib/db";
 import { createPool } from "@/lib/pools/pools";
@@ -25,11 +26,7 @@ export function uniqueSuffix(): string {
 /** Verified, approved accounts without a password (nobody signs in as them; they only act through lib/). */
 export async function insertActiveUsers(db: DbOrTx, count: number, prefix = "user"): Promise<UserRow[]> {
   const now = new Date();
-  if (count === 0) return [];
-  return db
-    .insert(users)
-    .values(Array.from({ length: count }, () => ({ email: uniqueEmail(prefix), emailVerifiedAt: now, approvedAt: now })))
-    .returning();
+  return createUsers(db, Array.from({ length: count }, () => ({ email: uniqueEmail(prefix), emailVerifiedAt: now, approvedAt: now })));
 }
 
 export type SeedHostsOptions = {
@@ -48,20 +45,19 @@ export async function seedHosts(db: DbOrTx, o: SeedHostsOptions): Promise<HostRo
   const prefix = o.prefix ?? `h${uniqueSuffix()}`;
   const width = String(o.count).length;
   const macBase = randomBytes(3);
-  const rows = await db
-    .insert(hosts)
-    .values(
-      Array.from({ length: o.count }, (_, i) => ({
-        name: `${prefix}-${String(i + 1).padStart(Math.max(2, width), "0")}`,
-        state: o.state ?? "available",
-        poolId: o.poolId ?? null,
-        tags: o.tags ?? [],
-        cpuCores: o.cpuCores ?? null,
-        memoryMb: o.memoryMb ?? null,
-      })),
-    )
-    .returning();
-  await db.insert(hostInterfaces).values(
+  const rows = await insertHosts(
+    db,
+    Array.from({ length: o.count }, (_, i) => ({
+      name: `${prefix}-${String(i + 1).padStart(Math.max(2, width), "0")}`,
+      state: o.state ?? "available",
+      poolId: o.poolId ?? null,
+      tags: o.tags ?? [],
+      cpuCores: o.cpuCores ?? null,
+      memoryMb: o.memoryMb ?? null,
+    })),
+  );
+  await insertInterfaces(
+    db,
     rows.map((h, i) => ({
       hostId: h.id,
       mac: ["02", ...macBase.toString("hex").match(/../g)!, ((i >> 8) & 0xff).toString(16).padStart(2, "0"), (i & 0xff).toString(16).padStart(2, "0")].join(":"),
@@ -71,10 +67,9 @@ export async function seedHosts(db: DbOrTx, o: SeedHostsOptions): Promise<HostRo
   return rows.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-export async function hostStates(db: DbOrTx, ids: string[]): Promise<Record<string, HostState>> {
-  if (ids.length === 0) return {};
-  const rows = await db.select({ id: hosts.id, state: hosts.state }).from(hosts).where(inArray(hosts.id, ids));
-  return Object.fromEntries(rows.map((r) => [r.id, r.state]));
+/** The state of each host asked for, by id (of every host without `ids`). */
+export async function hostStates(db: DbOrTx, ids?: string[]): Promise<Record<string, HostState>> {
+  return Object.fromEntries((await listHostStates(db, ids)).map((r) => [r.id, r.state]));
 }
 
 export type LeaseWorld = {

@@ -3,10 +3,7 @@
 // host, lease, pool…), so a success in one cell never changes what the next one sees.
 import { callRoute, type CallOptions } from "@/test/harness/route-handler";
 import { randomBytes } from "node:crypto";
-import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { insertHost } from "@/db/queries/hosts";
-import { apiTokens, type UserRow } from "@/db/schema";
 import { API_ROUTES } from "@/lib/api/routes";
 import { actorOf, type Actor } from "@/lib/audit/audit";
 import { createApiToken, revokeOwnApiToken } from "@/lib/auth/api-tokens";
@@ -20,9 +17,10 @@ import { createPool } from "@/lib/pools/pools";
 import { addProjectMember, createProject } from "@/lib/projects/projects";
 import { createTemplate } from "@/lib/templates/templates";
 import { createImage } from "@/lib/images/images";
-import { insertImageVersion, nextImageVersion, refreshLatestVersion } from "@/db/queries/images";
 import { useTestDb } from "@/test/harness/database";
-import { createActiveUser } from "@/test/harness/fixtures";
+import { createActiveUser, expireApiToken, type UserRow } from "@/test/harness/fixtures";
+import { recordReadyImageVersion } from "@/test/harness/images";
+import { seedHosts } from "@/test/harness/inventory";
 import * as audit from "./audit/route";
 import * as hostAccept from "./hosts/[id]/accept/route";
 import * as hostById from "./hosts/[id]/route";
@@ -127,9 +125,7 @@ async function holderTemplate(visibility: "private" | "project" = "private") {
  */
 async function holderImage(visibility: "private" | "project" = "private") {
   const image = await createImage(t.db, actorOf(w.users.holder, null), { name: `img-${tag()}`, visibility, projectId: visibility === "project" ? w.projectId : undefined });
-  const version = await nextImageVersion(t.db, image.id);
-  await insertImageVersion(t.db, { imageId: image.id, version, state: "ready", sizeBytes: 512, sha256: "0".repeat(64), format: "raw", uploadedByUserId: w.users.holder.id, readyAt: new Date() });
-  await refreshLatestVersion(t.db, image.id);
+  await recordReadyImageVersion(t.db, { imageId: image.id, sizeBytes: 512, sha256: "0".repeat(64), uploadedByUserId: w.users.holder.id });
   return image;
 }
 
@@ -173,7 +169,7 @@ beforeAll(async () => {
   const revoked = await createApiToken(t.db, admin.id, { name: "revoked" });
   await revokeOwnApiToken(t.db, admin.id, revoked.id);
   const expired = await createApiToken(t.db, admin.id, { name: "expired", expiresInDays: 1 });
-  await t.db.update(apiTokens).set({ expiresAt: new Date(Date.now() - 60_000) }).where(eq(apiTokens.id, expired.id));
+  await expireApiToken(t.db, expired.id);
 
   w = {
     admin,
@@ -256,7 +252,7 @@ const ROWS: Row[] = [
   },
   {
     op: "POST /api/v1/hosts/{id}/accept", handler: hostAccept.POST,
-    prepare: async () => ({ params: { id: (await insertHost(t.db, { name: `disc-${tag()}`, state: "new" })).id }, body: { poolId: w.poolId } }),
+    prepare: async () => ({ params: { id: (await seedHosts(t.db, { count: 1, prefix: `disc-${tag()}`, state: "new" }))[0]!.id }, body: { poolId: w.poolId } }),
     expect: adminOnly(200),
   },
   {

@@ -2,9 +2,7 @@
 // and nothing is written (row counts of every inventory table, and the audit log, unchanged).
 import { callRoute, type CallOptions } from "@/test/harness/route-handler";
 import { randomBytes, randomUUID } from "node:crypto";
-import { sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { UserRow } from "@/db/schema";
 import { MAX_JSON_BYTES } from "@/lib/http/handler";
 import { actorOf, type Actor } from "@/lib/audit/audit";
 import { createApiToken } from "@/lib/auth/api-tokens";
@@ -13,7 +11,7 @@ import { createLease } from "@/lib/leases/leases";
 import { createPool } from "@/lib/pools/pools";
 import { addProjectMember, createProject } from "@/lib/projects/projects";
 import { useTestDb } from "@/test/harness/database";
-import { createActiveUser } from "@/test/harness/fixtures";
+import { countRows, createActiveUser, type UserRow } from "@/test/harness/fixtures";
 import * as audit from "./audit/route";
 import * as hostById from "./hosts/[id]/route";
 import * as hostBulk from "./hosts/bulk/route";
@@ -35,16 +33,9 @@ const t = await useTestDb();
 type Handler = (req: Request, ctx: never) => Promise<Response>;
 type ErrorBody = { error: { code: string; message: string; details?: { fieldErrors?: Record<string, string[]> } } };
 
-const TABLES = ["hosts", "host_interfaces", "host_events", "pools", "projects", "project_members", "leases", "lease_hosts", "lease_events", "audit_log"];
+const TABLES = ["hosts", "host_interfaces", "host_events", "pools", "projects", "project_members", "leases", "lease_hosts", "lease_events", "audit_log"] as const;
 
-async function rowCounts(): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const table of TABLES) {
-    const [row] = await t.db.execute<{ n: number }>(sql`select count(*)::int as n from ${sql.identifier(table)}`);
-    out[table] = row!.n;
-  }
-  return out;
-}
+const rowCounts = () => countRows(t.db, TABLES);
 
 let admin: UserRow;
 let A: Actor;
