@@ -1,8 +1,8 @@
 // `npm run seed:demo` as a person runs it: `npx tsx scripts/seed-demo.ts` in a child process,
 // pointed at this file's test database through DATABASE_URL. Run twice, it changes nothing more.
-import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { users } from "@/db/schema";
+import { countRows } from "@/db/queries/testing";
+import { updateUser } from "@/db/queries/users";
 import { listHosts } from "@/lib/hosts/hosts";
 import { createLease } from "@/lib/leases/leases";
 import { listPools } from "@/lib/pools/pools";
@@ -19,7 +19,7 @@ describe("seed:demo", () => {
   it("creates the demo pool, 12 hosts and project with every active account in it, once", async () => {
     const { user: admin } = await createActiveUser(t.db, { admin: true });
     const [ann, pending] = await insertActiveUsers(t.db, 2);
-    await t.db.update(users).set({ emailVerifiedAt: null }).where(eq(users.id, pending!.id));
+    await updateUser(t.db, pending!.id, { emailVerifiedAt: null });
 
     const first = await seedDemo();
     expect(ownStderr(first)).toBe("");
@@ -51,9 +51,6 @@ describe("seed:demo", () => {
     expect(second.stdout).toContain("hosts: none created (12 already there)");
     expect(second.stdout).toContain("project demo: already there");
     expect(second.stdout).toContain(`members: added ${late!.email} (3 active accounts in all)`);
-    const [counts] = await t.db.execute<{ hosts: number; pools: number; projects: number; members: number }>(sql`
-      select (select count(*)::int from hosts) as hosts, (select count(*)::int from pools) as pools,
-             (select count(*)::int from projects) as projects, (select count(*)::int from project_members) as members`);
-    expect(counts).toEqual({ hosts: 12, pools: 1, projects: 1, members: 3 });
+    expect(await countRows(t.db, ["hosts", "pools", "projects", "project_members"])).toEqual({ hosts: 12, pools: 1, projects: 1, project_members: 3 });
   });
 });

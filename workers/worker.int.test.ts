@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { eq, sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
-import { oneTimeTokens, userSessions } from "@/db/schema";
+import { insertOneTimeToken, listOneTimeTokensOfUser, listSessionsOfUser } from "@/db/queries/auth";
+import { countConnections, countRows, updateSessionExpiry } from "@/db/queries/testing";
 import { startSession } from "@/lib/auth/sessions";
 import { hashSecret } from "@/lib/auth/secrets";
 import { enqueueJob } from "@/lib/jobs/enqueue";
@@ -24,11 +24,8 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Prom
   }
 }
 
-async function workerConnections(): Promise<number> {
-  const [row] = await t.db.execute<{ n: number }>(
-    sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'kiln-worker'`,
-  );
-  return row!.n;
+function workerConnections(): Promise<number> {
+  return countConnections(t.db, "kiln-worker");
 }
 
 describe("worker", () => {
@@ -36,12 +33,10 @@ describe("worker", () => {
     const { user } = await createActiveUser(t.db);
     const live = await startSession(t.db, user, testContext());
     const expired = await startSession(t.db, user, testContext());
-    await t.db.update(userSessions).set({ expiresAt: new Date(Date.now() - 60_000) }).where(eq(userSessions.id, expired));
+    await updateSessionExpiry(t.db, { id: expired, expiresAt: new Date(Date.now() - 60_000) });
     const longSpent = new Date(Date.now() - 8 * 24 * 3600_000);
-    await t.db.insert(oneTimeTokens).values([
-      { purpose: "reset_password", userId: user.id, tokenHash: hashSecret(randomUUID()), expiresAt: longSpent, usedAt: longSpent },
-      { purpose: "reset_password", userId: user.id, tokenHash: hashSecret(randomUUID()), expiresAt: new Date(Date.now() + 3600_000) },
-    ]);
+    await insertOneTimeToken(t.db, { purpose: "reset_password", userId: user.id, tokenHash: hashSecret(randomUUID()), expiresAt: longSpent, usedAt: longSpent });
+    await insertOneTimeToken(t.db, { purpose: "reset_password", userId: user.id, tokenHash: hashSecret(randomUUID()), expiresAt: new Date(Date.now() + 3600_000) });
 
     const worker = await startWorker(t.url);
     let stopped = false;
@@ -51,10 +46,11 @@ describe("worker", () => {
       await expectAppError(enqueueJob(purgeExpiredJob, { extra: true } as never), "validation");
       expect(await enqueueJob(purgeExpiredJob, {})).toEqual(expect.any(String));
 
-      const sessionIds = async () => (await t.db.select({ id: userSessions.id }).from(userSessions)).map((r) => r.id);
+      const sessionIds = async () => (await listSessionsOfUser(t.db, user.id)).map((r) => r.id);
       await waitUntil(async () => !(await sessionIds()).includes(expired), 15_000);
       expect(await sessionIds()).toEqual([live]);
-      expect(await t.db.select().from(oneTimeTokens).where(eq(oneTimeTokens.userId, user.id))).toHaveLength(1);
+      expect(await countRows(t.db, ["user_sessions"])).toEqual({ user_sessions: 1 });
+      expect(await listOneTimeTokensOfUser(t.db, user.id)).toHaveLength(1);
 
       const started = Date.now();
       await worker.stop();

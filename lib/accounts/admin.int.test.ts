@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { getUserById } from "@/db/queries/users";
-import { outbox, users } from "@/db/schema";
+import { listOutboxMailTo } from "@/db/queries/outbox";
+import { getUserById, listUsers, updateUser } from "@/db/queries/users";
 import { createActiveUser, expectAppError, uniqueEmail } from "@/test/harness/fixtures";
 import { useTestDb } from "@/test/harness/database";
 import { setTestEnv } from "@/test/harness/env";
@@ -14,7 +13,9 @@ const t = await useTestDb();
 describe("user administration", () => {
   it("never lets the last active administrator be demoted or disabled", async () => {
     // Start from a directory without admins, whatever earlier tests in this file created.
-    await t.db.update(users).set({ role: "user" }).where(eq(users.role, "admin"));
+    const { rows: admins } = await listUsers(t.db, { filter: "admins", limit: 1000, offset: 0 });
+    for (const a of admins) await updateUser(t.db, a.id, { role: "user" });
+    expect((await listUsers(t.db, { filter: "admins", limit: 1, offset: 0 })).total).toBe(0);
     const { user: first } = await createActiveUser(t.db, { admin: true });
     const LAST = /last active administrator/;
 
@@ -49,10 +50,10 @@ describe("user administration", () => {
   it("keeps an approval when the approval mail cannot be sent", async () => {
     const { user: admin } = await createActiveUser(t.db, { admin: true });
     const { user } = await createActiveUser(t.db);
-    await t.db.update(users).set({ approvedAt: null }).where(eq(users.id, user.id));
+    await updateUser(t.db, user.id, { approvedAt: null });
     setTestEnv({ SMTP_URL: await unusedSmtpUrl() });
     expect((await updateUserAsAdmin(t.db, admin, user.id, { approved: true })).status).toBe("active");
-    expect(await t.db.select().from(outbox).where(eq(outbox.to, user.email))).toEqual([]);
+    expect(await listOutboxMailTo(t.db, user.email)).toEqual([]);
   });
 
   it("finds users by text and by state", async () => {
@@ -62,7 +63,7 @@ describe("user administration", () => {
     expect(byText.data.map((u) => u.id)).toEqual([user.id]);
     // % and _ are literal characters in the search, not wildcards.
     expect((await searchUsers(t.db, { q: "Ada%Love" })).pagination.total).toBe(0);
-    await t.db.update(users).set({ emailVerifiedAt: null }).where(eq(users.id, user.id));
+    await updateUser(t.db, user.id, { emailVerifiedAt: null });
     const pending = await searchUsers(t.db, { filter: "pending" });
     expect(pending.data.find((u) => u.id === user.id)?.status).toBe("pending_verification");
   });

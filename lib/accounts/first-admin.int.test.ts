@@ -1,8 +1,7 @@
 // This file's database starts with no users at all, as a fresh Kiln does.
-import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { getUserByEmail } from "@/db/queries/users";
-import { users } from "@/db/schema";
+import { deleteAllUsers } from "@/db/queries/testing";
+import { getUserByEmail, listUsers } from "@/db/queries/users";
 import { expectAppError, testContext, TEST_PASSWORD, uniqueEmail } from "@/test/harness/fixtures";
 import { useTestDb } from "@/test/harness/database";
 import { TEST_BASE_URL } from "@/test/harness/env";
@@ -46,7 +45,7 @@ describe("first administrator", () => {
   });
 
   it("creates exactly one admin when two people use a setup link at the same moment", async () => {
-    await t.db.delete(users);
+    await deleteAllUsers(t.db);
     const token = linkToken((await ensureSetupLink(t.db))!);
     const results = await Promise.allSettled(
       ["one", "two"].map((who) => createFirstAdmin(t.db, { token, email: uniqueEmail(who), password: TEST_PASSWORD })),
@@ -54,6 +53,6 @@ describe("first administrator", () => {
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
     const refused = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
     expect(refused.reason).toMatchObject({ code: "gone" });
-    expect(await t.db.select({ id: users.id }).from(users).where(eq(users.role, "admin"))).toHaveLength(1);
+    expect((await listUsers(t.db, { filter: "admins", limit: 10, offset: 0 })).total).toBe(1);
   });
 });

@@ -1,7 +1,7 @@
-import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { listOneTimeTokensOfUser, listSessionsOfUser } from "@/db/queries/auth";
+import { countRows, updateOneTimeTokenExpiryOfUser } from "@/db/queries/testing";
 import { getUserByEmail, updateUser } from "@/db/queries/users";
-import { oneTimeTokens, userSessions } from "@/db/schema";
 import { createActiveUser, expectAppError, testContext, uniqueEmail } from "@/test/harness/fixtures";
 import { useTestDb } from "@/test/harness/database";
 import { setTestEnv, setTestEnvDefaults, TEST_BASE_URL } from "@/test/harness/env";
@@ -41,7 +41,7 @@ describe("password reset", () => {
 
     expect(await resetPassword(t.db, { token: linkToken(link), password: NEW_PASSWORD })).toEqual({ email: user.email });
     for (const sid of sessions) expect(await resolveSession(t.db, sid)).toBeNull();
-    expect(await t.db.select().from(userSessions).where(eq(userSessions.userId, user.id))).toEqual([]);
+    expect(await listSessionsOfUser(t.db, user.id)).toEqual([]);
     await expectAppError(signIn(user.email, password), "unauthorized");
     expect((await signIn(user.email, NEW_PASSWORD)).id).toBe(user.id);
   });
@@ -64,16 +64,16 @@ describe("password reset", () => {
     const newer = linkToken(extractLink(smtp.mailsTo(user.email)[1]!.text, "/reset-password/"));
     await expectAppError(resetPassword(t.db, { token: older, password: NEW_PASSWORD }), "gone", /expired or was replaced/);
 
-    await t.db.update(oneTimeTokens).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(oneTimeTokens.userId, user.id));
+    await updateOneTimeTokenExpiryOfUser(t.db, { userId: user.id, expiresAt: new Date(Date.now() - 1000) });
     await expectAppError(resetPassword(t.db, { token: newer, password: NEW_PASSWORD }), "gone", /expired/);
   });
 
   it("gives an unknown email the same answer and sends nothing", async () => {
     const email = uniqueEmail("ghost");
-    const before = await t.db.select({ id: oneTimeTokens.id }).from(oneTimeTokens);
+    const before = await countRows(t.db, ["one_time_tokens"]);
     await expect(requestPasswordReset(t.db, { email }, testContext())).resolves.toBeUndefined();
     expect(smtp.mailsTo(email)).toEqual([]);
-    expect(await t.db.select({ id: oneTimeTokens.id }).from(oneTimeTokens)).toHaveLength(before.length);
+    expect(await countRows(t.db, ["one_time_tokens"])).toEqual(before);
   });
 
   it("sends nothing for disabled and directory (LDAP) accounts", async () => {
@@ -115,6 +115,6 @@ describe("password reset", () => {
     const { user: other } = await createActiveUser(t.db);
     await expectAppError(requestPasswordReset(t.db, { email: other.email }, testContext()), "unavailable");
     // Nothing was issued: the link that could not be mailed does not exist.
-    expect(await t.db.select().from(oneTimeTokens).where(eq(oneTimeTokens.userId, other.id))).toEqual([]);
+    expect(await listOneTimeTokensOfUser(t.db, other.id)).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
-import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { getUserByEmail } from "@/db/queries/users";
-import { oneTimeTokens, outbox, users } from "@/db/schema";
+import { listOutboxMailTo } from "@/db/queries/outbox";
+import { countRows, updateOneTimeTokenExpiryOfUser } from "@/db/queries/testing";
+import { getUserByEmail, listUsers } from "@/db/queries/users";
 import { expectAppError, testContext, TEST_PASSWORD, createActiveUser, uniqueEmail } from "@/test/harness/fixtures";
 import { useTestDb } from "@/test/harness/database";
 import { setTestEnv, setTestEnvDefaults, TEST_BASE_URL } from "@/test/harness/env";
@@ -44,7 +44,7 @@ describe("registration", () => {
     const link = extractLink(mail.text, "/verify/");
     expect(link.startsWith(`${TEST_BASE_URL}/verify/`)).toBe(true);
     // Delivered through SMTP, and recorded as such.
-    const [recorded] = await t.db.select().from(outbox).where(eq(outbox.to, email));
+    const [recorded] = await listOutboxMailTo(t.db, email);
     expect(recorded).toMatchObject({ status: "sent", subject: mail.subject });
 
     await expectAppError(authenticateWithPassword(t.db, { method: "password", login: email, password: TEST_PASSWORD }, testContext()), "forbidden", /Confirm your email/);
@@ -69,10 +69,7 @@ describe("registration", () => {
     await register(email);
     const token = linkToken(await verificationLink(email));
     const user = (await getUserByEmail(t.db, email))!;
-    await t.db
-      .update(oneTimeTokens)
-      .set({ expiresAt: new Date(Date.now() - 1000) })
-      .where(eq(oneTimeTokens.userId, user.id));
+    await updateOneTimeTokenExpiryOfUser(t.db, { userId: user.id, expiresAt: new Date(Date.now() - 1000) });
     const err = await expectAppError(verifyEmail(t.db, token), "gone", /has expired/);
     expect(err.status).toBe(410);
     expect((await getUserByEmail(t.db, email))!.emailVerifiedAt).toBeNull();
@@ -120,8 +117,7 @@ describe("registration", () => {
     const mail = await smtp.waitForMail((m) => m.to.includes(user.email));
     expect(mail.subject).toBe("Someone tried to register with your Kiln address");
     expect(extractLink(mail.text, "/forgot-password")).toBe(`${TEST_BASE_URL}/forgot-password`);
-    const [row] = await t.db.select({ n: sql<number>`count(*)::int` }).from(users).where(eq(users.email, user.email));
-    expect(row?.n).toBe(1);
+    expect((await listUsers(t.db, { search: user.email, limit: 10, offset: 0 })).total).toBe(1);
     // The existing password still works: registering again changed nothing.
     const again = (await getUserByEmail(t.db, user.email))!;
     expect(again.passwordHash).toBe(user.passwordHash);
@@ -144,12 +140,12 @@ describe("registration", () => {
   it("rolls the account back when the mail server is down (AppError 'unavailable', no row left)", async () => {
     setTestEnv({ SMTP_URL: await unusedSmtpUrl() });
     const email = uniqueEmail("nomail");
+    const tokensBefore = await countRows(t.db, ["one_time_tokens"]);
     const err = await expectAppError(register(email), "unavailable", /could not send the email/);
     expect(err.status).toBe(503);
     expect(await getUserByEmail(t.db, email)).toBeUndefined();
-    const tokens = await t.db.select({ id: oneTimeTokens.id }).from(oneTimeTokens).innerJoin(users, eq(users.id, oneTimeTokens.userId)).where(eq(users.email, email));
-    expect(tokens).toEqual([]);
-    expect(await t.db.select().from(outbox).where(eq(outbox.to, email))).toEqual([]);
+    expect(await countRows(t.db, ["one_time_tokens"])).toEqual(tokensBefore);
+    expect(await listOutboxMailTo(t.db, email)).toEqual([]);
   });
 
   it("refuses every registration in closed mode", async () => {

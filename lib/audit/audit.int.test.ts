@@ -1,8 +1,7 @@
 // The audit log: every kind of change leaves one entry naming who (account and address) did
 // what to which target, in the change's own transaction — so a refused change leaves none.
 import { describe, expect, it } from "vitest";
-import { count } from "drizzle-orm";
-import { auditLog } from "@/db/schema";
+import { countRows } from "@/db/queries/testing";
 import { updateUserAsAdmin } from "@/lib/accounts/admin";
 import { acceptHost, bulkUpdateHosts, changeHostState, createHost, deleteHost, updateHost } from "@/lib/hosts/hosts";
 import { expireDueLeases } from "@/lib/leases/expiry";
@@ -18,8 +17,7 @@ const t = await useTestDb();
 const NOW = new Date("2026-11-10T10:00:00Z");
 
 async function auditRows(): Promise<number> {
-  const [row] = await t.db.select({ n: count() }).from(auditLog);
-  return row!.n;
+  return (await countRows(t.db, ["audit_log"])).audit_log;
 }
 
 describe("audit log", () => {

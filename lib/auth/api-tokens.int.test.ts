@@ -1,7 +1,7 @@
-import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { getApiTokenByHash } from "@/db/queries/auth";
+import { listRowsAsJson, updateApiTokenExpiry } from "@/db/queries/testing";
 import { updateUser } from "@/db/queries/users";
-import { apiTokens } from "@/db/schema";
 import { createActiveUser, expectAppError } from "@/test/harness/fixtures";
 import { useTestDb } from "@/test/harness/database";
 import { updateUserAsAdmin } from "../accounts/admin";
@@ -29,11 +29,10 @@ describe("API tokens", () => {
     const { user } = await createActiveUser(t.db);
     const { token, id } = await createApiToken(t.db, user.id, { name: "secret check" });
     const secretPart = token.slice("kiln_pat_".length);
-    const rows = await t.db.execute<{ row: string }>(sql`select row_to_json(t)::text as row from api_tokens t`);
+    const rows = await listRowsAsJson(t.db, "api_tokens");
     expect(rows.length).toBeGreaterThan(0);
-    for (const { row } of rows) expect(row).not.toContain(secretPart.slice(0, 20));
-    const [stored] = await t.db.select().from(apiTokens).where(eq(apiTokens.id, id));
-    expect(stored!.tokenHash).toBe(hashSecret(token));
+    for (const row of rows) expect(row).not.toContain(secretPart.slice(0, 20));
+    expect((await getApiTokenByHash(t.db, hashSecret(token)))?.id).toBe(id);
   });
 
   it("refuses a revoked token; only its owner can revoke it", async () => {
@@ -53,7 +52,7 @@ describe("API tokens", () => {
     const { token, id, expiresAt } = await createApiToken(t.db, user.id, { name: "short", expiresInDays: "1" });
     expect(expiresAt!.getTime()).toBeGreaterThan(Date.now() + 23 * 3600_000);
     expect((await authenticateApiToken(t.db, token)).id).toBe(user.id);
-    await t.db.update(apiTokens).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(apiTokens.id, id));
+    await updateApiTokenExpiry(t.db, { id, expiresAt: new Date(Date.now() - 1000) });
     await expectAppError(authenticateApiToken(t.db, token), "unauthorized", INVALID);
   });
 

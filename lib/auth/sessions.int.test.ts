@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { getLiveSession, listSessionsOfUser } from "@/db/queries/auth";
+import { updateSessionExpiry } from "@/db/queries/testing";
 import { updateUser } from "@/db/queries/users";
-import { userSessions } from "@/db/schema";
 import { createActiveUser, testContext } from "@/test/harness/fixtures";
 import { useTestDb } from "@/test/harness/database";
 import { updateUserAsAdmin } from "../accounts/admin";
@@ -14,7 +14,7 @@ describe("sessions", () => {
   it("resolves a started session to its user until it is ended", async () => {
     const { user } = await createActiveUser(t.db);
     const sid = await startSession(t.db, user, { ip: "192.0.2.7", userAgent: "x".repeat(500) });
-    const [row] = await t.db.select().from(userSessions).where(eq(userSessions.id, sid));
+    const row = await getLiveSession(t.db, sid);
     expect(row).toMatchObject({ userId: user.id, ip: "192.0.2.7" });
     expect(row!.userAgent).toHaveLength(300);
     expect(row!.expiresAt.getTime()).toBeGreaterThan(Date.now() + 29 * 24 * 3600_000);
@@ -28,7 +28,7 @@ describe("sessions", () => {
     const { user } = await createActiveUser(t.db);
     expect(await resolveSession(t.db, randomUUID())).toBeNull();
     const sid = await startSession(t.db, user, testContext());
-    await t.db.update(userSessions).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(userSessions.id, sid));
+    await updateSessionExpiry(t.db, { id: sid, expiresAt: new Date(Date.now() - 1000) });
     expect(await resolveSession(t.db, sid)).toBeNull();
   });
 
@@ -43,7 +43,7 @@ describe("sessions", () => {
     expect(disabled.status).toBe("disabled");
     expect(await resolveSession(t.db, first)).toBeNull();
     expect(await resolveSession(t.db, second)).toBeNull();
-    expect(await t.db.select().from(userSessions).where(eq(userSessions.userId, user.id))).toEqual([]);
+    expect(await listSessionsOfUser(t.db, user.id)).toEqual([]);
     expect((await resolveSession(t.db, adminSession))?.id).toBe(admin.id);
 
     expect((await updateUserAsAdmin(t.db, admin, user.id, { disabled: false })).status).toBe("active");

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { sql } from "drizzle-orm";
+import { countHostsBySourceIp, findTakenMacs, getHostRow } from "@/db/queries/hosts";
 import { actorOf } from "@/lib/audit/audit";
 import { answerBootRequest, reportDeploymentFinished, serveDeploymentFile } from "@/lib/boot/boot-service";
 import { getBootSettings, markForReinstall, undoMark, updateBootSettings } from "@/lib/boot/boot-settings";
@@ -68,29 +68,23 @@ describe("GET /boot/<mac>", () => {
   it("records an unknown MAC once as a new host, with hint, source and times", async () => {
     const mac = "52-54-00-bb-00-01";
     for (let i = 0; i < 3; i++) await answerBootRequest(t.db, { mac, hostnameHint: "rack3-node9<script>", sourceIp: "10.0.0.9" });
-    const rows = await t.db.execute<{ name: string; state: string; hostname_hint: string; source_ip: string; n: number }>(
-      sql`select h.name, h.state, h.hostname_hint, h.source_ip, count(*) over () as n from hosts h join host_interfaces i on i.host_id = h.id where i.mac = '52:54:00:bb:00:01'`,
-    );
+    const rows = await findTakenMacs(t.db, ["52:54:00:bb:00:01"]);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ name: "new-525400bb0001", state: "new", hostname_hint: "rack3-node9script", source_ip: "10.0.0.9" });
+    expect(await getHostRow(t.db, rows[0]!.hostId)).toMatchObject({ name: "new-525400bb0001", state: "new", hostnameHint: "rack3-node9script", sourceIp: "10.0.0.9" });
   });
 
   it("concurrent first boots of one MAC create one host", async () => {
     await Promise.all(Array.from({ length: 10 }, () => answerBootRequest(t.db, { mac: "52:54:00:cc:00:01", sourceIp: "10.0.0.10" })));
-    const [row] = await t.db.execute<{ n: number }>(sql`select count(*)::int as n from host_interfaces where mac = '52:54:00:cc:00:01'`);
-    const n = row!.n;
-    expect(n).toBe(1);
+    expect(await findTakenMacs(t.db, ["52:54:00:cc:00:01"])).toHaveLength(1);
   });
 
   it("rate-limits discovery per source address", async () => {
-    const before = await t.db.execute<{ n: number }>(sql`select count(*)::int as n from hosts where source_ip = '10.9.9.9'`);
+    const before = await countHostsBySourceIp(t.db, "10.9.9.9");
     for (let i = 0; i < 110; i++) {
       const a = await answerBootRequest(t.db, { mac: `02:00:00:00:${(i >> 8).toString(16).padStart(2, "0")}:${(i & 255).toString(16).padStart(2, "0")}`, sourceIp: "10.9.9.9" });
       expect(a.status).toBe(200);
     }
-    const [row] = await t.db.execute<{ n: number }>(sql`select count(*)::int as n from hosts where source_ip = '10.9.9.9'`);
-    const n = row!.n;
-    expect(n - before[0]!.n).toBe(100);
+    expect((await countHostsBySourceIp(t.db, "10.9.9.9")) - before).toBe(100);
   });
 });
 

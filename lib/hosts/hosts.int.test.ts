@@ -1,9 +1,9 @@
 // Hosts through lib/: the state machine as the database applies it, create/update validation,
 // all-or-nothing bulk actions, and who sees which host.
 import { randomUUID } from "node:crypto";
-import { eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { hostEvents, hostInterfaces, hosts, type HostState } from "@/db/schema";
+import { countHostEvents, findTakenMacs, getHostRow, getHostRowsByIds, updateHostRow } from "@/db/queries/hosts";
+import type { HostState } from "@/db/schema";
 import { actorOf } from "@/lib/audit/audit";
 import { createLease, releaseLease } from "@/lib/leases/leases";
 import { createPool } from "@/lib/pools/pools";
@@ -22,7 +22,7 @@ function mac(): string {
 }
 
 async function eventCount(hostId: string): Promise<number> {
-  return (await t.db.select({ id: hostEvents.id }).from(hostEvents).where(eq(hostEvents.hostId, hostId))).length;
+  return countHostEvents(t.db, hostId);
 }
 
 describe("host states", () => {
@@ -48,7 +48,7 @@ describe("host states", () => {
     const targets = HOST_STATES.filter((s) => s !== "leased" && s !== "releasing");
     for (const from of HOST_STATES) {
       for (const to of targets) {
-        await t.db.update(hosts).set({ state: from }).where(eq(hosts.id, host!.id));
+        await updateHostRow(t.db, host!.id, { state: from });
         const attempt = changeHostState(t.db, A, host!.id, { state: to });
         if (canTransition(from, to)) {
           expect((await attempt).state, `${from} → ${to}`).toBe(to);
@@ -112,7 +112,7 @@ describe("creating and updating hosts", () => {
     for (const r of results) {
       if (r.status === "rejected") expect(r.reason).toMatchObject({ code: "validation", message: expect.stringMatching(/MAC .*already belongs to (another )?host/) });
     }
-    expect(await t.db.select().from(hostInterfaces).where(eq(hostInterfaces.mac, m))).toHaveLength(1);
+    expect(await findTakenMacs(t.db, [m])).toHaveLength(1);
   });
 
   it("updates a host, refusing another host's MAC or name, and keeps power secrets sealed", async () => {
@@ -132,8 +132,8 @@ describe("creating and updating hosts", () => {
     expect(updated.interfaces).toHaveLength(2);
     expect(updated.power).toEqual({ driver: "ipmi", params: { address: "10.0.0.4", username: "root" }, secretsSet: ["password"] });
     expect(JSON.stringify(updated)).not.toContain("hunter22");
-    const [row] = await t.db.select({ sealed: hosts.powerSecrets }).from(hosts).where(eq(hosts.id, a.id));
-    expect(row!.sealed).not.toContain("hunter22");
+    const row = await getHostRow(t.db, a.id);
+    expect(row!.powerSecrets).not.toContain("hunter22");
     // Leaving secrets out keeps them; an empty object clears them.
     expect((await updateHost(t.db, A, a.id, { power: { driver: "ipmi", params: { address: "10.0.0.5" } } })).power!.secretsSet).toEqual(["password"]);
     expect((await updateHost(t.db, A, a.id, { power: { driver: "ipmi", params: {}, secrets: {} } })).power!.secretsSet).toEqual([]);
@@ -166,7 +166,7 @@ describe("bulk actions", () => {
 
     const target = await createPool(t.db, A, { name: `bulk-${uniqueSuffix()}` });
     await expectAppError(bulkUpdateHosts(t.db, A, { hostIds: [...ids, randomUUID()], action: "move_to_pool", poolId: target.id }), "not_found", "One of the selected hosts does not exist.");
-    const pools = await t.db.select({ poolId: hosts.poolId }).from(hosts).where(inArray(hosts.id, ids));
+    const pools = await getHostRowsByIds(t.db, ids);
     expect(pools.every((p) => p.poolId === w.pool.id)).toBe(true);
 
     const free = ids.filter((id) => id !== leasedId);

@@ -1,10 +1,10 @@
 // The images domain without bytes: sharing rules, search and paging, version numbering and
 // `latest`, and the audit trail.
 import { randomBytes } from "node:crypto";
-import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
+import { listAudit } from "@/db/queries/audit";
 import { insertImageVersion, nextImageVersion, refreshLatestVersion } from "@/db/queries/images";
-import { auditLog, type UserRow } from "@/db/schema";
+import type { UserRow } from "@/db/schema";
 import { actorOf, type Actor } from "@/lib/audit/audit";
 import { addProjectMember, createProject } from "@/lib/projects/projects";
 import { useTestDb } from "@/test/harness/database";
@@ -89,7 +89,7 @@ describe("images", () => {
     await expectAppError(updateImageVersion(t.db, other, image.id, 1, { notes: "x" }), "not_found");
     await updateImage(t.db, owner, image.id, { description: "d" });
     await deleteImage(t.db, owner, image.id);
-    const actions = (await t.db.select().from(auditLog).where(eq(auditLog.targetId, image.id))).map((a) => a.action).sort();
+    const actions = (await listAudit(t.db, { targetId: image.id, limit: 100, offset: 0 })).rows.map((a) => a.action).sort();
     expect(actions).toEqual(["image.create", "image.delete", "image.update", "image.version.update", "image.version.update"]);
   });
 });

@@ -9,8 +9,9 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as uploadRoute from "@/app/api/uploads/[[...path]]/route";
-import { getImageVersionRow, getImageUploadRow } from "@/db/queries/images";
-import { imageUploads, imageVersions, projects, type UserRow } from "@/db/schema";
+import { completeImageUpload, getImageVersionRow, getImageUploadRow, listImageVersionRows, updateImageVersionFrom } from "@/db/queries/images";
+import { updateProjectRow } from "@/db/queries/projects";
+import type { UserRow } from "@/db/schema";
 import { actorOf } from "@/lib/audit/audit";
 import { createApiToken } from "@/lib/auth/api-tokens";
 import { stopJobSender } from "@/lib/jobs/enqueue";
@@ -21,7 +22,6 @@ import { createActiveUser } from "@/test/harness/fixtures";
 import { startRouteServer, type RouteServer } from "@/test/harness/http-server";
 import { tusCreate, tusDelete, tusHead, tusPatch, tusPatchCut, tusResume } from "@/test/harness/tus";
 import { startWorker } from "@/workers/worker";
-import { eq, and } from "drizzle-orm";
 import { createImage, getImageVersion } from "./images";
 import { expireImageUploads } from "./housekeeping";
 import { createUploadServer, handleUploadRequest } from "./uploads";
@@ -176,7 +176,7 @@ describe("uploads", () => {
       expect(over.status).toBe(413);
       expect(JSON.parse(over.body).error.message).toMatch(/would exceed your storage quota: you use 0\.000 GB of 0\.005 GB \(0 of 5000000 bytes\)/);
       expect(await fsp.readdir(path.join(imagesRoot(), "uploads"))).toEqual(filesBefore);
-      expect(await t.db.select().from(imageVersions).where(eq(imageVersions.imageId, image.id))).toEqual([]);
+      expect(await listImageVersionRows(t.db, image.id)).toEqual([]);
       // An upload in flight counts: 3 MB started, another 3 MB no longer fits.
       const first = await tusCreate(endpoint(), carol.token, 3_000_000, { imageId: image.id, filename: "a.img" });
       expect(first.status).toBe(201);
@@ -200,7 +200,7 @@ describe("uploads", () => {
     const res = await tusCreate(endpoint(), alice.token, 1000, { imageId: image.id, filename: "x.img" });
     expect(res.status).toBe(413);
     expect(JSON.parse(res.body).error.message).toContain(`storage quota of project ${project.name}`);
-    await t.db.update(projects).set({ maxStorageGb: 1 }).where(eq(projects.id, project.id));
+    await updateProjectRow(t.db, project.id, { maxStorageGb: 1 });
     expect((await tusCreate(endpoint(), alice.token, 1000, { imageId: image.id, filename: "x.img" })).status).toBe(201);
   });
 
@@ -245,7 +245,7 @@ describe("uploads", () => {
     expect(deferred.status).toBe(400);
     expect(((await deferred.json()) as { error: { message: string } }).error.message).toMatch(/Send Upload-Length/);
     // Nothing above created a version.
-    expect(await t.db.select().from(imageVersions).where(eq(imageVersions.imageId, mine.id))).toEqual([]);
+    expect(await listImageVersionRows(t.db, mine.id)).toEqual([]);
 
     // Someone else's upload cannot be probed, resumed or cancelled.
     const created = await create(alice.token, { imageId: mine.id, filename: "a.img" });
@@ -271,8 +271,8 @@ describe("uploads", () => {
     expect((await getImageVersionRow(t.db, { imageId: image.id, version: 1 }))!.state).toBe("uploading");
 
     // Even if the bookkeeping claimed it complete, verification checks the bytes that are there.
-    await t.db.update(imageVersions).set({ state: "verifying" }).where(and(eq(imageVersions.imageId, image.id), eq(imageVersions.version, 1)));
-    await t.db.update(imageUploads).set({ completedAt: new Date() }).where(eq(imageUploads.id, id));
+    expect(await updateImageVersionFrom(t.db, { imageId: image.id, version: 1, from: "uploading" }, { state: "verifying" })).toBeDefined();
+    expect(await completeImageUpload(t.db, id, new Date())).toBe(true);
     const { verifyImageVersion } = await import("./verify");
     expect(await verifyImageVersion(t.db, { imageId: image.id, version: 1 })).toEqual({ state: "failed", reason: `the upload is incomplete: ${head.offset} of ${data.length} bytes arrived` });
     expect(fs.existsSync(path.join(imagesRoot(), "uploads", id))).toBe(false);

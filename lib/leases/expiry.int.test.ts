@@ -1,8 +1,10 @@
 // The expiry job and lease reminders with a controlled clock, against the test SMTP server.
-import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { createDb } from "@/db/client";
-import { auditLog, hostEvents, leaseEvents } from "@/db/schema";
+import { listAudit } from "@/db/queries/audit";
+import { listHostEventsOfLease } from "@/db/queries/hosts";
+import { getLeaseRow, listLeaseEventRows } from "@/db/queries/leases";
+import { countLockWaiters } from "@/db/queries/testing";
 import { useTestDb } from "@/test/harness/database";
 import { setTestEnv, setTestEnvDefaults } from "@/test/harness/env";
 import { expectAppError } from "@/test/harness/fixtures";
@@ -30,19 +32,16 @@ beforeEach(async () => {
 });
 
 async function leaseEventKinds(leaseId: string): Promise<string[]> {
-  const rows = await t.db.select({ kind: leaseEvents.kind }).from(leaseEvents).where(eq(leaseEvents.leaseId, leaseId)).orderBy(leaseEvents.id);
-  return rows.map((r) => r.kind);
+  return (await listLeaseEventRows(t.db, leaseId)).map((r) => r.event.kind);
 }
 
 /** Resolves once `n` sessions of this database wait for a lock. */
 async function waitForLockWaiters(n: number): Promise<void> {
   const deadline = Date.now() + 5_000;
   for (;;) {
-    const [row] = await side.db.execute<{ n: number }>(
-      sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
-    );
-    if (row!.n >= n) return;
-    if (Date.now() > deadline) throw new Error(`expected ${n} sessions waiting for a lock, saw ${row!.n}`);
+    const waiting = await countLockWaiters(side.db);
+    if (waiting >= n) return;
+    if (Date.now() > deadline) throw new Error(`expected ${n} sessions waiting for a lock, saw ${waiting}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -54,7 +53,7 @@ async function holdLeaseLock(leaseId: string): Promise<{ release: () => Promise<
   let locked!: () => void;
   const isLocked = new Promise<void>((r) => (locked = r));
   const done = side.db.transaction(async (tx) => {
-    await tx.execute(sql`select id from leases where id = ${leaseId} for update`);
+    await getLeaseRow(tx, leaseId, { lock: true });
     locked();
     await gate;
   });
@@ -85,17 +84,13 @@ describe("lease expiry", () => {
       ["expired", `expired: ${names}`],
     ]);
     // Each host went leased → releasing → available, recorded against the lease.
-    const transitions = await t.db
-      .select({ from: hostEvents.fromState, to: hostEvents.toState })
-      .from(hostEvents)
-      .where(and(eq(hostEvents.hostId, ids[0]!), eq(hostEvents.leaseId, lease.id)))
-      .orderBy(hostEvents.id);
+    const transitions = (await listHostEventsOfLease(t.db, { hostId: ids[0]!, leaseId: lease.id })).map((e) => ({ from: e.fromState, to: e.toState }));
     expect(transitions).toEqual([
       { from: "available", to: "leased" },
       { from: "leased", to: "releasing" },
       { from: "releasing", to: "available" },
     ]);
-    const [audit] = await t.db.select().from(auditLog).where(and(eq(auditLog.action, "lease.expire"), eq(auditLog.targetId, lease.id)));
+    const [audit] = (await listAudit(t.db, { action: "lease.expire", targetId: lease.id, limit: 100, offset: 0 })).rows;
     expect(audit).toMatchObject({ actorEmail: "system", actorUserId: null, summary: `expired lease of ${names}` });
 
     // A second run (or a second worker) finds nothing to do and writes nothing.

@@ -1,9 +1,11 @@
 // Leases end to end through lib/: who may ask for what, direct allocation, release,
 // hand-over (whole or one host), and what each person can see afterwards.
 import { randomUUID } from "node:crypto";
-import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { hosts } from "@/db/schema";
+import { getHostRow } from "@/db/queries/hosts";
+import { insertLeases } from "@/db/queries/leases";
+import { upsertMember } from "@/db/queries/projects";
+import { updateUser } from "@/db/queries/users";
 import { getHostDetail, listHosts } from "@/lib/hosts/hosts";
 import { getProject } from "@/lib/projects/projects";
 import { useTestDb } from "@/test/harness/database";
@@ -54,7 +56,7 @@ describe("asking for hosts from a pool", () => {
       `${ann!.email} is not a member of that project, so it cannot be charged for this lease.`,
     );
     // Member of both: must say which.
-    await t.db.execute(sql`insert into project_members (project_id, user_id) values (${w.projects[1]!.id}, ${ann!.id})`);
+    await upsertMember(t.db, { projectId: w.projects[1]!.id, userId: ann!.id, role: "member" });
     const names = w.projects.map((p) => p.name).sort();
     await expectAppError(createLease(t.db, as(ann!), { poolId: w.pool.id }, { now: NOW }), "validation", `Choose the project to charge: ${names.join(", ")}.`);
     const lease = await createLease(t.db, as(ann!), { poolId: w.pool.id, projectId: w.projects[1]!.id }, { now: NOW });
@@ -195,7 +197,7 @@ describe("handing a lease over", () => {
     await expectAppError(handOverLease(t.db, as(ann!), lease.id, { toEmail: ben!.email, hostId: randomUUID() }), "validation", "That host is not in this lease.");
     await expectAppError(handOverLease(t.db, as(ben!), lease.id, { toEmail: ben!.email }), "not_found");
     // A disabled member cannot receive machines either.
-    await t.db.execute(sql`update users set disabled_at = now() where id = ${ben!.id}`);
+    await updateUser(t.db, ben!.id, { disabledAt: new Date() });
     await expectAppError(handOverLease(t.db, as(ann!), lease.id, { toEmail: ben!.email }), "validation", "No active Kiln account has that email.");
 
     const unchanged = await getLease(t.db, as(ann!), lease.id);
@@ -234,16 +236,21 @@ describe("listing and reading leases", () => {
     const first = await createLease(t.db, as(ann), { poolId: w.pool.id, durationHours: 1 }, { now: NOW });
     await releaseLease(t.db, as(ann), first.id, { now: NOW });
     // A CI account that leased a host every hour for two months.
-    await t.db.execute(sql`
-      insert into leases (project_id, user_id, pool_id, state, starts_at, ends_at, ended_at)
-      select ${w.projects[0]!.id}, ${ann.id}, ${w.pool.id}, 'expired', s, s + interval '1 hour', s + interval '1 hour'
-      from generate_series(now() - interval '1500 hours', now() - interval '1 hour', interval '1 hour') s`);
+    const now = Date.now();
+    await insertLeases(
+      t.db,
+      Array.from({ length: 1500 }, (_, i) => {
+        const startsAt = new Date(now - (1500 - i) * 3600_000);
+        const endsAt = new Date(startsAt.getTime() + 3600_000);
+        return { projectId: w.projects[0]!.id, userId: ann.id, poolId: w.pool.id, state: "expired" as const, startsAt, endsAt, endedAt: endsAt };
+      }),
+    );
 
     const read = await getLease(t.db, as(ann), first.id);
     expect(read).toMatchObject({ id: first.id, state: "released", hosts: [{ id: first.hosts[0]!.id }] });
     const again = await createLease(t.db, as(ann), { poolId: w.pool.id }, { now: NOW });
     expect(again.hosts[0]!.id).toBe(first.hosts[0]!.id);
-    const [host] = await t.db.select({ state: hosts.state }).from(hosts).where(eq(hosts.id, first.hosts[0]!.id));
+    const host = await getHostRow(t.db, first.hosts[0]!.id);
     expect(host!.state).toBe("leased");
   });
 });

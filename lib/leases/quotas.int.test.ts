@@ -1,9 +1,8 @@
 // Project quotas and lease-length policy, with a fixed clock: hosts at once, lease length
 // (the stricter of pool and project wins), node-hours per calendar month, and extensions.
-import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createDb } from "@/db/client";
-import { leases } from "@/db/schema";
+import { getLeaseRow } from "@/db/queries/leases";
 import { AppError } from "@/lib/errors";
 import { getProject } from "@/lib/projects/projects";
 import { useTestDb } from "@/test/harness/database";
@@ -127,7 +126,7 @@ describe("extending a lease", () => {
       "quota_exceeded",
       `Pool ${w.pool.name} allows leases of at most 48 hours; extending by 1 hour would make this one 49 hours long.`,
     );
-    const [row] = await t.db.select({ endsAt: leases.endsAt }).from(leases).where(eq(leases.id, lease.id));
+    const row = await getLeaseRow(t.db, lease.id);
     expect(row!.endsAt.toISOString()).toBe(hoursAfter(NOW, 48).toISOString());
     await expectAppError(extendLease(t.db, ann, lease.id, { hours: 0 }), "validation", "Extend by a positive number of hours.");
   });
