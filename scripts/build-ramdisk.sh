@@ -6,12 +6,13 @@
 #                                          (the same defaults as lib/env.ts)
 #   scripts/build-ramdisk.sh --hash        prints the input hash and exits
 #
-# Inputs: Debian's kernel (the package linux-image-amd64 depends on) and busybox-static, fetched
-# with `apt-get download` and unpacked with `dpkg-deb -x` (nothing is installed); this host's
-# curl, zstd, xz, gzip, wipefs, blkdiscard and sfdisk with the shared libraries ldd names (as
-# initramfs-tools' copy_exec does) and its CA bundle; boot/ramdisk/init and udhcpc.script.
-# The input hash covers this script, those two files, the two packages' versions, the bytes
-# of every host file copied and the listing of /lib/firmware. A build is kept under ${XDG_CACHE_HOME:-~/.cache}/kiln/
+# Inputs, all Debian packages fetched with `apt-get download` and unpacked with `dpkg-deb -x`
+# (nothing is installed): the kernel (the package linux-image-amd64 depends on), busybox-static,
+# and the agent's tools — curl, zstd, xz, gzip, wipefs, blkdiscard, sfdisk, GNU tee — from
+# their packages with the libraries they load (their packages' library dependencies; the
+# packages' own loader lists what each binary loads, as initramfs-tools' copy_exec does with
+# ldd) and Mozilla's CA certificates; boot/ramdisk/init and udhcpc.script. The input hash
+# covers this script, those two files, every package's version and the listing of /lib/firmware. A build is kept under ${XDG_CACHE_HOME:-~/.cache}/kiln/
 # by that hash, so a second data directory (or a second run) only copies files; OUTDIR is
 # left alone when its manifest already names the hash.
 set -euo pipefail
@@ -45,19 +46,16 @@ keep_or_die() {
 # command → Debian package, for the message when one is missing (scripts/ensure-deps.sh
 # installs the same list).
 declare -A HOST_NEEDS=(
-  [apt-get]=apt [apt-cache]=apt [dpkg-deb]=dpkg [dpkg-query]=dpkg [ldd]=libc-bin
-  [cpio]=cpio [depmod]=kmod [modinfo]=kmod [flock]=util-linux
-  [curl]=curl [zstd]=zstd [xz]=xz-utils [gzip]=gzip [wipefs]=util-linux [blkdiscard]=util-linux [sfdisk]=fdisk
-  [tee]=coreutils
+  [apt-get]=apt [apt-cache]=apt [dpkg-deb]=dpkg
+  [cpio]=cpio [depmod]=kmod [modinfo]=kmod [flock]=util-linux [zstd]=zstd [xz]=xz-utils
 )
-# Copied into the ramdisk with their libraries. sfdisk is optional (only partition edits use it).
-# GNU tee replaces busybox's: the agent tees the image into its hash while writing it, and
-# busybox tee's small writes made that pipeline 3–4 times slower (128 MiB in 44 s vs 13 s
-# under QEMU TCG, against 6 s for the download and write alone). busybox sh prefers its own
-# applets for bare names, so the agent calls it as /usr/bin/tee.
-TOOLS=(curl zstd xz gzip wipefs blkdiscard tee)
-OPTIONAL_TOOLS=(sfdisk)
-CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
+# Copied into the ramdisk with their libraries, from these packages (ca-certificates gives the
+# CA bundle). GNU tee replaces busybox's: the agent tees the image into its hash while writing
+# it, and busybox tee's small writes made that pipeline 3–4 times slower (128 MiB in 44 s vs
+# 13 s under QEMU TCG, against 6 s for the download and write alone). busybox sh prefers its
+# own applets for bare names, so the agent calls it as /usr/bin/tee.
+TOOLS=(curl zstd xz gzip wipefs blkdiscard sfdisk tee)
+TOOL_PACKAGES=(curl zstd xz-utils gzip util-linux fdisk coreutils ca-certificates)
 
 find_cmd() { PATH="$PATH:/usr/sbin:/sbin" command -v "$1" 2>/dev/null; }
 
@@ -66,7 +64,6 @@ for cmd in "${!HOST_NEEDS[@]}"; do
   [[ "$cmd" == sfdisk ]] && continue
   find_cmd "$cmd" >/dev/null || missing+=("${HOST_NEEDS[$cmd]}")
 done
-[[ -f "$CA_BUNDLE" ]] || missing+=(ca-certificates)
 if ((${#missing[@]})); then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   keep_or_die "missing host packages: ${missing[*]} — run: bash scripts/ensure-deps.sh (as root), then build again"
@@ -85,11 +82,38 @@ resolve_packages() {
     pkg == "busybox-static" && /^Version: / { b = $2 }
     END { if (k != "" && v != "" && b != "") print k, v, b }'
 }
+# The tools' packages and, level by level, the library packages they depend on (the first of
+# alternatives; virtual packages and non-library dependencies such as debconf are not needed
+# by a binary at run time). Prints "package version" lines. The loader check after unpacking
+# proves the set complete: a library found nowhere in it stops the build, naming it.
+resolve_userspace() {
+  local -A seen=()
+  local level=("${TOOL_PACKAGES[@]}") next p line dep first alt
+  while ((${#level[@]})); do
+    next=()
+    for p in "${level[@]}"; do seen[$p]=1; done
+    alt=0
+    while IFS= read -r line; do
+      case "$line" in
+        " |Depends: "* | " |PreDepends: "*) dep=${line#*: }; first=$((alt == 0)); alt=1 ;;
+        "  Depends: "* | "  PreDepends: "*) dep=${line#*: }; first=$((alt == 0)); alt=0 ;;
+        *) alt=0; continue ;;
+      esac
+      ((first)) || continue
+      [[ "$dep" == lib* || "$dep" == zlib1g ]] || continue
+      [[ -n "${seen[$dep]:-}" ]] && continue
+      seen[$dep]=1
+      next+=("$dep")
+    done < <(apt-cache depends --no-recommends --no-suggests --no-conflicts --no-breaks --no-replaces --no-enhances "${level[@]}" 2>/dev/null)
+    level=("${next[@]}")
+  done
+  apt-cache show --no-all-versions "${!seen[@]}" 2>/dev/null | awk '/^Package: / { p = $2 } /^Version: / { print p, $2 }' | sort -u
+}
 mkdir -p "$CACHE"
 RESOLVED="$CACHE/apt-resolved"
 state=$(apt_state)
-[[ -f "$RESOLVED" ]] && read -r rstate KPKG KVER BBVER <"$RESOLVED"
-if [[ "${rstate:-}" != "$state" || -z "${BBVER:-}" ]]; then
+[[ -f "$RESOLVED" ]] && { read -r rstate KPKG KVER BBVER; mapfile -t USERSPACE; } <"$RESOLVED"
+if [[ "${rstate:-}" != "$state" || -z "${BBVER:-}" || ${#USERSPACE[@]} -lt ${#TOOL_PACKAGES[@]} ]]; then
   read -r KPKG KVER BBVER < <(resolve_packages) || true
   if [[ -z "${BBVER:-}" && $(id -u) -eq 0 ]]; then
     # A machine whose package lists were never fetched (or were cleaned) knows no versions.
@@ -99,22 +123,18 @@ if [[ "${rstate:-}" != "$state" || -z "${BBVER:-}" ]]; then
     read -r KPKG KVER BBVER < <(resolve_packages) || true
   fi
   [[ -n "${BBVER:-}" ]] || keep_or_die "apt knows no linux-image-amd64 or busybox-static (run apt-get update as root, with Debian's main archive in the sources)"
-  echo "$state $KPKG $KVER $BBVER" >"$RESOLVED"
+  mapfile -t USERSPACE < <(resolve_userspace)
+  for p in "${TOOL_PACKAGES[@]}"; do
+    printf '%s\n' "${USERSPACE[@]}" | grep -q "^$p " || keep_or_die "apt knows no package $p (needed for the agent's tools)"
+  done
+  { echo "$state $KPKG $KVER $BBVER"; printf '%s\n' "${USERSPACE[@]}"; } >"$RESOLVED"
 fi
-
-# --- host files: tools, their libraries, the CA bundle, NIC firmware ------------------------
-tool_paths=()
-for t in "${TOOLS[@]}"; do tool_paths+=("$(find_cmd "$t")"); done
-for t in "${OPTIONAL_TOOLS[@]}"; do p=$(find_cmd "$t" || true); [[ -n "$p" ]] && tool_paths+=("$p"); done
-# Every library ldd resolves, plus the dynamic loader (ldd prints it without "=>").
-mapfile -t lib_paths < <(ldd "${tool_paths[@]}" 2>/dev/null | awk '/=> \// { print $3 } /^\t\/[^ ]+ \(0x/ { print $1 }' | sort -u)
-host_files=("${tool_paths[@]}" "${lib_paths[@]}" "$CA_BUNDLE")
 
 INPUT_HASH=$(
   {
     sha256sum "${BASH_SOURCE[0]}" "$SRC/init" "$SRC/udhcpc.script" | cut -d' ' -f1
     echo "$KPKG=$KVER busybox-static=$BBVER"
-    sha256sum "${host_files[@]}"
+    printf '%s\n' "${USERSPACE[@]}"
     # Firmware from non-free-firmware, when the host has it (copied for the modules that ask).
     [[ -d /lib/firmware ]] && find /lib/firmware/ \( -type f -o -type l \) -printf '%P %s %T@\n' | sort
   } | sha256sum | cut -c1-32
@@ -160,28 +180,41 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/kiln-ramdisk.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
 # --- packages -------------------------------------------------------------------------------
-deb_file() { # package version → cached .deb path (apt's file name: the epoch's colon as %3a)
-  echo "$CACHE/debs/${1}_${2//:/%3a}_amd64.deb"
+deb_file() { # package version → cached .deb path (apt's file name: the epoch's colon as %3a; amd64 or all)
+  local f
+  for f in "$CACHE/debs/${1}_${2//:/%3a}"_{amd64,all}.deb; do [[ -s "$f" ]] && { echo "$f"; return 0; }; done
+  return 1
 }
-fetch_deb() { # package version → DEB (not in a subshell: keep_or_die must end the script)
-  DEB=$(deb_file "$1" "$2")
-  if [[ ! -s "$DEB" ]]; then
-    say "downloading $1 $2…"
-    # As root apt drops to the _apt user for downloads, which cannot write into a private cache.
-    (cd "$WORK" && apt-get download -q -o APT::Sandbox::User=root "$1=$2" >&2) || keep_or_die "apt-get download $1=$2 failed"
-    mv "$WORK/$(basename "$DEB")" "$DEB"
-  fi
+# Downloads every "package version" argument not cached yet, in one apt-get call (not in a
+# subshell: keep_or_die must end the script).
+fetch_debs() {
+  local want=() p v
+  for pv in "$@"; do
+    read -r p v <<<"$pv"
+    deb_file "$p" "$v" >/dev/null || want+=("$p=$v")
+  done
+  ((${#want[@]})) || return 0
+  say "downloading ${#want[@]} packages: ${want[*]}"
+  mkdir -p "$WORK/dl"
+  # As root apt drops to the _apt user for downloads, which cannot write into a private cache.
+  (cd "$WORK/dl" && apt-get download -q -o APT::Sandbox::User=root "${want[@]}" >&2) || keep_or_die "apt-get download failed (${want[*]})"
+  mv "$WORK"/dl/*.deb "$CACHE/debs/"
 }
-fetch_deb "$KPKG" "$KVER"
-KDEB=$DEB
-fetch_deb busybox-static "$BBVER"
-BBDEB=$DEB
-# Older versions of the same packages are of no further use.
-find "$CACHE/debs" -name '*.deb' ! -path "$KDEB" ! -path "$BBDEB" -delete
+fetch_debs "$KPKG $KVER" "busybox-static $BBVER" "${USERSPACE[@]}"
+KDEB=$(deb_file "$KPKG" "$KVER")
+BBDEB=$(deb_file busybox-static "$BBVER")
+keep=("$KDEB" "$BBDEB")
+for pv in "${USERSPACE[@]}"; do keep+=("$(deb_file ${pv})"); done
+# Other versions of these packages are of no further use.
+for f in "$CACHE"/debs/*.deb; do
+  printf '%s\n' "${keep[@]}" | grep -qxF "$f" || rm -f "$f"
+done
 
 say "unpacking $KPKG $KVER…"
 dpkg-deb -x "$KDEB" "$WORK/kernel"
 dpkg-deb -x "$BBDEB" "$WORK/busybox"
+U="$WORK/userspace"
+for pv in "${USERSPACE[@]}"; do dpkg-deb -x "$(deb_file ${pv})" "$U"; done
 KREL=$(basename "$(ls -d "$WORK"/kernel/lib/modules/*/ | head -n1)")
 KMOD="$WORK/kernel/lib/modules/$KREL"
 # The package ships no module indexes; the full tree's modules.dep gives the dependency closure.
@@ -202,21 +235,41 @@ for applet in $("$R/bin/busybox" --list-full); do
   [[ -e "$R/$applet" || -L "$R/$applet" ]] || ln -s /bin/busybox "$R/$applet"
 done
 
-# copy_exec: the file at the same path, dereferenced; PATH puts /usr/bin and /usr/sbin first,
+# The tools, from the unpacked packages, into /usr/bin and /usr/sbin: PATH puts those first,
 # so the real tools win over busybox applets of the same name.
-copy_file() {
-  local src=$1 dst="$R$1"
-  mkdir -p "$(dirname "$dst")"
-  cp -L "$src" "$dst"
-}
-for f in "${tool_paths[@]}"; do
+tool_paths=()
+for t in "${TOOLS[@]}"; do
+  f=""
+  for d in usr/bin bin usr/sbin sbin; do [[ -e "$U/$d/$t" ]] && { f="$U/$d/$t"; break; }; done
+  [[ -n "$f" ]] || die "no $t in the packages ${TOOL_PACKAGES[*]}"
+  tool_paths+=("$f")
   case "$f" in
-    /bin/* | /usr/bin/*) install -D -m 0755 "$f" "$R/usr/bin/$(basename "$f")" ;;
-    *) install -D -m 0755 "$f" "$R/usr/sbin/$(basename "$f")" ;;
+    "$U"/bin/* | "$U"/usr/bin/*) install -D -m 0755 "$f" "$R/usr/bin/$t" ;;
+    *) install -D -m 0755 "$f" "$R/usr/sbin/$t" ;;
   esac
 done
-for f in "${lib_paths[@]}"; do copy_file "$f"; done
-install -D -m 0644 "$CA_BUNDLE" "$R/etc/ssl/certs/ca-certificates.crt"
+# copy_exec with the packages' own loader: what each tool loads, looked up only inside the
+# unpacked packages, copied to the same path (dereferenced), and the loader itself.
+LOADER="$U/lib64/ld-linux-x86-64.so.2"
+[[ -e "$LOADER" ]] || die "no dynamic loader in libc6 (looked for ${LOADER#"$U"})"
+LIBPATH="$U/lib/x86_64-linux-gnu:$U/usr/lib/x86_64-linux-gnu"
+lib_paths=(/lib64/ld-linux-x86-64.so.2)
+for f in "${tool_paths[@]}"; do
+  while read -r name _ path _; do
+    [[ "$path" == "$U"/* ]] || die "$(basename "$f") needs $name, which none of the downloaded packages has (${path:-not found}); add its package to TOOL_PACKAGES"
+    lib_paths+=("${path#"$U"}")
+  done < <("$LOADER" --library-path "$LIBPATH" --list "$f" | awk '$2 == "=>" { print $1, $2, $3 }')
+done
+mapfile -t lib_paths < <(printf '%s\n' "${lib_paths[@]}" | sort -u)
+for f in "${lib_paths[@]}"; do
+  mkdir -p "$(dirname "$R$f")"
+  cp -L "$U$f" "$R$f"
+done
+# What update-ca-certificates would build from ca-certificates with its default configuration:
+# every Mozilla certificate, in name order.
+mkdir -p "$R/etc/ssl/certs"
+find "$U/usr/share/ca-certificates/mozilla" -name '*.crt' | LC_ALL=C sort | xargs cat >"$R/etc/ssl/certs/ca-certificates.crt"
+[[ -s "$R/etc/ssl/certs/ca-certificates.crt" ]] || die "no certificates in ca-certificates"
 
 install -m 0755 "$SRC/init" "$R/init"
 install -D -m 0755 "$SRC/udhcpc.script" "$R/etc/udhcpc.script"
@@ -302,19 +355,11 @@ mkdir -p "$B"
 cp "$WORK/kernel/boot/vmlinuz-$KREL" "$B/vmlinuz"
 
 # --- manifest -------------------------------------------------------------------------------
-pkg_of() { # a host file → "package version" from dpkg's database (merged-/usr: try both spellings)
-  local f=$1 alt pkg
-  alt=${f#/usr}
-  [[ "$alt" == "$f" ]] && alt="/usr$f"
-  pkg=$(dpkg-query -S "$f" 2>/dev/null || dpkg-query -S "$alt" 2>/dev/null || true)
-  pkg=${pkg%%:*}
-  [[ -n "$pkg" ]] && dpkg-query -W -f='${Package} ${Version}\n' "$pkg" 2>/dev/null | head -n1
-}
 packages_json=$(
   {
     echo "$KPKG $KVER"
     echo "busybox-static $BBVER"
-    for f in "${host_files[@]}"; do pkg_of "$f" || true; done
+    printf '%s\n' "${USERSPACE[@]}"
   } | sort -u | awk 'NF == 2 { printf "%s    { \"name\": \"%s\", \"version\": \"%s\" }", (n++ ? ",\n" : ""), $1, $2 }'
 )
 size_of() { stat -c %s "$1"; }

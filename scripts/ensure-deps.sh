@@ -4,8 +4,8 @@
 # with its iPXE ROMs and OVMF plus busybox (real network boots), OpenIPMI's BMC simulator
 # and ipmitool (IPMI power), wakeonlan (a second Wake-on-LAN sender to compare with), syslinux, mtools,
 # dosfstools, systemd-boot-efi and zstd (lib/lab's bootable test image and its .zst), and what
-# scripts/build-ramdisk.sh needs (cpio, kmod's depmod, and the tools it copies into the deploy
-# ramdisk: curl with the CA bundle, xz, sfdisk), OpenStack Swift (python3-swift: an S3 service for
+# scripts/build-ramdisk.sh needs (cpio, kmod's depmod, zstd and xz; the ramdisk's own tools
+# are downloaded as packages), curl and the CA bundle, OpenStack Swift (python3-swift: an S3 service for
 # the S3 image backend's test). With --bench it also
 # installs nginx-light, the baseline of bench/boot-storm.
 # Silent when everything is present. Runs apt-get as root (directly, or through sudo).

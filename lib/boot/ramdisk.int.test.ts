@@ -18,7 +18,7 @@ const AGENT_PATH = `/boot/${MAC.replaceAll(":", "-")}/${TOKEN}/agent`;
 const MiB = 1024 * 1024;
 
 // Runs inside the ramdisk under its /bin/sh. Each tool the real agent relies on must start
-// (its shared libraries were copied by ldd); the report goes back through curl, as the agent's do.
+// (unpacked from their Debian packages with the libraries they load); the report goes back through curl, as the agent's do.
 const STUB_AGENT = `
 echo "KILN-STUB-AGENT started"
 tools=""
@@ -103,7 +103,8 @@ describe("the deploy ramdisk", () => {
     expect(manifest).not.toBeNull();
     const m = manifest!;
     expect(m.kernel.package).toMatch(/^linux-image-\d/);
-    expect(m.packages.map((p) => p.name)).toEqual(expect.arrayContaining([m.kernel.package, "busybox-static", "curl"]));
+    // Every binary comes from a downloaded package, the agent's tools with their libraries.
+    expect(m.packages.map((p) => p.name)).toEqual(expect.arrayContaining([m.kernel.package, "busybox-static", "curl", "libcurl4", "libc6", "zstd", "xz-utils", "util-linux", "fdisk", "coreutils", "ca-certificates"]));
     expect(m.modules).toBeGreaterThan(100);
     const initrd = await fs.readFile(path.join(dir, "ramdisk", "initrd.img"));
     expect(initrd.length).toBe(m.files["initrd.img"].bytes);
