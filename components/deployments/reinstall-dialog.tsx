@@ -6,7 +6,7 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { Alert } from "../ui/alert";
 import { Button } from "../ui/button";
-import { Dialog, DialogActions } from "../ui/dialog";
+import { Dialog, FormActions } from "../ui/dialog";
 import { Field, SelectField, TextAreaField } from "../ui/field";
 import { ApiError, callApi, errorsOf } from "../ui/use-api";
 import type { ImageOption, RunView, TemplateOption } from "./types";
@@ -189,14 +189,7 @@ export function ReinstallDialog({
           Mail me when it finishes
         </label>
         {failure && !Object.values(fe).flat().includes(failure.message) ? <Alert tone="error">{failure.message}</Alert> : null}
-        <DialogActions>
-          <Button type="button" variant="secondary" onClick={onClose}>
-            Close
-          </Button>
-          <Button type="submit" disabled={busy || (action === "deploy_image" && !imageId) || (action === "capture_disk" && !captureId)}>
-            {busy ? "Starting…" : "Start"}
-          </Button>
-        </DialogActions>
+        <FormActions onCancel={onClose} cancelLabel="Close" busy={busy} busyLabel="Starting…" label="Start" disabled={(action === "deploy_image" && !imageId) || (action === "capture_disk" && !captureId)} />
       </form>
     </Dialog>
   );

@@ -5,7 +5,7 @@ import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { ApiForm } from "../ui/api-form";
 import { Button } from "../ui/button";
-import { Dialog, DialogActions } from "../ui/dialog";
+import { Dialog, FormActions } from "../ui/dialog";
 import { Field, SelectField, TextAreaField } from "../ui/field";
 import { useApi } from "../ui/use-api";
 import type { ImageView, ImageVisibility, ProjectChoice } from "./types";
@@ -92,14 +92,7 @@ function NewImageForm({ projects, canPublish, onCancel }: { projects: ProjectCho
       <Field name="name" label="Name" placeholder="debian-12-hpc" required data-autofocus error={api.errorsOf("name")} />
       <TextAreaField name="description" label="Description" mono={false} rows={3} error={api.errorsOf("description")} />
       <VisibilityFields visibility={visibility} onVisibility={setVisibility} projectId={null} projects={projects} canPublish={canPublish} errorsOf={api.errorsOf} />
-      <DialogActions>
-        <Button type="button" variant="secondary" onClick={onCancel}>
-          Cancel
-        </Button>
-        <Button type="submit" disabled={api.isPending}>
-          {api.isPending ? "Creating…" : "Create image"}
-        </Button>
-      </DialogActions>
+      <FormActions onCancel={onCancel} busy={api.isPending} busyLabel="Creating…" label="Create image" />
     </ApiForm>
   );
 }
@@ -126,14 +119,7 @@ export function EditImageDialog({ image, open, onClose, onDone }: DialogProps) {
       >
         <Field name="name" label="Name" defaultValue={image.name} required data-autofocus error={api.errorsOf("name")} />
         <TextAreaField name="description" label="Description" mono={false} rows={4} defaultValue={image.description} error={api.errorsOf("description")} />
-        <DialogActions>
-          <Button type="button" variant="secondary" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button type="submit" disabled={api.isPending}>
-            {api.isPending ? "Saving…" : "Save"}
-          </Button>
-        </DialogActions>
+        <FormActions onCancel={onClose} busy={api.isPending} busyLabel="Saving…" label="Save" />
       </ApiForm>
     </Dialog>
   );
@@ -169,14 +155,7 @@ function ShareImageForm({ image, projects, canPublish, onClose, onDone }: Omit<D
       }
     >
       <VisibilityFields visibility={visibility} onVisibility={setVisibility} projectId={image.projectId} projects={choices} canPublish={canPublish} errorsOf={api.errorsOf} />
-      <DialogActions>
-        <Button type="button" variant="secondary" onClick={onClose}>
-          Cancel
-        </Button>
-        <Button type="submit" disabled={api.isPending}>
-          {api.isPending ? "Saving…" : "Save"}
-        </Button>
-      </DialogActions>
+      <FormActions onCancel={onClose} busy={api.isPending} busyLabel="Saving…" label="Save" />
     </ApiForm>
   );
 }

@@ -1,5 +1,6 @@
 import Link from "next/link";
 import { Badge } from "../ui/badge";
+import { Table } from "../ui/table";
 import { formatBytes } from "../ui/format";
 import type { ImageView } from "./types";
 import { formatLabel } from "./format-label";
@@ -13,61 +14,35 @@ export function VisibilityBadge({ image }: { image: Pick<ImageView, "visibility"
 /** The images a user may see, each with its latest ready version. */
 export function ImageTable({ images }: { images: ImageView[] }) {
   return (
-    <div className="overflow-x-auto rounded-lg border border-stone-200 bg-white shadow-sm">
-      <table className="w-full text-left text-sm">
-        <thead className="border-b border-stone-200 bg-stone-50 text-xs uppercase tracking-wide text-stone-500">
-          <tr>
-            <th scope="col" className="px-4 py-2 font-medium">
-              Image
-            </th>
-            <th scope="col" className="px-4 py-2 font-medium">
-              Latest ready version
-            </th>
-            <th scope="col" className="px-4 py-2 text-right font-medium">
-              Size
-            </th>
-            <th scope="col" className="px-4 py-2 font-medium">
-              Format
-            </th>
-            <th scope="col" className="px-4 py-2 font-medium">
-              Shared with
-            </th>
-            <th scope="col" className="px-4 py-2 font-medium">
-              Owner
-            </th>
-          </tr>
-        </thead>
-        <tbody className="divide-y divide-stone-100">
-          {images.map((image) => (
-            <tr key={image.id} data-testid="image-row">
-              <td className="max-w-sm px-4 py-3">
-                <Link href={`/images/${image.id}`} className="font-medium text-stone-900 hover:text-kiln-700 hover:underline">
-                  {image.name}
+    <Table columns={[{ label: "Image" }, { label: "Latest ready version" }, { label: "Size", align: "right" }, { label: "Format" }, { label: "Shared with" }, { label: "Owner" }]}>
+      {images.map((image) => (
+        <tr key={image.id} data-testid="image-row">
+          <td className="max-w-sm px-4 py-3">
+            <Link href={`/images/${image.id}`} className="font-medium text-stone-900 hover:text-kiln-700 hover:underline">
+              {image.name}
+            </Link>
+            {image.description ? <p className="truncate text-xs text-stone-500">{image.description}</p> : null}
+          </td>
+          <td className="whitespace-nowrap px-4 py-3 text-stone-700">
+            {image.latestVersion !== null ? (
+              <>
+                <Link href={`/images/${image.id}/versions/${image.latestVersion}`} className="font-medium text-kiln-700 hover:underline">
+                  v{image.latestVersion}
                 </Link>
-                {image.description ? <p className="truncate text-xs text-stone-500">{image.description}</p> : null}
-              </td>
-              <td className="whitespace-nowrap px-4 py-3 text-stone-700">
-                {image.latestVersion !== null ? (
-                  <>
-                    <Link href={`/images/${image.id}/versions/${image.latestVersion}`} className="font-medium text-kiln-700 hover:underline">
-                      v{image.latestVersion}
-                    </Link>
-                    <span className="ml-2 text-xs text-stone-500">of {image.versionCount}</span>
-                  </>
-                ) : (
-                  <span className="text-stone-400">none yet</span>
-                )}
-              </td>
-              <td className="whitespace-nowrap px-4 py-3 text-right tabular-nums text-stone-700">{image.latestSizeBytes !== null ? formatBytes(image.latestSizeBytes) : "—"}</td>
-              <td className="px-4 py-3 text-stone-700">{image.latestFormat ? formatLabel(image.latestFormat) : "—"}</td>
-              <td className="px-4 py-3">
-                <VisibilityBadge image={image} />
-              </td>
-              <td className="px-4 py-3 text-stone-600">{image.ownerEmail ?? "—"}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+                <span className="ml-2 text-xs text-stone-500">of {image.versionCount}</span>
+              </>
+            ) : (
+              <span className="text-stone-400">none yet</span>
+            )}
+          </td>
+          <td className="whitespace-nowrap px-4 py-3 text-right tabular-nums text-stone-700">{image.latestSizeBytes !== null ? formatBytes(image.latestSizeBytes) : "—"}</td>
+          <td className="px-4 py-3 text-stone-700">{image.latestFormat ? formatLabel(image.latestFormat) : "—"}</td>
+          <td className="px-4 py-3">
+            <VisibilityBadge image={image} />
+          </td>
+          <td className="px-4 py-3 text-stone-600">{image.ownerEmail ?? "—"}</td>
+        </tr>
+      ))}
+    </Table>
   );
 }

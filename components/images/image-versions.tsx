@@ -8,6 +8,7 @@ import { useRouter } from "next/navigation";
 import { useEffect, useRef, useState } from "react";
 import { Alert } from "../ui/alert";
 import { Badge } from "../ui/badge";
+import { Table } from "../ui/table";
 import { Button } from "../ui/button";
 import { Dialog, DialogActions } from "../ui/dialog";
 import { formatBytes, formatDateTime } from "../ui/format";
@@ -69,85 +70,51 @@ export function ImageVersions({ imageId, initial, canEdit, canUpload }: { imageI
         {rows.length === 0 ? (
           <div className="rounded-lg border border-dashed border-stone-300 bg-white px-6 py-10 text-center text-sm text-stone-600">No versions yet. {canUpload ? "Upload the first one below." : ""}</div>
         ) : (
-          <div className="overflow-x-auto rounded-lg border border-stone-200 bg-white shadow-sm">
-            <table className="w-full text-left text-sm">
-              <thead className="border-b border-stone-200 bg-stone-50 text-xs uppercase tracking-wide text-stone-500">
-                <tr>
-                  <th scope="col" className="px-4 py-2 font-medium">
-                    Version
-                  </th>
-                  <th scope="col" className="px-4 py-2 font-medium">
-                    State
-                  </th>
-                  <th scope="col" className="px-4 py-2 text-right font-medium">
-                    Size
-                  </th>
-                  <th scope="col" className="px-4 py-2 font-medium">
-                    Format
-                  </th>
-                  <th scope="col" className="px-4 py-2 font-medium">
-                    sha256
-                  </th>
-                  <th scope="col" className="px-4 py-2 font-medium">
-                    Uploaded
-                  </th>
-                  <th scope="col" className="px-4 py-2 font-medium">
-                    Notes
-                  </th>
-                  {canEdit ? (
-                    <th scope="col" className="px-4 py-2">
-                      <span className="sr-only">Actions</span>
-                    </th>
+          <Table columns={[{ label: "Version" }, { label: "State" }, { label: "Size", align: "right" }, { label: "Format" }, { label: "sha256" }, { label: "Uploaded" }, { label: "Notes" }, ...(canEdit ? [{ label: "Actions", srOnly: true }] : [])]}>
+            {rows.map((v) => (
+              <tr key={v.version} data-testid={`version-row-${v.version}`} className="align-top">
+                <td className="whitespace-nowrap px-4 py-3">
+                  <Link href={`/images/${imageId}/versions/${v.version}`} className="font-medium text-kiln-700 hover:underline">
+                    v{v.version}
+                  </Link>
+                  {v.version === latestReady ? (
+                    <span className="ml-2">
+                      <Badge tone="kiln">latest</Badge>
+                    </span>
                   ) : null}
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-stone-100">
-                {rows.map((v) => (
-                  <tr key={v.version} data-testid={`version-row-${v.version}`} className="align-top">
-                    <td className="whitespace-nowrap px-4 py-3">
-                      <Link href={`/images/${imageId}/versions/${v.version}`} className="font-medium text-kiln-700 hover:underline">
-                        v{v.version}
-                      </Link>
-                      {v.version === latestReady ? (
-                        <span className="ml-2">
-                          <Badge tone="kiln">latest</Badge>
-                        </span>
-                      ) : null}
-                    </td>
-                    <td className="px-4 py-3">
-                      <VersionStateBadge state={v.state} />
-                      {v.state === "failed" && v.failureReason ? <p className="mt-1 max-w-56 text-xs text-red-700">{v.failureReason}</p> : null}
-                    </td>
-                    <td className="whitespace-nowrap px-4 py-3 text-right tabular-nums text-stone-700">{formatBytes(v.sizeBytes)}</td>
-                    <td className="px-4 py-3 text-stone-700">{v.format ?? "—"}</td>
-                    <td className="px-4 py-3">
-                      {v.sha256 ? (
-                        <code title={v.sha256} className="font-mono text-xs text-stone-700" data-testid="version-sha256-short">
-                          {v.sha256.slice(0, 12)}…
-                        </code>
-                      ) : (
-                        <span className="text-stone-400">—</span>
-                      )}
-                    </td>
-                    <td className="whitespace-nowrap px-4 py-3 text-stone-700">
-                      <span className="block">{v.uploaderEmail ?? "—"}</span>
-                      <span className="block text-xs text-stone-500">{formatDateTime(v.createdAt)}</span>
-                    </td>
-                    <td className="max-w-64 px-4 py-3 text-stone-700">
-                      <p className="line-clamp-2">{v.notes || <span className="text-stone-400">—</span>}</p>
-                    </td>
-                    {canEdit ? (
-                      <td className="whitespace-nowrap px-4 py-3 text-right">
-                        <button type="button" onClick={() => setDeleting(v)} className="text-xs font-medium text-red-700 hover:underline" aria-label={`Delete version ${v.version}`}>
-                          Delete
-                        </button>
-                      </td>
-                    ) : null}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+                </td>
+                <td className="px-4 py-3">
+                  <VersionStateBadge state={v.state} />
+                  {v.state === "failed" && v.failureReason ? <p className="mt-1 max-w-56 text-xs text-red-700">{v.failureReason}</p> : null}
+                </td>
+                <td className="whitespace-nowrap px-4 py-3 text-right tabular-nums text-stone-700">{formatBytes(v.sizeBytes)}</td>
+                <td className="px-4 py-3 text-stone-700">{v.format ?? "—"}</td>
+                <td className="px-4 py-3">
+                  {v.sha256 ? (
+                    <code title={v.sha256} className="font-mono text-xs text-stone-700" data-testid="version-sha256-short">
+                      {v.sha256.slice(0, 12)}…
+                    </code>
+                  ) : (
+                    <span className="text-stone-400">—</span>
+                  )}
+                </td>
+                <td className="whitespace-nowrap px-4 py-3 text-stone-700">
+                  <span className="block">{v.uploaderEmail ?? "—"}</span>
+                  <span className="block text-xs text-stone-500">{formatDateTime(v.createdAt)}</span>
+                </td>
+                <td className="max-w-64 px-4 py-3 text-stone-700">
+                  <p className="line-clamp-2">{v.notes || <span className="text-stone-400">—</span>}</p>
+                </td>
+                {canEdit ? (
+                  <td className="whitespace-nowrap px-4 py-3 text-right">
+                    <button type="button" onClick={() => setDeleting(v)} className="text-xs font-medium text-red-700 hover:underline" aria-label={`Delete version ${v.version}`}>
+                      Delete
+                    </button>
+                  </td>
+                ) : null}
+              </tr>
+            ))}
+          </Table>
         )}
       </section>
 

@@ -7,7 +7,7 @@ import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { Alert } from "../ui/alert";
 import { Button } from "../ui/button";
-import { Dialog, DialogActions } from "../ui/dialog";
+import { Dialog, FormActions } from "../ui/dialog";
 import { Field, SelectField } from "../ui/field";
 import { formatDateTime } from "../ui/format";
 import { numberOrUndefined } from "../ui/parse";
@@ -164,14 +164,7 @@ function DirectAllocationForm({ projects, onDone }: { projects: { id: string; na
         </SelectField>
         <Field name="durationHours" label="Hours" type="number" min={1} step="any" defaultValue={24} error={errorsOf(errors, "durationHours")} />
       </div>
-      <DialogActions>
-        <Button type="button" variant="secondary" onClick={onDone}>
-          Close
-        </Button>
-        <Button type="submit" disabled={busy}>
-          {busy ? "Allocating…" : "Allocate"}
-        </Button>
-      </DialogActions>
+      <FormActions onCancel={onDone} cancelLabel="Close" busy={busy} busyLabel="Allocating…" label="Allocate" />
     </form>
   );
 }

@@ -5,7 +5,7 @@ import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { ApiForm } from "../ui/api-form";
 import { Button } from "../ui/button";
-import { Dialog, DialogActions } from "../ui/dialog";
+import { Dialog, FormActions } from "../ui/dialog";
 import { Field, SelectField } from "../ui/field";
 import { formatHours } from "../ui/format";
 import { numberOrUndefined, splitList } from "../ui/parse";
@@ -133,14 +133,7 @@ function GetMachinesForm({ onClose, onLeased, initialPools, projects }: { onClos
           <Field name="minMemoryGb" label="At least (GB memory)" type="number" min={1} step="any" error={api.errorsOf("minMemoryMb")} />
         </div>
       </details>
-      <DialogActions>
-        <Button type="button" variant="secondary" onClick={onClose}>
-          Cancel
-        </Button>
-        <Button type="submit" disabled={api.isPending}>
-          {api.isPending ? "Leasing…" : "Get machines"}
-        </Button>
-      </DialogActions>
+      <FormActions onCancel={onClose} busy={api.isPending} busyLabel="Leasing…" label="Get machines" />
     </ApiForm>
   );
 }

@@ -4,7 +4,7 @@
 import { Alert } from "../ui/alert";
 import { ApiForm } from "../ui/api-form";
 import { Button } from "../ui/button";
-import { Dialog, DialogActions } from "../ui/dialog";
+import { Dialog, DialogActions, FormActions } from "../ui/dialog";
 import { Field, SelectField } from "../ui/field";
 import { formatDateTime, formatHours } from "../ui/format";
 import { numberOrUndefined } from "../ui/parse";
@@ -48,14 +48,7 @@ export function ExtendLeaseDialog({ lease, pool, open, onClose, onDone }: Dialog
         }
       >
         <Field name="hours" label="Hours to add" type="number" min={1} step="any" defaultValue={pool?.defaultLeaseHours ?? 24} required data-autofocus error={api.errorsOf("hours")} />
-        <DialogActions>
-          <Button type="button" variant="secondary" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button type="submit" disabled={api.isPending}>
-            {api.isPending ? "Extending…" : "Extend"}
-          </Button>
-        </DialogActions>
+        <FormActions onCancel={onClose} busy={api.isPending} busyLabel="Extending…" label="Extend" />
       </ApiForm>
     </Dialog>
   );
@@ -133,14 +126,7 @@ export function HandOverLeaseDialog({ lease, open, onClose, onDone }: DialogProp
             ))}
           </SelectField>
         ) : null}
-        <DialogActions>
-          <Button type="button" variant="secondary" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button type="submit" disabled={api.isPending}>
-            {api.isPending ? "Handing over…" : "Hand over"}
-          </Button>
-        </DialogActions>
+        <FormActions onCancel={onClose} busy={api.isPending} busyLabel="Handing over…" label="Hand over" />
       </ApiForm>
     </Dialog>
   );

@@ -6,7 +6,7 @@ import { useState } from "react";
 import { Alert } from "../ui/alert";
 import { ApiForm } from "../ui/api-form";
 import { Button } from "../ui/button";
-import { Dialog, DialogActions } from "../ui/dialog";
+import { Dialog, DialogActions, FormActions } from "../ui/dialog";
 import { Field, TextAreaField } from "../ui/field";
 import { formatHours } from "../ui/format";
 import { numberOrUndefined } from "../ui/parse";
@@ -123,14 +123,7 @@ function PoolForm({ pool, onDone }: { pool?: PoolRowView; onDone: () => void }) 
         <Field name="defaultLeaseHours" label="Default lease (hours)" type="number" min={1} defaultValue={pool?.defaultLeaseHours ?? 24} required error={api.errorsOf("defaultLeaseHours")} />
         <Field name="maxLeaseHours" label="Longest lease (hours)" type="number" min={1} defaultValue={pool?.maxLeaseHours ?? 168} required error={api.errorsOf("maxLeaseHours")} />
       </div>
-      <DialogActions>
-        <Button type="button" variant="secondary" onClick={onDone}>
-          Cancel
-        </Button>
-        <Button type="submit" disabled={api.isPending}>
-          {pool ? "Save" : "Create pool"}
-        </Button>
-      </DialogActions>
+      <FormActions onCancel={onDone} busy={api.isPending} label={pool ? "Save" : "Create pool"} />
     </ApiForm>
   );
 }

@@ -1,5 +1,6 @@
 "use client";
 import { useEffect, useId, useRef, type ReactNode } from "react";
+import { Button } from "./button";
 
 /**
  * A modal on the native <dialog>: focus moves in and is trapped, Escape closes it, and
@@ -74,4 +75,21 @@ export function Dialog({
 /** The row of buttons at the bottom of a dialog. */
 export function DialogActions({ children }: { children: ReactNode }) {
   return <div className="flex justify-end gap-2 pt-2">{children}</div>;
+}
+
+/**
+ * The usual end of a dialog's form: a way out, and a submit button that says what it does —
+ * and, while the request runs, that it is doing it (and cannot be pressed twice).
+ */
+export function FormActions(p: { onCancel: () => void; cancelLabel?: string; label: string; busy: boolean; busyLabel?: string; disabled?: boolean }) {
+  return (
+    <DialogActions>
+      <Button type="button" variant="secondary" onClick={p.onCancel}>
+        {p.cancelLabel ?? "Cancel"}
+      </Button>
+      <Button type="submit" disabled={p.busy || p.disabled}>
+        {p.busy && p.busyLabel ? p.busyLabel : p.label}
+      </Button>
+    </DialogActions>
+  );
 }
