@@ -2,7 +2,8 @@
 // script and instructions and reports inventory, progress, log lines and the end; installers
 // report the end. Authenticated by the run's one-time token and the MAC it was issued for.
 // A bad token or a foreign MAC is 404 (nothing is revealed); a report for a run that has
-// ended is 409; a repeated "done" is answered 200 and changes nothing.
+// ended is 409; a repeated "done" is answered 200 and changes nothing. A capture run's "done"
+// is 202 while Kiln still verifies the uploaded disk (./capture.ts).
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { findHostByMac, getDeploymentByTokenHash, updateDeploymentRow } from "@/db/queries/boot";
