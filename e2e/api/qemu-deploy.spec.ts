@@ -111,6 +111,9 @@ test("[DEPLOY-BIOS] SeaBIOS + iPXE: Kiln powers the machine on, the ramdisk writ
   // It rebooted, Kiln answered local boot, and the machine runs what was written.
   await markerOnConsole(machine, 90_000);
   expect(sha256Of(await headOf(machine.disk, versions.raw.sizeBytes))).toBe(versions.raw.sha256);
+  // The ramdisk booted with `quiet`: its command line (and the run's token) stayed off the console.
+  expect(machine.serial()).toContain("kiln-ramdisk:");
+  expect(machine.serial()).not.toMatch(/kiln\.token=[A-Za-z0-9_-]{20,}/);
   const facts = (await apiOk(admin, "GET", `/api/v1/hosts/${host.id}`, undefined, 200)).host;
   expect(facts.disks?.[0]).toMatchObject({ name: "vda", sizeBytes: 64 * 1024 * 1024 });
   await expect.poll(() => machine.running(), { timeout: 30_000 }).toBe(false);
