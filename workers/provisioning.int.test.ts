@@ -9,10 +9,10 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getTemplateByBuiltinKey } from "@/db/queries/templates";
-import { deployments, hosts } from "@/db/schema";
+import { listDeploymentRows } from "@/db/queries/deployments";
+import { getHostRow } from "@/db/queries/hosts";
 import { actorOf, type Actor } from "@/lib/audit/audit";
 import { cancelDeployment, getDeployment, startDeployment } from "@/lib/deployments/deployments";
 import { createHost } from "@/lib/hosts/hosts";
@@ -67,7 +67,9 @@ async function heldHost() {
 
 const run = (id: string) => getDeployment(t.db, admin, id);
 const stepOf = (name: string) => (d: Awaited<ReturnType<typeof run>>) => d.steps.find((s) => s.name === name)?.state === "running";
-const hostState = async (id: string) => (await t.db.select({ state: hosts.state }).from(hosts).where(eq(hosts.id, id)))[0]!.state;
+const hostState = async (id: string) => (await getHostRow(t.db, id))!.state;
+/** Every run of a host, whoever started it (release wipes included). */
+const runsOfHost = async (hostId: string) => (await listDeploymentRows(t.db, { hostId, limit: 1000, offset: 0 })).rows.map((r) => r.deployment);
 
 describe("provisioning jobs in the worker", () => {
   it("deploy-image: the job powers the machine on from the network; the agent's reports take it to done", async () => {
@@ -118,7 +120,7 @@ describe("provisioning jobs in the worker", () => {
   it("wipe-disk at a lease's end: wiped, switched off by the job, and only then available", async () => {
     const { hostId, leaseId, machine } = await heldHost();
     await releaseLease(t.db, holder, leaseId);
-    const [wipe] = await t.db.select().from(deployments).where(eq(deployments.hostId, hostId));
+    const [wipe] = await runsOfHost(hostId);
     await waitFor("the wipe-disk job's power step", () => run(wipe!.id), stepOf("boot"));
     await machine.boot();
     await machine.instructions();
@@ -177,7 +179,7 @@ describe("a worker killed in the middle of a job", () => {
       await machine.done();
       const done = await waitFor("the run's end", () => run(started.id), (d) => d.state === "done");
       expect(done.steps.map((s) => s.state)).toEqual(["done", "done", "done", "done", "done"]);
-      expect(await t.db.select({ id: deployments.id }).from(deployments).where(eq(deployments.hostId, hostId))).toHaveLength(1);
+      expect(await runsOfHost(hostId)).toHaveLength(1);
       expect(await hostState(hostId)).toBe("leased");
     } finally {
       if (child.exitCode === null) child.kill("SIGKILL");

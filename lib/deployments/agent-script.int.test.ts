@@ -9,16 +9,15 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { gzipSync, zstdCompressSync, zstdDecompressSync } from "node:zlib";
-import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { imageVersions, leaseEvents } from "@/db/schema";
 import { actorOf, type Actor } from "@/lib/audit/audit";
 import { createHost } from "@/lib/hosts/hosts";
 import { stopJobSender } from "@/lib/jobs/enqueue";
 import { createLease } from "@/lib/leases/leases";
 import { addProjectMember, createProject } from "@/lib/projects/projects";
 import { syncBuiltinTemplates } from "@/lib/templates/templates";
-import { getImageVersionRow } from "@/db/queries/images";
+import { getImageVersionRow, updateImageVersionFrom } from "@/db/queries/images";
+import { listLeaseEventRows } from "@/db/queries/leases";
 import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";
 import { createActiveUser } from "@/test/harness/fixtures";
@@ -158,7 +157,7 @@ describe("the deploy agent script", () => {
     const { run, machine, dev, mac } = await bootedRun({ action: "deploy_image", imageId: img.image.id, disk: "vda" });
     await fs.writeFile(path.join(dev, "vda"), "");
     // What Kiln believes the image is differs from what it serves: the agent must notice.
-    await t.db.update(imageVersions).set({ sha256: "0".repeat(64) }).where(and(eq(imageVersions.imageId, img.image.id), eq(imageVersions.version, 1)));
+    expect(await updateImageVersionFrom(t.db, { imageId: img.image.id, version: 1, from: "ready" }, { sha256: "0".repeat(64) })).toMatchObject({ sha256: "0".repeat(64) });
     expect((await runAgent({ mac, token: machine.token!, dev })).code).not.toBe(0);
     const view = await getDeployment(t.db, holder, run.id);
     expect(view.state).toBe("failed");
@@ -259,7 +258,7 @@ describe("the deploy agent script", () => {
     const view = await getDeployment(t.db, holder, run.id);
     // The power-off that follows is the worker's (not running here); the wipe itself is done.
     expect(view.steps.find((s) => s.name === "wipe")?.state).toBe("done");
-    const [event] = await t.db.select().from(leaseEvents).where(and(eq(leaseEvents.leaseId, view.leaseId!), eq(leaseEvents.kind, "erased")));
+    const [event] = (await listLeaseEventRows(t.db, view.leaseId!)).map((r) => r.event).filter((e) => e.kind === "erased");
     expect(event).toMatchObject({ kind: "erased", data: { mode: wipeMode, deploymentId: run.id, disks: [{ disk: "vda", sizeBytes: before.length, method: expect.stringContaining(wipeMode === "full" ? "every byte zeroed" : "first and last 64 MiB zeroed") }] } });
     expect(event!.message).toContain(`${wipeMode} wipe of vda (${before.length} bytes`);
   });

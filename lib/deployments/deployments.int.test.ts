@@ -8,10 +8,11 @@ import fs from "node:fs/promises";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getTemplateByBuiltinKey } from "@/db/queries/templates";
-import { deployments, hosts, images, imageVersions, outbox } from "@/db/schema";
+import { getDeploymentRow, listDeploymentRows } from "@/db/queries/deployments";
+import { getHostRow } from "@/db/queries/hosts";
+import { listOutboxMailTo } from "@/db/queries/outbox";
 import { actorOf, type Actor } from "@/lib/audit/audit";
 import { markForReinstall, updateBootSettings } from "@/lib/boot/boot-settings";
 import { createHost } from "@/lib/hosts/hosts";
@@ -71,6 +72,8 @@ async function heldHost(opts: { driver?: "plugin" | "manual"; lease?: boolean } 
 
 const stepStates = async (id: string) => (await getDeployment(t.db, holder, id)).steps.map((s) => `${s.name}:${s.state}`);
 const inFuture = (seconds: number) => new Date(Date.now() + seconds * 1000);
+/** Every run of a host, whoever started it (release wipes included). */
+const runsOfHost = async (hostId: string) => (await listDeploymentRows(t.db, { hostId, limit: 1000, offset: 0 })).rows.map((r) => r.deployment);
 
 describe("starting a run", () => {
   it("refuses, before anything is powered: a host not held, an unreadable image, a busy host, a template that does not render", async () => {
@@ -123,7 +126,7 @@ describe("a deploy_image run, the machine played over HTTP", () => {
     // The instructions' image URL opens exactly this version for this run's token.
     expect(await machine.download(params.image.url)).toMatchObject({ status: 200, sha256: img.sha256 });
     expect((await machine.inventory({ cpuCores: 16, memoryMb: 65536, disks: [{ name: "vda", sizeBytes: 1e11, serial: "QM0001" }], nics: [{ mac: machine.mac, name: "eth0", speedMbps: 1000 }], facts: { vendor: "QEMU" } })).status).toBe(200);
-    const host = (await t.db.select().from(hosts).where(eq(hosts.id, hostId)))[0]!;
+    const host = (await getHostRow(t.db, hostId))!;
     expect(host).toMatchObject({ cpuCores: 16, memoryMb: 65536, disks: [{ name: "vda", sizeBytes: 1e11, serial: "QM0001" }] });
     expect(host.facts).toMatchObject({ vendor: "QEMU", nics: [{ mac: machine.mac, name: "eth0", speedMbps: 1000 }] });
 
@@ -158,7 +161,7 @@ describe("a deploy_image run, the machine played over HTTP", () => {
     expect(await machine.boot()).toContain("boots from its local disk");
     // No mail was asked for (notify is off by default).
     expect((await getDeployment(t.db, holder, run.id)).options).toEqual({});
-    expect(await t.db.select().from(outbox).where(eq(outbox.to, holder.user!.email))).toEqual([]);
+    expect(await listOutboxMailTo(t.db, holder.user!.email)).toEqual([]);
   });
 
   it("mails the holder at the end when they asked for it, with the reason of a failure and the host's link", async () => {
@@ -167,7 +170,7 @@ describe("a deploy_image run, the machine played over HTTP", () => {
     await machine.boot();
     await machine.instructions();
     await machine.failed("disk /dev/sdz not found");
-    const mails = await t.db.select().from(outbox).where(eq(outbox.to, holder.user!.email));
+    const mails = await listOutboxMailTo(t.db, holder.user!.email);
     expect(mails.map((m) => m.subject)).toEqual([`${name}: wipe the disks failed`]);
     expect(mails[0]!.text).toContain("Wipe the disks: disk /dev/sdz not found");
     expect(mails[0]!.text).toContain(`http://kiln.test/hosts/${hostId}`);
@@ -323,10 +326,10 @@ describe("the end of a lease", () => {
     const mine = await startDeployment(t.db, holder, h.hostId, { action: "wipe_disk" });
     await releaseLease(t.db, holder, h.leaseId!);
     // The holder's run is cancelled; a release wipe takes over; the host waits in releasing.
-    expect((await t.db.select().from(deployments).where(eq(deployments.id, mine.id)))[0]).toMatchObject({ state: "cancelled", failureReason: "the lease ended" });
-    const release = (await t.db.select().from(deployments).where(eq(deployments.hostId, h.hostId))).find((d) => d.origin === "release")!;
+    expect(await getDeploymentRow(t.db, mine.id)).toMatchObject({ state: "cancelled", failureReason: "the lease ended" });
+    const release = (await runsOfHost(h.hostId)).find((d) => d.origin === "release")!;
     expect(release).toMatchObject({ action: "wipe_disk", state: "running", userId: null });
-    expect((await t.db.select({ state: hosts.state }).from(hosts).where(eq(hosts.id, h.hostId)))[0]!.state).toBe("releasing");
+    expect((await getHostRow(t.db, h.hostId))!.state).toBe("releasing");
     // The former holder sees none of it.
     await expectAppError(getDeployment(t.db, holder, release.id), "not_found");
 
@@ -337,26 +340,26 @@ describe("the end of a lease", () => {
     await h.machine.done();
     // The agent is done; the power-off is the worker's.
     expect((await getDeployment(t.db, admin, release.id)).steps.map((s) => `${s.name}:${s.state}`)).toEqual(["power_on:done", "boot:done", "agent:done", "wipe:done", "power_off:running"]);
-    expect((await t.db.select({ state: hosts.state }).from(hosts).where(eq(hosts.id, h.hostId)))[0]!.state).toBe("releasing");
+    expect((await getHostRow(t.db, h.hostId))!.state).toBe("releasing");
     expect(await runWorkerSteps(t.db, release.id, "wipe_disk")).toEqual({ ran: ["power_off"], state: "done" });
     expect((await plugin.actions()).at(-1)).toBe("off");
-    expect((await t.db.select({ state: hosts.state }).from(hosts).where(eq(hosts.id, h.hostId)))[0]!.state).toBe("available");
+    expect((await getHostRow(t.db, h.hostId))!.state).toBe("available");
   });
 
   it("a failed wipe sends the host to maintenance; a manual host goes straight back", async () => {
     const h = await heldHost();
     await releaseLease(t.db, holder, h.leaseId!);
-    const release = (await t.db.select().from(deployments).where(eq(deployments.hostId, h.hostId)))[0]!;
+    const release = (await runsOfHost(h.hostId))[0]!;
     await h.machine.boot();
     await h.machine.instructions();
     await h.machine.failed("disk /dev/sda not found");
-    const [row] = await t.db.select({ state: hosts.state }).from(hosts).where(eq(hosts.id, h.hostId));
+    const row = await getHostRow(t.db, h.hostId);
     expect(row!.state).toBe("maintenance");
     expect((await getDeployment(t.db, admin, release.id)).failureReason).toBe("Wipe the disks: disk /dev/sda not found");
 
     const m = await heldHost({ driver: "manual" });
     await releaseLease(t.db, holder, m.leaseId!);
-    expect((await t.db.select({ state: hosts.state }).from(hosts).where(eq(hosts.id, m.hostId)))[0]!.state).toBe("available");
-    expect(await t.db.select().from(deployments).where(eq(deployments.hostId, m.hostId))).toEqual([]);
+    expect((await getHostRow(t.db, m.hostId))!.state).toBe("available");
+    expect(await runsOfHost(m.hostId)).toEqual([]);
   });
 });

@@ -11,9 +11,8 @@ import * as bootFile from "@/app/boot/[mac]/[token]/[file]/route";
 import * as bootMac from "@/app/boot/[mac]/route";
 import * as uploads from "@/app/api/uploads/[[...path]]/route";
 import * as blob from "@/app/images/[id]/versions/[version]/blob/route";
-import { imageVersions, images } from "@/db/schema";
 import type { Db } from "@/lib/db";
-import { listStuckVerifications } from "@/db/queries/images";
+import { getImageRow, insertImage, insertImageVersion, listStuckVerifications, nextImageVersion, refreshLatestVersion } from "@/db/queries/images";
 import { getImageStorage } from "@/lib/images/storage";
 import { verifyImageVersion } from "@/lib/images/verify";
 import { startRouteServer, type RouteServer } from "./http-server";
@@ -193,13 +192,17 @@ echo '{"ok": true, "state": "on", "message": "outlet switched"}'
 export async function seedReadyImage(db: Db, p: { ownerUserId: string; name?: string; bytes?: Buffer; visibility?: "private" | "public"; format?: "raw" | "gzip" | "zstd" | "xz" }) {
   const bytes = p.bytes ?? randomBytes(256 * 1024);
   const sha256 = createHash("sha256").update(bytes).digest("hex");
-  const [image] = await db.insert(images).values({ name: p.name ?? `img-${randomBytes(3).toString("hex")}`, ownerUserId: p.ownerUserId, visibility: p.visibility ?? "private", latestVersion: 1, versionCounter: 1 }).returning();
+  const created = await insertImage(db, { name: p.name ?? `img-${randomBytes(3).toString("hex")}`, ownerUserId: p.ownerUserId, visibility: p.visibility ?? "private" });
+  const version = await nextImageVersion(db, created.id);
   const storage = getImageStorage();
   const tmp = path.join(storage.tmpDir, `seed-${randomBytes(6).toString("hex")}`);
   await fs.writeFile(tmp, bytes);
-  const storageKey = await storage.putFile(tmp, image!.id, 1);
-  await db.insert(imageVersions).values({ imageId: image!.id, version: 1, state: "ready", sizeBytes: bytes.length, sha256, format: p.format ?? "raw", sourceFormat: p.format ?? "raw", storageKey, readyAt: new Date() });
-  return { image: image!, version: 1, sha256, bytes };
+  const storageKey = await storage.putFile(tmp, created.id, version);
+  await insertImageVersion(db, { imageId: created.id, version, state: "ready", sizeBytes: bytes.length, sha256, format: p.format ?? "raw", sourceFormat: p.format ?? "raw", storageKey, readyAt: new Date() });
+  await refreshLatestVersion(db, created.id);
+  // Read back: the row as it is now, with latest_version and version_counter at this version.
+  const image = (await getImageRow(db, created.id))!;
+  return { image, version, sha256, bytes };
 }
 
 /**
