@@ -8,7 +8,11 @@
 // Both rates come from the same VM in the same run, so their ratio is what Kiln's path costs
 // on top of the disk. Not a test: numbers depend on the machine (see bench/README.md).
 //
-// Options: --size 512 (MiB of image) --uefi
+// Then the same machine's disk is captured into a new image version (read, zstd in 32 MiB
+// chunks, uploaded through tus with the run's token); its baseline, in the same VM after the
+// agent, is the same disk read and compressed with the same zstd settings into /dev/null.
+//
+// Options: --size 512 (MiB of image) --uefi --skip-capture
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
@@ -44,8 +48,64 @@ async function upload(k: BenchKiln, imageId: string, file: string): Promise<numb
   }
 }
 
+async function waitForRun(k: BenchKiln, runId: string, what: string): Promise<any> {
+  const t0 = Date.now();
+  for (;;) {
+    const run = await benchApi<any>(k, "GET", `/api/v1/deployments/${runId}`, undefined, 200);
+    if (!["pending", "running"].includes(run.state)) {
+      if (run.state !== "done") throw new Error(`the ${what} ${run.state}: ${run.failureReason}`);
+      return run;
+    }
+    if (Date.now() - t0 > 20 * 60_000) throw new Error(`the ${what} did not finish within 20 minutes`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function waitForSerial(vm: LabMachine, pattern: RegExp): Promise<RegExpExecArray> {
+  const serial = () => (fs.existsSync(vm.serialLog) ? fs.readFileSync(vm.serialLog, "utf8") : "");
+  const deadline = Date.now() + 10 * 60_000;
+  for (;;) {
+    const m = pattern.exec(serial());
+    if (m) return m;
+    if (Date.now() > deadline) throw new Error(`no ${pattern} on the serial console:\n${serial().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** The capture phase: agent (read → zstd chunks → tus) vs read → zstd → /dev/null, same VM. */
+async function measureCapture(k: BenchKiln, vm: LabMachine, hostId: string): Promise<void> {
+  // The deployed image boots, prints its marker and powers off; the capture starts from off.
+  const off = Date.now() + 5 * 60_000;
+  while ((await qmp(vm.qmpSocket, "query-status").catch(() => null)) !== null) {
+    if (Date.now() > off) throw new Error("the machine did not power off after booting the deployed image");
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const { id: targetId } = await benchApi<{ id: string }>(k, "POST", "/api/v1/images", { name: "bench-capture" }, 201);
+  console.log(`\ncapturing the machine's disk into a new image version…`);
+  const run = await benchApi<{ id: string }>(k, "POST", `/api/v1/hosts/${hostId}/deployments`, { action: "capture_disk", imageId: targetId, disk: "vda", vars: { kernel_args: "kiln.bench=capture" } }, 201);
+  const done = await waitForRun(k, run.id, "capture");
+  const line = (re: RegExp) => {
+    const l = done.logs.find((x: any) => re.test(x.line));
+    if (!l) throw new Error(`no log line ${re} in the capture run`);
+    return { at: Date.parse(l.at), m: re.exec(l.line)! };
+  };
+  const started = line(/^capturing \S+ \((\d+) bytes\) in (\d+) chunks/);
+  const sent = line(/^sent (\d+) bytes/);
+  const diskBytes = Number(started.m[1]);
+  const agentSeconds = (sent.at - started.at) / 1000;
+  const m = await waitForSerial(vm, /KILN-BENCH capture bytes=(\d+) seconds=([\d.]+)/);
+  const localSeconds = Number(m[2]);
+  const rate = (bytes: number, s: number) => `${(bytes / MiB / s).toFixed(1).padStart(7)} MiB/s`;
+  console.log(`\ncapture steps: ${done.steps.map((s: any) => `${s.name} ${((Date.parse(s.finishedAt) - Date.parse(s.startedAt)) / 1000).toFixed(1)} s`).join(", ")}`);
+  console.log(`compressed to ${sent.m[1]} bytes in ${started.m[2]} chunks (the disk is the deployed image: mostly zeros)`);
+  console.log(`\n                                            disk bytes   seconds   rate`);
+  console.log(`  Kiln capture agent (disk → zstd → tus)  ${String(diskBytes).padStart(12)}   ${agentSeconds.toFixed(2).padStart(7)}   ${rate(diskBytes, agentSeconds)}`);
+  console.log(`  read + zstd to /dev/null, same VM       ${String(Number(m[1])).padStart(12)}   ${localSeconds.toFixed(2).padStart(7)}   ${rate(Number(m[1]), localSeconds)}`);
+  console.log(`\n  ratio agent / local read+zstd: ${(diskBytes / agentSeconds / (Number(m[1]) / localSeconds)).toFixed(2)}`);
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { size: { type: "string", default: "512" }, uefi: { type: "boolean", default: false } } });
+  const { values } = parseArgs({ options: { size: { type: "string", default: "512" }, uefi: { type: "boolean", default: false }, "skip-capture": { type: "boolean", default: false } } });
   const sizeMb = Number(values.size);
   if (!Number.isInteger(sizeMb) || sizeMb < 32) throw new Error("--size is the image size in MiB, at least 32");
   console.log(`starting Kiln (npm start) with an empty data directory…`);
@@ -126,6 +186,7 @@ async function main(): Promise<void> {
     console.log(`  Kiln deploy agent (HTTP → disk)   ${String(size).padStart(12)}   ${writeSeconds.toFixed(2).padStart(7)}   ${rate(size, writeSeconds)}`);
     console.log(`  dd from a local disk, same VM     ${String(ddBytes).padStart(12)}   ${ddSeconds.toFixed(2).padStart(7)}   ${rate(ddBytes, ddSeconds)}`);
     console.log(`\n  ratio agent / local dd: ${(agentRate / ddRate).toFixed(2)}`);
+    if (!values["skip-capture"]) await measureCapture(k, vm, host.id);
   } finally {
     if (vm) await qmp(vm.qmpSocket, "quit").catch(() => null);
     await k.stop();
