@@ -82,4 +82,12 @@ describe("parseEnv", () => {
     expect(() => parseEnv({ KILN_ACCEL_REDIRECT_PREFIX: "protected" })).toThrow(/KILN_ACCEL_REDIRECT_PREFIX/);
     expect(() => parseEnv({ KILN_UPLOAD_EXPIRY_HOURS: "0" })).toThrow(/KILN_UPLOAD_EXPIRY_HOURS/);
   });
+
+  it("reads the capture chunk size: 32 MiB by default, a multiple of 4 from 4 to 1024", () => {
+    expect(parseEnv({}).KILN_CAPTURE_CHUNK_MIB).toBe(32);
+    expect(parseEnv({ KILN_CAPTURE_CHUNK_MIB: "8" }).KILN_CAPTURE_CHUNK_MIB).toBe(8);
+    expect(() => parseEnv({ KILN_CAPTURE_CHUNK_MIB: "10" })).toThrow(/KILN_CAPTURE_CHUNK_MIB.*multiple of 4/);
+    expect(() => parseEnv({ KILN_CAPTURE_CHUNK_MIB: "0" })).toThrow(/KILN_CAPTURE_CHUNK_MIB/);
+    expect(() => parseEnv({ KILN_CAPTURE_CHUNK_MIB: "2048" })).toThrow(/KILN_CAPTURE_CHUNK_MIB/);
+  });
 });
