@@ -2,7 +2,7 @@
 // the agent's run token as its credential, a deferred-length upload sent in chunks, a PATCH
 // cut off mid-body and resumed from the server's offset, quotas counted as bytes arrive,
 // the run done only when the worker's verification agrees with the agent's sha256.
-import { FakeMachine, recordingPowerPlugin, seedReadyImage, startBootServer } from "@/test/harness/provisioning";
+import { seedReadyImage, startProvisioningSetup, type ProvisioningSetup } from "@/test/harness/provisioning";
 import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import http from "node:http";
@@ -10,19 +10,14 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getImageRow, getImageUploadOfVersion, getImageVersionRow } from "@/db/queries/images";
-import { actorOf, type Actor } from "@/lib/audit/audit";
+import type { Actor } from "@/lib/audit/audit";
 import { createApiToken } from "@/lib/auth/api-tokens";
-import { createHost } from "@/lib/hosts/hosts";
 import { stopJobSender } from "@/lib/jobs/enqueue";
-import { createLease } from "@/lib/leases/leases";
-import { addProjectMember, createProject } from "@/lib/projects/projects";
-import { syncBuiltinTemplates } from "@/lib/templates/templates";
 import { remainingUserQuota } from "@/lib/images/images";
 import { getImageStorage } from "@/lib/images/storage";
 import { verifyImageVersion } from "@/lib/images/verify";
 import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";
-import { createActiveUser } from "@/test/harness/fixtures";
 import type { RouteServer } from "@/test/harness/http-server";
 import { checkDeadlines } from "./worker";
 import { getDeployment, startDeployment } from "./deployments";
@@ -31,28 +26,18 @@ const t = await useTestDb();
 const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-capture-"));
 setTestEnvDefaults({ KILN_DATA_DIR: dataDir });
 
-let admin: Actor;
+let setup: ProvisioningSetup;
 let holder: Actor;
-let holderToken: string;
-let projectId: string;
 let server: RouteServer;
-let plugin: Awaited<ReturnType<typeof recordingPowerPlugin>>;
-let macCounter = 0;
+let holderToken: string;
 
 beforeAll(async () => {
-  admin = actorOf((await createActiveUser(t.db, { admin: true })).user, null);
-  holder = actorOf((await createActiveUser(t.db)).user, null);
+  setup = await startProvisioningSetup(t.db, { name: "cap", macByte: 0xca });
+  ({ holder, server } = setup);
   holderToken = (await createApiToken(t.db, holder.user!.id, { name: "capture test" })).token;
-  projectId = (await createProject(t.db, admin, { name: "capture" })).id;
-  await addProjectMember(t.db, admin, projectId, { userId: holder.user!.id });
-  await syncBuiltinTemplates(t.db);
-  server = await startBootServer();
-  plugin = await recordingPowerPlugin();
-  setTestEnvDefaults({ KILN_BOOT_URL: server.url });
 });
 afterAll(async () => {
-  await server?.close();
-  await plugin?.cleanup();
+  await setup?.close();
   await stopJobSender();
   await fs.rm(dataDir, { recursive: true, force: true });
 });
@@ -61,16 +46,12 @@ const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 /** A capture run on a host leased to the holder, booted, its agent started. */
 async function captureRun() {
-  const n = ++macCounter;
-  const mac = `52:54:00:ca:00:${n.toString(16).padStart(2, "0")}`;
-  const h = await createHost(t.db, admin, { name: `cap-${n}`, interfaces: [{ mac }], power: { driver: "plugin", params: { command: plugin.command } } });
-  await createLease(t.db, admin, { hostIds: [h.id], userId: holder.user!.id, projectId });
+  const { hostId, name, machine } = await setup.heldHost();
   const img = await seedReadyImage(t.db, { ownerUserId: holder.user!.id });
-  const run = await startDeployment(t.db, holder, h.id, { action: "capture_disk", imageId: img.image.id });
-  const machine = new FakeMachine(server, mac);
+  const run = await startDeployment(t.db, holder, hostId, { action: "capture_disk", imageId: img.image.id });
   await machine.boot();
   const instructions = await machine.instructions();
-  return { run, machine, image: img.image, host: h, instructions };
+  return { run, machine, image: img.image, host: { id: hostId, name }, instructions };
 }
 
 const version2 = (imageId: string) => getImageVersionRow(t.db, { imageId, version: 2 });
@@ -163,12 +144,9 @@ describe("a capture through tus", () => {
     expect(foreignMac.status).toBe(401);
 
     // A wipe run's token cannot upload images.
-    const n = ++macCounter;
-    const wipeMac = `52:54:00:ca:00:${n.toString(16).padStart(2, "0")}`;
-    const wipeHost = await createHost(t.db, admin, { name: `cap-${n}`, interfaces: [{ mac: wipeMac }], power: { driver: "plugin", params: { command: plugin.command } } });
-    await createLease(t.db, admin, { hostIds: [wipeHost.id], userId: holder.user!.id, projectId });
-    await startDeployment(t.db, holder, wipeHost.id, { action: "wipe_disk" });
-    const wiper = new FakeMachine(server, wipeMac);
+    const wipe = await setup.heldHost();
+    await startDeployment(t.db, holder, wipe.hostId, { action: "wipe_disk" });
+    const wiper = wipe.machine;
     await wiper.boot();
     const wipeUpload = await wiper.tus("POST", "/api/uploads", { "Upload-Defer-Length": "1" });
     expect(wipeUpload.status).toBe(403);

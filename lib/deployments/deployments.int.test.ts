@@ -2,10 +2,8 @@
 // part called directly (runWorkerSteps, checkDeadlines on a controlled clock): refusals
 // before anything is powered, the steps of each action, every deadline's reason, the agent
 // protocol's rules, cancel and retry, and the wipe at a lease's end.
-import { FakeMachine, recordingPowerPlugin, seedReadyImage, startBootServer, waitFor } from "@/test/harness/provisioning";
-import { createHash, randomBytes } from "node:crypto";
+import { FakeMachine, seedReadyImage, startProvisioningSetup, type ProvisioningSetup } from "@/test/harness/provisioning";
 import fs from "node:fs/promises";
-import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,16 +11,14 @@ import { getTemplateByBuiltinKey } from "@/db/queries/templates";
 import { getDeploymentRow, listDeploymentRows } from "@/db/queries/deployments";
 import { getHostRow } from "@/db/queries/hosts";
 import { listOutboxMailTo } from "@/db/queries/outbox";
-import { actorOf, type Actor } from "@/lib/audit/audit";
+import type { Actor } from "@/lib/audit/audit";
 import { markForReinstall, updateBootSettings } from "@/lib/boot/boot-settings";
-import { createHost } from "@/lib/hosts/hosts";
-import { createLease, listLeases, releaseLease } from "@/lib/leases/leases";
+import { listLeases, releaseLease } from "@/lib/leases/leases";
 import { stopJobSender } from "@/lib/jobs/enqueue";
-import { addProjectMember, createProject } from "@/lib/projects/projects";
-import { createTemplate, syncBuiltinTemplates } from "@/lib/templates/templates";
+import { createTemplate } from "@/lib/templates/templates";
 import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";
-import { createActiveUser, expectAppError } from "@/test/harness/fixtures";
+import { expectAppError } from "@/test/harness/fixtures";
 import type { RouteServer } from "@/test/harness/http-server";
 import { cancelDeployment, getDeployment, listDeployments, retryDeployment, startDeployment } from "./deployments";
 import { checkDeadlines, runWorkerSteps } from "./worker";
@@ -31,44 +27,23 @@ const t = await useTestDb();
 const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-deploy-"));
 setTestEnvDefaults({ KILN_DATA_DIR: dataDir });
 
+let setup: ProvisioningSetup;
 let admin: Actor;
 let holder: Actor;
 let outsider: Actor;
-let projectId: string;
 let server: RouteServer;
-let plugin: Awaited<ReturnType<typeof recordingPowerPlugin>>;
-let macCounter = 0;
+let plugin: ProvisioningSetup["plugin"];
+let heldHost: ProvisioningSetup["heldHost"];
 
 beforeAll(async () => {
-  admin = actorOf((await createActiveUser(t.db, { admin: true })).user, null);
-  holder = actorOf((await createActiveUser(t.db)).user, null);
-  outsider = actorOf((await createActiveUser(t.db)).user, null);
-  projectId = (await createProject(t.db, admin, { name: "provisioning" })).id;
-  await addProjectMember(t.db, admin, projectId, { userId: holder.user!.id });
-  await syncBuiltinTemplates(t.db);
-  server = await startBootServer();
-  plugin = await recordingPowerPlugin();
-  setTestEnvDefaults({ KILN_BOOT_URL: server.url });
+  setup = await startProvisioningSetup(t.db, { name: "prov", macByte: 0xd0 });
+  ({ admin, holder, outsider, server, plugin, heldHost } = setup);
 });
 afterAll(async () => {
-  await server?.close();
-  await plugin?.cleanup();
+  await setup?.close();
   await stopJobSender();
   await fs.rm(dataDir, { recursive: true, force: true });
 });
-
-/** A host with the recording power plugin, leased to the holder; and the machine behind it. */
-async function heldHost(opts: { driver?: "plugin" | "manual"; lease?: boolean } = {}) {
-  const n = ++macCounter;
-  const mac = `52:54:00:d0:00:${n.toString(16).padStart(2, "0")}`;
-  const h = await createHost(t.db, admin, {
-    name: `prov-${n}`,
-    interfaces: [{ mac }],
-    power: opts.driver === "manual" ? { driver: "manual", params: {} } : { driver: "plugin", params: { command: plugin.command } },
-  });
-  const lease = opts.lease === false ? null : await createLease(t.db, admin, { hostIds: [h.id], userId: holder.user!.id, projectId });
-  return { hostId: h.id, name: h.name, mac, leaseId: lease?.id ?? null, machine: new FakeMachine(server, mac) };
-}
 
 const stepStates = async (id: string) => (await getDeployment(t.db, holder, id)).steps.map((s) => `${s.name}:${s.state}`);
 const inFuture = (seconds: number) => new Date(Date.now() + seconds * 1000);

@@ -15,6 +15,13 @@ import type { Db } from "@/lib/db";
 import { getImageRow, insertImage, insertImageVersion, listStuckVerifications, nextImageVersion, refreshLatestVersion } from "@/db/queries/images";
 import { getImageStorage } from "@/lib/images/storage";
 import { verifyImageVersion } from "@/lib/images/verify";
+import { actorOf, type Actor } from "@/lib/audit/audit";
+import { createHost } from "@/lib/hosts/hosts";
+import { createLease } from "@/lib/leases/leases";
+import { addProjectMember, createProject } from "@/lib/projects/projects";
+import { syncBuiltinTemplates } from "@/lib/templates/templates";
+import { setTestEnvDefaults } from "./env";
+import { createActiveUser } from "./fixtures";
 import { startRouteServer, type RouteServer } from "./http-server";
 
 type Handler = (req: Request, ctx: never) => Promise<Response>;
@@ -221,6 +228,50 @@ export function startVerifier(db: Db): { stop: () => Promise<void> } {
     stop: async () => {
       running = false;
       await loop;
+    },
+  };
+}
+
+export type ProvisioningSetup = Awaited<ReturnType<typeof startProvisioningSetup>>;
+
+/**
+ * What the provisioning tests share: an administrator; a holder in a project (and an outsider
+ * in none); the built-in templates; the machine-facing routes on a real port, which
+ * KILN_BOOT_URL names; a recording power plugin; and hosts leased to the holder on demand.
+ */
+export async function startProvisioningSetup(db: Db, p: { name: string; macByte: number }) {
+  const admin: Actor = actorOf((await createActiveUser(db, { admin: true })).user, null);
+  const holder: Actor = actorOf((await createActiveUser(db)).user, null);
+  const outsider: Actor = actorOf((await createActiveUser(db)).user, null);
+  const projectId = (await createProject(db, admin, { name: p.name })).id;
+  await addProjectMember(db, admin, projectId, { userId: holder.user!.id });
+  await syncBuiltinTemplates(db);
+  const server = await startBootServer();
+  const plugin = await recordingPowerPlugin();
+  setTestEnvDefaults({ KILN_BOOT_URL: server.url });
+  let hosts = 0;
+  return {
+    admin,
+    holder,
+    outsider,
+    projectId,
+    server,
+    plugin,
+    /** A host powered by the recording plugin (or manual), leased to the holder unless told not; and the machine behind it. */
+    async heldHost(opts: { driver?: "plugin" | "manual"; lease?: boolean } = {}) {
+      const n = ++hosts;
+      const mac = `52:54:00:${p.macByte.toString(16).padStart(2, "0")}:00:${n.toString(16).padStart(2, "0")}`;
+      const h = await createHost(db, admin, {
+        name: `${p.name}-${n}`,
+        interfaces: [{ mac }],
+        power: opts.driver === "manual" ? { driver: "manual", params: {} } : { driver: "plugin", params: { command: plugin.command } },
+      });
+      const lease = opts.lease === false ? null : await createLease(db, admin, { hostIds: [h.id], userId: holder.user!.id, projectId });
+      return { hostId: h.id, name: h.name, mac, leaseId: lease?.id ?? null, machine: new FakeMachine(server, mac) };
+    },
+    async close() {
+      await server.close();
+      await plugin.cleanup();
     },
   };
 }
