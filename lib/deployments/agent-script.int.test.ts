@@ -179,6 +179,8 @@ describe("the deploy agent script", () => {
     }
     const view = await getDeployment(t.db, holder, run.id);
     expect(view).toMatchObject({ state: "done", image: { version: 2 } });
+    // Progress counts the disk's bytes read, against the disk's size.
+    expect(view.progress).toMatchObject({ bytesWritten: content.length, totalBytes: content.length });
     expect(view.logs.map((l) => l.line)).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^capturing ${dev}/vda \\(${content.length} bytes\\) in 3 chunks of 4 MiB, compressed with zstd, to ${server.url}/api/uploads/[0-9a-f]+$`))]));
     const v2 = await getImageVersionRow(t.db, { imageId: img.image.id, version: 2 });
     expect(v2).toMatchObject({ state: "ready", format: "zstd" });

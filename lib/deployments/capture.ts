@@ -197,7 +197,7 @@ export async function settleCapture(ctx: RunContext, info: { sha256?: string; by
     await failRun(ctx, reason, "capture");
     return refuse(409, reason);
   }
-  ctx.run.deployment = (await updateDeploymentRow(ctx.tx, d.id, { bytesWritten: v.sizeBytes, totalBytes: v.sizeBytes, progressAt: ctx.at }))!;
+  // Progress stays in the disk's bytes, as the agent reported it (the version's size is the compressed one).
   await appendLog(ctx, "kiln", [`captured ${v.sizeBytes} bytes (${v.format}), sha256 ${v.sha256}: ${label} is ready`]);
   await recordAudit(ctx.tx, SYSTEM, { action: "image.version.captured", targetType: "image", targetId: d.imageId, summary: `${label} captured from the machine (deployment ${d.id})`, data: { version: d.imageVersion, deploymentId: d.id, sha256: v.sha256 } });
   await advance(ctx, "capture", label);
