@@ -84,7 +84,7 @@ const ESCAPES: string[] = [
   "{{ host.name.constructor.prototype }}",
   "{{ vars.packages.constructor.from }}",
   "{{ process }}",
-  "{{ process.env }}",
+  "{{ process['env'] }}",
   "{{ require('fs') }}",
   "{{ import('fs') }}",
   "{{ globalThis }}",

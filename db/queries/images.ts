@@ -150,18 +150,18 @@ export async function getImageVersionWithUploader(db: DbOrTx, params: { imageId:
 }
 
 /**
- * Moves a version on only from the state the caller saw (a guarded UPDATE), so a verifier
- * running twice, or a delete racing a verifier, cannot both act.
+ * Moves a version on only from the state the caller saw (or one of them: a guarded UPDATE), so
+ * a verifier running twice, or a delete racing a verifier, cannot both act.
  */
 export async function updateImageVersionFrom(
   db: DbOrTx,
-  params: { imageId: string; version: number; from: ImageVersionRow["state"] },
+  params: { imageId: string; version: number; from: ImageVersionRow["state"] | ImageVersionRow["state"][] },
   values: Partial<typeof imageVersions.$inferInsert>,
 ): Promise<ImageVersionRow | undefined> {
   const [row] = await db
     .update(imageVersions)
     .set(values)
-    .where(and(eq(imageVersions.imageId, params.imageId), eq(imageVersions.version, params.version), eq(imageVersions.state, params.from)))
+    .where(and(eq(imageVersions.imageId, params.imageId), eq(imageVersions.version, params.version), Array.isArray(params.from) ? inArray(imageVersions.state, params.from) : eq(imageVersions.state, params.from)))
     .returning();
   return row;
 }

@@ -33,7 +33,7 @@ const TOKEN = /^[A-Za-z0-9_-]{20,100}$/;
 export const PROGRESS_INTERVAL_SECONDS = 5;
 
 const notFound = (): AgentAnswer => ({ status: 404, contentType: TEXT, body: "Not found\n" });
-const json = (status: number, value: unknown): AgentAnswer => ({ status, contentType: JSON_TYPE, body: JSON.stringify(value) });
+export const json = (status: number, value: unknown): AgentAnswer => ({ status, contentType: JSON_TYPE, body: JSON.stringify(value) });
 const ended = (d: DeploymentRow): AgentAnswer => json(409, { error: { code: "conflict", message: `This run has ended (${d.state}); reports for it are refused.` } });
 const bad = (message: string): AgentAnswer => json(400, { error: { code: "validation", message } });
 

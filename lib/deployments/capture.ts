@@ -23,21 +23,20 @@ import {
 } from "@/db/queries/images";
 import type { ImageUploadRow } from "@/db/schema";
 import type { Db } from "../db";
-import { getEnv } from "../env";
 import { recordAudit, SYSTEM } from "../audit/audit";
 import { AppError } from "../errors";
 import { isActiveRun } from "../hosts/state-machine";
-import { assertStorageQuota } from "../images/images";
+import { assertStorageQuota, uploadExpiry } from "../images/images";
 import { getImageStorage } from "../images/storage";
-import { UPLOAD_PATH } from "../validation/images";
-import { findRunByToken, type AgentAnswer, type Found } from "./agent";
+import { isUploadId, UPLOAD_PATH } from "../validation/images";
+import { findRunByToken, json, type AgentAnswer, type Found } from "./agent";
 import { advance, appendLog, currentStep, extendDeadline, failRun, withRun, type RunContext } from "./engine";
 
 /** The Authorization scheme a deploy agent uses on /api/uploads. */
 export const RUN_AUTH_SCHEME = "Kiln-Run";
 
-const json = (status: number, value: unknown): AgentAnswer => ({ status, contentType: "application/json", body: JSON.stringify(value) });
-const refuse = (status: number, message: string) => json(status, { error: { code: status === 409 ? "conflict" : status === 404 ? "not_found" : "validation", message } });
+const conflict = (message: string) => json(409, { error: { code: "conflict", message } });
+const endedRun = (state: string) => new AppError("conflict", `This run has ended (${state}); its token uploads nothing more.`);
 
 export function runAuthorization(mac: string, token: string): string {
   return `${RUN_AUTH_SCHEME} ${mac} ${token}`;
@@ -56,7 +55,7 @@ export async function getCaptureRun(db: Db, authorization: string, now = new Dat
   const found = await findRunByToken(db, { mac, token });
   if (!found) throw new AppError("unauthorized", "This run token is not valid (or not for this machine).");
   const d = found.deployment;
-  if (!isActiveRun(d.state) || d.tokenExpiresAt.getTime() <= now.getTime()) throw new AppError("conflict", `This run has ended (${d.state}); its token uploads nothing more.`);
+  if (!isActiveRun(d.state) || d.tokenExpiresAt.getTime() <= now.getTime()) throw endedRun(d.state);
   if (d.action !== "capture_disk" || !d.options.captureImageId) throw new AppError("forbidden", "This run does not capture a disk; its token cannot upload images.");
   return found;
 }
@@ -74,7 +73,7 @@ export async function beginCaptureUpload(db: Db, found: Found, p: { uploadId: st
     found.deployment.id,
     async (ctx) => {
       const d = ctx.run.deployment;
-      if (!isActiveRun(d.state)) throw new AppError("conflict", `This run has ended (${d.state}); its token uploads nothing more.`);
+      if (!isActiveRun(d.state)) throw endedRun(d.state);
       if (d.imageVersion) {
         // Named, so an agent whose creation answer was lost can resume instead of failing.
         const upload = d.imageId ? await getImageUploadOfVersion(ctx.tx, { imageId: d.imageId, version: d.imageVersion }) : undefined;
@@ -102,7 +101,7 @@ export async function beginCaptureUpload(db: Db, found: Found, p: { uploadId: st
         projectId: image.projectId,
         lengthBytes: length,
         deploymentId: d.id,
-        expiresAt: new Date(ctx.at.getTime() + getEnv().KILN_UPLOAD_EXPIRY_HOURS * 3600_000),
+        expiresAt: uploadExpiry(ctx.at),
       });
       ctx.run.deployment = (await updateDeploymentRow(ctx.tx, d.id, { imageId, imageVersion: version }))!;
       await advance(ctx, "agent");
@@ -121,7 +120,7 @@ export async function beginCaptureUpload(db: Db, found: Found, p: { uploadId: st
  * advance), so a disk that does not fit stops at the chunk that would overflow, with 413.
  */
 export async function checkCaptureRequest(db: Db, found: Found, p: { uploadId: string; method: string; offset: number | null; bodyBytes: number | null }): Promise<ImageUploadRow> {
-  const row = /^[0-9a-f]{16,64}$/.test(p.uploadId) ? await getImageUploadRow(db, p.uploadId) : undefined;
+  const row = isUploadId(p.uploadId) ? await getImageUploadRow(db, p.uploadId) : undefined;
   if (!row || row.deploymentId !== found.deployment.id) throw new AppError("not_found", "No such upload, or not this run's.");
   if (p.method === "DELETE") throw new AppError("forbidden", "A run cannot cancel its capture; report failed instead (the version is then discarded).");
   if (p.method !== "PATCH") return row;
@@ -147,11 +146,6 @@ export async function noteCaptureReceived(db: Db, found: Found, p: { imageId: st
   });
 }
 
-/** A deferred-length upload's final size, from tus (`Upload-Length` on the last PATCH). */
-export function captureUploadLength(upload: { size?: number; offset: number }): number {
-  return upload.size ?? upload.offset;
-}
-
 /**
  * POST …/done from a capture run's agent, with the sha256 and size of what it sent. Answered
  * 202 while the worker still verifies the stored bytes (the agent asks again), 200 when the
@@ -162,7 +156,7 @@ export async function settleCapture(ctx: RunContext, info: { sha256?: string; by
   const d = ctx.run.deployment;
   if (!d.imageId || !d.imageVersion) {
     await failRun(ctx, "the agent reported done, but no upload of the disk reached Kiln", "capture");
-    return refuse(409, "No upload of the disk reached Kiln; the run failed.");
+    return conflict("No upload of the disk reached Kiln; the run failed.");
   }
   const v = await getImageVersionRow(ctx.tx, { imageId: d.imageId, version: d.imageVersion });
   const image = await getImageRow(ctx.tx, d.imageId);
@@ -170,10 +164,10 @@ export async function settleCapture(ctx: RunContext, info: { sha256?: string; by
   if (!v || v.state === "failed") {
     const reason = `the captured disk was not accepted: ${v?.failureReason ?? "the version was deleted"}`;
     await failRun(ctx, reason, "capture");
-    return refuse(409, reason);
+    return conflict(reason);
   }
   if (v.state === "uploading") {
-    return refuse(409, `The upload of ${label} is not complete (${v.sizeBytes} bytes reserved); send the rest, then report done.`);
+    return conflict(`The upload of ${label} is not complete (${v.sizeBytes} bytes reserved); send the rest, then report done.`);
   }
   const step = currentStep(ctx.run.steps);
   if (v.state === "verifying") {
@@ -195,7 +189,7 @@ export async function settleCapture(ctx: RunContext, info: { sha256?: string; by
       if (key) ctx.followups.push(() => getImageStorage().removeBlob(key));
     }
     await failRun(ctx, reason, "capture");
-    return refuse(409, reason);
+    return conflict(reason);
   }
   // Progress stays in the disk's bytes, as the agent reported it (the version's size is the compressed one).
   await appendLog(ctx, "kiln", [`captured ${v.sizeBytes} bytes (${v.format}), sha256 ${v.sha256}: ${label} is ready`]);

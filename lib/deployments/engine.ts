@@ -208,8 +208,7 @@ export async function finishRun(ctx: RunContext, outcome: "done" | "failed" | "c
 async function abandonCapture(ctx: RunContext, reason: string): Promise<void> {
   const { imageId, imageVersion: version } = ctx.run.deployment;
   if (!imageId || !version) return;
-  const values = { state: "failed" as const, failureReason: reason.slice(0, 500), storageKey: null };
-  const gone = (await updateImageVersionFrom(ctx.tx, { imageId, version, from: "uploading" }, values)) ?? (await updateImageVersionFrom(ctx.tx, { imageId, version, from: "verifying" }, values));
+  const gone = await updateImageVersionFrom(ctx.tx, { imageId, version, from: ["uploading", "verifying"] }, { state: "failed", failureReason: reason.slice(0, 500), storageKey: null });
   if (!gone) return;
   const upload = await getImageUploadOfVersion(ctx.tx, { imageId, version });
   if (!upload) return;

@@ -7,6 +7,7 @@ import type { Db } from "../db";
 import { getEnv } from "../env";
 import { recordAudit, SYSTEM } from "../audit/audit";
 import { getLogger } from "../log";
+import { isUploadId } from "../validation/images";
 import { getImageStorage, imagesRoot } from "./storage";
 import { verifyImageVersion } from "./verify";
 
@@ -40,7 +41,7 @@ export async function sweepOrphanUploadFiles(db: Db, now = new Date()): Promise<
   if (getEnv().KILN_IMAGE_STORAGE !== "file") return 0;
   const dir = path.join(imagesRoot(), "uploads");
   const names = await fsp.readdir(dir).catch(() => [] as string[]);
-  const ids = [...new Set(names.map((n) => n.replace(/\.json$/, "")).filter((n) => /^[0-9a-f]{16,64}$/.test(n)))];
+  const ids = [...new Set(names.map((n) => n.replace(/\.json$/, "")).filter(isUploadId))];
   const known = await listImageUploadIds(db, ids);
   const maxAge = getEnv().KILN_UPLOAD_EXPIRY_HOURS * 3600_000;
   let removed = 0;

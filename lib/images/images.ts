@@ -291,7 +291,7 @@ export async function remainingUserQuota(db: DbOrTx, userId: string): Promise<nu
 
 // Uploads (called by the tus hooks in ./uploads.ts)
 
-function uploadExpiry(now: Date): Date {
+export function uploadExpiry(now: Date): Date {
   return new Date(now.getTime() + getEnv().KILN_UPLOAD_EXPIRY_HOURS * 3600_000);
 }
 

@@ -9,13 +9,13 @@ import { verifyImageVersionJob } from "@/workers/jobs/verify-image-version";
 import { actorOf, isAdminActor, recordAudit, type Actor } from "../audit/audit";
 import { getCurrentUser } from "../auth/guard";
 import type { Found } from "../deployments/agent";
-import { beginCaptureUpload, captureUploadLength, checkCaptureRequest, getCaptureRun, isRunAuthorization, noteCaptureReceived } from "../deployments/capture";
+import { beginCaptureUpload, checkCaptureRequest, getCaptureRun, isRunAuthorization, noteCaptureReceived } from "../deployments/capture";
 import { getAppDb, type Db } from "../db";
 import { AppError, isAppError, toErrorBody } from "../errors";
 import { getRequestContext } from "../http/context";
 import { enqueueJob } from "../jobs/enqueue";
 import { getLogger } from "../log";
-import { UPLOAD_PATH } from "../validation/images";
+import { isUploadId, UPLOAD_PATH } from "../validation/images";
 import { beginImageUpload } from "./images";
 import { getImageStorage, type ImageStorage } from "./storage";
 
@@ -54,7 +54,7 @@ async function guarded<T>(req: Request, fn: () => Promise<T>): Promise<T> {
 
 /** An upload the actor may touch (its uploader, or an admin); 404 otherwise. */
 export async function getOwnUpload(db: Db, actor: Actor, uploadId: string) {
-  const row = /^[0-9a-f]{16,64}$/.test(uploadId) ? await getImageUploadRow(db, uploadId) : undefined;
+  const row = isUploadId(uploadId) ? await getImageUploadRow(db, uploadId) : undefined;
   // A capture's bytes come from its run's agent only; an administrator may still cancel it.
   const isOwn = actor.user && row?.userId === actor.user.id && !row.deploymentId;
   if (!row || !(isAdminActor(actor) || isOwn)) throw new AppError("not_found", UPLOAD_NOT_FOUND);
@@ -122,10 +122,10 @@ export function createUploadServer(storage: ImageStorage = getImageStorage()): S
       return {};
     },
     async onUploadFinish(req, upload: Upload) {
-      const length = captureUploadLength(upload);
-      const done = await guarded(req, () => finishImageUpload(getAppDb(), upload.id, new Date(), length));
+      // upload.size is known here, also for a deferred-length upload: its last PATCH declared it.
+      const done = await guarded(req, () => finishImageUpload(getAppDb(), upload.id, new Date(), upload.size));
       const { run } = stateOf(req);
-      if (done && run) await guarded(req, () => noteCaptureReceived(getAppDb(), run, { ...done, bytes: length }));
+      if (done && run) await guarded(req, () => noteCaptureReceived(getAppDb(), run, { ...done, bytes: upload.size! }));
       return done ? { headers: { "Kiln-Image-Id": done.imageId, "Kiln-Image-Version": String(done.version) } } : {};
     },
   });

@@ -9,6 +9,11 @@ export const IMAGE_FORMATS = ["raw", "raw-mbr", "raw-gpt", "qcow2", "gzip", "zst
 /** The tus endpoint (creation: POST here; each upload then lives at `${UPLOAD_PATH}/<id>`). */
 export const UPLOAD_PATH = "/api/uploads";
 
+/** What a tus upload id looks like (random hex chosen by the server; also its file name). */
+export function isUploadId(value: string): boolean {
+  return /^[0-9a-f]{16,64}$/.test(value);
+}
+
 /**
  * Chunk size for the browser's tus client. Each chunk is one PATCH request, and measured here
  * (bench/images.ts, docs/images.md) one request costs 15–40 ms on top of its bytes (Next's
