@@ -136,6 +136,11 @@ decompressor() {
   esac
 }
 
+# Seconds to wait before retry N of a request (1, 2, … then 5); fails past KILN_FETCH_RETRIES.
+retry_delay() { # attempt
+  [ "$1" -le "${KILN_FETCH_RETRIES:-30}" ] && echo $(($1 < 5 ? $1 : 5))
+}
+
 # Writes the image to stdout. With curl, a dropped connection or a restarting server is
 # resumed with a Range request from the last byte received (curl's size_download), so the
 # stream continues where it stopped and nothing is written twice; HTTP errors other than
@@ -170,11 +175,10 @@ stream_image() {
     esac
     got=$((got + n))
     tries=$((tries + 1))
-    if [ "$tries" -gt "${KILN_FETCH_RETRIES:-30}" ]; then
+    delay=$(retry_delay "$tries") || {
       echo "gave up after $tries attempts at byte $got: $(tail -n 1 "$TMP/fetch.stderr")" >"$TMP/fetch.err"
       return 1
-    fi
-    delay=$((tries < 5 ? tries : 5))
+    }
     log "download interrupted at byte $got ($(tail -n 1 "$TMP/fetch.stderr")); resuming from there in ${delay}s (attempt $tries)"
     sleep "$delay"
   done
@@ -302,8 +306,7 @@ tus_reason() { # status
 }
 
 backoff() { # attempt
-  [ "$1" -le "${KILN_FETCH_RETRIES:-30}" ] || return 1
-  sleep $(($1 < 5 ? $1 : 5))
+  _delay=$(retry_delay "$1") && sleep "$_delay"
 }
 
 # Creates the upload (length deferred: the compressed size is known only at the end) and

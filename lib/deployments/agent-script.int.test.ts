@@ -75,6 +75,32 @@ function runAgent(p: { mac: string; token: string; dev: string }): Promise<{ cod
   });
 }
 
+/**
+ * Passes `bytes` of a stream on, then (300 ms later, so they get through) kills the server —
+ * every connection cut, the port closed — and restarts it 1.5 s later, as a killed and
+ * restarted web process would. The stream then hangs (a response) or errors (a request body).
+ */
+function dieAfter(stream: ReadableStream<Uint8Array>, bytes: number, then: "hang" | "error"): ReadableStream<Uint8Array> {
+  const reader = stream.getReader();
+  let passed = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(c) {
+      if (passed >= bytes) {
+        await new Promise((r) => setTimeout(r, 300));
+        await server.kill();
+        setTimeout(() => void server.restart(), 1500);
+        if (then === "hang") return new Promise(() => {});
+        c.error(new Error("connection cut"));
+        return;
+      }
+      const { done, value } = await reader.read();
+      if (done) return c.close();
+      passed += value.length;
+      c.enqueue(value);
+    },
+  });
+}
+
 describe("the deploy agent script", () => {
   it("writes the image to the disk byte for byte, reports inventory and progress, and the run is done", async () => {
     const img = await seedReadyImage(t.db, { ownerUserId: holder.user!.id, bytes: randomBytes(3 * 1024 * 1024 + 17) });
@@ -105,24 +131,7 @@ describe("the deploy agent script", () => {
       ranges.push(req.headers.get("range") ?? "none");
       if (cut) return res;
       cut = true;
-      const reader = res.body!.getReader();
-      let sent = 0;
-      const body = new ReadableStream<Uint8Array>({
-        async pull(c) {
-          if (sent >= 1024 * 1024) {
-            // Let those bytes reach the agent first, then die.
-            await new Promise((r) => setTimeout(r, 300));
-            await server.kill();
-            setTimeout(() => void server.restart(), 1500);
-            return new Promise(() => {});
-          }
-          const { done, value } = await reader.read();
-          if (done) return c.close();
-          sent += value.length;
-          c.enqueue(value);
-        },
-      });
-      return new Response(body, { status: res.status, headers: res.headers });
+      return new Response(dieAfter(res.body!, 1024 * 1024, "hang"), { status: res.status, headers: res.headers });
     });
     try {
       const result = await runAgent({ mac, token: machine.token!, dev });
@@ -203,23 +212,7 @@ describe("the deploy agent script", () => {
     server.setHandler(async (req) => {
       if (new URL(req.url).pathname.startsWith("/api/uploads")) seen.push(`${req.method} ${req.headers.get("upload-offset") ?? ""}`.trim());
       if (req.method !== "PATCH" || ++patches !== 2) return bootRoutes(req);
-      const reader = req.body!.getReader();
-      let passed = 0;
-      const body = new ReadableStream<Uint8Array>({
-        async pull(c) {
-          if (passed >= 1024 * 1024) {
-            await new Promise((r) => setTimeout(r, 300));
-            await server.kill();
-            setTimeout(() => void server.restart(), 1500);
-            c.error(new Error("connection cut"));
-            return;
-          }
-          const { done, value } = await reader.read();
-          if (done) return c.close();
-          passed += value.length;
-          c.enqueue(value);
-        },
-      });
+      const body = dieAfter(req.body!, 1024 * 1024, "error");
       // @ts-expect-error Node's fetch needs this for a streaming request body.
       return bootRoutes(new Request(req, { body, duplex: "half" }));
     });
