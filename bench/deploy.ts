@@ -150,7 +150,6 @@ async function main(): Promise<void> {
     await benchApi(k, "POST", "/api/v1/leases", { hostIds: [host.id], userId: me.id, projectId: project.id, durationHours: 2 }, 201);
 
     console.log(`deploying ${(size / MiB).toFixed(0)} MiB to a QEMU machine (TCG) through Kiln's deploy ramdisk…`);
-    const t0 = Date.now();
     const run = await benchApi<{ id: string }>(k, "POST", `/api/v1/hosts/${host.id}/deployments`, {
       action: "deploy_image",
       imageId,
@@ -158,21 +157,8 @@ async function main(): Promise<void> {
       disk: "vda",
       vars: { kernel_args: "kiln.bench=/dev/vdb" },
     }, 201);
-    let done: any;
-    for (;;) {
-      done = await benchApi(k, "GET", `/api/v1/deployments/${run.id}`, undefined, 200);
-      if (!["pending", "running"].includes(done.state)) break;
-      if (Date.now() - t0 > 20 * 60_000) throw new Error("the deploy did not finish within 20 minutes");
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    if (done.state !== "done") throw new Error(`the deploy ${done.state}: ${done.failureReason}`);
-    const serial = () => (fs.existsSync(vm!.serialLog) ? fs.readFileSync(vm!.serialLog, "utf8") : "");
-    const deadline = Date.now() + 10 * 60_000;
-    let m: RegExpExecArray | null = null;
-    while (!(m = /KILN-BENCH dd bytes=(\d+) seconds=([\d.]+)/.exec(serial()))) {
-      if (Date.now() > deadline) throw new Error(`no KILN-BENCH line on the serial console:\n${serial().slice(-3000)}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    const done = await waitForRun(k, run.id, "deploy");
+    const m = await waitForSerial(vm, /KILN-BENCH dd bytes=(\d+) seconds=([\d.]+)/);
     const step = (name: string) => done.steps.find((s: any) => s.name === name);
     const write = step("write");
     const writeSeconds = (Date.parse(write.finishedAt) - Date.parse(write.startedAt)) / 1000;
