@@ -48,6 +48,9 @@ async function upload(k: BenchKiln, imageId: string, file: string): Promise<numb
   }
 }
 
+const rate = (bytes: number, s: number) => `${(bytes / MiB / s).toFixed(1).padStart(7)} MiB/s`;
+const stepTimes = (run: any) => run.steps.map((s: any) => `${s.name} ${((Date.parse(s.finishedAt) - Date.parse(s.startedAt)) / 1000).toFixed(1)} s`).join(", ");
+
 async function waitForRun(k: BenchKiln, runId: string, what: string): Promise<any> {
   const t0 = Date.now();
   for (;;) {
@@ -95,8 +98,7 @@ async function measureCapture(k: BenchKiln, vm: LabMachine, hostId: string): Pro
   const agentSeconds = (sent.at - started.at) / 1000;
   const m = await waitForSerial(vm, /KILN-BENCH capture bytes=(\d+) seconds=([\d.]+)/);
   const localSeconds = Number(m[2]);
-  const rate = (bytes: number, s: number) => `${(bytes / MiB / s).toFixed(1).padStart(7)} MiB/s`;
-  console.log(`\ncapture steps: ${done.steps.map((s: any) => `${s.name} ${((Date.parse(s.finishedAt) - Date.parse(s.startedAt)) / 1000).toFixed(1)} s`).join(", ")}`);
+  console.log(`\ncapture steps: ${stepTimes(done)}`);
   console.log(`compressed to ${sent.m[1]} bytes in ${started.m[2]} chunks (the disk is the deployed image: mostly zeros)`);
   console.log(`\n                                            disk bytes   seconds   rate`);
   console.log(`  Kiln capture agent (disk → zstd → tus)  ${String(diskBytes).padStart(12)}   ${agentSeconds.toFixed(2).padStart(7)}   ${rate(diskBytes, agentSeconds)}`);
@@ -164,10 +166,9 @@ async function main(): Promise<void> {
     const writeSeconds = (Date.parse(write.finishedAt) - Date.parse(write.startedAt)) / 1000;
     const ddBytes = Number(m[1]);
     const ddSeconds = Number(m[2]);
-    const rate = (bytes: number, s: number) => `${(bytes / MiB / s).toFixed(1).padStart(7)} MiB/s`;
     const agentRate = size / writeSeconds;
     const ddRate = ddBytes / ddSeconds;
-    console.log(`\nsteps: ${done.steps.map((s: any) => `${s.name} ${((Date.parse(s.finishedAt) - Date.parse(s.startedAt)) / 1000).toFixed(1)} s`).join(", ")}`);
+    console.log(`\nsteps: ${stepTimes(done)}`);
     console.log(`\n                                       bytes        seconds   rate`);
     console.log(`  Kiln deploy agent (HTTP → disk)   ${String(size).padStart(12)}   ${writeSeconds.toFixed(2).padStart(7)}   ${rate(size, writeSeconds)}`);
     console.log(`  dd from a local disk, same VM     ${String(ddBytes).padStart(12)}   ${ddSeconds.toFixed(2).padStart(7)}   ${rate(ddBytes, ddSeconds)}`);
