@@ -128,6 +128,10 @@ export const deployments = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     startedAt: timestamp("started_at", { withTimezone: true }),
     finishedAt: timestamp("finished_at", { withTimezone: true }),
+    // A deploy that failed or was cancelled mid-write makes Kiln answer the machine's network
+    // boot with a halt (lib/deployments/next-boot.ts) until a new run, or until the holder or an
+    // administrator chooses to boot the disk anyway: then this is set.
+    diskBootAllowedAt: timestamp("disk_boot_allowed_at", { withTimezone: true }),
   },
   (t) => [
     index("deployments_host_idx").on(t.hostId, t.createdAt),

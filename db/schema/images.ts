@@ -57,6 +57,9 @@ export const imageVersions = pgTable(
     uploadedByUserId: uuid("uploaded_by_user_id").references(() => users.id, { onDelete: "set null" }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     readyAt: timestamp("ready_at", { withTimezone: true }),
+    // When the stored bytes were last hashed and matched sha256 (the scrub, a re-check after a
+    // deploy failed its checksum); null means only at readyAt. The scrub takes the oldest first.
+    verifiedAt: timestamp("verified_at", { withTimezone: true }),
   },
   (t) => [primaryKey({ columns: [t.imageId, t.version] }), index("image_versions_uploader_idx").on(t.uploadedByUserId)],
 );
