@@ -63,5 +63,20 @@ export const rateLimits = pgTable("rate_limits", {
   count: integer("count").notNull(),
 });
 
+// Failed sign-ins, counted per account, per client address and per (account, address): the
+// backoff state of lib/auth/sign-in-throttle.ts, shared by every web process. A row is
+// forgotten once it has seen no failure for a while (housekeeping deletes it).
+export const signInFailures = pgTable(
+  "sign_in_failures",
+  {
+    key: text("key").primaryKey(),
+    failures: integer("failures").notNull(),
+    lastFailureAt: timestamp("last_failure_at", { withTimezone: true }).notNull(),
+    // The next attempt on this key is refused (429) until then; null while under the free allowance.
+    blockedUntil: timestamp("blocked_until", { withTimezone: true }),
+  },
+  (t) => [index("sign_in_failures_last_failure_idx").on(t.lastFailureAt)],
+);
+
 export type ApiTokenRow = typeof apiTokens.$inferSelect;
 export type OneTimeTokenPurpose = (typeof oneTimeTokenPurpose.enumValues)[number];
