@@ -60,7 +60,7 @@ export async function updateBootSettings(db: Db, actor: Actor, hostId: string, i
   }
   const before = await getBootSettingsRow(db, hostId);
   const keep = before && before.leaseId === leaseId ? before : null;
-  return db.transaction(async (tx) => {
+  await db.transaction(async (tx) => {
     await upsertBootSettings(tx, {
       hostId,
       leaseId,
@@ -71,8 +71,10 @@ export async function updateBootSettings(db: Db, actor: Actor, hostId: string, i
       updatedByUserId: actor.user?.id ?? null,
     });
     await recordAudit(tx, actor, { action: "host.boot_settings", targetType: "host", targetId: hostId, summary: "changed boot settings", data: { fields: Object.keys(data) } });
-    return getBootSettings(db, actor, hostId);
   });
+  // Read after the commit: read through `db` inside the transaction, another connection
+  // would still see the settings from before the save.
+  return getBootSettings(db, actor, hostId);
 }
 
 export async function setHostVars(db: Db, actor: Actor, hostId: string, input: unknown) {
