@@ -20,6 +20,7 @@ import {
 import { getUserByEmail, getUserById } from "@/db/queries/users";
 import type { LeaseRow, PoolRow, ProjectRow, UserRow } from "@/db/schema";
 import type { Db, DbOrTx } from "../db";
+import type { Clock } from "../clock";
 import { AppError } from "../errors";
 import { isAdminActor, recordAudit, type Actor } from "../audit/audit";
 import { getUserStatus } from "../accounts/user-view";
@@ -35,7 +36,6 @@ import { summarizeRuns, type RunSummary } from "../deployments/deployments";
 const HOUR = 3600_000;
 const DEFAULT_DIRECT_LEASE_HOURS = 24;
 
-type Clock = { now?: Date };
 
 export type LeaseView = {
   id: string;
@@ -107,7 +107,7 @@ async function assertQuotas(
   project: ProjectRow,
   params: { addHosts: number; addNodeHours: number; now: Date },
 ): Promise<void> {
-  const usage = await getProjectUsage(db, project.id, params.now);
+  const usage = await getProjectUsage(db, project.id, { now: params.now });
   if (project.maxHosts !== null && usage.activeHosts + params.addHosts > project.maxHosts) {
     throw new AppError(
       "quota_exceeded",

@@ -95,7 +95,7 @@ describe("project quotas", () => {
     // Releasing early gives back the hours not used: 2 hosts × 10 h instead of 2 × 40 h.
     await releaseLease(t.db, ann, big.id, { now: hoursAfter(NOW, 10) });
     await releaseLease(t.db, ann, fits.id, { now: hoursAfter(NOW, 10) });
-    expect((await getProject(t.db, w.adminActor, w.projects[0]!.id)).usage.nodeHoursThisMonth).toBeCloseTo(30, 5);
+    expect((await getProject(t.db, w.adminActor, w.projects[0]!.id, { now: hoursAfter(NOW, 10) })).usage.nodeHoursThisMonth).toBeCloseTo(30, 5);
     await createLease(t.db, ann, { poolId: w.pool.id, count: 2, durationHours: 35 }, { now: hoursAfter(NOW, 10) });
   });
 

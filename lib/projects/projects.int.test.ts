@@ -71,14 +71,16 @@ describe("projects", () => {
   it("reports hosts held and node-hours used this month", async () => {
     const w = await seedLeaseWorld(t.db, { hosts: 3 });
     const ann = as(w.members[0]![0]!);
-    // Usage is reported for the real current month, so the lease starts now.
-    const now = new Date();
+    // A fixed clock: usage counts the calendar month of `now`, whatever today's date is.
+    const now = new Date("2026-03-31T23:00:00Z");
     const lease = await createLease(t.db, ann, { poolId: w.pool.id, count: 2, durationHours: 1 }, { now });
-    expect((await getProject(t.db, ann, w.projects[0]!.id)).usage).toMatchObject({ activeHosts: 2 });
+    expect((await getProject(t.db, ann, w.projects[0]!.id, { now })).usage).toMatchObject({ activeHosts: 2 });
     await releaseLease(t.db, ann, lease.id, { now: hoursAfter(now, 0.5) });
-    const usage = (await getProject(t.db, ann, w.projects[0]!.id)).usage;
+    const usage = (await getProject(t.db, ann, w.projects[0]!.id, { now: hoursAfter(now, 0.5) })).usage;
     expect(usage.activeHosts).toBe(0);
-    expect(usage.nodeHoursThisMonth).toBeLessThanOrEqual(1);
+    // 2 hosts × 0.5 h, all inside March; April (an hour later) has none of it.
+    expect(usage.nodeHoursThisMonth).toBeCloseTo(1, 5);
+    expect((await getProject(t.db, ann, w.projects[0]!.id, { now: hoursAfter(now, 1.5) })).usage.nodeHoursThisMonth).toBe(0);
   });
 
   it("deletes a project without leases, and refuses one with leases on record (409)", async () => {

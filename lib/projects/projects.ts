@@ -3,6 +3,7 @@ import { getUserByEmail, getUserById } from "@/db/queries/users";
 import { isForeignKeyViolation, isUniqueViolation } from "@/db/errors";
 import type { ProjectRow } from "@/db/schema";
 import type { Db, DbOrTx } from "../db";
+import { nowOf, type Clock } from "../clock";
 import { AppError } from "../errors";
 import { isAdminActor, recordAudit, type Actor } from "../audit/audit";
 import { projectCreateSchema, projectMemberAddSchema, projectUpdateSchema } from "../validation/inventory";
@@ -15,8 +16,8 @@ export function monthWindow(now: Date): { from: Date; to: Date } {
   return { from, to };
 }
 
-export async function getProjectUsage(db: DbOrTx, projectId: string, now = new Date()) {
-  const { from, to } = monthWindow(now);
+export async function getProjectUsage(db: DbOrTx, projectId: string, clock: Clock = {}) {
+  const { from, to } = monthWindow(nowOf(clock));
   const [activeHosts, nodeHoursThisMonth] = await Promise.all([
     countActiveProjectHosts(db, projectId),
     projectNodeHours(db, { projectId, from, to }),
@@ -34,9 +35,9 @@ function mapProjectError(e: unknown, name?: string): never {
 }
 
 /** Admins see every project; a researcher sees the projects they belong to. */
-export async function listProjects(db: Db, actor: Actor) {
+export async function listProjects(db: Db, actor: Actor, clock: Clock = {}) {
   const rows = await listProjectRows(db, { memberId: isAdminActor(actor) ? undefined : actor.user!.id });
-  return Promise.all(rows.map(async (p) => ({ ...p, usage: await getProjectUsage(db, p.id) })));
+  return Promise.all(rows.map(async (p) => ({ ...p, usage: await getProjectUsage(db, p.id, clock) })));
 }
 
 /** A project the actor may see (member or admin); anyone else gets 404. */
@@ -50,9 +51,9 @@ export async function getVisibleProject(db: DbOrTx, actor: Actor, id: string): P
   throw new AppError("not_found", "That project does not exist, or you are not a member.");
 }
 
-export async function getProject(db: Db, actor: Actor, id: string) {
+export async function getProject(db: Db, actor: Actor, id: string, clock: Clock = {}) {
   const { project, role } = await getVisibleProject(db, actor, id);
-  return { ...project, yourRole: role, usage: await getProjectUsage(db, id), members: await listMembers(db, id) };
+  return { ...project, yourRole: role, usage: await getProjectUsage(db, id, clock), members: await listMembers(db, id) };
 }
 
 export async function getMyProjects(db: Db, userId: string) {
