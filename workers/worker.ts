@@ -43,6 +43,8 @@ export async function startWorker(url: string, options: WorkerOptions = {}): Pro
       }
     });
     if (job.cron) await boss.schedule(job.name, job.cron, {});
+    // One queued copy at most, however often the worker restarts.
+    if (job.runAtStart) await boss.send(job.name, {}, { singletonKey: "worker-start" });
   }
   log.info({ jobs: JOBS.map((j) => j.name) }, "worker ready");
 

@@ -300,6 +300,21 @@ export async function listExpiredImageUploads(db: DbOrTx, now: Date, limit = 500
     .limit(limit);
 }
 
+/**
+ * Uploads still receiving bytes (no finish recorded, version `uploading`), oldest first: the
+ * ones whose stored bytes may already be complete after a crash before the finish step.
+ */
+export async function listOpenImageUploads(db: DbOrTx, limit = 1000): Promise<ImageUploadRow[]> {
+  const rows = await db
+    .select({ upload: imageUploads })
+    .from(imageUploads)
+    .innerJoin(imageVersions, and(eq(imageVersions.imageId, imageUploads.imageId), eq(imageVersions.version, imageUploads.version)))
+    .where(and(isNull(imageUploads.completedAt), eq(imageVersions.state, "uploading")))
+    .orderBy(asc(imageUploads.createdAt))
+    .limit(limit);
+  return rows.map((r) => r.upload);
+}
+
 export async function listImageUploadIds(db: DbOrTx, ids: string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
   const rows = await db.select({ id: imageUploads.id }).from(imageUploads).where(inArray(imageUploads.id, ids));

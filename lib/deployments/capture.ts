@@ -161,15 +161,27 @@ export async function settleCapture(ctx: RunContext, info: { sha256?: string; by
   const v = await getImageVersionRow(ctx.tx, { imageId: d.imageId, version: d.imageVersion });
   const image = await getImageRow(ctx.tx, d.imageId);
   const label = `version ${d.imageVersion} of ${image?.name ?? "the image"}`;
+  const step = currentStep(ctx.run.steps);
   if (!v || v.state === "failed") {
     const reason = `the captured disk was not accepted: ${v?.failureReason ?? "the version was deleted"}`;
     await failRun(ctx, reason, "capture");
     return conflict(reason);
   }
   if (v.state === "uploading") {
+    // Every byte may be stored while the finish step never ran (the web process died right
+    // after the last one, and the agent's retry found the offset complete): finish it now, as
+    // tus's hook would have, and let the agent ask again while the worker verifies.
+    const upload = await getImageUploadOfVersion(ctx.tx, { imageId: d.imageId, version: d.imageVersion });
+    const stored = upload ? await getImageStorage().datastore.getUpload(upload.id).catch(() => null) : null;
+    if (upload && stored && stored.size !== undefined && stored.offset === stored.size) {
+      const db = ctx.db;
+      // After this run's transaction: the finish takes the version's row lock itself.
+      ctx.followups.push(() => import("../images/uploads").then((m) => m.finishStoredUpload(db, upload.id)));
+      if (step?.name === "capture") await extendDeadline(ctx, step);
+      return json(202, { state: "verifying", message: `Kiln is verifying ${label}; report done again in a few seconds.` });
+    }
     return conflict(`The upload of ${label} is not complete (${v.sizeBytes} bytes reserved); send the rest, then report done.`);
   }
-  const step = currentStep(ctx.run.steps);
   if (v.state === "verifying") {
     if (info.sha256 && !v.expectedSha256) {
       // The worker may not have read the version yet: then it compares for us.

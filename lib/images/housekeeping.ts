@@ -1,17 +1,40 @@
-// Abandoned uploads expire (KILN_UPLOAD_EXPIRY_HOURS after creation) and their bytes are
-// deleted; a verification whose job was lost is run again.
+// Uploads whose bytes all arrived but whose finish step never ran (a crash in between) are
+// finished; abandoned uploads expire (KILN_UPLOAD_EXPIRY_HOURS after creation) and their
+// bytes are deleted; a verification whose job was lost is run again. The worker runs this at
+// its start too, so a crash is mended when Kiln comes back, not ten minutes later.
 import fsp from "node:fs/promises";
 import path from "node:path";
-import { deleteImageVersionRow, listExpiredImageUploads, listImageUploadIds, listStuckVerifications, refreshLatestVersion, updateImageVersionFrom } from "@/db/queries/images";
+import { deleteImageVersionRow, listExpiredImageUploads, listImageUploadIds, listOpenImageUploads, listStuckVerifications, refreshLatestVersion, updateImageVersionFrom } from "@/db/queries/images";
 import type { Db } from "../db";
 import { getEnv } from "../env";
 import { recordAudit, SYSTEM } from "../audit/audit";
 import { getLogger } from "../log";
 import { isUploadId } from "../validation/images";
 import { getImageStorage, imagesRoot } from "./storage";
+import { finishStoredUpload } from "./uploads";
 import { verifyImageVersion } from "./verify";
 
 const STUCK_AFTER_MS = 10 * 60_000;
+
+/**
+ * Uploads still `uploading` whose stored bytes reach their declared length: the process that
+ * stored the last byte died before the finish step. Each is finished as tus's hook would
+ * have (verifying, then the worker's verification), exactly once whoever else notices.
+ */
+export async function finishStrandedUploads(db: Db, now = new Date()): Promise<number> {
+  let finished = 0;
+  for (const upload of await listOpenImageUploads(db)) {
+    const done = await finishStoredUpload(db, upload.id, { now }).catch((err) => {
+      getLogger("images").error({ err, uploadId: upload.id }, "could not finish a stored upload; the next housekeeping tries again");
+      return null;
+    });
+    if (done?.moved) {
+      getLogger("images").info({ uploadId: upload.id, imageId: done.imageId, version: done.version }, "finished an upload whose finish step never ran");
+      finished++;
+    }
+  }
+  return finished;
+}
 
 export async function expireImageUploads(db: Db, now = new Date()): Promise<number> {
   let expired = 0;
@@ -56,6 +79,8 @@ export async function sweepOrphanUploadFiles(db: Db, now = new Date()): Promise<
 }
 
 export async function imageUploadsHousekeeping(db: Db, now = new Date()) {
+  // Before expiry: an upload whose bytes are all there is finished, not thrown away.
+  const finished = await finishStrandedUploads(db, now);
   const expired = await expireImageUploads(db, now);
   const orphans = await sweepOrphanUploadFiles(db, now);
   let reverified = 0;
@@ -66,5 +91,5 @@ export async function imageUploadsHousekeeping(db: Db, now = new Date()) {
     });
     if (result && result.state !== "skipped") reverified++;
   }
-  return { expired, orphans, reverified };
+  return { finished, expired, orphans, reverified };
 }

@@ -3,6 +3,7 @@
 // expiry — and these hooks put Kiln's rules around it: who may upload to which image,
 // quotas before any byte is stored, the version's bookkeeping, and verification once the
 // last byte is in.
+import { Readable } from "node:stream";
 import { Server, type Upload } from "@tus/server";
 import { completeImageUpload, deleteImageVersionRow, getImageUploadRow, refreshLatestVersion, updateImageUploadRow, updateImageVersionFrom } from "@/db/queries/images";
 import { verifyImageVersionJob } from "@/workers/jobs/verify-image-version";
@@ -61,24 +62,70 @@ export async function getOwnUpload(db: Db, actor: Actor, uploadId: string) {
   return row;
 }
 
+export type FinishedUpload = { imageId: string; version: number; moved: boolean };
+
 /**
- * The last byte is in: the version goes to `verifying` and the worker is asked to check it.
- * If the job cannot be queued now, the housekeeping job picks the version up later.
+ * The last byte is in: the version goes to `verifying` and the worker is asked to check it —
+ * once. Whoever notices first moves it (tus's finish hook, a zero-length PATCH or a HEAD at the
+ * end offset, the worker's start-up and housekeeping scan, a capture's done); the UPDATE is
+ * guarded by `uploading`, so a second finisher, even a concurrent one, changes nothing and
+ * queues nothing (`moved: false`). If the job cannot be queued now, the housekeeping job
+ * verifies versions left in `verifying` later.
  */
-export async function finishImageUpload(db: Db, uploadId: string, now = new Date(), length?: number): Promise<{ imageId: string; version: number } | null> {
-  const moved = await db.transaction(async (tx) => {
+export async function finishImageUpload(db: Db, uploadId: string, now = new Date(), length?: number): Promise<FinishedUpload | null> {
+  const finished = await db.transaction(async (tx) => {
     const row = await getImageUploadRow(tx, uploadId);
-    if (!row || !(await completeImageUpload(tx, uploadId, now))) return null;
+    if (!row) return null;
+    const ref = { imageId: row.imageId, version: row.version };
     // A deferred-length upload (a capture) learns its size with its last byte.
     const sized = length !== undefined && length !== row.lengthBytes;
+    // The version row's lock serialises finishers: the second one finds it no longer uploading.
+    const moved = await updateImageVersionFrom(tx, { ...ref, from: "uploading" }, { state: "verifying", ...(sized ? { sizeBytes: length } : {}) });
+    if (!moved) return { ...ref, moved: false };
+    await completeImageUpload(tx, uploadId, now);
     if (sized) await updateImageUploadRow(tx, uploadId, { lengthBytes: length });
-    await updateImageVersionFrom(tx, { imageId: row.imageId, version: row.version, from: "uploading" }, { state: "verifying", ...(sized ? { sizeBytes: length } : {}) });
-    return { imageId: row.imageId, version: row.version };
+    return { ...ref, moved: true };
   });
-  if (moved) {
-    await enqueueJob(verifyImageVersionJob, moved).catch((err) => getLogger("uploads").error({ err, ...moved }, "could not queue verification; housekeeping will retry"));
+  if (finished?.moved) {
+    const job = { imageId: finished.imageId, version: finished.version };
+    await enqueueJob(verifyImageVersionJob, job).catch((err) => getLogger("uploads").error({ err, ...job }, "could not queue verification; housekeeping will retry"));
   }
-  return moved;
+  return finished;
+}
+
+/**
+ * Finishes an upload whose stored bytes already reach its declared length but whose finish
+ * step never ran: the process that stored the last byte died before tus's finish hook (or
+ * before the hook's transaction committed). The store, not the database, says how many bytes
+ * there are, exactly as a HEAD does. Null when the bytes are not all there yet, the length is
+ * still deferred, or the store has no such upload.
+ */
+export async function finishStoredUpload(db: Db, uploadId: string, opts: { storage?: ImageStorage; now?: Date } = {}): Promise<FinishedUpload | null> {
+  const storage = opts.storage ?? getImageStorage();
+  let stored: Upload;
+  try {
+    stored = await storage.datastore.getUpload(uploadId);
+  } catch {
+    return null;
+  }
+  if (stored.size === undefined || stored.offset !== stored.size) return null;
+  if (storage.kind === "s3") await completeS3Upload(storage, uploadId, stored.size);
+  return finishImageUpload(db, uploadId, opts.now ?? new Date(), stored.size);
+}
+
+/**
+ * On S3 the bytes are parts of a multipart upload until tus completes it with the last PATCH;
+ * a crash right after the last part leaves every byte in the bucket and no object. Writing
+ * nothing at the end offset makes the store complete it. Already completed (the object is
+ * there): nothing to do.
+ */
+async function completeS3Upload(storage: ImageStorage, uploadId: string, size: number): Promise<void> {
+  try {
+    await storage.datastore.write(Readable.from([]), uploadId, size);
+  } catch (e) {
+    if ((await storage.blobSize(uploadId)) === size) return;
+    throw e;
+  }
 }
 
 /** tus termination (DELETE): the upload and its version are gone, as if never started. */
@@ -125,7 +172,7 @@ export function createUploadServer(storage: ImageStorage = getImageStorage()): S
       // upload.size is known here, also for a deferred-length upload: its last PATCH declared it.
       const done = await guarded(req, () => finishImageUpload(getAppDb(), upload.id, new Date(), upload.size));
       const { run } = stateOf(req);
-      if (done && run) await guarded(req, () => noteCaptureReceived(getAppDb(), run, { ...done, bytes: upload.size! }));
+      if (done?.moved && run) await guarded(req, () => noteCaptureReceived(getAppDb(), run, { ...done, bytes: upload.size! }));
       return done ? { headers: { "Kiln-Image-Id": done.imageId, "Kiln-Image-Version": String(done.version) } } : {};
     },
   });

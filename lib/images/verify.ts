@@ -147,8 +147,11 @@ export async function verifyImageVersion(db: Db, p: { imageId: string; version: 
       return true;
     });
     if (!ready) {
-      // Deleted while we hashed: the bytes we just placed belong to nothing.
-      await storage.removeBlob(key);
+      // Deleted while we hashed: the bytes we just placed belong to nothing. Or another run of
+      // this verification got there first — its version holds the same key (always on S3,
+      // where the upload's object is the blob), and those bytes must stay.
+      const now = await getImageVersionRow(db, p);
+      if (now?.storageKey !== key) await storage.removeBlob(key);
       return { state: "skipped" };
     }
     return { state: "ready", sha256, format };

@@ -17,6 +17,11 @@ export type JobDefinition<S extends z.ZodType = z.ZodType> = {
    * expiry. Their handlers must be safe to run again.
    */
   heartbeatSeconds?: number;
+  /**
+   * Also queued once when the worker starts (payload `{}`), for safety nets that mend what a
+   * crash left behind: they should not wait for their next scheduled run.
+   */
+  runAtStart?: boolean;
   handler: (db: Db, data: z.infer<S>) => Promise<unknown>;
 };
 

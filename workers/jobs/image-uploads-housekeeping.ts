@@ -1,5 +1,6 @@
-// Every ten minutes: abandoned uploads past their expiry lose their bytes and their version;
-// versions whose verification job was lost are verified now.
+// Every ten minutes, and once when the worker starts: uploads whose bytes all arrived but whose
+// finish step never ran (a crash in between) are finished; abandoned uploads past their expiry
+// lose their bytes and their version; versions whose verification job was lost are verified now.
 import { z } from "zod";
 import { defineJob } from "@/lib/jobs/definition";
 import { imageUploadsHousekeeping } from "@/lib/images/housekeeping";
@@ -7,4 +8,4 @@ import { imageUploadsHousekeeping } from "@/lib/images/housekeeping";
 export const name = "image-uploads-housekeeping";
 export const schema = z.object({}).strict();
 
-export const imageUploadsHousekeepingJob = defineJob({ name, schema, cron: "*/10 * * * *", retryable: true, handler: (db) => imageUploadsHousekeeping(db) });
+export const imageUploadsHousekeepingJob = defineJob({ name, schema, cron: "*/10 * * * *", runAtStart: true, retryable: true, handler: (db) => imageUploadsHousekeeping(db) });
