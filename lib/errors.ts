@@ -1,5 +1,7 @@
 // One error type for everything a person can cause. Codes are closed; each maps
 // to one HTTP status here and nowhere else.
+import { pgInputErrorMessage } from "../db/errors";
+
 export const ERROR_STATUS = {
   bad_request: 400,
   validation: 400,
@@ -46,10 +48,23 @@ export function isAppError(e: unknown): e is AppError {
 
 export type ErrorBody = { error: { code: ErrorCode; message: string; details?: AppError["details"] } };
 
+/**
+ * The error as a person's mistake, or null when it is ours. Besides AppError, the database
+ * errors only bad input can cause (a malformed value, a dangling reference, a number or date
+ * out of range) are a 400 here, the one place they are mapped, whichever query raised them.
+ */
+export function asAppError(e: unknown): AppError | null {
+  if (isAppError(e)) return e;
+  const pgMessage = pgInputErrorMessage(e);
+  if (pgMessage) return new AppError("bad_request", pgMessage);
+  return null;
+}
+
 /** The one error body the API and forms share. Unknown errors never leak their message. */
 export function toErrorBody(e: unknown): { status: number; body: ErrorBody } {
-  if (isAppError(e)) {
-    return { status: e.status, body: { error: { code: e.code, message: e.message, details: e.details } } };
+  const app = asAppError(e);
+  if (app) {
+    return { status: app.status, body: { error: { code: app.code, message: app.message, details: app.details } } };
   }
   return {
     status: 500,

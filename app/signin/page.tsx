@@ -6,21 +6,17 @@ import { Alert } from "@/components/ui/alert";
 import { AuthCard } from "@/components/ui/card";
 import { getCurrentUserOrNull } from "@/lib/auth/guard";
 import { getEnv } from "@/lib/env";
+import { safeRedirectPath } from "@/lib/http/redirect";
 
 export const metadata = { title: "Sign in" };
 export const dynamic = "force-dynamic";
 
-/** Only same-site paths: an open redirect would let a phishing link bounce through Kiln. */
-function safeNext(next: string | string[] | undefined): string {
-  const n = Array.isArray(next) ? next[0] : next;
-  return n && n.startsWith("/") && !n.startsWith("//") && !n.startsWith("/\\") ? n : "/";
-}
-
 export default async function SignInPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const params = await searchParams;
-  const next = safeNext(params.next);
-  if (await getCurrentUserOrNull()) redirect(next);
   const env = getEnv();
+  // Only paths on Kiln: an open redirect would let a phishing link bounce through Kiln.
+  const next = safeRedirectPath(params.next, env.baseUrl);
+  if (await getCurrentUserOrNull()) redirect(next);
   return (
     <AuthCard
       title="Sign in to Kiln"

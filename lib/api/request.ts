@@ -2,6 +2,7 @@
 // bad query, a bad path id or a missing body the same way.
 import type { z } from "zod";
 import { AppError } from "../errors";
+import { badStringError, badStringReason } from "../http/body";
 import { readJson } from "../http/handler";
 import { fieldErrorsOf } from "../validation/accounts";
 import { paginated, uuidSchema, type Pagination } from "../validation/common";
@@ -15,7 +16,15 @@ export type IdContext<K extends string = "id"> = { params: Promise<Record<K, str
  * whose message names the parameter, since the caller cannot see which field a form shows it under.
  */
 export function parseQuery<S extends z.ZodType>(schema: S, req: Request): z.infer<S> {
-  const result = schema.safeParse(Object.fromEntries(new URL(req.url).searchParams));
+  const query = Object.fromEntries(new URL(req.url).searchParams);
+  for (const [key, value] of Object.entries(query)) {
+    const reason = badStringReason(key) ?? badStringReason(value);
+    if (reason) {
+      const field = badStringReason(key) ? "query" : key;
+      throw badStringError(field, reason, field === "query" ? "A query parameter's name" : `Query parameter ${field}`);
+    }
+  }
+  const result = schema.safeParse(query);
   if (result.success) return result.data;
   const fieldErrors = fieldErrorsOf(result.error);
   const [field, messages] = Object.entries(fieldErrors)[0] ?? ["query", ["is not valid."]];

@@ -1,8 +1,11 @@
 // Route handlers are wrapped once: any AppError becomes its status and the one error
 // body; anything else is logged with context and answered as a plain 500.
 import { NextResponse } from "next/server";
-import { AppError, isAppError, toErrorBody } from "../errors";
+import { AppError, asAppError, isAppError, toErrorBody } from "../errors";
 import { getLogger } from "../log";
+import { MAX_JSON_BYTES, parseJsonText, readBodyText } from "./body";
+
+export { MAX_JSON_BYTES } from "./body";
 
 type Handler<C> = (req: Request, ctx: C) => Promise<Response>;
 
@@ -20,20 +23,16 @@ export function errorResponse(e: unknown, req?: Request): Response {
   if (!isAppError(e)) {
     // Next's redirect()/notFound() signal with throws; let them through.
     if (e && typeof e === "object" && "digest" in e && typeof e.digest === "string" && e.digest.startsWith("NEXT_")) throw e;
-    getLogger("http").error({ err: e, method: req?.method, url: req?.url }, "unhandled error in route handler");
+    // Bad input that got past validation to PostgreSQL is still the caller's 400 (toErrorBody
+    // maps it); logged louder than a plain refusal, since validation should have caught it.
+    if (asAppError(e)) getLogger("http").warn({ err: e, method: req?.method, url: req?.url }, "bad input reached the database");
+    else getLogger("http").error({ err: e, method: req?.method, url: req?.url }, "unhandled error in route handler");
   }
   const { status, body } = toErrorBody(e);
   const res = NextResponse.json(body, { status });
   const retry = isAppError(e) ? e.details?.retryAfterSeconds : undefined;
   if (retry) res.headers.set("Retry-After", String(retry));
   return res;
-}
-
-/** JSON bodies are small (uploads go through tus): 1 MiB is far above any real request. */
-export const MAX_JSON_BYTES = 1024 * 1024;
-
-function tooLarge(): AppError {
-  return new AppError("payload_too_large", `The request body is larger than ${MAX_JSON_BYTES / 1024} KiB.`);
 }
 
 /**
@@ -45,15 +44,9 @@ export async function readJson(req: Request): Promise<unknown> {
   if (!req.headers.get("content-type")?.toLowerCase().startsWith("application/json")) {
     throw new AppError("bad_request", "Send the request body as JSON, with the header Content-Type: application/json.");
   }
-  const declared = Number(req.headers.get("content-length") ?? 0);
-  if (declared > MAX_JSON_BYTES) throw tooLarge();
-  const text = await req.text();
-  if (Buffer.byteLength(text) > MAX_JSON_BYTES) throw tooLarge();
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new AppError("bad_request", "The request body must be JSON.");
-  }
+  // Counted as it streams (a chunked body declares no length), nesting bounded before the
+  // parse, NUL and unpaired surrogates refused with their field: lib/http/body.ts.
+  return parseJsonText(await readBodyText(req, MAX_JSON_BYTES));
 }
 
 export function ok(data: unknown, status = 200): Response {

@@ -2,9 +2,25 @@ import { z } from "zod";
 
 export const uuidSchema = z.uuid("Not a valid id.");
 
+/** The largest value of a PostgreSQL `integer` column (versions, counts, quotas, hours). */
+export const INT32_MAX = 2_147_483_647;
+
+/** A positive whole number that fits an `integer` column (a version, a count). */
+export const positiveInt32Schema = z.number().int().min(1).max(INT32_MAX, `Use a number up to ${INT32_MAX}.`);
+
+/**
+ * A date from a person: PostgreSQL and JavaScript both take years far beyond any that makes
+ * sense (and disagree at the edges: a year 200000 is a Date here and an error there), so only
+ * 1970–9999 is accepted.
+ */
+export const dateInputSchema = z.coerce
+  .date({ error: "Use an ISO 8601 date or time, like 2026-01-31 or 2026-01-31T12:00:00Z." })
+  .refine((d) => d.getUTCFullYear() >= 1970 && d.getUTCFullYear() <= 9999, "Use a date between the years 1970 and 9999.");
+
 /** `?page=&per_page=` — the same pagination on every list endpoint. */
 export const paginationSchema = z.object({
-  page: z.coerce.number().int().min(1, "page starts at 1").default(1),
+  // Bounded so that the offset (page × per_page) stays far inside PostgreSQL's bigint.
+  page: z.coerce.number().int().min(1, "page starts at 1").max(1_000_000, "page is at most 1000000").default(1),
   per_page: z.coerce.number().int().min(1).max(500, "per_page is at most 500").default(50),
 });
 export type Pagination = z.infer<typeof paginationSchema>;

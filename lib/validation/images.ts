@@ -1,7 +1,7 @@
 // Contracts for images, their versions and uploads: shared by the /api/v1 handlers, the tus
 // upload hooks, the worker job payloads, the OpenAPI document and the browser upload form.
 import { z } from "zod";
-import { paginationSchema, uuidSchema } from "./common";
+import { INT32_MAX, paginationSchema, positiveInt32Schema, uuidSchema } from "./common";
 
 export const IMAGE_VISIBILITIES = ["private", "project", "public"] as const;
 export const IMAGE_FORMATS = ["raw", "raw-mbr", "raw-gpt", "qcow2", "gzip", "zstd", "xz", "iso", "unknown"] as const;
@@ -65,7 +65,7 @@ export const imageVersionUpdateSchema = z.object({
 });
 
 /** A version in a path: a number, or `latest` (the newest ready version). */
-export const versionParamSchema = z.union([z.literal("latest"), z.coerce.number().int().min(1).max(2_147_483_647)]);
+export const versionParamSchema = z.union([z.literal("latest"), z.coerce.number().int().min(1).max(INT32_MAX)]);
 export type VersionRef = z.infer<typeof versionParamSchema>;
 
 /**
@@ -97,4 +97,4 @@ export const uploadMetadataSchema = z
   .strict();
 export type UploadMetadata = z.infer<typeof uploadMetadataSchema>;
 
-export const verifyImageVersionPayloadSchema = z.object({ imageId: uuidSchema, version: z.number().int().min(1) }).strict();
+export const verifyImageVersionPayloadSchema = z.object({ imageId: uuidSchema, version: positiveInt32Schema }).strict();

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { HOST_STATES } from "../hosts/state-machine";
 import { normalizeMac } from "../hosts/mac";
-import { nameSchema, paginationSchema, tagSchema, uuidSchema } from "./common";
+import { dateInputSchema, INT32_MAX, nameSchema, paginationSchema, tagSchema, uuidSchema } from "./common";
 
 export const macSchema = z.string().transform((s, ctx) => {
   const mac = normalizeMac(s);
@@ -157,8 +157,8 @@ export const leaseCreateSchema = z
     poolId: uuidSchema.optional(),
     count: z.number().int().min(1, "Ask for at least one host.").max(1000).default(1),
     tags: z.array(tagSchema).max(20).default([]),
-    minCores: z.number().int().min(1).optional(),
-    minMemoryMb: z.number().int().min(1).optional(),
+    minCores: z.number().int().min(1).max(INT32_MAX).optional(),
+    minMemoryMb: z.number().int().min(1).max(INT32_MAX).optional(),
     // …or given hosts (admins: direct allocation).
     hostIds: z.array(uuidSchema).min(1).max(1000).optional(),
     // Admins lease on someone's behalf.
@@ -192,6 +192,6 @@ export const auditListQuerySchema = paginationSchema.extend({
   action: z.string().trim().max(100).optional(),
   targetType: z.string().trim().max(50).optional(),
   targetId: z.string().trim().max(100).optional(),
-  from: z.coerce.date({ error: "Use an ISO 8601 date or time, like 2026-01-31 or 2026-01-31T12:00:00Z." }).optional(),
-  to: z.coerce.date({ error: "Use an ISO 8601 date or time, like 2026-01-31 or 2026-01-31T12:00:00Z." }).optional(),
+  from: dateInputSchema.optional(),
+  to: dateInputSchema.optional(),
 });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { uuidSchema } from "./common";
+import { INT32_MAX, positiveInt32Schema, uuidSchema } from "./common";
 import { macSchema } from "./inventory";
 
 export const TEMPLATE_FORMATS = ["ipxe", "preseed", "kickstart", "cloud-init", "script"] as const;
@@ -49,7 +49,7 @@ export const previewSchema = z
   .object({
     hostId: uuidSchema,
     templateId: uuidSchema.optional(),
-    version: z.number().int().min(1).optional(),
+    version: positiveInt32Schema.optional(),
     // Unsaved text from the editor.
     source: source.optional(),
     format: z.enum(TEMPLATE_FORMATS).optional(),
@@ -67,5 +67,5 @@ export const bootSettingsSchema = z.object({
 export const hostVarsSchema = z.object({ vars: varsSchema });
 
 export const templateListQuerySchema = z.object({ kind: z.enum(["system", "unattended"]).optional() });
-export const templateGetQuerySchema = z.object({ version: z.coerce.number().int().min(1).optional() });
-export const templateDiffQuerySchema = z.object({ from: z.coerce.number().int().min(1), to: z.coerce.number().int().min(1) });
+export const templateGetQuerySchema = z.object({ version: z.coerce.number().int().min(1).max(INT32_MAX).optional() });
+export const templateDiffQuerySchema = z.object({ from: z.coerce.number().int().min(1).max(INT32_MAX), to: z.coerce.number().int().min(1).max(INT32_MAX) });

@@ -3,7 +3,9 @@
 import { serveDeploymentFile } from "@/lib/boot/boot-service";
 import { getAppDb } from "@/lib/db";
 import { reportFinished, reportInventory, reportLog, reportProgress, serveAgentEnv, serveAgentParams, serveAgentScript, type AgentAnswer } from "@/lib/deployments/agent";
-import { MAX_JSON_BYTES, withErrors } from "@/lib/http/handler";
+import { findBadString, jsonDepthExceeds, MAX_JSON_BYTES, MAX_JSON_DEPTH, readBodyText } from "@/lib/http/body";
+import { withErrors } from "@/lib/http/handler";
+import { isAppError } from "@/lib/errors";
 
 export const dynamic = "force-dynamic";
 
@@ -13,24 +15,49 @@ function answer(a: AgentAnswer): Response {
   return new Response(a.body, { status: a.status, headers: { "content-type": a.contentType, "cache-control": "no-store" } });
 }
 
-/** Agents post JSON; installers and shell agents often post plain text (or nothing). */
-async function readBody(req: Request): Promise<unknown | { tooLarge: true }> {
-  if (Number(req.headers.get("content-length") ?? 0) > MAX_JSON_BYTES) return { tooLarge: true };
-  const text = await req.text();
-  if (Buffer.byteLength(text) > MAX_JSON_BYTES) return { tooLarge: true };
+const TEXT = "text/plain; charset=utf-8";
+const NOT_FOUND: AgentAnswer = { status: 404, contentType: TEXT, body: "Not found\n" };
+
+/** A MAC as Next passes it (still %-encoded); a malformed escape names no machine. */
+function decodeMac(raw: string): string | null {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Agents post JSON; installers and shell agents often post plain text (or nothing). Counted as
+ * it streams and cut at the limit (lib/http/body.ts); JSON nesting is bounded before parsing;
+ * text a log cannot hold (NUL, unpaired surrogates) is refused, naming where it was.
+ */
+async function readBody(req: Request): Promise<{ body: unknown } | { refused: AgentAnswer }> {
+  let text: string;
+  try {
+    text = await readBodyText(req, MAX_JSON_BYTES);
+  } catch (e) {
+    if (isAppError(e)) return { refused: { status: 413, contentType: TEXT, body: "Too large\n" } };
+    throw e;
+  }
+  let body: unknown = text;
   if (req.headers.get("content-type")?.toLowerCase().startsWith("application/json")) {
+    if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) return { refused: { status: 400, contentType: TEXT, body: `The report is nested more than ${MAX_JSON_DEPTH} levels deep.\n` } };
     try {
-      return JSON.parse(text);
+      body = JSON.parse(text);
     } catch {
-      return { invalidJson: true };
+      body = { invalidJson: true };
     }
   }
-  return text;
+  const bad = findBadString(body);
+  if (bad) return { refused: { status: 400, contentType: TEXT, body: `The report's ${bad.field === "body" ? "text" : bad.field} ${bad.reason}.\n` } };
+  return { body };
 }
 
 export const GET = withErrors(async (_req, ctx: Ctx) => {
   const { mac: rawMac, token, file } = await ctx.params;
-  const mac = decodeURIComponent(rawMac);
+  const mac = decodeMac(rawMac);
+  if (mac === null) return answer(NOT_FOUND);
   const db = getAppDb();
   if (file === "agent") return answer(await serveAgentScript(db, { mac, token }));
   if (file === "agent.json") return answer(await serveAgentParams(db, { mac, token }));
@@ -40,14 +67,21 @@ export const GET = withErrors(async (_req, ctx: Ctx) => {
 
 const REPORTS = { inventory: reportInventory, progress: reportProgress, log: reportLog } as const;
 
+/** Own keys only: `constructor` or `__proto__` name no report (a plain `in` would find Object.prototype's). */
+function isReportName(file: string): file is keyof typeof REPORTS {
+  return Object.hasOwn(REPORTS, file);
+}
+
 export const POST = withErrors(async (req, ctx: Ctx) => {
   const { mac: rawMac, token, file } = await ctx.params;
-  const mac = decodeURIComponent(rawMac);
-  const isReport = file === "done" || file === "failed" || file in REPORTS;
-  if (!isReport) return answer({ status: 404, contentType: "text/plain; charset=utf-8", body: "Not found\n" });
-  const body = await readBody(req);
-  if (body && typeof body === "object" && "tooLarge" in body) return answer({ status: 413, contentType: "text/plain; charset=utf-8", body: "Too large\n" });
+  const mac = decodeMac(rawMac);
+  if (mac === null) return answer(NOT_FOUND);
+  const isFinish = file === "done" || file === "failed";
+  if (!isFinish && !isReportName(file)) return answer(NOT_FOUND);
+  const read = await readBody(req);
+  if ("refused" in read) return answer(read.refused);
+  const { body } = read;
   const db = getAppDb();
-  if (file === "done" || file === "failed") return answer(await reportFinished(db, { mac, token, outcome: file, body }));
-  return answer(await REPORTS[file as keyof typeof REPORTS](db, { mac, token, body }));
+  if (isFinish) return answer(await reportFinished(db, { mac, token, outcome: file, body }));
+  return answer(await REPORTS[file](db, { mac, token, body }));
 });
