@@ -1,6 +1,6 @@
-import { and, asc, desc, eq, gt, isNull, lt, ne, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, isNull, lt, ne, or, sql } from "drizzle-orm";
 import type { DbOrTx } from "../client";
-import { apiTokens, oneTimeTokens, rateLimits, userSessions, type OneTimeTokenPurpose } from "../schema";
+import { apiTokens, oneTimeTokens, rateLimits, signInFailures, userSessions, type OneTimeTokenPurpose } from "../schema";
 
 // ---- browser sessions ----
 
@@ -75,6 +75,16 @@ export async function touchApiToken(db: DbOrTx, id: string): Promise<void> {
   await db.update(apiTokens).set({ lastUsedAt: new Date() }).where(eq(apiTokens.id, id));
 }
 
+/** Revokes every live token of a user (after a password change or reset, when asked); returns how many. */
+export async function revokeApiTokensOfUser(db: DbOrTx, params: { userId: string; at: Date }): Promise<number> {
+  const rows = await db
+    .update(apiTokens)
+    .set({ revokedAt: params.at })
+    .where(and(eq(apiTokens.userId, params.userId), isNull(apiTokens.revokedAt)))
+    .returning({ id: apiTokens.id });
+  return rows.length;
+}
+
 // ---- one-time tokens (verification, reset, first-admin setup) ----
 
 export async function insertOneTimeToken(db: DbOrTx, values: typeof oneTimeTokens.$inferInsert) {
@@ -144,6 +154,46 @@ export async function hitRateLimit(
 
 export async function clearRateLimit(db: DbOrTx, key: string): Promise<void> {
   await db.delete(rateLimits).where(eq(rateLimits.key, key));
+}
+
+// ---- failed sign-ins (backoff) ----
+
+export type SignInFailureRow = typeof signInFailures.$inferSelect;
+
+/**
+ * Locks the counters of these keys until the transaction ends, creating empty ones, and
+ * returns them by key. Keys are locked in sorted order, so two attempts never deadlock.
+ */
+export async function lockSignInFailures(tx: DbOrTx, params: { keys: string[]; now: Date }): Promise<Map<string, SignInFailureRow>> {
+  const keys = [...new Set(params.keys)].sort();
+  await tx
+    .insert(signInFailures)
+    .values(keys.map((key) => ({ key, failures: 0, lastFailureAt: params.now })))
+    .onConflictDoNothing();
+  const rows = await tx.select().from(signInFailures).where(inArray(signInFailures.key, keys)).orderBy(asc(signInFailures.key)).for("update");
+  return new Map(rows.map((r) => [r.key, r]));
+}
+
+export async function updateSignInFailure(tx: DbOrTx, row: SignInFailureRow): Promise<void> {
+  await tx
+    .update(signInFailures)
+    .set({ failures: row.failures, lastFailureAt: row.lastFailureAt, blockedUntil: row.blockedUntil })
+    .where(eq(signInFailures.key, row.key));
+}
+
+export async function deleteSignInFailures(tx: DbOrTx, keys: string[]): Promise<void> {
+  if (keys.length) await tx.delete(signInFailures).where(inArray(signInFailures.key, keys));
+}
+
+/** Forgets counters that have seen no failure since `before`; returns how many. */
+export async function deleteSignInFailuresBefore(db: DbOrTx, before: Date): Promise<number> {
+  const rows = await db.delete(signInFailures).where(lt(signInFailures.lastFailureAt, before)).returning({ key: signInFailures.key });
+  return rows.length;
+}
+
+export async function getSignInFailure(db: DbOrTx, key: string): Promise<SignInFailureRow | undefined> {
+  const [row] = await db.select().from(signInFailures).where(eq(signInFailures.key, key)).limit(1);
+  return row;
 }
 
 // ---- housekeeping (worker) ----

@@ -1,25 +1,34 @@
 import { expect, test } from "@playwright/test";
 import { readState, uniqueEmail } from "../support/state";
 
-test("[AUTH] sign-in does not reveal accounts and is rate-limited per account with a clear 429", async ({ request }) => {
+test("[AUTH] sign-in does not reveal accounts, and failures past a few make each further attempt wait longer (429 + Retry-After)", async ({ request }) => {
   const { rateLimitPerAccount } = readState();
   const ghost = uniqueEmail("ghost");
+  const attempt = () => request.post("/api/session", { data: { login: ghost, password: "whatever it is" } });
 
-  const unknown = await request.post("/api/session", { data: { login: ghost, password: "whatever it is" } });
+  const unknown = await attempt();
   expect(unknown.status()).toBe(401);
   const known = await request.post("/api/session", { data: { login: "root@lab.example", password: "not the password" } });
   expect(known.status()).toBe(401);
   expect(await unknown.json()).toEqual(await known.json());
 
-  for (let i = 1; i < rateLimitPerAccount; i++) {
-    expect((await request.post("/api/session", { data: { login: ghost, password: "whatever it is" } })).status()).toBe(401);
-  }
-  const limited = await request.post("/api/session", { data: { login: ghost, password: "whatever it is" } });
+  for (let i = 1; i < rateLimitPerAccount; i++) expect((await attempt()).status()).toBe(401);
+  const limited = await attempt();
   expect(limited.status()).toBe(429);
-  expect(Number(limited.headers()["retry-after"])).toBeGreaterThan(0);
+  expect(limited.headers()["retry-after"]).toBe("1");
   const body = (await limited.json()) as { error: { code: string; message: string } };
-  expect(body.error.code).toBe("rate_limited");
-  expect(body.error.message).toMatch(/Too many sign-in attempts for this account\. Please wait \d+ (seconds|minutes)/);
+  expect(body.error).toEqual({
+    code: "rate_limited",
+    message: "Too many failed sign-in attempts for this account. Please wait 1 second and try again.",
+    details: { retryAfterSeconds: 1 },
+  });
+
+  // After the wait one more try is answered, and the next wait is twice as long.
+  await new Promise((r) => setTimeout(r, 1100));
+  expect((await attempt()).status()).toBe(401);
+  const longer = await attempt();
+  expect(longer.status()).toBe(429);
+  expect(longer.headers()["retry-after"]).toBe("2");
 });
 
 test("[AUTH] malformed requests get a 400 with a readable message and no stack trace", async ({ request }) => {

@@ -9,20 +9,14 @@ import { recordAudit } from "../audit/audit";
 import { getUserStatus } from "../accounts/user-view";
 import type { RequestContext } from "../http/context";
 import type { SignInInput } from "../validation/accounts";
-import { authenticateLdapUser, type LdapConfig } from "./ldap";
+import { authenticateLdapUser, type LdapConfig, type LdapUser } from "./ldap";
 import { burnPasswordCheck, verifyPassword } from "./password";
-import { enforceRateLimits } from "./rate-limit";
+import { throttledSignIn } from "./sign-in-throttle";
+
+type Clock = { now?: Date };
 
 const WRONG_PASSWORD = "The email or password is incorrect.";
 const WRONG_LDAP = "The username or password is incorrect.";
-
-async function limitSignIn(db: Db, login: string, ctx: RequestContext): Promise<void> {
-  const env = getEnv();
-  await enforceRateLimits(db, [
-    { key: `signin:ip:${ctx.ip}`, limit: env.KILN_RATE_LIMIT_SIGNIN_PER_IP, what: "sign-in attempts from your address" },
-    { key: `signin:account:${login.toLowerCase()}`, limit: env.KILN_RATE_LIMIT_SIGNIN_PER_ACCOUNT, what: "sign-in attempts for this account" },
-  ]);
-}
 
 /** Refuses accounts that may not sign in; only called after the password was proven right. */
 function assertMaySignIn(user: UserRow): void {
@@ -33,16 +27,19 @@ function assertMaySignIn(user: UserRow): void {
   if (status === "pending_approval") throw new AppError("forbidden", "Your account is waiting for an administrator's approval. You will get a mail when it is approved.");
 }
 
-export async function authenticateWithPassword(db: Db, input: SignInInput, ctx: RequestContext): Promise<UserRow> {
-  await limitSignIn(db, input.login, ctx);
-  const user = await getUserByEmail(db, input.login);
-  if (!user?.passwordHash) {
-    await burnPasswordCheck(input.password);
-    throw new AppError("unauthorized", WRONG_PASSWORD);
-  }
-  if (!(await verifyPassword(user.passwordHash, input.password))) throw new AppError("unauthorized", WRONG_PASSWORD);
-  assertMaySignIn(user);
-  return (await updateUser(db, user.id, { lastSignInAt: new Date() }))!;
+/** Failed attempts slow further ones down, per account and per address (./sign-in-throttle.ts). */
+export async function authenticateWithPassword(db: Db, input: SignInInput, ctx: RequestContext, clock: Clock = {}): Promise<UserRow> {
+  const now = clock.now ?? new Date();
+  return throttledSignIn(db, { method: "password", login: input.login, ip: ctx.ip }, now, async () => {
+    const user = await getUserByEmail(db, input.login);
+    if (!user?.passwordHash) {
+      await burnPasswordCheck(input.password);
+      throw new AppError("unauthorized", WRONG_PASSWORD);
+    }
+    if (!(await verifyPassword(user.passwordHash, input.password))) throw new AppError("unauthorized", WRONG_PASSWORD);
+    assertMaySignIn(user);
+    return (await updateUser(db, user.id, { lastSignInAt: now }))!;
+  });
 }
 
 export function getLdapConfig(): LdapConfig | null {
@@ -63,15 +60,25 @@ export function getLdapConfig(): LdapConfig | null {
  * Signs in through the directory. The first sign-in creates the local profile; later ones
  * refresh name and email, and the role when an admin group is configured (the directory decides).
  */
-export async function authenticateWithLdap(db: Db, input: SignInInput, ctx: RequestContext, cfg = getLdapConfig()): Promise<UserRow> {
+export async function authenticateWithLdap(
+  db: Db,
+  input: SignInInput,
+  ctx: RequestContext,
+  cfg = getLdapConfig(),
+  clock: Clock = {},
+): Promise<UserRow> {
   if (!cfg) throw new AppError("bad_request", "Sign-in with a lab (LDAP) account is not configured on this Kiln.");
-  await limitSignIn(db, `ldap:${input.login}`, ctx);
-  const found = await authenticateLdapUser(cfg, input.login, input.password);
-  if (!found) throw new AppError("unauthorized", WRONG_LDAP);
+  const now = clock.now ?? new Date();
+  return throttledSignIn(db, { method: "ldap", login: input.login, ip: ctx.ip }, now, async () => {
+    const found = await authenticateLdapUser(cfg, input.login, input.password);
+    if (!found) throw new AppError("unauthorized", WRONG_LDAP);
+    return signInLdapUser(db, cfg, found, ctx, now);
+  });
+}
 
+async function signInLdapUser(db: Db, cfg: LdapConfig, found: LdapUser, ctx: RequestContext, now: Date): Promise<UserRow> {
   const email = found.email ?? `${found.username}@ldap.invalid`;
   const roleFromDirectory = cfg.adminGroupDn ? (found.isAdmin ? "admin" : "user") : undefined;
-  const now = new Date();
   let user = await getUserByLdapUsername(db, found.username);
   if (!user) {
     user = await createUserIfAbsent(db, {

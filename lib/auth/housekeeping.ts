@@ -1,7 +1,9 @@
 import { deleteExpiredAuthRows } from "@/db/queries/auth";
 import type { Db } from "../db";
 import { getEnv } from "../env";
+import { purgeSignInFailures } from "./sign-in-throttle";
 
-export function purgeExpiredAuthRows(db: Db) {
-  return deleteExpiredAuthRows(db, { windowSeconds: getEnv().KILN_RATE_LIMIT_WINDOW_SECONDS });
+export async function purgeExpiredAuthRows(db: Db, now = new Date()) {
+  const rows = await deleteExpiredAuthRows(db, { windowSeconds: getEnv().KILN_RATE_LIMIT_WINDOW_SECONDS });
+  return { ...rows, signInFailures: await purgeSignInFailures(db, now) };
 }

@@ -7,6 +7,7 @@ import { setTestEnv, setTestEnvDefaults } from "@/test/harness/env";
 import { startSlapd, stopSlapd, type SlapdHandle } from "@/test/harness/slapd";
 import { closedPort } from "@/test/harness/smtp";
 import { AppError } from "../errors";
+import type { RequestContext } from "../http/context";
 import { authenticateWithLdap, getLdapConfig } from "./authenticate";
 import { authenticateLdapUser } from "./ldap";
 
@@ -104,6 +105,43 @@ describe("LDAP sign-in", () => {
   it("says the settings are wrong when the service account cannot bind", async () => {
     setTestEnv({ ...ldap.kilnEnv(), LDAP_BIND_PASSWORD: "not the bind password" });
     await expectAppError(signIn("alice", ldap.users.alice.password), "unavailable", /LDAP settings are wrong/);
+  });
+
+  describe("backoff, as for passwords", () => {
+    const T0 = new Date("2026-11-10T10:00:00Z");
+    const after = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
+    const signInAt = (login: string, password: string, ctx: RequestContext, at: Date) =>
+      authenticateWithLdap(t.db, { method: "ldap", login, password }, ctx, getLdapConfig(), { now: at });
+
+    it("makes further attempts wait after a few wrong passwords, the right one included, and a success starts afresh", async () => {
+      setTestEnv({ ...ldap.kilnEnv(), KILN_RATE_LIMIT_SIGNIN_PER_ACCOUNT: "2", KILN_RATE_LIMIT_SIGNIN_PER_IP: "1000" });
+      const { carol } = ldap.users;
+      const ctx = testContext();
+      await expectAppError(signInAt("carol", "not carols password", ctx, T0), "unauthorized", WRONG);
+      await expectAppError(signInAt("CAROL", "not carols password", ctx, T0), "unauthorized", WRONG);
+      const err = await expectAppError(signInAt("carol", carol.password, testContext(), T0), "rate_limited", "Too many failed sign-in attempts for this account. Please wait 1 second and try again.");
+      expect(err.details).toEqual({ retryAfterSeconds: 1 });
+      expect((await signInAt("carol", carol.password, ctx, after(1))).ldapUsername).toBe("carol");
+      await expectAppError(signInAt("carol", "not carols password", ctx, after(1)), "unauthorized", WRONG);
+      await expectAppError(signInAt("carol", "not carols password", ctx, after(1)), "unauthorized", WRONG);
+      await expectAppError(signInAt("carol", "not carols password", ctx, after(1)), "rate_limited");
+    });
+
+    it("counts guesses at many directory users against the one address", async () => {
+      setTestEnv({ ...ldap.kilnEnv(), KILN_RATE_LIMIT_SIGNIN_PER_ACCOUNT: "100", KILN_RATE_LIMIT_SIGNIN_PER_IP: "3" });
+      const ctx = testContext();
+      for (const login of ["mallory", "trent", "eve"]) await expectAppError(signInAt(login, "whatever", ctx, T0), "unauthorized", WRONG);
+      await expectAppError(signInAt("bob", ldap.users.bob.password, ctx, T0), "rate_limited", /from your address/);
+      expect((await signInAt("bob", ldap.users.bob.password, testContext(), T0)).ldapUsername).toBe("bob");
+    });
+
+    it("does not count attempts the directory could not answer", async () => {
+      const ctx = testContext();
+      setTestEnv({ ...ldap.kilnEnv(), LDAP_URL: `ldap://127.0.0.1:${await closedPort()}`, LDAP_TIMEOUT_MS: "2000", KILN_RATE_LIMIT_SIGNIN_PER_ACCOUNT: "1", KILN_RATE_LIMIT_SIGNIN_PER_IP: "1" });
+      for (let i = 0; i < 3; i++) await expectAppError(signInAt("alice", ldap.users.alice.password, ctx, T0), "unavailable");
+      setTestEnv({ ...ldap.kilnEnv(), KILN_RATE_LIMIT_SIGNIN_PER_ACCOUNT: "1", KILN_RATE_LIMIT_SIGNIN_PER_IP: "1" });
+      expect((await signInAt("alice", ldap.users.alice.password, ctx, T0)).ldapUsername).toBe("alice");
+    });
   });
 
   it("reports 'unavailable' with a readable message once slapd has stopped", async () => {

@@ -5,7 +5,7 @@ import { getEnv } from "../env";
 
 export type RateLimitRule = { key: string; limit: number; what: string };
 
-function describeWait(seconds: number): string {
+export function describeWait(seconds: number): string {
   if (seconds <= 1) return "1 second";
   if (seconds < 90) return `${seconds} seconds`;
   return `${Math.ceil(seconds / 60)} minutes`;
