@@ -8,6 +8,9 @@ import { tokenize, type Token } from "./lexer";
 
 const MAX_DEPTH = 64;
 
+/** Own keys only: `constructor` or `toString` is a name to look up, never Object's function. */
+const LITERALS: Record<string, unknown> = Object.assign(Object.create(null), { true: true, True: true, false: false, False: false, none: null, None: null });
+
 export function parseTemplate(source: string): Node[] {
   return new Parser(source).parseAll();
 }
@@ -380,8 +383,7 @@ class Parser {
       }
       if (t.kind === "name") {
         this.next();
-        const literal: Record<string, unknown> = { true: true, True: true, false: false, False: false, none: null, None: null };
-        if (t.value in literal) return { t: "lit", value: literal[t.value], at: t.offset };
+        if (Object.hasOwn(LITERALS, t.value)) return { t: "lit", value: LITERALS[t.value], at: t.offset };
         if (this.isOp("(")) {
           const { args, kwargs } = this.parseArgs();
           return { t: "call", name: t.value, args, kwargs, at: t.offset };

@@ -1,21 +1,40 @@
 // Renders a parsed template against plain data, within limits on steps (loop
-// iterations and evaluations), time, output size and value size. Attribute access
-// reads only own keys of null-prototype dictionaries and list indexes, and names
-// beginning with "_" or naming constructors are refused outright.
+// iterations, evaluations, and the work of every operation that grows with its input),
+// time, output size and value size. Attribute access reads only own keys of
+// null-prototype dictionaries and list indexes, and names beginning with "_" or naming
+// constructors are refused outright.
 import type { Expr, Node } from "./ast";
 import { positionAt, TemplateError } from "./errors";
-import { FILTERS, METHODS, TESTS, type Helpers } from "./builtins";
-import { equal, isDict, isUndefined, newDict, str, toValue, truthy, typeName, Undefined, type Dict, type Value } from "./values";
+import { contains, FILTERS, keysOf, METHODS, TESTS, type Helpers } from "./builtins";
+import { equal, isDict, isUndefined, newDict, str, textCost, toValue, truthy, typeName, Undefined, type Dict, type Meter, type Value } from "./values";
 
-export type Limits = { maxSteps: number; maxOutputBytes: number; timeoutMs: number };
+export type Limits = { maxSteps: number; maxOutputBytes: number; maxListItems: number; timeoutMs: number };
 
-export const DEFAULT_LIMITS: Limits = { maxSteps: 1_000_000, maxOutputBytes: 1024 * 1024, timeoutMs: 1000 };
+export const DEFAULT_LIMITS: Limits = { maxSteps: 1_000_000, maxOutputBytes: 1024 * 1024, maxListItems: 100_000, timeoutMs: 1000 };
+
+/** How deeply expressions may nest when evaluated (a chain like a.b.c… or 1+1+… is one level per link). */
+const MAX_EVAL_DEPTH = 200;
+/** Steps between two looks at the clock. */
+const CLOCK_EVERY = 1024;
 
 const FORBIDDEN = new Set(["constructor", "prototype", "__proto__", "caller", "callee", "arguments"]);
 
+/**
+ * Where a render is, for a watcher on another thread: slot 0 holds the source offset of the
+ * last step, so a render stopped from outside (render pool) can still name a line and column.
+ */
+let positionProbe: Int32Array | null = null;
+export function setPositionProbe(probe: Int32Array | null): void {
+  positionProbe = probe;
+}
+
 class Renderer implements Helpers {
   private steps = 0;
+  private nextClockCheck = CLOCK_EVERY;
   private outputLength = 0;
+  private evalDepth = 0;
+  /** The offset of the last step, for errors that do not come with one. */
+  lastAt = 0;
   private readonly deadline: number;
   private readonly out: string[] = [];
 
@@ -33,18 +52,40 @@ class Renderer implements Helpers {
 
   tick(at: number, n = 1): void {
     this.steps += n;
-    if (this.steps > this.limits.maxSteps) this.fail(`The template did too much work (over ${this.limits.maxSteps.toLocaleString("en")} steps); is a loop too large?`, at, "limit");
-    if ((this.steps & 0x3ff) === 0 && Date.now() > this.deadline) this.fail(`The template took longer than ${this.limits.timeoutMs} ms to render`, at, "limit");
+    this.lastAt = at;
+    if (positionProbe) positionProbe[0] = at;
+    if (this.steps > this.limits.maxSteps) this.fail(`The template did too much work (over ${this.limits.maxSteps.toLocaleString("en")} steps); is a loop or a value too large?`, at, "limit");
+    if (this.steps >= this.nextClockCheck) {
+      this.nextClockCheck = this.steps + CLOCK_EVERY;
+      if (Date.now() > this.deadline) this.fail(`The template took longer than ${this.limits.timeoutMs} ms to render`, at, "limit");
+    }
   }
 
-  /** Every string or list a template builds is bounded by the output limit. */
+  meter(at: number): Meter {
+    return {
+      charge: (n) => this.tick(at, n),
+      refuse: (message) => this.fail(message, at, "limit"),
+      maxChars: this.limits.maxOutputBytes,
+      maxItems: this.limits.maxListItems,
+    };
+  }
+
+  /** Every string or list a template builds is bounded by the output and list limits. */
   checkSize(v: Value, at: number): Value {
-    if (typeof v === "string" && v.length > this.limits.maxOutputBytes) this.fail(`A value grew beyond ${this.limits.maxOutputBytes} characters`, at, "limit");
+    if (typeof v === "string" && v.length > this.limits.maxOutputBytes) this.fail(`A value grew beyond ${this.limits.maxOutputBytes.toLocaleString("en")} characters`, at, "limit");
     if (Array.isArray(v)) {
-      if (v.length > 100_000) this.fail("A list grew beyond 100,000 items", at, "limit");
+      if (v.length > this.limits.maxListItems) this.fail(`A list grew beyond ${this.limits.maxListItems.toLocaleString("en")} items`, at, "limit");
       this.tick(at, v.length);
     }
     return v;
+  }
+
+  private fitsText(length: number, at: number): void {
+    if (length > this.limits.maxOutputBytes) this.fail(`A value would grow to ${length.toLocaleString("en")} characters (at most ${this.limits.maxOutputBytes.toLocaleString("en")})`, at, "limit");
+  }
+
+  private fitsList(length: number, at: number): void {
+    if (length > this.limits.maxListItems) this.fail(`A list would grow to ${length.toLocaleString("en")} items (at most ${this.limits.maxListItems.toLocaleString("en")})`, at, "limit");
   }
 
   render(nodes: Node[], scope: Dict): string {
@@ -64,10 +105,14 @@ class Renderer implements Helpers {
         case "text":
           this.write(node.value, 0);
           break;
-        case "output":
+        case "output": {
           this.tick(node.at);
-          this.write(str(this.eval(node.expr, scope)), node.at);
+          const v = this.eval(node.expr, scope);
+          // Bounded by what is left of the output, so a huge value is refused before it is printed.
+          const text = str(v, { ...this.meter(node.at), maxChars: Math.max(0, this.limits.maxOutputBytes - this.outputLength) });
+          this.write(text, node.at);
           break;
+        }
         case "set":
           this.tick(node.at);
           if (FORBIDDEN.has(node.name) || node.name.startsWith("_")) this.fail(`“${node.name}” cannot be used as a variable name`, node.at);
@@ -91,13 +136,18 @@ class Renderer implements Helpers {
     const iterable = this.eval(node.iter, scope);
     let items: Value[];
     if (Array.isArray(iterable)) items = iterable;
-    else if (isDict(iterable)) items = Object.keys(iterable);
-    else if (typeof iterable === "string") items = [...iterable];
-    else if (iterable === null || isUndefined(iterable)) items = [];
+    else if (isDict(iterable)) items = keysOf(this, node.at, iterable);
+    else if (typeof iterable === "string") {
+      this.fitsList(iterable.length, node.at);
+      this.tick(node.at, textCost(iterable.length));
+      items = Array.from(iterable);
+    } else if (iterable === null || isUndefined(iterable)) items = [];
     else return this.fail(`Cannot loop over a ${typeName(iterable)}`, node.at);
 
-    // A new scope per loop, as in Jinja: names set inside do not leak out.
-    const inner = Object.assign(newDict(), scope);
+    // A new scope per loop, as in Jinja: names set inside do not leak out. It inherits from
+    // the outer one (lookups walk the chain) instead of copying it, so entering a loop costs
+    // the same however many names are set.
+    const inner = Object.create(scope) as Dict;
     const bind = (item: Value) => {
       if (node.targets.length === 1) inner[node.targets[0]!] = item;
       else {
@@ -135,49 +185,71 @@ class Renderer implements Helpers {
   }
 
   getAttr(obj: Value, key: Value, at: number, label: string): Value {
-    if (typeof key === "string" && (FORBIDDEN.has(key) || key.startsWith("_"))) this.fail(`Access to “${key}” is not allowed in templates`, at);
-    if (isUndefined(obj)) this.fail(`${obj.hint} is undefined, so it has no “${str(key)}”`, at);
-    if (obj === null) this.fail(`${label} is none, so it has no “${str(key)}”`, at);
+    const keyText = () => str(key, { ...this.meter(at), maxChars: 200 }).slice(0, 100);
+    if (typeof key === "string" && (FORBIDDEN.has(key) || key.startsWith("_"))) this.fail(`Access to “${key.slice(0, 100)}” is not allowed in templates`, at);
+    if (isUndefined(obj)) this.fail(`${obj.hint} is undefined, so it has no “${keyText()}”`, at);
+    if (obj === null) this.fail(`${label} is none, so it has no “${keyText()}”`, at);
     if (Array.isArray(obj) || typeof obj === "string") {
       if (typeof key === "number" && Number.isInteger(key)) {
         const i = key < 0 ? obj.length + key : key;
         return i >= 0 && i < obj.length ? obj[i]! : new Undefined(`${label}[${key}]`);
       }
-      return new Undefined(`${label}.${str(key)}`);
+      return new Undefined(`${label}.${keyText()}`);
     }
     if (isDict(obj) && (typeof key === "string" || typeof key === "number")) {
       const k = String(key);
-      return Object.prototype.hasOwnProperty.call(obj, k) ? obj[k]! : new Undefined(`${label}.${k}`);
+      return Object.prototype.hasOwnProperty.call(obj, k) ? obj[k]! : new Undefined(`${label}.${k.slice(0, 100)}`);
     }
-    return new Undefined(`${label}.${str(key)}`);
+    return new Undefined(`${label}.${keyText()}`);
   }
 
+  /** A readable name for an expression in messages ("host.facts.cores"); short, whatever the chain. */
   private label(e: Expr): string {
-    if (e.t === "name") return e.name;
-    if (e.t === "attr") return `${this.label(e.obj)}.${e.name}`;
-    if (e.t === "index") return `${this.label(e.obj)}[…]`;
-    return "the value";
+    const parts: string[] = [];
+    let x: Expr = e;
+    for (let n = 0; n < 8; n++) {
+      if (x.t === "name") return [x.name, ...parts.reverse()].join("");
+      if (x.t === "attr") parts.push(`.${x.name}`);
+      else if (x.t === "index") parts.push("[…]");
+      else break;
+      x = x.obj;
+    }
+    return parts.length ? `the value${parts.reverse().join("")}` : "the value";
   }
 
   eval(e: Expr, scope: Dict): Value {
     this.tick(e.at);
+    if (++this.evalDepth > MAX_EVAL_DEPTH) this.fail(`This expression nests deeper than ${MAX_EVAL_DEPTH} levels`, e.at, "limit");
+    try {
+      return this.evalInner(e, scope);
+    } finally {
+      this.evalDepth--;
+    }
+  }
+
+  private evalInner(e: Expr, scope: Dict): Value {
     switch (e.t) {
       case "lit":
         return e.value as Value;
       case "name":
-        return Object.prototype.hasOwnProperty.call(scope, e.name) ? scope[e.name]! : new Undefined(e.name);
+        // `in` walks the loop scopes (see renderFor); the root scope has no prototype.
+        return e.name in scope ? scope[e.name]! : new Undefined(e.name);
       case "attr":
         return this.getAttr(this.eval(e.obj, scope), e.name, e.at, this.label(e.obj));
       case "index":
         return this.getAttr(this.eval(e.obj, scope), this.eval(e.key, scope), e.at, this.label(e.obj));
       case "list":
-        return this.checkSize(e.items.map((x) => this.eval(x, scope)), e.at);
+        this.fitsList(e.items.length, e.at);
+        return this.checkSize(
+          e.items.map((x) => this.eval(x, scope)),
+          e.at,
+        );
       case "dict": {
         const d = newDict();
         for (const [k, v] of e.items) {
           const key = this.eval(k, scope);
           if (typeof key !== "string" && typeof key !== "number") this.fail("Dictionary keys must be strings or numbers", k.at);
-          if (FORBIDDEN.has(String(key)) || String(key).startsWith("_")) this.fail(`“${key}” cannot be a dictionary key`, k.at);
+          if (FORBIDDEN.has(String(key)) || String(key).startsWith("_")) this.fail(`“${String(key).slice(0, 100)}” cannot be a dictionary key`, k.at);
           d[String(key)] = this.eval(v, scope);
         }
         return d;
@@ -197,12 +269,26 @@ class Renderer implements Helpers {
         if (!fn) this.fail(`Unknown filter “${e.name}”`, e.at);
         const kwargs = newDict();
         for (const [k, v] of e.kwargs) kwargs[k] = this.eval(v, scope);
-        return this.checkSize(fn(this, e.at, this.eval(e.value, scope), e.args.map((a) => this.eval(a, scope)), kwargs), e.at);
+        return this.checkSize(
+          fn(
+            this,
+            e.at,
+            this.eval(e.value, scope),
+            e.args.map((a) => this.eval(a, scope)),
+            kwargs,
+          ),
+          e.at,
+        );
       }
       case "test": {
         const fn = TESTS[e.name];
         if (!fn) this.fail(`Unknown test “${e.name}”`, e.at);
-        const result = fn(this.eval(e.value, scope), e.args.map((a) => this.eval(a, scope)));
+        const result = fn(
+          this,
+          e.at,
+          this.eval(e.value, scope),
+          e.args.map((a) => this.eval(a, scope)),
+        );
         return e.negated ? !result : result;
       }
       case "method": {
@@ -211,10 +297,22 @@ class Renderer implements Helpers {
         const kind = isDict(obj) ? "dict" : typeof obj === "string" ? "string" : Array.isArray(obj) ? "list" : null;
         const fn = kind ? METHODS[kind][e.name] : undefined;
         if (!fn) this.fail(`${typeName(obj)} has no method “${e.name}”`, e.at);
-        return this.checkSize(fn(this, e.at, obj, e.args.map((a) => this.eval(a, scope))), e.at);
+        return this.checkSize(
+          fn(
+            this,
+            e.at,
+            obj,
+            e.args.map((a) => this.eval(a, scope)),
+          ),
+          e.at,
+        );
       }
       case "call": {
-        if (e.name === "range") return this.range(e.args.map((a) => this.eval(a, scope)), e.at);
+        if (e.name === "range")
+          return this.range(
+            e.args.map((a) => this.eval(a, scope)),
+            e.at,
+          );
         if (e.name === "dict") {
           const d = newDict();
           for (const [k, v] of e.kwargs) {
@@ -234,7 +332,7 @@ class Renderer implements Helpers {
     const [start, stop, step] = args.length === 1 ? [0, a!, 1] : [a!, b!, c ?? 1];
     if (step === 0) this.fail("range() step cannot be zero", at);
     const n = Math.max(0, Math.ceil((stop - start) / step));
-    if (n > 100_000) this.fail(`range() of ${n} numbers is too large (at most 100,000)`, at, "limit");
+    if (n > this.limits.maxListItems) this.fail(`range() of ${n} numbers is too large (at most ${this.limits.maxListItems.toLocaleString("en")})`, at, "limit");
     this.tick(at, n);
     return Array.from({ length: n }, (_, i) => start + i * step);
   }
@@ -253,40 +351,53 @@ class Renderer implements Helpers {
     const num = (v: Value) => (typeof v === "number" ? v : this.fail(`Expected a number, got a ${typeName(v)}`, e.at));
     switch (e.op) {
       case "==":
-        return equal(l, r);
+        return equal(l, r, this.meter(e.at));
       case "!=":
-        return !equal(l, r);
+        return !equal(l, r, this.meter(e.at));
       case "<":
       case ">":
       case "<=":
       case ">=": {
         if (!((typeof l === "number" && typeof r === "number") || (typeof l === "string" && typeof r === "string"))) this.fail(`Cannot compare a ${typeName(l)} with a ${typeName(r)}`, e.at);
+        if (typeof l === "string") this.tick(e.at, textCost(Math.min(l.length, (r as string).length)));
         const a = l as number | string;
         const b = r as number | string;
         return e.op === "<" ? a < b : e.op === ">" ? a > b : e.op === "<=" ? a <= b : a >= b;
       }
       case "in":
       case "not in": {
-        let found: boolean;
-        if (typeof r === "string") found = typeof l === "string" && r.includes(l);
-        else if (Array.isArray(r)) found = r.some((x) => equal(x, l));
-        else if (isDict(r)) found = (typeof l === "string" || typeof l === "number") && Object.prototype.hasOwnProperty.call(r, String(l));
-        else found = this.fail(`Cannot look inside a ${typeName(r)} with “in”`, e.at);
+        const found = contains(this, e.at, r, l);
         return e.op === "in" ? found : !found;
       }
-      case "~":
-        return this.checkSize(str(l) + str(r), e.at);
+      case "~": {
+        const m = this.meter(e.at);
+        const a = str(l, m);
+        const b = str(r, m);
+        return this.concatText(a, b, e.at);
+      }
       case "+":
-        if (typeof l === "string" && typeof r === "string") return this.checkSize(l + r, e.at);
-        if (Array.isArray(l) && Array.isArray(r)) return this.checkSize([...l, ...r], e.at);
+        if (typeof l === "string" && typeof r === "string") return this.concatText(l, r, e.at);
+        if (Array.isArray(l) && Array.isArray(r)) {
+          this.fitsList(l.length + r.length, e.at);
+          this.tick(e.at, l.length + r.length);
+          return l.concat(r);
+        }
         return num(l) + num(r);
       case "-":
         return num(l) - num(r);
       case "*": {
         const repeat = (v: string | Value[], n: number): Value => {
           if (!Number.isInteger(n) || n < 0) this.fail("Can only repeat by a whole number", e.at);
-          if (v.length * n > this.limits.maxOutputBytes) this.fail(`A value grew beyond ${this.limits.maxOutputBytes} characters`, e.at, "limit");
-          return this.checkSize(typeof v === "string" ? v.repeat(n) : Array.from({ length: n }, () => v).flat(), e.at);
+          if (typeof v === "string") {
+            this.fitsText(v.length * n, e.at);
+            this.tick(e.at, textCost(v.length * n));
+            return v.repeat(n);
+          }
+          this.fitsList(v.length * n, e.at);
+          this.tick(e.at, v.length * n);
+          const out: Value[] = [];
+          for (let i = 0; i < n; i++) for (const x of v) out.push(x);
+          return out;
         };
         if (typeof l === "string" || Array.isArray(l)) return repeat(l, num(r));
         if (typeof r === "string" || Array.isArray(r)) return repeat(r, num(l));
@@ -310,19 +421,28 @@ class Renderer implements Helpers {
     }
     return this.fail(`Unknown operator ${e.op}`, e.at);
   }
+
+  /** Joins two strings, sized before and charged for the text the result holds. */
+  private concatText(a: string, b: string, at: number): string {
+    this.fitsText(a.length + b.length, at);
+    this.tick(at, textCost(a.length + b.length));
+    return a + b;
+  }
 }
 
 /** Renders parsed nodes; `context` is copied into template values first. */
 export function renderNodes(source: string, nodes: Node[], context: Record<string, unknown>, limits: Partial<Limits> = {}): string {
-  const scope = toValue(context) as Dict;
   const renderer = new Renderer(source, { ...DEFAULT_LIMITS, ...limits });
   try {
+    const scope = toValue(context) as Dict;
     return renderer.render(nodes, scope);
   } catch (e) {
     if (e instanceof TemplateError) throw e;
-    // Any other error is a bug in the engine, or a resource limit of the VM itself
-    // (a RangeError from the stack): report it as a template failure, never crash.
-    throw new TemplateError(`The template could not be rendered: ${e instanceof RangeError ? "it nests too deeply" : (e as Error).message}`, 1, 1, "render");
+    // Any other error is a bug in the engine, or a resource limit of the VM itself (a
+    // RangeError from the stack or a string length): report it as a template failure at
+    // the last position reached, never crash.
+    const p = positionAt(source, renderer.lastAt);
+    const why = e instanceof RangeError ? "it needs more memory or nesting than a template may use" : (e as Error).message;
+    throw new TemplateError(`The template could not be rendered: ${why}`, p.line, p.column, e instanceof RangeError ? "limit" : "render");
   }
 }
-
