@@ -24,15 +24,42 @@ sanboot --no-describe --drive 0x80 || exit 1
 `;
 }
 
-const localBoot = compileTemplate(LOCAL_BOOT_TEMPLATE);
+// Rendered once, with no name in it: an idle known host and an unknown MAC get these same
+// bytes, so an unauthenticated caller cannot tell whether Kiln knows a MAC.
+const LOCAL_BOOT = renderCompiled(compileTemplate(LOCAL_BOOT_TEMPLATE), { host: { name: "this machine" } });
 
-export function localBootScript(hostName: string): string {
-  return renderCompiled(localBoot, { host: { name: hostName } });
+export function localBootScript(): string {
+  return LOCAL_BOOT;
+}
+
+/** Seconds between a halted machine's requests for a new answer. */
+export const HALT_RECHECK_SECONDS = 60;
+
+/**
+ * The answer to a machine whose last disk write failed or was cancelled: it must not boot that
+ * disk. iPXE says why, then never returns to the chain script (which would fall through to
+ * local boot): it powers off where iPXE has `poweroff` (Debian 12's 2019 ROM does not), else
+ * waits and asks Kiln again with `chain --replace`, so a new run or "boot the disk anyway"
+ * takes effect without a power cycle. Checked under QEMU with that ROM.
+ */
+export function haltScript(p: { reason: string; recheckUrl: string }): string {
+  // Printable ASCII only, and nothing iPXE would expand (\${…}) or take as another command (&&, ||).
+  const reason = p.reason.replace(/[^\x20-\x7e]|[$&|]/g, " ").slice(0, 300);
+  return `#!ipxe
+# Kiln: this machine's last disk write did not finish; its disk is not booted.
+echo Kiln: the last write to this machine's disk failed or was cancelled: ${reason}
+echo Kiln: the disk is not booted. Start a new run, or choose "boot the disk anyway" on the host page.
+poweroff ||
+:halt
+sleep ${HALT_RECHECK_SECONDS} || prompt --timeout ${HALT_RECHECK_SECONDS * 1000} Kiln: halted ||
+chain --replace --autofree ${p.recheckUrl} || goto halt
+goto halt
+`;
 }
 
 /** An answer iPXE prints and then leaves (the firmware goes on to its next boot device). */
 export function errorScript(message: string): string {
-  const safe = message.replace(/[\r\n$]/g, " ");
+  const safe = message.replace(/[\r\n$&|]/g, " ");
   return `#!ipxe
 echo Kiln: ${safe}
 sleep 5

@@ -77,6 +77,11 @@ const envSchema = z.object({
     .optional()
     .transform((v) => (v ? v : undefined))
     .pipe(z.string().regex(/^\/[A-Za-z0-9._~\/-]*\/$/, "must be a path starting and ending with /, e.g. /protected-images/").optional()),
+  // The scrub re-hashes stored versions, one at a time, oldest-verified first, reading at most
+  // this many MiB/s (0 turns the scrub off), and each version again once its last check is
+  // this many hours old. A re-check after a deploy failed its checksum reads at the same rate.
+  KILN_SCRUB_MIB_PER_SECOND: z.coerce.number().min(0).default(50),
+  KILN_SCRUB_INTERVAL_HOURS: z.coerce.number().positive().default(168),
 
   // Provisioning: per-step deadlines ("boot=120,install=5400", seconds; the rest keep their
   // defaults) and whether a host is wiped before it goes back to its pool at a lease's end.

@@ -51,7 +51,7 @@ describe("built-in templates", () => {
 
 describe("fixed scripts", () => {
   it("local boot branches on the platform and is valid iPXE", () => {
-    const s = localBootScript("n1");
+    const s = localBootScript();
     expect(s).toMatch(/^#!ipxe\n/);
     expect(s).toContain("iseq ${platform} efi && goto uefi");
     expect(s).toContain("sanboot --no-describe --drive 0x80");

@@ -9,7 +9,7 @@ import type { DeploymentRow, HostRow } from "@/db/schema";
 import { buildBootContext, type BootContextInput } from "@/boot/context";
 import { getImageRow, getImageVersionRow } from "@/db/queries/images";
 import { blobPathOf } from "../images/images";
-import { errorScript, localBootScript } from "@/boot/scripts";
+import { errorScript, haltScript, localBootScript } from "@/boot/scripts";
 import { compileTemplate, renderCompiled, TemplateError } from "@/boot/template";
 import type { Db, DbOrTx } from "../db";
 import { getEnv } from "../env";
@@ -20,6 +20,7 @@ import { getLogger } from "../log";
 import { deploymentToken } from "./deployment-token";
 import { insertHostEvents } from "@/db/queries/hosts";
 import { failFromBoot, noteBootRequest, noteFileFetched, reportFinished } from "../deployments/agent";
+import { loadNextBoot } from "../deployments/next-boot";
 
 export type BootAnswer = { status: number; body: string; contentType: string };
 
@@ -42,7 +43,7 @@ export async function answerBootRequest(db: Db, req: { mac: string; hostnameHint
   const found = await findHostByMac(db, mac);
   if (!found) {
     await discoverHost(db, { mac, hint: cleanHint(req.hostnameHint), sourceIp: req.sourceIp, now });
-    return { status: 200, contentType: IPXE, body: localBootScript(`new-${mac.replace(/:/g, "")}`) };
+    return { status: 200, contentType: IPXE, body: localBootScript() };
   }
   const { host } = found;
   if (!host.lastSeenAt || now.getTime() - host.lastSeenAt.getTime() > SEEN_WRITE_INTERVAL_MS || host.sourceIp !== req.sourceIp) {
@@ -50,7 +51,10 @@ export async function answerBootRequest(db: Db, req: { mac: string; hostnameHint
   }
   const deployment = await getActiveDeployment(db, host.id);
   if (!deployment || deployment.tokenExpiresAt.getTime() <= now.getTime()) {
-    return { status: 200, contentType: IPXE, body: localBootScript(host.name) };
+    // A disk whose last write failed or was cancelled part-way is never booted (lib/deployments/next-boot.ts).
+    const next = await loadNextBoot(db, host.id);
+    if (next.kind === "halt") return { status: 200, contentType: IPXE, body: haltScript({ reason: next.reason, recheckUrl: `${getEnv().bootUrl}/boot/${mac.replace(/:/g, "-")}` }) };
+    return { status: 200, contentType: IPXE, body: localBootScript() };
   }
   // One-shot mark: the same run is answered until it reports done, so a reboot half-way continues it.
   await recordDeploymentBoot(db, deployment.id, now);

@@ -75,6 +75,16 @@ function runAgent(p: { mac: string; token: string; dev: string }): Promise<{ cod
   });
 }
 
+/** Runs the host's sfdisk (util-linux) on a file. */
+function sfdisk(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile("sfdisk", args, (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    // --dump does not read its input: it may be gone before the (empty) write.
+    child.stdin!.on("error", () => {});
+    child.stdin!.end(input ?? "");
+  });
+}
+
 /**
  * Passes `bytes` of a stream on, then (300 ms later, so they get through) kills the server —
  * every connection cut, the port closed — and restarts it 1.5 s later, as a killed and
@@ -170,7 +180,55 @@ describe("the deploy agent script", () => {
     expect((await runAgent({ mac, token: machine.token!, dev })).code).not.toBe(0);
     const view = await getDeployment(t.db, holder, run.id);
     expect(view.state).toBe("failed");
-    expect(view.failureReason).toBe(`Verify the written image: checksum mismatch: expected ${"0".repeat(64)}, got ${img.sha256} — the image was corrupted on the way or in storage; the disk holds a bad copy`);
+    expect(view.failureReason).toBe(`Verify the written image: checksum mismatch: expected ${"0".repeat(64)}, got ${img.sha256} — the image was corrupted on the way or in storage; the disk was left without a partition table, so it does not boot`);
+  });
+
+  it("clears the old partition table before writing and writes the image's first MiB only after its checksum matched: a mismatch leaves no partition table", async () => {
+    // The image and the disk's old contents both carry a real MBR partition table.
+    const labelled = async (name: string, mib: number) => {
+      const file = path.join(tmp, name);
+      await fs.writeFile(file, Buffer.concat([Buffer.alloc(1024 * 1024), randomBytes((mib - 1) * 1024 * 1024)]));
+      await sfdisk(["--quiet", file], "label: dos\nstart=2048, type=83, bootable\n");
+      return fs.readFile(file);
+    };
+    const image = await labelled("labelled.img", 3);
+    const old = await labelled("old-disk.img", 4);
+    const img = await seedReadyImage(t.db, { ownerUserId: holder.user!.id, bytes: image });
+    const { run, machine, dev, mac } = await bootedRun({ action: "deploy_image", imageId: img.image.id, disk: "vda" });
+    const disk = path.join(dev, "vda");
+    await fs.writeFile(disk, old);
+    expect((await sfdisk(["--dump", disk])).code).toBe(0);
+    await updateImageVersionFrom(t.db, { imageId: img.image.id, version: 1, from: "ready" }, { sha256: "0".repeat(64) });
+    expect((await runAgent({ mac, token: machine.token!, dev })).code).not.toBe(0);
+    expect((await getDeployment(t.db, holder, run.id)).failureReason).toMatch(/checksum mismatch: .* the disk was left without a partition table, so it does not boot$/);
+    const after = await fs.readFile(disk);
+    // Everything after the first MiB is the image's; the first MiB (MBR) and the last MiB are zero.
+    expect(after.subarray(0, 1024 * 1024).equals(Buffer.alloc(1024 * 1024))).toBe(true);
+    expect(after.subarray(1024 * 1024, image.length).equals(image.subarray(1024 * 1024))).toBe(true);
+    expect(after.subarray(after.length - 1024 * 1024).equals(Buffer.alloc(1024 * 1024))).toBe(true);
+    const dump = await sfdisk(["--dump", disk]);
+    expect(dump.code).not.toBe(0);
+    expect(dump.stderr).toMatch(/does not contain a recognized partition table/);
+  });
+
+  it("writes a disk that had a partition table with the image's own, byte for byte, when the checksum matches", async () => {
+    const image = Buffer.concat([Buffer.alloc(1024 * 1024), randomBytes(2 * 1024 * 1024)]);
+    const imgFile = path.join(tmp, "labelled-ok.img");
+    await fs.writeFile(imgFile, image);
+    await sfdisk(["--quiet", imgFile], "label: dos\nstart=2048, type=83\n");
+    const bytes = await fs.readFile(imgFile);
+    const img = await seedReadyImage(t.db, { ownerUserId: holder.user!.id, bytes });
+    const { run, machine, dev, mac } = await bootedRun({ action: "deploy_image", imageId: img.image.id, disk: "vda" });
+    const disk = path.join(dev, "vda");
+    await fs.writeFile(disk, Buffer.alloc(5 * 1024 * 1024, 0xaa));
+    expect(await runAgent({ mac, token: machine.token!, dev })).toMatchObject({ code: 0 });
+    const after = await fs.readFile(disk);
+    expect(after.subarray(0, bytes.length).equals(bytes)).toBe(true);
+    expect((await sfdisk(["--dump", disk])).stdout).toMatch(/start=\s*2048/);
+    const view = await getDeployment(t.db, holder, run.id);
+    expect(view.state).toBe("done");
+    expect(view.progress.bytesWritten).toBe(bytes.length);
+    expect(view.logs.some((l) => l.line === `wrote ${bytes.length} bytes to ${disk}, its first MiB last; sha256 of the delivered image matches`)).toBe(true);
   });
 
   it("captures a disk through tus in zstd chunks; Kiln verifies it and it becomes the image's next version", async () => {

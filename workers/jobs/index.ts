@@ -5,6 +5,8 @@ import { leaseRemindersJob } from "./lease-reminders";
 import { imageUploadsHousekeepingJob } from "./image-uploads-housekeeping";
 import { purgeExpiredJob } from "./purge-expired";
 import { verifyImageVersionJob } from "./verify-image-version";
+import { recheckImageVersionJob } from "./recheck-image-version";
+import { scrubImageVersionsJob } from "./scrub-image-versions";
 import { captureDiskJob } from "./capture-disk";
 import { deployImageJob } from "./deploy-image";
 import { deploymentWatchdogJob } from "./deployment-watchdog";
@@ -19,6 +21,8 @@ export const JOBS: JobDefinition[] = [
   leaseRemindersJob,
   finishReleasesJob,
   verifyImageVersionJob,
+  recheckImageVersionJob,
+  scrubImageVersionsJob,
   imageUploadsHousekeepingJob,
   deployImageJob,
   installOsJob,

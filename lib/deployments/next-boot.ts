@@ -1,0 +1,89 @@
+// What a machine does at its next network boot, decided in one place for the boot route and
+// the host page: run its active deployment, boot its disk, or halt because the last write to
+// that disk failed or was cancelled part-way (a half-written or mismatched disk must never
+// boot). The halt lasts until someone acts: a new run that writes the disk and finishes
+// (deploy, install, wipe), or the holder or an administrator choosing "boot the disk anyway"
+// (allowDiskBoot), which is recorded on the failed run and in the audit log.
+import { getActiveDeployment, listHostDeployments, updateDeploymentRow } from "@/db/queries/boot";
+import { listSteps } from "@/db/queries/deployments";
+import { getHostRow, insertHostEvents } from "@/db/queries/hosts";
+import type { DeploymentRow, DeploymentStepRow } from "@/db/schema";
+import type { Db, DbOrTx } from "../db";
+import { AppError } from "../errors";
+import { recordAudit, type Actor } from "../audit/audit";
+import { assertHostHolder } from "../boot/access";
+import { isActiveRun } from "../hosts/state-machine";
+import { ACTION_LABELS } from "./plan";
+
+/** How far back the decision looks: a disk is decided by its latest run that touched it. */
+const HISTORY = 20;
+
+export type NextBoot =
+  | { kind: "run"; deploymentId: string; action: DeploymentRow["action"]; label: string }
+  | { kind: "disk" }
+  | { kind: "halt"; deploymentId: string; reason: string; state: "failed" | "cancelled"; finishedAt: string | null };
+
+/** The step after which a run's action may have changed the disk. */
+const DISK_STEP: Partial<Record<DeploymentRow["action"], string>> = { deploy_image: "write", install: "install", wipe_disk: "wipe" };
+
+/**
+ * Pure: the decision from the host's runs (newest first, with their steps). Capture runs only
+ * read the disk, and a run that ended before its disk step started left the disk as it was;
+ * both are passed over. The first run left that touched the disk decides: a deploy that failed
+ * or was cancelled there halts the machine (unless someone allowed the disk to boot); anything
+ * else boots the disk. An active run (pending, running) is always answered with its script.
+ */
+export function decideNextBoot(runs: { deployment: DeploymentRow; steps: DeploymentStepRow[] }[]): NextBoot {
+  const active = runs.find((r) => isActiveRun(r.deployment.state));
+  if (active) return { kind: "run", deploymentId: active.deployment.id, action: active.deployment.action, label: ACTION_LABELS[active.deployment.action] };
+  for (const { deployment: d, steps } of runs) {
+    const diskStep = DISK_STEP[d.action];
+    if (!diskStep) continue;
+    const touched = d.state === "done" || steps.some((s) => s.name === diskStep && s.startedAt !== null);
+    if (!touched) continue;
+    if (d.action === "deploy_image" && (d.state === "failed" || d.state === "cancelled") && !d.diskBootAllowedAt) {
+      return { kind: "halt", deploymentId: d.id, reason: d.failureReason ?? d.state, state: d.state, finishedAt: d.finishedAt?.toISOString() ?? null };
+    }
+    return { kind: "disk" };
+  }
+  return { kind: "disk" };
+}
+
+/** The decision for a host, from the database. */
+export async function loadNextBoot(db: DbOrTx, hostId: string): Promise<NextBoot> {
+  const rows = await listHostDeployments(db, hostId, HISTORY);
+  const steps = await listSteps(
+    db,
+    rows.filter((r) => r.action in DISK_STEP && r.state !== "done" && !isActiveRun(r.state)).map((r) => r.id),
+  );
+  return decideNextBoot(rows.map((d) => ({ deployment: d, steps: steps.filter((s) => s.deploymentId === d.id) })));
+}
+
+/** GET side for the host page and the API: holders and administrators. */
+export async function getNextBoot(db: Db, actor: Actor, hostId: string): Promise<NextBoot> {
+  await assertHostHolder(db, actor, hostId);
+  return loadNextBoot(db, hostId);
+}
+
+/**
+ * "Boot the disk anyway": the holder (or an administrator) ends a halt, e.g. because they know
+ * the write got far enough or want to inspect the disk. Refused when nothing is halted, so a
+ * stale button cannot hide a later failure.
+ */
+export async function allowDiskBoot(db: Db, actor: Actor, hostId: string, now = new Date()): Promise<NextBoot> {
+  await assertHostHolder(db, actor, hostId);
+  return db.transaction(async (tx) => {
+    const host = (await getHostRow(tx, hostId))!;
+    // Serialises with a run being created for this host: the decision below is the current one.
+    const active = await getActiveDeployment(tx, hostId);
+    if (active) throw new AppError("conflict", `${host.name} has an active run (deployment ${active.id}); it decides the next boot, not the disk.`);
+    const next = await loadNextBoot(tx, hostId);
+    if (next.kind !== "halt") throw new AppError("conflict", `${host.name} is not halted: its next network boot already boots its disk.`);
+    await updateDeploymentRow(tx, next.deploymentId, { diskBootAllowedAt: now });
+    await insertHostEvents(tx, [
+      { hostId, kind: "disk_boot_allowed", at: now, actorUserId: actor.user?.id ?? null, message: `the disk may boot again although deployment ${next.deploymentId} did not finish writing it (${next.reason.slice(0, 200)})` },
+    ]);
+    await recordAudit(tx, actor, { action: "host.disk_boot_allowed", targetType: "host", targetId: hostId, summary: `allowed ${host.name} to boot its disk after deployment ${next.deploymentId} ${next.state}`, data: { deploymentId: next.deploymentId } });
+    return loadNextBoot(tx, hostId);
+  });
+}
