@@ -103,27 +103,33 @@ sectors_written() {
   awk '{ print $7 }' "/sys/block/${1##*/}/stat" 2>/dev/null || echo 0
 }
 
-written_bytes() { # disk start-sectors
+# Bytes on the disk since START: the kernel's sectors-written counter for a block device (what
+# reached the disk, not what was downloaded or still sits in the page cache; a disk slower
+# than the network shows here), or, for a plain file standing in for a disk (tests), what the
+# writer whose pid is in PIDFILE has written (/proc/<pid>/io wchar).
+disk_bytes() { # disk start-sectors pidfile
   if [ -b "$1" ]; then
     echo $((($(sectors_written "$1") - $2) * 512))
-  else
-    wc -c <"$1" 2>/dev/null | tr -d ' ' || echo 0
+    return
   fi
+  n=""
+  pid=$(cat "$3" 2>/dev/null || true)
+  [ -n "$pid" ] && n=$(awk '/^wchar:/ { print $2 }' "/proc/$pid/io" 2>/dev/null)
+  echo "${n:-0}"
 }
 
-# Image bytes delivered so far: what the hashing process has read (/proc/<pid>/io rchar), so
-# a compressed image reports against its own size, not the larger disk it expands to.
-delivered_bytes() { # hasher-pid disk start-sectors
-  n=$([ -n "$1" ] && awk '/^rchar:/ { print $2 }' "/proc/$1/io" 2>/dev/null)
-  if [ -n "$n" ]; then echo "$n"; else written_bytes "$2" "$3"; fi
-}
-
-# Reports progress every interval while the writer (a background job) runs.
-watch_progress() { # writer-pid hasher-pid disk start-sectors total phase
+# Reports progress every interval while the writer (a background job) runs: BASE plus the
+# bytes on the disk, never less than reported before (Kiln keeps the maximum too), and never
+# more than TOTAL when it is known.
+watch_progress() { # writer-pid disk start-sectors pidfile base total phase
+  shown=0
   while kill -0 "$1" 2>/dev/null; do
     sleep "${KILN_PROGRESS_INTERVAL:-5}"
     kill -0 "$1" 2>/dev/null || break
-    progress "$(delivered_bytes "$2" "$3" "$4")" "$5" "$6"
+    n=$(($5 + $(disk_bytes "$2" "$3" "$4")))
+    [ "$6" -gt 0 ] && [ "$n" -gt "$6" ] && n=$6
+    [ "$n" -gt "$shown" ] && shown=$n
+    progress "$shown" "$6" "$7"
   done
 }
 
@@ -190,13 +196,45 @@ stream_image() {
 TEE=tee
 [ -x /usr/bin/tee ] && TEE=/usr/bin/tee
 
+# Size in bytes of a disk, or of a plain file standing in for one (tests).
+size_of() { # disk
+  if [ -b "$1" ]; then disk_size "${1##*/}"; else wc -c <"$1" | tr -d ' '; fi
+}
+
+# Before the first byte of an image: no partition table or filesystem signature may survive
+# on the disk, so a write that stops part-way (a failure, a cancel, a power cut) leaves a disk
+# that no firmware boots and no OS mounts. wipefs clears the signatures it knows; the first
+# MiB (MBR, GPT header and entries) and the last MiB (GPT's backup header) are zeroed.
+clear_disk_labels() { # disk size
+  wipefs -a "$1" >/dev/null 2>&1 || true
+  head_n=$(($2 < 1048576 ? $2 : 1048576))
+  [ "$head_n" -ge 512 ] || return 0
+  dd if=/dev/zero of="$1" bs=512 count=$((head_n / 512)) conv=notrunc,fsync 2>"$TMP/dd.err" || return 1
+  if [ "$2" -ge 2097152 ]; then
+    dd if=/dev/zero of="$1" bs=512 seek=$(($2 / 512 - 2048)) count=2048 conv=notrunc,fsync 2>"$TMP/dd.err" || return 1
+  fi
+}
+
+# Writes the (decompressed) image from stdin: its first MiB — the partition table, boot sector
+# and GPT header — to $TMP/head in RAM, everything after it to the disk from 1 MiB on. The
+# head goes to the disk only after the sha256 of the whole image matched (deploy_image), so a
+# half-written or mismatched disk never has a partition table.
+write_body() { # disk
+  dd of="$TMP/head" bs=1M count=1 iflag=fullblock 2>"$TMP/dd.err" || return 1
+  # The writer's pid, for disk_bytes on a plain file.
+  sh -c 'echo $$ >"$1"; exec dd of="$2" bs=1M seek=1 conv=notrunc,fsync 2>"$3"' sh "$TMP/dd.pid" "$1" "$TMP/dd.err"
+}
+
 deploy_image() {
   disk=$(target_disk) || exit 1
   [ -n "${KILN_IMAGE_URL:-}" ] || fail "no image in the instructions"
   log "writing ${KILN_IMAGE_SIZE:-?} bytes (${KILN_IMAGE_FORMAT:-raw}) to $disk"
-  if [ "${KILN_WIPE_FIRST:-0}" = 1 ]; then wipefs -a "$disk" >/dev/null 2>&1 || true; fi
+  clear_disk_labels "$disk" "$(size_of "$disk")" || fail "clearing the partition table of $disk before writing failed: $(tail -n 1 "$TMP/dd.err")"
+  # A compressed image's size on the disk is known only at the end: progress then has no total.
+  total=0
+  [ "$(decompressor)" = cat ] && total=${KILN_IMAGE_SIZE:-0}
   start=$(sectors_written "$disk")
-  rm -f "$TMP/image.fifo" "$TMP/fetch.err" && mkfifo "$TMP/image.fifo"
+  rm -f "$TMP/image.fifo" "$TMP/fetch.err" "$TMP/dd.pid" && mkfifo "$TMP/image.fifo"
   # The checksum is of the bytes as delivered (before decompression), like Kiln's, computed
   # while they are written: the image is read once, never stored in the ramdisk.
   sha256sum <"$TMP/image.fifo" >"$TMP/sum" &
@@ -204,26 +242,31 @@ deploy_image() {
   (
     # No decompressor stage for raw images: every extra pipe costs a copy and context switches.
     if [ "$(decompressor)" = cat ]; then
-      stream_image | $TEE "$TMP/image.fifo" | dd of="$disk" bs=4M conv=fsync 2>"$TMP/dd.err"
+      stream_image | $TEE "$TMP/image.fifo" | write_body "$disk"
     else
-      stream_image | $TEE "$TMP/image.fifo" | $(decompressor) | dd of="$disk" bs=4M conv=fsync 2>"$TMP/dd.err"
+      stream_image | $TEE "$TMP/image.fifo" | $(decompressor) | write_body "$disk"
     fi
     echo $? >"$TMP/dd.rc"
   ) &
   writer=$!
   # Its own output: a sleeping watcher must not hold the agent's stdout open after the end.
-  watch_progress "$writer" "$sum_pid" "$disk" "$start" "${KILN_IMAGE_SIZE:-0}" write >/dev/null 2>&1 &
+  watch_progress "$writer" "$disk" "$start" "$TMP/dd.pid" 0 "$total" write >/dev/null 2>&1 &
   watcher=$!
   wait "$writer"
   kill "$watcher" 2>/dev/null
   wait "$sum_pid"
-  [ -s "$TMP/fetch.err" ] && fail "downloading the image from ${KILN_IMAGE_URL%%\?*} failed: $(cat "$TMP/fetch.err")"
-  [ "$(cat "$TMP/dd.rc" 2>/dev/null || echo 1)" = 0 ] || fail "writing the image to $disk failed: $(tail -n 1 "$TMP/dd.err")"
-  progress "${KILN_IMAGE_SIZE:-0}" "${KILN_IMAGE_SIZE:-0}" verify
+  [ -s "$TMP/fetch.err" ] && fail "downloading the image from ${KILN_IMAGE_URL%%\?*} failed: $(cat "$TMP/fetch.err") — the disk was left without a partition table"
+  [ "$(cat "$TMP/dd.rc" 2>/dev/null || echo 1)" = 0 ] || fail "writing the image to $disk failed: $(tail -n 1 "$TMP/dd.err") — the disk was left without a partition table"
+  head_bytes=$(wc -c <"$TMP/head" | tr -d ' ')
+  if [ -b "$disk" ]; then written=$(($(disk_bytes "$disk" "$start" "") + head_bytes)); else written=$(($(size_of "$disk") < 1048576 ? head_bytes : $(size_of "$disk"))); fi
+  [ "$total" -gt 0 ] && written=$total
+  progress "$written" "$total" verify
   got=$(cut -d' ' -f1 "$TMP/sum")
-  [ "$got" = "${KILN_IMAGE_SHA256:-}" ] || fail "checksum mismatch: expected ${KILN_IMAGE_SHA256:-?}, got $got — the image was corrupted on the way or in storage; the disk holds a bad copy"
+  [ "$got" = "${KILN_IMAGE_SHA256:-}" ] || fail "checksum mismatch: expected ${KILN_IMAGE_SHA256:-?}, got $got — the image was corrupted on the way or in storage; the disk was left without a partition table, so it does not boot"
+  # Only now the image's first MiB: from here on the disk boots what was written.
+  dd if="$TMP/head" of="$disk" bs=1M conv=notrunc,fsync 2>"$TMP/dd.err" || fail "writing the first MiB of the image to $disk failed: $(tail -n 1 "$TMP/dd.err") — the disk was left without a partition table"
   sync
-  log "wrote $(written_bytes "$disk" "$start") bytes to $disk; sha256 of the delivered image matches"
+  log "wrote $written bytes to $disk, its first MiB last; sha256 of the delivered image matches"
   printf '{"bytes":%s,"sha256":"%s"}' "${KILN_IMAGE_SIZE:-0}" "$got" >"$TMP/done"
   post "$BASE/done" "application/json" "$TMP/done" || fail "could not report done"
 }
@@ -244,9 +287,15 @@ wipe_disks() {
   [ -n "$disks" ] || fail "no disk found on this machine"
   mode=${KILN_WIPE_MODE:-quick}
   erased=""
+  # Progress counts over all disks, so it only grows from one disk to the next.
+  all=0
   for disk in $disks; do
     [ -e "$disk" ] || fail "disk $disk not found"
-    if [ -b "$disk" ]; then size=$(disk_size "${disk##*/}"); else size=$(wc -c <"$disk" | tr -d ' '); fi
+    all=$((all + $(size_of "$disk")))
+  done
+  base=0
+  for disk in $disks; do
+    size=$(size_of "$disk")
     log "wiping $disk ($size bytes, $mode)"
     method=""
     blkdiscard "$disk" >/dev/null 2>&1 && method="discard, "
@@ -256,7 +305,8 @@ wipe_disks() {
       # conv=notrunc: a plain file (tests) keeps its size; a block device has none to lose.
       dd if=/dev/zero of="$disk" bs=4M count=$(((size + 4194303) / 4194304)) conv=fsync,notrunc 2>"$TMP/dd.err" &
       writer=$!
-      watch_progress "$writer" "" "$disk" "$start" "$size" wipe >/dev/null 2>&1 &
+      echo "$writer" >"$TMP/dd.pid"
+      watch_progress "$writer" "$disk" "$start" "$TMP/dd.pid" "$base" "$all" wipe >/dev/null 2>&1 &
       watcher=$!
       wait "$writer"
       rc=$?
@@ -273,7 +323,8 @@ wipe_disks() {
     fi
     # A plain file standing in for a disk (tests) keeps its size, as a disk would.
     [ -b "$disk" ] || truncate -s "$size" "$disk" 2>/dev/null || true
-    progress "$size" "$size" wipe
+    base=$((base + size))
+    progress "$base" "$all" wipe
     erased="$erased${erased:+,}{\"disk\":\"${disk##*/}\",\"sizeBytes\":$size,\"method\":\"$method\"}"
   done
   printf '{"erased":[%s]}' "$erased" >"$TMP/done"

@@ -21,7 +21,8 @@ import { blobPathOf } from "../images/images";
 import { UPLOAD_PATH } from "../validation/images";
 import { agentFinishSchema, agentInventorySchema, agentLogSchema, agentProgressSchema } from "../validation/deployments";
 import { runAuthorization, settleCapture } from "./capture";
-import { advance, appendLog, currentStep, emit, extendDeadline, failRun, withRun, type RunContext } from "./engine";
+import { RECHECK_IMAGE_VERSION_JOB } from "../images/scrub";
+import { advance, appendLog, currentStep, emit, enqueueLater, extendDeadline, failRun, withRun, type RunContext } from "./engine";
 import { PROGRESS_STEPS, STEPS, isStepName, type StepName } from "./plan";
 
 export type AgentAnswer = { status: number; body: string; contentType: string };
@@ -203,18 +204,23 @@ export async function reportProgress(db: Db, p: { mac: string; token: string; bo
     const phaseIdx = pr.phase ? ctx.run.steps.findIndex((s) => s.name === pr.phase) : -1;
     if (phaseIdx > 0) await advance(ctx, ctx.run.steps[phaseIdx - 1]!.name as StepName);
     const step = currentStep(ctx.run.steps);
-    const previous = d.progressAt && d.bytesWritten <= pr.bytes ? { bytes: d.bytesWritten, at: d.progressAt } : null;
+    // Progress never goes backwards: an agent that starts over (the machine rebooted into the
+    // same run) or a late report counts again from below what was recorded; the record keeps
+    // the most bytes any report has shown until the new count passes it.
+    const behind = pr.bytes < d.bytesWritten;
+    const bytes = Math.max(d.bytesWritten, pr.bytes);
+    const previous = d.progressAt && !behind ? { bytes: d.bytesWritten, at: d.progressAt } : null;
     const seconds = previous ? (ctx.at.getTime() - previous.at.getTime()) / 1000 : 0;
-    const rate = pr.rate ?? (previous && seconds > 0 ? (pr.bytes - previous.bytes) / seconds : null);
-    const total = pr.totalBytes ?? d.totalBytes ?? null;
-    ctx.run.deployment = (await updateDeploymentRow(ctx.tx, d.id, { bytesWritten: pr.bytes, totalBytes: total, rateBytesPerSecond: rate === null ? null : Math.round(rate), progressAt: ctx.at }))!;
+    const rate = pr.rate ?? (previous && seconds > 0 ? (pr.bytes - previous.bytes) / seconds : behind ? d.rateBytesPerSecond : null);
+    const total = pr.totalBytes || d.totalBytes || null;
+    ctx.run.deployment = (await updateDeploymentRow(ctx.tx, d.id, { bytesWritten: bytes, totalBytes: total, rateBytesPerSecond: rate === null ? null : Math.round(rate), progressAt: ctx.at }))!;
     if (step && PROGRESS_STEPS.includes(step.name as StepName)) await extendDeadline(ctx, step);
     await emit(ctx, "progress", {
       step: step?.name ?? null,
-      bytes: pr.bytes,
+      bytes,
       totalBytes: total,
       rateBytesPerSecond: rate === null ? null : Math.round(rate),
-      etaSeconds: rate && rate > 0 && total !== null ? Math.round(Math.max(0, total - pr.bytes) / rate) : null,
+      etaSeconds: rate && rate > 0 && total !== null ? Math.round(Math.max(0, total - bytes) / rate) : null,
       message: pr.message ?? null,
     });
   });
@@ -258,7 +264,15 @@ export async function reportFinished(db: Db, p: { mac: string; token: string; ou
       }
       if (d.action === "capture_disk") return settleCapture(ctx, info);
       if (info.sha256 || info.bytes !== undefined) await appendLog(ctx, "agent", [`done: ${info.bytes ?? "?"} bytes${info.sha256 ? `, sha256 ${info.sha256}` : ""}`]);
-      if (info.bytes !== undefined) ctx.run.deployment = (await updateDeploymentRow(ctx.tx, d.id, { bytesWritten: info.bytes, progressAt: now }))!;
+      if (info.bytes !== undefined) ctx.run.deployment = (await updateDeploymentRow(ctx.tx, d.id, { bytesWritten: Math.max(d.bytesWritten, info.bytes), progressAt: now }))!;
+        // The agent's sha256 of the delivered bytes differed: the stored blob may have gone
+        // bad (or the network corrupted it). Re-hash it; a blob that no longer matches fails
+        // its version, so the next deploy is refused instead of failing the same way.
+        if (d.action === "deploy_image" && d.imageId && d.imageVersion && /^checksum mismatch\b/.test(reason)) {
+          const job = { imageId: d.imageId, version: d.imageVersion, cause: `a deploy of it to ${found.host.name} failed its checksum (deployment ${d.id})` };
+          enqueueLater(ctx, RECHECK_IMAGE_VERSION_JOB, job, { singletonKey: `${d.imageId}/${d.imageVersion}` });
+          await appendLog(ctx, "kiln", [`re-checking the stored bytes of image version ${d.imageVersion}`]);
+        }
       if (d.action === "wipe_disk") await recordErasure(ctx, found, info.erased ?? []);
       const lastMachine = [...ctx.run.steps].reverse().find((s) => isStepName(s.name) && STEPS[s.name].driver === "machine");
       if (lastMachine) await advance(ctx, lastMachine.name as StepName, "reported done by the machine");

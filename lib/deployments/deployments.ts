@@ -108,7 +108,10 @@ export async function createRun(db: Db, actor: Actor, plan: RunPlan, now = new D
       if (plan.image) {
         // Locked, so a concurrent delete of this version waits and then sees our run.
         const v = await lockImageVersion(tx, { imageId: plan.image.id, version: plan.image.version });
-        if (!v || v.state !== "ready") throw AppError.field("imageVersion", `Version ${plan.image.version} of that image is not ready${v ? ` (${v.state})` : ""}; nothing was started.`);
+        if (!v || v.state !== "ready") {
+          const why = v?.state === "failed" && v.failureReason ? `failed: ${v.failureReason}` : v?.state;
+          throw AppError.field("imageVersion", `Version ${plan.image.version} of that image ${v ? `is not ready (${why})` : "no longer exists"}; nothing was started.`);
+        }
       }
       const id = crypto.randomUUID();
       const deployment = await insertDeployment(tx, {
