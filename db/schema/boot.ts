@@ -120,6 +120,14 @@ export const deployments = pgTable(
     options: jsonb("options").$type<DeploymentOptions>().notNull().default({}),
     // The run this one repeats (the holder's "retry").
     retryOfId: uuid("retry_of_id"),
+    // The run's system script and unattended file, rendered once when the run was created (or,
+    // for a run from before, at its first boot) and served as stored from then on: a pending run
+    // is answered without rendering a person's template on each unauthenticated boot request.
+    // The one-time token is never stored: the text holds tokenPlaceholder (random, per run)
+    // where the token goes, and the boot route puts the token in as it answers.
+    renderedSystem: text("rendered_system"),
+    renderedUnattended: text("rendered_unattended"),
+    tokenPlaceholder: text("token_placeholder"),
     // Progress of the step that moves data (write, wipe, capture), as the agent last reported it.
     bytesWritten: bigint("bytes_written", { mode: "number" }).notNull().default(0),
     totalBytes: bigint("total_bytes", { mode: "number" }),

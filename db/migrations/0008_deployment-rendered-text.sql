@@ -1,0 +1,3 @@
+ALTER TABLE "deployments" ADD COLUMN "rendered_system" text;--> statement-breakpoint
+ALTER TABLE "deployments" ADD COLUMN "rendered_unattended" text;--> statement-breakpoint
+ALTER TABLE "deployments" ADD COLUMN "token_placeholder" text;
