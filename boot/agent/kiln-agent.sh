@@ -518,4 +518,8 @@ case "$KILN_ACTION" in
   capture_disk) capture_disk ;;
   *) fail "this agent version cannot do ${KILN_ACTION} yet" ;;
 esac
+# Done (a failure has exited above). Kiln says what the machine does next: "poweroff" after a
+# wipe whose host Kiln cannot switch off (Wake-on-LAN only wakes). The ramdisk's init names the
+# file (KILN_THEN_FILE) and does it once the agent has ended; run anywhere else, nothing happens.
+if [ "${KILN_THEN:-reboot}" = poweroff ] && [ -n "${KILN_THEN_FILE:-}" ]; then echo poweroff >"$KILN_THEN_FILE"; fi
 rm -rf "$TMP"

@@ -7,6 +7,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { findHostByMac, getDeploymentByTokenHash, updateDeploymentRow } from "@/db/queries/boot";
+import { listSteps } from "@/db/queries/deployments";
 import { getImageRow, getImageVersionRow } from "@/db/queries/images";
 import { insertHostEvents, updateHostRow } from "@/db/queries/hosts";
 import { insertLeaseEvent } from "@/db/queries/leases";
@@ -92,6 +93,9 @@ async function agentParams(db: Db, f: Found, token: string) {
     capture: d.action === "capture_disk" ? { uploadUrl: `${base}${UPLOAD_PATH}`, authorization: runAuthorization(mac, token), chunkMiB: getEnv().KILN_CAPTURE_CHUNK_MIB } : null,
     report: { inventory: `${urls.root}/inventory`, progress: `${urls.root}/progress`, log: `${urls.root}/log`, done: urls.done, failed: urls.failed },
     progressIntervalSeconds: PROGRESS_INTERVAL_SECONDS,
+    // After a wipe the machine is left off: by Kiln's power_off step where the host's driver
+    // can switch it off, otherwise (Wake-on-LAN, manual) by the ramdisk itself.
+    then: d.action === "wipe_disk" && !(await listSteps(db, [d.id])).some((s) => s.name === "power_off") ? ("poweroff" as const) : ("reboot" as const),
   };
 }
 
@@ -146,6 +150,7 @@ export async function serveAgentEnv(db: Db, p: { mac: string; token: string; now
     KILN_REPORT_DONE: params.report.done,
     KILN_REPORT_FAILED: params.report.failed,
     KILN_PROGRESS_INTERVAL: params.progressIntervalSeconds,
+    KILN_THEN: params.then,
   };
   const body = Object.entries(vars)
     .map(([k, v]) => `${k}=${shellQuote(v === null || v === undefined ? "" : String(v))}`)

@@ -25,6 +25,7 @@ import { paginated } from "../validation/common";
 import { deploymentGetQuerySchema, deploymentListQuerySchema, deploymentStartSchema, type DeploymentAction } from "../validation/deployments";
 import { parseInput } from "../validation/parse";
 import { emit, finishRun, queuePowerOff, runFollowups, startStep, stepLabel, waitForMachine, withRun, type Followup, type RunContext } from "./engine";
+import { canPowerOff } from "../power/drivers";
 import { ACTION_LABELS, stepsFor, stepTimeoutSeconds } from "./plan";
 
 /** How long a run's one-time token (boot files, agent, image download) stays valid. */
@@ -102,7 +103,7 @@ function busy(host: HostRow, d: DeploymentRow): AppError {
 export async function createRun(db: Db, actor: Actor, plan: RunPlan, now = new Date()): Promise<DeploymentRow> {
   const followups: Followup[] = [];
   const overrides = getEnv().KILN_STEP_TIMEOUTS;
-  const names = stepsFor(plan.action, { power: plan.power });
+  const names = stepsFor(plan.action, { power: plan.power, powerOff: canPowerOff(plan.host.powerDriver) });
   try {
     const d = await db.transaction(async (tx) => {
       if (plan.image) {

@@ -82,7 +82,7 @@ export const PROGRESS_STEPS: readonly StepName[] = ["write", "verify", "wipe", "
  * The steps of each action. `mark` runs (the holder reboots the machine by hand) start at
  * the boot step and wait for it as long as the token lives.
  */
-export function stepsFor(action: DeploymentAction, opts: { power: boolean }): StepName[] {
+export function stepsFor(action: DeploymentAction, opts: { power: boolean; powerOff?: boolean }): StepName[] {
   const head: StepName[] = opts.power ? ["power_on", "boot"] : ["boot"];
   switch (action) {
     case "install":
@@ -92,8 +92,9 @@ export function stepsFor(action: DeploymentAction, opts: { power: boolean }): St
     case "capture_disk":
       return [...head, "agent", "capture"];
     case "wipe_disk":
-      // The machine is left off: the next holder's first deploy powers it on.
-      return [...head, "agent", "wipe", ...(opts.power ? (["power_off"] as StepName[]) : [])];
+      // The machine is left off: the next holder's first deploy powers it on. Switched off by
+      // Kiln where the power driver can; otherwise (Wake-on-LAN, manual) by the agent itself.
+      return [...head, "agent", "wipe", ...(opts.power && opts.powerOff !== false ? (["power_off"] as StepName[]) : [])];
   }
 }
 

@@ -1,7 +1,9 @@
 // What happens to a host between the end of its lease (releasing) and its return to the pool
 // (available): any run of the last holder is cancelled; a host Kiln can power is wiped (a
-// wipe_disk run that ends by switching it off) and only a wiped host becomes available; a
-// host without remote power (manual) cannot be wiped unattended and goes straight back.
+// wipe_disk run that ends with the machine off — switched off by Kiln where the driver can,
+// by the ramdisk itself where it cannot, as with Wake-on-LAN) and only a wiped host becomes
+// available; a host without remote power (manual) cannot be wiped unattended and goes
+// straight back.
 // KILN_WIPE_ON_RELEASE=always also wipes manual hosts (someone must switch them on);
 // =never skips the wipe and only switches remote-powered hosts off.
 import { getActiveDeployment } from "@/db/queries/boot";
@@ -14,6 +16,7 @@ import { finishRun, queuePowerOff, runFollowups, withRun, type Followup } from "
 import { startReleaseWipe } from "../deployments/deployments";
 import { transitionHostStates } from "../hosts/transition";
 import { getLogger } from "../log";
+import { canPowerOff } from "../power/drivers";
 
 export function needsWipe(host: Pick<HostRow, "powerDriver">): boolean {
   const policy = getEnv().KILN_WIPE_ON_RELEASE;
@@ -42,7 +45,8 @@ export async function completeHostReleases(db: Db, hostIds: string[], opts: { le
       }
     }
     const followups: Followup[] = [];
-    if (host.powerDriver !== "manual") queuePowerOff({ followups }, host.id, "lease ended");
+    // A driver that cannot switch the machine off (Wake-on-LAN, manual) is not asked to.
+    if (canPowerOff(host.powerDriver)) queuePowerOff({ followups }, host.id, "lease ended");
     const changed = await transitionHostStates(db, { hostIds: [host.id], to: "available", actorUserId: null, leaseId: opts.leaseId ?? null, at: opts.now, message: `released and ready (not wiped: ${host.powerDriver === "manual" ? "no remote power control" : "KILN_WIPE_ON_RELEASE=never"})` });
     await runFollowups(followups);
     returned += changed.length;

@@ -13,3 +13,8 @@ export const POWER_DRIVERS: Record<string, PowerDriver> = Object.assign(Object.c
   plugin: pluginDriver,
   qemu: qemuDriver,
 });
+
+/** Whether Kiln can switch a host with this driver off (unknown drivers: no). */
+export function canPowerOff(driver: string): boolean {
+  return POWER_DRIVERS[driver]?.canPowerOff ?? false;
+}

@@ -10,6 +10,7 @@ const ASK: Record<PowerAction, string> = {
 
 export const manualDriver: PowerDriver = {
   name: "manual",
+  canPowerOff: false,
   async run(action: PowerAction, ctx: PowerContext): Promise<PowerResult> {
     if (action !== "status") ctx.log(`manual power: asked the holder to ${action === "cycle" ? "power-cycle" : `switch ${action}`} ${ctx.host.name}`);
     return { state: "unknown", message: `${ctx.host.name}: ${ASK[action]}` };

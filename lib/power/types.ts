@@ -18,6 +18,13 @@ export type PowerResult = { state: PowerState; message: string };
 /** One way of switching machines on and off. Failures throw PowerError with a reason a person can act on. */
 export interface PowerDriver {
   readonly name: string;
+  /**
+   * Whether the driver can switch a machine off. Wake-on-LAN can only wake one, and the manual
+   * driver only asks a person: Kiln never waits on a power-off from them (a wipe's agent
+   * switches the machine off itself instead), so a host is never failed for what its driver
+   * cannot do.
+   */
+  readonly canPowerOff: boolean;
   run(action: PowerAction, ctx: PowerContext): Promise<PowerResult>;
 }
 
