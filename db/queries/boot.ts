@@ -36,6 +36,25 @@ export async function insertDeployment(db: DbOrTx, values: typeof deployments.$i
   return row!;
 }
 
+/** Stores a run's rendered text once: only while none is stored (null when another request stored it first). */
+export async function storeDeploymentRendering(db: DbOrTx, id: string, values: { renderedSystem: string | null; renderedUnattended: string | null; tokenPlaceholder: string }) {
+  const [row] = await db
+    .update(deployments)
+    .set(values)
+    .where(and(eq(deployments.id, id), isNull(deployments.tokenPlaceholder)))
+    .returning({ renderedSystem: deployments.renderedSystem, renderedUnattended: deployments.renderedUnattended, tokenPlaceholder: deployments.tokenPlaceholder });
+  return row;
+}
+
+export async function getDeploymentRendering(db: DbOrTx, id: string) {
+  const [row] = await db
+    .select({ renderedSystem: deployments.renderedSystem, renderedUnattended: deployments.renderedUnattended, tokenPlaceholder: deployments.tokenPlaceholder })
+    .from(deployments)
+    .where(eq(deployments.id, id))
+    .limit(1);
+  return row;
+}
+
 export async function updateDeploymentRow(db: DbOrTx, id: string, values: Partial<typeof deployments.$inferInsert>) {
   const [row] = await db.update(deployments).set(values).where(eq(deployments.id, id)).returning();
   return row;

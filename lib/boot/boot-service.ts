@@ -1,7 +1,7 @@
 // What Kiln answers a machine that network-boots. Unauthenticated by nature, so it
 // reveals nothing: an unknown MAC gets the same local-boot answer as a known idle host,
 // and per-deployment files answer 404 for every bad token alike.
-import { findHostByMac, getActiveDeployment, getDeploymentByTokenHash, getHolder, getHostVars, insertDiscoveredHost, recordDeploymentBoot, touchHostSeen } from "@/db/queries/boot";
+import { findHostByMac, getActiveDeployment, getDeploymentByTokenHash, getDeploymentRendering, getHolder, getHostVars, insertDiscoveredHost, recordDeploymentBoot, storeDeploymentRendering, touchHostSeen } from "@/db/queries/boot";
 import { listInterfaces } from "@/db/queries/hosts";
 import { getBootSettingsRow } from "@/db/queries/boot";
 import { getTemplateVersion } from "@/db/queries/templates";
@@ -10,7 +10,9 @@ import { buildBootContext, type BootContextInput } from "@/boot/context";
 import { getImageRow, getImageVersionRow } from "@/db/queries/images";
 import { blobPathOf } from "../images/images";
 import { errorScript, haltScript, localBootScript } from "@/boot/scripts";
-import { compileTemplate, renderCompiled, TemplateError } from "@/boot/template";
+import { TemplateError } from "@/boot/template";
+import { randomBytes } from "node:crypto";
+import { renderInPool } from "../templates/render-pool";
 import type { Db, DbOrTx } from "../db";
 import { getEnv } from "../env";
 import { hitRateLimit } from "@/db/queries/auth";
@@ -59,7 +61,7 @@ export async function answerBootRequest(db: Db, req: { mac: string; hostnameHint
   // One-shot mark: the same run is answered until it reports done, so a reboot half-way continues it.
   await recordDeploymentBoot(db, deployment.id, now);
   try {
-    const body = await renderDeploymentTemplate(db, { host, mac, deployment, which: "system", token: deploymentToken(deployment.id) });
+    const body = await storedDeploymentText(db, { host, mac, deployment, which: "system", token: deploymentToken(deployment.id) });
     await noteBootRequest(db, deployment.id, now);
     return { status: 200, contentType: IPXE, body };
   } catch (e) {
@@ -83,20 +85,77 @@ async function discoverHost(db: Db, p: { mac: string; hint: string | null; sourc
   }
 }
 
-/** Renders the system or unattended template pinned by a deployment. */
-async function renderDeploymentTemplate(
+/** What a run's templates are rendered from: its id, action, vars and pinned versions. */
+export type RunTemplateInput = {
+  id: string;
+  action: string;
+  vars: Record<string, unknown>;
+  imageId: string | null;
+  imageVersion: number | null;
+};
+
+export type RunRendering = { renderedSystem: string | null; renderedUnattended: string | null; tokenPlaceholder: string };
+
+/**
+ * Stands in for a run's one-time token in its stored text: random per run, the token's length
+ * and alphabet (so templates that check or quote it see the same shape). The token itself is
+ * derived at serve time and never stored (lib/boot/deployment-token.ts).
+ */
+export function newTokenPlaceholder(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+/**
+ * Renders one pinned template of a run, off the web thread (render pool), with `token` where
+ * the run's token goes. Throws a TemplateError for anything wrong with the template.
+ */
+export async function renderRunTemplate(
   db: DbOrTx,
-  p: { host: HostRow; mac: string; deployment: DeploymentRow; which: "system" | "unattended"; token: string },
+  p: { host: HostRow; mac: string | null; run: RunTemplateInput; template: { id: string | null; version: number | null }; which: "system" | "unattended"; token: string },
 ): Promise<string> {
-  const { deployment } = p;
-  const templateId = p.which === "system" ? deployment.systemTemplateId : deployment.unattendedTemplateId;
-  const version = p.which === "system" ? deployment.systemTemplateVersion : deployment.unattendedTemplateVersion;
+  const { id: templateId, version } = p.template;
   if (!templateId || !version) throw new TemplateError(`this deployment has no ${p.which} template`, 1, 1, "render");
   const tv = await getTemplateVersion(db, { templateId, version });
   if (!tv) throw new TemplateError(`${p.which} template version ${version} no longer exists`, 1, 1, "render");
-  const image = await imageContextOf(db, deployment, p.token);
-  const context = await loadBootContext(db, { host: p.host, mac: p.mac, deployment, token: p.token, image });
-  return renderCompiled(compileTemplate(tv.source), context);
+  const image = await imageContextOf(db, p.run, p.token);
+  const context = await loadBootContext(db, { host: p.host, mac: p.mac, deployment: p.run, token: p.token, image });
+  return renderInPool(tv.source, context);
+}
+
+/** Renders both templates of a run once, with a fresh token placeholder, for storing on its row. */
+export async function renderRunTemplates(
+  db: DbOrTx,
+  p: { host: HostRow; mac: string | null; run: RunTemplateInput; system: { id: string | null; version: number | null }; unattended: { id: string | null; version: number | null } | null },
+): Promise<RunRendering> {
+  const tokenPlaceholder = newTokenPlaceholder();
+  const one = (which: "system" | "unattended", template: { id: string | null; version: number | null } | null) =>
+    template?.id ? renderRunTemplate(db, { host: p.host, mac: p.mac, run: p.run, template, which, token: tokenPlaceholder }) : Promise.resolve(null);
+  return { tokenPlaceholder, renderedSystem: await one("system", p.system), renderedUnattended: await one("unattended", p.unattended) };
+}
+
+/**
+ * The text a machine gets for a run: rendered once (when the run was created, or for a run
+ * from before that, at its first request here), stored without the token, and served with the
+ * token put in. So a pending run costs no render per unauthenticated boot request, and what
+ * the machine receives does not change under it.
+ */
+async function storedDeploymentText(db: DbOrTx, p: { host: HostRow; mac: string; deployment: DeploymentRow; which: "system" | "unattended"; token: string }): Promise<string> {
+  let row: Pick<DeploymentRow, "renderedSystem" | "renderedUnattended" | "tokenPlaceholder"> = p.deployment;
+  if (!row.tokenPlaceholder) {
+    const d = p.deployment;
+    const rendering = await renderRunTemplates(db, {
+      host: p.host,
+      mac: p.mac,
+      run: d,
+      system: { id: d.systemTemplateId, version: d.systemTemplateVersion },
+      unattended: d.unattendedTemplateId ? { id: d.unattendedTemplateId, version: d.unattendedTemplateVersion } : null,
+    });
+    // Two first requests at once: the first stored text wins, and both serve it.
+    row = (await storeDeploymentRendering(db, d.id, rendering)) ?? (await getDeploymentRendering(db, d.id)) ?? rendering;
+  }
+  const text = p.which === "system" ? row.renderedSystem : row.renderedUnattended;
+  if (text === null || !row.tokenPlaceholder) throw new TemplateError(`this deployment has no ${p.which} template`, 1, 1, "render");
+  return text.split(row.tokenPlaceholder).join(p.token);
 }
 
 /** What templates see of the image a run writes: its name, version, checksum and the URL its token opens. */
@@ -178,7 +237,7 @@ export async function serveDeploymentFile(db: Db, p: { mac: string; token: strin
     return { status: 200, contentType: "text/plain; charset=utf-8", body: `instance-id: kiln-${resolved.deployment.id}\nlocal-hostname: ${resolved.host.name}\n` };
   }
   try {
-    const body = await renderDeploymentTemplate(db, { host: resolved.host, mac: resolved.mac, deployment: resolved.deployment, which: "unattended", token: p.token });
+    const body = await storedDeploymentText(db, { host: resolved.host, mac: resolved.mac, deployment: resolved.deployment, which: "unattended", token: p.token });
     // On the timeline: the installer got as far as asking for its answers.
     await insertHostEvents(db, [{ hostId: resolved.host.id, kind: "fetched", at: now, message: `the machine fetched ${p.file} of deployment ${resolved.deployment.id}` }]);
     await noteFileFetched(db, resolved.deployment.id, p.file, now);

@@ -5,17 +5,16 @@ import { getActiveDeployment, getBootSettingsRow, insertDeployment } from "@/db/
 import { countLogs, getDeploymentRow, getLatestRunsOfLeases, insertSteps, lastEventId, listDeploymentRows, listLogs, listSteps } from "@/db/queries/deployments";
 import { getHostRow, insertHostEvents, listInterfaces } from "@/db/queries/hosts";
 import { getImageRow, lockImageVersion } from "@/db/queries/images";
-import { getTemplateByBuiltinKey, getTemplateVersion } from "@/db/queries/templates";
+import { getTemplateByBuiltinKey } from "@/db/queries/templates";
 import { isUniqueViolation } from "@/db/errors";
 import type { DeploymentOptions, DeploymentRow, DeploymentStepRow, HostRow, TemplateRow } from "@/db/schema";
-import { compileTemplate, renderCompiled, TemplateError } from "@/boot/template";
-import { PREVIEW_TOKEN } from "@/boot/context";
+import { TemplateError } from "@/boot/template";
 import type { Db, DbOrTx } from "../db";
 import { getEnv } from "../env";
 import { AppError } from "../errors";
 import { isAdminActor, recordAudit, SYSTEM, type Actor } from "../audit/audit";
 import { assertHostHolder } from "../boot/access";
-import { imageContextOf, loadBootContext } from "../boot/boot-service";
+import { newTokenPlaceholder, renderRunTemplate, type RunRendering } from "../boot/boot-service";
 import { hashSecret } from "../auth/secrets";
 import { deploymentToken } from "../boot/deployment-token";
 import { provisioningStateOf, isActiveRun } from "../hosts/state-machine";
@@ -69,22 +68,30 @@ async function builtinSystemTemplate(db: Db, key: string): Promise<TemplateRow> 
   return t;
 }
 
-/** Renders a pinned template for the host the way its boot will, so a broken one is refused now. */
-async function assertRenders(db: DbOrTx, plan: RunPlan, which: "system" | "unattended", field: string): Promise<void> {
-  const pinned = which === "system" ? plan.system : plan.unattended;
-  if (!pinned) return;
-  const tv = await getTemplateVersion(db, { templateId: pinned.id, version: pinned.version });
-  if (!tv) throw AppError.field(field, `Version ${pinned.version} of “${pinned.name}” no longer exists.`);
+/**
+ * Renders the run's templates once, for the host, the way its boot will serve them (the text is
+ * stored on the run, the token put in at serve time): a broken template is refused now, with
+ * nothing started, and the boot route never renders a person's template again for this run.
+ */
+async function renderRun(db: DbOrTx, plan: RunPlan, id: string): Promise<RunRendering> {
   const ifaces = await listInterfaces(db, [plan.host.id]);
   const mac = ifaces.find((i) => i.isPxe)?.mac ?? ifaces[0]?.mac ?? null;
-  try {
-    const image = plan.image ? await imageContextOf(db, { imageId: plan.image.id, imageVersion: plan.image.version }, PREVIEW_TOKEN) : null;
-    const context = await loadBootContext(db, { host: plan.host, mac, deployment: { id: "00000000-0000-0000-0000-000000000000", action: plan.action }, token: PREVIEW_TOKEN, vars: plan.vars, image });
-    renderCompiled(compileTemplate(tv.source), context);
-  } catch (e) {
-    if (e instanceof TemplateError) throw AppError.field(field, `“${pinned.name}” v${pinned.version} does not render for ${plan.host.name}: ${e.message}. Nothing was started.`);
-    throw e;
-  }
+  const run = { id, action: plan.action, vars: plan.vars, imageId: plan.image?.id ?? null, imageVersion: plan.image?.version ?? null };
+  const tokenPlaceholder = newTokenPlaceholder();
+  const render = async (pinned: Pinned | null, which: "system" | "unattended", field: string) => {
+    if (!pinned) return null;
+    try {
+      return await renderRunTemplate(db, { host: plan.host, mac, run, template: pinned, which, token: tokenPlaceholder });
+    } catch (e) {
+      if (e instanceof TemplateError) throw AppError.field(field, `“${pinned.name}” v${pinned.version} does not render for ${plan.host.name}: ${e.message}. Nothing was started.`);
+      throw e;
+    }
+  };
+  return {
+    tokenPlaceholder,
+    renderedSystem: await render(plan.system, "system", plan.action === "install" ? "systemTemplateId" : "vars"),
+    renderedUnattended: await render(plan.unattended, "unattended", "unattendedTemplateId"),
+  };
 }
 
 function busy(host: HostRow, d: DeploymentRow): AppError {
@@ -104,6 +111,8 @@ export async function createRun(db: Db, actor: Actor, plan: RunPlan, now = new D
   const followups: Followup[] = [];
   const overrides = getEnv().KILN_STEP_TIMEOUTS;
   const names = stepsFor(plan.action, { power: plan.power, powerOff: canPowerOff(plan.host.powerDriver) });
+  const id = crypto.randomUUID();
+  const rendering = await renderRun(db, plan, id);
   try {
     const d = await db.transaction(async (tx) => {
       if (plan.image) {
@@ -114,9 +123,9 @@ export async function createRun(db: Db, actor: Actor, plan: RunPlan, now = new D
           throw AppError.field("imageVersion", `Version ${plan.image.version} of that image ${v ? `is not ready (${why})` : "no longer exists"}; nothing was started.`);
         }
       }
-      const id = crypto.randomUUID();
       const deployment = await insertDeployment(tx, {
         id,
+        ...rendering,
         hostId: plan.host.id,
         leaseId: plan.leaseId,
         userId: plan.userId,
@@ -238,8 +247,6 @@ async function planFromInput(db: Db, actor: Actor, hostId: string, input: unknow
   };
   if (data.action === "capture_disk") options.captureImageId = data.imageId!;
   const plan: RunPlan = { host, leaseId, userId: actor.user?.id ?? null, action: data.action, system, unattended, image, vars, options, origin: "holder", power: true };
-  await assertRenders(db, plan, "system", data.action === "install" ? "systemTemplateId" : "vars");
-  await assertRenders(db, plan, "unattended", "unattendedTemplateId");
   return plan;
 }
 
@@ -299,8 +306,6 @@ export async function retryDeployment(db: Db, actor: Actor, deploymentId: string
     retryOfId: old.id,
     power: old.options.power !== false,
   };
-  await assertRenders(db, plan, "system", "systemTemplateId");
-  await assertRenders(db, plan, "unattended", "unattendedTemplateId");
   const d = await createRun(db, actor, plan, clock.now);
   return getDeployment(db, actor, d.id);
 }

@@ -10,7 +10,7 @@ import type { TemplateRow } from "@/db/schema";
 import { checkRendered } from "@/boot/checks";
 import { PREVIEW_TOKEN } from "@/boot/context";
 import { BUILTIN_TEMPLATES, readBuiltinSource } from "@/boot/templates";
-import { compileTemplate, renderCompiled, TemplateError } from "@/boot/template";
+import { TemplateError } from "@/boot/template";
 import type { Db, DbOrTx } from "../db";
 import { AppError } from "../errors";
 import { isAdminActor, recordAudit, type Actor } from "../audit/audit";
@@ -18,6 +18,7 @@ import { loadBootContext } from "../boot/boot-service";
 import { assertHostHolder } from "../boot/access";
 import { previewSchema, templateCreateSchema, templateUpdateSchema, templateVersionCreateSchema } from "../validation/templates";
 import { parseInput } from "../validation/parse";
+import { compileInPool, renderInPool } from "./render-pool";
 
 const NOT_FOUND = "That template does not exist, or you may not see it.";
 
@@ -47,10 +48,10 @@ async function getWritableTemplate(db: DbOrTx, actor: Actor, id: string): Promis
   return t;
 }
 
-/** Syntax errors found at save time, so a broken template never becomes a version. */
-function assertParses(source: string): void {
+/** Syntax errors found at save time, so a broken template never becomes a version (parsed off the web thread). */
+async function assertParses(source: string): Promise<void> {
   try {
-    compileTemplate(source);
+    await compileInPool(source);
   } catch (e) {
     if (e instanceof TemplateError) throw new AppError("validation", `The template does not parse: ${e.message}`, { fieldErrors: { source: [e.message] }, line: e.line, column: e.column });
     throw e;
@@ -78,7 +79,7 @@ export async function getTemplate(db: Db, actor: Actor, id: string, version?: nu
 
 export async function createTemplate(db: Db, actor: Actor, input: unknown) {
   const data = parseInput(templateCreateSchema, input);
-  assertParses(data.source);
+  await assertParses(data.source);
   return db.transaction(async (tx) => {
     await assertProjectShare(tx, actor, data.visibility, data.projectId);
     const t = await insertTemplate(tx, { name: data.name, description: data.description, kind: data.kind, format: data.format, visibility: data.visibility, projectId: data.projectId ?? null, ownerUserId: actor.user?.id ?? null, latestVersion: 1 });
@@ -91,7 +92,7 @@ export async function createTemplate(db: Db, actor: Actor, input: unknown) {
 /** Every save is a new version; the old ones stay as they were. */
 export async function saveTemplateVersion(db: Db, actor: Actor, id: string, input: unknown) {
   const data = parseInput(templateVersionCreateSchema, input);
-  assertParses(data.source);
+  await assertParses(data.source);
   return db.transaction(async (tx) => {
     const t = await getWritableTemplate(tx, actor, id);
     const locked = (await updateTemplateRow(tx, id, { latestVersion: t.latestVersion + 1 }))!;
@@ -169,7 +170,7 @@ export async function previewTemplate(db: Db, actor: Actor, input: unknown): Pro
       token: PREVIEW_TOKEN,
       vars: data.vars,
     });
-    const output = renderCompiled(compileTemplate(source!), context);
+    const output = await renderInPool(source!, context);
     return { ok: true, output, warnings: format ? checkRendered(format, output) : [], bytes: Buffer.byteLength(output) };
   } catch (e) {
     if (e instanceof TemplateError) return { ok: false, error: { message: e.reason, line: e.line, column: e.column, kind: e.kind } };
