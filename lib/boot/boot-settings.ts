@@ -12,10 +12,16 @@ import { parseInput } from "../validation/parse";
 import { assertHostHolder } from "./access";
 import { createRun } from "../deployments/deployments";
 import { finishRun, withRun } from "../deployments/engine";
+import { loadNextBoot } from "../deployments/next-boot";
 
 async function describeNextBoot(db: DbOrTx, hostId: string) {
   const d = await getActiveDeployment(db, hostId);
-  if (!d) return { mode: "local" as const, summary: "Boots from its local disk." };
+  if (!d) {
+    // No run pending (a mark is possible), but a disk whose last write failed is not booted.
+    const next = await loadNextBoot(db, hostId);
+    if (next.kind === "halt") return { mode: "local" as const, summary: `Halts: the last write to its disk ${next.state === "cancelled" ? "was cancelled" : "failed"} (${next.reason}); mark it for reinstall, or boot the disk anyway from the notice above.` };
+    return { mode: "local" as const, summary: "Boots from its local disk." };
+  }
   const sys = d.systemTemplateId ? await getTemplateRow(db, d.systemTemplateId) : undefined;
   const un = d.unattendedTemplateId ? await getTemplateRow(db, d.unattendedTemplateId) : undefined;
   return {

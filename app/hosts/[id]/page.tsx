@@ -16,6 +16,8 @@ import { listPools } from "@/lib/pools/pools";
 import { BootSettingsPanel } from "@/components/boot/boot-settings-panel";
 import { ProvisioningPanel } from "@/components/deployments/provisioning-panel";
 import { getHostFeedPosition, getLatestDeploymentView } from "@/lib/deployments/deployments";
+import { getNextBoot } from "@/lib/deployments/next-boot";
+import { NextBootNotice } from "@/components/hosts/next-boot-notice";
 import { listImages } from "@/lib/images/images";
 import { getBootSettings } from "@/lib/boot/boot-settings";
 import { listTemplates } from "@/lib/templates/templates";
@@ -62,7 +64,9 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
   const canSeeRuns = isAdmin || holdsIt;
   // The feed position is read before the run, so whatever happens in between arrives live.
   const feedPosition = canSeeRuns ? await getHostFeedPosition(db, actor, host.id) : 0;
-  const [latestRun, images] = canSeeRuns ? await Promise.all([getLatestDeploymentView(db, actor, host.id), host.lease ? listImages(db, actor, { per_page: 500 }) : Promise.resolve(null)]) : [null, null];
+  const [latestRun, images, nextBoot] = canSeeRuns
+    ? await Promise.all([getLatestDeploymentView(db, actor, host.id), host.lease ? listImages(db, actor, { per_page: 500 }) : Promise.resolve(null), getNextBoot(db, actor, host.id)])
+    : [null, null, null];
 
   return (
     <div className="mx-auto max-w-6xl space-y-6 px-4 py-8">
@@ -88,6 +92,11 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
           {host.state} since {formatDateTime(host.stateChangedAt)}
           {host.lease ? ` · leased until ${formatDateTime(host.lease.endsAt)}` : ""}
         </p>
+        {nextBoot ? (
+          <div className="mt-3">
+            <NextBootNotice hostId={host.id} next={nextBoot} canAct={canSeeRuns} />
+          </div>
+        ) : null}
       </div>
 
       <div className={isAdmin ? "grid gap-6 lg:grid-cols-[1fr_22rem]" : "space-y-6"}>

@@ -1,0 +1,57 @@
+"use client";
+// "What the machine will do next": run its deployment, boot its disk, or halt because the last
+// write to the disk failed or was cancelled — with the way out (a new run, or boot the disk anyway).
+import { useRouter } from "next/navigation";
+import { useState } from "react";
+import type { NextBoot } from "@/lib/deployments/next-boot";
+import { Alert } from "../ui/alert";
+import { Button } from "../ui/button";
+import { callApi, ApiError } from "../ui/use-api";
+
+export function NextBootNotice({ hostId, next, canAct }: { hostId: string; next: NextBoot; canAct: boolean }) {
+  const router = useRouter();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  if (next.kind === "run") {
+    return (
+      <p className="rounded-md border border-kiln-500 bg-kiln-50 px-3 py-2 text-sm text-kiln-700" data-testid="host-next-boot">
+        <span className="font-medium">Next network boot:</span> runs {next.label.toLowerCase()} (deployment <span className="font-mono">{next.deploymentId}</span>).
+      </p>
+    );
+  }
+  if (next.kind === "disk") {
+    return (
+      <p className="rounded-md border border-stone-200 bg-stone-50 px-3 py-2 text-sm text-stone-700" data-testid="host-next-boot">
+        <span className="font-medium">Next network boot:</span> boots its local disk.
+      </p>
+    );
+  }
+  const allow = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await callApi(`/api/v1/hosts/${hostId}/next-boot`, "POST");
+      router.refresh();
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : "The request failed.");
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="space-y-2 rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800" data-testid="host-next-boot">
+      <p>
+        <span className="font-medium">Next network boot: halts.</span> The last write to its disk {next.state === "cancelled" ? "was cancelled" : "failed"} (deployment{" "}
+        <span className="font-mono">{next.deploymentId}</span>): {next.reason}. The disk may hold a partial or corrupt copy, so Kiln does not boot it; the machine
+        shows this reason on its console and waits.
+      </p>
+      <p>Start a new run to write the disk again{canAct ? ", or boot the disk as it is" : ""}.</p>
+      {error ? <Alert tone="error">{error}</Alert> : null}
+      {canAct ? (
+        <Button variant="secondary" onClick={allow} disabled={busy}>
+          Boot the disk anyway
+        </Button>
+      ) : null}
+    </div>
+  );
+}
