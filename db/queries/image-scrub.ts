@@ -1,5 +1,5 @@
 // What the image scrub reads: ready versions whose stored bytes were checked longest ago.
-import { and, asc, eq, isNotNull, lt, sql } from "drizzle-orm";
+import { and, asc, eq, isNotNull, sql } from "drizzle-orm";
 import type { DbOrTx } from "../client";
 import { imageVersions } from "../schema";
 
@@ -10,7 +10,7 @@ export async function listScrubCandidates(db: DbOrTx, p: { olderThan: Date; limi
   return db
     .select({ imageId: imageVersions.imageId, version: imageVersions.version })
     .from(imageVersions)
-    .where(and(eq(imageVersions.state, "ready"), isNotNull(imageVersions.storageKey), lt(lastChecked, p.olderThan)))
+    .where(and(eq(imageVersions.state, "ready"), isNotNull(imageVersions.storageKey), sql`${lastChecked} < ${p.olderThan.toISOString()}::timestamptz`))
     .orderBy(asc(lastChecked), asc(imageVersions.imageId), asc(imageVersions.version))
     .limit(p.limit);
 }

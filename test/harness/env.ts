@@ -48,6 +48,8 @@ const CONTROLLED = [
   "KILN_RATE_LIMIT_REGISTER_PER_IP",
   "KILN_RATE_LIMIT_RESET_PER_ACCOUNT",
   "KILN_RATE_LIMIT_RESET_PER_IP",
+  "KILN_SCRUB_MIB_PER_SECOND",
+  "KILN_SCRUB_INTERVAL_HOURS",
 ] as const;
 
 export type TestEnv = Partial<Record<(typeof CONTROLLED)[number], string | undefined>>;
