@@ -54,6 +54,20 @@ describe("kiln CLI", () => {
     expectNoStackTrace(unknown);
   });
 
+  it("refuses a common password and one containing the email, naming --password", { timeout: 90_000 }, async () => {
+    const email = uniqueEmail("cli-common");
+    const [common, ownEmail] = await Promise.all([
+      kiln("user", "create", "--email", email, "--password", "Password123!"),
+      kiln("user", "create", "--email", email, "--password", `${email}!!`),
+    ]);
+    expect(common.code).toBe(1);
+    expect(kilnStderr(common)).toBe("error: --password: This password is too common or too easy to guess. Use a longer passphrase of a few unrelated words.");
+    expectNoStackTrace(common);
+    expect(ownEmail.code).toBe(1);
+    expect(kilnStderr(ownEmail)).toBe("error: --password: This password contains your email address. Choose one that does not.");
+    expect(await getUserByEmail(t.db, email)).toBeUndefined();
+  });
+
   it("prints its usage and exits 2 on an unknown command", async () => {
     const run = await kiln("frobnicate");
     expect(run.code).toBe(2);

@@ -4,6 +4,7 @@ import type { Db } from "../db";
 import { AppError } from "../errors";
 import { recordAudit, SYSTEM } from "../audit/audit";
 import { hashPassword } from "../auth/password";
+import { assertPasswordAllowed } from "../auth/password-policy";
 import { emailSchema, passwordSchema } from "../validation/accounts";
 import { parseInput } from "../validation/parse";
 import { toPublicUser } from "./user-view";
@@ -18,6 +19,7 @@ export const userCreateSchema = z.object({
 /** Creates a ready-to-use account (verified and approved), as an admin or the CLI does. */
 export async function createUserAsAdmin(db: Db, input: unknown) {
   const data = parseInput(userCreateSchema, input);
+  await assertPasswordAllowed("password", data.password, { email: data.email, name: data.name });
   const now = new Date();
   const passwordHash = await hashPassword(data.password);
   const user = await db.transaction(async (tx) => {

@@ -7,6 +7,7 @@ import { useTestDb } from "@/test/harness/database";
 import { TEST_BASE_URL } from "@/test/harness/env";
 import { linkToken } from "@/test/harness/smtp";
 import { authenticateWithPassword } from "../auth/authenticate";
+import { CONTAINS_EMAIL, TOO_COMMON } from "../auth/password-policy";
 import { checkSetupLink, createFirstAdmin, ensureSetupLink } from "./first-admin";
 
 const t = await useTestDb();
@@ -27,6 +28,16 @@ describe("first administrator", () => {
     await checkSetupLink(t.db, token);
     await expectAppError(createFirstAdmin(t.db, { token, email: "not an email", password: TEST_PASSWORD }), "validation");
     await expectAppError(createFirstAdmin(t.db, { token, email: uniqueEmail("weak"), password: "short" }), "validation");
+    const rootEmail = uniqueEmail("root");
+    for (const [password, message] of [
+      ["admin1234567", TOO_COMMON],
+      ["Password123!", TOO_COMMON],
+      [rootEmail, CONTAINS_EMAIL],
+    ] as const) {
+      const err = await expectAppError(createFirstAdmin(t.db, { token, email: rootEmail, password }), "validation");
+      expect(err.details?.fieldErrors).toEqual({ password: [message] });
+    }
+    expect(await getUserByEmail(t.db, rootEmail)).toBeUndefined();
 
     const email = uniqueEmail("root");
     const created = await createFirstAdmin(t.db, { token, email, name: "Root", password: TEST_PASSWORD });

@@ -3,6 +3,7 @@ import type { Db } from "../db";
 import { AppError } from "../errors";
 import { recordAudit } from "../audit/audit";
 import { hashPassword } from "../auth/password";
+import { assertPasswordAllowed } from "../auth/password-policy";
 import { firstAdminSchema } from "../validation/accounts";
 import { parseInput } from "../validation/parse";
 import { absoluteUrl, SETUP_LINK_HOURS } from "./links";
@@ -28,6 +29,7 @@ export async function checkSetupLink(db: Db, token: string): Promise<void> {
 
 export async function createFirstAdmin(db: Db, input: unknown): Promise<{ id: string; email: string }> {
   const data = parseInput(firstAdminSchema, input);
+  await assertPasswordAllowed("password", data.password, { email: data.email, name: data.name });
   const passwordHash = await hashPassword(data.password);
   return db.transaction(async (tx) => {
     await lockAdminSet(tx);

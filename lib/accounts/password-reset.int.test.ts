@@ -6,7 +6,10 @@ import { createActiveUser, expectAppError, testContext, uniqueEmail } from "@/te
 import { useTestDb } from "@/test/harness/database";
 import { setTestEnv, setTestEnvDefaults, TEST_BASE_URL } from "@/test/harness/env";
 import { extractLink, linkToken, startSmtp, unusedSmtpUrl, type SmtpHandle } from "@/test/harness/smtp";
+import { searchAudit } from "../audit/audit";
+import { authenticateApiToken, createApiToken } from "../auth/api-tokens";
 import { authenticateWithPassword } from "../auth/authenticate";
+import { CONTAINS_EMAIL, TOO_COMMON } from "../auth/password-policy";
 import { resolveSession, startSession } from "../auth/sessions";
 import { requestPasswordReset, resetPassword } from "./password-reset";
 
@@ -39,7 +42,10 @@ describe("password reset", () => {
     const link = await resetLink(user.email);
     expect(link.startsWith(`${TEST_BASE_URL}/reset-password/`)).toBe(true);
 
-    expect(await resetPassword(t.db, { token: linkToken(link), password: NEW_PASSWORD })).toEqual({ email: user.email });
+    const kept = await createApiToken(t.db, user.id, { name: "ci" });
+    expect(await resetPassword(t.db, { token: linkToken(link), password: NEW_PASSWORD })).toEqual({ email: user.email, endedSessions: 2, revokedTokens: 0 });
+    // Tokens stay unless asked.
+    expect((await authenticateApiToken(t.db, kept.token)).id).toBe(user.id);
     for (const sid of sessions) expect(await resolveSession(t.db, sid)).toBeNull();
     expect(await listSessionsOfUser(t.db, user.id)).toEqual([]);
     await expectAppError(signIn(user.email, password), "unauthorized");
@@ -102,6 +108,41 @@ describe("password reset", () => {
     const err = await expectAppError(resetPassword(t.db, { token, password: "short" }), "validation");
     expect(err.details?.fieldErrors?.password).toEqual(["Use at least 10 characters."]);
     await resetPassword(t.db, { token, password: NEW_PASSWORD });
+  });
+
+  it("refuses a common password or one containing the email without spending the link", async () => {
+    const { user } = await createActiveUser(t.db);
+    await requestPasswordReset(t.db, { email: user.email }, testContext());
+    const token = linkToken(await resetLink(user.email));
+    for (const [password, message] of [
+      ["iloveyou12345", TOO_COMMON],
+      ["P@ssw0rd2024", TOO_COMMON],
+      [`${user.email}!`, CONTAINS_EMAIL],
+    ] as const) {
+      const err = await expectAppError(resetPassword(t.db, { token, password }), "validation");
+      expect(err.details?.fieldErrors).toEqual({ password: [message] });
+    }
+    await resetPassword(t.db, { token, password: NEW_PASSWORD });
+    expect((await signIn(user.email, NEW_PASSWORD)).id).toBe(user.id);
+  });
+
+  it("revokes every API token of the account when asked, ends every session, and records both", async () => {
+    const { user } = await createActiveUser(t.db);
+    const tokens = [await createApiToken(t.db, user.id, { name: "ci" }), await createApiToken(t.db, user.id, { name: "laptop" })];
+    const session = await startSession(t.db, user, testContext());
+    await requestPasswordReset(t.db, { email: user.email }, testContext());
+    const ctx = testContext();
+    const result = await resetPassword(t.db, { token: linkToken(await resetLink(user.email)), password: NEW_PASSWORD, revokeTokens: true }, ctx);
+    expect(result).toEqual({ email: user.email, endedSessions: 1, revokedTokens: 2 });
+    for (const { token } of tokens) await expectAppError(authenticateApiToken(t.db, token), "unauthorized");
+    expect(await resolveSession(t.db, session)).toBeNull();
+    const { data: rows } = await searchAudit(t.db, { action: "user.password.reset", targetId: user.id });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      summary: `${user.email} reset their password with a mailed link; ended 1 session, revoked 2 API tokens`,
+      actorIp: ctx.ip,
+      data: { endedSessions: 1, revokedTokens: 2, revokeTokens: true },
+    });
   });
 
   it("limits requests per account and reports when the mail server is down", async () => {

@@ -1,10 +1,11 @@
-import { deleteSessionsOfUser } from "@/db/queries/auth";
+import { deleteSessionsOfUser, revokeApiTokensOfUser } from "@/db/queries/auth";
 import { getUserByEmail, getUserById, updateUser } from "@/db/queries/users";
 import type { Db } from "../db";
 import { getEnv } from "../env";
 import { AppError } from "../errors";
 import { recordAudit } from "../audit/audit";
 import { hashPassword } from "../auth/password";
+import { assertPasswordAllowed } from "../auth/password-policy";
 import { enforceRateLimits } from "../auth/rate-limit";
 import type { RequestContext } from "../http/context";
 import { sendMail } from "../mail/send";
@@ -12,6 +13,7 @@ import { resetPasswordMail } from "../mail/templates";
 import { resetPasswordSchema, resetRequestSchema } from "../validation/accounts";
 import { parseInput } from "../validation/parse";
 import { absoluteUrl, RESET_LINK_MINUTES } from "./links";
+import { describeRevocations, type PasswordChangeResult } from "./profile";
 import { issueOneTimeToken, redeemOneTimeToken } from "./one-time-links";
 
 /**
@@ -37,18 +39,33 @@ export async function requestPasswordReset(db: Db, input: unknown, ctx: RequestC
   });
 }
 
-/** Sets the new password and ends every session of the account (whoever had it is out). */
-export async function resetPassword(db: Db, input: unknown): Promise<{ email: string }> {
+/**
+ * Sets the new password and ends every session of the account (whoever had it is out); API
+ * tokens are revoked too when asked (`revokeTokens`). A refused password leaves the link usable.
+ */
+export async function resetPassword(db: Db, input: unknown, ctx?: RequestContext): Promise<{ email: string } & PasswordChangeResult> {
   const data = parseInput(resetPasswordSchema, input);
   const passwordHash = await hashPassword(data.password);
   return db.transaction(async (tx) => {
+    const now = new Date();
     const row = await redeemOneTimeToken(tx, "reset_password", data.token);
     const user = row.userId ? await getUserById(tx, row.userId) : undefined;
     if (!user || user.disabledAt) throw new AppError("not_found", "This password reset link is not valid.");
+    // Thrown inside the transaction, so the link is not spent.
+    await assertPasswordAllowed("password", data.password, user);
     // Following the mailed link proves the address, so an unverified account becomes verified.
-    await updateUser(tx, user.id, { passwordHash, emailVerifiedAt: user.emailVerifiedAt ?? new Date() });
-    await deleteSessionsOfUser(tx, user.id);
-    await recordAudit(tx, { user, ip: null }, { action: "user.password.reset", targetType: "user", targetId: user.id, summary: `${user.email} reset their password with a mailed link` });
-    return { email: user.email };
+    await updateUser(tx, user.id, { passwordHash, emailVerifiedAt: user.emailVerifiedAt ?? now });
+    const result = {
+      endedSessions: await deleteSessionsOfUser(tx, user.id),
+      revokedTokens: data.revokeTokens ? await revokeApiTokensOfUser(tx, { userId: user.id, at: now }) : 0,
+    };
+    await recordAudit(tx, { user, ip: ctx?.ip ?? null }, {
+      action: "user.password.reset",
+      targetType: "user",
+      targetId: user.id,
+      summary: `${user.email} reset their password with a mailed link; ${describeRevocations(result)}`,
+      data: { ...result, revokeTokens: data.revokeTokens },
+    });
+    return { email: user.email, ...result };
   });
 }

@@ -2,9 +2,12 @@ import { generateKeyPairSync } from "node:crypto";
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { getUserById, updateUser } from "@/db/queries/users";
-import { createActiveUser, expectAppError, testContext } from "@/test/harness/fixtures";
+import { createActiveUser, expectAppError, testContext, uniqueEmail } from "@/test/harness/fixtures";
 import { useTestDb } from "@/test/harness/database";
+import { searchAudit } from "../audit/audit";
+import { authenticateApiToken, createApiToken } from "../auth/api-tokens";
 import { authenticateWithPassword } from "../auth/authenticate";
+import { CONTAINS_EMAIL, TOO_COMMON } from "../auth/password-policy";
 import { resolveSession, startSession } from "../auth/sessions";
 import { addSshKey, changePassword, getSshKeys, removeSshKey, updateProfile } from "./profile";
 
@@ -35,12 +38,57 @@ describe("change password", () => {
     const { user, password } = await createActiveUser(t.db);
     const mine = await startSession(t.db, user, testContext());
     const stolen = await startSession(t.db, user, testContext());
-    await changePassword(t.db, user, { currentPassword: password, newPassword: "a fine new passphrase" }, mine);
+    const result = await changePassword(t.db, user, { currentPassword: password, newPassword: "a fine new passphrase" }, { keepSessionId: mine });
+    expect(result).toEqual({ endedSessions: 1, revokedTokens: 0 });
 
     expect((await resolveSession(t.db, mine))?.id).toBe(user.id);
     expect(await resolveSession(t.db, stolen)).toBeNull();
     await expectAppError(signIn(user.email, password), "unauthorized");
     expect((await signIn(user.email, "a fine new passphrase")).id).toBe(user.id);
+  });
+
+  it("refuses a common password and one containing the email, naming the field, and changes nothing", async () => {
+    const { user, password } = await createActiveUser(t.db, { email: uniqueEmail("grace.hopper") });
+    const other = await startSession(t.db, user, testContext());
+    const local = user.email.slice(0, user.email.indexOf("@"));
+    for (const [newPassword, message] of [
+      ["Password123!", TOO_COMMON],
+      ["qwertyuiop1234", TOO_COMMON],
+      [user.email, CONTAINS_EMAIL],
+      [`${local.toUpperCase()} is me`, CONTAINS_EMAIL],
+    ] as const) {
+      const err = await expectAppError(changePassword(t.db, user, { currentPassword: password, newPassword }), "validation");
+      expect(err.details?.fieldErrors).toEqual({ newPassword: [message] });
+    }
+    expect(TOO_COMMON).toMatch(/^This password is too common/);
+    expect((await resolveSession(t.db, other))?.id).toBe(user.id);
+    expect((await signIn(user.email, password)).id).toBe(user.id);
+  });
+
+  it("revokes the account's API tokens only when asked, and says so in the audit log", async () => {
+    const { user, password } = await createActiveUser(t.db);
+    const kept = await createApiToken(t.db, user.id, { name: "ci" });
+    await changePassword(t.db, user, { currentPassword: password, newPassword: "a fine new passphrase" });
+    expect((await authenticateApiToken(t.db, kept.token)).id).toBe(user.id);
+
+    const second = await createApiToken(t.db, user.id, { name: "laptop" });
+    const { user: bystander } = await createActiveUser(t.db);
+    const theirs = await createApiToken(t.db, bystander.id, { name: "theirs" });
+    const changed = (await getUserById(t.db, user.id))!;
+    const result = await changePassword(t.db, changed, { currentPassword: "a fine new passphrase", newPassword: "yet another passphrase", revokeTokens: true });
+    expect(result).toEqual({ endedSessions: 0, revokedTokens: 2 });
+    for (const token of [kept.token, second.token]) await expectAppError(authenticateApiToken(t.db, token), "unauthorized");
+    expect((await authenticateApiToken(t.db, theirs.token)).id).toBe(bystander.id);
+
+    const bad = await expectAppError(changePassword(t.db, changed, { currentPassword: "yet another passphrase", newPassword: "one more passphrase", revokeTokens: "yes" }), "validation");
+    expect(bad.details?.fieldErrors).toEqual({ revokeTokens: ["revokeTokens must be true or false."] });
+
+    const { data: rows } = await searchAudit(t.db, { action: "user.password.change", targetId: user.id });
+    expect(rows.map((r) => r.summary)).toEqual([
+      `${user.email} changed their password; ended 0 other sessions, revoked 2 API tokens`,
+      `${user.email} changed their password; ended 0 other sessions`,
+    ]);
+    expect(rows[0]!.data).toEqual({ endedSessions: 0, revokedTokens: 2, revokeTokens: true });
   });
 
   it("refuses directory (LDAP) accounts, whose password lives in the directory", async () => {

@@ -1,16 +1,35 @@
-import { deleteSessionsOfUser } from "@/db/queries/auth";
+import { deleteSessionsOfUser, revokeApiTokensOfUser } from "@/db/queries/auth";
 import { deleteSshKey, insertSshKey, listSshKeys, updateUser } from "@/db/queries/users";
 import type { UserRow } from "@/db/schema";
 import type { Db } from "../db";
 import { AppError } from "../errors";
 import { recordAudit } from "../audit/audit";
 import { hashPassword, verifyPassword } from "../auth/password";
+import { assertPasswordAllowed } from "../auth/password-policy";
+import type { RequestContext } from "../http/context";
 import { changePasswordSchema, profileUpdateSchema, sshKeyAddSchema } from "../validation/accounts";
 import { parseInput } from "../validation/parse";
 import { parseSshPublicKey } from "./ssh-keys";
 
-/** Changes a local password; every other session of the account is signed out, the caller's stays. */
-export async function changePassword(db: Db, user: UserRow, input: unknown, keepSessionId?: string): Promise<void> {
+export type PasswordChangeResult = { endedSessions: number; revokedTokens: number };
+
+/** "ended 2 other sessions, revoked 3 API tokens", for the audit log. */
+export function describeRevocations(r: PasswordChangeResult, what = "session"): string {
+  const parts = [`ended ${r.endedSessions} ${what}${r.endedSessions === 1 ? "" : "s"}`];
+  if (r.revokedTokens) parts.push(`revoked ${r.revokedTokens} API token${r.revokedTokens === 1 ? "" : "s"}`);
+  return parts.join(", ");
+}
+
+/**
+ * Changes a local password. Every other session of the account is signed out (whoever else
+ * had it is out), the caller's stays; API tokens are revoked too when asked (`revokeTokens`).
+ */
+export async function changePassword(
+  db: Db,
+  user: UserRow,
+  input: unknown,
+  opts: { keepSessionId?: string; ctx?: RequestContext } = {},
+): Promise<PasswordChangeResult> {
   if (user.authSource !== "local" || !user.passwordHash) {
     throw new AppError("bad_request", "Your password is managed by the lab's directory (LDAP); change it there.");
   }
@@ -18,11 +37,23 @@ export async function changePassword(db: Db, user: UserRow, input: unknown, keep
   if (!(await verifyPassword(user.passwordHash, data.currentPassword))) {
     throw AppError.field("currentPassword", "This is not your current password.");
   }
+  await assertPasswordAllowed("newPassword", data.newPassword, user);
   const passwordHash = await hashPassword(data.newPassword);
-  await db.transaction(async (tx) => {
+  return db.transaction(async (tx) => {
+    const now = new Date();
     await updateUser(tx, user.id, { passwordHash });
-    await deleteSessionsOfUser(tx, user.id, keepSessionId);
-    await recordAudit(tx, { user, ip: null }, { action: "user.password.change", targetType: "user", targetId: user.id, summary: `${user.email} changed their password` });
+    const result = {
+      endedSessions: await deleteSessionsOfUser(tx, user.id, opts.keepSessionId),
+      revokedTokens: data.revokeTokens ? await revokeApiTokensOfUser(tx, { userId: user.id, at: now }) : 0,
+    };
+    await recordAudit(tx, { user, ip: opts.ctx?.ip ?? null }, {
+      action: "user.password.change",
+      targetType: "user",
+      targetId: user.id,
+      summary: `${user.email} changed their password; ${describeRevocations(result, "other session")}`,
+      data: { ...result, revokeTokens: data.revokeTokens },
+    });
+    return result;
   });
 }
 

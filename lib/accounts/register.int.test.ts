@@ -7,6 +7,7 @@ import { useTestDb } from "@/test/harness/database";
 import { setTestEnv, setTestEnvDefaults, TEST_BASE_URL } from "@/test/harness/env";
 import { extractLink, linkToken, startSmtp, unusedSmtpUrl, type SmtpHandle } from "@/test/harness/smtp";
 import { authenticateWithPassword } from "../auth/authenticate";
+import { CONTAINS_EMAIL, TOO_COMMON } from "../auth/password-policy";
 import { updateUserAsAdmin } from "./admin";
 import { registerUser } from "./register";
 import { verifyEmail } from "./verification";
@@ -80,7 +81,8 @@ describe("registration", () => {
     await expectAppError(verifyEmail(t.db, "../../etc"), "not_found", /not valid/);
   });
 
-  it("answers a malformed email and a weak password with field errors, and stores and sends nothing", async () => {
+  it("answers a malformed email and a weak, common or own-email password with field errors, and stores and sends nothing", async () => {
+    const tokensBefore = await countRows(t.db, ["one_time_tokens"]);
     const before = smtp.messages.length;
     const bad = await expectAppError(register("not-an-email"), "validation");
     expect(bad.details?.fieldErrors?.email).toEqual(["Enter a valid email address, like name@example.org."]);
@@ -90,9 +92,21 @@ describe("registration", () => {
     expect(short.details?.fieldErrors?.password).toEqual(["Use at least 10 characters."]);
     const repetitive = await expectAppError(register(email, "aaaaaaaaaaaa"), "validation");
     expect(repetitive.details?.fieldErrors?.password?.[0]).toMatch(/too easy to guess/);
+    for (const [password, message] of [
+      ["password1234", TOO_COMMON],
+      ["Summer2024!", TOO_COMMON],
+      [email, CONTAINS_EMAIL],
+      [`my ${email.slice(0, email.indexOf("@"))} pass`, CONTAINS_EMAIL],
+    ] as const) {
+      const err = await expectAppError(register(email, password), "validation");
+      expect(err.details?.fieldErrors).toEqual({ password: [message] });
+    }
 
     expect(await getUserByEmail(t.db, email)).toBeUndefined();
+    expect(await countRows(t.db, ["one_time_tokens"])).toEqual(tokensBefore);
     expect(smtp.messages.length).toBe(before);
+    // Choosing a better password is not another registration attempt: six refusals, yet the per-email limit (3) is untouched.
+    expect(await register(email)).toEqual({ email });
   });
 
   it("limits registration to KILN_ALLOWED_EMAIL_DOMAINS (and their subdomains)", async () => {

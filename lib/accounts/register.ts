@@ -5,6 +5,7 @@ import { AppError } from "../errors";
 import { actorOf, recordAudit } from "../audit/audit";
 import { enforceRateLimits } from "../auth/rate-limit";
 import { hashPassword } from "../auth/password";
+import { assertPasswordAllowed } from "../auth/password-policy";
 import type { RequestContext } from "../http/context";
 import { sendMail } from "../mail/send";
 import { alreadyRegisteredMail, verifyEmailMail } from "../mail/templates";
@@ -39,6 +40,8 @@ export async function registerUser(db: Db, input: unknown, ctx: RequestContext):
       `Registration is limited to addresses at ${env.KILN_ALLOWED_EMAIL_DOMAINS.join(", ")}.`,
     );
   }
+  // Before the rate limits: choosing a better password is not another registration attempt.
+  await assertPasswordAllowed("password", data.password, { email: data.email, name: data.name });
   await enforceRateLimits(db, [
     { key: `register:ip:${ctx.ip}`, limit: env.KILN_RATE_LIMIT_REGISTER_PER_IP, what: "registrations from your address" },
     { key: `register:email:${data.email}`, limit: 3, what: "registration attempts for this email address" },

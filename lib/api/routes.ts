@@ -611,19 +611,19 @@ export const API_ROUTES: ApiRoute[] = [
   {
     method: "POST", path: "/api/account/password", operationId: "changePassword", tag: "Account", auth: "user",
     summary: "Change the caller's password",
-    description: "Local accounts only. The caller's other sessions end.",
+    description: "Local accounts only. The caller's other sessions end; with `revokeTokens: true` every API token of the account is revoked too (the call's own, if it came with one). The new password may not be a common one or contain the account's email.",
     body: changePasswordSchema,
-    success: { status: 200, description: "`{ ok: true }`." },
+    success: { status: 200, description: "`{ ok: true, endedSessions, revokedTokens }`." },
   },
 
   // Session
   {
     method: "POST", path: "/api/session", operationId: "signIn", tag: "Session", auth: "public",
     summary: "Sign in (sets the session cookie)",
-    description: "`method` is `password` (local account, by email) or `ldap` (directory account, by uid or mail). Rate-limited per account and per address.",
+    description: "`method` is `password` (local account, by email) or `ldap` (directory account, by uid or mail). After a few failures per account, or per client address, each further attempt must wait longer (1 s, 2 s, 4 s …; at most a minute per account, 30 minutes per address).",
     body: signInSchema,
     success: { status: 200, description: "`{ ok: true }` and a session cookie." },
-    errors: [{ status: 401, description: "Wrong login or password (the same answer whether or not the account exists)." }, { status: 429, description: "Too many attempts; Retry-After says when to try again." }],
+    errors: [{ status: 401, description: "Wrong login or password (the same answer whether or not the account exists)." }, { status: 429, description: "Too many failed attempts; Retry-After says when to try again." }],
   },
   {
     method: "DELETE", path: "/api/session", operationId: "signOut", tag: "Session", auth: "public",
@@ -656,8 +656,9 @@ export const API_ROUTES: ApiRoute[] = [
   {
     method: "POST", path: "/api/account/password-reset/confirm", operationId: "resetPassword", tag: "Session", auth: "public",
     summary: "Set a new password with a reset link's token",
+    description: "With `revokeTokens: true` every API token of the account is revoked too. A refused password (common, or containing the email) leaves the link usable.",
     body: resetPasswordSchema,
-    success: { status: 200, description: "`{ ok: true }`; every session of the account ends." },
+    success: { status: 200, description: "`{ email, endedSessions, revokedTokens }`; every session of the account ends." },
     errors: [{ status: 404, description: "The link is not valid." }, { status: 410, description: "The link was already used, or has expired." }],
   },
   {

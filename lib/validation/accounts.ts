@@ -44,7 +44,10 @@ export const tokenParamSchema = z.string().regex(/^[A-Za-z0-9_-]{20,100}$/, "Thi
 /** The token of a mailed verification link; checked against the database, so only its size is limited here. */
 export const verifyEmailSchema = z.object({ token: z.string().max(200) });
 
-export const resetPasswordSchema = z.object({ token: tokenParamSchema, password: passwordSchema });
+/** Whether a password change or reset also revokes the account's API tokens (sessions end either way). */
+const revokeTokensSchema = z.boolean({ error: "revokeTokens must be true or false." }).default(false);
+
+export const resetPasswordSchema = z.object({ token: tokenParamSchema, password: passwordSchema, revokeTokens: revokeTokensSchema });
 
 export const firstAdminSchema = z.object({
   token: tokenParamSchema,
@@ -57,6 +60,7 @@ export type FirstAdminInput = z.infer<typeof firstAdminSchema>;
 export const changePasswordSchema = z.object({
   currentPassword: z.string().min(1, "Enter your current password."),
   newPassword: passwordSchema,
+  revokeTokens: revokeTokensSchema,
 });
 
 export const profileUpdateSchema = z.object({ name: nameSchema });

@@ -1,11 +1,12 @@
-// POST /api/account/password — change the caller's password (other sessions end)
+// POST /api/account/password — change the caller's password (other sessions end; API tokens too with revokeTokens: true)
 import { changePassword } from "@/lib/accounts/profile";
 import { requireUser } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
+import { getRequestContext } from "@/lib/http/context";
 import { ok, readJson, withErrors } from "@/lib/http/handler";
 
 export const POST = withErrors(async (req) => {
   const { user, sessionId } = await requireUser();
-  await changePassword(getAppDb(), user, await readJson(req), sessionId ?? undefined);
-  return ok({ ok: true });
+  const result = await changePassword(getAppDb(), user, await readJson(req), { keepSessionId: sessionId ?? undefined, ctx: getRequestContext(req.headers) });
+  return ok({ ok: true, ...result });
 });
