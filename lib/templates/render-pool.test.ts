@@ -56,7 +56,8 @@ describe("render pool", () => {
     expect(err.message).toMatch(/took longer than 700 ms to render and was stopped \(line 2, column \d+\)/);
     expect(err.kind).toBe("limit");
     expect(performance.now() - started).toBeLessThan(3000);
-    expect(lag).toBeLessThan(100);
+    // Far below the render's own time: the thread was never blocked by it (the margin is for a shared, busy machine).
+    expect(lag).toBeLessThan(250);
     expect(await renderInPool(NORMAL, ctx)).toContain("2=CURL");
     expect(renderPoolStats().killedForTime).toBeGreaterThanOrEqual(1);
   });
@@ -67,7 +68,8 @@ describe("render pool", () => {
     const err = (result as PromiseRejectedResult).reason as TemplateError;
     expect(err).toBeInstanceOf(TemplateError);
     expect(err.message).toMatch(/needed more than 64 MB of memory/);
-    expect(lag).toBeLessThan(100);
+    // Far below the render's own time: the thread was never blocked by it (the margin is for a shared, busy machine).
+    expect(lag).toBeLessThan(250);
     // The hog was 2^40 items; this process grew by far less than that.
     expect(process.memoryUsage().rss - rssBefore).toBeLessThan(512 * 1024 * 1024);
     expect(await renderInPool(NORMAL, ctx)).toContain("1=VIM");

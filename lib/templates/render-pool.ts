@@ -1,4 +1,4 @@
-// Renders person-written templates on a small pool of worker threads, so a runaway template
+// Renders person-written templates on a small pool of worker threads (at a lower CPU priority), so a runaway template
 // can be stopped and never holds the web thread (where /boot/chain.ipxe and every other
 // request are answered). Each worker runs under a heap limit (resourceLimits); each job has a
 // hard wall-clock deadline. A worker that overruns either is terminated and replaced, and the
@@ -10,6 +10,7 @@
 // bundler could rewrite: Next's server bundle and vitest both leave it alone, and the worker
 // loads TypeScript through tsx (inherited from `node --import tsx`, or added here).
 import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
@@ -20,8 +21,8 @@ import type { RenderJob, RenderReply } from "./render-protocol";
 
 /** Heap of one worker: far above any real template (they render in a few MB), far below the web process's. */
 export const RENDER_HEAP_MB = 64;
-/** Two cores on the reference machine: two renders at once, the rest wait their turn. */
-const POOL_SIZE = 2;
+/** Renders at once: one core is always left to the web thread and the database (one on a 2-core machine). */
+const POOL_SIZE = Math.max(1, Math.min(4, availableParallelism() - 1));
 /** The deadline beyond the engine's own clock (timeoutMs), for start-up, GC and operations that do not tick. */
 const DEADLINE_GRACE_MS = 1000;
 /** How long a job may wait for a free worker before it is refused. */
