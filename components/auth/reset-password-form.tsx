@@ -3,20 +3,27 @@ import { Button } from "../ui/button";
 import { Field } from "../ui/field";
 import { ApiForm } from "../ui/api-form";
 import { useApi } from "../ui/use-api";
+import { RevokeTokensCheckbox } from "../profile/profile-forms";
 
 export function ResetPasswordForm({ token, minLength }: { token: string; minLength: number }) {
-  const api = useApi<Record<string, string>>("/api/account/password-reset/confirm");
+  const api = useApi<{ token: string; password: string; revokeTokens: boolean }>("/api/account/password-reset/confirm");
   return (
-    <ApiForm onValues={(v) => api.mutate({ ...v, token }, { onSuccess: () => window.location.assign("/signin?reset=done") })} formError={api.formError}>
+    <ApiForm
+      onValues={(v) =>
+        api.mutate({ token, password: v.password ?? "", revokeTokens: v.revokeTokens === "on" }, { onSuccess: () => window.location.assign("/signin?reset=done") })
+      }
+      formError={api.formError}
+    >
       <Field
         name="password"
         label="New password"
         type="password"
         autoComplete="new-password"
         required
-        hint={`At least ${minLength} characters. All your sessions will be signed out.`}
+        hint={`At least ${minLength} characters, not a common one, and not your email. All your sessions will be signed out.`}
         error={api.fieldErrors.password}
       />
+      <RevokeTokensCheckbox />
       <Button type="submit" className="w-full" disabled={api.isPending}>
         {api.isPending ? "Saving…" : "Set new password"}
       </Button>

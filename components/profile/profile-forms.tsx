@@ -30,13 +30,57 @@ export function NameForm({ name }: { name: string }) {
   );
 }
 
-export function ChangePasswordForm() {
-  const api = useApi<Record<string, string>>("/api/account/password");
+type PasswordChanged = { endedSessions: number; revokedTokens: number };
+
+/** "Password changed. 2 other sessions were signed out; 3 API tokens were revoked." */
+export function describePasswordChange(r: PasswordChanged, sessions: string): string {
+  const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+  const parts = [r.endedSessions ? `${plural(r.endedSessions, sessions, `${sessions}s`)} ${r.endedSessions === 1 ? "was" : "were"} signed out` : `no ${sessions}s were open`];
+  if (r.revokedTokens) parts.push(`${plural(r.revokedTokens, "API token", "API tokens")} ${r.revokedTokens === 1 ? "was" : "were"} revoked`);
+  return `${parts.join("; ")}.`;
+}
+
+export function RevokeTokensCheckbox() {
   return (
-    <ApiForm onValues={(v, form) => api.mutate(v, { onSuccess: () => form.reset() })} formError={api.formError}>
-      {api.isSuccess ? <Alert tone="success">Password changed. Your other sessions were signed out.</Alert> : null}
+    <label className="flex items-center gap-2 text-sm text-stone-800">
+      <input type="checkbox" name="revokeTokens" className="h-4 w-4 accent-kiln-600" />
+      Also revoke my API tokens (scripts using them will stop working)
+    </label>
+  );
+}
+
+export function ChangePasswordForm() {
+  const router = useRouter();
+  const api = useApi<{ currentPassword: string; newPassword: string; revokeTokens: boolean }, PasswordChanged>("/api/account/password");
+  return (
+    <ApiForm
+      onValues={(v, form) =>
+        api.mutate(
+          { currentPassword: v.currentPassword ?? "", newPassword: v.newPassword ?? "", revokeTokens: v.revokeTokens === "on" },
+          {
+            onSuccess: () => {
+              form.reset();
+              // The token list below shows the revocations.
+              router.refresh();
+            },
+          },
+        )
+      }
+      formError={api.formError}
+    >
+      {api.isSuccess ? (
+        <Alert tone="success">Password changed. {describePasswordChange(api.data, "other session")}</Alert>
+      ) : null}
       <Field name="currentPassword" label="Current password" type="password" autoComplete="current-password" error={api.fieldErrors.currentPassword} />
-      <Field name="newPassword" label="New password" type="password" autoComplete="new-password" error={api.fieldErrors.newPassword} />
+      <Field
+        name="newPassword"
+        label="New password"
+        type="password"
+        autoComplete="new-password"
+        hint="Your other sessions will be signed out. Common passwords and ones containing your email are refused."
+        error={api.fieldErrors.newPassword}
+      />
+      <RevokeTokensCheckbox />
       <Button type="submit" variant="secondary" disabled={api.isPending}>
         Change password
       </Button>
