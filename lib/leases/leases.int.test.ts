@@ -181,6 +181,27 @@ describe("handing a lease over", () => {
     expect(detail.leases.map((l) => l.leaseId)).toEqual([split.id]);
   });
 
+  it("refuses a new holder named by id without revealing that person's email or name", async () => {
+    const w = await seedLeaseWorld(t.db, { hosts: 1, membersPerProject: 2 });
+    const [ann, ben] = w.members[0]!;
+    const [carl] = await insertActiveUsers(t.db, 1);
+    await updateUser(t.db, carl!.id, { name: "Carl Outsider" });
+    const lease = await createLease(t.db, as(ann!), { poolId: w.pool.id }, { now: NOW });
+    await updateUser(t.db, ben!.id, { name: "Ben Member", disabledAt: new Date() });
+
+    // Not a member, a disabled member, no account at all: one answer, repeating only the id given.
+    for (const id of [carl!.id, ben!.id, randomUUID()]) {
+      const err = await expectAppError(
+        handOverLease(t.db, as(ann!), lease.id, { toUserId: id }),
+        "validation",
+        `User ${id} is not an active member of this lease's project; only members can receive its machines.`,
+      );
+      expect(err.details?.fieldErrors).toEqual({ toUserId: [err.message] });
+      for (const secret of [carl!.email, ben!.email, "Carl", "Ben"]) expect(JSON.stringify({ message: err.message, details: err.details })).not.toContain(secret);
+    }
+    await expectAppError(handOverLease(t.db, as(ann!), lease.id, { toUserId: ann!.id }), "validation", "That person already holds this lease.");
+  });
+
   it("hands over only to active members of the lease's project", async () => {
     const w = await seedLeaseWorld(t.db, { hosts: 2, membersPerProject: 2 });
     const [ann, ben] = w.members[0]!;

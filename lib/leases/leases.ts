@@ -280,10 +280,14 @@ export async function handOverLease(db: Db, actor: Actor, leaseId: string, input
   const resultId = await db.transaction(async (tx) => {
     const lease = await getLeaseForUpdate(tx, actor, leaseId);
     const target = data.toUserId ? await getUserById(tx, data.toUserId) : await getUserByEmail(tx, data.toEmail!);
-    if (!target || getUserStatus(target) !== "active") throw AppError.field("toEmail", "No active Kiln account has that email.");
-    if (target.id === lease.userId) throw AppError.field("toEmail", "That person already holds this lease.");
+    // A refusal names the person only as the caller did: someone who knows only a user id must
+    // not learn that person's email (or whether the id is an account at all) from it.
+    const field = data.toUserId ? "toUserId" : "toEmail";
+    const notEligibleById = `User ${data.toUserId} is not an active member of this lease's project; only members can receive its machines.`;
+    if (!target || getUserStatus(target) !== "active") throw AppError.field(field, data.toUserId ? notEligibleById : "No active Kiln account has that email.");
+    if (target.id === lease.userId) throw AppError.field(field, "That person already holds this lease.");
     if (!(await getMembership(tx, { projectId: lease.projectId, userId: target.id }))) {
-      throw AppError.field("toEmail", `${target.email} is not a member of this lease's project; only members can receive its machines.`);
+      throw AppError.field(field, data.toUserId ? notEligibleById : `${data.toEmail} is not a member of this lease's project; only members can receive its machines.`);
     }
     const active = (await listLeaseHostRows(tx, [leaseId])).filter((h) => !h.releasedAt);
     const whole = !data.hostId || active.length === 1;
