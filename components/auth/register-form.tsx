@@ -34,7 +34,7 @@ export function RegisterForm({ allowedDomains, minLength }: { allowedDomains: st
         autoComplete="new-password"
         required
         minLength={minLength}
-        hint={`At least ${minLength} characters.`}
+        hint={`At least ${minLength} characters; not a common password, and not your email.`}
         error={api.fieldErrors.password}
       />
       <Button type="submit" className="w-full" disabled={api.isPending}>

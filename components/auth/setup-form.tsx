@@ -16,7 +16,7 @@ export function SetupForm({ token, minLength }: { token: string; minLength: numb
         type="password"
         autoComplete="new-password"
         required
-        hint={`At least ${minLength} characters.`}
+        hint={`At least ${minLength} characters; not a common password, and not your email.`}
         error={api.fieldErrors.password}
       />
       <Button type="submit" className="w-full" disabled={api.isPending}>
