@@ -37,7 +37,8 @@ export function describePasswordChange(r: PasswordChanged, sessions: string): st
   const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
   const parts = [r.endedSessions ? `${plural(r.endedSessions, sessions, `${sessions}s`)} ${r.endedSessions === 1 ? "was" : "were"} signed out` : `no ${sessions}s were open`];
   if (r.revokedTokens) parts.push(`${plural(r.revokedTokens, "API token", "API tokens")} ${r.revokedTokens === 1 ? "was" : "were"} revoked`);
-  return `${parts.join("; ")}.`;
+  const text = `${parts.join("; ")}.`;
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 export function RevokeTokensCheckbox() {
