@@ -24,6 +24,7 @@ import { GUEST_KILN_URL, startVm, waitFor, type Vm } from "@/test/harness/qemu";
 import { startWorker } from "@/workers/worker";
 import { getDeployment, startDeployment } from "./deployments";
 import { getNextBoot } from "./next-boot";
+import { buildBootableImage } from "@/lib/lab/bootable-image";
 import { runWorkerSteps } from "./worker";
 
 const t = await useTestDb();
@@ -63,6 +64,45 @@ afterAll(async () => {
   await setup?.close();
   await stopJobSender();
   await fs.rm(tmp, { recursive: true, force: true });
+});
+
+describe("a real deploy that succeeds, its first MiB written last", () => {
+  it("SeaBIOS + iPXE: the ramdisk writes a bootable image; the next network boot is local and the machine boots what was written", async () => {
+    const { holder } = setup;
+    const { hostId, mac } = await setup.heldHost();
+    const marker = `head-last-${Date.now().toString(36)}`;
+    const imgFile = path.join(tmp, "bootable.img");
+    await buildBootableImage({ kernelPath: path.join(tmp, "ramdisk", "vmlinuz"), outPath: imgFile, marker });
+    const img = await seedReadyImage(t.db, { ownerUserId: holder.user!.id, bytes: await fs.readFile(imgFile) });
+    const disk = path.join(tmp, "disk-ok.raw");
+    await fs.writeFile(disk, "");
+    await fs.truncate(disk, 64 * MiB);
+    // What was there before: a GPT label, which must not survive beside the image's MBR.
+    expect((await sfdisk(["--quiet", disk], "label: gpt\nstart=2048, size=32768, type=uefi\n")).code).toBe(0);
+
+    const run = await startDeployment(t.db, holder, hostId, { action: "deploy_image", imageId: img.image.id, disk: "vda" });
+    await runWorkerSteps(t.db, run.id, "deploy_image", { backoffMs: [] });
+    const started = Date.now();
+    const vm = await startVm({ mac, kilnPort: setup.server.port, diskPath: disk, bootfile: `${GUEST_KILN_URL}/boot/${mac.replace(/:/g, "-")}` });
+    vms.push(vm);
+    const view = await waitUntil("the run's end", () => getDeployment(t.db, holder, run.id), (v) => v.state !== "running" && v.state !== "pending", 240_000).catch((e) => {
+      throw new Error(`${(e as Error).message}\nserial:\n${vm.serial().slice(-4000)}`);
+    });
+    console.info(`deploy of ${img.bytes.length} bytes done after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    expect(view.state, `${view.failureReason}\n${vm.serial().slice(-3000)}`).toBe("done");
+    expect(view.progress).toMatchObject({ bytesWritten: img.bytes.length, totalBytes: img.bytes.length });
+    expect(view.logs.map((l) => l.line)).toContain(`wrote ${img.bytes.length} bytes to /dev/vda, its first MiB last; sha256 of the delivered image matches`);
+    await waitFor(async () => vm.process.exitCode !== null, 60_000, undefined, "the machine to reboot (QEMU to exit)");
+    const after = await fs.readFile(disk);
+    expect(createHash("sha256").update(after.subarray(0, img.bytes.length)).digest("hex")).toBe(img.sha256);
+    expect((await sfdisk(["--dump", disk])).stdout).toMatch(/label: dos/);
+
+    expect(await getNextBoot(t.db, holder, hostId)).toEqual({ kind: "disk" });
+    const again = await startVm({ mac, kilnPort: setup.server.port, diskPath: disk, bootfile: `${GUEST_KILN_URL}/boot/${mac.replace(/:/g, "-")}` });
+    vms.push(again);
+    await waitFor(async () => again.serial().includes(`KILN-BOOTED ${marker}`), 120_000, again, "the image's marker on the console");
+    await again.stop();
+  }, 600_000);
 });
 
 describe("a real deploy of a blob corrupted in storage", () => {
