@@ -40,6 +40,13 @@ curl -fsS --data-binary @/tmp/report "$KILN_URL/boot/$(echo "$KILN_MAC" | tr : -
 echo "KILN-STUB-AGENT done"
 `;
 
+// A run Kiln cannot follow with a power-off (a wipe on a Wake-on-LAN host): the real agent
+// writes "poweroff" into the file the init names once it has reported done.
+const POWEROFF_AGENT = `
+echo "KILN-STUB-AGENT then-file=$KILN_THEN_FILE"
+echo poweroff >"$KILN_THEN_FILE"
+`;
+
 type Recorded = { method: string; url: string; body: string };
 
 let dir: string;
@@ -48,6 +55,7 @@ let server: http.Server;
 let port: number;
 const requests: Recorded[] = [];
 let agentFails = 0;
+let agentScript = STUB_AGENT;
 
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-ramdisk-test-"));
@@ -69,7 +77,7 @@ beforeAll(async () => {
           res.writeHead(503).end("not yet\n");
           return;
         }
-        res.writeHead(200, { "content-type": "text/x-shellscript" }).end(STUB_AGENT);
+        res.writeHead(200, { "content-type": "text/x-shellscript" }).end(agentScript);
         return;
       }
       if (req.method === "POST" && req.url === AGENT_PATH.replace(/agent$/, "report")) {
@@ -173,6 +181,39 @@ describe("the deploy ramdisk", () => {
       expect(head.equals(pattern)).toBe(true);
       expect(seconds).toBeLessThan(60);
     } finally {
+      await vm.stop();
+    }
+  }, 120_000);
+
+  it("powers the machine off instead of rebooting when the agent asks for it (KILN_THEN_FILE)", async () => {
+    const work = await fs.mkdtemp(path.join(dir, "vm-"));
+    const target = path.join(work, "target.raw");
+    await fs.writeFile(target, Buffer.alloc(0));
+    await fs.truncate(target, 8 * MiB);
+    requests.length = 0;
+    agentScript = POWEROFF_AGENT;
+    const vm = await startVm({
+      mac: MAC,
+      kilnPort: port,
+      diskPath: target,
+      direct: { kernel: path.join(dir, "ramdisk", "vmlinuz"), initrd: path.join(dir, "ramdisk", "initrd.img"), append: kernelArgs("kiln.action=wipe") },
+    });
+    try {
+      const code = await Promise.race([
+        exited(vm),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the VM did not power off within 90 s:\n${vm.serial().slice(-4000)}`)), 90_000)),
+      ]);
+      const serial = vm.serial();
+      expect(code, serial.slice(-3000)).toBe(0);
+      expect(serial).toContain("KILN-STUB-AGENT then-file=/run/kiln-then");
+      const own = serial.split(/\r?\n/).filter((l) => l.startsWith("kiln-ramdisk:"));
+      expect(own.join("\n")).toMatch(/the agent exited with status 0[\s\S]*powering off$/);
+      expect(own.some((l) => l.includes("rebooting"))).toBe(false);
+      // The kernel's own last word: a power-off, not a restart.
+      expect(serial).toContain("reboot: Power down");
+      expect(serial).not.toContain("reboot: Restarting system");
+    } finally {
+      agentScript = STUB_AGENT;
       await vm.stop();
     }
   }, 120_000);
