@@ -66,8 +66,8 @@ export type FinishedUpload = { imageId: string; version: number; moved: boolean 
 
 /**
  * The last byte is in: the version goes to `verifying` and the worker is asked to check it —
- * once. Whoever notices first moves it (tus's finish hook, a zero-length PATCH or a HEAD at the
- * end offset, the worker's start-up and housekeeping scan, a capture's done); the UPDATE is
+ * once. Whoever notices first moves it (tus's finish hook, also run for a zero-length PATCH at
+ * the end offset; the worker's start-up and housekeeping scan; a capture's done); the UPDATE is
  * guarded by `uploading`, so a second finisher, even a concurrent one, changes nothing and
  * queues nothing (`moved: false`). If the job cannot be queued now, the housekeeping job
  * verifies versions left in `verifying` later.
