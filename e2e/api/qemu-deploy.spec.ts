@@ -170,6 +170,23 @@ test("[DEPLOY-CORRUPT] a blob corrupted in storage: the agent's checksum fails t
   expect(failed.provisioning).toBe("failed");
   expect(failed.failureReason).toMatch(/checksum mismatch: expected [0-9a-f]{64}, got [0-9a-f]{64}|the image is corrupt/);
   expect(failed.failureReason).toContain(v.sha256);
+  // The disk was left without a partition table: its first MiB (the image's MBR) is never written.
+  expect((await headOf(machine.disk, 1024 * 1024)).equals(Buffer.alloc(1024 * 1024))).toBe(true);
+  // Kiln will not boot it either: the next network boot halts, saying why.
+  expect(await apiOk(researcher.token, "GET", `/api/v1/hosts/${host.id}/next-boot`, undefined, 200)).toMatchObject({ kind: "halt", deploymentId: run.id, reason: expect.stringContaining("checksum mismatch") });
+  const answer = await (await fetch(`${readState().baseURL}/boot/${machine.mac.replace(/:/g, "-")}`)).text();
+  expect(answer).toContain("Kiln: the last write to this machine's disk failed or was cancelled:");
+  expect(answer).not.toContain("sanboot");
+  // The worker re-checked the stored blob: the version failed with the reason, and nothing deploys it again.
+  await expect
+    .poll(async () => (await api(researcher.token, "GET", `/api/v1/images/${broken.id}/versions/${v.version}`)).body, { timeout: 60_000 })
+    .toMatchObject({ state: "failed", failureReason: expect.stringMatching(/^the stored bytes no longer match their checksum/) });
+  const refused = await api(researcher.token, "POST", `/api/v1/hosts/${host.id}/deployments`, { action: "deploy_image", imageId: broken.id, imageVersion: v.version });
+  expect(refused.status).toBe(400);
+  expect(JSON.stringify(refused.body)).toMatch(/is not ready \(failed: the stored bytes no longer match their checksum/);
+  // The holder boots the disk anyway: local boot again.
+  expect(await apiOk(researcher.token, "POST", `/api/v1/hosts/${host.id}/next-boot`, undefined, 200)).toEqual({ kind: "disk" });
+  expect(await (await fetch(`${readState().baseURL}/boot/${machine.mac.replace(/:/g, "-")}`)).text()).toContain("this machine boots from its local disk");
 });
 
 test("[DEPLOY-RESTART] a gzip image; Kiln's web process is killed mid-download and restarted by the launcher: the agent resumes with Range, gunzip goes on, the deploy succeeds", async () => {
