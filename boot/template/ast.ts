@@ -17,5 +17,6 @@ export type Node =
   | { t: "text"; value: string }
   | { t: "output"; expr: Expr; at: number }
   | { t: "if"; branches: { test: Expr; body: Node[] }[]; else: Node[] | null; at: number }
-  | { t: "for"; targets: string[]; iter: Expr; filter: Expr | null; body: Node[]; else: Node[] | null; at: number }
+  // usesLoop: whether the body names `loop`; when false no loop dictionary is built per turn.
+  | { t: "for"; targets: string[]; iter: Expr; filter: Expr | null; body: Node[]; else: Node[] | null; usesLoop?: boolean; at: number }
   | { t: "set"; name: string; expr: Expr; at: number };

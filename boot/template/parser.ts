@@ -19,6 +19,8 @@ class Parser {
   private readonly tokens: Token[];
   private i = 0;
   private depth = 0;
+  /** The for-loops being parsed, innermost last: a `loop` name marks the innermost as using it. */
+  private readonly loops: { used: boolean }[] = [];
 
   constructor(private readonly source: string) {
     this.tokens = tokenize(source);
@@ -157,7 +159,10 @@ class Parser {
             filter = this.parseOr();
           }
           this.endTag();
+          const loop = { used: false };
+          this.loops.push(loop);
           const body = this.parseBody(["else", "endfor"]);
+          this.loops.pop();
           let elseBody: Node[] | null = null;
           if (this.peek(1).value === "else") {
             this.next();
@@ -166,7 +171,7 @@ class Parser {
             elseBody = this.parseBody(["endfor"]);
           }
           this.closeBlock("endfor");
-          return { t: "for", targets, iter, filter, body, else: elseBody, at: kw.offset };
+          return { t: "for", targets, iter, filter, body, else: elseBody, usesLoop: loop.used, at: kw.offset };
         }
         case "set": {
           const name = this.expectName().value;
@@ -388,6 +393,7 @@ class Parser {
           const { args, kwargs } = this.parseArgs();
           return { t: "call", name: t.value, args, kwargs, at: t.offset };
         }
+        if (t.value === "loop" && this.loops.length) this.loops[this.loops.length - 1]!.used = true;
         return { t: "name", name: t.value, at: t.offset };
       }
       if (t.kind === "op" && t.value === "(") {

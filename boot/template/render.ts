@@ -169,6 +169,10 @@ class Renderer implements Helpers {
     items.forEach((item, index) => {
       this.tick(node.at);
       bind(item);
+      if (node.usesLoop === false) {
+        this.renderNodes(node.body, inner);
+        return;
+      }
       const loop = newDict();
       loop.index = index + 1;
       loop.index0 = index;
@@ -185,7 +189,7 @@ class Renderer implements Helpers {
   }
 
   getAttr(obj: Value, key: Value, at: number, label: string): Value {
-    const keyText = () => str(key, { ...this.meter(at), maxChars: 200 }).slice(0, 100);
+    const keyText = () => (Array.isArray(key) || isDict(key) ? `a ${typeName(key)}` : str(key, this.meter(at)).slice(0, 100));
     if (typeof key === "string" && (FORBIDDEN.has(key) || key.startsWith("_"))) this.fail(`Access to “${key.slice(0, 100)}” is not allowed in templates`, at);
     if (isUndefined(obj)) this.fail(`${obj.hint} is undefined, so it has no “${keyText()}”`, at);
     if (obj === null) this.fail(`${label} is none, so it has no “${keyText()}”`, at);

@@ -33,6 +33,12 @@ describe("Jinja compatibility", () => {
     expect(r("{{ 'yes' if vars.disk is defined else 'no' }} {{ vars.x is not defined }}")).toBe("yes True");
   });
 
+  it("gives each loop its own loop variable, built only where a body names it", () => {
+    expect(r("{% for a in [1, 2] %}{% set outer = loop %}{% for b in 'xy' %}{{ outer.index }}{{ loop.index }}{{ b }} {% endfor %}{% endfor %}")).toBe("11x 12y 21x 22y ");
+    expect(r("{% for a in [1, 2] %}{% for b in [3] %}{{ a }}{{ b }}{% endfor %}{{ loop.last }};{% endfor %}")).toBe("13False;23True;");
+    expect(r("{% for a in [1, 2] %}{% for b in [3] %}{{ loop.index }}{% else %}{% endfor %}{% endfor %}")).toBe("11");
+  });
+
   it("trims the newline after a block tag and honours - whitespace control", () => {
     expect(r("{% if true %}\nA\n{% endif %}\nB")).toBe("A\nB");
     expect(r("x   {%- if true -%}   y   {%- endif %}")).toBe("xy");
