@@ -53,7 +53,10 @@ async function assertParses(source: string): Promise<void> {
   try {
     await compileInPool(source);
   } catch (e) {
-    if (e instanceof TemplateError) throw new AppError("validation", `The template does not parse: ${e.message}`, { fieldErrors: { source: [e.message] }, line: e.line, column: e.column });
+    if (e instanceof TemplateError) {
+      const what = e.kind === "syntax" ? "The template does not parse" : "The template was refused";
+      throw new AppError("validation", `${what}: ${e.message}`, { fieldErrors: { source: [e.message] }, line: e.line, column: e.column });
+    }
     throw e;
   }
 }
