@@ -469,6 +469,20 @@ export const API_ROUTES: ApiRoute[] = [
     errors: [HOLDER_HOST_404, { status: 409, description: "The host is not marked." }],
   },
   {
+    method: "GET", path: "/api/v1/hosts/{id}/next-boot", operationId: "getNextBoot", tag: "Network boot", auth: "user", params: HOST_ID,
+    summary: "What a held host does at its next network boot",
+    description: "`{ kind: \"run\", deploymentId, action }` (its active run), `{ kind: \"disk\" }` (local boot), or `{ kind: \"halt\", deploymentId, reason, state }`: the last deploy failed or was cancelled after its write started, so Kiln answers a halt script instead of booting a partial disk.",
+    success: { status: 200, description: "The decision." },
+    errors: [HOLDER_HOST_404],
+  },
+  {
+    method: "POST", path: "/api/v1/hosts/{id}/next-boot", operationId: "allowDiskBoot", tag: "Network boot", auth: "user", params: HOST_ID,
+    summary: "Boot the disk anyway: end a halt after a failed or cancelled write",
+    description: "Recorded on the failed run, the host's timeline and the audit log. A new run also ends the halt once it has written the disk. No body.",
+    success: { status: 200, description: "The next boot after the change (`{ kind: \"disk\" }`)." },
+    errors: [HOLDER_HOST_404, { status: 409, description: "The host is not halted, or has an active run." }],
+  },
+  {
     method: "POST", path: "/api/v1/hosts/{id}/power", operationId: "powerHost", tag: "Network boot", auth: "user", params: HOST_ID,
     summary: "Switch a held host on, off or power-cycle it, or ask its power state",
     description: "Through the host's power driver (manual, Wake-on-LAN, IPMI, plugin, qemu). A driver that cannot do it answers 503 with the reason.",

@@ -53,6 +53,7 @@ import * as imageVersionById from "./images/[id]/versions/[version]/route";
 import * as imageVersions from "./images/[id]/versions/route";
 import * as images from "./images/route";
 import * as hostReinstall from "./hosts/[id]/reinstall/route";
+import * as hostNextBoot from "./hosts/[id]/next-boot/route";
 import * as hostVars from "./hosts/[id]/vars/route";
 import * as deploymentCancel from "./deployments/[id]/cancel/route";
 import * as deploymentRetry from "./deployments/[id]/retry/route";
@@ -481,6 +482,18 @@ const ROWS: Row[] = [
       return { params: { id } };
     },
     expect: holderAndAdmin(200),
+  },
+
+  // What the next network boot does; "boot the disk anyway" (409 here: nothing is halted).
+  {
+    op: "GET /api/v1/hosts/{id}/next-boot", handler: hostNextBoot.GET,
+    prepare: async () => ({ params: { id: (await holderLease()).hostId } }),
+    expect: holderAndAdmin(200),
+  },
+  {
+    op: "POST /api/v1/hosts/{id}/next-boot", handler: hostNextBoot.POST,
+    prepare: async () => ({ params: { id: (await holderLease()).hostId } }),
+    expect: holderAndAdmin(409),
   },
 
   // Power: the holder switches what they hold (manual driver: no hardware needed); admins test settings.
