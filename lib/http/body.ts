@@ -17,11 +17,9 @@ export function tooLargeError(limit: number): AppError {
 
 /**
  * Reads a stream of chunks up to `limit` bytes. Returns null as soon as one byte more
- * arrives: memory never holds more than `limit` (plus one chunk). The rest is cancelled, or,
- * with `cancel: false`, simply not read (a Node request whose socket must stay open for the
- * 413: destroying it would close the socket first; unread, it stops at its high-water mark).
+ * arrives, after cancelling the rest: memory never holds more than `limit` (plus one chunk).
  */
-export async function readLimited(chunks: AsyncIterable<Uint8Array>, limit: number, { cancel = true } = {}): Promise<Buffer | null> {
+export async function readLimited(chunks: AsyncIterable<Uint8Array>, limit: number): Promise<Buffer | null> {
   const parts: Uint8Array[] = [];
   let total = 0;
   const it = chunks[Symbol.asyncIterator]();
@@ -35,9 +33,41 @@ export async function readLimited(chunks: AsyncIterable<Uint8Array>, limit: numb
     }
   } finally {
     // return() releases the source (a web stream's reader cancels it; a Node stream is destroyed).
-    if (total > limit && cancel) await it.return?.().catch(() => undefined);
+    if (total > limit) await it.return?.().catch(() => undefined);
   }
   return Buffer.concat(parts, total);
+}
+
+/**
+ * A Node request body up to `limit` bytes, or null once one byte more arrives. On overflow it
+ * stops listening and leaves the stream paused: the caller answers, then drains it (see
+ * scripts/web.ts), since destroying it would reset the socket before the answer is read.
+ */
+export function readNodeLimited(stream: NodeJS.ReadableStream, limit: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let total = 0;
+    const done = (value: Buffer | null, err?: Error) => {
+      stream.removeListener("data", onData);
+      stream.removeListener("end", onEnd);
+      stream.removeListener("error", onError);
+      if (err) reject(err);
+      else resolve(value);
+    };
+    const onData = (chunk: Buffer) => {
+      total += chunk.length;
+      if (total > limit) {
+        stream.pause();
+        return done(null);
+      }
+      parts.push(chunk);
+    };
+    const onEnd = () => done(Buffer.concat(parts, total));
+    const onError = (e: Error) => done(null, e);
+    stream.on("data", onData);
+    stream.on("end", onEnd);
+    stream.on("error", onError);
+  });
 }
 
 /** A web Request's body as text, cut at `limit` bytes (413). Invalid UTF-8 decodes to U+FFFD. */

@@ -3,7 +3,7 @@
 // decode to text, and a body may not exceed its route's limit. Pure functions over the
 // method, URL and headers, so they are tested without a server.
 import { randomBytes } from "node:crypto";
-import { MAX_JSON_BYTES } from "./body";
+import { findBadString, jsonDepthExceeds, MAX_JSON_BYTES, MAX_JSON_DEPTH } from "./body";
 
 export type GateHeaders = Record<string, string | string[] | undefined>;
 export type GateRequest = { method: string; url: string; headers: GateHeaders };
@@ -129,8 +129,8 @@ function decodesToText(s: string): boolean {
       if (!/^[0-9A-Fa-f]{2}$/.test(s.slice(i + 1, i + 3))) return false;
       bytes.push(parseInt(s.slice(i + 1, i + 3), 16));
       i += 2;
-    } else if (c < 0x80) bytes.push(c);
-    else return false; // Node's parser only lets ASCII through in a request target
+    } else if (c < 0x100) bytes.push(c); // Node hands request targets over as latin1: one char per byte
+    else return false;
   }
   if (bytes.includes(0)) return false;
   try {
@@ -162,6 +162,40 @@ export function bodyLimitFor(url: string): number | null {
   const path = pathOf(url);
   if (path === "/api/uploads" || path.startsWith("/api/uploads/")) return null;
   return MAX_JSON_BYTES;
+}
+
+/**
+ * A body every route would refuse anyway, refused here for all of them (Auth.js's form
+ * endpoints included): JSON nested past the limit, or with a NUL or an unpaired surrogate in a
+ * string; a form field (URL-encoded) with a NUL or bytes that are not UTF-8. JSON that does not
+ * parse is left to the route, which says what it expected.
+ */
+export function checkBody(contentType: string | undefined, body: Buffer): Refusal | null {
+  const type = contentType?.split(";")[0]?.trim().toLowerCase() ?? "";
+  if (type === "application/json" || type.endsWith("+json")) {
+    const text = body.toString("utf8");
+    if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) return { status: 400, code: "bad_request", message: `The request body is nested more than ${MAX_JSON_DEPTH} levels deep.` };
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return null;
+    }
+    const bad = findBadString(value);
+    return bad ? { status: 400, code: "bad_request", message: `${bad.field} ${bad.reason}.` } : null;
+  }
+  if (type === "application/x-www-form-urlencoded") {
+    for (const pair of body.toString("latin1").split("&")) {
+      const eq = pair.indexOf("=");
+      const key = eq === -1 ? pair : pair.slice(0, eq);
+      if (!decodesToText(key)) return refuseText("A form field's name");
+      if (eq !== -1 && !decodesToText(pair.slice(eq + 1))) {
+        const name = safeDecode(key.replaceAll("+", " "));
+        return refuseText(`The form field ${name && name.length <= 64 ? `"${name}"` : "(unnamed)"}`);
+      }
+    }
+  }
+  return null;
 }
 
 /** True when the request says a body follows (chunked, or a non-zero length). */
