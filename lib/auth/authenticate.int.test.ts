@@ -217,6 +217,15 @@ describe("sign-in backoff", () => {
     await expectAppError(signInAt(user.email, "wrong password!", ctx, after(3602)), "rate_limited");
   });
 
+  it("counts logins that PostgreSQL text cannot hold (NUL, lone surrogates) like any other, without a 500", async () => {
+    setTestEnv({ KILN_RATE_LIMIT_SIGNIN_PER_ACCOUNT: "1", KILN_RATE_LIMIT_SIGNIN_PER_IP: "1000" });
+    for (const login of ["nul\u0000@lab.example", "half\ud800@lab.example"]) {
+      const ctx = testContext();
+      await expectAppError(signInAt(login, "wrong password!", ctx, T0), "unauthorized", WRONG);
+      await expectAppError(signInAt(login, "wrong password!", ctx, T0), "rate_limited");
+    }
+  });
+
   it("does not let a burst of parallel guesses slip past the wait", async () => {
     setTestEnv({ KILN_RATE_LIMIT_SIGNIN_PER_ACCOUNT: "3", KILN_RATE_LIMIT_SIGNIN_PER_IP: "1000" });
     const { user } = await createActiveUser(t.db);

@@ -18,6 +18,12 @@ type Clock = { now?: Date };
 const WRONG_PASSWORD = "The email or password is incorrect.";
 const WRONG_LDAP = "The username or password is incorrect.";
 
+const UNSTORABLE = /\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+function isStorableText(s: string): boolean {
+  return !UNSTORABLE.test(s);
+}
+
 /** Refuses accounts that may not sign in; only called after the password was proven right. */
 function assertMaySignIn(user: UserRow): void {
   const status = getUserStatus(user);
@@ -31,7 +37,8 @@ function assertMaySignIn(user: UserRow): void {
 export async function authenticateWithPassword(db: Db, input: SignInInput, ctx: RequestContext, clock: Clock = {}): Promise<UserRow> {
   const now = clock.now ?? new Date();
   return throttledSignIn(db, { method: "password", login: input.login, ip: ctx.ip }, now, async () => {
-    const user = await getUserByEmail(db, input.login);
+    // A login PostgreSQL cannot even compare (NUL, a lone surrogate) is no one's: answered like any unknown login.
+    const user = isStorableText(input.login) ? await getUserByEmail(db, input.login) : undefined;
     if (!user?.passwordHash) {
       await burnPasswordCheck(input.password);
       throw new AppError("unauthorized", WRONG_PASSWORD);

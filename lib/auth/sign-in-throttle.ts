@@ -54,13 +54,18 @@ export function backoffSeconds(failures: number, rule: BackoffRule): number {
 
 export type SignInWho = { method: "password" | "ldap"; login: string; ip: string };
 
+/** As typed, but storable: PostgreSQL text takes no NUL, and lone surrogates are not UTF-8 (JSON escapes both). */
+function storable(s: string): string {
+  return JSON.stringify(s).slice(1, -1);
+}
+
 function keysOf(who: SignInWho) {
-  const login = who.login.trim().toLowerCase();
+  const login = storable(who.login.trim().toLowerCase());
   return {
     account: `account:${who.method}:${login}`,
-    address: `address:${who.ip}`,
+    address: `address:${storable(who.ip)}`,
     // The failures of this account from this address: what a success there may take back from the address.
-    pair: `pair:${who.method}:${login}|${who.ip}`,
+    pair: `pair:${who.method}:${login}|${storable(who.ip)}`,
   };
 }
 
