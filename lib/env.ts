@@ -111,6 +111,8 @@ const envSchema = z.object({
   KILN_RAMDISK_DIR: z.string().optional(),
 
   KILN_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
+  // Failed sign-ins allowed before each further attempt waits 1 s, 2 s, 4 s … (per account up
+  // to a minute, per address up to 30 minutes: lib/auth/sign-in-throttle.ts); not windowed.
   KILN_RATE_LIMIT_SIGNIN_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
   KILN_RATE_LIMIT_SIGNIN_PER_IP: z.coerce.number().int().min(1).default(50),
   KILN_RATE_LIMIT_REGISTER_PER_IP: z.coerce.number().int().min(1).default(10),
