@@ -108,7 +108,9 @@ describe("LDAP sign-in", () => {
   });
 
   describe("backoff, as for passwords", () => {
-    const T0 = new Date("2026-11-10T10:00:00Z");
+    // Long past whatever the system date is: the uids here are shared with the tests above, which
+    // run on the real clock, and a wait left over at T0 must never reach into their time.
+    const T0 = new Date("2020-01-15T10:00:00Z");
     const after = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
     const signInAt = (login: string, password: string, ctx: RequestContext, at: Date) =>
       authenticateWithLdap(t.db, { method: "ldap", login, password }, ctx, getLdapConfig(), { now: at });
