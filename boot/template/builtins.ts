@@ -130,9 +130,10 @@ function occurrences(h: Helpers, at: number, s: string, sep: string, limit: numb
 
 function replaceText(h: Helpers, at: number, s: string, from: string, to: string, count: number): string {
   if (!from) return s;
-  // At most maxOutputBytes occurrences can exist; the result size decides the rest.
-  const found = occurrences(h, at, s, from, count >= 0 ? count : Number.MAX_SAFE_INTEGER)!;
-  const hits = count >= 0 ? found.slice(0, count) : found;
+  // Python's count: replace at most that many (the first ones); -1 replaces all.
+  read(h, at, s.length);
+  const hits: number[] = [];
+  for (let i = s.indexOf(from); i !== -1 && (count < 0 || hits.length < count); i = s.indexOf(from, i + from.length)) hits.push(i);
   fits(h, at, s.length + hits.length * (to.length - from.length), "replace");
   h.tick(at, hits.length);
   const parts: string[] = [];

@@ -127,6 +127,7 @@ describe("no backtracking regular expression over template text", () => {
     refused("{{ ('<' * 500000)|escape }}", {}, /escape would make/);
     refused("{{ (\"'\" * 300000)|shell_quote }}", {}, /shell_quote would make/);
     refused("{{ ('x' * 400000)|urlencode }}", {}, /urlencode would make 1,200,000/);
+    expect(quick("{{ 'a-a-a-a'|replace('a', 'bb', 2) }} {{ 'aaa'.replace('a', 'b') }} {{ 'abc'|replace('', 'x') }}")).toBe("bb-bb-a-a bbb abc");
     expect(quick("{{ 'hello wORLD-x'|title }} {{ 'a b  c'.split()|join('|') }} {{ 'a,b,c'.split(',', 1)|join('|') }}")).toBe("Hello World-X a|b|c a|b,c");
   });
   it("no filter takes a pattern from the template", () => {
