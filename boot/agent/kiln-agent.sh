@@ -46,7 +46,13 @@ fail() {
 
 progress() { # bytes total phase
   printf '{"bytes":%s,"totalBytes":%s,"phase":"%s"}' "$1" "${2:-0}" "$3" >"$TMP/progress"
-  post "$BASE/progress" "application/json" "$TMP/progress" || true
+  if command -v curl >/dev/null 2>&1; then
+    code=$(curl -sS -o /dev/null -w '%{http_code}' -H "Content-Type: application/json" --data-binary "@$TMP/progress" "$BASE/progress" 2>/dev/null)
+    # 404/409: the run has ended in Kiln (cancelled, failed, past its deadline); writing stops.
+    case "$code" in 404 | 409) : >"$TMP/ended" ;; esac
+  else
+    post "$BASE/progress" "application/json" "$TMP/progress" || true
+  fi
 }
 
 disk_size() { # name → bytes
@@ -130,6 +136,11 @@ watch_progress() { # writer-pid disk start-sectors pidfile base total phase
     [ "$6" -gt 0 ] && [ "$n" -gt "$6" ] && n=$6
     [ "$n" -gt "$shown" ] && shown=$n
     progress "$shown" "$6" "$7"
+    if [ -e "$TMP/ended" ]; then
+      # The run ended in Kiln (a cancel): stop the writer; the disk keeps no partition table.
+      kill "$(cat "$4" 2>/dev/null)" 2>/dev/null
+      break
+    fi
   done
 }
 
@@ -255,6 +266,10 @@ deploy_image() {
   wait "$writer"
   kill "$watcher" 2>/dev/null
   wait "$sum_pid"
+  if [ -e "$TMP/ended" ]; then
+    echo "kiln-agent: the run ended in Kiln while the image was being written (cancelled?); stopped, the disk was left without a partition table" >&2
+    exit 1
+  fi
   [ -s "$TMP/fetch.err" ] && fail "downloading the image from ${KILN_IMAGE_URL%%\?*} failed: $(cat "$TMP/fetch.err") — the disk was left without a partition table"
   [ "$(cat "$TMP/dd.rc" 2>/dev/null || echo 1)" = 0 ] || fail "writing the image to $disk failed: $(tail -n 1 "$TMP/dd.err") — the disk was left without a partition table"
   head_bytes=$(wc -c <"$TMP/head" | tr -d ' ')

@@ -22,7 +22,7 @@ import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";
 import { createActiveUser } from "@/test/harness/fixtures";
 import type { RouteServer } from "@/test/harness/http-server";
-import { getDeployment, startDeployment } from "./deployments";
+import { cancelDeployment, getDeployment, startDeployment } from "./deployments";
 import { getProcessEnv } from "@/lib/env";
 
 const t = await useTestDb();
@@ -229,6 +229,59 @@ describe("the deploy agent script", () => {
     expect(view.state).toBe("done");
     expect(view.progress.bytesWritten).toBe(bytes.length);
     expect(view.logs.some((l) => l.line === `wrote ${bytes.length} bytes to ${disk}, its first MiB last; sha256 of the delivered image matches`)).toBe(true);
+  });
+
+  it("stops writing when the run is cancelled mid-write (its progress report answered 409), and never writes the image's first MiB", async () => {
+    const image = Buffer.concat([Buffer.alloc(1024 * 1024, 0x55), randomBytes(5 * 1024 * 1024)]);
+    const img = await seedReadyImage(t.db, { ownerUserId: holder.user!.id, bytes: image });
+    const { run, machine, dev, mac } = await bootedRun({ action: "deploy_image", imageId: img.image.id, disk: "vda" });
+    const disk = path.join(dev, "vda");
+    await fs.writeFile(disk, Buffer.alloc(8 * 1024 * 1024, 0xaa));
+    // The blob pauses after 3 MiB until the agent has heard that the run ended.
+    let passed = 0;
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    const progressAnswers: number[] = [];
+    server.setHandler(async (req) => {
+      const res = await bootRoutes(req);
+      const url = new URL(req.url).pathname;
+      if (url.endsWith("/progress")) {
+        progressAnswers.push(res.status);
+        if (res.status === 409) setTimeout(release, 200);
+        return res;
+      }
+      if (!url.endsWith("/blob") || req.method !== "GET") return res;
+      const reader = res.body!.getReader();
+      return new Response(
+        new ReadableStream<Uint8Array>({
+          async pull(c) {
+            if (passed >= 3 * 1024 * 1024) await held;
+            const { done, value } = await reader.read();
+            if (done) return c.close();
+            passed += value.length;
+            c.enqueue(value);
+          },
+        }),
+        { status: res.status, headers: res.headers },
+      );
+    });
+    try {
+      const agent = runAgent({ mac, token: machine.token!, dev });
+      const deadline = Date.now() + 20_000;
+      while (passed < 3 * 1024 * 1024 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(passed).toBeGreaterThanOrEqual(3 * 1024 * 1024);
+      await cancelDeployment(t.db, holder, run.id);
+      const result = await agent;
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toContain("the run ended in Kiln while the image was being written (cancelled?); stopped, the disk was left without a partition table");
+      expect(progressAnswers).toContain(409);
+    } finally {
+      release();
+      server.setHandler(bootRoutes);
+    }
+    const after = await fs.readFile(disk);
+    expect(after.subarray(0, 1024 * 1024).equals(Buffer.alloc(1024 * 1024))).toBe(true);
+    expect((await getDeployment(t.db, holder, run.id)).state).toBe("cancelled");
   });
 
   it("captures a disk through tus in zstd chunks; Kiln verifies it and it becomes the image's next version", async () => {
