@@ -1,5 +1,8 @@
 /** A template problem with the position a person can jump to in the editor. */
 export class TemplateError extends Error {
+  /** The message without the position suffix (kept as given, not parsed back out of the message). */
+  readonly reason: string;
+
   constructor(
     message: string,
     readonly line: number,
@@ -8,10 +11,7 @@ export class TemplateError extends Error {
   ) {
     super(`${message} (line ${line}, column ${column})`);
     this.name = "TemplateError";
-  }
-  /** The message without the position suffix. */
-  get reason(): string {
-    return this.message.replace(/ \(line \d+, column \d+\)$/, "");
+    this.reason = message;
   }
 }
 
