@@ -82,7 +82,9 @@ describe("a capture stranded after its last byte", () => {
     expect(await verifyImageVersion(t.db, { imageId: img.image.id, version: 2 })).toMatchObject({ state: "ready", sha256: sha(disk) });
     const answer = await machine.done({ sha256: sha(disk), bytes: disk.length });
     expect(answer.status, answer.text).toBe(200);
-    expect((await getDeployment(t.db, setup.holder, run.id)).state).toBe("done");
+    const view = await getDeployment(t.db, setup.holder, run.id);
+    expect(view.state).toBe("done");
+    expect(view.logs.map((l) => l.line)).toContain(`received ${disk.length} bytes (the upload's finish step had not run); verifying version 2`);
     expect(await getImageVersionRow(t.db, { imageId: img.image.id, version: 2 })).toMatchObject({ state: "ready", sha256: sha(disk), sizeBytes: disk.length });
     expect((await listAudit(t.db, { action: "image.version.ready", targetId: img.image.id, limit: 10, offset: 0 })).rows.filter((r) => (r.data as { version?: number })?.version === 2)).toHaveLength(1);
   });
