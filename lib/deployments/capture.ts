@@ -176,7 +176,7 @@ export async function settleCapture(ctx: RunContext, info: { sha256?: string; by
     if (upload && stored && stored.size !== undefined && stored.offset === stored.size) {
       const db = ctx.db;
       // After this run's transaction: the finish takes the version's row lock itself.
-      ctx.followups.push(() => import("../images/uploads").then((m) => m.finishStoredUpload(db, upload.id)));
+      ctx.followups.push(() => import("../images/uploads").then((m) => m.finishStoredUpload(db, upload.id, { by: "capture done" })));
       await appendLog(ctx, "kiln", [`received ${stored.size} bytes (the upload's finish step had not run); verifying version ${d.imageVersion}`]);
       if (step?.name === "capture") await extendDeadline(ctx, step);
       return json(202, { state: "verifying", message: `Kiln is verifying ${label}; report done again in a few seconds.` });

@@ -39,7 +39,8 @@ afterAll(async () => {
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 describe("a capture stranded after its last byte", () => {
-  it("is finished when the agent reports done: verified, ready once, the run done", async () => {
+  for (const finisher of ["done", "HEAD"] as const)
+  it(`is finished by the agent's ${finisher === "done" ? "done report" : "HEAD (its retry after the failed PATCH)"}: verified, ready once, the run done`, async () => {
     const { hostId, machine } = await setup.heldHost();
     const img = await seedReadyImage(t.db, { ownerUserId: setup.holder.user!.id });
     const run = await startDeployment(t.db, setup.holder, hostId, { action: "capture_disk", imageId: img.image.id });
@@ -65,13 +66,18 @@ describe("a capture stranded after its last byte", () => {
     await store.declareUploadLength(id, disk.length);
     expect(await store.write(Readable.from([disk.subarray(lastAt)]), id, lastAt)).toBe(disk.length);
 
-    // The agent's retry: HEAD says everything is there, with the length declared.
-    const head = await machine.tus("HEAD", location);
-    expect(head.headers.get("upload-offset")).toBe(String(disk.length));
-    expect(head.headers.get("upload-length")).toBe(String(disk.length));
+    expect((await store.getUpload(id)).offset).toBe(disk.length);
     expect((await getImageVersionRow(t.db, { imageId: img.image.id, version: 2 }))!.state).toBe("uploading");
 
-    // done finishes it (202 while the worker verifies) instead of "not complete".
+    if (finisher === "HEAD") {
+      // The agent's retry: HEAD says everything is there, with the length declared — and finishes it.
+      const head = await machine.tus("HEAD", location);
+      expect(head.headers.get("upload-offset")).toBe(String(disk.length));
+      expect(head.headers.get("upload-length")).toBe(String(disk.length));
+      expect((await getImageVersionRow(t.db, { imageId: img.image.id, version: 2 }))!.state).toBe("verifying");
+    }
+
+    // done finishes it if nothing did (202 while the worker verifies) instead of "not complete".
     const early = await machine.done({ sha256: sha(disk), bytes: disk.length });
     expect(early.status, early.text).toBe(202);
     expect(await getImageVersionRow(t.db, { imageId: img.image.id, version: 2 })).toMatchObject({ state: "verifying", sizeBytes: disk.length });
@@ -84,7 +90,7 @@ describe("a capture stranded after its last byte", () => {
     expect(answer.status, answer.text).toBe(200);
     const view = await getDeployment(t.db, setup.holder, run.id);
     expect(view.state).toBe("done");
-    expect(view.logs.map((l) => l.line)).toContain(`received ${disk.length} bytes (the upload's finish step had not run); verifying version 2`);
+    if (finisher === "done") expect(view.logs.map((l) => l.line)).toContain(`received ${disk.length} bytes (the upload's finish step had not run); verifying version 2`);
     expect(await getImageVersionRow(t.db, { imageId: img.image.id, version: 2 })).toMatchObject({ state: "ready", sha256: sha(disk), sizeBytes: disk.length });
     expect((await listAudit(t.db, { action: "image.version.ready", targetId: img.image.id, limit: 10, offset: 0 })).rows.filter((r) => (r.data as { version?: number })?.version === 2)).toHaveLength(1);
   });

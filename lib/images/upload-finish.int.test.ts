@@ -80,10 +80,8 @@ describe("stranded uploads", () => {
     try {
       const data = randomBytes(2 * 1024 * 1024 + 11);
       const s = await strandedUpload(data);
-      // What the crash leaves: HEAD at the full offset, the version still uploading.
-      const head = await tusHead(s.url, alice.token);
-      expect(head.status).toBe(200);
-      expect(head.offset).toBe(data.length);
+      // What the crash leaves: every byte stored, the version still uploading.
+      expect((await getImageStorage().datastore.getUpload(s.id)).offset).toBe(data.length);
       expect((await getImageVersionRow(t.db, s))!.state).toBe("uploading");
       expect((await getImageUploadRow(t.db, s.id))!.completedAt).toBeNull();
 
@@ -97,6 +95,29 @@ describe("stranded uploads", () => {
       // Sent again after it was finished: the upload is gone (404), nothing changes.
       expect((await tusPatch(s.url, alice.token, data.length, Buffer.alloc(0))).status).toBe(404);
       expect(await readyAudits(s.imageId)).toBe(1);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it("a HEAD that finds every byte stored finishes it (a resuming tus client then sends nothing more)", async () => {
+    const worker = await startWorker(t.url, { pollingIntervalSeconds: 0.5 });
+    try {
+      const data = randomBytes(1024 * 1024 + 9);
+      const s = await strandedUpload(data);
+      expect((await getImageVersionRow(t.db, s))!.state).toBe("uploading");
+      const head = await tusHead(s.url, alice.token);
+      expect(head.status).toBe(200);
+      expect(head.offset).toBe(data.length);
+      expect((await getImageVersionRow(t.db, s))!.state).not.toBe("uploading");
+      expect(await settled(s.imageId, 1)).toMatchObject({ state: "ready", sha256: sha(data) });
+      expect(await readyAudits(s.imageId)).toBe(1);
+      // A HEAD of an upload still receiving bytes changes nothing.
+      const image = await createImage(t.db, actorOf(alice.user, null), { name: `partial-${randomBytes(3).toString("hex")}` });
+      const partial = await tusCreate(`${server.url}/api/uploads`, alice.token, 500_000, { imageId: image.id, filename: "p.img" });
+      expect((await tusPatch(partial.location!, alice.token, 0, randomBytes(200_000))).status).toBe(204);
+      expect((await tusHead(partial.location!, alice.token)).offset).toBe(200_000);
+      expect((await getImageVersionRow(t.db, { imageId: image.id, version: 1 }))!.state).toBe("uploading");
     } finally {
       await worker.stop();
     }

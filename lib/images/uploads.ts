@@ -67,7 +67,8 @@ export type FinishedUpload = { imageId: string; version: number; moved: boolean 
 /**
  * The last byte is in: the version goes to `verifying` and the worker is asked to check it —
  * once. Whoever notices first moves it (tus's finish hook, also run for a zero-length PATCH at
- * the end offset; the worker's start-up and housekeeping scan; a capture's done); the UPDATE is
+ * the end offset; a HEAD that finds every byte stored; the worker's start-up and housekeeping
+ * scan; a capture's done); the UPDATE is
  * guarded by `uploading`, so a second finisher, even a concurrent one, changes nothing and
  * queues nothing (`moved: false`). If the job cannot be queued now, the housekeeping job
  * verifies versions left in `verifying` later.
@@ -100,7 +101,7 @@ export async function finishImageUpload(db: Db, uploadId: string, now = new Date
  * there are, exactly as a HEAD does. Null when the bytes are not all there yet, the length is
  * still deferred, or the store has no such upload.
  */
-export async function finishStoredUpload(db: Db, uploadId: string, opts: { storage?: ImageStorage; now?: Date } = {}): Promise<FinishedUpload | null> {
+export async function finishStoredUpload(db: Db, uploadId: string, opts: { storage?: ImageStorage; now?: Date; by?: string } = {}): Promise<FinishedUpload | null> {
   const storage = opts.storage ?? getImageStorage();
   let stored: Upload;
   try {
@@ -110,7 +111,9 @@ export async function finishStoredUpload(db: Db, uploadId: string, opts: { stora
   }
   if (stored.size === undefined || stored.offset !== stored.size) return null;
   if (storage.kind === "s3") await completeS3Upload(storage, uploadId, stored.size);
-  return finishImageUpload(db, uploadId, opts.now ?? new Date(), stored.size);
+  const done = await finishImageUpload(db, uploadId, opts.now ?? new Date(), stored.size);
+  if (done?.moved) getLogger("uploads").info({ uploadId, imageId: done.imageId, version: done.version, by: opts.by }, "finished an upload whose finish step never ran");
+  return done;
 }
 
 /**
@@ -224,6 +227,14 @@ export async function handleUploadRequest(req: Request, server: Server = getUplo
   if (req.method === "DELETE" && res.status === 204) {
     const id = new URL(req.url).pathname.split("/").pop()!;
     await cancelImageUpload(getAppDb(), actor, id);
+  }
+  const offset = res.headers.get("upload-offset");
+  if (req.method === "HEAD" && res.status === 200 && offset !== null && offset === res.headers.get("upload-length")) {
+    // Every byte is stored. A resuming client that hears this sends nothing more (tus-js-client
+    // reports success), so if the finish step never ran — the process that stored the last
+    // byte died first — it runs now instead of at the worker's next scan. Idempotent.
+    const id = new URL(req.url).pathname.split("/").pop()!;
+    await finishStoredUpload(getAppDb(), id, { by: "HEAD" }).catch((err) => getLogger("uploads").error({ err, uploadId: id }, "could not finish a stored upload on HEAD; housekeeping will"));
   }
   if (req.method === "POST" && res.status === 201) {
     const id = res.headers.get("location")?.split("/").pop();
