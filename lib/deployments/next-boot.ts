@@ -74,8 +74,7 @@ export async function allowDiskBoot(db: Db, actor: Actor, hostId: string, now = 
   await assertHostHolder(db, actor, hostId);
   return db.transaction(async (tx) => {
     const host = (await getHostRow(tx, hostId))!;
-    // An active run decides the next boot by itself; allowing then would only hide the halt
-    // from a later failure of that run's predecessor. (A run created concurrently wins anyway.)
+    // While a run is active the machine boots that run: there is no halt to end.
     const active = await getActiveDeployment(tx, hostId);
     if (active) throw new AppError("conflict", `${host.name} has an active run (deployment ${active.id}); it decides the next boot, not the disk.`);
     const next = await loadNextBoot(tx, hostId);
