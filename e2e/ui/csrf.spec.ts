@@ -198,6 +198,16 @@ test.describe("[SECURITY] headers", () => {
       await page.goto(p);
       await expect(page.getByTestId("user-menu")).toBeVisible();
     }
+    // `next` never leads off Kiln, and no value of it is a 500.
+    const hostileNext = ["//evil.example", "/\\evil.example", "/\t/evil.example", "/%0a/evil.example", "/.//evil.example", "javascript:alert(1)", "https://evil.example", "/\r\nSet-Cookie: x=1"];
+    for (const n of hostileNext) {
+      const res = await page.goto(`/signin?next=${encodeURIComponent(n)}`);
+      expect(res?.status(), n).toBeLessThan(500);
+      expect(new URL(page.url()).origin, n).toBe(readState().baseURL);
+      await expect(page.getByTestId("user-menu"), n).toBeVisible();
+    }
+    await page.goto(`/signin?next=${encodeURIComponent("/images?x=1")}`);
+    await expect(page).toHaveURL(/\/images\?x=1$/);
     // Client-side code runs: the user menu opens (React hydrated under the nonce).
     await page.getByTestId("user-menu").click();
     await expect(page.getByRole("button", { name: "Sign out" })).toBeVisible();

@@ -34,21 +34,39 @@ export function gateRequest(req: http.IncomingMessage, res: http.ServerResponse,
   );
 }
 
+/** How much of a refused body is read and dropped, at most, before the connection is cut. */
+const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
+const DRAIN_MAX_MS = 10_000;
+
 /**
- * Answers a refusal in the one error body. A body still arriving is read and dropped, never
- * kept, until the connection closes after the answer (Node closes it for `connection: close`):
- * resetting it at once would make the client's kernel discard the 413 before it is read. A
- * client that keeps sending anyway is cut off after a few seconds.
+ * Answers a refusal in the one error body. When a body is still arriving, the connection is
+ * not reused (`connection: close`) but closed gently: Node would destroy the socket as soon
+ * as the answer is written, which resets it while the client is still sending, and the
+ * client's kernel then throws the 413 away before the client reads it. Instead the answer is
+ * followed by a FIN, and what still arrives is read and dropped, never kept, until the client
+ * stops, 64 MiB more have come, or 10 s have passed.
  */
 function refuse(req: http.IncomingMessage, res: http.ServerResponse, r: Refusal): void {
   const body = refusalBody(r);
-  const closing = hasBody(req.headers) && !req.complete;
-  res.writeHead(r.status, { "content-type": "application/json", "content-length": Buffer.byteLength(body), "cache-control": "no-store", ...(closing ? { connection: "close" } : {}) });
-  res.end(body);
-  if (closing) {
+  const pending = hasBody(req.headers) && !req.complete;
+  res.writeHead(r.status, { "content-type": "application/json", "content-length": Buffer.byteLength(body), "cache-control": "no-store", ...(pending ? { connection: "close" } : {}) });
+  if (pending) {
+    const socket = req.socket;
+    const cut = () => socket.destroy();
+    socket.destroySoon = () => void socket.end();
+    const timer = setTimeout(cut, DRAIN_MAX_MS).unref();
+    let dropped = 0;
+    req.on("data", (chunk: Buffer) => {
+      dropped += chunk.length;
+      if (dropped > DRAIN_MAX_BYTES) cut();
+    });
+    req.once("end", () => {
+      clearTimeout(timer);
+      cut();
+    });
     req.resume();
-    setTimeout(() => req.socket.destroy(), 5_000).unref();
   }
+  res.end(body);
 }
 
 /**
