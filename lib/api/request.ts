@@ -2,7 +2,7 @@
 // bad query, a bad path id or a missing body the same way.
 import type { z } from "zod";
 import { AppError } from "../errors";
-import { badStringError, badStringReason } from "../http/body";
+import { badStringError, badStringReason, MAX_JSON_BYTES, readBodyText } from "../http/body";
 import { readJson } from "../http/handler";
 import { fieldErrorsOf } from "../validation/accounts";
 import { paginated, uuidSchema, type Pagination } from "../validation/common";
@@ -44,7 +44,7 @@ export async function idParam<K extends string>(ctx: IdContext<K>, key: K, notFo
 /** For actions whose body is optional (accept, release): no body at all reads as `{}`. */
 export async function readOptionalJson(req: Request): Promise<unknown> {
   const bare = !req.headers.get("content-type") && Number(req.headers.get("content-length") ?? 0) === 0;
-  if (bare && (await req.text()) === "") return {};
+  if (bare && (await readBodyText(req, MAX_JSON_BYTES)) === "") return {};
   // Anything else must be proper JSON; readJson says what is wrong (it checks the type before reading).
   return readJson(req);
 }
