@@ -529,7 +529,7 @@ const ROWS: Row[] = [
     op: "GET /api/v1/deployments/{id}", handler: deploymentById.GET,
     prepare: async () => ({ params: { id: (await holderRun()).deploymentId } }),
     expect: holderAndAdmin(200),
-    check: (body: { steps: { name: string }[] }) => expect(body.steps.map((s) => s.name)).toEqual(["power_on", "boot", "agent", "wipe", "power_off"]),
+    check: (body: { steps: { name: string }[] }) => expect(body.steps.map((s) => s.name)).toEqual(["power_on", "boot", "agent", "wipe"]), // manual power: no power_off step
   },
   {
     op: "POST /api/v1/deployments/{id}/cancel", handler: deploymentCancel.POST,
