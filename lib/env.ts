@@ -97,6 +97,10 @@ const envSchema = z.object({
       }
     }),
   KILN_WIPE_ON_RELEASE: z.enum(["auto", "always", "never"]).default("auto"),
+  // How long the wipe at a lease's end waits for a machine Kiln cannot restart (Wake-on-LAN,
+  // manual power) to network-boot — someone has to restart it or shut it down — before the host
+  // goes to maintenance for an administrator. The host stays releasing (never leased) meanwhile.
+  KILN_RELEASE_BOOT_WAIT_HOURS: z.coerce.number().positive().max(8760).default(168),
   // A capture reads this much of the disk per tus PATCH (compressed in the ramdisk's RAM, so
   // machines with little memory want less; a lost connection re-sends at most one chunk).
   KILN_CAPTURE_CHUNK_MIB: z.coerce

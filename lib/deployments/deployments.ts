@@ -23,8 +23,8 @@ import { getReadableTemplate, syncBuiltinTemplates } from "../templates/template
 import { paginated } from "../validation/common";
 import { deploymentGetQuerySchema, deploymentListQuerySchema, deploymentStartSchema, type DeploymentAction } from "../validation/deployments";
 import { parseInput } from "../validation/parse";
-import { emit, finishRun, queuePowerOff, runFollowups, startStep, stepLabel, waitForMachine, withRun, type Followup, type RunContext } from "./engine";
-import { canPowerOff } from "../power/drivers";
+import { appendLog, emit, finishRun, queuePowerOff, runFollowups, startStep, stepLabel, waitForMachine, withRun, type Followup, type RunContext } from "./engine";
+import { canPowerOff, cannotRestartReason } from "../power/drivers";
 import { ACTION_LABELS, stepsFor, stepTimeoutSeconds } from "./plan";
 
 /** How long a run's one-time token (boot files, agent, image download) stays valid. */
@@ -111,6 +111,9 @@ export async function createRun(db: Db, actor: Actor, plan: RunPlan, now = new D
   const followups: Followup[] = [];
   const overrides = getEnv().KILN_STEP_TIMEOUTS;
   const names = stepsFor(plan.action, { power: plan.power, powerOff: canPowerOff(plan.host.powerDriver) });
+  // A release wipe on a machine Kiln cannot restart waits for someone to restart it (or shut it
+  // down) instead of failing after the usual five minutes; its token outlives that wait.
+  const bootWaitSeconds = plan.origin === "release" && plan.power && cannotRestartReason(plan.host.powerDriver) ? getEnv().KILN_RELEASE_BOOT_WAIT_HOURS * 3600 : null;
   const id = crypto.randomUUID();
   const rendering = await renderRun(db, plan, id);
   try {
@@ -141,7 +144,7 @@ export async function createRun(db: Db, actor: Actor, plan: RunPlan, now = new D
         options: plan.options,
         retryOfId: plan.retryOfId ?? null,
         tokenHash: hashSecret(deploymentToken(id)),
-        tokenExpiresAt: new Date(now.getTime() + DEPLOYMENT_TOKEN_HOURS * 3600_000),
+        tokenExpiresAt: new Date(now.getTime() + DEPLOYMENT_TOKEN_HOURS * 3600_000 + (bootWaitSeconds ?? 0) * 1000),
         createdAt: now,
       });
       const steps = await insertSteps(
@@ -151,7 +154,7 @@ export async function createRun(db: Db, actor: Actor, plan: RunPlan, now = new D
           position,
           name,
           // A mark waits for a person to reboot the machine: as long as its token lives.
-          timeoutSeconds: !plan.power && name === "boot" ? null : stepTimeoutSeconds(name, overrides),
+          timeoutSeconds: !plan.power && name === "boot" ? null : name === "boot" && bootWaitSeconds ? bootWaitSeconds : stepTimeoutSeconds(name, overrides),
         })),
       );
       const ctx: RunContext = { db, tx, run: { deployment, steps }, at: now, followups };
@@ -310,7 +313,10 @@ export async function retryDeployment(db: Db, actor: Actor, deploymentId: string
   return getDeployment(db, actor, d.id);
 }
 
-/** Cancel: the run ends as cancelled and the machine is switched off (in the background). */
+/**
+ * Cancel: the run ends as cancelled and the machine is switched off (in the background) where
+ * its power driver can; otherwise (Wake-on-LAN, manual) the host's timeline says it was not.
+ */
 export async function cancelDeployment(db: Db, actor: Actor, deploymentId: string, clock: { now?: Date } = {}): Promise<DeploymentView> {
   const d = await getVisibleRun(db, actor, deploymentId);
   if (d.origin === "release" && !isAdminActor(actor)) throw new AppError("not_found", NOT_FOUND);
@@ -320,7 +326,15 @@ export async function cancelDeployment(db: Db, actor: Actor, deploymentId: strin
     async (ctx) => {
       if (!isActiveRun(ctx.run.deployment.state)) return { endedBefore: ctx.run.deployment.state };
       await finishRun(ctx, "cancelled", `cancelled by ${actor.user?.email ?? "Kiln"}`);
-      queuePowerOff(ctx, ctx.run.deployment.hostId, "run cancelled", ctx.run.deployment.id);
+      const host = await getHostRow(ctx.tx, ctx.run.deployment.hostId);
+      const cannot = host ? cannotRestartReason(host.powerDriver) : null;
+      if (!cannot) queuePowerOff(ctx, ctx.run.deployment.hostId, "run cancelled", ctx.run.deployment.id);
+      else {
+        // A power-off its driver cannot do would only fail in the background.
+        const why = `not switched off after the cancel: Kiln cannot switch this machine off (${cannot}); switch it off by hand if it should not keep running`;
+        await insertHostEvents(ctx.tx, [{ hostId: ctx.run.deployment.hostId, kind: "power", at: ctx.at, actorUserId: actor.user?.id ?? null, leaseId: ctx.run.deployment.leaseId, message: why }]);
+        await appendLog(ctx, "kiln", [why]);
+      }
       await recordAudit(ctx.tx, actor, { action: "deployment.cancel", targetType: "host", targetId: ctx.run.deployment.hostId, summary: `cancelled deployment ${deploymentId}` });
       return { endedBefore: null };
     },

@@ -19,6 +19,8 @@ import { getLogger } from "../log";
 import { sendMail } from "../mail/send";
 import { DEPLOYMENT_WATCHDOG_JOB, JOB_OF_ACTION, POWER_JOB } from "./jobs";
 import { ACTION_LABELS, isStepName, STEPS, type StepName } from "./plan";
+import { releaseWaitMessage } from "../leases/release-wait";
+import { cannotRestartReason } from "../power/drivers";
 
 export type Run = { deployment: DeploymentRow; steps: DeploymentStepRow[] };
 
@@ -117,12 +119,25 @@ export async function startStep(ctx: RunContext, step: DeploymentStepRow, messag
     await setRun(ctx, { state: "running", startedAt: ctx.run.deployment.startedAt ?? ctx.at });
     await emit(ctx, "state", { state: "running" });
   }
-  await setStep(ctx, step, { state: "running", startedAt: ctx.at, timeoutAt, attempts: step.attempts + 1, message: message ?? null });
   const name = step.name as StepName;
+  if (name === "boot" && message === undefined) message = (await bootWaitMessage(ctx)) ?? undefined;
+  await setStep(ctx, step, { state: "running", startedAt: ctx.at, timeoutAt, attempts: step.attempts + 1, message: message ?? null });
   if (isStepName(name) && STEPS[name].driver === "worker") {
     enqueueLater(ctx, JOB_OF_ACTION[ctx.run.deployment.action], { deploymentId: ctx.run.deployment.id });
   }
   if (timeoutAt) scheduleDeadlineCheck(ctx, timeoutAt);
+}
+
+/**
+ * What the boot step waits for when Kiln cannot restart the machine (Wake-on-LAN, manual): its
+ * power-on only wakes a machine that is off, so a running one needs a person. Null otherwise.
+ */
+async function bootWaitMessage(ctx: RunContext): Promise<string | null> {
+  const host = await getHostRow(ctx.tx, ctx.run.deployment.hostId);
+  if (!host) return null;
+  if (ctx.run.deployment.origin === "release") return releaseWaitMessage(host.powerDriver);
+  const why = cannotRestartReason(host.powerDriver);
+  return why ? `waiting for the machine to network-boot — Kiln cannot restart it (${why}): if it is running, restart it now` : null;
 }
 
 /** A mark's first step: waiting for a person to reboot the machine, without a deadline. */

@@ -115,9 +115,10 @@ export function stepTimeoutSeconds(name: StepName, overrides: Partial<Record<Ste
   return overrides[name] ?? STEPS[name].timeoutSeconds;
 }
 
-/** 300 → "5 minutes", 3600 → "1 hour", 45 → "45 seconds". */
+/** 300 → "5 minutes", 3600 → "1 hour", 45 → "45 seconds", 604800 → "7 days". */
 export function formatLimit(seconds: number): string {
   if (seconds < 120) return `${Math.round(seconds)} second${Math.round(seconds) === 1 ? "" : "s"}`;
+  if (seconds >= 2 * 86400 && seconds % 86400 === 0) return `${seconds / 86400} days`;
   if (seconds % 3600 === 0) return `${seconds / 3600} hour${seconds === 3600 ? "" : "s"}`;
   const minutes = Math.round(seconds / 60);
   return `${minutes} minutes`;
@@ -125,6 +126,18 @@ export function formatLimit(seconds: number): string {
 
 export function timeoutReason(name: StepName, seconds: number): string {
   return STEPS[name].timeoutReason(formatLimit(seconds));
+}
+
+/**
+ * The boot step's reason when Kiln cannot restart the machine (Wake-on-LAN, manual power):
+ * a machine left running never network-boots on its own, so "check PXE/DHCP" would send a
+ * person the wrong way. `label` names the driver; `release` is the wipe at a lease's end.
+ */
+export function bootTimeoutWithoutRestart(seconds: number, label: string, release: boolean): string {
+  const limit = formatLimit(seconds);
+  return release
+    ? `no boot request from the machine within ${limit} of the lease's end, and Kiln cannot restart it (${label}): it has to be restarted or shut down by someone so it network-boots (if it was, check that it boots from the network first); its disk was not wiped`
+    : `no boot request from the machine within ${limit}; Kiln cannot restart it (${label}): if it was running, restart it so it network-boots, then retry; otherwise check PXE/DHCP and the boot order`;
 }
 
 export function isStepName(name: string): name is StepName {

@@ -10,7 +10,8 @@ import { runPower } from "../power/power";
 import { PowerError, type PowerAction } from "../power/types";
 import type { DeploymentAction } from "../validation/deployments";
 import { advance, appendLog, currentStep, failRun, scheduleDeadlineCheck, withRun } from "./engine";
-import { isStepName, STEPS, timeoutReason, type StepName } from "./plan";
+import { bootTimeoutWithoutRestart, isStepName, STEPS, timeoutReason, type StepName } from "./plan";
+import { cannotRestartReason } from "../power/drivers";
 
 /** Attempts of a power action before the step fails; waits between them grow. */
 export const POWER_ATTEMPTS = 3;
@@ -121,7 +122,12 @@ export async function checkDeadlines(db: Db, opts: { deploymentId?: string; now?
         if (!current || current.state !== "running" || !current.timeoutAt || !isStepName(current.name)) return;
         if (current.timeoutAt.getTime() > now.getTime()) return;
         await appendLog(ctx, "kiln", [`step “${STEPS[current.name].label}” timed out`]);
-        if (await failRun(ctx, timeoutReason(current.name, current.timeoutSeconds ?? STEPS[current.name].timeoutSeconds), current.name)) failed.push(step.deploymentId);
+        const seconds = current.timeoutSeconds ?? STEPS[current.name].timeoutSeconds;
+        // A machine Kiln cannot restart may simply still be running its OS: say so, not "check PXE/DHCP".
+        const host = current.name === "boot" ? await getHostRow(ctx.tx, ctx.run.deployment.hostId) : undefined;
+        const cannot = host ? cannotRestartReason(host.powerDriver) : null;
+        const reason = cannot ? bootTimeoutWithoutRestart(seconds, cannot, ctx.run.deployment.origin === "release") : timeoutReason(current.name, seconds);
+        if (await failRun(ctx, reason, current.name)) failed.push(step.deploymentId);
       },
       now,
     );

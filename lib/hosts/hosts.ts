@@ -11,6 +11,7 @@ import { paginated } from "../validation/common";
 import { hostAcceptSchema, hostBulkSchema, hostCreateSchema, hostListQuerySchema, hostStateChangeSchema, hostUpdateSchema } from "../validation/inventory";
 import { parseInput } from "../validation/parse";
 import { transitionHostStates } from "./transition";
+import { listReleaseWaits, type ReleaseWait } from "../leases/release-wait";
 
 export type HostView = {
   id: string;
@@ -31,6 +32,8 @@ export type HostView = {
   lastSeenAt: string | null;
   stateChangedAt: string;
   lease?: { id: string; holderEmail: string | null; endsAt: string | null } | null;
+  /** Set while the wipe at a lease's end waits for someone to restart the machine (Kiln cannot: Wake-on-LAN, manual). */
+  releaseWait?: ReleaseWait | null;
 };
 
 function toHostView(h: HostRow, ifaces: InterfaceRow[], opts: { isAdmin: boolean; poolName?: string | null }): HostView {
@@ -240,9 +243,11 @@ export async function listHosts(db: Db, actor: Actor, query: unknown) {
     heldBy: isAdmin ? undefined : actor.user!.id,
   });
   const ifaces = await listInterfaces(db, rows.map((r) => r.host.id));
+  const waits = await listReleaseWaits(db, rows.map((r) => r.host));
   const data = rows.map((r) => ({
     ...toHostView(r.host, ifaces, { isAdmin, poolName: r.poolName }),
     lease: r.leaseId ? { id: r.leaseId, holderEmail: r.holderEmail, endsAt: r.leaseEndsAt?.toISOString() ?? null } : null,
+    releaseWait: waits.get(r.host.id) ?? null,
   }));
   return paginated(data, q, total);
 }
@@ -264,8 +269,9 @@ export async function getHostDetail(db: Db, actor: Actor, hostId: string) {
     listHostLeases(db, { hostId, userId, limit: 100 }),
     listHostEvents(db, { hostId, limit: 200, onlyLeaseIds: isAdmin ? undefined : await listLeaseIdsOfUser(db, actor.user!.id) }),
   ]);
+  const releaseWait = (await listReleaseWaits(db, [host])).get(host.id) ?? null;
   return {
-    host: { ...toHostView(host, ifaces, { isAdmin, poolName: pool?.name ?? null }), lease: active ? { id: active.leaseId, holderEmail: null, endsAt: active.endsAt.toISOString() } : null },
+    host: { ...toHostView(host, ifaces, { isAdmin, poolName: pool?.name ?? null }), lease: active ? { id: active.leaseId, holderEmail: null, endsAt: active.endsAt.toISOString() } : null, releaseWait },
     leases: leaseHistory.map((l) => ({ ...l, addedAt: l.addedAt.toISOString(), releasedAt: l.releasedAt?.toISOString() ?? null, endsAt: l.endsAt.toISOString() })),
     events: events.map(({ event, actorEmail }) => ({
       at: event.at.toISOString(),

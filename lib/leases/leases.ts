@@ -24,13 +24,14 @@ import type { Clock } from "../clock";
 import { AppError } from "../errors";
 import { isAdminActor, recordAudit, type Actor } from "../audit/audit";
 import { getUserStatus } from "../accounts/user-view";
-import { insertHostEvents } from "@/db/queries/hosts";
+import { getHostRowsByIds, insertHostEvents } from "@/db/queries/hosts";
 import { transitionHostStates } from "../hosts/transition";
 import { getProjectUsage, monthWindow } from "../projects/projects";
 import { paginated } from "../validation/common";
 import { leaseCreateSchema, leaseExtendSchema, leaseHandOverSchema, leaseListQuerySchema } from "../validation/inventory";
 import { parseInput } from "../validation/parse";
 import { completeHostReleases } from "./release";
+import { listReleaseWaits, releaseAdvice } from "./release-wait";
 import { summarizeRuns, type RunSummary } from "../deployments/deployments";
 
 const HOUR = 3600_000;
@@ -49,8 +50,12 @@ export type LeaseView = {
   startsAt: string;
   endsAt: string;
   endedAt: string | null;
-  /** `run`: the host's latest provisioning run under this lease, while held (absent when none). */
-  hosts: { id: string; name: string; state: string; releasedAt: string | null; run?: RunSummary }[];
+  /**
+   * `run`: the host's latest provisioning run under this lease, while held (absent when none).
+   * `releaseAdvice`: while held, what to do before releasing a machine Kiln cannot restart;
+   * `releaseWait`: once released, what its wipe waits for (./release-wait.ts).
+   */
+  hosts: { id: string; name: string; state: string; releasedAt: string | null; run?: RunSummary; releaseAdvice?: string; releaseWait?: string }[];
 };
 
 function hoursText(h: number): string {
@@ -316,6 +321,10 @@ export async function handOverLease(db: Db, actor: Actor, leaseId: string, input
 async function toLeaseViews(db: DbOrTx, rows: Awaited<ReturnType<typeof listLeaseRows>>["rows"]): Promise<LeaseView[]> {
   const hosts = await listLeaseHostRows(db, rows.map((r) => r.lease.id));
   const runs = await summarizeRuns(db, hosts.filter((h) => !h.releasedAt).map((h) => ({ hostId: h.hostId, leaseId: h.leaseId })));
+  // Power drivers only for the hosts whose notes can apply: held ones, and released ones still releasing.
+  const hostRows = await getHostRowsByIds(db, [...new Set(hosts.filter((h) => !h.releasedAt || h.state === "releasing").map((h) => h.hostId))]);
+  const byId = new Map(hostRows.map((h) => [h.id, h]));
+  const waits = await listReleaseWaits(db, hostRows.filter((h) => h.state === "releasing"));
   return rows.map(({ lease, userEmail, projectName, poolName }) => ({
     id: lease.id,
     state: lease.state,
@@ -332,7 +341,11 @@ async function toLeaseViews(db: DbOrTx, rows: Awaited<ReturnType<typeof listLeas
       .filter((h) => h.leaseId === lease.id)
       .map((h) => {
         const run = !h.releasedAt ? runs.get(h.hostId) : undefined;
-        return { id: h.hostId, name: h.name, state: h.state, releasedAt: h.releasedAt?.toISOString() ?? null, ...(run ? { run } : {}) };
+        const row = byId.get(h.hostId);
+        const advice = !h.releasedAt && row ? releaseAdvice(row) : null;
+        const w = h.releasedAt ? waits.get(h.hostId) : undefined;
+        const wait = w && w.leaseId === h.leaseId ? w.message : undefined;
+        return { id: h.hostId, name: h.name, state: h.state, releasedAt: h.releasedAt?.toISOString() ?? null, ...(run ? { run } : {}), ...(advice ? { releaseAdvice: advice } : {}), ...(wait ? { releaseWait: wait } : {}) };
       }),
   }));
 }

@@ -4,7 +4,8 @@
 // power-off step, the agent is told to switch the machine off itself, and the host goes back
 // to its pool after every lease instead of to maintenance. The real agent script writes that
 // request for the ramdisk's init after a successful wipe.
-import { startProvisioningSetup, FakeMachine, type ProvisioningSetup } from "@/test/harness/provisioning";
+import { startProvisioningSetup, FakeMachine, waitFor, type ProvisioningSetup } from "@/test/harness/provisioning";
+import { startWorker } from "@/workers/worker";
 import { execFile } from "node:child_process";
 import dgram from "node:dgram";
 import fs from "node:fs/promises";
@@ -13,16 +14,21 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDeploymentRow, listDeploymentRows } from "@/db/queries/deployments";
 import { getHostRow } from "@/db/queries/hosts";
-import { getDeployment, startDeployment } from "@/lib/deployments/deployments";
-import { runWorkerSteps } from "@/lib/deployments/worker";
+import { sql } from "drizzle-orm";
+import { cancelDeployment, getDeployment, startDeployment } from "@/lib/deployments/deployments";
+import { checkDeadlines, runWorkerSteps } from "@/lib/deployments/worker";
+import { getHostDetail, listHosts } from "@/lib/hosts/hosts";
+import { releaseAdvice, releaseWaitMessage } from "./release-wait";
+import { wakeWaitingReleases } from "./release";
 import { getProcessEnv } from "@/lib/env";
 import { createHost } from "@/lib/hosts/hosts";
 import { stopJobSender } from "@/lib/jobs/enqueue";
 import { canPowerOff } from "@/lib/power/drivers";
 import { magicPacket } from "@/lib/power/wol";
 import { useTestDb } from "@/test/harness/database";
-import { setTestEnvDefaults } from "@/test/harness/env";
-import { createLease, releaseLease } from "./leases";
+import { setTestEnv, setTestEnvDefaults } from "@/test/harness/env";
+import { expectAppError } from "@/test/harness/fixtures";
+import { createLease, getLease, releaseLease } from "./leases";
 
 const t = await useTestDb();
 const tmp = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-release-"));
@@ -129,5 +135,145 @@ describe("the end of a lease on a Wake-on-LAN host", () => {
     expect(code).toBe(0);
     expect((await fs.readFile(thenFile, "utf8")).trim()).toBe("poweroff");
     expect((await getDeployment(t.db, setup.holder, run.id)).state).toBe("done");
+  });
+});
+
+// The common case: the holder deployed an OS and the machine runs it when the lease ends. The
+// magic packet does nothing to a running machine, so it never network-boots on its own: the
+// wipe must wait for a person (host still releasing, every view saying what to do), not time
+// out after five minutes into maintenance with a message about PXE/DHCP.
+describe("a Wake-on-LAN host left running at the lease's end", () => {
+  const WAIT = "Kiln cannot restart this machine (Wake-on-LAN): restart it, or shut it down (Kiln wakes it again within 5 minutes), so it network-boots and its disk is wiped; it becomes available when the wipe is done.";
+  const MINUTE = 60_000;
+
+  it("stays releasing past the old boot deadline, says what to do everywhere, and is wiped and available once it network-boots", async () => {
+    const h = await wolHost();
+    const lease = await createLease(t.db, setup.admin, { hostIds: [h.id], userId: setup.holder.user!.id, projectId: setup.projectId });
+    // Before the release, the holder's dialog advises a shutdown first.
+    const before = (await getLease(t.db, setup.holder, lease.id)).hosts[0]!;
+    expect(before.releaseAdvice).toBe(releaseAdvice({ powerDriver: "wol" }));
+    expect(before.releaseAdvice).toMatch(/^Kiln cannot restart this machine \(Wake-on-LAN\)\. Shut it down before you release it/);
+
+    const t0 = new Date();
+    packets.length = 0;
+    const released = await releaseLease(t.db, setup.holder, lease.id, { now: t0 });
+    // The confirmation the holder sees carries the same words as the host page.
+    expect(released.hosts[0]).toMatchObject({ state: "releasing", releaseWait: WAIT });
+    expect(released.hosts[0]!.releaseAdvice).toBeUndefined();
+    const release = (await runsOf(h.id)).find((d) => d.origin === "release" && d.state === "running")!;
+    expect(await runWorkerSteps(t.db, release.id, "wipe_disk", { now: () => t0 })).toEqual({ ran: ["power_on"], state: "running" });
+    await packetFor(h.mac);
+
+    const boot = (await getDeployment(t.db, setup.admin, release.id)).steps.find((s) => s.name === "boot")!;
+    expect(boot).toMatchObject({ state: "running", message: WAIT, timeoutSeconds: 168 * 3600 });
+    // The old deadline (5 minutes), and a day later: nothing fails, the host stays releasing.
+    for (const later of [6 * MINUTE, 24 * 60 * MINUTE]) {
+      expect((await checkDeadlines(t.db, { now: new Date(t0.getTime() + later) })).failed).not.toContain(release.id);
+      expect((await getHostRow(t.db, h.id))!.state).toBe("releasing");
+    }
+    expect((await getDeploymentRow(t.db, release.id))!.state).toBe("running");
+    // Not leasable meanwhile: nobody gets the old disk.
+    await expectAppError(createLease(t.db, setup.admin, { hostIds: [h.id], userId: setup.holder.user!.id, projectId: setup.projectId }), "conflict", /releasing, not available/);
+
+    // The host page and the API host view (both getHostDetail), and the admin console's list.
+    const detail = (await getHostDetail(t.db, setup.admin, h.id)).host;
+    expect(detail.releaseWait).toMatchObject({ message: WAIT, deploymentId: release.id, leaseId: lease.id, since: t0.toISOString(), until: new Date(t0.getTime() + 168 * 3600_000).toISOString() });
+    const listed = (await listHosts(t.db, setup.admin, { state: "releasing", per_page: 100 })).data.find((x) => x.id === h.id)!;
+    expect(listed.releaseWait?.message).toBe(WAIT);
+    expect((await getLease(t.db, setup.holder, lease.id)).hosts[0]!.releaseWait).toBe(WAIT);
+
+    // Someone shut it down instead: the worker's next round wakes it again.
+    packets.length = 0;
+    expect(await wakeWaitingReleases(t.db)).toMatchObject({ woken: expect.any(Number), failed: 0 });
+    await packetFor(h.mac);
+
+    // Someone restarts it: it network-boots, the pending wipe runs, the host goes back to its pool.
+    const script = await h.machine.boot();
+    expect(script).toContain("kiln.action=wipe");
+    expect((await h.machine.file("agent.env")).text).toContain("KILN_ACTION='wipe_disk'");
+    await h.machine.progress({ bytes: 100, totalBytes: 100, phase: "wipe" });
+    expect((await h.machine.done({ erased: [{ disk: "vda", sizeBytes: 100, method: "first and last 64 MiB zeroed" }] })).status).toBe(200);
+    expect(await getDeploymentRow(t.db, release.id)).toMatchObject({ state: "done", failureReason: null });
+    expect((await getHostRow(t.db, h.id))!.state).toBe("available");
+    expect((await getHostDetail(t.db, setup.admin, h.id)).host.releaseWait).toBeNull();
+  });
+
+  it("goes to maintenance only after KILN_RELEASE_BOOT_WAIT_HOURS, saying that nobody restarted it — not PXE/DHCP", async () => {
+    setTestEnv({ KILN_RELEASE_BOOT_WAIT_HOURS: "2" });
+    try {
+      const h = await wolHost();
+      const lease = await createLease(t.db, setup.admin, { hostIds: [h.id], userId: setup.holder.user!.id, projectId: setup.projectId });
+      const t0 = new Date();
+      await releaseLease(t.db, setup.holder, lease.id, { now: t0 });
+      const release = (await runsOf(h.id)).find((d) => d.origin === "release" && d.state === "running")!;
+      await runWorkerSteps(t.db, release.id, "wipe_disk", { now: () => t0 });
+      expect((await checkDeadlines(t.db, { now: new Date(t0.getTime() + 119 * MINUTE) })).failed).not.toContain(release.id);
+      expect((await checkDeadlines(t.db, { now: new Date(t0.getTime() + 121 * MINUTE) })).failed).toContain(release.id);
+      const failed = (await getDeploymentRow(t.db, release.id))!;
+      expect(failed.failureReason).toBe(
+        "Network boot: no boot request from the machine within 2 hours of the lease's end, and Kiln cannot restart it (Wake-on-LAN): it has to be restarted or shut down by someone so it network-boots (if it was, check that it boots from the network first); its disk was not wiped",
+      );
+      expect(failed.failureReason).not.toMatch(/PXE|DHCP/);
+      expect((await getHostRow(t.db, h.id))!.state).toBe("maintenance");
+      // A run's token outlives the wait, so a machine restarted on the last day still gets its wipe.
+      expect(release.tokenExpiresAt.getTime() - t0.getTime()).toBeGreaterThanOrEqual((24 + 2) * 3600_000 - 1000);
+    } finally {
+      setTestEnv();
+    }
+  });
+
+  it("a host Kiln can restart keeps the five-minute boot deadline and its PXE/DHCP reason", async () => {
+    const { hostId, leaseId } = await setup.heldHost();
+    const t0 = new Date();
+    await releaseLease(t.db, setup.holder, leaseId!, { now: t0 });
+    const release = (await runsOf(hostId)).find((d) => d.origin === "release" && d.state === "running")!;
+    expect((await getHostDetail(t.db, setup.admin, hostId)).host.releaseWait).toBeNull();
+    await runWorkerSteps(t.db, release.id, "wipe_disk", { now: () => t0 });
+    const boot = (await getDeployment(t.db, setup.admin, release.id)).steps.find((s) => s.name === "boot")!;
+    expect(boot).toMatchObject({ state: "running", message: null, timeoutSeconds: 300 });
+    expect((await checkDeadlines(t.db, { now: new Date(t0.getTime() + 6 * MINUTE) })).failed).toContain(release.id);
+    expect((await getDeploymentRow(t.db, release.id))!.failureReason).toMatch(/check PXE\/DHCP/);
+    expect((await getHostRow(t.db, hostId))!.state).toBe("maintenance");
+  });
+});
+
+describe("cancelling a run on a host Kiln cannot switch off", () => {
+  const WHY = "not switched off after the cancel: Kiln cannot switch this machine off (Wake-on-LAN); switch it off by hand if it should not keep running";
+  const powerJobs = async (hostId: string) => (await t.db.execute(sql`select state from pgboss.job where name = 'power' and data->>'hostId' = ${hostId}`)) as unknown as { state: string }[];
+  const powerEvents = async (hostId: string) => (await getHostDetail(t.db, setup.admin, hostId)).events.filter((e) => e.kind === "power").map((e) => e.message);
+
+  it("queues no power-off (it would fail) and says why on the host's timeline; a plugin host still gets its power-off", async () => {
+    // The worker, for real: a power-off that was queued would run and leave its event.
+    const worker = await startWorker(t.url, { pollingIntervalSeconds: 0.5 });
+    try {
+      const h = await wolHost();
+      await createLease(t.db, setup.admin, { hostIds: [h.id], userId: setup.holder.user!.id, projectId: setup.projectId });
+      const run = await startDeployment(t.db, setup.holder, h.id, { action: "wipe_disk", disk: "vda" });
+      await waitFor("the run at its boot step", () => getDeployment(t.db, setup.holder, run.id), (d) => d.currentStep === "boot");
+      const cancelled = await cancelDeployment(t.db, setup.holder, run.id);
+      expect(cancelled.state).toBe("cancelled");
+      expect(cancelled.logs.map((l) => l.line)).toContain(WHY);
+
+      const p = await setup.heldHost();
+      const other = await startDeployment(t.db, setup.holder, p.hostId, { action: "wipe_disk", disk: "vda" });
+      await waitFor("the plugin run at its boot step", () => getDeployment(t.db, setup.holder, other.id), (d) => d.currentStep === "boot");
+      await cancelDeployment(t.db, setup.holder, other.id);
+      // The plugin host's power-off is queued after the WoL cancel and runs: by then a WoL one would have too.
+      await waitFor("the plugin host's power-off", () => powerEvents(p.hostId), (m) => m.some((x) => x.startsWith("power off (plugin) — run cancelled: ")));
+      expect(await powerJobs(p.hostId)).toEqual([{ state: "completed" }]);
+      expect(await powerJobs(h.id)).toEqual([]);
+      expect(await powerEvents(h.id)).toEqual([WHY]);
+    } finally {
+      await worker.stop();
+    }
+  });
+});
+
+describe("the words", () => {
+  it("manual power asks for a restart or a switch-on, and advises nothing when the policy does not wipe it", () => {
+    expect(releaseWaitMessage("manual")).toBe("Kiln cannot restart this machine (manual power): restart it, or switch it on if it is off, so it network-boots and its disk is wiped; it becomes available when the wipe is done.");
+    expect(releaseWaitMessage("ipmi")).toBeNull();
+    expect(releaseAdvice({ powerDriver: "manual" })).toBeNull(); // KILN_WIPE_ON_RELEASE=auto: manual hosts are not wiped
+    expect(releaseAdvice({ powerDriver: "qemu" })).toBeNull();
   });
 });

@@ -3,25 +3,24 @@
 // wipe_disk run that ends with the machine off — switched off by Kiln where the driver can,
 // by the ramdisk itself where it cannot, as with Wake-on-LAN) and only a wiped host becomes
 // available; a host without remote power (manual) cannot be wiped unattended and goes
-// straight back.
+// straight back. A wipe on a machine Kiln cannot restart (Wake-on-LAN, manual) waits, host
+// still releasing, until someone restarts it or shuts it down (./release-wait.ts).
 // KILN_WIPE_ON_RELEASE=always also wipes manual hosts (someone must switch them on);
 // =never skips the wipe and only switches remote-powered hosts off.
 import { getActiveDeployment } from "@/db/queries/boot";
 import { getHostRowsByIds, listHostRows } from "@/db/queries/hosts";
 import type { HostRow } from "@/db/schema";
 import type { Db } from "../db";
-import { getEnv } from "../env";
-
 import { finishRun, queuePowerOff, runFollowups, withRun, type Followup } from "../deployments/engine";
 import { startReleaseWipe } from "../deployments/deployments";
 import { transitionHostStates } from "../hosts/transition";
 import { getLogger } from "../log";
 import { canPowerOff } from "../power/drivers";
+import { runPower } from "../power/power";
+import { PowerError } from "../power/types";
+import { listReleaseWaits, needsWipe } from "./release-wait";
 
-export function needsWipe(host: Pick<HostRow, "powerDriver">): boolean {
-  const policy = getEnv().KILN_WIPE_ON_RELEASE;
-  return policy === "always" || (policy === "auto" && host.powerDriver !== "manual");
-}
+export { needsWipe };
 
 /** releasing → (wipe →) available. Safe to call again: a host whose wipe is under way is left alone. */
 export async function completeHostReleases(db: Db, hostIds: string[], opts: { leaseId?: string; now?: Date } = {}): Promise<number> {
@@ -60,3 +59,29 @@ export async function completeStuckReleases(db: Db): Promise<number> {
   return completeHostReleases(db, rows.map((r) => r.host.id));
 }
 
+
+/**
+ * A release wipe on a Wake-on-LAN host waits for the machine to network-boot; a machine shut
+ * down after the lease's end (the host page asks for a restart or a shutdown) is woken by the
+ * next magic packet, so the worker sends one again every WAKE_AGAIN_MINUTES while it waits.
+ * Waking a machine that is on does nothing, so repeating it is harmless.
+ */
+export async function wakeWaitingReleases(db: Db): Promise<{ woken: number; failed: number }> {
+  const { rows } = await listHostRows(db, { state: "releasing", sort: "name", order: "asc", limit: 500, offset: 0 });
+  const wol = rows.map((r) => r.host).filter((h) => h.powerDriver === "wol");
+  const waits = await listReleaseWaits(db, wol);
+  let woken = 0;
+  let failed = 0;
+  for (const host of wol) {
+    // Only while the boot step waits: during the power-on step the wipe job is sending its own.
+    if (!waits.get(host.id)?.until) continue;
+    try {
+      await runPower(db, host, "on");
+      woken++;
+    } catch (e) {
+      failed++;
+      getLogger("leases").warn({ hostId: host.id, err: e instanceof PowerError ? e.message : e }, "could not wake a host whose release wipe waits");
+    }
+  }
+  return { woken, failed };
+}
