@@ -15,7 +15,7 @@ export function NextBootNotice({ hostId, next, canAct }: { hostId: string; next:
   if (next.kind === "run") {
     return (
       <p className="rounded-md border border-kiln-500 bg-kiln-50 px-3 py-2 text-sm text-kiln-700" data-testid="host-next-boot">
-        <span className="font-medium">Next network boot:</span> runs {next.label.toLowerCase()} (deployment <span className="font-mono">{next.deploymentId}</span>).
+        <span className="font-medium">Next network boot:</span> its run ({next.label.toLowerCase()}, deployment <span className="font-mono">{next.deploymentId}</span>).
       </p>
     );
   }
