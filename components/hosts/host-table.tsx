@@ -24,6 +24,8 @@ export type HostTableRow = {
   firstSeenAt: string | null;
   holderEmail: string | null;
   leaseEndsAt: string | null;
+  /** While its release wipe waits for someone to restart the machine (Kiln cannot). */
+  releaseWait: string | null;
 };
 
 type PoolChoice = { id: string; name: string };
@@ -171,6 +173,11 @@ export function HostTable({ rows, pools, params, mode }: { rows: HostTableRow[];
                 </td>
                 <td className="px-3 py-2">
                   <HostStateBadge state={h.state} short />
+                  {h.releaseWait ? (
+                    <p className="mt-1 max-w-[16rem] text-xs text-amber-800" data-testid="release-wait">
+                      {h.releaseWait}
+                    </p>
+                  ) : null}
                 </td>
                 <td className="whitespace-nowrap px-3 py-2 text-stone-700">{h.poolName ?? <span className="text-stone-400">—</span>}</td>
                 <td className="whitespace-nowrap px-3 py-2 text-stone-700">

@@ -19,6 +19,14 @@ function hostNames(lease: LeaseView): string {
     .join(", ");
 }
 
+/** What the wipes of the just-released hosts wait for, when Kiln cannot restart a machine itself. */
+function releaseWaits(released: LeaseView): string {
+  return released.hosts
+    .filter((h) => h.releaseWait)
+    .map((h) => ` ${h.name}: ${h.releaseWait}`)
+    .join("");
+}
+
 export function ExtendLeaseDialog({ lease, pool, open, onClose, onDone }: DialogProps & { pool?: PoolOption }) {
   const api = useApi<{ hours?: number }, LeaseView>(`/api/v1/leases/${lease.id}/extend`, "POST", { fields: ["hours"] });
   return (
@@ -65,6 +73,13 @@ export function ReleaseLeaseDialog({ lease, open, onClose, onDone }: DialogProps
           <span className="font-medium">{hostNames(lease)}</span> go back to {lease.poolName ? `pool ${lease.poolName}` : "the lab"} for the next person. Copy off
           anything you need first: what is on their disks is not kept. This cannot be undone.
         </p>
+        {hosts
+          .filter((h) => h.releaseAdvice)
+          .map((h) => (
+            <Alert key={h.id} tone="info">
+              <span className="font-mono font-medium">{h.name}</span>: <span data-testid="release-advice">{h.releaseAdvice}</span>
+            </Alert>
+          ))}
         <DialogActions>
           <Button type="button" variant="secondary" onClick={onClose} data-autofocus>
             Keep them
@@ -75,9 +90,9 @@ export function ReleaseLeaseDialog({ lease, open, onClose, onDone }: DialogProps
             disabled={api.isPending}
             onClick={() =>
               api.mutate({}, {
-                onSuccess: () => {
+                onSuccess: (released) => {
                   onClose();
-                  onDone(`Released ${hostNames(lease)}.`);
+                  onDone(`Released ${hostNames(lease)}.${releaseWaits(released)}`);
                 },
               })
             }

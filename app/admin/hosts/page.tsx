@@ -55,6 +55,7 @@ export default async function AdminHostsPage({ searchParams }: { searchParams: P
     firstSeenAt: h.firstSeenAt,
     holderEmail: h.lease?.holderEmail ?? null,
     leaseEndsAt: h.lease?.endsAt ?? null,
+    releaseWait: h.releaseWait?.message ?? null,
   }));
   const poolChoices = pools.map((p) => ({ id: p.id, name: p.name }));
   const tab = (label: string, href: string, current: boolean) => (

@@ -18,6 +18,7 @@ import { ProvisioningPanel } from "@/components/deployments/provisioning-panel";
 import { getHostFeedPosition, getLatestDeploymentView } from "@/lib/deployments/deployments";
 import { getNextBoot } from "@/lib/deployments/next-boot";
 import { NextBootNotice } from "@/components/hosts/next-boot-notice";
+import { ReleaseWaitNotice } from "@/components/hosts/release-wait-notice";
 import { listImages } from "@/lib/images/images";
 import { getBootSettings } from "@/lib/boot/boot-settings";
 import { listTemplates } from "@/lib/templates/templates";
@@ -92,6 +93,11 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
           {host.state} since {formatDateTime(host.stateChangedAt)}
           {host.lease ? ` · leased until ${formatDateTime(host.lease.endsAt)}` : ""}
         </p>
+        {host.releaseWait ? (
+          <div className="mt-3">
+            <ReleaseWaitNotice wait={host.releaseWait} />
+          </div>
+        ) : null}
         {nextBoot ? (
           <div className="mt-3">
             <NextBootNotice hostId={host.id} next={nextBoot} canAct={canSeeRuns} />
