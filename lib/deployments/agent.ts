@@ -265,11 +265,6 @@ export async function reportFinished(db: Db, p: { mac: string; token: string; ou
         const reason = info.reason?.trim() || "the machine reported a failure without a reason";
         await appendLog(ctx, "agent", [`failed: ${reason}`]);
         await failRun(ctx, reason);
-        return { status: 200, contentType: TEXT, body: "ok\n" };
-      }
-      if (d.action === "capture_disk") return settleCapture(ctx, info);
-      if (info.sha256 || info.bytes !== undefined) await appendLog(ctx, "agent", [`done: ${info.bytes ?? "?"} bytes${info.sha256 ? `, sha256 ${info.sha256}` : ""}`]);
-      if (info.bytes !== undefined) ctx.run.deployment = (await updateDeploymentRow(ctx.tx, d.id, { bytesWritten: Math.max(d.bytesWritten, info.bytes), progressAt: now }))!;
         // The agent's sha256 of the delivered bytes differed: the stored blob may have gone
         // bad (or the network corrupted it). Re-hash it; a blob that no longer matches fails
         // its version, so the next deploy is refused instead of failing the same way.
@@ -278,6 +273,11 @@ export async function reportFinished(db: Db, p: { mac: string; token: string; ou
           enqueueLater(ctx, RECHECK_IMAGE_VERSION_JOB, job, { singletonKey: `${d.imageId}/${d.imageVersion}` });
           await appendLog(ctx, "kiln", [`re-checking the stored bytes of image version ${d.imageVersion}`]);
         }
+        return { status: 200, contentType: TEXT, body: "ok\n" };
+      }
+      if (d.action === "capture_disk") return settleCapture(ctx, info);
+      if (info.sha256 || info.bytes !== undefined) await appendLog(ctx, "agent", [`done: ${info.bytes ?? "?"} bytes${info.sha256 ? `, sha256 ${info.sha256}` : ""}`]);
+      if (info.bytes !== undefined) ctx.run.deployment = (await updateDeploymentRow(ctx.tx, d.id, { bytesWritten: Math.max(d.bytesWritten, info.bytes), progressAt: now }))!;
       if (d.action === "wipe_disk") await recordErasure(ctx, found, info.erased ?? []);
       const lastMachine = [...ctx.run.steps].reverse().find((s) => isStepName(s.name) && STEPS[s.name].driver === "machine");
       if (lastMachine) await advance(ctx, lastMachine.name as StepName, "reported done by the machine");
