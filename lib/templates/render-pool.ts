@@ -56,7 +56,9 @@ export type RenderOptions = {
   deadlineMs?: number;
 };
 
-const log = getLogger("render-pool");
+// Looked up when first used, not at import: importing this module must not read the
+// environment (the launcher reports a bad setting itself, without a stack trace).
+const log = () => getLogger("render-pool");
 
 function workerEntry(): string {
   const candidates: string[] = [];
@@ -169,7 +171,7 @@ class RenderPool {
     });
     worker.on("error", (err: Error & { code?: string }) => {
       if (err.code === "ERR_WORKER_OUT_OF_MEMORY") this.stop(slot, "memory");
-      else log.error({ err: err.message }, "template render worker failed");
+      else log().error({ err: err.message }, "template render worker failed");
     });
     worker.on("exit", () => this.exited(slot));
   }
@@ -191,7 +193,7 @@ class RenderPool {
         this.stats.killedForMemory++;
         p.reject(new TemplateError(`The template needed more than ${RENDER_HEAP_MB} MB of memory and was stopped`, at.line, at.column, "limit"));
       } else p.reject(new Error("the template render pool was stopped"));
-      if (why !== "shutdown") log.warn({ why, line: at.line, column: at.column }, "stopped a template render");
+      if (why !== "shutdown") log().warn({ why, line: at.line, column: at.column }, "stopped a template render");
     }
     void slot.worker.terminate();
   }
