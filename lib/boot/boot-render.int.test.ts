@@ -148,11 +148,10 @@ describe("hostile templates do not hold up the boot routes", () => {
 
   it("previews of hostile templates end as template errors while /boot/<mac> and /boot/chain.ipxe answer within 200 ms each", async () => {
     const preview = (source: string) => callRoute<{ ok: boolean; error?: { kind: string; line: number; column: number } }>(previewRoute.POST, "POST", "/api/v1/templates/preview", { token: apiToken, body: { hostId: ids.idle, source } });
-    // An engine that missed a budget would keep gigabytes alive: the worker's heap limit stops it.
-    // Each value stays within the engine's size caps, as every real allocation does; only their
-    // sum outgrows the heap (one allocation of hundreds of MB may make V8 abort the process).
+    // A template that would keep gigabytes alive, with only the clock lifted: the engine's budget
+    // stops it long before the worker's heap limit (reaching which may abort the process).
     const hog = renderInPool("{% set big = 'x' * 1000000 %}{% set l = [] %}{% for i in range(100000) %}{% set l = l + [(big ~ i)|upper] %}{% endfor %}{{ l|length }}", {}, {
-      limits: { maxSteps: 1e15, timeoutMs: 600_000 },
+      limits: { timeoutMs: 600_000 },
       deadlineMs: 30_000,
     }).catch((e: Error) => e);
     // The same requests with nothing rendering: what this (shared, busy) machine gives anyway.
@@ -168,7 +167,7 @@ describe("hostile templates do not hold up the boot routes", () => {
     lag.disable();
 
     const [hogResult, ...previews] = await work;
-    expect((hogResult as Error).message).toMatch(/needed more than 64 MB of memory/);
+    expect((hogResult as Error).message).toMatch(/too much work/);
     previews.forEach((r, i) => {
       expect(r.status, HOSTILE[i]).toBe(200);
       if (r.body.ok) expect(i, "only the lexer case renders").toBe(HOSTILE.length - 1);

@@ -69,18 +69,21 @@ describe("render pool", () => {
     expect(renderPoolStats().killedForTime).toBeGreaterThanOrEqual(1);
   });
 
-  it("stops a render that outgrows the worker's heap, and the process and pool carry on", async () => {
+  it("a template that would hold gigabytes is stopped by the engine's budget far below the worker's heap limit", async () => {
+    // Only the clock is lifted, so the budget (not the deadline) must stop it. Reaching the
+    // heap limit itself is not tested: V8 may abort the whole process there (see RENDER_HEAP_MB).
     const rssBefore = process.memoryUsage().rss;
-    const { lag, result } = await maxLoopLag(renderInPool(MEMORY_HOG, {}, { limits: { maxSteps: 1e15, timeoutMs: 600_000 }, deadlineMs: 20_000 }));
+    const { lag, result } = await maxLoopLag(renderInPool(MEMORY_HOG, {}, { limits: { timeoutMs: 600_000 }, deadlineMs: 20_000 }));
     const err = (result as PromiseRejectedResult).reason as TemplateError;
     expect(err).toBeInstanceOf(TemplateError);
-    expect(err.message).toMatch(/needed more than 64 MB of memory/);
+    expect(err.kind).toBe("limit");
+    expect(err.message).toMatch(/too much work/);
     // Far below the render's own time: the thread was never blocked by it (the margin is for a shared, busy machine).
     expect(lag).toBeLessThan(250);
     // The hog would hold 100 GB; this process grew by far less than that.
     expect(process.memoryUsage().rss - rssBefore).toBeLessThan(512 * 1024 * 1024);
     expect(await renderInPool(NORMAL, ctx)).toContain("1=VIM");
-    expect(renderPoolStats().killedForMemory).toBeGreaterThanOrEqual(1);
+    expect(renderPoolStats().killedForMemory).toBe(0);
   }, 30_000);
 
   it("with the default limits, hostile templates end as template errors while normal ones still render", async () => {

@@ -19,8 +19,14 @@ import { positionAt } from "@/boot/template/errors";
 import { getLogger } from "../log";
 import type { RenderJob, RenderReply } from "./render-protocol";
 
-/** Heap of one worker: far above any real template (they render in a few MB), far below the web process's. */
-export const RENDER_HEAP_MB = 64;
+/**
+ * Heap of one worker. The engine's step budget (charged per item and per 32 characters built)
+ * holds a render with the default limits to a few tens of MB, so this is set well above that:
+ * it is a backstop, not the guard. When V8 does reach it, Node usually stops the worker, but an
+ * allocation that fails outright makes V8 abort the whole process (seen in tests with the budget
+ * switched off), so no render with Kiln's limits may get near it.
+ */
+export const RENDER_HEAP_MB = 256;
 /** Renders at once: one core is always left to the web thread and the database (one on a 2-core machine). */
 const POOL_SIZE = Math.max(1, Math.min(4, availableParallelism() - 1));
 /** The deadline beyond the engine's own clock (timeoutMs), for start-up, GC and operations that do not tick. */
