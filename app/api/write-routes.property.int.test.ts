@@ -5,6 +5,7 @@
 // answer is never a 5xx. The shapes are random; the field names are the ones Kiln's schemas
 // use (read from lib/validation), so the input gets past the first "unknown field" and
 // reaches the checks, queries and columns behind it.
+import { getProcessEnv } from "@/lib/env";
 import { callRoute } from "@/test/harness/route-handler";
 import fs from "node:fs";
 import path from "node:path";
@@ -219,12 +220,12 @@ describe("every write route, hostile input", () => {
           statuses[res.status] = (statuses[res.status] ?? 0) + 1;
           if (res.status >= 500) failures.push(`${target.method} ${url.slice(0, 200)} as ${who} → ${res.status} ${JSON.stringify(res.body).slice(0, 300)} body=${String(typeof sent === "string" ? sent : JSON.stringify(sent)).slice(0, 300)}`);
           // KILN_PROPERTY_SURVEY=1 keeps going to list every failing case at once.
-          return res.status < 500 || process.env.KILN_PROPERTY_SURVEY === "1";
+          return res.status < 500 || getProcessEnv().KILN_PROPERTY_SURVEY === "1";
         },
       ),
-      { numRuns: Number(process.env.KILN_PROPERTY_RUNS ?? 400), endOnFailure: true },
+      { numRuns: Number(getProcessEnv().KILN_PROPERTY_RUNS ?? 400), endOnFailure: true },
     );
-    if (process.env.KILN_PROPERTY_SURVEY === "1") console.log(JSON.stringify(statuses));
+    if (getProcessEnv().KILN_PROPERTY_SURVEY === "1") console.log(JSON.stringify(statuses));
     if (failures.length) console.log(failures.join("\n"));
     expect(failures).toEqual([]);
   }, 600_000);

@@ -56,3 +56,8 @@ export async function updateOneTimeTokenExpiryOfUser(db: DbOrTx, params: { userI
 export async function deleteAllUsers(db: DbOrTx): Promise<void> {
   await db.delete(users);
 }
+
+/** pg-boss jobs of one queue whose payload has `key` = `value` (a test checks what was queued). */
+export async function listQueuedJobs(db: DbOrTx, p: { name: string; key: string; value: string }): Promise<{ data: Record<string, unknown>; state: string }[]> {
+  return db.execute<{ data: Record<string, unknown>; state: string }>(sql`select data, state from pgboss.job where name = ${p.name} and data->>${p.key} = ${p.value}`);
+}

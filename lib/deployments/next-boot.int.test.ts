@@ -2,11 +2,11 @@
 // machine-facing routes over HTTP: a deploy cancelled or failed mid-write halts it (with the
 // reason) until someone acts; a known idle host and an unknown MAC get the same bytes; a
 // checksum failure re-checks the stored blob; progress only grows.
+import { listQueuedJobs } from "@/db/queries/testing";
 import { FakeMachine, seedReadyImage, startProvisioningSetup, waitFor, type ProvisioningSetup } from "@/test/harness/provisioning";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getImageRow, getImageVersionRow } from "@/db/queries/images";
 import type { Actor } from "@/lib/audit/audit";
@@ -106,7 +106,7 @@ describe("a deploy that stops part-way through writing", () => {
     } finally {
       await worker.stop();
     }
-    const [job] = (await t.db.execute(sql`select data, state from pgboss.job where name = 'recheck-image-version' and data->>'imageId' = ${img.image.id}`)) as unknown as { data: Record<string, unknown>; state: string }[];
+    const [job] = await listQueuedJobs(t.db, { name: "recheck-image-version", key: "imageId", value: img.image.id });
     expect(job).toMatchObject({ state: "completed", data: { imageId: img.image.id, version: img.version, cause: expect.stringMatching(/^a deploy of it to nextboot-\d+ failed its checksum \(deployment [0-9a-f-]{36}\)$/) } });
     expect((await getDeployment(t.db, holder, run.id)).logs.map((l) => l.line)).toContain(`re-checking the stored bytes of image version ${img.version}`);
     const v = (await getImageVersionRow(t.db, { imageId: img.image.id, version: img.version }))!;

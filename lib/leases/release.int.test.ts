@@ -14,13 +14,13 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDeploymentRow, listDeploymentRows } from "@/db/queries/deployments";
 import { getHostRow } from "@/db/queries/hosts";
-import { sql } from "drizzle-orm";
 import { cancelDeployment, getDeployment, startDeployment } from "@/lib/deployments/deployments";
 import { checkDeadlines, runWorkerSteps } from "@/lib/deployments/worker";
 import { getHostDetail, listHosts } from "@/lib/hosts/hosts";
 import { releaseAdvice, releaseWaitMessage } from "./release-wait";
 import { wakeWaitingReleases } from "./release";
 import { getProcessEnv } from "@/lib/env";
+import { listQueuedJobs } from "@/db/queries/testing";
 import { createHost } from "@/lib/hosts/hosts";
 import { stopJobSender } from "@/lib/jobs/enqueue";
 import { canPowerOff } from "@/lib/power/drivers";
@@ -239,7 +239,7 @@ describe("a Wake-on-LAN host left running at the lease's end", () => {
 
 describe("cancelling a run on a host Kiln cannot switch off", () => {
   const WHY = "not switched off after the cancel: Kiln cannot switch this machine off (Wake-on-LAN); switch it off by hand if it should not keep running";
-  const powerJobs = async (hostId: string) => (await t.db.execute(sql`select state from pgboss.job where name = 'power' and data->>'hostId' = ${hostId}`)) as unknown as { state: string }[];
+  const powerJobs = async (hostId: string) => (await listQueuedJobs(t.db, { name: "power", key: "hostId", value: hostId })).map((j) => ({ state: j.state }));
   const powerEvents = async (hostId: string) => (await getHostDetail(t.db, setup.admin, hostId)).events.filter((e) => e.kind === "power").map((e) => e.message);
 
   it("queues no power-off (it would fail) and says why on the host's timeline; a plugin host still gets its power-off", async () => {
