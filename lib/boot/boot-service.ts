@@ -1,7 +1,7 @@
 // What Kiln answers a machine that network-boots. Unauthenticated by nature, so it
 // reveals nothing: an unknown MAC gets the same local-boot answer as a known idle host,
 // and per-deployment files answer 404 for every bad token alike.
-import { findHostByMac, getActiveDeployment, getDeploymentByTokenHash, getDeploymentRendering, getHolder, getHostVars, insertDiscoveredHost, recordDeploymentBoot, storeDeploymentRendering, touchHostSeen } from "@/db/queries/boot";
+import { findHostByMac, getDeploymentByTokenHash, getDeploymentRendering, getHolder, getHostVars, insertDiscoveredHost, recordDeploymentBoot, storeDeploymentRendering, touchHostSeen } from "@/db/queries/boot";
 import { listInterfaces } from "@/db/queries/hosts";
 import { getBootSettingsRow } from "@/db/queries/boot";
 import { getTemplateVersion } from "@/db/queries/templates";
@@ -22,7 +22,7 @@ import { getLogger } from "../log";
 import { deploymentToken } from "./deployment-token";
 import { insertHostEvents } from "@/db/queries/hosts";
 import { failFromBoot, noteBootRequest, noteFileFetched, reportFinished } from "../deployments/agent";
-import { loadNextBoot } from "../deployments/next-boot";
+import { loadBootDecision } from "../deployments/next-boot";
 
 export type BootAnswer = { status: number; body: string; contentType: string };
 
@@ -51,10 +51,9 @@ export async function answerBootRequest(db: Db, req: { mac: string; hostnameHint
   if (!host.lastSeenAt || now.getTime() - host.lastSeenAt.getTime() > SEEN_WRITE_INTERVAL_MS || host.sourceIp !== req.sourceIp) {
     await touchHostSeen(db, { hostId: host.id, at: now, sourceIp: req.sourceIp });
   }
-  const deployment = await getActiveDeployment(db, host.id);
+  const { next, active: deployment } = await loadBootDecision(db, host.id);
   if (!deployment || deployment.tokenExpiresAt.getTime() <= now.getTime()) {
     // A disk whose last write failed or was cancelled part-way is never booted (lib/deployments/next-boot.ts).
-    const next = await loadNextBoot(db, host.id);
     if (next.kind === "halt") return { status: 200, contentType: IPXE, body: haltScript({ reason: next.reason, recheckUrl: `${getEnv().bootUrl}/boot/${mac.replace(/:/g, "-")}` }) };
     return { status: 200, contentType: IPXE, body: localBootScript() };
   }

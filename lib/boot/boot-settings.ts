@@ -12,13 +12,12 @@ import { parseInput } from "../validation/parse";
 import { assertHostHolder } from "./access";
 import { createRun } from "../deployments/deployments";
 import { finishRun, withRun } from "../deployments/engine";
-import { loadNextBoot } from "../deployments/next-boot";
+import { loadBootDecision } from "../deployments/next-boot";
 
 async function describeNextBoot(db: DbOrTx, hostId: string) {
-  const d = await getActiveDeployment(db, hostId);
+  const { next, active: d } = await loadBootDecision(db, hostId);
   if (!d) {
     // No run pending (a mark is possible), but a disk whose last write failed is not booted.
-    const next = await loadNextBoot(db, hostId);
     if (next.kind === "halt") return { mode: "local" as const, summary: `Halts: the last write to its disk ${next.state === "cancelled" ? "was cancelled" : "failed"} (${next.reason}); mark it for reinstall, or boot the disk anyway from the notice above.` };
     return { mode: "local" as const, summary: "Boots from its local disk." };
   }

@@ -51,14 +51,22 @@ export function decideNextBoot(runs: { deployment: DeploymentRow; steps: Deploym
   return { kind: "disk" };
 }
 
-/** The decision for a host, from the database. */
-export async function loadNextBoot(db: DbOrTx, hostId: string): Promise<NextBoot> {
+/**
+ * The decision for a host, from the database, with its active run (if any) as read for it: the
+ * boot route needs both, from one read of the host's recent runs. Steps are read only for the
+ * runs the decision may look at (those before the newest finished write that did not finish).
+ */
+export async function loadBootDecision(db: DbOrTx, hostId: string): Promise<{ next: NextBoot; active: DeploymentRow | undefined }> {
   const rows = await listHostDeployments(db, hostId, HISTORY);
-  const steps = await listSteps(
-    db,
-    rows.filter((r) => r.action in DISK_STEP && r.state !== "done" && !isActiveRun(r.state)).map((r) => r.id),
-  );
-  return decideNextBoot(rows.map((d) => ({ deployment: d, steps: steps.filter((s) => s.deploymentId === d.id) })));
+  const active = rows.find((r) => isActiveRun(r.state));
+  const lastDone = rows.findIndex((r) => r.action in DISK_STEP && r.state === "done");
+  const undecided = (lastDone < 0 ? rows : rows.slice(0, lastDone)).filter((r) => r.action in DISK_STEP && !isActiveRun(r.state));
+  const steps = await listSteps(db, undecided.map((r) => r.id));
+  return { next: decideNextBoot(rows.map((d) => ({ deployment: d, steps: steps.filter((s) => s.deploymentId === d.id) }))), active };
+}
+
+export async function loadNextBoot(db: DbOrTx, hostId: string): Promise<NextBoot> {
+  return (await loadBootDecision(db, hostId)).next;
 }
 
 /** GET side for the host page and the API: holders and administrators. */
