@@ -151,16 +151,30 @@ export function badStringError(field: string, reason: string, label = field): Ap
   return new AppError("validation", message, { fieldErrors: { [field]: [message] } });
 }
 
-/** Parses a JSON text that passed the size limit: depth first, then the parse, then the strings. */
-export function parseJsonText(text: string, maxDepth = MAX_JSON_DEPTH): unknown {
-  if (jsonDepthExceeds(text, maxDepth)) throw new AppError("bad_request", `The request body is nested more than ${maxDepth} levels deep.`);
+/** What a JSON text that passed the size limit holds: its value, or why Kiln refuses it. */
+export type JsonInspection =
+  | { ok: true; value: unknown }
+  | { ok: false; problem: "deep" | "malformed"; message: string }
+  | { ok: false; problem: "string"; message: string; field: string; reason: string };
+
+/** Depth first (before the parse builds anything), then the parse, then the strings. */
+export function inspectJsonText(text: string, maxDepth = MAX_JSON_DEPTH): JsonInspection {
+  if (jsonDepthExceeds(text, maxDepth)) return { ok: false, problem: "deep", message: `The request body is nested more than ${maxDepth} levels deep.` };
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    throw new AppError("bad_request", "The request body must be JSON.");
+    return { ok: false, problem: "malformed", message: "The request body must be JSON." };
   }
   const bad = findBadString(value);
-  if (bad) throw badStringError(bad.field, bad.reason);
-  return value;
+  if (bad) return { ok: false, problem: "string", message: `${bad.field} ${bad.reason}.`, ...bad };
+  return { ok: true, value };
+}
+
+/** Parses a JSON text that passed the size limit, or throws the 400 that says why not. */
+export function parseJsonText(text: string, maxDepth = MAX_JSON_DEPTH): unknown {
+  const r = inspectJsonText(text, maxDepth);
+  if (r.ok) return r.value;
+  if (r.problem === "string") throw badStringError(r.field, r.reason);
+  throw new AppError("bad_request", r.message);
 }

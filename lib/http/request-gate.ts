@@ -3,7 +3,7 @@
 // decode to text, and a body may not exceed its route's limit. Pure functions over the
 // method, URL and headers, so they are tested without a server.
 import { randomBytes } from "node:crypto";
-import { findBadString, jsonDepthExceeds, MAX_JSON_BYTES, MAX_JSON_DEPTH } from "./body";
+import { inspectJsonText, MAX_JSON_BYTES } from "./body";
 
 export type GateHeaders = Record<string, string | string[] | undefined>;
 export type GateRequest = { method: string; url: string; headers: GateHeaders };
@@ -173,16 +173,9 @@ export function bodyLimitFor(url: string): number | null {
 export function checkBody(contentType: string | undefined, body: Buffer): Refusal | null {
   const type = contentType?.split(";")[0]?.trim().toLowerCase() ?? "";
   if (type === "application/json" || type.endsWith("+json")) {
-    const text = body.toString("utf8");
-    if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) return { status: 400, code: "bad_request", message: `The request body is nested more than ${MAX_JSON_DEPTH} levels deep.` };
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      return null;
-    }
-    const bad = findBadString(value);
-    return bad ? { status: 400, code: "bad_request", message: `${bad.field} ${bad.reason}.` } : null;
+    // The same inspection a route's readJson does; JSON that does not parse is the route's to refuse.
+    const r = inspectJsonText(body.toString("utf8"));
+    return r.ok || r.problem === "malformed" ? null : { status: 400, code: "bad_request", message: r.message };
   }
   if (type === "application/x-www-form-urlencoded") {
     for (const pair of body.toString("latin1").split("&")) {
