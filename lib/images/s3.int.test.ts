@@ -22,6 +22,7 @@ import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";
 import { createActiveUser } from "@/test/harness/fixtures";
 import { startRouteServer, type RouteServer } from "@/test/harness/http-server";
+import { settledVersion } from "@/test/harness/images";
 import { startS3Server, type S3ServerHandle } from "@/test/harness/s3-server";
 import { tusCreate, tusDelete, tusHead, tusPatch, tusPatchCut, tusResume } from "@/test/harness/tus";
 import { startWorker } from "@/workers/worker";
@@ -75,15 +76,7 @@ async function pendingMultipartUploads(): Promise<string[]> {
   return (listed.Uploads ?? []).map((u) => u.Key!);
 }
 
-async function settled(imageId: string, version: number, timeoutMs = 30_000): Promise<ImageVersionRow> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await getImageVersionRow(t.db, { imageId, version });
-    if (v && (v.state === "ready" || v.state === "failed")) return v;
-    if (Date.now() > deadline) throw new Error(`version ${version} still ${v?.state} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const settled = (imageId: string, version: number) => settledVersion(t.db, { imageId, version }, 30_000);
 
 async function get(imageId: string, version: number, method = "GET", headers: Record<string, string> = {}) {
   const res = await fetch(`${server.url}/images/${imageId}/versions/${version}/blob`, { method, headers: { authorization: `Bearer ${owner.token}`, ...headers } });

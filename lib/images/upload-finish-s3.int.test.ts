@@ -11,7 +11,6 @@ import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { listAudit } from "@/db/queries/audit";
 import { getImageVersionRow } from "@/db/queries/images";
 import type { UserRow } from "@/db/schema";
 import { actorOf } from "@/lib/audit/audit";
@@ -21,6 +20,7 @@ import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";
 import { createActiveUser } from "@/test/harness/fixtures";
 import { startRouteServer, type RouteServer } from "@/test/harness/http-server";
+import { readyAuditCount } from "@/test/harness/images";
 import { startS3Server, type S3ServerHandle } from "@/test/harness/s3-server";
 import { tusCreate, tusHead, tusPatch } from "@/test/harness/tus";
 import { finishStrandedUploads } from "./housekeeping";
@@ -94,7 +94,7 @@ describe("stranded uploads on S3", () => {
       const v = (await getImageVersionRow(t.db, { imageId: s.imageId, version: 1 }))!;
       const object = await s3.client.getObject({ Bucket: s3.bucket, Key: v.storageKey! });
       expect(sha(Buffer.from(await object.Body!.transformToByteArray()))).toBe(sha(data));
-      expect((await listAudit(t.db, { action: "image.version.ready", targetId: s.imageId, limit: 10, offset: 0 })).total).toBe(1);
+      expect(await readyAuditCount(t.db, s.imageId)).toBe(1);
     });
   }
 
@@ -128,6 +128,6 @@ describe("stranded uploads on S3", () => {
     const v = (await getImageVersionRow(t.db, { imageId: s.imageId, version: 1 }))!;
     expect(v.state).toBe("ready");
     expect(await getImageStorage().blobSize(v.storageKey!)).toBe(data.length);
-    expect((await listAudit(t.db, { action: "image.version.ready", targetId: s.imageId, limit: 10, offset: 0 })).total).toBe(1);
+    expect(await readyAuditCount(t.db, s.imageId)).toBe(1);
   });
 });

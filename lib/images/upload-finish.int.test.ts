@@ -10,7 +10,6 @@ import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { listAudit } from "@/db/queries/audit";
 import { getImageUploadRow, getImageVersionRow, userStorageBytes } from "@/db/queries/images";
 import type { UserRow } from "@/db/schema";
 import { actorOf } from "@/lib/audit/audit";
@@ -20,6 +19,7 @@ import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";
 import { createActiveUser } from "@/test/harness/fixtures";
 import { startRouteServer, type RouteServer } from "@/test/harness/http-server";
+import { readyAuditCount, settledVersion } from "@/test/harness/images";
 import { tusCreate, tusHead, tusPatch } from "@/test/harness/tus";
 import { startWorker } from "@/workers/worker";
 import { finishStrandedUploads, imageUploadsHousekeeping } from "./housekeeping";
@@ -62,17 +62,15 @@ async function strandedUpload(data: Buffer, tail = 100_000) {
   return { imageId: image.id, version: 1, id, url };
 }
 
-async function settled(imageId: string, version: number, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await getImageVersionRow(t.db, { imageId, version });
-    if (v && (v.state === "ready" || v.state === "failed")) return v;
-    if (Date.now() > deadline) throw new Error(`version ${version} still ${v?.state} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** An upload still receiving bytes: 200 000 of its 500 000 stored. */
+async function partialUpload() {
+  const image = await createImage(t.db, actorOf(alice.user, null), { name: `partial-${randomBytes(3).toString("hex")}` });
+  const created = await tusCreate(`${server.url}/api/uploads`, alice.token, 500_000, { imageId: image.id, filename: "p.img" });
+  expect((await tusPatch(created.location!, alice.token, 0, randomBytes(200_000))).status).toBe(204);
+  return { imageId: image.id, version: 1, url: created.location! };
 }
 
-const readyAudits = async (imageId: string) => (await listAudit(t.db, { action: "image.version.ready", targetId: imageId, limit: 10, offset: 0 })).total;
+const settled = (imageId: string, version: number) => settledVersion(t.db, { imageId, version });
 
 describe("stranded uploads", () => {
   it("a zero-length PATCH at the end offset finishes it: verified, ready once, sha256 equal", async () => {
@@ -91,10 +89,10 @@ describe("stranded uploads", () => {
       expect(patched.headers["kiln-image-version"]).toBe("1");
       const v = await settled(s.imageId, 1);
       expect(v).toMatchObject({ state: "ready", sha256: sha(data), sizeBytes: data.length });
-      expect(await readyAudits(s.imageId)).toBe(1);
+      expect(await readyAuditCount(t.db, s.imageId)).toBe(1);
       // Sent again after it was finished: the upload is gone (404), nothing changes.
       expect((await tusPatch(s.url, alice.token, data.length, Buffer.alloc(0))).status).toBe(404);
-      expect(await readyAudits(s.imageId)).toBe(1);
+      expect(await readyAuditCount(t.db, s.imageId)).toBe(1);
     } finally {
       await worker.stop();
     }
@@ -111,13 +109,11 @@ describe("stranded uploads", () => {
       expect(head.offset).toBe(data.length);
       expect((await getImageVersionRow(t.db, s))!.state).not.toBe("uploading");
       expect(await settled(s.imageId, 1)).toMatchObject({ state: "ready", sha256: sha(data) });
-      expect(await readyAudits(s.imageId)).toBe(1);
+      expect(await readyAuditCount(t.db, s.imageId)).toBe(1);
       // A HEAD of an upload still receiving bytes changes nothing.
-      const image = await createImage(t.db, actorOf(alice.user, null), { name: `partial-${randomBytes(3).toString("hex")}` });
-      const partial = await tusCreate(`${server.url}/api/uploads`, alice.token, 500_000, { imageId: image.id, filename: "p.img" });
-      expect((await tusPatch(partial.location!, alice.token, 0, randomBytes(200_000))).status).toBe(204);
-      expect((await tusHead(partial.location!, alice.token)).offset).toBe(200_000);
-      expect((await getImageVersionRow(t.db, { imageId: image.id, version: 1 }))!.state).toBe("uploading");
+      const partial = await partialUpload();
+      expect((await tusHead(partial.url, alice.token)).offset).toBe(200_000);
+      expect((await getImageVersionRow(t.db, partial))!.state).toBe("uploading");
     } finally {
       await worker.stop();
     }
@@ -129,16 +125,14 @@ describe("stranded uploads", () => {
       const data = randomBytes(1024 * 1024 + 5);
       const s = await strandedUpload(data);
       // An upload still receiving bytes is left alone.
-      const image = await createImage(t.db, actorOf(alice.user, null), { name: `partial-${randomBytes(3).toString("hex")}` });
-      const partial = await tusCreate(`${server.url}/api/uploads`, alice.token, 500_000, { imageId: image.id, filename: "p.img" });
-      expect((await tusPatch(partial.location!, alice.token, 0, randomBytes(200_000))).status).toBe(204);
+      const partial = await partialUpload();
 
       expect(await finishStrandedUploads(t.db)).toBe(1);
       expect(await finishStrandedUploads(t.db)).toBe(0);
       const v = await settled(s.imageId, 1);
       expect(v).toMatchObject({ state: "ready", sha256: sha(data) });
-      expect(await readyAudits(s.imageId)).toBe(1);
-      expect((await getImageVersionRow(t.db, { imageId: image.id, version: 1 }))!.state).toBe("uploading");
+      expect(await readyAuditCount(t.db, s.imageId)).toBe(1);
+      expect((await getImageVersionRow(t.db, partial))!.state).toBe("uploading");
       expect((await imageUploadsHousekeeping(t.db)).finished).toBe(0);
     } finally {
       await worker.stop();
@@ -164,7 +158,7 @@ describe("stranded uploads", () => {
     expect(results.filter((r) => r.state === "ready")).toHaveLength(1);
     const v = (await getImageVersionRow(t.db, s))!;
     expect(v).toMatchObject({ state: "ready", sha256: sha(data), sizeBytes: data.length });
-    expect(await readyAudits(s.imageId)).toBe(1);
+    expect(await readyAuditCount(t.db, s.imageId)).toBe(1);
     expect(await userStorageBytes(t.db, alice.user.id)).toBe(usedBefore);
     // The loser did not remove the winner's bytes.
     const stored = await fsp.readFile(getImageStorage().localBlobPath(v.storageKey!)!);

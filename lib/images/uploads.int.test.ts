@@ -20,6 +20,7 @@ import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";
 import { createActiveUser } from "@/test/harness/fixtures";
 import { startRouteServer, type RouteServer } from "@/test/harness/http-server";
+import { settledVersion } from "@/test/harness/images";
 import { tusCreate, tusDelete, tusHead, tusPatch, tusPatchCut, tusResume } from "@/test/harness/tus";
 import { startWorker } from "@/workers/worker";
 import { createImage, getImageVersion } from "./images";
@@ -50,16 +51,7 @@ async function imageOf(p: Person, name = `img-${randomBytes(3).toString("hex")}`
   return createImage(t.db, actorOf(p.user, null), { name });
 }
 
-/** Waits until the version leaves uploading/verifying; asserts it never shows ready before that with other bytes. */
-async function settled(imageId: string, version: number, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await getImageVersionRow(t.db, { imageId, version });
-    if (v && (v.state === "ready" || v.state === "failed")) return v;
-    if (Date.now() > deadline) throw new Error(`version ${version} still ${v?.state} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const settled = (imageId: string, version: number) => settledVersion(t.db, { imageId, version });
 
 async function storedBytes(imageId: string, version: number): Promise<Buffer> {
   const v = (await getImageVersionRow(t.db, { imageId, version }))!;
