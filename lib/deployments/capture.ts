@@ -18,7 +18,6 @@ import {
   lockImage,
   lockImageVersion,
   nextImageVersion,
-  refreshLatestVersion,
   updateImageVersionFrom,
 } from "@/db/queries/images";
 import type { ImageUploadRow } from "@/db/schema";
@@ -26,7 +25,7 @@ import type { Db } from "../db";
 import { recordAudit, SYSTEM } from "../audit/audit";
 import { AppError } from "../errors";
 import { isActiveRun } from "../hosts/state-machine";
-import { assertStorageQuota, uploadExpiry } from "../images/images";
+import { assertStorageQuota, failReadyVersion, uploadExpiry } from "../images/images";
 import { getImageStorage } from "../images/storage";
 import { isUploadId, UPLOAD_PATH } from "../validation/images";
 import { findRunByToken, json, type AgentAnswer, type Found } from "./agent";
@@ -195,9 +194,8 @@ export async function settleCapture(ctx: RunContext, info: { sha256?: string; by
   // ready
   if (info.sha256 && v.sourceSha256 !== info.sha256) {
     const reason = `checksum mismatch: the agent sent sha256 ${info.sha256}, Kiln stored ${v.sourceSha256} — the upload was corrupted on the way`;
-    const gone = await updateImageVersionFrom(ctx.tx, { imageId: d.imageId, version: d.imageVersion, from: "ready" }, { state: "failed", failureReason: reason.slice(0, 500), storageKey: null });
+    const gone = await failReadyVersion(ctx.tx, { imageId: d.imageId, version: d.imageVersion, reason: reason.slice(0, 500) });
     if (gone) {
-      await refreshLatestVersion(ctx.tx, d.imageId);
       const key = v.storageKey;
       if (key) ctx.followups.push(() => getImageStorage().removeBlob(key));
     }

@@ -24,6 +24,7 @@ import {
   projectStorageBytes,
   refreshLatestVersion,
   updateImageRow,
+  updateImageVersionFrom,
   updateImageVersionNotes,
   userStorageBytes,
 } from "@/db/queries/images";
@@ -252,6 +253,18 @@ export async function deleteImageVersion(db: Db, actor: Actor, imageId: string, 
 }
 
 // Quotas
+
+/**
+ * A ready version whose stored bytes turned out bad (a capture's checksum, a re-check or the
+ * scrub) fails, inside the caller's transaction: it loses its storage key, so nothing starts
+ * a run of it or delivers it again, and `latest` moves to the newest version still ready. The
+ * caller removes the blob once this has committed. Undefined: it was no longer ready.
+ */
+export async function failReadyVersion(tx: DbOrTx, p: { imageId: string; version: number; reason: string }): Promise<ImageVersionRow | undefined> {
+  const row = await updateImageVersionFrom(tx, { imageId: p.imageId, version: p.version, from: "ready" }, { state: "failed", failureReason: p.reason, storageKey: null });
+  if (row) await refreshLatestVersion(tx, p.imageId);
+  return row;
+}
 
 function fmtGb(bytes: number): string {
   return `${(bytes / GB).toFixed(bytes < 10 * GB ? 3 : 1)} GB`;

@@ -8,12 +8,13 @@
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { listScrubCandidates } from "@/db/queries/image-scrub";
-import { getImageRow, getImageVersionRow, refreshLatestVersion, updateImageVersionFrom } from "@/db/queries/images";
+import { getImageRow, getImageVersionRow, updateImageVersionFrom } from "@/db/queries/images";
 import type { Db } from "../db";
 import { getEnv } from "../env";
 import { recordAudit, SYSTEM } from "../audit/audit";
 import { getLogger } from "../log";
 import { recheckImageVersionPayloadSchema } from "../validation/image-scrub";
+import { failReadyVersion } from "./images";
 import { getImageStorage } from "./storage";
 
 /** The re-check's queue (its handler is workers/jobs/recheck-image-version.ts). */
@@ -51,9 +52,7 @@ export async function hashAtRate(stream: Readable, rate: number | null, sleep = 
 
 async function failStored(db: Db, p: { imageId: string; version: number; key: string; reason: string }): Promise<RecheckResult> {
   const failed = await db.transaction(async (tx) => {
-    const row = await updateImageVersionFrom(tx, { imageId: p.imageId, version: p.version, from: "ready" }, { state: "failed", failureReason: p.reason.slice(0, 2000), storageKey: null });
-    if (!row) return false;
-    await refreshLatestVersion(tx, p.imageId);
+    if (!(await failReadyVersion(tx, { imageId: p.imageId, version: p.version, reason: p.reason.slice(0, 2000) }))) return false;
     const image = await getImageRow(tx, p.imageId);
     await recordAudit(tx, SYSTEM, {
       action: "image.version.failed",
