@@ -100,7 +100,7 @@ export type RunRendering = { renderedSystem: string | null; renderedUnattended: 
  * and alphabet (so templates that check or quote it see the same shape). The token itself is
  * derived at serve time and never stored (lib/boot/deployment-token.ts).
  */
-export function newTokenPlaceholder(): string {
+function newTokenPlaceholder(): string {
   return randomBytes(32).toString("base64url");
 }
 
@@ -108,7 +108,7 @@ export function newTokenPlaceholder(): string {
  * Renders one pinned template of a run, off the web thread (render pool), with `token` where
  * the run's token goes. Throws a TemplateError for anything wrong with the template.
  */
-export async function renderRunTemplate(
+async function renderRunTemplate(
   db: DbOrTx,
   p: { host: HostRow; mac: string | null; run: RunTemplateInput; template: { id: string | null; version: number | null }; which: "system" | "unattended"; token: string },
 ): Promise<string> {
@@ -121,14 +121,25 @@ export async function renderRunTemplate(
   return renderInPool(tv.source, context);
 }
 
-/** Renders both templates of a run once, with a fresh token placeholder, for storing on its row. */
+/**
+ * Renders both templates of a run once, with a fresh token placeholder, for storing on its row.
+ * `onError` turns a template's TemplateError into the caller's own error (which template failed).
+ */
 export async function renderRunTemplates(
   db: DbOrTx,
-  p: { host: HostRow; mac: string | null; run: RunTemplateInput; system: { id: string | null; version: number | null }; unattended: { id: string | null; version: number | null } | null },
+  p: { host: HostRow; mac: string | null; run: RunTemplateInput; system: { id: string | null; version: number | null } | null; unattended: { id: string | null; version: number | null } | null },
+  onError?: (which: "system" | "unattended", e: TemplateError) => never,
 ): Promise<RunRendering> {
   const tokenPlaceholder = newTokenPlaceholder();
-  const one = (which: "system" | "unattended", template: { id: string | null; version: number | null } | null) =>
-    template?.id ? renderRunTemplate(db, { host: p.host, mac: p.mac, run: p.run, template, which, token: tokenPlaceholder }) : Promise.resolve(null);
+  const one = async (which: "system" | "unattended", template: { id: string | null; version: number | null } | null) => {
+    if (!template?.id) return null;
+    try {
+      return await renderRunTemplate(db, { host: p.host, mac: p.mac, run: p.run, template, which, token: tokenPlaceholder });
+    } catch (e) {
+      if (onError && e instanceof TemplateError) onError(which, e);
+      throw e;
+    }
+  };
   return { tokenPlaceholder, renderedSystem: await one("system", p.system), renderedUnattended: await one("unattended", p.unattended) };
 }
 

@@ -8,13 +8,12 @@ import { getImageRow, lockImageVersion } from "@/db/queries/images";
 import { getTemplateByBuiltinKey } from "@/db/queries/templates";
 import { isUniqueViolation } from "@/db/errors";
 import type { DeploymentOptions, DeploymentRow, DeploymentStepRow, HostRow, TemplateRow } from "@/db/schema";
-import { TemplateError } from "@/boot/template";
 import type { Db, DbOrTx } from "../db";
 import { getEnv } from "../env";
 import { AppError } from "../errors";
 import { isAdminActor, recordAudit, SYSTEM, type Actor } from "../audit/audit";
 import { assertHostHolder } from "../boot/access";
-import { newTokenPlaceholder, renderRunTemplate, type RunRendering } from "../boot/boot-service";
+import { renderRunTemplates, type RunRendering } from "../boot/boot-service";
 import { hashSecret } from "../auth/secrets";
 import { deploymentToken } from "../boot/deployment-token";
 import { provisioningStateOf, isActiveRun } from "../hosts/state-machine";
@@ -77,21 +76,11 @@ async function renderRun(db: DbOrTx, plan: RunPlan, id: string): Promise<RunRend
   const ifaces = await listInterfaces(db, [plan.host.id]);
   const mac = ifaces.find((i) => i.isPxe)?.mac ?? ifaces[0]?.mac ?? null;
   const run = { id, action: plan.action, vars: plan.vars, imageId: plan.image?.id ?? null, imageVersion: plan.image?.version ?? null };
-  const tokenPlaceholder = newTokenPlaceholder();
-  const render = async (pinned: Pinned | null, which: "system" | "unattended", field: string) => {
-    if (!pinned) return null;
-    try {
-      return await renderRunTemplate(db, { host: plan.host, mac, run, template: pinned, which, token: tokenPlaceholder });
-    } catch (e) {
-      if (e instanceof TemplateError) throw AppError.field(field, `“${pinned.name}” v${pinned.version} does not render for ${plan.host.name}: ${e.message}. Nothing was started.`);
-      throw e;
-    }
-  };
-  return {
-    tokenPlaceholder,
-    renderedSystem: await render(plan.system, "system", plan.action === "install" ? "systemTemplateId" : "vars"),
-    renderedUnattended: await render(plan.unattended, "unattended", "unattendedTemplateId"),
-  };
+  return renderRunTemplates(db, { host: plan.host, mac, run, system: plan.system, unattended: plan.unattended }, (which, e) => {
+    const pinned = (which === "system" ? plan.system : plan.unattended)!;
+    const field = which === "unattended" ? "unattendedTemplateId" : plan.action === "install" ? "systemTemplateId" : "vars";
+    throw AppError.field(field, `“${pinned.name}” v${pinned.version} does not render for ${plan.host.name}: ${e.message}. Nothing was started.`);
+  });
 }
 
 function busy(host: HostRow, d: DeploymentRow): AppError {
