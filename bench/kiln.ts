@@ -1,14 +1,16 @@
 // A throwaway Kiln for benchmarks: `npm start`'s launcher on an empty data directory (embedded
 // PostgreSQL), an administrator and its API token, and a stop that takes the whole process
 // group down (launcher, web, worker) before the directory is removed.
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { createDb } from "@/db/client";
 import { getUserByEmail } from "@/db/queries/users";
 import { createUserAsAdmin } from "@/lib/accounts/create-user";
+import { SYSTEM } from "@/lib/audit/audit";
 import { createApiToken } from "@/lib/auth/api-tokens";
+import { createHost } from "@/lib/hosts/hosts";
 import { findFreePort, startEmbeddedPostgres } from "@/lib/runtime/embedded-postgres";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -52,7 +54,7 @@ export async function startBenchKiln(name: string, env: Record<string, string> =
     const pg = await startEmbeddedPostgres(path.join(dataDir, "postgres"), { attachIfRunning: true });
     const { db, close } = createDb(pg.url, { max: 2 });
     const email = "bench@lab.example";
-    const created = await createUserAsAdmin(db, { email, password: "bench passphrase 1", name: "", admin: true });
+    const created = await createUserAsAdmin(db, { email, password: "quartz lantern orbit 47", name: "", admin: true });
     const user = (await getUserByEmail(db, created.email))!;
     const token = (await createApiToken(db, user.id, { name: "bench" })).token;
     await close();
@@ -73,4 +75,34 @@ export async function benchApi<T = any>(k: BenchKiln, method: string, urlPath: s
   const text = await res.text();
   if (res.status !== expect) throw new Error(`${method} ${urlPath}: ${res.status} ${text.slice(0, 500)}`);
   return (text ? JSON.parse(text) : null) as T;
+}
+
+/** A locally administered MAC for the i-th bench host (02:b0:07:…), as bench:boot-storm numbers them. */
+export function benchMac(i: number): string {
+  return `02:b0:07:${((i >> 16) & 255).toString(16).padStart(2, "0")}:${((i >> 8) & 255).toString(16).padStart(2, "0")}:${(i & 255).toString(16).padStart(2, "0")}`;
+}
+
+/** Registers `count` hosts straight through lib/hosts (50 at a time; the API would take minutes); their ids and MACs. */
+export async function seedBenchHosts(k: BenchKiln, count: number, prefix = "bench"): Promise<{ ids: string[]; macs: string[] }> {
+  const pg = await startEmbeddedPostgres(path.join(k.dataDir, "postgres"), { attachIfRunning: true });
+  const { db, close } = createDb(pg.url, { max: 8 });
+  const ids: string[] = [];
+  const macs = Array.from({ length: count }, (_, i) => benchMac(i));
+  try {
+    for (let i = 0; i < count; i += 50) {
+      const batch = await Promise.all(macs.slice(i, i + 50).map((mac, j) => createHost(db, SYSTEM, { name: `${prefix}-${String(i + j).padStart(5, "0")}`, interfaces: [{ mac }] })));
+      ids.push(...batch.map((h) => h.id));
+    }
+  } finally {
+    await close();
+  }
+  return { ids, macs };
+}
+
+/** The pid of the process listening on the bench Kiln's port (the web process, not the launcher), from `ss`. */
+export function benchWebPid(k: BenchKiln): number {
+  const out = execFileSync("ss", ["-Hltnp", `sport = :${k.port}`], { encoding: "utf8" });
+  const pid = /pid=(\d+)/.exec(out)?.[1];
+  if (!pid) throw new Error(`no process listens on :${k.port} (ss said: ${out.trim() || "nothing"})`);
+  return Number(pid);
 }
