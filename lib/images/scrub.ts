@@ -98,8 +98,9 @@ export type ScrubResult = { checked: { imageId: string; version: number; state: 
 /**
  * One scrub run: ready versions last checked more than KILN_SCRUB_INTERVAL_HOURS ago, oldest
  * first, one at a time, each read at KILN_SCRUB_MIB_PER_SECOND. It starts no new version once
- * `budgetMs` has passed (the time until the next scheduled run), so runs do not pile up; the
- * next run continues where this one stopped, since the checked versions are now the newest.
+ * `budgetMs` has passed (the job passes the time until its next scheduled run, so runs do not
+ * pile up; without it a run goes on until done); the next run continues where this one
+ * stopped, since the checked versions are now the newest.
  */
 export async function scrubImageVersions(db: Db, opts: { now?: () => Date; budgetMs?: number; rate?: number | null; olderThan?: Date } = {}): Promise<ScrubResult> {
   const env = getEnv();
@@ -107,7 +108,7 @@ export async function scrubImageVersions(db: Db, opts: { now?: () => Date; budge
   if (opts.rate === undefined && rate === null) return { checked: [], stoppedBy: "off" };
   const now = opts.now ?? (() => new Date());
   const started = Date.now();
-  const budget = opts.budgetMs ?? 9 * 60_000;
+  const budget = opts.budgetMs ?? Infinity;
   const olderThan = opts.olderThan ?? new Date(now().getTime() - env.KILN_SCRUB_INTERVAL_HOURS * 3600_000);
   const checked: ScrubResult["checked"] = [];
   const seen = new Set<string>();
