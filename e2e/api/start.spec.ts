@@ -1,23 +1,14 @@
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { expect, test } from "@playwright/test";
+import { startKiln } from "../support/npm-start";
 import { stopProcessGroup, waitForLine, waitForPostgresStopped } from "../support/processes";
 
 const exec = promisify(execFile);
-
-function startKiln(dataDir: string, port: number) {
-  const env: NodeJS.ProcessEnv = { ...process.env, KILN_DATA_DIR: dataDir, PORT: String(port), KILN_HOST: "127.0.0.1", LOG_LEVEL: "warn" };
-  for (const k of ["DATABASE_URL", "SMTP_URL", "LDAP_URL", "LDAP_BASE_DN", "LDAP_BIND_DN", "LDAP_BIND_PASSWORD", "LDAP_ADMIN_GROUP_DN", "KILN_URL"]) delete env[k];
-  const child = spawn("npm", ["start"], { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout!.on("data", (d) => (output += d));
-  child.stderr!.on("data", (d) => (output += d));
-  return { child, output: () => output, env };
-}
 
 test("[START] npm start on an empty data dir serves sign-in, stops cleanly, and keeps its data on restart", async () => {
   test.setTimeout(180_000);

@@ -12,7 +12,6 @@
 // process goes on writing the bytes, and when the file reaches the declared length everything
 // is SIGKILLed. The second start's log then says the upload was finished after the restart,
 // not by the hook.
-import { spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { execFile } from "node:child_process";
 import fs from "node:fs/promises";
@@ -24,22 +23,11 @@ import { expect, test } from "@playwright/test";
 import postgres from "postgres";
 import { startEmbeddedPostgres } from "../../lib/runtime/embedded-postgres";
 import { tusCreate, tusHead, tusPatch } from "../../test/harness/tus";
+import { startKiln, type Kiln } from "../support/npm-start";
 import { stopProcessGroup, waitForLine, waitForPostgresStopped } from "../support/processes";
 
 const exec = promisify(execFile);
 const MiB = 1024 * 1024;
-
-type Kiln = { child: ChildProcess; output: () => string; env: NodeJS.ProcessEnv };
-
-function startKiln(dataDir: string, port: number, logLevel = "warn"): Kiln {
-  const env: NodeJS.ProcessEnv = { ...process.env, KILN_DATA_DIR: dataDir, PORT: String(port), KILN_HOST: "127.0.0.1", LOG_LEVEL: logLevel };
-  for (const k of ["DATABASE_URL", "SMTP_URL", "LDAP_URL", "LDAP_BASE_DN", "LDAP_BIND_DN", "LDAP_BIND_PASSWORD", "LDAP_ADMIN_GROUP_DN", "KILN_URL"]) delete env[k];
-  const child = spawn("npm", ["start"], { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout!.on("data", (d) => (output += d));
-  child.stderr!.on("data", (d) => (output += d));
-  return { child, output: () => output, env };
-}
 
 /** The embedded PostgreSQL's postmaster (postmaster.pid, line 1) and its children (the backends). */
 function postgresPids(dataDir: string): { postmaster: number; children: () => number[] } {
