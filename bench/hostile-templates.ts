@@ -167,6 +167,9 @@ async function main(): Promise<void> {
     const rssAfter = rssMb(webPid);
     const tally = JSON.parse(tallyText) as Tally;
     const alive = await fetch(`${k.base}/api/health`).then((r) => r.ok, () => false);
+    // Stopped render workers' memory is given back lazily: read RSS again once things are idle.
+    await new Promise((r) => setTimeout(r, 10_000));
+    const rssSettled = rssMb(webPid);
 
     const rows: [string, WrkResult][] = [
       ["nginx /boot/chain.ipxe (static)", nginxChain],
@@ -195,7 +198,7 @@ async function main(): Promise<void> {
         `${tally.templateErrors} ended as template errors (${Object.entries(tally.kinds).map(([kind, n]) => `${kind} ${n}`).join(", ") || "none"}; ${tally.busy} of them "busy" refusals), ` +
         `${tally.rendered} rendered, other answers ${JSON.stringify(tally.other)}; each took p50 ${ms[Math.floor(ms.length / 2)] ?? "—"} ms, max ${ms.at(-1) ?? "—"} ms`,
     );
-    console.log(`web process (pid ${webPid}) RSS: ${f(rssBefore.rss)} MB before the Kiln rows, ${f(rssAfter.rss)} MB after the hostile rows (peak ${f(rssAfter.hwm)} MB); still answering /api/health: ${alive}`);
+    console.log(`web process (pid ${webPid}) RSS: ${f(rssBefore.rss)} MB before the Kiln rows, ${f(rssAfter.rss)} MB after the hostile rows, ${f(rssSettled.rss)} MB 10 s later (peak ${f(rssSettled.hwm)} MB); still answering /api/health: ${alive}`);
     console.log(`machine: ${execFileSync("nproc", { encoding: "utf8" }).trim()} cores (wrk, Kiln, its worker, PostgreSQL, nginx and the previewer share them), ${os.release()}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}`);
   } finally {
     for (const c of children) {
