@@ -28,15 +28,6 @@ describe("decideNextBoot", () => {
     expect(decideNextBoot([cancelled])).toMatchObject({ kind: "halt", state: "cancelled", reason: "cancelled by rita@example.org" });
   });
 
-  it("halts after an unattended install that failed or was cancelled once the installer had started; a part-way wipe does not halt", () => {
-    const failed = run({ action: "install", state: "failed", started: ["install"], reason: "the installer reported a failure" });
-    expect(decideNextBoot([failed])).toMatchObject({ kind: "halt", deploymentId: failed.deployment.id, reason: "the installer reported a failure" });
-    expect(decideNextBoot([run({ action: "install", state: "cancelled", started: ["install"] })])).toMatchObject({ kind: "halt", state: "cancelled" });
-    // The installer never started: the disk is as it was.
-    expect(decideNextBoot([run({ action: "install", state: "failed", started: ["boot"] })])).toEqual({ kind: "disk" });
-    expect(decideNextBoot([run({ action: "wipe_disk", state: "failed", started: ["wipe"] })])).toEqual({ kind: "disk" });
-  });
-
   it("passes over runs that never touched the disk: a deploy that failed before writing, a capture", () => {
     const bad = run({ state: "failed", started: ["write"], reason: "checksum mismatch" });
     expect(decideNextBoot([run({ state: "failed", started: ["power_on", "boot"] }), run({ action: "capture_disk", state: "done" }), bad])).toMatchObject({ kind: "halt", deploymentId: bad.deployment.id });

@@ -29,8 +29,8 @@ const DISK_STEP: Partial<Record<DeploymentRow["action"], string>> = { deploy_ima
 /**
  * Pure: the decision from the host's runs (newest first, with their steps). Capture runs only
  * read the disk, and a run that ended before its disk step started left the disk as it was;
- * both are passed over. The first run left that touched the disk decides: a deploy or an install
- * that failed or was cancelled there halts the machine (unless someone allowed the disk to boot); anything
+ * both are passed over. The first run left that touched the disk decides: a deploy that failed
+ * or was cancelled there halts the machine (unless someone allowed the disk to boot); anything
  * else boots the disk. An active run (pending, running) is always answered with its script.
  */
 export function decideNextBoot(runs: { deployment: DeploymentRow; steps: DeploymentStepRow[] }[]): NextBoot {
@@ -41,9 +41,7 @@ export function decideNextBoot(runs: { deployment: DeploymentRow; steps: Deploym
     if (!diskStep) continue;
     const touched = d.state === "done" || steps.some((s) => s.name === diskStep && s.startedAt !== null);
     if (!touched) continue;
-    // A wipe that stopped part-way leaves an erased or half-erased disk, not a bad system to boot
-    // (and its host goes to maintenance); a deploy or an install that stopped part-way leaves one.
-    if ((d.action === "deploy_image" || d.action === "install") && (d.state === "failed" || d.state === "cancelled") && !d.diskBootAllowedAt) {
+    if (d.action === "deploy_image" && (d.state === "failed" || d.state === "cancelled") && !d.diskBootAllowedAt) {
       return { kind: "halt", deploymentId: d.id, reason: d.failureReason ?? d.state, state: d.state, finishedAt: d.finishedAt?.toISOString() ?? null };
     }
     return { kind: "disk" };
