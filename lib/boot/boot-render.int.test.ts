@@ -112,8 +112,7 @@ describe("a run's text is rendered once and served as stored", () => {
   it("a template that does not render is refused when marking, with its line and column; nothing is marked", async () => {
     const broken = await createTemplate(t.db, rita, { name: "breaks-at-render", kind: "system", format: "ipxe", source: "#!ipxe\n\n  {{ vars.nope.deeper }}\n" });
     await updateBootSettings(t.db, rita, ids.marked, { systemTemplateId: broken.id, unattendedTemplateId: null });
-    // What the machine is answered now (the earlier tests' install was undone after its installer
-    // fetched its answers, so it halts); a refused mark must not change it.
+    // What the machine is answered now; a refused mark must not change it.
     const before = (await answerBootRequest(t.db, { mac: MARKED, sourceIp: "10.0.0.5" })).body;
     await expectAppError(markForReinstall(t.db, rita, ids.marked), "validation", /does not render for tpl-01: vars.nope is undefined.*\(line 3, column 15\)/);
     const after = (await answerBootRequest(t.db, { mac: MARKED, sourceIp: "10.0.0.5" })).body;
