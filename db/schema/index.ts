@@ -1,6 +1,7 @@
 export * from "./users";
 export * from "./auth";
 export * from "./mail";
+export * from "./sites";
 export * from "./inventory";
 export * from "./audit";
 export * from "./boot";

@@ -14,6 +14,7 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
+import { DEFAULT_SITE_ID, sites } from "./sites";
 import { users } from "./users";
 
 // The lifecycle of a machine. lib/hosts/state-machine.ts is the only place that says
@@ -40,6 +41,11 @@ export const hosts = pgTable(
     name: text("name").notNull(),
     state: hostState("state").notNull().default("new"),
     poolId: uuid("pool_id").references(() => pools.id, { onDelete: "set null" }),
+    // Which boot server answers it (docs/topology.md). Restrict: a site with hosts is not deleted.
+    siteId: uuid("site_id")
+      .notNull()
+      .default(sql.raw(`'${DEFAULT_SITE_ID}'::uuid`))
+      .references(() => sites.id, { onDelete: "restrict" }),
     tags: text("tags").array().notNull().default(sql`'{}'::text[]`),
     cpuCores: integer("cpu_cores"),
     memoryMb: integer("memory_mb"),
@@ -64,6 +70,7 @@ export const hosts = pgTable(
     uniqueIndex("hosts_name_key").on(t.name),
     index("hosts_state_idx").on(t.state),
     index("hosts_pool_state_idx").on(t.poolId, t.state),
+    index("hosts_site_idx").on(t.siteId),
     index("hosts_tags_idx").using("gin", t.tags),
   ],
 );
