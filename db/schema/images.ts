@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigint, foreignKey, index, integer, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { bigint, foreignKey, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { deployments } from "./boot";
 import { projects } from "./inventory";
 import { users } from "./users";
@@ -60,9 +60,28 @@ export const imageVersions = pgTable(
     // When the stored bytes were last hashed and matched sha256 (the scrub, a re-check after a
     // deploy failed its checksum); null means only at readyAt. The scrub takes the oldest first.
     verifiedAt: timestamp("verified_at", { withTimezone: true }),
+    // Which ranges of the logical (decompressed) image hold data, recorded at verification
+    // (lib/images/block-map.ts); null for versions verified before maps existed, whose deploys
+    // write every byte.
+    blockMap: jsonb("block_map").$type<ImageBlockMap>(),
   },
   (t) => [primaryKey({ columns: [t.imageId, t.version] }), index("image_versions_uploader_idx").on(t.uploadedByUserId)],
 );
+
+/**
+ * The block map of an image version, as bmaptool keeps one: the ranges of the logical image
+ * (after decompression) that hold data, each with the sha256 of its bytes; everything outside
+ * them is zero. `imageSha256` is the version's sha256 the map was computed from; `mappedSha256`
+ * is the sha256 of all mapped bytes in order (what the deploy agent checks in one pass).
+ */
+export type ImageBlockMap = {
+  v: 1;
+  imageSha256: string;
+  imageSizeBytes: number;
+  mappedBytes: number;
+  mappedSha256: string;
+  ranges: { start: number; length: number; sha256: string }[];
+};
 
 // One row per tus upload while its bytes are arriving (and until verification takes them
 // over). It is what quotas count for unfinished uploads and what the expiry job sweeps.
