@@ -4,6 +4,7 @@ import { createHash, randomBytes } from "node:crypto";
 import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { zstdCompressSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getImageVersionRow, insertImageUpload, insertImageVersion, nextImageVersion } from "@/db/queries/images";
 import type { UserRow } from "@/db/schema";
@@ -45,6 +46,27 @@ describe("verifyImageVersion", () => {
     expect(await verifyImageVersion(t.db, v)).toEqual({ state: "ready", sha256: sha(bytes), format: "unknown" });
     expect(await verifyImageVersion(t.db, v)).toEqual({ state: "skipped" });
     expect(await getImageVersionRow(t.db, v)).toMatchObject({ state: "ready", sha256: sha(bytes), storageKey: `blobs/${v.imageId}/${v.version}` });
+  });
+
+  it("records the block map of the decompressed image: its data ranges, their sha256s, for the stored bytes' sha256", async () => {
+    const MiB = 1024 * 1024;
+    const logical = Buffer.alloc(20 * MiB);
+    randomBytes(MiB).copy(logical, 0);
+    randomBytes(2 * MiB).copy(logical, 9 * MiB);
+    const blob = zstdCompressSync(logical);
+    const v = await arrived(blob, sha(blob));
+    expect(await verifyImageVersion(t.db, v)).toEqual({ state: "ready", sha256: sha(blob), format: "zstd" });
+    expect((await getImageVersionRow(t.db, v))!.blockMap).toEqual({
+      v: 1,
+      imageSha256: sha(blob),
+      imageSizeBytes: 20 * MiB,
+      mappedBytes: 3 * MiB,
+      mappedSha256: sha(Buffer.concat([logical.subarray(0, MiB), logical.subarray(9 * MiB, 11 * MiB)])),
+      ranges: [
+        { start: 0, length: MiB, sha256: sha(logical.subarray(0, MiB)) },
+        { start: 9 * MiB, length: 2 * MiB, sha256: sha(logical.subarray(9 * MiB, 11 * MiB)) },
+      ],
+    });
   });
 
   it("finishes the job of a run that stopped after moving the bytes into place", async () => {

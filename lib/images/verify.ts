@@ -1,5 +1,6 @@
 // After an upload completes: hash the bytes (streaming), detect the format, compare the
-// client's checksum, convert qcow2 to raw, and mark the version ready — or failed with the
+// client's checksum, convert qcow2 to raw, record the block map of the logical image
+// (./block-map.ts), and mark the version ready — or failed with the
 // reason. Runs in the worker; safe to run twice (it acts only on a version still in
 // `verifying`, and every state change is a guarded UPDATE).
 import { execFile } from "node:child_process";
@@ -10,10 +11,11 @@ import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
 import { deleteImageUploadRow, getImageRow, getImageUploadOfVersion, getImageVersionRow, refreshLatestVersion, updateImageVersionFrom } from "@/db/queries/images";
-import type { ImageFormat } from "@/db/schema";
+import type { ImageBlockMap, ImageFormat } from "@/db/schema";
 import type { Db } from "../db";
 import { recordAudit, SYSTEM } from "../audit/audit";
 import { getLogger } from "../log";
+import { computeBlockMap } from "./block-map";
 import { detectFormat, FORMAT_HEAD_BYTES } from "./format";
 import { remainingUserQuota } from "./images";
 import { getImageStorage, readHead } from "./storage";
@@ -106,6 +108,8 @@ export async function verifyImageVersion(db: Db, p: { imageId: string; version: 
     let sha256 = sourceSha256;
     let format = sourceFormat;
     let sizeBytes = upload.lengthBytes;
+    // Which ranges of the logical (decompressed) image hold data: the deploy agent writes only those.
+    let blockMap: ImageBlockMap | null = null;
     if (sourceFormat === "qcow2") {
       converted = path.join(storage.tmpDir, `convert-${p.imageId}-${p.version}-${randomBytes(4).toString("hex")}.raw`);
       const left = v.uploadedByUserId ? (await remainingUserQuota(db, v.uploadedByUserId)) + v.sizeBytes : null;
@@ -113,10 +117,12 @@ export async function verifyImageVersion(db: Db, p: { imageId: string; version: 
       sizeBytes = (await fsp.stat(converted)).size;
       format = detectFormat(await readHead(converted, FORMAT_HEAD_BYTES));
       sha256 = await sha256File(converted);
+      blockMap = await computeBlockMap(converted, format, sha256);
       key = await storage.putFile(converted, p.imageId, p.version);
       converted = null;
       await storage.removeUpload(upload.id);
     } else {
+      blockMap = await computeBlockMap(local.path, format, sha256);
       key = adopted ? adopted.key : await storage.adoptUpload(upload.id, p.imageId, p.version);
     }
 
@@ -130,6 +136,7 @@ export async function verifyImageVersion(db: Db, p: { imageId: string; version: 
         sourceSha256,
         sourceSizeBytes: upload.lengthBytes,
         storageKey: key,
+        blockMap,
         readyAt: new Date(),
         failureReason: null,
       });
