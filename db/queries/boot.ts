@@ -17,6 +17,22 @@ export async function touchHostSeen(db: DbOrTx, params: { hostId: string; at: Da
   await db.update(hosts).set({ lastSeenAt: params.at, sourceIp: params.sourceIp }).where(eq(hosts.id, params.hostId));
 }
 
+/**
+ * Last seen of many hosts in one statement (the boot server's batch): each row's time and
+ * address, never moving a host's last seen backwards.
+ */
+export async function touchHostsSeen(db: DbOrTx, rows: { hostId: string; at: Date; sourceIp: string | null }[]): Promise<void> {
+  if (rows.length === 0) return;
+  const values = sql.join(
+    rows.map((r) => sql`(${r.hostId}::uuid, ${r.at.toISOString()}::timestamptz, ${r.sourceIp}::text)`),
+    sql`, `,
+  );
+  await db.execute(sql`
+    update ${hosts} set last_seen_at = v.at, source_ip = v.ip
+    from (values ${values}) as v(id, at, ip)
+    where ${hosts.id} = v.id and (${hosts.lastSeenAt} is null or ${hosts.lastSeenAt} <= v.at)`);
+}
+
 export async function getActiveDeployment(db: DbOrTx, hostId: string): Promise<DeploymentRow | undefined> {
   const [row] = await db
     .select()
@@ -60,12 +76,12 @@ export async function updateDeploymentRow(db: DbOrTx, id: string, values: Partia
   return row;
 }
 
-/** Counts a boot of an active deployment; the first one moves it pending → running. */
-export async function recordDeploymentBoot(db: DbOrTx, id: string, at: Date): Promise<void> {
+/** Counts boots of an active deployment (`count` at once from the boot server's batch); the first one moves it pending → running. */
+export async function recordDeploymentBoot(db: DbOrTx, id: string, at: Date, count = 1): Promise<void> {
   await db
     .update(deployments)
     .set({
-      bootCount: sql`${deployments.bootCount} + 1`,
+      bootCount: sql`${deployments.bootCount} + ${count}::int`,
       state: sql`case when ${deployments.state} = 'pending' then 'running'::deployment_state else ${deployments.state} end`,
       startedAt: sql`coalesce(${deployments.startedAt}, ${at.toISOString()}::timestamptz)`,
     })
@@ -114,11 +130,12 @@ export async function getHolder(db: DbOrTx, hostId: string) {
 }
 
 /** Records a discovered machine (state new). Two requests racing on one MAC: one inserts, the other finds it. */
-export async function insertDiscoveredHost(db: DbOrTx, params: { name: string; mac: string; hostnameHint: string | null; sourceIp: string | null; at: Date }) {
+export async function insertDiscoveredHost(db: DbOrTx, params: { name: string; mac: string; hostnameHint: string | null; sourceIp: string | null; at: Date; siteId?: string | null }) {
   return db.transaction(async (tx) => {
     const [host] = await tx
       .insert(hosts)
-      .values({ name: params.name, state: "new", hostnameHint: params.hostnameHint, sourceIp: params.sourceIp, firstSeenAt: params.at, lastSeenAt: params.at })
+      // No site given: the column's default (the default site).
+      .values({ name: params.name, state: "new", hostnameHint: params.hostnameHint, sourceIp: params.sourceIp, firstSeenAt: params.at, lastSeenAt: params.at, ...(params.siteId ? { siteId: params.siteId } : {}) })
       .onConflictDoNothing()
       .returning();
     if (!host) return undefined;

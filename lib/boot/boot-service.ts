@@ -28,57 +28,106 @@ export type BootAnswer = { status: number; body: string; contentType: string };
 
 const IPXE = "text/plain; charset=utf-8";
 const SEEN_WRITE_INTERVAL_MS = 60_000;
-const DISCOVERY_LIMIT_PER_IP = 100;
-const DISCOVERY_WINDOW_SECONDS = 600;
+export const DISCOVERY_LIMIT_PER_IP = 100;
+export const DISCOVERY_WINDOW_SECONDS = 600;
+
+// Answers given as they are to many machines: built once, never changed by a caller.
+const LOCAL_BOOT_ANSWER: BootAnswer = Object.freeze({ status: 200, contentType: IPXE, body: localBootScript() });
 
 /** A hostname hint is only ever shown to admins; keep it short and printable. */
-function cleanHint(hint: string | null | undefined): string | null {
+export function cleanHint(hint: string | null | undefined): string | null {
   const h = hint?.trim().replace(/[^A-Za-z0-9._-]/g, "").slice(0, 63);
   return h ? h : null;
 }
 
+/** What an unknown, idle or unreadable machine is answered: boot the local disk. */
+export function localBootAnswer(): BootAnswer {
+  return LOCAL_BOOT_ANSWER;
+}
+
+/** The 400 for a path that is not a MAC address. */
+export function badMacAnswer(raw: string): BootAnswer {
+  return { status: 400, contentType: IPXE, body: errorScript(`“${raw.slice(0, 40)}” is not a MAC address; chain to /boot/\${net0/mac:hexhyp}`) };
+}
+
+/** Last seen is written at most once a minute per host, or at once when the machine asks from another address. */
+export function isSeenWriteDue(host: { lastSeenAt: Date | null; sourceIp: string | null }, sourceIp: string | null, nowMs: number): boolean {
+  return !host.lastSeenAt || nowMs - host.lastSeenAt.getTime() > SEEN_WRITE_INTERVAL_MS || host.sourceIp !== sourceIp;
+}
+
+/**
+ * What a known host's MAC is answered, read from the database once and free of per-request
+ * writes, so the boot server can keep it in memory (lib/boot-server/answers.ts) and the
+ * uncached path below answers the same: a fixed answer (local boot, halt), the active run's
+ * stored text with its token put in (valid until the token expires, then local boot), or a
+ * run whose system template failed to render (the run fails; the machine boots its disk).
+ */
+export type HostBootPlan =
+  | { kind: "fixed"; answer: BootAnswer }
+  | { kind: "run"; deploymentId: string; tokenExpiresAtMs: number; answer: BootAnswer }
+  | { kind: "broken"; deploymentId: string; reason: string; answer: BootAnswer };
+
+export async function loadHostBootPlan(db: Db, p: { host: HostRow; mac: string; now: Date }): Promise<HostBootPlan> {
+  const { host, mac } = p;
+  const { next, active: deployment } = await loadBootDecision(db, host.id);
+  if (!deployment || deployment.tokenExpiresAt.getTime() <= p.now.getTime()) {
+    // A disk whose last write failed or was cancelled part-way is never booted (lib/deployments/next-boot.ts).
+    if (next.kind === "halt") return { kind: "fixed", answer: Object.freeze({ status: 200, contentType: IPXE, body: haltScript({ reason: next.reason, recheckUrl: `${getEnv().bootUrl}/boot/${mac.replace(/:/g, "-")}` }) }) };
+    return { kind: "fixed", answer: LOCAL_BOOT_ANSWER };
+  }
+  try {
+    // One-shot mark: the same run is answered until it reports done, so a reboot half-way continues it.
+    const body = await storedDeploymentText(db, { host, mac, deployment, which: "system", token: deploymentToken(deployment.id) });
+    return { kind: "run", deploymentId: deployment.id, tokenExpiresAtMs: deployment.tokenExpiresAt.getTime(), answer: Object.freeze({ status: 200, contentType: IPXE, body }) };
+  } catch (e) {
+    const reason = e instanceof TemplateError ? e.message : "the boot template could not be rendered";
+    getLogger("boot").warn({ hostId: host.id, deploymentId: deployment.id, reason }, "boot template failed; answering local boot");
+    return { kind: "broken", deploymentId: deployment.id, reason, answer: { status: 200, contentType: IPXE, body: errorScript(`the boot template of ${host.name} failed to render (see the host page); booting from disk`) } };
+  }
+}
+
+/** A run whose system template failed to render when its machine asked: counted, then failed. */
+export async function recordBrokenRun(db: Db, plan: { deploymentId: string; reason: string }, at: Date): Promise<void> {
+  await recordDeploymentBoot(db, plan.deploymentId, at);
+  await failFromBoot(db, plan.deploymentId, `the system template failed to render: ${plan.reason}`, at);
+}
+
+/**
+ * The uncached answer: every read and write done for this one request. The boot server answers
+ * the same from memory and batches the writes (lib/boot-server/answers.ts).
+ */
 export async function answerBootRequest(db: Db, req: { mac: string; hostnameHint?: string | null; sourceIp: string | null; now?: Date }): Promise<BootAnswer> {
   const now = req.now ?? new Date();
   const mac = normalizeMac(req.mac);
-  if (!mac) return { status: 400, contentType: IPXE, body: errorScript(`“${req.mac.slice(0, 40)}” is not a MAC address; chain to /boot/\${net0/mac:hexhyp}`) };
+  if (!mac) return badMacAnswer(req.mac);
 
   const found = await findHostByMac(db, mac);
   if (!found) {
     await discoverHost(db, { mac, hint: cleanHint(req.hostnameHint), sourceIp: req.sourceIp, now });
-    return { status: 200, contentType: IPXE, body: localBootScript() };
+    return LOCAL_BOOT_ANSWER;
   }
   const { host } = found;
-  if (!host.lastSeenAt || now.getTime() - host.lastSeenAt.getTime() > SEEN_WRITE_INTERVAL_MS || host.sourceIp !== req.sourceIp) {
+  if (isSeenWriteDue(host, req.sourceIp, now.getTime())) {
     await touchHostSeen(db, { hostId: host.id, at: now, sourceIp: req.sourceIp });
   }
-  const { next, active: deployment } = await loadBootDecision(db, host.id);
-  if (!deployment || deployment.tokenExpiresAt.getTime() <= now.getTime()) {
-    // A disk whose last write failed or was cancelled part-way is never booted (lib/deployments/next-boot.ts).
-    if (next.kind === "halt") return { status: 200, contentType: IPXE, body: haltScript({ reason: next.reason, recheckUrl: `${getEnv().bootUrl}/boot/${mac.replace(/:/g, "-")}` }) };
-    return { status: 200, contentType: IPXE, body: localBootScript() };
+  const plan = await loadHostBootPlan(db, { host, mac, now });
+  if (plan.kind === "run") {
+    await recordDeploymentBoot(db, plan.deploymentId, now);
+    await noteBootRequest(db, plan.deploymentId, now);
   }
-  // One-shot mark: the same run is answered until it reports done, so a reboot half-way continues it.
-  await recordDeploymentBoot(db, deployment.id, now);
-  try {
-    const body = await storedDeploymentText(db, { host, mac, deployment, which: "system", token: deploymentToken(deployment.id) });
-    await noteBootRequest(db, deployment.id, now);
-    return { status: 200, contentType: IPXE, body };
-  } catch (e) {
-    const reason = e instanceof TemplateError ? e.message : "the boot template could not be rendered";
-    getLogger("boot").warn({ hostId: host.id, deploymentId: deployment.id, reason }, "boot template failed; answering local boot");
-    await failFromBoot(db, deployment.id, `the system template failed to render: ${reason}`, now);
-    return { status: 200, contentType: IPXE, body: errorScript(`the boot template of ${host.name} failed to render (see the host page); booting from disk`) };
-  }
+  else if (plan.kind === "broken") await recordBrokenRun(db, plan, now);
+  return plan.answer;
 }
 
-async function discoverHost(db: Db, p: { mac: string; hint: string | null; sourceIp: string | null; now: Date }): Promise<void> {
+/** Records an unknown MAC as a new host (state new), within the per-source flood limit. */
+export async function discoverHost(db: Db, p: { mac: string; hint: string | null; sourceIp: string | null; now: Date; siteId?: string | null }): Promise<void> {
   // A flood of random MACs from one source must not fill the host table.
   const { count } = await hitRateLimit(db, { key: `discover:ip:${p.sourceIp ?? "unknown"}`, windowSeconds: DISCOVERY_WINDOW_SECONDS });
   if (count > DISCOVERY_LIMIT_PER_IP) {
     if (count === DISCOVERY_LIMIT_PER_IP + 1) getLogger("boot").warn({ sourceIp: p.sourceIp }, "discovery rate limit reached; unknown MACs from this source are not recorded for a while");
     return;
   }
-  const host = await insertDiscoveredHost(db, { name: `new-${p.mac.replace(/:/g, "")}`, mac: p.mac, hostnameHint: p.hint, sourceIp: p.sourceIp, at: p.now });
+  const host = await insertDiscoveredHost(db, { name: `new-${p.mac.replace(/:/g, "")}`, mac: p.mac, hostnameHint: p.hint, sourceIp: p.sourceIp, at: p.now, siteId: p.siteId ?? null });
   if (host) {
     await insertHostEvents(db, [{ hostId: host.id, kind: "discovered", toState: "new", message: `first network boot from ${p.sourceIp ?? "an unknown address"}${p.hint ? ` (says it is ${p.hint})` : ""}`, at: p.now }]);
   }

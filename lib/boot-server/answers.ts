@@ -1,0 +1,301 @@
+// The boot server's answers to GET /boot/<mac>, from memory. Each MAC's answer (local boot, a
+// halt, or its run's stored script with the token put in) is read from PostgreSQL once, by the
+// same code as the uncached path (lib/boot/boot-service.ts), and kept until a trigger announces
+// on `kiln_boot` that something it was decided from changed (db/migrations/0009_boot-answer-notify.sql).
+// A hit is a map lookup: no query, no promise, no log line. The writes a request causes (last
+// seen, discovery, the run's boot) go to BootWrites, which batches them off the answer's path.
+//
+// PostgreSQL away: known machines get the answer in memory; a MAC not in memory gets local
+// boot (the issue's rule for unknown or unreadable), logged once per outage. When the LISTEN
+// connection comes back (postgres.js reconnects it by itself) the whole memory is dropped,
+// since announcements may have been missed, and the waiting writes go out.
+import { findHostByMac } from "@/db/queries/boot";
+import { pingDatabase } from "@/db/queries/health";
+import { listenChannel, type ListenHandle } from "@/db/listen";
+import { badMacAnswer, cleanHint, isSeenWriteDue, loadHostBootPlan, localBootAnswer, recordBrokenRun, type BootAnswer, type HostBootPlan } from "../boot/boot-service";
+import type { Db } from "../db";
+import { normalizeMac } from "../hosts/mac";
+import { getLogger } from "../log";
+import { BootWrites } from "./writes";
+
+export type { BootAnswer } from "../boot/boot-service";
+export type BootRequest = { mac: string; hostnameHint: string | null; sourceIp: string | null };
+
+/** The channel the triggers announce on; the payload is `{"h": hostId, "m": mac}` (either may be missing), or `*` for everything. */
+export const BOOT_CHANNEL = "kiln_boot";
+/** A miss waits this long for the database, then the machine boots its disk (it asks again at its next boot). */
+const MISS_TIMEOUT_MS = 3_000;
+/** Forms of a MAC as machines send them (aa-bb-…, AA:BB:…) → the stored form; bounded, rebuilt when full. */
+const MAX_MAC_FORMS = 50_000;
+
+type HostEntry = { kind: "host"; hostId: string; lastSeenAt: Date | null; sourceIp: string | null; plan: HostBootPlan };
+type Entry = { kind: "unknown" } | HostEntry;
+const UNKNOWN: Entry = Object.freeze({ kind: "unknown" });
+
+/** A read in flight for one MAC. `stale`: something it may have read changed meanwhile, so its result is answered but not kept. */
+type Load = { promise: Promise<Entry>; hostId: string | undefined; stale: boolean };
+
+export class BootAnswers {
+  private readonly db: Db;
+  private readonly databaseUrl: string;
+  private readonly nowMs: () => number;
+  private readonly writes: BootWrites;
+  private readonly entries = new Map<string, Entry>();
+  private readonly macsOfHost = new Map<string, Set<string>>();
+  private readonly loads = new Map<string, Load>();
+  private readonly macForms = new Map<string, string>();
+  private listen: ListenHandle | null = null;
+  /** Only while LISTEN is established may answers be kept: otherwise nothing would tell us they changed. */
+  private listening = false;
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private probeTimer: NodeJS.Timeout | null = null;
+  private probing = false;
+  private databaseUp = true;
+  private outageMisses = 0;
+  private counters = { hits: 0, misses: 0, errors: 0 };
+
+  constructor(p: { db: Db; databaseUrl: string; siteId?: string | null; now?: () => Date }) {
+    this.db = p.db;
+    this.databaseUrl = p.databaseUrl;
+    const now = p.now;
+    this.nowMs = now ? () => now().getTime() : Date.now;
+    this.writes = new BootWrites({ db: p.db, siteId: p.siteId ?? null, onFlushed: (r) => (r.ok ? this.markUp() : this.markDown(r.error)) });
+  }
+
+  async start(): Promise<void> {
+    this.writes.start();
+    // A boot server started while PostgreSQL is away still answers (local boot for all) and listens once it can.
+    await this.tryListen();
+    this.probeTimer = setInterval(() => void this.probe(), 1_000);
+    this.probeTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.probeTimer) clearInterval(this.probeTimer);
+    const flushed = await this.writes.stop();
+    if (!flushed.ok) getLogger("boot").warn({ pendingWrites: this.writes.pending }, "boot server stopped with writes not flushed (database unreachable)");
+    this.listening = false;
+    await this.listen?.close();
+    this.listen = null;
+  }
+
+  stats() {
+    return { ...this.counters, entries: this.entries.size, pendingWrites: this.writes.pending, databaseUp: this.databaseUp };
+  }
+
+  /** Writes what is waiting now (tests, and a caller that wants them out before it reads). */
+  flush(): Promise<{ ok: boolean }> {
+    return this.writes.flush();
+  }
+
+  answer(req: BootRequest): BootAnswer | Promise<BootAnswer> {
+    const mac = this.macOf(req.mac);
+    if (mac === null) return badMacAnswer(req.mac);
+    const entry = this.entries.get(mac);
+    if (entry !== undefined) {
+      this.counters.hits++;
+      return this.respond(entry, mac, req, this.nowMs());
+    }
+    this.counters.misses++;
+    return this.miss(mac, req);
+  }
+
+  /** The per-request part of an answer: what it costs the database is only queued here. */
+  private respond(entry: Entry, mac: string, req: BootRequest, nowMs: number): BootAnswer {
+    if (entry.kind === "unknown") {
+      this.writes.discover({ mac, hint: cleanHint(req.hostnameHint), sourceIp: req.sourceIp, at: new Date(nowMs) });
+      return localBootAnswer();
+    }
+    if (isSeenWriteDue(entry, req.sourceIp, nowMs)) {
+      const at = new Date(nowMs);
+      entry.lastSeenAt = at;
+      entry.sourceIp = req.sourceIp;
+      this.writes.touch(entry.hostId, at, req.sourceIp);
+    }
+    const plan = entry.plan;
+    if (plan.kind === "run") {
+      // The token's expiry is checked per answer: an expired run is no longer offered, even from memory.
+      if (plan.tokenExpiresAtMs <= nowMs) return localBootAnswer();
+      this.writes.runBooted(plan.deploymentId, new Date(nowMs));
+    }
+    return plan.answer;
+  }
+
+  private macOf(raw: string): string | null {
+    let mac = this.macForms.get(raw);
+    if (mac !== undefined) return mac;
+    mac = normalizeMac(raw) ?? undefined;
+    if (mac === undefined) return null;
+    // Only forms of MACs we keep answers for are remembered, so random paths cannot grow this.
+    if (this.entries.has(mac)) {
+      if (this.macForms.size >= MAX_MAC_FORMS) this.macForms.clear();
+      this.macForms.set(raw, mac);
+    }
+    return mac;
+  }
+
+  private async miss(mac: string, req: BootRequest): Promise<BootAnswer> {
+    if (!this.databaseUp) return this.unreadable(mac, req);
+    let load = this.loads.get(mac);
+    if (!load) load = this.startLoad(mac);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const entry = await Promise.race([
+        load.promise,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer from the database within ${MISS_TIMEOUT_MS} ms`)), MISS_TIMEOUT_MS);
+        }),
+      ]);
+      return this.respond(entry, mac, req, this.nowMs());
+    } catch (e) {
+      this.markDown(e);
+      return this.unreadable(mac, req);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The database cannot tell us who this is: local boot (never a run, never a halt we cannot confirm). */
+  private unreadable(mac: string, req: BootRequest): BootAnswer {
+    this.counters.errors++;
+    this.outageMisses++;
+    // Unknown or known, the write below sorts it out when the database is back (a known MAC is not discovered twice).
+    this.writes.discover({ mac, hint: cleanHint(req.hostnameHint), sourceIp: req.sourceIp, at: new Date(this.nowMs()) });
+    return localBootAnswer();
+  }
+
+  private startLoad(mac: string): Load {
+    const load: Load = { promise: undefined as never, hostId: undefined, stale: false };
+    load.promise = (async (): Promise<Entry> => {
+      try {
+        const found = await findHostByMac(this.db, mac);
+        if (!found) {
+          this.keep(mac, load, UNKNOWN);
+          return UNKNOWN;
+        }
+        const { host } = found;
+        load.hostId = host.id;
+        const plan = await loadHostBootPlan(this.db, { host, mac, now: new Date(this.nowMs()) });
+        const entry: HostEntry = { kind: "host", hostId: host.id, lastSeenAt: host.lastSeenAt, sourceIp: host.sourceIp, plan };
+        // A run that cannot be rendered fails now, once; its change is announced and the next request reads again.
+        if (plan.kind === "broken") await recordBrokenRun(this.db, plan, new Date(this.nowMs()));
+        else this.keep(mac, load, entry);
+        return entry;
+      } finally {
+        if (this.loads.get(mac) === load) this.loads.delete(mac);
+      }
+    })();
+    this.loads.set(mac, load);
+    return load;
+  }
+
+  private keep(mac: string, load: Load, entry: Entry): void {
+    if (load.stale || !this.listening || this.stopped) return;
+    this.entries.set(mac, entry);
+    if (entry.kind === "host") {
+      let macs = this.macsOfHost.get(entry.hostId);
+      if (!macs) this.macsOfHost.set(entry.hostId, (macs = new Set()));
+      macs.add(mac);
+    }
+  }
+
+  private dropMac(mac: string): void {
+    const entry = this.entries.get(mac);
+    if (entry === undefined) return;
+    this.entries.delete(mac);
+    if (entry.kind === "host") this.macsOfHost.get(entry.hostId)?.delete(mac);
+  }
+
+  private dropHost(hostId: string): void {
+    const macs = this.macsOfHost.get(hostId);
+    if (!macs) return;
+    this.macsOfHost.delete(hostId);
+    for (const mac of macs) this.entries.delete(mac);
+  }
+
+  private dropAll(): void {
+    this.entries.clear();
+    this.macsOfHost.clear();
+    this.macForms.clear();
+    for (const load of this.loads.values()) load.stale = true;
+  }
+
+  private onNotify(payload: string): void {
+    let h: string | undefined;
+    let m: string | undefined;
+    try {
+      if (payload === "*") return this.dropAll();
+      const parsed = JSON.parse(payload) as { h?: unknown; m?: unknown };
+      if (typeof parsed.h === "string") h = parsed.h;
+      if (typeof parsed.m === "string") m = parsed.m;
+    } catch {
+      // Not ours to read: drop everything rather than keep something that may have changed.
+      return this.dropAll();
+    }
+    if (h) this.dropHost(h);
+    if (m) this.dropMac(m);
+    // A read in flight may have seen the row before this change: answer it, but do not keep it.
+    for (const [mac, load] of this.loads) {
+      if (mac === m || load.hostId === undefined || load.hostId === h) load.stale = true;
+    }
+  }
+
+  private onListen(): void {
+    // First LISTEN, or again after the connection came back: what was announced meanwhile is unknown.
+    this.dropAll();
+    this.listening = true;
+    this.markUp();
+    void this.writes.flush();
+  }
+
+  private async tryListen(): Promise<void> {
+    if (this.stopped || this.listen) return;
+    try {
+      this.listen = await listenChannel(
+        this.databaseUrl,
+        BOOT_CHANNEL,
+        (payload) => this.onNotify(payload),
+        () => this.onListen(),
+      );
+      if (this.stopped) await this.listen.close();
+    } catch (e) {
+      this.markDown(e);
+      this.retryTimer = setTimeout(() => void this.tryListen(), 2_000);
+      this.retryTimer.unref();
+    }
+  }
+
+  /** While the database is away: one cheap query a second tells when it is back, so misses read it again. */
+  private async probe(): Promise<void> {
+    if (this.databaseUp || this.probing || this.stopped) return;
+    this.probing = true;
+    try {
+      await pingDatabase(this.db);
+      this.markUp();
+      void this.writes.flush();
+    } catch {
+      // Still away; logged once when the outage began.
+    } finally {
+      this.probing = false;
+    }
+  }
+
+  private markDown(error: unknown): void {
+    if (!this.databaseUp) return;
+    this.databaseUp = false;
+    this.outageMisses = 0;
+    getLogger("boot").warn(
+      { err: error instanceof Error ? error.message : String(error), entries: this.entries.size },
+      "database unreachable: answering known machines from memory, others with local boot, and keeping writes until it is back",
+    );
+  }
+
+  private markUp(): void {
+    if (this.databaseUp) return;
+    this.databaseUp = true;
+    getLogger("boot").info({ localBootAnswers: this.outageMisses, pendingWrites: this.writes.pending }, "database reachable again");
+  }
+}
