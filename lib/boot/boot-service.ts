@@ -23,6 +23,7 @@ import { deploymentToken } from "./deployment-token";
 import { insertHostEvents } from "@/db/queries/hosts";
 import { failFromBoot, noteBootRequest, noteFileFetched, reportFinished } from "../deployments/agent";
 import { loadBootDecision } from "../deployments/next-boot";
+import { siteBootUrlOf } from "../sites/sites";
 
 export type BootAnswer = { status: number; body: string; contentType: string };
 
@@ -72,7 +73,7 @@ export async function loadHostBootPlan(db: Db, p: { host: HostRow; mac: string; 
   const { next, active: deployment } = await loadBootDecision(db, host.id);
   if (!deployment || deployment.tokenExpiresAt.getTime() <= p.now.getTime()) {
     // A disk whose last write failed or was cancelled part-way is never booted (lib/deployments/next-boot.ts).
-    if (next.kind === "halt") return { kind: "fixed", answer: Object.freeze({ status: 200, contentType: IPXE, body: haltScript({ reason: next.reason, recheckUrl: `${getEnv().bootUrl}/boot/${mac.replace(/:/g, "-")}` }) }) };
+    if (next.kind === "halt") return { kind: "fixed", answer: Object.freeze({ status: 200, contentType: IPXE, body: haltScript({ reason: next.reason, recheckUrl: `${await siteBootUrlOf(db, host)}/boot/${mac.replace(/:/g, "-")}` }) }) };
     return { kind: "fixed", answer: LOCAL_BOOT_ANSWER };
   }
   try {
@@ -165,8 +166,10 @@ async function renderRunTemplate(
   if (!templateId || !version) throw new TemplateError(`this deployment has no ${p.which} template`, 1, 1, "render");
   const tv = await getTemplateVersion(db, { templateId, version });
   if (!tv) throw new TemplateError(`${p.which} template version ${version} no longer exists`, 1, 1, "render");
-  const image = await imageContextOf(db, p.run, p.token);
-  const context = await loadBootContext(db, { host: p.host, mac: p.mac, deployment: p.run, token: p.token, image });
+  // The host's site's boot URL, read once for the image URL and the context.
+  const baseUrl = await siteBootUrlOf(db, p.host);
+  const image = await imageContextOf(db, p.run, p.token, baseUrl);
+  const context = await loadBootContext(db, { host: p.host, mac: p.mac, deployment: p.run, token: p.token, image, baseUrl });
   return renderInPool(tv.source, context);
 }
 
@@ -218,14 +221,14 @@ async function storedDeploymentText(db: DbOrTx, p: { host: HostRow; mac: string;
 }
 
 /** What templates see of the image a run writes: its name, version, checksum and the URL its token opens. */
-export async function imageContextOf(db: DbOrTx, d: { imageId: string | null; imageVersion: number | null }, token: string): Promise<BootContextInput["image"]> {
+export async function imageContextOf(db: DbOrTx, d: { imageId: string | null; imageVersion: number | null }, token: string, baseUrl = getEnv().bootUrl): Promise<BootContextInput["image"]> {
   if (!d.imageId || !d.imageVersion) return null;
   const [image, version] = await Promise.all([getImageRow(db, d.imageId), getImageVersionRow(db, { imageId: d.imageId, version: d.imageVersion })]);
   if (!image || !version) return null;
   return {
     name: image.name,
     version: version.version,
-    url: `${getEnv().bootUrl}${blobPathOf(image.id, version.version)}?token=${token}`,
+    url: `${baseUrl}${blobPathOf(image.id, version.version)}?token=${token}`,
     sha256: version.sha256 ?? "",
     format: version.format ?? "raw",
     sizeBytes: version.sizeBytes,
@@ -242,6 +245,8 @@ export async function loadBootContext(
     token: string | null;
     vars?: Record<string, unknown>;
     image?: BootContextInput["image"];
+    /** The host's site's boot URL when the caller has it already. */
+    baseUrl?: string;
   },
 ) {
   const ifaces = await listInterfaces(db, [p.host.id]);
@@ -253,7 +258,7 @@ export async function loadBootContext(
   // A deployment uses the vars it was marked with; otherwise the holder's current settings.
   const leaseVars = p.vars ?? p.deployment?.vars ?? (settings && settings.leaseId === holder?.leaseId ? settings.vars : {});
   return buildBootContext({
-    baseUrl: getEnv().bootUrl,
+    baseUrl: p.baseUrl ?? (await siteBootUrlOf(db, p.host)),
     host: {
       name: p.host.name,
       macs: ifaces.map((i) => i.mac),

@@ -22,6 +22,7 @@ import { blobPathOf } from "../images/images";
 import { UPLOAD_PATH } from "../validation/images";
 import { agentFinishSchema, agentInventorySchema, agentLogSchema, agentProgressSchema } from "../validation/deployments";
 import { runAuthorization, settleCapture } from "./capture";
+import { siteBootUrlOf } from "../sites/sites";
 import { RECHECK_IMAGE_VERSION_JOB } from "../images/scrub";
 import { advance, appendLog, currentStep, emit, enqueueLater, extendDeadline, failRun, withRun, type RunContext } from "./engine";
 import { PROGRESS_STEPS, STEPS, isStepName, type StepName } from "./plan";
@@ -71,7 +72,8 @@ export async function serveAgentScript(db: Db, p: { mac: string; token: string; 
 /** What the agent needs to do its job, with every URL it reports to. */
 async function agentParams(db: Db, f: Found, token: string) {
   const { deployment: d, host, mac } = f;
-  const base = getEnv().bootUrl;
+  // The site's boot server, where this machine is being answered.
+  const base = await siteBootUrlOf(db, host);
   const urls = deploymentUrls(base, mac, token);
   const disk = d.options.disk ?? (typeof d.vars.disk === "string" ? d.vars.disk : null);
   let image = null;

@@ -12,6 +12,7 @@ import { hostAcceptSchema, hostBulkSchema, hostCreateSchema, hostListQuerySchema
 import { parseInput } from "../validation/parse";
 import { transitionHostStates } from "./transition";
 import { listReleaseWaits, type ReleaseWait } from "../leases/release-wait";
+import { moveHostToSite } from "../sites/sites";
 
 export type HostView = {
   id: string;
@@ -19,6 +20,7 @@ export type HostView = {
   state: HostRow["state"];
   poolId: string | null;
   poolName?: string | null;
+  siteId: string;
   tags: string[];
   cpuCores: number | null;
   memoryMb: number | null;
@@ -43,6 +45,7 @@ function toHostView(h: HostRow, ifaces: InterfaceRow[], opts: { isAdmin: boolean
     state: h.state,
     poolId: h.poolId,
     poolName: opts.poolName,
+    siteId: h.siteId,
     tags: h.tags,
     cpuCores: h.cpuCores,
     memoryMb: h.memoryMb,
@@ -132,6 +135,8 @@ export async function updateHost(db: Db, actor: Actor, hostId: string, input: un
         await assertMacsFree(tx, data.interfaces.map((i) => i.mac), hostId);
         await replaceInterfaces(tx, hostId, data.interfaces.some((i) => i.isPxe) ? data.interfaces : data.interfaces.map((i, n) => ({ ...i, isPxe: n === 0 })));
       }
+      // A move between sites has its own timeline entry and audit ("host.site").
+      if (data.siteId !== undefined) await moveHostToSite(tx, actor, before, data.siteId);
       const host = (await updateHostRow(tx, hostId, {
         ...(data.name !== undefined ? { name: data.name } : {}),
         ...(data.poolId !== undefined ? { poolId: data.poolId } : {}),
@@ -149,9 +154,11 @@ export async function updateHost(db: Db, actor: Actor, hostId: string, input: un
             }
           : {}),
       }))!;
-      const changed = Object.keys(data);
-      await insertHostEvents(tx, [{ hostId, kind: "updated", actorUserId: actor.user?.id ?? null, message: `changed ${changed.join(", ")}` }]);
-      await recordAudit(tx, actor, { action: "host.update", targetType: "host", targetId: hostId, summary: `updated host ${host.name}: ${changed.join(", ")}`, data: { fields: changed } });
+      const changed = Object.keys(data).filter((k) => k !== "siteId");
+      if (changed.length || data.siteId === undefined) {
+        await insertHostEvents(tx, [{ hostId, kind: "updated", actorUserId: actor.user?.id ?? null, message: `changed ${changed.join(", ")}` }]);
+        await recordAudit(tx, actor, { action: "host.update", targetType: "host", targetId: hostId, summary: `updated host ${host.name}: ${changed.join(", ")}`, data: { fields: changed } });
+      }
       return toHostView(host, await listInterfaces(tx, [hostId]), { isAdmin: true });
     });
   } catch (e) {

@@ -68,6 +68,8 @@ export type HostCreate = z.infer<typeof hostCreateSchema>;
 export const hostUpdateSchema = z.object({
   name: nameSchema.optional(),
   poolId: uuidSchema.nullable().optional(),
+  // The site whose boot server answers the host (lib/sites).
+  siteId: uuidSchema.optional(),
   tags: z.array(tagSchema).max(50).optional(),
   cpuCores: hostFields.cpuCores,
   memoryMb: hostFields.memoryMb,
