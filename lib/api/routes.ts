@@ -38,6 +38,7 @@ import {
   projectMemberAddSchema,
   projectUpdateSchema,
 } from "../validation/inventory";
+import { siteCreateSchema, siteUpdateSchema } from "../validation/sites";
 import { imageCreateSchema, imageListQuerySchema, imageUpdateSchema, imageVersionUpdateSchema } from "../validation/images";
 import {
   bootSettingsSchema,
@@ -54,6 +55,7 @@ import {
 export const API_TAGS = [
   { name: "Hosts", description: "The machines: inventory, state and history. Researchers see the hosts they hold; administrators see and change all." },
   { name: "Pools", description: "Groups of hosts with a lease policy (default and maximum duration). Everyone leases from them; administrators manage them." },
+  { name: "Sites", description: "Where hosts are and which boot server answers them: each site has a boot URL its machines are told to use, and one or more boot servers reporting a heartbeat. Administrators only." },
   { name: "Projects", description: "Leases are charged to a project, which may cap hosts at once, lease length and node-hours per month." },
   { name: "Leases", description: "A bounded claim on hosts. Grants are all-or-nothing and race-free." },
   { name: "Templates", description: "iPXE boot scripts and unattended-install files (preseed, kickstart, cloud-init) as versioned data; private, shared with a project, or public." },
@@ -97,6 +99,8 @@ export type ApiRoute = {
 const HOST_ID = { id: "The host's id (a UUID)." };
 const POOL_ID = { id: "The pool's id (a UUID)." };
 const PROJECT_ID = { id: "The project's id (a UUID)." };
+const SITE_ID = { id: "The site's id (a UUID)." };
+const SITE_404: ApiResponse = { status: 404, description: "No such site." };
 const LEASE_ID = { id: "The lease's id (a UUID)." };
 
 const TEMPLATE_ID = { id: "The template's id (a UUID)." };
@@ -138,7 +142,7 @@ export const API_ROUTES: ApiRoute[] = [
   {
     method: "PATCH", path: "/api/v1/hosts/{id}", operationId: "updateHost", tag: "Hosts", auth: "admin", params: HOST_ID,
     summary: "Change a host",
-    description: "Only the fields sent change. `interfaces` replaces the whole list; `power.secrets` left out keeps the stored ones, `{}` clears them.",
+    description: "Only the fields sent change. `interfaces` replaces the whole list; `power.secrets` left out keeps the stored ones, `{}` clears them. `siteId` moves the host to another site (audited as `host.site`).",
     body: hostUpdateSchema,
     success: { status: 200, description: "The host after the change." },
     errors: [HOST_404],
@@ -207,6 +211,54 @@ export const API_ROUTES: ApiRoute[] = [
     description: "Its hosts stay, outside any pool.",
     success: { status: 200, description: "`{ ok: true }`." },
     errors: [{ status: 404, description: "No such pool." }],
+  },
+
+  // Sites and boot servers
+  {
+    method: "GET", path: "/api/v1/sites", operationId: "listSites", tag: "Sites", auth: "admin",
+    summary: "List sites",
+    description: "Every site with its boot URL (null: machines use KILN_BOOT_URL) and its number of hosts.",
+    query: paginationSchema,
+    success: { status: 200, description: "A page of sites.", list: true },
+  },
+  {
+    method: "POST", path: "/api/v1/sites", operationId: "createSite", tag: "Sites", auth: "admin",
+    summary: "Create a site",
+    description: "A boot server started with `KILN_SITE=<name>` also creates its site if it is missing.",
+    body: siteCreateSchema,
+    success: { status: 201, description: "The new site." },
+  },
+  {
+    method: "GET", path: "/api/v1/sites/{id}", operationId: "getSite", tag: "Sites", auth: "admin", params: SITE_ID,
+    summary: "A site",
+    success: { status: 200, description: "The site with its number of hosts." },
+    errors: [SITE_404],
+  },
+  {
+    method: "PATCH", path: "/api/v1/sites/{id}", operationId: "updateSite", tag: "Sites", auth: "admin", params: SITE_ID,
+    summary: "Rename a site, or set or clear its boot URL",
+    description: "Runs already rendered keep the URL they were given; the site's next answers use the new one. `bootUrl: null` (or empty) falls back to KILN_BOOT_URL.",
+    body: siteUpdateSchema,
+    success: { status: 200, description: "The site after the change." },
+    errors: [SITE_404],
+  },
+  {
+    method: "DELETE", path: "/api/v1/sites/{id}", operationId: "deleteSite", tag: "Sites", auth: "admin", params: SITE_ID,
+    summary: "Delete an empty site",
+    success: { status: 200, description: "`{ ok: true }`." },
+    errors: [SITE_404, { status: 409, description: "The site still has hosts, a boot server still serves it, or it is the default site." }],
+  },
+  {
+    method: "GET", path: "/api/v1/boot-servers", operationId: "listBootServers", tag: "Sites", auth: "admin",
+    summary: "List boot servers",
+    description: "Every boot server that ever reported: its site, URL, status (`up`; `late` after 30 s without a heartbeat; `down` after 2 min; `stopped` after a clean shutdown), and its last interval's request rate, errors, share answered from memory and p99.",
+    success: { status: 200, description: "`{ data: [...] }`." },
+  },
+  {
+    method: "DELETE", path: "/api/v1/boot-servers/{id}", operationId: "deleteBootServer", tag: "Sites", auth: "admin", params: { id: "The boot server's id (a UUID)." },
+    summary: "Forget a boot server that is stopped or down",
+    success: { status: 200, description: "`{ ok: true }`." },
+    errors: [{ status: 404, description: "No such boot server." }, { status: 409, description: "It is still running (a heartbeat within the last 2 minutes)." }],
   },
 
   // Projects

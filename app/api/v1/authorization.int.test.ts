@@ -38,6 +38,11 @@ import * as me from "./me/route";
 import * as openapi from "./openapi.json/route";
 import * as poolById from "./pools/[id]/route";
 import * as pools from "./pools/route";
+import * as siteById from "./sites/[id]/route";
+import * as sites from "./sites/route";
+import * as bootServerById from "./boot-servers/[id]/route";
+import * as bootServers from "./boot-servers/route";
+import { createSite, listBootServers, recordBootServerHeartbeat, recordBootServerStopped } from "@/lib/sites/sites";
 import * as memberById from "./projects/[id]/members/[userId]/route";
 import * as members from "./projects/[id]/members/route";
 import * as projectById from "./projects/[id]/route";
@@ -98,6 +103,19 @@ function mac(): string {
 
 async function newHost(poolId: string | null = w.poolId) {
   return createHost(t.db, w.adminActor, { name: `h-${tag()}`, poolId, interfaces: [{ mac: mac() }] });
+}
+
+async function newSite() {
+  return createSite(t.db, w.adminActor, { name: `site-${tag()}` });
+}
+
+/** A boot server that reported once and shut down cleanly (only such a one may be forgotten); its id. */
+async function stoppedBootServer(): Promise<string> {
+  const site = await newSite();
+  const name = `boot-${tag()}:8081`;
+  await recordBootServerHeartbeat(t.db, { name, siteId: site.id, url: "http://10.9.0.5:8081", version: "test", pid: 1, startedAt: new Date(), intervalSeconds: 10, requests: 0, errors: 0, answeredFromMemory: 0, totalRequests: 0, totalErrors: 0 });
+  await recordBootServerStopped(t.db, name);
+  return (await listBootServers(t.db, w.adminActor)).find((b) => b.name === name)!.id;
 }
 
 /** A lease of one fresh host, held by `holder` and charged to the shared project. */
@@ -276,6 +294,18 @@ const ROWS: Row[] = [
     prepare: async () => ({ params: { id: (await createPool(t.db, w.adminActor, { name: `p-${tag()}` })).id } }),
     expect: adminOnly(200),
   },
+
+  // Sites and boot servers: administrators only, every one of them.
+  { op: "GET /api/v1/sites", handler: sites.GET, expect: adminOnly(200), check: (body: { data: unknown[] }) => expect(body.data.length).toBeGreaterThan(0) },
+  { op: "POST /api/v1/sites", handler: sites.POST, prepare: async () => ({ body: { name: `s-${tag()}`, bootUrl: "http://10.9.0.5:8080" } }), expect: adminOnly(201) },
+  { op: "GET /api/v1/sites/{id}", handler: siteById.GET, prepare: async () => ({ params: { id: (await newSite()).id } }), expect: adminOnly(200) },
+  { op: "PATCH /api/v1/sites/{id}", handler: siteById.PATCH, prepare: async () => ({ params: { id: (await newSite()).id }, body: { bootUrl: null } }), expect: adminOnly(200) },
+  { op: "DELETE /api/v1/sites/{id}", handler: siteById.DELETE, prepare: async () => ({ params: { id: (await newSite()).id } }), expect: adminOnly(200) },
+  {
+    op: "GET /api/v1/boot-servers", handler: bootServers.GET, prepare: async () => { await stoppedBootServer(); return {}; }, expect: adminOnly(200),
+    check: (body: { data: unknown[] }) => expect(body.data.length).toBeGreaterThan(0),
+  },
+  { op: "DELETE /api/v1/boot-servers/{id}", handler: bootServerById.DELETE, prepare: async () => ({ params: { id: await stoppedBootServer() } }), expect: adminOnly(200) },
 
   // Projects
   {
