@@ -35,6 +35,17 @@ const envSchema = z.object({
   // The URL machines use to reach Kiln while they boot (plain HTTP, no proxy auth), if it
   // differs from KILN_URL: e.g. http://10.1.0.5:3000 when people use https://kiln.lab.example.
   KILN_BOOT_URL: optionalUrl,
+  // The boot server (machines' plane, lib/boot-server/): its port (default PORT + 1), the site
+  // it serves, and a name for the admin console (default host:port).
+  KILN_BOOT_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  KILN_SITE: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "letters, digits, dot, dash or underscore, at most 63")
+    .default("default"),
+  KILN_BOOT_SERVER_NAME: z.string().trim().min(1).max(100).optional(),
+  // Where a boot server forwards capture uploads: the portal (npm start sets it to the local port).
+  KILN_PORTAL_URL: optionalUrl,
   DATABASE_URL: optionalUrl,
   AUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   KILN_SECRET_KEY: z.string().min(32, "must be at least 32 characters").optional(),
@@ -131,6 +142,10 @@ export type Env = z.infer<typeof envSchema> & {
   baseUrl: string;
   /** Base URL for machines: boot scripts, install files, callbacks. */
   bootUrl: string;
+  /** The boot server's port (KILN_BOOT_PORT, else PORT + 1). */
+  bootPort: number;
+  /** Where the portal is reached from this machine's processes: KILN_PORTAL_URL, else KILN_URL, else the local port. */
+  portalUrl: string;
   /** Absolute directory of the deploy ramdisk served under /boot/ramdisk/. */
   ramdiskDir: string;
   isLdapEnabled: boolean;
@@ -143,6 +158,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     throw new Error(`Invalid environment configuration:\n${lines.join("\n")}`);
   }
   const e = result.data;
+  const bootPort = e.KILN_BOOT_PORT ?? (e.PORT === 65535 ? 65534 : e.PORT + 1);
   if (e.KILN_IMAGE_STORAGE === "s3" && !e.KILN_S3_BUCKET) {
     throw new Error("Invalid environment configuration:\n  KILN_S3_BUCKET: required when KILN_IMAGE_STORAGE=s3");
   }
@@ -155,9 +171,18 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     // turbopackIgnore: a runtime directory, not a source file for the build to trace.
     ramdiskDir: path.resolve(/*turbopackIgnore: true*/ e.KILN_RAMDISK_DIR || path.join(e.KILN_DATA_DIR, "ramdisk")),
     baseUrl: (e.KILN_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ""),
-    bootUrl: (e.KILN_BOOT_URL ?? e.KILN_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ""),
+    // Machines talk to the boot server, not the portal: by default the portal's host name on the
+    // boot port (KILN_URL may be an https name behind a proxy; the boot port is plain HTTP).
+    bootUrl: (e.KILN_BOOT_URL ?? `http://${hostOf(e.KILN_URL) ?? "localhost"}:${bootPort}`).replace(/\/+$/, ""),
+    bootPort,
+    portalUrl: (e.KILN_PORTAL_URL ?? e.KILN_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/+$/, ""),
     isLdapEnabled: Boolean(e.LDAP_URL),
   };
+}
+
+/** The host name of a URL, bracketed if IPv6; undefined when there is no URL. */
+function hostOf(url: string | undefined): string | undefined {
+  return url ? new URL(url).hostname : undefined;
 }
 
 let cached: Env | undefined;

@@ -20,6 +20,13 @@ import { ensureSecret } from "@/lib/runtime/secret";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dev = process.argv.includes("--dev");
 
+/** The address a process on this machine uses to reach a server bound to `host`. */
+function localHostOf(host: string): string {
+  if (host === "0.0.0.0" || host === "") return "127.0.0.1";
+  if (host === "::") return "[::1]";
+  return host.includes(":") ? `[${host}]` : host;
+}
+
 function say(line: string): void {
   process.stdout.write(`[kiln] ${line}\n`);
 }
@@ -118,6 +125,8 @@ export async function startKiln(hooks: LauncherHooks = {}): Promise<void> {
     KILN_SECRET_KEY: await ensureSecret(env.dataDir, "secret-key", env.KILN_SECRET_KEY),
     KILN_DATA_DIR: env.dataDir,
     NODE_ENV: dev ? "development" : "production",
+    // The boot server forwards capture uploads to the portal on this machine, not out through a proxy.
+    KILN_PORTAL_URL: env.KILN_PORTAL_URL ?? `http://${localHostOf(env.KILN_HOST)}:${env.PORT}`,
   });
 
   try {
@@ -158,8 +167,8 @@ export async function startKiln(hooks: LauncherHooks = {}): Promise<void> {
   // KILN_DATA_DIR/run/<name>.pid for operators (and the tests that restart the web server).
   const runDir = path.join(env.dataDir, "run");
   await fs.mkdir(runDir, { recursive: true });
-  const crashes: Record<string, number[]> = { web: [], worker: [] };
-  const supervise = (name: "web" | "worker", file: string, args: string[] = []): ChildProcess => {
+  const crashes: Record<string, number[]> = { web: [], worker: [], boot: [] };
+  const supervise = (name: "web" | "worker" | "boot", file: string, args: string[] = []): ChildProcess => {
     const child = startChild(file, args);
     children.push(child);
     void fs.writeFile(path.join(runDir, `${name}.pid`), `${child.pid}\n`).catch(() => {});
@@ -172,17 +181,23 @@ export async function startKiln(hooks: LauncherHooks = {}): Promise<void> {
       if (crashes[name]!.length >= 5) return void shutdown(1, `${why}, five times within a minute`);
       say(`${why}; starting it again`);
       const again = supervise(name, file, args);
-      if (name === "web") again.on("message", (m: { type?: string }) => m?.type === "listening" && say("the web process is back"));
+      if (name !== "worker") again.on("message", (m: { type?: string }) => m?.type === "listening" && say(`the ${name} process is back`));
     });
     return child;
   };
+  // The machines' plane first: machines never wait on the portal (lib/boot-server/server.ts).
+  const listening = (child: ChildProcess) => new Promise<void>((resolve) => child.on("message", (m: { type?: string }) => m?.type === "listening" && resolve()));
+  const boot = supervise("boot", "scripts/boot-server.ts");
   const web = supervise("web", "scripts/web.ts", dev ? ["--dev"] : []);
   supervise("worker", "workers/index.ts");
 
-  await new Promise<void>((resolve) => web.on("message", (m: { type?: string }) => m?.type === "listening" && resolve()));
-  const url = getEnv().baseUrl;
+  await Promise.all([listening(boot), listening(web)]);
+  const { baseUrl: url, bootUrl, bootPort } = getEnv();
   say(`Kiln is running at ${url}`);
-  say(`Network boot: point iPXE at ${url}/boot/chain.ipxe (the admin "Network boot" page has DHCP snippets)`);
+  say(`Boot server for machines on port ${bootPort}: point iPXE at ${bootUrl}/boot/chain.ipxe (the portal's ${url}/boot/… answers the same; the admin "Network boot" page has DHCP snippets)`);
+  if (/^https?:\/\/(localhost|127\.|\[::1\])/.test(bootUrl)) {
+    say(`warning: machines cannot reach ${bootUrl}; set KILN_BOOT_URL to an address they can (e.g. http://<this machine's lab address>:${bootPort}).`);
+  }
   const setupLink = await ensureSetupLink(getAppDb());
   if (setupLink) {
     say("No administrator exists yet. Open this one-time link to create the first one:");

@@ -8,7 +8,6 @@ import { Server, type Upload } from "@tus/server";
 import { completeImageUpload, deleteImageVersionRow, getImageUploadRow, refreshLatestVersion, updateImageUploadRow, updateImageVersionFrom } from "@/db/queries/images";
 import { verifyImageVersionJob } from "@/workers/jobs/verify-image-version";
 import { actorOf, isAdminActor, recordAudit, type Actor } from "../audit/audit";
-import { getCurrentUser } from "../auth/guard";
 import type { Found } from "../deployments/agent";
 import { beginCaptureUpload, checkCaptureRequest, getCaptureRun, isRunAuthorization, noteCaptureReceived } from "../deployments/capture";
 import { getAppDb, type Db } from "../db";
@@ -208,6 +207,9 @@ export async function handleUploadRequest(req: Request, server: Server = getUplo
       const run = await getCaptureRun(getAppDb(), authorization);
       state = { actor: actorOf(null, getRequestContext(req.headers)), run };
     } else {
+      // Loaded here, not at the top: the boot server reaches this module (a capture's finish) and
+      // must not load Next.js and Auth.js, which only people's sessions need.
+      const { getCurrentUser } = await import("../auth/guard");
       const current = await getCurrentUser();
       if (!current) throw new AppError("unauthorized", "Sign in, or send a personal access token (Authorization: Bearer …), to upload images.");
       state = { actor: actorOf(current.user, getRequestContext(req.headers)) };

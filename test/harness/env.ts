@@ -12,6 +12,10 @@ const CONTROLLED = [
   "DATABASE_URL",
   "KILN_URL",
   "KILN_BOOT_URL",
+  "KILN_BOOT_PORT",
+  "KILN_SITE",
+  "KILN_BOOT_SERVER_NAME",
+  "KILN_PORTAL_URL",
   "KILN_DATA_DIR",
   "AUTH_SECRET",
   "KILN_SECRET_KEY",
@@ -66,7 +70,8 @@ export function setTestEnvDefaults(values: TestEnv): void {
 /** The file's defaults plus these overrides; an `undefined` override unsets the variable. */
 export function setTestEnv(overrides: TestEnv = {}): void {
   for (const key of CONTROLLED) delete process.env[key];
-  const merged: Record<string, string> = { KILN_URL: TEST_BASE_URL, KILN_SECRET_KEY: "test-secret-key-for-sealing-power-passwords" };
+  // Machines reach the test's Kiln at the same name (a boot server would be KILN_URL's host on PORT + 1).
+  const merged: Record<string, string> = { KILN_URL: TEST_BASE_URL, KILN_BOOT_URL: TEST_BASE_URL, KILN_SECRET_KEY: "test-secret-key-for-sealing-power-passwords" };
   for (const [k, v] of Object.entries({ ...fileDefaults, ...overrides })) {
     if (v === undefined) delete merged[k];
     else merged[k] = v;

@@ -7,11 +7,13 @@ import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import * as bootFile from "@/app/boot/[mac]/[token]/[file]/route";
-import * as bootMac from "@/app/boot/[mac]/route";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import * as uploads from "@/app/api/uploads/[[...path]]/route";
-import * as blob from "@/app/images/[id]/versions/[version]/blob/route";
-import type { Db } from "@/lib/db";
+import { answerBootRequest } from "@/lib/boot/boot-service";
+import { createBootHandler } from "@/lib/boot-server/server";
+import { getAppDb, type Db } from "@/lib/db";
+import { getEnv } from "@/lib/env";
 import { getImageRow, insertImage, insertImageVersion, listStuckVerifications, nextImageVersion, refreshLatestVersion } from "@/db/queries/images";
 import { getImageStorage } from "@/lib/images/storage";
 import { verifyImageVersion } from "@/lib/images/verify";
@@ -31,22 +33,54 @@ function route(handler: Handler | undefined, params: Record<string, string>, req
   return handler(req, { params: Promise.resolve(params) } as never);
 }
 
-/** The machine-facing routes of Kiln on a real port, dispatched the way Next routes them. */
+/** The machine-facing routes of Kiln on a real port: Kiln's boot server, with tus uploads as the portal answers them. */
 export function startBootServer(): Promise<RouteServer> {
   return startRouteServer(bootRoutes);
 }
 
-/** The dispatcher behind startBootServer, for tests that wrap it (cut a response short…). */
+// The real boot server (lib/boot-server/server.ts) on its own loopback port in this process,
+// started at the first request, once the test has set KILN_BOOT_URL.
+let machinePlane: Promise<string> | null = null;
+
+function machinePlaneUrl(): Promise<string> {
+  machinePlane ??= new Promise((resolve, reject) => {
+    const env = getEnv();
+    const db = getAppDb();
+    const handler = createBootHandler({
+      db,
+      answers: { answer: (r) => answerBootRequest(db, r) },
+      bootUrl: env.bootUrl,
+      ramdiskDir: env.ramdiskDir,
+      portalUrl: env.portalUrl,
+    });
+    const server = http.createServer({ keepAliveTimeout: 1000 }, handler);
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      server.unref();
+      resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    });
+  });
+  return machinePlane;
+}
+
+/**
+ * The dispatcher behind startBootServer, for tests that wrap it (cut a response short…):
+ * machine paths go over HTTP to the boot server; /api/uploads to the portal's tus route.
+ */
 export async function bootRoutes(req: Request): Promise<Response> {
-  {
-    const parts = new URL(req.url).pathname.split("/").filter(Boolean);
-    const m = req.method as "GET" | "POST" | "HEAD" | "PATCH" | "DELETE";
-    if (parts[0] === "boot" && parts.length === 2) return route((bootMac as unknown as Record<string, Handler>)[m], { mac: parts[1]! }, req);
-    if (parts[0] === "boot" && parts.length === 4) return route((bootFile as unknown as Record<string, Handler>)[m], { mac: parts[1]!, token: parts[2]!, file: parts[3]! }, req);
-    if (parts[0] === "api" && parts[1] === "uploads") return route((uploads as unknown as Record<string, Handler>)[m], { path: parts.slice(2) as never }, req);
-    if (parts[0] === "images" && parts[2] === "versions" && parts[4] === "blob") return route((blob as unknown as Record<string, Handler>)[m], { id: parts[1]!, version: parts[3]! }, req);
-    return new Response("not found", { status: 404 });
-  }
+  const url = new URL(req.url);
+  const parts = url.pathname.split("/").filter(Boolean);
+  const m = req.method as "GET" | "POST" | "HEAD" | "PATCH" | "DELETE";
+  if (parts[0] === "api" && parts[1] === "uploads") return route((uploads as unknown as Record<string, Handler>)[m], { path: parts.slice(2) as never }, req);
+  const target = `${await machinePlaneUrl()}${url.pathname}${url.search}`;
+  const hasBody = req.method !== "GET" && req.method !== "HEAD";
+  // The original caller's address travels as the portal's hop sends it (lib/boot-server/proxy.ts).
+  const headers = new Headers(req.headers);
+  for (const h of ["connection", "keep-alive", "transfer-encoding", "upgrade", "host"]) headers.delete(h);
+  const res = await fetch(target, { method: req.method, headers, body: hasBody ? req.body : undefined, redirect: "manual", ...(hasBody ? { duplex: "half" } : {}) } as RequestInit);
+  // fetch decodes nothing here (no content-encoding); hand the answer back as the route server expects.
+  const bodyless = req.method === "HEAD" || [204, 304].includes(res.status);
+  return new Response(bodyless ? null : res.body, { status: res.status, headers: res.headers });
 }
 
 export type Reply = { status: number; text: string; json: () => any };

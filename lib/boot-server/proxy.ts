@@ -1,0 +1,64 @@
+// One HTTP hop between Kiln's own processes, in plain node:http (no Next.js, no fetch, no web
+// streams): the portal's port forwards machine paths to the boot server, and the boot server
+// forwards capture uploads to the portal. Bodies stream both ways with backpressure; the
+// caller's address travels in x-kiln-client-ip, which the receiver trusts only from loopback.
+import http from "node:http";
+import { CLIENT_IP_HEADER } from "../http/context";
+
+// Keep-alive to the neighbour process: a new TCP connection per machine request would cost
+// more than the proxying itself.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 });
+
+// Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection, not to the message.
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]);
+
+export function isLoopback(address: string | undefined): boolean {
+  const a = (address ?? "").replace(/^::ffff:/, "");
+  return a === "::1" || a.startsWith("127.");
+}
+
+/** The caller's address: the socket's, or what a Kiln process on this machine forwarded. */
+export function clientIpOf(req: http.IncomingMessage): string {
+  const socketIp = (req.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
+  const forwarded = req.headers[CLIENT_IP_HEADER];
+  return isLoopback(socketIp) && typeof forwarded === "string" && forwarded ? forwarded : socketIp;
+}
+
+/**
+ * Streams `req` to `target` (an http://host:port origin) and the answer back. When the
+ * neighbour cannot be reached the caller gets a 502 saying which service is down.
+ */
+export function forwardRequest(req: http.IncomingMessage, res: http.ServerResponse, p: { target: URL; clientIp: string; unreachable: string }): void {
+  const headers: http.OutgoingHttpHeaders = {};
+  for (const [k, v] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(k) && v !== undefined) headers[k] = v;
+  headers[CLIENT_IP_HEADER] = p.clientIp;
+  const out = http.request(
+    { agent, host: p.target.hostname, port: p.target.port, method: req.method, path: req.url, headers },
+    (answer) => {
+      const back: http.OutgoingHttpHeaders = {};
+      for (const [k, v] of Object.entries(answer.headers)) if (!HOP_BY_HOP.has(k) && v !== undefined) back[k] = v;
+      res.writeHead(answer.statusCode ?? 502, back);
+      answer.pipe(res);
+      answer.once("error", () => res.destroy());
+    },
+  );
+  out.once("error", () => {
+    if (res.headersSent) return void res.destroy();
+    res.writeHead(502, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" });
+    res.end(`${p.unreachable}\n`);
+  });
+  // The caller hung up: stop the hop too, so a cancelled upload does not keep writing.
+  res.once("close", () => {
+    if (!res.writableFinished) out.destroy();
+  });
+  req.pipe(out);
+}
+
+/**
+ * Paths that belong to the boot server: everything under /boot/, and an image's bytes fetched
+ * with a run's token (people's downloads, with a session, stay on the portal).
+ */
+export function isMachinePath(url: string): boolean {
+  if (url.startsWith("/boot/")) return true;
+  return url.startsWith("/images/") && /^\/images\/[^/?]+\/versions\/[^/?]+\/blob\?(.*&)?token=/.test(url);
+}
