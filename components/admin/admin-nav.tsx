@@ -7,6 +7,7 @@ const LINKS = [
   { href: "/admin/pools", label: "Pools" },
   { href: "/admin/projects", label: "Projects" },
   { href: "/admin/leases", label: "Leases" },
+  { href: "/admin/sites", label: "Sites & boot servers" },
   { href: "/admin/network-boot", label: "Network boot" },
   { href: "/admin/audit", label: "Audit log" },
   { href: "/admin/users", label: "Users" },

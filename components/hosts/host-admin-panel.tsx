@@ -14,7 +14,9 @@ import type { HostState } from "./host-state-badge";
 
 type PoolChoice = { id: string; name: string };
 
-export type HostAdminView = { id: string; name: string; state: HostState; poolId: string | null; tags: string[]; notes: string };
+export type HostAdminView = { id: string; name: string; state: HostState; poolId: string | null; tags: string[]; notes: string; siteId?: string };
+
+type SiteChoice = { id: string; name: string };
 
 /** What an admin may set by hand: the legal moves among these (a new host is accepted instead). */
 function manualTargets(from: HostState): HostState[] {
@@ -22,12 +24,12 @@ function manualTargets(from: HostState): HostState[] {
   return targets.filter((to) => canTransition(from, to));
 }
 
-export function HostAdminPanel({ host, pools }: { host: HostAdminView; pools: PoolChoice[] }) {
+export function HostAdminPanel({ host, pools, sites = [] }: { host: HostAdminView; pools: PoolChoice[]; sites?: SiteChoice[] }) {
   return (
     <div className="space-y-6">
       {host.state === "new" ? <AcceptForm host={host} pools={pools} /> : null}
       <StateForm key={host.state} host={host} />
-      <EditForm host={host} pools={pools} />
+      <EditForm host={host} pools={pools} sites={sites} />
       <DeleteHost host={host} />
     </div>
   );
@@ -106,17 +108,17 @@ function StateForm({ host }: { host: HostAdminView }) {
   );
 }
 
-function EditForm({ host, pools }: { host: HostAdminView; pools: PoolChoice[] }) {
+function EditForm({ host, pools, sites }: { host: HostAdminView; pools: PoolChoice[]; sites: SiteChoice[] }) {
   const router = useRouter();
-  const api = useApi<{ poolId: string | null; tags: string[]; notes: string }>(`/api/v1/hosts/${host.id}`, "PATCH", { fields: ["poolId", "tags", "notes"] });
+  const api = useApi<{ poolId: string | null; tags: string[]; notes: string; siteId?: string }>(`/api/v1/hosts/${host.id}`, "PATCH", { fields: ["poolId", "tags", "notes", "siteId"] });
   return (
     <section aria-labelledby="edit-host" className="space-y-3">
       <h2 id="edit-host" className="font-semibold">
-        Pool, tags and notes
+        Pool, site, tags and notes
       </h2>
       <ApiForm
         formError={api.formError}
-        onValues={(v) => api.mutate({ poolId: v.poolId || null, tags: splitList(v.tags), notes: v.notes ?? "" }, { onSuccess: () => router.refresh() })}
+        onValues={(v) => api.mutate({ poolId: v.poolId || null, tags: splitList(v.tags), notes: v.notes ?? "", ...(v.siteId ? { siteId: v.siteId } : {}) }, { onSuccess: () => router.refresh() })}
         className="space-y-3"
       >
         {api.isSuccess ? <Alert tone="success">Saved.</Alert> : null}
@@ -128,6 +130,15 @@ function EditForm({ host, pools }: { host: HostAdminView; pools: PoolChoice[] })
             </option>
           ))}
         </SelectField>
+        {sites.length > 0 && host.siteId ? (
+          <SelectField name="siteId" label="Site" defaultValue={host.siteId} hint="Its site's boot server answers it, at that site's boot URL." error={api.errorsOf("siteId")}>
+            {sites.map((s) => (
+              <option key={s.id} value={s.id}>
+                {s.name}
+              </option>
+            ))}
+          </SelectField>
+        ) : null}
         <Field name="tags" label="Tags" defaultValue={host.tags.join(", ")} hint="Separated by commas or spaces: gpu, nvme, rack:b2" error={api.errorsOf("tags")} />
         <TextAreaField mono={false} name="notes" label="Notes" rows={4} defaultValue={host.notes} error={api.errorsOf("notes")} />
         <Button type="submit" variant="secondary" disabled={api.isPending}>

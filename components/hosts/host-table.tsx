@@ -16,6 +16,8 @@ export type HostTableRow = {
   name: string;
   state: HostState;
   poolName: string | null;
+  /** Shown when the page knows the sites (admins). */
+  siteName?: string | null;
   tags: string[];
   cpuCores: number | null;
   memoryMb: number | null;
@@ -141,6 +143,7 @@ export function HostTable({ rows, pools, params, mode }: { rows: HostTableRow[];
               {sortHeader("name", "Name")}
               {sortHeader("state", "State")}
               {sortHeader("pool", "Pool")}
+              <th className="px-3 py-2 font-medium">Site</th>
               <th className="px-3 py-2 font-medium">Hardware</th>
               {mode === "new" ? (
                 <>
@@ -180,6 +183,7 @@ export function HostTable({ rows, pools, params, mode }: { rows: HostTableRow[];
                   ) : null}
                 </td>
                 <td className="whitespace-nowrap px-3 py-2 text-stone-700">{h.poolName ?? <span className="text-stone-400">—</span>}</td>
+                <td className="whitespace-nowrap px-3 py-2 text-stone-700" data-testid="host-site">{h.siteName ?? <span className="text-stone-400">—</span>}</td>
                 <td className="whitespace-nowrap px-3 py-2 text-stone-700">
                   {h.cpuCores ? `${h.cpuCores} cores` : "—"} · {formatMemory(h.memoryMb)}
                 </td>
@@ -219,7 +223,7 @@ export function HostTable({ rows, pools, params, mode }: { rows: HostTableRow[];
             ))}
             {rows.length === 0 ? (
               <tr>
-                <td colSpan={7} className="px-3 py-10 text-center text-stone-500">
+                <td colSpan={8} className="px-3 py-10 text-center text-stone-500">
                   {mode === "new" ? "No discovered hosts are waiting. Machines that boot from the network appear here." : "No hosts match."}
                 </td>
               </tr>

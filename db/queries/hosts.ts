@@ -53,6 +53,7 @@ export type HostListParams = {
   q?: string;
   state?: HostState;
   poolId?: string | "none";
+  siteId?: string;
   tag?: string;
   sort: "name" | "state" | "pool" | "updated";
   order: "asc" | "desc";
@@ -77,6 +78,7 @@ export async function listHostRows(db: DbOrTx, p: HostListParams) {
   if (p.state) conds.push(eq(hosts.state, p.state));
   if (p.poolId === "none") conds.push(isNull(hosts.poolId));
   else if (p.poolId) conds.push(eq(hosts.poolId, p.poolId));
+  if (p.siteId) conds.push(eq(hosts.siteId, p.siteId));
   if (p.tag) conds.push(sql`${hosts.tags} @> array[${p.tag}]::text[]`);
   if (p.heldBy) {
     conds.push(

@@ -121,7 +121,7 @@ export const API_ROUTES: ApiRoute[] = [
   {
     method: "GET", path: "/api/v1/hosts", operationId: "listHosts", tag: "Hosts", auth: "user",
     summary: "List hosts",
-    description: "Administrators list every host; anyone else lists the hosts they hold. Filter by text (name, MAC, tag), state, pool (`none` for hosts outside any pool) and tag.",
+    description: "Administrators list every host; anyone else lists the hosts they hold. Filter by text (name, MAC, tag), state, pool (`none` for hosts outside any pool), site and tag.",
     query: hostListQuerySchema,
     success: { status: 200, description: "A page of hosts, each with its active lease if any.", list: true },
   },

@@ -242,6 +242,7 @@ export async function listHosts(db: Db, actor: Actor, query: unknown) {
     q: q.q,
     state: q.state,
     poolId: q.pool,
+    siteId: q.site,
     tag: q.tag,
     sort: q.sort,
     order: q.order,

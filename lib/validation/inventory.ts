@@ -91,6 +91,7 @@ export const hostListQuerySchema = paginationSchema.extend({
   q: z.string().trim().max(200).optional(),
   state: z.enum(HOST_STATES).optional(),
   pool: z.union([uuidSchema, z.literal("none")]).optional(),
+  site: uuidSchema.optional(),
   tag: tagSchema.optional(),
   sort: z.enum(HOST_SORTS).default("name"),
   order: z.enum(["asc", "desc"]).default("asc"),

@@ -13,6 +13,7 @@ import { isAppError } from "@/lib/errors";
 import { listHosts } from "@/lib/hosts/hosts";
 import { HOST_STATES } from "@/lib/hosts/state-machine";
 import { listPools } from "@/lib/pools/pools";
+import { listSites } from "@/lib/sites/sites";
 
 export const metadata = { title: "Hosts" };
 export const dynamic = "force-dynamic";
@@ -25,7 +26,8 @@ export default async function AdminHostsPage({ searchParams }: { searchParams: P
   delete params.per_page;
   const db = getAppDb();
   const actor = actorOf(user, null);
-  const [pools, newHosts] = await Promise.all([listPools(db), listHosts(db, actor, { state: "new", per_page: 1 })]);
+  const [pools, newHosts, sites] = await Promise.all([listPools(db), listHosts(db, actor, { state: "new", per_page: 1 }), listSites(db, actor)]);
+  const siteNames = new Map(sites.map((s) => [s.id, s.name]));
   let result;
   try {
     result = await listHosts(db, actor, { ...params, per_page: PER_PAGE });
@@ -47,6 +49,7 @@ export default async function AdminHostsPage({ searchParams }: { searchParams: P
     name: h.name,
     state: h.state,
     poolName: h.poolName ?? null,
+    siteName: siteNames.get(h.siteId) ?? null,
     tags: h.tags,
     cpuCores: h.cpuCores,
     memoryMb: h.memoryMb,
@@ -111,6 +114,18 @@ export default async function AdminHostsPage({ searchParams }: { searchParams: P
             ))}
           </select>
         </FilterField>
+        {sites.length > 1 || params.site ? (
+          <FilterField id="host-site" label="Site">
+            <select id="host-site" name="site" defaultValue={params.site ?? ""} className={FILTER_CONTROL}>
+              <option value="">Any site</option>
+              {sites.map((s) => (
+                <option key={s.id} value={s.id}>
+                  {s.name}
+                </option>
+              ))}
+            </select>
+          </FilterField>
+        ) : null}
         <FilterField id="host-tag" label="Tag">
           <input id="host-tag" name="tag" defaultValue={params.tag ?? ""} placeholder="gpu" className={`${FILTER_CONTROL} w-28`} />
         </FilterField>

@@ -13,6 +13,7 @@ import { getAppDb } from "@/lib/db";
 import { isAppError } from "@/lib/errors";
 import { getHostDetail } from "@/lib/hosts/hosts";
 import { listPools } from "@/lib/pools/pools";
+import { listSites } from "@/lib/sites/sites";
 import { BootSettingsPanel } from "@/components/boot/boot-settings-panel";
 import { ProvisioningPanel } from "@/components/deployments/provisioning-panel";
 import { getHostFeedPosition, getLatestDeploymentView } from "@/lib/deployments/deployments";
@@ -55,7 +56,11 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
   if (!uuidSchema.safeParse(id).success) notFound();
   const db = getAppDb();
   const isAdmin = user.role === "admin";
-  const [{ host, leases, events }, pools] = await Promise.all([loadHost(db, actorOf(user, null), id), isAdmin ? listPools(db) : Promise.resolve([])]);
+  const [{ host, leases, events }, pools, sites] = await Promise.all([
+    loadHost(db, actorOf(user, null), id),
+    isAdmin ? listPools(db) : Promise.resolve([]),
+    isAdmin ? listSites(db, actorOf(user, null)) : Promise.resolve([]),
+  ]);
   const extraFacts = Object.entries(host.facts ?? {});
   const actor = actorOf(user, null);
   // Boot settings belong to whoever holds the lease (admins may act for them).
@@ -271,7 +276,11 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
         {isAdmin ? (
           <aside className="space-y-6">
             <Card>
-              <HostAdminPanel host={{ id: host.id, name: host.name, state: host.state, poolId: host.poolId, tags: host.tags, notes: host.notes }} pools={pools.map((p) => ({ id: p.id, name: p.name }))} />
+              <HostAdminPanel
+                host={{ id: host.id, name: host.name, state: host.state, poolId: host.poolId, tags: host.tags, notes: host.notes, siteId: host.siteId }}
+                pools={pools.map((p) => ({ id: p.id, name: p.name }))}
+                sites={sites.map((s) => ({ id: s.id, name: s.name }))}
+              />
             </Card>
           </aside>
         ) : null}
