@@ -236,26 +236,122 @@ write_body() { # disk
   sh -c 'echo $$ >"$1"; exec dd of="$2" bs=1M seek=1 conv=notrunc,fsync 2>"$3"' sh "$TMP/dd.pid" "$1" "$TMP/dd.err"
 }
 
+# The first executable of that name on PATH, by path: busybox sh would run its own applet for
+# a bare name, and the block-map write needs GNU dd's byte offsets and util-linux fallocate.
+on_path() { # name
+  _ifs=$IFS
+  IFS=:
+  for _d in $PATH; do
+    if [ -x "$_d/$1" ]; then
+      IFS=$_ifs
+      echo "$_d/$1"
+      return 0
+    fi
+  done
+  IFS=$_ifs
+  return 1
+}
+
+# Whether this deploy can write only the mapped ranges (KILN_IMAGE_MAP, from the block map
+# Kiln recorded at verification): GNU dd is there, and the map's first range starts at 0 and
+# covers the first MiB, which is kept in RAM and written last.
+can_write_mapped() {
+  [ -n "${KILN_IMAGE_MAP:-}" ] && [ -n "${KILN_IMAGE_MAPPED_SHA256:-}" ] && [ "${KILN_IMAGE_LOGICAL_SIZE:-0}" -gt 0 ] || return 1
+  DD=$(on_path dd) && "$DD" --version 2>/dev/null | grep -q coreutils || return 1
+  # shellcheck disable=SC2086
+  set -- $(printf '%s\n' "$KILN_IMAGE_MAP" | head -n 1)
+  [ "${1:-x}" = 0 ] && { [ "${2:-0}" -ge 1048576 ] || [ "${2:-0}" = "$KILN_IMAGE_LOGICAL_SIZE" ]; }
+}
+
+# Makes every byte of the disk read as zero without writing them: FALLOC_FL_PUNCH_HOLE on a
+# block device is the kernel's zero-out with no fallback (WRITE ZEROES or an unmap that
+# guarantees zeros; it fails where the disk could only be zeroed by writing every byte). A
+# plain discard (blkdiscard) guarantees nothing about what discarded blocks read back, so it
+# is not used: the disk's hash must equal the image's. A plain file standing in for a disk
+# (tests) is grown to the image's size first. Non-zero when the disk cannot do it.
+zero_disk() { # disk logical-size
+  z_size=$(size_of "$1")
+  if [ ! -b "$1" ] && [ "$z_size" -lt "$2" ]; then
+    truncate -s "$2" "$1" 2>"$TMP/zero.err" || return 1
+    z_size=$2
+  fi
+  [ "$z_size" -gt 0 ] || return 1
+  z_tool=$(on_path fallocate) || { echo "no fallocate" >"$TMP/zero.err"; return 1; }
+  "$z_tool" --punch-hole --offset 0 --length "$z_size" "$1" 2>"$TMP/zero.err"
+}
+
+# Writes the mapped ranges of the (decompressed) image read from stdin onto a zeroed disk: the
+# first MiB to $TMP/head (written last, as write_body does), each range with GNU dd at its
+# offset, the zeros between them read and dropped, the zeros after the last one read (the
+# whole-image hash needs every byte) and dropped. Every mapped byte also goes to
+# $TMP/mapped.fifo, whose sha256 must equal the map's. One pipe, large blocks; a cancel stops
+# the range being written (its dd, in $TMP/dd.pid) and the ranges after it.
+write_mapped() { # disk
+  exec 3>"$TMP/mapped.fifo"
+  printf '%s\n' "$KILN_IMAGE_MAP" >"$TMP/map"
+  pos=-1
+  m_rc=0
+  while read -r m_at m_len _ <&4; do
+    [ -n "$m_at" ] || continue
+    [ -e "$TMP/ended" ] && { m_rc=1; break; }
+    if [ "$pos" = -1 ]; then
+      "$DD" bs=1M count=1 iflag=fullblock status=none 2>"$TMP/dd.err" | $TEE /proc/self/fd/3 >"$TMP/head" || { m_rc=1; break; }
+      pos=$(wc -c <"$TMP/head" | tr -d ' ')
+      m_len=$((m_len - pos))
+      m_at=$pos
+      [ "$m_len" -gt 0 ] || continue
+    fi
+    "$DD" bs=1M iflag=fullblock,skip_bytes,count_bytes skip=$((m_at - pos)) count="$m_len" status=none 2>>"$TMP/dd.err" | $TEE /proc/self/fd/3 |
+      sh -c 'echo $$ >"$1"; exec "$2" of="$3" bs=1M iflag=fullblock oflag=seek_bytes seek="$4" conv=notrunc status=none 2>>"$5"' sh "$TMP/dd.pid" "$DD" "$1" "$m_at" "$TMP/dd.err" || { m_rc=1; break; }
+    pos=$((m_at + m_len))
+  done 4<"$TMP/map"
+  exec 3>&-
+  [ "$m_rc" = 0 ] || return 1
+  "$DD" of=/dev/null bs=1M status=none 2>>"$TMP/dd.err" || return 1
+  [ -b "$1" ] && sync
+  return 0
+}
+
 deploy_image() {
   disk=$(target_disk) || exit 1
   [ -n "${KILN_IMAGE_URL:-}" ] || fail "no image in the instructions"
   log "writing ${KILN_IMAGE_SIZE:-?} bytes (${KILN_IMAGE_FORMAT:-raw}) to $disk"
-  clear_disk_labels "$disk" "$(size_of "$disk")" || fail "clearing the partition table of $disk before writing failed: $(tail -n 1 "$TMP/dd.err")"
   # A compressed image's size on the disk is known only at the end: progress then has no total.
   total=0
   [ "$(decompressor)" = cat ] && total=${KILN_IMAGE_SIZE:-0}
+  mapped=0
+  if can_write_mapped; then
+    t0=$(date +%s)
+    if zero_disk "$disk" "$KILN_IMAGE_LOGICAL_SIZE"; then
+      mapped=1
+      total=$KILN_IMAGE_MAPPED_BYTES
+      log "zeroed $disk without writing it (fallocate --punch-hole, $(($(date +%s) - t0)) s); writing only the $KILN_IMAGE_MAPPED_BYTES mapped bytes of the $KILN_IMAGE_LOGICAL_SIZE-byte image"
+    else
+      log "$disk cannot be zeroed without writing every byte ($(tail -n 1 "$TMP/zero.err" 2>/dev/null)): writing the whole image"
+    fi
+  fi
+  if [ "$mapped" = 0 ]; then
+    clear_disk_labels "$disk" "$(size_of "$disk")" || fail "clearing the partition table of $disk before writing failed: $(tail -n 1 "$TMP/dd.err")"
+  fi
   start=$(sectors_written "$disk")
-  rm -f "$TMP/image.fifo" "$TMP/fetch.err" "$TMP/dd.pid" && mkfifo "$TMP/image.fifo"
+  rm -f "$TMP/image.fifo" "$TMP/mapped.fifo" "$TMP/fetch.err" "$TMP/dd.pid" && mkfifo "$TMP/image.fifo"
   # The checksum is of the bytes as delivered (before decompression), like Kiln's, computed
   # while they are written: the image is read once, never stored in the ramdisk.
   sha256sum <"$TMP/image.fifo" >"$TMP/sum" &
   sum_pid=$!
+  writer_fn=write_body
+  if [ "$mapped" = 1 ]; then
+    writer_fn=write_mapped
+    mkfifo "$TMP/mapped.fifo"
+    sha256sum <"$TMP/mapped.fifo" >"$TMP/mapped.sum" &
+    mapped_pid=$!
+  fi
   (
     # No decompressor stage for raw images: every extra pipe costs a copy and context switches.
     if [ "$(decompressor)" = cat ]; then
-      stream_image | $TEE "$TMP/image.fifo" | write_body "$disk"
+      stream_image | $TEE "$TMP/image.fifo" | $writer_fn "$disk"
     else
-      stream_image | $TEE "$TMP/image.fifo" | $(decompressor) | write_body "$disk"
+      stream_image | $TEE "$TMP/image.fifo" | $(decompressor) | $writer_fn "$disk"
     fi
     echo $? >"$TMP/dd.rc"
   ) &
@@ -266,6 +362,7 @@ deploy_image() {
   wait "$writer"
   kill "$watcher" 2>/dev/null
   wait "$sum_pid"
+  [ "$mapped" = 1 ] && wait "$mapped_pid"
   if [ -e "$TMP/ended" ]; then
     echo "kiln-agent: the run ended in Kiln while the image was being written (cancelled?); stopped, the disk was left without a partition table" >&2
     exit 1
@@ -275,13 +372,25 @@ deploy_image() {
   head_bytes=$(wc -c <"$TMP/head" | tr -d ' ')
   if [ -b "$disk" ]; then written=$(($(disk_bytes "$disk" "$start" "") + head_bytes)); else written=$(($(size_of "$disk") < 1048576 ? head_bytes : $(size_of "$disk"))); fi
   [ "$total" -gt 0 ] && written=$total
+  # Mapped: the whole image is on the disk (the rest reads zero).
+  [ "$mapped" = 1 ] && written=$KILN_IMAGE_LOGICAL_SIZE total=$KILN_IMAGE_LOGICAL_SIZE
   progress "$written" "$total" verify
   got=$(cut -d' ' -f1 "$TMP/sum")
   [ "$got" = "${KILN_IMAGE_SHA256:-}" ] || fail "checksum mismatch: expected ${KILN_IMAGE_SHA256:-?}, got $got — the image was corrupted on the way or in storage; the disk was left without a partition table, so it does not boot"
+  # What went to the disk, range by range, is what the map says: a map that does not fit these
+  # bytes (or a slip in cutting the stream) would leave a disk unlike the image.
+  if [ "$mapped" = 1 ]; then
+    got_mapped=$(cut -d' ' -f1 "$TMP/mapped.sum")
+    [ "$got_mapped" = "$KILN_IMAGE_MAPPED_SHA256" ] || fail "the mapped ranges written do not match the image's block map: sha256 expected $KILN_IMAGE_MAPPED_SHA256, got ${got_mapped:-none} — the disk was left without a partition table, so it does not boot"
+  fi
   # Only now the image's first MiB: from here on the disk boots what was written.
   dd if="$TMP/head" of="$disk" bs=1M conv=notrunc,fsync 2>"$TMP/dd.err" || fail "writing the first MiB of the image to $disk failed: $(tail -n 1 "$TMP/dd.err") — the disk was left without a partition table"
   sync
-  log "wrote $written bytes to $disk, its first MiB last; sha256 of the delivered image matches"
+  if [ "$mapped" = 1 ]; then
+    log "wrote the $KILN_IMAGE_MAPPED_BYTES mapped bytes of the $KILN_IMAGE_LOGICAL_SIZE-byte image to $disk (the rest reads zero), its first MiB last; sha256 of the delivered image and of the mapped bytes match"
+  else
+    log "wrote $written bytes to $disk, its first MiB last; sha256 of the delivered image matches"
+  fi
   printf '{"bytes":%s,"sha256":"%s"}' "${KILN_IMAGE_SIZE:-0}" "$got" >"$TMP/done"
   post "$BASE/done" "application/json" "$TMP/done" || fail "could not report done"
 }

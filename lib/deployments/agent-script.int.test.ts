@@ -24,6 +24,8 @@ import { createActiveUser } from "@/test/harness/fixtures";
 import type { RouteServer } from "@/test/harness/http-server";
 import { cancelDeployment, getDeployment, startDeployment } from "./deployments";
 import { getProcessEnv } from "@/lib/env";
+import { scanBlockMap } from "@/lib/images/block-map";
+import { getImageStorage } from "@/lib/images/storage";
 
 const t = await useTestDb();
 const tmp = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-agent-"));
@@ -64,12 +66,12 @@ async function bootedRun(body: Record<string, unknown>) {
   return { run, machine, dev, mac };
 }
 
-function runAgent(p: { mac: string; token: string; dev: string }): Promise<{ code: number; stderr: string }> {
+function runAgent(p: { mac: string; token: string; dev: string; path?: string }): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       "sh",
       [SCRIPT],
-      { env: { PATH: getProcessEnv().PATH, KILN_URL: server.url, KILN_MAC: p.mac, KILN_TOKEN: p.token, KILN_DEV: p.dev, TMPDIR: p.dev } as unknown as NodeJS.ProcessEnv, timeout: 30_000 },
+      { env: { PATH: p.path ?? getProcessEnv().PATH, KILN_URL: server.url, KILN_MAC: p.mac, KILN_TOKEN: p.token, KILN_DEV: p.dev, TMPDIR: p.dev } as unknown as NodeJS.ProcessEnv, timeout: 30_000 },
       (err: Error | null, _stdout: string, stderr: string) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
     );
   });
@@ -373,5 +375,103 @@ describe("the deploy agent script", () => {
     const { run, machine, dev, mac } = await bootedRun({ action: "wipe_disk", disk: "sdz" });
     expect((await runAgent({ mac, token: machine.token!, dev })).code).not.toBe(0);
     expect((await getDeployment(t.db, holder, run.id)).failureReason).toBe(`Wipe the disks: disk sdz not found (looked for ${dev}/sdz)`);
+  });
+});
+
+describe("the deploy agent with a block map", () => {
+  const MiB = 1024 * 1024;
+  /** 24 MiB + 3000 bytes, data in three islands (one in the first MiB), zeros elsewhere. */
+  function sparseImage(): Buffer {
+    const b = Buffer.alloc(24 * MiB + 3000);
+    randomBytes(600 * 1024).copy(b, 0);
+    randomBytes(2 * MiB).copy(b, 8 * MiB);
+    randomBytes(MiB + 5).copy(b, 20 * MiB);
+    return b;
+  }
+  const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
+  /** A ready image of `logical` (compressed as `format`) with the block map verification would record. */
+  async function mappedImage(logical: Buffer, format: "raw" | "zstd") {
+    const img = await seedReadyImage(t.db, { ownerUserId: holder.user!.id, bytes: format === "zstd" ? zstdCompressSync(logical) : logical, format });
+    const blockMap = await scanBlockMap(async function* () { yield logical; }, { imageSha256: img.sha256 });
+    await updateImageVersionFrom(t.db, { imageId: img.image.id, version: img.version, from: "ready" }, { blockMap });
+    return { ...img, blockMap };
+  }
+
+  it.each(["raw", "zstd"] as const)("zeroes the disk, writes only the mapped ranges of a sparse %s image, and the disk equals the image", async (format) => {
+    const logical = sparseImage();
+    const img = await mappedImage(logical, format);
+    expect(img.blockMap.ranges.map((r) => [r.start, r.length])).toEqual([[0, MiB], [8 * MiB, 2 * MiB], [20 * MiB, MiB + 4096]]);
+    const { run, machine, dev, mac } = await bootedRun({ action: "deploy_image", imageId: img.image.id, disk: "vda" });
+    const disk = path.join(dev, "vda");
+    // What was there before: 0xaa everywhere, which must read zero where the image has none.
+    await fs.writeFile(disk, Buffer.alloc(26 * MiB, 0xaa));
+    const result = await runAgent({ mac, token: machine.token!, dev });
+    expect(result, result.stderr).toMatchObject({ code: 0 });
+    const after = await fs.readFile(disk);
+    expect(after.length).toBe(26 * MiB);
+    expect(sha(after.subarray(0, logical.length))).toBe(sha(logical));
+    expect(after.subarray(logical.length).equals(Buffer.alloc(after.length - logical.length))).toBe(true);
+    // Only the mapped ranges were written: the rest of the file is holes (allocated ≈ mapped).
+    expect((await fs.stat(disk)).blocks * 512).toBeLessThan(img.blockMap.mappedBytes + MiB);
+    const view = await getDeployment(t.db, holder, run.id);
+    expect(view.state).toBe("done");
+    expect(view.progress).toMatchObject({ bytesWritten: logical.length, totalBytes: logical.length });
+    expect(view.logs.map((l) => l.line)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(new RegExp(`^zeroed ${dev}/vda without writing it \\(fallocate --punch-hole, \\d+ s\\); writing only the ${img.blockMap.mappedBytes} mapped bytes of the ${logical.length}-byte image$`)),
+        `wrote the ${img.blockMap.mappedBytes} mapped bytes of the ${logical.length}-byte image to ${dev}/vda (the rest reads zero), its first MiB last; sha256 of the delivered image and of the mapped bytes match`,
+      ]),
+    );
+  });
+
+  it("catches a corrupted range: the checksum fails the run and the disk keeps no partition table", async () => {
+    const logical = sparseImage();
+    const img = await mappedImage(logical, "raw");
+    const stored = getImageStorage().localBlobPath((await getImageVersionRow(t.db, { imageId: img.image.id, version: img.version }))!.storageKey!)!;
+    const fh = await fs.open(stored, "r+");
+    await fh.write(Buffer.from([logical[9 * MiB + 77]! ^ 0xff]), 0, 1, 9 * MiB + 77);
+    await fh.close();
+    const { run, machine, dev, mac } = await bootedRun({ action: "deploy_image", imageId: img.image.id, disk: "vda" });
+    const disk = path.join(dev, "vda");
+    await fs.writeFile(disk, Buffer.alloc(26 * MiB, 0xaa));
+    expect((await runAgent({ mac, token: machine.token!, dev })).code).not.toBe(0);
+    expect((await getDeployment(t.db, holder, run.id)).failureReason).toMatch(new RegExp(`^Verify the written image: checksum mismatch: expected ${img.sha256}, got [0-9a-f]{64} — .* the disk was left without a partition table, so it does not boot$`));
+    const after = await fs.readFile(disk);
+    expect(after.subarray(0, MiB).equals(Buffer.alloc(MiB))).toBe(true);
+  });
+
+  it("fails the run when the map does not fit the bytes (a range in the wrong place), though the image's checksum matches", async () => {
+    const logical = sparseImage();
+    const img = await mappedImage(logical, "zstd");
+    const wrong = structuredClone(img.blockMap);
+    wrong.ranges[1]!.start += 4096;
+    await updateImageVersionFrom(t.db, { imageId: img.image.id, version: img.version, from: "ready" }, { blockMap: wrong });
+    const { run, machine, dev, mac } = await bootedRun({ action: "deploy_image", imageId: img.image.id, disk: "vda" });
+    const disk = path.join(dev, "vda");
+    await fs.writeFile(disk, "");
+    expect((await runAgent({ mac, token: machine.token!, dev })).code).not.toBe(0);
+    expect((await getDeployment(t.db, holder, run.id)).failureReason).toBe(
+      `Verify the written image: the mapped ranges written do not match the image's block map: sha256 expected ${img.blockMap.mappedSha256}, got ${sha(Buffer.concat(wrong.ranges.map((r) => logical.subarray(r.start, r.start + r.length))))} — the disk was left without a partition table, so it does not boot`,
+    );
+    expect((await fs.readFile(disk)).subarray(0, MiB).equals(Buffer.alloc(MiB))).toBe(true);
+  });
+
+  it("writes every byte when the disk cannot be zeroed without writing (fallocate fails)", async () => {
+    const logical = sparseImage();
+    const img = await mappedImage(logical, "zstd");
+    const { run, machine, dev, mac } = await bootedRun({ action: "deploy_image", imageId: img.image.id, disk: "vda" });
+    const disk = path.join(dev, "vda");
+    await fs.writeFile(disk, Buffer.alloc(26 * MiB, 0xaa));
+    const bin = path.join(dev, "bin");
+    await fs.mkdir(bin);
+    await fs.writeFile(path.join(bin, "fallocate"), "#!/bin/sh\necho 'fallocate: fallocate failed: Operation not supported' >&2\nexit 1\n", { mode: 0o755 });
+    const result = await runAgent({ mac, token: machine.token!, dev, path: `${bin}:${getProcessEnv().PATH}` });
+    expect(result, result.stderr).toMatchObject({ code: 0 });
+    const after = await fs.readFile(disk);
+    expect(sha(after.subarray(0, logical.length))).toBe(sha(logical));
+    const view = await getDeployment(t.db, holder, run.id);
+    expect(view.state).toBe("done");
+    expect(view.logs.map((l) => l.line)).toEqual(expect.arrayContaining([`${dev}/vda cannot be zeroed without writing every byte (fallocate: fallocate failed: Operation not supported): writing the whole image`]));
   });
 });

@@ -18,6 +18,7 @@ import { getEnv } from "../env";
 import { hashSecret } from "../auth/secrets";
 import { normalizeMac } from "../hosts/mac";
 import { isActiveRun } from "../hosts/state-machine";
+import { isBlockMapWorthIt } from "../images/block-map";
 import { blobPathOf } from "../images/images";
 import { UPLOAD_PATH } from "../validation/images";
 import { agentFinishSchema, agentInventorySchema, agentLogSchema, agentProgressSchema } from "../validation/deployments";
@@ -80,7 +81,11 @@ async function agentParams(db: Db, f: Found, token: string) {
   if (d.action === "deploy_image" && d.imageId && d.imageVersion) {
     const [img, v] = await Promise.all([getImageRow(db, d.imageId), getImageVersionRow(db, { imageId: d.imageId, version: d.imageVersion })]);
     if (img && v) {
-      image = { name: img.name, version: v.version, url: `${base}${blobPathOf(img.id, v.version)}?token=${token}`, sha256: v.sha256, sizeBytes: v.sizeBytes, format: v.format };
+      // The block map only where it pays (and belongs to these bytes): the agent then zeroes the
+      // disk and writes only the mapped ranges; without it, every byte (docs/images.md).
+      const map = isBlockMapWorthIt(v.blockMap, v.sha256) ? v.blockMap : null;
+      const blockMap = map && { imageSizeBytes: map.imageSizeBytes, mappedBytes: map.mappedBytes, mappedSha256: map.mappedSha256, ranges: map.ranges };
+      image = { name: img.name, version: v.version, url: `${base}${blobPathOf(img.id, v.version)}?token=${token}`, sha256: v.sha256, sizeBytes: v.sizeBytes, format: v.format, blockMap };
     }
   }
   return {
@@ -143,6 +148,11 @@ export async function serveAgentEnv(db: Db, p: { mac: string; token: string; now
     KILN_IMAGE_SHA256: params.image?.sha256,
     KILN_IMAGE_SIZE: params.image?.sizeBytes,
     KILN_IMAGE_FORMAT: params.image?.format,
+    // One "start length sha256" line per mapped range of the logical image, in order.
+    KILN_IMAGE_MAP: params.image?.blockMap?.ranges.map((r) => `${r.start} ${r.length} ${r.sha256}`).join("\n"),
+    KILN_IMAGE_LOGICAL_SIZE: params.image?.blockMap?.imageSizeBytes,
+    KILN_IMAGE_MAPPED_BYTES: params.image?.blockMap?.mappedBytes,
+    KILN_IMAGE_MAPPED_SHA256: params.image?.blockMap?.mappedSha256,
     KILN_UPLOAD_URL: params.capture?.uploadUrl,
     KILN_UPLOAD_AUTH: params.capture?.authorization,
     KILN_CAPTURE_CHUNK_MIB: params.capture?.chunkMiB,
