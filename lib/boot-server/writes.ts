@@ -33,7 +33,7 @@ export class BootWrites {
   /** Per source address: the MACs queued for discovery in the current window (the per-boot-server flood limit). */
   private sources = new Map<string, { startMs: number; macs: Set<string> }>();
   private flushing: Promise<WritesResult> | null = null;
-  private again = false;
+  private queued: Promise<WritesResult> | null = null;
   private timer: NodeJS.Timeout | null = null;
   droppedTouches = 0;
 
@@ -102,18 +102,17 @@ export class BootWrites {
     if (this.touches.size + this.discoveries.size >= FLUSH_AT_ITEMS && !this.flushing) void this.flush();
   }
 
-  /** One flush at a time; a call during a flush runs one more right after it. */
+  /** One flush at a time; a call during a flush gets one more, run right after it (so what it queued is in). */
   flush(): Promise<WritesResult> {
     if (this.flushing) {
-      this.again = true;
-      return this.flushing;
+      this.queued ??= this.flushing.then(() => {
+        this.queued = null;
+        return this.flush();
+      });
+      return this.queued;
     }
     this.flushing = this.flushOnce().finally(() => {
       this.flushing = null;
-      if (this.again) {
-        this.again = false;
-        void this.flush();
-      }
     });
     return this.flushing;
   }
