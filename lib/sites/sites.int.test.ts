@@ -6,7 +6,13 @@ import { getHostRow } from "@/db/queries/hosts";
 import { DEFAULT_SITE_ID } from "@/db/schema";
 import { actorOf, searchAudit } from "@/lib/audit/audit";
 import { getEnv } from "@/lib/env";
-import { updateHost } from "@/lib/hosts/hosts";
+import { answerBootRequest, serveDeploymentFile } from "@/lib/boot/boot-service";
+import { markForReinstall, updateBootSettings } from "@/lib/boot/boot-settings";
+import { deploymentToken } from "@/lib/boot/deployment-token";
+import { createHost, updateHost } from "@/lib/hosts/hosts";
+import { createLease } from "@/lib/leases/leases";
+import { addProjectMember, createProject } from "@/lib/projects/projects";
+import { listTemplates, syncBuiltinTemplates } from "@/lib/templates/templates";
 import { useTestDb } from "@/test/harness/database";
 import { createActiveUser, expectAppError } from "@/test/harness/fixtures";
 import { seedHosts, uniqueSuffix } from "@/test/harness/inventory";
@@ -131,6 +137,37 @@ describe("sites", () => {
     expect(await siteBootUrlOf(t.db, moved)).toBe("http://10.5.0.5:8081");
     await updateSite(t.db, A, site.id, { bootUrl: null });
     expect(await siteBootUrlOf(t.db, moved)).toBe(getEnv().bootUrl);
+  });
+
+  it("renders a marked host's boot script and install answers with its site's boot URL", async () => {
+    const A = await admin();
+    const { user: rita } = await createActiveUser(t.db);
+    const R = actorOf(rita, null);
+    const SITE_URL = "http://10.7.0.5:3001";
+    const site = await createSite(t.db, A, { name: `render-${uniqueSuffix()}`, bootUrl: SITE_URL });
+    const mac = `52:54:c0:${uniqueSuffix().match(/../g)!.join(":")}`;
+    const host = await createHost(t.db, A, { name: `r-${uniqueSuffix()}`, interfaces: [{ mac }] });
+    await setHostSite(t.db, A, host.id, site.id);
+    const project = await createProject(t.db, A, { name: `r-${uniqueSuffix()}` });
+    await addProjectMember(t.db, A, project.id, { userId: rita.id });
+    await createLease(t.db, A, { hostIds: [host.id], userId: rita.id, projectId: project.id });
+    await syncBuiltinTemplates(t.db);
+    const all = await listTemplates(t.db, R);
+    await updateBootSettings(t.db, R, host.id, {
+      systemTemplateId: all.find((x) => x.builtinKey === "debian-12-netinstall")!.id,
+      unattendedTemplateId: all.find((x) => x.builtinKey === "debian-12-preseed")!.id,
+    });
+    const { deploymentId } = await markForReinstall(t.db, R, host.id);
+    const token = deploymentToken(deploymentId);
+    const dashed = mac.replace(/:/g, "-");
+
+    const boot = await answerBootRequest(t.db, { mac, sourceIp: "10.7.0.50" });
+    expect(boot.body).toContain(`preseed/url=${SITE_URL}/boot/${dashed}/${token}/unattended`);
+    expect(boot.body).not.toContain(getEnv().bootUrl);
+    const preseed = await serveDeploymentFile(t.db, { mac, token, file: "unattended" });
+    expect(preseed.status).toBe(200);
+    expect(preseed.body).toContain(`${SITE_URL}/boot/${dashed}/${token}/`);
+    expect(preseed.body).not.toContain(getEnv().bootUrl);
   });
 
   it("puts a machine first seen by a boot server of a site in that site", async () => {
