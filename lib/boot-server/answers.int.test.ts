@@ -171,6 +171,19 @@ describe("batched writes land", () => {
     await undoMark(t.db, lab.holder, lab.hostIds[26]!);
   });
 
+  it("a write the database refuses is dropped, not taken for an outage, and does not hold up the others", async () => {
+    // A site that does not exist: the discovery's insert breaks its foreign key.
+    const answers = new BootAnswers({ db: t.db, databaseUrl: t.url, siteId: "00000000-0000-4000-8000-00000000dead" });
+    await answers.start();
+    started.push(answers);
+    await answers.answer(req("52:54:00:a5:ee:02", "10.0.4.1"));
+    await answers.answer(req(lab.macs[27]!, "10.0.4.1"));
+    expect(await answers.flush()).toEqual({ ok: true });
+    expect(answers.stats()).toMatchObject({ databaseUp: true, pendingWrites: 0 });
+    expect(await findTakenMacs(t.db, ["52:54:00:a5:ee:02"])).toHaveLength(0);
+    expect(await getHostRow(t.db, lab.hostIds[27]!)).toMatchObject({ sourceIp: "10.0.4.1" });
+  });
+
   it("discovery keeps the per-source flood limit: 110 unknown MACs from one address record 100 hosts", async () => {
     const answers = await startAnswers();
     for (let i = 0; i < 110; i++) {

@@ -16,7 +16,7 @@ import { badMacAnswer, cleanHint, isSeenWriteDue, loadHostBootPlan, localBootAns
 import type { Db } from "../db";
 import { normalizeMac } from "../hosts/mac";
 import { getLogger } from "../log";
-import { BootWrites } from "./writes";
+import { BootWrites, isConnectionError } from "./writes";
 
 export type { BootAnswer } from "../boot/boot-service";
 export type BootRequest = { mac: string; hostnameHint: string | null; sourceIp: string | null };
@@ -53,6 +53,7 @@ export class BootAnswers {
   private probing = false;
   private databaseUp = true;
   private outageMisses = 0;
+  private lastFailureLogMs = 0;
   private counters = { hits: 0, misses: 0, errors: 0 };
 
   constructor(p: { db: Db; databaseUrl: string; siteId?: string | null; now?: () => Date }) {
@@ -146,12 +147,13 @@ export class BootAnswers {
       const entry = await Promise.race([
         load.promise,
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer from the database within ${MISS_TIMEOUT_MS} ms`)), MISS_TIMEOUT_MS);
+          timer = setTimeout(() => reject(Object.assign(new Error(`no answer from the database within ${MISS_TIMEOUT_MS} ms`), { code: "ETIMEDOUT" })), MISS_TIMEOUT_MS);
         }),
       ]);
       return this.respond(entry, mac, req, this.nowMs());
     } catch (e) {
-      this.markDown(e);
+      if (isConnectionError(e)) this.markDown(e);
+      else this.logFailure(e);
       return this.unreadable(mac, req);
     } finally {
       clearTimeout(timer);
@@ -281,6 +283,14 @@ export class BootAnswers {
     } finally {
       this.probing = false;
     }
+  }
+
+  /** A read that failed for another reason than an outage (a bug, a refused statement): logged at most once a minute. */
+  private logFailure(error: unknown): void {
+    const nowMs = Date.now();
+    if (nowMs - this.lastFailureLogMs < 60_000) return;
+    this.lastFailureLogMs = nowMs;
+    getLogger("boot").error({ err: error instanceof Error ? error.message : String(error) }, "reading a MAC's boot answer failed; answering local boot");
   }
 
   private markDown(error: unknown): void {

@@ -125,33 +125,53 @@ export class BootWrites {
       // during the await stay counted for the next flush; a count written whose note failed
       // re-tries only the note.
       for (const [id, r] of [...this.runs]) {
-        if (r.count > 0) {
-          const { count, at } = r;
-          await recordDeploymentBoot(db, id, at, count);
-          r.count -= count;
-          r.notePending = true;
-        }
-        if (r.notePending) {
-          await noteBootRequest(db, id, r.at);
+        try {
+          if (r.count > 0) {
+            const { count, at } = r;
+            await recordDeploymentBoot(db, id, at, count);
+            r.count -= count;
+            r.notePending = true;
+          }
+          if (r.notePending) {
+            await noteBootRequest(db, id, r.at);
+            r.notePending = false;
+          }
+        } catch (e) {
+          if (isConnectionError(e)) throw e;
+          // The database refused this one write (not an outage): kept, it would block every flush after it.
+          dropped("a run's boots", { deploymentId: id, count: r.count }, e);
+          r.count = 0;
           r.notePending = false;
         }
-        if (r.count === 0) this.runs.delete(id);
+        if (r.count === 0 && !r.notePending) this.runs.delete(id);
       }
 
       if (this.touches.size > 0) {
         const batch = [...this.touches.values()];
         this.touches.clear();
-        try {
-          for (let i = 0; i < batch.length; i += FLUSH_AT_ITEMS) await touchHostsSeen(db, batch.slice(i, i + FLUSH_AT_ITEMS));
-        } catch (e) {
-          // Keep the older ones behind any newer touch of the same host taken meanwhile.
-          for (const t of batch) if (!this.touches.has(t.hostId)) this.touches.set(t.hostId, t);
-          throw e;
+        for (let i = 0; i < batch.length; i += FLUSH_AT_ITEMS) {
+          const chunk = batch.slice(i, i + FLUSH_AT_ITEMS);
+          try {
+            await touchHostsSeen(db, chunk);
+          } catch (e) {
+            if (!isConnectionError(e)) {
+              dropped("last seen", { hosts: chunk.length }, e);
+              continue;
+            }
+            // Keep them behind any newer touch of the same host taken meanwhile.
+            for (const t of batch.slice(i)) if (!this.touches.has(t.hostId)) this.touches.set(t.hostId, t);
+            throw e;
+          }
         }
       }
 
       for (const d of [...this.discoveries.values()]) {
-        await discoverHost(db, { mac: d.mac, hint: d.hint, sourceIp: d.sourceIp, now: d.at, siteId: this.p.siteId });
+        try {
+          await discoverHost(db, { mac: d.mac, hint: d.hint, sourceIp: d.sourceIp, now: d.at, siteId: this.p.siteId });
+        } catch (e) {
+          if (isConnectionError(e)) throw e;
+          dropped("a discovery", { mac: d.mac }, e);
+        }
         this.discoveries.delete(d.mac);
       }
       this.p.onFlushed({ ok: true });
@@ -161,9 +181,24 @@ export class BootWrites {
       return { ok: false };
     }
   }
-
 }
 
-export function logFlushError(error: unknown): void {
-  getLogger("boot").warn({ err: error instanceof Error ? error.message : String(error) }, "boot server writes not flushed");
+/**
+ * Whether an error means the database could not be reached (refused, closed, shutting down,
+ * starting up, timed out) rather than that it refused a statement. postgres.js gives the
+ * server's SQLSTATE as `code` for the latter, and its own codes (CONNECTION_CLOSED, CONNECT_TIMEOUT…)
+ * or the socket's (ECONNREFUSED…) for the former. An error without a code is a bug, not an outage.
+ */
+export function isConnectionError(e: unknown): boolean {
+  // drizzle wraps the driver's error (DrizzleQueryError) and keeps it as the cause.
+  const err = e as { code?: unknown; cause?: { code?: unknown } } | null;
+  const code = err?.code ?? err?.cause?.code;
+  if (typeof code !== "string") return false;
+  if (!/^[0-9A-Z]{5}$/.test(code) || /^E[A-Z]+$/.test(code)) return true;
+  // 08: connection exception; 57P: the server is shutting down or starting; 53: out of resources.
+  return code.startsWith("08") || code.startsWith("57P") || code.startsWith("53");
+}
+
+function dropped(what: string, data: Record<string, unknown>, e: unknown): void {
+  getLogger("boot").error({ ...data, err: e instanceof Error ? e.message : String(e) }, `the database refused ${what} from the boot server; dropped`);
 }
