@@ -17,7 +17,7 @@ import type { VersionRef } from "../validation/images";
 import { canReadImage, IMAGE_NOT_FOUND } from "./images";
 import { ifRangeAllows, noneMatch, parseRange } from "./range";
 import { formatSendFile, isSendFileEnabled, SEND_FILE_HEADER } from "./send-file";
-import { getImageStorage } from "./storage";
+import { getImageStorage, type ImageStorage } from "./storage";
 
 export type BlobCaller = { kind: "actor"; actor: Actor } | { kind: "deployment-token"; token: string };
 
@@ -52,19 +52,32 @@ export async function authorizeBlob(db: Db, caller: BlobCaller, imageId: string,
   return { image, version };
 }
 
-function downloadName(image: ImageRow, v: ImageVersionRow): string {
+export function downloadName(image: ImageRow, v: ImageVersionRow): string {
   const base = image.name.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^[._]+/, "").slice(0, 80) || "image";
   const ext = v.format === "iso" ? "iso" : v.format === "gzip" ? "gz" : v.format === "zstd" ? "zst" : v.format === "xz" ? "xz" : "img";
   return `${base}-v${v.version}.${ext}`;
 }
 
-/** Builds the answer to GET or HEAD of a blob the caller may read. */
-export async function blobResponse(p: { image: ImageRow; version: ImageVersionRow; method: string; headers: Headers; viaLatest: boolean }): Promise<Response> {
+/**
+ * The answer to GET or HEAD of a blob the caller may read, decided once for every way Kiln
+ * sends it (the Next route here, the boot server's node:http path in blob-node.ts): status,
+ * headers, and which bytes follow. `bytes` is null when no body follows (HEAD, 304, an empty
+ * file, nginx's X-Accel-Redirect); `text` is a short plain-text body (416).
+ */
+export type BlobAnswer = {
+  status: number;
+  headers: Record<string, string>;
+  text?: string;
+  bytes: { key: string; start: number; end: number } | null;
+};
+
+export type BlobRequest = { image: ImageRow; version: ImageVersionRow; method: string; header: (name: string) => string | null; viaLatest: boolean };
+
+export async function planBlobAnswer(p: BlobRequest, storage: ImageStorage = getImageStorage()): Promise<BlobAnswer> {
   const { image, version: v } = p;
-  const storage = getImageStorage();
   const key = v.storageKey!;
   const etag = `"${v.sha256}"`;
-  const headers = new Headers({
+  const headers: Record<string, string> = {
     "Content-Type": "application/octet-stream",
     "Accept-Ranges": "bytes",
     ETag: etag,
@@ -74,40 +87,51 @@ export async function blobResponse(p: { image: ImageRow; version: ImageVersionRo
     "X-Kiln-Sha256": v.sha256!,
     // A numbered version never changes; `latest` moves. Private either way: access is per caller.
     "Cache-Control": p.viaLatest ? "private, no-cache" : "private, max-age=31536000, immutable",
-  });
+  };
 
   const accel = getEnv().KILN_ACCEL_REDIRECT_PREFIX;
   if (accel && storage.localBlobPath(key)) {
     // nginx serves the file from its internal location: sendfile, Range, If-Range, HEAD.
-    headers.set("X-Accel-Redirect", `${accel}${key}`);
-    return new Response(null, { status: 200, headers });
+    headers["X-Accel-Redirect"] = `${accel}${key}`;
+    return { status: 200, headers, bytes: null };
   }
 
-  if (noneMatch(p.headers.get("if-none-match"), etag)) return new Response(null, { status: 304, headers });
+  if (noneMatch(p.header("if-none-match"), etag)) return { status: 304, headers, bytes: null };
   const size = await storage.blobSize(key);
   if (size === null) throw new AppError("unavailable", `The bytes of ${image.name} version ${v.version} are missing from storage; an administrator has been told.`);
-  let range = ifRangeAllows(p.headers.get("if-range"), etag) ? parseRange(p.headers.get("range"), size) : ({ kind: "full" } as const);
+  let range = ifRangeAllows(p.header("if-range"), etag) ? parseRange(p.header("range"), size) : ({ kind: "full" } as const);
   if (range.kind === "unsatisfiable") {
-    headers.set("Content-Range", `bytes */${size}`);
-    headers.set("Content-Type", "text/plain; charset=utf-8");
-    return new Response(`The range is outside the ${size} bytes of this image.\n`, { status: 416, headers });
+    headers["Content-Range"] = `bytes */${size}`;
+    headers["Content-Type"] = "text/plain; charset=utf-8";
+    return { status: 416, headers, text: `The range is outside the ${size} bytes of this image.\n`, bytes: null };
   }
   if (range.kind === "partial" && range.start === 0 && range.end === size - 1) range = { kind: "full" };
   const start = range.kind === "partial" ? range.start : 0;
   const end = range.kind === "partial" ? range.end : size - 1;
-  headers.set("Content-Length", String(size === 0 ? 0 : end - start + 1));
-  headers.set(CONTENT_LENGTH_HEADER, headers.get("Content-Length")!);
-  if (range.kind === "partial") headers.set("Content-Range", `bytes ${start}-${end}/${size}`);
+  headers["Content-Length"] = String(size === 0 ? 0 : end - start + 1);
+  if (range.kind === "partial") headers["Content-Range"] = `bytes ${start}-${end}/${size}`;
   const status = range.kind === "partial" ? 206 : 200;
-  if (p.method === "HEAD" || size === 0) return new Response(null, { status, headers });
+  const bytes = p.method === "HEAD" || size === 0 ? null : { key, start, end };
+  return { status, headers, bytes };
+}
+
+/** Builds the answer to GET or HEAD of a blob the caller may read (the Next route's body). */
+export async function blobResponse(p: { image: ImageRow; version: ImageVersionRow; method: string; headers: Headers; viaLatest: boolean }): Promise<Response> {
+  const storage = getImageStorage();
+  const answer = await planBlobAnswer({ ...p, header: (name) => p.headers.get(name) }, storage);
+  const headers = new Headers(answer.headers);
+  if (answer.headers["Content-Length"] !== undefined) headers.set(CONTENT_LENGTH_HEADER, answer.headers["Content-Length"]);
+  if (answer.text !== undefined) return new Response(answer.text, { status: answer.status, headers });
+  if (!answer.bytes) return new Response(null, { status: answer.status, headers });
+  const { key, start, end } = answer.bytes;
   const file = storage.localBlobPath(key);
   if (file && isSendFileEnabled()) {
     // Kiln's web server sends the bytes (lib/images/send-file.ts): same answer, no web stream.
     headers.set(SEND_FILE_HEADER, formatSendFile({ file, start, end }));
-    return new Response(null, { status, headers });
+    return new Response(null, { status: answer.status, headers });
   }
   const stream = await storage.readBlob(key, { start, end });
-  return new Response(Readable.toWeb(stream) as ReadableStream, { status, headers });
+  return new Response(Readable.toWeb(stream) as ReadableStream, { status: answer.status, headers });
 }
 
 export async function serveImageBlob(db: Db, p: { caller: BlobCaller; imageId: string; ref: VersionRef; method: string; headers: Headers }): Promise<Response> {

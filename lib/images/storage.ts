@@ -9,6 +9,8 @@ import fsp from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { GetObjectCommand } from "@aws-sdk/client-s3";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { FileStore } from "@tus/file-store";
 import { S3Store } from "@tus/s3-store";
 import { Upload, type DataStore } from "@tus/utils";
@@ -45,6 +47,8 @@ export type ImageStorage = {
   readBlob(key: string, range?: ByteRange): Promise<Readable>;
   /** The blob's path on this machine (file backend only): for nginx X-Accel-Redirect and sendfile. */
   localBlobPath(key: string): string | null;
+  /** A short-lived URL that GETs the blob straight from the bucket (S3 only; null for files). */
+  presignBlob(key: string, p: { expiresInSeconds: number; filename: string }): Promise<string | null>;
   /** A directory for temporary files of verification and conversion. */
   tmpDir: string;
 };
@@ -137,6 +141,9 @@ function createFileStorage(env: Env): ImageStorage {
     localBlobPath(key) {
       return blobPath(key);
     },
+    async presignBlob() {
+      return null;
+    },
   };
 }
 
@@ -173,6 +180,12 @@ class KilnS3Store extends S3Store {
   async readRange(key: string, range?: ByteRange): Promise<Readable> {
     const res = await this.client.getObject({ Bucket: this.bucket, Key: key, Range: range ? `bytes=${range.start}-${range.end}` : undefined });
     return res.Body as Readable;
+  }
+
+  /** The bucket answers Range, If-Range and HEAD-less GETs itself; the signature covers GET only. */
+  async presignGet(key: string, p: { expiresInSeconds: number; filename: string }): Promise<string> {
+    const command = new GetObjectCommand({ Bucket: this.bucket, Key: key, ResponseContentDisposition: `attachment; filename="${p.filename}"`, ResponseContentType: "application/octet-stream" });
+    return getSignedUrl(this.client, command, { expiresIn: p.expiresInSeconds });
   }
 
   async size(key: string): Promise<number | null> {
@@ -274,6 +287,10 @@ function createS3Storage(env: Env): ImageStorage {
     },
     localBlobPath() {
       return null;
+    },
+    async presignBlob(key, p) {
+      assertKey(key);
+      return store.presignGet(key, p);
     },
   };
 }
