@@ -8,7 +8,7 @@
 #
 # Inputs, all Debian packages fetched with `apt-get download` and unpacked with `dpkg-deb -x`
 # (nothing is installed): the kernel (the package linux-image-amd64 depends on), busybox-static,
-# and the agent's tools — curl, zstd, xz, gzip, wipefs, blkdiscard, sfdisk, GNU tee — from
+# and the agent's tools — curl, zstd, xz, gzip, wipefs, blkdiscard, sfdisk, GNU tee and dd, fallocate — from
 # their packages with the libraries they load (their packages' library dependencies; the
 # packages' own loader lists what each binary loads, as initramfs-tools' copy_exec does with
 # ldd) and Mozilla's CA certificates; boot/ramdisk/init and udhcpc.script. The input hash
@@ -53,8 +53,11 @@ declare -A HOST_NEEDS=(
 # CA bundle). GNU tee replaces busybox's: the agent tees the image into its hash while writing
 # it, and busybox tee's small writes made that pipeline 3–4 times slower (128 MiB in 44 s vs
 # 13 s under QEMU TCG, against 6 s for the download and write alone). busybox sh prefers its
-# own applets for bare names, so the agent calls it as /usr/bin/tee.
-TOOLS=(curl zstd xz gzip wipefs blkdiscard sfdisk tee)
+# own applets for bare names, so the agent calls it as /usr/bin/tee. GNU dd and util-linux
+# fallocate write an image with a block map: dd's byte offsets (skip_bytes, count_bytes,
+# seek_bytes) cut the stream into ranges, and fallocate --punch-hole zeroes the disk without
+# writing it; the agent finds both by path.
+TOOLS=(curl zstd xz gzip wipefs blkdiscard sfdisk tee dd fallocate)
 TOOL_PACKAGES=(curl zstd xz-utils gzip util-linux fdisk coreutils ca-certificates)
 
 find_cmd() { PATH="$PATH:/usr/sbin:/sbin" command -v "$1" 2>/dev/null; }
