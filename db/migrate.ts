@@ -1,9 +1,9 @@
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
+import { projectPath } from "@/lib/runtime/project-root";
 import { createDb } from "./client";
 
-const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "migrations");
+// From the project root, not import.meta.url: the launcher runs bundled (.build/).
+const MIGRATIONS_DIR = projectPath("db", "migrations");
 
 /** Applies pending drizzle-kit migrations; safe to run on every start. */
 export async function runMigrations(url: string): Promise<void> {

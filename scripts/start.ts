@@ -7,15 +7,11 @@ import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { runMigrations } from "@/db/migrate";
-import { ensureSetupLink } from "@/lib/accounts/first-admin";
-import { ensureRamdisk } from "@/lib/boot/ramdisk";
-import { syncBuiltinTemplates } from "@/lib/templates/templates";
 import { getEnv, getProcessEnv, setEnvForProcess } from "@/lib/env";
-import { getAppDb } from "@/lib/db";
 import { isBuildFresh } from "@/lib/runtime/build";
 import { openRuntimeDatabase, type RuntimeDatabase } from "@/lib/runtime/database";
 import { ensureSecret } from "@/lib/runtime/secret";
+import type { PrepareMessage } from "./prepare";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dev = process.argv.includes("--dev");
@@ -43,14 +39,39 @@ function run(cmd: string, args: string[], extraEnv: Record<string, string>): Pro
   });
 }
 
+// Run from the bundle (.build/start.mjs, what `npm start` runs: scripts/launch.mjs), the
+// children run from theirs too, on plain Node; from the sources (`npm run dev`, the lab), with tsx.
+const bundled = fileURLToPath(import.meta.url).endsWith(".mjs");
+
+/** The bundle name of each supervised process (scripts/bundle.mjs). */
+const BUNDLE_OF: Record<string, string> = { "scripts/boot-server.ts": "boot-server", "scripts/web.ts": "web", "workers/index.ts": "worker", "scripts/prepare.ts": "prepare" };
+
 function startChild(file: string, args: string[] = []): ChildProcess {
+  const entry = bundled ? ["--enable-source-maps", path.join(root, ".build", `${BUNDLE_OF[file]}.mjs`)] : ["--import", "tsx", file];
   // Own process group: a terminal Ctrl-C reaches only this launcher, which then stops
   // the children in order. The IPC channel lets a child notice if the launcher dies.
-  return spawn(process.execPath, ["--import", "tsx", file, ...args], {
+  return spawn(process.execPath, [...entry, ...args], {
     cwd: root,
     stdio: ["ignore", "inherit", "inherit", "ipc"],
     env: getProcessEnv(),
     detached: true,
+  });
+}
+
+/** Runs scripts/prepare.ts to its end, printing what it says; resolves with the setup link. */
+function runPrepare(): Promise<string | null> {
+  return new Promise((resolve, reject) => {
+    const child = startChild("scripts/prepare.ts");
+    let outcome: PrepareMessage | null = null;
+    child.on("message", (m: PrepareMessage) => {
+      if (m.type === "say") say(m.line);
+      else outcome = m;
+    });
+    child.once("exit", (code, signal) => {
+      const o = outcome as PrepareMessage | null;
+      if (o?.type === "done") return resolve(o.setupLink);
+      reject(new Error(o?.type === "failed" ? o.message : `Preparing the database ended early (${signal ?? `code ${code}`})`));
+    });
   });
 }
 
@@ -113,12 +134,6 @@ export async function startKiln(hooks: LauncherHooks = {}): Promise<void> {
   const parent = process.ppid;
   setInterval(() => process.ppid !== parent && void shutdown(0, "parent process exited"), 1000).unref();
 
-  try {
-    await runMigrations(db.url);
-  } catch (e) {
-    await db.stop().catch(() => {});
-    fail(`Applying database migrations failed: ${(e as Error).message}`);
-  }
   setEnvForProcess({
     DATABASE_URL: db.url,
     AUTH_SECRET: await ensureSecret(env.dataDir, "auth-secret", env.AUTH_SECRET),
@@ -129,18 +144,13 @@ export async function startKiln(hooks: LauncherHooks = {}): Promise<void> {
     KILN_PORTAL_URL: env.KILN_PORTAL_URL ?? `http://${localHostOf(env.KILN_HOST)}:${env.PORT}`,
   });
 
+  // Migrations, templates, ramdisk, setup link: in a process of its own (scripts/prepare.ts).
+  let setupLink: string | null = null;
   try {
-    await syncBuiltinTemplates(getAppDb());
+    setupLink = await runPrepare();
   } catch (e) {
     await db.stop().catch(() => {});
-    fail(`Loading the built-in templates failed: ${(e as Error).message}`);
-  }
-
-  // Deploy, capture and wipe runs boot the ramdisk; nothing else needs it, so Kiln starts without one.
-  try {
-    await ensureRamdisk({ dir: getEnv().ramdiskDir, log: (line) => say(`ramdisk: ${line}`) });
-  } catch (e) {
-    say(`warning: ${(e as Error).message}. Deploys, captures and wipes will not work until \`npm run ramdisk\` succeeds (docs/ramdisk.md).`);
+    fail((e as Error).message);
   }
 
   try {
@@ -198,7 +208,6 @@ export async function startKiln(hooks: LauncherHooks = {}): Promise<void> {
   if (/^https?:\/\/(localhost|127\.|\[::1\])/.test(bootUrl)) {
     say(`warning: machines cannot reach ${bootUrl}; set KILN_BOOT_URL to an address they can (e.g. http://<this machine's lab address>:${bootPort}).`);
   }
-  const setupLink = await ensureSetupLink(getAppDb());
   if (setupLink) {
     say("No administrator exists yet. Open this one-time link to create the first one:");
     say(`  ${setupLink}`);
@@ -207,7 +216,10 @@ export async function startKiln(hooks: LauncherHooks = {}): Promise<void> {
   say("Press Ctrl-C to stop.");
 }
 
-// Run as `node scripts/start.ts`, not when imported by scripts/lab.ts.
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+/** The launcher as `npm start` runs it (scripts/launch.mjs). */
+export function runLauncher(): void {
   startKiln().catch((e) => fail(`Kiln failed to start: ${(e as Error).message}`));
 }
+
+// Run as `node --import tsx scripts/start.ts` (npm run dev), not when imported by scripts/lab.ts.
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) runLauncher();

@@ -1,6 +1,6 @@
 // The built-in templates: public, read-only, seeded into the database at start (a new
 // Kiln release that changes one adds a version; a deployment keeps the version it used).
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { LOCAL_BOOT_TEMPLATE } from "./local-boot";
@@ -111,5 +111,8 @@ export const BUILTIN_TEMPLATES: BuiltinTemplate[] = [
 
 export function readBuiltinSource(t: BuiltinTemplate): string {
   if (t.source !== undefined) return t.source;
-  return readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), t.file!), "utf8");
+  // Beside this module in the sources; from the working directory (the project root, where
+  // npm start runs) when this module was bundled into .build/.
+  const beside = path.join(path.dirname(fileURLToPath(import.meta.url)), t.file!);
+  return readFileSync(existsSync(beside) ? beside : path.join(process.cwd(), "boot", "templates", t.file!), "utf8");
 }

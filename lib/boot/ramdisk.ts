@@ -5,9 +5,9 @@ import { spawn } from "node:child_process";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
-import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { getProcessEnv } from "../env";
+import { projectPath } from "../runtime/project-root";
 import { AppError } from "../errors";
 import { CONTENT_LENGTH_HEADER } from "../http/context";
 import { ifRangeAllows, noneMatch, parseRange } from "../images/range";
@@ -73,7 +73,7 @@ export async function ensureRamdisk(p: { dir: string; log: (line: string) => voi
     return null;
   }
   // Resolved when called, not at import: in Next's server bundle import.meta.url is not the source tree.
-  const script = p.script ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../scripts/build-ramdisk.sh");
+  const script = p.script ?? projectPath("scripts", "build-ramdisk.sh");
   const tail: string[] = [];
   const code = await new Promise<number | null>((resolve, reject) => {
     const child = spawn("bash", [script, dir], { stdio: ["ignore", "ignore", "pipe"], env: getProcessEnv() });

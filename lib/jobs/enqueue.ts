@@ -1,6 +1,8 @@
 // The web side only enqueues; the worker process runs. Payloads are validated here,
 // so a bad payload fails at the caller instead of as a retried job.
-import { PgBoss } from "pg-boss";
+// pg-boss is loaded at the first enqueue, not at import: the boot server reaches this module
+// through the agent's reports but enqueues rarely (memory, bench/README.md).
+import type { PgBoss } from "pg-boss";
 import type { z } from "zod";
 import { getEnv } from "../env";
 import { getLogger } from "../log";
@@ -13,6 +15,7 @@ function getSender(): Promise<PgBoss> {
   globalForBoss.kilnBoss ??= (async () => {
     const url = getEnv().DATABASE_URL;
     if (!url) throw new Error("DATABASE_URL is not set");
+    const { PgBoss } = await import("pg-boss");
     // A sender only: no maintenance, no cron, no schema migration (the worker owns those).
     const boss = new PgBoss({ connectionString: url, max: 2, supervise: false, schedule: false, migrate: false });
     // Without a listener, a connection the server drops (PostgreSQL restarting) would be an

@@ -1,6 +1,8 @@
 // Mail goes through SMTP when SMTP_URL is set. Either way it is recorded in the
 // outbox table; with no SMTP that record (and the log line) is the delivery.
-import nodemailer, { type Transporter } from "nodemailer";
+// nodemailer is loaded at the first mail: the boot server and the worker reach this module but
+// rarely send, and every package loaded at start is memory held by every process (bench/README.md).
+import type { Transporter } from "nodemailer";
 import { insertOutboxMail } from "@/db/queries/outbox";
 import type { DbOrTx } from "../db";
 import { getEnv } from "../env";
@@ -11,8 +13,9 @@ export type Mail = { to: string; subject: string; text: string };
 
 let transport: { url: string; t: Transporter } | undefined;
 
-function getTransport(url: string): Transporter {
+async function getTransport(url: string): Promise<Transporter> {
   if (transport?.url !== url) {
+    const { default: nodemailer } = await import("nodemailer");
     transport = {
       url,
       t: nodemailer.createTransport(url, {
@@ -43,7 +46,7 @@ export async function sendMail(db: DbOrTx, mail: Mail): Promise<void> {
     return;
   }
   try {
-    await getTransport(env.SMTP_URL).sendMail({ from: env.MAIL_FROM, to: mail.to, subject: mail.subject, text: mail.text });
+    await (await getTransport(env.SMTP_URL)).sendMail({ from: env.MAIL_FROM, to: mail.to, subject: mail.subject, text: mail.text });
   } catch (e) {
     log.error({ to: mail.to, subject: mail.subject, err: (e as Error).message }, "SMTP delivery failed");
     throw new AppError(

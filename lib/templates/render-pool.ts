@@ -71,7 +71,9 @@ function workerEntry(): string {
   // Beside this file when run from the sources (tsx, vitest); in Next's server bundle this
   // module lives under .next, so fall back to the source tree the server runs in.
   try {
-    candidates.push(path.join(path.dirname(fileURLToPath(import.meta.url)), "render-worker.ts"));
+    const here = path.dirname(fileURLToPath(import.meta.url));
+    // In the bundles npm start runs (.build/, scripts/bundle.mjs) this module is in .build/ or .build/chunks/.
+    candidates.push(path.join(here, "render-worker.mjs"), path.join(here, "..", "render-worker.mjs"), path.join(here, "render-worker.ts"));
   } catch {
     /* not a file: URL inside a bundle */
   }
@@ -82,8 +84,9 @@ function workerEntry(): string {
 }
 
 /** Node options for the worker: the parent's, plus tsx when the parent was not started with it (vitest). */
-function workerExecArgv(): string[] {
+function workerExecArgv(entry: string): string[] {
   const args = process.execArgv;
+  if (entry.endsWith(".mjs")) return [...args];
   const hasTsx = args.some((a, i) => (a === "--import" || a === "--require" || a === "--loader") && /(^|[/\\])tsx([/\\]|$)/.test(args[i + 1] ?? "")) || args.some((a) => /^--(import|require|loader)=.*tsx/.test(a));
   return hasTsx ? [...args] : [...args, "--import", "tsx"];
 }
@@ -144,9 +147,10 @@ class RenderPool {
     const probe = new Int32Array(new SharedArrayBuffer(4));
     let worker: Worker;
     try {
-      worker = new Worker(workerEntry(), {
+      const entry = workerEntry();
+      worker = new Worker(entry, {
         workerData: { probe: probe.buffer },
-        execArgv: workerExecArgv(),
+        execArgv: workerExecArgv(entry),
         resourceLimits: { maxOldGenerationSizeMb: RENDER_HEAP_MB, maxYoungGenerationSizeMb: 16, stackSizeMb: 4 },
         stdout: false,
         stderr: false,
