@@ -27,6 +27,8 @@ export const BOOT_CHANNEL = "kiln_boot";
 const MISS_TIMEOUT_MS = 3_000;
 /** Forms of a MAC as machines send them (aa-bb-…, AA:BB:…) → the stored form; bounded, rebuilt when full. */
 const MAX_MAC_FORMS = 50_000;
+/** Unknown MACs remembered as unknown: a flood of made-up MACs must not grow memory without end (past it, each is read again). */
+const MAX_UNKNOWN = 100_000;
 
 type HostEntry = { kind: "host"; hostId: string; lastSeenAt: Date | null; sourceIp: string | null; plan: HostBootPlan };
 type Entry = { kind: "unknown" } | HostEntry;
@@ -52,6 +54,7 @@ export class BootAnswers {
   private probeTimer: NodeJS.Timeout | null = null;
   private probing = false;
   private databaseUp = true;
+  private unknownCount = 0;
   private outageMisses = 0;
   private lastFailureLogMs = 0;
   private counters = { hits: 0, misses: 0, errors: 0 };
@@ -196,6 +199,11 @@ export class BootAnswers {
 
   private keep(mac: string, load: Load, entry: Entry): void {
     if (load.stale || !this.listening || this.stopped) return;
+    this.dropMac(mac);
+    if (entry.kind === "unknown") {
+      if (this.unknownCount >= MAX_UNKNOWN) return;
+      this.unknownCount++;
+    }
     this.entries.set(mac, entry);
     if (entry.kind === "host") {
       let macs = this.macsOfHost.get(entry.hostId);
@@ -208,18 +216,23 @@ export class BootAnswers {
     const entry = this.entries.get(mac);
     if (entry === undefined) return;
     this.entries.delete(mac);
-    if (entry.kind === "host") this.macsOfHost.get(entry.hostId)?.delete(mac);
+    if (entry.kind === "unknown") this.unknownCount--;
+    else this.macsOfHost.get(entry.hostId)?.delete(mac);
   }
 
   private dropHost(hostId: string): void {
     const macs = this.macsOfHost.get(hostId);
     if (!macs) return;
     this.macsOfHost.delete(hostId);
-    for (const mac of macs) this.entries.delete(mac);
+    for (const mac of macs) {
+      const entry = this.entries.get(mac);
+      if (entry?.kind === "host" && entry.hostId === hostId) this.entries.delete(mac);
+    }
   }
 
   private dropAll(): void {
     this.entries.clear();
+    this.unknownCount = 0;
     this.macsOfHost.clear();
     this.macForms.clear();
     for (const load of this.loads.values()) load.stale = true;
