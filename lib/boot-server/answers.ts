@@ -25,6 +25,8 @@ export type BootRequest = { mac: string; hostnameHint: string | null; sourceIp: 
 export const BOOT_CHANNEL = "kiln_boot";
 /** A miss waits this long for the database, then the machine boots its disk (it asks again at its next boot). */
 const MISS_TIMEOUT_MS = 3_000;
+/** How long a run's first boot waits for its write before the machine is answered anyway (it stays queued). */
+const FIRST_BOOT_WRITE_WAIT_MS = 2_000;
 /** Forms of a MAC as machines send them (aa-bb-…, AA:BB:…) → the stored form; bounded, rebuilt when full. */
 const MAX_MAC_FORMS = 50_000;
 /** Unknown MACs remembered as unknown: a flood of made-up MACs must not grow memory without end (past it, each is read again). */
@@ -144,6 +146,7 @@ export class BootAnswers {
   private async miss(mac: string, req: BootRequest): Promise<BootAnswer> {
     if (!this.databaseUp) return this.unreadable(mac, req);
     let load = this.loads.get(mac);
+    const own = !load;
     if (!load) load = this.startLoad(mac);
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -153,7 +156,16 @@ export class BootAnswers {
           timer = setTimeout(() => reject(Object.assign(new Error(`no answer from the database within ${MISS_TIMEOUT_MS} ms`), { code: "ETIMEDOUT" })), MISS_TIMEOUT_MS);
         }),
       ]);
-      return this.respond(entry, mac, req, this.nowMs());
+      clearTimeout(timer);
+      const answer = this.respond(entry, mac, req, this.nowMs());
+      // A run's first boot after its answer was (re)read — its first boot at all, most often —
+      // is written before the machine gets its script, as the uncached path does: it moves the
+      // run to running and starts its boot step, so a crash must not lose it. Later boots (hits)
+      // are batched; a crash loses at most their count and log line.
+      if (own && entry.kind === "host" && entry.plan.kind === "run" && answer === entry.plan.answer) {
+        await Promise.race([this.writes.flush(), new Promise((r) => setTimeout(r, FIRST_BOOT_WRITE_WAIT_MS).unref())]);
+      }
+      return answer;
     } catch (e) {
       if (isConnectionError(e)) this.markDown(e);
       else this.logFailure(e);
