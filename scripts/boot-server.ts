@@ -5,14 +5,19 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { answerBootRequest } from "@/lib/boot/boot-service";
+import { BootAnswers } from "@/lib/boot-server/answers";
 import { listenBootServer } from "@/lib/boot-server/server";
 import { RequestStats } from "@/lib/boot-server/stats";
 import { getAppDb } from "@/lib/db";
 import { getEnv } from "@/lib/env";
 import { getLogger } from "@/lib/log";
+import { projectPath } from "@/lib/runtime/project-root";
+import { ensureSite, recordBootServerHeartbeat, recordBootServerStopped } from "@/lib/sites/sites";
+
+const HEARTBEAT_MS = 10_000;
 
 const log = getLogger("boot-server");
+const KILN_VERSION: string = JSON.parse(fs.readFileSync(projectPath("package.json"), "utf8")).version ?? "unknown";
 
 function fail(message: string): never {
   process.stderr.write(`[kiln boot-server] ${message}\n`);
@@ -33,12 +38,26 @@ if (!fs.existsSync(path.join(env.ramdiskDir, "vmlinuz"))) {
 
 const db = getAppDb();
 const stats = new RequestStats();
-const answers = { answer: (req: { mac: string; hostnameHint: string | null; sourceIp: string | null }) => answerBootRequest(db, req) };
 const name = env.KILN_BOOT_SERVER_NAME ?? `${os.hostname()}:${env.bootPort}`;
+let site: Awaited<ReturnType<typeof ensureSite>>;
+try {
+  // The site this server serves: machines it discovers join it (created on first use).
+  // A KILN_BOOT_URL given here becomes a new site's boot URL (never over an admin's choice).
+  site = await ensureSite(db, env.KILN_SITE, { bootUrl: env.KILN_BOOT_URL ?? null });
+} catch (e) {
+  fail(`KILN_SITE ${env.KILN_SITE}: ${(e as Error).message}`);
+}
+const answers = new BootAnswers({ db, databaseUrl: env.DATABASE_URL, siteId: site.id });
+try {
+  await answers.start();
+} catch (e) {
+  fail(`the boot server could not listen for changes in the database: ${(e as Error).message}`);
+}
 
 let server: import("node:http").Server;
 try {
-  server = await listenBootServer({ db, answers, stats, bootUrl: env.bootUrl, ramdiskDir: env.ramdiskDir, portalUrl: env.portalUrl, host: env.KILN_HOST, port: env.bootPort });
+  // The chain script points machines back at their site's boot URL (set by an admin or above).
+  server = await listenBootServer({ db, answers, stats, bootUrl: site.bootUrl ?? env.bootUrl, ramdiskDir: env.ramdiskDir, portalUrl: env.portalUrl, host: env.KILN_HOST, port: env.bootPort });
 } catch (e) {
   const err = e as NodeJS.ErrnoException;
   fail(err.code === "EADDRINUSE" ? `port ${env.bootPort} is already in use; set KILN_BOOT_PORT to another port` : `the boot server could not listen: ${err.message}`);
@@ -46,14 +65,58 @@ try {
 log.info({ name, site: env.KILN_SITE, port: env.bootPort, bootUrl: env.bootUrl }, "boot server listening");
 process.send?.({ type: "listening" });
 
+// Heartbeats for the admin console (Sites & boot servers): one upsert every 10 s. A beat that
+// fails (database away) is skipped; the next one reports the whole interval since the last.
+const startedAt = new Date();
+let lastHits = 0;
+// What beats that could not be written covered, so the next one reports the whole interval.
+let owed = { seconds: 0, requests: 0, errors: 0, fromMemory: 0 };
+const beat = async () => {
+  const w = stats.take();
+  const a = answers.stats();
+  const interval = { seconds: owed.seconds + w.seconds, requests: owed.requests + w.requests, errors: owed.errors + w.errors, fromMemory: owed.fromMemory + a.hits - lastHits };
+  lastHits = a.hits;
+  owed = { seconds: 0, requests: 0, errors: 0, fromMemory: 0 };
+  await recordBootServerHeartbeat(db, {
+    name,
+    siteId: site.id,
+    url: env.bootUrl,
+    version: KILN_VERSION,
+    pid: process.pid,
+    startedAt,
+    intervalSeconds: interval.seconds,
+    requests: interval.requests,
+    errors: interval.errors,
+    answeredFromMemory: interval.fromMemory,
+    p99Ms: w.p99Ms,
+    totalRequests: stats.totalRequests,
+    totalErrors: stats.totalErrors,
+    dbReachable: a.databaseUp,
+  }).catch((e) => {
+    owed = interval;
+    log.debug({ err: (e as Error).message }, "heartbeat not recorded");
+  });
+};
+void beat();
+const heartbeat = setInterval(() => void beat(), HEARTBEAT_MS);
+heartbeat.unref();
+
 let stopping = false;
 function stop(signal: string): void {
   if (stopping) return;
   stopping = true;
   log.info({ signal }, "boot server stopping");
-  server.close(() => process.exit(0));
-  server.closeIdleConnections();
+  clearInterval(heartbeat);
   setTimeout(() => process.exit(0), 5_000).unref();
+  server.closeIdleConnections();
+  server.close(() => {
+    // What the answers still owe the database (last seen, discoveries, boots), then say we stopped.
+    void answers
+      .stop()
+      .then(() => recordBootServerStopped(db, name))
+      .catch(() => {})
+      .finally(() => process.exit(0));
+  });
 }
 process.on("SIGTERM", () => stop("SIGTERM"));
 process.on("SIGINT", () => stop("SIGINT"));
