@@ -40,6 +40,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     KILN_HOST: "127.0.0.1",
     KILN_DATA_DIR: dataDir,
     KILN_URL: baseURL,
+    KILN_BOOT_PORT: String(port + 1),
     // QEMU guests reach Kiln through a guestfwd at this address (test/harness/qemu.ts).
     KILN_BOOT_URL: GUEST_KILN_URL,
     SMTP_URL: smtp.url,
@@ -66,6 +67,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
 
   const state: E2eState = {
     baseURL,
+    bootPort: port + 1,
     dataDir,
     logFile,
     setupLink,

@@ -94,7 +94,8 @@ async function main(): Promise<void> {
   else if (env.bootUrl !== GUEST_BOOT_URL) say(`warning: KILN_BOOT_URL is ${env.bootUrl}; lab machines reach Kiln only at ${GUEST_BOOT_URL}, so their boots will fail. Unset it for the lab.`);
   // The lab prints a password: keep the portal on this machine unless told otherwise.
   if (!getProcessEnv().KILN_HOST) setEnvForProcess({ KILN_HOST: "127.0.0.1" });
-  const kiln = { host: kilnAddressForVms(getEnv().KILN_HOST), port: env.PORT };
+  // The machines' plane: the lab's machines talk to the boot server, not the portal.
+  const kiln = { host: kilnAddressForVms(getEnv().KILN_HOST), port: env.bootPort };
 
   let hosts: RegisteredHost[] = [];
   let account: LabAccount | null = null;

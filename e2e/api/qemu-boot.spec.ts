@@ -25,6 +25,7 @@ test("[BOOT] QEMU's iPXE gets local boot when unmarked (BIOS) and the holder's t
   let vm: Vm | null = null;
   try {
     // 1. Unmarked, BIOS: the machine asks for /boot/<its mac> and is told to boot its disk.
+    // Through the portal's port, as an older DHCP snippet sends machines: forwarded to the boot server.
     vm = await startVm({ mac: MAC, kilnPort: port });
     await waitFor(
       async () => {
@@ -51,7 +52,8 @@ test("[BOOT] QEMU's iPXE gets local boot when unmarked (BIOS) and the holder's t
     await apiOk(token, "PUT", `/api/v1/hosts/${host.id}/boot`, { systemTemplateId: system.id, unattendedTemplateId: unattended.id, vars: {} }, 200);
     const mark = await apiOk<{ deploymentId: string }>(token, "POST", `/api/v1/hosts/${host.id}/reinstall`, {}, 201);
 
-    vm = await startVm({ mac: MAC, kilnPort: port, uefi: true });
+    // Straight to the boot server's port.
+    vm = await startVm({ mac: MAC, kilnPort: readState().bootPort, uefi: true });
     const line = await waitFor(async () => vm!.serial().match(/KILN-TEMPLATE for \S+ mac \S+/)?.[0], 90_000, vm, "the marked template on the serial console");
     expect(line).toBe(`KILN-TEMPLATE for ${host.name} mac ${MAC}`);
     await waitFor(

@@ -34,8 +34,9 @@ let rawImage = "";
 let macCounter = 0x10;
 const machines: LabMachine[] = [];
 
+/** Machines reach Kiln through its boot server, as DHCP pointed at it would send them. */
 function kilnPort(): number {
-  return Number(new URL(readState().baseURL).port);
+  return readState().bootPort;
 }
 
 async function newMachine(p: { uefi?: boolean; port?: number } = {}) {
@@ -189,9 +190,9 @@ test("[DEPLOY-CORRUPT] a blob corrupted in storage: the agent's checksum fails t
   expect(await (await fetch(`${readState().baseURL}/boot/${machine.mac.replace(/:/g, "-")}`)).text()).toContain("this machine boots from its local disk");
 });
 
-test("[DEPLOY-RESTART] a gzip image; Kiln's web process is killed mid-download and restarted by the launcher: the agent resumes with Range, gunzip goes on, the deploy succeeds", async () => {
+test("[DEPLOY-RESTART] a gzip image; Kiln's boot server (which sends the bytes) is killed mid-download and restarted by the launcher: the agent resumes with Range, gunzip goes on, the deploy succeeds", async () => {
   test.setTimeout(240_000);
-  const pidFile = path.join(readState().dataDir, "run", "web.pid");
+  const pidFile = path.join(readState().dataDir, "run", "boot.pid");
   const oldPid = Number(readFileSync(pidFile, "utf8"));
   expect(isAlive(oldPid)).toBe(true);
   let killedAt = 0;

@@ -3,6 +3,8 @@ import fs from "node:fs";
 
 export type E2eState = {
   baseURL: string;
+  /** The boot server's port (machines' plane); QEMU machines reach Kiln through it. */
+  bootPort: number;
   dataDir: string;
   logFile: string;
   setupLink: string;
