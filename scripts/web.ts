@@ -15,7 +15,7 @@ import { gateRequest } from "@/lib/http/node-gate";
 import { originsOf } from "@/lib/http/request-gate";
 import { acceptSendFile, enableSendFile } from "@/lib/images/send-file";
 import { getLogger } from "@/lib/log";
-import { forwardRequest, isMachinePath } from "@/lib/boot-server/proxy";
+import { clientIpOf, forwardRequest, isMachinePath } from "@/lib/boot-server/proxy";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dev = process.argv.includes("--dev");
@@ -35,10 +35,10 @@ const gateOptions = { trustedOrigins: originsOf([env.baseUrl]), dev };
 const bootServer = new URL(`http://${env.KILN_HOST === "0.0.0.0" || env.KILN_HOST === "" ? "127.0.0.1" : env.KILN_HOST === "::" ? "[::1]" : env.KILN_HOST}:${env.bootPort}`);
 
 const server = http.createServer((req, res) => {
-  req.headers[CLIENT_IP_HEADER] = (req.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
   if (isMachinePath(req.url ?? "/")) {
-    return forwardRequest(req, res, { target: bootServer, clientIp: req.headers[CLIENT_IP_HEADER], unreachable: "Kiln's boot server is not running; machines cannot be answered right now." });
+    return forwardRequest(req, res, { target: bootServer, clientIp: clientIpOf(req), unreachable: "Kiln's boot server is not running; machines cannot be answered right now." });
   }
+  req.headers[CLIENT_IP_HEADER] = (req.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
   const setHeader = res.setHeader.bind(res);
   res.setHeader = (name, value) => {
     if (name.toLowerCase() !== CONTENT_LENGTH_HEADER) return setHeader(name, value);

@@ -3,6 +3,7 @@
 // forwards capture uploads to the portal. Bodies stream both ways with backpressure; the
 // caller's address travels in x-kiln-client-ip, which the receiver trusts only from loopback.
 import http from "node:http";
+import { getEnv } from "../env";
 import { CLIENT_IP_HEADER } from "../http/context";
 
 // Keep-alive to the neighbour process: a new TCP connection per machine request would cost
@@ -17,9 +18,17 @@ export function isLoopback(address: string | undefined): boolean {
   return a === "::1" || a.startsWith("127.");
 }
 
-/** The caller's address: the socket's, or what a Kiln process on this machine forwarded. */
-export function clientIpOf(req: http.IncomingMessage): string {
+/**
+ * The caller's address: X-Forwarded-For's first entry when KILN_TRUST_PROXY says a proxy sets
+ * it, else what a Kiln process on this machine forwarded, else the socket's.
+ */
+export function clientIpOf(req: http.IncomingMessage, trustProxy = getEnv().KILN_TRUST_PROXY): string {
   const socketIp = (req.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
+  const xff = req.headers["x-forwarded-for"];
+  if (trustProxy && typeof xff === "string") {
+    const first = xff.split(",")[0]!.trim();
+    if (first) return first;
+  }
   const forwarded = req.headers[CLIENT_IP_HEADER];
   return isLoopback(socketIp) && typeof forwarded === "string" && forwarded ? forwarded : socketIp;
 }
