@@ -14,6 +14,7 @@ import { CLIENT_IP_HEADER, CONTENT_LENGTH_HEADER } from "@/lib/http/context";
 import { gateRequest } from "@/lib/http/node-gate";
 import { originsOf } from "@/lib/http/request-gate";
 import { acceptSendFile, enableSendFile } from "@/lib/images/send-file";
+import { handleUploadNode, isUploadPath } from "@/lib/images/uploads";
 import { getLogger } from "@/lib/log";
 import { clientIpOf, forwardRequest, isMachinePath } from "@/lib/boot-server/proxy";
 
@@ -46,7 +47,9 @@ const server = http.createServer((req, res) => {
     return /^\d+$/.test(length) ? setHeader("content-length", length) : res;
   };
   acceptSendFile(res);
-  gateRequest(req, res, gateOptions, (r, s) => void handle(r, s));
+  // tus uploads are served here, not by Next.js: each PATCH body would otherwise be copied
+  // through web streams by Next and again by tus (lib/images/uploads.ts, same rules either way).
+  gateRequest(req, res, gateOptions, (r, s) => void (isUploadPath(r.url ?? "/") ? handleUploadNode(r, s) : handle(r, s)));
 });
 server.keepAliveTimeout = 65_000;
 server.on("error", (err: NodeJS.ErrnoException) => {

@@ -3,11 +3,14 @@
 // expiry — and these hooks put Kiln's rules around it: who may upload to which image,
 // quotas before any byte is stored, the version's bookkeeping, and verification once the
 // last byte is in.
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import { Server, type Upload } from "@tus/server";
+import { NodeRequest, sendNodeResponse } from "srvx/node";
 import { completeImageUpload, deleteImageVersionRow, getImageUploadRow, refreshLatestVersion, updateImageUploadRow, updateImageVersionFrom } from "@/db/queries/images";
 import { verifyImageVersionJob } from "@/workers/jobs/verify-image-version";
 import { actorOf, isAdminActor, recordAudit, type Actor } from "../audit/audit";
+import { getRequestUser } from "../auth/request-user";
 import type { Found } from "../deployments/agent";
 import { beginCaptureUpload, checkCaptureRequest, getCaptureRun, isRunAuthorization, noteCaptureReceived } from "../deployments/capture";
 import { getAppDb, type Db } from "../db";
@@ -193,33 +196,39 @@ function tusError(e: unknown): Response {
   return Response.json(body, { status, headers: { "Tus-Resumable": "1.0.0", "Cache-Control": "no-store" } });
 }
 
+type CurrentUserLookup = () => Promise<{ user: import("@/db/schema").UserRow } | null>;
+
 /**
- * One request to /api/uploads[/<id>]. The caller is resolved first (session cookie or bearer
- * token; 401 without either), then tus handles the protocol with the hooks above. A refusal
- * from a hook is answered with Kiln's JSON error body and the tus header.
+ * The caller of one upload request: a capture run's agent (Authorization: Kiln-Run …), else a
+ * person (bearer token or session cookie, looked up by `currentUser`); 401 without either.
  */
-export async function handleUploadRequest(req: Request, server: Server = getUploadServer()): Promise<Response> {
-  if (req.method === "OPTIONS") return server.handleWeb(req);
+async function resolveUploadCaller(headers: Headers, currentUser: CurrentUserLookup): Promise<RequestState> {
+  const authorization = headers.get("authorization");
+  if (isRunAuthorization(authorization)) {
+    const run = await getCaptureRun(getAppDb(), authorization);
+    return { actor: actorOf(null, getRequestContext(headers)), run };
+  }
+  const current = await currentUser();
+  if (!current) throw new AppError("unauthorized", "Sign in, or send a personal access token (Authorization: Bearer …), to upload images.");
+  return { actor: actorOf(current.user, getRequestContext(headers)) };
+}
+
+/**
+ * One request to /api/uploads[/<id>], whichever server received it. The caller is resolved
+ * first, then tus handles the protocol with the hooks above (`runTus`: tus's web or node
+ * entry). A refusal from a hook is answered with Kiln's JSON error body and the tus header.
+ */
+async function handleUpload(req: Request, currentUser: CurrentUserLookup, runTus: (req: Request) => Promise<Response>): Promise<Response> {
+  if (req.method === "OPTIONS") return runTus(req);
   let state: RequestState;
   try {
-    const authorization = req.headers.get("authorization");
-    if (isRunAuthorization(authorization)) {
-      const run = await getCaptureRun(getAppDb(), authorization);
-      state = { actor: actorOf(null, getRequestContext(req.headers)), run };
-    } else {
-      // Loaded here, not at the top: the boot server reaches this module (a capture's finish) and
-      // must not load Next.js and Auth.js, which only people's sessions need.
-      const { getCurrentUser } = await import("../auth/guard");
-      const current = await getCurrentUser();
-      if (!current) throw new AppError("unauthorized", "Sign in, or send a personal access token (Authorization: Bearer …), to upload images.");
-      state = { actor: actorOf(current.user, getRequestContext(req.headers)) };
-    }
+    state = await resolveUploadCaller(req.headers, currentUser);
   } catch (e) {
     return tusError(e);
   }
   const { actor } = state;
   requests.set(req, state);
-  const res = await server.handleWeb(req);
+  const res = await runTus(req);
   if (state.error) {
     const out = tusError(state.error);
     // An aborted PATCH must not leave a half-read request body on a kept-alive connection.
@@ -248,4 +257,56 @@ export async function handleUploadRequest(req: Request, server: Server = getUplo
   }
   res.headers.set("Cache-Control", "no-store");
   return res;
+}
+
+/** The Next route's entry: the person comes from guard.ts (session cookie or bearer token). */
+export async function handleUploadRequest(req: Request, server: Server = getUploadServer()): Promise<Response> {
+  return handleUpload(
+    req,
+    async () => {
+      // Loaded here, not at the top: the boot server reaches this module (a capture's finish) and
+      // must not load Next.js and Auth.js, which only people's sessions need.
+      const { getCurrentUser } = await import("../auth/guard");
+      return getCurrentUser();
+    },
+    (r) => server.handleWeb(r),
+  );
+}
+
+// tus's own node entry (server.handle) sends its answer itself; Kiln must see the answer first
+// (the refusals, cancel, finish on HEAD, the version headers), so the node request is wrapped as
+// tus's handle does and its request handler is called directly (@tus/server 2.4.5).
+type TusHandler = { handler(req: Request): Promise<Response> };
+
+/**
+ * The node:http entry (Kiln's web server mounts it for /api/uploads before Next.js; the boot
+ * server can mount it for capture uploads): the same caller rules, hooks and answers as the
+ * Next route, without Next's web-stream copy of every PATCH body. The person comes from the
+ * headers (lib/auth/request-user.ts), as guard.ts finds them inside Next.
+ */
+export async function handleUploadNode(req: IncomingMessage, res: ServerResponse, server: Server = getUploadServer()): Promise<void> {
+  const request = new NodeRequest({ req, res }) as unknown as Request;
+  const encrypted = Boolean((req.socket as { encrypted?: boolean }).encrypted);
+  try {
+    const answer = await handleUpload(
+      request,
+      () => getRequestUser(getAppDb(), request.headers, { encrypted }),
+      (r) => (server as unknown as TusHandler).handler(r),
+    );
+    await sendNodeResponse(res, answer);
+  } catch (e) {
+    getLogger("uploads").error({ err: e, method: req.method, url: req.url }, "upload request failed");
+    if (res.headersSent) return void res.destroy();
+    const { status, body } = toErrorBody(e);
+    const text = JSON.stringify(body);
+    res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text), "Tus-Resumable": "1.0.0", "Cache-Control": "no-store", ...(req.complete ? {} : { Connection: "close" }) });
+    res.end(text);
+  }
+}
+
+/** Whether a request's URL (path and query) is the tus endpoint or one of its uploads. */
+export function isUploadPath(url: string): boolean {
+  const q = url.indexOf("?");
+  const pathname = q === -1 ? url : url.slice(0, q);
+  return pathname === UPLOAD_PATH || pathname.startsWith(`${UPLOAD_PATH}/`);
 }
