@@ -9,10 +9,11 @@ import fsp from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { GetObjectCommand } from "@aws-sdk/client-s3";
-import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { createRequire } from "node:module";
+import type * as S3Client from "@aws-sdk/client-s3";
+import type * as S3Presigner from "@aws-sdk/s3-request-presigner";
 import { FileStore } from "@tus/file-store";
-import { S3Store } from "@tus/s3-store";
+import type * as TusS3 from "@tus/s3-store";
 import { Upload, type DataStore } from "@tus/utils";
 import { getEnv, type Env } from "../env";
 import { BLOB_READ_CHUNK } from "./send-file";
@@ -150,68 +151,87 @@ function createFileStorage(env: Env): ImageStorage {
 /** Part size of an upload whose length is deferred (a disk capture): 10,000 parts ≈ 625 GiB. */
 const DEFERRED_PART_BYTES = 64 * 1024 * 1024;
 
+// The S3 packages (the AWS SDK: ~30 MB in every process that loads it) are loaded only when S3
+// storage is configured, synchronously since getImageStorage is; the name is not `require`, so
+// the bundler leaves the call alone (scripts/bundle.mjs).
+const loadPackage = createRequire(import.meta.url);
+
+function s3Packages() {
+  return {
+    S3Store: (loadPackage("@tus/s3-store") as typeof TusS3).S3Store,
+    GetObjectCommand: (loadPackage("@aws-sdk/client-s3") as typeof S3Client).GetObjectCommand,
+    getSignedUrl: (loadPackage("@aws-sdk/s3-request-presigner") as typeof S3Presigner).getSignedUrl,
+  };
+}
+
+type KilnS3Store = InstanceType<ReturnType<typeof defineKilnS3Store>>;
+
 /** S3Store with ranged reads and plain object puts, which tus itself does not need. */
-class KilnS3Store extends S3Store {
-  // tus sizes the parts of a deferred-length upload for its 5 TiB maximum (~550 MB each), so
-  // every 32 MiB capture chunk would become an "incomplete part" object re-read by the next
-  // PATCH, up to 550 MB each time. Fixed 64 MiB parts keep that re-read under one part.
-  override calcOptimalPartSize(size?: number): number {
-    return size === undefined ? DEFERRED_PART_BYTES : super.calcOptimalPartSize(size);
-  }
-
-  constructor(options: ConstructorParameters<typeof S3Store>[0]) {
-    super(options);
-    // DeleteObjects must carry a checksum. The AWS SDK now sends a CRC32 instead of the
-    // Content-MD5 that S3 asked for until 2025, and S3-compatible services that predate the
-    // change (Swift's s3api, older Ceph RGW and MinIO) refuse the request without it; tus
-    // deletes an upload's objects with it. Both are sent: S3 checks either.
-    this.client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const request = args.request as { headers?: Record<string, string>; body?: unknown };
-        if (context.commandName === "DeleteObjectsCommand" && request.headers && typeof request.body === "string") {
-          request.headers["content-md5"] = createHash("md5").update(request.body).digest("base64");
-        }
-        return next(args);
-      },
-      { step: "build", name: "kilnDeleteObjectsContentMd5" },
-    );
-  }
-
-  async readRange(key: string, range?: ByteRange): Promise<Readable> {
-    const res = await this.client.getObject({ Bucket: this.bucket, Key: key, Range: range ? `bytes=${range.start}-${range.end}` : undefined });
-    return res.Body as Readable;
-  }
-
-  /** The bucket answers Range, If-Range and HEAD-less GETs itself; the signature covers GET only. */
-  async presignGet(key: string, p: { expiresInSeconds: number; filename: string }): Promise<string> {
-    const command = new GetObjectCommand({ Bucket: this.bucket, Key: key, ResponseContentDisposition: `attachment; filename="${p.filename}"`, ResponseContentType: "application/octet-stream" });
-    return getSignedUrl(this.client, command, { expiresIn: p.expiresInSeconds });
-  }
-
-  async size(key: string): Promise<number | null> {
-    try {
-      return (await this.client.headObject({ Bucket: this.bucket, Key: key })).ContentLength ?? null;
-    } catch {
-      return null;
+function defineKilnS3Store() {
+  const { S3Store, GetObjectCommand, getSignedUrl } = s3Packages();
+  return class KilnS3Store extends S3Store {
+    // tus sizes the parts of a deferred-length upload for its 5 TiB maximum (~550 MB each), so
+    // every 32 MiB capture chunk would become an "incomplete part" object re-read by the next
+    // PATCH, up to 550 MB each time. Fixed 64 MiB parts keep that re-read under one part.
+    override calcOptimalPartSize(size?: number): number {
+      return size === undefined ? DEFERRED_PART_BYTES : super.calcOptimalPartSize(size);
     }
-  }
 
-  /**
-   * Everything stored under an upload id: an unfinished multipart upload is aborted (tus's
-   * remove), then the object, its `.info` and a pending `.part` are deleted — tus's remove
-   * alone stops at the abort when the multipart upload was already completed, which would
-   * leave a finished upload's gigabytes behind. Missing objects are fine.
-   */
-  async purge(key: string): Promise<void> {
-    await this.remove(key).catch(() => {});
-    await this.client.deleteObjects({ Bucket: this.bucket, Delete: { Objects: [key, `${key}.info`, `${key}.part`].map((Key) => ({ Key })), Quiet: true } });
-  }
+    constructor(options: ConstructorParameters<typeof TusS3.S3Store>[0]) {
+      super(options);
+      // DeleteObjects must carry a checksum. The AWS SDK now sends a CRC32 instead of the
+      // Content-MD5 that S3 asked for until 2025, and S3-compatible services that predate the
+      // change (Swift's s3api, older Ceph RGW and MinIO) refuse the request without it; tus
+      // deletes an upload's objects with it. Both are sent: S3 checks either.
+      this.client.middlewareStack.add(
+        (next, context) => async (args) => {
+          const request = args.request as { headers?: Record<string, string>; body?: unknown };
+          if (context.commandName === "DeleteObjectsCommand" && request.headers && typeof request.body === "string") {
+            request.headers["content-md5"] = createHash("md5").update(request.body).digest("base64");
+          }
+          return next(args);
+        },
+        { step: "build", name: "kilnDeleteObjectsContentMd5" },
+      );
+    }
+
+    async readRange(key: string, range?: ByteRange): Promise<Readable> {
+      const res = await this.client.getObject({ Bucket: this.bucket, Key: key, Range: range ? `bytes=${range.start}-${range.end}` : undefined });
+      return res.Body as Readable;
+    }
+
+    /** The bucket answers Range, If-Range and HEAD-less GETs itself; the signature covers GET only. */
+    async presignGet(key: string, p: { expiresInSeconds: number; filename: string }): Promise<string> {
+      const command = new GetObjectCommand({ Bucket: this.bucket, Key: key, ResponseContentDisposition: `attachment; filename="${p.filename}"`, ResponseContentType: "application/octet-stream" });
+      return getSignedUrl(this.client, command, { expiresIn: p.expiresInSeconds });
+    }
+
+    async size(key: string): Promise<number | null> {
+      try {
+        return (await this.client.headObject({ Bucket: this.bucket, Key: key })).ContentLength ?? null;
+      } catch {
+        return null;
+      }
+    }
+
+    /**
+     * Everything stored under an upload id: an unfinished multipart upload is aborted (tus's
+     * remove), then the object, its `.info` and a pending `.part` are deleted — tus's remove
+     * alone stops at the abort when the multipart upload was already completed, which would
+     * leave a finished upload's gigabytes behind. Missing objects are fine.
+     */
+    async purge(key: string): Promise<void> {
+      await this.remove(key).catch(() => {});
+      await this.client.deleteObjects({ Bucket: this.bucket, Delete: { Objects: [key, `${key}.info`, `${key}.part`].map((Key) => ({ Key })), Quiet: true } });
+    }
+  };
 }
 
 function createS3Storage(env: Env): ImageStorage {
   const tmpDir = path.join(imagesRoot(env), "tmp");
   fs.mkdirSync(tmpDir, { recursive: true, mode: 0o750 });
-  const store = new KilnS3Store({
+  const KilnS3Store = defineKilnS3Store();
+  const store: KilnS3Store = new KilnS3Store({
     expirationPeriodInMilliseconds: uploadExpiryMs(env),
     // Tags (Tus-Completed=false) only serve bucket lifecycle rules, and Kiln expires uploads
     // itself (housekeeping); several S3 implementations (Swift's s3api among them) refuse them.
