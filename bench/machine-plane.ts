@@ -22,7 +22,7 @@
 //
 // Options: --hosts 1000 --marked 0.1 --threads 2 --connections 64 --duration 5 --rounds 3
 //          --storm-minutes 10 --idle-seconds 60 --quick (storm 1 min, 2 rounds of 3 s, idle 30 s)
-//          --web-flags "--max-semi-space-size=1" (repeatable) --skip-throughput --skip-memory --skip-sites
+//          --web-flags=--max-semi-space-size=1 (repeatable; with "=", the value starts with a dash) --skip-throughput --skip-memory --skip-sites
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -300,8 +300,8 @@ function printProcesses(title: string, p: KilnProcs): void {
 
 type Lab = { macs: string[]; hostIds: string[]; admin: Actor; mark(hostId: string): Promise<string> };
 
-/** `count` hosts (MACs from macOf(offset…)); the first `leased` are leased to a holder who can mark them. */
-async function seedLab(db: Db, p: { prefix: string; count: number; leased: number; offset?: number }): Promise<Lab> {
+/** `count` hosts (MACs from macOf(offset…)); those at the indexes in `leased` are leased to a holder who can mark them. */
+async function seedLab(db: Db, p: { prefix: string; count: number; leased: number[]; offset?: number }): Promise<Lab> {
   await syncBuiltinTemplates(db);
   const mk = async (name: string, admin: boolean) => {
     const created = await createUserAsAdmin(db, { email: `${name}-${randomBytes(3).toString("hex")}@lab.example`, password: "quartz lantern orbit 47", name, admin });
@@ -317,7 +317,7 @@ async function seedLab(db: Db, p: { prefix: string; count: number; leased: numbe
   }
   const project = await createProject(db, admin, { name: `${p.prefix}-bench` });
   await addProjectMember(db, admin, project.id, { email: holder.user!.email });
-  if (p.leased > 0) await createLease(db, admin, { hostIds: hostIds.slice(0, p.leased), userId: holder.user!.id, projectId: project.id });
+  if (p.leased.length > 0) await createLease(db, admin, { hostIds: p.leased.map((i) => hostIds[i]!), userId: holder.user!.id, projectId: project.id });
   const all = await listTemplates(db, holder);
   const sys = all.find((x) => x.builtinKey === "debian-12-netinstall")!.id;
   const un = all.find((x) => x.builtinKey === "debian-12-preseed")!.id;
@@ -543,7 +543,7 @@ async function twoSites(opt: Options): Promise<void> {
     setEnvForProcess({ DATABASE_URL: url, KILN_SECRET_KEY: secretKey, KILN_DATA_DIR: path.join(tmp, "data"), LOG_LEVEL: "warn" });
     handle = createDb(url, { max: 4 });
     const db = handle.db;
-    const lab = await seedLab(db, { prefix: "sites", count: 30, leased: 22, offset: 50_000 });
+    const lab = await seedLab(db, { prefix: "sites", count: 30, leased: Array.from({ length: 22 }, (_, i) => i), offset: 50_000 });
 
     for (const site of ["a", "b"]) {
       const port = await findFreePort();
@@ -724,10 +724,10 @@ async function main(): Promise<void> {
       const handle = createDb(pg.url, { max: 8 });
       let lab: Lab;
       try {
-        lab = await seedLab(handle.db, { prefix: "plane", count: hosts, leased: marked });
         // Spread the marked ones over the list: every tenth host.
         const step = Math.max(1, Math.floor(hosts / Math.max(1, marked)));
         const toMark = Array.from({ length: marked }, (_, i) => i * step);
+        lab = await seedLab(handle.db, { prefix: "plane", count: hosts, leased: toMark });
         for (let i = 0; i < toMark.length; i += 10) await Promise.all(toMark.slice(i, i + 10).map((j) => lab.mark(lab.hostIds[j]!)));
       } finally {
         await handle.close();
