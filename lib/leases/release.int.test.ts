@@ -260,7 +260,8 @@ describe("cancelling a run on a host Kiln cannot switch off", () => {
       await cancelDeployment(t.db, setup.holder, other.id);
       // The plugin host's power-off is queued after the WoL cancel and runs: by then a WoL one would have too.
       await waitFor("the plugin host's power-off", () => powerEvents(p.hostId), (m) => m.some((x) => x.startsWith("power off (plugin) — run cancelled: ")));
-      expect(await powerJobs(p.hostId)).toEqual([{ state: "completed" }]);
+      // pg-boss marks the job completed just after its handler wrote the event: wait for that too.
+      await waitFor("the plugin host's power job completed", () => powerJobs(p.hostId), (jobs) => jobs.length === 1 && jobs[0]!.state === "completed");
       expect(await powerJobs(h.id)).toEqual([]);
       expect(await powerEvents(h.id)).toEqual([WHY]);
     } finally {
