@@ -172,8 +172,10 @@ stream_image() {
   while :; do
     if [ "$got" -gt 0 ]; then range="-r $got-"; else range=""; fi
     # The body goes to stdout; curl's own count of it goes to stderr (curl 7.88 has no %output).
+    # -L: with S3 storage Kiln answers a short-lived presigned URL (307); each retry asks Kiln
+    # again, so a resume after that URL expired gets a fresh one (Range is kept across it).
     # shellcheck disable=SC2086
-    curl -fsS --connect-timeout 10 --speed-limit 1 --speed-time 60 $range \
+    curl -fsSL --connect-timeout 10 --speed-limit 1 --speed-time 60 $range \
       -w '%{stderr}kiln-fetched %{size_download} %{http_code}\n' "$KILN_IMAGE_URL" 2>"$TMP/fetch.stderr"
     rc=$?
     [ "$rc" = 0 ] && return 0
