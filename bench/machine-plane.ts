@@ -22,7 +22,9 @@
 //
 // Options: --hosts 1000 --marked 0.1 --threads 2 --connections 64 --duration 5 --rounds 3
 //          --storm-minutes 10 --idle-seconds 60 --quick (storm 1 min, 2 rounds of 3 s, idle 30 s)
-//          --web-flags=--max-semi-space-size=1 (repeatable; with "=", the value starts with a dash) --skip-throughput --skip-memory --skip-sites
+//          --web-flags=--max-semi-space-size=1 (repeatable; with "=", the value starts with a dash)
+//          --node-options="--max-old-space-size=96" (NODE_OPTIONS for every process npm start runs)
+//          --skip-throughput --skip-memory --skip-sites
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -65,6 +67,7 @@ function options() {
       "idle-seconds": { type: "string" },
       quick: { type: "boolean", default: false },
       "web-flags": { type: "string", multiple: true },
+      "node-options": { type: "string" },
       "skip-throughput": { type: "boolean", default: false },
       "skip-memory": { type: "boolean", default: false },
       "skip-sites": { type: "boolean", default: false },
@@ -81,6 +84,7 @@ function options() {
     stormMinutes: Number(values["storm-minutes"] ?? (q ? 1 : 10)),
     idleSeconds: Number(values["idle-seconds"] ?? (q ? 30 : 60)),
     webFlags: values["web-flags"] ?? null,
+    nodeOptions: values["node-options"] ?? null,
     throughput: !values["skip-throughput"],
     memory: !values["skip-memory"],
     sites: !values["skip-sites"],
@@ -224,7 +228,7 @@ function ensureBuild(): void {
   if (r.status !== 0) throw new Error(`next build failed (${r.status})`);
 }
 
-async function startNpmStart(): Promise<Kiln> {
+async function startNpmStart(nodeOptions: string | null): Promise<Kiln> {
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-bench-machine-plane-"));
   // The embedded PostgreSQL runs as the postgres user when we are root: it must reach its directory.
   await fs.chmod(tmp, 0o711);
@@ -233,6 +237,8 @@ async function startNpmStart(): Promise<Kiln> {
   const bootPort = await findFreePort();
   const env: NodeJS.ProcessEnv = { ...process.env, KILN_DATA_DIR: dataDir, PORT: String(port), KILN_BOOT_PORT: String(bootPort), KILN_HOST: "127.0.0.1", LOG_LEVEL: "warn" };
   for (const k of ["DATABASE_URL", "SMTP_URL", "LDAP_URL", "LDAP_BASE_DN", "LDAP_BIND_DN", "LDAP_BIND_PASSWORD", "LDAP_ADMIN_GROUP_DN", "KILN_URL", "KILN_BOOT_URL", "KILN_SITE", "NODE_OPTIONS", "NODE_ENV"]) delete env[k];
+  // An experiment's flags for every process npm start runs (e.g. a small heap: does the storm's RSS stay bounded, or crash?).
+  if (nodeOptions) env.NODE_OPTIONS = nodeOptions;
   // What `npm start` runs, without npm's own process in between (it is not Kiln's memory).
   const child = spawn(process.execPath, ["scripts/launch.mjs"], { cwd: root, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
@@ -451,6 +457,8 @@ async function stormMemory(opt: Options, k: Kiln, macLua: string): Promise<void>
   }
   const r = await run;
   samples.push({ t: (Date.now() - started) / 1000, rss: memOf(bootPid).rss });
+  const nowPid = readPid(path.join(k.dataDir, "run", "boot.pid"));
+  if (nowPid !== bootPid) console.log(`!! the boot server was restarted during the storm (pid ${bootPid} → ${nowPid}); the launcher said:\n${k.output().slice(-3000)}`);
   await sleep(10_000);
   const after = memOf(bootPid).rss;
   // Least squares slope in MiB per minute, over all samples and over the second half (past the warm-up).
@@ -701,7 +709,8 @@ async function main(): Promise<void> {
   if (opt.throughput || opt.memory) {
     ensureBuild();
     console.log(`\nstarting Kiln as npm start does (node scripts/launch.mjs, empty data directory, embedded PostgreSQL)…`);
-    const k = await startNpmStart();
+    if (opt.nodeOptions) console.log(`NODE_OPTIONS for npm start's processes: ${opt.nodeOptions}`);
+    const k = await startNpmStart(opt.nodeOptions);
     try {
       console.log(`Kiln up: portal :${k.port}, boot server :${k.bootPort}`);
       if (opt.memory) {
