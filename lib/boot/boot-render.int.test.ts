@@ -1,7 +1,8 @@
 // Templates that cannot hurt the server, end to end: a run's text is rendered once and served
 // as stored (no render per boot request, nothing that changes under the machine, no token in
 // the database), and hostile templates rendering through the preview route leave the boot
-// routes answering within 200 ms.
+// server answering within 200 ms (here in the same process as the previews, which is harder
+// than production, where it is a process of its own).
 import { callRoute } from "@/test/harness/route-handler";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,8 +22,10 @@ import { renderInPool, renderPoolStats, stopRenderPool } from "@/lib/templates/r
 import { createTemplate, listTemplates, syncBuiltinTemplates } from "@/lib/templates/templates";
 import { useTestDb } from "@/test/harness/database";
 import { createActiveUser, expectAppError } from "@/test/harness/fixtures";
-import * as chainRoute from "@/app/boot/chain.ipxe/route";
-import * as bootRoute from "@/app/boot/[mac]/route";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { BootAnswers } from "@/lib/boot-server/answers";
+import { createBootHandler } from "@/lib/boot-server/server";
 import * as previewRoute from "@/app/api/v1/templates/preview/route";
 
 const t = await useTestDb();
@@ -121,17 +124,35 @@ describe("a run's text is rendered once and served as stored", () => {
   });
 });
 
-/** Alternating /boot/<mac> (a known idle host) and /boot/chain.ipxe, timed, until `stop()` or `n` rounds. */
-async function bootLatencies(stop: () => boolean, n: number) {
+/** The boot server (router and answers from memory) on a port of this process. */
+async function startBootServer(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const answers = new BootAnswers({ db: t.db, databaseUrl: t.url });
+  await answers.start();
+  const server = http.createServer(createBootHandler({ db: t.db, answers, bootUrl: "http://kiln.test", ramdiskDir: "/nonexistent", portalUrl: "http://127.0.0.1:1" }));
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      await answers.stop();
+    },
+  };
+}
+
+/** Alternating /boot/<mac> (a known idle host) and /boot/chain.ipxe on the boot server, timed, until `stop()` or `n` rounds. */
+async function bootLatencies(url: string, stop: () => boolean, n: number) {
   const bootMs: number[] = [];
   const chainMs: number[] = [];
   while (!stop() && bootMs.length < n) {
     let started = performance.now();
-    const boot = await callRoute(bootRoute.GET, "GET", "/boot/52-54-00-7e-00-02", { params: { mac: "52-54-00-7e-00-02" } });
+    const boot = await fetch(`${url}/boot/52-54-00-7e-00-02`);
+    await boot.text();
     bootMs.push(performance.now() - started);
     expect(boot.status).toBe(200);
     started = performance.now();
-    const chain = await callRoute(chainRoute.GET as never, "GET", "/boot/chain.ipxe");
+    const chain = await fetch(`${url}/boot/chain.ipxe`);
+    await chain.text();
     chainMs.push(performance.now() - started);
     expect(chain.status).toBe(200);
     await new Promise((r) => setTimeout(r, 20));
@@ -161,13 +182,14 @@ describe("hostile templates do not hold up the boot routes", () => {
     // The same requests with nothing rendering: what this (shared, busy) machine gives anyway.
     const quietLag = monitorEventLoopDelay({ resolution: 5 });
     quietLag.enable();
-    const quiet = await bootLatencies(() => false, 40);
+    const boot = await startBootServer();
+    const quiet = await bootLatencies(boot.url, () => false, 40);
     quietLag.disable();
     let done = false;
     const lag = monitorEventLoopDelay({ resolution: 5 });
     lag.enable();
     const work = Promise.all([hog, ...HOSTILE.map(preview)]).finally(() => (done = true));
-    const { bootMs, chainMs } = await bootLatencies(() => done, Infinity);
+    const { bootMs, chainMs } = await bootLatencies(boot.url, () => done, Infinity).finally(() => boot.stop());
     lag.disable();
 
     const [hogResult, ...previews] = await work;
@@ -185,14 +207,17 @@ describe("hostile templates do not hold up the boot routes", () => {
         `this thread's event loop delay max ${(lag.max / 1e6).toFixed(1)} ms`,
     );
     expect(bootMs.length).toBeGreaterThan(5);
-    // chain.ipxe touches nothing but this thread: every answer within 200 ms shows the renders never held it.
-    expect(Math.max(...chainMs)).toBeLessThan(200);
-    // /boot/<mac> also waits on PostgreSQL, which this shared machine's other suites load too
-    // (the quiet baseline's slowest answer is the noise floor): 95% within 200 ms, and the
-    // slowest within 200 ms or within half again the quiet phase's slowest.
-    const p95 = [...bootMs].sort((a, b) => a - b)[Math.floor(bootMs.length * 0.95)]!;
-    expect(p95).toBeLessThan(200);
-    expect(Math.max(...bootMs)).toBeLessThan(Math.max(200, 1.5 * Math.max(...quiet.bootMs)));
+    // Both answers come from this thread's memory (the MAC's answer is cached after its first
+    // request): 95% within 200 ms shows the renders never held the thread; the slowest within
+    // 200 ms or within half again the quiet phase's slowest (this shared machine's noise floor).
+    for (const [xs, quietXs] of [
+      [bootMs, quiet.bootMs],
+      [chainMs, quiet.chainMs],
+    ] as const) {
+      const p95 = [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.95)]!;
+      expect(p95).toBeLessThan(200);
+      expect(Math.max(...xs)).toBeLessThan(Math.max(200, 1.5 * Math.max(...quietXs)));
+    }
 
     // The pool replaced what it stopped: a normal preview renders.
     const after = await preview("#!ipxe\necho {{ host.name }}\n");
