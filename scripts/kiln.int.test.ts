@@ -16,7 +16,9 @@ function expectNoStackTrace(run: Run): void {
   expect(run.stderr).not.toMatch(/^\s+at /m);
 }
 
-describe("kiln CLI", () => {
+// Each run is a fresh `npx tsx` process that loads the ORM's module graph (seconds on a busy
+// machine: bench/README.md, "Memory"); a loaded CI machine needs more than the default 30 s.
+describe("kiln CLI", { timeout: 90_000 }, () => {
   it("creates an admin, then a token (the last stdout line) that authenticates as that admin", async () => {
     const email = uniqueEmail("cli-admin");
     const created = await kiln("user", "create", "--email", email, "--password", "cli admin passphrase", "--name", "CLI Admin", "--admin");

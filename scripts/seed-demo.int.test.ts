@@ -15,7 +15,9 @@ import { ownStderr, runScript } from "@/test/harness/run-script";
 const t = await useTestDb();
 const seedDemo = () => runScript("scripts/seed-demo.ts", [], t.url);
 
-describe("seed:demo", () => {
+// Each run is a fresh `npx tsx` process that loads the ORM's module graph (seconds on a busy
+// machine: bench/README.md, "Memory"); a loaded CI machine needs more than the default 30 s.
+describe("seed:demo", { timeout: 90_000 }, () => {
   it("creates the demo pool, 12 hosts and project with every active account in it, once", async () => {
     const { user: admin } = await createActiveUser(t.db, { admin: true });
     const [ann, pending] = await insertActiveUsers(t.db, 2);
