@@ -11,6 +11,7 @@ import { RequestStats } from "@/lib/boot-server/stats";
 import { getAppDb } from "@/lib/db";
 import { getEnv } from "@/lib/env";
 import { getLogger } from "@/lib/log";
+import { isPostgresJsWriteAfterClose } from "@/lib/runtime/postgres-js-fault";
 import { projectPath } from "@/lib/runtime/project-root";
 import { ensureSite, recordBootServerHeartbeat, recordBootServerStopped } from "@/lib/sites/sites";
 
@@ -18,6 +19,14 @@ const HEARTBEAT_MS = 10_000;
 
 const log = getLogger("boot-server");
 const KILN_VERSION: string = JSON.parse(fs.readFileSync(projectPath("package.json"), "utf8")).version ?? "unknown";
+
+// Machines keep being answered while PostgreSQL is away; a known postgres.js fault when the
+// server drops connections must not take this process down (lib/runtime/postgres-js-fault.ts).
+process.on("uncaughtException", (err) => {
+  if (isPostgresJsWriteAfterClose(err)) return void log.warn({ err: err.message }, "postgres.js wrote to a closed connection (known fault, ignored)");
+  log.fatal({ err }, "uncaught exception; the boot server stops");
+  process.exit(1);
+});
 
 function fail(message: string): never {
   process.stderr.write(`[kiln boot-server] ${message}\n`);
