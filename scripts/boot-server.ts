@@ -5,11 +5,16 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { localBootScript } from "@/boot/scripts";
+import type { SiteRow } from "@/db/schema";
+import { badMacAnswer } from "@/lib/boot/boot-service";
 import { BootAnswers } from "@/lib/boot-server/answers";
-import { listenBootServer } from "@/lib/boot-server/server";
+import { listenBootServer, type BootAnswerSource } from "@/lib/boot-server/server";
 import { RequestStats } from "@/lib/boot-server/stats";
 import { getAppDb } from "@/lib/db";
-import { getEnv } from "@/lib/env";
+import { getEnv, type Env } from "@/lib/env";
+import { isAppError } from "@/lib/errors";
+import { normalizeMac } from "@/lib/hosts/mac";
 import { getLogger } from "@/lib/log";
 import { isPostgresJsWriteAfterClose } from "@/lib/runtime/postgres-js-fault";
 import { projectPath } from "@/lib/runtime/project-root";
@@ -33,7 +38,7 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-let env;
+let env: Env;
 try {
   env = getEnv();
 } catch (e) {
@@ -48,25 +53,19 @@ if (!fs.existsSync(path.join(env.ramdiskDir, "vmlinuz"))) {
 const db = getAppDb();
 const stats = new RequestStats();
 const name = env.KILN_BOOT_SERVER_NAME ?? `${os.hostname()}:${env.bootPort}`;
-let site: Awaited<ReturnType<typeof ensureSite>>;
-try {
-  // The site this server serves: machines it discovers join it (created on first use).
-  // A KILN_BOOT_URL given here becomes a new site's boot URL (never over an admin's choice).
-  site = await ensureSite(db, env.KILN_SITE, { bootUrl: env.KILN_BOOT_URL ?? null });
-} catch (e) {
-  fail(`KILN_SITE ${env.KILN_SITE}: ${(e as Error).message}`);
-}
-const answers = new BootAnswers({ db, databaseUrl: env.DATABASE_URL, siteId: site.id });
-try {
-  await answers.start();
-} catch (e) {
-  fail(`the boot server could not listen for changes in the database: ${(e as Error).message}`);
-}
+
+// Until the database has been reached once (this server may start during an outage), every
+// machine boots its disk, as an unknown machine would while PostgreSQL is away.
+let site: SiteRow | null = null;
+let answers: BootAnswers | null = null;
+const source: BootAnswerSource = {
+  answer: (req) => (answers ? answers.answer(req) : normalizeMac(req.mac) ? { status: 200, contentType: "text/plain; charset=utf-8", body: localBootScript() } : badMacAnswer(req.mac)),
+};
 
 let server: import("node:http").Server;
 try {
-  // The chain script points machines back at their site's boot URL (set by an admin or above).
-  server = await listenBootServer({ db, answers, stats, bootUrl: site.bootUrl ?? env.bootUrl, ramdiskDir: env.ramdiskDir, portalUrl: env.portalUrl, host: env.KILN_HOST, port: env.bootPort });
+  // The chain script points machines back at their site's boot URL, once known.
+  server = await listenBootServer({ db, answers: source, stats, bootUrl: () => site?.bootUrl ?? env.bootUrl, ramdiskDir: env.ramdiskDir, portalUrl: env.portalUrl, host: env.KILN_HOST, port: env.bootPort });
 } catch (e) {
   const err = e as NodeJS.ErrnoException;
   fail(err.code === "EADDRINUSE" ? `port ${env.bootPort} is already in use; set KILN_BOOT_PORT to another port` : `the boot server could not listen: ${err.message}`);
@@ -74,21 +73,42 @@ try {
 log.info({ name, site: env.KILN_SITE, port: env.bootPort, bootUrl: env.bootUrl }, "boot server listening");
 process.send?.({ type: "listening" });
 
+/** Joins the site (created on first use) and starts the answers; retried every 2 s while the database is away. */
+async function connect(): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      // A KILN_BOOT_URL given here becomes a new site's boot URL (never over an admin's choice).
+      const joined = await ensureSite(db, env.KILN_SITE, { bootUrl: env.KILN_BOOT_URL ?? null });
+      const ready = new BootAnswers({ db, databaseUrl: env.DATABASE_URL!, siteId: joined.id });
+      await ready.start();
+      site = joined;
+      answers = ready;
+      if (attempt > 0) log.info({ site: joined.name }, "database reached; answering from it");
+      return;
+    } catch (e) {
+      if (isAppError(e)) fail(`KILN_SITE ${env.KILN_SITE}: ${e.message}`);
+      if (attempt === 0) log.warn({ err: (e as Error).message }, "the database cannot be reached yet; every machine boots its disk until it can");
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
+  }
+}
+
 // Heartbeats for the admin console (Sites & boot servers): one upsert every 10 s. A beat that
 // fails (database away) is skipped; the next one reports the whole interval since the last.
 const startedAt = new Date();
+let stopping = false;
 let lastHits = 0;
 // What beats that could not be written covered, so the next one reports the whole interval.
 let owed = { seconds: 0, requests: 0, errors: 0, fromMemory: 0 };
-const beat = async () => {
+const beat = async (ready: BootAnswers, siteId: string) => {
   const w = stats.take();
-  const a = answers.stats();
+  const a = ready.stats();
   const interval = { seconds: owed.seconds + w.seconds, requests: owed.requests + w.requests, errors: owed.errors + w.errors, fromMemory: owed.fromMemory + a.hits - lastHits };
   lastHits = a.hits;
   owed = { seconds: 0, requests: 0, errors: 0, fromMemory: 0 };
   await recordBootServerHeartbeat(db, {
     name,
-    siteId: site.id,
+    siteId,
     url: env.bootUrl,
     version: KILN_VERSION,
     pid: process.pid,
@@ -106,11 +126,15 @@ const beat = async () => {
     log.debug({ err: (e as Error).message }, "heartbeat not recorded");
   });
 };
-void beat();
-const heartbeat = setInterval(() => void beat(), HEARTBEAT_MS);
-heartbeat.unref();
+let heartbeat: NodeJS.Timeout | undefined;
+void connect().then(() => {
+  if (stopping || !answers || !site) return;
+  const [ready, siteId] = [answers, site.id];
+  void beat(ready, siteId);
+  heartbeat = setInterval(() => void beat(ready, siteId), HEARTBEAT_MS);
+  heartbeat.unref();
+});
 
-let stopping = false;
 function stop(signal: string): void {
   if (stopping) return;
   stopping = true;
@@ -120,6 +144,7 @@ function stop(signal: string): void {
   server.closeIdleConnections();
   server.close(() => {
     // What the answers still owe the database (last seen, discoveries, boots), then say we stopped.
+    if (!answers) return process.exit(0);
     void answers
       .stop()
       .then(() => recordBootServerStopped(db, name))

@@ -27,8 +27,8 @@ export type BootAnswerSource = { answer(req: BootRequest): BootAnswer | Promise<
 export type BootServerOptions = {
   db: Db;
   answers: BootAnswerSource;
-  /** Base URL machines use to reach this server (the chain script points back at it). */
-  bootUrl: string;
+  /** Base URL machines use to reach this server (the chain script points back at it); a function when it is learnt later (the site's). */
+  bootUrl: string | (() => string);
   ramdiskDir: string;
   /** Where capture uploads go: the portal (KILN_URL, or its local port under npm start). */
   portalUrl: string;
@@ -71,7 +71,12 @@ function readNodeText(req: http.IncomingMessage, limit: number): Promise<string>
 
 /** The request handler; split from the listening server so tests can mount it on their own port. */
 export function createBootHandler(o: BootServerOptions): http.RequestListener {
-  const chain = chainScript(o.bootUrl);
+  let chain = { url: "", text: "" };
+  const chainText = (): string => {
+    const url = typeof o.bootUrl === "function" ? o.bootUrl() : o.bootUrl;
+    if (chain.url !== url) chain = { url, text: chainScript(url) };
+    return chain.text;
+  };
   const portal = new URL(o.portalUrl);
   const stats = o.stats ?? new RequestStats();
 
@@ -106,7 +111,7 @@ export function createBootHandler(o: BootServerOptions): http.RequestListener {
       if (parts[1] === "boot") {
         if (parts.length === 3) {
           if (method !== "GET" && method !== "HEAD") return send(res, 405, "Machines GET their boot script here.\n");
-          if (parts[2] === "chain.ipxe") return void (res.writeHead(200, IPXE_HEADERS), res.end(chain));
+          if (parts[2] === "chain.ipxe") return void (res.writeHead(200, IPXE_HEADERS), res.end(chainText()));
           return answerMac(req, res, parts[2]!, query);
         }
         if (parts.length === 4 && parts[2] === "ramdisk") {
