@@ -4,7 +4,7 @@
 // the boot server must stay small.
 import { serveDeploymentFile } from "../boot/boot-service";
 import type { Db } from "../db";
-import { isAppError } from "../errors";
+import { isAppError, toErrorBody } from "../errors";
 import { findBadString, jsonDepthExceeds, MAX_JSON_BYTES, MAX_JSON_DEPTH } from "../http/body";
 import { reportFinished, reportInventory, reportLog, reportProgress, serveAgentEnv, serveAgentParams, serveAgentScript, type AgentAnswer } from "./agent";
 
@@ -48,7 +48,8 @@ async function readReport(r: AgentRequest): Promise<{ body: unknown } | { refuse
   try {
     text = await r.readText(MAX_JSON_BYTES);
   } catch (e) {
-    if (isAppError(e)) return { refused: { status: 413, contentType: TEXT, body: "Too large\n" } };
+    // The same answer the portal's gate gives any body over its limit.
+    if (isAppError(e)) return { refused: { status: 413, contentType: "application/json", body: JSON.stringify(toErrorBody(e).body) } };
     throw e;
   }
   let body: unknown = text;
