@@ -12,7 +12,7 @@ import next from "next";
 import { getEnv } from "@/lib/env";
 import { CLIENT_IP_HEADER, CONTENT_LENGTH_HEADER } from "@/lib/http/context";
 import { gateRequest } from "@/lib/http/node-gate";
-import { originsOf } from "@/lib/http/request-gate";
+import { newNonce, originsOf, securityHeaders } from "@/lib/http/request-gate";
 import { acceptSendFile, enableSendFile } from "@/lib/images/send-file";
 import { handleUploadNode, isUploadPath } from "@/lib/images/uploads";
 import { getLogger } from "@/lib/log";
@@ -37,6 +37,8 @@ const bootServer = new URL(`http://${env.KILN_HOST === "0.0.0.0" || env.KILN_HOS
 
 const server = http.createServer((req, res) => {
   if (isMachinePath(req.url ?? "/")) {
+    // Every answer on the portal's port carries the same security headers, forwarded ones too.
+    for (const [name, value] of Object.entries(securityHeaders(newNonce(), dev))) res.setHeader(name, value);
     return forwardRequest(req, res, { target: bootServer, clientIp: clientIpOf(req), unreachable: "Kiln's boot server is not running; machines cannot be answered right now." });
   }
   req.headers[CLIENT_IP_HEADER] = (req.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
