@@ -33,14 +33,19 @@ export function createHost(token: string, data: { name: string; poolId?: string 
   return apiOk<Named>(token, "POST", "/api/v1/hosts", { ...data, interfaces: [{ mac: randomMac(), isPxe: true }] }, 201);
 }
 
-/** A machine network-boots for the first time: Kiln records it as a new host and answers local boot. */
+/**
+ * A machine network-boots for the first time: Kiln answers local boot at once and records it as
+ * a new host within about a second (the boot server writes discoveries in batches).
+ */
 export async function discoverHost(token: string, hostname: string): Promise<Named & { mac: string }> {
   const mac = randomMac();
   const res = await fetch(`${readState().baseURL}/boot/${mac.replace(/:/g, "-")}?hostname=${hostname}`);
   expect(res.status).toBe(200);
-  const found = await apiOk<{ data: Named[] }>(token, "GET", `/api/v1/hosts?state=new&q=${mac}`, undefined, 200);
-  expect(found.data).toHaveLength(1);
-  return { ...found.data[0]!, mac };
+  let found: Named[] = [];
+  await expect
+    .poll(async () => (found = (await apiOk<{ data: Named[] }>(token, "GET", `/api/v1/hosts?state=new&q=${mac}`, undefined, 200)).data).length, { timeout: 10_000 })
+    .toBe(1);
+  return { ...found[0]!, mac };
 }
 
 /** A second administrator with a sign-in budget of its own (sign-ins are rate-limited per account). */
