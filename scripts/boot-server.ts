@@ -62,6 +62,34 @@ const source: BootAnswerSource = {
   answer: (req) => (answers ? answers.answer(req) : normalizeMac(req.mac) ? { status: 200, contentType: "text/plain; charset=utf-8", body: localBootScript() } : badMacAnswer(req.mac)),
 };
 
+/** Joins the site (created on first use) and starts the answers; false while the database cannot be reached. */
+async function tryConnect(): Promise<boolean> {
+  try {
+    // A KILN_BOOT_URL given here becomes a new site's boot URL (never over an admin's choice).
+    const joined = await ensureSite(db, env.KILN_SITE, { bootUrl: env.KILN_BOOT_URL ?? null });
+    const ready = new BootAnswers({ db, databaseUrl: env.DATABASE_URL!, siteId: joined.id });
+    await ready.start();
+    site = joined;
+    answers = ready;
+    return true;
+  } catch (e) {
+    if (isAppError(e)) fail(`KILN_SITE ${env.KILN_SITE}: ${e.message}`);
+    log.debug({ err: (e as Error).message }, "database not reachable");
+    return false;
+  }
+}
+
+// Normally the database answers at once and the server listens ready; if it is away, the
+// server listens anyway (every machine boots its disk) and keeps trying every 2 s.
+const connectedAtStart = await tryConnect();
+const connected: Promise<void> = connectedAtStart
+  ? Promise.resolve()
+  : (async () => {
+      log.warn("the database cannot be reached yet; every machine boots its disk until it can");
+      while (!(await tryConnect())) await new Promise((r) => setTimeout(r, 2_000));
+      log.info({ site: env.KILN_SITE }, "database reached; answering from it");
+    })();
+
 let server: import("node:http").Server;
 try {
   // The chain script points machines back at their site's boot URL, once known.
@@ -70,28 +98,8 @@ try {
   const err = e as NodeJS.ErrnoException;
   fail(err.code === "EADDRINUSE" ? `port ${env.bootPort} is already in use; set KILN_BOOT_PORT to another port` : `the boot server could not listen: ${err.message}`);
 }
-log.info({ name, site: env.KILN_SITE, port: env.bootPort, bootUrl: env.bootUrl }, "boot server listening");
+log.info({ name, site: env.KILN_SITE, port: env.bootPort, connected: connectedAtStart }, "boot server listening");
 process.send?.({ type: "listening" });
-
-/** Joins the site (created on first use) and starts the answers; retried every 2 s while the database is away. */
-async function connect(): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      // A KILN_BOOT_URL given here becomes a new site's boot URL (never over an admin's choice).
-      const joined = await ensureSite(db, env.KILN_SITE, { bootUrl: env.KILN_BOOT_URL ?? null });
-      const ready = new BootAnswers({ db, databaseUrl: env.DATABASE_URL!, siteId: joined.id });
-      await ready.start();
-      site = joined;
-      answers = ready;
-      if (attempt > 0) log.info({ site: joined.name }, "database reached; answering from it");
-      return;
-    } catch (e) {
-      if (isAppError(e)) fail(`KILN_SITE ${env.KILN_SITE}: ${e.message}`);
-      if (attempt === 0) log.warn({ err: (e as Error).message }, "the database cannot be reached yet; every machine boots its disk until it can");
-      await new Promise((r) => setTimeout(r, 2_000));
-    }
-  }
-}
 
 // Heartbeats for the admin console (Sites & boot servers): one upsert every 10 s. A beat that
 // fails (database away) is skipped; the next one reports the whole interval since the last.
@@ -127,7 +135,7 @@ const beat = async (ready: BootAnswers, siteId: string) => {
   });
 };
 let heartbeat: NodeJS.Timeout | undefined;
-void connect().then(() => {
+void connected.then(() => {
   if (stopping || !answers || !site) return;
   const [ready, siteId] = [answers, site.id];
   void beat(ready, siteId);
