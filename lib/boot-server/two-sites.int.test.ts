@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { findHostByMac } from "@/db/queries/boot";
-import { getEnv } from "@/lib/env";
+import { getEnv, getProcessEnv } from "@/lib/env";
 import { stopJobSender } from "@/lib/jobs/enqueue";
 import { findFreePort } from "@/lib/runtime/embedded-postgres";
 import { ensureSite, listBootServers } from "@/lib/sites/sites";
@@ -39,7 +39,7 @@ async function startBootServer(site: string): Promise<Server> {
   const port = await findFreePort();
   const name = `two-sites-${site}-${tag}`;
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
+    ...getProcessEnv(),
     DATABASE_URL: t.url,
     // Runs' tokens are derived from it: the same key as this process, which makes the marks.
     KILN_SECRET_KEY: getEnv().KILN_SECRET_KEY,
