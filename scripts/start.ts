@@ -11,17 +11,11 @@ import { getEnv, getProcessEnv, setEnvForProcess } from "@/lib/env";
 import { isBuildFresh } from "@/lib/runtime/build";
 import { openRuntimeDatabase, type RuntimeDatabase } from "@/lib/runtime/database";
 import { ensureSecret } from "@/lib/runtime/secret";
+import { localOrigin } from "@/lib/boot-server/proxy";
 import type { PrepareMessage } from "./prepare";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dev = process.argv.includes("--dev");
-
-/** The address a process on this machine uses to reach a server bound to `host`. */
-function localHostOf(host: string): string {
-  if (host === "0.0.0.0" || host === "") return "127.0.0.1";
-  if (host === "::") return "[::1]";
-  return host.includes(":") ? `[${host}]` : host;
-}
 
 function say(line: string): void {
   process.stdout.write(`[kiln] ${line}\n`);
@@ -141,7 +135,7 @@ export async function startKiln(hooks: LauncherHooks = {}): Promise<void> {
     KILN_DATA_DIR: env.dataDir,
     NODE_ENV: dev ? "development" : "production",
     // The boot server forwards capture uploads to the portal on this machine, not out through a proxy.
-    KILN_PORTAL_URL: env.KILN_PORTAL_URL ?? `http://${localHostOf(env.KILN_HOST)}:${env.PORT}`,
+    KILN_PORTAL_URL: env.KILN_PORTAL_URL ?? localOrigin(env.KILN_HOST, env.PORT),
   });
 
   // Migrations, templates, ramdisk, setup link: in a process of its own (scripts/prepare.ts).

@@ -16,7 +16,7 @@ import { newNonce, originsOf, securityHeaders } from "@/lib/http/request-gate";
 import { acceptSendFile, enableSendFile } from "@/lib/images/send-file";
 import { handleUploadNode, isUploadPath } from "@/lib/images/uploads";
 import { getLogger } from "@/lib/log";
-import { clientIpOf, forwardRequest, isMachinePath } from "@/lib/boot-server/proxy";
+import { clientIpOf, forwardRequest, isMachinePath, localOrigin } from "@/lib/boot-server/proxy";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dev = process.argv.includes("--dev");
@@ -33,7 +33,7 @@ enableSendFile();
 const gateOptions = { trustedOrigins: originsOf([env.baseUrl]), dev };
 // Machines that were pointed at the portal's port (older DHCP snippets) reach the boot server
 // through one plain hop here, never through Next.js.
-const bootServer = new URL(`http://${env.KILN_HOST === "0.0.0.0" || env.KILN_HOST === "" ? "127.0.0.1" : env.KILN_HOST === "::" ? "[::1]" : env.KILN_HOST}:${env.bootPort}`);
+const bootServer = new URL(localOrigin(env.KILN_HOST, env.bootPort));
 
 const server = http.createServer((req, res) => {
   if (isMachinePath(req.url ?? "/")) {

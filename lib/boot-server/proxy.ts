@@ -13,6 +13,12 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets:
 // Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection, not to the message.
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]);
 
+/** The http origin a process on this machine uses to reach a server bound to `host`:`port`. */
+export function localOrigin(host: string, port: number): string {
+  const h = host === "0.0.0.0" || host === "" ? "127.0.0.1" : host === "::" ? "[::1]" : host.includes(":") ? `[${host}]` : host;
+  return `http://${h}:${port}`;
+}
+
 export function isLoopback(address: string | undefined): boolean {
   const a = (address ?? "").replace(/^::ffff:/, "");
   return a === "::1" || a.startsWith("127.");
