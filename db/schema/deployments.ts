@@ -49,6 +49,17 @@ export const deploymentLogs = pgTable(
   (t) => [index("deployment_logs_deployment_idx").on(t.deploymentId, t.id)],
 );
 
+// The last lines a run's machine printed on its serial console (QEMU socket, IPMI SOL),
+// kept with the run so a failed run shows why with nobody attached. Its own row, not a
+// column of deployments: the tail changes often and must not wake the boot servers.
+export const deploymentConsoles = pgTable("deployment_consoles", {
+  deploymentId: uuid("deployment_id")
+    .primaryKey()
+    .references(() => deployments.id, { onDelete: "cascade" }),
+  text: text("text").notNull().default(""),
+  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
 // The change feed the live views follow: one row per change of a run, numbered in commit
 // order per host (writers take a per-host lock before inserting), announced by NOTIFY. A
 // reconnecting client resumes with "everything after id N" (SSE Last-Event-ID).
@@ -72,4 +83,5 @@ export const deploymentEvents = pgTable(
 export type DeploymentStepRow = typeof deploymentSteps.$inferSelect;
 export type DeploymentStepState = (typeof deploymentStepState.enumValues)[number];
 export type DeploymentLogRow = typeof deploymentLogs.$inferSelect;
+export type DeploymentConsoleRow = typeof deploymentConsoles.$inferSelect;
 export type DeploymentEventRow = typeof deploymentEvents.$inferSelect;

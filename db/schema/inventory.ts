@@ -112,6 +112,43 @@ export const hostEvents = pgTable(
   (t) => [index("host_events_host_at_idx").on(t.hostId, t.at)],
 );
 
+// The power state the worker last read from a host's driver (lib/power/poll.ts). Its own
+// table, not columns of hosts: a poll every minute must not wake the boot servers, whose
+// NOTIFY trigger fires on any change of a hosts row.
+export const powerState = pgEnum("power_state", ["on", "off", "unknown"]);
+
+export const hostPower = pgTable("host_power", {
+  hostId: uuid("host_id")
+    .primaryKey()
+    .references(() => hosts.id, { onDelete: "cascade" }),
+  state: powerState("state").notNull().default("unknown"),
+  // The driver's own words ("VM is running", "Chassis Power is off", the error).
+  message: text("message").notNull().default(""),
+  checkedAt: timestamp("checked_at", { withTimezone: true }).notNull().defaultNow(),
+  // When the state last differed from the one before (the badge says "off since …").
+  changedAt: timestamp("changed_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+// Addresses Kiln has learned for a host, with where each came from: the source of a boot
+// request, the ramdisk agent's inventory, the installed system's "done" call. One row per
+// (host, address); a newer sighting moves seen_at.
+export const hostAddressSource = pgEnum("host_address_source", ["boot", "agent", "installed"]);
+
+export const hostAddresses = pgTable(
+  "host_addresses",
+  {
+    hostId: uuid("host_id")
+      .notNull()
+      .references(() => hosts.id, { onDelete: "cascade" }),
+    address: text("address").notNull(),
+    source: hostAddressSource("source").notNull(),
+    // The interface it was seen on, when the reporter said (MAC, normalised like host_interfaces).
+    mac: text("mac"),
+    seenAt: timestamp("seen_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.hostId, t.address, t.source] }), index("host_addresses_host_seen_idx").on(t.hostId, t.seenAt)],
+);
+
 export const projects = pgTable("projects", {
   id: uuid("id").primaryKey().defaultRandom(),
   name: text("name").notNull().unique(),
@@ -211,6 +248,10 @@ export const leaseEvents = pgTable(
 
 export type HostRow = typeof hosts.$inferSelect;
 export type HostState = (typeof hostState.enumValues)[number];
+export type HostPowerRow = typeof hostPower.$inferSelect;
+export type PowerStateValue = (typeof powerState.enumValues)[number];
+export type HostAddressRow = typeof hostAddresses.$inferSelect;
+export type HostAddressSource = (typeof hostAddressSource.enumValues)[number];
 export type PoolRow = typeof pools.$inferSelect;
 export type ProjectRow = typeof projects.$inferSelect;
 export type LeaseRow = typeof leases.$inferSelect;
