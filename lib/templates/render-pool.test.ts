@@ -49,7 +49,11 @@ describe("render pool", () => {
   it("renders like the engine does in-thread, and reports errors with line and column", async () => {
     expect(await renderInPool(NORMAL, ctx)).toBe(renderTemplate(NORMAL, ctx));
     const bad = await caught(renderInPool("ok\n{{ vars.nope.deeper }}", ctx));
-    expect([bad.line, bad.column, bad.kind]).toEqual([2, 13, "render"]);
+    // An undefined name: the position of "nope", and the closest names, carried across the thread.
+    expect([bad.line, bad.column, bad.kind]).toEqual([2, 9, "undefined"]);
+    const typo = await caught(renderInPool("{{ host.nmae }}", ctx));
+    expect(typo.reason).toMatch(/^host.nmae is undefined — did you mean host.name/);
+    expect(typo.suggestions[0]).toBe("host.name");
     const syntax = await caught(compileInPool("a\nb {% if %}"));
     expect([syntax.line, syntax.kind]).toEqual([2, "syntax"]);
     await expect(compileInPool(NORMAL)).resolves.toBeUndefined();

@@ -142,7 +142,7 @@ export async function diffTemplateVersions(db: Db, actor: Actor, id: string, fro
 
 export type PreviewResult =
   | { ok: true; output: string; warnings: string[]; bytes: number }
-  | { ok: false; error: { message: string; line: number; column: number; kind: string } };
+  | { ok: false; error: { message: string; line: number; column: number; kind: string; suggestions: string[] } };
 
 /**
  * Renders a template (saved, or the editor's unsaved text) for a host the actor holds,
@@ -176,7 +176,7 @@ export async function previewTemplate(db: Db, actor: Actor, input: unknown): Pro
     const output = await renderInPool(source!, context);
     return { ok: true, output, warnings: format ? checkRendered(format, output) : [], bytes: Buffer.byteLength(output) };
   } catch (e) {
-    if (e instanceof TemplateError) return { ok: false, error: { message: e.reason, line: e.line, column: e.column, kind: e.kind } };
+    if (e instanceof TemplateError) return { ok: false, error: { message: e.reason, line: e.line, column: e.column, kind: e.kind, suggestions: e.suggestions } };
     throw e;
   }
 }
