@@ -124,6 +124,11 @@ const envSchema = z.object({
   // The deploy ramdisk's vmlinuz, initrd.img and manifest.json (scripts/build-ramdisk.sh writes
   // them; docs/ramdisk.md). Default: <KILN_DATA_DIR>/ramdisk.
   KILN_RAMDISK_DIR: z.string().optional(),
+  // The worker reads every host's power state this often (lib/power/poll.ts), at most this many
+  // BMCs at a time, giving each this long before it counts as unknown ("did not answer").
+  KILN_POWER_POLL_SECONDS: z.coerce.number().int().min(5).max(86400).default(60),
+  KILN_POWER_POLL_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  KILN_POWER_POLL_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(20),
 
   KILN_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
   // Failed sign-ins allowed before each further attempt waits 1 s, 2 s, 4 s … (per account up

@@ -24,8 +24,15 @@ export async function startWorker(url: string, options: WorkerOptions = {}): Pro
   boss.on("error", (err) => log.error({ err }, "pg-boss error"));
   await boss.start();
 
+  const timers: NodeJS.Timeout[] = [];
   for (const job of JOBS) {
-    const queue = { retryLimit: job.retryable === false ? 0 : 3, retryBackoff: true, ...(job.heartbeatSeconds ? { heartbeatSeconds: job.heartbeatSeconds } : {}) };
+    const queue = {
+      retryLimit: job.retryable === false ? 0 : 3,
+      retryBackoff: true,
+      ...(job.heartbeatSeconds ? { heartbeatSeconds: job.heartbeatSeconds } : {}),
+      // A periodic job is queued or running once at most: a slow run is not piled up behind.
+      ...(job.everySeconds ? { policy: "exclusive" as const } : {}),
+    };
     await boss.createQueue(job.name, queue);
     // A test may ask every queue to poll faster than its definition says.
     const pollingIntervalSeconds = Math.min(job.pollingIntervalSeconds ?? 2, options.pollingIntervalSeconds ?? Infinity);
@@ -45,11 +52,18 @@ export async function startWorker(url: string, options: WorkerOptions = {}): Pro
     if (job.cron) await boss.schedule(job.name, job.cron, {});
     // One queued copy at most, however often the worker restarts.
     if (job.runAtStart) await boss.send(job.name, {}, { singletonKey: "worker-start" });
+    if (job.everySeconds) {
+      const seconds = job.everySeconds();
+      const send = () => void boss.send(job.name, {}).catch((err) => log.warn({ err, job: job.name }, "could not queue the periodic job"));
+      send();
+      timers.push(setInterval(send, seconds * 1000));
+    }
   }
   log.info({ jobs: JOBS.map((j) => j.name) }, "worker ready");
 
   return {
     stop: async () => {
+      for (const t of timers) clearInterval(t);
       await boss.stop({ graceful: true, timeout: 10_000 });
       await close();
     },

@@ -22,6 +22,11 @@ export type JobDefinition<S extends z.ZodType = z.ZodType> = {
    * crash left behind: they should not wait for their next scheduled run.
    */
   runAtStart?: boolean;
+  /**
+   * Also queued every this many seconds while the worker runs (one queued copy at most), for
+   * schedules finer than cron's minute or set from the environment (the power poll).
+   */
+  everySeconds?: () => number;
   handler: (db: Db, data: z.infer<S>) => Promise<unknown>;
 };
 

@@ -2,6 +2,7 @@ import { ipmiDriver } from "./ipmi";
 import { manualDriver } from "./manual";
 import { pluginDriver } from "./plugin";
 import { qemuDriver } from "./qemu";
+import { redfishDriver } from "./redfish";
 import type { PowerDriver } from "./types";
 import { wolDriver } from "./wol";
 
@@ -12,6 +13,7 @@ export const POWER_DRIVERS: Record<string, PowerDriver> = Object.assign(Object.c
   ipmi: ipmiDriver,
   plugin: pluginDriver,
   qemu: qemuDriver,
+  redfish: redfishDriver,
 });
 
 /** Whether Kiln can switch a host with this driver off (unknown drivers: no). */

@@ -36,6 +36,8 @@ function ipmitool(ctx: PowerContext, args: string[]): Promise<string> {
 export const ipmiDriver: PowerDriver = {
   name: "ipmi",
   canPowerOff: true,
+  reportsState: true,
+  networkBoot: "override",
   async run(action: PowerAction, ctx: PowerContext): Promise<PowerResult> {
     if (action !== "status" && action !== "off" && ctx.bootFromNetwork) await ipmitool(ctx, ["chassis", "bootdev", "pxe"]);
     if (action === "status") {

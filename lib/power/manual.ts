@@ -11,6 +11,8 @@ const ASK: Record<PowerAction, string> = {
 export const manualDriver: PowerDriver = {
   name: "manual",
   canPowerOff: false,
+  reportsState: false,
+  noStateReason: "Kiln cannot see whether this machine is on: its power is switched by hand.",
   async run(action: PowerAction, ctx: PowerContext): Promise<PowerResult> {
     if (action !== "status") ctx.log(`manual power: asked the holder to ${action === "cycle" ? "power-cycle" : `switch ${action}`} ${ctx.host.name}`);
     return { state: "unknown", message: `${ctx.host.name}: ${ASK[action]}` };

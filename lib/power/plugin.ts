@@ -13,6 +13,7 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 export const pluginDriver: PowerDriver = {
   name: "plugin",
   canPowerOff: true,
+  reportsState: true,
   run(action: PowerAction, ctx: PowerContext): Promise<PowerResult> {
     const command = String(ctx.params.command ?? "");
     if (!path.isAbsolute(command)) return Promise.reject(new PowerError("The plugin driver needs the absolute path of an executable (params.command)."));

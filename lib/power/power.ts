@@ -1,6 +1,7 @@
 // Power actions on a host: pick its driver, open its sealed secrets, run, record. Holders
 // may power the hosts they hold; admins any host. The deploy jobs call runPower directly.
 import { getHostRow, insertHostEvents, listInterfaces } from "@/db/queries/hosts";
+import { upsertHostPower } from "@/db/queries/power";
 import type { HostRow } from "@/db/schema";
 import type { Db, DbOrTx } from "../db";
 import { AppError } from "../errors";
@@ -16,7 +17,7 @@ export async function runPower(
   db: DbOrTx,
   host: HostRow,
   action: PowerAction,
-  opts: { log?: (line: string) => void; bootFromNetwork?: boolean } = {},
+  opts: { log?: (line: string) => void; bootFromNetwork?: boolean; record?: boolean } = {},
 ): Promise<PowerResult> {
   const driver = POWER_DRIVERS[host.powerDriver];
   if (!driver) throw new PowerError(`Unknown power driver “${host.powerDriver}” on ${host.name}.`);
@@ -29,26 +30,35 @@ export async function runPower(
       throw new PowerError(`The stored power password of ${host.name} cannot be read (was KILN_SECRET_KEY changed?). Set it again.`);
     }
   }
-  return driver.run(action, {
+  const result = await driver.run(action, {
     host: { name: host.name, macs: ifaces.map((i) => i.mac), pxeMac: ifaces.find((i) => i.isPxe)?.mac ?? ifaces[0]?.mac ?? null },
     params: host.powerParams,
     secrets,
     log: opts.log ?? (() => {}),
     bootFromNetwork: opts.bootFromNetwork,
   });
+  // The badge follows an action at once instead of at the next poll. Drivers that cannot read
+  // a state keep their "unknown, because…" (a sent packet says nothing about the machine).
+  if (driver.reportsState && opts.record !== false) await upsertHostPower(db, [{ hostId: host.id, state: result.state, message: result.message, checkedAt: new Date() }]);
+  return result;
 }
 
 /** POST /api/v1/hosts/:id/power — a holder or admin switches a host on/off/cycle or asks its state. */
 export async function powerHost(db: Db, actor: Actor, hostId: string, input: unknown): Promise<PowerResult & { log: string[] }> {
-  const { action } = parseInput(powerActionSchema, input);
+  const { action, bootFromNetwork } = parseInput(powerActionSchema, input);
   await assertHostHolder(db, actor, hostId);
   const host = (await getHostRow(db, hostId))!;
+  const network = bootFromNetwork === true && (action === "on" || action === "cycle");
+  if (network && !POWER_DRIVERS[host.powerDriver]?.networkBoot) {
+    throw AppError.field("bootFromNetwork", `${host.name}'s power driver (${host.powerDriver}) cannot choose the next boot device; set the machine to boot from the network in its firmware instead.`);
+  }
   const log: string[] = [];
   try {
-    const result = await runPower(db, host, action, { log: (l) => log.push(l) });
+    const result = await runPower(db, host, action, { log: (l) => log.push(l), bootFromNetwork: network });
     if (action !== "status") {
-      await insertHostEvents(db, [{ hostId, kind: "power", actorUserId: actor.user?.id ?? null, message: `power ${action} (${host.powerDriver}): ${result.message}` }]);
-      await recordAudit(db, actor, { action: "host.power", targetType: "host", targetId: hostId, summary: `power ${action} on ${host.name}` });
+      const how = network ? " with the next boot from the network" : "";
+      await insertHostEvents(db, [{ hostId, kind: "power", actorUserId: actor.user?.id ?? null, message: `power ${action}${how} (${host.powerDriver}): ${result.message}` }]);
+      await recordAudit(db, actor, { action: "host.power", targetType: "host", targetId: hostId, summary: `power ${action}${how} on ${host.name}` });
     }
     return { ...result, log };
   } catch (e) {

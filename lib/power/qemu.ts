@@ -58,6 +58,8 @@ export async function qmp(socketPath: string, command: string, args?: Record<str
 export const qemuDriver: PowerDriver = {
   name: "qemu",
   canPowerOff: true,
+  reportsState: true,
+  networkBoot: "always",
   async run(action: PowerAction, ctx: PowerContext): Promise<PowerResult> {
     const socketPath = String(ctx.params.qmpSocket ?? "");
     if (!path.isAbsolute(socketPath)) throw new PowerError("The qemu driver needs the absolute path of the VM's QMP socket (params.qmpSocket).");

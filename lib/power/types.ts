@@ -9,7 +9,7 @@ export type PowerContext = {
   secrets: Record<string, string>;
   /** Lines for the job log (stderr of plugins, what was sent where). */
   log: (line: string) => void;
-  /** Set the next boot to the network first, where the driver can (IPMI bootdev pxe). */
+  /** Set the next boot to the network first, where the driver can (IPMI bootdev pxe, Redfish Pxe override). */
   bootFromNetwork?: boolean;
 };
 
@@ -25,6 +25,18 @@ export interface PowerDriver {
    * cannot do.
    */
   readonly canPowerOff: boolean;
+  /**
+   * Whether the driver can read the machine's power state. The worker polls only these
+   * (lib/power/poll.ts); the others show "unknown" with `noStateReason`.
+   */
+  readonly reportsState: boolean;
+  readonly noStateReason?: string;
+  /**
+   * How the driver can make the next boot a network boot: "override" sets it for one boot
+   * (IPMI bootdev pxe, Redfish's boot source override); "always" means the machines it drives
+   * ask the network first on every boot anyway (the lab's VMs); absent: it cannot.
+   */
+  readonly networkBoot?: "override" | "always";
   run(action: PowerAction, ctx: PowerContext): Promise<PowerResult>;
 }
 

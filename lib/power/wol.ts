@@ -32,6 +32,8 @@ export async function sendMagicPacket(mac: string, address: string, port: number
 export const wolDriver: PowerDriver = {
   name: "wol",
   canPowerOff: false,
+  reportsState: false,
+  noStateReason: "Wake-on-LAN can only wake a machine; it cannot tell whether the machine is on.",
   async run(action: PowerAction, ctx: PowerContext): Promise<PowerResult> {
     if (action === "status") return { state: "unknown", message: "Wake-on-LAN cannot tell whether a machine is on." };
     if (action === "off") throw new PowerError("Wake-on-LAN can only switch machines on. Shut the machine down from its OS, or give it an IPMI driver.");

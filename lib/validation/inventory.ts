@@ -27,7 +27,7 @@ export const diskSchema = z.object({
   model: z.string().max(128).optional(),
 });
 
-export const POWER_DRIVERS = ["manual", "wol", "ipmi", "plugin", "qemu"] as const;
+export const POWER_DRIVERS = ["manual", "wol", "ipmi", "plugin", "qemu", "redfish"] as const;
 
 export const powerSchema = z.object({
   driver: z.enum(POWER_DRIVERS),

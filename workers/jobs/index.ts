@@ -11,6 +11,7 @@ import { captureDiskJob } from "./capture-disk";
 import { deployImageJob } from "./deploy-image";
 import { deploymentWatchdogJob } from "./deployment-watchdog";
 import { installOsJob } from "./install-os";
+import { pollPowerJob } from "./poll-power";
 import { powerJob } from "./power";
 import { wipeDiskJob } from "./wipe-disk";
 
@@ -29,5 +30,6 @@ export const JOBS: JobDefinition[] = [
   captureDiskJob,
   wipeDiskJob,
   powerJob,
+  pollPowerJob,
   deploymentWatchdogJob,
 ];
