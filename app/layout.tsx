@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import type { ReactNode } from "react";
 import { Providers } from "@/components/providers";
 import { TopBar } from "@/components/layout/top-bar";
+import { Toaster } from "@/components/ui/toast";
 import { getCurrentUserOrNull } from "@/lib/auth/guard";
 import "./globals.css";
 
@@ -19,6 +20,7 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
         <Providers>
           <TopBar user={user} />
           <main>{children}</main>
+          <Toaster />
         </Providers>
       </body>
     </html>

@@ -1,20 +1,25 @@
 "use client";
 // Admin controls on a host's page: state changes with a reason, accepting a discovered
-// host, editing pool/tags/notes, deleting. Each refreshes the server-rendered page.
+// host, renaming and editing its interfaces, editing pool/tags/notes, deleting. Each refreshes
+// the server-rendered page.
 import { useRouter } from "next/navigation";
+import { useState } from "react";
 import { Alert } from "../ui/alert";
 import { ApiForm } from "../ui/api-form";
 import { Button } from "../ui/button";
 import { DeleteButton } from "../ui/delete-button";
 import { Field, SelectField, TextAreaField } from "../ui/field";
 import { splitList } from "../ui/parse";
+import { toast } from "../ui/toast";
 import { useApi } from "../ui/use-api";
 import { canTransition } from "@/lib/hosts/state-machine";
 import type { HostState } from "./host-state-badge";
 
 type PoolChoice = { id: string; name: string };
 
-export type HostAdminView = { id: string; name: string; state: HostState; poolId: string | null; tags: string[]; notes: string; siteId?: string };
+export type HostInterfaceView = { mac: string; name: string; isPxe: boolean };
+
+export type HostAdminView = { id: string; name: string; state: HostState; poolId: string | null; tags: string[]; notes: string; siteId?: string; interfaces?: HostInterfaceView[] };
 
 type SiteChoice = { id: string; name: string };
 
@@ -29,6 +34,7 @@ export function HostAdminPanel({ host, pools, sites = [] }: { host: HostAdminVie
     <div className="space-y-6">
       {host.state === "new" ? <AcceptForm host={host} pools={pools} /> : null}
       <StateForm key={host.state} host={host} />
+      {host.interfaces ? <IdentityForm key={`${host.name} ${host.interfaces.map((i) => `${i.mac}${i.name}${i.isPxe}`).join()}`} host={host} interfaces={host.interfaces} /> : null}
       <EditForm host={host} pools={pools} sites={sites} />
       <DeleteHost host={host} />
     </div>
@@ -104,6 +110,112 @@ function StateForm({ host }: { host: HostAdminView }) {
           Change state
         </Button>
       </ApiForm>
+    </section>
+  );
+}
+
+/** Name and network interfaces: rename, add or remove a NIC, choose the one it boots from. */
+function IdentityForm({ host, interfaces }: { host: HostAdminView; interfaces: HostInterfaceView[] }) {
+  const router = useRouter();
+  const api = useApi<{ name: string; interfaces: HostInterfaceView[] }>(`/api/v1/hosts/${host.id}`, "PATCH", { fields: ["name", "interfaces"] });
+  const [name, setName] = useState(host.name);
+  const [rows, setRows] = useState<(HostInterfaceView & { key: number })[]>(() => interfaces.map((i, n) => ({ ...i, key: n })));
+  const [nextKey, setNextKey] = useState(interfaces.length);
+  const set = (key: number, patch: Partial<HostInterfaceView>) =>
+    setRows((rs) => rs.map((r) => (r.key === key ? { ...r, ...patch } : patch.isPxe ? { ...r, isPxe: false } : r)));
+  const listErrors = Object.entries(api.fieldErrors)
+    .filter(([k]) => k === "interfaces")
+    .flatMap(([, v]) => v);
+  return (
+    <section aria-labelledby="edit-identity" className="space-y-3">
+      <h2 id="edit-identity" className="font-semibold">
+        Name and network interfaces
+      </h2>
+      <form
+        noValidate
+        className="space-y-3"
+        onSubmit={(e) => {
+          e.preventDefault();
+          api.mutate(
+            { name: name.trim(), interfaces: rows.map(({ mac, name: n, isPxe }) => ({ mac: mac.trim(), name: n.trim(), isPxe })) },
+            {
+              onSuccess: () => {
+                toast(`Saved the name and interfaces of ${name.trim()}.`);
+                router.refresh();
+              },
+            },
+          );
+        }}
+      >
+        {api.formError ? <Alert tone="error">{api.formError}</Alert> : null}
+        <Field name="hostName" label="Name" value={name} onChange={(e) => setName(e.target.value)} error={api.errorsOf("name")} />
+        <fieldset className="space-y-2">
+          <legend className="text-sm font-medium text-stone-800">Interfaces</legend>
+          <p className="text-xs text-stone-500">The one marked “boots” is the interface it network-boots from (PXE).</p>
+          {rows.map((r, n) => {
+            const macError = api.fieldErrors[`interfaces.${n}.mac`];
+            return (
+              <div key={r.key} className="space-y-1" data-testid="interface-row">
+                <div className="flex items-center gap-2">
+                  <input
+                    aria-label={`MAC address ${n + 1}`}
+                    value={r.mac}
+                    onChange={(e) => set(r.key, { mac: e.target.value })}
+                    placeholder="52:54:00:12:34:56"
+                    aria-invalid={macError ? true : undefined}
+                    className={`w-40 rounded-md border bg-white px-2 py-1 font-mono text-xs ${macError ? "border-red-500" : "border-stone-300"}`}
+                  />
+                  <input
+                    aria-label={`Interface name ${n + 1}`}
+                    value={r.name}
+                    onChange={(e) => set(r.key, { name: e.target.value })}
+                    placeholder="eth0"
+                    className="w-20 rounded-md border border-stone-300 bg-white px-2 py-1 text-xs"
+                  />
+                  <label className="flex items-center gap-1 text-xs text-stone-700">
+                    <input type="radio" name="pxe" checked={r.isPxe} onChange={() => set(r.key, { isPxe: true })} aria-label={`Boots from interface ${n + 1}`} />
+                    boots
+                  </label>
+                  <button
+                    type="button"
+                    disabled={rows.length === 1}
+                    title={rows.length === 1 ? "A host needs at least one interface." : undefined}
+                    onClick={() => setRows((rs) => rs.filter((x) => x.key !== r.key))}
+                    aria-label={`Remove interface ${n + 1}`}
+                    className="rounded px-1.5 text-stone-500 hover:bg-stone-100 hover:text-red-700 disabled:opacity-40"
+                  >
+                    ×
+                  </button>
+                </div>
+                {macError ? (
+                  <p role="alert" className="text-xs text-red-700">
+                    {macError.join(" ")}
+                  </p>
+                ) : null}
+              </div>
+            );
+          })}
+          {listErrors.length ? (
+            <p role="alert" className="text-sm text-red-700">
+              {listErrors.join(" ")}
+            </p>
+          ) : null}
+          <Button
+            type="button"
+            variant="ghost"
+            disabled={rows.length >= 16}
+            onClick={() => {
+              setRows((rs) => [...rs, { key: nextKey, mac: "", name: "", isPxe: false }]);
+              setNextKey((k) => k + 1);
+            }}
+          >
+            + Add interface
+          </Button>
+        </fieldset>
+        <Button type="submit" variant="secondary" disabled={api.isPending}>
+          {api.isPending ? "Saving…" : "Save name and interfaces"}
+        </Button>
+      </form>
     </section>
   );
 }

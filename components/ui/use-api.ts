@@ -3,7 +3,7 @@
 // kept apart from the form-level message so each is shown where it belongs.
 import { useMutation } from "@tanstack/react-query";
 
-export type ApiFailure = { message: string; code: string; fieldErrors: Record<string, string[]>; status: number };
+export type ApiFailure = { message: string; code: string; fieldErrors: Record<string, string[]>; status: number; details?: Record<string, unknown> };
 
 export class ApiError extends Error {
   constructor(readonly failure: ApiFailure) {
@@ -22,13 +22,14 @@ export async function callApi<T = unknown>(url: string, method: string, body?: u
   } catch {
     throw new ApiError({ message: "Kiln cannot be reached. Check your connection and try again.", code: "network", fieldErrors: {}, status: 0 });
   }
-  const data = (await res.json().catch(() => null)) as { error?: { code: string; message: string; details?: { fieldErrors?: Record<string, string[]> } } } | null;
+  const data = (await res.json().catch(() => null)) as { error?: { code: string; message: string; details?: { fieldErrors?: Record<string, string[]> } & Record<string, unknown> } } | null;
   if (!res.ok) {
     throw new ApiError({
       status: res.status,
       code: data?.error?.code ?? "error",
       message: data?.error?.message ?? `The request failed (${res.status}).`,
       fieldErrors: data?.error?.details?.fieldErrors ?? {},
+      details: data?.error?.details,
     });
   }
   return data as T;

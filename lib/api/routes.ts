@@ -39,6 +39,7 @@ import {
   projectUpdateSchema,
 } from "../validation/inventory";
 import { siteCreateSchema, siteUpdateSchema } from "../validation/sites";
+import { hostImportSchema } from "../validation/host-import";
 import { imageCreateSchema, imageListQuerySchema, imageUpdateSchema, imageVersionUpdateSchema } from "../validation/images";
 import {
   bootSettingsSchema,
@@ -176,6 +177,14 @@ export const API_ROUTES: ApiRoute[] = [
     body: hostBulkSchema,
     success: { status: 200, description: "`{ updated }`: how many hosts changed." },
     errors: [{ status: 404, description: "One of the hosts does not exist; nothing changed." }, { status: 409, description: "One of the hosts cannot make that transition; nothing changed." }],
+  },
+  {
+    method: "POST", path: "/api/v1/hosts/import", operationId: "importHosts", tag: "Hosts", auth: "admin",
+    summary: "Import many hosts at once",
+    description: "CSV text (`csv`, with a header line: name, macs, pool, site, tags, notes, state, power_driver, power_<parameter>) or JSON rows (`hosts`). Pools and sites are named. All or nothing; `dryRun` checks and previews without writing. CSV refuses secret columns (passwords): set them per host, or send JSON `power.secrets`. Body up to 8 MiB.",
+    body: hostImportSchema,
+    success: { status: 201, description: "`{ count, imported, dryRun, preview }` (200 for a dry run)." },
+    errors: [{ status: 400, description: "Some rows have problems (`details.rowErrors`: row, line, message); nothing was imported." }, { status: 409, description: "A host with one of these names or MACs was added meanwhile; nothing was imported." }],
   },
 
   // Pools

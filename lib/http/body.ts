@@ -7,6 +7,8 @@ import { AppError } from "../errors";
 
 /** JSON bodies are small (uploads go through tus): 1 MiB is far above any real request. */
 export const MAX_JSON_BYTES = 1024 * 1024;
+/** A bulk import of hosts (POST /api/v1/hosts/import): 10,000 hosts as JSON are about 2 MiB. */
+export const HOST_IMPORT_MAX_BYTES = 8 * 1024 * 1024;
 
 /** No request Kiln understands nests deeper than a handful of levels; 32 leaves room and bounds the parse. */
 export const MAX_JSON_DEPTH = 32;

@@ -5,7 +5,7 @@ import { AppError, asAppError, isAppError, toErrorBody } from "../errors";
 import { getLogger } from "../log";
 import { MAX_JSON_BYTES, parseJsonText, readBodyText } from "./body";
 
-export { MAX_JSON_BYTES } from "./body";
+export { HOST_IMPORT_MAX_BYTES, MAX_JSON_BYTES } from "./body";
 
 type Handler<C> = (req: Request, ctx: C) => Promise<Response>;
 
@@ -40,13 +40,13 @@ export function errorResponse(e: unknown, req?: Request): Response {
  * the JSON content type also means a cross-site HTML form (which cannot send it without a
  * CORS preflight) can never drive these endpoints.
  */
-export async function readJson(req: Request): Promise<unknown> {
+export async function readJson(req: Request, limit = MAX_JSON_BYTES): Promise<unknown> {
   if (!req.headers.get("content-type")?.toLowerCase().startsWith("application/json")) {
     throw new AppError("bad_request", "Send the request body as JSON, with the header Content-Type: application/json.");
   }
   // Counted as it streams (a chunked body declares no length), nesting bounded before the
   // parse, NUL and unpaired surrogates refused with their field: lib/http/body.ts.
-  return parseJsonText(await readBodyText(req, MAX_JSON_BYTES));
+  return parseJsonText(await readBodyText(req, limit));
 }
 
 export function ok(data: unknown, status = 200): Response {

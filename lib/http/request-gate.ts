@@ -3,7 +3,7 @@
 // decode to text, and a body may not exceed its route's limit. Pure functions over the
 // method, URL and headers, so they are tested without a server.
 import { randomBytes } from "node:crypto";
-import { inspectJsonText, MAX_JSON_BYTES } from "./body";
+import { HOST_IMPORT_MAX_BYTES, inspectJsonText, MAX_JSON_BYTES } from "./body";
 
 export type GateHeaders = Record<string, string | string[] | undefined>;
 export type GateRequest = { method: string; url: string; headers: GateHeaders };
@@ -161,6 +161,7 @@ function refuseText(what: string): Refusal {
 export function bodyLimitFor(url: string): number | null {
   const path = pathOf(url);
   if (path === "/api/uploads" || path.startsWith("/api/uploads/")) return null;
+  if (path === "/api/v1/hosts/import") return HOST_IMPORT_MAX_BYTES;
   return MAX_JSON_BYTES;
 }
 

@@ -79,9 +79,14 @@ export default async function AdminHostsPage({ searchParams }: { searchParams: P
           <h1 className="text-2xl font-semibold">Hosts</h1>
           <p className="text-sm text-stone-600">{result.pagination.total.toLocaleString("en")} in this view</p>
         </div>
-        <Link href="/admin/hosts/new" className="rounded-md bg-kiln-600 px-3.5 py-2 text-sm font-semibold text-white shadow-sm hover:bg-kiln-700">
-          Add host
-        </Link>
+        <div className="flex gap-2">
+          <Link href="/admin/hosts/import" className="rounded-md bg-white px-3.5 py-2 text-sm font-semibold text-stone-800 shadow-sm ring-1 ring-stone-300 hover:bg-stone-100">
+            Import hosts
+          </Link>
+          <Link href="/admin/hosts/new" className="rounded-md bg-kiln-600 px-3.5 py-2 text-sm font-semibold text-white shadow-sm hover:bg-kiln-700">
+            Add host
+          </Link>
+        </div>
       </div>
 
       <nav aria-label="Host views" className="flex gap-2 border-b border-stone-200">
