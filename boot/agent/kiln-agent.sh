@@ -80,7 +80,13 @@ inventory() {
     [ "$name" = lo ] && continue
     mac=$(cat "$n/address")
     link=$([ "$(cat "$n/carrier" 2>/dev/null || echo 0)" = 1 ] && echo true || echo false)
-    nics="$nics${nics:+,}{\"mac\":\"$mac\",\"name\":\"$name\",\"link\":$link}"
+    # Its addresses as `ip` shows them (10.0.2.15/24, fe80::…/64): Kiln keeps the routable ones
+    # and shows them, with an ssh line, on the host's page. Only digits, hex, ':', '.', '/'.
+    addrs=""
+    for a in $(ip -o addr show dev "$name" 2>/dev/null | awk '$3 == "inet" || $3 == "inet6" { print $4 }' | tr -cd '0-9a-fA-F:./\n'); do
+      addrs="$addrs${addrs:+,}\"$a\""
+    done
+    nics="$nics${nics:+,}{\"mac\":\"$mac\",\"name\":\"$name\",\"link\":$link,\"addresses\":[$addrs]}"
   done
   printf '{"cpuCores":%s,"memoryMb":%s,"disks":[%s],"nics":[%s]}' "$cores" $((mem_kb / 1024)) "$disks" "$nics" >"$TMP/inventory"
   post "$BASE/inventory" "application/json" "$TMP/inventory" || log "could not report the inventory"

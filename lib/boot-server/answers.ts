@@ -119,7 +119,7 @@ export class BootAnswers {
       const at = new Date(nowMs);
       entry.lastSeenAt = at;
       entry.sourceIp = req.sourceIp;
-      this.writes.touch(entry.hostId, at, req.sourceIp);
+      this.writes.touch(entry.hostId, at, req.sourceIp, mac);
     }
     const plan = entry.plan;
     if (plan.kind === "run") {

@@ -8,6 +8,8 @@ import { recordDeploymentBoot, touchHostsSeen } from "@/db/queries/boot";
 import type { Db } from "../db";
 import { DISCOVERY_LIMIT_PER_IP, DISCOVERY_WINDOW_SECONDS, discoverHost } from "../boot/boot-service";
 import { noteBootRequest } from "../deployments/agent";
+import { bootAddressRows } from "../hosts/addresses";
+import { upsertHostAddresses } from "@/db/queries/addresses";
 import { getLogger } from "../log";
 
 export const FLUSH_INTERVAL_MS = 1_000;
@@ -18,7 +20,7 @@ const MAX_DISCOVERIES = 5_000;
 /** Sources tracked by the in-memory flood limit; beyond that, the oldest windows are forgotten. */
 const MAX_SOURCES = 10_000;
 
-type Touch = { hostId: string; at: Date; sourceIp: string | null };
+type Touch = { hostId: string; at: Date; sourceIp: string | null; mac?: string | null };
 type Discovery = { mac: string; hint: string | null; sourceIp: string | null; at: Date };
 /** Boots of one run not yet counted; `notePending`: counted, but its note (boot step, live log) not yet written. */
 type RunBoots = { count: number; at: Date; notePending: boolean };
@@ -59,9 +61,9 @@ export class BootWrites {
     return n;
   }
 
-  touch(hostId: string, at: Date, sourceIp: string | null): void {
+  touch(hostId: string, at: Date, sourceIp: string | null, mac: string | null = null): void {
     this.touches.delete(hostId);
-    this.touches.set(hostId, { hostId, at, sourceIp });
+    this.touches.set(hostId, { hostId, at, sourceIp, mac });
     if (this.touches.size > MAX_TOUCHES) {
       this.touches.delete(this.touches.keys().next().value!);
       this.droppedTouches++;
@@ -153,6 +155,10 @@ export class BootWrites {
           const chunk = batch.slice(i, i + FLUSH_AT_ITEMS);
           try {
             await touchHostsSeen(db, chunk);
+            // The source address joins the host's learned addresses in the same flush (one
+            // statement per chunk); a touch is due only when the address changes or a while
+            // has passed (isSeenWriteDue), so this costs no more writes than last seen does.
+            await upsertHostAddresses(db, bootAddressRows(chunk));
           } catch (e) {
             if (!isConnectionError(e)) {
               dropped("last seen", { hosts: chunk.length }, e);

@@ -1,6 +1,7 @@
 // What Kiln answers a machine that network-boots. Unauthenticated by nature, so it
 // reveals nothing: an unknown MAC gets the same local-boot answer as a known idle host,
 // and per-deployment files answer 404 for every bad token alike.
+import { upsertHostAddresses } from "@/db/queries/addresses";
 import { findHostByMac, getDeploymentByTokenHash, getDeploymentRendering, getHolder, getHostVars, insertDiscoveredHost, recordDeploymentBoot, storeDeploymentRendering, touchHostSeen } from "@/db/queries/boot";
 import { listInterfaces } from "@/db/queries/hosts";
 import { getBootSettingsRow } from "@/db/queries/boot";
@@ -17,6 +18,7 @@ import type { Db, DbOrTx } from "../db";
 import { getEnv } from "../env";
 import { hitRateLimit } from "@/db/queries/auth";
 import { normalizeMac } from "../hosts/mac";
+import { bootAddressRows } from "../hosts/addresses";
 import { hashSecret } from "../auth/secrets";
 import { getLogger } from "../log";
 import { deploymentToken } from "./deployment-token";
@@ -110,6 +112,7 @@ export async function answerBootRequest(db: Db, req: { mac: string; hostnameHint
   const { host } = found;
   if (isSeenWriteDue(host, req.sourceIp, now.getTime())) {
     await touchHostSeen(db, { hostId: host.id, at: now, sourceIp: req.sourceIp });
+    await upsertHostAddresses(db, bootAddressRows([{ hostId: host.id, at: now, sourceIp: req.sourceIp, mac }]));
   }
   const plan = await loadHostBootPlan(db, { host, mac, now });
   if (plan.kind === "run") {

@@ -17,6 +17,7 @@ import type { Db } from "../db";
 import { getEnv } from "../env";
 import { hashSecret } from "../auth/secrets";
 import { normalizeMac } from "../hosts/mac";
+import { cleanReported, parseIpOutput, recordHostAddresses } from "../hosts/addresses";
 import { isActiveRun } from "../hosts/state-machine";
 import { isBlockMapWorthIt } from "../images/block-map";
 import { blobPathOf } from "../images/images";
@@ -195,7 +196,11 @@ export async function reportInventory(db: Db, p: { mac: string; token: string; b
   if (!parsed.success) return bad(`The inventory is not valid: ${parsed.error.issues[0]?.path.join(".")} ${parsed.error.issues[0]?.message}`);
   const inv = parsed.data;
   return report(db, p, async (ctx, f) => {
-    const facts = { ...f.host.facts, ...(inv.facts ?? {}), ...(inv.nics ? { nics: inv.nics } : {}) };
+    // Addresses go to host_addresses (newest kept, with their source), not into the facts.
+    const nics = inv.nics?.map(({ addresses: _, ...nic }) => nic);
+    const facts = { ...f.host.facts, ...(inv.facts ?? {}), ...(nics ? { nics } : {}) };
+    const addresses = cleanReported((inv.nics ?? []).flatMap((n) => (n.addresses ?? []).map((address) => ({ address, mac: n.mac }))));
+    await recordHostAddresses(ctx.tx, { hostId: f.host.id, source: "agent", addresses, at: ctx.at });
     await updateHostRow(ctx.tx, f.host.id, {
       ...(inv.cpuCores !== undefined ? { cpuCores: inv.cpuCores } : {}),
       ...(inv.memoryMb !== undefined ? { memoryMb: inv.memoryMb } : {}),
@@ -287,6 +292,11 @@ export async function reportFinished(db: Db, p: { mac: string; token: string; ou
         }
         return { status: 200, contentType: TEXT, body: "ok\n" };
       }
+      // What the machine says it is reachable at: an installer's (or the installed system's) done
+      // call sends `ip -o link; ip -o addr` as text or `{ addresses }`; the deploy agent's come
+      // with its inventory.
+      const reported = typeof p.body === "string" ? parseIpOutput(p.body) : cleanReported(info.addresses ?? []);
+      await recordHostAddresses(ctx.tx, { hostId: found.host.id, source: d.action === "install" ? "installed" : "agent", addresses: reported, at: now });
       if (d.action === "capture_disk") return settleCapture(ctx, info);
       if (info.sha256 || info.bytes !== undefined) await appendLog(ctx, "agent", [`done: ${info.bytes ?? "?"} bytes${info.sha256 ? `, sha256 ${info.sha256}` : ""}`]);
       if (info.bytes !== undefined) ctx.run.deployment = (await updateDeploymentRow(ctx.tx, d.id, { bytesWritten: Math.max(d.bytesWritten, info.bytes), progressAt: now }))!;

@@ -13,6 +13,7 @@ import { parseInput } from "../validation/parse";
 import { transitionHostStates } from "./transition";
 import { listReleaseWaits, type ReleaseWait } from "../leases/release-wait";
 import { moveHostToSite } from "../sites/sites";
+import { loadHostAccess } from "./access";
 
 export type HostView = {
   id: string;
@@ -252,10 +253,13 @@ export async function listHosts(db: Db, actor: Actor, query: unknown) {
   });
   const ifaces = await listInterfaces(db, rows.map((r) => r.host.id));
   const waits = await listReleaseWaits(db, rows.map((r) => r.host));
+  // A researcher's rows are the hosts they hold: their lease's runs only.
+  const access = await loadHostAccess(db, { hostIds: rows.map((r) => r.host.id), leaseOf: isAdmin ? undefined : new Map(rows.flatMap((r) => (r.leaseId ? [[r.host.id, r.leaseId] as const] : []))) });
   const data = rows.map((r) => ({
     ...toHostView(r.host, ifaces, { isAdmin, poolName: r.poolName }),
     lease: r.leaseId ? { id: r.leaseId, holderEmail: r.holderEmail, endsAt: r.leaseEndsAt?.toISOString() ?? null } : null,
     releaseWait: waits.get(r.host.id) ?? null,
+    ...access.get(r.host.id)!,
   }));
   return paginated(data, q, total);
 }
@@ -278,8 +282,10 @@ export async function getHostDetail(db: Db, actor: Actor, hostId: string) {
     listHostEvents(db, { hostId, limit: 200, onlyLeaseIds: isAdmin ? undefined : await listLeaseIdsOfUser(db, actor.user!.id) }),
   ]);
   const releaseWait = (await listReleaseWaits(db, [host])).get(host.id) ?? null;
+  // Addresses, ssh line and deploy status: for admins and the holder (checked above); the holder sees their lease's runs only.
+  const access = (await loadHostAccess(db, { hostIds: [hostId], leaseOf: isAdmin || !active ? undefined : new Map([[hostId, active.leaseId]]) })).get(hostId)!;
   return {
-    host: { ...toHostView(host, ifaces, { isAdmin, poolName: pool?.name ?? null }), lease: active ? { id: active.leaseId, holderEmail: null, endsAt: active.endsAt.toISOString() } : null, releaseWait },
+    host: { ...toHostView(host, ifaces, { isAdmin, poolName: pool?.name ?? null }), lease: active ? { id: active.leaseId, holderEmail: null, endsAt: active.endsAt.toISOString() } : null, releaseWait, ...access },
     leases: leaseHistory.map((l) => ({ ...l, addedAt: l.addedAt.toISOString(), releasedAt: l.releasedAt?.toISOString() ?? null, endsAt: l.endsAt.toISOString() })),
     events: events.map(({ event, actorEmail }) => ({
       at: event.at.toISOString(),

@@ -81,7 +81,16 @@ export const agentInventorySchema = z.object({
   memoryMb: z.number().int().min(1).max(1_000_000_000).optional(),
   disks: z.array(diskSchema.extend({ rotational: z.boolean().optional() })).max(64).optional(),
   nics: z
-    .array(z.object({ mac: macSchema, name: z.string().trim().max(32).default(""), speedMbps: z.number().int().min(0).optional(), link: z.boolean().optional() }))
+    .array(
+      z.object({
+        mac: macSchema,
+        name: z.string().trim().max(32).default(""),
+        speedMbps: z.number().int().min(0).optional(),
+        link: z.boolean().optional(),
+        /** The interface's addresses, as `ip addr` shows them ("10.0.2.15/24"): Kiln records the routable ones. */
+        addresses: z.array(z.string().max(64)).max(32).optional(),
+      }),
+    )
     .max(64)
     .optional(),
   /** Anything else worth showing (vendor, model, serial, BIOS), as flat values. */
@@ -94,6 +103,11 @@ export const agentFinishSchema = z.object({
   /** deploy_image / capture_disk: what was written or read, for the record. */
   sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   bytes: z.number().int().min(0).optional(),
+  /** The installed system's (or its installer's) addresses, each with its interface's MAC when known. */
+  addresses: z
+    .array(z.object({ address: z.string().max(64), mac: z.string().max(32).nullish() }))
+    .max(64)
+    .optional(),
   /** wipe_disk: what was erased, for the lease's erase record. */
   erased: z
     .array(z.object({ disk: z.string().max(64), sizeBytes: z.number().int().min(0), method: z.string().max(200) }))

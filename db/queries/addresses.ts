@@ -1,0 +1,89 @@
+import { desc, inArray, sql } from "drizzle-orm";
+import type { DbOrTx } from "../client";
+import { deployments, hostAddresses, type DeploymentRow, type HostAddressSource } from "../schema";
+
+export type HostAddressInsert = { hostId: string; address: string; source: HostAddressSource; mac: string | null; seenAt: Date };
+
+/**
+ * Many addresses in one statement (the boot server's batch, or one report), then only the
+ * newest `keep` of each (host, source) the batch touched stay: a machine that moves between
+ * networks does not grow its list forever. seen_at never moves backwards.
+ */
+export async function upsertHostAddresses(db: DbOrTx, p: { rows: HostAddressInsert[]; keep: number }): Promise<void> {
+  if (p.rows.length === 0) return;
+  // One row per key: PostgreSQL refuses an ON CONFLICT that would touch the same row twice.
+  const byKey = new Map<string, HostAddressInsert>();
+  for (const r of p.rows) {
+    const key = `${r.hostId}/${r.address}/${r.source}`;
+    const prev = byKey.get(key);
+    if (!prev || prev.seenAt <= r.seenAt) byKey.set(key, { ...r, mac: r.mac ?? prev?.mac ?? null });
+  }
+  const rows = [...byKey.values()];
+  await db
+    .insert(hostAddresses)
+    .values(rows)
+    .onConflictDoUpdate({
+      target: [hostAddresses.hostId, hostAddresses.address, hostAddresses.source],
+      set: {
+        seenAt: sql`greatest(${hostAddresses.seenAt}, excluded.seen_at)`,
+        mac: sql`coalesce(excluded.mac, ${hostAddresses.mac})`,
+      },
+    });
+  const hostIds = [...new Set(rows.map((r) => r.hostId))];
+  await db.execute(sql`
+    delete from ${hostAddresses} a
+    using (
+      select host_id, address, source,
+             row_number() over (partition by host_id, source order by seen_at desc, address) as n
+      from ${hostAddresses}
+      where host_id in (${sql.join(hostIds.map((id) => sql`${id}::uuid`), sql`, `)})
+    ) ranked
+    where a.host_id = ranked.host_id and a.address = ranked.address and a.source = ranked.source and ranked.n > ${p.keep}`);
+}
+
+export async function listAddressesOfHosts(db: DbOrTx, hostIds: string[]) {
+  if (hostIds.length === 0) return [];
+  return db
+    .select({ hostId: hostAddresses.hostId, address: hostAddresses.address, source: hostAddresses.source, mac: hostAddresses.mac, seenAt: hostAddresses.seenAt })
+    .from(hostAddresses)
+    .where(inArray(hostAddresses.hostId, hostIds))
+    .orderBy(desc(hostAddresses.seenAt), hostAddresses.address);
+}
+
+export type LatestRunRow = Pick<DeploymentRow, "id" | "hostId" | "leaseId" | "action" | "state" | "origin" | "finishedAt" | "failureReason" | "vars" | "renderedUnattended">;
+
+/**
+ * The newest run of each host; with `leaseOf`, only runs under that lease of the host (a
+ * researcher's view: a wipe before their lease is none of their business).
+ */
+export async function listLatestRunsOfHosts(db: DbOrTx, p: { hostIds: string[]; leaseOf?: Map<string, string> }): Promise<LatestRunRow[]> {
+  const ids = p.leaseOf ? p.hostIds.filter((id) => p.leaseOf!.has(id)) : p.hostIds;
+  if (ids.length === 0) return [];
+  const where = p.leaseOf
+    ? sql`(${deployments.hostId}, ${deployments.leaseId}) in (${sql.join(
+        ids.map((id) => sql`(${id}::uuid, ${p.leaseOf!.get(id)!}::uuid)`),
+        sql`, `,
+      )})`
+    : inArray(deployments.hostId, ids);
+  return db
+    .selectDistinctOn([deployments.hostId], {
+      id: deployments.id,
+      hostId: deployments.hostId,
+      leaseId: deployments.leaseId,
+      action: deployments.action,
+      state: deployments.state,
+      origin: deployments.origin,
+      finishedAt: deployments.finishedAt,
+      failureReason: deployments.failureReason,
+      vars: deployments.vars,
+      renderedUnattended: deployments.renderedUnattended,
+    })
+    .from(deployments)
+    .where(where)
+    .orderBy(deployments.hostId, desc(deployments.createdAt), desc(deployments.id));
+}
+
+export async function getLatestRunOfHost(db: DbOrTx, hostId: string, leaseId?: string): Promise<LatestRunRow | undefined> {
+  const [row] = await listLatestRunsOfHosts(db, { hostIds: [hostId], leaseOf: leaseId ? new Map([[hostId, leaseId]]) : undefined });
+  return row;
+}
