@@ -1,17 +1,21 @@
 "use client";
-// The host page's provisioning card: start a run (Reinstall), follow the latest one live —
-// steps, progress with rate and ETA, log — through the host's event stream, cancel or retry
-// it, and a toast when it ends.
+// The host page's provisioning card, the one place a machine is reinstalled: start a run
+// (Reinstall…: choose, review, confirm), follow the latest one live — steps, progress with rate
+// and ETA, log — through the host's event stream, cancel it (one Cancel, confirmed with what
+// happens to the machine) or retry it, and a toast when it ends. Its badge says "run:", so a
+// cancelled run never reads as a cancelled lease.
 import { useRouter } from "next/navigation";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { Alert } from "../ui/alert";
 import { Badge } from "../ui/badge";
 import { Button } from "../ui/button";
+import { Dialog, DialogActions } from "../ui/dialog";
 import { formatDateTime } from "../ui/format";
+import { describeCancel } from "@/lib/deployments/consequences";
 import { callApi } from "../ui/use-api";
 import { ReinstallDialog } from "./reinstall-dialog";
 import { RUN_TONE, RunTimeline } from "./run-timeline";
-import type { FeedEvent, ImageOption, RunView, TemplateOption } from "./types";
+import type { FeedEvent, ImageOption, ReinstallDefaults, RunView, TemplateOption } from "./types";
 
 const STATE_TEXT: Record<RunView["provisioning"], string> = {
   none: "not provisioned",
@@ -37,6 +41,8 @@ export function ProvisioningPanel({
   captureTargets,
   templates,
   defaults,
+  macs,
+  cannotRestart,
 }: {
   hostId: string;
   hostName: string;
@@ -47,7 +53,10 @@ export function ProvisioningPanel({
   /** The caller's own images, which a capture may add a version to. */
   captureTargets: ImageOption[];
   templates: TemplateOption[];
-  defaults: { systemTemplateId: string | null; unattendedTemplateId: string | null; vars: Record<string, unknown> };
+  defaults: ReinstallDefaults;
+  macs: string[];
+  /** Why Kiln cannot restart this machine, or null when it can. */
+  cannotRestart: string | null;
 }) {
   const router = useRouter();
   const [run, setRun] = useState<RunView | null>(initial);
@@ -55,6 +64,7 @@ export function ProvisioningPanel({
   // after that (Last-Event-ID), so a refresh of the page's data must not restart it.
   const [after] = useState(lastEventId);
   const [open, setOpen] = useState(false);
+  const [confirmCancel, setConfirmCancel] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [toast, setToast] = useState<Toast | null>(null);
@@ -105,7 +115,7 @@ export function ProvisioningPanel({
       if (e.kind === "state" && (e.state === "done" || e.state === "failed" || e.state === "cancelled")) {
         // The rest of the page (next network boot, the host's timeline) follows the run's end.
         router.refresh();
-        const what = e.state === "done" ? "finished" : e.state === "failed" ? `failed: ${String(e.failureReason ?? "")}` : "was cancelled";
+        const what = e.state === "done" ? "finished" : e.state === "failed" ? `failed: ${String(e.failureReason ?? "")}` : "was cancelled (the lease goes on)";
         setToast({ tone: e.state === "done" ? "success" : e.state === "failed" ? "error" : "info", text: `${hostName}: the run ${what}` });
       }
     };
@@ -135,12 +145,27 @@ export function ProvisioningPanel({
   }
 
   const active = run && (run.state === "pending" || run.state === "running");
+  // A mark (a run nobody powers) is ended by undoing it, which leaves the machine's power alone.
+  const isMark = run?.options && (run.options as { power?: boolean }).power === false;
+  const diskStep = run ? ({ deploy_image: "write", install: "install", wipe_disk: "wipe" } as Record<string, string>)[run.action] : undefined;
+  const cancelText = run
+    ? describeCancel({ action: run.action, mark: Boolean(isMark), cannotRestart, diskStarted: Boolean(diskStep && run.steps.some((s) => s.name === diskStep && s.startedAt)) })
+    : [];
+  const cancel = () =>
+    act(async () => {
+      setConfirmCancel(false);
+      if (isMark) {
+        await callApi(`/api/v1/hosts/${hostId}/reinstall`, "DELETE");
+        return callApi<RunView>(`/api/v1/deployments/${run!.id}`, "GET");
+      }
+      return callApi<RunView>(`/api/v1/deployments/${run!.id}/cancel`, "POST");
+    });
 
   return (
     <div className="space-y-4">
       <div className="flex flex-wrap items-center gap-3">
-        <span className="text-sm text-stone-600">Provisioning:</span>
         <Badge tone={run ? RUN_TONE[run.state] : "stone"}>
+          {run ? "run: " : ""}
           <span data-testid="provisioning-state">{STATE_TEXT[run?.provisioning ?? "none"]}</span>
         </Badge>
         {run ? (
@@ -153,8 +178,8 @@ export function ProvisioningPanel({
         ) : null}
         <div className="ml-auto flex gap-2">
           {run?.canCancel ? (
-            <Button variant="quietDanger" disabled={busy} onClick={() => act(() => callApi<RunView>(`/api/v1/deployments/${run.id}/cancel`, "POST"))}>
-              Cancel run
+            <Button variant="quietDanger" disabled={busy} onClick={() => setConfirmCancel(true)}>
+              Cancel run…
             </Button>
           ) : null}
           {run?.canRetry && canStart ? (
@@ -186,12 +211,32 @@ export function ProvisioningPanel({
           captureTargets={captureTargets}
           templates={templates}
           defaults={defaults}
+          hostName={hostName}
+          macs={macs}
+          cannotRestart={cannotRestart}
           onStarted={(r) => {
             setOpen(false);
             setRun(r);
             router.refresh();
           }}
         />
+      ) : null}
+      {run ? (
+        <Dialog open={confirmCancel} onClose={() => setConfirmCancel(false)} title={`Cancel the run on ${hostName}?`} description={`${run.actionLabel}, ${run.state}. If you cancel it:`}>
+          <ul className="list-disc space-y-1.5 pl-5 text-sm text-stone-800" data-testid="cancel-consequences">
+            {cancelText.map((t) => (
+              <li key={t}>{t}</li>
+            ))}
+          </ul>
+          <DialogActions>
+            <Button type="button" variant="secondary" onClick={() => setConfirmCancel(false)} data-autofocus>
+              Keep it running
+            </Button>
+            <Button type="button" variant="danger" onClick={cancel} disabled={busy}>
+              Cancel the run
+            </Button>
+          </DialogActions>
+        </Dialog>
       ) : null}
       {toast ? (
         <div

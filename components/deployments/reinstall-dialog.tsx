@@ -1,38 +1,52 @@
 "use client";
-// "Reinstall": what to put on the machine — one of the images the holder may use (a version
-// of it), an unattended install with templates, or just wiping the disks — with the vars,
-// the disk and whether to be mailed at the end. Kiln refuses here, with the reason, anything
-// that would fail before the machine is touched.
-import { useEffect, useState, type FormEvent } from "react";
+// The one way to reinstall a machine: choose (an image version, an unattended install with
+// templates and vars, a capture of the disk, or a wipe) → review what will happen to the
+// machine → confirm. Nothing starts before the confirm. The templates, vars and interface
+// chosen here are saved as the host's boot settings, so the next reinstall (and the template
+// editor's preview) starts from them. "Only at its next network boot" is the old mark: a run
+// nobody powers, which the machine picks up when someone restarts it.
+import { useEffect, useMemo, useState, type FormEvent } from "react";
+import { describeReinstall } from "@/lib/deployments/consequences";
 import { Alert } from "../ui/alert";
 import { Button } from "../ui/button";
-import { Dialog, FormActions } from "../ui/dialog";
+import { Dialog, DialogActions, FormActions } from "../ui/dialog";
 import { Field, SelectField, TextAreaField } from "../ui/field";
 import { ApiError, callApi, errorsOf } from "../ui/use-api";
-import type { ImageOption, RunView, TemplateOption } from "./types";
+import type { ImageOption, ReinstallDefaults, RunView, TemplateOption } from "./types";
 
 type Action = "deploy_image" | "install" | "capture_disk" | "wipe_disk";
 type VersionOption = { version: number; state: string; sizeBytes: number; createdAt: string };
+type Failure = { message: string; fieldErrors: Record<string, string[]> };
+
+const VARS_HINT = 'Vars must be a JSON object, like {"disk": "nvme0n1"}.';
 
 export function ReinstallDialog({
   open,
   onClose,
   hostId,
+  hostName,
   images,
   captureTargets,
   templates,
   defaults,
+  macs,
+  cannotRestart,
   onStarted,
 }: {
   open: boolean;
   onClose: () => void;
   hostId: string;
+  hostName: string;
   images: ImageOption[];
   captureTargets: ImageOption[];
   templates: TemplateOption[];
-  defaults: { systemTemplateId: string | null; unattendedTemplateId: string | null; vars: Record<string, unknown> };
+  defaults: ReinstallDefaults;
+  macs: string[];
+  /** Why Kiln cannot restart this machine, or null when it can (the review says so). */
+  cannotRestart: string | null;
   onStarted: (run: RunView) => void;
 }) {
+  const [step, setStep] = useState<"choose" | "review">("choose");
   const [action, setAction] = useState<Action>(images.length ? "deploy_image" : "install");
   const [imageId, setImageId] = useState(images[0]?.id ?? "");
   const [captureId, setCaptureId] = useState(captureTargets[0]?.id ?? "");
@@ -40,13 +54,23 @@ export function ReinstallDialog({
   const [version, setVersion] = useState("latest");
   const [systemId, setSystemId] = useState(defaults.systemTemplateId ?? "");
   const [unattendedId, setUnattendedId] = useState(defaults.unattendedTemplateId ?? "");
+  const [waitForBoot, setWaitForBoot] = useState(false);
   const [disk, setDisk] = useState("");
+  const [mac, setMac] = useState(defaults.preferredMac ?? "");
   const [wipeFirst, setWipeFirst] = useState(false);
   const [wipeMode, setWipeMode] = useState<"quick" | "full">("quick");
   const [notify, setNotify] = useState(false);
   const [varsText, setVarsText] = useState(JSON.stringify(defaults.vars, null, 2));
   const [busy, setBusy] = useState(false);
-  const [failure, setFailure] = useState<{ message: string; fieldErrors: Record<string, string[]> } | null>(null);
+  const [failure, setFailure] = useState<Failure | null>(null);
+
+  // Each opening starts at the choice (the Dialog remounts its content, but not this state).
+  useEffect(() => {
+    if (open) {
+      setStep("choose");
+      setFailure(null);
+    }
+  }, [open]);
 
   useEffect(() => {
     if (!open || action !== "deploy_image" || !imageId) return;
@@ -61,26 +85,80 @@ export function ReinstallDialog({
     };
   }, [open, action, imageId]);
 
-  async function submit(e: FormEvent) {
-    e.preventDefault();
-    let vars: unknown;
+  const parsedVars = (): Record<string, unknown> | null => {
     try {
-      vars = JSON.parse(varsText || "{}");
-    } catch {
-      setFailure({ message: "Vars must be a JSON object, like {\"disk\": \"nvme0n1\"}.", fieldErrors: { vars: ["Vars must be a JSON object."] } });
+      const v = JSON.parse(varsText || "{}");
+      if (v && typeof v === "object" && !Array.isArray(v)) return v as Record<string, unknown>;
+    } catch {}
+    return null;
+  };
+  const currentVars = parsedVars() ?? {};
+
+  // The variables the chosen templates declare, as fields that write into the vars object.
+  const declared = useMemo(() => {
+    if (action !== "install") return [];
+    const seen = new Map<string, { name: string; description?: string; default?: string }>();
+    for (const t of templates.filter((t) => t.id === systemId || t.id === unattendedId)) for (const v of t.variables ?? []) if (!seen.has(v.name)) seen.set(v.name, v);
+    return [...seen.values()];
+  }, [templates, systemId, unattendedId, action]);
+
+  const setVar = (name: string, value: string) => {
+    const v = { ...currentVars };
+    if (value === "") delete v[name];
+    else v[name] = value;
+    setVarsText(JSON.stringify(v, null, 2));
+  };
+
+  const nameOf = (list: { id: string; name: string }[], id: string) => list.find((x) => x.id === id)?.name ?? "";
+  const what = (() => {
+    if (action === "deploy_image") return `image “${nameOf(images, imageId)}” ${version === "latest" ? "(its latest ready version)" : `version ${version}`}`;
+    if (action === "install") return [nameOf(templates, systemId), nameOf(templates, unattendedId)].filter(Boolean).map((n) => `“${n}”`).join(" with ");
+    if (action === "capture_disk") return `image “${nameOf(captureTargets, captureId)}”`;
+    return undefined;
+  })();
+
+  function review(e: FormEvent) {
+    e.preventDefault();
+    if (!parsedVars()) {
+      setFailure({ message: VARS_HINT, fieldErrors: { vars: [VARS_HINT] } });
       return;
     }
-    const body: Record<string, unknown> = { action, vars, notify, ...(disk.trim() ? { disk: disk.trim() } : {}) };
-    if (action === "deploy_image") Object.assign(body, { imageId, imageVersion: version === "latest" ? "latest" : Number(version), wipeFirst });
-    if (action === "install") Object.assign(body, { systemTemplateId: systemId || undefined, unattendedTemplateId: unattendedId || null });
-    if (action === "capture_disk") Object.assign(body, { imageId: captureId });
-    if (action === "wipe_disk") Object.assign(body, { wipeMode });
+    if (action === "install" && !systemId) {
+      setFailure({ message: "Choose the system (boot) template to install with.", fieldErrors: { systemTemplateId: ["Choose the system (boot) template to install with."] } });
+      return;
+    }
+    setFailure(null);
+    setStep("review");
+  }
+
+  async function confirm() {
+    const vars = parsedVars() ?? {};
     setBusy(true);
     setFailure(null);
     try {
-      onStarted(await callApi<RunView>(`/api/v1/hosts/${hostId}/deployments`, "POST", body));
+      // Saved first, so a refused start still keeps what was typed for the next try.
+      await callApi(`/api/v1/hosts/${hostId}/boot`, "PUT", {
+        vars,
+        ...(macs.length > 1 ? { preferredMac: mac || null } : {}),
+        ...(action === "install" ? { systemTemplateId: systemId || null, unattendedTemplateId: unattendedId || null } : {}),
+      });
+      let run: RunView;
+      if (action === "install" && waitForBoot) {
+        const marked = await callApi<{ deploymentId: string }>(`/api/v1/hosts/${hostId}/reinstall`, "POST", {});
+        run = await callApi<RunView>(`/api/v1/deployments/${marked.deploymentId}`, "GET");
+      } else {
+        const body: Record<string, unknown> = { action, vars, notify, ...(disk.trim() ? { disk: disk.trim() } : {}) };
+        if (action === "deploy_image") Object.assign(body, { imageId, imageVersion: version === "latest" ? "latest" : Number(version), wipeFirst });
+        if (action === "install") Object.assign(body, { systemTemplateId: systemId || undefined, unattendedTemplateId: unattendedId || null });
+        if (action === "capture_disk") Object.assign(body, { imageId: captureId });
+        if (action === "wipe_disk") Object.assign(body, { wipeMode });
+        run = await callApi<RunView>(`/api/v1/hosts/${hostId}/deployments`, "POST", body);
+      }
+      onStarted(run);
     } catch (err) {
+      // Back to the choice, with the reason beside the field it is about.
       setFailure(err instanceof ApiError ? err.failure : { message: (err as Error).message, fieldErrors: {} });
+      setStep("choose");
     } finally {
       setBusy(false);
     }
@@ -89,108 +167,189 @@ export function ReinstallDialog({
   const fe = failure?.fieldErrors ?? {};
   const system = templates.filter((t) => t.kind === "system");
   const unattended = templates.filter((t) => t.kind === "unattended");
+  const hostVarNames = Object.keys(defaults.hostVars);
+
+  const reviewing = step === "review";
+  const sentences = reviewing ? describeReinstall({ action, hostName, cannotRestart, waitForBoot: action === "install" && waitForBoot, wipeFirst, wipeMode, what, disk: disk.trim() || undefined }) : [];
 
   return (
-    <Dialog open={open} onClose={onClose} title="Reinstall" size="lg" description="Kiln checks your choice, powers the machine on from the network and follows every step here.">
-      <form onSubmit={submit} className="space-y-4">
-        <fieldset className="space-y-2">
-          <legend className="text-sm font-medium text-stone-800">What to do</legend>
-          {(
-            [
-              ["deploy_image", "Deploy an image", "Write one of your images to the disk."],
-              ["install", "Install with templates", "An unattended OS install (preseed, kickstart, cloud-init)."],
-              ["capture_disk", "Capture the disk", "Save the disk as the next version of one of your images."],
-              ["wipe_disk", "Wipe the disks", "Erase the disks and switch the machine off."],
-            ] as const
-          ).map(([value, label, hint]) => (
-            <label key={value} className="flex items-start gap-2 text-sm">
-              <input type="radio" name="action" value={value} checked={action === value} onChange={() => setAction(value)} className="mt-1" />
-              <span>
-                <span className="font-medium">{label}</span> <span className="text-stone-500">— {hint}</span>
-              </span>
-            </label>
-          ))}
-        </fieldset>
+    <Dialog
+      open={open}
+      onClose={onClose}
+      title={reviewing ? `Review: ${ACTION_TITLE[action]} on ${hostName}` : "Reinstall"}
+      size="lg"
+      description={reviewing ? "Nothing has started yet. This is what will happen to the machine:" : "Choose what to do; you review what happens to the machine before anything starts."}
+    >
+      {reviewing ? (
+        <div className="space-y-4">
+          <ul className="list-disc space-y-1.5 pl-5 text-sm text-stone-800" data-testid="reinstall-review">
+            {sentences.map((s) => (
+              <li key={s}>{s}</li>
+            ))}
+          </ul>
+          {Object.keys(currentVars).length ? (
+            <p className="text-xs text-stone-600">
+              With vars <span className="font-mono">{JSON.stringify(currentVars)}</span>
+            </p>
+          ) : null}
+          {failure ? <Alert tone="error">{failure.message}</Alert> : null}
+          <DialogActions>
+            <Button type="button" variant="secondary" onClick={() => setStep("choose")} disabled={busy}>
+              Back
+            </Button>
+            <Button type="button" variant={action === "capture_disk" ? "primary" : "danger"} onClick={confirm} disabled={busy}>
+              {busy ? "Starting…" : CONFIRM_LABEL[action]}
+            </Button>
+          </DialogActions>
+        </div>
+      ) : (
+        <form onSubmit={review} className="space-y-4">
+          <fieldset className="space-y-2">
+            <legend className="text-sm font-medium text-stone-800">What to do</legend>
+            {(
+              [
+                ["deploy_image", "Deploy an image", "Write one of your images to the disk."],
+                ["install", "Install with templates", "An unattended OS install (preseed, kickstart, cloud-init)."],
+                ["capture_disk", "Capture the disk", "Save the disk as the next version of one of your images."],
+                ["wipe_disk", "Wipe the disks", "Erase the disks and switch the machine off."],
+              ] as const
+            ).map(([value, label, hint]) => (
+              <label key={value} className="flex items-start gap-2 text-sm">
+                <input type="radio" name="action" value={value} checked={action === value} onChange={() => setAction(value)} className="mt-1" />
+                <span>
+                  <span className="font-medium">{label}</span> <span className="text-stone-500">— {hint}</span>
+                </span>
+              </label>
+            ))}
+          </fieldset>
 
-        {action === "deploy_image" ? (
-          images.length === 0 ? (
-            <Alert tone="info">You have no images yet; upload one on the Images page.</Alert>
-          ) : (
-            <div className="grid gap-3 sm:grid-cols-2">
-              <SelectField label="Image" value={imageId} onChange={(e) => setImageId(e.target.value)} error={errorsOf(fe, "imageId")}>
-                {images.map((i) => (
+          {action === "deploy_image" ? (
+            images.length === 0 ? (
+              <Alert tone="info">You have no images yet; upload one on the Images page.</Alert>
+            ) : (
+              <div className="grid gap-3 sm:grid-cols-2">
+                <SelectField label="Image" value={imageId} onChange={(e) => setImageId(e.target.value)} error={errorsOf(fe, "imageId")}>
+                  {images.map((i) => (
+                    <option key={i.id} value={i.id}>
+                      {i.name}
+                    </option>
+                  ))}
+                </SelectField>
+                <SelectField label="Version" value={version} onChange={(e) => setVersion(e.target.value)} error={errorsOf(fe, "imageVersion")}>
+                  <option value="latest">latest ready</option>
+                  {(versions ?? []).map((v) => (
+                    <option key={v.version} value={String(v.version)}>
+                      version {v.version}
+                    </option>
+                  ))}
+                </SelectField>
+                <label className="flex items-center gap-2 text-sm sm:col-span-2">
+                  <input type="checkbox" checked={wipeFirst} onChange={(e) => setWipeFirst(e.target.checked)} />
+                  Erase the whole disk first (not only what the image covers)
+                </label>
+              </div>
+            )
+          ) : null}
+
+          {action === "install" ? (
+            <div className="space-y-3">
+              <div className="grid gap-3 sm:grid-cols-2">
+                <SelectField label="System template (iPXE)" value={systemId} onChange={(e) => setSystemId(e.target.value)} error={errorsOf(fe, "systemTemplateId")}>
+                  <option value="">— choose —</option>
+                  {system.map((t) => (
+                    <option key={t.id} value={t.id}>
+                      {t.name}
+                    </option>
+                  ))}
+                </SelectField>
+                <SelectField label="Unattended template" value={unattendedId} onChange={(e) => setUnattendedId(e.target.value)} error={errorsOf(fe, "unattendedTemplateId")}>
+                  <option value="">— none —</option>
+                  {unattended.map((t) => (
+                    <option key={t.id} value={t.id}>
+                      {t.name}
+                    </option>
+                  ))}
+                </SelectField>
+              </div>
+              {declared.length ? (
+                <fieldset className="grid gap-3 rounded-md border border-stone-200 p-3 sm:grid-cols-2">
+                  <legend className="px-1 text-sm font-medium text-stone-800">Variables these templates use</legend>
+                  {declared.map((v) => (
+                    <label key={v.name} className="block text-sm text-stone-800">
+                      <span className="font-mono">{v.name}</span> <span className="text-xs text-stone-500">{v.description}</span>
+                      <input
+                        value={typeof currentVars[v.name] === "string" ? (currentVars[v.name] as string) : currentVars[v.name] === undefined ? "" : JSON.stringify(currentVars[v.name])}
+                        placeholder={v.default ?? ""}
+                        onChange={(e) => setVar(v.name, e.target.value)}
+                        className="mt-1 block w-full rounded-md border border-stone-300 px-2 py-1.5 text-sm"
+                      />
+                    </label>
+                  ))}
+                </fieldset>
+              ) : null}
+              <fieldset className="space-y-1.5">
+                <legend className="text-sm font-medium text-stone-800">When</legend>
+                <label className="flex items-start gap-2 text-sm">
+                  <input type="radio" name="when" checked={!waitForBoot} onChange={() => setWaitForBoot(false)} className="mt-1" />
+                  <span>{cannotRestart ? `Now — Kiln wakes it where it can (${cannotRestart}); it installs at its next network boot` : "Now — Kiln restarts the machine"}</span>
+                </label>
+                <label className="flex items-start gap-2 text-sm">
+                  <input type="radio" name="when" checked={waitForBoot} onChange={() => setWaitForBoot(true)} className="mt-1" />
+                  <span>At its next network boot — I restart it myself (Kiln does not touch its power)</span>
+                </label>
+              </fieldset>
+            </div>
+          ) : null}
+
+          {action === "capture_disk" ? (
+            captureTargets.length === 0 ? (
+              <Alert tone="info">Create an image on the Images page first; the capture becomes its next version.</Alert>
+            ) : (
+              <SelectField label="Into image" value={captureId} onChange={(e) => setCaptureId(e.target.value)} error={errorsOf(fe, "imageId")}>
+                {captureTargets.map((i) => (
                   <option key={i.id} value={i.id}>
                     {i.name}
                   </option>
                 ))}
               </SelectField>
-              <SelectField label="Version" value={version} onChange={(e) => setVersion(e.target.value)} error={errorsOf(fe, "imageVersion")}>
-                <option value="latest">latest ready</option>
-                {(versions ?? []).map((v) => (
-                  <option key={v.version} value={String(v.version)}>
-                    version {v.version}
-                  </option>
-                ))}
-              </SelectField>
-              <label className="flex items-center gap-2 text-sm sm:col-span-2">
-                <input type="checkbox" checked={wipeFirst} onChange={(e) => setWipeFirst(e.target.checked)} />
-                Erase the whole disk first (not only what the image covers)
-              </label>
-            </div>
-          )
-        ) : null}
+            )
+          ) : null}
 
-        {action === "install" ? (
-          <div className="grid gap-3 sm:grid-cols-2">
-            <SelectField label="System template (iPXE)" value={systemId} onChange={(e) => setSystemId(e.target.value)} error={errorsOf(fe, "systemTemplateId")}>
-              <option value="">— choose —</option>
-              {system.map((t) => (
-                <option key={t.id} value={t.id}>
-                  {t.name}
-                </option>
+          {action === "wipe_disk" ? (
+            <SelectField label="How" value={wipeMode} onChange={(e) => setWipeMode(e.target.value as "quick" | "full")} error={errorsOf(fe, "wipeMode")}>
+              <option value="quick">Quick — signatures, partition tables and both ends of each disk (seconds)</option>
+              <option value="full">Full — every byte zeroed (as long as writing the whole disk takes)</option>
+            </SelectField>
+          ) : null}
+
+          <Field label="Disk (optional)" value={disk} onChange={(e) => setDisk(e.target.value)} placeholder="sda, nvme0n1 — else vars.disk, else the first disk" error={errorsOf(fe, "disk")} />
+          <TextAreaField
+            label="Vars (JSON object; override the host's)"
+            value={varsText}
+            onChange={(e) => setVarsText(e.target.value)}
+            rows={3}
+            error={errorsOf(fe, "vars")}
+            hint={hostVarNames.length ? `The host's own vars (set by an administrator): ${JSON.stringify(defaults.hostVars)}` : undefined}
+          />
+          {macs.length > 1 ? (
+            <SelectField label="Boot interface" value={mac} onChange={(e) => setMac(e.target.value)} error={errorsOf(fe, "preferredMac")}>
+              <option value="">the PXE interface</option>
+              {macs.map((m) => (
+                <option key={m}>{m}</option>
               ))}
             </SelectField>
-            <SelectField label="Unattended template" value={unattendedId} onChange={(e) => setUnattendedId(e.target.value)} error={errorsOf(fe, "unattendedTemplateId")}>
-              <option value="">— none —</option>
-              {unattended.map((t) => (
-                <option key={t.id} value={t.id}>
-                  {t.name}
-                </option>
-              ))}
-            </SelectField>
-          </div>
-        ) : null}
-
-        {action === "capture_disk" ? (
-          captureTargets.length === 0 ? (
-            <Alert tone="info">Create an image on the Images page first; the capture becomes its next version.</Alert>
-          ) : (
-            <SelectField label="Into image" value={captureId} onChange={(e) => setCaptureId(e.target.value)} error={errorsOf(fe, "imageId")}>
-              {captureTargets.map((i) => (
-                <option key={i.id} value={i.id}>
-                  {i.name}
-                </option>
-              ))}
-            </SelectField>
-          )
-        ) : null}
-
-        {action === "wipe_disk" ? (
-          <SelectField label="How" value={wipeMode} onChange={(e) => setWipeMode(e.target.value as "quick" | "full")} error={errorsOf(fe, "wipeMode")}>
-            <option value="quick">Quick — signatures, partition tables and both ends of each disk (seconds)</option>
-            <option value="full">Full — every byte zeroed (as long as writing the whole disk takes)</option>
-          </SelectField>
-        ) : null}
-
-        <Field label="Disk (optional)" value={disk} onChange={(e) => setDisk(e.target.value)} placeholder="sda, nvme0n1 — else vars.disk, else the first disk" error={errorsOf(fe, "disk")} />
-        <TextAreaField label="Vars (JSON object)" value={varsText} onChange={(e) => setVarsText(e.target.value)} rows={3} error={errorsOf(fe, "vars")} />
-        <label className="flex items-center gap-2 text-sm">
-          <input type="checkbox" checked={notify} onChange={(e) => setNotify(e.target.checked)} />
-          Mail me when it finishes
-        </label>
-        {failure && !Object.values(fe).flat().includes(failure.message) ? <Alert tone="error">{failure.message}</Alert> : null}
-        <FormActions onCancel={onClose} cancelLabel="Close" busy={busy} busyLabel="Starting…" label="Start" disabled={(action === "deploy_image" && !imageId) || (action === "capture_disk" && !captureId)} />
-      </form>
+          ) : null}
+          <label className="flex items-center gap-2 text-sm">
+            <input type="checkbox" checked={notify} onChange={(e) => setNotify(e.target.checked)} />
+            Mail me when it finishes
+          </label>
+          {failure && !Object.values(fe).flat().includes(failure.message) ? <Alert tone="error">{failure.message}</Alert> : null}
+          <FormActions onCancel={onClose} cancelLabel="Close" busy={false} label="Review…" disabled={(action === "deploy_image" && !imageId) || (action === "capture_disk" && !captureId)} />
+        </form>
+      )}
     </Dialog>
   );
 }
+
+const ACTION_TITLE: Record<Action, string> = { deploy_image: "deploy an image", install: "unattended install", capture_disk: "capture the disk", wipe_disk: "wipe the disks" };
+const CONFIRM_LABEL: Record<Action, string> = { deploy_image: "Erase the disk and deploy", install: "Erase the disk and install", capture_disk: "Capture the disk", wipe_disk: "Wipe the disks" };

@@ -1,6 +1,7 @@
 "use client";
-// "What the machine will do next": run its deployment, boot its disk, or halt because the last
-// write to the disk failed or was cancelled — with the way out (a new run, or boot the disk anyway).
+// "Next boot: …", read-only: the script of its active run, its local disk, or a halt because the
+// last write to the disk failed or was cancelled — with the way out (a new run, or boot the disk
+// anyway). Starting and cancelling runs is the Provisioning card's, and only there.
 import { useRouter } from "next/navigation";
 import { useState } from "react";
 import type { NextBoot } from "@/lib/deployments/next-boot";
@@ -15,14 +16,14 @@ export function NextBootNotice({ hostId, next, canAct }: { hostId: string; next:
   if (next.kind === "run") {
     return (
       <p className="rounded-md border border-kiln-500 bg-kiln-50 px-3 py-2 text-sm text-kiln-700" data-testid="host-next-boot">
-        <span className="font-medium">Next network boot:</span> its run ({next.label.toLowerCase()}, deployment <span className="font-mono">{next.deploymentId}</span>).
+        <span className="font-medium">Next boot:</span> the run&apos;s script ({next.label.toLowerCase()}, deployment <span className="font-mono">{next.deploymentId}</span>).
       </p>
     );
   }
   if (next.kind === "disk") {
     return (
       <p className="rounded-md border border-stone-200 bg-stone-50 px-3 py-2 text-sm text-stone-700" data-testid="host-next-boot">
-        <span className="font-medium">Next network boot:</span> boots its local disk.
+        <span className="font-medium">Next boot:</span> its local disk.
       </p>
     );
   }
@@ -41,7 +42,7 @@ export function NextBootNotice({ hostId, next, canAct }: { hostId: string; next:
   return (
     <div className="space-y-2 rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800" data-testid="host-next-boot">
       <p>
-        <span className="font-medium">Next network boot: halts.</span> The last write to its disk {next.state === "cancelled" ? "was cancelled" : "failed"} (deployment{" "}
+        <span className="font-medium">Next boot: halts.</span> The last write to its disk {next.state === "cancelled" ? "was cancelled" : "failed"} (deployment{" "}
         <span className="font-mono">{next.deploymentId}</span>): {next.reason}. The disk may hold a partial or corrupt copy, so Kiln does not boot it; the machine
         shows this reason on its console and waits.
       </p>

@@ -121,14 +121,17 @@ function heldHostCount(leases: LeaseView[]): string {
 
 type Open = null | "extend" | "release" | "handover";
 
-/** The host's latest run in a few words; the host page has the whole timeline, live. */
+/**
+ * The host's latest run in a few words ("run: cancelled"); the host page has the whole timeline,
+ * live. Labelled, because beside a lease a bare "cancelled" reads as if the lease was.
+ */
 function RunBadge({ run }: { run: NonNullable<LeaseView["hosts"][number]["run"]> }) {
   const active = run.state === "pending" || run.state === "running";
   const tone = run.state === "failed" ? "red" : active ? "sky" : run.state === "done" ? "green" : "amber";
   return (
     <span data-testid="run-badge" title={run.failureReason ?? run.action} className="inline-flex flex-wrap items-center gap-2">
       <Badge tone={tone}>
-        {run.provisioning}
+        run: {run.provisioning}
         {active && run.step ? ` · ${run.step}` : ""}
         {active && run.percent !== null ? ` ${run.percent}%` : ""}
       </Badge>
@@ -176,6 +179,11 @@ function LeaseCard({ lease, pool, onDone }: { lease: LeaseView; pool?: PoolOptio
           </p>
         </div>
         <div className="text-right text-sm">
+          <p className="mb-1">
+            <Badge tone="indigo" testId="lease-state">
+              lease: {lease.state}
+            </Badge>
+          </p>
           <TimeLeft endsAt={lease.endsAt} />
           <p className="text-xs text-stone-500">ends {formatDateTime(lease.endsAt)}</p>
         </div>
@@ -218,7 +226,7 @@ function PastLeases({ leases }: { leases: LeaseView[] }) {
               <td className="px-4 py-2">{l.projectName}</td>
               <td className="px-4 py-2">{l.poolName ?? "—"}</td>
               <td className="px-4 py-2">
-                <Badge tone={l.state === "expired" ? "amber" : "stone"}>{l.state}</Badge> <span className="text-stone-600">{formatDateTime(l.endedAt)}</span>
+                <Badge tone={l.state === "expired" ? "amber" : "stone"}>lease {l.state}</Badge> <span className="text-stone-600">{formatDateTime(l.endedAt)}</span>
               </td>
             </tr>
           ))}

@@ -458,6 +458,16 @@ export async function getDeployment(db: Db, actor: Actor, deploymentId: string, 
   };
 }
 
+/**
+ * Why Kiln cannot restart this host itself ("Wake-on-LAN", "manual power"), or null when it can:
+ * the reinstall review and the cancel confirmation say what will happen to the machine with it.
+ */
+export async function getRestartLimit(db: Db, actor: Actor, hostId: string): Promise<string | null> {
+  await assertHostHolder(db, actor, hostId);
+  const host = await getHostRow(db, hostId);
+  return host ? cannotRestartReason(host.powerDriver) : null;
+}
+
 /** Where the host's live feed stands: the page subscribes after it, so nothing between falls through. */
 export async function getHostFeedPosition(db: Db, actor: Actor, hostId: string): Promise<number> {
   await assertHostHolder(db, actor, hostId);

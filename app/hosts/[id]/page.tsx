@@ -3,6 +3,7 @@ import Link from "next/link";
 import type { ReactNode } from "react";
 import { notFound } from "next/navigation";
 import { HostAdminPanel } from "@/components/hosts/host-admin-panel";
+import { HostAccessCard } from "@/components/hosts/host-access";
 import { HostStateBadge } from "@/components/hosts/host-state-badge";
 import { Badge } from "@/components/ui/badge";
 import { Card } from "@/components/ui/card";
@@ -14,9 +15,8 @@ import { isAppError } from "@/lib/errors";
 import { getHostDetail } from "@/lib/hosts/hosts";
 import { listPools } from "@/lib/pools/pools";
 import { listSites } from "@/lib/sites/sites";
-import { BootSettingsPanel } from "@/components/boot/boot-settings-panel";
 import { ProvisioningPanel } from "@/components/deployments/provisioning-panel";
-import { getHostFeedPosition, getLatestDeploymentView } from "@/lib/deployments/deployments";
+import { getHostFeedPosition, getLatestDeploymentView, getRestartLimit } from "@/lib/deployments/deployments";
 import { getNextBoot } from "@/lib/deployments/next-boot";
 import { NextBootNotice } from "@/components/hosts/next-boot-notice";
 import { ReleaseWaitNotice } from "@/components/hosts/release-wait-notice";
@@ -70,9 +70,9 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
   const canSeeRuns = isAdmin || holdsIt;
   // The feed position is read before the run, so whatever happens in between arrives live.
   const feedPosition = canSeeRuns ? await getHostFeedPosition(db, actor, host.id) : 0;
-  const [latestRun, images, nextBoot] = canSeeRuns
-    ? await Promise.all([getLatestDeploymentView(db, actor, host.id), host.lease ? listImages(db, actor, { per_page: 500 }) : Promise.resolve(null), getNextBoot(db, actor, host.id)])
-    : [null, null, null];
+  const [latestRun, images, nextBoot, cannotRestart] = canSeeRuns
+    ? await Promise.all([getLatestDeploymentView(db, actor, host.id), host.lease ? listImages(db, actor, { per_page: 500 }) : Promise.resolve(null), getNextBoot(db, actor, host.id), getRestartLimit(db, actor, host.id)])
+    : [null, null, null, null];
 
   return (
     <div className="mx-auto max-w-6xl space-y-6 px-4 py-8">
@@ -112,6 +112,10 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
 
       <div className={isAdmin ? "grid gap-6 lg:grid-cols-[1fr_22rem]" : "space-y-6"}>
         <div className="min-w-0 space-y-6">
+          <Card title="Access" description="Addresses Kiln learned for this machine, and how to log in.">
+            <HostAccessCard addresses={host.addresses} access={host.access} />
+          </Card>
+
           <Card title="Hardware">
             <dl className="divide-y divide-stone-100">
               <Fact label="CPU cores">{host.cpuCores ?? "—"}</Fact>
@@ -165,19 +169,8 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
             </dl>
           </Card>
 
-          {host.lease && (isAdmin || holdsIt) && bootSettings ? (
-            <Card title="Network boot" description="What this machine does the next time it boots from the network.">
-              <BootSettingsPanel
-                hostId={host.id}
-                settings={bootSettings}
-                templates={templates.map((t) => ({ id: t.id, name: t.name, kind: t.kind, variables: t.variables }))}
-                macs={host.interfaces.map((i) => i.mac)}
-              />
-            </Card>
-          ) : null}
-
           {canSeeRuns ? (
-            <Card title="Provisioning" description="Reinstall the machine and follow every step as it happens.">
+            <Card title="Provisioning" description="Reinstall the machine (choose, review, confirm) and follow every step as it happens.">
               <ProvisioningPanel
                 hostId={host.id}
                 hostName={host.name}
@@ -186,8 +179,16 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
                 canStart={Boolean(host.lease)}
                 images={(images?.data ?? []).filter((i) => i.latestVersion !== null).map((i) => ({ id: i.id, name: i.name, latestVersion: i.latestVersion }))}
                 captureTargets={(images?.data ?? []).filter((i) => i.canEdit).map((i) => ({ id: i.id, name: i.name, latestVersion: i.latestVersion }))}
-                templates={templates.map((t) => ({ id: t.id, name: t.name, kind: t.kind }))}
-                defaults={{ systemTemplateId: bootSettings?.systemTemplateId ?? null, unattendedTemplateId: bootSettings?.unattendedTemplateId ?? null, vars: bootSettings?.vars ?? {} }}
+                templates={templates.map((t) => ({ id: t.id, name: t.name, kind: t.kind, variables: t.variables }))}
+                defaults={{
+                  systemTemplateId: bootSettings?.systemTemplateId ?? null,
+                  unattendedTemplateId: bootSettings?.unattendedTemplateId ?? null,
+                  vars: bootSettings?.vars ?? {},
+                  preferredMac: bootSettings?.preferredMac ?? null,
+                  hostVars: bootSettings?.hostVars ?? {},
+                }}
+                macs={host.interfaces.map((i) => i.mac)}
+                cannotRestart={cannotRestart}
               />
             </Card>
           ) : null}
@@ -233,7 +234,7 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
                         <td className="px-6 py-2 whitespace-nowrap">{formatDateTime(l.addedAt)}</td>
                         <td className="px-6 py-2 whitespace-nowrap">{formatDateTime(l.releasedAt ?? l.endsAt)}</td>
                         <td className="px-6 py-2">
-                          <Badge tone={l.releasedAt ? "stone" : "indigo"}>{l.releasedAt ? l.state : "held now"}</Badge>
+                          <Badge tone={l.releasedAt ? "stone" : "indigo"}>{l.releasedAt ? `lease ${l.state}` : "lease: held now"}</Badge>
                         </td>
                       </tr>
                     ))}
@@ -277,7 +278,7 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
           <aside className="space-y-6">
             <Card>
               <HostAdminPanel
-                host={{ id: host.id, name: host.name, state: host.state, poolId: host.poolId, tags: host.tags, notes: host.notes, siteId: host.siteId }}
+                host={{ id: host.id, name: host.name, state: host.state, poolId: host.poolId, tags: host.tags, notes: host.notes, siteId: host.siteId, interfaces: host.interfaces }}
                 pools={pools.map((p) => ({ id: p.id, name: p.name }))}
                 sites={sites.map((s) => ({ id: s.id, name: s.name }))}
               />
