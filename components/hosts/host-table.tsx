@@ -9,6 +9,8 @@ import { Button } from "../ui/button";
 import { formatDateTime, formatMemory } from "../ui/format";
 import { hrefWith } from "../ui/query";
 import { callApi } from "../ui/use-api";
+import { PowerBadge } from "../power/power-badge";
+import { usePowerStates } from "../power/use-power";
 import { HostStateBadge, type HostState } from "./host-state-badge";
 
 export type HostTableRow = {
@@ -50,6 +52,7 @@ export function HostTable({ rows, pools, params, mode }: { rows: HostTableRow[];
   const [busy, setBusy] = useState(false);
   const allSelected = rows.length > 0 && rows.every((r) => selected.has(r.id));
   const needsPool = BULK_ACTIONS.find((a) => a.value === action)!.needsPool;
+  const power = usePowerStates(rows.map((r) => r.id));
 
   const toggle = (id: string) =>
     setSelected((s) => {
@@ -175,7 +178,10 @@ export function HostTable({ rows, pools, params, mode }: { rows: HostTableRow[];
                   </p>
                 </td>
                 <td className="px-3 py-2">
-                  <HostStateBadge state={h.state} short />
+                  <span className="flex flex-wrap items-center gap-1">
+                    <HostStateBadge state={h.state} short />
+                    <PowerBadge power={power.data?.get(h.id)} />
+                  </span>
                   {h.releaseWait ? (
                     <p className="mt-1 max-w-[16rem] text-xs text-amber-800" data-testid="release-wait">
                       {h.releaseWait}

@@ -9,6 +9,9 @@ import { Badge } from "../ui/badge";
 import { Button } from "../ui/button";
 import { formatDateTime } from "../ui/format";
 import { callApi } from "../ui/use-api";
+import { PowerBadge } from "../power/power-badge";
+import { usePowerStates } from "../power/use-power";
+import type { PowerView } from "@/lib/power/types";
 import { GetMachinesDialog } from "./get-machines-dialog";
 import { ExtendLeaseDialog, HandOverLeaseDialog, ReleaseLeaseDialog } from "./lease-dialogs";
 import { TimeLeft } from "./time-left";
@@ -62,6 +65,7 @@ export function MyMachines({ initial, pools, projects }: { initial: LeasePage; p
     };
   }, [runningHostIds, queryClient]);
   const poolsById = new Map(pools.map((p) => [p.id, p]));
+  const power = usePowerStates(active.flatMap((l) => heldHosts(l).map((h) => h.id)));
   const canLease = projects.length > 0;
 
   return (
@@ -90,7 +94,7 @@ export function MyMachines({ initial, pools, projects }: { initial: LeasePage; p
         <ul className="space-y-3">
           {active.map((lease) => (
             <li key={lease.id}>
-              <LeaseCard lease={lease} pool={lease.poolId ? poolsById.get(lease.poolId) : undefined} onDone={refresh} />
+              <LeaseCard lease={lease} pool={lease.poolId ? poolsById.get(lease.poolId) : undefined} onDone={refresh} power={power.data} />
             </li>
           ))}
         </ul>
@@ -148,7 +152,7 @@ function RunBadge({ run }: { run: NonNullable<LeaseView["hosts"][number]["run"]>
   );
 }
 
-function LeaseCard({ lease, pool, onDone }: { lease: LeaseView; pool?: PoolOption; onDone: (message: string) => void }) {
+function LeaseCard({ lease, pool, onDone, power }: { lease: LeaseView; pool?: PoolOption; onDone: (message: string) => void; power?: Map<string, PowerView> }) {
   const [open, setOpen] = useState<Open>(null);
   const hosts = heldHosts(lease);
   const close = () => setOpen(null);
@@ -162,6 +166,7 @@ function LeaseCard({ lease, pool, onDone }: { lease: LeaseView; pool?: PoolOptio
                 <Link href={`/hosts/${h.id}`} className="rounded-md bg-stone-100 px-2 py-1 font-mono text-sm font-medium text-stone-900 hover:bg-kiln-50 hover:text-kiln-700">
                   {h.name}
                 </Link>
+                <PowerBadge power={power?.get(h.id)} />
                 {h.run ? <RunBadge run={h.run} /> : null}
               </li>
             ))}

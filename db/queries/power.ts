@@ -1,6 +1,6 @@
 import { asc, inArray, sql } from "drizzle-orm";
 import type { DbOrTx } from "../client";
-import { hostPower, hosts, type HostPowerRow, type HostRow } from "../schema";
+import { hostPower, hosts, leaseHosts, leases, type HostPowerRow, type HostRow } from "../schema";
 
 export type PowerStateValue = HostPowerRow["state"];
 export type HostPowerWrite = { hostId: string; state: PowerStateValue; message: string; checkedAt: Date };
@@ -57,4 +57,21 @@ export async function upsertHostPower(db: DbOrTx, rows: HostPowerWrite[]): Promi
 export async function listHostPower(db: DbOrTx, hostIds: string[]): Promise<HostPowerRow[]> {
   if (hostIds.length === 0) return [];
   return db.select().from(hostPower).where(inArray(hostPower.hostId, hostIds));
+}
+
+/**
+ * The recorded state of each host in `hostIds` with its driver; `heldBy` limits the answer to
+ * hosts that user holds in an active lease (a researcher's list).
+ */
+export async function listPowerOfHosts(db: DbOrTx, params: { hostIds: string[]; heldBy?: string }) {
+  if (params.hostIds.length === 0) return [];
+  const held = params.heldBy
+    ? sql`and exists (select 1 from ${leaseHosts} join ${leases} on ${leases.id} = ${leaseHosts.leaseId}
+        where ${leaseHosts.hostId} = ${hosts.id} and ${leaseHosts.releasedAt} is null and ${leases.userId} = ${params.heldBy})`
+    : sql``;
+  return db
+    .select({ hostId: hosts.id, driver: hosts.powerDriver, state: hostPower.state, message: hostPower.message, checkedAt: hostPower.checkedAt, changedAt: hostPower.changedAt })
+    .from(hosts)
+    .leftJoin(hostPower, sql`${hostPower.hostId} = ${hosts.id}`)
+    .where(sql`${inArray(hosts.id, params.hostIds)} ${held}`);
 }

@@ -4,7 +4,7 @@
 // and lib/ functions parse with, so the document cannot drift from what is accepted.
 import { z } from "zod";
 import { deploymentGetQuerySchema, deploymentListQuerySchema, deploymentStartSchema } from "../validation/deployments";
-import { powerActionSchema } from "../validation/power";
+import { powerActionSchema, powerStatesQuerySchema } from "../validation/power";
 import {
   apiTokenCreateSchema,
   changePasswordSchema,
@@ -428,7 +428,7 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "Render a saved template, or unsaved text, for a host the caller holds",
     description: "Template errors are part of the answer (`ok: false` with line and column), not an error status.",
     body: previewSchema,
-    success: { status: 200, description: "`{ ok: true, output, warnings, bytes }` or `{ ok: false, error }`." },
+    success: { status: 200, description: "`{ ok: true, output, warnings, bytes, variables }` or `{ ok: false, error: { message, line, column, kind, suggestions }, variables }`; `variables` lists what the template can use for this host (`{ name, value, type }`), and an undefined name is an error of kind `undefined` with the closest names in `suggestions`." },
     errors: [HOLDER_HOST_404],
   },
 
@@ -544,9 +544,23 @@ export const API_ROUTES: ApiRoute[] = [
     errors: [HOLDER_HOST_404, { status: 409, description: "The host is not halted, or has an active run." }],
   },
   {
+    method: "GET", path: "/api/v1/hosts/power", operationId: "listHostPower", tag: "Hosts", auth: "user",
+    summary: "Power states of several hosts (for a list)",
+    description: "`ids`: comma-separated host ids, at most 500. Administrators get any host; anyone else the hosts they hold (others are left out).",
+    query: powerStatesQuerySchema,
+    success: { status: 200, description: "`{ data: [{ hostId, driver, state: on|off|unknown, message, checkedAt, changedAt, reportsState, canPowerOff, networkBoot }] }`." },
+  },
+  {
+    method: "GET", path: "/api/v1/hosts/{id}/power", operationId: "getHostPower", tag: "Network boot", auth: "user", params: HOST_ID,
+    summary: "A held host's power state",
+    description: "As the worker last read it (every KILN_POWER_POLL_SECONDS) or the last power action left it. Manual and Wake-on-LAN hosts are always `unknown`, with why.",
+    success: { status: 200, description: "`{ hostId, driver, state, message, checkedAt, changedAt, reportsState, canPowerOff, networkBoot: override|always|null }`." },
+    errors: [HOLDER_HOST_404],
+  },
+  {
     method: "POST", path: "/api/v1/hosts/{id}/power", operationId: "powerHost", tag: "Network boot", auth: "user", params: HOST_ID,
     summary: "Switch a held host on, off or power-cycle it, or ask its power state",
-    description: "Through the host's power driver (manual, Wake-on-LAN, IPMI, plugin, qemu). A driver that cannot do it answers 503 with the reason.",
+    description: "Through the host's power driver (manual, Wake-on-LAN, IPMI, Redfish, plugin, qemu). `bootFromNetwork: true` with on or cycle makes the next boot a network boot (IPMI bootdev pxe, Redfish boot override; 400 for drivers that cannot). A driver that cannot do it answers 503 with the reason.",
     body: powerActionSchema,
     success: { status: 200, description: "`{ state: on|off|unknown, message, log }`." },
     errors: [HOLDER_HOST_404, { status: 503, description: "The power driver failed (BMC unreachable, wrong password, Wake-on-LAN cannot switch off, plugin failed or timed out)." }],

@@ -11,6 +11,7 @@ import { createActiveUser, expectAppError } from "@/test/harness/fixtures";
 import { startRedfishSim, type RedfishSim } from "@/test/harness/redfish-sim";
 import { powerHost, testPowerSettings } from "./power";
 import { redfishDriver } from "./redfish";
+import { getHostPowerView, listHostPowerViews } from "./view";
 import type { PowerContext } from "./types";
 
 const t = await useTestDb();
@@ -110,6 +111,20 @@ describe("Redfish through the API's lib functions", () => {
     expect(sim.resets().slice(before)).toEqual(["On"]);
     expect(sim.boot().BootSourceOverrideTarget).toBe("Pxe");
     expect(await testPowerSettings(t.db, admin, h.id)).toMatchObject({ ok: true, state: "on", message: "PowerState is On" });
+    // The badge follows the action at once, not at the next poll; "since" is when it changed.
+    const view = await getHostPowerView(t.db, holder, h.id);
+    expect(view).toMatchObject({ state: "on", driver: "redfish", reportsState: true, canPowerOff: true, networkBoot: "override" });
+    sim.setPowerState("Off");
+    expect(await powerHost(t.db, holder, h.id, { action: "status" })).toMatchObject({ state: "off" });
+    expect((await getHostPowerView(t.db, holder, h.id)).changedAt! > view.changedAt!).toBe(true);
+    // Lists: the holder sees the hosts they hold, someone else none, an admin all.
+    const stranger = actorOf((await createActiveUser(t.db)).user, null);
+    const manual = await createHost(t.db, admin, { name: "rf-manual", interfaces: [{ mac: "52:54:00:20:00:03" }], power: { driver: "manual" } });
+    expect((await listHostPowerViews(t.db, holder, [h.id, manual.id])).data.map((v) => v.hostId)).toEqual([h.id]);
+    expect((await listHostPowerViews(t.db, stranger, [h.id, manual.id])).data).toEqual([]);
+    const all = (await listHostPowerViews(t.db, admin, [h.id, manual.id])).data;
+    expect(all.find((v) => v.hostId === manual.id)).toMatchObject({ state: "unknown", reportsState: false, canPowerOff: false, networkBoot: null, message: expect.stringContaining("switched by hand") });
+    await expectAppError(getHostPowerView(t.db, stranger, h.id), "not_found");
     await expectAppError(powerHost(t.db, holder, h.id, { action: "on", bootFromNetwork: "yes" }), "validation");
   });
 

@@ -46,3 +46,19 @@ export class PowerError extends Error {
     this.name = "PowerError";
   }
 }
+
+/** What the badge and the power buttons show of a host (GET /api/v1/hosts/:id/power). */
+export type PowerView = {
+  hostId: string;
+  driver: string;
+  state: PowerState;
+  /** The driver's words, or why the state is unknown. */
+  message: string;
+  /** When the state was last read (null: never yet). */
+  checkedAt: string | null;
+  /** When it last changed ("off since …"). */
+  changedAt: string | null;
+  reportsState: boolean;
+  canPowerOff: boolean;
+  networkBoot: "override" | "always" | null;
+};

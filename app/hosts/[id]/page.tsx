@@ -24,6 +24,9 @@ import { listImages } from "@/lib/images/images";
 import { getBootSettings } from "@/lib/boot/boot-settings";
 import { listTemplates } from "@/lib/templates/templates";
 import { uuidSchema } from "@/lib/validation/common";
+import { LivePowerBadge, PowerControls } from "@/components/power/power-controls";
+import { PowerSettings } from "@/components/power/power-settings";
+import { getHostPowerView } from "@/lib/power/view";
 
 export const metadata = { title: "Host" };
 export const dynamic = "force-dynamic";
@@ -73,6 +76,7 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
   const [latestRun, images, nextBoot, cannotRestart] = canSeeRuns
     ? await Promise.all([getLatestDeploymentView(db, actor, host.id), host.lease ? listImages(db, actor, { per_page: 500 }) : Promise.resolve(null), getNextBoot(db, actor, host.id), getRestartLimit(db, actor, host.id)])
     : [null, null, null, null];
+  const powerView = canSeeRuns ? await getHostPowerView(db, actor, host.id) : null;
 
   return (
     <div className="mx-auto max-w-6xl space-y-6 px-4 py-8">
@@ -92,6 +96,7 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
         <div className="mt-1 flex flex-wrap items-center gap-3">
           <h1 className="font-mono text-2xl font-semibold">{host.name}</h1>
           <HostStateBadge state={host.state} />
+          {powerView ? <LivePowerBadge hostId={host.id} initial={powerView} /> : null}
           {host.poolName ? <Badge>pool {host.poolName}</Badge> : <Badge>no pool</Badge>}
         </div>
         <p className="mt-1 text-sm text-stone-600">
@@ -199,17 +204,15 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
             </Card>
           ) : null}
 
+          {powerView ? (
+            <Card title="Power" description="The machine's power as Kiln last read it, and the buttons to switch it.">
+              <PowerControls hostId={host.id} hostName={host.name} initial={powerView} />
+            </Card>
+          ) : null}
+
           {host.power ? (
-            <Card title="Power control" description="Secrets are stored sealed and never shown; only which ones are set.">
-              <dl className="divide-y divide-stone-100">
-                <Fact label="Driver">{host.power.driver}</Fact>
-                {Object.entries(host.power.params).map(([k, v]) => (
-                  <Fact key={k} label={k}>
-                    <span className="font-mono">{factText(v)}</span>
-                  </Fact>
-                ))}
-                <Fact label="Secrets">{host.power.secretsSet.length ? host.power.secretsSet.map((s) => `${s} (set)`).join(", ") : "none"}</Fact>
-              </dl>
+            <Card title="Power settings" description="How Kiln switches this machine. Passwords are stored sealed and never shown; only whether one is set.">
+              <PowerSettings hostId={host.id} power={host.power} />
             </Card>
           ) : null}
 
