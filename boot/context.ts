@@ -59,3 +59,35 @@ export function buildBootContext(input: BootContextInput): Record<string, unknow
 
 /** A stand-in deployment for previews: same shape, a token that works nowhere. */
 export const PREVIEW_TOKEN = "preview-token-not-valid-for-boot";
+
+/** One name a template can use, with its value as it would print (shortened), for the editor's list. */
+export type ContextVariable = { name: string; value: string; type: "text" | "number" | "boolean" | "none" | "list" | "dict" };
+
+/**
+ * Every name a template can read in `context`, as dotted paths (host.interface.mac), with
+ * values: dictionaries are opened (down to `maxDepth`), lists are shown whole. Bounded, so a
+ * host with huge facts still answers quickly.
+ */
+export function listContextVariables(context: Record<string, unknown>, opts: { maxDepth?: number; max?: number; maxValueChars?: number } = {}): ContextVariable[] {
+  const { maxDepth = 4, max = 500, maxValueChars = 120 } = opts;
+  const out: ContextVariable[] = [];
+  const short = (s: string) => (s.length > maxValueChars ? `${s.slice(0, maxValueChars - 1)}…` : s);
+  const walk = (obj: Record<string, unknown>, prefix: string, depth: number) => {
+    for (const key of Object.keys(obj)) {
+      if (out.length >= max) return;
+      const v = obj[key];
+      const name = prefix ? `${prefix}.${key}` : key;
+      if (typeof v === "function" || v === undefined) continue;
+      if (v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Date)) {
+        if (depth + 1 < maxDepth && Object.keys(v).length > 0) walk(v as Record<string, unknown>, name, depth + 1);
+        else out.push({ name, value: short(JSON.stringify(v) ?? "{}"), type: "dict" });
+      } else if (Array.isArray(v)) out.push({ name, value: short(JSON.stringify(v) ?? "[]"), type: "list" });
+      else if (v === null) out.push({ name, value: "None", type: "none" });
+      else if (typeof v === "boolean") out.push({ name, value: v ? "True" : "False", type: "boolean" });
+      else if (typeof v === "number") out.push({ name, value: String(v), type: "number" });
+      else out.push({ name, value: short(v instanceof Date ? v.toISOString() : String(v)), type: "text" });
+    }
+  };
+  walk(context, "", 0);
+  return out;
+}

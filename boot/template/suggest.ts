@@ -70,5 +70,10 @@ export function closestPaths(missing: string, paths: string[], limit = 3): strin
     scored.push({ p, score: leafD <= leafRoom ? leafD * 10 + wholeD : 100 + wholeD * 10 });
   }
   scored.sort((x, y) => x.score - y.score || x.p.length - y.p.length || (x.p < y.p ? -1 : 1));
-  return scored.slice(0, limit).map((s) => s.p);
+  // Only names about as close as the best: "host.name" for host.nmae, not also "user.name".
+  const best = scored[0]?.score ?? 0;
+  return scored
+    .filter((s) => s.score <= best + 2)
+    .slice(0, limit)
+    .map((s) => s.p);
 }

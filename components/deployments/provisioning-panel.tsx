@@ -202,7 +202,8 @@ export function ProvisioningPanel({
       ) : null}
       {error ? <Alert tone="error">{error}</Alert> : null}
       {run ? <RunTimeline run={run} /> : <p className="text-sm text-stone-500">No run yet. Reinstall installs an OS, deploys one of your images, captures the disk into an image, or wipes the disks.</p>}
-      {canStart ? (
+      {/* Mounted per opening, so each starts from the saved boot settings (refreshed after a start). */}
+      {canStart && open ? (
         <ReinstallDialog
           open={open}
           onClose={() => setOpen(false)}

@@ -64,14 +64,6 @@ export function ReinstallDialog({
   const [busy, setBusy] = useState(false);
   const [failure, setFailure] = useState<Failure | null>(null);
 
-  // Each opening starts at the choice (the Dialog remounts its content, but not this state).
-  useEffect(() => {
-    if (open) {
-      setStep("choose");
-      setFailure(null);
-    }
-  }, [open]);
-
   useEffect(() => {
     if (!open || action !== "deploy_image" || !imageId) return;
     let live = true;
@@ -176,9 +168,9 @@ export function ReinstallDialog({
     <Dialog
       open={open}
       onClose={onClose}
-      title={reviewing ? `Review: ${ACTION_TITLE[action]} on ${hostName}` : "Reinstall"}
+      title={reviewing ? `Reinstall ${hostName} — review` : "Reinstall"}
       size="lg"
-      description={reviewing ? "Nothing has started yet. This is what will happen to the machine:" : "Choose what to do; you review what happens to the machine before anything starts."}
+      description={reviewing ? `${ACTION_TITLE[action]}. Nothing has started yet; this is what will happen to the machine:` : "Choose what to do; you review what happens to the machine before anything starts."}
     >
       {reviewing ? (
         <div className="space-y-4">
@@ -351,5 +343,5 @@ export function ReinstallDialog({
   );
 }
 
-const ACTION_TITLE: Record<Action, string> = { deploy_image: "deploy an image", install: "unattended install", capture_disk: "capture the disk", wipe_disk: "wipe the disks" };
+const ACTION_TITLE: Record<Action, string> = { deploy_image: "Deploy an image", install: "Unattended install", capture_disk: "Capture the disk", wipe_disk: "Wipe the disks" };
 const CONFIRM_LABEL: Record<Action, string> = { deploy_image: "Erase the disk and deploy", install: "Erase the disk and install", capture_disk: "Capture the disk", wipe_disk: "Wipe the disks" };

@@ -1,7 +1,8 @@
 "use client";
 // The template editor: CodeMirror on the left, a live preview rendered on the server for
-// a host the user holds on the right, errors with line and column, a diff against the
-// saved version, and "save as new version".
+// a host the user holds on the right, errors with line and column (the line marked in the
+// editor, "did you mean …?" for an undefined name), the variables the template can use for
+// that host (click to insert), a diff against the saved version, and "save as new version".
 import { useRouter } from "next/navigation";
 import { useEffect, useMemo, useRef, useState } from "react";
 import { useQuery } from "@tanstack/react-query";
@@ -10,8 +11,12 @@ import { Button } from "../ui/button";
 import { callApi } from "../ui/use-api";
 import { CodeEditor, type CodeEditorHandle } from "./code-editor";
 import { DiffView } from "./diff-view";
+import { VariablesPanel } from "./variables-panel";
+import type { ContextVariable } from "@/boot/context";
 
-type Preview = { ok: true; output: string; warnings: string[]; bytes: number } | { ok: false; error: { message: string; line: number; column: number; kind: string } };
+type Preview =
+  | { ok: true; output: string; warnings: string[]; bytes: number; variables: ContextVariable[] }
+  | { ok: false; error: { message: string; line: number; column: number; kind: string; suggestions: string[] }; variables: ContextVariable[] };
 
 export type WorkbenchTemplate = {
   id: string;
@@ -84,6 +89,12 @@ export function TemplateWorkbench({ template, hosts }: { template: WorkbenchTemp
   }
 
   const p = preview.data;
+  // The error's line stays marked in the editor until a preview renders without one.
+  const errorLine = p && !p.ok && p.error.kind !== "limit" ? p.error.line : null;
+  useEffect(() => {
+    editor.current?.markLine(errorLine);
+  }, [errorLine, p]);
+
   return (
     <div className="grid gap-4 lg:grid-cols-2">
       <div className="flex min-h-[32rem] flex-col gap-3">
@@ -148,6 +159,12 @@ export function TemplateWorkbench({ template, hosts }: { template: WorkbenchTemp
                 : {p.error.message}
               </div>
             ) : null}
+            <VariablesPanel
+              variables={hostId ? (p?.variables ?? null) : null}
+              hostName={hosts.find((h) => h.id === hostId)?.name ?? null}
+              canInsert={template.canEdit}
+              onInsert={(name) => editor.current?.insert(`{{ ${name} }}`)}
+            />
             {p && p.ok && p.warnings.length ? (
               <div className="rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900">
                 <p className="font-medium">The output may not work as {template.format}:</p>

@@ -160,9 +160,15 @@ describe("templates as data", () => {
     expect(await diffTemplateVersions(t.db, rita, tpl.id, 1, 2)).toMatch(/-echo hello[\s\S]*\+echo hi/);
 
     const ok = await previewTemplate(t.db, rita, { hostId: ids.host, templateId: tpl.id, vars: { disk: "nvme0n1" } });
-    expect(ok).toEqual({ ok: true, output: "#!ipxe\necho hi pxe-01 nvme0n1\nexit\n", warnings: [], bytes: 35 });
+    expect(ok).toMatchObject({ ok: true, output: "#!ipxe\necho hi pxe-01 nvme0n1\nexit\n", warnings: [], bytes: 35 });
+    // What the template could use for this host, with values (the editor's variables panel); the preview's vars included.
+    expect(ok.variables).toContainEqual({ name: "host.name", value: "pxe-01", type: "text" });
+    expect(ok.variables).toContainEqual({ name: "vars.disk", value: "nvme0n1", type: "text" });
     const bad = await previewTemplate(t.db, rita, { hostId: ids.host, source: "#!ipxe\n{{ vars.a.b }}", format: "ipxe" });
-    expect(bad).toMatchObject({ ok: false, error: { line: 2 } });
+    expect(bad).toMatchObject({ ok: false, error: { line: 2, column: 9, kind: "undefined", message: "vars.a is undefined" } });
+    const typo = await previewTemplate(t.db, rita, { hostId: ids.host, source: "#!ipxe\necho {{ host.nmae }}", format: "ipxe" });
+    expect(typo).toMatchObject({ ok: false, error: { line: 2, column: 14, message: "host.nmae is undefined — did you mean host.name?", suggestions: ["host.name"] } });
+    expect(typo.variables.length).toBeGreaterThan(5);
     const warn = await previewTemplate(t.db, rita, { hostId: ids.host, source: "echo no shebang", format: "ipxe" });
     expect(warn).toMatchObject({ ok: true, warnings: [expect.stringContaining("#!ipxe")] });
     const loop = await previewTemplate(t.db, rita, { hostId: ids.host, source: "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}" });

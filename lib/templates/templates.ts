@@ -8,7 +8,7 @@ import { getActiveDeployment } from "@/db/queries/boot";
 import { isForeignKeyViolation } from "@/db/errors";
 import type { TemplateRow } from "@/db/schema";
 import { checkRendered } from "@/boot/checks";
-import { PREVIEW_TOKEN } from "@/boot/context";
+import { listContextVariables, PREVIEW_TOKEN, type ContextVariable } from "@/boot/context";
 import { BUILTIN_TEMPLATES, readBuiltinSource } from "@/boot/templates";
 import { TemplateError } from "@/boot/template";
 import type { Db, DbOrTx } from "../db";
@@ -140,9 +140,10 @@ export async function diffTemplateVersions(db: Db, actor: Actor, id: string, fro
   return createTwoFilesPatch(`${t.name} v${from}`, `${t.name} v${to}`, a.source, b.source, "", "", { context: 3 });
 }
 
+/** Both outcomes carry what the template could use for this host (the editor's variables panel). */
 export type PreviewResult =
-  | { ok: true; output: string; warnings: string[]; bytes: number }
-  | { ok: false; error: { message: string; line: number; column: number; kind: string; suggestions: string[] } };
+  | { ok: true; output: string; warnings: string[]; bytes: number; variables: ContextVariable[] }
+  | { ok: false; error: { message: string; line: number; column: number; kind: string; suggestions: string[] }; variables: ContextVariable[] };
 
 /**
  * Renders a template (saved, or the editor's unsaved text) for a host the actor holds,
@@ -164,6 +165,7 @@ export async function previewTemplate(db: Db, actor: Actor, input: unknown): Pro
     }
   }
   const deployment = (await getActiveDeployment(db, host.id)) ?? null;
+  let variables: ContextVariable[] = [];
   try {
     const context = await loadBootContext(db, {
       host,
@@ -173,10 +175,11 @@ export async function previewTemplate(db: Db, actor: Actor, input: unknown): Pro
       token: PREVIEW_TOKEN,
       vars: data.vars,
     });
+    variables = listContextVariables(context);
     const output = await renderInPool(source!, context);
-    return { ok: true, output, warnings: format ? checkRendered(format, output) : [], bytes: Buffer.byteLength(output) };
+    return { ok: true, output, warnings: format ? checkRendered(format, output) : [], bytes: Buffer.byteLength(output), variables };
   } catch (e) {
-    if (e instanceof TemplateError) return { ok: false, error: { message: e.reason, line: e.line, column: e.column, kind: e.kind, suggestions: e.suggestions } };
+    if (e instanceof TemplateError) return { ok: false, error: { message: e.reason, line: e.line, column: e.column, kind: e.kind, suggestions: e.suggestions }, variables };
     throw e;
   }
 }
