@@ -130,6 +130,7 @@ async function main(): Promise<void> {
       disk: path.join(dir, "disk.raw"),
       launch: path.join(dir, "start-vm.sh"),
       qmpSocket: path.join(dir, "qmp.sock"),
+      serialSocket: path.join(dir, "serial.sock"),
       serialLog: path.join(dir, "serial.log"),
       qemuLog: path.join(dir, "qemu.log"),
       ovmfVars: path.join(dir, "OVMF_VARS.fd"),

@@ -9,6 +9,9 @@ import { localBootScript } from "@/boot/scripts";
 import type { SiteRow } from "@/db/schema";
 import { badMacAnswer } from "@/lib/boot/boot-service";
 import { BootAnswers } from "@/lib/boot-server/answers";
+import { ConsoleHub } from "@/lib/console/hub";
+import { ConsoleRecorder, resolveFromDb } from "@/lib/console/recorder";
+import { createConsoleUpgrade } from "@/lib/console/upgrade";
 import { listenBootServer, type BootAnswerSource } from "@/lib/boot-server/server";
 import { RequestStats } from "@/lib/boot-server/stats";
 import { getAppDb } from "@/lib/db";
@@ -90,10 +93,16 @@ const connected: Promise<void> = connectedAtStart
       log.info({ site: env.KILN_SITE }, "database reached; answering from it");
     })();
 
+// Serial consoles: one attachment per machine, shared by the people watching it and by the
+// recorder that keeps each run's last console lines (lib/console/recorder.ts).
+const consoles = new ConsoleHub({ resolve: resolveFromDb(db) });
+const recorder = new ConsoleRecorder({ db, hub: consoles, siteId: () => site?.id ?? null });
+const consoleUpgrade = createConsoleUpgrade({ db, hub: consoles });
+
 let server: import("node:http").Server;
 try {
   // The chain script points machines back at their site's boot URL, once known.
-  server = await listenBootServer({ db, answers: source, stats, bootUrl: () => site?.bootUrl ?? env.bootUrl, ramdiskDir: env.ramdiskDir, portalUrl: env.portalUrl, host: env.KILN_HOST, port: env.bootPort });
+  server = await listenBootServer({ db, answers: source, stats, bootUrl: () => site?.bootUrl ?? env.bootUrl, ramdiskDir: env.ramdiskDir, portalUrl: env.portalUrl, host: env.KILN_HOST, port: env.bootPort, onUpgrade: consoleUpgrade });
 } catch (e) {
   const err = e as NodeJS.ErrnoException;
   fail(err.code === "EADDRINUSE" ? `port ${env.bootPort} is already in use; set KILN_BOOT_PORT to another port` : `the boot server could not listen: ${err.message}`);
@@ -141,6 +150,8 @@ void connected.then(() => {
   void beat(ready, siteId);
   heartbeat = setInterval(() => void beat(ready, siteId), HEARTBEAT_MS);
   heartbeat.unref();
+  // Only once the site is known: it records the runs of this site's machines, no other's.
+  recorder.start();
 });
 
 function stop(signal: string): void {
@@ -149,12 +160,16 @@ function stop(signal: string): void {
   log.info({ signal }, "boot server stopping");
   clearInterval(heartbeat);
   setTimeout(() => process.exit(0), 5_000).unref();
+  consoleUpgrade.close();
   server.closeIdleConnections();
   server.close(() => {
     // What the answers still owe the database (last seen, discoveries, boots), then say we stopped.
     if (!answers) return process.exit(0);
-    void answers
+    void recorder
       .stop()
+      .catch(() => {})
+      .then(() => consoles.closeAll())
+      .then(() => answers!.stop())
       .then(() => recordBootServerStopped(db, name))
       .catch(() => {})
       .finally(() => process.exit(0));

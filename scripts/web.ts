@@ -16,7 +16,8 @@ import { newNonce, originsOf, securityHeaders } from "@/lib/http/request-gate";
 import { acceptSendFile, enableSendFile } from "@/lib/images/send-file";
 import { handleUploadNode, isUploadPath } from "@/lib/images/uploads";
 import { getLogger } from "@/lib/log";
-import { clientIpOf, forwardRequest, isMachinePath, localOrigin } from "@/lib/boot-server/proxy";
+import { clientIpOf, forwardRequest, forwardUpgrade, isMachinePath, localOrigin } from "@/lib/boot-server/proxy";
+import { isConsolePath } from "@/lib/console/console";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dev = process.argv.includes("--dev");
@@ -54,6 +55,14 @@ const server = http.createServer((req, res) => {
   gateRequest(req, res, gateOptions, (r, s) => void (isUploadPath(r.url ?? "/") ? handleUploadNode(r, s) : handle(r, s)));
 });
 server.keepAliveTimeout = 65_000;
+// The serial console's WebSocket is the boot server's (it holds the machines' consoles): the
+// upgrade goes there same-origin, its ticket is checked there. Next's own (dev reload) stays Next's.
+const nextUpgrade = dev ? app.getUpgradeHandler() : null;
+server.on("upgrade", (req, socket, head) => {
+  if (isConsolePath(req.url ?? "/")) return forwardUpgrade(req, socket, head, { target: bootServer, clientIp: clientIpOf(req) });
+  if (nextUpgrade) return void nextUpgrade(req, socket, head);
+  socket.destroy();
+});
 server.on("error", (err: NodeJS.ErrnoException) => {
   log.fatal({ err: err.message }, err.code === "EADDRINUSE" ? `port ${env.PORT} is already in use; set PORT to another port` : "web server error");
   process.exit(1);

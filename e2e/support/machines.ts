@@ -34,6 +34,7 @@ export async function createLabMachine(p: { name: string; mac: string; port: num
     disk: path.join(dir, "disk.raw"),
     launch: path.join(dir, "start-vm.sh"),
     qmpSocket: path.join(dir, "qmp.sock"),
+    serialSocket: path.join(dir, "serial.sock"),
     serialLog: path.join(dir, "serial.log"),
     qemuLog: path.join(dir, "qemu.log"),
     ovmfVars: path.join(dir, "OVMF_VARS.fd"),
@@ -64,7 +65,7 @@ export async function registerLabMachine(adminToken: string, m: LabMachine, pool
     name: m.name,
     poolId,
     interfaces: [{ mac: m.mac, isPxe: true }],
-    power: { driver: "qemu", params: { qmpSocket: m.qmpSocket, launch: m.launch } },
+    power: { driver: "qemu", params: { qmpSocket: m.qmpSocket, launch: m.launch, serialSocket: m.serialSocket } },
   }, 201);
 }
 

@@ -3,6 +3,7 @@
 // forwards capture uploads to the portal. Bodies stream both ways with backpressure; the
 // caller's address travels in x-kiln-client-ip, which the receiver trusts only from loopback.
 import http from "node:http";
+import net from "node:net";
 import { getEnv } from "../env";
 import { CLIENT_IP_HEADER } from "../http/context";
 
@@ -76,4 +77,34 @@ export function forwardRequest(req: http.IncomingMessage, res: http.ServerRespon
 export function isMachinePath(url: string): boolean {
   if (url.startsWith("/boot/")) return true;
   return url.startsWith("/images/") && /^\/images\/[^/?]+\/versions\/[^/?]+\/blob\?(.*&)?token=/.test(url);
+}
+
+/**
+ * A WebSocket upgrade (the serial console, lib/console/) passed on to `target` as bytes: the
+ * request head is rewritten with the caller's address, then both sockets are piped. The hop
+ * understands nothing of WebSocket; the boot server answers the upgrade (or refuses it).
+ */
+export function forwardUpgrade(req: http.IncomingMessage, socket: import("node:stream").Duplex, head: Buffer, p: { target: URL; clientIp: string }): void {
+  const out = net.connect(Number(p.target.port), p.target.hostname.replace(/^\[|\]$/g, ""));
+  const lines = [`${req.method ?? "GET"} ${req.url ?? "/"} HTTP/1.1`];
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    if (req.rawHeaders[i]!.toLowerCase() !== CLIENT_IP_HEADER) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+  }
+  lines.push(`${CLIENT_IP_HEADER}: ${p.clientIp}`);
+  let connected = false;
+  socket.on("error", () => out.destroy());
+  out.once("connect", () => {
+    connected = true;
+    out.write(`${lines.join("\r\n")}\r\n\r\n`);
+    if (head.length) out.write(head);
+    out.pipe(socket);
+    socket.pipe(out);
+  });
+  out.once("error", () => {
+    if (connected || !socket.writable) return void socket.destroy();
+    const body = "Kiln's boot server, which holds the machines' consoles, is not running.\n";
+    socket.end(`HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  });
+  out.once("close", () => socket.destroy());
+  socket.once("close", () => out.destroy());
 }

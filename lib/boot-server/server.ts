@@ -33,6 +33,8 @@ export type BootServerOptions = {
   /** Where capture uploads go: the portal (KILN_URL, or its local port under npm start). */
   portalUrl: string;
   stats?: RequestStats;
+  /** WebSocket upgrades (the serial console, lib/console/upgrade.ts); refused when absent. */
+  onUpgrade?: (req: http.IncomingMessage, socket: import("node:stream").Duplex, head: Buffer) => void;
 };
 
 const TEXT = "text/plain; charset=utf-8";
@@ -164,6 +166,7 @@ export function createBootHandler(o: BootServerOptions): http.RequestListener {
 /** A listening boot server. Resolves once it listens; `close` stops it. */
 export function listenBootServer(o: BootServerOptions & { host: string; port: number }): Promise<http.Server> {
   const server = http.createServer({ keepAliveTimeout: 65_000 }, createBootHandler(o));
+  if (o.onUpgrade) server.on("upgrade", o.onUpgrade);
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(o.port, o.host, () => {

@@ -66,7 +66,7 @@ describe("lab registration", () => {
       machines.map((m) => ({
         name: m.name,
         macs: [m.mac],
-        power: { driver: "qemu", params: { qmpSocket: m.qmpSocket, launch: m.launch }, secretsSet: [] },
+        power: { driver: "qemu", params: { qmpSocket: m.qmpSocket, launch: m.launch, serialSocket: m.serialSocket }, secretsSet: [] },
         memoryMb: 256,
         disks: [{ name: "vda", sizeBytes: 1024 ** 3, serial: m.name, model: "QEMU virtio disk" }],
       })),

@@ -52,6 +52,8 @@ export type LabMachine = {
   disk: string;
   launch: string;
   qmpSocket: string;
+  /** The serial port as a unix socket (the console in the browser attaches here); QEMU logs it to serialLog too. */
+  serialSocket: string;
   serialLog: string;
   qemuLog: string;
   ovmfVars: string;
@@ -81,6 +83,7 @@ export function planLabMachines(dataDir: string, spec: LabSpec): LabMachine[] {
       disk: path.join(dir, "disk.raw"),
       launch: path.join(dir, "start-vm.sh"),
       qmpSocket: path.join(dir, "qmp.sock"),
+      serialSocket: path.join(dir, "serial.sock"),
       serialLog: path.join(dir, "serial.log"),
       qemuLog: path.join(dir, "qemu.log"),
       ovmfVars: path.join(dir, "OVMF_VARS.fd"),
@@ -88,8 +91,8 @@ export function planLabMachines(dataDir: string, spec: LabSpec): LabMachine[] {
       memoryMb: spec.memoryMb,
       diskBytes: spec.diskGb * 1024 ** 3,
     };
-    if (Buffer.byteLength(machine.qmpSocket) > MAX_SOCKET_PATH) {
-      throw new Error(`${machine.qmpSocket} is too long for a socket path (at most ${MAX_SOCKET_PATH} bytes); use a shorter KILN_DATA_DIR`);
+    if (Buffer.byteLength(machine.qmpSocket) > MAX_SOCKET_PATH || Buffer.byteLength(machine.serialSocket) > MAX_SOCKET_PATH) {
+      throw new Error(`${machine.serialSocket} is too long for a socket path (at most ${MAX_SOCKET_PATH} bytes); use a shorter KILN_DATA_DIR`);
     }
     return machine;
   });
@@ -151,7 +154,9 @@ export function launchScript(m: LabMachine, kiln: { host: string; port: number }
     "-display", "none",
     "-monitor", "none",
     "-qmp", `unix:${opt(m.qmpSocket)},server=on,wait=off`,
-    "-chardev", `file,id=serial0,path=${opt(m.serialLog)},append=on`,
+    // A socket the console attaches to (one client at a time; with none, output is only logged),
+    // logged to serial.log whether or not anyone is attached.
+    "-chardev", `socket,id=serial0,path=${opt(m.serialSocket)},server=on,wait=off,logfile=${opt(m.serialLog)},logappend=on`,
     "-serial", "chardev:serial0",
     // A plain guestfwd carries one connection only; a command per connection carries them all.
     "-netdev", `user,id=net0,restrict=on,guestfwd=tcp:10.0.2.100:80-cmd:${busybox} nc ${kiln.host} ${kiln.port},bootfile=${GUEST_BOOT_URL}/boot/chain.ipxe`,
@@ -195,7 +200,7 @@ function desiredHost(m: LabMachine, poolId: string) {
     memoryMb: m.memoryMb,
     disks: [{ name: "vda", sizeBytes: m.diskBytes, serial: m.name, model: "QEMU virtio disk" }],
     notes: `Virtual lab machine (QEMU, software emulation). Serial console: ${m.serialLog}`,
-    power: { driver: "qemu" as const, params: { qmpSocket: m.qmpSocket, launch: m.launch } },
+    power: { driver: "qemu" as const, params: { qmpSocket: m.qmpSocket, launch: m.launch, serialSocket: m.serialSocket } },
   };
 }
 

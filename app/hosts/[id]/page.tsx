@@ -16,6 +16,8 @@ import { getHostDetail } from "@/lib/hosts/hosts";
 import { listPools } from "@/lib/pools/pools";
 import { listSites } from "@/lib/sites/sites";
 import { ProvisioningPanel } from "@/components/deployments/provisioning-panel";
+import { ConsolePanel } from "@/components/console/console-panel";
+import { getConsoleAvailability } from "@/lib/console/console";
 import { getHostFeedPosition, getLatestDeploymentView, getRestartLimit } from "@/lib/deployments/deployments";
 import { getNextBoot } from "@/lib/deployments/next-boot";
 import { NextBootNotice } from "@/components/hosts/next-boot-notice";
@@ -77,6 +79,7 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
     ? await Promise.all([getLatestDeploymentView(db, actor, host.id), host.lease ? listImages(db, actor, { per_page: 500 }) : Promise.resolve(null), getNextBoot(db, actor, host.id), getRestartLimit(db, actor, host.id)])
     : [null, null, null, null];
   const powerView = canSeeRuns ? await getHostPowerView(db, actor, host.id) : null;
+  const consoleOffer = canSeeRuns ? await getConsoleAvailability(db, actor, host.id) : null;
 
   return (
     <div className="mx-auto max-w-6xl space-y-6 px-4 py-8">
@@ -195,6 +198,12 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
                 macs={host.interfaces.map((i) => i.mac)}
                 cannotRestart={cannotRestart}
               />
+            </Card>
+          ) : null}
+
+          {consoleOffer ? (
+            <Card title="Console" description="The machine's serial console, live: its boot output, and your keystrokes go to it.">
+              <ConsolePanel hostId={host.id} available={consoleOffer.available} kind={consoleOffer.kind} unavailableReason={consoleOffer.reason} />
             </Card>
           ) : null}
 
