@@ -12,6 +12,7 @@ import { isBuildFresh } from "@/lib/runtime/build";
 import { openRuntimeDatabase, type RuntimeDatabase } from "@/lib/runtime/database";
 import { ensureSecret } from "@/lib/runtime/secret";
 import { localOrigin } from "@/lib/boot-server/proxy";
+import { bootStartLines } from "@/lib/sites/boot-url-check";
 import type { PrepareMessage } from "./prepare";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -196,12 +197,9 @@ export async function startKiln(hooks: LauncherHooks = {}): Promise<void> {
   supervise("worker", "workers/index.ts");
 
   await Promise.all([listening(boot), listening(web)]);
-  const { baseUrl: url, bootUrl, bootPort } = getEnv();
+  const { baseUrl: url, bootUrl, bootPort, KILN_BOOT_URL } = getEnv();
   say(`Kiln is running at ${url}`);
-  say(`Boot server for machines on port ${bootPort}: point iPXE at ${bootUrl}/boot/chain.ipxe (the portal's ${url}/boot/… answers the same; the admin "Network boot" page has DHCP snippets)`);
-  if (/^https?:\/\/(localhost|127\.|\[::1\])/.test(bootUrl)) {
-    say(`warning: machines cannot reach ${bootUrl}; set KILN_BOOT_URL to an address they can (e.g. http://<this machine's lab address>:${bootPort}).`);
-  }
+  for (const line of bootStartLines({ baseUrl: url, bootUrl, bootPort, isBootUrlSet: Boolean(KILN_BOOT_URL) })) say(line);
   if (setupLink) {
     say("No administrator exists yet. Open this one-time link to create the first one:");
     say(`  ${setupLink}`);

@@ -10,7 +10,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import next from "next";
 import { getEnv } from "@/lib/env";
-import { CLIENT_IP_HEADER, CONTENT_LENGTH_HEADER } from "@/lib/http/context";
+import { CLIENT_IP_HEADER, CONTENT_LENGTH_HEADER, REQUEST_PATH_HEADER } from "@/lib/http/context";
 import { gateRequest } from "@/lib/http/node-gate";
 import { newNonce, originsOf, securityHeaders } from "@/lib/http/request-gate";
 import { acceptSendFile, enableSendFile } from "@/lib/images/send-file";
@@ -43,6 +43,7 @@ const server = http.createServer((req, res) => {
     return forwardRequest(req, res, { target: bootServer, clientIp: clientIpOf(req), unreachable: "Kiln's boot server is not running; machines cannot be answered right now." });
   }
   req.headers[CLIENT_IP_HEADER] = (req.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
+  req.headers[REQUEST_PATH_HEADER] = req.url ?? "/";
   const setHeader = res.setHeader.bind(res);
   res.setHeader = (name, value) => {
     if (name.toLowerCase() !== CONTENT_LENGTH_HEADER) return setHeader(name, value);

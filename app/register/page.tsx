@@ -4,6 +4,7 @@ import { RegisterForm } from "@/components/auth/register-form";
 import { Alert } from "@/components/ui/alert";
 import { AuthCard } from "@/components/ui/card";
 import { getEnv } from "@/lib/env";
+import { isSmtpConfigured } from "@/lib/mail/send";
 import { PASSWORD_MIN_LENGTH } from "@/lib/validation/accounts";
 
 export const metadata = { title: "Register" };
@@ -30,7 +31,7 @@ export default function RegisterPage() {
           {env.KILN_REGISTRATION === "approval" ? (
             <Alert tone="info">New accounts need an administrator&apos;s approval after you confirm your email.</Alert>
           ) : null}
-          <RegisterForm allowedDomains={env.KILN_ALLOWED_EMAIL_DOMAINS} minLength={PASSWORD_MIN_LENGTH} />
+          <RegisterForm allowedDomains={env.KILN_ALLOWED_EMAIL_DOMAINS} minLength={PASSWORD_MIN_LENGTH} isMailConfigured={isSmtpConfigured()} />
         </div>
       )}
     </AuthCard>

@@ -4,9 +4,17 @@ import { Button } from "../ui/button";
 import { Field } from "../ui/field";
 import { ApiForm } from "../ui/api-form";
 import { useApi } from "../ui/use-api";
+import { usePasswordConfirmation } from "./password-confirmation";
 
-export function RegisterForm({ allowedDomains, minLength }: { allowedDomains: string[]; minLength: number }) {
+/** Where a mail goes when Kiln has no mail server: said plainly, since "check your mail" would be untrue. */
+export function noSmtpNotice(email: string): string {
+  return `This Kiln has no mail server configured (SMTP_URL), so the confirmation link for ${email} was not emailed: it was written to the server's log and to the administrators' outbox (Admin → Outbox, /admin/outbox). Ask an administrator of this Kiln for the link; it works once and expires in 48 hours.`;
+}
+
+export function RegisterForm({ allowedDomains, minLength, isMailConfigured = true }: { allowedDomains: string[]; minLength: number; isMailConfigured?: boolean }) {
   const api = useApi<Record<string, string>, { email: string }>("/api/account/register");
+  const confirm = usePasswordConfirmation("password");
+  if (api.isSuccess && !isMailConfigured) return <Alert tone="info">Account created. {noSmtpNotice(api.data.email)}</Alert>;
   if (api.isSuccess) {
     return (
       <Alert tone="success">
@@ -16,7 +24,7 @@ export function RegisterForm({ allowedDomains, minLength }: { allowedDomains: st
     );
   }
   return (
-    <ApiForm onValues={(v) => api.mutate(v)} formError={api.formError}>
+    <ApiForm onValues={(v) => confirm.check(v) && api.mutate(confirm.strip(v))} formError={api.formError}>
       <Field name="name" label="Name" autoComplete="name" error={api.fieldErrors.name} />
       <Field
         name="email"
@@ -37,6 +45,7 @@ export function RegisterForm({ allowedDomains, minLength }: { allowedDomains: st
         hint={`At least ${minLength} characters; not a common password, and not your email.`}
         error={api.fieldErrors.password}
       />
+      {confirm.field}
       <Button type="submit" className="w-full" disabled={api.isPending}>
         {api.isPending ? "Creating account…" : "Create account"}
       </Button>

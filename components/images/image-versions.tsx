@@ -33,6 +33,8 @@ export function ImageVersions({ imageId, initial, canEdit, canUpload }: { imageI
   const [uploadedAt, setUploadedAt] = useState<number | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [deleting, setDeleting] = useState<VersionView | null>(null);
+  // The upload panel's file while it uploads: until its version is listed, the empty list says so.
+  const [activeUpload, setActiveUpload] = useState<string | null>(null);
   const versions = useQuery({
     queryKey: versionsKey(imageId),
     queryFn: () => callApi<{ data: VersionView[] }>(`/api/v1/images/${imageId}/versions`, "GET").then((r) => r.data),
@@ -67,7 +69,11 @@ export function ImageVersions({ imageId, initial, canEdit, canUpload }: { imageI
           {versions.isRefetchError ? <p className="text-xs text-amber-700">The list could not be refreshed ({versions.error.message}); it will retry.</p> : null}
         </div>
         {notice ? <Alert tone="success">{notice}</Alert> : null}
-        {rows.length === 0 ? (
+        {rows.length === 0 && activeUpload ? (
+          <div role="status" data-testid="versions-upload-in-progress" className="rounded-lg border border-dashed border-sky-300 bg-sky-50 px-6 py-10 text-center text-sm text-sky-900">
+            Uploading <strong>{activeUpload}</strong>: it becomes the first version once its bytes have arrived and Kiln has checked them. Progress is shown below.
+          </div>
+        ) : rows.length === 0 ? (
           <div className="rounded-lg border border-dashed border-stone-300 bg-white px-6 py-10 text-center text-sm text-stone-600">No versions yet. {canUpload ? "Upload the first one below." : ""}</div>
         ) : (
           <Table columns={[{ label: "Version" }, { label: "State" }, { label: "Size", align: "right" }, { label: "Format" }, { label: "sha256" }, { label: "Uploaded" }, { label: "Notes" }, ...(canEdit ? [{ label: "Actions", srOnly: true }] : [])]}>
@@ -86,6 +92,11 @@ export function ImageVersions({ imageId, initial, canEdit, canUpload }: { imageI
                 <td className="px-4 py-3">
                   <VersionStateBadge state={v.state} />
                   {v.state === "failed" && v.failureReason ? <p className="mt-1 max-w-56 text-xs text-red-700">{v.failureReason}</p> : null}
+                  {v.warnings?.length ? (
+                    <p className="mt-1 max-w-56 text-xs text-amber-800" data-testid="version-warning" title={v.warnings.join(" ")}>
+                      Not recognised as a disk image: check the file before deploying it.
+                    </p>
+                  ) : null}
                 </td>
                 <td className="whitespace-nowrap px-4 py-3 text-right tabular-nums text-stone-700">{formatBytes(v.sizeBytes)}</td>
                 <td className="px-4 py-3 text-stone-700">{v.format ?? "—"}</td>
@@ -122,6 +133,7 @@ export function ImageVersions({ imageId, initial, canEdit, canUpload }: { imageI
         <UploadPanel
           imageId={imageId}
           onVersionsChanged={() => void queryClient.invalidateQueries({ queryKey: versionsKey(imageId) })}
+          onActiveChange={setActiveUpload}
           onUploaded={() => {
             setUploadedAt(Date.now());
             void queryClient.invalidateQueries({ queryKey: versionsKey(imageId) });

@@ -85,9 +85,12 @@ export function UploadPanel({
   chunkSize = UPLOAD_CHUNK_BYTES,
   onVersionsChanged,
   onUploaded,
+  onActiveChange,
 }: {
   imageId: string;
   chunkSize?: number;
+  /** The file being uploaded (or just uploaded, its version not yet listed), or null: the version list shows it meanwhile. */
+  onActiveChange?: (filename: string | null) => void;
   /** An upload was made (and with it a new version, "uploading…") or cancelled (its version is gone). */
   onVersionsChanged?: () => void;
   onUploaded: (filename: string) => void;
@@ -107,6 +110,8 @@ export function UploadPanel({
 
   const busy = phase.kind === "uploading" || phase.kind === "retrying";
   const started = busy || phase.kind === "paused" || (phase.kind === "failed" && Boolean(upload.current?.url));
+  const activeName = file && (busy || phase.kind === "paused" || phase.kind === "done") ? file.name : null;
+  useEffect(() => onActiveChange?.(activeName), [activeName, onActiveChange]);
 
   // Uploads of this image that a reload or a closed tab interrupted: the browser cannot
   // reopen the file by itself, so the person is asked to choose it again.

@@ -56,6 +56,13 @@ export function VersionDetail({ initial, blobUrl, canEdit, isLatest }: { initial
                 </Alert>
               </div>
             ) : null}
+            {v.warnings?.length ? (
+              <div role="alert" data-testid="version-warning" className="mb-4 rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900">
+                {v.warnings.map((w) => (
+                  <p key={w}>{w}</p>
+                ))}
+              </div>
+            ) : null}
             {v.state === "uploading" || v.state === "verifying" ? (
               <div className="mb-4">
                 <Alert tone="info">{v.state === "uploading" ? "The bytes are still arriving. The checksum and format appear once the upload is complete and verified." : "Kiln is reading the bytes to compute the checksum and detect the format. This page updates by itself."}</Alert>

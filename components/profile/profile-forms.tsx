@@ -6,6 +6,7 @@ import { Button } from "../ui/button";
 import { Field, TextAreaField } from "../ui/field";
 import { ApiForm } from "../ui/api-form";
 import { callApi, formValues, useApi } from "../ui/use-api";
+import { usePasswordConfirmation } from "../auth/password-confirmation";
 
 export function NameForm({ name }: { name: string }) {
   const router = useRouter();
@@ -53,9 +54,11 @@ export function RevokeTokensCheckbox() {
 export function ChangePasswordForm() {
   const router = useRouter();
   const api = useApi<{ currentPassword: string; newPassword: string; revokeTokens: boolean }, PasswordChanged>("/api/account/password");
+  const confirm = usePasswordConfirmation("newPassword", "Confirm new password");
   return (
     <ApiForm
       onValues={(v, form) =>
+        confirm.check(v) &&
         api.mutate(
           { currentPassword: v.currentPassword ?? "", newPassword: v.newPassword ?? "", revokeTokens: v.revokeTokens === "on" },
           {
@@ -81,6 +84,7 @@ export function ChangePasswordForm() {
         hint="Your other sessions will be signed out. Common passwords and ones containing your email are refused."
         error={api.fieldErrors.newPassword}
       />
+      {confirm.field}
       <RevokeTokensCheckbox />
       <Button type="submit" variant="secondary" disabled={api.isPending}>
         Change password

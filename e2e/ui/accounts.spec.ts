@@ -9,16 +9,19 @@ test("[ACCOUNTS] a researcher registers, follows the mailed link, signs in and s
 
   // Bad input is explained under the field concerned.
   await page.getByLabel("Email").fill("not-an-email");
-  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  await page.getByLabel("Confirm password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
   await expect(page.getByText("Enter a valid email address")).toBeVisible();
   await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill("weak");
+  await page.getByLabel("Password", { exact: true }).fill("weak");
+  await page.getByLabel("Confirm password").fill("weak");
   await page.getByRole("button", { name: "Create account" }).click();
   await expect(page.getByText("Use at least 10 characters.")).toBeVisible();
 
   await page.getByLabel("Name").fill("Rita Researcher");
-  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  await page.getByLabel("Confirm password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
   await expect(page.getByText("Check your mail")).toBeVisible();
 
@@ -63,7 +66,8 @@ test("[ACCOUNTS] a forgotten password is reset through the mailed link", async (
 
   const link = linkIn(await waitForMail(email, "Reset your Kiln password"), "/reset-password/");
   await page.goto(link);
-  await page.getByLabel("New password").fill("a brand new passphrase");
+  await page.getByLabel("New password", { exact: true }).fill("a brand new passphrase");
+  await page.getByLabel("Confirm new password").fill("a brand new passphrase");
   await page.getByRole("button", { name: "Set new password" }).click();
   await page.waitForURL(/\/signin\?reset=done/);
   await signIn(page, email, "a brand new passphrase");

@@ -9,12 +9,14 @@ test("[SETUP] the one-time link printed by npm start creates the first admin, on
 
   // A weak password is refused with the reason under the field, and nothing is created.
   await page.getByLabel("Email").fill(ADMIN.email);
-  await page.getByLabel("Password").fill("short");
+  await page.getByLabel("Password", { exact: true }).fill("short");
+  await page.getByLabel("Confirm password").fill("short");
   await page.getByRole("button", { name: "Create administrator" }).click();
   await expect(page.getByText("Use at least 10 characters.")).toBeVisible();
 
   await page.getByLabel("Name").fill("Root Admin");
-  await page.getByLabel("Password").fill(ADMIN.password);
+  await page.getByLabel("Password", { exact: true }).fill(ADMIN.password);
+  await page.getByLabel("Confirm password").fill(ADMIN.password);
   await page.getByRole("button", { name: "Create administrator" }).click();
   await page.waitForURL(/\/signin\?setup=done/);
   await expect(page.getByText("The administrator account is ready")).toBeVisible();

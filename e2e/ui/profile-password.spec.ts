@@ -13,7 +13,8 @@ async function registeredAccount(request: APIRequestContext): Promise<string> {
 
 async function changePassword(page: Page, current: string, next: string, revokeTokens = false): Promise<void> {
   await page.getByLabel("Current password").fill(current);
-  await page.getByLabel("New password").fill(next);
+  await page.getByLabel("New password", { exact: true }).fill(next);
+  await page.getByLabel("Confirm new password").fill(next);
   await page.getByLabel("Also revoke my API tokens").setChecked(revokeTokens);
   await page.getByRole("button", { name: "Change password" }).click();
 }

@@ -7,7 +7,7 @@ import type { UserRow } from "@/db/schema";
 import { getAppDb } from "../db";
 import { AppError } from "../errors";
 import { actorOf, type Actor } from "../audit/audit";
-import { getRequestContext } from "../http/context";
+import { getRequestContext, requestedPathOf } from "../http/context";
 import { authenticateApiToken } from "./api-tokens";
 import { auth } from "./auth";
 import { resolveSession } from "./sessions";
@@ -57,10 +57,14 @@ export async function requireAdmin(): Promise<CurrentUser> {
   return current;
 }
 
-/** For pages: send a signed-out visitor to the sign-in page, and back here afterwards. */
+/**
+ * For pages: send a signed-out visitor to the sign-in page, and back here afterwards. "Here" is
+ * the page the browser asked for (with its query) when our web server says so, since a layout
+ * calling this does not know which page below it was requested; `path` when it does not.
+ */
 export async function requirePageUser(path: string): Promise<CurrentUser> {
   const current = await getCurrentUserOrNull();
-  if (!current) redirect(`/signin?next=${encodeURIComponent(path)}`);
+  if (!current) redirect(`/signin?next=${encodeURIComponent(requestedPathOf(await headers()) ?? path)}`);
   return current;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { detectFormat, FORMAT_HEAD_BYTES } from "./format";
+import { detectFormat, FORMAT_HEAD_BYTES, UNKNOWN_FORMAT_WARNING, versionWarnings } from "./format";
 
 /** A head of FORMAT_HEAD_BYTES zero bytes with `bytes` written at `offset`. */
 function head(...writes: [number, number[] | string][]): Buffer {
@@ -61,5 +61,14 @@ describe("detectFormat", () => {
   it("never trusts a name: a gzip called disk.img is gzip, a raw disk called x.qcow2 is raw", () => {
     // detectFormat never sees a name; this documents that it needs none.
     expect(detectFormat.length).toBe(1);
+  });
+});
+
+describe("version warnings", () => {
+  it("warn on a ready version of unknown format, and only then", () => {
+    expect(versionWarnings({ state: "ready", format: "unknown" })).toEqual([UNKNOWN_FORMAT_WARNING]);
+    expect(UNKNOWN_FORMAT_WARNING).toMatch(/^Kiln could not recognise this file as a disk image/);
+    expect(versionWarnings({ state: "ready", format: "raw-gpt" })).toEqual([]);
+    expect(versionWarnings({ state: "verifying", format: null })).toEqual([]);
   });
 });

@@ -73,3 +73,15 @@ export function detectFormat(head: Buffer): ImageFormat {
   if (isBareFilesystem(head)) return "raw";
   return "unknown";
 }
+
+/** Shown on a ready version (and in the API's `warnings`) whose bytes Kiln did not recognise. */
+export const UNKNOWN_FORMAT_WARNING =
+  "Kiln could not recognise this file as a disk image: its first bytes hold no partition table, filesystem, ISO 9660, qcow2 or gzip/zstd/xz header. Deploying it writes these bytes to the disk as they are, which will most likely not boot. Check that this is the file you meant to upload.";
+
+/**
+ * What a person should know about a version before deploying it. A version whose format is
+ * unknown is still made ready (a raw image with an exotic layout is legitimate), but says so.
+ */
+export function versionWarnings(v: { state: string; format: ImageFormat | null }): string[] {
+  return v.state === "ready" && v.format === "unknown" ? [UNKNOWN_FORMAT_WARNING] : [];
+}

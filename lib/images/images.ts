@@ -38,6 +38,7 @@ import { paginated } from "../validation/common";
 import { imageCreateSchema, imageListQuerySchema, imageUpdateSchema, imageVersionUpdateSchema, UPLOAD_PATH, uploadMetadataSchema, type VersionRef } from "../validation/images";
 import { parseInput } from "../validation/parse";
 import { getImageStorage } from "./storage";
+import { versionWarnings } from "./format";
 
 export const IMAGE_NOT_FOUND = "That image does not exist, or you may not see it.";
 
@@ -123,6 +124,8 @@ function versionView(v: ImageVersionRow, uploaderEmail: string | null, uploadId?
     filename: v.filename,
     notes: v.notes,
     failureReason: v.failureReason,
+    // What to know before deploying it (bytes Kiln did not recognise as a disk image).
+    warnings: versionWarnings(v),
     uploadedByUserId: v.uploadedByUserId,
     uploaderEmail,
     createdAt: v.createdAt,

@@ -12,7 +12,8 @@ import { actorOf } from "@/lib/audit/audit";
 import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";
 import { createActiveUser } from "@/test/harness/fixtures";
-import { createImage } from "./images";
+import { UNKNOWN_FORMAT_WARNING } from "./format";
+import { createImage, getImageVersion, listImageVersions } from "./images";
 import { getImageStorage, imagesRoot } from "./storage";
 import { verifyImageVersion } from "./verify";
 
@@ -83,5 +84,14 @@ describe("verifyImageVersion", () => {
     const partial = await arrived(randomBytes(1000));
     await fsp.truncate(path.join(imagesRoot(), "uploads", partial.uploadId), 400);
     expect(await verifyImageVersion(t.db, partial)).toEqual({ state: "failed", reason: "the upload is incomplete: 400 of 1000 bytes arrived" });
+  });
+
+  it("makes random bytes a ready version of format unknown that warns, in the API's view, that it is not a disk image", async () => {
+    const v = await arrived(randomBytes(40_000));
+    expect(await verifyImageVersion(t.db, v)).toMatchObject({ state: "ready", format: "unknown" });
+    const view = await getImageVersion(t.db, actorOf(owner, null), v.imageId, v.version);
+    expect(view.warnings).toEqual([UNKNOWN_FORMAT_WARNING]);
+    const listed = (await listImageVersions(t.db, actorOf(owner, null), v.imageId)).find((x) => x.version === v.version)!;
+    expect(listed.warnings[0]).toMatch(/^Kiln could not recognise this file as a disk image/);
   });
 });

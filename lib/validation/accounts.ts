@@ -1,6 +1,6 @@
 // One schema per contract: forms, route handlers, the CLI and tests all use these.
 import { z } from "zod";
-import { paginationSchema } from "./common";
+import { paginatedResponseSchema, paginationSchema, timestampSchema } from "./common";
 
 export const PASSWORD_MIN_LENGTH = 10;
 export const PASSWORD_MAX_LENGTH = 256;
@@ -18,6 +18,14 @@ export const passwordSchema = z
   .min(PASSWORD_MIN_LENGTH, `Use at least ${PASSWORD_MIN_LENGTH} characters.`)
   .max(PASSWORD_MAX_LENGTH, `Use at most ${PASSWORD_MAX_LENGTH} characters.`)
   .refine((p) => new Set(p).size >= 4, "This password is too easy to guess: use more different characters.");
+
+/** Forms ask for a new password twice; the API takes it once (a client checks its own typing). */
+export const PASSWORD_MISMATCH_MESSAGE = "The two passwords do not match. Type the same password in both fields.";
+
+export function passwordConfirmationError(password: string | undefined, confirmation: string | undefined): string | undefined {
+  if (!confirmation) return "Type the password again to confirm it.";
+  return password === confirmation ? undefined : PASSWORD_MISMATCH_MESSAGE;
+}
 
 const nameSchema = z.string().trim().max(100, "Use at most 100 characters.").default("");
 
@@ -94,3 +102,38 @@ export function fieldErrorsOf(error: z.ZodError): Record<string, string[]> {
   }
   return out;
 }
+
+// Responses (see ./common.ts).
+const USER_STATUSES = ["active", "disabled", "pending_verification", "pending_approval"] as const;
+export const publicUserSchema = z.object({
+  id: z.string(),
+  email: z.string(),
+  name: z.string(),
+  role: z.enum(["user", "admin"]),
+  authSource: z.enum(["local", "ldap"]),
+  ldapUsername: z.string().nullable(),
+  status: z.enum(USER_STATUSES),
+  createdAt: timestampSchema,
+  lastSignInAt: timestampSchema.nullable(),
+});
+export const userListResponseSchema = paginatedResponseSchema(publicUserSchema);
+export const meResponseSchema = z.object({
+  user: publicUserSchema,
+  via: z.enum(["session", "token"]),
+  projects: z.array(z.object({ projectId: z.string(), role: z.enum(["member", "leader"]), name: z.string() })),
+});
+export const apiTokenListResponseSchema = z.object({
+  tokens: z.array(
+    z.object({ id: z.string(), name: z.string(), prefix: z.string(), createdAt: timestampSchema, lastUsedAt: timestampSchema.nullable(), expiresAt: timestampSchema.nullable(), revokedAt: timestampSchema.nullable() }),
+  ),
+});
+export const apiTokenCreatedSchema = z.object({ id: z.string(), name: z.string(), token: z.string().describe("Shown once; Kiln keeps only its hash."), expiresAt: timestampSchema.nullable() });
+const sshKeyViewSchema = z.object({ id: z.string(), userId: z.string(), type: z.string(), publicKey: z.string(), comment: z.string(), fingerprint: z.string(), createdAt: timestampSchema });
+export const sshKeyResponseSchema = sshKeyViewSchema;
+export const sshKeyListResponseSchema = z.object({ keys: z.array(sshKeyViewSchema) });
+export const passwordChangeResponseSchema = z.object({ ok: z.literal(true), endedSessions: z.number().int(), revokedTokens: z.number().int() });
+export const passwordResetResponseSchema = z.object({ email: z.string(), endedSessions: z.number().int(), revokedTokens: z.number().int() });
+export const registerResponseSchema = z.object({ email: z.string() });
+export const verifyEmailResponseSchema = z.object({ email: z.string(), status: z.enum(USER_STATUSES) });
+export const firstAdminResponseSchema = z.object({ id: z.string(), email: z.string() });
+export const healthResponseSchema = z.object({ ok: z.boolean(), database: z.enum(["up", "down"]) });

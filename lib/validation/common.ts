@@ -1,4 +1,6 @@
 import { z } from "zod";
+// Side effect: the global error map, installed wherever a schema is (every schema module imports this one).
+import "./error-map";
 
 export const uuidSchema = z.uuid("Not a valid id.");
 
@@ -42,3 +44,25 @@ export const tagSchema = z
   .min(1)
   .max(40, "Tags are at most 40 characters.")
   .regex(/^[a-z0-9][a-z0-9._:=-]*$/, "Tags use lower-case letters, digits and . _ : = -");
+
+// Responses. The OpenAPI document describes each operation's answer with these (lib/api/
+// routes.ts), and lib/api/response-contracts.ts checks at compile time that what lib/ returns
+// fits them, so the document cannot promise a field the handler does not send.
+
+/** A time in an answer: ISO 8601 on the wire; lib/ may hand over a Date or the string (JSON makes them the same). */
+export const timestampSchema = z.union([z.string(), z.date()]);
+
+export const okResponseSchema = z.object({ ok: z.literal(true) });
+
+export const paginationResponseSchema = z.object({ page: z.number().int(), perPage: z.number().int(), total: z.number().int() });
+
+/** `{ data, pagination }`, the answer of every paged list. */
+export function paginatedResponseSchema<T extends z.ZodType>(item: T) {
+  return z.object({ data: z.array(item), pagination: paginationResponseSchema });
+}
+
+export const RUN_STATES = ["pending", "running", "done", "failed", "cancelled"] as const;
+export const RUN_ACTIONS = ["install", "deploy_image", "capture_disk", "wipe_disk"] as const;
+/** What a host's latest run makes it (lib/hosts/state-machine.ts provisioningStateOf); `none`: no run yet. */
+export const PROVISIONING_STATES = ["none", "deploying", "deployed", "wiping", "wiped", "capturing", "captured", "failed", "cancelled"] as const;
+export const recordSchema = z.record(z.string(), z.unknown());

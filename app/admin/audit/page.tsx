@@ -75,7 +75,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
         <Alert tone="error">{failure}</Alert>
       ) : (
         <>
-          <div className="overflow-x-auto rounded-lg border border-stone-200 bg-white">
+          <div className="max-w-full overflow-x-auto rounded-lg border border-stone-200 bg-white" data-testid="audit-table">
             <table className="w-full text-left text-sm">
               <thead className="bg-stone-50 text-xs uppercase tracking-wide text-stone-500">
                 <tr>
@@ -97,12 +97,13 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
                         </Link>
                         {a.actorIp ? <p className="font-mono text-xs text-stone-500">{a.actorIp}</p> : null}
                       </td>
-                      <td className="px-3 py-2">
+                      <td className="whitespace-nowrap px-3 py-2">
                         <Link href={hrefWith("/admin/audit", params, { action: a.action })}>
                           <Badge tone={a.action.endsWith("delete") || a.action.includes("release") ? "amber" : "stone"}>{a.action}</Badge>
                         </Link>
                       </td>
-                      <td className="px-3 py-2 text-stone-800">
+                      {/* Summaries hold MACs, URLs and lists without spaces: they wrap anywhere rather than push the table out of its card. */}
+                      <td className="min-w-[16rem] px-3 py-2 text-stone-800 [overflow-wrap:anywhere]">
                         {a.summary}
                         {a.targetId ? (
                           <p className="text-xs text-stone-500">
