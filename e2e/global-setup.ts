@@ -54,6 +54,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     // The "machine never network-boots" spec waits for this deadline; real QEMU machines ask
     // for their boot script within ~10 s of power-on here.
     KILN_STEP_TIMEOUTS: "boot=45",
+    // The power spec watches the worker notice a machine that stopped by itself.
+    KILN_POWER_POLL_SECONDS: "5",
   };
   delete env.DATABASE_URL;
 

@@ -3,6 +3,7 @@
 // The password is write-only: the page only knows whether one is stored; a blank field keeps
 // it, "clear" removes it. Settings this form does not show (an IPMI cipher suite set through
 // the API) are kept while the driver stays the same.
+import { useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
 import { POWER_DRIVERS } from "@/lib/validation/inventory";
@@ -10,6 +11,7 @@ import { Alert } from "../ui/alert";
 import { Button } from "../ui/button";
 import { Field, SelectField } from "../ui/field";
 import { useApi } from "../ui/use-api";
+import { powerKey } from "./use-power";
 
 type Driver = (typeof POWER_DRIVERS)[number];
 type Param = { key: string; label: string; kind: "text" | "number" | "checkbox"; hint?: string; placeholder?: string; defaultChecked?: boolean };
@@ -58,6 +60,7 @@ type TestResult = { ok: boolean; driver: string; state: string; message: string;
 
 export function PowerSettings({ hostId, power }: { hostId: string; power: { driver: string; params: Record<string, unknown>; secretsSet: string[] } }) {
   const router = useRouter();
+  const queryClient = useQueryClient();
   const initialDriver = (POWER_DRIVERS as readonly string[]).includes(power.driver) ? (power.driver as Driver) : "manual";
   const [driver, setDriver] = useState<Driver>(initialDriver);
   const [values, setValues] = useState<Record<string, string | boolean>>(() => valuesOf(initialDriver, power.params));
@@ -97,6 +100,8 @@ export function PowerSettings({ hostId, power }: { hostId: string; power: { driv
           setPassword("");
           setClear(false);
           router.refresh();
+          // The power card's buttons depend on the driver (can it switch off, boot from the network).
+          void queryClient.invalidateQueries({ queryKey: powerKey(hostId) });
         },
       },
     );
@@ -171,7 +176,7 @@ export function PowerSettings({ hostId, power }: { hostId: string; power: { driv
         <Button type="submit" disabled={save.isPending || !dirty}>
           {save.isPending ? "Saving…" : "Save power settings"}
         </Button>
-        <Button type="button" variant="secondary" disabled={test.isPending || dirty} onClick={() => test.mutate({})}>
+        <Button type="button" variant="secondary" disabled={test.isPending || dirty} onClick={() => test.mutate({}, { onSuccess: () => void queryClient.invalidateQueries({ queryKey: powerKey(hostId) }) })}>
           {test.isPending ? "Testing…" : "Test power"}
         </Button>
         {dirty ? <span className="text-xs text-stone-500">Save first: the test uses the saved settings.</span> : null}
