@@ -24,6 +24,8 @@ declare -A NEEDS=(
   [busybox]=busybox-static
   [ipmi_sim]=openipmi
   [ipmitool]=ipmitool
+  # gives ipmitool's Serial-over-LAN console a pty (lib/console/sources.ts)
+  [socat]=socat
   [wakeonlan]=wakeonlan
   [syslinux]=syslinux
   [mcopy]=mtools

@@ -102,6 +102,14 @@ export function RunTimeline({ run }: { run: RunView }) {
             : run.logs.map((l) => `${formatDateTime(l.at).slice(11, 16)} ${l.source.padEnd(5)} ${l.line}`).join("\n")}
         </pre>
       </div>
+      {run.console?.text ? (
+        <div>
+          <p className="mb-1 text-xs font-medium uppercase tracking-wide text-stone-500">Console (last lines, as of {formatDateTime(run.console.updatedAt)})</p>
+          <pre data-testid="run-console" className="max-h-64 overflow-auto whitespace-pre-wrap rounded-md bg-stone-900 p-3 font-mono text-xs leading-5 text-stone-100">
+            {run.console.text}
+          </pre>
+        </div>
+      ) : null}
     </div>
   );
 }

@@ -1,6 +1,7 @@
 // Provisioning runs as the holder sees them: start one (every refusal happens here, before
 // anything is powered), follow it, cancel it, retry it. The release wipe at a lease's end and
 // the network-boot mark are runs too, created through the same createRun.
+import { getDeploymentConsole } from "@/db/queries/consoles";
 import { getActiveDeployment, getBootSettingsRow, insertDeployment } from "@/db/queries/boot";
 import { countLogs, getDeploymentRow, getLatestRunsOfLeases, insertSteps, lastEventId, listDeploymentRows, listLogs, listSteps } from "@/db/queries/deployments";
 import { getHostRow, insertHostEvents, listInterfaces } from "@/db/queries/hosts";
@@ -423,6 +424,8 @@ export type DeploymentView = DeploymentSummary & {
   logs: { id: number; at: string; source: string; line: string }[];
   logCount: number;
   lastEventId: number;
+  /** The machine's last console lines, kept by the boot server while the run went on (lib/console/recorder.ts); null without a console. */
+  console: { text: string; updatedAt: string } | null;
 };
 
 /** GET /api/v1/hosts/:id/deployments — a held host's runs, newest first. */
@@ -455,6 +458,7 @@ export async function getDeployment(db: Db, actor: Actor, deploymentId: string, 
     logs: logs.map((l) => ({ id: l.id, at: l.at.toISOString(), source: l.source, line: l.line })),
     logCount: await countLogs(db, deploymentId),
     lastEventId: eventId,
+    console: await getDeploymentConsole(db, deploymentId).then((c) => (c ? { text: c.text, updatedAt: c.updatedAt.toISOString() } : null)),
   };
 }
 

@@ -18,7 +18,11 @@ async function freeUdpPort(): Promise<number> {
   return port;
 }
 
-export async function startIpmiSim(): Promise<IpmiSim> {
+/**
+ * solTcpPort: the machine's serial port for Serial-over-LAN, a TCP server on 127.0.0.1 that
+ * ipmi_sim connects to (lan.conf `sol "tcp:…"`, ipmi_lan(5)); as for a QEMU serial port.
+ */
+export async function startIpmiSim(opts: { solTcpPort?: number } = {}): Promise<IpmiSim> {
   if (!existsSync("/usr/bin/ipmi_sim")) throw new Error("ipmi_sim is missing: run `bash scripts/ensure-deps.sh` (it installs openipmi and ipmitool)");
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-ipmi-"));
   const port = await freeUdpPort();
@@ -55,7 +59,7 @@ set_working_mc 0x20
     guid a123456789abcdefa123456789abcdef
   endlan
   chassis_control "${script}"
-  startnow true
+${opts.solTcpPort ? `  sol "tcp:127.0.0.1:${opts.solTcpPort}" 115200\n` : ""}  startnow true
   user 2 true "admin" "${password}" admin 10 none md2 md5 straight
 `,
   );
