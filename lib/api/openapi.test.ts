@@ -60,6 +60,31 @@ describe("OpenAPI document", () => {
     }
   });
 
+  it("gives every operation a success response with a body schema, from the zod response contracts", () => {
+    const ops = Object.entries(doc.paths).flatMap(([p, methods]) => Object.entries(methods).map(([m, op]) => ({ at: `${m.toUpperCase()} ${p}`, op })));
+    const without = ops.filter(({ op }) =>
+      !Object.entries(op.responses).some(([status, r]) => status.startsWith("2") && Object.values(r.content ?? {}).some((c) => c.schema && Object.keys(c.schema).length > 0)),
+    );
+    expect(without.map((o) => o.at)).toEqual([]);
+
+    // The host view says where to reach the machine and whether it is deployed.
+    const host = doc.paths["/api/v1/hosts/{id}"]!.get!.responses["200"]!.content!["application/json"]!.schema as any;
+    expect(host.properties.host.required).toEqual(expect.arrayContaining(["addresses", "provisioning", "access"]));
+    expect(host.properties.host.properties.provisioning.properties.state.enum).toEqual(expect.arrayContaining(["deployed", "deploying", "failed", "none"]));
+    expect(host.properties.host.properties.addresses.items.properties.seenAt).toEqual({ type: "string", format: "date-time" });
+    // Lists are pages; answers are open (a new field does not break a client).
+    const versions = doc.paths["/api/v1/images/{id}/versions"]!.get!.responses["200"]!.content!["application/json"]!.schema as any;
+    expect(versions.required).toEqual(["data", "pagination"]);
+    expect(versions.properties.data.items.properties.sha256).toEqual({ type: ["string", "null"] });
+    const answers = ops.flatMap(({ op }) => Object.entries(op.responses).filter(([s]) => s.startsWith("2")).map(([, r]) => r));
+    expect(JSON.stringify(answers)).not.toContain('"additionalProperties":false');
+    // Recursive schemas (vars: any JSON) are components, not schema-local $defs the document cannot resolve.
+    expect(JSON.stringify(doc)).not.toContain("#/$defs/");
+    const runs = doc.paths["/api/v1/hosts/{id}/deployments"]!.get!.responses["200"]!.content!["application/json"]!.schema as any;
+    expect(runs.required).toEqual(expect.arrayContaining(["data", "pagination", "lastEventId"]));
+    expect(doc.paths["/api/v1/hosts/{id}/events"]!.get!.responses["200"]!.content!["text/event-stream"]).toBeDefined();
+  });
+
   it("takes request and query schemas from the zod contracts, as the caller writes them", () => {
     const createHost = doc.paths["/api/v1/hosts"]!.post!;
     const body = createHost.requestBody!.content["application/json"].schema as { properties: Record<string, { type?: string; items?: { properties: Record<string, unknown> } }>; required: string[] };
@@ -82,7 +107,7 @@ describe("OpenAPI document", () => {
     expect(doc.components.schemas.ErrorBody).toMatchObject({ required: ["error"] });
     expect(doc.paths["/api/session"]!.post!.security).toEqual([]);
     expect(doc.paths["/api/v1/leases"]!.post!.security).toEqual([{ bearerToken: [] }, { sessionCookie: [] }]);
-    expect(doc.paths["/api/v1/leases"]!.post!.responses["409"]!.content!["application/json"].schema).toEqual({ $ref: "#/components/schemas/ErrorBody" });
+    expect(doc.paths["/api/v1/leases"]!.post!.responses["409"]!.content!["application/json"]!.schema).toEqual({ $ref: "#/components/schemas/ErrorBody" });
     // Every $ref resolves.
     const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/(\w+)"/g)].map((m) => m[1]!);
     expect(refs.length).toBeGreaterThan(0);

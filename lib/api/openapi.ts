@@ -1,7 +1,11 @@
 // Builds the OpenAPI 3.1 document from the route registry (lib/api/routes.ts). Request
 // schemas go through zod's own JSON Schema conversion in "input" mode: the document shows
 // what a caller sends (defaults optional, MACs as strings), not what the handler receives.
+// Response schemas (the same zod contracts in lib/validation, checked against what lib/
+// returns by lib/api/response-contracts.ts) go through it in "output" mode.
+import { createHash } from "node:crypto";
 import { z } from "zod";
+import { timestampSchema } from "../validation/common";
 import { ERROR_STATUS } from "../errors";
 import { MAX_JSON_BYTES } from "../http/handler";
 import { API_ROUTES, API_TAGS, type ApiResponse, type ApiRoute } from "./routes";
@@ -18,7 +22,7 @@ export type OpenApiOperation = {
   security: Record<string, string[]>[];
   parameters?: OpenApiParameter[];
   requestBody?: { required: boolean; content: { "application/json": { schema: JsonSchema } } };
-  responses: Record<string, { description: string; content?: { "application/json": { schema: JsonSchema } } }>;
+  responses: Record<string, { description: string; content?: Record<string, { schema: JsonSchema }> }>;
   "x-kiln-auth": ApiRoute["auth"];
 };
 
@@ -32,17 +36,56 @@ export type OpenApiDocument = {
 };
 
 const DIALECT = "https://json-schema.org/draft/2020-12/schema";
+const ANY_JSON = { description: "Any JSON value." };
 
-/** zod → JSON Schema as the caller writes it. Dates (audit `from`/`to`) travel as ISO 8601 strings. */
-export function toJsonSchema(schema: z.ZodType): JsonSchema {
+/**
+ * zod → JSON Schema: requests as the caller writes them ("input"), responses as Kiln sends them
+ * ("output"). Dates (audit `from`/`to`, times in answers) travel as ISO 8601 strings.
+ */
+export function toJsonSchema(schema: z.ZodType, io: "input" | "output" = "input"): JsonSchema {
   const json = z.toJSONSchema(schema, {
     target: "draft-2020-12",
-    io: "input",
+    io,
     unrepresentable: (ctx) => (ctx.zodSchema._zod.def.type === "date" ? { type: "string", format: "date-time" } : undefined),
+    override: (ctx) => {
+      const out = ctx.jsonSchema as JsonSchema;
+      // z.json() (vars) is a recursive union; generated clients (TypeScript) cannot name a union
+      // that contains itself, and "any JSON" is all it says.
+      if (ctx.zodSchema._zod.def.type === "lazy") {
+        for (const k of Object.keys(out)) delete out[k];
+        Object.assign(out, ANY_JSON);
+      }
+      if (io === "input") return;
+      // A Date or its ISO string in lib/, one string on the wire.
+      if (ctx.zodSchema === timestampSchema) {
+        for (const k of Object.keys(out)) delete out[k];
+        Object.assign(out, { type: "string", format: "date-time" });
+      }
+      // zod closes output objects; an answer may gain fields, and a client should not break on them.
+      if (out.additionalProperties === false) delete out.additionalProperties;
+    },
   }) as JsonSchema;
   // The document declares the dialect once (jsonSchemaDialect); repeating it per schema is noise.
   delete json.$schema;
   return json;
+}
+
+/**
+ * zod writes a recursive schema (vars: any JSON) as `$defs` with `#/$defs/…` references, which
+ * resolve against the schema's own root; inside an OpenAPI document they resolve against the
+ * document, where nothing is there. They move to components.schemas, named by their content
+ * (the same definition from two operations is one component).
+ */
+function hoistDefs(json: JsonSchema, components: Record<string, JsonSchema>): JsonSchema {
+  const defs = json.$defs as Record<string, JsonSchema> | undefined;
+  if (!defs) return json;
+  delete json.$defs;
+  const tag = createHash("sha256").update(JSON.stringify(defs)).digest("hex").slice(0, 8);
+  const names = new Map(Object.entries(defs).map(([name, def], i) => [name, def.description === ANY_JSON.description ? "JsonValue" : `Schema${tag}${i}`]));
+  const relink = (value: JsonSchema): JsonSchema =>
+    JSON.parse(JSON.stringify(value).replace(/"#\/\$defs\/([^"]+)"/g, (_, name: string) => JSON.stringify(`#/components/schemas/${names.get(name) ?? name}`)));
+  for (const [name, def] of Object.entries(defs)) components[names.get(name)!] = relink(def);
+  return relink(json);
 }
 
 const ERROR_BODY: JsonSchema = {
@@ -119,9 +162,11 @@ function queryParameters(route: ApiRoute): OpenApiParameter[] {
   }));
 }
 
-function operationOf(route: ApiRoute): OpenApiOperation {
+function operationOf(route: ApiRoute, components: Record<string, JsonSchema>): OpenApiOperation {
   const parameters = [...pathParameters(route), ...queryParameters(route)];
-  const success = route.success.list
+  const success = route.success.schema
+    ? { description: route.success.description, content: { [route.success.contentType ?? "application/json"]: { schema: hoistDefs(toJsonSchema(route.success.schema, "output"), components) } } }
+    : route.success.list
     ? {
         description: route.success.description,
         content: {
@@ -141,7 +186,7 @@ function operationOf(route: ApiRoute): OpenApiOperation {
     // Public operations override the document-wide requirement with "none".
     security: route.auth === "public" ? [] : [{ bearerToken: [] }, { sessionCookie: [] }],
     ...(parameters.length ? { parameters } : {}),
-    ...(route.body ? { requestBody: { required: !route.bodyOptional, content: { "application/json": { schema: toJsonSchema(route.body) } } } } : {}),
+    ...(route.body ? { requestBody: { required: !route.bodyOptional, content: { "application/json": { schema: hoistDefs(toJsonSchema(route.body), components) } } } } : {}),
     responses,
     "x-kiln-auth": route.auth,
   };
@@ -149,7 +194,8 @@ function operationOf(route: ApiRoute): OpenApiOperation {
 
 export function buildOpenApiDocument(routes: ApiRoute[] = API_ROUTES): OpenApiDocument {
   const paths: OpenApiDocument["paths"] = {};
-  for (const route of routes) (paths[route.path] ??= {})[route.method.toLowerCase()] = operationOf(route);
+  const shared: Record<string, JsonSchema> = {};
+  for (const route of routes) (paths[route.path] ??= {})[route.method.toLowerCase()] = operationOf(route, shared);
   return {
     openapi: "3.1.0",
     info: {
@@ -169,7 +215,7 @@ export function buildOpenApiDocument(routes: ApiRoute[] = API_ROUTES): OpenApiDo
         bearerToken: { type: "http", scheme: "bearer", description: "A personal access token, `kiln_pat_…`." },
         sessionCookie: { type: "apiKey", in: "cookie", name: "authjs.session-token", description: "The browser session set by `POST /api/session` (`__Secure-` prefixed over HTTPS)." },
       },
-      schemas: { ErrorBody: ERROR_BODY, Pagination: PAGINATION },
+      schemas: { ErrorBody: ERROR_BODY, Pagination: PAGINATION, ...shared },
     },
   };
 }

@@ -3,6 +3,15 @@
 // names a handler that does not exist). Request shapes are the very zod schemas the handlers
 // and lib/ functions parse with, so the document cannot drift from what is accepted.
 import { z } from "zod";
+// Response contracts: each operation's answer, beside the input schemas of its domain.
+import * as accounts from "../validation/accounts";
+import * as common from "../validation/common";
+import * as deployments from "../validation/deployments";
+import * as images from "../validation/images";
+import * as inventory from "../validation/inventory";
+import * as power from "../validation/power";
+import * as sites from "../validation/sites";
+import * as templates from "../validation/templates";
 import { deploymentGetQuerySchema, deploymentListQuerySchema, deploymentStartSchema } from "../validation/deployments";
 import { powerActionSchema, powerStatesQuerySchema } from "../validation/power";
 import {
@@ -92,10 +101,15 @@ export type ApiRoute = {
   body?: z.ZodType;
   /** An action whose body may be left out entirely (it then means `{}`). */
   bodyOptional?: boolean;
-  success: ApiResponse & { list?: boolean };
+  /** `schema`: the answer's zod contract (lib/validation), which the document shows as the response body. */
+  success: ApiResponse & { list?: boolean; schema?: z.ZodType; contentType?: string };
   /** Refusals particular to this operation; 401/403/400/413 follow from auth, query and body. */
   errors?: ApiResponse[];
 };
+
+/** The live feed's body: Server-Sent Events, `id:`, `event:` and `data:` (JSON) lines. */
+const EVENT_STREAM = z.string().describe("text/event-stream");
+const OPENAPI_DOCUMENT = z.object({ openapi: z.literal("3.1.0"), info: common.recordSchema, paths: common.recordSchema, components: common.recordSchema });
 
 const HOST_ID = { id: "The host's id (a UUID)." };
 const POOL_ID = { id: "The pool's id (a UUID)." };
@@ -124,20 +138,20 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "List hosts",
     description: "Administrators list every host; anyone else lists the hosts they hold. Filter by text (name, MAC, tag), state, pool (`none` for hosts outside any pool), site and tag.",
     query: hostListQuerySchema,
-    success: { status: 200, description: "A page of hosts, each with its active lease if any.", list: true },
+    success: { status: 200, description: "A page of hosts, each with its active lease if any.", list: true, schema: inventory.hostListResponseSchema },
   },
   {
     method: "POST", path: "/api/v1/hosts", operationId: "createHost", tag: "Hosts", auth: "admin",
     summary: "Add a host",
     description: "The first interface boots by PXE unless another is marked. Power secrets are stored sealed and never returned.",
     body: hostCreateSchema,
-    success: { status: 201, description: "The new host." },
+    success: { status: 201, description: "The new host.", schema: inventory.hostViewSchema },
   },
   {
     method: "GET", path: "/api/v1/hosts/{id}", operationId: "getHost", tag: "Hosts", auth: "user", params: HOST_ID,
     summary: "A host with its lease history and events",
     description: "Administrators see everything; a researcher sees a host only while holding it, and only their own leases of it.",
-    success: { status: 200, description: "`{ host, leases, events }`." },
+    success: { status: 200, description: "`{ host, leases, events }`.", schema: inventory.hostDetailResponseSchema },
     errors: [HOST_404],
   },
   {
@@ -145,13 +159,13 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "Change a host",
     description: "Only the fields sent change. `interfaces` replaces the whole list; `power.secrets` left out keeps the stored ones, `{}` clears them. `siteId` moves the host to another site (audited as `host.site`).",
     body: hostUpdateSchema,
-    success: { status: 200, description: "The host after the change." },
+    success: { status: 200, description: "The host after the change.", schema: inventory.hostViewSchema },
     errors: [HOST_404],
   },
   {
     method: "DELETE", path: "/api/v1/hosts/{id}", operationId: "deleteHost", tag: "Hosts", auth: "admin", params: HOST_ID,
     summary: "Delete a host",
-    success: { status: 200, description: "`{ ok: true }`." },
+    success: { status: 200, description: "`{ ok: true }`.", schema: common.okResponseSchema },
     errors: [HOST_404, { status: 409, description: "The host is leased, or has lease history that must be kept (put it in maintenance instead)." }],
   },
   {
@@ -159,7 +173,7 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "Put a host in maintenance, mark it broken, or make it available",
     description: "`leased` and `releasing` are reached through leases only.",
     body: hostStateChangeSchema,
-    success: { status: 200, description: "The host in its new state." },
+    success: { status: 200, description: "The host in its new state.", schema: inventory.hostViewSchema },
     errors: [HOST_404, { status: 409, description: "The transition is not allowed from the host's current state." }],
   },
   {
@@ -167,7 +181,7 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "Accept a discovered host",
     description: "new → available, optionally renamed and placed in a pool. The body may be left out.",
     body: hostAcceptSchema, bodyOptional: true,
-    success: { status: 200, description: "The accepted host." },
+    success: { status: 200, description: "The accepted host.", schema: inventory.hostViewSchema },
     errors: [HOST_404, { status: 409, description: "The host was already accepted." }],
   },
   {
@@ -175,7 +189,7 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "Change many hosts at once",
     description: "Move to a pool (`poolId`, null for none), put in maintenance, make available, or accept. All or nothing.",
     body: hostBulkSchema,
-    success: { status: 200, description: "`{ updated }`: how many hosts changed." },
+    success: { status: 200, description: "`{ updated }`: how many hosts changed.", schema: inventory.hostBulkResponseSchema },
     errors: [{ status: 404, description: "One of the hosts does not exist; nothing changed." }, { status: 409, description: "One of the hosts cannot make that transition; nothing changed." }],
   },
   {
@@ -183,7 +197,7 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "Import many hosts at once",
     description: "CSV text (`csv`, with a header line: name, macs, pool, site, tags, notes, state, power_driver, power_<parameter>) or JSON rows (`hosts`). Pools and sites are named. All or nothing; `dryRun` checks and previews without writing. CSV refuses secret columns (passwords): set them per host, or send JSON `power.secrets`. Body up to 8 MiB.",
     body: hostImportSchema,
-    success: { status: 201, description: "`{ count, imported, dryRun, preview }` (200 for a dry run)." },
+    success: { status: 201, description: "`{ count, imported, dryRun, preview }` (200 for a dry run).", schema: inventory.hostImportResponseSchema },
     errors: [{ status: 400, description: "Some rows have problems (`details.rowErrors`: row, line, message); nothing was imported." }, { status: 409, description: "A host with one of these names or MACs was added meanwhile; nothing was imported." }],
   },
 
@@ -193,32 +207,32 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "List pools",
     description: "Every pool with its policy, its number of hosts and how many are available now.",
     query: paginationSchema,
-    success: { status: 200, description: "A page of pools.", list: true },
+    success: { status: 200, description: "A page of pools.", list: true, schema: inventory.poolListResponseSchema },
   },
   {
     method: "POST", path: "/api/v1/pools", operationId: "createPool", tag: "Pools", auth: "admin",
     summary: "Create a pool",
     body: poolCreateSchema,
-    success: { status: 201, description: "The new pool." },
+    success: { status: 201, description: "The new pool.", schema: inventory.poolViewSchema },
   },
   {
     method: "GET", path: "/api/v1/pools/{id}", operationId: "getPool", tag: "Pools", auth: "user", params: POOL_ID,
     summary: "A pool",
-    success: { status: 200, description: "The pool with its number of hosts." },
+    success: { status: 200, description: "The pool with its number of hosts.", schema: inventory.poolWithCountSchema },
     errors: [{ status: 404, description: "No such pool." }],
   },
   {
     method: "PATCH", path: "/api/v1/pools/{id}", operationId: "updatePool", tag: "Pools", auth: "admin", params: POOL_ID,
     summary: "Change a pool's name, description or lease policy",
     body: poolUpdateSchema,
-    success: { status: 200, description: "The pool after the change." },
+    success: { status: 200, description: "The pool after the change.", schema: inventory.poolViewSchema },
     errors: [{ status: 404, description: "No such pool." }],
   },
   {
     method: "DELETE", path: "/api/v1/pools/{id}", operationId: "deletePool", tag: "Pools", auth: "admin", params: POOL_ID,
     summary: "Delete a pool",
     description: "Its hosts stay, outside any pool.",
-    success: { status: 200, description: "`{ ok: true }`." },
+    success: { status: 200, description: "`{ ok: true }`.", schema: common.okResponseSchema },
     errors: [{ status: 404, description: "No such pool." }],
   },
 
@@ -228,19 +242,19 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "List sites",
     description: "Every site with its boot URL (null: machines use KILN_BOOT_URL) and its number of hosts.",
     query: paginationSchema,
-    success: { status: 200, description: "A page of sites.", list: true },
+    success: { status: 200, description: "A page of sites.", list: true, schema: sites.siteListResponseSchema },
   },
   {
     method: "POST", path: "/api/v1/sites", operationId: "createSite", tag: "Sites", auth: "admin",
     summary: "Create a site",
     description: "A boot server started with `KILN_SITE=<name>` also creates its site if it is missing.",
     body: siteCreateSchema,
-    success: { status: 201, description: "The new site." },
+    success: { status: 201, description: "The new site.", schema: sites.siteViewSchema },
   },
   {
     method: "GET", path: "/api/v1/sites/{id}", operationId: "getSite", tag: "Sites", auth: "admin", params: SITE_ID,
     summary: "A site",
-    success: { status: 200, description: "The site with its number of hosts." },
+    success: { status: 200, description: "The site with its number of hosts.", schema: sites.siteViewSchema },
     errors: [SITE_404],
   },
   {
@@ -248,25 +262,25 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "Rename a site, or set or clear its boot URL",
     description: "Runs already rendered keep the URL they were given; the site's next answers use the new one. `bootUrl: null` (or empty) falls back to KILN_BOOT_URL.",
     body: siteUpdateSchema,
-    success: { status: 200, description: "The site after the change." },
+    success: { status: 200, description: "The site after the change.", schema: sites.siteViewSchema },
     errors: [SITE_404],
   },
   {
     method: "DELETE", path: "/api/v1/sites/{id}", operationId: "deleteSite", tag: "Sites", auth: "admin", params: SITE_ID,
     summary: "Delete an empty site",
-    success: { status: 200, description: "`{ ok: true }`." },
+    success: { status: 200, description: "`{ ok: true }`.", schema: common.okResponseSchema },
     errors: [SITE_404, { status: 409, description: "The site still has hosts, a boot server still serves it, or it is the default site." }],
   },
   {
     method: "GET", path: "/api/v1/boot-servers", operationId: "listBootServers", tag: "Sites", auth: "admin",
     summary: "List boot servers",
     description: "Every boot server that ever reported: its site, URL, status (`up`; `late` after 30 s without a heartbeat; `down` after 2 min; `stopped` after a clean shutdown), and its last interval's request rate, errors, share answered from memory and p99.",
-    success: { status: 200, description: "`{ data: [...] }`." },
+    success: { status: 200, description: "`{ data: [...] }`.", schema: sites.bootServerListResponseSchema },
   },
   {
     method: "DELETE", path: "/api/v1/boot-servers/{id}", operationId: "deleteBootServer", tag: "Sites", auth: "admin", params: { id: "The boot server's id (a UUID)." },
     summary: "Forget a boot server that is stopped or down",
-    success: { status: 200, description: "`{ ok: true }`." },
+    success: { status: 200, description: "`{ ok: true }`.", schema: common.okResponseSchema },
     errors: [{ status: 404, description: "No such boot server." }, { status: 409, description: "It is still running (a heartbeat within the last 2 minutes)." }],
   },
 
@@ -276,32 +290,32 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "List projects",
     description: "Administrators see every project; anyone else the projects they belong to. Each with its quotas and current usage.",
     query: paginationSchema,
-    success: { status: 200, description: "A page of projects.", list: true },
+    success: { status: 200, description: "A page of projects.", list: true, schema: inventory.projectListResponseSchema },
   },
   {
     method: "POST", path: "/api/v1/projects", operationId: "createProject", tag: "Projects", auth: "admin",
     summary: "Create a project",
     description: "Quotas are optional; null means no limit.",
     body: projectCreateSchema,
-    success: { status: 201, description: "The new project." },
+    success: { status: 201, description: "The new project.", schema: inventory.projectViewSchema },
   },
   {
     method: "GET", path: "/api/v1/projects/{id}", operationId: "getProject", tag: "Projects", auth: "user", params: PROJECT_ID,
     summary: "A project with its members and usage",
-    success: { status: 200, description: "The project, the caller's role in it, usage and members." },
+    success: { status: 200, description: "The project, the caller's role in it, usage and members.", schema: inventory.projectDetailSchema },
     errors: [PROJECT_404],
   },
   {
     method: "PATCH", path: "/api/v1/projects/{id}", operationId: "updateProject", tag: "Projects", auth: "admin", params: PROJECT_ID,
     summary: "Change a project's name, description or quotas",
     body: projectUpdateSchema,
-    success: { status: 200, description: "The project after the change." },
+    success: { status: 200, description: "The project after the change.", schema: inventory.projectViewSchema },
     errors: [{ status: 404, description: "No such project." }],
   },
   {
     method: "DELETE", path: "/api/v1/projects/{id}", operationId: "deleteProject", tag: "Projects", auth: "admin", params: PROJECT_ID,
     summary: "Delete a project",
-    success: { status: 200, description: "`{ ok: true }`." },
+    success: { status: 200, description: "`{ ok: true }`.", schema: common.okResponseSchema },
     errors: [{ status: 404, description: "No such project." }, { status: 409, description: "The project has leases on record, which must be kept." }],
   },
   {
@@ -309,14 +323,14 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "Add a member (administrators and the project's leaders)",
     description: "Name the person by `email` or `userId`; they must have signed in or registered once. Adding an existing member changes their role.",
     body: projectMemberAddSchema,
-    success: { status: 201, description: "`{ userId, email, role }`." },
+    success: { status: 201, description: "`{ userId, email, role }`.", schema: inventory.projectMemberResponseSchema },
     errors: [{ status: 403, description: "The caller is a member but not a leader of this project." }, PROJECT_404],
   },
   {
     method: "DELETE", path: "/api/v1/projects/{id}/members/{userId}", operationId: "removeProjectMember", tag: "Projects", auth: "user",
     params: { ...PROJECT_ID, userId: "The member's user id (a UUID)." },
     summary: "Remove a member (administrators and the project's leaders)",
-    success: { status: 200, description: "`{ ok: true }`." },
+    success: { status: 200, description: "`{ ok: true }`.", schema: common.okResponseSchema },
     errors: [{ status: 403, description: "The caller is a member but not a leader of this project." }, { status: 404, description: "No such project visible to the caller, or that person is not a member." }],
   },
 
@@ -326,7 +340,7 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "List leases",
     description: "`scope=mine` (the default) lists the caller's leases; `scope=all`, with the filters, is for administrators.",
     query: leaseListQuerySchema,
-    success: { status: 200, description: "A page of leases, newest first, each with its hosts.", list: true },
+    success: { status: 200, description: "A page of leases, newest first, each with its hosts.", list: true, schema: inventory.leaseListResponseSchema },
     errors: [{ status: 403, description: "`scope=all` asked by someone who is not an administrator." }],
   },
   {
@@ -338,7 +352,7 @@ export const API_ROUTES: ApiRoute[] = [
       "pool's or the project's maximum. All or nothing: when fewer hosts are free than asked for, nothing is leased. " +
       "Administrators may instead allocate given `hostIds`, and lease on someone's behalf (`userId`).",
     body: leaseCreateSchema,
-    success: { status: 201, description: "The lease with its hosts." },
+    success: { status: 201, description: "The lease with its hosts.", schema: inventory.leaseViewSchema },
     errors: [
       { status: 403, description: "quota_exceeded (hosts at once, lease length, node-hours this month), or the caller belongs to no project." },
       { status: 409, description: "insufficient_capacity: not enough matching hosts are available right now; nothing was leased." },
@@ -347,7 +361,7 @@ export const API_ROUTES: ApiRoute[] = [
   {
     method: "GET", path: "/api/v1/leases/{id}", operationId: "getLease", tag: "Leases", auth: "user", params: LEASE_ID,
     summary: "A lease with its hosts and events",
-    success: { status: 200, description: "The lease." },
+    success: { status: 200, description: "The lease.", schema: inventory.leaseDetailSchema },
     errors: [LEASE_404],
   },
   {
@@ -355,14 +369,14 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "Extend a lease",
     description: "Within the pool's and project's maximum lease length and the project's node-hours.",
     body: leaseExtendSchema,
-    success: { status: 200, description: "The lease with its new end." },
+    success: { status: 200, description: "The lease with its new end.", schema: inventory.leaseViewSchema },
     errors: [LEASE_404, { status: 403, description: "quota_exceeded: the lease would be too long, or the project's node-hours would be exceeded." }, { status: 409, description: "The lease has already ended." }],
   },
   {
     method: "POST", path: "/api/v1/leases/{id}/release", operationId: "releaseLease", tag: "Leases", auth: "user", params: LEASE_ID,
     summary: "Release a lease early",
     description: "Its hosts are powered off, wiped and returned to their pool. No body.",
-    success: { status: 200, description: "The ended lease." },
+    success: { status: 200, description: "The ended lease.", schema: inventory.leaseViewSchema },
     errors: [LEASE_404, { status: 409, description: "The lease has already ended." }],
   },
   {
@@ -370,7 +384,7 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "Hand a lease, or one host of it, to another member of its project",
     description: "With `hostId`, that host moves to a new lease of the receiver with the same end; the host stays leased throughout.",
     body: leaseHandOverSchema,
-    success: { status: 200, description: "The lease the receiver now holds." },
+    success: { status: 200, description: "The lease the receiver now holds.", schema: inventory.leaseViewSchema },
     errors: [LEASE_404, { status: 409, description: "The lease has already ended." }],
   },
 
@@ -380,47 +394,47 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "Templates the caller may use",
     description: "Built-in and public templates, the caller's own, and those shared with the caller's projects.",
     query: templateListQuerySchema,
-    success: { status: 200, description: "`{ data }`: every template the caller may use (not paged)." },
+    success: { status: 200, description: "`{ data }`: every template the caller may use (not paged).", schema: templates.templateListResponseSchema },
   },
   {
     method: "POST", path: "/api/v1/templates", operationId: "createTemplate", tag: "Templates", auth: "user",
     summary: "Create a template (its version 1)",
     description: "System templates are iPXE scripts; unattended ones are preseed, kickstart, cloud-init or script. A syntax error is refused with its line and column. Only administrators publish to everyone.",
     body: templateCreateSchema,
-    success: { status: 201, description: "The new template." },
+    success: { status: 201, description: "The new template.", schema: templates.templateViewSchema },
   },
   {
     method: "GET", path: "/api/v1/templates/{id}", operationId: "getTemplate", tag: "Templates", auth: "user", params: TEMPLATE_ID,
     summary: "A template with its source and version history",
     query: templateGetQuerySchema,
-    success: { status: 200, description: "The template, the requested (default: latest) version's source, and its versions." },
+    success: { status: 200, description: "The template, the requested (default: latest) version's source, and its versions.", schema: templates.templateDetailSchema },
     errors: [TEMPLATE_404],
   },
   {
     method: "PATCH", path: "/api/v1/templates/{id}", operationId: "updateTemplate", tag: "Templates", auth: "user", params: TEMPLATE_ID,
     summary: "Rename a template, or change whom it is shared with (its owner, administrators)",
     body: templateUpdateSchema,
-    success: { status: 200, description: "The template after the change." },
+    success: { status: 200, description: "The template after the change.", schema: templates.templateViewSchema },
     errors: [{ status: 403, description: "A built-in template, or the caller may read it but does not own it." }, TEMPLATE_404],
   },
   {
     method: "DELETE", path: "/api/v1/templates/{id}", operationId: "deleteTemplate", tag: "Templates", auth: "user", params: TEMPLATE_ID,
     summary: "Delete a template (its owner, administrators)",
-    success: { status: 200, description: "`{ ok: true }`." },
+    success: { status: 200, description: "`{ ok: true }`.", schema: common.okResponseSchema },
     errors: [{ status: 403, description: "A built-in template, or the caller may read it but does not own it." }, TEMPLATE_404, { status: 409, description: "The template is in use." }],
   },
   {
     method: "GET", path: "/api/v1/templates/{id}/diff", operationId: "diffTemplateVersions", tag: "Templates", auth: "user", params: TEMPLATE_ID,
     summary: "Unified diff between two versions",
     query: templateDiffQuerySchema,
-    success: { status: 200, description: "`{ diff }`." },
+    success: { status: 200, description: "`{ diff }`.", schema: templates.templateDiffResponseSchema },
     errors: [{ status: 404, description: "No such template visible to the caller, or no such version." }],
   },
   {
     method: "POST", path: "/api/v1/templates/{id}/versions", operationId: "saveTemplateVersion", tag: "Templates", auth: "user", params: TEMPLATE_ID,
     summary: "Save new source as the next version (earlier versions never change)",
     body: templateVersionCreateSchema,
-    success: { status: 201, description: "`{ id, version }`." },
+    success: { status: 201, description: "`{ id, version }`.", schema: templates.templateVersionResponseSchema },
     errors: [{ status: 403, description: "A built-in template, or the caller may read it but does not own it." }, TEMPLATE_404],
   },
   {
@@ -428,7 +442,7 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "Render a saved template, or unsaved text, for a host the caller holds",
     description: "Template errors are part of the answer (`ok: false` with line and column), not an error status.",
     body: previewSchema,
-    success: { status: 200, description: "`{ ok: true, output, warnings, bytes, variables }` or `{ ok: false, error: { message, line, column, kind, suggestions }, variables }`; `variables` lists what the template can use for this host (`{ name, value, type }`), and an undefined name is an error of kind `undefined` with the closest names in `suggestions`." },
+    success: { status: 200, description: "`{ ok: true, output, warnings, bytes, variables }` or `{ ok: false, error: { message, line, column, kind, suggestions }, variables }`; `variables` lists what the template can use for this host (`{ name, value, type }`), and an undefined name is an error of kind `undefined` with the closest names in `suggestions`.", schema: templates.previewResponseSchema },
     errors: [HOLDER_HOST_404],
   },
 
@@ -438,32 +452,32 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "List images",
     description: "Public images, the caller's own, and those shared with the caller's projects (administrators: all), by name. `q` searches name and description.",
     query: imageListQuerySchema,
-    success: { status: 200, description: "A page of images with their latest ready version, version count and stored bytes.", list: true },
+    success: { status: 200, description: "A page of images with their latest ready version, version count and stored bytes.", list: true, schema: images.imageListResponseSchema },
   },
   {
     method: "POST", path: "/api/v1/images", operationId: "createImage", tag: "Images", auth: "user",
     summary: "Create an image (then upload versions to it)",
     description: "Private by default; `project` shares it with a project the caller belongs to (read-only for the other members); only administrators make images public.",
     body: imageCreateSchema,
-    success: { status: 201, description: "The new image, without versions." },
+    success: { status: 201, description: "The new image, without versions.", schema: images.imageViewSchema },
   },
   {
     method: "GET", path: "/api/v1/images/{id}", operationId: "getImage", tag: "Images", auth: "user", params: IMAGE_ID,
     summary: "An image with its versions",
-    success: { status: 200, description: "The image and `versions`, newest first." },
+    success: { status: 200, description: "The image and `versions`, newest first.", schema: images.imageDetailSchema },
     errors: [IMAGE_404],
   },
   {
     method: "PATCH", path: "/api/v1/images/{id}", operationId: "updateImage", tag: "Images", auth: "user", params: IMAGE_ID,
     summary: "Rename, describe or share an image",
     body: imageUpdateSchema,
-    success: { status: 200, description: "The image after the change." },
+    success: { status: 200, description: "The image after the change.", schema: images.imageViewSchema },
     errors: [IMAGE_404, IMAGE_403],
   },
   {
     method: "DELETE", path: "/api/v1/images/{id}", operationId: "deleteImage", tag: "Images", auth: "user", params: IMAGE_ID,
     summary: "Delete an image with all its versions and their bytes",
-    success: { status: 200, description: "`{ ok: true }`." },
+    success: { status: 200, description: "`{ ok: true }`.", schema: common.okResponseSchema },
     errors: [IMAGE_404, IMAGE_403, { status: 409, description: "A pending or running deployment uses one of its versions." }],
   },
   {
@@ -471,27 +485,27 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "An image's versions, newest first",
     description: "Each with its state (`uploading`, `verifying`, `ready`, `failed` with `failureReason`), size, sha256, detected format, uploader and notes.",
     query: paginationSchema,
-    success: { status: 200, description: "A page of versions.", list: true },
+    success: { status: 200, description: "A page of versions.", list: true, schema: images.imageVersionListResponseSchema },
     errors: [IMAGE_404],
   },
   {
     method: "GET", path: "/api/v1/images/{id}/versions/{version}", operationId: "getImageVersion", tag: "Images", auth: "user", params: IMAGE_VERSION,
     summary: "One version, with the deployments that used it",
-    success: { status: 200, description: "The version, its `blobUrl` when ready, and `usedBy` (deployments, newest first)." },
+    success: { status: 200, description: "The version, its `blobUrl` when ready, and `usedBy` (deployments, newest first).", schema: images.imageVersionDetailSchema },
     errors: [IMAGE_404],
   },
   {
     method: "PATCH", path: "/api/v1/images/{id}/versions/{version}", operationId: "updateImageVersion", tag: "Images", auth: "user", params: IMAGE_VERSION,
     summary: "Change a version's notes (its bytes never change)",
     body: imageVersionUpdateSchema,
-    success: { status: 200, description: "The version after the change." },
+    success: { status: 200, description: "The version after the change.", schema: images.imageVersionDetailSchema },
     errors: [IMAGE_404, IMAGE_403],
   },
   {
     method: "DELETE", path: "/api/v1/images/{id}/versions/{version}", operationId: "deleteImageVersion", tag: "Images", auth: "user", params: IMAGE_VERSION,
     summary: "Delete a version and its bytes (an upload in progress is cancelled)",
     description: "Version numbers are never reused; `latest` moves to the newest remaining ready version.",
-    success: { status: 200, description: "`{ ok: true, version }`." },
+    success: { status: 200, description: "`{ ok: true, version }`.", schema: images.imageVersionDeleteResponseSchema },
     errors: [IMAGE_404, IMAGE_403, { status: 409, description: "A pending or running deployment uses this version." }],
   },
 
@@ -499,48 +513,48 @@ export const API_ROUTES: ApiRoute[] = [
   {
     method: "GET", path: "/api/v1/hosts/{id}/boot", operationId: "getBootSettings", tag: "Network boot", auth: "user", params: HOST_ID,
     summary: "A held host's boot settings and what its next boot does",
-    success: { status: 200, description: "The settings and a description of the next boot." },
+    success: { status: 200, description: "The settings and a description of the next boot.", schema: templates.bootSettingsResponseSchema },
     errors: [HOLDER_HOST_404],
   },
   {
     method: "PUT", path: "/api/v1/hosts/{id}/boot", operationId: "updateBootSettings", tag: "Network boot", auth: "user", params: HOST_ID,
     summary: "Choose a held host's templates, variables and boot interface",
     body: bootSettingsSchema,
-    success: { status: 200, description: "The settings after the change." },
+    success: { status: 200, description: "The settings after the change.", schema: templates.bootSettingsResponseSchema },
     errors: [HOLDER_HOST_404],
   },
   {
     method: "PUT", path: "/api/v1/hosts/{id}/vars", operationId: "setHostVars", tag: "Network boot", auth: "admin", params: HOST_ID,
     summary: "Set a host's own template variables (a lease's variables override them)",
     body: hostVarsSchema,
-    success: { status: 200, description: "The host's variables." },
+    success: { status: 200, description: "The host's variables.", schema: templates.hostVarsResponseSchema },
     errors: [{ status: 404, description: "No such host." }],
   },
   {
     method: "POST", path: "/api/v1/hosts/{id}/reinstall", operationId: "markForReinstall", tag: "Network boot", auth: "user", params: HOST_ID,
     summary: "Mark a held host for reinstall with its boot settings",
     description: "The next network boot installs it; the mark holds until the install reports done, or is undone. No body.",
-    success: { status: 201, description: "`{ deploymentId, nextBoot }`." },
+    success: { status: 201, description: "`{ deploymentId, nextBoot }`.", schema: templates.reinstallMarkResponseSchema },
     errors: [{ status: 400, description: "No system template is chosen for this host yet." }, HOLDER_HOST_404, { status: 409, description: "The host is not leased, or is already marked." }],
   },
   {
     method: "DELETE", path: "/api/v1/hosts/{id}/reinstall", operationId: "undoReinstallMark", tag: "Network boot", auth: "user", params: HOST_ID,
     summary: "Undo a reinstall mark",
-    success: { status: 200, description: "`{ nextBoot }`." },
+    success: { status: 200, description: "`{ nextBoot }`.", schema: templates.reinstallUndoResponseSchema },
     errors: [HOLDER_HOST_404, { status: 409, description: "The host is not marked." }],
   },
   {
     method: "GET", path: "/api/v1/hosts/{id}/next-boot", operationId: "getNextBoot", tag: "Network boot", auth: "user", params: HOST_ID,
     summary: "What a held host does at its next network boot",
     description: "`{ kind: \"run\", deploymentId, action }` (its active run), `{ kind: \"disk\" }` (local boot), or `{ kind: \"halt\", deploymentId, reason, state }`: the last deploy failed or was cancelled after its write started, so Kiln answers a halt script instead of booting a partial disk.",
-    success: { status: 200, description: "The decision." },
+    success: { status: 200, description: "The decision.", schema: deployments.nextBootResponseSchema },
     errors: [HOLDER_HOST_404],
   },
   {
     method: "POST", path: "/api/v1/hosts/{id}/next-boot", operationId: "allowDiskBoot", tag: "Network boot", auth: "user", params: HOST_ID,
     summary: "Boot the disk anyway: end a halt after a failed or cancelled write",
     description: "Recorded on the failed run, the host's timeline and the audit log. A new run also ends the halt once it has written the disk. No body.",
-    success: { status: 200, description: "The next boot after the change (`{ kind: \"disk\" }`)." },
+    success: { status: 200, description: "The next boot after the change (`{ kind: \"disk\" }`).", schema: deployments.nextBootResponseSchema },
     errors: [HOLDER_HOST_404, { status: 409, description: "The host is not halted, or has an active run." }],
   },
   {
@@ -548,13 +562,13 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "Power states of several hosts (for a list)",
     description: "`ids`: comma-separated host ids, at most 500. Administrators get any host; anyone else the hosts they hold (others are left out).",
     query: powerStatesQuerySchema,
-    success: { status: 200, description: "`{ data: [{ hostId, driver, state: on|off|unknown, message, checkedAt, changedAt, reportsState, canPowerOff, networkBoot }] }`." },
+    success: { status: 200, description: "`{ data: [{ hostId, driver, state: on|off|unknown, message, checkedAt, changedAt, reportsState, canPowerOff, networkBoot }] }`.", schema: power.powerListResponseSchema },
   },
   {
     method: "GET", path: "/api/v1/hosts/{id}/power", operationId: "getHostPower", tag: "Network boot", auth: "user", params: HOST_ID,
     summary: "A held host's power state",
     description: "As the worker last read it (every KILN_POWER_POLL_SECONDS) or the last power action left it. Manual and Wake-on-LAN hosts are always `unknown`, with why.",
-    success: { status: 200, description: "`{ hostId, driver, state, message, checkedAt, changedAt, reportsState, canPowerOff, networkBoot: override|always|null }`." },
+    success: { status: 200, description: "`{ hostId, driver, state, message, checkedAt, changedAt, reportsState, canPowerOff, networkBoot: override|always|null }`.", schema: power.powerViewSchema },
     errors: [HOLDER_HOST_404],
   },
   {
@@ -562,15 +576,22 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "Switch a held host on, off or power-cycle it, or ask its power state",
     description: "Through the host's power driver (manual, Wake-on-LAN, IPMI, Redfish, plugin, qemu). `bootFromNetwork: true` with on or cycle makes the next boot a network boot (IPMI bootdev pxe, Redfish boot override; 400 for drivers that cannot). A driver that cannot do it answers 503 with the reason.",
     body: powerActionSchema,
-    success: { status: 200, description: "`{ state: on|off|unknown, message, log }`." },
+    success: { status: 200, description: "`{ state: on|off|unknown, message, log }`.", schema: power.powerActionResponseSchema },
     errors: [HOLDER_HOST_404, { status: 503, description: "The power driver failed (BMC unreachable, wrong password, Wake-on-LAN cannot switch off, plugin failed or timed out)." }],
   },
   {
     method: "POST", path: "/api/v1/hosts/{id}/power/test", operationId: "testPowerSettings", tag: "Hosts", auth: "admin", params: HOST_ID,
     summary: "Check a host's power settings",
     description: "Asks the driver for the power state and reports whether that worked, with the driver's log.",
-    success: { status: 200, description: "`{ ok, driver, state, message, log }`." },
+    success: { status: 200, description: "`{ ok, driver, state, message, log }`.", schema: power.powerTestResponseSchema },
     errors: [{ status: 404, description: "No such host." }],
+  },
+  {
+    method: "POST", path: "/api/v1/hosts/{id}/console", operationId: "openHostConsole", tag: "Hosts", auth: "user", params: HOST_ID,
+    summary: "A ticket for a held host's serial console",
+    description: "One use, valid for a minute: open the WebSocket at `url` (on Kiln's own origin) within it. Lab QEMU machines and IPMI hosts (Serial-over-LAN) have a console; the holder and administrators may attach, and each attachment is audited. No body.",
+    success: { status: 200, description: "`{ ticket, url, expiresAt, kind }`.", schema: inventory.consoleTicketResponseSchema },
+    errors: [HOLDER_HOST_404, { status: 409, description: "This host's power driver offers no console." }],
   },
 
   // Provisioning
@@ -579,7 +600,7 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "A held host's provisioning runs, newest first",
     description: "Each with its steps (state, start, end, deadline, failure reason), progress (bytes, total, rate, ETA) and outcome; `lastEventId` is where the live feed (`/api/v1/hosts/{id}/events`) continues from.",
     query: deploymentListQuerySchema,
-    success: { status: 200, description: "A page of runs, and `lastEventId`.", list: true },
+    success: { status: 200, description: "A page of runs, and `lastEventId`.", list: true, schema: deployments.deploymentListResponseSchema },
     errors: [HOLDER_HOST_404],
   },
   {
@@ -588,7 +609,7 @@ export const API_ROUTES: ApiRoute[] = [
     description:
       "Checks everything before anything is powered: the caller holds the host, may read the image (and its version is ready), no other run is active, and the templates render for this host. Then Kiln powers the machine on from the network and follows each step to the end. `install` uses the given templates or the host's boot settings; the other actions boot Kiln's deploy ramdisk.",
     body: deploymentStartSchema,
-    success: { status: 201, description: "The new run, as `GET /api/v1/deployments/{id}` answers it." },
+    success: { status: 201, description: "The new run, as `GET /api/v1/deployments/{id}` answers it.", schema: deployments.deploymentViewSchema },
     errors: [{ status: 400, description: "A bad choice: no template, an image that does not exist or may not be used, a version that is not ready, a template that does not render (with line and column), capturing into an image the caller does not own." }, HOLDER_HOST_404, { status: 409, description: "The host is not leased, or another run is active on it." }],
   },
   {
@@ -596,7 +617,7 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "Live feed of a held host's runs (Server-Sent Events)",
     description:
       "`text/event-stream`: one event per change (`created`, `step`, `progress`, `log`, `inventory`, `state`), each with an `id:`. A reconnecting client sends `Last-Event-ID` (browsers' EventSource do) and gets everything after it; `?after=` does the same for the first connection.",
-    success: { status: 200, description: "An event stream that stays open." },
+    success: { status: 200, description: "An event stream that stays open.", contentType: "text/event-stream", schema: EVENT_STREAM },
     errors: [HOLDER_HOST_404],
   },
   {
@@ -604,21 +625,21 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "One run: steps, progress, log",
     description: "The latest 500 log lines (or those after `logs_after`), and `lastEventId` for the live feed.",
     query: deploymentGetQuerySchema,
-    success: { status: 200, description: "The run." },
+    success: { status: 200, description: "The run.", schema: deployments.deploymentViewSchema },
     errors: [DEPLOYMENT_404],
   },
   {
     method: "POST", path: "/api/v1/deployments/{id}/cancel", operationId: "cancelDeployment", tag: "Provisioning", auth: "user", params: DEPLOYMENT_ID,
     summary: "Cancel a run: it ends as cancelled and the machine is switched off",
     description: "No body.",
-    success: { status: 200, description: "The run after the change." },
+    success: { status: 200, description: "The run after the change.", schema: deployments.deploymentViewSchema },
     errors: [DEPLOYMENT_404, { status: 409, description: "The run has already ended." }],
   },
   {
     method: "POST", path: "/api/v1/deployments/{id}/retry", operationId: "retryDeployment", tag: "Provisioning", auth: "user", params: DEPLOYMENT_ID,
     summary: "Run a failed or cancelled run again",
     description: "The same action with the same template and image versions, vars and options, as a new run. No body.",
-    success: { status: 201, description: "The new run." },
+    success: { status: 201, description: "The new run.", schema: deployments.deploymentViewSchema },
     errors: [DEPLOYMENT_404, { status: 409, description: "The run is active or done, the host is not leased any more, or another run is active." }],
   },
 
@@ -628,7 +649,7 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "Search the audit log",
     description: "`actor` matches part of the actor's email; `action` matches an action or its prefix (`lease` finds `lease.create`, `lease.release`…); `from`/`to` are ISO 8601 times.",
     query: auditListQuerySchema,
-    success: { status: 200, description: "A page of entries, newest first.", list: true },
+    success: { status: 200, description: "A page of entries, newest first.", list: true, schema: inventory.auditListResponseSchema },
   },
 
   // Users
@@ -636,20 +657,20 @@ export const API_ROUTES: ApiRoute[] = [
     method: "GET", path: "/api/v1/me", operationId: "getMe", tag: "Users", auth: "user",
     summary: "Who the caller is",
     description: "The caller's account, whether they came by session or token, and the projects they belong to with their role.",
-    success: { status: 200, description: "`{ user, via, projects }`." },
+    success: { status: 200, description: "`{ user, via, projects }`.", schema: accounts.meResponseSchema },
   },
   {
     method: "GET", path: "/api/v1/users", operationId: "searchUsers", tag: "Users", auth: "admin",
     summary: "List and search users",
     query: userListQuerySchema,
-    success: { status: 200, description: "A page of users.", list: true },
+    success: { status: 200, description: "A page of users.", list: true, schema: accounts.userListResponseSchema },
   },
   {
     method: "PATCH", path: "/api/v1/users/{id}", operationId: "updateUser", tag: "Users", auth: "admin", params: { id: "The user's id (a UUID)." },
     summary: "Change a user's role, disable or enable them, or approve a pending registration",
     description: "Disabling ends the user's sessions at once; their tokens stop working.",
     body: userAdminUpdateSchema,
-    success: { status: 200, description: "The user after the change." },
+    success: { status: 200, description: "The user after the change.", schema: accounts.publicUserSchema },
     errors: [{ status: 404, description: "No such user." }, { status: 409, description: "The last active administrator cannot be demoted or disabled; nobody can disable themselves." }],
   },
 
@@ -658,51 +679,51 @@ export const API_ROUTES: ApiRoute[] = [
     method: "GET", path: "/api/account/tokens", operationId: "listApiTokens", tag: "Account", auth: "user",
     summary: "The caller's personal access tokens",
     description: "Name, prefix, expiry, last use and revocation; never the token itself.",
-    success: { status: 200, description: "`{ tokens }`." },
+    success: { status: 200, description: "`{ tokens }`.", schema: accounts.apiTokenListResponseSchema },
   },
   {
     method: "POST", path: "/api/account/tokens", operationId: "createApiToken", tag: "Account", auth: "user",
     summary: "Create a personal access token",
     description: "The token (`kiln_pat_…`) is in the answer once and never again. Send it as `Authorization: Bearer kiln_pat_…`; it acts as its owner, with the owner's role.",
     body: apiTokenCreateSchema,
-    success: { status: 201, description: "`{ id, name, token, expiresAt }`." },
+    success: { status: 201, description: "`{ id, name, token, expiresAt }`.", schema: accounts.apiTokenCreatedSchema },
   },
   {
     method: "DELETE", path: "/api/account/tokens/{id}", operationId: "revokeApiToken", tag: "Account", auth: "user", params: { id: "The token's id (a UUID)." },
     summary: "Revoke one of the caller's tokens",
-    success: { status: 200, description: "`{ ok: true }`." },
+    success: { status: 200, description: "`{ ok: true }`.", schema: common.okResponseSchema },
     errors: [{ status: 404, description: "No such token of the caller's, or already revoked." }],
   },
   {
     method: "GET", path: "/api/account/ssh-keys", operationId: "listSshKeys", tag: "Account", auth: "user",
     summary: "The caller's SSH public keys",
-    success: { status: 200, description: "`{ keys }`." },
+    success: { status: 200, description: "`{ keys }`.", schema: accounts.sshKeyListResponseSchema },
   },
   {
     method: "POST", path: "/api/account/ssh-keys", operationId: "addSshKey", tag: "Account", auth: "user",
     summary: "Add an SSH public key",
     description: "Installed on the machines the caller deploys.",
     body: sshKeyAddSchema,
-    success: { status: 201, description: "The key with its fingerprint." },
+    success: { status: 201, description: "The key with its fingerprint.", schema: accounts.sshKeyResponseSchema },
   },
   {
     method: "DELETE", path: "/api/account/ssh-keys/{id}", operationId: "removeSshKey", tag: "Account", auth: "user", params: { id: "The key's id (a UUID)." },
     summary: "Remove one of the caller's SSH keys",
-    success: { status: 200, description: "`{ ok: true }`." },
+    success: { status: 200, description: "`{ ok: true }`.", schema: common.okResponseSchema },
     errors: [{ status: 404, description: "No such key of the caller's." }],
   },
   {
     method: "PATCH", path: "/api/account/profile", operationId: "updateProfile", tag: "Account", auth: "user",
     summary: "Change the caller's display name",
     body: profileUpdateSchema,
-    success: { status: 200, description: "`{ ok: true }`." },
+    success: { status: 200, description: "`{ ok: true }`.", schema: common.okResponseSchema },
   },
   {
     method: "POST", path: "/api/account/password", operationId: "changePassword", tag: "Account", auth: "user",
     summary: "Change the caller's password",
     description: "Local accounts only. The caller's other sessions end; with `revokeTokens: true` every API token of the account is revoked too (the call's own, if it came with one). The new password may not be a common one or contain the account's email.",
     body: changePasswordSchema,
-    success: { status: 200, description: "`{ ok: true, endedSessions, revokedTokens }`." },
+    success: { status: 200, description: "`{ ok: true, endedSessions, revokedTokens }`.", schema: accounts.passwordChangeResponseSchema },
   },
 
   // Session
@@ -711,27 +732,27 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "Sign in (sets the session cookie)",
     description: "`method` is `password` (local account, by email) or `ldap` (directory account, by uid or mail). After a few failures per account, or per client address, each further attempt must wait longer (1 s, 2 s, 4 s …; at most a minute per account, 30 minutes per address).",
     body: signInSchema,
-    success: { status: 200, description: "`{ ok: true }` and a session cookie." },
+    success: { status: 200, description: "`{ ok: true }` and a session cookie.", schema: common.okResponseSchema },
     errors: [{ status: 401, description: "Wrong login or password (the same answer whether or not the account exists)." }, { status: 429, description: "Too many failed attempts; Retry-After says when to try again." }],
   },
   {
     method: "DELETE", path: "/api/session", operationId: "signOut", tag: "Session", auth: "public",
     summary: "Sign out (ends the session)",
-    success: { status: 200, description: "`{ ok: true }`." },
+    success: { status: 200, description: "`{ ok: true }`.", schema: common.okResponseSchema },
   },
   {
     method: "POST", path: "/api/account/register", operationId: "register", tag: "Session", auth: "public",
     summary: "Register an account",
     description: "Mails a verification link. Depending on KILN_REGISTRATION, an administrator may also have to approve the account.",
     body: registerSchema,
-    success: { status: 202, description: "Registration accepted; check the mail." },
+    success: { status: 202, description: "Registration accepted; check the mail.", schema: accounts.registerResponseSchema },
     errors: [{ status: 403, description: "Registration is closed, or the email's domain is not allowed." }, { status: 429, description: "Too many registrations from this address." }],
   },
   {
     method: "POST", path: "/api/account/verify", operationId: "verifyEmail", tag: "Session", auth: "public",
     summary: "Confirm an email address with the mailed link's token",
     body: verifyEmailSchema,
-    success: { status: 200, description: "The account's status after verification." },
+    success: { status: 200, description: "The account's status after verification.", schema: accounts.verifyEmailResponseSchema },
     errors: [{ status: 404, description: "The link is not valid." }, { status: 410, description: "The link was already used, or has expired." }],
   },
   {
@@ -739,7 +760,7 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "Mail a password reset link",
     description: "The same answer whether or not the account exists.",
     body: resetRequestSchema,
-    success: { status: 202, description: "`{ ok: true }`." },
+    success: { status: 202, description: "`{ ok: true }`.", schema: common.okResponseSchema },
     errors: [{ status: 429, description: "Too many requests for this account or address." }],
   },
   {
@@ -747,14 +768,14 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "Set a new password with a reset link's token",
     description: "With `revokeTokens: true` every API token of the account is revoked too. A refused password (common, or containing the email) leaves the link usable.",
     body: resetPasswordSchema,
-    success: { status: 200, description: "`{ email, endedSessions, revokedTokens }`; every session of the account ends." },
+    success: { status: 200, description: "`{ email, endedSessions, revokedTokens }`; every session of the account ends.", schema: accounts.passwordResetResponseSchema },
     errors: [{ status: 404, description: "The link is not valid." }, { status: 410, description: "The link was already used, or has expired." }],
   },
   {
     method: "POST", path: "/api/account/setup", operationId: "createFirstAdmin", tag: "Session", auth: "public",
     summary: "Create the first administrator with the one-time setup link printed at start",
     body: firstAdminSchema,
-    success: { status: 201, description: "The administrator account." },
+    success: { status: 201, description: "The administrator account.", schema: accounts.firstAdminResponseSchema },
     errors: [{ status: 404, description: "The link is not valid." }, { status: 410, description: "The link was already used, or an administrator already exists." }],
   },
 
@@ -762,13 +783,13 @@ export const API_ROUTES: ApiRoute[] = [
   {
     method: "GET", path: "/api/health", operationId: "getHealth", tag: "System", auth: "public",
     summary: "Liveness and database reachability",
-    success: { status: 200, description: "`{ ok: true, database: \"up\" }`." },
+    success: { status: 200, description: "`{ ok: true, database: \"up\" }`.", schema: accounts.healthResponseSchema },
     errors: [{ status: 503, description: "The database cannot be reached." }],
   },
   {
     method: "GET", path: "/api/v1/openapi.json", operationId: "getOpenApiDocument", tag: "System", auth: "public",
     summary: "This document",
-    success: { status: 200, description: "The OpenAPI 3.1 document." },
+    success: { status: 200, description: "The OpenAPI 3.1 document.", schema: OPENAPI_DOCUMENT },
   },
 ];
 

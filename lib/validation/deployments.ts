@@ -1,7 +1,7 @@
 // Contracts of provisioning runs: starting one (API, host page, tests), the job payloads,
 // and what the deploy agent on the machine reports.
 import { z } from "zod";
-import { paginationSchema, uuidSchema } from "./common";
+import { paginatedResponseSchema, paginationSchema, PROVISIONING_STATES, recordSchema, RUN_STATES, timestampSchema, uuidSchema } from "./common";
 import { diskSchema, macSchema } from "./inventory";
 import { varsSchema } from "./templates";
 
@@ -120,3 +120,77 @@ export const eventCursorSchema = z
   .string()
   .optional()
   .transform((v) => (v && /^\d{1,18}$/.test(v.trim()) ? Number(v.trim()) : null));
+
+// Responses (see ./common.ts).
+export const stepViewSchema = z.object({
+  name: z.string(),
+  label: z.string(),
+  state: z.enum(["pending", "running", "done", "failed", "skipped", "cancelled"]),
+  startedAt: timestampSchema.nullable(),
+  finishedAt: timestampSchema.nullable(),
+  timeoutAt: timestampSchema.nullable(),
+  timeoutSeconds: z.number().int().nullable(),
+  attempts: z.number().int(),
+  message: z.string().nullable(),
+  failureReason: z.string().nullable(),
+});
+
+const templatePinSchema = z.object({ id: z.string(), name: z.string().nullable(), version: z.number().int().nullable() }).nullable();
+
+export const deploymentSummarySchema = z.object({
+  id: z.string(),
+  hostId: z.string(),
+  hostName: z.string(),
+  action: z.enum(DEPLOYMENT_ACTIONS),
+  actionLabel: z.string(),
+  state: z.enum(RUN_STATES),
+  origin: z.enum(["holder", "release"]),
+  provisioning: z.enum(PROVISIONING_STATES),
+  userEmail: z.string().nullable(),
+  leaseId: z.string().nullable(),
+  systemTemplate: templatePinSchema,
+  unattendedTemplate: templatePinSchema,
+  image: z.object({ id: z.string(), version: z.number().int().nullable() }).nullable(),
+  vars: recordSchema,
+  options: z.object({
+    disk: z.string().optional(),
+    wipeFirst: z.boolean().optional(),
+    wipeMode: z.enum(["quick", "full"]).optional(),
+    power: z.boolean().optional(),
+    notify: z.boolean().optional(),
+    captureImageId: z.string().optional(),
+  }),
+  bootCount: z.number().int(),
+  retryOfId: z.string().nullable(),
+  createdAt: timestampSchema,
+  startedAt: timestampSchema.nullable(),
+  finishedAt: timestampSchema.nullable(),
+  failureReason: z.string().nullable(),
+  progress: z.object({
+    bytesWritten: z.number(),
+    totalBytes: z.number().nullable(),
+    rateBytesPerSecond: z.number().nullable(),
+    etaSeconds: z.number().nullable(),
+    updatedAt: timestampSchema.nullable(),
+  }),
+  currentStep: z.string().nullable(),
+  steps: z.array(stepViewSchema),
+  canCancel: z.boolean(),
+  canRetry: z.boolean(),
+});
+
+/** One run with its latest log lines and the host feed's position (GET /deployments/{id}, start, cancel, retry). */
+export const deploymentViewSchema = deploymentSummarySchema.extend({
+  logs: z.array(z.object({ id: z.number().int(), at: timestampSchema, source: z.string(), line: z.string() })),
+  logCount: z.number().int(),
+  lastEventId: z.number().int(),
+});
+
+export const deploymentListResponseSchema = paginatedResponseSchema(deploymentSummarySchema).extend({ lastEventId: z.number().int() });
+
+/** What the machine does at its next network boot. */
+export const nextBootResponseSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("run"), deploymentId: z.string(), action: z.enum(DEPLOYMENT_ACTIONS), label: z.string() }),
+  z.object({ kind: z.literal("disk") }),
+  z.object({ kind: z.literal("halt"), deploymentId: z.string(), reason: z.string(), state: z.enum(["failed", "cancelled"]), finishedAt: timestampSchema.nullable() }),
+]);

@@ -1,7 +1,7 @@
 // Contracts for images, their versions and uploads: shared by the /api/v1 handlers, the tus
 // upload hooks, the worker job payloads, the OpenAPI document and the browser upload form.
 import { z } from "zod";
-import { INT32_MAX, paginationSchema, positiveInt32Schema, uuidSchema } from "./common";
+import { INT32_MAX, paginatedResponseSchema, paginationSchema, positiveInt32Schema, timestampSchema, uuidSchema } from "./common";
 
 export const IMAGE_VISIBILITIES = ["private", "project", "public"] as const;
 export const IMAGE_FORMATS = ["raw", "raw-mbr", "raw-gpt", "qcow2", "gzip", "zstd", "xz", "iso", "unknown"] as const;
@@ -98,3 +98,57 @@ export const uploadMetadataSchema = z
 export type UploadMetadata = z.infer<typeof uploadMetadataSchema>;
 
 export const verifyImageVersionPayloadSchema = z.object({ imageId: uuidSchema, version: positiveInt32Schema }).strict();
+
+// Responses (see ./common.ts).
+const imageFormat = z.enum(IMAGE_FORMATS).nullable();
+const imageFields = {
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  ownerUserId: z.string().nullable(),
+  ownerEmail: z.string().nullable(),
+  projectId: z.string().nullable(),
+  projectName: z.string().nullable(),
+  visibility: z.enum(IMAGE_VISIBILITIES),
+  latestVersion: z.number().int().nullable().describe("The newest ready version (what `latest` means)."),
+  latestSizeBytes: z.number().nullable(),
+  latestFormat: imageFormat,
+  versionCount: z.number().int(),
+  totalBytes: z.number(),
+  canEdit: z.boolean(),
+  createdAt: timestampSchema,
+  updatedAt: timestampSchema,
+};
+export const imageViewSchema = z.object(imageFields);
+export const imageListResponseSchema = paginatedResponseSchema(imageViewSchema);
+
+export const imageVersionViewSchema = z.object({
+  imageId: z.string(),
+  version: z.number().int(),
+  state: z.enum(["uploading", "verifying", "ready", "failed"]),
+  sizeBytes: z.number(),
+  sha256: z.string().nullable(),
+  format: imageFormat,
+  sourceFormat: imageFormat,
+  sourceSha256: z.string().nullable(),
+  sourceSizeBytes: z.number().nullable(),
+  expectedSha256: z.string().nullable(),
+  filename: z.string(),
+  notes: z.string(),
+  failureReason: z.string().nullable(),
+  uploadedByUserId: z.string().nullable(),
+  uploaderEmail: z.string().nullable(),
+  createdAt: timestampSchema,
+  readyAt: timestampSchema.nullable(),
+  blobUrl: z.string().nullable().describe("Where the bytes are downloaded, once ready."),
+  uploadUrl: z.string().nullable(),
+});
+export const imageVersionListResponseSchema = paginatedResponseSchema(imageVersionViewSchema);
+export const imageDetailSchema = imageViewSchema.extend({ versions: z.array(imageVersionViewSchema) });
+export const imageVersionDetailSchema = imageVersionViewSchema.extend({
+  imageName: z.string(),
+  usedBy: z.array(
+    z.object({ id: z.string(), hostId: z.string(), hostName: z.string(), state: z.enum(["pending", "running", "done", "failed", "cancelled"]), userEmail: z.string().nullable(), createdAt: timestampSchema, finishedAt: timestampSchema.nullable() }),
+  ),
+});
+export const imageVersionDeleteResponseSchema = z.object({ ok: z.literal(true), version: z.number().int() });

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { HOST_STATES } from "../hosts/state-machine";
 import { normalizeMac } from "../hosts/mac";
-import { dateInputSchema, INT32_MAX, nameSchema, paginationSchema, tagSchema, uuidSchema } from "./common";
+import { dateInputSchema, INT32_MAX, nameSchema, paginatedResponseSchema, paginationSchema, PROVISIONING_STATES, recordSchema, RUN_ACTIONS, RUN_STATES, tagSchema, timestampSchema, uuidSchema } from "./common";
 
 export const macSchema = z.string().transform((s, ctx) => {
   const mac = normalizeMac(s);
@@ -197,4 +197,171 @@ export const auditListQuerySchema = paginationSchema.extend({
   targetId: z.string().trim().max(100).optional(),
   from: dateInputSchema.optional(),
   to: dateInputSchema.optional(),
+});
+
+// Responses (see ./common.ts).
+export const hostAddressViewSchema = z.object({
+  address: z.string(),
+  family: z.union([z.literal(4), z.literal(6)]),
+  scope: z.enum(["global", "private", "link-local", "loopback", "unspecified", "multicast"]),
+  source: z.enum(["boot", "agent", "installed"]).describe("boot: the source of its network-boot request as Kiln saw it (a relay's address behind one); agent: Kiln's deploy ramdisk's interfaces; installed: the installed system's done call."),
+  mac: z.string().nullable(),
+  seenAt: timestampSchema,
+});
+
+export const hostProvisioningSchema = z
+  .object({
+    state: z.enum(PROVISIONING_STATES).describe("From the latest run: deploying, deployed, failed, cancelled (or wiping/wiped, capturing/captured); none: no run yet. A researcher sees runs of their own lease only."),
+    runId: z.string().nullable(),
+    action: z.enum(RUN_ACTIONS).nullable(),
+    runState: z.enum(RUN_STATES).nullable(),
+    finishedAt: timestampSchema.nullable(),
+    failureReason: z.string().nullable(),
+  })
+  .describe("Whether the machine is deployed, deploying or failed.");
+
+export const hostAccessSchema = z
+  .object({
+    address: z.string(),
+    addressSource: z.enum(["boot", "agent", "installed"]),
+    user: z.string(),
+    userSource: z.enum(["run vars", "installer answers", "fallback"]).describe("fallback: Kiln does not know the system's accounts and says root."),
+    command: z.string().describe("`ssh <user>@<address>`"),
+  })
+  .nullable()
+  .describe("An ssh line from the best address known (null: none yet).");
+
+const hostLeaseSchema = z.object({ id: z.string(), holderEmail: z.string().nullable(), endsAt: timestampSchema.nullable() });
+const releaseWaitSchema = z.object({ message: z.string(), deploymentId: z.string(), leaseId: z.string().nullable(), since: timestampSchema.nullable(), until: timestampSchema.nullable() });
+
+export const hostViewSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  state: z.enum(HOST_STATES),
+  poolId: z.string().nullable(),
+  poolName: z.string().nullish(),
+  siteId: z.string(),
+  tags: z.array(z.string()),
+  cpuCores: z.number().int().nullable(),
+  memoryMb: z.number().int().nullable(),
+  disks: z.array(z.object({ name: z.string(), sizeBytes: z.number().optional(), serial: z.string().optional(), model: z.string().optional() })),
+  facts: recordSchema,
+  interfaces: z.array(z.object({ mac: z.string(), name: z.string(), isPxe: z.boolean() })),
+  notes: z.string(),
+  power: z.object({ driver: z.string(), params: recordSchema, secretsSet: z.array(z.string()) }).optional().describe("Administrators only."),
+  hostnameHint: z.string().nullable(),
+  firstSeenAt: timestampSchema.nullable(),
+  lastSeenAt: timestampSchema.nullable(),
+  stateChangedAt: timestampSchema,
+  lease: hostLeaseSchema.nullish(),
+  releaseWait: releaseWaitSchema.nullish(),
+});
+
+/** A host as the list and GET /hosts/{id} show it: with what Kiln learned about reaching it and its deploy status. */
+export const hostWithAccessSchema = hostViewSchema.extend({
+  lease: hostLeaseSchema.nullable(),
+  releaseWait: releaseWaitSchema.nullable(),
+  addresses: z.array(hostAddressViewSchema),
+  provisioning: hostProvisioningSchema,
+  access: hostAccessSchema,
+});
+
+export const hostListResponseSchema = paginatedResponseSchema(hostWithAccessSchema);
+
+export const hostDetailResponseSchema = z.object({
+  host: hostWithAccessSchema,
+  leases: z.array(z.object({ leaseId: z.string(), userId: z.string(), userEmail: z.string(), state: z.enum(["active", "released", "expired"]), addedAt: timestampSchema, releasedAt: timestampSchema.nullable(), endsAt: timestampSchema })),
+  events: z.array(
+    z.object({ at: timestampSchema, kind: z.string(), fromState: z.enum(HOST_STATES).nullable(), toState: z.enum(HOST_STATES).nullable(), message: z.string(), actorEmail: z.string().nullable(), leaseId: z.string().nullable() }),
+  ),
+});
+
+export const hostBulkResponseSchema = z.object({ updated: z.number().int() });
+
+const poolFields = { id: z.string(), name: z.string(), description: z.string(), defaultLeaseHours: z.number(), maxLeaseHours: z.number(), createdAt: timestampSchema, updatedAt: timestampSchema };
+export const poolViewSchema = z.object(poolFields);
+export const poolWithCountSchema = z.object({ ...poolFields, hostCount: z.number().int() });
+export const poolListResponseSchema = paginatedResponseSchema(z.object({ ...poolFields, hostCount: z.number().int(), availableCount: z.number().int() }));
+
+const projectFields = {
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  maxHosts: z.number().int().nullable(),
+  maxLeaseHours: z.number().nullable(),
+  maxNodeHoursPerMonth: z.number().nullable(),
+  maxStorageGb: z.number().nullable(),
+  createdAt: timestampSchema,
+  updatedAt: timestampSchema,
+};
+const projectUsageSchema = z.object({ activeHosts: z.number().int(), nodeHoursThisMonth: z.number() });
+export const projectViewSchema = z.object(projectFields);
+export const projectListResponseSchema = paginatedResponseSchema(z.object({ ...projectFields, usage: projectUsageSchema }));
+export const projectDetailSchema = z.object({
+  ...projectFields,
+  yourRole: z.enum(["admin", "member", "leader"]),
+  usage: projectUsageSchema,
+  members: z.array(z.object({ userId: z.string(), email: z.string(), name: z.string(), role: z.enum(["member", "leader"]), addedAt: timestampSchema })),
+});
+export const projectMemberResponseSchema = z.object({ userId: z.string(), email: z.string(), role: z.enum(["member", "leader"]) });
+
+const runSummarySchema = z.object({
+  deploymentId: z.string(),
+  state: z.enum(RUN_STATES),
+  provisioning: z.string(),
+  action: z.string(),
+  step: z.string().nullable(),
+  percent: z.number().nullable(),
+  rate: z.number().nullable(),
+  etaSeconds: z.number().nullable(),
+  failureReason: z.string().nullable(),
+});
+export const leaseViewSchema = z.object({
+  id: z.string(),
+  state: z.enum(["active", "released", "expired"]),
+  projectId: z.string(),
+  projectName: z.string(),
+  userId: z.string(),
+  userEmail: z.string(),
+  poolId: z.string().nullable(),
+  poolName: z.string().nullable(),
+  startsAt: timestampSchema,
+  endsAt: timestampSchema,
+  endedAt: timestampSchema.nullable(),
+  hosts: z.array(
+    z.object({ id: z.string(), name: z.string(), state: z.string(), releasedAt: timestampSchema.nullable(), run: runSummarySchema.optional(), releaseAdvice: z.string().optional(), releaseWait: z.string().optional() }),
+  ),
+});
+export const leaseListResponseSchema = paginatedResponseSchema(leaseViewSchema);
+export const leaseDetailSchema = leaseViewSchema.extend({ events: z.array(z.object({ at: timestampSchema, kind: z.string(), message: z.string(), actorEmail: z.string().nullable() })) });
+
+export const auditListResponseSchema = paginatedResponseSchema(
+  z.object({
+    id: z.number().int(),
+    at: timestampSchema,
+    actorUserId: z.string().nullable(),
+    actorEmail: z.string().nullable(),
+    actorIp: z.string().nullable(),
+    action: z.string(),
+    targetType: z.string(),
+    targetId: z.string().nullable(),
+    summary: z.string(),
+    data: recordSchema,
+  }),
+);
+
+export const hostImportResponseSchema = z.object({
+  dryRun: z.boolean(),
+  count: z.number().int(),
+  imported: z.number().int(),
+  preview: z.array(
+    z.object({ row: z.number().int(), name: z.string(), macs: z.array(z.string()), pool: z.string().nullable(), site: z.string().nullable(), tags: z.array(z.string()), state: z.string(), powerDriver: z.string(), secretsSet: z.array(z.string()) }),
+  ),
+});
+
+export const consoleTicketResponseSchema = z.object({
+  ticket: z.string(),
+  url: z.string().describe("The WebSocket path, ticket included."),
+  expiresAt: timestampSchema,
+  kind: z.string().describe("Where the console comes from: the lab machine's serial socket, or IPMI Serial-over-LAN."),
 });

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { POWER_ACTIONS } from "../power/types";
+import { timestampSchema } from "./common";
 
 export const powerActionSchema = z.object({
   action: z.enum(POWER_ACTIONS),
@@ -16,3 +17,20 @@ export const powerStatesQuerySchema = z.object({
     .transform((s) => [...new Set(s.split(",").map((x) => x.trim()).filter(Boolean))])
     .pipe(z.array(z.uuid("Each id must be a host id (a UUID).")).max(500, "Ask for at most 500 hosts at a time.")),
 });
+
+// Responses (see ./common.ts).
+const POWER_STATES = ["on", "off", "unknown"] as const;
+export const powerViewSchema = z.object({
+  hostId: z.string(),
+  driver: z.string(),
+  state: z.enum(POWER_STATES),
+  message: z.string(),
+  checkedAt: timestampSchema.nullable(),
+  changedAt: timestampSchema.nullable(),
+  reportsState: z.boolean(),
+  canPowerOff: z.boolean(),
+  networkBoot: z.enum(["override", "always"]).nullable(),
+});
+export const powerListResponseSchema = z.object({ data: z.array(powerViewSchema) });
+export const powerActionResponseSchema = z.object({ state: z.enum(POWER_STATES), message: z.string(), log: z.array(z.string()) });
+export const powerTestResponseSchema = z.object({ ok: z.boolean(), driver: z.string(), state: z.enum(POWER_STATES), message: z.string(), log: z.array(z.string()) });

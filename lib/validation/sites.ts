@@ -1,6 +1,6 @@
 // Contracts for sites and boot servers: route handlers, the admin forms and the API document.
 import { z } from "zod";
-import { nameSchema } from "./common";
+import { nameSchema, paginatedResponseSchema, timestampSchema } from "./common";
 
 /**
  * How a site's machines reach its boot server: http(s), no credentials, query or fragment
@@ -40,3 +40,33 @@ export const siteUpdateSchema = z.object({
   description: z.string().max(2000).optional(),
 });
 export type SiteUpdate = z.infer<typeof siteUpdateSchema>;
+
+// Responses (see ./common.ts).
+export const siteViewSchema = z.object({ id: z.string(), name: z.string(), bootUrl: z.string().nullable(), description: z.string(), hostCount: z.number().int(), isDefault: z.boolean(), createdAt: timestampSchema });
+export const siteListResponseSchema = paginatedResponseSchema(siteViewSchema);
+export const bootServerListResponseSchema = z.object({
+  data: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      siteId: z.string(),
+      siteName: z.string(),
+      url: z.string(),
+      version: z.string(),
+      pid: z.number().int().nullable(),
+      status: z.enum(["up", "late", "down", "stopped"]),
+      startedAt: timestampSchema,
+      lastHeartbeatAt: timestampSchema,
+      secondsSinceHeartbeat: z.number(),
+      stoppedAt: timestampSchema.nullable(),
+      requestsPerSecond: z.number(),
+      intervalRequests: z.number().int(),
+      intervalErrors: z.number().int(),
+      memoryRatio: z.number().nullable(),
+      p99Ms: z.number().nullable(),
+      totalRequests: z.number(),
+      totalErrors: z.number(),
+      dbReachable: z.boolean(),
+    }),
+  ),
+});

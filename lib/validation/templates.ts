@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { INT32_MAX, positiveInt32Schema, uuidSchema } from "./common";
+import { INT32_MAX, positiveInt32Schema, recordSchema, RUN_ACTIONS, RUN_STATES, timestampSchema, uuidSchema } from "./common";
 import { macSchema } from "./inventory";
 
 export const TEMPLATE_FORMATS = ["ipxe", "preseed", "kickstart", "cloud-init", "script"] as const;
@@ -69,3 +69,65 @@ export const hostVarsSchema = z.object({ vars: varsSchema });
 export const templateListQuerySchema = z.object({ kind: z.enum(["system", "unattended"]).optional() });
 export const templateGetQuerySchema = z.object({ version: z.coerce.number().int().min(1).max(INT32_MAX).optional() });
 export const templateDiffQuerySchema = z.object({ from: z.coerce.number().int().min(1).max(INT32_MAX), to: z.coerce.number().int().min(1).max(INT32_MAX) });
+
+// Responses (see ./common.ts).
+const templateFields = {
+  id: z.string(),
+  builtinKey: z.string().nullable(),
+  name: z.string(),
+  description: z.string(),
+  kind: z.enum(["system", "unattended"]),
+  format: z.enum(TEMPLATE_FORMATS),
+  ownerUserId: z.string().nullable(),
+  projectId: z.string().nullable(),
+  visibility: z.enum(["private", "project", "public"]),
+  latestVersion: z.number().int(),
+  createdAt: timestampSchema,
+  updatedAt: timestampSchema,
+};
+const variableViewSchema = z.object({ name: z.string(), description: z.string().optional(), default: z.string().optional() });
+export const templateViewSchema = z.object(templateFields);
+export const templateListResponseSchema = z.object({
+  data: z.array(z.object({ ...templateFields, ownerEmail: z.string().nullable(), variables: z.array(variableViewSchema), isBuiltin: z.boolean(), canEdit: z.boolean() })),
+});
+export const templateDetailSchema = z.object({
+  ...templateFields,
+  isBuiltin: z.boolean(),
+  canEdit: z.boolean(),
+  version: z.number().int().describe("The version whose source this is."),
+  source: z.string(),
+  variables: z.array(variableViewSchema),
+  versions: z.array(z.object({ version: z.number().int(), message: z.string(), createdAt: timestampSchema, authorEmail: z.string().nullable() })),
+});
+export const templateDiffResponseSchema = z.object({ diff: z.string().describe("A unified diff.") });
+export const templateVersionResponseSchema = z.object({ id: z.string(), version: z.number().int() });
+/** One name a template can use for the preview host, with its printed value (boot/context.ts listContextVariables). */
+const contextVariableSchema = z.object({ name: z.string(), value: z.string(), type: z.enum(["text", "number", "boolean", "none", "list", "dict"]) });
+export const previewResponseSchema = z.discriminatedUnion("ok", [
+  z.object({ ok: z.literal(true), output: z.string(), warnings: z.array(z.string()), bytes: z.number().int(), variables: z.array(contextVariableSchema) }),
+  z.object({
+    ok: z.literal(false),
+    error: z.object({ message: z.string(), line: z.number().int(), column: z.number().int(), kind: z.string(), suggestions: z.array(z.string()).optional() }),
+    variables: z.array(contextVariableSchema),
+  }),
+]);
+
+const nextBootSummarySchema = z.union([
+  z.object({ mode: z.literal("local"), summary: z.string() }),
+  z.object({ mode: z.literal("deployment"), deploymentId: z.string(), state: z.enum(RUN_STATES), summary: z.string() }),
+]);
+export const bootSettingsResponseSchema = z.object({
+  hostId: z.string(),
+  systemTemplateId: z.string().nullable(),
+  unattendedTemplateId: z.string().nullable(),
+  vars: recordSchema,
+  preferredMac: z.string().nullable(),
+  hostVars: recordSchema,
+  nextBoot: nextBootSummarySchema,
+  deployments: z.array(
+    z.object({ id: z.string(), action: z.enum(RUN_ACTIONS), state: z.enum(RUN_STATES), createdAt: timestampSchema, finishedAt: timestampSchema.nullable(), failureReason: z.string().nullable() }),
+  ),
+});
+export const hostVarsResponseSchema = z.object({ hostId: z.string(), vars: recordSchema });
+export const reinstallMarkResponseSchema = z.object({ deploymentId: z.string(), nextBoot: nextBootSummarySchema });
+export const reinstallUndoResponseSchema = z.object({ nextBoot: nextBootSummarySchema });
