@@ -126,7 +126,14 @@ const envSchema = z.object({
   KILN_RAMDISK_DIR: z.string().optional(),
   // The worker reads every host's power state this often (lib/power/poll.ts), at most this many
   // BMCs at a time, giving each this long before it counts as unknown ("did not answer").
-  KILN_POWER_POLL_SECONDS: z.coerce.number().int().min(5).max(86400).default(60),
+  // 0 switches the poll off (states then change only through power actions and "Check now").
+  KILN_POWER_POLL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(86400)
+    .refine((n) => n === 0 || n >= 5, "must be 0 (off) or at least 5 seconds")
+    .default(60),
   KILN_POWER_POLL_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
   KILN_POWER_POLL_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(20),
 

@@ -52,8 +52,8 @@ export async function startWorker(url: string, options: WorkerOptions = {}): Pro
     if (job.cron) await boss.schedule(job.name, job.cron, {});
     // One queued copy at most, however often the worker restarts.
     if (job.runAtStart) await boss.send(job.name, {}, { singletonKey: "worker-start" });
-    if (job.everySeconds) {
-      const seconds = job.everySeconds();
+    const seconds = job.everySeconds?.() ?? 0;
+    if (seconds > 0) {
       const send = () => void boss.send(job.name, {}).catch((err) => log.warn({ err, job: job.name }, "could not queue the periodic job"));
       send();
       timers.push(setInterval(send, seconds * 1000));

@@ -75,3 +75,8 @@ export async function listPowerOfHosts(db: DbOrTx, params: { hostIds: string[]; 
     .leftJoin(hostPower, sql`${hostPower.hostId} = ${hosts.id}`)
     .where(sql`${inArray(hosts.id, params.hostIds)} ${held}`);
 }
+
+/** Forgets a host's recorded state (its power settings changed: the old reading no longer applies). */
+export async function deleteHostPower(db: DbOrTx, hostId: string): Promise<void> {
+  await db.delete(hostPower).where(sql`${hostPower.hostId} = ${hostId}`);
+}

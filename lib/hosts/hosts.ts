@@ -1,5 +1,6 @@
 import { deleteHostRow, findTakenMacs, getActiveLeaseOfHost, getHostRow, insertHost, insertHostEvents, listHostEvents, listHostLeases, listHostRows, listInterfaces, replaceInterfaces, updateHostRow, type InterfaceRow } from "@/db/queries/hosts";
 import { getPoolRow } from "@/db/queries/pools";
+import { deleteHostPower } from "@/db/queries/power";
 import { isForeignKeyViolation, isUniqueViolation } from "@/db/errors";
 import type { HostRow } from "@/db/schema";
 import type { Db, DbOrTx } from "../db";
@@ -155,6 +156,8 @@ export async function updateHost(db: Db, actor: Actor, hostId: string, input: un
             }
           : {}),
       }))!;
+      // A reading taken through the old settings says nothing about the new ones.
+      if (data.power) await deleteHostPower(tx, hostId);
       const changed = Object.keys(data).filter((k) => k !== "siteId");
       if (changed.length || data.siteId === undefined) {
         await insertHostEvents(tx, [{ hostId, kind: "updated", actorUserId: actor.user?.id ?? null, message: `changed ${changed.join(", ")}` }]);

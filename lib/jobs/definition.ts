@@ -24,7 +24,7 @@ export type JobDefinition<S extends z.ZodType = z.ZodType> = {
   runAtStart?: boolean;
   /**
    * Also queued every this many seconds while the worker runs (one queued copy at most), for
-   * schedules finer than cron's minute or set from the environment (the power poll).
+   * schedules finer than cron's minute or set from the environment (the power poll); 0: never.
    */
   everySeconds?: () => number;
   handler: (db: Db, data: z.infer<S>) => Promise<unknown>;

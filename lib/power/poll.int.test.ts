@@ -10,6 +10,7 @@ import { listHostPower } from "@/db/queries/power";
 import { actorOf } from "@/lib/audit/audit";
 import { createHost, deleteHost } from "@/lib/hosts/hosts";
 import { useTestDb } from "@/test/harness/database";
+import { setTestEnv } from "@/test/harness/env";
 import { createActiveUser } from "@/test/harness/fixtures";
 import { startIpmiSim, type IpmiSim } from "@/test/harness/ipmi-sim";
 import { startRedfishSim, type RedfishSim } from "@/test/harness/redfish-sim";
@@ -101,11 +102,17 @@ describe("power poll", () => {
     expect(s["p-ipmi"]!.changedAt.getTime()).toBe(first["p-ipmi"]!.changedAt.getTime());
   });
 
-  it("the worker runs the poll by itself, at start and then every KILN_POWER_POLL_SECONDS", async () => {
+  it("the worker runs the poll by itself, at start and then every KILN_POWER_POLL_SECONDS; 0 turns it off", async () => {
     await deleteHost(t.db, admin, ids["p-dead"]!);
     delete ids["p-dead"];
     const before = (await states())["p-redfish"]!.checkedAt.getTime();
     redfish.setPowerState("On");
+    // Integration tests run with the poll off (test/harness/env.ts); a worker without it never polls.
+    const idle = await startWorker(t.url, { pollingIntervalSeconds: 0.5 });
+    await new Promise((r) => setTimeout(r, 1500));
+    await idle.stop();
+    expect((await states())["p-redfish"]!.checkedAt.getTime()).toBe(before);
+    setTestEnv({ KILN_POWER_POLL_SECONDS: "5" });
     const worker = await startWorker(t.url, { pollingIntervalSeconds: 0.5 });
     try {
       const deadline = Date.now() + 20_000;
@@ -115,8 +122,12 @@ describe("power poll", () => {
         s = await states();
       }
       expect(s["p-redfish"]).toMatchObject({ state: "on", message: "PowerState is On" });
+      // And again after the interval, without anyone asking.
+      redfish.setPowerState("Off");
+      await expect.poll(async () => (await states())["p-redfish"]!.state, { timeout: 12_000, interval: 250 }).toBe("off");
     } finally {
       await worker.stop();
+      setTestEnv();
     }
   });
 });

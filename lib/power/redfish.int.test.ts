@@ -3,7 +3,7 @@
 // and there is no BMC). HTTPS with its self-signed certificate, Basic authentication.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { actorOf } from "@/lib/audit/audit";
-import { createHost } from "@/lib/hosts/hosts";
+import { createHost, updateHost } from "@/lib/hosts/hosts";
 import { createLease } from "@/lib/leases/leases";
 import { addProjectMember, createProject } from "@/lib/projects/projects";
 import { useTestDb } from "@/test/harness/database";
@@ -125,6 +125,11 @@ describe("Redfish through the API's lib functions", () => {
     const all = (await listHostPowerViews(t.db, admin, [h.id, manual.id])).data;
     expect(all.find((v) => v.hostId === manual.id)).toMatchObject({ state: "unknown", reportsState: false, canPowerOff: false, networkBoot: null, message: expect.stringContaining("switched by hand") });
     await expectAppError(getHostPowerView(t.db, stranger, h.id), "not_found");
+    // New power settings: the old reading is forgotten until the next poll or test.
+    await updateHost(t.db, admin, h.id, { power: { driver: "redfish", params: { address: sim.address, username: sim.username, verifyCertificate: false } } });
+    expect(await getHostPowerView(t.db, holder, h.id)).toMatchObject({ state: "unknown", checkedAt: null, message: "Not read yet: Kiln reads it at its next poll (or press “Check now”)." });
+    expect(await testPowerSettings(t.db, admin, h.id)).toMatchObject({ ok: true, state: "off" });
+    expect(await getHostPowerView(t.db, holder, h.id)).toMatchObject({ state: "off" });
     await expectAppError(powerHost(t.db, holder, h.id, { action: "on", bootFromNetwork: "yes" }), "validation");
   });
 

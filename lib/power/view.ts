@@ -16,7 +16,7 @@ function toView(r: Row): PowerView {
     hostId: r.hostId,
     driver: r.driver,
     state: r.state ?? "unknown",
-    message: r.message ?? (reportsState ? "Not read yet: the worker reads it within a minute." : (d?.noStateReason ?? `Unknown power driver “${r.driver}”.`)),
+    message: r.message ?? (reportsState ? "Not read yet: Kiln reads it at its next poll (or press “Check now”)." : (d?.noStateReason ?? `Unknown power driver “${r.driver}”.`)),
     checkedAt: r.checkedAt?.toISOString() ?? null,
     changedAt: r.changedAt?.toISOString() ?? null,
     reportsState,

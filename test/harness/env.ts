@@ -55,6 +55,9 @@ const CONTROLLED = [
   "KILN_RATE_LIMIT_RESET_PER_IP",
   "KILN_SCRUB_MIB_PER_SECOND",
   "KILN_SCRUB_INTERVAL_HOURS",
+  "KILN_POWER_POLL_SECONDS",
+  "KILN_POWER_POLL_CONCURRENCY",
+  "KILN_POWER_POLL_TIMEOUT_SECONDS",
 ] as const;
 
 export type TestEnv = Partial<Record<(typeof CONTROLLED)[number], string | undefined>>;
@@ -71,7 +74,9 @@ export function setTestEnvDefaults(values: TestEnv): void {
 export function setTestEnv(overrides: TestEnv = {}): void {
   for (const key of CONTROLLED) delete process.env[key];
   // Machines reach the test's Kiln at the same name (a boot server would be KILN_URL's host on PORT + 1).
-  const merged: Record<string, string> = { KILN_URL: TEST_BASE_URL, KILN_BOOT_URL: TEST_BASE_URL, KILN_SECRET_KEY: "test-secret-key-for-sealing-power-passwords" };
+  // No power poll unless a test asks: its status calls would land in the recordings of the
+  // power plugins and BMC simulators that other tests assert on.
+  const merged: Record<string, string> = { KILN_URL: TEST_BASE_URL, KILN_BOOT_URL: TEST_BASE_URL, KILN_SECRET_KEY: "test-secret-key-for-sealing-power-passwords", KILN_POWER_POLL_SECONDS: "0" };
   for (const [k, v] of Object.entries({ ...fileDefaults, ...overrides })) {
     if (v === undefined) delete merged[k];
     else merged[k] = v;
