@@ -64,6 +64,10 @@ describe("starting a run", () => {
     // A template that does not render for this host, with its line and column.
     const broken = await createTemplate(t.db, holder, { name: "broken", kind: "system", format: "ipxe", source: "#!ipxe\necho {{ host.name | nosuchfilter }}\n" });
     await expectAppError(startDeployment(t.db, holder, hostId, { action: "install", systemTemplateId: broken.id }), "validation", /“broken” v1 does not render for prov-\d+: .*line 2, column \d+.*Nothing was started/);
+    // An undefined attribute (a 400, not a 500, and not an empty "mac="): where, and the name meant.
+    const typo = await createTemplate(t.db, holder, { name: "typo", kind: "system", format: "ipxe", source: "#!ipxe\nkernel x mac={{ host.mac }}\n" });
+    const undefinedErr = await expectAppError(startDeployment(t.db, holder, hostId, { action: "install", systemTemplateId: typo.id }), "validation", /“typo” v1 does not render for prov-\d+: host\.mac is undefined — did you mean host\.interface\.mac or host\.macs\? \(line 2, column 22\)\. Nothing was started/);
+    expect(undefinedErr.status).toBe(400);
     // Another run active on the host.
     const first = await startDeployment(t.db, holder, hostId, { action: "wipe_disk" });
     await expectAppError(startDeployment(t.db, holder, hostId, { action: "wipe_disk" }), "conflict", new RegExp(`busy: wipe the disks \\(deployment ${first.id}\\) is running`));
