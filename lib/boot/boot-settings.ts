@@ -18,7 +18,7 @@ async function describeNextBoot(db: DbOrTx, hostId: string) {
   const { next, active: d } = await loadBootDecision(db, hostId);
   if (!d) {
     // No run pending (a mark is possible), but a disk whose last write failed is not booted.
-    if (next.kind === "halt") return { mode: "local" as const, summary: `Halts: the last write to its disk ${next.state === "cancelled" ? "was cancelled" : "failed"} (${next.reason}); mark it for reinstall, or boot the disk anyway from the notice above.` };
+    if (next.kind === "halt") return { mode: "local" as const, summary: `Halts: the last write to its disk ${next.state === "cancelled" ? "was cancelled" : "failed"} (${next.reason}); reinstall it, or choose “Boot the disk anyway” on the host page.` };
     return { mode: "local" as const, summary: "Boots from its local disk." };
   }
   const sys = d.systemTemplateId ? await getTemplateRow(db, d.systemTemplateId) : undefined;
