@@ -41,7 +41,9 @@ test("[LAB] a researcher deploys an uploaded image to a lab machine from the bro
     const dialog = page.getByRole("dialog", { name: "Reinstall" });
     await dialog.getByLabel("Deploy an image").check();
     await dialog.getByLabel("Image", { exact: true }).selectOption({ label: image.name });
-    await dialog.getByRole("button", { name: "Start" }).click();
+    await dialog.getByRole("button", { name: "Review…" }).click();
+    await expect(dialog.getByTestId("reinstall-review")).toContainText(`image “${image.name}”`);
+    await dialog.getByRole("button", { name: "Erase the disk and deploy" }).click();
     await expect(dialog).toBeHidden();
     await expect(page.getByTestId("provisioning-state")).toHaveText("deploying");
 
@@ -68,6 +70,21 @@ test("[LAB] a researcher deploys an uploaded image to a lab machine from the bro
     await expect(page.getByTestId("run-log")).toContainText(/sha256 of the delivered image (matches|and of the mapped bytes match)/);
 
     await expect.poll(() => machine!.serial().includes(`KILN-BOOTED ${marker}`), { timeout: 90_000, message: "the deployed image boots" }).toBe(true);
+
+    // [ACCESS] The ssh line appears after the deploy, with the address the machine reported: the
+    // ramdisk prints its DHCP lease on the serial console and its agent sent the same address
+    // with the inventory. The boot request reached Kiln from 127.0.0.1 (the lab's guestfwd relay
+    // runs on this machine), shown for what it is. Kiln does not know a deployed image's accounts: root, said to be a guess.
+    const leased = /kiln-ramdisk: network up on \S+: (\d+\.\d+\.\d+\.\d+)\//.exec(machine!.serial())?.[1];
+    expect(leased, "the ramdisk's DHCP address on the serial console").toBeTruthy();
+    await page.reload();
+    const addresses = page.getByTestId("host-addresses");
+    await expect(addresses.locator(`li[data-source="agent"][data-address="${leased}"]`)).toBeVisible();
+    await expect(addresses.locator('li[data-source="boot"][data-address="127.0.0.1"]')).toContainText("loopback");
+    await expect(page.getByTestId("ssh-command")).toHaveText(`ssh root@${leased}`);
+    await expect(page.getByTestId("ssh-note")).toContainText("root is a guess");
+    const view = await apiOk(tokens[0]!, "GET", `/api/v1/hosts/${host.id}`, undefined, 200);
+    expect(view.host).toMatchObject({ provisioning: { state: "deployed", action: "deploy_image", runState: "done" }, access: { command: `ssh root@${leased}`, addressSource: "agent", userSource: "fallback" } });
   } finally {
     await machine?.remove();
     await fs.rm(work, { recursive: true, force: true });
