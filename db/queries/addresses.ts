@@ -41,6 +41,53 @@ export async function upsertHostAddresses(db: DbOrTx, p: { rows: HostAddressInse
     where a.host_id = ranked.host_id and a.address = ranked.address and a.source = ranked.source and ranked.n > ${p.keep}`);
 }
 
+/**
+ * The boot server's batch in one statement: each host's last seen and source address (never
+ * moving last seen backwards, as touchHostsSeen) and the address among the host's learned
+ * ones (source boot), then only the newest `keep` boot addresses of those hosts. One round
+ * trip per flush however many hosts: the machine plane's write budget.
+ */
+export async function recordBootSightings(
+  db: DbOrTx,
+  p: { rows: { hostId: string; at: Date; sourceIp: string | null; address: string | null; mac: string | null }[]; keep: number },
+): Promise<void> {
+  if (p.rows.length === 0) return;
+  const values = sql.join(
+    p.rows.map((r) => sql`(${r.hostId}::uuid, ${r.at.toISOString()}::timestamptz, ${r.sourceIp}::text, ${r.address}::text, ${r.mac}::text)`),
+    sql`, `,
+  );
+  // Data-modifying CTEs all see the snapshot from before the statement: the trim ranks the
+  // rows already there with this batch's, and never deletes a row this batch upserts (one
+  // statement must not change a row twice).
+  await db.execute(sql`
+    with v(id, at, ip, addr, mac) as (values ${values}),
+    touched as (
+      update hosts h set last_seen_at = v.at, source_ip = v.ip
+      from v where h.id = v.id and (h.last_seen_at is null or h.last_seen_at <= v.at)
+      returning h.id
+    ),
+    upserted as (
+      insert into host_addresses (host_id, address, source, mac, seen_at)
+      select distinct on (id, addr) id, addr, 'boot'::host_address_source, mac, at from v where addr is not null order by id, addr, at desc
+      on conflict (host_id, address, source) do update
+        set seen_at = greatest(host_addresses.seen_at, excluded.seen_at), mac = coalesce(excluded.mac, host_addresses.mac)
+      returning host_id
+    ),
+    ranked as (
+      select host_id, address, row_number() over (partition by host_id order by seen_at desc, address) as n
+      from (
+        select a.host_id, a.address, a.seen_at from host_addresses a
+        where a.source = 'boot' and a.host_id in (select id from v where addr is not null)
+          and not exists (select 1 from v where v.id = a.host_id and v.addr = a.address)
+        union all
+        select id, addr, at from v where addr is not null
+      ) candidates
+    )
+    delete from host_addresses a using ranked r
+    where a.source = 'boot' and a.host_id = r.host_id and a.address = r.address and r.n > ${p.keep}
+      and not exists (select 1 from v where v.id = a.host_id and v.addr = a.address)`);
+}
+
 export async function listAddressesOfHosts(db: DbOrTx, hostIds: string[]) {
   if (hostIds.length === 0) return [];
   return db

@@ -4,12 +4,12 @@
 // request), and the boots of a run coalesced into one count and one note. While PostgreSQL is
 // away they wait, bounded, and go out when it returns; a run's boots are never dropped (they
 // move it pending → running and are what its holder watches).
-import { recordDeploymentBoot, touchHostsSeen } from "@/db/queries/boot";
+import { recordDeploymentBoot } from "@/db/queries/boot";
 import type { Db } from "../db";
 import { DISCOVERY_LIMIT_PER_IP, DISCOVERY_WINDOW_SECONDS, discoverHost } from "../boot/boot-service";
 import { noteBootRequest } from "../deployments/agent";
-import { bootAddressRows } from "../hosts/addresses";
-import { upsertHostAddresses } from "@/db/queries/addresses";
+import { bootSightings } from "../hosts/addresses";
+import { recordBootSightings } from "@/db/queries/addresses";
 import { getLogger } from "../log";
 
 export const FLUSH_INTERVAL_MS = 1_000;
@@ -154,11 +154,10 @@ export class BootWrites {
         for (let i = 0; i < batch.length; i += FLUSH_AT_ITEMS) {
           const chunk = batch.slice(i, i + FLUSH_AT_ITEMS);
           try {
-            await touchHostsSeen(db, chunk);
-            // The source address joins the host's learned addresses in the same flush (one
-            // statement per chunk); a touch is due only when the address changes or a while
-            // has passed (isSeenWriteDue), so this costs no more writes than last seen does.
-            await upsertHostAddresses(db, bootAddressRows(chunk));
+            // Last seen, and the source address among the host's learned addresses, in one
+            // statement per chunk; a touch is due only when the address changes or a while has
+            // passed (isSeenWriteDue), so addresses cost no write that last seen did not.
+            await recordBootSightings(db, bootSightings(chunk));
           } catch (e) {
             if (!isConnectionError(e)) {
               dropped("last seen", { hosts: chunk.length }, e);

@@ -164,6 +164,14 @@ export function bootAddressRows(touches: { hostId: string; at: Date; sourceIp: s
   return { rows, keep: ADDRESSES_KEPT_PER_SOURCE };
 }
 
+/** The boot server's touches with their source address normalised, for recordBootSightings (last seen and boot address in one statement). */
+export function bootSightings(touches: { hostId: string; at: Date; sourceIp: string | null; mac?: string | null }[]) {
+  return {
+    rows: touches.map((t) => ({ hostId: t.hostId, at: t.at, sourceIp: t.sourceIp, address: (t.sourceIp ? normalizeAddress(t.sourceIp)?.address : null) ?? null, mac: t.mac ?? null })),
+    keep: ADDRESSES_KEPT_PER_SOURCE,
+  };
+}
+
 /** Records what a machine reported (or where its boot request came from), newest kept. */
 export async function recordHostAddresses(db: DbOrTx, p: { hostId: string; source: HostAddressSource; addresses: ReportedAddress[]; at: Date }): Promise<void> {
   if (p.addresses.length === 0) return;
