@@ -121,6 +121,9 @@ test("[POWER] an admin configures a Redfish BMC from the host page, tests it, an
     // Recorded on the host's timeline.
     await page.reload();
     await expect(page.getByText(/power on with the next boot from the network \(redfish\)/)).toBeVisible();
+    // And the admin's host list shows the state beside the host's.
+    await page.goto(`/admin/hosts?q=${encodeURIComponent(host.name)}`);
+    await expect(page.getByTestId(`host-row-${host.name}`).getByTestId("power-badge")).toHaveText("power on");
   } finally {
     await sim.stop();
   }
