@@ -30,16 +30,25 @@ export async function runPower(
       throw new PowerError(`The stored power password of ${host.name} cannot be read (was KILN_SECRET_KEY changed?). Set it again.`);
     }
   }
-  const result = await driver.run(action, {
-    host: { name: host.name, macs: ifaces.map((i) => i.mac), pxeMac: ifaces.find((i) => i.isPxe)?.mac ?? ifaces[0]?.mac ?? null },
-    params: host.powerParams,
-    secrets,
-    log: opts.log ?? (() => {}),
-    bootFromNetwork: opts.bootFromNetwork,
-  });
   // The badge follows an action at once instead of at the next poll. Drivers that cannot read
   // a state keep their "unknown, because…" (a sent packet says nothing about the machine).
-  if (driver.reportsState && opts.record !== false) await upsertHostPower(db, [{ hostId: host.id, state: result.state, message: result.message, checkedAt: new Date() }]);
+  const record = driver.reportsState && opts.record !== false;
+  let result: PowerResult;
+  try {
+    result = await driver.run(action, {
+      host: { name: host.name, macs: ifaces.map((i) => i.mac), pxeMac: ifaces.find((i) => i.isPxe)?.mac ?? ifaces[0]?.mac ?? null },
+      params: host.powerParams,
+      secrets,
+      log: opts.log ?? (() => {}),
+      bootFromNetwork: opts.bootFromNetwork,
+    });
+  } catch (e) {
+    // A failed reading is a reading: "unknown", with why (as the poll records it). A failed
+    // action says nothing about the state, which stays as last read.
+    if (record && action === "status" && e instanceof PowerError) await upsertHostPower(db, [{ hostId: host.id, state: "unknown", message: e.message, checkedAt: new Date() }]);
+    throw e;
+  }
+  if (record) await upsertHostPower(db, [{ hostId: host.id, state: result.state, message: result.message, checkedAt: new Date() }]);
   return result;
 }
 

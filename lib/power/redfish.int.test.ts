@@ -130,6 +130,10 @@ describe("Redfish through the API's lib functions", () => {
     expect(await getHostPowerView(t.db, holder, h.id)).toMatchObject({ state: "unknown", checkedAt: null, message: "Not read yet: Kiln reads it at its next poll (or press “Check now”)." });
     expect(await testPowerSettings(t.db, admin, h.id)).toMatchObject({ ok: true, state: "off" });
     expect(await getHostPowerView(t.db, holder, h.id)).toMatchObject({ state: "off" });
+    // A failed reading ("Check now", the test button) is recorded as unknown, with why.
+    await updateHost(t.db, admin, h.id, { power: { driver: "redfish", params: { address: sim.address, username: sim.username, verifyCertificate: false }, secrets: { password: "wrong" } } });
+    await expectAppError(powerHost(t.db, holder, h.id, { action: "status" }), "unavailable", /refused the login/);
+    expect(await getHostPowerView(t.db, holder, h.id)).toMatchObject({ state: "unknown", message: expect.stringContaining("refused the login: check the username and password") });
     await expectAppError(powerHost(t.db, holder, h.id, { action: "on", bootFromNetwork: "yes" }), "validation");
   });
 
