@@ -140,7 +140,9 @@ export async function startRedfishSim(options: RedfishSimOptions = {}): Promise<
       if (type === "ForceOff" || type === "GracefulShutdown") powerState = "Off";
       else if (type === "On" || type === "ForceOn") powerState = "On";
       else if (type === "PushPowerButton") powerState = powerState === "On" ? "Off" : "On";
-      else if (powerState === "On" || type === "PowerCycle") {
+      else if (type === "Nmi") {
+        /* a diagnostic interrupt: the power state stays */
+      } else if (powerState === "On" || type === "PowerCycle") {
         powerState = "On";
         // A restart consumes a one-shot override, as a real machine's next boot does.
         if (boot.BootSourceOverrideEnabled === "Once") Object.assign(boot, { BootSourceOverrideEnabled: "Disabled" });
