@@ -27,6 +27,7 @@ import * as hostById from "./hosts/[id]/route";
 import * as hostState from "./hosts/[id]/state/route";
 import * as hostPower from "./hosts/[id]/power/route";
 import * as hostPowerTest from "./hosts/[id]/power/test/route";
+import * as hostPowerList from "./hosts/power/route";
 import * as hostBulk from "./hosts/bulk/route";
 import * as hosts from "./hosts/route";
 import * as leaseExtend from "./leases/[id]/extend/route";
@@ -527,6 +528,19 @@ const ROWS: Row[] = [
   },
 
   // Power: the holder switches what they hold (manual driver: no hardware needed); admins test settings.
+  {
+    op: "GET /api/v1/hosts/{id}/power", handler: hostPower.GET,
+    prepare: async () => ({ params: { id: (await holderLease()).hostId } }),
+    expect: holderAndAdmin(200),
+    check: (body: { state: string; reportsState: boolean }) => expect(body).toMatchObject({ state: "unknown", reportsState: false }),
+  },
+  {
+    // A list's badges: everyone may ask; each caller gets only the hosts they may see.
+    op: "GET /api/v1/hosts/power", handler: hostPowerList.GET,
+    prepare: async () => ({ path: `/api/v1/hosts/power?ids=${(await holderLease()).hostId}` }),
+    expect: everyone(200),
+    check: (body: { data: unknown[] }, who) => expect(body.data).toHaveLength(who === "holder" || who === "admin" ? 1 : 0),
+  },
   {
     op: "POST /api/v1/hosts/{id}/power", handler: hostPower.POST,
     prepare: async () => ({ params: { id: (await holderLease()).hostId }, body: { action: "cycle" } }),
