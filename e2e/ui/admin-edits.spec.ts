@@ -102,6 +102,36 @@ test("[ADMIN] no boot-URL warning while machines are told a lab address, and the
   await ctx.close();
 });
 
+test("[ADMIN] a loopback boot URL puts a warning on every admin page and greys the DHCP snippets with the reason", async ({ browser }) => {
+  // The e2e Kiln's KILN_BOOT_URL is a lab address; the default site's own boot URL overrides
+  // it for its machines, so setting that to 127.0.0.1 shows what a Kiln started without
+  // KILN_BOOT_URL shows, without a second Kiln. Restored whatever happens.
+  const DEFAULT_SITE = "00000000-0000-4000-8000-000000000001";
+  const before = await apiOk<{ bootUrl: string | null }>(token, "GET", `/api/v1/sites/${DEFAULT_SITE}`, undefined, 200);
+  const { ctx, page } = await adminPage(browser);
+  try {
+    await apiOk(token, "PATCH", `/api/v1/sites/${DEFAULT_SITE}`, { bootUrl: "http://127.0.0.1:3001" }, 200);
+    await page.goto("/admin/hosts");
+    const banner = page.getByTestId("boot-url-warning");
+    await expect(banner).toContainText("Machines cannot reach the boot URL http://127.0.0.1:3001: 127.0.0.1 is a loopback address");
+    await expect(banner).toContainText("Set KILN_BOOT_URL to an address the machines can reach");
+    await page.goto("/admin/network-boot");
+    await expect(page.getByTestId("boot-url-warning")).toBeVisible();
+    const snippets = page.getByTestId("dhcp-snippet");
+    await expect(snippets).toHaveCount(3);
+    for (const s of await snippets.all()) {
+      await expect(s).toHaveAttribute("aria-disabled", "true");
+      await expect(s).toContainText("Not usable yet: it points machines at http://127.0.0.1:3001, which they cannot reach. Set KILN_BOOT_URL first.");
+    }
+  } finally {
+    await apiOk(token, "PATCH", `/api/v1/sites/${DEFAULT_SITE}`, { bootUrl: before.bootUrl }, 200);
+  }
+  await page.goto("/admin/hosts");
+  await expect(page.getByRole("heading", { name: "Hosts", exact: true })).toBeVisible();
+  await expect(page.getByTestId("boot-url-warning")).toHaveCount(0);
+  await ctx.close();
+});
+
 test("[UI] the favicon and static assets are served, and pages link an icon", async ({ page, request }) => {
   const ico = await request.get("/favicon.ico");
   expect(ico.status()).toBe(200);
