@@ -123,14 +123,24 @@ function Operation({ method, path, op }: { method: string; path: string; op: Ope
       <section className="mt-3">
         <h4 className="text-xs font-semibold uppercase tracking-wide text-stone-500">Responses</h4>
         <ul className="mt-1 space-y-1 text-sm">
-          {Object.entries(op.responses).map(([status, r]) => (
-            <li key={status} className="flex gap-3">
-              <span className={`w-10 shrink-0 font-mono ${status.startsWith("2") ? "text-green-800" : "text-stone-500"}`}>{status}</span>
-              <span className="text-stone-700">
-                <Prose text={r.description} />
-              </span>
-            </li>
-          ))}
+          {Object.entries(op.responses).map(([status, r]) => {
+            // The success body's schema (errors all share ErrorBody, described at the top).
+            const answer = status.startsWith("2") ? Object.entries(r.content ?? {})[0] : undefined;
+            return (
+              <li key={status} className="flex gap-3">
+                <span className={`w-10 shrink-0 font-mono ${status.startsWith("2") ? "text-green-800" : "text-stone-500"}`}>{status}</span>
+                <div className="min-w-0 flex-1 text-stone-700">
+                  <Prose text={r.description} />
+                  {answer ? (
+                    <details className="mt-1" data-testid={`answer-${method.toUpperCase()} ${path}`}>
+                      <summary className="cursor-pointer text-xs text-stone-500">Body ({answer[0]})</summary>
+                      <pre className="mt-2 max-h-96 overflow-auto rounded-md bg-stone-900 p-3 text-xs leading-relaxed text-stone-100">{JSON.stringify(readable(answer[1].schema), null, 2)}</pre>
+                    </details>
+                  ) : null}
+                </div>
+              </li>
+            );
+          })}
         </ul>
       </section>
     </article>

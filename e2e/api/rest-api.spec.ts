@@ -97,4 +97,10 @@ test("[API] the OpenAPI document is served, and /api-docs renders it grouped by 
   await expect(create).toContainText('"durationHours"');
   await expect(create).toContainText("409");
   await expect(page.getByTestId("op-GET /api/v1/hosts")).toContainText("per_page");
+  // Every operation shows its answer's body: the host view with its addresses, ssh line and deploy status.
+  expect(res.body.paths["/api/v1/hosts/{id}"].get.responses["200"].content["application/json"].schema.properties.host.required).toEqual(expect.arrayContaining(["addresses", "access", "provisioning"]));
+  const answer = page.getByTestId("answer-GET /api/v1/hosts/{id}");
+  await answer.locator("summary").click();
+  await expect(answer).toContainText('"provisioning"');
+  await expect(answer).toContainText('"addresses"');
 });
