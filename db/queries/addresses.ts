@@ -1,6 +1,6 @@
-import { desc, inArray, sql } from "drizzle-orm";
+import { and, desc, inArray, sql } from "drizzle-orm";
 import type { DbOrTx } from "../client";
-import { deployments, hostAddresses, type DeploymentRow, type HostAddressSource } from "../schema";
+import { deployments, hostAddresses, leaseHosts, type DeploymentRow, type HostAddressSource } from "../schema";
 
 export type HostAddressInsert = { hostId: string; address: string; source: HostAddressSource; mac: string | null; seenAt: Date };
 
@@ -88,12 +88,21 @@ export async function recordBootSightings(
       and not exists (select 1 from v where v.id = a.host_id and v.addr = a.address)`);
 }
 
-export async function listAddressesOfHosts(db: DbOrTx, hostIds: string[]) {
-  if (hostIds.length === 0) return [];
+/** With `leaseOf` (host → lease), only what was seen since the host joined that lease. */
+export async function listAddressesOfHosts(db: DbOrTx, hostIds: string[], leaseOf?: Map<string, string>) {
+  const ids = leaseOf ? hostIds.filter((id) => leaseOf.has(id)) : hostIds;
+  if (ids.length === 0) return [];
+  const sinceLease = leaseOf
+    ? sql`exists (select 1 from ${leaseHosts} lh where lh.host_id = ${hostAddresses.hostId} and ${hostAddresses.seenAt} >= lh.added_at
+        and (lh.host_id, lh.lease_id) in (${sql.join(
+          ids.map((id) => sql`(${id}::uuid, ${leaseOf.get(id)!}::uuid)`),
+          sql`, `,
+        )}))`
+    : undefined;
   return db
     .select({ hostId: hostAddresses.hostId, address: hostAddresses.address, source: hostAddresses.source, mac: hostAddresses.mac, seenAt: hostAddresses.seenAt })
     .from(hostAddresses)
-    .where(inArray(hostAddresses.hostId, hostIds))
+    .where(and(inArray(hostAddresses.hostId, ids), sinceLease))
     .orderBy(desc(hostAddresses.seenAt), hostAddresses.address);
 }
 

@@ -16,7 +16,7 @@ import { stopJobSender } from "@/lib/jobs/enqueue";
 import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";
 import { expectAppError } from "@/test/harness/fixtures";
-import { ADDRESSES_KEPT_PER_SOURCE } from "./addresses";
+import { ADDRESSES_KEPT_PER_SOURCE, recordHostAddresses } from "./addresses";
 import { getHostDetail, listHosts } from "./hosts";
 
 const t = await useTestDb();
@@ -128,6 +128,22 @@ describe("addresses a machine reports", () => {
     writes.touch(hostId, new Date(base - 60_000), newest.address, mac);
     await writes.flush();
     expect((await listAddressesOfHosts(t.db, [hostId]))[0]!.seenAt.getTime()).toBe(newest.seenAt.getTime());
+  });
+
+  it("a researcher sees only addresses seen since the host joined their lease; admins see all", async () => {
+    const { hostId } = await setup.heldHost();
+    const hourAgo = new Date(Date.now() - 3600_000);
+    await recordHostAddresses(t.db, { hostId, source: "installed", addresses: [{ address: "192.0.2.99", mac: null }], at: hourAgo });
+    await recordHostAddresses(t.db, { hostId, source: "agent", addresses: [{ address: "192.0.2.100", mac: null }], at: new Date() });
+    const theirs = await getHostDetail(t.db, setup.holder, hostId);
+    expect(theirs.host.addresses.map((a) => a.address)).toEqual(["192.0.2.100"]);
+    expect(theirs.host.access?.command).toBe("ssh root@192.0.2.100");
+    const listed = (await listHosts(t.db, setup.holder, { per_page: 500 })).data.find((h) => h.id === hostId)!;
+    expect(listed.addresses.map((a) => a.address)).toEqual(["192.0.2.100"]);
+    const admins = await getHostDetail(t.db, setup.admin, hostId);
+    expect(admins.host.addresses.map((a) => a.address)).toEqual(["192.0.2.100", "192.0.2.99"]);
+    // Installed beats agent for the ssh line when both are there.
+    expect(admins.host.access?.command).toBe("ssh root@192.0.2.99");
   });
 
   it("a machine the caller does not hold shows no run of another lease", async () => {

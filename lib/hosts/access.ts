@@ -53,10 +53,10 @@ export function accessOf(addresses: HostAddressView[], run: LatestRunRow | undef
 
 /**
  * For hosts the caller may already see. `leaseOf` (host → the caller's current lease) limits
- * a researcher's runs to their own lease's; admins pass none and see each host's latest run.
+ * a researcher's runs and addresses to their own lease's; admins pass none and see all.
  */
 export async function loadHostAccess(db: DbOrTx, p: { hostIds: string[]; leaseOf?: Map<string, string> }): Promise<Map<string, HostAccessInfo>> {
-  const [addresses, runs] = await Promise.all([listHostAddresses(db, p.hostIds), listLatestRunsOfHosts(db, p)]);
+  const [addresses, runs] = await Promise.all([listHostAddresses(db, p.hostIds, p.leaseOf), listLatestRunsOfHosts(db, p)]);
   const runOf = new Map(runs.map((r) => [r.hostId, r]));
   return new Map(
     p.hostIds.map((id) => {

@@ -181,9 +181,13 @@ export async function recordHostAddresses(db: DbOrTx, p: { hostId: string; sourc
   });
 }
 
-/** The learned addresses of each host, newest first (no authorisation: callers check who may see the host). */
-export async function listHostAddresses(db: DbOrTx, hostIds: string[]): Promise<Map<string, HostAddressView[]>> {
-  const rows = await listAddressesOfHosts(db, hostIds);
+/**
+ * The learned addresses of each host, newest first (no authorisation: callers check who may
+ * see the host). With `leaseOf` (a researcher's view), only those seen since the host joined
+ * their lease: where the machine was under someone else is none of their business.
+ */
+export async function listHostAddresses(db: DbOrTx, hostIds: string[], leaseOf?: Map<string, string>): Promise<Map<string, HostAddressView[]>> {
+  const rows = await listAddressesOfHosts(db, hostIds, leaseOf);
   const out = new Map<string, HostAddressView[]>();
   for (const r of rows) {
     const n = normalizeAddress(r.address);
