@@ -21,6 +21,9 @@ test("[START] npm start on an empty data dir serves sign-in, stops cleanly, and 
     await waitForLine(first.child, /Kiln is running at/, 120_000);
     await waitForLine(first.child, /\/setup\//, 10_000).catch(() => {});
     expect(first.output()).toMatch(/one-time link to create the first one/);
+    // Without KILN_BOOT_URL machines are told localhost: the log says so, with the chain URL they get.
+    expect(first.output()).toContain(`Machines chain-load http://localhost:${port + 1}/boot/chain.ipxe (derived from KILN_URL and the boot port ${port + 1}`);
+    expect(first.output()).toContain(`warning: Machines cannot reach the boot URL http://localhost:${port + 1}: localhost is, on each machine, the machine itself.`);
     const signin = await fetch(`${url}/signin`);
     expect(signin.status).toBe(200);
     expect(await signin.text()).toContain("Sign in to Kiln");
@@ -49,10 +52,13 @@ test("[START] npm start on an empty data dir serves sign-in, stops cleanly, and 
     await expect.poll(async () => fetch(`${url}/signin`).then(() => "up", () => "down")).toBe("down");
 
     // A second start on the same data dir keeps everything: no setup link (an admin exists), the token still works.
-    const second = startKiln(dataDir, port);
+    // …and with KILN_BOOT_URL set elsewhere, the log gives that chain URL (not the portal's), without a warning.
+    const second = startKiln(dataDir, port, "warn", { KILN_BOOT_URL: `http://10.1.0.2:${port + 1}` });
     await waitForLine(second.child, /Kiln is running at/, 120_000);
     await new Promise((r) => setTimeout(r, 500));
     expect(second.output()).not.toMatch(/\/setup\//);
+    expect(second.output()).toContain(`Machines chain-load http://10.1.0.2:${port + 1}/boot/chain.ipxe (KILN_BOOT_URL)`);
+    expect(second.output()).not.toContain("Machines cannot reach");
     expect((await fetch(`${url}/api/v1/users`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
     await stopProcessGroup(second.child, 30_000);
     expect(await waitForPostgresStopped(dataDir)).toBe(true);
