@@ -18,6 +18,7 @@ import { addProjectMember, createProject } from "@/lib/projects/projects";
 import { syncBuiltinTemplates } from "@/lib/templates/templates";
 import { getImageVersionRow, updateImageVersionFrom } from "@/db/queries/images";
 import { listLeaseEventRows } from "@/db/queries/leases";
+import { listAddressesOfHosts } from "@/db/queries/addresses";
 import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";
 import { createActiveUser } from "@/test/harness/fixtures";
@@ -127,6 +128,13 @@ describe("the deploy agent script", () => {
     expect(view.progress.bytesWritten).toBe(img.bytes.length);
     expect(view.logs.map((l) => l.line)).toEqual(expect.arrayContaining([`writing ${img.bytes.length} bytes (raw) to ${dev}/vda`, `done: ${img.bytes.length} bytes, sha256 ${img.sha256}`]));
     expect(view.logs.some((l) => l.line.startsWith("inventory recorded:"))).toBe(true);
+    // Each NIC's addresses went with the inventory (`ip -o addr`; the script runs on this
+    // machine, so its interfaces are this machine's): the routable IPv4 ones are the host's now.
+    const here = Object.values(os.networkInterfaces()).flat().filter((i) => i && !i.internal && i.family === "IPv4" && !i.address.startsWith("169.254.")).map((i) => i!.address);
+    const learned = (await listAddressesOfHosts(t.db, [run.hostId])).filter((a) => a.source === "agent").map((a) => a.address);
+    // A machine with no network interface but loopback has nothing to report.
+    expect(learned).toEqual(expect.arrayContaining(here));
+    if (here.length > 0) expect(learned.length).toBeGreaterThan(0);
   });
 
   it("resumes with Range where it stopped when the server dies mid-image, and the image lands intact", async () => {
