@@ -32,7 +32,7 @@ class TestAgent {
   }
 }
 
-test("[DEPLOY] a researcher reinstalls a host from one of their images and follows it live: steps, progress with rate, the end", async ({ page }) => {
+test("[DEPLOY] a researcher reinstalls a host from one of their images — one Reinstall entry, a review before anything starts — and follows it live: steps, progress with rate, the end", async ({ page }) => {
   const admin = await adminToken(uniqueName("deploy-ui"));
   const { email, tokens } = await registerResearcher("deployer", 1);
   const token = tokens[0]!;
@@ -54,12 +54,27 @@ test("[DEPLOY] a researcher reinstalls a host from one of their images and follo
   await signIn(page, email, PASSWORD);
   await page.goto(`/hosts/${host.id}`);
   await expect(page.getByTestId("provisioning-state")).toHaveText("not provisioned");
+  // One way to reinstall: no second card with its own "Mark for reinstall".
+  await expect(page.getByRole("button", { name: /reinstall/i })).toHaveCount(1);
+  await expect(page.getByText("Network boot", { exact: true })).toHaveCount(0);
+  await expect(page.getByTestId("host-next-boot")).toHaveText("Next boot: its local disk.");
   await page.getByRole("button", { name: "Reinstall…" }).click();
   const dialog = page.getByRole("dialog", { name: "Reinstall" });
   await expect(dialog.getByLabel("Deploy an image")).toBeChecked();
   await expect(dialog.getByLabel("Version", { exact: true })).toContainText("version 1");
   await dialog.getByLabel("Mail me when it finishes").check();
-  await dialog.getByRole("button", { name: "Start" }).click();
+  // The first click only reviews: it says what happens to the machine, and nothing has started.
+  await dialog.getByRole("button", { name: "Review…" }).click();
+  const review = dialog.getByTestId("reinstall-review");
+  await expect(review).toContainText(`Kiln cannot restart ${host.name} (manual power): it boots it the next time it network-boots`);
+  await expect(review).toContainText("Its disk is overwritten with image");
+  await expect(review).toContainText("Everything on it now is lost.");
+  expect((await apiOk<{ data: unknown[] }>(token, "GET", `/api/v1/hosts/${host.id}/deployments`, undefined, 200)).data).toHaveLength(0);
+  // Back keeps the choices; the confirm starts it.
+  await dialog.getByRole("button", { name: "Back" }).click();
+  await expect(dialog.getByLabel("Mail me when it finishes")).toBeChecked();
+  await dialog.getByRole("button", { name: "Review…" }).click();
+  await dialog.getByRole("button", { name: "Erase the disk and deploy" }).click();
   await expect(dialog).toBeHidden();
 
   // The worker powers the machine (manual driver: it asks the holder) and the run waits for the boot.
@@ -97,10 +112,10 @@ test("[DEPLOY] a researcher reinstalls a host from one of their images and follo
   await page.reload();
   await expect(page.getByTestId("provisioning-state")).toHaveText("deployed");
   await page.goto("/");
-  await expect(page.getByTestId("run-badge")).toHaveText("deployed");
+  await expect(page.getByTestId("run-badge")).toHaveText("run: deployed");
 });
 
-test("[DEPLOY] a run whose machine reports a failure shows why, and the researcher retries it", async ({ page }) => {
+test("[DEPLOY] a run whose machine reports a failure shows why; the researcher retries it, then cancels it with one confirmed Cancel, and the lease stays active", async ({ page }) => {
   const admin = await adminToken(uniqueName("deploy-fail"));
   const { email } = await registerResearcher("deployfail", 0);
   const pool = await createPool(admin, { name: uniqueName("pool") });
@@ -115,7 +130,9 @@ test("[DEPLOY] a run whose machine reports a failure shows why, and the research
   await page.getByRole("button", { name: "Reinstall…" }).click();
   const dialog = page.getByRole("dialog", { name: "Reinstall" });
   await dialog.getByLabel("Wipe the disks").check();
-  await dialog.getByRole("button", { name: "Start" }).click();
+  await dialog.getByRole("button", { name: "Review…" }).click();
+  await expect(dialog.getByTestId("reinstall-review")).toContainText("The disks' signatures, partition tables and both ends are erased.");
+  await dialog.getByRole("button", { name: "Wipe the disks" }).click();
   await expect(page.getByTestId("run-steps").locator('[data-step="boot"]')).toHaveAttribute("data-state", "running");
 
   const agent = new TestAgent(mac);
@@ -128,6 +145,23 @@ test("[DEPLOY] a run whose machine reports a failure shows why, and the research
 
   await page.getByRole("button", { name: "Retry" }).click();
   await expect(page.getByTestId("provisioning-state")).toHaveText("wiping");
-  await page.getByRole("button", { name: "Cancel run" }).click();
+  await expect(page.getByTestId("host-next-boot")).toContainText("Next boot: the run's script (wipe the disks");
+  // One Cancel for the run (no "Undo the mark" beside it), and it asks first, saying what happens to the machine.
+  await expect(page.getByRole("button", { name: /cancel run|undo the mark/i })).toHaveCount(1);
+  await page.getByRole("button", { name: "Cancel run…" }).click();
+  const confirm = page.getByRole("dialog", { name: `Cancel the run on ${host.name}?` });
+  await expect(confirm.getByTestId("cancel-consequences")).toContainText("Kiln cannot switch the machine off (manual power)");
+  await expect(confirm.getByTestId("cancel-consequences")).toContainText("the machine will boot its local disk next time");
+  await expect(confirm.getByTestId("cancel-consequences")).toContainText("Your lease is not affected.");
+  await confirm.getByRole("button", { name: "Keep it running" }).click();
+  await expect(confirm).toBeHidden();
+  await expect(page.getByTestId("provisioning-state")).toHaveText("wiping");
+  await page.getByRole("button", { name: "Cancel run…" }).click();
+  await confirm.getByRole("button", { name: "Cancel the run" }).click();
   await expect(page.getByTestId("provisioning-state")).toHaveText("cancelled");
+  await expect(page.getByTestId("host-next-boot")).toHaveText("Next boot: its local disk.");
+  // The run was cancelled, not the lease: the dashboard says which is which.
+  await page.goto("/");
+  await expect(page.getByTestId("run-badge")).toHaveText("run: cancelled");
+  await expect(page.getByTestId("lease-state")).toHaveText("lease: active");
 });

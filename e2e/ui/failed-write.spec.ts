@@ -37,7 +37,7 @@ test("[DEPLOY] progress never goes back; a write that fails part-way halts the m
 
   await signIn(page, email, PASSWORD);
   await page.goto(`/hosts/${host.id}`);
-  await expect(page.getByTestId("host-next-boot")).toContainText(`Next network boot: its run (deploy an image, deployment ${run.id}).`);
+  await expect(page.getByTestId("host-next-boot")).toContainText(`Next boot: the run's script (deploy an image, deployment ${run.id}).`);
   const bar = page.getByTestId("deploy-progress");
   await post("progress", { bytes: (bytes.length * 3) / 4, totalBytes: bytes.length, phase: "write" });
   await expect(bar).toHaveAttribute("aria-valuenow", "75");
@@ -53,12 +53,12 @@ test("[DEPLOY] progress never goes back; a write that fails part-way halts the m
   expect(await bootAnswer()).toContain("Kiln: the last write to this machine's disk failed or was cancelled: Write the image: checksum mismatch");
   await page.reload();
   const notice = page.getByTestId("host-next-boot");
-  await expect(notice).toContainText("Next network boot: halts.");
+  await expect(notice).toContainText("Next boot: halts.");
   await expect(notice).toContainText(`The last write to its disk failed (deployment ${run.id}): Write the image: checksum mismatch: expected ${sha}`);
   // The re-check the failure queued finds the stored bytes intact: the version stays ready.
   await expect.poll(async () => (await api(token, "GET", `/api/v1/images/${image.id}/versions/1`)).body.state, { timeout: 5_000 }).toBe("ready");
 
   await notice.getByRole("button", { name: "Boot the disk anyway" }).click();
-  await expect(page.getByTestId("host-next-boot")).toContainText("Next network boot: boots its local disk.");
+  await expect(page.getByTestId("host-next-boot")).toContainText("Next boot: its local disk.");
   expect(await bootAnswer()).toContain("this machine boots from its local disk");
 });
