@@ -7,7 +7,7 @@ import { expect, test, type Page } from "@playwright/test";
 import { startIpmiSim, type IpmiSim } from "../../test/harness/ipmi-sim";
 import { adminToken, api, apiOk, registerResearcher } from "../support/api";
 import { addMember, createPool, createProject, uniqueName } from "../support/inventory";
-import { createLabMachine, registerLabMachine, type LabMachine } from "../support/machines";
+import { createLabMachine, registerLabMachine, startRelay, type LabMachine } from "../support/machines";
 import { PASSWORD, readState } from "../support/state";
 import { signIn } from "../support/ui";
 
@@ -163,4 +163,37 @@ test("[CONSOLE] someone who does not hold the host gets no console", async ({ pa
   expect(await outcome(`/console/${host.id}?ticket=forged.ticket`)).toBe("refused");
   expect(await outcome(url)).toBe("opened");
   expect(await outcome(url)).toBe("refused");
+});
+
+test("[CONSOLE] a failed run keeps the machine's last console lines, with nobody attached", async ({ page }) => {
+  test.setTimeout(240_000);
+  const s = await setup("con-tail");
+  // Its network boot goes to a closed port (a wrong next-server): iPXE says so on the serial
+  // port, Kiln never hears of the machine, and the run fails at the boot deadline (45 s here).
+  const closed = await startRelay(1);
+  const port = closed.port;
+  await closed.close();
+  let machine: LabMachine | null = null;
+  try {
+    machine = await createLabMachine({ name: uniqueName("con-tail"), mac: "52:54:00:4b:56:04", port, uefi: true });
+    const host = await registerLabMachine(s.admin, machine, s.pool.id);
+    await apiOk(s.admin, "POST", "/api/v1/leases", { hostIds: [host.id], userId: s.userId, projectId: s.project.id, durationHours: 2 }, 201);
+    const run = await apiOk<{ id: string }>(s.researcher.tokens[0]!, "POST", `/api/v1/hosts/${host.id}/deployments`, { action: "wipe_disk" }, 201);
+    await expect
+      .poll(async () => (await apiOk<{ state: string }>(s.researcher.tokens[0]!, "GET", `/api/v1/deployments/${run.id}`, undefined, 200)).state, { timeout: 150_000, intervals: [2_000] })
+      .toBe("failed");
+    // The boot server's recorder wrote the tail while the run went on and once more at its end.
+    await expect
+      .poll(async () => (await apiOk<{ console: { text: string } | null }>(s.researcher.tokens[0]!, "GET", `/api/v1/deployments/${run.id}`, undefined, 200)).console?.text ?? "", { timeout: 15_000 })
+      .toMatch(/chain\.ipxe\.\.\. (Connection (refused|reset)|Error)/);
+
+    await signIn(page, s.researcher.email, PASSWORD);
+    await page.goto(`/hosts/${host.id}`);
+    await expect(page.getByText(/Console \(last lines, as of/)).toBeVisible();
+    await expect(page.getByTestId("run-console")).toContainText("iPXE");
+    await expect(page.getByTestId("run-console")).toContainText("chain.ipxe");
+    await expect(page.getByTestId("run-console")).not.toContainText("\x1b");
+  } finally {
+    await machine?.remove();
+  }
 });
