@@ -10,6 +10,8 @@ export class TemplateError extends Error {
     readonly kind: "syntax" | "render" | "limit" | "undefined" = "syntax",
     /** For an undefined name: the closest names the context has ("host.interface.mac"), best first. */
     readonly suggestions: string[] = [],
+    /** For an undefined name: the name as read ("host.mac"); line and column point at its last part. */
+    readonly missing: string | null = null,
   ) {
     super(`${message} (line ${line}, column ${column})`);
     this.name = "TemplateError";

@@ -62,7 +62,7 @@ class Renderer implements Helpers {
     const suggestions = closestPaths(u.hint, contextPaths(this.root, local));
     const p = positionAt(this.source, u.at >= 0 ? u.at : at);
     const hint = suggestions.length ? ` — did you mean ${suggestions.slice(0, 2).join(" or ")}?` : "";
-    throw new TemplateError(`${u.hint.slice(0, 200)} is undefined${hint}`, p.line, p.column, "undefined", suggestions);
+    throw new TemplateError(`${u.hint.slice(0, 200)} is undefined${hint}`, p.line, p.column, "undefined", suggestions, u.hint.slice(0, 200));
   }
 
   /** The value, unless it is undefined: then the error above. */

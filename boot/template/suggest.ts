@@ -77,3 +77,19 @@ export function closestPaths(missing: string, paths: string[], limit = 3): strin
     .slice(0, limit)
     .map((s) => s.p);
 }
+
+/**
+ * The edit that turns an undefined name into a suggestion, at the error's position (which
+ * points at the missing name's last part): replace `length` characters there with `text`.
+ * host.mac → host.interface.mac replaces "mac" with "interface.mac"; hots → host replaces
+ * "hots". Null when the suggestion does not share the missing name's parent, or the name went
+ * through an index (the text at the position is then not simply the last part).
+ */
+export function fixFor(missing: string, suggestion: string): { length: number; text: string } | null {
+  if (missing.includes("[")) return null;
+  const cut = missing.lastIndexOf(".");
+  const parent = cut < 0 ? "" : missing.slice(0, cut + 1);
+  const leaf = missing.slice(cut + 1);
+  if (!suggestion.startsWith(parent) || suggestion.length === parent.length) return null;
+  return { length: leaf.length, text: suggestion.slice(parent.length) };
+}

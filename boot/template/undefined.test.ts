@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { renderTemplate, TemplateError } from "./index";
-import { closestPaths, contextPaths, editDistance } from "./suggest";
+import { closestPaths, contextPaths, editDistance, fixFor } from "./suggest";
 import { toValue, type Dict } from "./values";
 
 // The shape boot/context.ts builds, trimmed to what these cases read.
@@ -31,6 +31,7 @@ describe("undefined names are errors (StrictUndefined, with `if x` allowed)", ()
     expect(e.column).toBe(28);
     expect(e.reason).toBe("host.mac is undefined — did you mean host.interface.mac or host.macs?");
     expect(e.suggestions[0]).toBe("host.interface.mac");
+    expect(e.missing).toBe("host.mac");
   });
 
   it("suggests for a misspelt top-level name, a loop variable and a set name", () => {
@@ -88,5 +89,25 @@ describe("suggestions", () => {
     expect(paths.length).toBeLessThanOrEqual(2000);
     closestPaths("k1.a.c", paths);
     expect(Date.now() - t0).toBeLessThan(1000);
+  });
+});
+
+describe("the editor's fix for a suggestion", () => {
+  it("replaces the missing last part at the error's position", () => {
+    expect(fixFor("host.mac", "host.interface.mac")).toEqual({ length: 3, text: "interface.mac" });
+    expect(fixFor("user.nmae", "user.name")).toEqual({ length: 4, text: "name" });
+    expect(fixFor("hots", "host")).toEqual({ length: 4, text: "host" });
+    expect(fixFor("vars.dsk", "host.facts.disks")).toBeNull();
+    expect(fixFor("host.macs[5]", "host.macs")).toBeNull();
+  });
+
+  it("gives text that renders, applied where the error points", () => {
+    const src = "#!ipxe\nkernel vmlinuz mac={{ host.mac }}\n";
+    const e = err(src);
+    const fix = fixFor(e.missing!, e.suggestions[0]!)!;
+    const lines = src.split("\n");
+    const line = lines[e.line - 1]!;
+    lines[e.line - 1] = line.slice(0, e.column - 1) + fix.text + line.slice(e.column - 1 + fix.length);
+    expect(r(lines.join("\n"))).toBe("#!ipxe\nkernel vmlinuz mac=52:54:00:12:34:56\n");
   });
 });

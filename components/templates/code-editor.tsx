@@ -15,6 +15,8 @@ export type CodeEditorHandle = {
   markLine: (line: number | null) => void;
   /** Replaces the selection (or inserts at the cursor) with `text`, and puts the cursor after it. */
   insert: (text: string) => void;
+  /** Replaces `length` characters at line:column (1-based) with `text` (a suggestion's fix). */
+  replaceAt: (line: number, column: number, length: number, text: string) => void;
 };
 
 const setErrorLine = StateEffect.define<number | null>();
@@ -84,6 +86,14 @@ export function CodeEditor({
         },
         markLine(line) {
           view.dispatch({ effects: setErrorLine.of(line) });
+        },
+        replaceAt(line, column, length, text) {
+          if (view.state.readOnly || line < 1 || line > view.state.doc.lines) return;
+          const l = view.state.doc.line(line);
+          const from = Math.min(l.from + Math.max(0, column - 1), l.to);
+          const to = Math.min(from + length, l.to);
+          view.dispatch({ changes: { from, to, insert: text }, selection: { anchor: from + text.length }, scrollIntoView: true });
+          view.focus();
         },
         insert(text) {
           if (view.state.readOnly) return;

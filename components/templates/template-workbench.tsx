@@ -13,10 +13,11 @@ import { CodeEditor, type CodeEditorHandle } from "./code-editor";
 import { DiffView } from "./diff-view";
 import { VariablesPanel } from "./variables-panel";
 import type { ContextVariable } from "@/boot/context";
+import { fixFor } from "@/boot/template/suggest";
 
 type Preview =
   | { ok: true; output: string; warnings: string[]; bytes: number; variables: ContextVariable[] }
-  | { ok: false; error: { message: string; line: number; column: number; kind: string; suggestions: string[] }; variables: ContextVariable[] };
+  | { ok: false; error: { message: string; line: number; column: number; kind: string; suggestions: string[]; missing: string | null }; variables: ContextVariable[] };
 
 export type WorkbenchTemplate = {
   id: string;
@@ -157,6 +158,21 @@ export function TemplateWorkbench({ template, hosts }: { template: WorkbenchTemp
                   line {p.error.line}, column {p.error.column}
                 </button>
                 : {p.error.message}
+                {template.canEdit && p.error.missing
+                  ? p.error.suggestions.map((s) => {
+                      const fix = fixFor(p.error.missing!, s);
+                      return fix ? (
+                        <button
+                          key={s}
+                          type="button"
+                          onClick={() => editor.current?.replaceAt(p.error.line, p.error.column, fix.length, fix.text)}
+                          className="ml-2 rounded bg-white px-2 py-0.5 font-mono text-xs text-red-800 ring-1 ring-red-300 hover:bg-red-100"
+                        >
+                          Use {s}
+                        </button>
+                      ) : null;
+                    })
+                  : null}
               </div>
             ) : null}
             <VariablesPanel

@@ -176,7 +176,7 @@ class RenderPool {
       slot.current = null;
       slot.timer = null;
       if (m.ok) p.resolve(m.output);
-      else p.reject(new TemplateError(m.error.message, m.error.line, m.error.column, m.error.kind, m.error.suggestions));
+      else p.reject(new TemplateError(m.error.message, m.error.line, m.error.column, m.error.kind, m.error.suggestions, m.error.missing));
       this.dispatch();
     });
     worker.on("error", (err: Error & { code?: string }) => {

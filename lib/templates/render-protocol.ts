@@ -5,4 +5,4 @@ export type RenderJob = { id: number; op: "render" | "compile"; source: string; 
 
 export type RenderReply =
   | { id: number; ok: true; output: string }
-  | { id: number; ok: false; error: { message: string; line: number; column: number; kind: "syntax" | "render" | "limit" | "undefined"; suggestions: string[] } };
+  | { id: number; ok: false; error: { message: string; line: number; column: number; kind: "syntax" | "render" | "limit" | "undefined"; suggestions: string[]; missing: string | null } };

@@ -29,7 +29,7 @@ port.on("message", (job: RenderJob) => {
     reply = job.op === "compile" ? { id: job.id, ok: true, output: "" } : { id: job.id, ok: true, output: renderCompiled(compiled, job.context ?? {}, job.limits) };
   } catch (e) {
     const te = e instanceof TemplateError ? e : new TemplateError(`The template could not be rendered: ${(e as Error).message}`, 1, 1, "render");
-    reply = { id: job.id, ok: false, error: { message: te.reason, line: te.line, column: te.column, kind: te.kind, suggestions: te.suggestions } };
+    reply = { id: job.id, ok: false, error: { message: te.reason, line: te.line, column: te.column, kind: te.kind, suggestions: te.suggestions, missing: te.missing } };
   }
   port.postMessage(reply);
 });

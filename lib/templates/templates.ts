@@ -143,7 +143,7 @@ export async function diffTemplateVersions(db: Db, actor: Actor, id: string, fro
 /** Both outcomes carry what the template could use for this host (the editor's variables panel). */
 export type PreviewResult =
   | { ok: true; output: string; warnings: string[]; bytes: number; variables: ContextVariable[] }
-  | { ok: false; error: { message: string; line: number; column: number; kind: string; suggestions: string[] }; variables: ContextVariable[] };
+  | { ok: false; error: { message: string; line: number; column: number; kind: string; suggestions: string[]; missing: string | null }; variables: ContextVariable[] };
 
 /**
  * Renders a template (saved, or the editor's unsaved text) for a host the actor holds,
@@ -179,7 +179,7 @@ export async function previewTemplate(db: Db, actor: Actor, input: unknown): Pro
     const output = await renderInPool(source!, context);
     return { ok: true, output, warnings: format ? checkRendered(format, output) : [], bytes: Buffer.byteLength(output), variables };
   } catch (e) {
-    if (e instanceof TemplateError) return { ok: false, error: { message: e.reason, line: e.line, column: e.column, kind: e.kind, suggestions: e.suggestions }, variables };
+    if (e instanceof TemplateError) return { ok: false, error: { message: e.reason, line: e.line, column: e.column, kind: e.kind, suggestions: e.suggestions, missing: e.missing }, variables };
     throw e;
   }
 }

@@ -107,7 +107,7 @@ export const previewResponseSchema = z.discriminatedUnion("ok", [
   z.object({ ok: z.literal(true), output: z.string(), warnings: z.array(z.string()), bytes: z.number().int(), variables: z.array(contextVariableSchema) }),
   z.object({
     ok: z.literal(false),
-    error: z.object({ message: z.string(), line: z.number().int(), column: z.number().int(), kind: z.string(), suggestions: z.array(z.string()).optional() }),
+    error: z.object({ message: z.string(), line: z.number().int(), column: z.number().int(), kind: z.string(), suggestions: z.array(z.string()).optional(), missing: z.string().nullable().optional() }),
     variables: z.array(contextVariableSchema),
   }),
 ]);
