@@ -48,7 +48,12 @@ export function HostAccessCard({ addresses, access }: { addresses: HostAddressVi
             {USER_NOTE[access.userSource]} Address from the {SOURCE_LABEL[access.addressSource].label}.
           </p>
         </div>
-      ) : null}
+      ) : (
+        <p className="text-sm text-stone-500" data-testid="ssh-none">
+          No ssh line yet: none of these addresses can be reached from elsewhere. One comes when the deploy agent or the installed
+          system reports its own.
+        </p>
+      )}
       <ul className="divide-y divide-stone-100 text-sm" data-testid="host-addresses">
         {addresses.map((a) => {
           const note = scopeNote(a);

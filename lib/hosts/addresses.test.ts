@@ -72,13 +72,17 @@ describe("addresses", () => {
     ]);
   });
 
-  it("picks the ssh address: routable first, then installed > agent > boot, IPv4 before IPv6, newest", () => {
+  it("picks the ssh address: routable only, installed > agent > boot, IPv4 before IPv6, newest", () => {
     const boot = view("127.0.0.1", "boot", "2026-12-02T12:00:00.000Z");
     const agent = view("10.0.2.15", "agent", "2026-12-02T10:00:00.000Z");
     const installed6 = view("2001:db8::15", "installed");
     const installed4old = view("192.0.2.10", "installed", "2026-12-01T00:00:00.000Z");
     const installed4new = view("192.0.2.11", "installed", "2026-12-02T00:00:00.000Z");
-    expect(pickSshAddress([boot])).toBe(boot);
+    // A relay's loopback address is no address to ssh to.
+    expect(pickSshAddress([boot])).toBeNull();
+    expect(pickSshAddress([view("fe80::1", "installed")])).toBeNull();
+    const routedBoot = view("192.0.2.7", "boot");
+    expect(pickSshAddress([boot, routedBoot])).toBe(routedBoot);
     expect(pickSshAddress([boot, agent])).toBe(agent);
     expect(pickSshAddress([boot, agent, installed6])).toBe(installed6);
     expect(pickSshAddress([installed6, installed4old, installed4new, agent])).toBe(installed4new);

@@ -99,14 +99,14 @@ export function cleanReported(items: { address: string; mac?: string | null }[])
 const SOURCE_RANK: Record<HostAddressSource, number> = { installed: 0, agent: 1, boot: 2 };
 
 /**
- * The address an ssh line should use: routable before anything else, then what the installed
- * system reported, then the deploy agent, then the boot request's source; IPv4 before IPv6
- * (a lab's IPv6 is more often unrouted), the newest first.
+ * The address an ssh line should use: a routable one only (`ssh root@127.0.0.1` would reach
+ * the reader's own machine), what the installed system reported before the deploy agent's
+ * before the boot request's source; IPv4 before IPv6 (a lab's IPv6 is more often unrouted),
+ * the newest first.
  */
 export function pickSshAddress<T extends Pick<HostAddressView, "address" | "family" | "scope" | "source" | "seenAt">>(addresses: T[]): T | null {
-  const sorted = [...addresses].sort(
+  const sorted = addresses.filter((a) => isRoutableScope(a.scope)).sort(
     (x, y) =>
-      Number(!isRoutableScope(x.scope)) - Number(!isRoutableScope(y.scope)) ||
       SOURCE_RANK[x.source] - SOURCE_RANK[y.source] ||
       x.family - y.family ||
       y.seenAt.localeCompare(x.seenAt),
