@@ -229,7 +229,7 @@ export const hostAccessSchema = z
     command: z.string().describe("`ssh <user>@<address>`"),
   })
   .nullable()
-  .describe("An ssh line from the best address known (null: none yet).");
+  .describe("An ssh line from the best routable address known (null: none yet; loopback and link-local addresses get none).");
 
 const hostLeaseSchema = z.object({ id: z.string(), holderEmail: z.string().nullable(), endsAt: timestampSchema.nullable() });
 const releaseWaitSchema = z.object({ message: z.string(), deploymentId: z.string(), leaseId: z.string().nullable(), since: timestampSchema.nullable(), until: timestampSchema.nullable() });
