@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { getDeploymentConsole } from "@/db/queries/consoles";
 import { listAudit } from "@/db/queries/audit";
+import { updateUser } from "@/db/queries/users";
 import { deployments } from "@/db/schema";
 import { actorOf, type Actor } from "@/lib/audit/audit";
 import { createHost } from "@/lib/hosts/hosts";
@@ -72,9 +73,9 @@ async function startShellVm(dir: string): Promise<{ socket: string; log: string 
 }
 
 /** The boot server's console WebSocket on a port of this process (as scripts/boot-server.ts mounts it). */
-async function startConsoleServer(hub: ConsoleHub, book = new TicketBook()) {
+async function startConsoleServer(hub: ConsoleHub, book = new TicketBook(), recheckMs?: number) {
   const server = http.createServer((_, res) => res.writeHead(404).end());
-  const upgrade = createConsoleUpgrade({ db: t.db, hub, book });
+  const upgrade = createConsoleUpgrade({ db: t.db, hub, book, recheckMs });
   server.on("upgrade", upgrade);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   const port = (server.address() as net.AddressInfo).port;
@@ -84,7 +85,8 @@ async function startConsoleServer(hub: ConsoleHub, book = new TicketBook()) {
       const ws = new WebSocket(`ws://127.0.0.1:${port}${url}`);
       let text = "";
       ws.on("message", (d: Buffer) => (text += d.toString("utf8")));
-      return { ws, text: () => text, opened: new Promise<void>((resolve, reject) => (ws.once("open", () => resolve()), ws.once("unexpected-response", (_, res) => reject(new Error(`refused ${res.statusCode}`))))) };
+      const closed = new Promise<number>((r) => ws.once("close", (code) => r(code)));
+      return { ws, text: () => text, closed, opened: new Promise<void>((resolve, reject) => (ws.once("open", () => resolve()), ws.once("unexpected-response", (_, res) => reject(new Error(`refused ${res.statusCode}`))))) };
     },
     close: () => {
       upgrade.close();
@@ -185,6 +187,29 @@ describe("QEMU serial socket through the boot server's WebSocket", () => {
       await c.opened;
       await waitFor(() => /\[Kiln\] The machine is off/.test(c.text()), 5_000, "the off notice");
       c.ws.close();
+    } finally {
+      await server.close();
+      hub.closeAll();
+    }
+  });
+});
+
+describe("an open console", () => {
+  it("is closed when its viewer no longer may watch (account disabled)", async () => {
+    const viewer = actorOf((await createActiveUser(t.db)).user, null);
+    await addProjectMember(t.db, admin, projectId, { userId: viewer.user!.id });
+    const h = await createHost(t.db, admin, { name: "con-gone", interfaces: [{ mac: "52:54:00:c0:00:13" }], power: { driver: "qemu", params: { qmpSocket: path.join(tmp, "gone.qmp"), launch: "/bin/true", serialSocket: path.join(tmp, "gone.sock") } } });
+    await createLease(t.db, admin, { hostIds: [h.id], userId: viewer.user!.id, projectId });
+    const hub = new ConsoleHub({ resolve: resolveFromDb(t.db), retryMs: 200 });
+    const server = await startConsoleServer(hub, new TicketBook(), 200);
+    try {
+      const c = server.open((await issueConsoleTicket(t.db, viewer, h.id)).url);
+      await c.opened;
+      await new Promise((r) => setTimeout(r, 500));
+      expect(c.ws.readyState).toBe(WebSocket.OPEN);
+      await updateUser(t.db, viewer.user!.id, { disabledAt: new Date() });
+      expect(await c.closed).toBe(4403);
+      expect(c.text()).toContain("You no longer hold this machine");
     } finally {
       await server.close();
       hub.closeAll();

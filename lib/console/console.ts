@@ -54,6 +54,22 @@ export async function admitConsoleTicket(db: Db, book: TicketBook, p: { hostId: 
   return { userId: user.id };
 }
 
+/**
+ * Whether a viewer may stay attached: still an active account that holds the host (or an
+ * admin). Checked again while the WebSocket is open, so a lease that ends ends the watching.
+ */
+export async function isStillConsoleViewer(db: Db, p: { hostId: string; userId: string }): Promise<boolean> {
+  const user = await getUserById(db, p.userId);
+  if (!user || getUserStatus(user) !== "active") return false;
+  try {
+    await assertHostHolder(db, { user, ip: null }, p.hostId);
+    return true;
+  } catch (e) {
+    if (e instanceof AppError) return false;
+    throw e;
+  }
+}
+
 export type ConsoleAvailability = { available: boolean; kind: ConsoleSpec["kind"] | null; reason: string | null };
 
 /** What the host page's Console card offers this holder or admin. */

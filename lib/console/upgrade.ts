@@ -9,13 +9,15 @@ import { isAppError, toErrorBody } from "../errors";
 import { getLogger } from "../log";
 import { clientIpOf } from "../boot-server/proxy";
 import { uuidSchema } from "../validation/common";
-import { admitConsoleTicket, CONSOLE_PATH_PREFIX } from "./console";
+import { admitConsoleTicket, CONSOLE_PATH_PREFIX, isStillConsoleViewer } from "./console";
 import type { ConsoleHub } from "./hub";
 import { TicketBook } from "./ticket";
 
 /** A viewer that stops reading is dropped past this, rather than holding the machine's output in memory. */
 const MAX_BUFFERED = 4 * 1024 * 1024;
 const PING_MS = 30_000;
+/** How often an open console re-checks that its viewer still holds the host. */
+export const RECHECK_MS = 30_000;
 
 function refuse(socket: Duplex, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -32,7 +34,7 @@ export type ConsoleUpgrade = ((req: http.IncomingMessage, socket: Duplex, head: 
   close(): void;
 };
 
-export function createConsoleUpgrade(o: { db: Db; hub: ConsoleHub; book?: TicketBook }): ConsoleUpgrade {
+export function createConsoleUpgrade(o: { db: Db; hub: ConsoleHub; book?: TicketBook; recheckMs?: number }): ConsoleUpgrade {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   const book = o.book ?? new TicketBook();
   const log = getLogger("console");
@@ -52,9 +54,22 @@ export function createConsoleUpgrade(o: { db: Db; hub: ConsoleHub; book?: Ticket
       ws.ping();
     }, PING_MS);
     ping.unref();
+    // A lease that ends (or an account disabled) ends the watching; a database that is away does not.
+    const recheck = setInterval(() => {
+      isStillConsoleViewer(o.db, { hostId, userId }).then(
+        (still) => {
+          if (still || ws.readyState !== ws.OPEN) return;
+          send(noticeBytes("You no longer hold this machine; the console is closed."));
+          ws.close(4403, "no longer the holder");
+        },
+        () => {},
+      );
+    }, o.recheckMs ?? RECHECK_MS);
+    recheck.unref();
     ws.on("message", (d: Buffer | ArrayBuffer | Buffer[]) => handle.write(Array.isArray(d) ? Buffer.concat(d) : Buffer.isBuffer(d) ? d : Buffer.from(d)));
     ws.on("close", () => {
       clearInterval(ping);
+      clearInterval(recheck);
       handle.leave();
       log.info({ hostId, userId }, "console viewer left");
     });
