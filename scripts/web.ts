@@ -57,12 +57,11 @@ const server = http.createServer((req, res) => {
 });
 server.keepAliveTimeout = 65_000;
 // The serial console's WebSocket is the boot server's (it holds the machines' consoles): the
-// upgrade goes there same-origin, its ticket is checked there. Next's own (dev reload) stays Next's.
-const nextUpgrade = dev ? app.getUpgradeHandler() : null;
+// upgrade goes there same-origin, its ticket is checked there. Any other upgrade is left to the
+// listener Next.js adds to this server itself at its first request (dev reload); Next leaves
+// paths it has no route for, such as /console/, alone.
 server.on("upgrade", (req, socket, head) => {
-  if (isConsolePath(req.url ?? "/")) return forwardUpgrade(req, socket, head, { target: bootServer, clientIp: clientIpOf(req) });
-  if (nextUpgrade) return void nextUpgrade(req, socket, head);
-  socket.destroy();
+  if (isConsolePath(req.url ?? "/")) forwardUpgrade(req, socket, head, { target: bootServer, clientIp: clientIpOf(req) });
 });
 server.on("error", (err: NodeJS.ErrnoException) => {
   log.fatal({ err: err.message }, err.code === "EADDRINUSE" ? `port ${env.PORT} is already in use; set PORT to another port` : "web server error");
