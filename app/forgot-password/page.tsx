@@ -2,8 +2,11 @@
 import Link from "next/link";
 import { ForgotPasswordForm } from "@/components/auth/forgot-password-form";
 import { AuthCard } from "@/components/ui/card";
+import { isSmtpConfigured } from "@/lib/mail/send";
 
 export const metadata = { title: "Forgot password" };
+// Whether mail is configured is read at request time, not baked into a static page.
+export const dynamic = "force-dynamic";
 
 export default function ForgotPasswordPage() {
   return (
@@ -16,7 +19,7 @@ export default function ForgotPasswordPage() {
       }
     >
       <p className="mb-4 text-sm text-stone-600">Lab (LDAP) accounts change their password in the lab&apos;s directory, not here.</p>
-      <ForgotPasswordForm />
+      <ForgotPasswordForm isMailConfigured={isSmtpConfigured()} />
     </AuthCard>
   );
 }

@@ -6,23 +6,32 @@ import { ApiForm } from "../ui/api-form";
 import { useApi } from "../ui/use-api";
 import { usePasswordConfirmation } from "./password-confirmation";
 
-/** Where a mail goes when Kiln has no mail server: said plainly, since "check your mail" would be untrue. */
-export function noSmtpNotice(email: string): string {
-  return `This Kiln has no mail server configured (SMTP_URL), so the confirmation link for ${email} was not emailed: it was written to the server's log and to the administrators' outbox (Admin → Outbox, /admin/outbox). Ask an administrator of this Kiln for the link; it works once and expires in 48 hours.`;
+/**
+ * What registering says afterwards. Without a mail server nothing is emailed, so "check your
+ * mail" would be untrue: it says where the message went. Worded the same whether or not the
+ * address was registered before (the API answers both alike, so accounts are not revealed).
+ */
+export function RegisterDone({ email, isMailConfigured }: { email: string; isMailConfigured: boolean }) {
+  if (!isMailConfigured) {
+    return (
+      <Alert tone="info">
+        This Kiln has no mail server configured (SMTP_URL), so nothing was emailed to <strong>{email}</strong>: the message with the confirmation link was
+        written to the server&apos;s log and to the administrators&apos; outbox (Admin → Outbox). Ask an administrator of this Kiln for the link; it works once
+        and expires in 48 hours.
+      </Alert>
+    );
+  }
+  return (
+    <Alert tone="success">
+      Check your mail: we sent a link to <strong>{email}</strong>. Open it to confirm your address; it works once and expires in 48 hours.
+    </Alert>
+  );
 }
 
 export function RegisterForm({ allowedDomains, minLength, isMailConfigured = true }: { allowedDomains: string[]; minLength: number; isMailConfigured?: boolean }) {
   const api = useApi<Record<string, string>, { email: string }>("/api/account/register");
   const confirm = usePasswordConfirmation("password");
-  if (api.isSuccess && !isMailConfigured) return <Alert tone="info">Account created. {noSmtpNotice(api.data.email)}</Alert>;
-  if (api.isSuccess) {
-    return (
-      <Alert tone="success">
-        Check your mail: we sent a link to <strong>{api.data.email}</strong>. Open it to confirm your address; it works once and
-        expires in 48 hours.
-      </Alert>
-    );
-  }
+  if (api.isSuccess) return <RegisterDone email={api.data.email} isMailConfigured={isMailConfigured} />;
   return (
     <ApiForm onValues={(v) => confirm.check(v) && api.mutate(confirm.strip(v))} formError={api.formError}>
       <Field name="name" label="Name" autoComplete="name" error={api.fieldErrors.name} />
