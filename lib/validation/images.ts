@@ -136,6 +136,7 @@ export const imageVersionViewSchema = z.object({
   filename: z.string(),
   notes: z.string(),
   failureReason: z.string().nullable(),
+  warnings: z.array(z.string()).describe("What to know before deploying it, e.g. that Kiln did not recognise the bytes as a disk image."),
   uploadedByUserId: z.string().nullable(),
   uploaderEmail: z.string().nullable(),
   createdAt: timestampSchema,
