@@ -29,6 +29,7 @@ import * as hostPower from "./hosts/[id]/power/route";
 import * as hostPowerTest from "./hosts/[id]/power/test/route";
 import * as hostPowerList from "./hosts/power/route";
 import * as hostBulk from "./hosts/bulk/route";
+import * as hostImport from "./hosts/import/route";
 import * as hosts from "./hosts/route";
 import * as leaseExtend from "./leases/[id]/extend/route";
 import * as leaseHandover from "./leases/[id]/handover/route";
@@ -279,6 +280,11 @@ const ROWS: Row[] = [
     op: "POST /api/v1/hosts/bulk", handler: hostBulk.POST,
     prepare: async () => ({ body: { hostIds: [(await newHost()).id, (await newHost()).id], action: "maintenance" } }),
     expect: adminOnly(200),
+  },
+  {
+    op: "POST /api/v1/hosts/import", handler: hostImport.POST,
+    prepare: async () => ({ body: { hosts: [{ name: `imp-${tag()}`, macs: [mac()] }] } }),
+    expect: adminOnly(201),
   },
 
   // Pools
