@@ -38,6 +38,11 @@ test("[TEMPLATES] a researcher edits a template with a live preview for their ho
   await page.keyboard.insertText("#!ipxe\necho mac={{ host.mac }}\n");
   await expect(page.getByTestId("preview-error")).toContainText("line 2, column 18: host.mac is undefined — did you mean host.interface.mac or host.macs?");
   await expect(page.locator(".cm-error-line")).toHaveText("echo mac={{ host.mac }}");
+  // A suggestion fixes the name in place.
+  await page.getByTestId("preview-error").getByRole("button", { name: "Use host.interface.mac" }).click();
+  await expect(editor).toContainText("echo mac={{ host.interface.mac }}");
+  await expect(output).toContainText(`echo mac=${mac}`);
+  await expect(page.locator(".cm-error-line")).toHaveCount(0);
   // Tests and defaults may look at an undefined name.
   await page.keyboard.press("ControlOrMeta+a");
   await page.keyboard.insertText("#!ipxe\necho {{ host.mac|default('none') }} {{ host.mac is defined }}\n");
