@@ -133,3 +133,21 @@ describe("host import", () => {
     expect(again.body.error.details.errorCount).toBe(30_000);
   }, 120_000);
 });
+
+describe("editing a host's name and interfaces", () => {
+  it("renames, replaces the interfaces with the chosen PXE one, and refuses a MAC listed twice or owned elsewhere", async () => {
+    const { updateHost } = await import("./hosts");
+    const s = uniqueSuffix();
+    const host = await createHost(t.db, A, { name: `e-${s}`, interfaces: [{ mac: macOf(7, 1) }] });
+    const other = await createHost(t.db, A, { name: `o-${s}`, interfaces: [{ mac: macOf(7, 9) }] });
+    const twice = await expectAppError(updateHost(t.db, A, host.id, { interfaces: [{ mac: macOf(7, 2) }, { mac: macOf(7, 2).toUpperCase() }] }), "validation", `MAC ${macOf(7, 2)} is listed twice.`);
+    expect(twice.details!.fieldErrors).toEqual({ "interfaces.1.mac": [`MAC ${macOf(7, 2)} is listed twice.`] });
+    await expectAppError(updateHost(t.db, A, host.id, { interfaces: [{ mac: macOf(7, 9) }] }), "validation", `MAC ${macOf(7, 9)} already belongs to host ${other.name}.`);
+    const done = await updateHost(t.db, A, host.id, { name: `r-${s}`, interfaces: [{ mac: macOf(7, 1), name: "eth0" }, { mac: macOf(7, 3), name: "eth1", isPxe: true }] });
+    expect(done.name).toBe(`r-${s}`);
+    expect(done.interfaces).toEqual([
+      { mac: macOf(7, 3), name: "eth1", isPxe: true },
+      { mac: macOf(7, 1), name: "eth0", isPxe: false },
+    ]);
+  });
+});

@@ -76,7 +76,20 @@ export const hostUpdateSchema = z.object({
   disks: hostFields.disks,
   notes: z.string().max(10_000).optional(),
   power: powerSchema.optional(),
-  interfaces: z.array(interfaceSchema).min(1).max(16).optional(),
+  // A replacement list, as the host page's editor sends it: its MACs distinct, one PXE at most.
+  interfaces: z
+    .array(interfaceSchema)
+    .min(1, "A host needs at least one network interface.")
+    .max(16)
+    .superRefine((list, ctx) => {
+      const seen = new Set<string>();
+      list.forEach((i, n) => {
+        if (seen.has(i.mac)) ctx.addIssue({ code: "custom", path: [n, "mac"], message: `MAC ${i.mac} is listed twice.` });
+        seen.add(i.mac);
+      });
+      if (list.filter((i) => i.isPxe).length > 1) ctx.addIssue({ code: "custom", message: "Mark at most one interface for PXE." });
+    })
+    .optional(),
 });
 export type HostUpdate = z.infer<typeof hostUpdateSchema>;
 
