@@ -11,7 +11,7 @@ import { Badge } from "../ui/badge";
 import { Button } from "../ui/button";
 import { Dialog, DialogActions } from "../ui/dialog";
 import { formatDateTime } from "../ui/format";
-import { describeCancel } from "@/lib/deployments/consequences";
+import { describeCancel, hasTouchedDisk } from "@/lib/deployments/consequences";
 import { callApi } from "../ui/use-api";
 import { ReinstallDialog } from "./reinstall-dialog";
 import { RUN_TONE, RunTimeline } from "./run-timeline";
@@ -147,10 +147,7 @@ export function ProvisioningPanel({
   const active = run && (run.state === "pending" || run.state === "running");
   // A mark (a run nobody powers) is ended by undoing it, which leaves the machine's power alone.
   const isMark = run?.options && (run.options as { power?: boolean }).power === false;
-  const diskStep = run ? ({ deploy_image: "write", install: "install", wipe_disk: "wipe" } as Record<string, string>)[run.action] : undefined;
-  const cancelText = run
-    ? describeCancel({ action: run.action, mark: Boolean(isMark), cannotRestart, diskStarted: Boolean(diskStep && run.steps.some((s) => s.name === diskStep && s.startedAt)) })
-    : [];
+  const cancelText = run ? describeCancel({ action: run.action, mark: Boolean(isMark), cannotRestart, diskStarted: hasTouchedDisk(run) }) : [];
   const cancel = () =>
     act(async () => {
       setConfirmCancel(false);

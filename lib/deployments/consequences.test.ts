@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeCancel, describeReinstall } from "./consequences";
+import { describeCancel, describeReinstall, hasTouchedDisk } from "./consequences";
 
 describe("what a reinstall does to the machine", () => {
   it("says a machine Kiln can restart is power-cycled and its disk overwritten", () => {
@@ -38,5 +38,13 @@ describe("what cancelling a run does to the machine", () => {
     ]);
     expect(describeCancel({ action: "install", mark: true, cannotRestart: null, diskStarted: false })[0]).toMatch(/Nothing is switched off/);
     expect(describeCancel({ action: "deploy_image", mark: false, cannotRestart: null, diskStarted: false })[1]).toMatch(/has not been touched/);
+  });
+});
+
+describe("whether a run touched its disk", () => {
+  it("is the start of the action's disk step; a capture never touches it", () => {
+    expect(hasTouchedDisk({ action: "deploy_image", steps: [{ name: "boot", startedAt: "2026-01-01" }, { name: "write", startedAt: null }] })).toBe(false);
+    expect(hasTouchedDisk({ action: "deploy_image", steps: [{ name: "write", startedAt: "2026-01-01" }] })).toBe(true);
+    expect(hasTouchedDisk({ action: "capture_disk", steps: [{ name: "capture", startedAt: "2026-01-01" }] })).toBe(false);
   });
 });

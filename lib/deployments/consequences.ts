@@ -5,6 +5,15 @@
 // decideNextBoot (a cancelled or failed write halts the next boot).
 import type { DeploymentAction } from "../validation/deployments";
 
+/** The step after which a run's action may have changed the disk (capture only reads it). */
+export const DISK_STEP: Partial<Record<DeploymentAction, string>> = { deploy_image: "write", install: "install", wipe_disk: "wipe" };
+
+/** Whether a run got as far as the step that changes its disk. */
+export function hasTouchedDisk(run: { action: DeploymentAction; steps: { name: string; startedAt: string | Date | null }[] }): boolean {
+  const step = DISK_STEP[run.action];
+  return Boolean(step && run.steps.some((s) => s.name === step && s.startedAt !== null));
+}
+
 export type ReinstallPlanText = {
   action: DeploymentAction;
   hostName: string;

@@ -14,6 +14,7 @@ import { recordAudit, type Actor } from "../audit/audit";
 import { assertHostHolder } from "../boot/access";
 import { isActiveRun } from "../hosts/state-machine";
 import { ACTION_LABELS } from "./plan";
+import { DISK_STEP } from "./consequences";
 
 /** How far back the decision looks: a disk is decided by its latest run that touched it. */
 const HISTORY = 20;
@@ -23,8 +24,6 @@ export type NextBoot =
   | { kind: "disk" }
   | { kind: "halt"; deploymentId: string; reason: string; state: "failed" | "cancelled"; finishedAt: string | null };
 
-/** The step after which a run's action may have changed the disk. */
-const DISK_STEP: Partial<Record<DeploymentRow["action"], string>> = { deploy_image: "write", install: "install", wipe_disk: "wipe" };
 
 /**
  * Pure: the decision from the host's runs (newest first, with their steps). Capture runs only
