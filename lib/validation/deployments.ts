@@ -184,6 +184,10 @@ export const deploymentViewSchema = deploymentSummarySchema.extend({
   logs: z.array(z.object({ id: z.number().int(), at: timestampSchema, source: z.string(), line: z.string() })),
   logCount: z.number().int(),
   lastEventId: z.number().int(),
+  console: z
+    .object({ text: z.string(), updatedAt: timestampSchema })
+    .nullable()
+    .describe("The machine's last console lines (up to 200 lines / 64 KiB, plain text), kept while the run went on; null when its power driver offers no console."),
 });
 
 export const deploymentListResponseSchema = paginatedResponseSchema(deploymentSummarySchema).extend({ lastEventId: z.number().int() });
