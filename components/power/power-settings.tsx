@@ -46,6 +46,7 @@ const PARAMS: Record<Driver, Param[]> = {
   qemu: [
     { key: "qmpSocket", label: "QMP socket", kind: "text", placeholder: "/var/lib/kiln/lab/vm1/qmp.sock" },
     { key: "launch", label: "Launch script", kind: "text", placeholder: "/var/lib/kiln/lab/vm1/start-vm.sh" },
+    { key: "serialSocket", label: "Serial socket", kind: "text", placeholder: "/var/lib/kiln/lab/vm1/serial.sock", hint: "The VM's serial port as a unix socket chardev: the host page's console attaches here." },
   ],
   plugin: [
     { key: "command", label: "Executable", kind: "text", placeholder: "/usr/local/lib/kiln/power-pdu" },
