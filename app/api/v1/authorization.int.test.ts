@@ -26,6 +26,7 @@ import * as hostAccept from "./hosts/[id]/accept/route";
 import * as hostById from "./hosts/[id]/route";
 import * as hostState from "./hosts/[id]/state/route";
 import * as hostPower from "./hosts/[id]/power/route";
+import * as hostConsole from "./hosts/[id]/console/route";
 import * as hostPowerTest from "./hosts/[id]/power/test/route";
 import * as hostPowerList from "./hosts/power/route";
 import * as hostBulk from "./hosts/bulk/route";
@@ -556,6 +557,14 @@ const ROWS: Row[] = [
     op: "POST /api/v1/hosts/{id}/power/test", handler: hostPowerTest.POST,
     prepare: async () => ({ params: { id: (await holderLease()).hostId } }),
     expect: adminOnly(200),
+  },
+
+  // Console tickets: only the holder and admins are told anything (a manual-power host has no
+  // console, so they get the 409 that says so; others the 404 of a host they cannot see).
+  {
+    op: "POST /api/v1/hosts/{id}/console", handler: hostConsole.POST,
+    prepare: async () => ({ params: { id: (await holderLease()).hostId } }),
+    expect: holderAndAdmin(409),
   },
 
   // Provisioning: runs of a host belong to its holder (and admins); a manual-power host needs no hardware.
