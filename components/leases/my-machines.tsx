@@ -4,6 +4,7 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useEffect, useState } from "react";
+import { CopyButton } from "../images/copy-button";
 import { Alert } from "../ui/alert";
 import { Badge } from "../ui/badge";
 import { Button } from "../ui/button";
@@ -182,6 +183,7 @@ function LeaseCard({ lease, pool, onDone, power }: { lease: LeaseView; pool?: Po
               " · allocated by an administrator"
             )}
           </p>
+          <SshLines hosts={hosts} />
         </div>
         <div className="text-right text-sm">
           <p className="mb-1">
@@ -208,6 +210,35 @@ function LeaseCard({ lease, pool, onDone, power }: { lease: LeaseView; pool?: Po
       <HandOverLeaseDialog lease={lease} open={open === "handover"} onClose={close} onDone={onDone} />
       <ReleaseLeaseDialog lease={lease} open={open === "release"} onClose={close} onDone={onDone} />
     </article>
+  );
+}
+
+/**
+ * How to log in to each held machine: the ssh line the host page's Access card shows (from the
+ * best routable address learned under this lease), or a muted note until Kiln learns one.
+ */
+function SshLines({ hosts }: { hosts: LeaseView["hosts"] }) {
+  if (hosts.length === 0) return null;
+  return (
+    <ul className="mt-3 space-y-1.5" aria-label="How to log in">
+      {hosts.map((h) => (
+        <li key={h.id} className="flex min-w-0 items-center gap-2 text-sm" data-testid="lease-ssh" data-host={h.name}>
+          {hosts.length > 1 ? <span className="w-24 shrink-0 truncate font-mono text-xs text-stone-500">{h.name}</span> : null}
+          {h.access ? (
+            <span className="flex min-w-0 flex-1 items-center gap-2 rounded-md bg-stone-900 px-2.5 py-1">
+              <code className="min-w-0 flex-1 overflow-x-auto whitespace-nowrap font-mono text-xs text-stone-50" data-testid="lease-ssh-command" title={h.access.userSource === "fallback" ? "root is a guess: Kiln does not know this system's accounts." : undefined}>
+                {h.access.command}
+              </code>
+              <CopyButton text={h.access.command} label="Copy" />
+            </span>
+          ) : (
+            <span className="text-xs text-stone-500" data-testid="lease-ssh-none">
+              No ssh line yet: Kiln knows no address it can be reached at.
+            </span>
+          )}
+        </li>
+      ))}
+    </ul>
   );
 }
 

@@ -163,7 +163,7 @@ describe("handing a lease over", () => {
     const split = await handOverLease(t.db, as(ann!), lease.id, { toUserId: ben!.id, hostId: moved.id }, { now: at });
     expect(split.id).not.toBe(lease.id);
     expect(split).toMatchObject({ userId: ben!.id, startsAt: at.toISOString(), endsAt: lease.endsAt, projectId: lease.projectId, poolId: w.pool.id, state: "active" });
-    expect(split.hosts).toEqual([{ id: moved.id, name: moved.name, state: "leased", releasedAt: null }]);
+    expect(split.hosts).toEqual([{ id: moved.id, name: moved.name, state: "leased", releasedAt: null, access: null }]);
 
     const rest = await getLease(t.db, as(ann!), lease.id);
     expect(rest.hosts.filter((h) => !h.releasedAt).map((h) => h.id)).toEqual([lease.hosts[0]!.id, lease.hosts[2]!.id]);

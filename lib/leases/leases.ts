@@ -33,6 +33,7 @@ import { parseInput } from "../validation/parse";
 import { completeHostReleases } from "./release";
 import { listReleaseWaits, releaseAdvice } from "./release-wait";
 import { summarizeRuns, type RunSummary } from "../deployments/deployments";
+import { loadHostAccess, type HostAccess } from "../hosts/access";
 
 const HOUR = 3600_000;
 const DEFAULT_DIRECT_LEASE_HOURS = 24;
@@ -54,8 +55,10 @@ export type LeaseView = {
    * `run`: the host's latest provisioning run under this lease, while held (absent when none).
    * `releaseAdvice`: while held, what to do before releasing a machine Kiln cannot restart;
    * `releaseWait`: once released, what its wipe waits for (./release-wait.ts).
+   * `access`: while held, the ssh line from the best routable address learned under this
+   * lease (null when none yet); absent once released.
    */
-  hosts: { id: string; name: string; state: string; releasedAt: string | null; run?: RunSummary; releaseAdvice?: string; releaseWait?: string }[];
+  hosts: { id: string; name: string; state: string; releasedAt: string | null; run?: RunSummary; releaseAdvice?: string; releaseWait?: string; access?: HostAccess | null }[];
 };
 
 function hoursText(h: number): string {
@@ -325,6 +328,10 @@ async function toLeaseViews(db: DbOrTx, rows: Awaited<ReturnType<typeof listLeas
   const hostRows = await getHostRowsByIds(db, [...new Set(hosts.filter((h) => !h.releasedAt || h.state === "releasing").map((h) => h.hostId))]);
   const byId = new Map(hostRows.map((h) => [h.id, h]));
   const waits = await listReleaseWaits(db, hostRows.filter((h) => h.state === "releasing"));
+  // The ssh line of every held host of the page in one go (two queries, whatever the count).
+  // Scoped to each host's lease: an address seen before it joined belongs to a former holder's system.
+  const held = hosts.filter((h) => !h.releasedAt);
+  const access = await loadHostAccess(db, { hostIds: held.map((h) => h.hostId), leaseOf: new Map(held.map((h) => [h.hostId, h.leaseId])) });
   return rows.map(({ lease, userEmail, projectName, poolName }) => ({
     id: lease.id,
     state: lease.state,
@@ -345,7 +352,8 @@ async function toLeaseViews(db: DbOrTx, rows: Awaited<ReturnType<typeof listLeas
         const advice = !h.releasedAt && row ? releaseAdvice(row) : null;
         const w = h.releasedAt ? waits.get(h.hostId) : undefined;
         const wait = w && w.leaseId === h.leaseId ? w.message : undefined;
-        return { id: h.hostId, name: h.name, state: h.state, releasedAt: h.releasedAt?.toISOString() ?? null, ...(run ? { run } : {}), ...(advice ? { releaseAdvice: advice } : {}), ...(wait ? { releaseWait: wait } : {}) };
+        const ssh = !h.releasedAt ? { access: access.get(h.hostId)?.access ?? null } : {};
+        return { id: h.hostId, name: h.name, state: h.state, releasedAt: h.releasedAt?.toISOString() ?? null, ...(run ? { run } : {}), ...(advice ? { releaseAdvice: advice } : {}), ...(wait ? { releaseWait: wait } : {}), ...ssh };
       }),
   }));
 }

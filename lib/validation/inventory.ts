@@ -342,7 +342,7 @@ export const leaseViewSchema = z.object({
   endsAt: timestampSchema,
   endedAt: timestampSchema.nullable(),
   hosts: z.array(
-    z.object({ id: z.string(), name: z.string(), state: z.string(), releasedAt: timestampSchema.nullable(), run: runSummarySchema.optional(), releaseAdvice: z.string().optional(), releaseWait: z.string().optional() }),
+    z.object({ id: z.string(), name: z.string(), state: z.string(), releasedAt: timestampSchema.nullable(), run: runSummarySchema.optional(), releaseAdvice: z.string().optional(), releaseWait: z.string().optional(), access: hostAccessSchema.optional() }),
   ),
 });
 export const leaseListResponseSchema = paginatedResponseSchema(leaseViewSchema);
