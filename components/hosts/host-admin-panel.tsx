@@ -14,6 +14,7 @@ import { toast } from "../ui/toast";
 import { useApi } from "../ui/use-api";
 import { canTransition } from "@/lib/hosts/state-machine";
 import type { HostState } from "./host-state-badge";
+import { HostVarsEditor } from "./host-vars-editor";
 
 type PoolChoice = { id: string; name: string };
 
@@ -29,13 +30,14 @@ function manualTargets(from: HostState): HostState[] {
   return targets.filter((to) => canTransition(from, to));
 }
 
-export function HostAdminPanel({ host, pools, sites = [] }: { host: HostAdminView; pools: PoolChoice[]; sites?: SiteChoice[] }) {
+export function HostAdminPanel({ host, pools, sites = [], hostVars }: { host: HostAdminView; pools: PoolChoice[]; sites?: SiteChoice[]; hostVars?: Record<string, unknown> }) {
   return (
     <div className="space-y-6">
       {host.state === "new" ? <AcceptForm host={host} pools={pools} /> : null}
       <StateForm key={host.state} host={host} />
       {host.interfaces ? <IdentityForm key={`${host.name} ${host.interfaces.map((i) => `${i.mac}${i.name}${i.isPxe}`).join()}`} host={host} interfaces={host.interfaces} /> : null}
       <EditForm host={host} pools={pools} sites={sites} />
+      {hostVars ? <HostVarsEditor key={JSON.stringify(hostVars)} hostId={host.id} vars={hostVars} /> : null}
       <DeleteHost host={host} />
     </div>
   );

@@ -82,6 +82,13 @@ export async function updateBootSettings(db: Db, actor: Actor, hostId: string, i
   return getBootSettings(db, actor, hostId);
 }
 
+/** The host's own template variables, for the admin panel's editor (admins only, as setting them is). */
+export async function readHostVars(db: Db, actor: Actor, hostId: string): Promise<Record<string, unknown>> {
+  if (!isAdminActor(actor)) throw new AppError("forbidden", "Only administrators see a host's own variables here.");
+  if (!(await getHostRow(db, hostId))) throw new AppError("not_found", "That host does not exist.");
+  return getHostVars(db, hostId);
+}
+
 export async function setHostVars(db: Db, actor: Actor, hostId: string, input: unknown) {
   if (!isAdminActor(actor)) throw new AppError("forbidden", "Only administrators set per-host variables.");
   const { vars } = parseInput(hostVarsSchema, input);

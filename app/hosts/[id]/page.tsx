@@ -23,7 +23,7 @@ import { getNextBoot } from "@/lib/deployments/next-boot";
 import { NextBootNotice } from "@/components/hosts/next-boot-notice";
 import { ReleaseWaitNotice } from "@/components/hosts/release-wait-notice";
 import { listImages } from "@/lib/images/images";
-import { getBootSettings } from "@/lib/boot/boot-settings";
+import { getBootSettings, readHostVars } from "@/lib/boot/boot-settings";
 import { listTemplates } from "@/lib/templates/templates";
 import { uuidSchema } from "@/lib/validation/common";
 import { LivePowerBadge, PowerControls } from "@/components/power/power-controls";
@@ -71,6 +71,8 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
   // Boot settings belong to whoever holds the lease (admins may act for them).
   const holdsIt = leases.some((l) => !l.releasedAt && l.userId === user.id);
   const [bootSettings, templates] = host.lease && (isAdmin || holdsIt) ? await Promise.all([getBootSettings(db, actor, host.id), listTemplates(db, actor)]) : [null, []];
+  // The admin panel's variables editor; the boot settings already carry them while the host is leased.
+  const hostVars = isAdmin ? (bootSettings?.hostVars ?? (await readHostVars(db, actor, host.id))) : null;
   // Provisioning: the holder starts runs while holding the host; admins also watch wipes at release.
   const canSeeRuns = isAdmin || holdsIt;
   // The feed position is read before the run, so whatever happens in between arrives live.
@@ -293,6 +295,7 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
                 host={{ id: host.id, name: host.name, state: host.state, poolId: host.poolId, tags: host.tags, notes: host.notes, siteId: host.siteId, interfaces: host.interfaces }}
                 pools={pools.map((p) => ({ id: p.id, name: p.name }))}
                 sites={sites.map((s) => ({ id: s.id, name: s.name }))}
+                hostVars={hostVars ?? undefined}
               />
             </Card>
           </aside>
