@@ -20,7 +20,8 @@ test("[POWER] a researcher powers a lab machine on and off from the host page, a
   const { userId } = await addMember(admin, project.id, email);
   let machine: LabMachine | null = null;
   try {
-    machine = await createLabMachine({ name: uniqueName("pwr-vm"), mac: "52:54:00:4b:56:01", port: Number(new URL(readState().baseURL).port) });
+    // 52:54:00:4b:57:xx is this spec's own range: every lab spec has one, since they share one Kiln (the console spec has 56:xx).
+    machine = await createLabMachine({ name: uniqueName("pwr-vm"), mac: "52:54:00:4b:57:01", port: Number(new URL(readState().baseURL).port) });
     const host = await registerLabMachine(admin, machine, pool.id);
     await apiOk(admin, "POST", "/api/v1/leases", { hostIds: [host.id], userId, projectId: project.id, durationHours: 2 }, 201);
 
