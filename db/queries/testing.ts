@@ -5,7 +5,7 @@ import { eq, sql } from "drizzle-orm";
 import type { PgTable } from "drizzle-orm/pg-core";
 import type { DbOrTx } from "../client";
 import * as schema from "../schema";
-import { apiTokens, oneTimeTokens, users, userSessions } from "../schema";
+import { apiTokens, deployments, oneTimeTokens, users, userSessions, type DeploymentRow } from "../schema";
 
 type Schema = typeof schema;
 /** The SQL name of every table in db/schema ("hosts", "lease_hosts", …). */
@@ -60,4 +60,9 @@ export async function deleteAllUsers(db: DbOrTx): Promise<void> {
 /** pg-boss jobs of one queue whose payload has `key` = `value` (a test checks what was queued). */
 export async function listQueuedJobs(db: DbOrTx, p: { name: string; key: string; value: string }): Promise<{ data: Record<string, unknown>; state: string }[]> {
   return db.execute<{ data: Record<string, unknown>; state: string }>(sql`select data, state from pgboss.job where name = ${p.name} and data->>${p.key} = ${p.value}`);
+}
+
+/** A run's state set directly, as a machine's report or a deadline would leave it. */
+export async function updateDeploymentStateForTest(db: DbOrTx, params: { id: string; state: DeploymentRow["state"] }): Promise<void> {
+  await db.update(deployments).set({ state: params.state }).where(eq(deployments.id, params.id));
 }

@@ -14,6 +14,7 @@ import WebSocket from "ws";
 import { getDeploymentConsole } from "@/db/queries/consoles";
 import { listAudit } from "@/db/queries/audit";
 import { updateUser } from "@/db/queries/users";
+import { updateDeploymentStateForTest } from "@/db/queries/testing";
 import { deployments } from "@/db/schema";
 import { actorOf, type Actor } from "@/lib/audit/audit";
 import { createHost } from "@/lib/hosts/hosts";
@@ -27,7 +28,6 @@ import { ConsoleHub } from "./hub";
 import { ConsoleRecorder, resolveFromDb } from "./recorder";
 import { createConsoleTicket, TicketBook } from "./ticket";
 import { createConsoleUpgrade } from "./upgrade";
-import { eq } from "drizzle-orm";
 
 const t = await useTestDb();
 const tmp = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-console-"));
@@ -296,7 +296,7 @@ describe("the run's console tail", () => {
     say("kernel panic: the reason it failed\r\n");
     await new Promise((r) => setTimeout(r, 300));
     // The run ends (failed): the last pass writes the end and lets go.
-    await t.db.update(deployments).set({ state: "failed" }).where(eq(deployments.id, run!.id));
+    await updateDeploymentStateForTest(t.db, { id: run!.id, state: "failed" });
     await recorder.tick();
     expect(recorder.recording()).toEqual([]);
     text = (await getDeploymentConsole(t.db, run!.id))!.text;
