@@ -4,23 +4,16 @@
 // no Authorization header and the boot server has no session store, so the session is
 // turned into this short proof: HMAC-SHA256 under KILN_SECRET_KEY (both processes have it)
 // of host id, user id, expiry and a nonce. It is good for one upgrade, within TICKET_TTL_MS.
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { getEnv } from "../env";
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import { signLabelled } from "../crypto/sign";
 import { AppError } from "../errors";
 
 export const TICKET_TTL_MS = 60_000;
 
 export type ConsoleTicket = { hostId: string; userId: string; expiresAt: number; nonce: string };
 
-function key(secret?: string): string {
-  const k = secret ?? getEnv().KILN_SECRET_KEY;
-  if (!k) throw new Error("KILN_SECRET_KEY is not set (npm start generates one into the data directory).");
-  return k;
-}
-
 function sign(body: string, secret?: string): string {
-  // Its own label, so a console ticket can never be mistaken for any other HMAC Kiln derives.
-  return createHmac("sha256", key(secret)).update(`kiln-console-ticket:${body}`).digest("base64url");
+  return signLabelled("kiln-console-ticket", body, secret);
 }
 
 export function createConsoleTicket(p: { hostId: string; userId: string; now?: number; ttlMs?: number; secret?: string }): { ticket: string; expiresAt: Date } {

@@ -1,15 +1,13 @@
 // Seals small secrets (BMC passwords) at rest with AES-256-GCM. The key comes from
 // KILN_SECRET_KEY, or is generated once into the data directory by the launcher.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
-import { getEnv } from "../env";
+import { getSecretKey } from "./sign";
 
 const VERSION = "v1";
 
 function key(): Buffer {
-  const k = getEnv().KILN_SECRET_KEY;
-  if (!k) throw new Error("KILN_SECRET_KEY is not set (npm start generates one into the data directory).");
   // Any string works as a key; hashing gives exactly 32 bytes.
-  return createHash("sha256").update(k).digest();
+  return createHash("sha256").update(getSecretKey()).digest();
 }
 
 export function sealJson(value: unknown): string {
