@@ -17,7 +17,7 @@ import { acceptSendFile, enableSendFile } from "@/lib/images/send-file";
 import { handleUploadNode, isUploadPath } from "@/lib/images/uploads";
 import { getLogger } from "@/lib/log";
 import { clientIpOf, forwardRequest, forwardUpgrade, isMachinePath, localOrigin } from "@/lib/boot-server/proxy";
-import { isConsolePath } from "@/lib/console/console";
+import { isConsolePath } from "@/lib/console/paths";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dev = process.argv.includes("--dev");

@@ -7,15 +7,10 @@ import { AppError } from "../errors";
 import { recordAudit, type Actor } from "../audit/audit";
 import { assertHostHolder } from "../boot/access";
 import { getUserStatus } from "../accounts/user-view";
+import { CONSOLE_PATH_PREFIX } from "./paths";
 import { consoleSpecOf, hasConsole, type ConsoleSpec } from "./sources";
 import { createConsoleTicket, readConsoleTicket, type TicketBook } from "./ticket";
 
-/** Where the browser opens the console's WebSocket: the portal's port forwards it to the boot server. */
-export const CONSOLE_PATH_PREFIX = "/console/";
-
-export function isConsolePath(url: string): boolean {
-  return url.startsWith(CONSOLE_PATH_PREFIX);
-}
 
 export type ConsoleTicketView = { ticket: string; url: string; expiresAt: string; kind: ConsoleSpec["kind"] };
 

@@ -9,7 +9,8 @@ import { isAppError, toErrorBody } from "../errors";
 import { getLogger } from "../log";
 import { clientIpOf } from "../boot-server/proxy";
 import { uuidSchema } from "../validation/common";
-import { admitConsoleTicket, CONSOLE_PATH_PREFIX, isStillConsoleViewer } from "./console";
+import { admitConsoleTicket, isStillConsoleViewer } from "./console";
+import { CONSOLE_PATH_PREFIX } from "./paths";
 import type { ConsoleHub } from "./hub";
 import { TicketBook } from "./ticket";
 
