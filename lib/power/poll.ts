@@ -30,14 +30,14 @@ function withDeadline<T>(p: Promise<T>, ms: number, host: HostRow): Promise<T> {
   return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
 }
 
-async function readOne(db: DbOrTx, host: HostRow, timeoutMs: number): Promise<HostPowerWrite> {
+async function readOne(db: DbOrTx, host: HostRow, timeoutMs: number): Promise<{ write: HostPowerWrite; failed: boolean }> {
   try {
     const r = await withDeadline(runPower(db, host, "status", { record: false }), timeoutMs, host);
-    return { hostId: host.id, state: r.state, message: r.message, checkedAt: new Date() };
+    return { write: { hostId: host.id, state: r.state, message: r.message, checkedAt: new Date() }, failed: false };
   } catch (e) {
     // The failure is the state's explanation ("refused the login"), shown with the unknown badge.
     const message = e instanceof PowerError ? e.message : `Reading the power state failed: ${(e as Error).message}`;
-    return { hostId: host.id, state: "unknown", message, checkedAt: new Date(), failed: true } as HostPowerWrite & { failed: true };
+    return { write: { hostId: host.id, state: "unknown", message, checkedAt: new Date() }, failed: true };
   }
 }
 
@@ -61,11 +61,11 @@ export async function pollPowerStates(db: DbOrTx, options: PollOptions = {}): Pr
   const lane = async () => {
     while (next < hosts.length) {
       const host = hosts[next++]!;
-      const w = await readOne(db, host, timeoutMs);
-      if ((w as { failed?: boolean }).failed) summary.failed++;
-      summary[w.state]++;
+      const { write, failed } = await readOne(db, host, timeoutMs);
+      if (failed) summary.failed++;
+      summary[write.state]++;
       try {
-        await upsertHostPower(db, [{ hostId: w.hostId, state: w.state, message: w.message, checkedAt: w.checkedAt }]);
+        await upsertHostPower(db, [write]);
       } catch (e) {
         // Deleted while it was being asked: nothing to record.
         if (!isForeignKeyViolation(e)) throw e;
