@@ -8,10 +8,13 @@
 //                  sends), sent by curl: validation of every row, the name/MAC/pool checks,
 //                  batched inserts, host events and one audit entry, in one transaction.
 //   one by one   — POST /api/v1/hosts per host (how 10,000 hosts were registered before the
-//                  import existed), 8 requests in flight; measured on a sample and extrapolated.
+//                  import existed), driven by Debian's wrk (a Lua script gives every request
+//                  its own name and MACs) with 8 connections for --seconds, extrapolated.
 //
-// Options: --hosts 10000 --sample 500 --concurrency 8. Prints a table with ratios against raw SQL.
+// Options: --hosts 10000 --seconds 15 --connections 8. Needs curl and wrk (apt-get install wrk).
+// Prints a table with ratios against raw SQL.
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -19,18 +22,18 @@ import { parseArgs } from "node:util";
 import { promisify } from "node:util";
 import postgres from "postgres";
 import { startEmbeddedPostgres } from "@/lib/runtime/embedded-postgres";
-import { benchApi, startBenchKiln } from "./kiln";
+import { startBenchKiln } from "./kiln";
 
 const run = promisify(execFile);
 
 function options() {
-  const { values } = parseArgs({ options: { hosts: { type: "string", default: "10000" }, sample: { type: "string", default: "500" }, concurrency: { type: "string", default: "8" } } });
+  const { values } = parseArgs({ options: { hosts: { type: "string", default: "10000" }, seconds: { type: "string", default: "15" }, connections: { type: "string", default: "8" } } });
   const num = (k: keyof typeof values) => {
     const n = Number(values[k]);
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${k} must be a positive integer (got ${values[k]}).`);
     return n;
   };
-  return { hosts: num("hosts"), sample: num("sample"), concurrency: num("concurrency") };
+  return { hosts: num("hosts"), seconds: num("seconds"), connections: num("connections") };
 }
 
 /** A locally administered MAC: prefix byte, then the number (two per host, so 2n and 2n+1). */
@@ -44,8 +47,27 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ")).join("\n");
 }
 
+// Every request registers a new host: thread t's n-th is wrk-t-n with MACs 02:c0:t:n (two each).
+const WRK_SCRIPT = `
+local counter = 0
+local threads = {}
+function setup(thread) thread:set("tid", #threads + 1); table.insert(threads, thread) end
+function init(args) token = args[1] end
+local function mac(n) return string.format("02:c0:%02x:%02x:%02x:%02x", tid, math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256) end
+request = function()
+  counter = counter + 1
+  local body = string.format('{"name":"wrk-%d-%d","interfaces":[{"mac":"%s"},{"mac":"%s"}],"tags":["bulk"]}', tid, counter, mac(2 * counter), mac(2 * counter + 1))
+  return wrk.format("POST", "/api/v1/hosts", { ["content-type"] = "application/json", ["authorization"] = "Bearer " .. token }, body)
+end
+function done(summary, latency, requests)
+  io.write(string.format('{"requests":%d,"duration_us":%d,"non2xx":%d,"errors":%d,"p50_us":%d,"p99_us":%d}\\n', summary.requests, summary.duration,
+    summary.errors.status, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, latency:percentile(50), latency:percentile(99)))
+end
+`;
+
 async function main(): Promise<void> {
   const o = options();
+  for (const bin of ["/usr/bin/wrk", "/usr/bin/curl"]) if (!existsSync(bin)) throw new Error(`${bin} is missing: apt-get install ${path.basename(bin)}.`);
   process.stderr.write("starting Kiln (npm start's launcher, embedded PostgreSQL)…\n");
   const k = await startBenchKiln("import", { KILN_POWER_POLL_SECONDS: "0" });
   try {
@@ -85,18 +107,23 @@ async function main(): Promise<void> {
       const [counted] = await sql`select count(*)::int as n from hosts where name like 'imp-%'`;
       if (counted!.n !== o.hosts) throw new Error(`the import left ${counted!.n} hosts, expected ${o.hosts}`);
 
-      // One host per request, as before the import existed: a sample, extrapolated.
-      let next = 0;
-      t0 = performance.now();
-      await Promise.all(
-        Array.from({ length: o.concurrency }, async () => {
-          for (let n = next++; n < o.sample; n = next++) {
-            await benchApi(k, "POST", "/api/v1/hosts", { name: `one-${n}`, interfaces: [{ mac: macOf(0xc0, 2 * n) }, { mac: macOf(0xc0, 2 * n + 1) }], tags: ["bulk"] }, 201);
-          }
-        }),
-      );
-      const sampleSeconds = (performance.now() - t0) / 1000;
-      results.push({ name: `Kiln: POST /api/v1/hosts per host, ${o.concurrency} in flight (${o.sample} measured)`, hosts: o.hosts, seconds: (sampleSeconds * o.hosts) / o.sample, extrapolated: true });
+      // One host per request, as before the import existed: wrk for --seconds, extrapolated.
+      const scriptFile = path.join(os.tmpdir(), `kiln-bench-import-${process.pid}.lua`);
+      await fs.writeFile(scriptFile, WRK_SCRIPT);
+      try {
+        const { stdout } = await run("wrk", ["-t2", `-c${o.connections}`, `-d${o.seconds}s`, "--timeout", "10s", "-s", scriptFile, k.base, "--", k.token], { maxBuffer: 1 << 20 });
+        const line = stdout.trim().split("\n").findLast((l) => l.startsWith("{"));
+        if (!line) throw new Error(`wrk printed no result:\n${stdout}`);
+        const w = JSON.parse(line) as { requests: number; duration_us: number; non2xx: number; errors: number; p50_us: number; p99_us: number };
+        if (w.non2xx || w.errors) throw new Error(`wrk: ${w.non2xx} answers were not 201 and ${w.errors} failed`);
+        const [made] = await sql`select count(*)::int as n from hosts where name like 'wrk-%'`;
+        // Requests still in flight when wrk stops are not counted by it but may still be served.
+        if (made!.n < w.requests || made!.n > w.requests + o.connections) throw new Error(`wrk counted ${w.requests} answers but ${made!.n} hosts exist`);
+        const perHost = w.duration_us / 1e6 / w.requests;
+        results.push({ name: `Kiln: POST /api/v1/hosts per host (wrk, ${o.connections} connections, ${w.requests} in ${(w.duration_us / 1e6).toFixed(0)} s; p50 ${(w.p50_us / 1000).toFixed(0)} ms)`, hosts: o.hosts, seconds: perHost * o.hosts, extrapolated: true });
+      } finally {
+        await fs.rm(scriptFile, { force: true });
+      }
 
       const base = results[0]!;
       const rows = [["", "hosts", "seconds", "hosts/s", "time vs raw SQL"]];
