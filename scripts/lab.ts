@@ -141,7 +141,7 @@ async function main(): Promise<void> {
       else say(`  1. Open ${url} and sign in as ${account?.email ?? "(no lab account)"}${account?.note ? ` (${account.note})` : ""}`);
       say(`     (a researcher in project "lab"; the password is kept in ${relative(path.join(labRoot(env.dataDir), "account.json"))})`);
       say(`  2. Get machines → pool "${LAB_POOL}", 1 machine → Get machines. Open the host from its lease card.`);
-      say(`  3. Reinstall… → Deploy an image → ${image ? LAB_IMAGE : "your image"} → Start. Kiln switches the machine on and shows each step.`);
+      say(`  3. Reinstall… → Deploy an image → ${image ? LAB_IMAGE : "your image"} → Review… → Erase the disk and deploy. Kiln switches the machine on and shows each step.`);
       say(`  4. Watch its console: the host page's Console card → Connect (live, and you can type into it),`);
       say(`     or tail -f ${relative(path.join(labRoot(env.dataDir), "lab-01", "serial.log"))} (or the lab-NN you got).`);
       say(`     A deploy takes a few minutes under software emulation; then the machine boots its disk${image ? ` and prints "${image.marker}"` : ""}.`);
