@@ -68,9 +68,11 @@ export const hostBootSettings = pgTable("host_boot_settings", {
   updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
 });
 
-export const deploymentAction = pgEnum("deployment_action", ["install", "deploy_image", "capture_disk", "wipe_disk"]);
+// commission: the deploy ramdisk reports the hardware (facts, docs/commissioning.md) and the machine goes off.
+export const deploymentAction = pgEnum("deployment_action", ["install", "deploy_image", "capture_disk", "wipe_disk", "commission"]);
 export const deploymentState = pgEnum("deployment_state", ["pending", "running", "done", "failed", "cancelled"]);
-export const deploymentOrigin = pgEnum("deployment_origin", ["holder", "release"]);
+// system: Kiln's own run outside any lease (commissioning on discovery, or an admin's "Commission").
+export const deploymentOrigin = pgEnum("deployment_origin", ["holder", "release", "system"]);
 
 export type DeploymentOptions = {
   disk?: string;

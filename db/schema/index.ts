@@ -7,3 +7,4 @@ export * from "./audit";
 export * from "./boot";
 export * from "./images";
 export * from "./deployments";
+export * from "./host-facts";

@@ -32,7 +32,7 @@ export const pools = pgTable("pools", {
 });
 
 export type PowerSettings = { driver: string; params: Record<string, unknown> };
-export type DiskFact = { name: string; sizeBytes?: number; serial?: string; model?: string };
+export type DiskFact = { name: string; sizeBytes?: number; serial?: string; model?: string; rotational?: boolean; type?: "hdd" | "ssd" | "nvme" };
 
 export const hosts = pgTable(
   "hosts",
