@@ -108,6 +108,12 @@ const envSchema = z.object({
       }
     }),
   KILN_WIPE_ON_RELEASE: z.enum(["auto", "always", "never"]).default("auto"),
+  // A machine that network-boots for the first time is commissioned (the deploy ramdisk reports
+  // its hardware, then it goes off: docs/commissioning.md). false: it is only recorded, as before.
+  KILN_COMMISSION_ON_DISCOVERY: z
+    .enum(["true", "false", "1", "0", "yes", "no"])
+    .default("true")
+    .transform((v) => v === "true" || v === "1" || v === "yes"),
   // How long the wipe at a lease's end waits for a machine Kiln cannot restart (Wake-on-LAN,
   // manual power) to network-boot — someone has to restart it or shut it down — before the host
   // goes to maintenance for an administrator. The host stays releasing (never leased) meanwhile.
