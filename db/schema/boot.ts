@@ -142,6 +142,11 @@ export const deployments = pgTable(
     // boot with a halt (lib/deployments/next-boot.ts) until a new run, or until the holder or an
     // administrator chooses to boot the disk anyway: then this is set.
     diskBootAllowedAt: timestamp("disk_boot_allowed_at", { withTimezone: true }),
+    // An image deploy with cloud-init: set when the agent reported the image written and
+    // verified, while the run goes on waiting for the installed system's "done" (first_boot).
+    // From then its network boot answers "boot the disk" (a column of the run, not of its steps,
+    // so the boot servers' change notice (0011/0012) drops their remembered answer).
+    diskWrittenAt: timestamp("disk_written_at", { withTimezone: true }),
   },
   (t) => [
     index("deployments_host_idx").on(t.hostId, t.createdAt),

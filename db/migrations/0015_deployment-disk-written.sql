@@ -1,0 +1,1 @@
+ALTER TABLE "deployments" ADD COLUMN "disk_written_at" timestamp with time zone;
