@@ -46,6 +46,8 @@ export async function startVm(opts: {
   extraDisks?: string[];
   /** Appended to QEMU's arguments. */
   extraArgs?: string[];
+  /** A loopback port forwarded to the guest's port 22 (works with restrict=on): ssh into the installed system. */
+  sshPort?: number;
 }): Promise<Vm> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-vm-"));
   const disk = opts.diskPath ?? path.join(dir, "disk.raw");
@@ -66,7 +68,7 @@ export async function startVm(opts: {
   if (opts.kilnPort !== undefined) {
     args.push(
       // A plain guestfwd carries one connection only; a command per connection carries them all.
-      "-netdev", `user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:80-cmd:${findBusybox()} nc 127.0.0.1 ${opts.kilnPort},bootfile=${bootfile}`,
+      "-netdev", `user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:80-cmd:${findBusybox()} nc 127.0.0.1 ${opts.kilnPort},bootfile=${bootfile}${opts.sshPort ? `,hostfwd=tcp:127.0.0.1:${opts.sshPort}-:22` : ""}`,
       "-device", `virtio-net-pci,netdev=n0,mac=${opts.mac},bootindex=${nicIndex}`,
     );
   }
