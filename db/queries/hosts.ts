@@ -1,5 +1,6 @@
 import { and, asc, count, desc, eq, ilike, inArray, isNull, or, sql, type SQL } from "drizzle-orm";
 import type { DbOrTx } from "../client";
+import { hostCriteria, type HostCriteriaInput } from "./host-criteria";
 import { hostEvents, hostInterfaces, hosts, leaseHosts, leases, pools, users, type HostRow, type HostState } from "../schema";
 
 export type HostInsert = typeof hosts.$inferInsert;
@@ -61,6 +62,8 @@ export type HostListParams = {
   offset: number;
   /** Restrict to hosts held (in an active lease) by this user. */
   heldBy?: string;
+  /** Hardware criteria, the same as a lease's (./host-criteria.ts). */
+  hardware?: HostCriteriaInput;
 };
 
 /** One page of hosts with pool name and current holder; indexed filters, so it stays fast at 10,000 hosts. */
@@ -80,6 +83,7 @@ export async function listHostRows(db: DbOrTx, p: HostListParams) {
   else if (p.poolId) conds.push(eq(hosts.poolId, p.poolId));
   if (p.siteId) conds.push(eq(hosts.siteId, p.siteId));
   if (p.tag) conds.push(sql`${hosts.tags} @> array[${p.tag}]::text[]`);
+  if (p.hardware) conds.push(...hostCriteria(p.hardware).map((c) => c.where));
   if (p.heldBy) {
     conds.push(
       sql`exists (select 1 from ${leaseHosts} join ${leases} on ${leases.id} = ${leaseHosts.leaseId}

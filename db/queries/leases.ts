@@ -1,16 +1,14 @@
 import { and, asc, count, desc, eq, gt, inArray, isNull, lte, sql, type SQL } from "drizzle-orm";
 import type { DbOrTx } from "../client";
 import { hosts, leaseEvents, leaseHosts, leases, pools, projects, users, type LeaseRow } from "../schema";
+import { hostCriteria, type HostCriteriaInput } from "./host-criteria";
 
 /**
  * Picks and locks up to `count` available hosts of a pool matching the filters.
  * SKIP LOCKED: concurrent requests each take different hosts instead of queueing
  * behind one another, and never the same host.
  */
-export async function pickAvailableHosts(
-  db: DbOrTx,
-  p: { poolId: string; count: number; tags: string[]; minCores?: number; minMemoryMb?: number },
-): Promise<{ id: string; name: string }[]> {
+export async function pickAvailableHosts(db: DbOrTx, p: { poolId: string; count: number } & HostCriteriaInput): Promise<{ id: string; name: string }[]> {
   return db
     .select({ id: hosts.id, name: hosts.name })
     .from(hosts)
@@ -20,14 +18,8 @@ export async function pickAvailableHosts(
     .for("update", { skipLocked: true });
 }
 
-function matchAvailable(p: { poolId: string; tags: string[]; minCores?: number; minMemoryMb?: number }): SQL {
-  return and(
-    eq(hosts.poolId, p.poolId),
-    eq(hosts.state, "available"),
-    p.tags.length ? sql`${hosts.tags} @> ${`{${p.tags.join(",")}}`}::text[]` : undefined,
-    p.minCores ? sql`${hosts.cpuCores} >= ${p.minCores}` : undefined,
-    p.minMemoryMb ? sql`${hosts.memoryMb} >= ${p.minMemoryMb}` : undefined,
-  )!;
+function matchAvailable(p: { poolId: string } & HostCriteriaInput): SQL {
+  return and(eq(hosts.poolId, p.poolId), eq(hosts.state, "available"), ...hostCriteria(p).map((c) => c.where))!;
 }
 
 export async function lockHosts(db: DbOrTx, ids: string[]) {

@@ -22,6 +22,7 @@ import type { importHosts } from "../hosts/import";
 import type { createImage, getImage, getImageVersion, listImages, listImageVersions, updateImage, updateImageVersion, deleteImageVersion } from "../images/images";
 import type { createLease, extendLease, getLease, handOverLease, listLeases, releaseLease } from "../leases/leases";
 import type { createPool, getPool, listPools, updatePool } from "../pools/pools";
+import type { getPoolMatches } from "../leases/hardware";
 import type { powerHost, testPowerSettings } from "../power/power";
 import type { getHostPowerView, listHostPowerViews } from "../power/view";
 import type { addProjectMember, createProject, getMyProjects, getProject, listProjects, updateProject } from "../projects/projects";
@@ -57,6 +58,7 @@ export type ResponseContracts = [
   Fits<typeof inventory.poolListResponseSchema, Page<Out<typeof listPools>[number]>>,
   Fits<typeof inventory.poolViewSchema, Out<typeof createPool>>,
   Fits<typeof inventory.poolWithCountSchema, Out<typeof getPool>>,
+  Fits<typeof inventory.poolMatchResponseSchema, Out<typeof getPoolMatches>>,
   Fits<typeof inventory.poolViewSchema, Out<typeof updatePool>>,
   Fits<typeof inventory.projectListResponseSchema, Page<Out<typeof listProjects>[number]>>,
   Fits<typeof inventory.projectViewSchema, Out<typeof createProject>>,

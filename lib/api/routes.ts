@@ -136,7 +136,9 @@ export const API_ROUTES: ApiRoute[] = [
   {
     method: "GET", path: "/api/v1/hosts", operationId: "listHosts", tag: "Hosts", auth: "user",
     summary: "List hosts",
-    description: "Administrators list every host; anyone else lists the hosts they hold. Filter by text (name, MAC, tag), state, pool (`none` for hosts outside any pool), site and tag.",
+    description:
+      "Administrators list every host; anyone else lists the hosts they hold. Filter by text (name, MAC, tag), state, pool (`none` for hosts outside any pool), site and tag, " +
+      "and by hardware as a lease asks for it (minCores, minMemoryMb, minDiskGb, diskType, firmware, cpuModel, minNicSpeedMbps): a host with no facts yet (never commissioned) matches no hardware filter.",
     query: hostListQuerySchema,
     success: { status: 200, description: "A page of hosts, each with its active lease if any.", list: true, schema: inventory.hostListResponseSchema },
   },
@@ -219,6 +221,16 @@ export const API_ROUTES: ApiRoute[] = [
     method: "GET", path: "/api/v1/pools/{id}", operationId: "getPool", tag: "Pools", auth: "user", params: POOL_ID,
     summary: "A pool",
     success: { status: 200, description: "The pool with its number of hosts.", schema: inventory.poolWithCountSchema },
+    errors: [{ status: 404, description: "No such pool." }],
+  },
+  {
+    method: "GET", path: "/api/v1/pools/{id}/matches", operationId: "getPoolMatches", tag: "Pools", auth: "user", params: POOL_ID,
+    summary: "How many free hosts of a pool meet hardware criteria",
+    description:
+      "The criteria of a lease (tags, minCores, minMemoryMb, minDiskGb, diskType, firmware, cpuModel, minNicSpeedMbps): how many hosts are free now, how many meet them all, " +
+      "how many meet each on its own, and how many have no hardware facts yet. The lease dialog shows it as you type. A count, not a reservation.",
+    query: inventory.poolMatchQuerySchema,
+    success: { status: 200, description: "`{ free, matching, withoutFacts, criteria }`.", schema: inventory.poolMatchResponseSchema },
     errors: [{ status: 404, description: "No such pool." }],
   },
   {
@@ -347,7 +359,8 @@ export const API_ROUTES: ApiRoute[] = [
     method: "POST", path: "/api/v1/leases", operationId: "createLease", tag: "Leases", auth: "user",
     summary: "Lease hosts",
     description:
-      "Ask for `count` hosts from a pool (optionally with tags, minimum cores and memory), charged to a project you belong to " +
+      "Ask for `count` hosts from a pool (optionally with tags and hardware: minCores, minMemoryMb, minDiskGb, diskType, firmware, cpuModel, minNicSpeedMbps; " +
+      "a host with no facts yet, never commissioned, meets no hardware criterion), charged to a project you belong to " +
       "(`projectId` may be left out when you belong to exactly one). The duration defaults to the pool's and may not exceed the " +
       "pool's or the project's maximum. All or nothing: when fewer hosts are free than asked for, nothing is leased. " +
       "Administrators may instead allocate given `hostIds`, and lease on someone's behalf (`userId`).",
@@ -355,7 +368,7 @@ export const API_ROUTES: ApiRoute[] = [
     success: { status: 201, description: "The lease with its hosts.", schema: inventory.leaseViewSchema },
     errors: [
       { status: 403, description: "quota_exceeded (hosts at once, lease length, node-hours this month), or the caller belongs to no project." },
-      { status: 409, description: "insufficient_capacity: not enough matching hosts are available right now; nothing was leased." },
+      { status: 409, description: "insufficient_capacity: not enough matching hosts are available right now; nothing was leased. With hardware criteria the message (and `details`) says how many hosts are free, how many meet each criterion, and how many have no facts yet." },
     ],
   },
   {

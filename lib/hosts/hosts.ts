@@ -9,7 +9,7 @@ import { isAdminActor, recordAudit, type Actor } from "../audit/audit";
 import { openJson, sealJson } from "../crypto/secret-box";
 import { listLeaseIdsOfUser } from "@/db/queries/leases";
 import { paginated } from "../validation/common";
-import { hostAcceptSchema, hostBulkSchema, hostCreateSchema, hostListQuerySchema, hostStateChangeSchema, hostUpdateSchema } from "../validation/inventory";
+import { hostAcceptSchema, hostBulkSchema, hostCreateSchema, hostListQuerySchema, hostStateChangeSchema, hostUpdateSchema, pickHardwareFilter } from "../validation/inventory";
 import { parseInput } from "../validation/parse";
 import { transitionHostStates } from "./transition";
 import { listReleaseWaits, type ReleaseWait } from "../leases/release-wait";
@@ -253,6 +253,7 @@ export async function listHosts(db: Db, actor: Actor, query: unknown) {
     limit: q.per_page,
     offset: (q.page - 1) * q.per_page,
     heldBy: isAdmin ? undefined : actor.user!.id,
+    hardware: pickHardwareFilter(q),
   });
   const ifaces = await listInterfaces(db, rows.map((r) => r.host.id));
   const waits = await listReleaseWaits(db, rows.map((r) => r.host));

@@ -34,7 +34,7 @@ describe("asking for hosts from a pool", () => {
     await expectAppError(
       createLease(t.db, ann, { poolId: w.pool.id, minCores: 8, minMemoryMb: 300000 }, { now: NOW }),
       "insufficient_capacity",
-      `No host available in pool ${w.pool.name} with ≥ 8 cores, ≥ 300000 MB memory right now. Nothing was leased.`,
+      `3 hosts are free in pool ${w.pool.name}; 3 have at least 8 cores, none has at least 300000 MB memory. Nothing was leased.`,
     );
     await expectAppError(createLease(t.db, ann, { poolId: w.pool.id, count: 5 }, { now: NOW }), "validation", `Pool ${w.pool.name} has 4 hosts in all; you asked for 5.`);
     await expectAppError(createLease(t.db, ann, { poolId: randomUUID() }, { now: NOW }), "validation", "That pool does not exist.");

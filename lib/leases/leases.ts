@@ -34,6 +34,8 @@ import { completeHostReleases } from "./release";
 import { listReleaseWaits, releaseAdvice } from "./release-wait";
 import { summarizeRuns, type RunSummary } from "../deployments/deployments";
 import { loadHostAccess, type HostAccess } from "../hosts/access";
+import { countForRefusal, hasHardwareCriteria, insufficientMessage, type LeaseCriteria } from "./hardware";
+import { pickHardwareFilter } from "../validation/inventory";
 
 const HOUR = 3600_000;
 const DEFAULT_DIRECT_LEASE_HOURS = 24;
@@ -162,13 +164,23 @@ export async function createLease(db: Db, actor: Actor, input: unknown, clock: C
     if (pool) {
       const size = await countPoolHosts(tx, pool.id);
       if (count > size) throw AppError.field("count", `Pool ${pool.name} has ${size} host${size === 1 ? "" : "s"} in all; you asked for ${count}.`);
-      const filter = { poolId: pool.id, tags: data.tags, minCores: data.minCores, minMemoryMb: data.minMemoryMb };
-      const picked = await pickAvailableHosts(tx, { ...filter, count });
+      const criteria: LeaseCriteria = { tags: data.tags, ...pickHardwareFilter(data) };
+      const picked = await pickAvailableHosts(tx, { poolId: pool.id, count, ...criteria });
+      if (picked.length < count && hasHardwareCriteria(criteria)) {
+        const counts = await countForRefusal(tx, { poolId: pool.id, criteria, picked: picked.length });
+        throw new AppError("insufficient_capacity", insufficientMessage({ poolName: pool.name, requested: count, ...counts }), {
+          available: picked.length,
+          requested: count,
+          free: counts.free,
+          withoutFacts: counts.withoutFacts,
+          criteria: counts.criteria,
+        });
+      }
       if (picked.length < count) {
         // What this request could take, not a count of rows still marked available: those
         // include hosts that concurrent grants hold locked and are about to lease.
         const free = picked.length;
-        const what = [data.tags.length ? `tags ${data.tags.join(", ")}` : "", data.minCores ? `≥ ${data.minCores} cores` : "", data.minMemoryMb ? `≥ ${data.minMemoryMb} MB memory` : ""].filter(Boolean).join(", ");
+        const what = data.tags.length ? `tags ${data.tags.join(", ")}` : "";
         throw new AppError(
           "insufficient_capacity",
           free === 0

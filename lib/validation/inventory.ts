@@ -100,12 +100,46 @@ export const hostStateChangeSchema = z.object({
 
 export const HOST_SORTS = ["name", "state", "pool", "updated"] as const;
 
+export const DISK_TYPES = ["hdd", "ssd", "nvme"] as const;
+export const FIRMWARE_KINDS = ["bios", "uefi"] as const;
+
+/**
+ * Hardware a lease asks for and the host lists filter by, read from the facts commissioning
+ * stores (cores, memory, disks, facts.cpu/nics/firmware). One shape for JSON bodies and query
+ * strings: `num` is z.number for a body, z.coerce.number for `?minCores=16`.
+ */
+function hardwareFilterShape<N extends z.ZodNumber | z.ZodCoercedNumber>(num: () => N) {
+  return {
+    minCores: num().int().min(1).max(INT32_MAX).optional(),
+    minMemoryMb: num().int().min(1).max(INT32_MAX).optional(),
+    minDiskGb: num().int().min(1).max(INT32_MAX).optional().describe("Some single disk of at least this size, in GB of 10^9 bytes (as disks are sold). With diskType, the same disk must be of that type."),
+    diskType: z
+      .enum(DISK_TYPES)
+      .optional()
+      .describe("ssd: any solid-state disk, SATA/SAS SSD or NVMe; nvme: NVMe only; hdd: rotational. A disk without a reported type counts by its rotational flag, and nvme* names as NVMe."),
+    firmware: z.enum(FIRMWARE_KINDS).optional(),
+    cpuModel: z.string().trim().min(1).max(100, "Use at most 100 characters.").optional().describe("Part of the CPU model, any case (e.g. `EPYC`, `xeon gold`)."),
+    minNicSpeedMbps: num().int().min(1).max(INT32_MAX).optional().describe("Some network interface of at least this speed, in Mb/s."),
+  };
+}
+export const hardwareFilterSchema = z.object(hardwareFilterShape(() => z.number()));
+export type HardwareFilter = z.infer<typeof hardwareFilterSchema>;
+const HARDWARE_FILTER_KEYS = Object.keys(hardwareFilterSchema.shape) as (keyof HardwareFilter)[];
+
+/** The hardware criteria of a parsed lease body or host list query, without its other fields. */
+export function pickHardwareFilter(input: HardwareFilter): HardwareFilter {
+  const out: Record<string, unknown> = {};
+  for (const k of HARDWARE_FILTER_KEYS) if (input[k] !== undefined) out[k] = input[k];
+  return out as HardwareFilter;
+}
+
 export const hostListQuerySchema = paginationSchema.extend({
   q: z.string().trim().max(200).optional(),
   state: z.enum(HOST_STATES).optional(),
   pool: z.union([uuidSchema, z.literal("none")]).optional(),
   site: uuidSchema.optional(),
   tag: tagSchema.optional(),
+  ...hardwareFilterShape(() => z.coerce.number()),
   sort: z.enum(HOST_SORTS).default("name"),
   order: z.enum(["asc", "desc"]).default("asc"),
 });
@@ -173,8 +207,7 @@ export const leaseCreateSchema = z
     poolId: uuidSchema.optional(),
     count: z.number().int().min(1, "Ask for at least one host.").max(1000).default(1),
     tags: z.array(tagSchema).max(20).default([]),
-    minCores: z.number().int().min(1).max(INT32_MAX).optional(),
-    minMemoryMb: z.number().int().min(1).max(INT32_MAX).optional(),
+    ...hardwareFilterSchema.shape,
     // …or given hosts (admins: direct allocation).
     hostIds: z.array(uuidSchema).min(1).max(1000).optional(),
     // Admins lease on someone's behalf.
@@ -183,6 +216,18 @@ export const leaseCreateSchema = z
   })
   .refine((l) => Boolean(l.poolId) !== Boolean(l.hostIds), { message: "Ask either for a pool (poolId, count) or for given hosts (hostIds).", path: ["poolId"] });
 export type LeaseCreate = z.infer<typeof leaseCreateSchema>;
+
+/** `GET /pools/{id}/matches`: how many free hosts of a pool a lease with these filters could take. */
+export const poolMatchQuerySchema = z.object({
+  // A string in a query; lib/ parses the route's parsed object again, where it is the array.
+  tags: z
+    .union([z.string().max(1000), z.array(z.string())])
+    .optional()
+    .transform((s) => (Array.isArray(s) ? s : (s ?? "").split(/[\s,]+/).filter(Boolean)))
+    .pipe(z.array(tagSchema).max(20))
+    .describe("Comma-separated tags, all of which must be present."),
+  ...hardwareFilterShape(() => z.coerce.number()),
+});
 
 export const leaseExtendSchema = z.object({
   hours: z.number().positive("Extend by a positive number of hours.").max(24 * 365),
@@ -294,6 +339,14 @@ export const hostBulkResponseSchema = z.object({ updated: z.number().int() });
 const poolFields = { id: z.string(), name: z.string(), description: z.string(), defaultLeaseHours: z.number(), maxLeaseHours: z.number(), createdAt: timestampSchema, updatedAt: timestampSchema };
 export const poolViewSchema = z.object(poolFields);
 export const poolWithCountSchema = z.object({ ...poolFields, hostCount: z.number().int() });
+export const poolMatchResponseSchema = z.object({
+  poolId: z.string(),
+  poolName: z.string(),
+  free: z.number().int().describe("Hosts of the pool available now."),
+  matching: z.number().int().describe("Free hosts that meet every criterion asked."),
+  withoutFacts: z.number().int().describe("Free hosts with no hardware facts yet (never commissioned): they match no hardware criterion."),
+  criteria: z.array(z.object({ criterion: z.string(), label: z.string(), matching: z.number().int() })).describe("Each criterion asked, with how many free hosts meet it on its own."),
+});
 export const poolListResponseSchema = paginatedResponseSchema(z.object({ ...poolFields, hostCount: z.number().int(), availableCount: z.number().int() }));
 
 const projectFields = {

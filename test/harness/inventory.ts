@@ -38,6 +38,9 @@ export type SeedHostsOptions = {
   tags?: string[];
   cpuCores?: number;
   memoryMb?: number;
+  /** Facts as commissioning stores them (hosts.disks, hosts.facts), the same for every host seeded. */
+  disks?: HostRow["disks"];
+  facts?: HostRow["facts"];
 };
 
 /** Hosts with one PXE interface each (locally administered MACs under a random prefix). */
@@ -54,6 +57,8 @@ export async function seedHosts(db: DbOrTx, o: SeedHostsOptions): Promise<HostRo
       tags: o.tags ?? [],
       cpuCores: o.cpuCores ?? null,
       memoryMb: o.memoryMb ?? null,
+      disks: o.disks ?? [],
+      facts: o.facts ?? {},
     })),
   );
   await insertInterfaces(

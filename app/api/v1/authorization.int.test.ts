@@ -40,6 +40,7 @@ import * as leases from "./leases/route";
 import * as me from "./me/route";
 import * as openapi from "./openapi.json/route";
 import * as poolById from "./pools/[id]/route";
+import * as poolMatches from "./pools/[id]/matches/route";
 import * as pools from "./pools/route";
 import * as siteById from "./sites/[id]/route";
 import * as sites from "./sites/route";
@@ -292,6 +293,13 @@ const ROWS: Row[] = [
   { op: "GET /api/v1/pools", handler: pools.GET, expect: everyone(200), check: (body: { data: unknown[] }) => expect(body.data.length).toBeGreaterThan(0) },
   { op: "POST /api/v1/pools", handler: pools.POST, prepare: async () => ({ body: { name: `p-${tag()}` } }), expect: adminOnly(201) },
   { op: "GET /api/v1/pools/{id}", handler: poolById.GET, prepare: async () => ({ params: { id: w.poolId } }), expect: everyone(200) },
+  {
+    // Everyone sees each pool's free count (GET /pools); this narrows it by hardware.
+    op: "GET /api/v1/pools/{id}/matches", handler: poolMatches.GET,
+    prepare: async () => ({ params: { id: w.poolId }, path: `/api/v1/pools/${w.poolId}/matches?minCores=1&diskType=ssd` }),
+    expect: everyone(200),
+    check: (body: { free: number; criteria: unknown[] }) => expect(body.criteria).toHaveLength(2),
+  },
   {
     op: "PATCH /api/v1/pools/{id}", handler: poolById.PATCH,
     prepare: async () => ({ params: { id: (await createPool(t.db, w.adminActor, { name: `p-${tag()}` })).id }, body: { description: "changed" } }),
