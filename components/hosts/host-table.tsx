@@ -23,6 +23,8 @@ export type HostTableRow = {
   tags: string[];
   cpuCores: number | null;
   memoryMb: number | null;
+  /** Its disks in a few words ("NVMe 1 TB, HDD 4 TB"), null when none is known. */
+  disks?: string | null;
   macs: string[];
   hostnameHint: string | null;
   firstSeenAt: string | null;
@@ -190,8 +192,9 @@ export function HostTable({ rows, pools, params, mode }: { rows: HostTableRow[];
                 </td>
                 <td className="whitespace-nowrap px-3 py-2 text-stone-700">{h.poolName ?? <span className="text-stone-400">—</span>}</td>
                 <td className="whitespace-nowrap px-3 py-2 text-stone-700" data-testid="host-site">{h.siteName ?? <span className="text-stone-400">—</span>}</td>
-                <td className="whitespace-nowrap px-3 py-2 text-stone-700">
+                <td className="whitespace-nowrap px-3 py-2 text-stone-700" data-testid="host-hardware">
                   {h.cpuCores ? `${h.cpuCores} cores` : "—"} · {formatMemory(h.memoryMb)}
+                  {h.disks ? <p className="text-xs text-stone-500">{h.disks}</p> : null}
                 </td>
                 {mode === "new" ? (
                   <>

@@ -1,6 +1,7 @@
 "use client";
 // Ask for machines from a pool. The pool list is re-read on every opening, so the
-// available counts are current; a refusal (no host free, a quota) is shown as the API words it.
+// available counts are current; the Hardware section counts matching free hosts as you type;
+// a refusal (no host free, none with that hardware, a quota) is shown as the API words it.
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { ApiForm } from "../ui/api-form";
@@ -8,21 +9,19 @@ import { Button } from "../ui/button";
 import { Dialog, FormActions } from "../ui/dialog";
 import { Field, SelectField } from "../ui/field";
 import { formatHours } from "../ui/format";
-import { numberOrUndefined, splitList } from "../ui/parse";
+import { numberOrUndefined } from "../ui/parse";
 import { callApi, useApi } from "../ui/use-api";
+import { EMPTY_HARDWARE, HARDWARE_API_FIELDS, HardwareFields, hardwareCriteria, PoolMatchCount, type HardwareCriteria, type HardwareInput } from "./hardware-fields";
 import type { LeaseView, PoolOption, ProjectOption } from "./types";
 
-type LeaseRequest = {
+type LeaseRequest = HardwareCriteria & {
   poolId: string;
   count?: number;
   durationHours?: number;
   projectId?: string;
-  tags: string[];
-  minCores?: number;
-  minMemoryMb?: number;
 };
 
-const FIELDS = ["poolId", "count", "durationHours", "projectId", "tags", "minCores", "minMemoryMb"];
+const FIELDS = ["poolId", "count", "durationHours", "projectId", ...HARDWARE_API_FIELDS];
 
 export function GetMachinesDialog({
   open,
@@ -55,6 +54,9 @@ function GetMachinesForm({ onClose, onLeased, initialPools, projects }: { onClos
   const [poolId, setPoolId] = useState(firstFree?.id ?? "");
   const pool = pools.find((p) => p.id === poolId);
   const [hours, setHours] = useState(String(pool?.defaultLeaseHours ?? 24));
+  const [hardware, setHardware] = useState<HardwareInput>(EMPTY_HARDWARE);
+  const criteria = hardwareCriteria(hardware);
+  const hardwareError = HARDWARE_API_FIELDS.some((f) => api.errorsOf(f));
 
   if (pools.length === 0) {
     return <p className="text-sm text-stone-600">There are no pools yet. An administrator creates pools and puts machines in them.</p>;
@@ -69,9 +71,7 @@ function GetMachinesForm({ onClose, onLeased, initialPools, projects }: { onClos
             count: numberOrUndefined(v.count),
             durationHours: numberOrUndefined(v.durationHours),
             ...(v.projectId ? { projectId: v.projectId } : {}),
-            tags: splitList(v.tags),
-            minCores: numberOrUndefined(v.minCores),
-            minMemoryMb: v.minMemoryGb?.trim() ? Math.round(Number(v.minMemoryGb) * 1024) : undefined,
+            ...criteria,
           },
           { onSuccess: onLeased },
         )
@@ -125,12 +125,11 @@ function GetMachinesForm({ onClose, onLeased, initialPools, projects }: { onClos
           Charged to project <span className="font-medium text-stone-800">{projects[0].name}</span>.
         </p>
       ) : null}
-      <details className="rounded-md border border-stone-200 px-3 py-2" open={Boolean(api.errorsOf("tags") || api.errorsOf("minCores") || api.errorsOf("minMemoryMb")) || undefined}>
-        <summary className="cursor-pointer text-sm font-medium text-stone-700">Hardware requirements (optional)</summary>
-        <div className="mt-3 grid gap-4 sm:grid-cols-3">
-          <Field name="tags" label="Tags" placeholder="gpu, nvme" hint="All of them must be present." error={api.errorsOf("tags")} />
-          <Field name="minCores" label="At least (cores)" type="number" min={1} error={api.errorsOf("minCores")} />
-          <Field name="minMemoryGb" label="At least (GB memory)" type="number" min={1} step="any" error={api.errorsOf("minMemoryMb")} />
+      <details className="rounded-md border border-stone-200 px-3 py-2" open={hardwareError || undefined}>
+        <summary className="cursor-pointer text-sm font-medium text-stone-700">Hardware (optional)</summary>
+        <div className="mt-3 space-y-3">
+          {pool ? <PoolMatchCount poolId={pool.id} poolName={pool.name} criteria={criteria} /> : null}
+          <HardwareFields values={hardware} onChange={setHardware} errorsOf={api.errorsOf} />
         </div>
       </details>
       <FormActions onCancel={onClose} busy={api.isPending} busyLabel="Leasing…" label="Get machines" />

@@ -2,6 +2,7 @@
 import { AutoRefresh } from "@/components/ui/auto-refresh";
 import Link from "next/link";
 import { HostTable, type HostTableRow } from "@/components/hosts/host-table";
+import { describeDisks, hostListQueryOf } from "@/components/hosts/hardware-filter";
 import { Alert } from "@/components/ui/alert";
 import { FILTER_CONTROL, FilterBar, FilterField } from "@/components/ui/filters";
 import { Pagination } from "@/components/ui/pagination";
@@ -30,7 +31,7 @@ export default async function AdminHostsPage({ searchParams }: { searchParams: P
   const siteNames = new Map(sites.map((s) => [s.id, s.name]));
   let result;
   try {
-    result = await listHosts(db, actor, { ...params, per_page: PER_PAGE });
+    result = await listHosts(db, actor, { ...hostListQueryOf(params), per_page: PER_PAGE });
   } catch (e) {
     if (!isAppError(e)) throw e;
     return (
@@ -53,6 +54,7 @@ export default async function AdminHostsPage({ searchParams }: { searchParams: P
     tags: h.tags,
     cpuCores: h.cpuCores,
     memoryMb: h.memoryMb,
+    disks: describeDisks(h.disks),
     macs: h.interfaces.map((i) => i.mac),
     hostnameHint: h.hostnameHint,
     firstSeenAt: h.firstSeenAt,
@@ -133,6 +135,36 @@ export default async function AdminHostsPage({ searchParams }: { searchParams: P
         ) : null}
         <FilterField id="host-tag" label="Tag">
           <input id="host-tag" name="tag" defaultValue={params.tag ?? ""} placeholder="gpu" className={`${FILTER_CONTROL} w-28`} />
+        </FilterField>
+        <FilterField id="host-cores" label="Cores ≥">
+          <input id="host-cores" name="minCores" type="number" min={1} defaultValue={params.minCores ?? ""} className={`${FILTER_CONTROL} w-20`} />
+        </FilterField>
+        <FilterField id="host-memory" label="Memory ≥ (GB)">
+          <input id="host-memory" name="minMemoryGb" type="number" min={1} step="any" defaultValue={params.minMemoryGb ?? ""} className={`${FILTER_CONTROL} w-24`} />
+        </FilterField>
+        <FilterField id="host-disk" label="A disk ≥ (GB)">
+          <input id="host-disk" name="minDiskGb" type="number" min={1} defaultValue={params.minDiskGb ?? ""} className={`${FILTER_CONTROL} w-24`} />
+        </FilterField>
+        <FilterField id="host-disk-type" label="Disk type">
+          <select id="host-disk-type" name="diskType" defaultValue={params.diskType ?? ""} className={FILTER_CONTROL}>
+            <option value="">Any disk</option>
+            <option value="ssd">SSD or NVMe</option>
+            <option value="nvme">NVMe</option>
+            <option value="hdd">HDD</option>
+          </select>
+        </FilterField>
+        <FilterField id="host-firmware" label="Firmware">
+          <select id="host-firmware" name="firmware" defaultValue={params.firmware ?? ""} className={FILTER_CONTROL}>
+            <option value="">Any firmware</option>
+            <option value="uefi">UEFI</option>
+            <option value="bios">BIOS</option>
+          </select>
+        </FilterField>
+        <FilterField id="host-cpu" label="CPU model">
+          <input id="host-cpu" name="cpuModel" defaultValue={params.cpuModel ?? ""} placeholder="EPYC" className={`${FILTER_CONTROL} w-28`} />
+        </FilterField>
+        <FilterField id="host-nic" label="Network ≥ (Gb/s)">
+          <input id="host-nic" name="minNicSpeedGbps" type="number" min={0.1} step="any" defaultValue={params.minNicSpeedGbps ?? ""} className={`${FILTER_CONTROL} w-20`} />
         </FilterField>
         <FilterField id="host-sort" label="Sort by">
           <select id="host-sort" name="sort" defaultValue={params.sort ?? "name"} className={FILTER_CONTROL}>
