@@ -36,6 +36,12 @@ declare -A NEEDS=(
   [curl]=curl
   [xz]=xz-utils
   [sfdisk]=fdisk
+  # scripts/build-cloud-image.sh (Debian 12 (cloud image) for the cloud-init tests), and the ssh
+  # client those tests log in with.
+  [debootstrap]=debootstrap
+  [mke2fs]=e2fsprogs
+  [ssh]=openssh-client
+  [ssh-keygen]=openssh-client
 )
 # Files rather than commands: the NIC option ROMs (iPXE) and UEFI firmware QEMU boots with, and the boot
 # loaders the test image carries.

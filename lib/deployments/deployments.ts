@@ -37,6 +37,7 @@ const BUILTIN_OF_ACTION: Record<Exclude<DeploymentAction, "install">, string> = 
   deploy_image: "deploy-image",
   capture_disk: "capture-disk",
   wipe_disk: "wipe-disk",
+  commission: "commission",
 };
 
 type Pinned = { id: string; version: number; name: string };
@@ -51,13 +52,13 @@ export type RunPlan = {
   image: { id: string; version: number } | null;
   vars: Record<string, unknown>;
   options: DeploymentOptions;
-  origin: "holder" | "release";
+  origin: "holder" | "release" | "system";
   retryOfId?: string | null;
   /** False for a mark: nobody powers the machine, the holder reboots it by hand. */
   power: boolean;
 };
 
-async function builtinSystemTemplate(db: Db, key: string): Promise<TemplateRow> {
+export async function builtinSystemTemplate(db: Db, key: string): Promise<TemplateRow> {
   let t = await getTemplateByBuiltinKey(db, key);
   if (!t) {
     // A fresh database that `npm start` has not seeded yet (tests, the CLI).
@@ -291,6 +292,7 @@ export async function retryDeployment(db: Db, actor: Actor, deploymentId: string
     userId: actor.user?.id ?? null,
     action: old.action,
     system: { id: old.systemTemplateId, version: old.systemTemplateVersion, name: sysName },
+  if (old.origin === "system") throw new AppError("conflict", "Kiln's own runs (commissioning) are not retried; an administrator commissions the host again.");
     unattended: old.unattendedTemplateId && old.unattendedTemplateVersion && unName ? { id: old.unattendedTemplateId, version: old.unattendedTemplateVersion, name: unName } : null,
     image: old.imageId && old.imageVersion ? { id: old.imageId, version: old.imageVersion } : null,
     vars: old.vars,
@@ -309,7 +311,7 @@ export async function retryDeployment(db: Db, actor: Actor, deploymentId: string
  */
 export async function cancelDeployment(db: Db, actor: Actor, deploymentId: string, clock: { now?: Date } = {}): Promise<DeploymentView> {
   const d = await getVisibleRun(db, actor, deploymentId);
-  if (d.origin === "release" && !isAdminActor(actor)) throw new AppError("not_found", NOT_FOUND);
+  if (d.origin !== "holder" && !isAdminActor(actor)) throw new AppError("not_found", NOT_FOUND);
   const outcome = await withRun(
     db,
     deploymentId,

@@ -3,7 +3,7 @@
 // the reasons read the same in the API, the host page, mails and tests.
 import type { DeploymentAction } from "@/lib/validation/deployments";
 
-export const STEP_NAMES = ["power_on", "boot", "agent", "write", "verify", "install", "wipe", "capture", "power_off"] as const;
+export const STEP_NAMES = ["power_on", "boot", "agent", "write", "verify", "install", "wipe", "capture", "inventory", "power_off"] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
 /** worker: a job does it (power). machine: it is done when the machine reports (over HTTP). */
@@ -67,6 +67,12 @@ export const STEPS: Record<StepName, StepDef> = {
     timeoutSeconds: 600,
     timeoutReason: (l) => `no progress from the agent for ${l} while capturing the disk`,
   },
+  inventory: {
+    label: "Report the hardware",
+    driver: "machine",
+    timeoutSeconds: 300,
+    timeoutReason: (l) => `the agent did not report the machine's hardware within ${l} — check the machine's console`,
+  },
   power_off: {
     label: "Power off",
     driver: "worker",
@@ -95,6 +101,9 @@ export function stepsFor(action: DeploymentAction, opts: { power: boolean; power
       // The machine is left off: the next holder's first deploy powers it on. Switched off by
       // Kiln where the power driver can; otherwise (Wake-on-LAN, manual) by the agent itself.
       return [...head, "agent", "wipe", ...(opts.power && opts.powerOff !== false ? (["power_off"] as StepName[]) : [])];
+    case "commission":
+      // Like a wipe, the machine is left off: by Kiln where it can, else by the ramdisk itself.
+      return [...head, "agent", "inventory", ...(opts.power && opts.powerOff !== false ? (["power_off"] as StepName[]) : [])];
   }
 }
 
@@ -149,4 +158,5 @@ export const ACTION_LABELS: Record<DeploymentAction, string> = {
   deploy_image: "Deploy an image",
   capture_disk: "Capture the disk",
   wipe_disk: "Wipe the disks",
+  commission: "Commission",
 };
