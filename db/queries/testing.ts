@@ -66,3 +66,14 @@ export async function listQueuedJobs(db: DbOrTx, p: { name: string; key: string;
 export async function updateDeploymentStateForTest(db: DbOrTx, params: { id: string; state: DeploymentRow["state"] }): Promise<void> {
   await db.update(deployments).set({ state: params.state }).where(eq(deployments.id, params.id));
 }
+
+/**
+ * A host's hardware as commissioning would have stored it (cores, memory, disks, facts), for
+ * specs about selecting by hardware that do not boot a machine to get them.
+ */
+export async function setHostFactsForTest(
+  db: DbOrTx,
+  params: { hostId: string; cpuCores: number | null; memoryMb: number | null; disks: (typeof schema.hosts.$inferInsert)["disks"]; facts: Record<string, unknown> },
+): Promise<void> {
+  await db.update(schema.hosts).set({ cpuCores: params.cpuCores, memoryMb: params.memoryMb, disks: params.disks, facts: params.facts }).where(eq(schema.hosts.id, params.hostId));
+}
