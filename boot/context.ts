@@ -1,3 +1,5 @@
+import { postInstallContext, type PostInstall } from "./post-install";
+
 // Builds the variables a template sees, from plain inputs only (boot/ never reads the
 // database). Lease vars override host vars; nothing else of Kiln's state leaks in.
 
@@ -16,7 +18,7 @@ export type BootContextInput = {
   leaseVars: Record<string, unknown>;
   user: { name: string; email: string; sshKeys: string[] } | null;
   image: { name: string; version: number; url: string; sha256: string; format: string; sizeBytes: number } | null;
-  deployment: { id: string; action: string; token: string } | null;
+  deployment: { id: string; action: string; token: string; postInstall?: PostInstall | null } | null;
 };
 
 /** URLs under /boot/<mac>/<token>/ that the per-deployment files and callbacks use. */
@@ -28,6 +30,7 @@ export function deploymentUrls(baseUrl: string, mac: string, token: string) {
     nocloud: `${root}/`,
     user_data: `${root}/user-data`,
     meta_data: `${root}/meta-data`,
+    log: `${root}/log`,
     done: `${root}/done`,
     failed: `${root}/failed`,
   };
@@ -49,7 +52,12 @@ export function buildBootContext(input: BootContextInput): Record<string, unknow
     user: input.user ? { name: input.user.name, email: input.user.email, ssh_keys: input.user.sshKeys } : { name: "", email: "", ssh_keys: [] },
     image: input.image ? { name: input.image.name, version: input.image.version, url: input.image.url, sha256: input.image.sha256, format: input.image.format, size: input.image.sizeBytes } : null,
     deployment: input.deployment
-      ? { id: input.deployment.id, action: input.deployment.action, token: input.deployment.token, urls: deploymentUrls(input.baseUrl, host.interface.mac, input.deployment.token) }
+      ? (() => {
+          const urls = deploymentUrls(input.baseUrl, host.interface.mac, input.deployment.token);
+          // Null unless the run names a repository; templates test it with {% if deployment.post_install %}.
+          const postInstall = postInstallContext(input.deployment.postInstall, urls.root, input.deployment.id);
+          return { id: input.deployment.id, action: input.deployment.action, token: input.deployment.token, urls, post_install: postInstall };
+        })()
       : null,
     kiln: {
       ramdisk: { kernel: `${input.baseUrl}/boot/ramdisk/vmlinuz`, initrd: `${input.baseUrl}/boot/ramdisk/initrd.img` },
