@@ -2,7 +2,7 @@
 # Kiln deploy agent, first version. The deploy ramdisk (next issue) runs it with the kernel
 # arguments kiln.url, kiln.mac and kiln.token exported as KILN_URL, KILN_MAC, KILN_TOKEN; it
 # fetches its instructions from Kiln, reports the machine's inventory, does its action
-# (deploy an image, wipe the disks, capture a disk) while reporting progress, and reports done or failed
+# (deploy an image, wipe the disks, capture a disk, or only report the hardware: commission) while reporting progress, and reports done or failed
 # with a reason a person can act on. POSIX sh with busybox tools: wget (or curl; capture
 # needs curl: it uploads through tus), dd, sha256sum, gzip/xz/zstd when the image is compressed.
 #
@@ -60,9 +60,46 @@ disk_size() { # name → bytes
   echo $((sectors * 512))
 }
 
+# One sysfs value, trimmed, JSON-escaped; empty when the file is missing or unreadable.
+sysval() { json_escape "$(sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' "$1" 2>/dev/null | head -n 1)"; }
+
+# "key":"value" for each non-empty value, comma-separated (an object's members).
+members() { # key file key file …
+  out=""
+  while [ $# -ge 2 ]; do
+    v=$(sysval "$2")
+    [ -n "$v" ] && out="$out${out:+,}\"$1\":\"$v\""
+    shift 2
+  done
+  printf '%s' "$out"
+}
+
+# The BMC's LAN address as `ipmitool lan print` gives it (the ramdisk loads the IPMI drivers):
+# prints "null" when ipmitool ran and found none, nothing when there is no ipmitool.
+bmc_json() {
+  command -v ipmitool >/dev/null 2>&1 || return 0
+  [ -e /dev/ipmi0 ] || [ -e /dev/ipmi/0 ] || [ -e /dev/ipmidev/0 ] || { printf null; return 0; }
+  timeout 20 ipmitool lan print >"$TMP/lan" 2>/dev/null || true
+  ip=$(awk -F': *' '$1 ~ /^IP Address *$/ { print $2; exit }' "$TMP/lan" | tr -cd '0-9.')
+  bmac=$(awk -F': *' '$1 ~ /^MAC Address *$/ { print $2; exit }' "$TMP/lan" | tr -cd '0-9a-fA-F:')
+  if [ -n "$ip" ] && [ "$ip" != 0.0.0.0 ]; then printf '{"address":"%s"%s}' "$ip" "${bmac:+,\"mac\":\"$bmac\"}"; else printf null; fi
+}
+
+# What the machine is: CPU, memory, disks, NICs and, for commissioning (docs/commissioning.md),
+# DMI, firmware and BMC. Everything from /proc and /sys (no dmidecode or ethtool needed).
 inventory() {
   cores=$(grep -c '^processor' /proc/cpuinfo 2>/dev/null || echo 1)
   mem_kb=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo 2>/dev/null || echo 0)
+  cpu_model=$(json_escape "$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null)")
+  cpu_vendor=$(json_escape "$(awk -F': *' '/^vendor_id/ { print $2; exit }' /proc/cpuinfo 2>/dev/null)")
+  # Physical cores and sockets: distinct (physical id, core id) pairs and physical ids, where the CPU says.
+  phys=$(awk -F': *' '/^physical id/ { p = $2 } /^core id/ { print p "/" $2 }' /proc/cpuinfo 2>/dev/null | sort -u | wc -l)
+  sockets=$(awk -F': *' '/^physical id/ { print $2 }' /proc/cpuinfo 2>/dev/null | sort -u | wc -l)
+  cpu="\"threads\":$cores"
+  [ -n "$cpu_model" ] && cpu="$cpu,\"model\":\"$cpu_model\""
+  [ -n "$cpu_vendor" ] && cpu="$cpu,\"vendor\":\"$cpu_vendor\""
+  [ "$phys" -gt 0 ] && cpu="$cpu,\"cores\":$phys"
+  [ "$sockets" -gt 0 ] && cpu="$cpu,\"sockets\":$sockets"
   disks=""
   for d in /sys/block/*; do
     [ -e "$d" ] || continue
@@ -80,16 +117,30 @@ inventory() {
     [ "$name" = lo ] && continue
     mac=$(cat "$n/address")
     link=$([ "$(cat "$n/carrier" 2>/dev/null || echo 0)" = 1 ] && echo true || echo false)
+    extra=""
+    driver=$(readlink "$n/device/driver" 2>/dev/null)
+    [ -n "$driver" ] && extra="$extra,\"driver\":\"$(json_escape "${driver##*/}")\""
+    # -1 (or an error) while the link is down: left out.
+    speed=$(cat "$n/speed" 2>/dev/null | tr -cd '0-9-')
+    case "$speed" in "" | -*) ;; *) extra="$extra,\"speedMbps\":$speed" ;; esac
     # Its addresses as `ip` shows them (10.0.2.15/24, fe80::…/64): Kiln keeps the routable ones
     # and shows them, with an ssh line, on the host's page. Only digits, hex, ':', '.', '/'.
     addrs=""
     for a in $(ip -o addr show dev "$name" 2>/dev/null | awk '$3 == "inet" || $3 == "inet6" { print $4 }' | tr -cd '0-9a-fA-F:./\n'); do
       addrs="$addrs${addrs:+,}\"$a\""
     done
-    nics="$nics${nics:+,}{\"mac\":\"$mac\",\"name\":\"$name\",\"link\":$link,\"addresses\":[$addrs]}"
+    nics="$nics${nics:+,}{\"mac\":\"$mac\",\"name\":\"$name\",\"link\":$link$extra,\"addresses\":[$addrs]}"
   done
-  printf '{"cpuCores":%s,"memoryMb":%s,"disks":[%s],"nics":[%s]}' "$cores" $((mem_kb / 1024)) "$disks" "$nics" >"$TMP/inventory"
-  post "$BASE/inventory" "application/json" "$TMP/inventory" || log "could not report the inventory"
+  dmi_dir=${KILN_DMI_DIR:-/sys/class/dmi/id}
+  dmi=$(members vendor "$dmi_dir/sys_vendor" product "$dmi_dir/product_name" serial "$dmi_dir/product_serial" boardVendor "$dmi_dir/board_vendor" boardName "$dmi_dir/board_name" biosVendor "$dmi_dir/bios_vendor" biosVersion "$dmi_dir/bios_version")
+  firmware=bios
+  [ -d "${KILN_EFI_DIR:-/sys/firmware/efi}" ] && firmware=uefi
+  bmc=$(bmc_json)
+  printf '{"cpuCores":%s,"memoryMb":%s,"cpu":{%s},"disks":[%s],"nics":[%s],"dmi":{%s},"firmware":"%s"%s}' \
+    "$cores" $((mem_kb / 1024)) "$cpu" "$disks" "$nics" "$dmi" "$firmware" "${bmc:+,\"bmc\":$bmc}" >"$TMP/inventory"
+  post "$BASE/inventory" "application/json" "$TMP/inventory" && return 0
+  log "could not report the inventory"
+  return 1
 }
 
 first_disk() {
@@ -643,7 +694,9 @@ capture_disk() {
 fetch "$BASE/agent.env" "$TMP/agent.env" || { echo "kiln-agent: cannot fetch instructions from $BASE" >&2; exit 1; }
 # shellcheck disable=SC1091
 . "$TMP/agent.env"
-inventory
+# Commissioning is the inventory: without it the run has nothing to show. Other actions go on.
+inventory_ok=1
+inventory || inventory_ok=0
 case "$KILN_ACTION" in
   deploy_image) deploy_image ;;
   wipe_disk) wipe_disks ;;
@@ -651,7 +704,13 @@ case "$KILN_ACTION" in
   *) fail "this agent version cannot do ${KILN_ACTION} yet" ;;
 esac
 # Done (a failure has exited above). Kiln says what the machine does next: "poweroff" after a
-# wipe whose host Kiln cannot switch off (Wake-on-LAN only wakes). The ramdisk's init names the
+# wipe whose host Kiln cannot switch off (Wake-on-LAN only wakes), and after commissioning. The ramdisk's init names the
 # file (KILN_THEN_FILE) and does it once the agent has ended; run anywhere else, nothing happens.
 if [ "${KILN_THEN:-reboot}" = poweroff ] && [ -n "${KILN_THEN_FILE:-}" ]; then echo poweroff >"$KILN_THEN_FILE"; fi
 rm -rf "$TMP"
+  commission)
+    # Once more before giving up: Kiln may have been restarting.
+    [ "$inventory_ok" = 1 ] || { sleep 5; inventory; } || fail "could not report the inventory to Kiln"
+    echo '{}' >"$TMP/done"
+    post "$BASE/done" "application/json" "$TMP/done" || log "could not report done (the inventory is recorded)"
+    echo "kiln-agent: commissioned: the hardware is reported to Kiln" >&2 ;;

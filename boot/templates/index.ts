@@ -58,6 +58,7 @@ export const BUILTIN_TEMPLATES: BuiltinTemplate[] = [
   },
   { key: "deploy-image", name: "Deploy image", description: "Boot Kiln's deploy ramdisk to write a disk image.", kind: "system", format: "ipxe", file: "system/deploy-image.ipxe.j2", variables: [{ name: "disk", description: "Target disk (default: the first disk)" }, ...COMMON_VARS] },
   { key: "wipe-disk", name: "Wipe disks", description: "Boot Kiln's deploy ramdisk to erase the disks (used at the end of a lease).", kind: "system", format: "ipxe", file: "system/wipe-disk.ipxe.j2", variables: [{ name: "disk", description: "Disk to wipe (default: every disk)" }, ...COMMON_VARS] },
+  { key: "commission", name: "Commission", description: "Boot Kiln's deploy ramdisk in inventory mode: report the hardware, then switch off (new machines, and an admin's Commission).", kind: "system", format: "ipxe", file: "system/commission.ipxe.j2", variables: [...COMMON_VARS] },
   { key: "capture-disk", name: "Capture disk to image", description: "Boot Kiln's deploy ramdisk to upload the disk as a new image version.", kind: "system", format: "ipxe", file: "system/capture-disk.ipxe.j2", variables: [{ name: "disk", description: "Disk to capture (default: the first disk)" }, ...COMMON_VARS] },
   {
     key: "debian-12-preseed",

@@ -27,6 +27,8 @@ const STATE_TEXT: Record<RunView["provisioning"], string> = {
   wiped: "wiped",
   capturing: "capturing",
   captured: "captured",
+  commissioning: "commissioning",
+  commissioned: "commissioned",
 };
 
 type Toast = { tone: "success" | "error" | "info"; text: string };

@@ -32,7 +32,7 @@ export async function hostAccess(base: string, token: string, hostId: string) {
   const { host } = await get(base, token, "/api/v1/hosts/{id}", { id: hostId });
   const addresses: { address: string; source: Source; seenAt: string }[] = host.addresses.map((a) => ({ address: a.address, source: a.source, seenAt: a.seenAt }));
   const ssh: string | null = host.access ? host.access.command : null;
-  const state: "none" | "deploying" | "deployed" | "wiping" | "wiped" | "capturing" | "captured" | "failed" | "cancelled" = host.provisioning.state;
+  const state: "none" | "deploying" | "deployed" | "wiping" | "wiped" | "capturing" | "captured" | "commissioning" | "commissioned" | "failed" | "cancelled" = host.provisioning.state;
   const runId: string | null = host.provisioning.runId;
   return { ssh, state, runId, addresses, name: host.name as string };
 }

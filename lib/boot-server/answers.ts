@@ -17,6 +17,8 @@ import type { Db } from "../db";
 import { normalizeMac } from "../hosts/mac";
 import { getLogger } from "../log";
 import { BootWrites, isConnectionError } from "./writes";
+import { getEnv } from "../env";
+import { commissionOnArrival, isArrivalCommissionDue } from "../hosts/commission";
 
 export type { BootAnswer } from "../boot/boot-service";
 export type BootRequest = { mac: string; hostnameHint: string | null; sourceIp: string | null };
@@ -60,12 +62,15 @@ export class BootAnswers {
   private outageMisses = 0;
   private lastFailureLogMs = 0;
   private counters = { hits: 0, misses: 0, errors: 0 };
+  /** KILN_COMMISSION_ON_DISCOVERY, read once: a boot server is restarted to change it. */
+  private readonly commissionOnArrival: boolean;
 
   constructor(p: { db: Db; databaseUrl: string; siteId?: string | null; now?: () => Date }) {
     this.db = p.db;
     this.databaseUrl = p.databaseUrl;
     const now = p.now;
     this.nowMs = now ? () => now().getTime() : Date.now;
+    this.commissionOnArrival = getEnv().KILN_COMMISSION_ON_DISCOVERY;
     this.writes = new BootWrites({ db: p.db, siteId: p.siteId ?? null, onFlushed: (r) => (r.ok ? this.markUp() : this.markDown(r.error)) });
   }
 
@@ -103,6 +108,7 @@ export class BootAnswers {
     const entry = this.entries.get(mac);
     if (entry !== undefined) {
       this.counters.hits++;
+      if (entry.kind === "unknown" && this.commissionOnArrival) return this.arrival(mac, req, false);
       return this.respond(entry, mac, req, this.nowMs());
     }
     this.counters.misses++;
@@ -157,6 +163,7 @@ export class BootAnswers {
         }),
       ]);
       clearTimeout(timer);
+      if (entry.kind === "unknown" && this.commissionOnArrival) return await this.arrival(mac, req, true);
       const answer = this.respond(entry, mac, req, this.nowMs());
       // A run's first boot after its answer was (re)read — its first boot at all, most often —
       // is written before the machine gets its script, as the uncached path does: it moves the
@@ -173,6 +180,33 @@ export class BootAnswers {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * A machine's first network boot while commissioning on discovery is on: its discovery (and,
+   * with it, its commissioning run) is written now rather than in the next batch, and the
+   * machine is answered as the host it has become, so it boots the ramdisk at this very boot
+   * ("every new machine has facts within one boot"). Whatever does not happen in time — the
+   * write, the read — leaves the answer local boot, as for any unknown MAC; the run exists by
+   * then or is made at the next boot (lib/hosts/commission.ts isArrivalCommissionDue).
+   */
+  private async arrival(mac: string, req: BootRequest, counted: boolean): Promise<BootAnswer> {
+    if (!counted) this.counters.misses++;
+    const queued = this.writes.discover({ mac, hint: cleanHint(req.hostnameHint), sourceIp: req.sourceIp, at: new Date(this.nowMs()) });
+    // Over its source's flood limit: nothing is written, so there is nothing new to read.
+    if (!queued) return localBootAnswer();
+    const wait = <T>(p: Promise<T>, ms: number): Promise<T | null> => Promise.race([p, new Promise<null>((r) => setTimeout(() => r(null), ms).unref())]);
+    const flushed = await wait(this.writes.flush(), FIRST_BOOT_WRITE_WAIT_MS);
+    if (!flushed?.ok) return localBootAnswer();
+    // The unknown entry is stale now (the interface's NOTIFY may not have arrived yet).
+    this.dropMac(mac);
+    const load = this.loads.get(mac) ?? this.startLoad(mac);
+    const entry = await wait(load.promise.catch(() => null), MISS_TIMEOUT_MS);
+    if (!entry || entry.kind === "unknown") return localBootAnswer();
+    const answer = this.respond(entry, mac, req, this.nowMs());
+    // As for any run's first boot after a read: its boot is written before the machine gets its script.
+    if (entry.plan.kind === "run" && answer === entry.plan.answer) await wait(this.writes.flush(), FIRST_BOOT_WRITE_WAIT_MS);
+    return answer;
   }
 
   /** The database cannot tell us who this is: local boot (never a run, never a halt we cannot confirm). */
@@ -195,6 +229,8 @@ export class BootAnswers {
         }
         const { host } = found;
         load.hostId = host.id;
+        // A new machine recorded without its commissioning run (a crash in between): made now.
+        if (this.commissionOnArrival && (await isArrivalCommissionDue(this.db, host))) await commissionOnArrival(this.db, host, new Date(this.nowMs()));
         const plan = await loadHostBootPlan(this.db, { host, mac, now: new Date(this.nowMs()) });
         const entry: HostEntry = { kind: "host", hostId: host.id, lastSeenAt: host.lastSeenAt, sourceIp: host.sourceIp, plan };
         // A run that cannot be rendered fails now, once; its change is announced and the next request reads again.

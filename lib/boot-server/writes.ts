@@ -71,9 +71,9 @@ export class BootWrites {
     this.kickIfFull();
   }
 
-  /** Queues an unknown MAC for discovery unless its source already sent its share this window. */
-  discover(d: Discovery): void {
-    if (this.discoveries.has(d.mac)) return;
+  /** Queues an unknown MAC for discovery unless its source already sent its share this window; true when queued (now or before). */
+  discover(d: Discovery): boolean {
+    if (this.discoveries.has(d.mac)) return true;
     const key = d.sourceIp ?? "unknown";
     const nowMs = d.at.getTime();
     let src = this.sources.get(key);
@@ -84,11 +84,12 @@ export class BootWrites {
       if (this.sources.size > MAX_SOURCES) this.sources.delete(this.sources.keys().next().value!);
     }
     // Asked again in this window: queued (and perhaps refused by the database's limit) already.
-    if (src.macs.has(d.mac) || src.macs.size >= DISCOVERY_LIMIT_PER_IP) return;
-    if (this.discoveries.size >= MAX_DISCOVERIES) return;
+    if (src.macs.has(d.mac) || src.macs.size >= DISCOVERY_LIMIT_PER_IP) return false;
+    if (this.discoveries.size >= MAX_DISCOVERIES) return false;
     src.macs.add(d.mac);
     this.discoveries.set(d.mac, d);
     this.kickIfFull();
+    return true;
   }
 
   runBooted(deploymentId: string, at: Date): void {

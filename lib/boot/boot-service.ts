@@ -26,6 +26,7 @@ import { insertHostEvents } from "@/db/queries/hosts";
 import { failFromBoot, noteBootRequest, noteFileFetched, reportFinished } from "../deployments/agent";
 import { loadBootDecision } from "../deployments/next-boot";
 import { siteBootUrlOf } from "../sites/sites";
+import { commissionOnArrival, isArrivalCommissionDue } from "../hosts/commission";
 
 export type BootAnswer = { status: number; body: string; contentType: string };
 
@@ -104,10 +105,16 @@ export async function answerBootRequest(db: Db, req: { mac: string; hostnameHint
   const mac = normalizeMac(req.mac);
   if (!mac) return badMacAnswer(req.mac);
 
-  const found = await findHostByMac(db, mac);
+  let found = await findHostByMac(db, mac);
   if (!found) {
-    await discoverHost(db, { mac, hint: cleanHint(req.hostnameHint), sourceIp: req.sourceIp, now });
-    return LOCAL_BOOT_ANSWER;
+    // Recorded (and, while commissioning on discovery is on, given its commissioning run), then
+    // answered as the host it now is: a new machine boots the ramdisk at its first boot.
+    if (!(await discoverHost(db, { mac, hint: cleanHint(req.hostnameHint), sourceIp: req.sourceIp, now }))) return LOCAL_BOOT_ANSWER;
+    found = await findHostByMac(db, mac);
+    if (!found) return LOCAL_BOOT_ANSWER;
+  } else if (await isArrivalCommissionDue(db, found.host)) {
+    // Recorded before its run was made (a crash in between, or commissioning was off then).
+    await commissionOnArrival(db, found.host, now);
   }
   const { host } = found;
   if (isSeenWriteDue(host, req.sourceIp, now.getTime())) {
@@ -123,18 +130,25 @@ export async function answerBootRequest(db: Db, req: { mac: string; hostnameHint
   return plan.answer;
 }
 
-/** Records an unknown MAC as a new host (state new), within the per-source flood limit. */
-export async function discoverHost(db: Db, p: { mac: string; hint: string | null; sourceIp: string | null; now: Date; siteId?: string | null }): Promise<void> {
+/**
+ * Records an unknown MAC as a new host (state new), within the per-source flood limit, and
+ * creates its commissioning run while KILN_COMMISSION_ON_DISCOVERY is on (docs/commissioning.md).
+ * True when the MAC is now a host's (recorded here or by a request that raced this one).
+ */
+export async function discoverHost(db: Db, p: { mac: string; hint: string | null; sourceIp: string | null; now: Date; siteId?: string | null }): Promise<boolean> {
   // A flood of random MACs from one source must not fill the host table.
   const { count } = await hitRateLimit(db, { key: `discover:ip:${p.sourceIp ?? "unknown"}`, windowSeconds: DISCOVERY_WINDOW_SECONDS });
   if (count > DISCOVERY_LIMIT_PER_IP) {
     if (count === DISCOVERY_LIMIT_PER_IP + 1) getLogger("boot").warn({ sourceIp: p.sourceIp }, "discovery rate limit reached; unknown MACs from this source are not recorded for a while");
-    return;
+    return false;
   }
   const host = await insertDiscoveredHost(db, { name: `new-${p.mac.replace(/:/g, "")}`, mac: p.mac, hostnameHint: p.hint, sourceIp: p.sourceIp, at: p.now, siteId: p.siteId ?? null });
   if (host) {
     await insertHostEvents(db, [{ hostId: host.id, kind: "discovered", toState: "new", message: `first network boot from ${p.sourceIp ?? "an unknown address"}${p.hint ? ` (says it is ${p.hint})` : ""}`, at: p.now }]);
+    // A crash before the run exists is mended at the machine's next boot (isArrivalCommissionDue).
+    await commissionOnArrival(db, host, p.now);
   }
+  return true;
 }
 
 /** What a run's templates are rendered from: its id, action, vars and pinned versions. */

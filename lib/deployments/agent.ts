@@ -10,6 +10,9 @@ import { findHostByMac, getDeploymentByTokenHash, updateDeploymentRow } from "@/
 import { listSteps } from "@/db/queries/deployments";
 import { getImageRow, getImageVersionRow } from "@/db/queries/images";
 import { insertHostEvents, updateHostRow } from "@/db/queries/hosts";
+import { getLatestHostFactVersion, recordHostFactVersion } from "@/db/queries/host-facts";
+import { factsFromInventory, snapshotOf, summarizeFacts } from "../hosts/facts";
+import { diffFacts } from "../hosts/facts-diff";
 import { insertLeaseEvent } from "@/db/queries/leases";
 import type { DeploymentRow, HostRow } from "@/db/schema";
 import { deploymentUrls } from "@/boot/context";
@@ -102,8 +105,11 @@ async function agentParams(db: Db, f: Found, token: string) {
     report: { inventory: `${urls.root}/inventory`, progress: `${urls.root}/progress`, log: `${urls.root}/log`, done: urls.done, failed: urls.failed },
     progressIntervalSeconds: PROGRESS_INTERVAL_SECONDS,
     // After a wipe the machine is left off: by Kiln's power_off step where the host's driver
-    // can switch it off, otherwise (Wake-on-LAN, manual) by the ramdisk itself.
-    then: d.action === "wipe_disk" && !(await listSteps(db, [d.id])).some((s) => s.name === "power_off") ? ("poweroff" as const) : ("reboot" as const),
+    // can switch it off, otherwise (Wake-on-LAN, manual) by the ramdisk itself. A commissioned
+    // machine always switches itself off (Kiln's power_off step, where there is one, then finds
+    // it off): a new machine's disk may hold nothing to boot, so it is never rebooted into it.
+    then:
+      d.action === "commission" || (d.action === "wipe_disk" && !(await listSteps(db, [d.id])).some((s) => s.name === "power_off")) ? ("poweroff" as const) : ("reboot" as const),
   };
 }
 
@@ -190,26 +196,40 @@ async function report(db: Db, p: { mac: string; token: string; now?: Date }, fn:
   return answer ?? notFound();
 }
 
-/** POST …/inventory — fills the host's facts: CPU, memory, disks, NICs and the rest. */
+/**
+ * POST …/inventory — fills the host's facts: CPU, memory, disks, NICs and, from a commissioning
+ * agent, DMI, firmware and BMC (lib/hosts/facts.ts). Each report is also kept as a version of
+ * the host's facts (one per run; a deploy's only when something changed), so the host page
+ * can say what changed since last time.
+ */
 export async function reportInventory(db: Db, p: { mac: string; token: string; body: unknown; now?: Date }): Promise<AgentAnswer> {
   const parsed = agentInventorySchema.safeParse(p.body);
   if (!parsed.success) return bad(`The inventory is not valid: ${parsed.error.issues[0]?.path.join(".")} ${parsed.error.issues[0]?.message}`);
   const inv = parsed.data;
   return report(db, p, async (ctx, f) => {
-    // Addresses go to host_addresses (newest kept, with their source), not into the facts.
-    const nics = inv.nics?.map(({ addresses: _, ...nic }) => nic);
-    const facts = { ...f.host.facts, ...(inv.facts ?? {}), ...(nics ? { nics } : {}) };
+    const commissioning = ctx.run.deployment.action === "commission";
+    const reported = factsFromInventory(inv, f.host.facts, { at: ctx.at, commissioned: commissioning });
     const addresses = cleanReported((inv.nics ?? []).flatMap((n) => (n.addresses ?? []).map((address) => ({ address, mac: n.mac }))));
     await recordHostAddresses(ctx.tx, { hostId: f.host.id, source: "agent", addresses, at: ctx.at });
-    await updateHostRow(ctx.tx, f.host.id, {
-      ...(inv.cpuCores !== undefined ? { cpuCores: inv.cpuCores } : {}),
-      ...(inv.memoryMb !== undefined ? { memoryMb: inv.memoryMb } : {}),
-      ...(inv.disks ? { disks: inv.disks } : {}),
-      facts,
-    });
-    await insertHostEvents(ctx.tx, [{ hostId: f.host.id, kind: "inventory", at: ctx.at, message: `inventory from the deploy agent: ${inv.cpuCores ?? "?"} cores, ${inv.memoryMb ?? "?"} MB, ${inv.disks?.length ?? 0} disks, ${inv.nics?.length ?? 0} NICs` }]);
-    await appendLog(ctx, "kiln", [`inventory recorded: ${inv.cpuCores ?? "?"} cores, ${inv.memoryMb ?? "?"} MB memory, disks ${(inv.disks ?? []).map((d) => d.name).join(", ") || "none"}`]);
-    await emit(ctx, "inventory", { cpuCores: inv.cpuCores ?? null, memoryMb: inv.memoryMb ?? null, disks: inv.disks ?? [], nics: inv.nics ?? [] });
+    const host = (await updateHostRow(ctx.tx, f.host.id, {
+      ...(reported.cpuCores !== undefined ? { cpuCores: reported.cpuCores } : {}),
+      ...(reported.memoryMb !== undefined ? { memoryMb: reported.memoryMb } : {}),
+      ...(reported.disks ? { disks: reported.disks } : {}),
+      facts: reported.facts,
+    }))!;
+    const snapshot = snapshotOf(host);
+    const latest = await getLatestHostFactVersion(ctx.tx, f.host.id);
+    const changes = latest && latest.deploymentId !== ctx.run.deployment.id ? diffFacts(latest.snapshot, snapshot) : null;
+    if (commissioning || !latest || latest.deploymentId === ctx.run.deployment.id || (changes && changes.length > 0)) {
+      const v = await recordHostFactVersion(ctx.tx, { hostId: f.host.id, snapshot, source: commissioning ? "commission" : "deploy", deploymentId: ctx.run.deployment.id, at: ctx.at });
+      const said = changes === null ? "" : changes.length === 0 ? "; nothing changed since the version before" : `; ${changes.length} change${changes.length === 1 ? "" : "s"} since the version before`;
+      await appendLog(ctx, "kiln", [`hardware facts recorded as version ${v.version}${said}`]);
+    }
+    await insertHostEvents(ctx.tx, [{ hostId: f.host.id, kind: "inventory", at: ctx.at, message: `inventory from the ${commissioning ? "commissioning" : "deploy"} agent: ${summarizeFacts(snapshot)}` }]);
+    await appendLog(ctx, "kiln", [`inventory recorded: ${summarizeFacts(snapshot)}`]);
+    await emit(ctx, "inventory", { cpuCores: inv.cpuCores ?? null, memoryMb: inv.memoryMb ?? null, disks: reported.disks ?? [], nics: inv.nics ?? [] });
+    // The facts are in: that is what a commissioning run is for (its "done" follows, idempotent).
+    if (commissioning) await advance(ctx, "inventory", "the hardware was reported");
   });
 }
 

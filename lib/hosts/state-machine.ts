@@ -59,13 +59,14 @@ export function isActiveRun(state: RunState): boolean {
   return state === "pending" || state === "running";
 }
 
-export type ProvisioningState = "none" | "deploying" | "deployed" | "wiping" | "wiped" | "capturing" | "captured" | "failed" | "cancelled";
+export type ProvisioningState = "none" | "deploying" | "deployed" | "wiping" | "wiped" | "capturing" | "captured" | "commissioning" | "commissioned" | "failed" | "cancelled";
 
 /** The provisioning state shown for a host, from its latest run (null: never provisioned). */
-export function provisioningStateOf(latest: { state: RunState; origin: "holder" | "release"; action?: string } | null | undefined): ProvisioningState {
+export function provisioningStateOf(latest: { state: RunState; origin: "holder" | "release" | "system"; action?: string } | null | undefined): ProvisioningState {
   if (!latest) return "none";
   if (latest.state === "failed" || latest.state === "cancelled") return latest.state;
   const active = latest.state === "pending" || latest.state === "running";
+  if (latest.action === "commission") return active ? "commissioning" : "commissioned";
   if (latest.origin === "release" || latest.action === "wipe_disk") return active ? "wiping" : "wiped";
   if (latest.action === "capture_disk") return active ? "capturing" : "captured";
   return active ? "deploying" : "deployed";

@@ -62,7 +62,7 @@ export function paginatedResponseSchema<T extends z.ZodType>(item: T) {
 }
 
 export const RUN_STATES = ["pending", "running", "done", "failed", "cancelled"] as const;
-export const RUN_ACTIONS = ["install", "deploy_image", "capture_disk", "wipe_disk"] as const;
+export const RUN_ACTIONS = ["install", "deploy_image", "capture_disk", "wipe_disk", "commission"] as const;
 /** What a host's latest run makes it (lib/hosts/state-machine.ts provisioningStateOf); `none`: no run yet. */
-export const PROVISIONING_STATES = ["none", "deploying", "deployed", "wiping", "wiped", "capturing", "captured", "failed", "cancelled"] as const;
+export const PROVISIONING_STATES = ["none", "deploying", "deployed", "wiping", "wiped", "capturing", "captured", "commissioning", "commissioned", "failed", "cancelled"] as const;
 export const recordSchema = z.record(z.string(), z.unknown());

@@ -5,9 +5,12 @@ import { paginatedResponseSchema, paginationSchema, PROVISIONING_STATES, recordS
 import { diskSchema, macSchema } from "./inventory";
 import { varsSchema } from "./templates";
 
-export const DEPLOYMENT_ACTIONS = ["install", "deploy_image", "capture_disk", "wipe_disk"] as const;
+export const DEPLOYMENT_ACTIONS = ["install", "deploy_image", "capture_disk", "wipe_disk", "commission"] as const;
 export type DeploymentAction = (typeof DEPLOYMENT_ACTIONS)[number];
 
+/** What a holder may start on a held host; commissioning is Kiln's and admins' (lib/hosts/commission.ts). */
+export const HOLDER_ACTIONS = ["install", "deploy_image", "capture_disk", "wipe_disk"] as const;
+export const RUN_ORIGINS = ["holder", "release", "system"] as const;
 /** A disk the agent may touch: a kernel name (sda, nvme0n1, vda) or a /dev path, nothing else. */
 export const diskNameSchema = z
   .string()
@@ -17,7 +20,7 @@ export const diskNameSchema = z
 
 export const deploymentStartSchema = z
   .object({
-    action: z.enum(DEPLOYMENT_ACTIONS),
+    action: z.enum(HOLDER_ACTIONS),
     /** deploy_image: the image to write; capture_disk: the image that gets the new version. */
     imageId: uuidSchema.optional(),
     imageVersion: z.union([z.number().int().min(1), z.literal("latest")]).default("latest"),
@@ -79,7 +82,16 @@ export const agentLogSchema = z.object({ lines: z.array(z.string().max(4000)).mi
 export const agentInventorySchema = z.object({
   cpuCores: z.number().int().min(1).max(100000).optional(),
   memoryMb: z.number().int().min(1).max(1_000_000_000).optional(),
-  disks: z.array(diskSchema.extend({ rotational: z.boolean().optional() })).max(64).optional(),
+  disks: z
+    .array(
+      diskSchema.extend({
+        rotational: z.boolean().optional(),
+        /** Computed by Kiln from the name and rotational flag when left out (lib/hosts/facts.ts). */
+        type: z.enum(["hdd", "ssd", "nvme"]).optional(),
+      }),
+    )
+    .max(64)
+    .optional(),
   nics: z
     .array(
       z.object({
@@ -143,14 +155,43 @@ export const deploymentSummarySchema = z.object({
   hostName: z.string(),
   action: z.enum(DEPLOYMENT_ACTIONS),
   actionLabel: z.string(),
+        /** The kernel driver (virtio_net, ixgbe, mlx5_core), from /sys/class/net/<nic>/device/driver. */
+        driver: z.string().trim().max(64).optional(),
   state: z.enum(RUN_STATES),
-  origin: z.enum(["holder", "release"]),
+  origin: z.enum(RUN_ORIGINS),
   provisioning: z.enum(PROVISIONING_STATES),
   userEmail: z.string().nullable(),
   leaseId: z.string().nullable(),
   systemTemplate: templatePinSchema,
   unattendedTemplate: templatePinSchema,
   image: z.object({ id: z.string(), version: z.number().int().nullable() }).nullable(),
+  // Commissioning's facts (agents from before send none of these; each stays optional).
+  cpu: z
+    .object({
+      model: z.string().trim().max(200).optional(),
+      vendor: z.string().trim().max(100).optional(),
+      threads: z.number().int().min(1).max(100000).optional(),
+      cores: z.number().int().min(1).max(100000).optional(),
+      sockets: z.number().int().min(1).max(1024).optional(),
+    })
+    .optional(),
+  dmi: z
+    .object({
+      vendor: z.string().trim().max(200).optional(),
+      product: z.string().trim().max(200).optional(),
+      serial: z.string().trim().max(200).optional(),
+      boardVendor: z.string().trim().max(200).optional(),
+      boardName: z.string().trim().max(200).optional(),
+      biosVendor: z.string().trim().max(200).optional(),
+      biosVersion: z.string().trim().max(200).optional(),
+    })
+    .optional(),
+  firmware: z.enum(["bios", "uefi"]).optional(),
+  /** The BMC's LAN address as `ipmitool lan print` gives it; null: looked for, none found. */
+  bmc: z
+    .object({ address: z.string().trim().max(64), mac: z.string().trim().max(32).optional() })
+    .nullable()
+    .optional(),
   vars: recordSchema,
   options: z.object({
     disk: z.string().optional(),

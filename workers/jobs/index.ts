@@ -8,6 +8,7 @@ import { verifyImageVersionJob } from "./verify-image-version";
 import { recheckImageVersionJob } from "./recheck-image-version";
 import { scrubImageVersionsJob } from "./scrub-image-versions";
 import { captureDiskJob } from "./capture-disk";
+import { commissionJob } from "./commission";
 import { deployImageJob } from "./deploy-image";
 import { deploymentWatchdogJob } from "./deployment-watchdog";
 import { installOsJob } from "./install-os";
@@ -29,6 +30,7 @@ export const JOBS: JobDefinition[] = [
   installOsJob,
   captureDiskJob,
   wipeDiskJob,
+  commissionJob,
   powerJob,
   pollPowerJob,
   deploymentWatchdogJob,
