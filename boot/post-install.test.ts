@@ -108,6 +108,27 @@ describe("built-in templates with post-install", () => {
     expect(doc.autoinstall["user-data"].runcmd[0]![2]).toContain(POST_INSTALL_PATHS.runner);
   });
 
+  it("Debian preseed: the late command hands in-target exactly the first-boot command, and installs git", () => {
+    for (const p of [SAFE, HOSTILE]) {
+      const out = render("debian-12-preseed", p);
+      expect(checkRendered("preseed", out)).toEqual([]);
+      expect(out).toMatch(/^d-i pkgsel\/include string openssh-server curl git /m);
+      // The late command as debconf joins it, run by sh with the installer's commands stubbed.
+      const late = out.slice(out.indexOf("d-i preseed/late_command string ") + "d-i preseed/late_command string ".length).replace(/\\\n/g, " ").split("\n")[0]!;
+      const got = path.join(tmp, "in-target-arg");
+      fs.rmSync(got, { force: true });
+      const bin = path.join(tmp, "d-i-bin");
+      fs.mkdirSync(bin, { recursive: true });
+      fs.writeFileSync(path.join(bin, "in-target"), `#!/bin/sh\nif [ "$1" = sh ] && [ "$2" = -c ]; then printf '%s' "$3" > ${got}; fi\n`, { mode: 0o755 });
+      for (const stub of ["wget", "chmod", "ip"]) fs.writeFileSync(path.join(bin, stub), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+      execFileSync("sh", ["-c", late], { stdio: "ignore", cwd: tmp, env: { PATH: `${bin}:/usr/bin:/bin` } });
+      const c = postInstallContext(p, `http://kiln.lab.example:3000/boot/52-54-00-12-34-56/${TOKEN}`, "9c1d")!;
+      expect(fs.readFileSync(got, "utf8")).toBe(c.firstboot_command);
+    }
+    expect(render("debian-12-preseed", { ...SAFE, kind: "ansible-playbook" })).toMatch(/curl git ansible-core /);
+    expect(fs.existsSync(PWNED)).toBe(false);
+  });
+
   it("Rocky kickstart: %post installs the first-boot unit (the installer is not the booted system)", () => {
     const out = render("rocky-9-ks", HOSTILE);
     expect(checkRendered("kickstart", out)).toEqual([]);
