@@ -8,7 +8,7 @@
 #
 # Inputs, all Debian packages fetched with `apt-get download` and unpacked with `dpkg-deb -x`
 # (nothing is installed): the kernel (the package linux-image-amd64 depends on), busybox-static,
-# and the agent's tools — curl, zstd, xz, gzip, wipefs, blkdiscard, sfdisk, GNU tee and dd, fallocate — from
+# and the agent's tools — curl, zstd, xz, gzip, wipefs, blkdiscard, sfdisk, GNU tee and dd, fallocate, ipmitool — from
 # their packages with the libraries they load (their packages' library dependencies; the
 # packages' own loader lists what each binary loads, as initramfs-tools' copy_exec does with
 # ldd) and Mozilla's CA certificates; boot/ramdisk/init and udhcpc.script. The input hash
@@ -57,8 +57,10 @@ declare -A HOST_NEEDS=(
 # fallocate write an image with a block map: dd's byte offsets (skip_bytes, count_bytes,
 # seek_bytes) cut the stream into ranges, and fallocate --punch-hole zeroes the disk without
 # writing it; the agent finds both by path.
-TOOLS=(curl zstd xz gzip wipefs blkdiscard sfdisk tee dd fallocate)
-TOOL_PACKAGES=(curl zstd xz-utils gzip util-linux fdisk coreutils ca-certificates)
+# ipmitool: commissioning asks the machine's own BMC for its LAN address (`ipmitool lan print`
+# through the in-band IPMI drivers below; docs/commissioning.md).
+TOOLS=(curl zstd xz gzip wipefs blkdiscard sfdisk tee dd fallocate ipmitool)
+TOOL_PACKAGES=(curl zstd xz-utils gzip util-linux fdisk coreutils ca-certificates ipmitool)
 
 find_cmd() { PATH="$PATH:/usr/sbin:/sbin" command -v "$1" 2>/dev/null; }
 
@@ -296,6 +298,8 @@ MODULES=(
   drivers/scsi/hpsa.ko drivers/scsi/3w-9xxx.ko drivers/scsi/3w-sas.ko drivers/scsi/hptiop.ko
   drivers/scsi/vmw_pvscsi.ko drivers/scsi/myrb.ko drivers/scsi/myrs.ko drivers/message/fusion
   drivers/usb/host/xhci-pci.ko drivers/usb/host/ehci-pci.ko drivers/usb/host/ohci-pci.ko drivers/usb/host/uhci-hcd.ko
+  # In-band IPMI (KCS/SMIC/BT from ACPI/SMBIOS): commissioning reads the BMC's LAN settings.
+  drivers/char/ipmi/ipmi_msghandler.ko drivers/char/ipmi/ipmi_devintf.ko drivers/char/ipmi/ipmi_si.ko
 )
 declare -A want=()
 for m in "${MODULES[@]}"; do
