@@ -85,6 +85,11 @@ async function renderRun(db: DbOrTx, plan: RunPlan, id: string): Promise<RunRend
   });
 }
 
+/** cloud-init reads user-data as cloud-config only when its first line says so. */
+function isCloudConfig(text: string | null): boolean {
+  return text !== null && /^#cloud-config[ \t]*\r?\n/.test(text.replace(/^\uFEFF/, ""));
+}
+
 function busy(host: HostRow, d: DeploymentRow): AppError {
   return new AppError(
     "conflict",
@@ -101,12 +106,18 @@ function busy(host: HostRow, d: DeploymentRow): AppError {
 export async function createRun(db: Db, actor: Actor, plan: RunPlan, now = new Date()): Promise<DeploymentRow> {
   const followups: Followup[] = [];
   const overrides = getEnv().KILN_STEP_TIMEOUTS;
-  const names = stepsFor(plan.action, { power: plan.power, powerOff: canPowerOff(plan.host.powerDriver) });
+  const names = stepsFor(plan.action, { power: plan.power, powerOff: canPowerOff(plan.host.powerDriver), firstBoot: plan.action === "deploy_image" && plan.unattended !== null });
   // A release wipe on a machine Kiln cannot restart waits for someone to restart it (or shut it
   // down) instead of failing after the usual five minutes; its token outlives that wait.
   const bootWaitSeconds = plan.origin === "release" && plan.power && cannotRestartReason(plan.host.powerDriver) ? getEnv().KILN_RELEASE_BOOT_WAIT_HOURS * 3600 : null;
   const id = crypto.randomUUID();
   const rendering = await renderRun(db, plan, id);
+  if (plan.action === "deploy_image" && plan.unattended && !isCloudConfig(rendering.renderedUnattended)) {
+    throw AppError.field(
+      "unattendedTemplateId",
+      `“${plan.unattended.name}” is not cloud-init user-data (it does not start with #cloud-config): an image deploy hands its template to the installed system's cloud-init. Nothing was started.`,
+    );
+  }
   try {
     const d = await db.transaction(async (tx) => {
       if (plan.image) {
@@ -216,6 +227,15 @@ async function planFromInput(db: Db, actor: Actor, hostId: string, input: unknow
   } else {
     const t = await builtinSystemTemplate(db, BUILTIN_OF_ACTION[data.action]);
     system = { id: t.id, version: t.latestVersion, name: t.name };
+    // An image with cloud-init: the written system fetches this template as its NoCloud
+    // user-data on first boot (docs/cloud-init.md). Only when asked for: the host's boot
+    // settings name the templates of installs, not of image deploys.
+    if (data.action === "deploy_image" && data.unattendedTemplateId) {
+      const un = await getReadableTemplate(db, actor, data.unattendedTemplateId).catch(() => null);
+      if (!un) throw AppError.field("unattendedTemplateId", "That template does not exist, or you may not use it.");
+      if (un.kind !== "unattended") throw AppError.field("unattendedTemplateId", `“${un.name}” is a system template; choose an unattended (cloud-init) one.`);
+      unattended = { id: un.id, version: un.latestVersion, name: un.name };
+    }
   }
 
   let image: RunPlan["image"] = null;
@@ -272,6 +292,7 @@ export async function startReleaseWipe(db: Db, host: HostRow, leaseId: string | 
 /** The holder's "retry": the same action with the same pinned versions, vars and options. */
 export async function retryDeployment(db: Db, actor: Actor, deploymentId: string, clock: { now?: Date } = {}): Promise<DeploymentView> {
   const old = await getVisibleRun(db, actor, deploymentId);
+  if (old.origin === "system") throw new AppError("conflict", "Kiln's own runs (commissioning) are not retried; an administrator commissions the host again.");
   if (old.origin !== "holder") throw new AppError("conflict", "A wipe at the end of a lease is restarted by the release itself, not retried.");
   if (isActiveRun(old.state) || old.state === "done") throw new AppError("conflict", `This run is ${old.state}; only a failed or cancelled run can be retried.`);
   const { leaseId } = await assertHostHolder(db, actor, old.hostId);
@@ -292,7 +313,6 @@ export async function retryDeployment(db: Db, actor: Actor, deploymentId: string
     userId: actor.user?.id ?? null,
     action: old.action,
     system: { id: old.systemTemplateId, version: old.systemTemplateVersion, name: sysName },
-  if (old.origin === "system") throw new AppError("conflict", "Kiln's own runs (commissioning) are not retried; an administrator commissions the host again.");
     unattended: old.unattendedTemplateId && old.unattendedTemplateVersion && unName ? { id: old.unattendedTemplateId, version: old.unattendedTemplateVersion, name: unName } : null,
     image: old.imageId && old.imageVersion ? { id: old.imageId, version: old.imageVersion } : null,
     vars: old.vars,
