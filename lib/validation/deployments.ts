@@ -7,10 +7,10 @@ import { varsSchema } from "./templates";
 
 export const DEPLOYMENT_ACTIONS = ["install", "deploy_image", "capture_disk", "wipe_disk", "commission"] as const;
 export type DeploymentAction = (typeof DEPLOYMENT_ACTIONS)[number];
-
 /** What a holder may start on a held host; commissioning is Kiln's and admins' (lib/hosts/commission.ts). */
 export const HOLDER_ACTIONS = ["install", "deploy_image", "capture_disk", "wipe_disk"] as const;
 export const RUN_ORIGINS = ["holder", "release", "system"] as const;
+
 /** A disk the agent may touch: a kernel name (sda, nvme0n1, vda) or a /dev path, nothing else. */
 export const diskNameSchema = z
   .string()
@@ -97,6 +97,8 @@ export const agentInventorySchema = z.object({
       z.object({
         mac: macSchema,
         name: z.string().trim().max(32).default(""),
+        /** The kernel driver (virtio_net, ixgbe, mlx5_core), from /sys/class/net/<nic>/device/driver. */
+        driver: z.string().trim().max(64).optional(),
         speedMbps: z.number().int().min(0).optional(),
         link: z.boolean().optional(),
         /** The interface's addresses, as `ip addr` shows them ("10.0.2.15/24"): Kiln records the routable ones. */
@@ -104,6 +106,33 @@ export const agentInventorySchema = z.object({
       }),
     )
     .max(64)
+    .optional(),
+  // Commissioning's facts (agents from before send none of these; each stays optional).
+  cpu: z
+    .object({
+      model: z.string().trim().max(200).optional(),
+      vendor: z.string().trim().max(100).optional(),
+      threads: z.number().int().min(1).max(100000).optional(),
+      cores: z.number().int().min(1).max(100000).optional(),
+      sockets: z.number().int().min(1).max(1024).optional(),
+    })
+    .optional(),
+  dmi: z
+    .object({
+      vendor: z.string().trim().max(200).optional(),
+      product: z.string().trim().max(200).optional(),
+      serial: z.string().trim().max(200).optional(),
+      boardVendor: z.string().trim().max(200).optional(),
+      boardName: z.string().trim().max(200).optional(),
+      biosVendor: z.string().trim().max(200).optional(),
+      biosVersion: z.string().trim().max(200).optional(),
+    })
+    .optional(),
+  firmware: z.enum(["bios", "uefi"]).optional(),
+  /** The BMC's LAN address as `ipmitool lan print` gives it; null: looked for, none found. */
+  bmc: z
+    .object({ address: z.string().trim().max(64), mac: z.string().trim().max(32).optional() })
+    .nullable()
     .optional(),
   /** Anything else worth showing (vendor, model, serial, BIOS), as flat values. */
   facts: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), z.union([z.string().max(500), z.number(), z.boolean()])).optional(),
@@ -155,8 +184,6 @@ export const deploymentSummarySchema = z.object({
   hostName: z.string(),
   action: z.enum(DEPLOYMENT_ACTIONS),
   actionLabel: z.string(),
-        /** The kernel driver (virtio_net, ixgbe, mlx5_core), from /sys/class/net/<nic>/device/driver. */
-        driver: z.string().trim().max(64).optional(),
   state: z.enum(RUN_STATES),
   origin: z.enum(RUN_ORIGINS),
   provisioning: z.enum(PROVISIONING_STATES),
@@ -165,33 +192,6 @@ export const deploymentSummarySchema = z.object({
   systemTemplate: templatePinSchema,
   unattendedTemplate: templatePinSchema,
   image: z.object({ id: z.string(), version: z.number().int().nullable() }).nullable(),
-  // Commissioning's facts (agents from before send none of these; each stays optional).
-  cpu: z
-    .object({
-      model: z.string().trim().max(200).optional(),
-      vendor: z.string().trim().max(100).optional(),
-      threads: z.number().int().min(1).max(100000).optional(),
-      cores: z.number().int().min(1).max(100000).optional(),
-      sockets: z.number().int().min(1).max(1024).optional(),
-    })
-    .optional(),
-  dmi: z
-    .object({
-      vendor: z.string().trim().max(200).optional(),
-      product: z.string().trim().max(200).optional(),
-      serial: z.string().trim().max(200).optional(),
-      boardVendor: z.string().trim().max(200).optional(),
-      boardName: z.string().trim().max(200).optional(),
-      biosVendor: z.string().trim().max(200).optional(),
-      biosVersion: z.string().trim().max(200).optional(),
-    })
-    .optional(),
-  firmware: z.enum(["bios", "uefi"]).optional(),
-  /** The BMC's LAN address as `ipmitool lan print` gives it; null: looked for, none found. */
-  bmc: z
-    .object({ address: z.string().trim().max(64), mac: z.string().trim().max(32).optional() })
-    .nullable()
-    .optional(),
   vars: recordSchema,
   options: z.object({
     disk: z.string().optional(),
