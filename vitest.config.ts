@@ -6,8 +6,10 @@ import { defineConfig } from "vitest/config";
 
 const root = path.dirname(fileURLToPath(import.meta.url));
 
-// Never collect from dependencies, build output, Playwright specs or a local Kiln's data directory.
-const IGNORED = ["**/node_modules/**", "**/.next/**", "e2e/**", "**/.kiln/**", "**/.kiln-*/**", "**/.tmp/**"];
+// Never collect from dependencies, build output, Playwright specs or a local Kiln's data directory;
+// nor the long real installs (`*.install.test.ts`), which `npm run test:install` runs on their own
+// (vitest.install.config.ts).
+const IGNORED = ["**/node_modules/**", "**/.next/**", "e2e/**", "**/.kiln/**", "**/.kiln-*/**", "**/.tmp/**", "**/*.install.test.ts"];
 
 export default defineConfig({
   resolve: {

@@ -43,6 +43,8 @@ describe("parseEnv", () => {
     expect(parseEnv({ KILN_DATA_DIR: "/var/lib/kiln" }).ramdiskDir).toBe("/var/lib/kiln/ramdisk");
     expect(parseEnv({ KILN_DATA_DIR: "/var/lib/kiln", KILN_RAMDISK_DIR: "/srv/kiln-ramdisk/" }).ramdiskDir).toBe("/srv/kiln-ramdisk");
     expect(parseEnv({ KILN_RAMDISK_DIR: "" }).ramdiskDir).toBe(path.resolve(".kiln/ramdisk"));
+    expect(parseEnv({ KILN_DATA_DIR: "/var/lib/kiln" }).mediaDir).toBe("/var/lib/kiln/media");
+    expect(parseEnv({ KILN_DATA_DIR: "/var/lib/kiln", KILN_MEDIA_DIR: "/srv/media/" }).mediaDir).toBe("/srv/media");
   });
 
   it("treats an empty optional URL as unset", () => {

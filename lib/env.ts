@@ -130,6 +130,10 @@ const envSchema = z.object({
   // The deploy ramdisk's vmlinuz, initrd.img and manifest.json (scripts/build-ramdisk.sh writes
   // them; docs/ramdisk.md). Default: <KILN_DATA_DIR>/ramdisk.
   KILN_RAMDISK_DIR: z.string().optional(),
+  // Install media Kiln serves under /boot/media/<set>/ (the Debian installer's kernel and initrd,
+  // copied from a Debian package by `npm run media` and at start; docs/install-media.md).
+  // Default: <KILN_DATA_DIR>/media.
+  KILN_MEDIA_DIR: z.string().optional(),
   // The worker reads every host's power state this often (lib/power/poll.ts), at most this many
   // BMCs at a time, giving each this long before it counts as unknown ("did not answer").
   // 0 switches the poll off (states then change only through power actions and "Check now").
@@ -166,6 +170,8 @@ export type Env = z.infer<typeof envSchema> & {
   portalUrl: string;
   /** Absolute directory of the deploy ramdisk served under /boot/ramdisk/. */
   ramdiskDir: string;
+  /** Absolute directory of the install media served under /boot/media/. */
+  mediaDir: string;
   isLdapEnabled: boolean;
 };
 
@@ -188,6 +194,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     dataDir: path.resolve(e.KILN_DATA_DIR),
     // turbopackIgnore: a runtime directory, not a source file for the build to trace.
     ramdiskDir: path.resolve(/*turbopackIgnore: true*/ e.KILN_RAMDISK_DIR || path.join(e.KILN_DATA_DIR, "ramdisk")),
+    mediaDir: path.resolve(/*turbopackIgnore: true*/ e.KILN_MEDIA_DIR || path.join(e.KILN_DATA_DIR, "media")),
     baseUrl: (e.KILN_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ""),
     // Machines talk to the boot server, not the portal: by default the portal's host name on the
     // boot port (KILN_URL may be an https name behind a proxy; the boot port is plain HTTP).

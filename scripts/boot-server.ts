@@ -102,7 +102,7 @@ const consoleUpgrade = createConsoleUpgrade({ db, hub: consoles });
 let server: import("node:http").Server;
 try {
   // The chain script points machines back at their site's boot URL, once known.
-  server = await listenBootServer({ db, answers: source, stats, bootUrl: () => site?.bootUrl ?? env.bootUrl, ramdiskDir: env.ramdiskDir, portalUrl: env.portalUrl, host: env.KILN_HOST, port: env.bootPort, onUpgrade: consoleUpgrade });
+  server = await listenBootServer({ db, answers: source, stats, bootUrl: () => site?.bootUrl ?? env.bootUrl, ramdiskDir: env.ramdiskDir, mediaDir: env.mediaDir, portalUrl: env.portalUrl, host: env.KILN_HOST, port: env.bootPort, onUpgrade: consoleUpgrade });
 } catch (e) {
   const err = e as NodeJS.ErrnoException;
   fail(err.code === "EADDRINUSE" ? `port ${env.bootPort} is already in use; set KILN_BOOT_PORT to another port` : `the boot server could not listen: ${err.message}`);

@@ -7,7 +7,10 @@
 # scripts/build-ramdisk.sh needs (cpio, kmod's depmod, zstd and xz; the ramdisk's own tools
 # are downloaded as packages), curl and the CA bundle, OpenStack Swift (python3-swift: an S3 service for
 # the S3 image backend's test). With --bench it also
-# installs nginx-light, the baseline of bench/boot-storm.
+# installs nginx-light, the baseline of bench/boot-storm. With --install (npm run test:install)
+# it also installs the Debian installer's netboot images (the media Kiln serves) and apt-cacher-ng
+# (the test runs its own instance on a loopback port; a system service the package may start is
+# not used).
 # Silent when everything is present. Runs apt-get as root (directly, or through sudo).
 set -euo pipefail
 
@@ -57,6 +60,10 @@ declare -A FILES=(
 )
 if [[ "${1:-}" == "--bench" ]]; then
   NEEDS[nginx]=nginx-light
+fi
+if [[ "${1:-}" == "--install" ]]; then
+  NEEDS[apt-cacher-ng]=apt-cacher-ng
+  FILES[/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/initrd.gz]=debian-installer-12-netboot-amd64
 fi
 
 has_command() {

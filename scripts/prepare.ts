@@ -4,6 +4,7 @@
 // README.md, "Memory"). Speaks to the launcher over IPC: lines to print, then the outcome.
 import { runMigrations } from "@/db/migrate";
 import { ensureSetupLink } from "@/lib/accounts/first-admin";
+import { ensureMedia, MEDIA_SETS } from "@/lib/boot/media";
 import { ensureRamdisk } from "@/lib/boot/ramdisk";
 import { getAppDb } from "@/lib/db";
 import { getEnv } from "@/lib/env";
@@ -32,6 +33,15 @@ async function prepare(): Promise<void> {
     await ensureRamdisk({ dir: env.ramdiskDir, log: (line) => void tell({ type: "say", line: `ramdisk: ${line}` }) });
   } catch (e) {
     await tell({ type: "say", line: `warning: ${(e as Error).message}. Deploys, captures and wipes will not work until \`npm run ramdisk\` succeeds (docs/ramdisk.md).` });
+  }
+  // Install media (the Debian installer) is copied from its Debian package when installed; a
+  // template's mirror variable fetches it from a mirror instead, so Kiln starts without it.
+  for (const set of Object.keys(MEDIA_SETS)) {
+    try {
+      await ensureMedia({ dir: env.mediaDir, set, log: (line) => void tell({ type: "say", line: `media: ${line}` }) });
+    } catch (e) {
+      await tell({ type: "say", line: `warning: install media ${set}: ${(e as Error).message}` });
+    }
   }
   await tell({ type: "done", setupLink: await ensureSetupLink(getAppDb()) });
 }

@@ -8,6 +8,7 @@ import http from "node:http";
 import { Readable } from "node:stream";
 import { chainScript } from "@/boot/scripts";
 import type { BootAnswer } from "../boot/boot-service";
+import { serveMediaFile } from "../boot/media";
 import { serveRamdiskFile } from "../boot/ramdisk";
 import type { Db } from "../db";
 import { answerAgentRequest } from "../deployments/agent-http";
@@ -30,6 +31,8 @@ export type BootServerOptions = {
   /** Base URL machines use to reach this server (the chain script points back at it); a function when it is learnt later (the site's). */
   bootUrl: string | (() => string);
   ramdiskDir: string;
+  /** Install media served under /boot/media/<set>/<file> (lib/boot/media.ts); 503 for every file when absent. */
+  mediaDir?: string;
   /** Where capture uploads go: the portal (KILN_URL, or its local port under npm start). */
   portalUrl: string;
   stats?: RequestStats;
@@ -129,6 +132,17 @@ export function createBootHandler(o: BootServerOptions): http.RequestListener {
           serveRamdiskFile({ dir: o.ramdiskDir, file, method, headers }).then(
             (web) => sendWeb(res, web),
             (e) => sendError(res, e, "ramdisk"),
+          );
+          return;
+        }
+        // Before the run's files (/boot/<mac>/<token>/<file>, as many parts): "media" is no MAC.
+        if (parts.length === 5 && parts[2] === "media") {
+          if (method !== "GET" && method !== "HEAD") return send(res, 405, "Install media is fetched with GET.\n");
+          const headers = new Headers();
+          for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
+          serveMediaFile({ dir: o.mediaDir ?? "/nonexistent", set: parts[3]!, file: parts[4]!, method, headers }).then(
+            (web) => sendWeb(res, web),
+            (e) => sendError(res, e, "media"),
           );
           return;
         }

@@ -4,13 +4,11 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { Readable } from "node:stream";
 import { z } from "zod";
 import { getProcessEnv } from "../env";
 import { projectPath } from "../runtime/project-root";
 import { AppError } from "../errors";
-import { CONTENT_LENGTH_HEADER } from "../http/context";
-import { ifRangeAllows, noneMatch, parseRange } from "../images/range";
+import { serveLocalFile } from "./serve-file";
 
 /** The only names served: anything else under /boot/ramdisk/ is 404. */
 export const RAMDISK_FILES = ["vmlinuz", "initrd.img"] as const;
@@ -107,47 +105,5 @@ export async function ensureRamdisk(p: { dir: string; log: (line: string) => voi
  */
 export async function serveRamdiskFile(p: { dir: string; file: string; method: string; headers: Headers }): Promise<Response> {
   if (!isRamdiskFile(p.file)) throw new AppError("not_found", `There is no ${p.file} in the deploy ramdisk; it serves ${RAMDISK_FILES.join(" and ")}.`);
-  // Opened before anything is answered: a rebuild that renames a new file into place meanwhile
-  // cannot change the length already sent.
-  const handle = await fs.open(path.join(p.dir, p.file), "r").catch(() => null);
-  const stat = await handle?.stat();
-  if (!handle || !stat?.isFile()) {
-    await handle?.close();
-    throw new AppError("unavailable", RAMDISK_MISSING);
-  }
-  const size = stat.size;
-  // Size and mtime: a rebuild renames a new file into place, which changes both.
-  const etag = `"${size.toString(16)}-${Math.floor(stat.mtimeMs).toString(16)}"`;
-  const headers = new Headers({
-    "Content-Type": "application/octet-stream",
-    "Accept-Ranges": "bytes",
-    ETag: etag,
-    "Last-Modified": stat.mtime.toUTCString(),
-    // A rebuild keeps the name: caches must ask again.
-    "Cache-Control": "no-cache",
-  });
-  if (noneMatch(p.headers.get("if-none-match"), etag)) {
-    await handle.close();
-    return new Response(null, { status: 304, headers });
-  }
-  let range = ifRangeAllows(p.headers.get("if-range"), etag) ? parseRange(p.headers.get("range"), size) : ({ kind: "full" } as const);
-  if (range.kind === "unsatisfiable") {
-    headers.set("Content-Range", `bytes */${size}`);
-    headers.set("Content-Type", "text/plain; charset=utf-8");
-    await handle.close();
-    return new Response(`The range is outside the ${size} bytes of ${p.file}.\n`, { status: 416, headers });
-  }
-  if (range.kind === "partial" && range.start === 0 && range.end === size - 1) range = { kind: "full" };
-  const start = range.kind === "partial" ? range.start : 0;
-  const end = range.kind === "partial" ? range.end : size - 1;
-  headers.set("Content-Length", String(size === 0 ? 0 : end - start + 1));
-  headers.set(CONTENT_LENGTH_HEADER, headers.get("Content-Length")!);
-  if (range.kind === "partial") headers.set("Content-Range", `bytes ${start}-${end}/${size}`);
-  const status = range.kind === "partial" ? 206 : 200;
-  if (p.method === "HEAD" || size === 0) {
-    await handle.close();
-    return new Response(null, { status, headers });
-  }
-  // The stream owns the handle from here: closed at the end, or when the machine hangs up.
-  return new Response(Readable.toWeb(handle.createReadStream({ start, end })) as ReadableStream, { status, headers });
+  return serveLocalFile({ filePath: path.join(p.dir, p.file), name: p.file, missing: RAMDISK_MISSING, method: p.method, headers: p.headers });
 }

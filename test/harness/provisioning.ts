@@ -51,6 +51,7 @@ function machinePlaneUrl(): Promise<string> {
       answers: { answer: (r) => answerBootRequest(db, r) },
       bootUrl: env.bootUrl,
       ramdiskDir: env.ramdiskDir,
+      mediaDir: env.mediaDir,
       portalUrl: env.portalUrl,
     });
     const server = http.createServer({ keepAliveTimeout: 1000 }, handler);

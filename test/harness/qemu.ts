@@ -48,6 +48,10 @@ export async function startVm(opts: {
   extraArgs?: string[];
   /** A loopback port forwarded to the guest's port 22 (works with restrict=on): ssh into the installed system. */
   sshPort?: number;
+  /** More guest addresses carried to loopback ports, as Kiln's is (10.0.2.101:3142 → an apt proxy, say). */
+  guestForwards?: { address: string; port: number; hostPort: number }[];
+  /** Virtual CPUs (default 1): TCG runs one host thread per vCPU. */
+  cpus?: number;
 }): Promise<Vm> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-vm-"));
   const disk = opts.diskPath ?? path.join(dir, "disk.raw");
@@ -57,7 +61,7 @@ export async function startVm(opts: {
   const args = [
     "-accel", "tcg",
     "-m", String(opts.memoryMb ?? 256),
-    "-smp", "1",
+    "-smp", String(opts.cpus ?? 1),
     "-nodefaults",
     "-display", "none",
     "-serial", `file:${serialFile}`,
@@ -68,7 +72,7 @@ export async function startVm(opts: {
   if (opts.kilnPort !== undefined) {
     args.push(
       // A plain guestfwd carries one connection only; a command per connection carries them all.
-      "-netdev", `user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:80-cmd:${findBusybox()} nc 127.0.0.1 ${opts.kilnPort},bootfile=${bootfile}${opts.sshPort ? `,hostfwd=tcp:127.0.0.1:${opts.sshPort}-:22` : ""}`,
+      "-netdev", `user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:80-cmd:${findBusybox()} nc 127.0.0.1 ${opts.kilnPort},bootfile=${bootfile}${opts.sshPort ? `,hostfwd=tcp:127.0.0.1:${opts.sshPort}-:22` : ""}${(opts.guestForwards ?? []).map((f) => `,guestfwd=tcp:${f.address}:${f.port}-cmd:${findBusybox()} nc 127.0.0.1 ${f.hostPort}`).join("")}`,
       "-device", `virtio-net-pci,netdev=n0,mac=${opts.mac},bootindex=${nicIndex}`,
     );
   }
