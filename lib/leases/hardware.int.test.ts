@@ -2,8 +2,12 @@
 // hosts whose commissioned facts meet it (old rows without a disk type count by rotational flag
 // and nvme* name), a host never commissioned meets none, and a refusal says how many free hosts
 // meet each criterion. The same criteria filter the admin host list and the dialog's count.
+// First, before any route module: it sets up the request scope Next's modules expect.
+import { callRoute } from "@/test/harness/route-handler";
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import * as poolMatches from "@/app/api/v1/pools/[id]/matches/route";
+import { createApiToken } from "@/lib/auth/api-tokens";
 import { listHosts } from "@/lib/hosts/hosts";
 import { useTestDb } from "@/test/harness/database";
 import { expectAppError } from "@/test/harness/fixtures";
@@ -209,5 +213,21 @@ describe("the pool match count and the host list filters", () => {
     await expectAppError(listHosts(t.db, w.adminActor, { diskType: "tape" }), "validation");
     // A researcher still lists only the hosts they hold.
     expect((await listHosts(t.db, w.researcher, { diskType: "ssd" })).data).toEqual([]);
+  });
+});
+
+describe("GET /api/v1/pools/{id}/matches", () => {
+  it("answers a researcher's query string, and refuses a bad value with a 400 naming it", async () => {
+    const w = await hardwareWorld();
+    const { token } = await createApiToken(t.db, w.members[0]![0]!.id, { name: "hardware" });
+    const path = (q: string) => `/api/v1/pools/${w.pool.id}/matches?${q}`;
+    const ok = await callRoute<{ matching: number; criteria: { label: string }[] }>(poolMatches.GET, "GET", path("minDiskGb=500&diskType=nvme&firmware=uefi"), { token, params: { id: w.pool.id } });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ free: 4, matching: 1, withoutFacts: 1, criteria: [{ label: "an NVMe disk of at least 500 GB" }, { label: "UEFI firmware" }] });
+    for (const [q, field] of [["diskType=floppy", "diskType"], ["minCores=many", "minCores"], ["tags=Not%20A%20Tag!", "tags"]] as const) {
+      const bad = await callRoute<{ error: { code: string; message: string } }>(poolMatches.GET, "GET", path(q), { token, params: { id: w.pool.id } });
+      expect(bad.status, q).toBe(400);
+      expect(bad.body.error.message, q).toContain(field);
+    }
   });
 });
