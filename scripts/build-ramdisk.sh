@@ -300,6 +300,9 @@ MODULES=(
   drivers/usb/host/xhci-pci.ko drivers/usb/host/ehci-pci.ko drivers/usb/host/ohci-pci.ko drivers/usb/host/uhci-hcd.ko
   # In-band IPMI (KCS/SMIC/BT from ACPI/SMBIOS): commissioning reads the BMC's LAN settings.
   drivers/char/ipmi/ipmi_msghandler.ko drivers/char/ipmi/ipmi_devintf.ko drivers/char/ipmi/ipmi_si.ko
+  # ext4 (with the crc32c its metadata checksums load by name): the agent mounts a written
+  # cloud image's root to hand cloud-init its seed (docs/cloud-init.md).
+  fs/ext4 crypto/crc32c_generic.ko arch/x86/crypto/crc32c-intel.ko
 )
 declare -A want=()
 for m in "${MODULES[@]}"; do

@@ -450,8 +450,55 @@ deploy_image() {
   else
     log "wrote $written bytes to $disk, its first MiB last; sha256 of the delivered image matches"
   fi
+  [ -n "${KILN_CLOUD_INIT_SEED:-}" ] && seed_cloud_init "$disk"
   printf '{"bytes":%s,"sha256":"%s"}' "${KILN_IMAGE_SIZE:-0}" "$got" >"$TMP/done"
   post "$BASE/done" "application/json" "$TMP/done" || fail "could not report done"
+}
+
+# Tells the written system's cloud-init where this run's seed is, as MAAS's curtin does for
+# its datasource: /etc/cloud/cloud.cfg.d/99-kiln.cfg in the root file system (the ext4
+# partition that has /etc/cloud). The installed system's first boot then reads user-data and
+# meta-data from Kiln (NoCloud over HTTP) and calls the run's done URL. manual_cache_clean
+# keeps later boots on what that boot cached: once the run has ended the seed URL answers 404,
+# and cloud-init must not take that for a new instance (new host keys, lost hostname).
+seed_cloud_init() { # disk
+  [ -b "$1" ] || { log "$1 is not a block device: no cloud-init seed written"; return 0; }
+  name=${1##*/}
+  blockdev --rereadpt "$1" 2>"$TMP/rereadpt.err" || log "re-reading the partition table of $1: $(tail -n 1 "$TMP/rereadpt.err")"
+  # ext4's metadata checksums ask the crypto API for crc32c by name: loaded first, explicitly.
+  modprobe -q crc32c_generic 2>/dev/null
+  modprobe -q ext4 2>/dev/null
+  mnt="$TMP/root"
+  mkdir -p "$mnt"
+  tries=0
+  parts=""
+  # The kernel adds the partitions' devices a moment after the re-read.
+  while [ -z "$parts" ] && [ "$tries" -lt 20 ]; do
+    for p in /sys/block/"$name"/"$name"*; do [ -e "$p/partition" ] && parts="$parts ${p##*/}"; done
+    [ -n "$parts" ] || { sleep 0.5; tries=$((tries + 1)); }
+  done
+  for p in $parts; do
+    [ -b "$DEV/$p" ] || continue
+    mount -t ext4 "$DEV/$p" "$mnt" 2>/dev/null || continue
+    if [ -d "$mnt/etc/cloud" ]; then
+      mkdir -p "$mnt/etc/cloud/cloud.cfg.d"
+      {
+        echo "# Written by Kiln's deploy agent for deployment ${KILN_DEPLOYMENT_ID:-?}: cloud-init reads this"
+        echo "# run's NoCloud seed (user-data, meta-data) from Kiln on first boot."
+        echo "datasource_list: [NoCloud, None]"
+        echo "datasource:"
+        echo "  NoCloud:"
+        echo "    seedfrom: ${KILN_CLOUD_INIT_SEED}"
+        echo "manual_cache_clean: true"
+      } >"$mnt/etc/cloud/cloud.cfg.d/99-kiln.cfg"
+      sync
+      umount "$mnt"
+      log "cloud-init seed written to /dev/$p (/etc/cloud/cloud.cfg.d/99-kiln.cfg): the installed system reads this run's user-data from Kiln on first boot"
+      return 0
+    fi
+    umount "$mnt"
+  done
+  fail "the image was written and verified, but none of its partitions (${parts:-none found}) is an ext4 file system with /etc/cloud: Kiln cannot hand cloud-init its seed. Deploy an image with cloud-init (its root on ext4), or deploy without a cloud-init template"
 }
 
 # quick: discard where the disk supports it (instant on SSDs), clear the signatures and the

@@ -74,7 +74,7 @@ export type HostBootPlan =
 export async function loadHostBootPlan(db: Db, p: { host: HostRow; mac: string; now: Date }): Promise<HostBootPlan> {
   const { host, mac } = p;
   const { next, active: deployment } = await loadBootDecision(db, host.id);
-  if (!deployment || deployment.tokenExpiresAt.getTime() <= p.now.getTime()) {
+  if (!deployment || deployment.tokenExpiresAt.getTime() <= p.now.getTime() || next.kind !== "run") {
     // A disk whose last write failed or was cancelled part-way is never booted (lib/deployments/next-boot.ts).
     if (next.kind === "halt") return { kind: "fixed", answer: Object.freeze({ status: 200, contentType: IPXE, body: haltScript({ reason: next.reason, recheckUrl: `${await siteBootUrlOf(db, host)}/boot/${mac.replace(/:/g, "-")}` }) }) };
     return { kind: "fixed", answer: LOCAL_BOOT_ANSWER };

@@ -21,6 +21,7 @@ async function describeNextBoot(db: DbOrTx, hostId: string) {
     if (next.kind === "halt") return { mode: "local" as const, summary: `Halts: the last write to its disk ${next.state === "cancelled" ? "was cancelled" : "failed"} (${next.reason}); reinstall it, or choose “Boot the disk anyway” on the host page.` };
     return { mode: "local" as const, summary: "Boots from its local disk." };
   }
+  if (next.kind === "disk") return { mode: "local" as const, summary: "Boots from its local disk: the image is written, and the run waits for the installed system's first boot (cloud-init) to report done." };
   const sys = d.systemTemplateId ? await getTemplateRow(db, d.systemTemplateId) : undefined;
   const un = d.unattendedTemplateId ? await getTemplateRow(db, d.unattendedTemplateId) : undefined;
   return {

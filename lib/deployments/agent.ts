@@ -102,6 +102,9 @@ async function agentParams(db: Db, f: Found, token: string) {
     image,
     // tus (lib/deployments/capture.ts): the run's token is the agent's credential.
     capture: d.action === "capture_disk" ? { uploadUrl: `${base}${UPLOAD_PATH}`, authorization: runAuthorization(mac, token), chunkMiB: getEnv().KILN_CAPTURE_CHUNK_MIB } : null,
+    // The NoCloud seed the agent names in the written system's cloud-init configuration
+    // (/etc/cloud/cloud.cfg.d/99-kiln.cfg), for a deploy with a cloud-init template.
+    cloudInitSeed: d.action === "deploy_image" && d.unattendedTemplateId ? urls.nocloud : null,
     report: { inventory: `${urls.root}/inventory`, progress: `${urls.root}/progress`, log: `${urls.root}/log`, done: urls.done, failed: urls.failed },
     progressIntervalSeconds: PROGRESS_INTERVAL_SECONDS,
     // After a wipe the machine is left off: by Kiln's power_off step where the host's driver
@@ -163,6 +166,7 @@ export async function serveAgentEnv(db: Db, p: { mac: string; token: string; now
     KILN_UPLOAD_URL: params.capture?.uploadUrl,
     KILN_UPLOAD_AUTH: params.capture?.authorization,
     KILN_CAPTURE_CHUNK_MIB: params.capture?.chunkMiB,
+    KILN_CLOUD_INIT_SEED: params.cloudInitSeed,
     KILN_REPORT_INVENTORY: params.report.inventory,
     KILN_REPORT_PROGRESS: params.report.progress,
     KILN_REPORT_LOG: params.report.log,
@@ -273,7 +277,13 @@ export async function reportLog(db: Db, p: { mac: string; token: string; body: u
   const body = typeof p.body === "string" ? { lines: p.body.split("\n").filter((l) => l.length > 0) } : p.body;
   const parsed = agentLogSchema.safeParse(body);
   if (!parsed.success) return bad(`The log report is not valid: ${parsed.error.issues[0]?.path.join(".")} ${parsed.error.issues[0]?.message}`);
-  return report(db, p, async (ctx) => appendLog(ctx, "agent", parsed.data.lines));
+  return report(db, p, async (ctx) => {
+    await appendLog(ctx, "agent", parsed.data.lines);
+    // The installed system's first boot talks through its log (the post-install runner sends
+    // its output in batches): a long playbook that is still printing is not a silent machine.
+    const step = currentStep(ctx.run.steps);
+    if (step?.name === "first_boot") await extendDeadline(ctx, step);
+  });
 }
 
 /**
@@ -316,11 +326,29 @@ export async function reportFinished(db: Db, p: { mac: string; token: string; ou
       // call sends `ip -o link; ip -o addr` as text or `{ addresses }`; the deploy agent's come
       // with its inventory.
       const reported = typeof p.body === "string" ? parseIpOutput(p.body) : cleanReported(info.addresses ?? []);
-      await recordHostAddresses(ctx.tx, { hostId: found.host.id, source: d.action === "install" ? "installed" : "agent", addresses: reported, at: now });
+      // An image deploy with cloud-init has two "done"s on the same URL: the agent's (the image is
+      // written) and then the installed system's (cloud-init ran). Which one this is follows from
+      // where the run is: before first_boot it is the agent's.
+      const firstBoot = ctx.run.steps.find((s) => s.name === "first_boot");
+      const fromAgent = firstBoot !== undefined && firstBoot.state === "pending";
+      const installed = d.action === "install" || (firstBoot !== undefined && !fromAgent);
+      await recordHostAddresses(ctx.tx, { hostId: found.host.id, source: installed ? "installed" : "agent", addresses: reported, at: now });
       if (d.action === "capture_disk") return settleCapture(ctx, info);
       if (info.sha256 || info.bytes !== undefined) await appendLog(ctx, "agent", [`done: ${info.bytes ?? "?"} bytes${info.sha256 ? `, sha256 ${info.sha256}` : ""}`]);
       if (info.bytes !== undefined) ctx.run.deployment = (await updateDeploymentRow(ctx.tx, d.id, { bytesWritten: Math.max(d.bytesWritten, info.bytes), progressAt: now }))!;
       if (d.action === "wipe_disk") await recordErasure(ctx, found, info.erased ?? []);
+      if (fromAgent) {
+        ctx.run.deployment = (await updateDeploymentRow(ctx.tx, d.id, { diskWrittenAt: now }))!;
+        // The step before first_boot: verify for an image deploy, install for an installer.
+        const before = ctx.run.steps[ctx.run.steps.indexOf(firstBoot!) - 1]!;
+        await advance(ctx, before.name as StepName, "reported done by the machine");
+        await appendLog(ctx, "kiln", [
+          d.action === "install"
+            ? "the installer is done: the machine now boots the installed system from its disk, whose first boot runs the post-install repository and reports done"
+            : "the image is written: the machine now boots it from its disk, and cloud-init there reads this run's seed and reports done",
+        ]);
+        return { status: 200, contentType: TEXT, body: "ok\n" };
+      }
       const lastMachine = [...ctx.run.steps].reverse().find((s) => isStepName(s.name) && STEPS[s.name].driver === "machine");
       if (lastMachine) await advance(ctx, lastMachine.name as StepName, "reported done by the machine");
       return { status: 200, contentType: TEXT, body: "ok\n" };

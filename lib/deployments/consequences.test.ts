@@ -9,6 +9,12 @@ describe("what a reinstall does to the machine", () => {
     expect(text).toMatch(/boots its local disk/);
   });
 
+  it("says an image deploy with cloud-init ends when the installed system reports done", () => {
+    const text = describeReinstall({ action: "deploy_image", hostName: "node-1", cannotRestart: null, what: "image “Debian 12 (cloud image)”", firstBoot: true }).join(" ");
+    expect(text).toMatch(/boots it from its local disk; cloud-init there fetches its settings from Kiln and reports done, which ends the run/);
+    expect(text).not.toMatch(/When it reports done/);
+  });
+
   it("says a Wake-on-LAN machine boots it the next time it network-boots", () => {
     const text = describeReinstall({ action: "install", hostName: "node-2", cannotRestart: "Wake-on-LAN", disk: "vdb" }).join(" ");
     expect(text).toMatch(/cannot restart node-2 \(Wake-on-LAN\): it boots it the next time it network-boots/);

@@ -26,6 +26,8 @@ export type ReinstallPlanText = {
   /** What is written or used, already worded ("image “base” version 3", "“Debian 12 netinstall” with “Debian 12 preseed”"). */
   what?: string;
   disk?: string;
+  /** deploy_image with a cloud-init template: the run ends at the written system's first boot. */
+  firstBoot?: boolean;
 };
 
 /** The review step's sentences: what will happen to the machine, in order. */
@@ -49,7 +51,8 @@ export function describeReinstall(p: ReinstallPlanText): string[] {
       out.push(p.wipeMode === "full" ? "Every byte of the disks is zeroed. Everything on them is lost." : "The disks' signatures, partition tables and both ends are erased. Everything on them is lost.");
       break;
   }
-  out.push(p.action === "capture_disk" || p.action === "wipe_disk" ? "When it ends, the machine is switched off where Kiln can." : "When it reports done, it boots its local disk.");
+  if (p.firstBoot) out.push("Once the image is written, the machine boots it from its local disk; cloud-init there fetches its settings from Kiln and reports done, which ends the run.");
+  else out.push(p.action === "capture_disk" || p.action === "wipe_disk" ? "When it ends, the machine is switched off where Kiln can." : "When it reports done, it boots its local disk.");
   return out;
 }
 

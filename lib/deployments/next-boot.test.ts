@@ -3,9 +3,9 @@ import type { DeploymentRow, DeploymentStepRow } from "@/db/schema";
 import { decideNextBoot } from "./next-boot";
 
 let n = 0;
-function run(p: { action?: DeploymentRow["action"]; state: DeploymentRow["state"]; started?: string[]; reason?: string; allowed?: boolean }) {
+function run(p: { action?: DeploymentRow["action"]; state: DeploymentRow["state"]; started?: string[]; reason?: string; allowed?: boolean; written?: boolean }) {
   const id = `00000000-0000-0000-0000-${String(++n).padStart(12, "0")}`;
-  const deployment = { id, action: p.action ?? "deploy_image", state: p.state, failureReason: p.reason ?? null, finishedAt: new Date("2026-11-10T10:00:00Z"), diskBootAllowedAt: p.allowed ? new Date() : null } as DeploymentRow;
+  const deployment = { id, action: p.action ?? "deploy_image", state: p.state, failureReason: p.reason ?? null, finishedAt: new Date("2026-11-10T10:00:00Z"), diskBootAllowedAt: p.allowed ? new Date() : null, diskWrittenAt: p.written ? new Date() : null } as DeploymentRow;
   const names = ["power_on", "boot", "agent", "write", "verify", "install", "wipe", "capture"];
   const steps = names.map((name) => ({ deploymentId: id, name, startedAt: p.started?.includes(name) ? new Date() : null }) as DeploymentStepRow);
   return { deployment, steps };
@@ -19,6 +19,15 @@ describe("decideNextBoot", () => {
   it("answers an active run with its script, whatever came before", () => {
     const r = run({ state: "running" });
     expect(decideNextBoot([r, run({ state: "failed", started: ["write"] })])).toMatchObject({ kind: "run", deploymentId: r.deployment.id, action: "deploy_image" });
+  });
+
+  it("boots the disk for an active deploy whose image is written and waits for cloud-init's first boot", () => {
+    expect(decideNextBoot([run({ state: "running", started: ["write", "verify", "first_boot"], written: true })])).toEqual({ kind: "disk" });
+  });
+
+  it("does not halt after a deploy that failed or was cancelled once its image was written and verified (first boot)", () => {
+    expect(decideNextBoot([run({ state: "failed", started: ["write", "verify"], written: true, reason: "First boot (cloud-init): timed out" })])).toEqual({ kind: "disk" });
+    expect(decideNextBoot([run({ state: "cancelled", started: ["write", "verify"], written: true })])).toEqual({ kind: "disk" });
   });
 
   it("halts after a deploy that failed or was cancelled once its write had started, with the reason", () => {

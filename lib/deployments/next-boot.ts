@@ -30,17 +30,23 @@ export type NextBoot =
  * read the disk, and a run that ended before its disk step started left the disk as it was;
  * both are passed over. The first run left that touched the disk decides: a deploy that failed
  * or was cancelled there halts the machine (unless someone allowed the disk to boot); anything
- * else boots the disk. An active run (pending, running) is always answered with its script.
+ * else boots the disk. An active run (pending, running) is answered with its script, until its
+ * disk is written and it only waits for the installed system to call done (diskWrittenAt).
  */
 export function decideNextBoot(runs: { deployment: DeploymentRow; steps: DeploymentStepRow[] }[]): NextBoot {
   const active = runs.find((r) => isActiveRun(r.deployment.state));
+  // Written and verified, waiting for the installed system's first boot (cloud-init): the
+  // machine must boot what was written, not the deploy ramdisk again.
+  if (active?.deployment.diskWrittenAt) return { kind: "disk" };
   if (active) return { kind: "run", deploymentId: active.deployment.id, action: active.deployment.action, label: ACTION_LABELS[active.deployment.action] };
   for (const { deployment: d, steps } of runs) {
     const diskStep = DISK_STEP[d.action];
     if (!diskStep) continue;
     const touched = d.state === "done" || steps.some((s) => s.name === diskStep && s.startedAt !== null);
     if (!touched) continue;
-    if (d.action === "deploy_image" && (d.state === "failed" || d.state === "cancelled") && !d.diskBootAllowedAt) {
+    // A run that failed or was cancelled after its image was written and verified (waiting for
+    // cloud-init's first boot) left a whole disk: it boots.
+    if (d.action === "deploy_image" && (d.state === "failed" || d.state === "cancelled") && !d.diskBootAllowedAt && !d.diskWrittenAt) {
       return { kind: "halt", deploymentId: d.id, reason: d.failureReason ?? d.state, state: d.state, finishedAt: d.finishedAt?.toISOString() ?? null };
     }
     return { kind: "disk" };

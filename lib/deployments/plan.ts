@@ -3,7 +3,7 @@
 // the reasons read the same in the API, the host page, mails and tests.
 import type { DeploymentAction } from "@/lib/validation/deployments";
 
-export const STEP_NAMES = ["power_on", "boot", "agent", "write", "verify", "install", "wipe", "capture", "inventory", "power_off"] as const;
+export const STEP_NAMES = ["power_on", "boot", "agent", "write", "verify", "install", "wipe", "capture", "inventory", "first_boot", "power_off"] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
 /** worker: a job does it (power). machine: it is done when the machine reports (over HTTP). */
@@ -73,6 +73,13 @@ export const STEPS: Record<StepName, StepDef> = {
     timeoutSeconds: 300,
     timeoutReason: (l) => `the agent did not report the machine's hardware within ${l} — check the machine's console`,
   },
+  first_boot: {
+    label: "First boot of the installed system",
+    driver: "machine",
+    timeoutSeconds: 1800,
+    timeoutReason: (l) =>
+      `the installed system did not report done within ${l} of the image being written — check the machine's console: did it boot from its disk, and could cloud-init reach Kiln's seed (datasource NoCloud in /etc/cloud/cloud.cfg.d/99-kiln.cfg)?`,
+  },
   power_off: {
     label: "Power off",
     driver: "worker",
@@ -88,13 +95,17 @@ export const PROGRESS_STEPS: readonly StepName[] = ["write", "verify", "wipe", "
  * The steps of each action. `mark` runs (the holder reboots the machine by hand) start at
  * the boot step and wait for it as long as the token lives.
  */
-export function stepsFor(action: DeploymentAction, opts: { power: boolean; powerOff?: boolean }): StepName[] {
+export function stepsFor(action: DeploymentAction, opts: { power: boolean; powerOff?: boolean; firstBoot?: boolean }): StepName[] {
   const head: StepName[] = opts.power ? ["power_on", "boot"] : ["boot"];
   switch (action) {
     case "install":
-      return [...head, "install"];
+      // With post-install from git (docs/post-install.md) the run ends when the installed
+      // system's first boot has run the repository and reports done.
+      return [...head, "install", ...(opts.firstBoot ? (["first_boot"] as StepName[]) : [])];
     case "deploy_image":
-      return [...head, "agent", "write", "verify"];
+      // With a cloud-init template the agent hands the written system its seed, and the run
+      // ends when that system's first boot calls done (docs/cloud-init.md).
+      return [...head, "agent", "write", "verify", ...(opts.firstBoot ? (["first_boot"] as StepName[]) : [])];
     case "capture_disk":
       return [...head, "agent", "capture"];
     case "wipe_disk":

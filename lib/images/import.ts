@@ -13,6 +13,7 @@ import type { ImageFormat } from "@/db/schema";
 import type { Db } from "../db";
 import { AppError } from "../errors";
 import { isAdminActor, recordAudit, type Actor } from "../audit/audit";
+import { computeBlockMap } from "./block-map";
 import { detectFormat, FORMAT_HEAD_BYTES } from "./format";
 import { getReadableImage } from "./images";
 import { getImageStorage } from "./storage";
@@ -46,6 +47,9 @@ export async function importImageVersion(db: Db, actor: Actor, p: { imageId: str
     // agent writes raw bytes only.
     if (format === "qcow2") throw new AppError("bad_request", `${p.file} is qcow2; convert it to raw first (qemu-img convert -O raw).`);
     const sha256 = hash.digest("hex");
+    // As verification does for uploads: a mostly empty disk image (a cloud image's free space)
+    // is then written by the agent range by range instead of byte by byte (docs/images.md).
+    const blockMap = await computeBlockMap(tmp, format, sha256);
 
     const version = await db.transaction(async (tx) => {
       await lockImage(tx, image.id);
@@ -69,6 +73,7 @@ export async function importImageVersion(db: Db, actor: Actor, p: { imageId: str
         sourceSha256: sha256,
         sourceSizeBytes: sizeBytes,
         storageKey: key,
+        blockMap,
         readyAt: new Date(),
       });
       await refreshLatestVersion(tx, image.id);
