@@ -196,6 +196,8 @@ printf '[Service]\nExecStartPre=/usr/bin/ssh-keygen -A\n' >"$T/etc/systemd/syste
 cat >"$T/etc/cloud/cloud.cfg.d/90-kiln-image.cfg" <<'EOF'
 # Kiln's Debian 12 cloud image. Kiln's deploy agent adds 99-kiln.cfg naming the run's seed.
 datasource_list: [NoCloud, None]
+# C.UTF-8 is built in: the first boot does not spend a minute in locale-gen under emulation.
+locale: C.UTF-8
 EOF
 : >"$T/etc/machine-id"
 rm -f "$T/var/lib/dbus/machine-id" "$T/usr/sbin/policy-rc.d"
@@ -221,7 +223,8 @@ mke2fs -q -t ext4 -L kiln-root -U "$ROOT_UUID" -E "hash_seed=$ROOT_UUID,lazy_ita
   -d "$T" "$B/root.ext4" "${ROOT_MIB}M" >&2
 
 BOOT_SECTORS=$((BOOT_MIB * 2048))
-mkfs.fat --invariant -i "${INPUT_HASH:0:8}" -n KILNBOOT -F 16 -C "$B/boot.fat" $((BOOT_MIB * 1024)) >/dev/null
+# Hidden sectors = the partition's start: syslinux's boot sector finds ldlinux.sys from it.
+mkfs.fat --invariant -i "${INPUT_HASH:0:8}" -n KILNBOOT -F 16 -g 255/63 -h 2048 -D 0x80 -C "$B/boot.fat" $((BOOT_MIB * 1024)) >/dev/null
 syslinux --install "$B/boot.fat"
 MTOOLS_SKIP_CHECK=1 mcopy -i "$B/boot.fat" -m "$B/vmlinuz" "$B/initrd.img" "$B/syslinux.cfg" ::/
 
