@@ -54,6 +54,8 @@ export function ReinstallDialog({
   const [version, setVersion] = useState("latest");
   const [systemId, setSystemId] = useState(defaults.systemTemplateId ?? "");
   const [unattendedId, setUnattendedId] = useState(defaults.unattendedTemplateId ?? "");
+  // deploy_image: the cloud-init template the written system applies on its first boot.
+  const [cloudInitId, setCloudInitId] = useState("");
   const [waitForBoot, setWaitForBoot] = useState(false);
   const [disk, setDisk] = useState("");
   const [mac, setMac] = useState(defaults.preferredMac ?? "");
@@ -103,7 +105,7 @@ export function ReinstallDialog({
 
   const nameOf = (list: { id: string; name: string }[], id: string) => list.find((x) => x.id === id)?.name ?? "";
   const what = (() => {
-    if (action === "deploy_image") return `image “${nameOf(images, imageId)}” ${version === "latest" ? "(its latest ready version)" : `version ${version}`}`;
+    if (action === "deploy_image") return `image “${nameOf(images, imageId)}” ${version === "latest" ? "(its latest ready version)" : `version ${version}`}${cloudInitId ? `, set up on its first boot by cloud-init with “${nameOf(templates, cloudInitId)}”` : ""}`;
     if (action === "install") return [nameOf(templates, systemId), nameOf(templates, unattendedId)].filter(Boolean).map((n) => `“${n}”`).join(" with ");
     if (action === "capture_disk") return `image “${nameOf(captureTargets, captureId)}”`;
     return undefined;
@@ -140,7 +142,7 @@ export function ReinstallDialog({
         run = await callApi<RunView>(`/api/v1/deployments/${marked.deploymentId}`, "GET");
       } else {
         const body: Record<string, unknown> = { action, vars, notify, ...(disk.trim() ? { disk: disk.trim() } : {}) };
-        if (action === "deploy_image") Object.assign(body, { imageId, imageVersion: version === "latest" ? "latest" : Number(version), wipeFirst });
+        if (action === "deploy_image") Object.assign(body, { imageId, imageVersion: version === "latest" ? "latest" : Number(version), wipeFirst, ...(cloudInitId ? { unattendedTemplateId: cloudInitId } : {}) });
         if (action === "install") Object.assign(body, { systemTemplateId: systemId || undefined, unattendedTemplateId: unattendedId || null });
         if (action === "capture_disk") Object.assign(body, { imageId: captureId });
         if (action === "wipe_disk") Object.assign(body, { wipeMode });
@@ -159,10 +161,13 @@ export function ReinstallDialog({
   const fe = failure?.fieldErrors ?? {};
   const system = templates.filter((t) => t.kind === "system");
   const unattended = templates.filter((t) => t.kind === "unattended");
+  const cloudInit = unattended.filter((t) => t.format === "cloud-init");
   const hostVarNames = Object.keys(defaults.hostVars);
 
   const reviewing = step === "review";
-  const sentences = reviewing ? describeReinstall({ action, hostName, cannotRestart, waitForBoot: action === "install" && waitForBoot, wipeFirst, wipeMode, what, disk: disk.trim() || undefined }) : [];
+  const sentences = reviewing
+    ? describeReinstall({ action, hostName, cannotRestart, waitForBoot: action === "install" && waitForBoot, wipeFirst, wipeMode, what, disk: disk.trim() || undefined, firstBoot: action === "deploy_image" && Boolean(cloudInitId) })
+    : [];
 
   return (
     <Dialog
@@ -232,6 +237,20 @@ export function ReinstallDialog({
                   {(versions ?? []).map((v) => (
                     <option key={v.version} value={String(v.version)}>
                       version {v.version}
+                    </option>
+                  ))}
+                </SelectField>
+                <SelectField
+                  label="cloud-init on first boot"
+                  value={cloudInitId}
+                  onChange={(e) => setCloudInitId(e.target.value)}
+                  error={errorsOf(fe, "unattendedTemplateId")}
+                  hint="For images with cloud-init (e.g. Debian 12 (cloud image)): your SSH keys, the host name, the template's vars."
+                >
+                  <option value="">— none —</option>
+                  {cloudInit.map((t) => (
+                    <option key={t.id} value={t.id}>
+                      {t.name}
                     </option>
                   ))}
                 </SelectField>

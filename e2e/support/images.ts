@@ -7,7 +7,7 @@ import { api, apiOk } from "./api";
 import { readState } from "./state";
 
 /** Uploads `file` as the next version of `imageId`; resolves with the ready version. */
-export async function uploadVersion(token: string, imageId: string, file: string): Promise<{ version: number; sha256: string; sizeBytes: number; format: string }> {
+export async function uploadVersion(token: string, imageId: string, file: string, opts: { timeoutMs?: number } = {}): Promise<{ version: number; sha256: string; sizeBytes: number; format: string }> {
   const bytes = await readFile(file);
   const list = async () => ((await api(token, "GET", `/api/v1/images/${imageId}/versions`)).body.data ?? []) as any[];
   // Uploads to one image are serial here, so ours is the one after the newest so far.
@@ -23,7 +23,7 @@ export async function uploadVersion(token: string, imageId: string, file: string
         ready = (await list()).find((v) => v.version === next);
         return ready?.state === "failed" ? `failed: ${ready.failureReason}` : ready?.state;
       },
-      { timeout: 60_000 },
+      { timeout: opts.timeoutMs ?? 60_000 },
     )
     .toBe("ready");
   return ready;

@@ -25,7 +25,7 @@ export type LabMachine = LabVm & {
  * directory. `port` is where the guest's HTTP connections go: Kiln, a relay in front of it, or
  * a closed port for a machine whose network boot never reaches Kiln.
  */
-export async function createLabMachine(p: { name: string; mac: string; port: number; uefi?: boolean; diskMb?: number }): Promise<LabMachine> {
+export async function createLabMachine(p: { name: string; mac: string; port: number; uefi?: boolean; diskMb?: number; memoryMb?: number; sshPort?: number }): Promise<LabMachine> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-vm-"));
   const vm: LabVm = {
     name: p.name,
@@ -39,8 +39,9 @@ export async function createLabMachine(p: { name: string; mac: string; port: num
     qemuLog: path.join(dir, "qemu.log"),
     ovmfVars: path.join(dir, "OVMF_VARS.fd"),
     uefi: p.uefi === true,
-    memoryMb: 384,
+    memoryMb: p.memoryMb ?? 384,
     diskBytes: (p.diskMb ?? 64) * 1024 * 1024,
+    ...(p.sshPort ? { sshPort: p.sshPort } : {}),
   };
   await writeLabMachine(vm, { host: "127.0.0.1", port: p.port });
   const read = (f: string) => (existsSync(f) ? readFileSync(f, "utf8") : "");

@@ -62,6 +62,8 @@ export type LabMachine = {
   diskBytes: number;
   /** More disks, attached read-only after the first (bench:deploy gives the VM a local copy of the image). */
   extraDrives?: string[];
+  /** A loopback port forwarded to the guest's ssh (port 22): log in to what Kiln installed. */
+  sshPort?: number;
 };
 
 export function labRoot(dataDir: string): string {
@@ -159,7 +161,7 @@ export function launchScript(m: LabMachine, kiln: { host: string; port: number }
     "-chardev", `socket,id=serial0,path=${opt(m.serialSocket)},server=on,wait=off,logfile=${opt(m.serialLog)},logappend=on`,
     "-serial", "chardev:serial0",
     // A plain guestfwd carries one connection only; a command per connection carries them all.
-    "-netdev", `user,id=net0,restrict=on,guestfwd=tcp:10.0.2.100:80-cmd:${busybox} nc ${kiln.host} ${kiln.port},bootfile=${GUEST_BOOT_URL}/boot/chain.ipxe`,
+    "-netdev", `user,id=net0,restrict=on,guestfwd=tcp:10.0.2.100:80-cmd:${busybox} nc ${kiln.host} ${kiln.port},bootfile=${GUEST_BOOT_URL}/boot/chain.ipxe${m.sshPort ? `,hostfwd=tcp:127.0.0.1:${m.sshPort}-:22` : ""}`,
     "-device", `virtio-net-pci,netdev=net0,mac=${m.mac},bootindex=1`,
     "-drive", `file=${opt(m.disk)},format=raw,if=none,id=disk0`,
     "-device", `virtio-blk-pci,drive=disk0,serial=${m.name},bootindex=2`,
