@@ -34,7 +34,13 @@ export const BUILTIN_TEMPLATES: BuiltinTemplate[] = [
     format: "ipxe",
     file: "system/debian-12-netinstall.ipxe.j2",
     pairsWith: "debian-12-preseed",
-    variables: [{ name: "mirror", description: "Debian mirror URL", default: "http://deb.debian.org/debian" }, { name: "suite", description: "Suite", default: "bookworm" }, ...COMMON_VARS],
+    // The installer comes from Kiln's install media (docs/install-media.md) unless one of the first two is set.
+    variables: [
+      { name: "installer_url", description: "Directory with the installer's linux and initrd.gz (default: served by Kiln)" },
+      { name: "mirror", description: "Debian mirror URL to fetch the installer from instead of Kiln" },
+      { name: "suite", description: "Suite (with mirror)", default: "bookworm" },
+      ...COMMON_VARS,
+    ],
   },
   {
     key: "ubuntu-2404-autoinstall",
@@ -68,10 +74,12 @@ export const BUILTIN_TEMPLATES: BuiltinTemplate[] = [
     format: "preseed",
     file: "unattended/debian-12.preseed.j2",
     variables: [
-      { name: "disk", description: "Install disk", default: "sda" },
+      { name: "disk", description: "Install disk (default: the first disk)" },
       { name: "timezone", description: "Time zone", default: "Etc/UTC" },
       { name: "username", description: "Login created for you", default: "kiln" },
       { name: "mirror_host", description: "Mirror host", default: "deb.debian.org" },
+      { name: "apt_proxy", description: "HTTP proxy for packages, e.g. a lab's apt-cacher-ng (http://host:3142/)" },
+      { name: "tasks", description: "tasksel tasks", default: "standard, ssh-server" },
     ],
   },
   {
