@@ -121,7 +121,7 @@ describe("built-in templates with post-install", () => {
       fs.mkdirSync(bin, { recursive: true });
       fs.writeFileSync(path.join(bin, "in-target"), `#!/bin/sh\nif [ "$1" = sh ] && [ "$2" = -c ]; then printf '%s' "$3" > ${got}; fi\n`, { mode: 0o755 });
       for (const stub of ["wget", "chmod", "ip"]) fs.writeFileSync(path.join(bin, stub), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
-      execFileSync("sh", ["-c", late], { stdio: "ignore", cwd: tmp, env: { PATH: `${bin}:/usr/bin:/bin` } });
+      execFileSync("sh", ["-c", late], { stdio: "ignore", cwd: tmp, env: { PATH: `${bin}:/usr/bin:/bin` } as unknown as NodeJS.ProcessEnv });
       const c = postInstallContext(p, `http://kiln.lab.example:3000/boot/52-54-00-12-34-56/${TOKEN}`, "9c1d")!;
       expect(fs.readFileSync(got, "utf8")).toBe(c.firstboot_command);
     }

@@ -113,10 +113,10 @@ case $KILN_GIT_REF in
   *) if [ ${"$"}{#KILN_GIT_REF} -eq 40 ]; then is_sha=yes; else is_sha=no; fi ;;
 esac
 if [ "$is_sha" = yes ]; then
-  run git init -q "$work/repo" && run git -C "$work/repo" remote add origin "$KILN_GIT_URL" || fail "could not prepare $work/repo for the clone"
+  { git init -q "$work/repo" && git -C "$work/repo" remote add origin "$KILN_GIT_URL"; } >> "$out" 2>&1 || fail "could not prepare $work/repo for the clone"
   # A commit by its id: a shallow fetch where the server allows it, else the whole history.
   run git -C "$work/repo" fetch -q --depth 1 origin "$KILN_GIT_REF" || run git -C "$work/repo" fetch -q origin || fail "git fetch of $KILN_GIT_URL failed (exit status $?): check the URL and that this machine can reach the server; git's output is above"
-  run git -C "$work/repo" -c advice.detachedHead=false checkout -q "$KILN_GIT_REF" || fail "commit $KILN_GIT_REF is not in $KILN_GIT_URL (git checkout exit status $?)"
+  git -C "$work/repo" -c advice.detachedHead=false checkout -q "$KILN_GIT_REF" >> "$out" 2>&1 || fail "commit $KILN_GIT_REF is not in $KILN_GIT_URL (git checkout exit status $?)"
 else
   # Shallow first; a server on dumb HTTP cannot serve a shallow clone, so then the whole history.
   if ! run git clone -q --depth 1 --branch "$KILN_GIT_REF" -- "$KILN_GIT_URL" "$work/repo"; then

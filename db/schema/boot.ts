@@ -85,6 +85,8 @@ export type DeploymentOptions = {
   notify?: boolean;
   /** capture_disk: the image that gets the captured disk as its next version. */
   captureImageId?: string;
+  /** install, deploy_image: the git repository the installed system runs on first boot (boot/post-install.ts). */
+  postInstall?: { gitUrl: string; ref: string; path: string; kind: "script" | "ansible-playbook" };
 };
 
 // One provisioning run of a host: its action, pinned template and image versions, vars,

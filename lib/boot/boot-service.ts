@@ -8,6 +8,7 @@ import { getBootSettingsRow } from "@/db/queries/boot";
 import { getTemplateVersion } from "@/db/queries/templates";
 import type { DeploymentRow, HostRow } from "@/db/schema";
 import { buildBootContext, type BootContextInput } from "@/boot/context";
+import type { PostInstall } from "@/boot/post-install";
 import { getImageRow, getImageVersionRow } from "@/db/queries/images";
 import { blobPathOf } from "../images/images";
 import { errorScript, haltScript, localBootScript } from "@/boot/scripts";
@@ -156,6 +157,8 @@ export type RunTemplateInput = {
   id: string;
   action: string;
   vars: Record<string, unknown>;
+  /** The git repository the installed system runs on first boot (deployment.post_install). */
+  postInstall?: PostInstall | null;
   imageId: string | null;
   imageVersion: number | null;
 };
@@ -225,7 +228,7 @@ async function storedDeploymentText(db: DbOrTx, p: { host: HostRow; mac: string;
     const rendering = await renderRunTemplates(db, {
       host: p.host,
       mac: p.mac,
-      run: d,
+      run: { ...d, postInstall: d.options.postInstall ?? null },
       system: { id: d.systemTemplateId, version: d.systemTemplateVersion },
       unattended: d.unattendedTemplateId ? { id: d.unattendedTemplateId, version: d.unattendedTemplateVersion } : null,
     });
@@ -258,7 +261,7 @@ export async function loadBootContext(
   p: {
     host: HostRow;
     mac: string | null;
-    deployment: { id: string; action: string; vars?: Record<string, unknown> } | null;
+    deployment: { id: string; action: string; vars?: Record<string, unknown>; postInstall?: PostInstall | null } | null;
     token: string | null;
     vars?: Record<string, unknown>;
     image?: BootContextInput["image"];
@@ -289,7 +292,7 @@ export async function loadBootContext(
     leaseVars,
     user: holder ? { name: holder.user.name, email: holder.user.email, sshKeys: holder.sshKeys } : null,
     image: p.image ?? null,
-    deployment: p.deployment ? { id: p.deployment.id, action: p.deployment.action, token: p.token ?? "" } : null,
+    deployment: p.deployment ? { id: p.deployment.id, action: p.deployment.action, token: p.token ?? "", postInstall: p.deployment.postInstall ?? null } : null,
   });
 }
 

@@ -26,6 +26,7 @@ import { parseInput } from "../validation/parse";
 import { appendLog, emit, finishRun, queuePowerOff, runFollowups, startStep, stepLabel, waitForMachine, withRun, type Followup, type RunContext } from "./engine";
 import { canPowerOff, cannotRestartReason } from "../power/drivers";
 import { ACTION_LABELS, stepsFor, stepTimeoutSeconds } from "./plan";
+import { assertPostInstallRendered, choosePostInstall } from "./post-install";
 
 /** How long a run's one-time token (boot files, agent, image download) stays valid. */
 export const DEPLOYMENT_TOKEN_HOURS = 24;
@@ -77,7 +78,7 @@ export async function builtinSystemTemplate(db: Db, key: string): Promise<Templa
 async function renderRun(db: DbOrTx, plan: RunPlan, id: string): Promise<RunRendering> {
   const ifaces = await listInterfaces(db, [plan.host.id]);
   const mac = ifaces.find((i) => i.isPxe)?.mac ?? ifaces[0]?.mac ?? null;
-  const run = { id, action: plan.action, vars: plan.vars, imageId: plan.image?.id ?? null, imageVersion: plan.image?.version ?? null };
+  const run = { id, action: plan.action, vars: plan.vars, imageId: plan.image?.id ?? null, imageVersion: plan.image?.version ?? null, postInstall: plan.options.postInstall ?? null };
   return renderRunTemplates(db, { host: plan.host, mac, run, system: plan.system, unattended: plan.unattended }, (which, e) => {
     const pinned = (which === "system" ? plan.system : plan.unattended)!;
     const field = which === "unattended" ? "unattendedTemplateId" : plan.action === "install" ? "systemTemplateId" : "vars";
@@ -106,12 +107,13 @@ function busy(host: HostRow, d: DeploymentRow): AppError {
 export async function createRun(db: Db, actor: Actor, plan: RunPlan, now = new Date()): Promise<DeploymentRow> {
   const followups: Followup[] = [];
   const overrides = getEnv().KILN_STEP_TIMEOUTS;
-  const names = stepsFor(plan.action, { power: plan.power, powerOff: canPowerOff(plan.host.powerDriver), firstBoot: plan.action === "deploy_image" && plan.unattended !== null });
+  const names = stepsFor(plan.action, { power: plan.power, powerOff: canPowerOff(plan.host.powerDriver), firstBoot: (plan.action === "deploy_image" && plan.unattended !== null) || plan.options.postInstall !== undefined });
   // A release wipe on a machine Kiln cannot restart waits for someone to restart it (or shut it
   // down) instead of failing after the usual five minutes; its token outlives that wait.
   const bootWaitSeconds = plan.origin === "release" && plan.power && cannotRestartReason(plan.host.powerDriver) ? getEnv().KILN_RELEASE_BOOT_WAIT_HOURS * 3600 : null;
   const id = crypto.randomUUID();
   const rendering = await renderRun(db, plan, id);
+  assertPostInstallRendered({ postInstall: plan.options.postInstall, unattended: plan.unattended, renderedUnattended: rendering.renderedUnattended });
   if (plan.action === "deploy_image" && plan.unattended && !isCloudConfig(rendering.renderedUnattended)) {
     throw AppError.field(
       "unattendedTemplateId",
@@ -260,6 +262,8 @@ async function planFromInput(db: Db, actor: Actor, hostId: string, input: unknow
     ...(data.action === "wipe_disk" ? { wipeMode: data.wipeMode } : {}),
   };
   if (data.action === "capture_disk") options.captureImageId = data.imageId!;
+  const postInstall = choosePostInstall({ action: data.action, requested: data.postInstall });
+  if (postInstall) options.postInstall = postInstall;
   const plan: RunPlan = { host, leaseId, userId: actor.user?.id ?? null, action: data.action, system, unattended, image, vars, options, origin: "holder", power: true };
   return plan;
 }

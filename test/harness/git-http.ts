@@ -34,7 +34,7 @@ export async function startGitServer(root: string, opts: { dumb?: boolean } = {}
     if (req.headers["content-length"]) env.CONTENT_LENGTH = req.headers["content-length"];
     if (req.headers["content-encoding"]) env.HTTP_CONTENT_ENCODING = req.headers["content-encoding"];
     if (req.headers["git-protocol"]) env.GIT_PROTOCOL = String(req.headers["git-protocol"]);
-    const cgi = spawn("git", ["http-backend"], { env, stdio: ["pipe", "pipe", "ignore"] });
+    const cgi = spawn("git", ["http-backend"], { env: env as unknown as NodeJS.ProcessEnv, stdio: ["pipe", "pipe", "ignore"] });
     req.pipe(cgi.stdin);
     cgi.stdin.on("error", () => {});
     // CGI answer: header lines ("Status: 200 OK", "Content-Type: …"), a blank line, the body.
@@ -77,12 +77,17 @@ export async function startGitServer(root: string, opts: { dumb?: boolean } = {}
 async function serveFile(root: string, pathname: string, res: http.ServerResponse): Promise<void> {
   const file = path.join(root, path.normalize(decodeURIComponent(pathname)).replace(/^(\.\.[/\\])+/, ""));
   if (!file.startsWith(root + path.sep)) return void res.writeHead(404).end();
-  try {
-    const body = await fs.readFile(file);
-    res.writeHead(200, { "content-type": "application/octet-stream" }).end(body);
-  } catch {
-    res.writeHead(404).end();
+  // A repository with a work tree keeps what a dumb client reads in <name>/.git/.
+  const [name, ...rest] = path.relative(root, file).split(path.sep);
+  for (const candidate of [file, path.join(root, name ?? "", ".git", ...rest)]) {
+    try {
+      const body = await fs.readFile(candidate);
+      return void res.writeHead(200, { "content-type": "application/octet-stream" }).end(body);
+    } catch {
+      // next candidate
+    }
   }
+  res.writeHead(404).end();
 }
 
 /** A repository at root/<name> with `files` committed on `branch`; returns the commit id. */
