@@ -2,6 +2,7 @@
 // uncached path, hits that run no query, a mark seen by two boot servers within a second
 // through the triggers' NOTIFY, and the batched writes landing (last seen, discovery, a run's
 // boots and its boot step).
+import { setTestEnv } from "@/test/harness/env";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDeploymentRow, listLogs, listSteps } from "@/db/queries/deployments";
 import { countHostsBySourceIp, findTakenMacs, getHostRow } from "@/db/queries/hosts";
@@ -133,6 +134,8 @@ describe("changes reach every boot server through NOTIFY", () => {
   });
 
   it("an unknown MAC is kept as unknown until an interface with it appears", async () => {
+    // About the memory of unknown MACs: with commissioning on discovery a first boot is a host at once (commission.int.test.ts).
+    setTestEnv({ KILN_COMMISSION_ON_DISCOVERY: "false" });
     const answers = await startAnswers();
     const mac = "52:54:00:a5:ee:01";
     await answers.answer(req(mac, "10.0.2.1", "rack9"));
@@ -188,6 +191,8 @@ describe("batched writes land", () => {
   });
 
   it("discovery keeps the per-source flood limit: 110 unknown MACs from one address record 100 hosts", async () => {
+    // The limit, not the commissioning runs that each discovery would otherwise get.
+    setTestEnv({ KILN_COMMISSION_ON_DISCOVERY: "false" });
     const answers = await startAnswers();
     for (let i = 0; i < 110; i++) {
       const a = await answers.answer(req(`02:00:00:a5:${(i >> 8).toString(16).padStart(2, "0")}:${(i & 255).toString(16).padStart(2, "0")}`, "10.9.9.7"));

@@ -49,6 +49,8 @@ async function startBootServer(site: string): Promise<Server> {
     KILN_BOOT_SERVER_NAME: name,
     KILN_HOST: "127.0.0.1",
     KILN_DATA_DIR: dataDir,
+    // About sites: a first boot here is recorded and answered local boot, not commissioned (docs/commissioning.md).
+    KILN_COMMISSION_ON_DISCOVERY: "false",
     LOG_LEVEL: "warn",
   };
   const child = spawn(process.execPath, ["--import", "tsx", "scripts/boot-server.ts"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });

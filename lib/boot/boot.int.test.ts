@@ -11,6 +11,7 @@ import { addProjectMember, createProject } from "@/lib/projects/projects";
 import { addSshKey } from "@/lib/accounts/profile";
 import { createTemplate, getTemplate, listTemplates, previewTemplate, saveTemplateVersion, syncBuiltinTemplates, diffTemplateVersions } from "@/lib/templates/templates";
 import { useTestDb } from "@/test/harness/database";
+import { setTestEnv } from "@/test/harness/env";
 import { createActiveUser, expectAppError } from "@/test/harness/fixtures";
 
 const t = await useTestDb();
@@ -80,6 +81,8 @@ describe("GET /boot/<mac>", () => {
   });
 
   it("rate-limits discovery per source address", async () => {
+    // The limit, not the commissioning runs that each discovery would otherwise get.
+    setTestEnv({ KILN_COMMISSION_ON_DISCOVERY: "false" });
     const before = await countHostsBySourceIp(t.db, "10.9.9.9");
     for (let i = 0; i < 110; i++) {
       const a = await answerBootRequest(t.db, { mac: `02:00:00:00:${(i >> 8).toString(16).padStart(2, "0")}:${(i & 255).toString(16).padStart(2, "0")}`, sourceIp: "10.9.9.9" });
