@@ -37,11 +37,12 @@ NAME=debian-12-cloud.img.zst
 SUITE=bookworm
 # What the image runs: a kernel, an init, cloud-init and what it needs to act (growpart for the
 # root partition, sudo for the user it makes, tzdata for the timezone module), ssh and curl
-# (the template's done report), DHCP by systemd-networkd.
+# (the template's done report), DHCP by systemd-networkd; git for post-install configuration
+# from a repository (docs/post-install.md), whose runner clones on the first boot.
 PACKAGES=(
   systemd-sysv udev dbus linux-image-amd64 initramfs-tools zstd
   cloud-init cloud-guest-utils sudo tzdata locales
-  openssh-server curl ca-certificates iproute2 netbase
+  openssh-server curl ca-certificates iproute2 netbase git
 )
 # Boot partition and kernel command line (root by the file system's UUID, written below).
 BOOT_MIB=128
