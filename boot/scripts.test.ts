@@ -24,10 +24,67 @@ describe("the halt script", () => {
   });
 });
 
+/**
+ * Walks an iPXE script as iPXE runs it, for the commands these scripts use: `a && b || c` left to
+ * right by status, `goto`, `iseq`, `set`; every other command succeeds unless `fails` names it.
+ * Returns the commands run, in order, up to the first that leaves the script (exit, or a boot
+ * that succeeded).
+ */
+function walkIpxe(script: string, p: { platform: "efi" | "pcbios"; fails?: string[] }): string[] {
+  const lines = script.split("\n").map((l) => l.trim());
+  const vars: Record<string, string> = { platform: p.platform };
+  const ran: string[] = [];
+  const leaves = (cmd: string, ok: boolean) => cmd === "exit" || (ok && (cmd === "sanboot" || cmd === "chain"));
+  for (let i = 0, steps = 0; i < lines.length && steps < 100; i++, steps++) {
+    const line = lines[i]!;
+    if (!line || line.startsWith("#") || line.startsWith(":")) continue;
+    let ok = true;
+    let jump: number | null = null;
+    const tokens = line.split(/\s+(&&|\|\|)\s*/);
+    for (let t = 0; t < tokens.length; t += 2) {
+      const sep = t === 0 ? null : tokens[t - 1];
+      const part = tokens[t]!.replace(/\$\{(\w+)\}/g, (_, v: string) => vars[v] ?? "");
+      if (!part || (sep === "&&" && !ok) || (sep === "||" && ok)) continue;
+      const [cmd, ...args] = part.split(/\s+/);
+      ran.push(part);
+      if (cmd === "iseq") ok = args[0] === args[1];
+      else if (cmd === "set") (vars[args[0]!] = args.slice(1).join(" ")), (ok = true);
+      else if (cmd === "goto") (jump = lines.indexOf(`:${args[0]}`)), (ok = true);
+      else ok = !(p.fails ?? []).includes(cmd!);
+      if (leaves(cmd!, ok)) return ran;
+      if (jump !== null) break;
+    }
+    if (jump !== null) i = jump;
+  }
+  return ran;
+}
+
 describe("the local-boot answer", () => {
   it("names no host: the same bytes every time", () => {
     expect(localBootScript()).toBe(localBootScript());
     expect(localBootScript()).toContain("this machine boots from its local disk");
     expect(checkIpxe(localBootScript())).toEqual([]);
+  });
+
+  it("BIOS: boots drive 0x80 with sanboot, and exits with an error only when that fails", () => {
+    const booted = walkIpxe(localBootScript(), { platform: "pcbios" });
+    expect(booted.at(-1)).toBe("sanboot --no-describe --drive 0x80");
+    expect(booted).toContain("echo Kiln: this machine boots from its local disk (BIOS)");
+    expect(booted.filter((c) => c.startsWith("chain"))).toEqual([]);
+    expect(walkIpxe(localBootScript(), { platform: "pcbios", fails: ["sanboot"] }).slice(-2)).toEqual(["sanboot --no-describe --drive 0x80", "exit 1"]);
+  });
+
+  it("UEFI: chains Kiln's GRUB program from the server the script came from, never sanboot; exit 1 (the firmware's next entry) when it does not boot", () => {
+    const booted = walkIpxe(localBootScript(), { platform: "efi" });
+    expect(booted).toContain("echo Kiln: this machine boots from its local disk (UEFI)");
+    const chain = booted.at(-1)!;
+    expect(chain).toBe("chain --autofree /boot/efi/local-boot.efi");
+    // iPXE resolves a relative path against the URI of the script it runs (its cwuri).
+    expect(new URL(chain.split(" ").at(-1)!, "http://10.0.2.100/boot/52-54-00-12-34-56?hostname=").href).toBe("http://10.0.2.100/boot/efi/local-boot.efi");
+    expect(booted.join("\n")).not.toContain("sanboot");
+    const fellBack = walkIpxe(localBootScript(), { platform: "efi", fails: ["chain"] });
+    expect(fellBack.slice(-2)).toEqual(["echo Kiln: no disk loader started; leaving iPXE for the firmware's next boot entry", "exit 1"]);
+    // kiln_local is set before either branch: the chain script then leaves instead of trying the next NIC.
+    expect(fellBack[0]).toBe("set kiln_local 1");
   });
 });

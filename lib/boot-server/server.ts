@@ -1,13 +1,15 @@
 // The boot server: every path a machine touches, in plain node:http with no Next.js on the
 // way (issue 13). iPXE's chain script, the per-MAC answer (from memory: ./answers.ts), the
-// run's files and reports, the deploy ramdisk and image blobs for a run's token. Capture
-// uploads (tus) are forwarded to the portal, which owns uploads. Anything else is a 404 that
-// says where people go. The same handler runs alone (`npm run boot-server`, one per site) and
-// beside the portal under `npm start`, whose web port forwards these paths here.
+// run's files and reports, the deploy ramdisk, UEFI local boot's GRUB program (/boot/efi/), and
+// image blobs for a run's token. Capture uploads (tus) are forwarded to the portal, which owns
+// uploads. Anything else is a 404 that says where people go. The same handler runs alone
+// (`npm run boot-server`, one per site) and beside the portal under `npm start`, whose web port
+// forwards these paths here.
 import http from "node:http";
 import { Readable } from "node:stream";
 import { chainScript } from "@/boot/scripts";
 import type { BootAnswer } from "../boot/boot-service";
+import { serveEfiFile } from "../boot/efi-local-boot";
 import { serveMediaFile } from "../boot/media";
 import { serveRamdiskFile } from "../boot/ramdisk";
 import type { Db } from "../db";
@@ -132,6 +134,16 @@ export function createBootHandler(o: BootServerOptions): http.RequestListener {
           serveRamdiskFile({ dir: o.ramdiskDir, file, method, headers }).then(
             (web) => sendWeb(res, web),
             (e) => sendError(res, e, "ramdisk"),
+          );
+          return;
+        }
+        if (parts.length === 4 && parts[2] === "efi") {
+          if (method !== "GET" && method !== "HEAD") return send(res, 405, "The EFI local-boot program is fetched with GET.\n");
+          const headers = new Headers();
+          for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
+          serveEfiFile({ file: parts[3]!, method, headers }).then(
+            (web) => sendWeb(res, web),
+            (e) => sendError(res, e, "efi"),
           );
           return;
         }
