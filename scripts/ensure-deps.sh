@@ -3,7 +3,8 @@
 # ldap-utils (integration tests' private LDAP server), chromium (Playwright e2e), QEMU
 # with its iPXE ROMs and OVMF plus busybox (real network boots), OpenIPMI's BMC simulator
 # and ipmitool (IPMI power), wakeonlan (a second Wake-on-LAN sender to compare with), syslinux, mtools,
-# dosfstools, systemd-boot-efi and zstd (lib/lab's bootable test image and its .zst), and what
+# dosfstools, systemd-boot-efi and zstd (lib/lab's bootable test image and its .zst), grub-common and
+# grub-efi-amd64-bin (UEFI local boot's GRUB program, which Kiln builds at start: docs/uefi.md), and what
 # scripts/build-ramdisk.sh needs (cpio, kmod's depmod, zstd and xz; the ramdisk's own tools
 # are downloaded as packages), curl and the CA bundle, OpenStack Swift (python3-swift: an S3 service for
 # the S3 image backend's test). With --bench it also
@@ -45,6 +46,8 @@ declare -A NEEDS=(
   [mke2fs]=e2fsprogs
   [ssh]=openssh-client
   [ssh-keygen]=openssh-client
+  # builds /boot/efi/local-boot.efi, UEFI local boot's GRUB program (docs/uefi.md)
+  [grub-mkstandalone]=grub-common
 )
 # Files rather than commands: the NIC option ROMs (iPXE) and UEFI firmware QEMU boots with, and the boot
 # loaders the test image carries.
@@ -54,6 +57,8 @@ declare -A FILES=(
   [/usr/lib/ipxe/undionly.kpxe]=ipxe
   [/usr/lib/syslinux/mbr/mbr.bin]=syslinux-common
   [/usr/lib/systemd/boot/efi/systemd-bootx64.efi]=systemd-boot-efi
+  # GRUB's x86_64-efi modules (the files only: the host's own boot loader is not touched).
+  [/usr/lib/grub/x86_64-efi/kernel.img]=grub-efi-amd64-bin
   [/etc/ssl/certs/ca-certificates.crt]=ca-certificates
   # OpenStack Swift and its s3api: the real S3 service the S3 image backend is tested against.
   [/usr/lib/python3/dist-packages/swift/common/middleware/s3api/s3api.py]=python3-swift
