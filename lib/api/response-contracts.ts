@@ -19,6 +19,7 @@ import type { cancelDeployment, getDeployment, listDeployments, retryDeployment,
 import type { allowDiskBoot, getNextBoot } from "../deployments/next-boot";
 import type { acceptHost, bulkUpdateHosts, changeHostState, createHost, getHostDetail, listHosts, updateHost } from "../hosts/hosts";
 import type { importHosts } from "../hosts/import";
+import type { commissionHost, listFactVersionViews } from "../hosts/commission";
 import type { createImage, getImage, getImageVersion, listImages, listImageVersions, updateImage, updateImageVersion, deleteImageVersion } from "../images/images";
 import type { createLease, extendLease, getLease, handOverLease, listLeases, releaseLease } from "../leases/leases";
 import type { createPool, getPool, listPools, updatePool } from "../pools/pools";
@@ -32,6 +33,7 @@ import type { createSite, getSite, listBootServers, listSites, updateSite } from
 import type { createTemplate, diffTemplateVersions, getTemplate, listTemplates, previewTemplate, saveTemplateVersion, updateTemplate } from "../templates/templates";
 import type * as accounts from "../validation/accounts";
 import type * as deployments from "../validation/deployments";
+import type * as hostFacts from "../validation/host-facts";
 import type * as images from "../validation/images";
 import type * as inventory from "../validation/inventory";
 import type * as power from "../validation/power";
@@ -113,6 +115,8 @@ export type ResponseContracts = [
   Fits<typeof deployments.deploymentViewSchema, Out<typeof getDeployment>>,
   Fits<typeof deployments.deploymentViewSchema, Out<typeof cancelDeployment>>,
   Fits<typeof deployments.deploymentViewSchema, Out<typeof retryDeployment>>,
+  Fits<typeof deployments.deploymentViewSchema, Out<typeof commissionHost>>,
+  Fits<typeof hostFacts.factVersionListResponseSchema, { data: Out<typeof listFactVersionViews> }>,
   // Users, account, session, system
   Fits<typeof accounts.meResponseSchema, { user: ReturnType<typeof toPublicUser>; via: CurrentUser["via"]; projects: Out<typeof getMyProjects> }>,
   Fits<typeof accounts.userListResponseSchema, Out<typeof searchUsers>>,

@@ -9,6 +9,7 @@ import * as common from "../validation/common";
 import * as deployments from "../validation/deployments";
 import * as images from "../validation/images";
 import * as inventory from "../validation/inventory";
+import * as hostFacts from "../validation/host-facts";
 import * as power from "../validation/power";
 import * as sites from "../validation/sites";
 import * as templates from "../validation/templates";
@@ -185,6 +186,21 @@ export const API_ROUTES: ApiRoute[] = [
     body: hostAcceptSchema, bodyOptional: true,
     success: { status: 200, description: "The accepted host.", schema: inventory.hostViewSchema },
     errors: [HOST_404, { status: 409, description: "The host was already accepted." }],
+  },
+  {
+    method: "POST", path: "/api/v1/hosts/{id}/commission", operationId: "commissionHost", tag: "Hosts", auth: "admin", params: HOST_ID,
+    summary: "Commission a host: have it report its hardware",
+    description:
+      "Starts a commissioning run (docs/commissioning.md): Kiln powers the machine on from the network where its power driver can (manual power: someone restarts it), the deploy ramdisk reports CPU, memory, disks, NICs, DMI, firmware and the BMC's address, and the machine switches off. The report becomes the host's facts and a new version in `GET /api/v1/hosts/{id}/facts`. Only for a host nobody holds (new, available, maintenance, broken). Audited. No body.",
+    success: { status: 201, description: "The new run, as `GET /api/v1/deployments/{id}` answers it.", schema: deployments.deploymentViewSchema },
+    errors: [HOST_404, { status: 409, description: "The host is leased or being released, has no MAC, or another run is active on it; nothing was started." }],
+  },
+  {
+    method: "GET", path: "/api/v1/hosts/{id}/facts", operationId: "listHostFacts", tag: "Hosts", auth: "user", params: HOST_ID,
+    summary: "A host's hardware fact versions and what changed",
+    description: "Newest first (up to 10): each commissioning report, and each deploy's inventory that changed something, with what changed since the version before. For administrators and the host's holder; the current facts are in `GET /api/v1/hosts/{id}`.",
+    success: { status: 200, description: "`{ data }`: the versions.", schema: hostFacts.factVersionListResponseSchema },
+    errors: [HOLDER_HOST_404],
   },
   {
     method: "POST", path: "/api/v1/hosts/bulk", operationId: "bulkUpdateHosts", tag: "Hosts", auth: "admin",

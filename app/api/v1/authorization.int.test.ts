@@ -23,6 +23,8 @@ import { recordReadyImageVersion } from "@/test/harness/images";
 import { seedHosts } from "@/test/harness/inventory";
 import * as audit from "./audit/route";
 import * as hostAccept from "./hosts/[id]/accept/route";
+import * as hostCommission from "./hosts/[id]/commission/route";
+import * as hostFacts from "./hosts/[id]/facts/route";
 import * as hostById from "./hosts/[id]/route";
 import * as hostState from "./hosts/[id]/state/route";
 import * as hostPower from "./hosts/[id]/power/route";
@@ -277,6 +279,17 @@ const ROWS: Row[] = [
     op: "POST /api/v1/hosts/{id}/accept", handler: hostAccept.POST,
     prepare: async () => ({ params: { id: (await seedHosts(t.db, { count: 1, prefix: `disc-${tag()}`, state: "new" }))[0]!.id }, body: { poolId: w.poolId } }),
     expect: adminOnly(200),
+  },
+  {
+    // Manual power: the run waits for someone to restart the machine; nothing is powered in the test.
+    op: "POST /api/v1/hosts/{id}/commission", handler: hostCommission.POST,
+    prepare: async () => ({ params: { id: (await newHost()).id } }),
+    expect: adminOnly(201),
+  },
+  {
+    op: "GET /api/v1/hosts/{id}/facts", handler: hostFacts.GET,
+    prepare: async () => { const { hostId } = await holderLease(); return { params: { id: hostId } }; },
+    expect: holderAndAdmin(200),
   },
   {
     op: "POST /api/v1/hosts/bulk", handler: hostBulk.POST,
