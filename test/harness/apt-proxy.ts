@@ -4,14 +4,42 @@
 // apt uses, and keeps what it fetched under ${XDG_CACHE_HOME:-~/.cache}/kiln/apt-cacher-ng, so
 // a second install downloads nothing. Guests reach it through a guestfwd (startVm's
 // guestForwards), the way a lab's machines reach the proxy MAAS ships.
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
+import { gunzipSync } from "node:zlib";
 
-export type AptProxy = { port: number; cacheDir: string; logDir: string; stop: () => Promise<void>; requests: () => Promise<string[]> };
+const execFileP = promisify(execFile);
+
+export type AptProxy = {
+  port: number;
+  cacheDir: string;
+  logDir: string;
+  stop: () => Promise<void>;
+  requests: () => Promise<string[]>;
+  /** GET through the proxy: the status and body (curl -x, as the guest's apt and wget use it). */
+  fetch: (url: string) => Promise<{ status: number; body: Buffer }>;
+};
+
+/**
+ * Whether the archive behind the proxy serves the installer's own packages (.udeb): Debian's
+ * netboot installer downloads most of itself (partman, base-installer, grub-installer…) as
+ * udebs from the mirror. Some archive gateways serve .deb and .dsc files but answer 404 for
+ * every .udeb; the installer then stops at "Loading additional components". Answers one
+ * udeb's URL, named by the archive's own installer index, and its status.
+ */
+export async function probeInstallerComponents(proxy: AptProxy, mirror = "http://deb.debian.org/debian", suite = "bookworm"): Promise<{ url: string; status: number }> {
+  const index = await proxy.fetch(`${mirror}/dists/${suite}/main/debian-installer/binary-amd64/Packages.gz`);
+  if (index.status !== 200) return { url: `${mirror}/dists/${suite}/main/debian-installer/binary-amd64/Packages.gz`, status: index.status };
+  const filename = /^Package: apt-mirror-setup\n(?:.+\n)*?Filename: (\S+)$/m.exec(gunzipSync(index.body).toString("utf8"))?.[1];
+  if (!filename) throw new Error("the archive's installer index names no apt-mirror-setup udeb");
+  const url = `${mirror}/${filename}`;
+  return { url, status: (await proxy.fetch(url)).status };
+}
 
 function cacheRoot(): string {
   return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "kiln", "apt-cacher-ng");
@@ -66,6 +94,7 @@ export async function startAptProxy(): Promise<AptProxy> {
       "",
     ].join("\n"),
   );
+  let fetches = 0;
   const child: ChildProcess = spawn("/usr/sbin/apt-cacher-ng", ["-c", dir], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr!.on("data", (d) => (stderr = (stderr + d).slice(-2000)));
@@ -83,6 +112,13 @@ export async function startAptProxy(): Promise<AptProxy> {
     logDir,
     // Its transfer log: one line per request, "time|I or O|bytes|client|path".
     requests: async () => (await fs.readFile(path.join(logDir, "apt-cacher.log"), "utf8").catch(() => "")).split("\n").filter(Boolean),
+    fetch: async (url) => {
+      const out = path.join(dir, `fetched-${++fetches}`);
+      const { stdout } = await execFileP("curl", ["-sS", "-o", out, "-w", "%{http_code}", "-x", `http://127.0.0.1:${port}`, "--max-time", "120", url]);
+      const body = await fs.readFile(out).catch(() => Buffer.alloc(0));
+      await fs.rm(out, { force: true });
+      return { status: Number(stdout.trim()), body };
+    },
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once("exit", r));
