@@ -65,6 +65,11 @@ export function ReinstallDialog({
   const [varsText, setVarsText] = useState(JSON.stringify(defaults.vars, null, 2));
   const [busy, setBusy] = useState(false);
   const [failure, setFailure] = useState<Failure | null>(null);
+  // Post-install configuration from git (docs/post-install.md): empty URL means none.
+  const [piUrl, setPiUrl] = useState("");
+  const [piRef, setPiRef] = useState("main");
+  const [piPath, setPiPath] = useState("");
+  const [piKind, setPiKind] = useState<"script" | "ansible-playbook">("script");
 
   useEffect(() => {
     if (!open || action !== "deploy_image" || !imageId) return;
@@ -142,6 +147,7 @@ export function ReinstallDialog({
         run = await callApi<RunView>(`/api/v1/deployments/${marked.deploymentId}`, "GET");
       } else {
         const body: Record<string, unknown> = { action, vars, notify, ...(disk.trim() ? { disk: disk.trim() } : {}) };
+        if (postInstallOffered && piUrl.trim()) body.postInstall = { gitUrl: piUrl.trim(), ref: piRef.trim() || "main", path: piPath.trim(), kind: piKind };
         if (action === "deploy_image") Object.assign(body, { imageId, imageVersion: version === "latest" ? "latest" : Number(version), wipeFirst, ...(cloudInitId ? { unattendedTemplateId: cloudInitId } : {}) });
         if (action === "install") Object.assign(body, { systemTemplateId: systemId || undefined, unattendedTemplateId: unattendedId || null });
         if (action === "capture_disk") Object.assign(body, { imageId: captureId });
@@ -164,9 +170,16 @@ export function ReinstallDialog({
   const cloudInit = unattended.filter((t) => t.format === "cloud-init");
   const hostVarNames = Object.keys(defaults.hostVars);
 
+  // An installed system runs it on its first boot: an install (not the bare mark, which carries
+  // no options), or an image deploy whose system applies a cloud-init template.
+  const postInstallOffered = (action === "install" && !waitForBoot) || (action === "deploy_image" && Boolean(cloudInitId));
   const reviewing = step === "review";
+  const postInstallSentence =
+    postInstallOffered && piUrl.trim()
+      ? [`On its first boot the installed system fetches ${piUrl.trim()} at ${piRef.trim() || "main"} and runs ${piKind === "script" ? `sh ${piPath.trim()}` : `ansible-playbook ${piPath.trim()}`}; its output comes to this run's log, and the run ends when it has finished (failed if it fails).`]
+      : [];
   const sentences = reviewing
-    ? describeReinstall({ action, hostName, cannotRestart, waitForBoot: action === "install" && waitForBoot, wipeFirst, wipeMode, what, disk: disk.trim() || undefined, firstBoot: action === "deploy_image" && Boolean(cloudInitId) })
+    ? [...describeReinstall({ action, hostName, cannotRestart, waitForBoot: action === "install" && waitForBoot, wipeFirst, wipeMode, what, disk: disk.trim() || undefined, firstBoot: action === "deploy_image" && Boolean(cloudInitId) }), ...postInstallSentence]
     : [];
 
   return (
@@ -331,6 +344,26 @@ export function ReinstallDialog({
               <option value="quick">Quick — signatures, partition tables and both ends of each disk (seconds)</option>
               <option value="full">Full — every byte zeroed (as long as writing the whole disk takes)</option>
             </SelectField>
+          ) : null}
+
+          {postInstallOffered ? (
+            <fieldset className="grid gap-3 rounded-md border border-stone-200 p-3 sm:grid-cols-2">
+              <legend className="px-1 text-sm font-medium text-stone-800">Post-install configuration from git (optional)</legend>
+              <Field
+                label="Repository URL"
+                value={piUrl}
+                onChange={(e) => setPiUrl(e.target.value)}
+                placeholder="https://git.example.org/lab/setup.git"
+                error={errorsOf(fe, "postInstall.gitUrl") ?? fe.postInstall}
+                hint="http, https or git; readable without credentials. Cloned and run once, on the installed system's first boot."
+              />
+              <Field label="Branch, tag or commit" value={piRef} onChange={(e) => setPiRef(e.target.value)} error={errorsOf(fe, "postInstall.ref")} />
+              <Field label="Script or playbook in it" value={piPath} onChange={(e) => setPiPath(e.target.value)} placeholder="setup.sh or site.yml" error={errorsOf(fe, "postInstall.path")} />
+              <SelectField label="Run it with" value={piKind} onChange={(e) => setPiKind(e.target.value as "script" | "ansible-playbook")} error={errorsOf(fe, "postInstall.kind")}>
+                <option value="script">sh (a shell script)</option>
+                <option value="ansible-playbook">ansible-playbook -i localhost, -c local</option>
+              </SelectField>
+            </fieldset>
           ) : null}
 
           <Field label="Disk (optional)" value={disk} onChange={(e) => setDisk(e.target.value)} placeholder="sda, nvme0n1 — else vars.disk, else the first disk" error={errorsOf(fe, "disk")} />
