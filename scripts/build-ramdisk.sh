@@ -118,6 +118,8 @@ mkdir -p "$CACHE"
 RESOLVED="$CACHE/apt-resolved"
 state=$(apt_state)
 [[ -f "$RESOLVED" ]] && { read -r rstate KPKG KVER BBVER; mapfile -t USERSPACE; } <"$RESOLVED"
+# A tool package added since the answer was remembered (same apt state) needs a new answer.
+for p in "${TOOL_PACKAGES[@]}"; do printf '%s\n' "${USERSPACE[@]}" | grep -q "^$p " || rstate=stale; done
 if [[ "${rstate:-}" != "$state" || -z "${BBVER:-}" || ${#USERSPACE[@]} -lt ${#TOOL_PACKAGES[@]} ]]; then
   read -r KPKG KVER BBVER < <(resolve_packages) || true
   if [[ -z "${BBVER:-}" && $(id -u) -eq 0 ]]; then
