@@ -9,6 +9,8 @@ export const templateFormat = pgEnum("template_format", ["ipxe", "preseed", "kic
 export const templateVisibility = pgEnum("template_visibility", ["private", "project", "public"]);
 
 export type TemplateVariable = { name: string; description?: string; default?: string };
+/** A git repository the installed system runs on first boot (boot/post-install.ts). */
+export type PostInstallOption = { gitUrl: string; ref: string; path: string; kind: "script" | "ansible-playbook" };
 
 export const templates = pgTable(
   "templates",
@@ -44,6 +46,10 @@ export const templateVersions = pgTable(
     version: integer("version").notNull(),
     source: text("source").notNull(),
     variables: jsonb("variables").$type<TemplateVariable[]>().notNull().default([]),
+    // An unattended template's default post-install repository (docs/post-install.md): a run
+    // with this version gets it unless the request names another or null. Versioned with the
+    // source, so a run's record of "template X v3" also says which repository it ran.
+    postInstall: jsonb("post_install").$type<PostInstallOption>(),
     message: text("message").notNull().default(""),
     createdByUserId: uuid("created_by_user_id").references(() => users.id, { onDelete: "set null" }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
@@ -86,7 +92,7 @@ export type DeploymentOptions = {
   /** capture_disk: the image that gets the captured disk as its next version. */
   captureImageId?: string;
   /** install, deploy_image: the git repository the installed system runs on first boot (boot/post-install.ts). */
-  postInstall?: { gitUrl: string; ref: string; path: string; kind: "script" | "ansible-playbook" };
+  postInstall?: PostInstallOption;
 };
 
 // One provisioning run of a host: its action, pinned template and image versions, vars,
