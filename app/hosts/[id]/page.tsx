@@ -29,6 +29,9 @@ import { uuidSchema } from "@/lib/validation/common";
 import { LivePowerBadge, PowerControls } from "@/components/power/power-controls";
 import { PowerSettings } from "@/components/power/power-settings";
 import { getHostPowerView } from "@/lib/power/view";
+import { CommissionButton } from "@/components/hosts/commission-button";
+import { FactVersions, STRUCTURED_FACT_KEYS, StructuredFacts } from "@/components/hosts/host-facts";
+import { listFactVersionViews, type HostFacts } from "@/lib/hosts/commission";
 
 export const metadata = { title: "Host" };
 export const dynamic = "force-dynamic";
@@ -66,7 +69,8 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
     isAdmin ? listPools(db) : Promise.resolve([]),
     isAdmin ? listSites(db, actorOf(user, null)) : Promise.resolve([]),
   ]);
-  const extraFacts = Object.entries(host.facts ?? {});
+  // Commissioning's facts have their own rows; anything else a report carried is shown as it is.
+  const extraFacts = Object.entries(host.facts ?? {}).filter(([k]) => !STRUCTURED_FACT_KEYS.has(k));
   const actor = actorOf(user, null);
   // Boot settings belong to whoever holds the lease (admins may act for them).
   const holdsIt = leases.some((l) => !l.releasedAt && l.userId === user.id);
@@ -82,6 +86,7 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
     : [null, null, null, null];
   const powerView = canSeeRuns ? await getHostPowerView(db, actor, host.id) : null;
   const consoleOffer = canSeeRuns ? await getConsoleAvailability(db, actor, host.id) : null;
+  const factVersions = canSeeRuns ? await listFactVersionViews(db, actor, host.id) : null;
 
   return (
     <div className="mx-auto max-w-6xl space-y-6 px-4 py-8">
@@ -138,6 +143,7 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
                     {host.disks.map((d) => (
                       <li key={d.name}>
                         <span className="font-mono">{d.name}</span> {formatBytes(d.sizeBytes)}
+                        {d.type ? <span className="text-stone-500"> · {d.type === "nvme" ? "NVMe" : d.type.toUpperCase()}</span> : null}
                         {d.model ? <span className="text-stone-500"> · {d.model}</span> : null}
                         {d.serial ? <span className="text-stone-500"> · {d.serial}</span> : null}
                       </li>
@@ -171,6 +177,7 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
               {host.hostnameHint ? <Fact label="Reported name">{host.hostnameHint}</Fact> : null}
               <Fact label="First seen">{formatDateTime(host.firstSeenAt)}</Fact>
               <Fact label="Last seen">{formatDateTime(host.lastSeenAt)}</Fact>
+              <StructuredFacts facts={host.facts as HostFacts} />
               {extraFacts.map(([k, v]) => (
                 <Fact key={k} label={k}>
                   <span className="break-words">{factText(v)}</span>
@@ -178,6 +185,17 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
               ))}
             </dl>
           </Card>
+
+          {factVersions ? (
+            <Card title="Hardware history" description="Each commissioning report (and each deploy's inventory that changed something), with what changed since the one before.">
+              {isAdmin && ["new", "available", "maintenance", "broken"].includes(host.state) ? (
+                <div className="mb-4">
+                  <CommissionButton hostId={host.id} hostName={host.name} />
+                </div>
+              ) : null}
+              <FactVersions versions={factVersions} />
+            </Card>
+          ) : null}
 
           {canSeeRuns ? (
             <Card title="Provisioning" description="Reinstall the machine (choose, review, confirm) and follow every step as it happens.">
