@@ -2,7 +2,7 @@
 // that turns them into a deployment with pinned template versions and a one-time token.
 import { getActiveDeployment, getBootSettingsRow, getHostVars, listHostDeployments, upsertBootSettings, upsertHostVars } from "@/db/queries/boot";
 import { getHostRow, insertHostEvents, listInterfaces } from "@/db/queries/hosts";
-import { getTemplateRow } from "@/db/queries/templates";
+import { getTemplateRow, getTemplateVersion } from "@/db/queries/templates";
 import type { Db, DbOrTx } from "../db";
 import { AppError } from "../errors";
 import { isAdminActor, recordAudit, type Actor } from "../audit/audit";
@@ -117,6 +117,8 @@ export async function markForReinstall(db: Db, actor: Actor, hostId: string, opt
   const sys = await getReadableTemplate(db, actor, settings.systemTemplateId);
   const un = settings.unattendedTemplateId ? await getReadableTemplate(db, actor, settings.unattendedTemplateId) : null;
   const host = (await getHostRow(db, hostId))!;
+  // The unattended template's default post-install repository, as a started install gets it.
+  const postInstall = un ? ((await getTemplateVersion(db, { templateId: un.id, version: un.latestVersion }))?.postInstall ?? null) : null;
   try {
     const d = await createRun(
       db,
@@ -130,7 +132,7 @@ export async function markForReinstall(db: Db, actor: Actor, hostId: string, opt
         unattended: un ? { id: un.id, version: un.latestVersion, name: un.name } : null,
         image: null,
         vars: settings.vars,
-        options: { power: false },
+        options: { power: false, ...(postInstall ? { postInstall } : {}) },
         origin: "holder",
         power: false,
       },

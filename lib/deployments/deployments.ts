@@ -6,7 +6,7 @@ import { getActiveDeployment, getBootSettingsRow, insertDeployment } from "@/db/
 import { countLogs, getDeploymentRow, getLatestRunsOfLeases, insertSteps, lastEventId, listDeploymentRows, listLogs, listSteps } from "@/db/queries/deployments";
 import { getHostRow, insertHostEvents, listInterfaces } from "@/db/queries/hosts";
 import { getImageRow, lockImageVersion } from "@/db/queries/images";
-import { getTemplateByBuiltinKey } from "@/db/queries/templates";
+import { getTemplateByBuiltinKey, getTemplateVersion } from "@/db/queries/templates";
 import { isUniqueViolation } from "@/db/errors";
 import type { DeploymentOptions, DeploymentRow, DeploymentStepRow, HostRow, TemplateRow } from "@/db/schema";
 import type { Db, DbOrTx } from "../db";
@@ -262,7 +262,9 @@ async function planFromInput(db: Db, actor: Actor, hostId: string, input: unknow
     ...(data.action === "wipe_disk" ? { wipeMode: data.wipeMode } : {}),
   };
   if (data.action === "capture_disk") options.captureImageId = data.imageId!;
-  const postInstall = choosePostInstall({ action: data.action, requested: data.postInstall });
+  // The unattended template version's default applies when the request names none (null: none at all).
+  const templateDefault = unattended ? ((await getTemplateVersion(db, { templateId: unattended.id, version: unattended.version }))?.postInstall ?? null) : null;
+  const postInstall = choosePostInstall({ action: data.action, requested: data.postInstall, templateDefault });
   if (postInstall) options.postInstall = postInstall;
   const plan: RunPlan = { host, leaseId, userId: actor.user?.id ?? null, action: data.action, system, unattended, image, vars, options, origin: "holder", power: true };
   return plan;

@@ -27,6 +27,8 @@ import { makeRepo, startGitServer, underRoot, type GitServer } from "@/test/harn
 import { getProcessEnv } from "@/lib/env";
 import { isAppError } from "@/lib/errors";
 import { getDeployment, startDeployment } from "./deployments";
+import { createTemplate, getTemplate, saveTemplateVersion } from "@/lib/templates/templates";
+import { getDeploymentRow } from "@/db/queries/deployments";
 import { loadNextBoot } from "./next-boot";
 
 const t = await useTestDb();
@@ -76,7 +78,7 @@ afterAll(async () => {
 
 /** A held host and an install run with `postInstall`, booted by its (fake) machine; the installer then reports done. */
 async function installedRun(postInstall: Record<string, unknown>) {
-  const mac = `52:54:00:c1:00:${(++n).toString(16).padStart(2, "0")}`;
+  const mac = `52:54:00:9f:00:${(++n).toString(16).padStart(2, "0")}`;
   const host = await createHost(t.db, admin, { name: `pi-${n}`, interfaces: [{ mac }] });
   await createLease(t.db, admin, { hostIds: [host.id], userId: holder.user!.id, projectId });
   const run = await startDeployment(t.db, holder, host.id, { action: "install", systemTemplateId: templates.system, unattendedTemplateId: templates.cloudInit, postInstall });
@@ -173,8 +175,45 @@ describe("post-install from git (the rendered runner against a real Kiln run)", 
     expect(dumb.requests.some((q) => q.startsWith("GET /pinned.git/info/refs"))).toBe(true);
   });
 
+  it("an unattended template's default repository applies unless the request names another or null; a template that ignores post-install is refused", async () => {
+    const custom = await createTemplate(t.db, holder, {
+      name: "lab cloud-init with setup",
+      kind: "unattended",
+      format: "cloud-init",
+      source: "#cloud-config\nruncmd:\n{% if deployment.post_install %}\n  - [sh, -c, {{ (deployment.post_install.write_command ~ ' && ' ~ deployment.post_install.run_command)|tojson }}]\n{% endif %}\n",
+      postInstall: { gitUrl: `${git.url}/setup.git`, path: "scripts/setup.sh" },
+    });
+    expect((await getTemplate(t.db, holder, custom.id)).postInstall).toEqual({ gitUrl: `${git.url}/setup.git`, ref: "main", path: "scripts/setup.sh", kind: "script" });
+    const held = async () => {
+      const mac = `52:54:00:9f:02:${(++n).toString(16).padStart(2, "0")}`;
+      const host = await createHost(t.db, admin, { name: `pi-default-${n}`, interfaces: [{ mac }] });
+      await createLease(t.db, admin, { hostIds: [host.id], userId: holder.user!.id, projectId });
+      return host.id;
+    };
+    const start = async (extra: Record<string, unknown>) => startDeployment(t.db, holder, await held(), { action: "install", systemTemplateId: templates.system, unattendedTemplateId: custom.id, ...extra });
+    const byDefault = await start({});
+    expect(byDefault.steps.map((s) => s.name)).toContain("first_boot");
+    expect((await getDeploymentRow(t.db, byDefault.id))!.options.postInstall).toMatchObject({ path: "scripts/setup.sh", ref: "main" });
+    const other = await start({ postInstall: { gitUrl: `${git.url}/setup.git`, ref: "main", path: "fail.sh" } });
+    expect((await getDeploymentRow(t.db, other.id))!.options.postInstall).toMatchObject({ path: "fail.sh" });
+    const none = await start({ postInstall: null });
+    expect(none.steps.map((s) => s.name)).not.toContain("first_boot");
+    expect((await getDeploymentRow(t.db, none.id))!.options.postInstall).toBeUndefined();
+    // A version saved without it keeps the default; null removes it.
+    await saveTemplateVersion(t.db, holder, custom.id, { source: (await getTemplate(t.db, holder, custom.id)).source, message: "same" });
+    expect((await getTemplate(t.db, holder, custom.id)).postInstall).toMatchObject({ path: "scripts/setup.sh" });
+    await saveTemplateVersion(t.db, holder, custom.id, { source: "#cloud-config\nruncmd: []\n", postInstall: null, message: "none" });
+    expect((await getTemplate(t.db, holder, custom.id)).postInstall).toBeNull();
+    // A template whose output never runs it: refused before anything starts.
+    const e = await start({ postInstall: { gitUrl: `${git.url}/setup.git`, path: "scripts/setup.sh" } }).then(() => null, (err: unknown) => err);
+    expect(isAppError(e) && e.status === 400 && /does not run post-install configuration/.test(e.message)).toBe(true);
+    // Only unattended templates carry one.
+    const sys = await createTemplate(t.db, holder, { name: "sys", kind: "system", format: "ipxe", source: "#!ipxe\nexit\n", postInstall: { gitUrl: "https://x.example/r.git", path: "a.sh" } }).then(() => null, (err: unknown) => err);
+    expect(isAppError(sys) && sys.status === 400).toBe(true);
+  });
+
   it("refuses bad repositories, refs, paths and actions with 400s that say why, and starts nothing", async () => {
-    const mac = `52:54:00:c1:01:01`;
+    const mac = `52:54:00:9f:01:01`;
     const host = await createHost(t.db, admin, { name: "pi-refused", interfaces: [{ mac }] });
     await createLease(t.db, admin, { hostIds: [host.id], userId: holder.user!.id, projectId });
     const base = { action: "install", systemTemplateId: templates.system, unattendedTemplateId: templates.cloudInit };

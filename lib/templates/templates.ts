@@ -77,7 +77,7 @@ export async function getTemplate(db: Db, actor: Actor, id: string, version?: nu
   const t = await getReadableTemplate(db, actor, id);
   const v = await getTemplateVersion(db, { templateId: id, version: version ?? t.latestVersion });
   if (!v) throw new AppError("not_found", `Version ${version} of this template does not exist.`);
-  return { ...t, isBuiltin: Boolean(t.builtinKey), canEdit: canWrite(actor, t), version: v.version, source: v.source, variables: v.variables, versions: await listTemplateVersions(db, id) };
+  return { ...t, isBuiltin: Boolean(t.builtinKey), canEdit: canWrite(actor, t), version: v.version, source: v.source, variables: v.variables, postInstall: v.postInstall ?? null, versions: await listTemplateVersions(db, id) };
 }
 
 export async function createTemplate(db: Db, actor: Actor, input: unknown) {
@@ -86,7 +86,7 @@ export async function createTemplate(db: Db, actor: Actor, input: unknown) {
   return db.transaction(async (tx) => {
     await assertProjectShare(tx, actor, data.visibility, data.projectId);
     const t = await insertTemplate(tx, { name: data.name, description: data.description, kind: data.kind, format: data.format, visibility: data.visibility, projectId: data.projectId ?? null, ownerUserId: actor.user?.id ?? null, latestVersion: 1 });
-    await insertTemplateVersion(tx, { templateId: t.id, version: 1, source: data.source, variables: data.variables, message: data.message || "created", createdByUserId: actor.user?.id ?? null });
+    await insertTemplateVersion(tx, { templateId: t.id, version: 1, source: data.source, variables: data.variables, postInstall: data.postInstall ?? null, message: data.message || "created", createdByUserId: actor.user?.id ?? null });
     await recordAudit(tx, actor, { action: "template.create", targetType: "template", targetId: t.id, summary: `created ${data.kind} template ${data.name}` });
     return t;
   });
@@ -98,9 +98,10 @@ export async function saveTemplateVersion(db: Db, actor: Actor, id: string, inpu
   await assertParses(data.source);
   return db.transaction(async (tx) => {
     const t = await getWritableTemplate(tx, actor, id);
+    if (data.postInstall && t.kind !== "unattended") throw AppError.field("postInstall", "Only an unattended template runs post-install configuration (the installed system does).");
     const locked = (await updateTemplateRow(tx, id, { latestVersion: t.latestVersion + 1 }))!;
     const prev = await getTemplateVersion(tx, { templateId: id, version: t.latestVersion });
-    await insertTemplateVersion(tx, { templateId: id, version: locked.latestVersion, source: data.source, variables: data.variables ?? prev?.variables ?? [], message: data.message, createdByUserId: actor.user?.id ?? null });
+    await insertTemplateVersion(tx, { templateId: id, version: locked.latestVersion, source: data.source, variables: data.variables ?? prev?.variables ?? [], postInstall: data.postInstall !== undefined ? data.postInstall : (prev?.postInstall ?? null), message: data.message, createdByUserId: actor.user?.id ?? null });
     await recordAudit(tx, actor, { action: "template.version", targetType: "template", targetId: id, summary: `saved ${t.name} version ${locked.latestVersion}` });
     return { id, version: locked.latestVersion };
   });

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { INT32_MAX, positiveInt32Schema, recordSchema, RUN_ACTIONS, RUN_STATES, timestampSchema, uuidSchema } from "./common";
 import { macSchema } from "./inventory";
+import { postInstallSchema } from "./post-install";
 
 export const TEMPLATE_FORMATS = ["ipxe", "preseed", "kickstart", "cloud-init", "script"] as const;
 
@@ -22,14 +23,19 @@ export const templateCreateSchema = z
     projectId: uuidSchema.nullable().optional(),
     source,
     variables: z.array(templateVariableSchema).max(50).default([]),
+    /** An unattended template's default post-install repository (docs/post-install.md). */
+    postInstall: postInstallSchema.nullable().optional(),
     message: z.string().max(500).default(""),
   })
+  .refine((t) => !t.postInstall || t.kind === "unattended", { path: ["postInstall"], message: "Only an unattended template runs post-install configuration (the installed system does)." })
   .refine((t) => (t.kind === "system") === (t.format === "ipxe"), { path: ["format"], message: "System templates are iPXE scripts; unattended templates are preseed, kickstart, cloud-init or script." })
   .refine((t) => t.visibility !== "project" || t.projectId, { path: ["projectId"], message: "Choose the project to share the template with." });
 
 export const templateVersionCreateSchema = z.object({
   source,
   variables: z.array(templateVariableSchema).max(50).optional(),
+  /** Left out: the previous version's; null: none. */
+  postInstall: postInstallSchema.nullable().optional(),
   message: z.string().max(500).default(""),
 });
 
@@ -97,6 +103,10 @@ export const templateDetailSchema = z.object({
   version: z.number().int().describe("The version whose source this is."),
   source: z.string(),
   variables: z.array(variableViewSchema),
+  postInstall: z
+    .object({ gitUrl: z.string(), ref: z.string(), path: z.string(), kind: z.enum(["script", "ansible-playbook"]) })
+    .nullable()
+    .describe("This version's default post-install repository (docs/post-install.md), or null."),
   versions: z.array(z.object({ version: z.number().int(), message: z.string(), createdAt: timestampSchema, authorEmail: z.string().nullable() })),
 });
 export const templateDiffResponseSchema = z.object({ diff: z.string().describe("A unified diff.") });
