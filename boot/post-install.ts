@@ -43,7 +43,8 @@ mkdir -p "$work" || exit 1
 rm -rf "$work/repo" "$work/status" "$work/status.tmp"
 : > "$out" || exit 1
 sent=0
-export GIT_TERMINAL_PROMPT=0 GIT_ALLOW_PROTOCOL=http:https:git
+# A systemd unit or cloud-init may start it without HOME; git and ansible want one.
+export HOME="${"$"}{HOME:-/root}" GIT_TERMINAL_PROMPT=0 GIT_ALLOW_PROTOCOL=http:https:git
 
 post() {
   if command -v curl >/dev/null 2>&1; then
