@@ -59,6 +59,9 @@ declare -A FILES=(
   [/usr/lib/systemd/boot/efi/systemd-bootx64.efi]=systemd-boot-efi
   # GRUB's x86_64-efi modules (the files only: the host's own boot loader is not touched).
   [/usr/lib/grub/x86_64-efi/kernel.img]=grub-efi-amd64-bin
+  # Debian's Secure Boot chain (signed shim, signed network GRUB), which the UEFI local-boot test boots.
+  [/usr/lib/shim/shimx64.efi.signed]=shim-signed
+  [/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed]=grub-efi-amd64-signed
   [/etc/ssl/certs/ca-certificates.crt]=ca-certificates
   # OpenStack Swift and its s3api: the real S3 service the S3 image backend is tested against.
   [/usr/lib/python3/dist-packages/swift/common/middleware/s3api/s3api.py]=python3-swift
