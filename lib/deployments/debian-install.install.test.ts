@@ -1,5 +1,5 @@
-// Debian's installer for real (`npm run test:install`; not part of `npm test`: about half an
-// hour under software emulation, docs/install-media.md has the measured times). A QEMU machine
+// Debian's installer for real (`npm run test:install`; not part of `npm test`: too long under
+// software emulation, docs/install-media.md has the measured times). A QEMU machine
 // network-boots (SeaBIOS + iPXE) into Kiln's built-in "Debian 12 netinstall" template: the
 // installer's kernel and initrd come from Kiln (/boot/media/debian-12/, copied from Debian's
 // debian-installer-12-netboot-amd64 package), the preseed from the run, and every package from
