@@ -8,6 +8,7 @@ import path from "node:path";
 import { localBootScript } from "@/boot/scripts";
 import type { SiteRow } from "@/db/schema";
 import { badMacAnswer } from "@/lib/boot/boot-service";
+import { describeEfiLocalBoot, ensureEfiLocalBoot } from "@/lib/boot/efi-local-boot";
 import { BootAnswers } from "@/lib/boot-server/answers";
 import { ConsoleHub } from "@/lib/console/hub";
 import { ConsoleRecorder, resolveFromDb } from "@/lib/console/recorder";
@@ -52,6 +53,11 @@ if (!env.KILN_SECRET_KEY) fail("KILN_SECRET_KEY is not set: copy the portal's (i
 if (!fs.existsSync(path.join(env.ramdiskDir, "vmlinuz"))) {
   log.warn({ dir: env.ramdiskDir }, "no deploy ramdisk here: deploys, captures and wipes through this boot server fail until `npm run ramdisk` builds it");
 }
+
+// Built (or found in the cache) before the first machine asks; its absence is said once, here.
+const efiLocalBoot = await ensureEfiLocalBoot();
+if (efiLocalBoot.ok) log.info({ file: efiLocalBoot.file, cached: efiLocalBoot.cached }, describeEfiLocalBoot(efiLocalBoot));
+else log.warn(efiLocalBoot.reason);
 
 const db = getAppDb();
 const stats = new RequestStats();

@@ -5,6 +5,7 @@
 import { runMigrations } from "@/db/migrate";
 import { ensureSetupLink } from "@/lib/accounts/first-admin";
 import { ensureMedia, MEDIA_SETS } from "@/lib/boot/media";
+import { describeEfiLocalBoot, ensureEfiLocalBoot } from "@/lib/boot/efi-local-boot";
 import { ensureRamdisk } from "@/lib/boot/ramdisk";
 import { getAppDb } from "@/lib/db";
 import { getEnv } from "@/lib/env";
@@ -43,6 +44,9 @@ async function prepare(): Promise<void> {
       await tell({ type: "say", line: `warning: install media ${set}: ${(e as Error).message}` });
     }
   }
+  // UEFI machines told to boot their disk chain this GRUB program; without it they still boot, ~14 s later.
+  const efi = await ensureEfiLocalBoot();
+  await tell({ type: "say", line: efi.ok ? describeEfiLocalBoot(efi) : `warning: ${efi.reason}` });
   await tell({ type: "done", setupLink: await ensureSetupLink(getAppDb()) });
 }
 
