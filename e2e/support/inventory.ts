@@ -34,8 +34,9 @@ export function createHost(token: string, data: { name: string; poolId?: string 
 }
 
 /**
- * A machine network-boots for the first time: Kiln answers local boot at once and records it as
- * a new host within about a second (the boot server writes discoveries in batches).
+ * A machine network-boots for the first time: Kiln records it as a new host and, with
+ * commissioning on discovery (the default, docs/commissioning.md), answers it with its
+ * commissioning run; nothing here plays the ramdisk, so that run just waits.
  */
 export async function discoverHost(token: string, hostname: string): Promise<Named & { mac: string }> {
   const mac = randomMac();
