@@ -78,9 +78,12 @@ describe("the local-boot answer", () => {
     const booted = walkIpxe(localBootScript(), { platform: "efi" });
     expect(booted).toContain("echo Kiln: this machine boots from its local disk (UEFI)");
     const chain = booted.at(-1)!;
-    expect(chain).toBe("chain --autofree /boot/efi/local-boot.efi");
-    // iPXE resolves a relative path against the URI of the script it runs (its cwuri).
-    expect(new URL(chain.split(" ").at(-1)!, "http://10.0.2.100/boot/52-54-00-12-34-56?hostname=").href).toBe("http://10.0.2.100/boot/efi/local-boot.efi");
+    expect(chain).toBe("chain --autofree efi/local-boot.efi");
+    // iPXE resolves a relative path against the URI of the script it runs (its cwuri), as URL does:
+    // the same server, under any path prefix the boot URL has.
+    const file = chain.split(" ").at(-1)!;
+    expect(new URL(file, "http://10.0.2.100/boot/52-54-00-12-34-56?hostname=").href).toBe("http://10.0.2.100/boot/efi/local-boot.efi");
+    expect(new URL(file, "https://boot.lab.example/kiln/boot/52-54-00-12-34-56").href).toBe("https://boot.lab.example/kiln/boot/efi/local-boot.efi");
     expect(booted.join("\n")).not.toContain("sanboot");
     const fellBack = walkIpxe(localBootScript(), { platform: "efi", fails: ["chain"] });
     expect(fellBack.slice(-2)).toEqual(["echo Kiln: no disk loader started; leaving iPXE for the firmware's next boot entry", "exit 1"]);

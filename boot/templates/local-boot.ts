@@ -3,8 +3,9 @@
 //
 // BIOS: sanboot boots drive 0x80 itself (checked under SeaBIOS; the `|| exit 1` fallback is not
 // taken). UEFI: iPXE chains Kiln's GRUB program (/boot/efi/local-boot.efi, docs/uefi.md), which
-// finds the disk's EFI loader and starts it. The path is relative: iPXE resolves it against the
-// URL this script came from, so the answer stays the same bytes for every machine and server.
+// finds the disk's EFI loader and starts it. The path is relative (no leading slash): iPXE
+// resolves it against the URL this script came from (<boot URL>/boot/<mac>), so it names the same
+// server and any path prefix in KILN_BOOT_URL, and the answer stays the same bytes everywhere.
 // When that fails (a Kiln without grub-efi-amd64-bin answers 503, Secure Boot refuses the
 // unsigned GRUB, or GRUB finds no loader and returns) iPXE exits with `exit 1`, not `exit 0`:
 // firmware takes a boot option that returns success as finished and stops at its boot menu
@@ -22,7 +23,7 @@ echo Kiln: {{ host.name }} boots from its local disk (BIOS)
 sanboot --no-describe --drive 0x80 || exit 1
 :uefi
 echo Kiln: {{ host.name }} boots from its local disk (UEFI)
-chain --autofree /boot/efi/local-boot.efi ||
+chain --autofree efi/local-boot.efi ||
 echo Kiln: no disk loader started; leaving iPXE for the firmware's next boot entry
 exit 1
 `;
