@@ -1,0 +1,50 @@
+// Post-install configuration from git in the one reinstall flow: a researcher names a repository
+// for an unattended install; the review says what the first boot will fetch and run; a URL the
+// API refuses comes back beside its field; a good one starts a run with the first-boot step. No
+// machine boots (the host has no power driver): docs/post-install.md, and the QEMU and
+// integration tests in lib/deployments/post-install*.int.test.ts, cover the machine's side.
+import { expect, test } from "@playwright/test";
+import { adminToken, apiOk, registerResearcher } from "../support/api";
+import { addMember, createHost, createPool, createProject, uniqueName } from "../support/inventory";
+import { PASSWORD } from "../support/state";
+import { signIn } from "../support/ui";
+
+test("[POST-INSTALL] a researcher installs with a git repository to run on first boot; a refused URL is shown beside its field", async ({ page }) => {
+  const admin = await adminToken(uniqueName("post-install"));
+  const { email, tokens } = await registerResearcher("postinstall", 1);
+  const pool = await createPool(admin, { name: uniqueName("pi-pool") });
+  const project = await createProject(admin, { name: uniqueName("pi-proj") });
+  const { userId } = await addMember(admin, project.id, email);
+  const host = await createHost(admin, { name: uniqueName("pi-node"), poolId: pool.id });
+  await apiOk(admin, "POST", "/api/v1/leases", { hostIds: [host.id], userId, projectId: project.id, durationHours: 2 }, 201);
+
+  await signIn(page, email, PASSWORD);
+  await page.goto(`/hosts/${host.id}`);
+  await page.getByRole("button", { name: "Reinstall…" }).click();
+  const dialog = page.getByRole("dialog", { name: "Reinstall" });
+  await dialog.getByLabel("Install with templates").check();
+  await dialog.getByLabel("System template (iPXE)").selectOption({ label: "Ubuntu 24.04 autoinstall" });
+  await dialog.getByLabel("Unattended template").selectOption({ label: "cloud-init basics" });
+  await dialog.getByLabel("Repository URL").fill("ssh://git@git.example.org/lab/setup.git");
+  await dialog.getByLabel("Script or playbook in it").fill("setup.sh");
+  await dialog.getByRole("button", { name: "Review…" }).click();
+  const review = dialog.getByTestId("reinstall-review");
+  await expect(review).toContainText("On its first boot the installed system fetches ssh://git@git.example.org/lab/setup.git at main and runs sh setup.sh");
+  await dialog.getByRole("button", { name: "Erase the disk and install" }).click();
+  // Refused by the API, back at the choice with the reason under the field; nothing started.
+  await expect(dialog.getByText("Use an http, https or git URL (not ssh).")).toBeVisible();
+  expect((await apiOk<{ data: unknown[] }>(tokens[0]!, "GET", `/api/v1/hosts/${host.id}/deployments`, undefined, 200)).data).toHaveLength(0);
+
+  await dialog.getByLabel("Repository URL").fill("https://git.example.org/lab/setup.git");
+  await dialog.getByLabel("Branch, tag or commit").fill("v2");
+  await dialog.getByLabel("Run it with").selectOption({ label: "ansible-playbook -i localhost, -c local" });
+  await dialog.getByLabel("Script or playbook in it").fill("site.yml");
+  await dialog.getByRole("button", { name: "Review…" }).click();
+  await expect(review).toContainText("fetches https://git.example.org/lab/setup.git at v2 and runs ansible-playbook site.yml");
+  await dialog.getByRole("button", { name: "Erase the disk and install" }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.getByTestId("run-steps").locator('[data-step="first_boot"]')).toHaveAttribute("data-state", "pending");
+
+  const runs = await apiOk<{ data: { id: string }[] }>(tokens[0]!, "GET", `/api/v1/hosts/${host.id}/deployments`, undefined, 200);
+  await apiOk(tokens[0]!, "POST", `/api/v1/deployments/${runs.data[0]!.id}/cancel`, {}, 200);
+});
