@@ -302,8 +302,12 @@ export const hostViewSchema = z.object({
   tags: z.array(z.string()),
   cpuCores: z.number().int().nullable(),
   memoryMb: z.number().int().nullable(),
-  disks: z.array(z.object({ name: z.string(), sizeBytes: z.number().optional(), serial: z.string().optional(), model: z.string().optional() })),
-  facts: recordSchema,
+  disks: z.array(
+    z.object({ name: z.string(), sizeBytes: z.number().optional(), serial: z.string().optional(), model: z.string().optional(), rotational: z.boolean().optional(), type: z.enum(DISK_TYPES).optional() }),
+  ),
+  facts: recordSchema.describe(
+    "What the deploy agent reported (docs/commissioning.md): `cpu` {model, vendor, threads, cores?, sockets?}, `nics` [{mac, name, driver, speedMbps, link}], `dmi` {vendor, product, serial, boardVendor?, boardName?}, `firmware` bios|uefi, `bmc` {address}|null, `commissionedAt`; and any flat keys an older agent sent.",
+  ),
   interfaces: z.array(z.object({ mac: z.string(), name: z.string(), isPxe: z.boolean() })),
   notes: z.string(),
   power: z.object({ driver: z.string(), params: recordSchema, secretsSet: z.array(z.string()) }).optional().describe("Administrators only."),
