@@ -78,10 +78,13 @@ members() { # key file key file …
 # prints "null" when ipmitool ran and found none, nothing when there is no ipmitool.
 bmc_json() {
   command -v ipmitool >/dev/null 2>&1 || return 0
-  [ -e /dev/ipmi0 ] || [ -e /dev/ipmi/0 ] || [ -e /dev/ipmidev/0 ] || { printf null; return 0; }
+  # KILN_IPMI_DEV: the device to look for instead (tests).
+  if [ -n "${KILN_IPMI_DEV:-}" ]; then [ -e "$KILN_IPMI_DEV" ] || { printf null; return 0; }
+  else [ -e /dev/ipmi0 ] || [ -e /dev/ipmi/0 ] || [ -e /dev/ipmidev/0 ] || { printf null; return 0; }; fi
   timeout 20 ipmitool lan print >"$TMP/lan" 2>/dev/null || true
-  ip=$(awk -F': *' '$1 ~ /^IP Address *$/ { print $2; exit }' "$TMP/lan" | tr -cd '0-9.')
-  bmac=$(awk -F': *' '$1 ~ /^MAC Address *$/ { print $2; exit }' "$TMP/lan" | tr -cd '0-9a-fA-F:')
+  # sed, not awk -F: — the MAC's own colons would split it.
+  ip=$(sed -n 's/^IP Address *: *//p' "$TMP/lan" | head -n 1 | tr -cd '0-9.')
+  bmac=$(sed -n 's/^MAC Address *: *//p' "$TMP/lan" | head -n 1 | tr -cd '0-9a-fA-F:')
   if [ -n "$ip" ] && [ "$ip" != 0.0.0.0 ]; then printf '{"address":"%s"%s}' "$ip" "${bmac:+,\"mac\":\"$bmac\"}"; else printf null; fi
 }
 
