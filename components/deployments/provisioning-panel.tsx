@@ -11,7 +11,7 @@ import { Badge } from "../ui/badge";
 import { Button } from "../ui/button";
 import { Dialog, DialogActions } from "../ui/dialog";
 import { formatDateTime } from "../ui/format";
-import { describeCancel, hasTouchedDisk } from "@/lib/deployments/consequences";
+import { describeCancel, hasTouchedDisk, isDiskWritten } from "@/lib/deployments/consequences";
 import { callApi } from "../ui/use-api";
 import { ReinstallDialog } from "./reinstall-dialog";
 import { RUN_TONE, RunTimeline } from "./run-timeline";
@@ -149,7 +149,7 @@ export function ProvisioningPanel({
   const active = run && (run.state === "pending" || run.state === "running");
   // A mark (a run nobody powers) is ended by undoing it, which leaves the machine's power alone.
   const isMark = run?.options && (run.options as { power?: boolean }).power === false;
-  const cancelText = run ? describeCancel({ action: run.action, mark: Boolean(isMark), cannotRestart, diskStarted: hasTouchedDisk(run) }) : [];
+  const cancelText = run ? describeCancel({ action: run.action, mark: Boolean(isMark), cannotRestart, diskStarted: hasTouchedDisk(run), diskWritten: isDiskWritten(run) }) : [];
   const cancel = () =>
     act(async () => {
       setConfirmCancel(false);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeCancel, describeReinstall, hasTouchedDisk } from "./consequences";
+import { describeCancel, describeReinstall, hasTouchedDisk, isDiskWritten } from "./consequences";
 
 describe("what a reinstall does to the machine", () => {
   it("says a machine Kiln can restart is power-cycled and its disk overwritten", () => {
@@ -29,6 +29,14 @@ describe("what a reinstall does to the machine", () => {
 });
 
 describe("what cancelling a run does to the machine", () => {
+  it("boots the disk after a deploy cancelled while it waited for cloud-init's first boot", () => {
+    const text = describeCancel({ action: "deploy_image", mark: false, cannotRestart: null, diskStarted: true, diskWritten: true }).join(" ");
+    expect(text).toMatch(/The image is written and verified: the machine will boot it next time/);
+    expect(text).not.toMatch(/half-written/);
+    expect(isDiskWritten({ steps: [{ name: "write", startedAt: "x" }, { name: "first_boot", startedAt: "y" }] })).toBe(true);
+    expect(isDiskWritten({ steps: [{ name: "write", startedAt: "x" }, { name: "first_boot", startedAt: null }] })).toBe(false);
+  });
+
   it("halts the next boot after a deploy that had started writing", () => {
     const text = describeCancel({ action: "deploy_image", mark: false, cannotRestart: null, diskStarted: true }).join(" ");
     expect(text).toMatch(/switched off now/);

@@ -63,7 +63,14 @@ export type CancelText = {
   cannotRestart: string | null;
   /** Whether the step that changes the disk (write, install, wipe) has started. */
   diskStarted: boolean;
+  /** An image deploy waiting for its first boot: the image is written and verified. */
+  diskWritten?: boolean;
 };
+
+/** A run at (or past) its first boot has a whole, verified disk: cancelling it halts nothing. */
+export function isDiskWritten(run: { steps: { name: string; startedAt: string | Date | null }[] }): boolean {
+  return run.steps.some((s) => s.name === "first_boot" && s.startedAt !== null);
+}
 
 /** The cancel confirmation: what happens to the machine when this run is cancelled. */
 export function describeCancel(p: CancelText): string[] {
@@ -71,7 +78,9 @@ export function describeCancel(p: CancelText): string[] {
   if (p.mark) out.push("Nothing is switched off: Kiln never powered the machine for this run.");
   else if (p.cannotRestart) out.push(`Kiln cannot switch the machine off (${p.cannotRestart}): it keeps running what it runs now; switch it off yourself if it should stop.`);
   else out.push("The machine is switched off now.");
-  if (p.action === "deploy_image" && p.diskStarted) {
+  if (p.action === "deploy_image" && p.diskWritten) {
+    out.push("The image is written and verified: the machine will boot it next time, without what its first boot (cloud-init) would have set up.");
+  } else if (p.action === "deploy_image" && p.diskStarted) {
     out.push("The disk is half-written: the machine will not boot it. Its next network boot halts until you start a new run, or choose “Boot the disk anyway”.");
   } else if (p.action === "capture_disk") {
     out.push("The disk is left as it is, and no image version is added.");
