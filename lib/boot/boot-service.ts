@@ -1,5 +1,6 @@
 // What Kiln answers a machine that network-boots. Unauthenticated by nature, so it
-// reveals nothing: an unknown MAC gets the same local-boot answer as a known idle host,
+// reveals nothing: an unknown MAC gets the same local-boot answer as a known idle host (with
+// commissioning on discovery, its own new host's commissioning run instead: docs/commissioning.md),
 // and per-deployment files answer 404 for every bad token alike.
 import { upsertHostAddresses } from "@/db/queries/addresses";
 import { findHostByMac, getDeploymentByTokenHash, getDeploymentRendering, getHolder, getHostVars, insertDiscoveredHost, recordDeploymentBoot, storeDeploymentRendering, touchHostSeen } from "@/db/queries/boot";

@@ -14,7 +14,7 @@ import { getBootSettings, markForReinstall } from "@/lib/boot/boot-settings";
 import { getImageStorage } from "@/lib/images/storage";
 import { stopJobSender } from "@/lib/jobs/enqueue";
 import { useTestDb } from "@/test/harness/database";
-import { setTestEnvDefaults } from "@/test/harness/env";
+import { setTestEnv, setTestEnvDefaults } from "@/test/harness/env";
 import { expectAppError } from "@/test/harness/fixtures";
 import { cancelDeployment, getDeployment, startDeployment } from "./deployments";
 import { allowDiskBoot, getNextBoot } from "./next-boot";
@@ -53,6 +53,8 @@ async function deployWriting(bytes?: Buffer) {
 
 describe("/boot/<mac> for a machine with no run", () => {
   it("answers a known idle host and an unknown MAC with the same bytes: no host name, nothing to tell them apart", async () => {
+    // With commissioning on discovery (docs/commissioning.md) an unknown MAC gets its commissioning run instead.
+    setTestEnv({ KILN_COMMISSION_ON_DISCOVERY: "false" });
     const { machine, name } = await setup.heldHost();
     const known = await machine.request("GET", `/boot/${machine.mac.replace(/:/g, "-")}`);
     const unknown = await new FakeMachine(setup.server, "52:54:00:d4:ff:01").request("GET", "/boot/52-54-00-d4-ff-01");
@@ -67,6 +69,8 @@ describe("/boot/<mac> for a machine with no run", () => {
 
 describe("a deploy that stops part-way through writing", () => {
   it("cancelled mid-write: the next network boot halts with the reason until the holder boots the disk anyway", async () => {
+    // Compares local boot with an unknown MAC's answer, which commissioning on discovery would replace.
+    setTestEnv({ KILN_COMMISSION_ON_DISCOVERY: "false" });
     const { hostId, machine, run } = await deployWriting();
     await cancelDeployment(t.db, holder, run.id);
     const halt = await machine.boot();
