@@ -6,8 +6,8 @@
 // whose Linux prints the image's marker: the clock runs from the moment Kiln finished sending its
 // answer to the probe's line on the serial console. Before this (`exit 1`) OVMF first walked its
 // PXE and HTTP entries, IPv4 and IPv6: set KILN_UEFI_BASELINE=1 to measure that path again.
-import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { execFile, spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import fs from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -15,7 +15,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EFI_NONE_FOUND, EFI_STARTING_PREFIX } from "@/boot/efi/local-boot-grub";
+import { EFI_NONE_FOUND, EFI_STARTING_PREFIX, LOCAL_BOOT_GRUB_CFG } from "@/boot/efi/local-boot-grub";
 import { answerBootRequest } from "@/lib/boot/boot-service";
 import { createBootHandler } from "@/lib/boot-server/server";
 import { BOOTED_PREFIX, PARTITION_START_SECTOR, SYSTEMD_BOOT_EFI, buildBootableImage } from "@/lib/lab/bootable-image";
@@ -32,6 +32,11 @@ const tmp = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-efi-local-"));
 setTestEnvDefaults({ KILN_DATA_DIR: path.join(tmp, "data"), KILN_BOOT_URL: GUEST_KILN_URL, KILN_COMMISSION_ON_DISCOVERY: "false" });
 
 const MARKER = "efi-local-boot";
+// Debian's Secure Boot chain (shim-signed, grub-efi-amd64-signed): shim is signed by Microsoft's
+// UEFI CA, the GRUBs by Debian's key, which shim carries.
+const SHIM_SIGNED = "/usr/lib/shim/shimx64.efi.signed";
+const GRUB_NET_SIGNED = "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed";
+const GRUB_SIGNED = "/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed";
 const PROBE_LINE = "KILN-DISK-LOADER";
 /** The done-when of issue 15, item 6: the disk's own loader runs within 3 s of Kiln's answer. */
 const LIMIT_MS = 3000;
@@ -138,8 +143,27 @@ describe("UEFI local boot (OVMF + iPXE, OVMF's own network boot entries on)", ()
     // A PE/COFF image for x86-64 (what OVMF's LoadImage takes): "MZ", then the PE header's machine 0x8664.
     expect(first.bytes.subarray(0, 2).toString()).toBe("MZ");
     expect(first.bytes.readUInt16LE(first.bytes.readUInt32LE(0x3c) + 4)).toBe(0x8664);
+    // GRUB's own parser accepts the embedded script (grub-common's grub-script-check).
+    await fs.writeFile(path.join(tmp, "local-boot.cfg"), LOCAL_BOOT_GRUB_CFG);
+    await execFileAsync("grub-script-check", [path.join(tmp, "local-boot.cfg")]);
     const missing = await buildEfiLocalBoot({ cacheDir: cache, moduleDir: path.join(tmp, "no-grub-here") });
     expect(missing).toMatchObject({ ok: false, reason: expect.stringContaining("grub-efi-amd64-bin") });
+  });
+
+  it("the boot server serves it (GET, HEAD, If-None-Match) and its script; other names and methods are refused", async () => {
+    const base = `http://127.0.0.1:${port}/boot/efi`;
+    const get = await fetch(`${base}/local-boot.efi`);
+    const bytes = Buffer.from(await get.arrayBuffer());
+    expect([get.status, get.headers.get("content-type"), get.headers.get("content-length"), bytes.subarray(0, 2).toString()]).toEqual([200, "application/efi", String(bytes.length), "MZ"]);
+    const head = await fetch(`${base}/local-boot.efi`, { method: "HEAD" });
+    expect([head.status, head.headers.get("content-length"), head.headers.get("etag")]).toEqual([200, String(bytes.length), get.headers.get("etag")]);
+    expect((await fetch(`${base}/local-boot.efi`, { headers: { "if-none-match": get.headers.get("etag")! } })).status).toBe(304);
+    const cfg = await fetch(`${base}/grub.cfg`);
+    expect([cfg.status, (await cfg.text()).includes(EFI_STARTING_PREFIX)]).toEqual([200, true]);
+    const other = await fetch(`${base}/grubx64.efi`);
+    expect([other.status, ((await other.json()) as { error: { code: string } }).error.code]).toEqual([404, "not_found"]);
+    expect((await fetch(`${base}/local-boot.efi`, { method: "POST", body: "x" })).status).toBe(405);
+    expect((await fetch(`${base}/%E0%A4%A`)).status).toBe(404);
   });
 
   it(`starts the disk's own loader within ${LIMIT_MS / 1000} s of Kiln's answer, without walking OVMF's network entries`, async () => {
@@ -170,6 +194,57 @@ describe("UEFI local boot (OVMF + iPXE, OVMF's own network boot entries on)", ()
     expect(r.vm.serial()).toContain("Kiln: looking for a boot loader on this machine's disks");
     expect(r.vm.serial()).not.toContain(EFI_STARTING_PREFIX);
   }, 180_000);
+
+  it("Secure Boot on: the firmware's PXE → Debian's signed shim and network GRUB → Kiln's grub.cfg → the disk's signed shim, GRUB and kernel", async () => {
+    // The TFTP root docs/uefi.md describes: Debian's signed files, and Kiln's script fetched from Kiln.
+    const tftp = path.join(tmp, "tftp");
+    await fs.mkdir(path.join(tftp, "grub"), { recursive: true });
+    await fs.copyFile(SHIM_SIGNED, path.join(tftp, "shimx64.efi"));
+    await fs.copyFile(GRUB_NET_SIGNED, path.join(tftp, "grubx64.efi"));
+    const cfg = await fetch(`http://127.0.0.1:${port}/boot/efi/grub.cfg`);
+    expect(cfg.status).toBe(200);
+    await fs.writeFile(path.join(tftp, "grub", "grub.cfg"), await cfg.text());
+    // The disk as Debian installs it for Secure Boot (shim, then GRUB beside it, both signed), whose
+    // grub.cfg prints a line and boots the image's Debian-signed kernel.
+    const sbDisk = path.join(tmp, "secure-boot.raw");
+    await fs.copyFile(disk, sbDisk);
+    const image = `${sbDisk}@@${PARTITION_START_SECTOR * 512}`;
+    const env = { ...process.env, MTOOLSRC: "/dev/null", MTOOLS_SKIP_CHECK: "1" };
+    const diskCfg = path.join(tmp, "debian-grub.cfg");
+    await fs.writeFile(diskCfg, `echo "${PROBE_LINE} (signed)"\nlinux /vmlinuz console=ttyS0,115200 panic=-1\ninitrd /initrd.img\nboot\n`);
+    await execFileAsync("mcopy", ["-o", "-i", image, SHIM_SIGNED, "::/EFI/BOOT/BOOTX64.EFI"], { env });
+    await execFileAsync("mcopy", ["-o", "-i", image, GRUB_SIGNED, "::/EFI/BOOT/grubx64.efi"], { env });
+    await execFileAsync("mmd", ["-i", image, "::/EFI/debian"], { env });
+    await execFileAsync("mcopy", ["-i", image, diskCfg, "::/EFI/debian/grub.cfg"], { env });
+
+    const vars = path.join(tmp, "OVMF_VARS.ms.fd");
+    await fs.copyFile("/usr/share/OVMF/OVMF_VARS_4M.ms.fd", vars);
+    const serialFile = path.join(tmp, "secure-boot-serial.log");
+    // Secure Boot OVMF (Microsoft's keys enrolled) needs SMM. No iPXE ROM (romfile=): a Secure
+    // Boot lab's firmware boots the network with its own PXE, as real firmware refuses unsigned ROMs.
+    const qemu = spawn("qemu-system-x86_64", [
+      "-machine", "q35,smm=on", "-global", "driver=cfi.pflash01,property=secure,value=on",
+      "-drive", "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.ms.fd", "-drive", `if=pflash,format=raw,file=${vars}`,
+      "-accel", "tcg", "-m", "512", "-smp", "1", "-nodefaults", "-display", "none", "-serial", `file:${serialFile}`, "-monitor", "none", "-no-reboot",
+      "-netdev", `user,id=n0,restrict=on,tftp=${tftp},bootfile=shimx64.efi`,
+      "-device", "virtio-net-pci,netdev=n0,mac=52:54:00:ef:1b:04,bootindex=1,romfile=",
+      "-drive", `file=${sbDisk},format=raw,if=none,id=disk0`, "-device", "virtio-blk-pci,drive=disk0,bootindex=2",
+      "-fw_cfg", "name=opt/org.tianocore/IPv6Support,string=no",
+    ], { stdio: "ignore" });
+    const serial = () => (existsSync(serialFile) ? readFileSync(serialFile, "utf8") : "");
+    try {
+      await waitFor(async () => serial().includes(`${BOOTED_PREFIX} ${MARKER}`), 240_000, undefined, "the image's marker under Secure Boot").catch((e) => {
+        throw new Error(`${(e as Error).message}\n${serial().slice(-3000)}`);
+      });
+    } finally {
+      qemu.kill("SIGKILL");
+    }
+    const log = serial();
+    const order = ["Fetching Netboot Image grubx64.efi", `${EFI_STARTING_PREFIX} (hd0,msdos1)/efi/boot/bootx64.efi`, `${PROBE_LINE} (signed)`, "EFI stub: UEFI Secure Boot is enabled", `${BOOTED_PREFIX} ${MARKER}`];
+    expect(order.filter((l) => !log.includes(l))).toEqual([]);
+    const at = order.map((l) => log.indexOf(l));
+    expect(at).toEqual([...at].sort((a, b) => a - b));
+  }, 300_000);
 
   it.runIf(process.env.KILN_UEFI_BASELINE === "1")("baseline: `exit 1` (the answer before) reaches the same loader only after OVMF's network entries", async () => {
     exitOnly = true;

@@ -19,7 +19,7 @@ import { CONTENT_LENGTH_HEADER } from "../http/context";
 const execFileAsync = promisify(execFile);
 
 export const EFI_LOCAL_BOOT_FILE = "local-boot.efi";
-/** Where the local-boot script chains it from: relative, so iPXE resolves it against the URL its script came from. */
+/** Where it is served; the local-boot script names it relative to its own URL (<boot URL>/boot/<mac>). */
 export const EFI_LOCAL_BOOT_PATH = `/boot/efi/${EFI_LOCAL_BOOT_FILE}`;
 export const GRUB_EFI_MODULE_DIR = "/usr/lib/grub/x86_64-efi";
 /** Bumped when the build's command line changes in a way the inputs below do not show. */
@@ -76,10 +76,16 @@ export async function buildEfiLocalBoot(p: { moduleDir?: string; cacheDir?: stri
 
   const work = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-efi-local-boot-"));
   try {
-    // A copy of GRUB's directory with Kiln's fs.lst (grub-mkstandalone takes the lists from the
-    // directory it builds from).
+    // GRUB's directory again with Kiln's fs.lst (grub-mkstandalone takes the lists from the
+    // directory it builds from): the lists copied, the modules (19 MB) linked.
     const grubDir = path.join(work, "x86_64-efi");
-    await fs.cp(moduleDir, grubDir, { recursive: true });
+    await fs.mkdir(grubDir);
+    for (const e of await fs.readdir(moduleDir, { withFileTypes: true })) {
+      if (!e.isFile()) continue;
+      const from = path.join(moduleDir, e.name);
+      const to = path.join(grubDir, e.name);
+      await (e.name.endsWith(".mod") ? fs.symlink(from, to) : fs.copyFile(from, to));
+    }
     await fs.writeFile(path.join(grubDir, "fs.lst"), GRUB_FS_LIST);
     const cfg = path.join(work, "grub.cfg");
     const out = path.join(work, EFI_LOCAL_BOOT_FILE);
@@ -137,11 +143,22 @@ export function describeEfiLocalBoot(b: EfiLocalBoot): string {
 }
 
 /**
+ * The same script as text, for labs that keep Secure Boot on: their TFTP root holds Debian's
+ * signed shim and network GRUB, which read grub/grub.cfg from it, and this is that file
+ * (docs/uefi.md). Built in code, so it is there whether or not this server can build the image.
+ */
+export const EFI_GRUB_CFG_FILE = "grub.cfg";
+
+/**
  * GET or HEAD of /boot/efi/<file>. No authentication, as for the ramdisk: iPXE fetches it before
  * a machine holds any credential, and it holds no secret (GRUB and a fixed grub.cfg).
  */
 export async function serveEfiFile(p: { file: string; method: string; headers: Headers }): Promise<Response> {
-  if (p.file !== EFI_LOCAL_BOOT_FILE) throw new AppError("not_found", `There is no ${p.file} here; Kiln serves ${EFI_LOCAL_BOOT_PATH}.`);
+  if (p.file === EFI_GRUB_CFG_FILE) {
+    const body = p.method === "HEAD" ? null : LOCAL_BOOT_GRUB_CFG;
+    return new Response(body, { status: 200, headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-cache", "Content-Length": String(Buffer.byteLength(LOCAL_BOOT_GRUB_CFG)) } });
+  }
+  if (p.file !== EFI_LOCAL_BOOT_FILE) throw new AppError("not_found", `There is no ${p.file.slice(0, 100)} here; Kiln serves ${EFI_LOCAL_BOOT_PATH} and /boot/efi/${EFI_GRUB_CFG_FILE}.`);
   const b = await ensureEfiLocalBoot();
   if (!b.ok) throw new AppError("unavailable", b.reason);
   const etag = `"${b.sha256.slice(0, 32)}"`;

@@ -1,4 +1,4 @@
-// GET|HEAD /boot/efi/local-boot.efi — the GRUB program UEFI local boot chains to start the disk's own loader (docs/uefi.md).
+// GET|HEAD /boot/efi/(local-boot.efi|grub.cfg) — the GRUB program UEFI local boot chains to start the disk's own loader, and its script for Secure Boot labs' TFTP root (docs/uefi.md).
 // No authentication: machines fetch it from iPXE before they can hold any credential, and it holds no secret.
 import { serveEfiFile } from "@/lib/boot/efi-local-boot";
 import { withErrors } from "@/lib/http/handler";
