@@ -27,7 +27,8 @@ test.beforeAll(async () => {
 /** The administrators' public "Debian 12 (cloud image)", uploaded once per Kiln (found by name and checksum after that). */
 async function publicCloudImage(admin: string): Promise<{ id: string; name: string }> {
   const list = (await api(admin, "GET", `/api/v1/images?q=${encodeURIComponent(CLOUD_IMAGE_NAME)}&per_page=100`)).body.data as { id: string; name: string; visibility: string }[];
-  const found = list.find((i) => i.name === CLOUD_IMAGE_NAME && i.visibility === "public") ?? (await apiOk(admin, "POST", "/api/v1/images", { name: CLOUD_IMAGE_NAME, visibility: "public" }, 201));
+  const found: { id: string; name: string } =
+    list.find((i) => i.name === CLOUD_IMAGE_NAME && i.visibility === "public") ?? (await apiOk<{ id: string; name: string }>(admin, "POST", "/api/v1/images", { name: CLOUD_IMAGE_NAME, visibility: "public" }, 201));
   const versions = (await api(admin, "GET", `/api/v1/images/${found.id}/versions`)).body.data as { state: string; sha256: string | null }[];
   if (!versions.some((v) => v.state === "ready" && v.sha256 === image.manifest.sha256)) await uploadVersion(admin, found.id, image.path, { timeoutMs: 300_000 });
   return found;
