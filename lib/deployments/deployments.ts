@@ -173,6 +173,10 @@ export async function createRun(db: Db, actor: Actor, plan: RunPlan, now = new D
           message: `${ACTION_LABELS[plan.action].toLowerCase()} (deployment ${id})${plan.image ? ` of image version ${plan.image.version}` : ""} with ${plan.system.name} v${plan.system.version}${plan.unattended ? ` + ${plan.unattended.name} v${plan.unattended.version}` : ""}`,
         },
       ]);
+      // An administrator's commissioning, in the same transaction as its run (Kiln's own on arrival is not audited).
+      if (plan.origin === "system" && actor.user) {
+        await recordAudit(tx, actor, { action: "host.commission", targetType: "host", targetId: plan.host.id, summary: `commissioned ${plan.host.name} (deployment ${id})`, data: { deploymentId: id } });
+      }
       if (plan.origin === "holder") {
         await recordAudit(tx, actor, {
           action: plan.power ? "deployment.start" : "host.mark",

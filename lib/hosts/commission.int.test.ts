@@ -7,7 +7,7 @@ import { findHostByMac, insertDiscoveredHost, listHostDeployments } from "@/db/q
 import { getDeploymentRow, listSteps } from "@/db/queries/deployments";
 import { getHostRow } from "@/db/queries/hosts";
 import { listHostFactVersions } from "@/db/queries/host-facts";
-import { actorOf } from "@/lib/audit/audit";
+import { actorOf, searchAudit } from "@/lib/audit/audit";
 import { answerBootRequest } from "@/lib/boot/boot-service";
 import { deploymentToken } from "@/lib/boot/deployment-token";
 import { BootAnswers } from "@/lib/boot-server/answers";
@@ -112,6 +112,8 @@ describe("commissioning on arrival", () => {
     const admin = actorOf(user, null);
     const view = await commissionHost(t.db, admin, first.host.id);
     expect(view).toMatchObject({ action: "commission", origin: "system", provisioning: "commissioning", canCancel: true, canRetry: false });
+    const audit = await searchAudit(t.db, { action: "host.commission", targetId: first.host.id });
+    expect(audit.data.map((a) => a.summary)).toEqual([`commissioned ${first.host.name} (deployment ${view.id})`]);
     // Manual power: Kiln cannot switch it on, so its power step asks a person; nothing to switch off after.
     expect(view.steps.map((s) => s.name)).toEqual(["power_on", "boot", "agent", "inventory"]);
 

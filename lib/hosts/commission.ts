@@ -8,7 +8,7 @@ import type { Db } from "../db";
 import { getEnv } from "../env";
 import { AppError } from "../errors";
 import { getLogger } from "../log";
-import { isAdminActor, recordAudit, SYSTEM, type Actor } from "../audit/audit";
+import { isAdminActor, SYSTEM, type Actor } from "../audit/audit";
 import { builtinSystemTemplate, createRun, getDeployment, type DeploymentView } from "../deployments/deployments";
 import { isUniqueViolation } from "@/db/errors";
 import { assertHostHolder } from "../boot/access";
@@ -67,8 +67,8 @@ export async function commissionHost(db: Db, actor: Actor, hostId: string, clock
     throw new AppError("conflict", `${host.name} is ${host.state}: a host is commissioned while nobody holds it (new, available, maintenance or broken); nothing was started.`);
   }
   if ((await listInterfaces(db, [host.id])).length === 0) throw new AppError("conflict", `${host.name} has no network interface (MAC) to network-boot from; nothing was started.`);
+  // Audited by createRun, in the run's own transaction.
   const d = await newCommissionRun(db, actor, host, { power: true, now: clock.now });
-  await recordAudit(db, actor, { action: "host.commission", targetType: "host", targetId: host.id, summary: `commissioned ${host.name} (deployment ${d.id})`, data: { deploymentId: d.id } });
   return getDeployment(db, actor, d.id);
 }
 
