@@ -12,7 +12,9 @@ import {
   ensureLabAccount,
   ensureLabImage,
   GUEST_BOOT_URL,
+  LAB_CLOUD_IMAGE,
   LAB_IMAGE,
+  offerBuiltCloudImage,
   LAB_POOL,
   labRoot,
   missingLabDependencies,
@@ -100,6 +102,7 @@ async function main(): Promise<void> {
   let hosts: RegisteredHost[] = [];
   let account: LabAccount | null = null;
   let image: { created: boolean; marker: string } | null = null;
+  let cloudImage = false;
 
   await startKiln({
     async prepare() {
@@ -124,6 +127,15 @@ async function main(): Promise<void> {
       } catch (e) {
         say(`warning: no demo image (${(e as Error).message}); lease and upload an image of your own instead`);
       }
+      // Debian with cloud-init, when this machine has built it (the lab does not: root, minutes).
+      try {
+        const cloud = await offerBuiltCloudImage(db, { projectRoot: process.cwd() });
+        cloudImage = cloud !== null;
+        if (cloud) say(`image ${LAB_CLOUD_IMAGE}: ${cloud.created ? "imported" : "ready"} (version ${cloud.version})`);
+        else say(`image ${LAB_CLOUD_IMAGE}: not built on this machine (sudo bash scripts/build-cloud-image.sh, a few minutes, then start the lab again)`);
+      } catch (e) {
+        say(`warning: ${LAB_CLOUD_IMAGE} not offered (${(e as Error).message})`);
+      }
     },
 
     async ready() {
@@ -145,6 +157,7 @@ async function main(): Promise<void> {
       say(`  4. Watch its console: the host page's Console card → Connect (live, and you can type into it),`);
       say(`     or tail -f ${relative(path.join(labRoot(env.dataDir), "lab-01", "serial.log"))} (or the lab-NN you got).`);
       say(`     A deploy takes a few minutes under software emulation; then the machine boots its disk${image ? ` and prints "${image.marker}"` : ""}.`);
+      if (cloudImage) say(`  5. Or deploy ${LAB_CLOUD_IMAGE} with "cloud-init basics" under "cloud-init on first boot" (add your SSH key in your profile first): the run ends when cloud-init reports done (docs/cloud-init.md).`);
       say("Ctrl-C stops the lab machines, then Kiln.");
     },
 

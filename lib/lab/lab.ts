@@ -9,12 +9,15 @@
 // Networking is QEMU's user mode with restrict=on: the guest reaches nothing but Kiln, at
 // 10.0.2.100:80, which a guestfwd turns into a connection to Kiln's port on this machine.
 // No privileges, no bridges, and a lab machine cannot talk to the lab's real network.
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { getUserByEmail, updateUser } from "@/db/queries/users";
 import { getMembership } from "@/db/queries/projects";
+import { getImageVersionRow } from "@/db/queries/images";
+import { getProcessEnv } from "../env";
 import { createUserAsAdmin } from "../accounts/create-user";
 import { getUserStatus } from "../accounts/user-view";
 import { SYSTEM } from "../audit/audit";
@@ -332,6 +335,37 @@ export async function ensureLabImage(db: Db, p: { dataDir: string; kernelPath: s
   } finally {
     await fs.rm(out, { force: true });
   }
+}
+
+export const LAB_CLOUD_IMAGE = "Debian 12 (cloud image)";
+
+/**
+ * "Debian 12 (cloud image)" for the lab when this machine has built it (scripts/build-cloud-image.sh,
+ * which needs root and a few minutes, and which the cloud-init tests run): imported once per build
+ * as a public image. Null when it is not built; the lab does not build it.
+ */
+export async function offerBuiltCloudImage(db: Db, p: { projectRoot: string; cacheDir?: string }): Promise<{ imageId: string; version: number; created: boolean } | null> {
+  const script = path.join(p.projectRoot, "scripts/build-cloud-image.sh");
+  const hash = await new Promise<string>((resolve) => execFile("bash", [script, "--hash"], (err, out) => resolve(err ? "" : out.trim())));
+  if (!/^[0-9a-f]{32}$/.test(hash)) return null;
+  const env = getProcessEnv();
+  const cacheDir = p.cacheDir ?? path.join(env.XDG_CACHE_HOME || path.join(env.HOME ?? "/root", ".cache"), "kiln");
+  const file = path.join(cacheDir, "cloud-image", hash, "debian-12-cloud.img.zst");
+  if (!existsSync(file)) return null;
+  const notes = `scripts/build-cloud-image.sh ${hash}`;
+  const found = (await listImages(db, SYSTEM, { q: LAB_CLOUD_IMAGE, per_page: 100 })).data.find((i) => i.name === LAB_CLOUD_IMAGE && i.visibility === "public" && i.ownerUserId === null);
+  if (found?.latestVersion && (await getImageVersionRow(db, { imageId: found.id, version: found.latestVersion }))?.notes === notes) {
+    return { imageId: found.id, version: found.latestVersion, created: false };
+  }
+  const image =
+    found ??
+    (await createImage(db, SYSTEM, {
+      name: LAB_CLOUD_IMAGE,
+      visibility: "public",
+      description: "Debian 12 with cloud-init, built from Debian's packages (scripts/build-cloud-image.sh). Deploy it with a cloud-init template: the installed system gets your SSH keys on first boot.",
+    }));
+  const v = await importImageVersion(db, SYSTEM, { imageId: image.id, file, notes });
+  return { imageId: image.id, version: v.version, created: true };
 }
 
 /** Whether a QEMU answers on the socket; a monitor that resets the connection is one going away. */
