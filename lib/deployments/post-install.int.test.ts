@@ -27,7 +27,7 @@ import { makeRepo, startGitServer, underRoot, type GitServer } from "@/test/harn
 import { getProcessEnv } from "@/lib/env";
 import { isAppError } from "@/lib/errors";
 import { getDeployment, startDeployment } from "./deployments";
-import { createTemplate, getTemplate, saveTemplateVersion } from "@/lib/templates/templates";
+import { createTemplate, getTemplate, previewTemplate, saveTemplateVersion } from "@/lib/templates/templates";
 import { getDeploymentRow } from "@/db/queries/deployments";
 import { loadNextBoot } from "./next-boot";
 
@@ -190,6 +190,10 @@ describe("post-install from git (the rendered runner against a real Kiln run)", 
       await createLease(t.db, admin, { hostIds: [host.id], userId: holder.user!.id, projectId });
       return host.id;
     };
+    // The editor's preview shows the template's default: its variables and the rendered runner.
+    const preview = await previewTemplate(t.db, holder, { hostId: await held(), templateId: custom.id });
+    expect(preview.ok && preview.output).toContain("/usr/local/sbin/kiln-post-install");
+    expect(preview.variables.find((v) => v.name === "deployment.post_install.git_url")?.value).toBe(`${git.url}/setup.git`);
     const start = async (extra: Record<string, unknown>) => startDeployment(t.db, holder, await held(), { action: "install", systemTemplateId: templates.system, unattendedTemplateId: custom.id, ...extra });
     const byDefault = await start({});
     expect(byDefault.steps.map((s) => s.name)).toContain("first_boot");

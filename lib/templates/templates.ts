@@ -6,7 +6,7 @@ import { getMembership } from "@/db/queries/projects";
 import { getHostRow } from "@/db/queries/hosts";
 import { getActiveDeployment } from "@/db/queries/boot";
 import { isForeignKeyViolation } from "@/db/errors";
-import type { TemplateRow } from "@/db/schema";
+import type { PostInstallOption, TemplateRow } from "@/db/schema";
 import { checkRendered } from "@/boot/checks";
 import { listContextVariables, PREVIEW_TOKEN, type ContextVariable } from "@/boot/context";
 import { BUILTIN_TEMPLATES, readBuiltinSource } from "@/boot/templates";
@@ -156,14 +156,17 @@ export async function previewTemplate(db: Db, actor: Actor, input: unknown): Pro
   const host = (await getHostRow(db, data.hostId))!;
   let source = data.source;
   let format = data.format;
+  // What deployment.post_install shows: the host's active run's, else the template's default.
+  let postInstall: PostInstallOption | null = null;
   if (data.templateId) {
     const t = await getReadableTemplate(db, actor, data.templateId);
     format ??= t.format;
+    const v = await getTemplateVersion(db, { templateId: t.id, version: data.version ?? t.latestVersion });
     if (source === undefined) {
-      const v = await getTemplateVersion(db, { templateId: t.id, version: data.version ?? t.latestVersion });
       if (!v) throw new AppError("not_found", "That version does not exist.");
       source = v.source;
     }
+    postInstall = v?.postInstall ?? null;
   }
   const deployment = (await getActiveDeployment(db, host.id)) ?? null;
   let variables: ContextVariable[] = [];
@@ -172,7 +175,7 @@ export async function previewTemplate(db: Db, actor: Actor, input: unknown): Pro
       host,
       mac: null,
       // A preview never shows a live token: it could be used to fetch the real files.
-      deployment: deployment ? { id: deployment.id, action: deployment.action } : { id: "preview", action: "install" },
+      deployment: deployment ? { id: deployment.id, action: deployment.action, postInstall: deployment.options.postInstall ?? postInstall } : { id: "preview", action: "install", postInstall },
       token: PREVIEW_TOKEN,
       vars: data.vars,
     });
