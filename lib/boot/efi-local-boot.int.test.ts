@@ -170,7 +170,7 @@ describe("UEFI local boot (OVMF + iPXE, OVMF's own network boot entries on)", ()
     const r = await bootOnce({ mac: "52:54:00:ef:1b:01", diskPath: disk, ovmfNetworkStack: true, until: `${BOOTED_PREFIX} ${MARKER}`, timeoutMs: 120_000 });
     const loaderMs = r.since(PROBE_LINE);
     const markerMs = r.since(`${BOOTED_PREFIX} ${MARKER}`);
-    console.log(`[UEFI local boot] after (chain ${EFI_LOCAL_BOOT_PATH}): ${loaderMs} ms from Kiln's answer to the disk's loader, ${markerMs} ms to the image's marker; ${BASELINE_NOTE}`);
+    console.log(`[UEFI local boot] after (chain ${EFI_LOCAL_BOOT_PATH}): ${r.since(EFI_STARTING_PREFIX)} ms from Kiln's answer to Kiln's GRUB starting the disk's loader, ${loaderMs} ms to the loader's first line, ${markerMs} ms to the image's marker; ${BASELINE_NOTE}`);
     // The answer, then the GRUB program from the same server, and nothing else from the machine.
     expect(r.requests.filter((q) => q.path.startsWith("/boot/")).map((q) => [q.path, q.status])).toEqual([
       ["/boot/52-54-00-ef-1b-01", 200],
