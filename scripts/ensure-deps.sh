@@ -6,7 +6,8 @@
 # dosfstools, systemd-boot-efi and zstd (lib/lab's bootable test image and its .zst), grub-common and
 # grub-efi-amd64-bin (UEFI local boot's GRUB program, which Kiln builds at start: docs/uefi.md), and what
 # scripts/build-ramdisk.sh needs (cpio, kmod's depmod, zstd and xz; the ramdisk's own tools
-# are downloaded as packages), curl and the CA bundle, OpenStack Swift (python3-swift: an S3 service for
+# are downloaded as packages), curl and the CA bundle, iproute2 and dnsmasq-base (a private lab network
+# booted through the admin page's DHCP snippets), OpenStack Swift (python3-swift: an S3 service for
 # the S3 image backend's test). With --bench it also
 # installs nginx-light, the baseline of bench/boot-storm. With --install (npm run test:install)
 # it also installs the Debian installer's netboot images (the media Kiln serves) and apt-cacher-ng
@@ -30,6 +31,10 @@ declare -A NEEDS=(
   [ipmitool]=ipmitool
   # gives ipmitool's Serial-over-LAN console a pty (lib/console/sources.ts)
   [socat]=socat
+  # a private lab network in a test (lib/sites/lab-network.int.test.ts): namespaces, bridge and
+  # taps, and the DHCP/TFTP server the admin page's snippets configure
+  [ip]=iproute2
+  [dnsmasq]=dnsmasq-base
   [wakeonlan]=wakeonlan
   [syslinux]=syslinux
   [mcopy]=mtools
