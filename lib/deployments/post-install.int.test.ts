@@ -50,6 +50,7 @@ const SETUP = `#!/bin/sh
 echo "hello from the repository, cwd $(basename "$(pwd)")"
 i=1; while [ $i -le ${LINES} ]; do echo "line $i"; i=$((i + 1)); done
 echo "done configuring" >&2
+printf '%05000d\n' 7
 `;
 
 beforeAll(async () => {
@@ -122,7 +123,9 @@ describe("post-install from git (the rendered runner against a real Kiln run)", 
     expect(r.code, r.stderr).toBe(0);
     const lines = await agentLines(run.id);
     expect(lines).toContain("hello from the repository, cwd repo");
-    for (const i of [1, 500, 501, LINES]) expect(lines).toContain(`line ${i}`);
+    for (const i of [1, 200, 201, LINES]) expect(lines).toContain(`line ${i}`);
+    // A 5,000-byte line arrives cut to 3,000 (a batch must stay under the 1 MiB body limit).
+    expect(lines).toContain("0".repeat(3000));
     expect(lines.filter((l) => /^line \d+$/.test(l))).toHaveLength(LINES);
     expect(lines).toContain("done configuring");
     expect(lines).toContain("post-install: sh scripts/setup.sh finished (exit status 0)");
@@ -131,7 +134,7 @@ describe("post-install from git (the rendered runner against a real Kiln run)", 
     expect(view.steps.find((s) => s.name === "first_boot")!.state).toBe("done");
     // The smart protocol served it (a shallow clone: upload-pack over POST).
     expect(git.requests.some((q) => q.startsWith("POST /setup.git/git-upload-pack"))).toBe(true);
-    console.log(`post-install runner: clone + ${LINES + 4} lines to the run's log in ${seconds.toFixed(1)} s`);
+    console.log(`post-install runner: clone + ${LINES + 5} lines to the run's log in ${seconds.toFixed(1)} s`);
 
     // Idempotent: a second start (a reboot, cloud-init again) runs nothing and sends nothing.
     const before = await countLogs(t.db, run.id);
