@@ -30,6 +30,8 @@ export type WorkbenchTemplate = {
   canEdit: boolean;
   isBuiltin: boolean;
   versions: { version: number; message: string; createdAt: string; authorEmail: string | null }[];
+  /** An unattended template's default post-install repository (docs/post-install.md). */
+  postInstall?: { gitUrl: string; ref: string; path: string; kind: "script" | "ansible-playbook" } | null;
 };
 
 export function TemplateWorkbench({ template, hosts }: { template: WorkbenchTemplate; hosts: { id: string; name: string }[] }) {
@@ -44,6 +46,9 @@ export function TemplateWorkbench({ template, hosts }: { template: WorkbenchTemp
   const [saving, setSaving] = useState(false);
   const [saveError, setSaveError] = useState<string | null>(null);
   const [compareTo, setCompareTo] = useState(Math.max(1, template.version - 1));
+  const [pi, setPi] = useState({ gitUrl: template.postInstall?.gitUrl ?? "", ref: template.postInstall?.ref ?? "main", path: template.postInstall?.path ?? "", kind: template.postInstall?.kind ?? "script" });
+  const piValue = pi.gitUrl.trim() ? { gitUrl: pi.gitUrl.trim(), ref: pi.ref.trim() || "main", path: pi.path.trim(), kind: pi.kind } : null;
+  const piChanged = JSON.stringify(piValue) !== JSON.stringify(template.postInstall ?? null);
 
   useEffect(() => {
     const t = setTimeout(() => setDebounced(source), 350);
@@ -72,13 +77,13 @@ export function TemplateWorkbench({ template, hosts }: { template: WorkbenchTemp
     queryFn: () => callApi<{ diff: string }>(`/api/v1/templates/${template.id}/diff?from=${compareTo}&to=${template.version}`, "GET"),
   });
 
-  const dirty = source !== template.source;
+  const dirty = source !== template.source || piChanged;
 
   async function save() {
     setSaving(true);
     setSaveError(null);
     try {
-      const r = await callApi<{ version: number }>(`/api/v1/templates/${template.id}/versions`, "POST", { source, message });
+      const r = await callApi<{ version: number }>(`/api/v1/templates/${template.id}/versions`, "POST", { source, message, ...(template.kind === "unattended" ? { postInstall: piValue } : {}) });
       setMessage("");
       router.push(`/templates/${template.id}?saved=${r.version}`);
       router.refresh();
@@ -100,6 +105,31 @@ export function TemplateWorkbench({ template, hosts }: { template: WorkbenchTemp
     <div className="grid gap-4 lg:grid-cols-2">
       <div className="flex min-h-[32rem] flex-col gap-3">
         <CodeEditor initial={template.source} onChange={setSource} readOnly={!template.canEdit} label={`Template ${template.name}`} handleRef={editor} />
+        {template.kind === "unattended" && (template.canEdit || template.postInstall) ? (
+          <fieldset disabled={!template.canEdit} className="grid gap-2 rounded-md border border-stone-200 p-3 text-sm sm:grid-cols-2" aria-label="Default post-install repository">
+            <legend className="px-1 font-medium text-stone-800">Default post-install repository (optional)</legend>
+            <p className="text-xs text-stone-500 sm:col-span-2">Runs use it unless they name another; the template renders it through deployment.post_install.</p>
+            {(
+              [
+                ["gitUrl", "Repository URL", "https://git.example.org/lab/setup.git"],
+                ["ref", "Branch, tag or commit", "main"],
+                ["path", "Script or playbook", "setup.sh"],
+              ] as const
+            ).map(([key, label, placeholder]) => (
+              <label key={key} className="block text-stone-800">
+                {label}
+                <input value={pi[key]} placeholder={placeholder} onChange={(e) => setPi({ ...pi, [key]: e.target.value })} className="mt-1 block w-full rounded-md border border-stone-300 px-2 py-1.5" />
+              </label>
+            ))}
+            <label className="block text-stone-800">
+              Run it with
+              <select value={pi.kind} onChange={(e) => setPi({ ...pi, kind: e.target.value as "script" | "ansible-playbook" })} className="mt-1 block w-full rounded-md border border-stone-300 px-2 py-1.5">
+                <option value="script">sh</option>
+                <option value="ansible-playbook">ansible-playbook</option>
+              </select>
+            </label>
+          </fieldset>
+        ) : null}
         {template.canEdit ? (
           <div className="flex flex-wrap items-end gap-2">
             <div className="min-w-48 flex-1">

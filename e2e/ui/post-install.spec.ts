@@ -48,3 +48,24 @@ test("[POST-INSTALL] a researcher installs with a git repository to run on first
   const runs = await apiOk<{ data: { id: string }[] }>(tokens[0]!, "GET", `/api/v1/hosts/${host.id}/deployments`, undefined, 200);
   await apiOk(tokens[0]!, "POST", `/api/v1/deployments/${runs.data[0]!.id}/cancel`, {}, 200);
 });
+
+test("[POST-INSTALL] a template's owner sets its default repository in the editor; a refused URL is said, a saved one is the new version's", async ({ page }) => {
+  const { email, tokens } = await registerResearcher("pitemplate", 1);
+  const token = tokens[0]!;
+  const created = await apiOk<{ id: string }>(token, "POST", "/api/v1/templates", { name: uniqueName("pi-template"), kind: "unattended", format: "cloud-init", source: "#cloud-config\nruncmd: []\n" }, 201);
+
+  await signIn(page, email, PASSWORD);
+  await page.goto(`/templates/${created.id}`);
+  const defaults = page.getByRole("group", { name: "Default post-install repository" });
+  await defaults.getByLabel("Repository URL").fill("ftp://git.example.org/setup.git");
+  await defaults.getByLabel("Script or playbook").fill("setup.sh");
+  await page.getByRole("button", { name: "Save as version 2" }).click();
+  await expect(page.getByText("Use an http, https or git URL (not ftp).")).toBeVisible();
+
+  await defaults.getByLabel("Repository URL").fill("https://git.example.org/lab/setup.git");
+  await page.getByRole("button", { name: "Save as version 2" }).click();
+  await expect(page.getByText("Saved as version 2.")).toBeVisible();
+  const saved = await apiOk<{ version: number; postInstall: unknown }>(token, "GET", `/api/v1/templates/${created.id}`, undefined, 200);
+  expect(saved).toMatchObject({ version: 2, postInstall: { gitUrl: "https://git.example.org/lab/setup.git", ref: "main", path: "setup.sh", kind: "script" } });
+  await expect(page.getByRole("group", { name: "Default post-install repository" }).getByLabel("Repository URL")).toHaveValue("https://git.example.org/lab/setup.git");
+});
