@@ -95,7 +95,7 @@ test("[ADMIN] no boot-URL warning while machines are told a lab address, and the
   await expect(page.getByRole("heading", { name: "Network boot" })).toBeVisible();
   await expect(page.getByTestId("boot-url-warning")).toHaveCount(0);
   const snippets = page.getByTestId("dhcp-snippet");
-  await expect(snippets).toHaveCount(3);
+  await expect(snippets).toHaveCount(4);
   for (const s of await snippets.all()) await expect(s).not.toHaveAttribute("aria-disabled", "true");
   await expect(page.getByText(/Not usable yet/)).toHaveCount(0);
   await expect(snippets.first()).toContainText(/http:\/\/10\.0\.2\.\d+(:\d+)?\/boot\/chain\.ipxe/);
@@ -118,7 +118,7 @@ test("[ADMIN] a loopback boot URL puts a warning on every admin page and greys t
     await page.goto("/admin/network-boot");
     await expect(page.getByTestId("boot-url-warning")).toBeVisible();
     const snippets = page.getByTestId("dhcp-snippet");
-    await expect(snippets).toHaveCount(3);
+    await expect(snippets).toHaveCount(4);
     for (const s of await snippets.all()) {
       await expect(s).toHaveAttribute("aria-disabled", "true");
       await expect(s).toContainText("Not usable yet: it points machines at http://127.0.0.1:3001, which they cannot reach. Set KILN_BOOT_URL first.");

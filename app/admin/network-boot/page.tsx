@@ -1,7 +1,8 @@
-// /admin/network-boot — how to point a lab's DHCP at Kiln: dnsmasq (proxy-DHCP) and ISC dhcpd snippets
+// /admin/network-boot — how to point a lab's DHCP at Kiln: dnsmasq (proxy-DHCP or the network's DHCP server) and ISC dhcpd snippets
 import { requirePageAdmin } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
 import { getBootUrlStatus } from "@/lib/sites/boot-url-status";
+import { copyIpxeCommand, dnsmasqFullSnippet, dnsmasqProxySnippet, embeddedIpxeSnippet, iscDhcpdSnippet } from "@/lib/sites/dhcp-snippets";
 
 export const metadata = { title: "Network boot" };
 export const dynamic = "force-dynamic";
@@ -30,39 +31,35 @@ export default async function NetworkBootPage() {
         <p className="text-sm text-stone-600">
           Machines reach Kiln at <code className="font-mono">{url}</code> (KILN_BOOT_URL, or the default site's boot URL). PXE firmware loads iPXE over TFTP; iPXE then fetches{" "}
           <code className="font-mono">{chain}</code>, which asks Kiln what each machine should do at <code className="font-mono">/boot/&lt;mac&gt;</code>. iPXE
-          binaries come from Debian&apos;s <code>ipxe</code> package (<code>/usr/lib/ipxe</code>): <code>undionly.kpxe</code> for BIOS, <code>ipxe.efi</code> or{" "}
-          <code>snponly.efi</code> for UEFI.
+          binaries come from Debian&apos;s <code>ipxe</code> package (<code>/usr/lib/ipxe</code>): <code>undionly.kpxe</code> for BIOS, <code>snponly.efi</code> for
+          UEFI (Debian 12&apos;s full <code>ipxe.efi</code> hangs when a machine is told to boot its own disk).
         </p>
       </div>
+      <p className="text-sm text-stone-600" data-testid="dhcp-snippets-tested">
+        Both dnsmasq snippets are booted by Kiln&apos;s own test suite, exactly as shown here (with the test network&apos;s subnet filled in): on a private network, a
+        UEFI machine without iPXE PXE-boots through the proxy-DHCP one beside an existing DHCP server, gets <code>snponly.efi</code> over TFTP and deploys
+        an image; a BIOS machine with iPXE deploys one through the other (<code>lib/sites/lab-network.int.test.ts</code>, see <code>docs/dhcp.md</code>).
+      </p>
       <Snippet
         blocked={blocked}
         title="dnsmasq as proxy-DHCP (beside your existing DHCP server)"
-        note="dnsmasq answers only the PXE part of DHCP, so the lab's DHCP server stays as it is. Copy the iPXE binaries to /srv/tftp first: cp /usr/lib/ipxe/{undionly.kpxe,ipxe.efi,snponly.efi} /srv/tftp/"
-      >{`# /etc/dnsmasq.d/kiln.conf — replace 10.1.0.0 with your boot subnet
-port=0                        # no DNS
-dhcp-range=10.1.0.0,proxy     # proxy-DHCP: addresses still come from your DHCP server
-enable-tftp
-tftp-root=/srv/tftp
-
-# Machines already running iPXE get Kiln's chain script; others get iPXE first.
-dhcp-userclass=set:ipxe,iPXE
-pxe-service=tag:ipxe,x86PC,"Kiln",${chain}
-pxe-service=tag:ipxe,X86-64_EFI,"Kiln",${chain}
-pxe-service=tag:!ipxe,x86PC,"iPXE (BIOS)",undionly.kpxe
-pxe-service=tag:!ipxe,X86-64_EFI,"iPXE (UEFI)",snponly.efi`}</Snippet>
-      <Snippet blocked={blocked} title="ISC dhcpd (if you run the lab's DHCP yourself)">{`# /etc/dhcp/dhcpd.conf, inside your subnet { } block
-option arch code 93 = unsigned integer 16;
-next-server 10.1.0.2;                       # the TFTP server holding the iPXE binaries
-if exists user-class and option user-class = "iPXE" {
-  filename "${chain}";
-} elsif option arch = 00:07 or option arch = 00:09 {
-  filename "snponly.efi";                   # UEFI
-} else {
-  filename "undionly.kpxe";                 # BIOS
-}`}</Snippet>
-      <Snippet blocked={blocked} title="Or build Kiln's chain script into iPXE" note="For NICs whose firmware cannot chain-load, build an iPXE image that runs the chain script itself:">{`git clone https://github.com/ipxe/ipxe && cd ipxe/src
-curl -o kiln.ipxe ${chain}
-make bin/undionly.kpxe bin-x86_64-efi/snponly.efi EMBED=kiln.ipxe`}</Snippet>
+        note={`dnsmasq answers only the PXE part of DHCP, so the lab's DHCP server stays as it is. Copy the iPXE binaries to /srv/tftp first: ${copyIpxeCommand()}`}
+      >
+        {dnsmasqProxySnippet({ chainUrl: chain })}
+      </Snippet>
+      <Snippet
+        blocked={blocked}
+        title="dnsmasq as the boot network's DHCP server"
+        note={`For a boot network of its own, where dnsmasq hands out the addresses too. Copy the iPXE binaries to /srv/tftp first: ${copyIpxeCommand()}`}
+      >
+        {dnsmasqFullSnippet({ chainUrl: chain })}
+      </Snippet>
+      <Snippet blocked={blocked} title="ISC dhcpd (if you run the lab's DHCP yourself)" note="Not booted by a test: the same decisions as the dnsmasq snippets, written for dhcpd.">
+        {iscDhcpdSnippet({ chainUrl: chain })}
+      </Snippet>
+      <Snippet blocked={blocked} title="Or build Kiln's chain script into iPXE" note="For NICs whose firmware cannot chain-load, build an iPXE image that runs the chain script itself:">
+        {embeddedIpxeSnippet({ chainUrl: chain })}
+      </Snippet>
       <p className="text-sm text-stone-600">
         Machines that boot and are not yet known appear under Admin → Hosts as <strong>new</strong>; accept them into a pool to make them leasable. Kiln answers
         unknown and idle machines with a local-disk boot, so pointing DHCP at Kiln never stops a machine from booting its installed system.
