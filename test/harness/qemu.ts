@@ -44,6 +44,13 @@ export async function startVm(opts: {
   direct?: { kernel: string; initrd: string; append: string };
   /** More raw disk files, attached after the first one as further virtio disks (vdb, vdc, …). */
   extraDisks?: string[];
+  /**
+   * A real network instead of user-mode: the NIC on tap device `ifname` inside network namespace
+   * `netns` (test/harness/lab-network.ts), QEMU itself started in that namespace. `optionRom:
+   * false` removes the NIC's iPXE ROM, so the firmware's own PXE client boots (OVMF; SeaBIOS has
+   * none).
+   */
+  tap?: { netns: string; ifname: string; optionRom?: boolean };
   /** Appended to QEMU's arguments. */
   extraArgs?: string[];
   /** A loopback port forwarded to the guest's port 22 (works with restrict=on): ssh into the installed system. */
@@ -76,6 +83,12 @@ export async function startVm(opts: {
       "-device", `virtio-net-pci,netdev=n0,mac=${opts.mac},bootindex=${nicIndex}`,
     );
   }
+  if (opts.tap) {
+    args.push(
+      "-netdev", `tap,id=n0,ifname=${opts.tap.ifname},script=no,downscript=no`,
+      "-device", `virtio-net-pci,netdev=n0,mac=${opts.mac},bootindex=${nicIndex}${opts.tap.optionRom === false ? ",romfile=" : ""}`,
+    );
+  }
   args.push("-drive", `file=${disk},format=raw,if=none,id=disk0`, "-device", `virtio-blk-pci,drive=disk0,bootindex=${diskIndex}`);
   (opts.extraDisks ?? []).forEach((file, i) => args.push("-drive", `file=${file},format=raw,if=none,id=disk${i + 1}`, "-device", `virtio-blk-pci,drive=disk${i + 1}`));
   if (opts.direct) args.push("-kernel", opts.direct.kernel, "-initrd", opts.direct.initrd, "-append", opts.direct.append);
@@ -86,7 +99,10 @@ export async function startVm(opts: {
     if (!opts.ovmfNetworkStack) args.push("-fw_cfg", "name=opt/org.tianocore/IPv4Support,string=no", "-fw_cfg", "name=opt/org.tianocore/IPv6Support,string=no");
   }
   args.push(...(opts.extraArgs ?? []));
-  const child = spawn("qemu-system-x86_64", args, { stdio: ["ignore", "ignore", "pipe"] });
+  // `ip netns exec` execs QEMU: the child's pid is QEMU's.
+  const child = opts.tap
+    ? spawn("ip", ["netns", "exec", opts.tap.netns, "qemu-system-x86_64", ...args], { stdio: ["ignore", "ignore", "pipe"] })
+    : spawn("qemu-system-x86_64", args, { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr!.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
   const serial = () => {
