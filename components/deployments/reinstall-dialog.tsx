@@ -70,6 +70,7 @@ export function ReinstallDialog({
   const [piRef, setPiRef] = useState("main");
   const [piPath, setPiPath] = useState("");
   const [piKind, setPiKind] = useState<"script" | "ansible-playbook">("script");
+  const [piSkipDefault, setPiSkipDefault] = useState(false);
 
   useEffect(() => {
     if (!open || action !== "deploy_image" || !imageId) return;
@@ -148,6 +149,7 @@ export function ReinstallDialog({
       } else {
         const body: Record<string, unknown> = { action, vars, notify, ...(disk.trim() ? { disk: disk.trim() } : {}) };
         if (postInstallOffered && piUrl.trim()) body.postInstall = { gitUrl: piUrl.trim(), ref: piRef.trim() || "main", path: piPath.trim(), kind: piKind };
+        else if (postInstallOffered && templateDefault && piSkipDefault) body.postInstall = null;
         if (action === "deploy_image") Object.assign(body, { imageId, imageVersion: version === "latest" ? "latest" : Number(version), wipeFirst, ...(cloudInitId ? { unattendedTemplateId: cloudInitId } : {}) });
         if (action === "install") Object.assign(body, { systemTemplateId: systemId || undefined, unattendedTemplateId: unattendedId || null });
         if (action === "capture_disk") Object.assign(body, { imageId: captureId });
@@ -173,10 +175,13 @@ export function ReinstallDialog({
   // An installed system runs it on its first boot: an install (not the bare mark, which carries
   // no options), or an image deploy whose system applies a cloud-init template.
   const postInstallOffered = (action === "install" && !waitForBoot) || (action === "deploy_image" && Boolean(cloudInitId));
+  // The chosen unattended template's default repository, which the run gets unless another is named.
+  const templateDefault = templates.find((t) => t.id === (action === "install" ? unattendedId : cloudInitId))?.postInstall ?? null;
   const reviewing = step === "review";
+  const piEffective = piUrl.trim() ? { gitUrl: piUrl.trim(), ref: piRef.trim() || "main", path: piPath.trim(), kind: piKind } : templateDefault && !piSkipDefault ? templateDefault : null;
   const postInstallSentence =
-    postInstallOffered && piUrl.trim()
-      ? [`On its first boot the installed system fetches ${piUrl.trim()} at ${piRef.trim() || "main"} and runs ${piKind === "script" ? `sh ${piPath.trim()}` : `ansible-playbook ${piPath.trim()}`}; its output comes to this run's log, and the run ends when it has finished (failed if it fails).`]
+    postInstallOffered && piEffective
+      ? [`On its first boot the installed system fetches ${piEffective.gitUrl} at ${piEffective.ref} and runs ${piEffective.kind === "script" ? `sh ${piEffective.path}` : `ansible-playbook ${piEffective.path}`}${piUrl.trim() ? "" : " (the template's default)"}; its output comes to this run's log, and the run ends when it has finished (failed if it fails).`]
       : [];
   const sentences = reviewing
     ? [...describeReinstall({ action, hostName, cannotRestart, waitForBoot: action === "install" && waitForBoot, wipeFirst, wipeMode, what, disk: disk.trim() || undefined, firstBoot: action === "deploy_image" && Boolean(cloudInitId) }), ...postInstallSentence]
@@ -349,6 +354,18 @@ export function ReinstallDialog({
           {postInstallOffered ? (
             <fieldset className="grid gap-3 rounded-md border border-stone-200 p-3 sm:grid-cols-2">
               <legend className="px-1 text-sm font-medium text-stone-800">Post-install configuration from git (optional)</legend>
+              {templateDefault ? (
+                <div className="space-y-1 text-sm text-stone-700 sm:col-span-2">
+                  <p>
+                    The template runs <span className="font-mono">{templateDefault.path}</span> from <span className="font-mono">{templateDefault.gitUrl}</span> at{" "}
+                    <span className="font-mono">{templateDefault.ref}</span> by default; fill in a repository below to run another.
+                  </p>
+                  <label className="flex items-center gap-2">
+                    <input type="checkbox" checked={piSkipDefault} onChange={(e) => setPiSkipDefault(e.target.checked)} />
+                    Don&apos;t run the template&apos;s default
+                  </label>
+                </div>
+              ) : null}
               <Field
                 label="Repository URL"
                 value={piUrl}

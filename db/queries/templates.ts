@@ -69,7 +69,7 @@ export async function listVisibleTemplates(db: DbOrTx, params: { userId: string 
   }
   if (params.kind) conds.push(eq(templates.kind, params.kind));
   return db
-    .select({ template: templates, ownerEmail: users.email, variables: templateVersions.variables })
+    .select({ template: templates, ownerEmail: users.email, variables: templateVersions.variables, postInstall: templateVersions.postInstall })
     .from(templates)
     .leftJoin(users, eq(users.id, templates.ownerUserId))
     .leftJoin(templateVersions, and(eq(templateVersions.templateId, templates.id), eq(templateVersions.version, templates.latestVersion)))

@@ -69,3 +69,45 @@ test("[POST-INSTALL] a template's owner sets its default repository in the edito
   expect(saved).toMatchObject({ version: 2, postInstall: { gitUrl: "https://git.example.org/lab/setup.git", ref: "main", path: "setup.sh", kind: "script" } });
   await expect(page.getByRole("group", { name: "Default post-install repository" }).getByLabel("Repository URL")).toHaveValue("https://git.example.org/lab/setup.git");
 });
+
+test("[POST-INSTALL] the dialog says which repository the chosen template runs by default, and the holder can leave it out", async ({ page }) => {
+  const admin = await adminToken(uniqueName("pi-default"));
+  const { email, tokens } = await registerResearcher("pidefault", 1);
+  const token = tokens[0]!;
+  const pool = await createPool(admin, { name: uniqueName("pi-pool") });
+  const project = await createProject(admin, { name: uniqueName("pi-proj") });
+  const { userId } = await addMember(admin, project.id, email);
+  const host = await createHost(admin, { name: uniqueName("pi-node"), poolId: pool.id });
+  await apiOk(admin, "POST", "/api/v1/leases", { hostIds: [host.id], userId, projectId: project.id, durationHours: 2 }, 201);
+  const name = uniqueName("pi-with-default");
+  await apiOk(token, "POST", "/api/v1/templates", {
+    name,
+    kind: "unattended",
+    format: "cloud-init",
+    source: "#cloud-config\nruncmd:\n{% if deployment.post_install %}\n  - [sh, -c, {{ (deployment.post_install.write_command ~ ' && ' ~ deployment.post_install.run_command)|tojson }}]\n{% endif %}\n",
+    postInstall: { gitUrl: "https://git.example.org/lab/base.git", ref: "stable", path: "base.sh" },
+  }, 201);
+
+  await signIn(page, email, PASSWORD);
+  await page.goto(`/hosts/${host.id}`);
+  await page.getByRole("button", { name: "Reinstall…" }).click();
+  const dialog = page.getByRole("dialog", { name: "Reinstall" });
+  await dialog.getByLabel("Install with templates").check();
+  await dialog.getByLabel("System template (iPXE)").selectOption({ label: "Ubuntu 24.04 autoinstall" });
+  await dialog.getByLabel("Unattended template").selectOption({ label: name });
+  await expect(dialog.getByText("The template runs base.sh from https://git.example.org/lab/base.git at stable by default")).toBeVisible();
+  await dialog.getByRole("button", { name: "Review…" }).click();
+  const review = dialog.getByTestId("reinstall-review");
+  await expect(review).toContainText("fetches https://git.example.org/lab/base.git at stable and runs sh base.sh (the template's default)");
+  await dialog.getByRole("button", { name: "Back" }).click();
+  await dialog.getByLabel("Don't run the template's default").check();
+  await dialog.getByRole("button", { name: "Review…" }).click();
+  await expect(review).not.toContainText("fetches");
+  await dialog.getByRole("button", { name: "Erase the disk and install" }).click();
+  await expect(dialog).toBeHidden();
+  // Left out on request: the run has no first-boot step.
+  await expect(page.getByTestId("run-steps").locator('[data-step="install"]')).toBeVisible();
+  await expect(page.getByTestId("run-steps").locator('[data-step="first_boot"]')).toHaveCount(0);
+  const runs = await apiOk<{ data: { id: string }[] }>(token, "GET", `/api/v1/hosts/${host.id}/deployments`, undefined, 200);
+  await apiOk(token, "POST", `/api/v1/deployments/${runs.data[0]!.id}/cancel`, {}, 200);
+});

@@ -70,7 +70,7 @@ async function assertProjectShare(db: DbOrTx, actor: Actor, visibility: string, 
 
 export async function listTemplates(db: Db, actor: Actor, kind?: "system" | "unattended") {
   const rows = await listVisibleTemplates(db, { userId: actor.user?.id ?? null, isAdmin: isAdminActor(actor), kind });
-  return rows.map(({ template, ownerEmail, variables }) => ({ ...template, ownerEmail, variables: variables ?? [], isBuiltin: Boolean(template.builtinKey), canEdit: canWrite(actor, template) }));
+  return rows.map(({ template, ownerEmail, variables, postInstall }) => ({ ...template, ownerEmail, variables: variables ?? [], postInstall: postInstall ?? null, isBuiltin: Boolean(template.builtinKey), canEdit: canWrite(actor, template) }));
 }
 
 export async function getTemplate(db: Db, actor: Actor, id: string, version?: number) {

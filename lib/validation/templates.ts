@@ -93,8 +93,12 @@ const templateFields = {
 };
 const variableViewSchema = z.object({ name: z.string(), description: z.string().optional(), default: z.string().optional() });
 export const templateViewSchema = z.object(templateFields);
+const postInstallViewSchema = z
+  .object({ gitUrl: z.string(), ref: z.string(), path: z.string(), kind: z.enum(["script", "ansible-playbook"]) })
+  .nullable()
+  .describe("The version's default post-install repository (docs/post-install.md), or null.");
 export const templateListResponseSchema = z.object({
-  data: z.array(z.object({ ...templateFields, ownerEmail: z.string().nullable(), variables: z.array(variableViewSchema), isBuiltin: z.boolean(), canEdit: z.boolean() })),
+  data: z.array(z.object({ ...templateFields, ownerEmail: z.string().nullable(), variables: z.array(variableViewSchema), postInstall: postInstallViewSchema, isBuiltin: z.boolean(), canEdit: z.boolean() })),
 });
 export const templateDetailSchema = z.object({
   ...templateFields,
@@ -103,10 +107,7 @@ export const templateDetailSchema = z.object({
   version: z.number().int().describe("The version whose source this is."),
   source: z.string(),
   variables: z.array(variableViewSchema),
-  postInstall: z
-    .object({ gitUrl: z.string(), ref: z.string(), path: z.string(), kind: z.enum(["script", "ansible-playbook"]) })
-    .nullable()
-    .describe("This version's default post-install repository (docs/post-install.md), or null."),
+  postInstall: postInstallViewSchema,
   versions: z.array(z.object({ version: z.number().int(), message: z.string(), createdAt: timestampSchema, authorEmail: z.string().nullable() })),
 });
 export const templateDiffResponseSchema = z.object({ diff: z.string().describe("A unified diff.") });

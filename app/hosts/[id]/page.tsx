@@ -207,7 +207,7 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
                 canStart={Boolean(host.lease)}
                 images={(images?.data ?? []).filter((i) => i.latestVersion !== null).map((i) => ({ id: i.id, name: i.name, latestVersion: i.latestVersion }))}
                 captureTargets={(images?.data ?? []).filter((i) => i.canEdit).map((i) => ({ id: i.id, name: i.name, latestVersion: i.latestVersion }))}
-                templates={templates.map((t) => ({ id: t.id, name: t.name, kind: t.kind, format: t.format, variables: t.variables }))}
+                templates={templates.map((t) => ({ id: t.id, name: t.name, kind: t.kind, format: t.format, variables: t.variables, postInstall: t.postInstall }))}
                 defaults={{
                   systemTemplateId: bootSettings?.systemTemplateId ?? null,
                   unattendedTemplateId: bootSettings?.unattendedTemplateId ?? null,
