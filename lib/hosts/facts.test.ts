@@ -55,7 +55,7 @@ describe("factsFromInventory", () => {
 
   it("summarizes a snapshot in one line", () => {
     const s = snapshotOf({ cpuCores: 2, memoryMb: 1024, disks: [{ name: "vda", sizeBytes: 8e9, type: "hdd" }], facts: { cpu: { model: "QEMU" }, nics: [{ mac: "m", name: "eth0" }], firmware: "bios", bmc: null } });
-    expect(summarizeFacts(s)).toBe("2 CPUs (QEMU), 1024 MB, disks vda 8 GB hdd, 1 NICs, BIOS");
+    expect(summarizeFacts(s)).toBe("2 cores (QEMU), 1024 MB memory, disks vda 8 GB hdd, 1 NICs, BIOS");
   });
 });
 

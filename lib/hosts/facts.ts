@@ -70,14 +70,14 @@ export function snapshotOf(host: { cpuCores: number | null; memoryMb: number | n
   return { cpuCores: host.cpuCores, memoryMb: host.memoryMb, disks: host.disks, facts: host.facts };
 }
 
-/** A one-line summary for the timeline and the run's log. */
+/** A one-line summary for the timeline and the run's log; it begins as the run log's inventory line always has ("N cores, M MB memory, disks …"). */
 export function summarizeFacts(s: HostFactSnapshot): string {
   const f = s.facts as HostFacts;
   const gb = (b: number | undefined) => (b ? `${Math.round(b / 1e9)} GB` : "? GB");
   const disks = (s.disks as DiskFact[]).map((d) => `${d.name} ${gb(d.sizeBytes)}${d.type ? ` ${d.type}` : ""}`).join(", ");
   return [
-    `${s.cpuCores ?? "?"} CPUs${f.cpu?.model ? ` (${f.cpu.model})` : ""}`,
-    `${s.memoryMb ?? "?"} MB`,
+    `${s.cpuCores ?? "?"} cores${f.cpu?.model ? ` (${f.cpu.model})` : ""}`,
+    `${s.memoryMb ?? "?"} MB memory`,
     `disks ${disks || "none"}`,
     `${f.nics?.length ?? 0} NICs`,
     ...(f.firmware ? [f.firmware.toUpperCase()] : []),
