@@ -162,7 +162,7 @@ describe("Debian 12 netinstall", () => {
     const probe = await probeInstallerComponents(proxy);
     if (probe.status !== 200) {
       throw new Error(
-        `The Debian archive behind the proxy answers ${probe.status} for the installer's own packages (${probe.url}); Debian's installer loads partman, base-installer, grub-installer and its kernel modules as such .udeb files, so it cannot install from this archive. (docs/install-media.md: this machine's archive gateway serves .deb and .dsc files but no .udeb.)`,
+        `The Debian archive behind the proxy answers ${probe.status} for the installer's own packages (${probe.url}); Debian's installer loads partman, base-installer, grub-installer and its kernel modules as such .udeb files, so it cannot install from this archive. (docs/install-media.md: this machine's archive gateway serves .deb and .dsc files but answers 404 for most .udeb files.)`,
       );
     }
 

@@ -29,7 +29,7 @@ export type AptProxy = {
  * Whether the archive behind the proxy serves the installer's own packages (.udeb): Debian's
  * netboot installer downloads most of itself (partman, base-installer, grub-installer…) as
  * udebs from the mirror. Some archive gateways serve .deb and .dsc files but answer 404 for
- * every .udeb; the installer then stops at "Loading additional components". Answers one
+ * most .udeb files; the installer then stops at "Loading additional components". Answers one
  * udeb's URL, named by the archive's own installer index, and its status.
  */
 export async function probeInstallerComponents(proxy: AptProxy, mirror = "http://deb.debian.org/debian", suite = "bookworm"): Promise<{ url: string; status: number }> {
