@@ -11,12 +11,11 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import * as ramdiskRoute from "@/app/boot/ramdisk/[file]/route";
 import { getImageVersionRow } from "@/db/queries/images";
 import { ensureRamdisk } from "@/lib/boot/ramdisk";
 import { getImageStorage } from "@/lib/images/storage";
 import { stopJobSender } from "@/lib/jobs/enqueue";
-import { bootRoutes, seedReadyImage, startProvisioningSetup, waitFor as waitUntil, type ProvisioningSetup } from "@/test/harness/provisioning";
+import { bootAndRamdiskRoutes, seedReadyImage, startProvisioningSetup, waitFor as waitUntil, type ProvisioningSetup } from "@/test/harness/provisioning";
 import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";
 import { expectAppError } from "@/test/harness/fixtures";
@@ -49,14 +48,7 @@ beforeAll(async () => {
   setup = await startProvisioningSetup(t.db, { name: "qemu-fw", macByte: 0xd6 });
   // The machine reaches Kiln at the guestfwd address; the routes run on the test's port.
   setTestEnvDefaults({ KILN_BOOT_URL: GUEST_KILN_URL });
-  setup.server.setHandler(async (req) => {
-    const parts = new URL(req.url).pathname.split("/").filter(Boolean);
-    if (parts[0] === "boot" && parts[1] === "ramdisk" && parts.length === 3) {
-      const handler = (ramdiskRoute as unknown as Record<string, (r: Request, c: unknown) => Promise<Response>>)[req.method];
-      return handler ? handler(req, { params: Promise.resolve({ file: parts[2]! }) }) : new Response("method not allowed", { status: 405 });
-    }
-    return bootRoutes(req);
-  });
+  setup.server.setHandler(bootAndRamdiskRoutes);
 }, 600_000);
 
 afterAll(async () => {

@@ -10,7 +10,6 @@ import os from "node:os";
 import path from "node:path";
 import { zstdCompressSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import * as ramdiskRoute from "@/app/boot/ramdisk/[file]/route";
 import { getImageVersionRow, updateImageVersionFrom } from "@/db/queries/images";
 import { ensureRamdisk } from "@/lib/boot/ramdisk";
 import { computeBlockMap } from "@/lib/images/block-map";
@@ -19,7 +18,7 @@ import { stopJobSender } from "@/lib/jobs/enqueue";
 import { buildBootableImage } from "@/lib/lab/bootable-image";
 import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";
-import { bootRoutes, seedReadyImage, startProvisioningSetup, waitFor as waitUntil, type ProvisioningSetup } from "@/test/harness/provisioning";
+import { bootAndRamdiskRoutes, seedReadyImage, startProvisioningSetup, waitFor as waitUntil, type ProvisioningSetup } from "@/test/harness/provisioning";
 import { GUEST_KILN_URL, startVm, waitFor, type Vm } from "@/test/harness/qemu";
 import { getDeployment, startDeployment } from "./deployments";
 import { getNextBoot } from "./next-boot";
@@ -38,14 +37,7 @@ beforeAll(async () => {
   await ensureRamdisk({ dir: path.join(tmp, "ramdisk"), log: () => {} });
   setup = await startProvisioningSetup(t.db, { name: "qemu-sparse", macByte: 0xd7 });
   setTestEnvDefaults({ KILN_BOOT_URL: GUEST_KILN_URL });
-  setup.server.setHandler(async (req) => {
-    const parts = new URL(req.url).pathname.split("/").filter(Boolean);
-    if (parts[0] === "boot" && parts[1] === "ramdisk" && parts.length === 3) {
-      const handler = (ramdiskRoute as unknown as Record<string, (r: Request, c: unknown) => Promise<Response>>)[req.method];
-      return handler ? handler(req, { params: Promise.resolve({ file: parts[2]! }) }) : new Response("method not allowed", { status: 405 });
-    }
-    return bootRoutes(req);
-  });
+  setup.server.setHandler(bootAndRamdiskRoutes);
 }, 600_000);
 
 afterAll(async () => {

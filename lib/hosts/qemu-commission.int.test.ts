@@ -7,7 +7,6 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import * as ramdiskRoute from "@/app/boot/ramdisk/[file]/route";
 import { findHostByMac, listHostDeployments } from "@/db/queries/boot";
 import { getHostRow } from "@/db/queries/hosts";
 import { listHostFactVersions } from "@/db/queries/host-facts";
@@ -15,7 +14,7 @@ import { ensureRamdisk } from "@/lib/boot/ramdisk";
 import { stopJobSender } from "@/lib/jobs/enqueue";
 import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";
-import { bootRoutes, startProvisioningSetup, waitFor as waitUntil, type ProvisioningSetup } from "@/test/harness/provisioning";
+import { bootAndRamdiskRoutes, startProvisioningSetup, waitFor as waitUntil, type ProvisioningSetup } from "@/test/harness/provisioning";
 import { GUEST_KILN_URL, startVm, waitFor, type Vm } from "@/test/harness/qemu";
 import type { HostFacts } from "./facts";
 
@@ -31,14 +30,7 @@ beforeAll(async () => {
   await ensureRamdisk({ dir: path.join(tmp, "ramdisk"), log: () => {} });
   setup = await startProvisioningSetup(t.db, { name: "qemu-commission", macByte: 0xc3 });
   setTestEnvDefaults({ KILN_BOOT_URL: GUEST_KILN_URL });
-  setup.server.setHandler(async (req) => {
-    const parts = new URL(req.url).pathname.split("/").filter(Boolean);
-    if (parts[0] === "boot" && parts[1] === "ramdisk" && parts.length === 3) {
-      const handler = (ramdiskRoute as unknown as Record<string, (r: Request, c: unknown) => Promise<Response>>)[req.method];
-      return handler ? handler(req, { params: Promise.resolve({ file: parts[2]! }) }) : new Response("method not allowed", { status: 405 });
-    }
-    return bootRoutes(req);
-  });
+  setup.server.setHandler(bootAndRamdiskRoutes);
 }, 600_000);
 
 afterAll(async () => {

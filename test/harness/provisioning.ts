@@ -10,6 +10,7 @@ import path from "node:path";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as uploads from "@/app/api/uploads/[[...path]]/route";
+import * as ramdiskRoute from "@/app/boot/ramdisk/[file]/route";
 import { answerBootRequest } from "@/lib/boot/boot-service";
 import { createBootHandler } from "@/lib/boot-server/server";
 import { getAppDb, type Db } from "@/lib/db";
@@ -82,6 +83,19 @@ export async function bootRoutes(req: Request): Promise<Response> {
   // fetch decodes nothing here (no content-encoding); hand the answer back as the route server expects.
   const bodyless = req.method === "HEAD" || [204, 304].includes(res.status);
   return new Response(bodyless ? null : res.body, { status: res.status, headers: res.headers });
+}
+
+/**
+ * bootRoutes plus the portal's /boot/ramdisk/<file> route: what a real QEMU machine that boots
+ * Kiln's deploy ramdisk asks for (the QEMU tests' server handler).
+ */
+export async function bootAndRamdiskRoutes(req: Request): Promise<Response> {
+  const parts = new URL(req.url).pathname.split("/").filter(Boolean);
+  if (parts[0] === "boot" && parts[1] === "ramdisk" && parts.length === 3) {
+    const handler = (ramdiskRoute as unknown as Record<string, (r: Request, c: unknown) => Promise<Response>>)[req.method];
+    return handler ? handler(req, { params: Promise.resolve({ file: parts[2]! }) }) : new Response("method not allowed", { status: 405 });
+  }
+  return bootRoutes(req);
 }
 
 export type Reply = { status: number; text: string; json: () => any };
