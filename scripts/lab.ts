@@ -145,7 +145,7 @@ async function main(): Promise<void> {
       say(`Virtual lab: ${machines.length} QEMU machine${machines.length === 1 ? "" : "s"} in pool "${LAB_POOL}" (${firmware}, ${spec.memoryMb} MB, ${spec.diskGb} GB disk, software emulation), switched off until a run needs them.`);
       for (const m of machines) {
         const h = hosts.find((x) => x.name === m.name);
-        say(`  ${m.name}  ${m.mac}  ${(h?.state ?? "not registered").padEnd(11)}  serial console: ${relative(m.serialLog)}`);
+        say(`  ${m.name}  ${m.mac}  ${(h?.state ?? "not registered").padEnd(11)}  serial console: ${relative(m.serialLog)}${m.sshPort ? `  ssh: -p ${m.sshPort} 127.0.0.1` : ""}`);
       }
       say("");
       say("Try it:");
@@ -157,7 +157,8 @@ async function main(): Promise<void> {
       say(`  4. Watch its console: the host page's Console card → Connect (live, and you can type into it),`);
       say(`     or tail -f ${relative(path.join(labRoot(env.dataDir), "lab-01", "serial.log"))} (or the lab-NN you got).`);
       say(`     A deploy takes a few minutes under software emulation; then the machine boots its disk${image ? ` and prints "${image.marker}"` : ""}.`);
-      if (cloudImage) say(`  5. Or deploy ${LAB_CLOUD_IMAGE} with "cloud-init basics" under "cloud-init on first boot" (add your SSH key in your profile first): the run ends when cloud-init reports done (docs/cloud-init.md).`);
+      if (cloudImage) say(`  5. Or deploy ${LAB_CLOUD_IMAGE} with "cloud-init basics" under "cloud-init on first boot" (add your SSH key in your profile first): the run ends when cloud-init reports done (docs/cloud-init.md);`);
+      if (cloudImage) say(`     then log in with your key: ssh -p ${machines[0]?.sshPort ?? "220NN"} kiln@127.0.0.1 for lab-01 (22000 + the machine's number; QEMU forwards it to the machine's port 22).`);
       say("Ctrl-C stops the lab machines, then Kiln.");
     },
 

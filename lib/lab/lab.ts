@@ -41,6 +41,12 @@ export const GUEST_BOOT_URL = "http://10.0.2.100";
 /** 52:54:00 is QEMU's prefix; 4b:4c ("KL") keeps lab machines apart from other VMs. */
 const MAC_PREFIX = "52:54:00:4b:4c";
 export const MAX_LAB_MACHINES = 99;
+/**
+ * lab-NN's ssh is forwarded from this machine's 127.0.0.1:(22000 + NN) (QEMU's hostfwd): the
+ * address the guest reports (10.0.2.15) is QEMU's private network, unreachable from here, so a
+ * researcher who deployed the cloud image logs in through the forwarded port.
+ */
+export const LAB_SSH_BASE_PORT = 22000;
 const OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd";
 const OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd";
 /** sun_path is 108 bytes on Linux; QEMU refuses a longer socket path with an unhelpful message. */
@@ -95,6 +101,7 @@ export function planLabMachines(dataDir: string, spec: LabSpec): LabMachine[] {
       uefi: spec.uefi,
       memoryMb: spec.memoryMb,
       diskBytes: spec.diskGb * 1024 ** 3,
+      sshPort: LAB_SSH_BASE_PORT + i + 1,
     };
     if (Buffer.byteLength(machine.qmpSocket) > MAX_SOCKET_PATH || Buffer.byteLength(machine.serialSocket) > MAX_SOCKET_PATH) {
       throw new Error(`${machine.serialSocket} is too long for a socket path (at most ${MAX_SOCKET_PATH} bytes); use a shorter KILN_DATA_DIR`);
@@ -204,7 +211,7 @@ function desiredHost(m: LabMachine, poolId: string) {
     cpuCores: 1,
     memoryMb: m.memoryMb,
     disks: [{ name: "vda", sizeBytes: m.diskBytes, serial: m.name, model: "QEMU virtio disk" }],
-    notes: `Virtual lab machine (QEMU, software emulation). Serial console: ${m.serialLog}`,
+    notes: `Virtual lab machine (QEMU, software emulation). Serial console: ${m.serialLog}${m.sshPort ? `. Its ssh is forwarded from Kiln's machine: ssh -p ${m.sshPort} <user>@127.0.0.1 (the address it reports, 10.0.2.15, is QEMU's private network)` : ""}`,
     power: { driver: "qemu" as const, params: { qmpSocket: m.qmpSocket, launch: m.launch, serialSocket: m.serialSocket } },
   };
 }
