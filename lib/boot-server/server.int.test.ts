@@ -5,6 +5,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useTestDb } from "@/test/harness/database";
+import { setTestEnv } from "@/test/harness/env";
 import { seedBootLab, type BootLab } from "@/test/harness/boot-answers";
 import { stopRenderPool } from "@/lib/templates/render-pool";
 import { BootAnswers } from "./answers";
@@ -59,6 +60,9 @@ describe("the boot server's router", () => {
   });
 
   it("answers /boot/<mac> for a known host and an unknown MAC alike, and a readable 400 for a bad MAC", async () => {
+    // About idle answers: with commissioning on discovery (the default) an unknown MAC's first
+    // boot is its commissioning run instead (lib/hosts/commission.int.test.ts).
+    setTestEnv({ KILN_COMMISSION_ON_DISCOVERY: "false" });
     const known = await fetch(`${bootUrl}/boot/${lab.macs[0]!.replace(/:/g, "-")}`);
     const unknown = await fetch(`${bootUrl}/boot/52-54-00-5e-ff-ff`);
     expect(known.status).toBe(200);
