@@ -51,6 +51,8 @@ declare -A NEEDS=(
   [mke2fs]=e2fsprogs
   [ssh]=openssh-client
   [ssh-keygen]=openssh-client
+  # git http-backend serves the post-install tests their repositories (lib/deployments/post-install.int.test.ts)
+  [git]=git
   # builds /boot/efi/local-boot.efi, UEFI local boot's GRUB program (docs/uefi.md)
   [grub-mkstandalone]=grub-common
 )
