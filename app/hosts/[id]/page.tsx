@@ -205,7 +205,8 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
                 initial={latestRun}
                 lastEventId={feedPosition}
                 canStart={Boolean(host.lease)}
-                images={(images?.data ?? []).filter((i) => i.latestVersion !== null).map((i) => ({ id: i.id, name: i.name, latestVersion: i.latestVersion }))}
+                // The holder's own images first (the dialog preselects the first), then the shared ones.
+                images={(images?.data ?? []).filter((i) => i.latestVersion !== null).sort((a, b) => Number(b.canEdit) - Number(a.canEdit)).map((i) => ({ id: i.id, name: i.name, latestVersion: i.latestVersion }))}
                 captureTargets={(images?.data ?? []).filter((i) => i.canEdit).map((i) => ({ id: i.id, name: i.name, latestVersion: i.latestVersion }))}
                 templates={templates.map((t) => ({ id: t.id, name: t.name, kind: t.kind, format: t.format, variables: t.variables, postInstall: t.postInstall }))}
                 defaults={{
