@@ -24,6 +24,7 @@ import { setTestEnvDefaults } from "@/test/harness/env";
 import { ensureTestKernel } from "@/test/harness/kernel";
 import { GUEST_KILN_URL, startVm, waitFor, type Vm } from "@/test/harness/qemu";
 import { buildEfiLocalBoot, EFI_LOCAL_BOOT_PATH } from "./efi-local-boot";
+import { getProcessEnv } from "../env";
 
 const execFileAsync = promisify(execFile);
 const t = await useTestDb();
@@ -91,7 +92,7 @@ async function buildProbeDisk(): Promise<string> {
   const modules = "normal search search_fs_file chain echo part_msdos fat";
   await execFileAsync("grub-mkstandalone", ["--format=x86_64-efi", `--output=${probe}`, `--modules=${modules}`, `--install-modules=${modules}`, "--locales=", "--themes=", "--fonts=", `boot/grub/grub.cfg=${cfg}`]);
   const image = `${out}@@${PARTITION_START_SECTOR * 512}`;
-  const env = { ...process.env, MTOOLSRC: "/dev/null", MTOOLS_SKIP_CHECK: "1" };
+  const env = { ...getProcessEnv(), MTOOLSRC: "/dev/null", MTOOLS_SKIP_CHECK: "1" };
   await execFileAsync("mmd", ["-i", image, "::/EFI/systemd"], { env });
   await execFileAsync("mcopy", ["-i", image, SYSTEMD_BOOT_EFI, "::/EFI/systemd/systemd-bootx64.efi"], { env });
   await execFileAsync("mcopy", ["-o", "-i", image, probe, "::/EFI/BOOT/BOOTX64.EFI"], { env });
@@ -209,7 +210,7 @@ describe("UEFI local boot (OVMF + iPXE, OVMF's own network boot entries on)", ()
     const sbDisk = path.join(tmp, "secure-boot.raw");
     await fs.copyFile(disk, sbDisk);
     const image = `${sbDisk}@@${PARTITION_START_SECTOR * 512}`;
-    const env = { ...process.env, MTOOLSRC: "/dev/null", MTOOLS_SKIP_CHECK: "1" };
+    const env = { ...getProcessEnv(), MTOOLSRC: "/dev/null", MTOOLS_SKIP_CHECK: "1" };
     const diskCfg = path.join(tmp, "debian-grub.cfg");
     await fs.writeFile(diskCfg, `echo "${PROBE_LINE} (signed)"\nlinux /vmlinuz console=ttyS0,115200 panic=-1\ninitrd /initrd.img\nboot\n`);
     await execFileAsync("mcopy", ["-o", "-i", image, SHIM_SIGNED, "::/EFI/BOOT/BOOTX64.EFI"], { env });
@@ -246,7 +247,7 @@ describe("UEFI local boot (OVMF + iPXE, OVMF's own network boot entries on)", ()
     expect(at).toEqual([...at].sort((a, b) => a - b));
   }, 300_000);
 
-  it.runIf(process.env.KILN_UEFI_BASELINE === "1")("baseline: `exit 1` (the answer before) reaches the same loader only after OVMF's network entries", async () => {
+  it.runIf(getProcessEnv().KILN_UEFI_BASELINE === "1")("baseline: `exit 1` (the answer before) reaches the same loader only after OVMF's network entries", async () => {
     exitOnly = true;
     try {
       const r = await bootOnce({ mac: "52:54:00:ef:1b:03", diskPath: disk, ovmfNetworkStack: true, until: `${BOOTED_PREFIX} ${MARKER}`, timeoutMs: 180_000 });

@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getTemplateByBuiltinKey } from "@/db/queries/templates";
 import { addSshKey } from "@/lib/accounts/profile";
 import { ensureMedia } from "@/lib/boot/media";
-import { getEnv } from "@/lib/env";
+import { getEnv, getProcessEnv } from "@/lib/env";
 import { listHostAddresses } from "@/lib/hosts/addresses";
 import { stopJobSender } from "@/lib/jobs/enqueue";
 import { probeInstallerComponents, startAptProxy, type AptProxy } from "@/test/harness/apt-proxy";
@@ -39,8 +39,8 @@ setTestEnvDefaults({ KILN_DATA_DIR: path.join(tmp, "data") });
 // Where the guest finds the proxy: an address of slirp's network carried to apt-cacher-ng.
 const PROXY_GUEST = { address: "10.0.2.101", port: 3142 };
 // KILN_INSTALL_CPUS: the installer's vCPUs (TCG runs one host thread each; 2 by default).
-const CPUS = Number(process.env.KILN_INSTALL_CPUS ?? 2);
-const INSTALL_TIMEOUT_MS = Number(process.env.KILN_INSTALL_TIMEOUT_MINUTES ?? 120) * 60_000;
+const CPUS = Number(getProcessEnv().KILN_INSTALL_CPUS ?? 2);
+const INSTALL_TIMEOUT_MS = Number(getProcessEnv().KILN_INSTALL_TIMEOUT_MINUTES ?? 120) * 60_000;
 
 // The installer's progress titles (DEBIAN_FRONTEND=text prints them on the serial console), in
 // order: the first time each shows is the start of a phase.
