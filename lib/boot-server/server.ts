@@ -57,7 +57,7 @@ function sendError(res: http.ServerResponse, e: unknown, where: string): void {
   send(res, status, JSON.stringify(body), "application/json");
 }
 
-/** A web Response (ramdisk files) onto the node response, streaming its body. */
+/** A web Response (the files answerFile serves) onto the node response, streaming its body. */
 async function sendWeb(res: http.ServerResponse, web: Response): Promise<void> {
   const headers: Record<string, string> = {};
   web.headers.forEach((v, k) => (headers[k === "x-kiln-content-length" ? "content-length" : k] = v));
@@ -67,6 +67,30 @@ async function sendWeb(res: http.ServerResponse, web: Response): Promise<void> {
   body.once("error", () => res.destroy());
   res.once("close", () => body.destroy());
   body.pipe(res);
+}
+
+/** A path segment decoded; a malformed escape stays as sent, and then names nothing served (404). */
+function decodePart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
+/**
+ * GET or HEAD of a file machines fetch (the ramdisk, UEFI local boot's GRUB, install media):
+ * `serve` answers with a web Response (lib/boot/serve-file.ts and its kin), streamed onto `res`.
+ */
+function answerFile(req: http.IncomingMessage, res: http.ServerResponse, what: string, where: string, serve: (headers: Headers) => Promise<Response>): void {
+  const method = req.method ?? "GET";
+  if (method !== "GET" && method !== "HEAD") return send(res, 405, `${what} is fetched with GET.\n`);
+  const headers = new Headers();
+  for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
+  serve(headers).then(
+    (web) => sendWeb(res, web),
+    (e) => sendError(res, e, where),
+  );
 }
 
 function readNodeText(req: http.IncomingMessage, limit: number): Promise<string> {
@@ -88,12 +112,7 @@ export function createBootHandler(o: BootServerOptions): http.RequestListener {
   const stats = o.stats ?? new RequestStats();
 
   const answerMac = (req: http.IncomingMessage, res: http.ServerResponse, rawMac: string, query: string): void => {
-    let mac: string;
-    try {
-      mac = decodeURIComponent(rawMac);
-    } catch {
-      mac = rawMac;
-    }
+    const mac = decodePart(rawMac);
     const hint = query ? new URLSearchParams(query).get("hostname") : null;
     const done = (a: BootAnswer) => {
       res.writeHead(a.status, { "content-type": a.contentType, "cache-control": "no-store", "content-length": Buffer.byteLength(a.body) });
@@ -122,41 +141,16 @@ export function createBootHandler(o: BootServerOptions): http.RequestListener {
           return answerMac(req, res, parts[2]!, query);
         }
         if (parts.length === 4 && parts[2] === "ramdisk") {
-          if (method !== "GET" && method !== "HEAD") return send(res, 405, "The ramdisk is fetched with GET.\n");
-          let file: string;
-          try {
-            file = decodeURIComponent(parts[3]!);
-          } catch {
-            file = parts[3]!;
-          }
-          const headers = new Headers();
-          for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
-          serveRamdiskFile({ dir: o.ramdiskDir, file, method, headers }).then(
-            (web) => sendWeb(res, web),
-            (e) => sendError(res, e, "ramdisk"),
-          );
-          return;
+          return answerFile(req, res, "The ramdisk", "ramdisk", (headers) => serveRamdiskFile({ dir: o.ramdiskDir, file: decodePart(parts[3]!), method, headers }));
         }
         if (parts.length === 4 && parts[2] === "efi") {
-          if (method !== "GET" && method !== "HEAD") return send(res, 405, "The EFI local-boot program is fetched with GET.\n");
-          const headers = new Headers();
-          for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
-          serveEfiFile({ file: parts[3]!, method, headers }).then(
-            (web) => sendWeb(res, web),
-            (e) => sendError(res, e, "efi"),
-          );
-          return;
+          return answerFile(req, res, "The EFI local-boot program", "efi", (headers) => serveEfiFile({ file: decodePart(parts[3]!), method, headers }));
         }
         // Before the run's files (/boot/<mac>/<token>/<file>, as many parts): "media" is no MAC.
         if (parts.length === 5 && parts[2] === "media") {
-          if (method !== "GET" && method !== "HEAD") return send(res, 405, "Install media is fetched with GET.\n");
-          const headers = new Headers();
-          for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
-          serveMediaFile({ dir: o.mediaDir ?? "/nonexistent", set: parts[3]!, file: parts[4]!, method, headers }).then(
-            (web) => sendWeb(res, web),
-            (e) => sendError(res, e, "media"),
+          return answerFile(req, res, "Install media", "media", (headers) =>
+            serveMediaFile({ dir: o.mediaDir ?? "/nonexistent", set: decodePart(parts[3]!), file: decodePart(parts[4]!), method, headers }),
           );
-          return;
         }
         if (parts.length === 5) {
           answerAgentRequest(o.db, { method, mac: parts[2]!, token: parts[3]!, file: parts[4]!, contentType: req.headers["content-type"] ?? null, readText: (limit) => readNodeText(req, limit) }).then(
