@@ -15,6 +15,7 @@ import { GRUB_FS_LIST, GRUB_MODULES, LOCAL_BOOT_GRUB_CFG } from "@/boot/efi/loca
 import { AppError } from "../errors";
 import { getProcessEnv } from "../env";
 import { CONTENT_LENGTH_HEADER } from "../http/context";
+import { noneMatch } from "../images/range";
 
 const execFileAsync = promisify(execFile);
 
@@ -163,7 +164,7 @@ export async function serveEfiFile(p: { file: string; method: string; headers: H
   if (!b.ok) throw new AppError("unavailable", b.reason);
   const etag = `"${b.sha256.slice(0, 32)}"`;
   const headers = new Headers({ "Content-Type": "application/efi", ETag: etag, "Cache-Control": "no-cache", "Content-Length": String(b.bytes.length), [CONTENT_LENGTH_HEADER]: String(b.bytes.length) });
-  if ((p.headers.get("if-none-match") ?? "").split(",").some((t) => t.trim() === etag)) return new Response(null, { status: 304, headers });
+  if (noneMatch(p.headers.get("if-none-match"), etag)) return new Response(null, { status: 304, headers });
   if (p.method === "HEAD") return new Response(null, { status: 200, headers });
   return new Response(new Uint8Array(b.bytes), { status: 200, headers });
 }
