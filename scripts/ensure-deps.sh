@@ -9,7 +9,7 @@
 # are downloaded as packages), curl and the CA bundle, iproute2 and dnsmasq-base (a private lab network
 # booted through the admin page's DHCP snippets), OpenStack Swift (python3-swift: an S3 service for
 # the S3 image backend's test). With --bench it also
-# installs nginx-light, the baseline of bench/boot-storm. With --install (npm run test:install)
+# installs nginx-light, the baseline of bench/boot-storm, and the load tools wrk and pgbench. With --install (npm run test:install)
 # it also installs the Debian installer's netboot images (the media Kiln serves) and apt-cacher-ng
 # (the test runs its own instance on a loopback port; a system service the package may start is
 # not used).
@@ -75,6 +75,9 @@ declare -A FILES=(
 )
 if [[ "${1:-}" == "--bench" ]]; then
   NEEDS[nginx]=nginx-light
+  # the load tools: wrk for HTTP, pgbench for the raw SQL baselines (bench/hardware-criteria.ts)
+  NEEDS[wrk]=wrk
+  NEEDS[pgbench]=postgresql-client
 fi
 if [[ "${1:-}" == "--install" ]]; then
   NEEDS[apt-cacher-ng]=apt-cacher-ng
