@@ -18,7 +18,7 @@ import { normalizeMac } from "../hosts/mac";
 import { getLogger } from "../log";
 import { BootWrites, isConnectionError } from "./writes";
 import { getEnv } from "../env";
-import { commissionOnArrival, isArrivalCommissionDue } from "../hosts/commission";
+import { commissionOnArrival } from "../hosts/commission";
 
 export type { BootAnswer } from "../boot/boot-service";
 export type BootRequest = { mac: string; hostnameHint: string | null; sourceIp: string | null };
@@ -230,7 +230,7 @@ export class BootAnswers {
         const { host } = found;
         load.hostId = host.id;
         // A new machine recorded without its commissioning run (a crash in between): made now.
-        if (this.commissionOnArrival && (await isArrivalCommissionDue(this.db, host))) await commissionOnArrival(this.db, host, new Date(this.nowMs()));
+        if (this.commissionOnArrival) await commissionOnArrival(this.db, host, new Date(this.nowMs()));
         const plan = await loadHostBootPlan(this.db, { host, mac, now: new Date(this.nowMs()) });
         const entry: HostEntry = { kind: "host", hostId: host.id, lastSeenAt: host.lastSeenAt, sourceIp: host.sourceIp, plan };
         // A run that cannot be rendered fails now, once; its change is announced and the next request reads again.

@@ -28,7 +28,7 @@ import { insertHostEvents } from "@/db/queries/hosts";
 import { failFromBoot, noteBootRequest, noteFileFetched, reportFinished } from "../deployments/agent";
 import { loadBootDecision } from "../deployments/next-boot";
 import { siteBootUrlOf } from "../sites/sites";
-import { commissionOnArrival, isArrivalCommissionDue } from "../hosts/commission";
+import { commissionOnArrival } from "../hosts/commission";
 
 export type BootAnswer = { status: number; body: string; contentType: string };
 
@@ -114,8 +114,9 @@ export async function answerBootRequest(db: Db, req: { mac: string; hostnameHint
     if (!(await discoverHost(db, { mac, hint: cleanHint(req.hostnameHint), sourceIp: req.sourceIp, now }))) return LOCAL_BOOT_ANSWER;
     found = await findHostByMac(db, mac);
     if (!found) return LOCAL_BOOT_ANSWER;
-  } else if (await isArrivalCommissionDue(db, found.host)) {
+  } else {
     // Recorded before its run was made (a crash in between, or commissioning was off then).
+    // Known hosts past "new" cost nothing here: commissionOnArrival looks at the row first.
     await commissionOnArrival(db, found.host, now);
   }
   const { host } = found;
