@@ -1,6 +1,7 @@
 // A real machine for tests: QEMU with SeaBIOS (or OVMF for UEFI) and its iPXE NIC ROM,
 // network-booting against Kiln. User-mode networking, restricted: the guest reaches
-// nothing but Kiln, through a guestfwd to 10.0.2.100:80 (see ../shared/LAB.md).
+// nothing but Kiln, through a guestfwd to 10.0.2.100:80 (see ../shared/LAB.md), and the
+// further addresses a test forwards; or, with `tap`, a real network (test/harness/lab-network.ts).
 import { spawn, type ChildProcess } from "node:child_process";
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import fs from "node:fs/promises";
@@ -11,14 +12,14 @@ export const GUEST_KILN_URL = "http://10.0.2.100";
 
 export type Vm = { process: ChildProcess; serial: () => string; stop: () => Promise<void>; dir: string };
 
-function findBusybox(): string {
+export function findBusybox(): string {
   for (const p of ["/bin/busybox", "/usr/bin/busybox"]) if (existsSync(p)) return p;
   throw new Error("busybox is missing: run `bash scripts/ensure-deps.sh` (it installs busybox-static)");
 }
 
 export async function startVm(opts: {
   mac: string;
-  /** Kiln's port on 127.0.0.1. Without it the machine has no NIC (a disk-only boot). */
+  /** Kiln's port on 127.0.0.1 (user-mode networking). Without it or `tap` the machine has no NIC (a disk-only boot). */
   kilnPort?: number;
   uefi?: boolean;
   diskPath?: string;
@@ -48,7 +49,8 @@ export async function startVm(opts: {
    * A real network instead of user-mode: the NIC on tap device `ifname` inside network namespace
    * `netns` (test/harness/lab-network.ts), QEMU itself started in that namespace. `optionRom:
    * false` removes the NIC's iPXE ROM, so the firmware's own PXE client boots (OVMF; SeaBIOS has
-   * none).
+   * none). Takes the place of user-mode networking: kilnPort, bootfile, sshPort and
+   * guestForwards do not apply.
    */
   tap?: { netns: string; ifname: string; optionRom?: boolean };
   /** Appended to QEMU's arguments. */
@@ -64,7 +66,6 @@ export async function startVm(opts: {
   const disk = opts.diskPath ?? path.join(dir, "disk.raw");
   if (!opts.diskPath) writeFileSync(disk, Buffer.alloc(0)), await fs.truncate(disk, (opts.diskSizeMb ?? 64) * 1024 * 1024);
   const serialFile = path.join(dir, "serial.log");
-  const bootfile = opts.bootfile ?? `${GUEST_KILN_URL}/boot/chain.ipxe`;
   const args = [
     "-accel", "tcg",
     "-m", String(opts.memoryMb ?? 256),
@@ -76,19 +77,8 @@ export async function startVm(opts: {
     "-no-reboot",
   ];
   const [nicIndex, diskIndex] = opts.bootFirst === "disk" ? [2, 1] : [1, 2];
-  if (opts.kilnPort !== undefined) {
-    args.push(
-      // A plain guestfwd carries one connection only; a command per connection carries them all.
-      "-netdev", `user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:80-cmd:${findBusybox()} nc 127.0.0.1 ${opts.kilnPort},bootfile=${bootfile}${opts.sshPort ? `,hostfwd=tcp:127.0.0.1:${opts.sshPort}-:22` : ""}${(opts.guestForwards ?? []).map((f) => `,guestfwd=tcp:${f.address}:${f.port}-cmd:${findBusybox()} nc 127.0.0.1 ${f.hostPort}`).join("")}`,
-      "-device", `virtio-net-pci,netdev=n0,mac=${opts.mac},bootindex=${nicIndex}`,
-    );
-  }
-  if (opts.tap) {
-    args.push(
-      "-netdev", `tap,id=n0,ifname=${opts.tap.ifname},script=no,downscript=no`,
-      "-device", `virtio-net-pci,netdev=n0,mac=${opts.mac},bootindex=${nicIndex}${opts.tap.optionRom === false ? ",romfile=" : ""}`,
-    );
-  }
+  const netdev = opts.tap ? `tap,id=n0,ifname=${opts.tap.ifname},script=no,downscript=no` : opts.kilnPort !== undefined ? userNetdev(opts.kilnPort, opts) : null;
+  if (netdev) args.push("-netdev", netdev, "-device", `virtio-net-pci,netdev=n0,mac=${opts.mac},bootindex=${nicIndex}${opts.tap?.optionRom === false ? ",romfile=" : ""}`);
   args.push("-drive", `file=${disk},format=raw,if=none,id=disk0`, "-device", `virtio-blk-pci,drive=disk0,bootindex=${diskIndex}`);
   (opts.extraDisks ?? []).forEach((file, i) => args.push("-drive", `file=${file},format=raw,if=none,id=disk${i + 1}`, "-device", `virtio-blk-pci,drive=disk${i + 1}`));
   if (opts.direct) args.push("-kernel", opts.direct.kernel, "-initrd", opts.direct.initrd, "-append", opts.direct.append);
@@ -126,6 +116,18 @@ export async function startVm(opts: {
       await fs.rm(dir, { recursive: true, force: true }).catch(() => {});
     },
   };
+}
+
+/** User-mode networking: Kiln at 10.0.2.100:80 and the test's further forwards, and the guest's ssh from loopback. */
+function userNetdev(kilnPort: number, opts: { bootfile?: string; sshPort?: number; guestForwards?: { address: string; port: number; hostPort: number }[] }): string {
+  const forwards = [{ address: "10.0.2.100", port: 80, hostPort: kilnPort }, ...(opts.guestForwards ?? [])];
+  return [
+    "user,id=n0,restrict=on",
+    `bootfile=${opts.bootfile ?? `${GUEST_KILN_URL}/boot/chain.ipxe`}`,
+    // A plain guestfwd carries one connection only; a command per connection carries them all.
+    ...forwards.map((f) => `guestfwd=tcp:${f.address}:${f.port}-cmd:${findBusybox()} nc 127.0.0.1 ${f.hostPort}`),
+    ...(opts.sshPort ? [`hostfwd=tcp:127.0.0.1:${opts.sshPort}-:22`] : []),
+  ].join(",");
 }
 
 /** Polls `check` until it returns a value, or fails with what the VM printed. */
