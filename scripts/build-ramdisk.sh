@@ -78,8 +78,9 @@ for f in "$SRC/init" "$SRC/udhcpc.script"; do [[ -f "$f" ]] || die "missing $f";
 # --- package versions -----------------------------------------------------------------------
 # linux-image-amd64 depends on exactly one kernel package, at its own version. One apt-cache
 # call (over a second where apt keeps no binary cache, as in Debian's container images), and its
-# answer is remembered until apt's package lists or sources change.
-apt_state() { { stat -c '%n %s %Y' /var/lib/apt/lists/*_Packages* /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null || true; } | sha256sum | cut -c1-16; }
+# answer is remembered until apt's package lists or sources change, or the question does (a tool
+# package added or removed).
+apt_state() { { stat -c '%n %s %Y' /var/lib/apt/lists/*_Packages* /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null || true; echo "${TOOL_PACKAGES[*]}"; } | sha256sum | cut -c1-16; }
 resolve_packages() {
   apt-cache show --no-all-versions linux-image-amd64 busybox-static 2>/dev/null | awk '
     /^Package: / { pkg = $2 }
@@ -118,8 +119,6 @@ mkdir -p "$CACHE"
 RESOLVED="$CACHE/apt-resolved"
 state=$(apt_state)
 [[ -f "$RESOLVED" ]] && { read -r rstate KPKG KVER BBVER; mapfile -t USERSPACE; } <"$RESOLVED"
-# A tool package added since the answer was remembered (same apt state) needs a new answer.
-for p in "${TOOL_PACKAGES[@]}"; do printf '%s\n' "${USERSPACE[@]}" | grep -q "^$p " || rstate=stale; done
 if [[ "${rstate:-}" != "$state" || -z "${BBVER:-}" || ${#USERSPACE[@]} -lt ${#TOOL_PACKAGES[@]} ]]; then
   read -r KPKG KVER BBVER < <(resolve_packages) || true
   if [[ -z "${BBVER:-}" && $(id -u) -eq 0 ]]; then
