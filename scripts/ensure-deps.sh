@@ -4,11 +4,13 @@
 # with its iPXE ROMs and OVMF plus busybox (real network boots), OpenIPMI's BMC simulator
 # and ipmitool (IPMI power), wakeonlan (a second Wake-on-LAN sender to compare with), syslinux, mtools,
 # dosfstools, systemd-boot-efi and zstd (lib/lab's bootable test image and its .zst), grub-common and
-# grub-efi-amd64-bin (UEFI local boot's GRUB program, which Kiln builds at start: docs/uefi.md), and what
+# grub-efi-amd64-bin (UEFI local boot's GRUB program, which Kiln builds at start: docs/uefi.md) with
+# shim-signed and grub-efi-amd64-signed (the Secure Boot chain the UEFI local-boot test boots), and what
 # scripts/build-ramdisk.sh needs (cpio, kmod's depmod, zstd and xz; the ramdisk's own tools
 # are downloaded as packages), curl and the CA bundle, iproute2 and dnsmasq-base (a private lab network
-# booted through the admin page's DHCP snippets), OpenStack Swift (python3-swift: an S3 service for
-# the S3 image backend's test). With --bench it also
+# booted through the admin page's DHCP snippets), debootstrap, e2fsprogs and openssh-client (the
+# cloud-init tests' Debian 12 cloud image, and logging in to it), git (post-install repositories),
+# OpenStack Swift (python3-swift: an S3 service for the S3 image backend's test). With --bench it also
 # installs nginx-light, the baseline of bench/boot-storm, and the load tools wrk and pgbench. With --install (npm run test:install)
 # it also installs the Debian installer's netboot images (the media Kiln serves) and apt-cacher-ng
 # (the test runs its own instance on a loopback port; a system service the package may start is
