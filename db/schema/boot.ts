@@ -150,10 +150,12 @@ export const deployments = pgTable(
     // boot with a halt (lib/deployments/next-boot.ts) until a new run, or until the holder or an
     // administrator chooses to boot the disk anyway: then this is set.
     diskBootAllowedAt: timestamp("disk_boot_allowed_at", { withTimezone: true }),
-    // An image deploy with cloud-init: set when the agent reported the image written and
-    // verified, while the run goes on waiting for the installed system's "done" (first_boot).
-    // From then its network boot answers "boot the disk" (a column of the run, not of its steps,
-    // so the boot servers' change notice (0011/0012) drops their remembered answer).
+    // A run with a first_boot step (an image deploy with cloud-init, an install with post-install):
+    // set when the agent or installer reported its disk done, while the run goes on waiting for
+    // the installed system's "done". From then its network boot answers "boot the disk". The same
+    // fact as first_boot having started, but a step change of an active run is not announced
+    // (0012): only a change of the run's row wakes the boot servers' NOTIFY trigger, so they drop
+    // their remembered answer (the run's script) instead of booting the ramdisk again.
     diskWrittenAt: timestamp("disk_written_at", { withTimezone: true }),
   },
   (t) => [

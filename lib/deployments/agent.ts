@@ -326,18 +326,19 @@ export async function reportFinished(db: Db, p: { mac: string; token: string; ou
       // call sends `ip -o link; ip -o addr` as text or `{ addresses }`; the deploy agent's come
       // with its inventory.
       const reported = typeof p.body === "string" ? parseIpOutput(p.body) : cleanReported(info.addresses ?? []);
-      // An image deploy with cloud-init has two "done"s on the same URL: the agent's (the image is
-      // written) and then the installed system's (cloud-init ran). Which one this is follows from
-      // where the run is: before first_boot it is the agent's.
+      // A run with first_boot (an image deploy with cloud-init, an install with post-install) has
+      // two "done"s on the same URL: the agent's or installer's (the disk is written) and then the
+      // installed system's. Which one this is follows from where the run is: before first_boot it
+      // is the first.
       const firstBoot = ctx.run.steps.find((s) => s.name === "first_boot");
-      const fromAgent = firstBoot !== undefined && firstBoot.state === "pending";
-      const installed = d.action === "install" || (firstBoot !== undefined && !fromAgent);
+      const diskDone = firstBoot !== undefined && firstBoot.state === "pending";
+      const installed = d.action === "install" || (firstBoot !== undefined && !diskDone);
       await recordHostAddresses(ctx.tx, { hostId: found.host.id, source: installed ? "installed" : "agent", addresses: reported, at: now });
       if (d.action === "capture_disk") return settleCapture(ctx, info);
       if (info.sha256 || info.bytes !== undefined) await appendLog(ctx, "agent", [`done: ${info.bytes ?? "?"} bytes${info.sha256 ? `, sha256 ${info.sha256}` : ""}`]);
       if (info.bytes !== undefined) ctx.run.deployment = (await updateDeploymentRow(ctx.tx, d.id, { bytesWritten: Math.max(d.bytesWritten, info.bytes), progressAt: now }))!;
       if (d.action === "wipe_disk") await recordErasure(ctx, found, info.erased ?? []);
-      if (fromAgent) {
+      if (diskDone) {
         ctx.run.deployment = (await updateDeploymentRow(ctx.tx, d.id, { diskWrittenAt: now }))!;
         // The step before first_boot: verify for an image deploy, install for an installer.
         const before = ctx.run.steps[ctx.run.steps.indexOf(firstBoot!) - 1]!;
