@@ -359,7 +359,17 @@ export async function offerBuiltCloudImage(db: Db, p: { projectRoot: string; cac
   const cacheDir = p.cacheDir ?? path.join(env.XDG_CACHE_HOME || path.join(env.HOME ?? "/root", ".cache"), "kiln");
   const file = path.join(cacheDir, "cloud-image", hash, "debian-12-cloud.img.zst");
   if (!existsSync(file)) return null;
-  const notes = `scripts/build-cloud-image.sh ${hash}`;
+  return importCloudImageBuild(db, { file, inputHash: hash });
+}
+
+/**
+ * The built file (scripts/build-cloud-image.sh, its input hash) as a version of the public
+ * "Debian 12 (cloud image)", created when missing: imported like the lab's demo image (no upload,
+ * block map recorded), unless the latest version already is this build. The lab and the tests'
+ * harness (test/harness/debian-cloud-image.ts) both import it this way.
+ */
+export async function importCloudImageBuild(db: Db, p: { file: string; inputHash: string }): Promise<{ imageId: string; version: number; created: boolean }> {
+  const notes = `scripts/build-cloud-image.sh ${p.inputHash}`;
   const found = (await listImages(db, SYSTEM, { q: LAB_CLOUD_IMAGE, per_page: 100 })).data.find((i) => i.name === LAB_CLOUD_IMAGE && i.visibility === "public" && i.ownerUserId === null);
   if (found?.latestVersion && (await getImageVersionRow(db, { imageId: found.id, version: found.latestVersion }))?.notes === notes) {
     return { imageId: found.id, version: found.latestVersion, created: false };
@@ -371,7 +381,7 @@ export async function offerBuiltCloudImage(db: Db, p: { projectRoot: string; cac
       visibility: "public",
       description: "Debian 12 with cloud-init, built from Debian's packages (scripts/build-cloud-image.sh). Deploy it with a cloud-init template: the installed system gets your SSH keys on first boot.",
     }));
-  const v = await importImageVersion(db, SYSTEM, { imageId: image.id, file, notes });
+  const v = await importImageVersion(db, SYSTEM, { imageId: image.id, file: p.file, notes });
   return { imageId: image.id, version: v.version, created: true };
 }
 

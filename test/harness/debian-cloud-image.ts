@@ -25,15 +25,13 @@ import net from "node:net";
 import path from "node:path";
 import { promisify } from "node:util";
 import type { Db } from "@/lib/db";
-import { SYSTEM } from "@/lib/audit/audit";
-import { createImage, listImages } from "@/lib/images/images";
-import { importImageVersion } from "@/lib/images/import";
+import { importCloudImageBuild, LAB_CLOUD_IMAGE } from "@/lib/lab/lab";
 
 const execFileP = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const SCRIPT = path.join(ROOT, "scripts/build-cloud-image.sh");
 
-export const CLOUD_IMAGE_NAME = "Debian 12 (cloud image)";
+export const CLOUD_IMAGE_NAME = LAB_CLOUD_IMAGE;
 /** Debian with cloud-init (Python) under TCG: 512 MB boots, slowly; 1 GB leaves room. */
 export const CLOUD_IMAGE_MEMORY_MB = 1024;
 /** The image's disk plus room for cloud-init's growpart to grow its root into. */
@@ -76,22 +74,14 @@ export async function ensureDebianCloudImage(opts: { log?: (line: string) => voi
 }
 
 /**
- * The public image "Debian 12 (cloud image)" with the cached file as a ready version (imported
- * as the lab's demo image is: no upload, block map recorded). Found by name when it exists.
+ * The public image "Debian 12 (cloud image)" with the cached file as a ready version, imported
+ * as the lab imports it (lib/lab/lab.ts): no upload, block map recorded, reused when its latest
+ * version is this build.
  */
 export async function importDebianCloudImage(db: Db, image?: DebianCloudImage): Promise<{ imageId: string; version: number }> {
   const img = image ?? (await ensureDebianCloudImage());
-  const found = (await listImages(db, SYSTEM, { q: CLOUD_IMAGE_NAME, per_page: 100 })).data.find((i) => i.name === CLOUD_IMAGE_NAME && i.ownerUserId === null);
-  if (found?.latestVersion) return { imageId: found.id, version: found.latestVersion };
-  const created =
-    found ??
-    (await createImage(db, SYSTEM, {
-      name: CLOUD_IMAGE_NAME,
-      visibility: "public",
-      description: "Debian 12 with cloud-init, built from Debian's packages (scripts/build-cloud-image.sh). Deploy it with a cloud-init template: the installed system gets your SSH keys on first boot.",
-    }));
-  const v = await importImageVersion(db, SYSTEM, { imageId: created.id, file: img.path, notes: `scripts/build-cloud-image.sh ${img.manifest.inputHash}` });
-  return { imageId: created.id, version: v.version };
+  const { imageId, version } = await importCloudImageBuild(db, { file: img.path, inputHash: img.manifest.inputHash });
+  return { imageId, version };
 }
 
 /** A fresh ed25519 key pair in `dir` (ssh-keygen, no passphrase). */
