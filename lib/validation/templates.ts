@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { INT32_MAX, positiveInt32Schema, recordSchema, RUN_ACTIONS, RUN_STATES, timestampSchema, uuidSchema } from "./common";
 import { macSchema } from "./inventory";
+import { POST_INSTALL_KINDS } from "@/boot/post-install";
 import { postInstallSchema } from "./post-install";
 
 export const TEMPLATE_FORMATS = ["ipxe", "preseed", "kickstart", "cloud-init", "script"] as const;
@@ -94,7 +95,7 @@ const templateFields = {
 const variableViewSchema = z.object({ name: z.string(), description: z.string().optional(), default: z.string().optional() });
 export const templateViewSchema = z.object(templateFields);
 const postInstallViewSchema = z
-  .object({ gitUrl: z.string(), ref: z.string(), path: z.string(), kind: z.enum(["script", "ansible-playbook"]) })
+  .object({ gitUrl: z.string(), ref: z.string(), path: z.string(), kind: z.enum(POST_INSTALL_KINDS) })
   .nullable()
   .describe("The version's default post-install repository (docs/post-install.md), or null.");
 export const templateListResponseSchema = z.object({
