@@ -1,17 +1,12 @@
 import { sql } from "drizzle-orm";
 import { bigserial, integer, jsonb, pgEnum, pgTable, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { deployments } from "./boot";
-import { hosts } from "./inventory";
+import { hosts, type HostRow } from "./inventory";
 
 export const hostFactSource = pgEnum("host_fact_source", ["commission", "deploy"]);
 
-/** What one inventory said about a host, whole (hosts.cpu_cores/memory_mb/disks/facts hold the newest). */
-export type HostFactSnapshot = {
-  cpuCores: number | null;
-  memoryMb: number | null;
-  disks: unknown[];
-  facts: Record<string, unknown>;
-};
+/** What one inventory said about a host, whole: the hosts columns that hold the newest, as they were then. */
+export type HostFactSnapshot = Pick<HostRow, "cpuCores" | "memoryMb" | "disks" | "facts">;
 
 // Every inventory a host's agent reported, numbered per host, so its page can say what changed
 // since last time (a disk swapped, memory added). One row per run: an agent that reports again

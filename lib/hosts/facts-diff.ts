@@ -47,8 +47,8 @@ export function diffFacts(before: HostFactSnapshot, after: HostFactSnapshot): Fa
   scalar("memory (MB)", before.memoryMb, after.memoryMb);
   compareFields(out, "CPU", fa.cpu, fb.cpu);
 
-  const disksA = new Map((before.disks as DiskFact[]).map((d) => [diskKey(d), d]));
-  const disksB = new Map((after.disks as DiskFact[]).map((d) => [diskKey(d), d]));
+  const disksA = new Map(before.disks.map((d) => [diskKey(d), d]));
+  const disksB = new Map(after.disks.map((d) => [diskKey(d), d]));
   for (const [k, d] of disksA) {
     const n = disksB.get(k);
     if (!n) out.push({ kind: "removed", what: `disk ${d.name}`, before: describeDisk(d), after: null });

@@ -66,7 +66,7 @@ export function factsFromInventory(inv: AgentInventory, previous: Record<string,
 }
 
 /** The whole of what Kiln knows of a host's hardware, as a version keeps it. */
-export function snapshotOf(host: { cpuCores: number | null; memoryMb: number | null; disks: DiskFact[]; facts: Record<string, unknown> }): HostFactSnapshot {
+export function snapshotOf(host: HostFactSnapshot): HostFactSnapshot {
   return { cpuCores: host.cpuCores, memoryMb: host.memoryMb, disks: host.disks, facts: host.facts };
 }
 
@@ -74,7 +74,7 @@ export function snapshotOf(host: { cpuCores: number | null; memoryMb: number | n
 export function summarizeFacts(s: HostFactSnapshot): string {
   const f = s.facts as HostFacts;
   const gb = (b: number | undefined) => (b ? `${Math.round(b / 1e9)} GB` : "? GB");
-  const disks = (s.disks as DiskFact[]).map((d) => `${d.name} ${gb(d.sizeBytes)}${d.type ? ` ${d.type}` : ""}`).join(", ");
+  const disks = s.disks.map((d) => `${d.name} ${gb(d.sizeBytes)}${d.type ? ` ${d.type}` : ""}`).join(", ");
   return [
     `${s.cpuCores ?? "?"} cores${f.cpu?.model ? ` (${f.cpu.model})` : ""}`,
     `${s.memoryMb ?? "?"} MB memory`,
