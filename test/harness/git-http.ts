@@ -4,6 +4,7 @@
 // server give). Plus the helpers to make a repository and to run Kiln's rendered post-install
 // commands under a test root instead of /.
 import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
 import fs from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -96,8 +97,8 @@ export function makeRepo(root: string, name: string, files: Record<string, strin
   const git = (...args: string[]) => execFileSync("git", ["-C", dir, ...args], { encoding: "utf8", env: { ...getProcessEnv(), GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } }).trim();
   execFileSync("git", ["init", "-q", "-b", branch, dir]);
   for (const [f, text] of Object.entries(files)) {
-    execFileSync("mkdir", ["-p", path.dirname(path.join(dir, f))]);
-    execFileSync("sh", ["-c", 'cat > "$1"', "sh", path.join(dir, f)], { input: text });
+    mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+    writeFileSync(path.join(dir, f), text);
   }
   git("add", "-A");
   git("commit", "-q", "-m", "setup");
