@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EFI_NONE_FOUND, EFI_STARTING_PREFIX, LOCAL_BOOT_GRUB_CFG } from "@/boot/efi/local-boot-grub";
 import { answerBootRequest } from "@/lib/boot/boot-service";
 import { createBootHandler } from "@/lib/boot-server/server";
-import { BOOTED_PREFIX, PARTITION_START_SECTOR, SYSTEMD_BOOT_EFI, buildBootableImage } from "@/lib/lab/bootable-image";
+import { BOOTED_PREFIX, SYSTEMD_BOOT_EFI, buildBootableImage, copyIntoImage } from "@/lib/lab/bootable-image";
 import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";
 import { ensureTestKernel } from "@/test/harness/kernel";
@@ -91,11 +91,7 @@ async function buildProbeDisk(): Promise<string> {
   const probe = path.join(tmp, "probe.efi");
   const modules = "normal search search_fs_file chain echo part_msdos fat";
   await execFileAsync("grub-mkstandalone", ["--format=x86_64-efi", `--output=${probe}`, `--modules=${modules}`, `--install-modules=${modules}`, "--locales=", "--themes=", "--fonts=", `boot/grub/grub.cfg=${cfg}`]);
-  const image = `${out}@@${PARTITION_START_SECTOR * 512}`;
-  const env = { ...getProcessEnv(), MTOOLSRC: "/dev/null", MTOOLS_SKIP_CHECK: "1" };
-  await execFileAsync("mmd", ["-i", image, "::/EFI/systemd"], { env });
-  await execFileAsync("mcopy", ["-i", image, SYSTEMD_BOOT_EFI, "::/EFI/systemd/systemd-bootx64.efi"], { env });
-  await execFileAsync("mcopy", ["-o", "-i", image, probe, "::/EFI/BOOT/BOOTX64.EFI"], { env });
+  await copyIntoImage(out, { dirs: ["::/EFI/systemd"], files: [[SYSTEMD_BOOT_EFI, "::/EFI/systemd/systemd-bootx64.efi"], [probe, "::/EFI/BOOT/BOOTX64.EFI"]] });
   return out;
 }
 
@@ -209,14 +205,16 @@ describe("UEFI local boot (OVMF + iPXE, OVMF's own network boot entries on)", ()
     // grub.cfg prints a line and boots the image's Debian-signed kernel.
     const sbDisk = path.join(tmp, "secure-boot.raw");
     await fs.copyFile(disk, sbDisk);
-    const image = `${sbDisk}@@${PARTITION_START_SECTOR * 512}`;
-    const env = { ...getProcessEnv(), MTOOLSRC: "/dev/null", MTOOLS_SKIP_CHECK: "1" };
     const diskCfg = path.join(tmp, "debian-grub.cfg");
     await fs.writeFile(diskCfg, `echo "${PROBE_LINE} (signed)"\nlinux /vmlinuz console=ttyS0,115200 panic=-1\ninitrd /initrd.img\nboot\n`);
-    await execFileAsync("mcopy", ["-o", "-i", image, SHIM_SIGNED, "::/EFI/BOOT/BOOTX64.EFI"], { env });
-    await execFileAsync("mcopy", ["-o", "-i", image, GRUB_SIGNED, "::/EFI/BOOT/grubx64.efi"], { env });
-    await execFileAsync("mmd", ["-i", image, "::/EFI/debian"], { env });
-    await execFileAsync("mcopy", ["-i", image, diskCfg, "::/EFI/debian/grub.cfg"], { env });
+    await copyIntoImage(sbDisk, {
+      dirs: ["::/EFI/debian"],
+      files: [
+        [SHIM_SIGNED, "::/EFI/BOOT/BOOTX64.EFI"],
+        [GRUB_SIGNED, "::/EFI/BOOT/grubx64.efi"],
+        [diskCfg, "::/EFI/debian/grub.cfg"],
+      ],
+    });
 
     const vars = path.join(tmp, "OVMF_VARS.ms.fd");
     await fs.copyFile("/usr/share/OVMF/OVMF_VARS_4M.ms.fd", vars);

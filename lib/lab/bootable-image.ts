@@ -135,6 +135,17 @@ export async function buildBootableImage(opts: BootableImageOptions): Promise<Im
   }
 }
 
+/**
+ * Adds to the FAT partition of an image buildBootableImage wrote: `dirs` made first, then each
+ * [host file, partition path] copied, replacing a file already there (tests that put another
+ * loader on its ESP).
+ */
+export async function copyIntoImage(imagePath: string, p: { dirs?: string[]; files: [from: string, to: string][] }): Promise<void> {
+  const image = `${imagePath}@@${PARTITION_START_SECTOR * SECTOR}`;
+  if (p.dirs?.length) await run("mmd", ["-i", image, ...p.dirs]);
+  for (const [from, to] of p.files) await run("mcopy", ["-o", "-i", image, from, to]);
+}
+
 export type CompressionFormat = "gz" | "zst";
 
 /**
