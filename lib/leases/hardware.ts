@@ -74,15 +74,16 @@ export function insufficientMessage(p: { poolName: string; requested: number } &
   return `${text} Nothing was leased.`;
 }
 
+/** A pool's free hosts counted against the criteria, each criterion with its words. */
+async function countMatches(db: DbOrTx, poolId: string, criteria: LeaseCriteria): Promise<MatchCounts> {
+  const counts = await countPoolMatches(db, { poolId, ...criteria });
+  return { ...counts, criteria: counts.criteria.map((c) => ({ criterion: c.key, label: criterionLabel(c.key, criteria), matching: c.matching })) };
+}
+
 /** Counts for a refusal, labelled; `matching` is what the grant could take (hosts other grants hold locked are not). */
 export async function countForRefusal(db: DbOrTx, p: { poolId: string; criteria: LeaseCriteria; picked: number }): Promise<MatchCounts> {
-  const counts = await countPoolMatches(db, { poolId: p.poolId, ...p.criteria });
-  return {
-    free: Math.max(counts.free, p.picked),
-    matching: p.picked,
-    withoutFacts: counts.withoutFacts,
-    criteria: counts.criteria.map((c) => ({ criterion: c.key, label: criterionLabel(c.key, p.criteria), matching: c.matching })),
-  };
+  const counts = await countMatches(db, p.poolId, p.criteria);
+  return { ...counts, free: Math.max(counts.free, p.picked), matching: p.picked };
 }
 
 /**
@@ -94,13 +95,5 @@ export async function getPoolMatches(db: DbOrTx, actor: Actor, poolId: string, q
   const criteria = parseInput(poolMatchQuerySchema, query);
   const pool = await getPoolRow(db, poolId);
   if (!pool) throw new AppError("not_found", "That pool does not exist.");
-  const counts = await countPoolMatches(db, { poolId, ...criteria });
-  return {
-    poolId,
-    poolName: pool.name,
-    free: counts.free,
-    matching: counts.matching,
-    withoutFacts: counts.withoutFacts,
-    criteria: counts.criteria.map((c) => ({ criterion: c.key, label: criterionLabel(c.key, criteria), matching: c.matching })),
-  };
+  return { poolId, poolName: pool.name, ...(await countMatches(db, poolId, criteria)) };
 }
