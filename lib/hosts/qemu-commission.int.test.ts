@@ -10,11 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findHostByMac, listHostDeployments } from "@/db/queries/boot";
 import { getHostRow } from "@/db/queries/hosts";
 import { listHostFactVersions } from "@/db/queries/host-facts";
-import { ensureRamdisk } from "@/lib/boot/ramdisk";
-import { stopJobSender } from "@/lib/jobs/enqueue";
 import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";
-import { bootAndRamdiskRoutes, startProvisioningSetup, waitFor as waitUntil, type ProvisioningSetup } from "@/test/harness/provisioning";
+import { startQemuProvisioningSetup, stopQemuProvisioningSetup, type ProvisioningSetup } from "@/test/harness/provisioning";
 import { GUEST_KILN_URL, startVm, waitFor, type Vm } from "@/test/harness/qemu";
 import type { HostFacts } from "./facts";
 
@@ -27,18 +25,10 @@ let setup: ProvisioningSetup;
 const vms: Vm[] = [];
 
 beforeAll(async () => {
-  await ensureRamdisk({ dir: path.join(tmp, "ramdisk"), log: () => {} });
-  setup = await startProvisioningSetup(t.db, { name: "qemu-commission", macByte: 0xc3 });
-  setTestEnvDefaults({ KILN_BOOT_URL: GUEST_KILN_URL });
-  setup.server.setHandler(bootAndRamdiskRoutes);
+  setup = await startQemuProvisioningSetup(t.db, { name: "qemu-commission", macByte: 0xc3, tmp });
 }, 600_000);
 
-afterAll(async () => {
-  await Promise.all(vms.map((v) => v.stop()));
-  await setup?.close();
-  await stopJobSender();
-  await fs.rm(tmp, { recursive: true, force: true });
-});
+afterAll(() => stopQemuProvisioningSetup({ setup, vms, tmp }));
 
 describe("commissioning a new machine", () => {
   it("SeaBIOS + iPXE: its first network boot reports cores, memory, the virtio disk, the NIC's driver and BIOS firmware, then it powers off", async () => {

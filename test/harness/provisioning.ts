@@ -12,12 +12,14 @@ import type { AddressInfo } from "node:net";
 import * as uploads from "@/app/api/uploads/[[...path]]/route";
 import * as ramdiskRoute from "@/app/boot/ramdisk/[file]/route";
 import { answerBootRequest } from "@/lib/boot/boot-service";
+import { ensureRamdisk } from "@/lib/boot/ramdisk";
 import { createBootHandler } from "@/lib/boot-server/server";
 import { getAppDb, type Db } from "@/lib/db";
 import { getEnv } from "@/lib/env";
 import { getImageRow, insertImage, insertImageVersion, listStuckVerifications, nextImageVersion, refreshLatestVersion } from "@/db/queries/images";
 import { getImageStorage } from "@/lib/images/storage";
 import { verifyImageVersion } from "@/lib/images/verify";
+import { stopJobSender } from "@/lib/jobs/enqueue";
 import { actorOf, type Actor } from "@/lib/audit/audit";
 import { createHost } from "@/lib/hosts/hosts";
 import { createLease } from "@/lib/leases/leases";
@@ -26,6 +28,7 @@ import { syncBuiltinTemplates } from "@/lib/templates/templates";
 import { setTestEnvDefaults } from "./env";
 import { createActiveUser } from "./fixtures";
 import { startRouteServer, type RouteServer } from "./http-server";
+import { GUEST_KILN_URL, type Vm } from "./qemu";
 
 type Handler = (req: Request, ctx: never) => Promise<Response>;
 
@@ -323,6 +326,27 @@ export async function startProvisioningSetup(db: Db, p: { name: string; macByte:
       await plugin.cleanup();
     },
   };
+}
+
+/**
+ * startProvisioningSetup for real QEMU machines (the QEMU tests' beforeAll): Kiln's deploy
+ * ramdisk built into <tmp>/ramdisk (the test's KILN_RAMDISK_DIR), the routes such a machine
+ * asks for, and KILN_BOOT_URL at the guestfwd address through which it reaches the test's port.
+ */
+export async function startQemuProvisioningSetup(db: Db, p: { name: string; macByte: number; tmp: string }): Promise<ProvisioningSetup> {
+  await ensureRamdisk({ dir: path.join(p.tmp, "ramdisk"), log: () => {} });
+  const setup = await startProvisioningSetup(db, p);
+  setTestEnvDefaults({ KILN_BOOT_URL: GUEST_KILN_URL });
+  setup.server.setHandler(bootAndRamdiskRoutes);
+  return setup;
+}
+
+/** The QEMU tests' afterAll: their machines stopped, the setup closed, the job sender stopped, <tmp> removed. */
+export async function stopQemuProvisioningSetup(p: { setup: ProvisioningSetup | undefined; vms: Vm[]; tmp: string }): Promise<void> {
+  await Promise.all(p.vms.map((v) => v.stop()));
+  await p.setup?.close();
+  await stopJobSender();
+  await fs.rm(p.tmp, { recursive: true, force: true });
 }
 
 /** Polls until `check` is true (or throws with what it saw last). */
