@@ -15,13 +15,16 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { IPXE_DIR } from "@/lib/sites/dhcp-snippets";
+import { findBusybox } from "./qemu";
 
 const execFileAsync = promisify(execFile);
 const NS_PREFIX = "kiln-lab-";
 
-/** The boot network: a /24 that exists only inside the namespace. */
+/** The lab's IPv6 prefix, for its router advertisements only. */
 const LAB_IPV6_PREFIX = "fd00:213::";
 
+/** The boot network: a /24 that exists only inside the namespace. */
 export const LAB_SUBNET = { network: "10.213.0.0", gateway: "10.213.0.1", labDhcp: "10.213.0.2", rangeStart: "10.213.0.100", rangeEnd: "10.213.0.200", netmask: "255.255.255.0" } as const;
 
 function ip(args: string[]): Promise<{ stdout: string }> {
@@ -59,7 +62,11 @@ async function sweepStale(): Promise<void> {
     const owner = new RegExp(`^${NS_PREFIX}(\\d+)-`).exec(name)?.[1];
     if (!owner || pidAlive(Number(owner))) continue;
     const pids = (await ip(["netns", "pids", name]).catch(() => ({ stdout: "" }))).stdout.split(/\s+/).filter(Boolean).map(Number);
-    for (const p of pids) process.kill(p, "SIGKILL");
+    for (const p of pids) {
+      try {
+        process.kill(p, "SIGKILL");
+      } catch {} // gone since the listing
+    }
     await ip(["netns", "del", name]).catch(() => {});
   }
 }
@@ -68,7 +75,6 @@ export type LabProcess = { name: string; pid: number; output: () => string; stop
 
 export type LabNetwork = {
   ns: string;
-  bridge: string;
   /** Kiln as machines on the boot network reach it. */
   kilnUrl: string;
   dir: string;
@@ -105,9 +111,11 @@ export async function startLabNetwork(opts: { kilnPort: number }): Promise<LabNe
   const socketPath = path.join(dir, "kiln.sock");
   let relay: net.Server | null = null;
   let taps = 0;
+  let dnsmasqs = 0;
   const inNs = (name: string, args: string[]) => execFileAsync("ip", ["netns", "exec", name, ...args]);
 
-  // A run killed before afterAll leaves no namespace behind (its children are killed too).
+  // A test process that exits without afterAll (process.exit) leaves no namespace behind, and
+  // its servers are killed; one killed by a signal runs no handler: the next start sweeps it.
   const onExit = () => {
     for (const p of procs) {
       try {
@@ -177,7 +185,6 @@ export async function startLabNetwork(opts: { kilnPort: number }): Promise<LabNe
 
   const network: LabNetwork = {
     ns,
-    bridge: "br0",
     kilnUrl: `http://${LAB_SUBNET.gateway}`,
     dir,
     async addTap() {
@@ -187,7 +194,7 @@ export async function startLabNetwork(opts: { kilnPort: number }): Promise<LabNe
       return tap;
     },
     async startDnsmasq(conf) {
-      const n = procs.filter((p) => p.name.startsWith("dnsmasq")).length;
+      const n = dnsmasqs++;
       const confFile = path.join(dir, `dnsmasq-${n}.conf`);
       await fs.writeFile(confFile, conf + "\n");
       return startProcess(
@@ -224,7 +231,7 @@ export async function startLabNetwork(opts: { kilnPort: number }): Promise<LabNe
           "",
         ].join("\n"),
       );
-      return startProcess("udhcpd (the lab's DHCP server)", dhcpNs, [busybox(), "udhcpd", "-f", conf], (out) => out.includes("started"));
+      return startProcess("udhcpd (the lab's DHCP server)", dhcpNs, [findBusybox(), "udhcpd", "-f", conf], (out) => out.includes("started"));
     },
     async dhcpProbe(p) {
       // As a DHCP client's script does: the interface takes the offered address (so a TFTP
@@ -248,7 +255,7 @@ export async function startLabNetwork(opts: { kilnPort: number }): Promise<LabNe
       // sees it); a client retries, and so does the probe.
       let stdout = "";
       for (let attempt = 0; attempt < 3 && !stdout.includes("DHCP ip="); attempt++) {
-        stdout = (await inNs(probeNs, [busybox(), "udhcpc", ...args]).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? "" }))).stdout;
+        stdout = (await inNs(probeNs, [findBusybox(), "udhcpc", ...args]).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? "" }))).stdout;
       }
       const vars = Object.fromEntries(
         stdout
@@ -325,11 +332,6 @@ export async function startLabNetwork(opts: { kilnPort: number }): Promise<LabNe
   }
 }
 
-function busybox(): string {
-  for (const p of ["/bin/busybox", "/usr/bin/busybox"]) if (existsSync(p)) return p;
-  throw new Error("busybox is missing: run `bash scripts/ensure-deps.sh` (it installs busybox-static)");
-}
-
 /** dnsmasq's record of the TFTP transfers it completed ("sent <file> to <address>"). */
 export function tftpSent(dnsmasqOutput: string): string[] {
   return [...dnsmasqOutput.matchAll(/dnsmasq-tftp\[\d+\]: sent (\S+) to/g)].map((m) => path.basename(m[1]!));
@@ -337,5 +339,5 @@ export function tftpSent(dnsmasqOutput: string): string[] {
 
 /** The Debian package's copy of an iPXE binary, to compare what TFTP delivered with. */
 export function ipxeBinary(name: string): Buffer {
-  return readFileSync(path.join("/usr/lib/ipxe", name));
+  return readFileSync(path.join(IPXE_DIR, name));
 }
