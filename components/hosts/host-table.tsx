@@ -13,9 +13,7 @@ import { PowerBadge } from "../power/power-badge";
 import { usePowerStates } from "../power/use-power";
 import { HostStateBadge, type HostState } from "./host-state-badge";
 import { CommissionButton } from "./commission-button";
-
-/** Hosts nobody holds: an admin may have them report their hardware again (lib/hosts/commission.ts). */
-const COMMISSIONABLE = new Set<string>(["new", "available", "maintenance", "broken"]);
+import { isCommissionable } from "@/lib/hosts/state-machine";
 
 export type HostTableRow = {
   id: string;
@@ -199,7 +197,7 @@ export function HostTable({ rows, pools, params, mode }: { rows: HostTableRow[];
                 <td className="whitespace-nowrap px-3 py-2 text-stone-700" data-testid="host-hardware">
                   {h.cpuCores ? `${h.cpuCores} cores` : "—"} · {formatMemory(h.memoryMb)}
                   {h.disks ? <p className="text-xs text-stone-500">{h.disks}</p> : null}
-                  {COMMISSIONABLE.has(h.state) ? (
+                  {isCommissionable(h.state) ? (
                     <div className="mt-1">
                       <CommissionButton hostId={h.id} hostName={h.name} compact />
                     </div>

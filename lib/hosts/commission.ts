@@ -13,10 +13,8 @@ import { builtinSystemTemplate, createRun, getDeployment, type DeploymentView } 
 import { isUniqueViolation } from "@/db/errors";
 import { assertHostHolder } from "../boot/access";
 import { diffFacts, type FactChange } from "./facts-diff";
+import { isCommissionable } from "./state-machine";
 import type { HostFacts } from "./facts";
-
-/** States a host may be commissioned in: not while someone holds it or it is being released. */
-const COMMISSIONABLE = new Set<HostRow["state"]>(["new", "available", "maintenance", "broken"]);
 
 async function newCommissionRun(db: Db, actor: Actor, host: HostRow, p: { power: boolean; now?: Date }) {
   const t = await builtinSystemTemplate(db, "commission");
@@ -63,7 +61,7 @@ export async function commissionHost(db: Db, actor: Actor, hostId: string, clock
   if (!isAdminActor(actor)) throw new AppError("forbidden", "Only administrators can commission hosts.");
   const host = await getHostRow(db, hostId);
   if (!host) throw new AppError("not_found", "That host does not exist.");
-  if (!COMMISSIONABLE.has(host.state)) {
+  if (!isCommissionable(host.state)) {
     throw new AppError("conflict", `${host.name} is ${host.state}: a host is commissioned while nobody holds it (new, available, maintenance or broken); nothing was started.`);
   }
   if ((await listInterfaces(db, [host.id])).length === 0) throw new AppError("conflict", `${host.name} has no network interface (MAC) to network-boot from; nothing was started.`);

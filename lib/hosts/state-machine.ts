@@ -14,6 +14,13 @@ const TRANSITIONS: Record<HostState, readonly HostState[]> = {
   broken: ["maintenance", "available"],
 };
 
+/** States a host may be commissioned in (lib/hosts/commission.ts): not while someone holds it or it is being released. */
+const COMMISSIONABLE: readonly HostState[] = ["new", "available", "maintenance", "broken"];
+
+export function isCommissionable(state: HostState): boolean {
+  return COMMISSIONABLE.includes(state);
+}
+
 export function canTransition(from: HostState, to: HostState): boolean {
   return TRANSITIONS[from].includes(to);
 }

@@ -13,6 +13,7 @@ import { requirePageUser } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
 import { isAppError } from "@/lib/errors";
 import { getHostDetail } from "@/lib/hosts/hosts";
+import { isCommissionable } from "@/lib/hosts/state-machine";
 import { listPools } from "@/lib/pools/pools";
 import { listSites } from "@/lib/sites/sites";
 import { ProvisioningPanel } from "@/components/deployments/provisioning-panel";
@@ -188,7 +189,7 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
 
           {factVersions ? (
             <Card title="Hardware history" description="Each commissioning report (and each deploy's inventory that changed something), with what changed since the one before.">
-              {isAdmin && ["new", "available", "maintenance", "broken"].includes(host.state) ? (
+              {isAdmin && isCommissionable(host.state) ? (
                 <div className="mb-4">
                   <CommissionButton hostId={host.id} hostName={host.name} />
                 </div>
