@@ -5,7 +5,7 @@
 // Both dnsmasq variants send machines that already run iPXE (user class "iPXE") straight to
 // the chain script, and everything else a TFTP copy of Debian's iPXE first: undionly.kpxe for
 // BIOS (client arch 0), snponly.efi for x86-64 UEFI (arch 7, which dnsmasq calls X86-64_EFI;
-// some firmware sends 9). snponly.efi drives the NIC through the firmware's own network
+// some firmware sends 9, dnsmasq's BC_EFI, which both variants also match). snponly.efi drives the NIC through the firmware's own network
 // stack, and returns cleanly to the firmware on `exit`; Debian 12's full ipxe.efi hangs there
 // (boot/templates/local-boot.ts), which would break Kiln's UEFI local-boot answer.
 
@@ -69,8 +69,10 @@ tftp-root=${p.tftpRoot}
 dhcp-userclass=set:ipxe,iPXE
 pxe-service=tag:ipxe,x86PC,"Kiln",${p.chainUrl}
 pxe-service=tag:ipxe,X86-64_EFI,"Kiln",${p.chainUrl}
+pxe-service=tag:ipxe,BC_EFI,"Kiln",${p.chainUrl}
 pxe-service=tag:!ipxe,x86PC,"iPXE (BIOS)",undionly.kpxe
-pxe-service=tag:!ipxe,X86-64_EFI,"iPXE (UEFI)",snponly.efi`;
+pxe-service=tag:!ipxe,X86-64_EFI,"iPXE (UEFI)",snponly.efi
+pxe-service=tag:!ipxe,BC_EFI,"iPXE (UEFI)",snponly.efi`;
 }
 
 /** dnsmasq as the boot network's only DHCP server: addresses and the boot hand-off alike. */
