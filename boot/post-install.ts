@@ -4,6 +4,8 @@
 // through shellQuote, so a URL, ref or path cannot become a command whatever it holds (the API
 // validates them too, but this file does not rely on it).
 
+import { shellQuote } from "./shell-quote";
+
 export const POST_INSTALL_KINDS = ["script", "ansible-playbook"] as const;
 export type PostInstallKind = (typeof POST_INSTALL_KINDS)[number];
 export type PostInstall = { gitUrl: string; ref: string; path: string; kind: PostInstallKind };
@@ -16,12 +18,11 @@ export const POST_INSTALL_PATHS = {
   state: "/var/lib/kiln",
 } as const;
 
-/** The marker in every rendering of the runner: a run with post-install refuses a template whose output lacks it. */
+/**
+ * The runner's name, in its header and in the runner's and the unit's paths. (A run with post-install
+ * refuses a template whose output lacks POST_INSTALL_PATHS.runner: lib/deployments/post-install.ts.)
+ */
 export const POST_INSTALL_MARKER = "kiln-post-install";
-
-export function shellQuote(v: string): string {
-  return `'${v.replace(/'/g, `'"'"'`)}'`;
-}
 
 // The runner's fixed part. POSIX sh (dash, busybox ash, bash), no bashisms: it runs on whatever
 // the image or installer put there. Reports go to $KILN_RUN_URL/{log,done,failed}, the run's

@@ -16,6 +16,7 @@ import { diffFacts } from "../hosts/facts-diff";
 import { insertLeaseEvent } from "@/db/queries/leases";
 import type { DeploymentRow, HostRow } from "@/db/schema";
 import { deploymentUrls } from "@/boot/context";
+import { shellQuote } from "@/boot/shell-quote";
 import type { Db } from "../db";
 import { getEnv } from "../env";
 import { hashSecret } from "../auth/secrets";
@@ -133,10 +134,6 @@ export async function serveAgentParams(db: Db, p: { mac: string; token: string; 
     now,
   );
   return json(200, params);
-}
-
-function shellQuote(v: string): string {
-  return `'${v.replace(/'/g, `'"'"'`)}'`;
 }
 
 /**
