@@ -202,6 +202,14 @@ export async function createRun(db: Db, actor: Actor, plan: RunPlan, now = new D
   }
 }
 
+/** The unattended template a run names, pinned at its latest version; refused beside its field otherwise. */
+async function pinUnattended(db: Db, actor: Actor, id: string, choose: string): Promise<Pinned> {
+  const un = await getReadableTemplate(db, actor, id).catch(() => null);
+  if (!un) throw AppError.field("unattendedTemplateId", "That template does not exist, or you may not use it.");
+  if (un.kind !== "unattended") throw AppError.field("unattendedTemplateId", `“${un.name}” is a system template; choose ${choose}.`);
+  return { id: un.id, version: un.latestVersion, name: un.name };
+}
+
 /** Resolves what the holder asked for into pinned versions, refusing anything that would fail. */
 async function planFromInput(db: Db, actor: Actor, hostId: string, input: unknown): Promise<RunPlan> {
   const data = parseInput(deploymentStartSchema, input);
@@ -224,24 +232,14 @@ async function planFromInput(db: Db, actor: Actor, hostId: string, input: unknow
     if (sys.kind !== "system") throw AppError.field("systemTemplateId", `“${sys.name}” is an unattended template; choose a system (iPXE) one.`);
     system = { id: sys.id, version: sys.latestVersion, name: sys.name };
     const unId = data.unattendedTemplateId !== undefined ? data.unattendedTemplateId : (mine?.unattendedTemplateId ?? null);
-    if (unId) {
-      const un = await getReadableTemplate(db, actor, unId).catch(() => null);
-      if (!un) throw AppError.field("unattendedTemplateId", "That template does not exist, or you may not use it.");
-      if (un.kind !== "unattended") throw AppError.field("unattendedTemplateId", `“${un.name}” is a system template; choose an unattended one.`);
-      unattended = { id: un.id, version: un.latestVersion, name: un.name };
-    }
+    if (unId) unattended = await pinUnattended(db, actor, unId, "an unattended one");
   } else {
     const t = await builtinSystemTemplate(db, BUILTIN_OF_ACTION[data.action]);
     system = { id: t.id, version: t.latestVersion, name: t.name };
     // An image with cloud-init: the written system fetches this template as its NoCloud
     // user-data on first boot (docs/cloud-init.md). Only when asked for: the host's boot
     // settings name the templates of installs, not of image deploys.
-    if (data.action === "deploy_image" && data.unattendedTemplateId) {
-      const un = await getReadableTemplate(db, actor, data.unattendedTemplateId).catch(() => null);
-      if (!un) throw AppError.field("unattendedTemplateId", "That template does not exist, or you may not use it.");
-      if (un.kind !== "unattended") throw AppError.field("unattendedTemplateId", `“${un.name}” is a system template; choose an unattended (cloud-init) one.`);
-      unattended = { id: un.id, version: un.latestVersion, name: un.name };
-    }
+    if (data.action === "deploy_image" && data.unattendedTemplateId) unattended = await pinUnattended(db, actor, data.unattendedTemplateId, "an unattended (cloud-init) one");
   }
 
   let image: RunPlan["image"] = null;
