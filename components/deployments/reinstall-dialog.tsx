@@ -148,7 +148,7 @@ export function ReinstallDialog({
         run = await callApi<RunView>(`/api/v1/deployments/${marked.deploymentId}`, "GET");
       } else {
         const body: Record<string, unknown> = { action, vars, notify, ...(disk.trim() ? { disk: disk.trim() } : {}) };
-        if (postInstallOffered && piUrl.trim()) body.postInstall = { gitUrl: piUrl.trim(), ref: piRef.trim() || "main", path: piPath.trim(), kind: piKind };
+        if (postInstallOffered && piTyped) body.postInstall = piTyped;
         else if (postInstallOffered && templateDefault && piSkipDefault) body.postInstall = null;
         if (action === "deploy_image") Object.assign(body, { imageId, imageVersion: version === "latest" ? "latest" : Number(version), wipeFirst, ...(cloudInitId ? { unattendedTemplateId: cloudInitId } : {}) });
         if (action === "install") Object.assign(body, { systemTemplateId: systemId || undefined, unattendedTemplateId: unattendedId || null });
@@ -178,10 +178,12 @@ export function ReinstallDialog({
   // The chosen unattended template's default repository, which the run gets unless another is named.
   const templateDefault = templates.find((t) => t.id === (action === "install" ? unattendedId : cloudInitId))?.postInstall ?? null;
   const reviewing = step === "review";
-  const piEffective = piUrl.trim() ? { gitUrl: piUrl.trim(), ref: piRef.trim() || "main", path: piPath.trim(), kind: piKind } : templateDefault && !piSkipDefault ? templateDefault : null;
+  // The repository typed in the dialog, as the API takes it; else the template's default, unless left out.
+  const piTyped = piUrl.trim() ? { gitUrl: piUrl.trim(), ref: piRef.trim() || "main", path: piPath.trim(), kind: piKind } : null;
+  const piEffective = piTyped ?? (templateDefault && !piSkipDefault ? templateDefault : null);
   const postInstallSentence =
     postInstallOffered && piEffective
-      ? [`On its first boot the installed system fetches ${piEffective.gitUrl} at ${piEffective.ref} and runs ${piEffective.kind === "script" ? `sh ${piEffective.path}` : `ansible-playbook ${piEffective.path}`}${piUrl.trim() ? "" : " (the template's default)"}; its output comes to this run's log, and the run ends when it has finished (failed if it fails).`]
+      ? [`On its first boot the installed system fetches ${piEffective.gitUrl} at ${piEffective.ref} and runs ${piEffective.kind === "script" ? `sh ${piEffective.path}` : `ansible-playbook ${piEffective.path}`}${piTyped ? "" : " (the template's default)"}; its output comes to this run's log, and the run ends when it has finished (failed if it fails).`]
       : [];
   const sentences = reviewing
     ? [...describeReinstall({ action, hostName, cannotRestart, waitForBoot: action === "install" && waitForBoot, wipeFirst, wipeMode, what, disk: disk.trim() || undefined, firstBoot: action === "deploy_image" && Boolean(cloudInitId) }), ...postInstallSentence]
@@ -244,11 +246,7 @@ export function ReinstallDialog({
             ) : (
               <div className="grid gap-3 sm:grid-cols-2">
                 <SelectField label="Image" value={imageId} onChange={(e) => setImageId(e.target.value)} error={errorsOf(fe, "imageId")}>
-                  {images.map((i) => (
-                    <option key={i.id} value={i.id}>
-                      {i.name}
-                    </option>
-                  ))}
+                  <NamedOptions items={images} />
                 </SelectField>
                 <SelectField label="Version" value={version} onChange={(e) => setVersion(e.target.value)} error={errorsOf(fe, "imageVersion")}>
                   <option value="latest">latest ready</option>
@@ -266,11 +264,7 @@ export function ReinstallDialog({
                   hint="For images with cloud-init (e.g. Debian 12 (cloud image)): your SSH keys, the host name, the template's vars."
                 >
                   <option value="">— none —</option>
-                  {cloudInit.map((t) => (
-                    <option key={t.id} value={t.id}>
-                      {t.name}
-                    </option>
-                  ))}
+                  <NamedOptions items={cloudInit} />
                 </SelectField>
                 <label className="flex items-center gap-2 text-sm sm:col-span-2">
                   <input type="checkbox" checked={wipeFirst} onChange={(e) => setWipeFirst(e.target.checked)} />
@@ -285,19 +279,11 @@ export function ReinstallDialog({
               <div className="grid gap-3 sm:grid-cols-2">
                 <SelectField label="System template (iPXE)" value={systemId} onChange={(e) => setSystemId(e.target.value)} error={errorsOf(fe, "systemTemplateId")}>
                   <option value="">— choose —</option>
-                  {system.map((t) => (
-                    <option key={t.id} value={t.id}>
-                      {t.name}
-                    </option>
-                  ))}
+                  <NamedOptions items={system} />
                 </SelectField>
                 <SelectField label="Unattended template" value={unattendedId} onChange={(e) => setUnattendedId(e.target.value)} error={errorsOf(fe, "unattendedTemplateId")}>
                   <option value="">— none —</option>
-                  {unattended.map((t) => (
-                    <option key={t.id} value={t.id}>
-                      {t.name}
-                    </option>
-                  ))}
+                  <NamedOptions items={unattended} />
                 </SelectField>
               </div>
               {declared.length ? (
@@ -414,3 +400,16 @@ export function ReinstallDialog({
 
 const ACTION_TITLE: Record<Action, string> = { deploy_image: "Deploy an image", install: "Unattended install", capture_disk: "Capture the disk", wipe_disk: "Wipe the disks" };
 const CONFIRM_LABEL: Record<Action, string> = { deploy_image: "Erase the disk and deploy", install: "Erase the disk and install", capture_disk: "Capture the disk", wipe_disk: "Wipe the disks" };
+
+/** A select's options for named things (images, templates), valued by id. */
+function NamedOptions({ items }: { items: { id: string; name: string }[] }) {
+  return (
+    <>
+      {items.map((i) => (
+        <option key={i.id} value={i.id}>
+          {i.name}
+        </option>
+      ))}
+    </>
+  );
+}
