@@ -3,11 +3,23 @@
 // API refuses comes back beside its field; a good one starts a run with the first-boot step. No
 // machine boots (the host has no power driver): docs/post-install.md, and the QEMU and
 // integration tests in lib/deployments/post-install*.int.test.ts, cover the machine's side.
-import { expect, test } from "@playwright/test";
+import { expect, test, type Page } from "@playwright/test";
 import { adminToken, apiOk, registerResearcher } from "../support/api";
 import { addMember, createHost, createPool, createProject, uniqueName } from "../support/inventory";
 import { PASSWORD } from "../support/state";
 import { signIn } from "../support/ui";
+
+/** Signs in as the holder and opens the reinstall dialog at an Ubuntu install with `unattended`. */
+async function openInstallDialog(page: Page, email: string, hostId: string, unattended: string) {
+  await signIn(page, email, PASSWORD);
+  await page.goto(`/hosts/${hostId}`);
+  await page.getByRole("button", { name: "Reinstall…" }).click();
+  const dialog = page.getByRole("dialog", { name: "Reinstall" });
+  await dialog.getByLabel("Install with templates").check();
+  await dialog.getByLabel("System template (iPXE)").selectOption({ label: "Ubuntu 24.04 autoinstall" });
+  await dialog.getByLabel("Unattended template").selectOption({ label: unattended });
+  return dialog;
+}
 
 test("[POST-INSTALL] a researcher installs with a git repository to run on first boot; a refused URL is shown beside its field", async ({ page }) => {
   const admin = await adminToken(uniqueName("post-install"));
@@ -18,13 +30,7 @@ test("[POST-INSTALL] a researcher installs with a git repository to run on first
   const host = await createHost(admin, { name: uniqueName("pi-node"), poolId: pool.id });
   await apiOk(admin, "POST", "/api/v1/leases", { hostIds: [host.id], userId, projectId: project.id, durationHours: 2 }, 201);
 
-  await signIn(page, email, PASSWORD);
-  await page.goto(`/hosts/${host.id}`);
-  await page.getByRole("button", { name: "Reinstall…" }).click();
-  const dialog = page.getByRole("dialog", { name: "Reinstall" });
-  await dialog.getByLabel("Install with templates").check();
-  await dialog.getByLabel("System template (iPXE)").selectOption({ label: "Ubuntu 24.04 autoinstall" });
-  await dialog.getByLabel("Unattended template").selectOption({ label: "cloud-init basics" });
+  const dialog = await openInstallDialog(page, email, host.id, "cloud-init basics");
   await dialog.getByLabel("Repository URL").fill("ssh://git@git.example.org/lab/setup.git");
   await dialog.getByLabel("Script or playbook in it").fill("setup.sh");
   await dialog.getByRole("button", { name: "Review…" }).click();
@@ -88,13 +94,7 @@ test("[POST-INSTALL] the dialog says which repository the chosen template runs b
     postInstall: { gitUrl: "https://git.example.org/lab/base.git", ref: "stable", path: "base.sh" },
   }, 201);
 
-  await signIn(page, email, PASSWORD);
-  await page.goto(`/hosts/${host.id}`);
-  await page.getByRole("button", { name: "Reinstall…" }).click();
-  const dialog = page.getByRole("dialog", { name: "Reinstall" });
-  await dialog.getByLabel("Install with templates").check();
-  await dialog.getByLabel("System template (iPXE)").selectOption({ label: "Ubuntu 24.04 autoinstall" });
-  await dialog.getByLabel("Unattended template").selectOption({ label: name });
+  const dialog = await openInstallDialog(page, email, host.id, name);
   await expect(dialog.getByText("The template runs base.sh from https://git.example.org/lab/base.git at stable by default")).toBeVisible();
   await dialog.getByRole("button", { name: "Review…" }).click();
   const review = dialog.getByTestId("reinstall-review");
