@@ -34,6 +34,11 @@ const MAX_MAC_FORMS = 50_000;
 /** Unknown MACs remembered as unknown: a flood of made-up MACs must not grow memory without end (past it, each is read again). */
 const MAX_UNKNOWN = 100_000;
 
+/** `p`'s value, or null once `ms` have passed (`p` goes on; nothing waits for it). */
+function within<T>(p: Promise<T>, ms: number): Promise<T | null> {
+  return Promise.race([p, new Promise<null>((r) => setTimeout(() => r(null), ms).unref())]);
+}
+
 type HostEntry = { kind: "host"; hostId: string; lastSeenAt: Date | null; sourceIp: string | null; plan: HostBootPlan };
 type Entry = { kind: "unknown" } | HostEntry;
 const UNKNOWN: Entry = Object.freeze({ kind: "unknown" });
@@ -170,7 +175,7 @@ export class BootAnswers {
       // run to running and starts its boot step, so a crash must not lose it. Later boots (hits)
       // are batched; a crash loses at most their count and log line.
       if (own && entry.kind === "host" && entry.plan.kind === "run" && answer === entry.plan.answer) {
-        await Promise.race([this.writes.flush(), new Promise((r) => setTimeout(r, FIRST_BOOT_WRITE_WAIT_MS).unref())]);
+        await within(this.writes.flush(), FIRST_BOOT_WRITE_WAIT_MS);
       }
       return answer;
     } catch (e) {
@@ -195,17 +200,16 @@ export class BootAnswers {
     const queued = this.writes.discover({ mac, hint: cleanHint(req.hostnameHint), sourceIp: req.sourceIp, at: new Date(this.nowMs()) });
     // Over its source's flood limit: nothing is written, so there is nothing new to read.
     if (!queued) return localBootAnswer();
-    const wait = <T>(p: Promise<T>, ms: number): Promise<T | null> => Promise.race([p, new Promise<null>((r) => setTimeout(() => r(null), ms).unref())]);
-    const flushed = await wait(this.writes.flush(), FIRST_BOOT_WRITE_WAIT_MS);
+    const flushed = await within(this.writes.flush(), FIRST_BOOT_WRITE_WAIT_MS);
     if (!flushed?.ok) return localBootAnswer();
     // The unknown entry is stale now (the interface's NOTIFY may not have arrived yet).
     this.dropMac(mac);
     const load = this.loads.get(mac) ?? this.startLoad(mac);
-    const entry = await wait(load.promise.catch(() => null), MISS_TIMEOUT_MS);
+    const entry = await within(load.promise.catch(() => null), MISS_TIMEOUT_MS);
     if (!entry || entry.kind === "unknown") return localBootAnswer();
     const answer = this.respond(entry, mac, req, this.nowMs());
     // As for any run's first boot after a read: its boot is written before the machine gets its script.
-    if (entry.plan.kind === "run" && answer === entry.plan.answer) await wait(this.writes.flush(), FIRST_BOOT_WRITE_WAIT_MS);
+    if (entry.plan.kind === "run" && answer === entry.plan.answer) await within(this.writes.flush(), FIRST_BOOT_WRITE_WAIT_MS);
     return answer;
   }
 
