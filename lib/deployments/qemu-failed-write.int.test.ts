@@ -12,10 +12,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getImageVersionRow } from "@/db/queries/images";
-import { ensureRamdisk } from "@/lib/boot/ramdisk";
 import { getImageStorage } from "@/lib/images/storage";
-import { stopJobSender } from "@/lib/jobs/enqueue";
-import { bootAndRamdiskRoutes, seedReadyImage, startProvisioningSetup, waitFor as waitUntil, type ProvisioningSetup } from "@/test/harness/provisioning";
+import { seedReadyImage, startQemuProvisioningSetup, stopQemuProvisioningSetup, waitFor as waitUntil, type ProvisioningSetup } from "@/test/harness/provisioning";
 import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";
 import { expectAppError } from "@/test/harness/fixtures";
@@ -43,20 +41,10 @@ function sfdisk(args: string[], input?: string): Promise<{ code: number; stdout:
 }
 
 beforeAll(async () => {
-  const lines: string[] = [];
-  await ensureRamdisk({ dir: path.join(tmp, "ramdisk"), log: (l) => lines.push(l) });
-  setup = await startProvisioningSetup(t.db, { name: "qemu-fw", macByte: 0xd6 });
-  // The machine reaches Kiln at the guestfwd address; the routes run on the test's port.
-  setTestEnvDefaults({ KILN_BOOT_URL: GUEST_KILN_URL });
-  setup.server.setHandler(bootAndRamdiskRoutes);
+  setup = await startQemuProvisioningSetup(t.db, { name: "qemu-fw", macByte: 0xd6, tmp });
 }, 600_000);
 
-afterAll(async () => {
-  await Promise.all(vms.map((v) => v.stop()));
-  await setup?.close();
-  await stopJobSender();
-  await fs.rm(tmp, { recursive: true, force: true });
-});
+afterAll(() => stopQemuProvisioningSetup({ setup, vms, tmp }));
 
 describe("a real deploy that succeeds, its first MiB written last", () => {
   it("SeaBIOS + iPXE: the ramdisk writes a bootable image; the next network boot is local and the machine boots what was written", async () => {

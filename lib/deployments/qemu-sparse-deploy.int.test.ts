@@ -11,14 +11,12 @@ import path from "node:path";
 import { zstdCompressSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getImageVersionRow, updateImageVersionFrom } from "@/db/queries/images";
-import { ensureRamdisk } from "@/lib/boot/ramdisk";
 import { computeBlockMap } from "@/lib/images/block-map";
 import { getImageStorage } from "@/lib/images/storage";
-import { stopJobSender } from "@/lib/jobs/enqueue";
 import { buildBootableImage } from "@/lib/lab/bootable-image";
 import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";
-import { bootAndRamdiskRoutes, seedReadyImage, startProvisioningSetup, waitFor as waitUntil, type ProvisioningSetup } from "@/test/harness/provisioning";
+import { seedReadyImage, startQemuProvisioningSetup, stopQemuProvisioningSetup, waitFor as waitUntil, type ProvisioningSetup } from "@/test/harness/provisioning";
 import { GUEST_KILN_URL, startVm, waitFor, type Vm } from "@/test/harness/qemu";
 import { getDeployment, startDeployment } from "./deployments";
 import { getNextBoot } from "./next-boot";
@@ -34,18 +32,10 @@ let setup: ProvisioningSetup;
 const vms: Vm[] = [];
 
 beforeAll(async () => {
-  await ensureRamdisk({ dir: path.join(tmp, "ramdisk"), log: () => {} });
-  setup = await startProvisioningSetup(t.db, { name: "qemu-sparse", macByte: 0xd7 });
-  setTestEnvDefaults({ KILN_BOOT_URL: GUEST_KILN_URL });
-  setup.server.setHandler(bootAndRamdiskRoutes);
+  setup = await startQemuProvisioningSetup(t.db, { name: "qemu-sparse", macByte: 0xd7, tmp });
 }, 600_000);
 
-afterAll(async () => {
-  await Promise.all(vms.map((v) => v.stop()));
-  await setup?.close();
-  await stopJobSender();
-  await fs.rm(tmp, { recursive: true, force: true });
-});
+afterAll(() => stopQemuProvisioningSetup({ setup, vms, tmp }));
 
 describe("a sparse image deployed through its block map", () => {
   it("SeaBIOS + iPXE: the disk's hash equals the image's, only mapped ranges were written, and it boots", async () => {
