@@ -21,12 +21,11 @@ import { addSshKey } from "@/lib/accounts/profile";
 import { ensureMedia } from "@/lib/boot/media";
 import { getEnv, getProcessEnv } from "@/lib/env";
 import { listHostAddresses } from "@/lib/hosts/addresses";
-import { stopJobSender } from "@/lib/jobs/enqueue";
 import { probeInstallerComponents, startAptProxy, type AptProxy } from "@/test/harness/apt-proxy";
 import { useTestDb } from "@/test/harness/database";
 import { freePort, makeSshKey, sshRun } from "@/test/harness/debian-cloud-image";
 import { setTestEnvDefaults } from "@/test/harness/env";
-import { startProvisioningSetup, waitFor as waitUntil, type ProvisioningSetup } from "@/test/harness/provisioning";
+import { startProvisioningSetup, stopQemuProvisioningSetup, waitFor as waitUntil, type ProvisioningSetup } from "@/test/harness/provisioning";
 import { GUEST_KILN_URL, startVm, waitFor, type Vm } from "@/test/harness/qemu";
 import { getDeployment, startDeployment } from "./deployments";
 import { getNextBoot } from "./next-boot";
@@ -91,11 +90,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (stage) clearInterval(stage.watch);
-  await Promise.all(vms.map((v) => v.stop()));
-  await setup?.close();
+  await stopQemuProvisioningSetup({ setup, vms, tmp });
   await proxy?.stop();
-  await stopJobSender();
-  await fs.rm(tmp, { recursive: true, force: true });
 });
 
 describe("Debian 12 netinstall", () => {
