@@ -262,6 +262,15 @@ async function main(): Promise<void> {
 
       // Leases: each row starts from the same pool. pgbench runs a fixed count that fits the matching hosts.
       const reset = async () => {
+        // wrk stops with grants still running inside Kiln (their callers gone); the truncate would
+        // deadlock with them, so first wait until no other session of the database is busy.
+        const deadline = Date.now() + 120_000;
+        for (;;) {
+          const [busy] = await sql`select count(*)::int as n from pg_stat_activity
+            where datname = current_database() and pid <> pg_backend_pid() and state in ('active', 'idle in transaction') and query not ilike '%listen%'`;
+          if (busy!.n === 0 || Date.now() > deadline) break;
+          await new Promise((r) => setTimeout(r, 250));
+        }
         await sql`truncate lease_events, lease_hosts, leases, host_events, audit_log cascade`;
         await sql`update hosts set state = 'available' where pool_id = ${pool.id} and state <> 'available'`;
         await sql`vacuum analyze hosts, leases, lease_hosts`;
