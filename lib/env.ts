@@ -1,5 +1,6 @@
 // The only reader of process.env. Everything else imports `env` from here, so a
 // misconfiguration fails once, at start, with the variable's name in the message.
+import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { parseStepTimeouts } from "./deployments/plan";
@@ -230,4 +231,13 @@ export function setEnvForProcess(values: Record<string, string>): void {
 
 export function getProcessEnv(): NodeJS.ProcessEnv {
   return process.env;
+}
+
+/**
+ * Kiln's build cache, shared by every data directory on this machine: ${XDG_CACHE_HOME:-~/.cache}/kiln
+ * (scripts/build-ramdisk.sh and build-cloud-image.sh use the same folder). Not part of Env:
+ * it is a per-user place for things built from inputs, not a setting of one Kiln.
+ */
+export function getCacheDir(...parts: string[]): string {
+  return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "kiln", ...parts);
 }

@@ -13,7 +13,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { GRUB_FS_LIST, GRUB_MODULES, LOCAL_BOOT_GRUB_CFG } from "@/boot/efi/local-boot-grub";
 import { AppError } from "../errors";
-import { getProcessEnv } from "../env";
+import { getCacheDir, getProcessEnv } from "../env";
 import { CONTENT_LENGTH_HEADER } from "../http/context";
 import { noneMatch } from "../images/range";
 
@@ -35,8 +35,7 @@ export const EFI_LOCAL_BOOT_MISSING =
   "UEFI local boot without the firmware's detour is off on this Kiln server: install Debian's grub-efi-amd64-bin (scripts/ensure-deps.sh) and restart. UEFI machines told to boot their disk leave iPXE with `exit 1` meanwhile (docs/uefi.md).";
 
 function cacheDir(): string {
-  const env = getProcessEnv();
-  return path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "kiln", "efi-local-boot");
+  return getCacheDir("efi-local-boot");
 }
 
 async function findMkstandalone(): Promise<string | null> {

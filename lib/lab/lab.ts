@@ -17,7 +17,7 @@ import path from "node:path";
 import { getUserByEmail, updateUser } from "@/db/queries/users";
 import { getMembership } from "@/db/queries/projects";
 import { getImageVersionRow } from "@/db/queries/images";
-import { getProcessEnv } from "../env";
+import { getCacheDir } from "../env";
 import { createUserAsAdmin } from "../accounts/create-user";
 import { getUserStatus } from "../accounts/user-view";
 import { SYSTEM } from "../audit/audit";
@@ -355,8 +355,7 @@ export async function offerBuiltCloudImage(db: Db, p: { projectRoot: string; cac
   const script = path.join(p.projectRoot, "scripts/build-cloud-image.sh");
   const hash = await new Promise<string>((resolve) => execFile("bash", [script, "--hash"], (err, out) => resolve(err ? "" : out.trim())));
   if (!/^[0-9a-f]{32}$/.test(hash)) return null;
-  const env = getProcessEnv();
-  const cacheDir = p.cacheDir ?? path.join(env.XDG_CACHE_HOME || path.join(env.HOME ?? "/root", ".cache"), "kiln");
+  const cacheDir = p.cacheDir ?? getCacheDir();
   const file = path.join(cacheDir, "cloud-image", hash, "debian-12-cloud.img.zst");
   if (!existsSync(file)) return null;
   return importCloudImageBuild(db, { file, inputHash: hash });

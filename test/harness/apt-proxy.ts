@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { gunzipSync } from "node:zlib";
-import { getProcessEnv } from "@/lib/env";
+import { getCacheDir } from "@/lib/env";
 
 const execFileP = promisify(execFile);
 
@@ -43,7 +43,7 @@ export async function probeInstallerComponents(proxy: AptProxy, mirror = "http:/
 }
 
 function cacheRoot(): string {
-  return path.join(getProcessEnv().XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "kiln", "apt-cacher-ng");
+  return getCacheDir("apt-cacher-ng");
 }
 
 /** A free loopback port below 32768: apt-cacher-ng 3.7 formats its port as a signed 16-bit number, so 39142 becomes "-2639" and it binds nothing. */

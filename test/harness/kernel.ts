@@ -7,6 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { getCacheDir, getProcessEnv } from "@/lib/env";
 
 const execFileAsync = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -23,16 +24,16 @@ export type TestKernel = { path: string; source: "env" | "ramdisk" | "cache" };
  *    The ramdisk build's downloaded package in `kiln/debs/` is reused when it is the same one.
  */
 export async function ensureTestKernel(): Promise<TestKernel> {
-  const fromEnv = process.env.KILN_TEST_KERNEL;
+  const fromEnv = getProcessEnv().KILN_TEST_KERNEL;
   if (fromEnv) {
     if (!existsSync(fromEnv)) throw new Error(`KILN_TEST_KERNEL=${fromEnv} does not exist`);
     return { path: fromEnv, source: "env" };
   }
-  const ramdiskDir = process.env.KILN_RAMDISK_DIR ?? path.join(process.env.KILN_DATA_DIR ?? ".kiln", "ramdisk");
+  const ramdiskDir = getProcessEnv().KILN_RAMDISK_DIR ?? path.join(getProcessEnv().KILN_DATA_DIR ?? ".kiln", "ramdisk");
   const ramdiskKernel = path.resolve(root, ramdiskDir, "vmlinuz");
   if (existsSync(ramdiskKernel)) return { path: ramdiskKernel, source: "ramdisk" };
 
-  const cache = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "kiln");
+  const cache = getCacheDir();
   const { name, version } = await debianKernelPackage();
   const dir = path.join(cache, "kernel", `${name}_${version}`);
   const kernel = path.join(dir, "vmlinuz");
