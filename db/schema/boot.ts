@@ -95,6 +95,28 @@ export type DeploymentOptions = {
   postInstall?: PostInstallOption;
 };
 
+// One action over several hosts of a lease ("deploy many at once", lib/deployments/groups.ts):
+// a run per host, each with group_id. A host's failed run is retried for that host alone, up to
+// max_attempts runs in all; the group never restarts as a whole.
+export const deploymentGroups = pgTable(
+  "deployment_groups",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    leaseId: uuid("lease_id").references(() => leases.id, { onDelete: "set null" }),
+    // The reservation that asked for it ("ready at the start"); no FK: reservations.ts comes after.
+    reservationId: uuid("reservation_id"),
+    userId: uuid("user_id").references(() => users.id, { onDelete: "set null" }),
+    // The run start it repeats on each host (lib/validation/deployments.ts deploymentStartSchema), pinned.
+    spec: jsonb("spec").$type<Record<string, unknown>>().notNull(),
+    hostIds: uuid("host_ids").array().notNull(),
+    maxAttempts: integer("max_attempts").notNull().default(2),
+    // The run record this group re-runs, if any (lib/deployments/records.ts).
+    rerunOfRecordId: uuid("rerun_of_record_id"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("deployment_groups_lease_idx").on(t.leaseId)],
+);
+
 // One provisioning run of a host: its action, pinned template and image versions, vars,
 // one-time token and outcome. Steps, log lines and the live feed are in deployments.ts.
 export const deployments = pgTable(
@@ -130,6 +152,8 @@ export const deployments = pgTable(
     options: jsonb("options").$type<DeploymentOptions>().notNull().default({}),
     // The run this one repeats (the holder's "retry").
     retryOfId: uuid("retry_of_id"),
+    // The group this run belongs to ("deploy many at once"), if any.
+    groupId: uuid("group_id").references(() => deploymentGroups.id, { onDelete: "set null" }),
     // The run's system script and unattended file, rendered once when the run was created (or,
     // for a run from before, at its first boot) and served as stored from then on: a pending run
     // is answered without rendering a person's template on each unauthenticated boot request.
@@ -163,6 +187,7 @@ export const deployments = pgTable(
     // At most one unfinished run per host: the network-boot mark.
     uniqueIndex("deployments_one_active_key").on(t.hostId).where(sql`${t.state} in ('pending', 'running')`),
     uniqueIndex("deployments_token_key").on(t.tokenHash),
+    index("deployments_group_idx").on(t.groupId).where(sql`${t.groupId} is not null`),
     index("deployments_image_idx").on(t.imageId, t.imageVersion).where(sql`${t.imageId} is not null`),
   ],
 );
@@ -179,3 +204,4 @@ export type TemplateRow = typeof templates.$inferSelect;
 export type TemplateVersionRow = typeof templateVersions.$inferSelect;
 export type DeploymentRow = typeof deployments.$inferSelect;
 export type HostBootSettingsRow = typeof hostBootSettings.$inferSelect;
+export type DeploymentGroupRow = typeof deploymentGroups.$inferSelect;

@@ -80,6 +80,40 @@ export const deploymentEvents = pgTable(
   (t) => [index("deployment_events_host_idx").on(t.hostId, t.id)],
 );
 
+/**
+ * What makes a run repeatable, frozen when the run is created (lib/deployments/records.ts): the
+ * image version and its sha256, the template versions and the sha256 of what they rendered, the
+ * vars, the kernel command line, and the machine's facts at that time.
+ */
+export type RunRecordData = Record<string, unknown>;
+
+// The experiment record of a run, at a permanent URL (/records/<id>): kept when the run, its
+// host or its lease is gone (no cascade), exportable as JSON. published_at: readable without
+// signing in (for a paper's DOI to point at); before that, the project's members and admins.
+export const runRecords = pgTable(
+  "run_records",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    deploymentId: uuid("deployment_id").references(() => deployments.id, { onDelete: "set null" }),
+    hostId: uuid("host_id").references(() => hosts.id, { onDelete: "set null" }),
+    projectId: uuid("project_id"),
+    userId: uuid("user_id"),
+    record: jsonb("record").$type<RunRecordData>().notNull(),
+    // sha256 of the record's canonical JSON, shown beside the permanent URL.
+    recordSha256: text("record_sha256").notNull(),
+    // The run's outcome, filled when it ends.
+    outcome: jsonb("outcome").$type<Record<string, unknown>>(),
+    publishedAt: timestamp("published_at", { withTimezone: true }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("run_records_deployment_key").on(t.deploymentId).where(sql`${t.deploymentId} is not null`),
+    index("run_records_project_idx").on(t.projectId, t.createdAt),
+    index("run_records_host_idx").on(t.hostId, t.createdAt),
+  ],
+);
+
+export type RunRecordRow = typeof runRecords.$inferSelect;
 export type DeploymentStepRow = typeof deploymentSteps.$inferSelect;
 export type DeploymentStepState = (typeof deploymentStepState.enumValues)[number];
 export type DeploymentLogRow = typeof deploymentLogs.$inferSelect;

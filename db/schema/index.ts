@@ -8,3 +8,4 @@ export * from "./boot";
 export * from "./images";
 export * from "./deployments";
 export * from "./host-facts";
+export * from "./reservations";

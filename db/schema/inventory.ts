@@ -27,6 +27,9 @@ export const pools = pgTable("pools", {
   description: text("description").notNull().default(""),
   defaultLeaseHours: integer("default_lease_hours").notNull().default(24),
   maxLeaseHours: integer("max_lease_hours").notNull().default(168),
+  // The staged end of a lease (lib/leases/staged-end.ts): minutes after a lease's end during which
+  // its machines are kept, powered, for the holder to capture a disk before the wipe. 0 = none.
+  endGraceMinutes: integer("end_grace_minutes").notNull().default(0),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
 });
@@ -159,6 +162,8 @@ export const projects = pgTable("projects", {
   maxNodeHoursPerMonth: integer("max_node_hours_per_month"),
   // Image storage charged to the project (its images' versions and uploads in progress).
   maxStorageGb: integer("max_storage_gb"),
+  // How far ahead a reservation may start, in days (lib/reservations). Null = unlimited.
+  maxAdvanceDays: integer("max_advance_days"),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
 });
@@ -181,6 +186,9 @@ export const projectMembers = pgTable(
 );
 
 export const leaseState = pgEnum("lease_state", ["active", "released", "expired"]);
+// Where an ending lease is (lib/leases/staged-end.ts): reminded, in its grace period (capture
+// offered), capturing, and then its hosts' release (power off, wipe, back to the pool).
+export const leaseEndStage = pgEnum("lease_end_stage", ["warned", "grace", "capturing", "releasing", "returned"]);
 
 export const leases = pgTable(
   "leases",
@@ -200,6 +208,12 @@ export const leases = pgTable(
     endedAt: timestamp("ended_at", { withTimezone: true }),
     // Reminder offsets (hours before the end) already mailed for the current end time.
     remindersSent: integer("reminders_sent").array().notNull().default(sql`'{}'::int[]`),
+    // The staged end: the stage reached (null before any) and, in grace, when the grace ends.
+    // While in grace the lease is still active and its host_bookings run to grace_ends_at.
+    endStage: leaseEndStage("end_stage"),
+    graceEndsAt: timestamp("grace_ends_at", { withTimezone: true }),
+    // The reservation this lease was made from, if any.
+    reservationId: uuid("reservation_id"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
@@ -255,3 +269,4 @@ export type HostAddressSource = (typeof hostAddressSource.enumValues)[number];
 export type PoolRow = typeof pools.$inferSelect;
 export type ProjectRow = typeof projects.$inferSelect;
 export type LeaseRow = typeof leases.$inferSelect;
+export type LeaseEndStage = (typeof leaseEndStage.enumValues)[number];
