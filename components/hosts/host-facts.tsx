@@ -83,7 +83,7 @@ export function FactVersions({ versions }: { versions: FactVersionView[] }) {
             <span className="font-medium">Version {v.version}</span>
             <span className="text-stone-500">
               {" "}
-              · {v.source === "commission" ? "commissioning" : "deploy agent"} · {formatDateTime(v.recordedAt)} · {v.cpuCores ?? "?"} CPUs, {formatMemory(v.memoryMb)}
+              · {v.source === "commission" ? "commissioning" : "deploy agent"} · {formatDateTime(v.recordedAt)} · {v.cpuCores ?? "?"} cores, {formatMemory(v.memoryMb)}
             </span>
           </p>
           {v.changes === null ? (
