@@ -27,6 +27,9 @@ import { appendLog, emit, finishRun, queuePowerOff, runFollowups, startStep, ste
 import { canPowerOff, cannotRestartReason } from "../power/drivers";
 import { ACTION_LABELS, stepsFor, stepTimeoutSeconds } from "./plan";
 import { assertPostInstallRendered, choosePostInstall } from "./post-install";
+import { recordRun } from "./records";
+import { getRunRecordIdOfDeployment } from "@/db/queries/run-records";
+import { assertRunAllowedAtEnd } from "../leases/end-stage";
 
 /** How long a run's one-time token (boot files, agent, image download) stays valid. */
 export const DEPLOYMENT_TOKEN_HOURS = 24;
@@ -55,6 +58,8 @@ export type RunPlan = {
   options: DeploymentOptions;
   origin: "holder" | "release" | "system";
   retryOfId?: string | null;
+  /** The deployment group the run belongs to ("deploy many at once", ./groups.ts). */
+  groupId?: string | null;
   /** False for a mark: nobody powers the machine, the holder reboots it by hand. */
   power: boolean;
 };
@@ -147,10 +152,13 @@ export async function createRun(db: Db, actor: Actor, plan: RunPlan, now = new D
         vars: plan.vars,
         options: plan.options,
         retryOfId: plan.retryOfId ?? null,
+        groupId: plan.groupId ?? null,
         tokenHash: hashSecret(deploymentToken(id)),
         tokenExpiresAt: new Date(now.getTime() + DEPLOYMENT_TOKEN_HOURS * 3600_000 + (bootWaitSeconds ?? 0) * 1000),
         createdAt: now,
       });
+      // The run's experiment record, in its transaction: no recorded run exists without one.
+      await recordRun(tx, deployment);
       const steps = await insertSteps(
         tx,
         names.map((name, position) => ({
@@ -203,19 +211,28 @@ export async function createRun(db: Db, actor: Actor, plan: RunPlan, now = new D
 }
 
 /** The unattended template a run names, pinned at its latest version; refused beside its field otherwise. */
-async function pinUnattended(db: Db, actor: Actor, id: string, choose: string): Promise<Pinned> {
+async function pinUnattended(db: Db, actor: Actor, id: string, choose: string, version?: number): Promise<Pinned> {
   const un = await getReadableTemplate(db, actor, id).catch(() => null);
   if (!un) throw AppError.field("unattendedTemplateId", "That template does not exist, or you may not use it.");
   if (un.kind !== "unattended") throw AppError.field("unattendedTemplateId", `“${un.name}” is a system template; choose ${choose}.`);
-  return { id: un.id, version: un.latestVersion, name: un.name };
+  return { id: un.id, version: await pinnedVersion(db, un, version, "unattendedTemplateVersion"), name: un.name };
+}
+
+/** The version a run asks for (a re-run names the one it repeats), else the latest; refused when it does not exist. */
+async function pinnedVersion(db: Db, t: TemplateRow, version: number | undefined, field: string): Promise<number> {
+  if (version === undefined || version === t.latestVersion) return t.latestVersion;
+  if (!(await getTemplateVersion(db, { templateId: t.id, version }))) throw AppError.field(field, `“${t.name}” has no version ${version}.`);
+  return version;
 }
 
 /** Resolves what the holder asked for into pinned versions, refusing anything that would fail. */
-async function planFromInput(db: Db, actor: Actor, hostId: string, input: unknown): Promise<RunPlan> {
+export async function planFromInput(db: Db, actor: Actor, hostId: string, input: unknown): Promise<RunPlan> {
   const data = parseInput(deploymentStartSchema, input);
   const { leaseId } = await assertHostHolder(db, actor, hostId);
   const host = (await getHostRow(db, hostId))!;
   if (!leaseId) throw new AppError("conflict", `${host.name} is not leased; only a leased host can be provisioned (lease it first).`);
+  // In a lease's grace period only a capture of the disk may run (lib/leases/staged-end.ts).
+  await assertRunAllowedAtEnd(db, leaseId, data.action);
   const active = await getActiveDeployment(db, hostId);
   if (active) throw busy(host, active);
   const settings = await getBootSettingsRow(db, hostId);
@@ -230,16 +247,16 @@ async function planFromInput(db: Db, actor: Actor, hostId: string, input: unknow
     const sys = await getReadableTemplate(db, actor, sysId).catch(() => null);
     if (!sys) throw AppError.field("systemTemplateId", "That template does not exist, or you may not use it.");
     if (sys.kind !== "system") throw AppError.field("systemTemplateId", `“${sys.name}” is an unattended template; choose a system (iPXE) one.`);
-    system = { id: sys.id, version: sys.latestVersion, name: sys.name };
+    system = { id: sys.id, version: await pinnedVersion(db, sys, data.systemTemplateVersion, "systemTemplateVersion"), name: sys.name };
     const unId = data.unattendedTemplateId !== undefined ? data.unattendedTemplateId : (mine?.unattendedTemplateId ?? null);
-    if (unId) unattended = await pinUnattended(db, actor, unId, "an unattended one");
+    if (unId) unattended = await pinUnattended(db, actor, unId, "an unattended one", data.unattendedTemplateVersion);
   } else {
     const t = await builtinSystemTemplate(db, BUILTIN_OF_ACTION[data.action]);
     system = { id: t.id, version: t.latestVersion, name: t.name };
     // An image with cloud-init: the written system fetches this template as its NoCloud
     // user-data on first boot (docs/cloud-init.md). Only when asked for: the host's boot
     // settings name the templates of installs, not of image deploys.
-    if (data.action === "deploy_image" && data.unattendedTemplateId) unattended = await pinUnattended(db, actor, data.unattendedTemplateId, "an unattended (cloud-init) one");
+    if (data.action === "deploy_image" && data.unattendedTemplateId) unattended = await pinUnattended(db, actor, data.unattendedTemplateId, "an unattended (cloud-init) one", data.unattendedTemplateVersion);
   }
 
   let image: RunPlan["image"] = null;
@@ -306,6 +323,7 @@ export async function retryDeployment(db: Db, actor: Actor, deploymentId: string
   const { leaseId } = await assertHostHolder(db, actor, old.hostId);
   const host = (await getHostRow(db, old.hostId))!;
   if (!leaseId) throw new AppError("conflict", `${host.name} is not leased any more; lease it to provision it again.`);
+  await assertRunAllowedAtEnd(db, leaseId, old.action);
   const name = async (id: string | null) => (id ? ((await getReadableTemplate(db, actor, id).catch(() => null))?.name ?? null) : null);
   if (!old.systemTemplateId || !old.systemTemplateVersion) throw new AppError("conflict", "The template this run used no longer exists; start a new run.");
   const sysName = await name(old.systemTemplateId);
@@ -327,6 +345,8 @@ export async function retryDeployment(db: Db, actor: Actor, deploymentId: string
     options: old.options,
     origin: "holder",
     retryOfId: old.id,
+    // A group's host retried stays in its group (./groups.ts counts its attempts there).
+    groupId: old.groupId,
     power: old.options.power !== false,
   };
   const d = await createRun(db, actor, plan, clock.now);
@@ -456,6 +476,8 @@ export type DeploymentView = DeploymentSummary & {
   lastEventId: number;
   /** The machine's last console lines, kept by the boot server while the run went on (lib/console/recorder.ts); null without a console. */
   console: { text: string; updatedAt: string } | null;
+  /** The run's experiment record (/records/<id>), for installs and image deploys the holder started. */
+  recordId: string | null;
 };
 
 /** GET /api/v1/hosts/:id/deployments — a held host's runs, newest first. */
@@ -489,6 +511,7 @@ export async function getDeployment(db: Db, actor: Actor, deploymentId: string, 
     logCount: await countLogs(db, deploymentId),
     lastEventId: eventId,
     console: await getDeploymentConsole(db, deploymentId).then((c) => (c ? { text: c.text, updatedAt: c.updatedAt.toISOString() } : null)),
+    recordId: await getRunRecordIdOfDeployment(db, deploymentId),
   };
 }
 

@@ -17,10 +17,11 @@ import { canFinishRun, isActiveRun } from "../hosts/state-machine";
 import { enqueueJob, type EnqueueOptions } from "../jobs/enqueue";
 import { getLogger } from "../log";
 import { sendMail } from "../mail/send";
-import { DEPLOYMENT_WATCHDOG_JOB, JOB_OF_ACTION, POWER_JOB } from "./jobs";
+import { DEPLOYMENT_WATCHDOG_JOB, JOB_OF_ACTION, POWER_JOB, RETRY_GROUP_HOST_JOB } from "./jobs";
 import { ACTION_LABELS, isStepName, STEPS, type StepName } from "./plan";
 import { releaseWaitMessage } from "../leases/release-wait";
 import { cannotRestartReason } from "../power/drivers";
+import { recordRunOutcome } from "./records";
 
 export type Run = { deployment: DeploymentRow; steps: DeploymentStepRow[] };
 
@@ -199,6 +200,7 @@ export async function finishRun(ctx: RunContext, outcome: "done" | "failed" | "c
     else if (s.state === "running") await setStep(ctx, s, { state: "cancelled", finishedAt: ctx.at });
   }
   await setRun(ctx, { state: outcome, finishedAt: ctx.at, failureReason: outcome === "done" ? null : (reason ?? d.failureReason ?? null)?.slice(0, 2000) ?? null });
+  await recordRunOutcome(ctx.tx, ctx.run.deployment);
   await emit(ctx, "state", { state: outcome, failureReason: ctx.run.deployment.failureReason });
   const what = `${ACTION_LABELS[d.action].toLowerCase()} (deployment ${d.id})`;
   await insertHostEvents(ctx.tx, [
@@ -213,6 +215,8 @@ export async function finishRun(ctx: RunContext, outcome: "done" | "failed" | "c
   if (d.origin === "release") await settleRelease(ctx, outcome, reason);
   if (d.action === "capture_disk" && outcome !== "done") await abandonCapture(ctx, reason ?? outcome);
   if (d.options.notify && d.userId && outcome !== "cancelled") queueOutcomeMail(ctx, outcome, reason);
+  // A group's failed host is retried alone (./groups.ts decides whether it has runs left); a cancel is the holder's word.
+  if (outcome === "failed" && d.groupId) enqueueLater(ctx, RETRY_GROUP_HOST_JOB, { deploymentId: d.id }, { singletonKey: d.id });
 }
 
 /**

@@ -2,6 +2,7 @@ import type { JobDefinition } from "@/lib/jobs/definition";
 import { expireLeasesJob } from "./expire-leases";
 import { finishReleasesJob } from "./finish-releases";
 import { leaseRemindersJob } from "./lease-reminders";
+import { reservationRemindersJob } from "./reservation-reminders";
 import { imageUploadsHousekeepingJob } from "./image-uploads-housekeeping";
 import { purgeExpiredJob } from "./purge-expired";
 import { verifyImageVersionJob } from "./verify-image-version";
@@ -15,12 +16,14 @@ import { installOsJob } from "./install-os";
 import { pollPowerJob } from "./poll-power";
 import { powerJob } from "./power";
 import { wipeDiskJob } from "./wipe-disk";
+import { retryGroupHostJob } from "./retry-group-host";
 
 /** Every job the worker runs. */
 export const JOBS: JobDefinition[] = [
   purgeExpiredJob,
   expireLeasesJob,
   leaseRemindersJob,
+  reservationRemindersJob,
   finishReleasesJob,
   verifyImageVersionJob,
   recheckImageVersionJob,
@@ -34,4 +37,5 @@ export const JOBS: JobDefinition[] = [
   powerJob,
   pollPowerJob,
   deploymentWatchdogJob,
+  retryGroupHostJob,
 ];
