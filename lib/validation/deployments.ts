@@ -30,6 +30,12 @@ export const deploymentStartSchema = z
     /** install: the templates; when left out, the host's boot settings decide. */
     systemTemplateId: uuidSchema.optional(),
     unattendedTemplateId: uuidSchema.nullable().optional(),
+    /**
+     * install: a version of the system template to pin instead of its latest; with an unattended
+     * template, the same for it (a run record's "re-run" repeats exactly what ran).
+     */
+    systemTemplateVersion: z.number().int().min(1).optional(),
+    unattendedTemplateVersion: z.number().int().min(1).optional(),
     /** Vars for this run; when left out, the host's boot settings' vars. */
     vars: varsSchema.optional(),
     /** The disk to write, wipe or capture; else vars.disk, else the agent picks the only/first disk. */
@@ -239,6 +245,7 @@ export const deploymentViewSchema = deploymentSummarySchema.extend({
     .object({ text: z.string(), updatedAt: timestampSchema })
     .nullable()
     .describe("The machine's last console lines (up to 200 lines / 64 KiB, plain text), kept while the run went on; null when its power driver offers no console."),
+  recordId: z.string().nullable().describe("The run's experiment record (`GET /api/v1/records/{id}`, page /records/{id}); null for runs that get none (wipes, captures, Kiln's own)."),
 });
 
 export const deploymentListResponseSchema = paginatedResponseSchema(deploymentSummarySchema).extend({ lastEventId: z.number().int() });
