@@ -56,6 +56,13 @@ const envSchema = z.object({
     .default("24,1")
     .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean).map(Number))
     .pipe(z.array(z.number().positive("must be positive hours")).max(10)),
+  // Hours before a reservation's start at which its holder is mailed (its end is reminded as
+  // a lease's: a reservation becomes a lease at its start).
+  KILN_RESERVATION_REMINDER_HOURS: z
+    .string()
+    .default("24,1")
+    .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean).map(Number))
+    .pipe(z.array(z.number().int("must be whole hours").positive("must be positive hours")).max(10)),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 
   KILN_REGISTRATION: z.enum(["open", "approval", "closed"]).default("open"),

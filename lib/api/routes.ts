@@ -13,7 +13,9 @@ import * as hostFacts from "../validation/host-facts";
 import * as power from "../validation/power";
 import * as sites from "../validation/sites";
 import * as templates from "../validation/templates";
+import * as calendar from "../validation/calendar";
 import { deploymentGetQuerySchema, deploymentListQuerySchema, deploymentStartSchema } from "../validation/deployments";
+import * as records from "../validation/records";
 import { powerActionSchema, powerStatesQuerySchema } from "../validation/power";
 import {
   apiTokenCreateSchema,
@@ -69,10 +71,12 @@ export const API_TAGS = [
   { name: "Sites", description: "Where hosts are and which boot server answers them: each site has a boot URL its machines are told to use, and one or more boot servers reporting a heartbeat. Administrators only." },
   { name: "Projects", description: "Leases are charged to a project, which may cap hosts at once, lease length and node-hours per month." },
   { name: "Leases", description: "A bounded claim on hosts. Grants are all-or-nothing and race-free." },
+  { name: "Calendar", description: "Who holds a pool's hosts when (leases, reservations, maintenance), and ICS feeds of one's own bookings or of a pool's for calendar clients." },
   { name: "Templates", description: "iPXE boot scripts and unattended-install files (preseed, kickstart, cloud-init) as versioned data; private, shared with a project, or public." },
   { name: "Images", description: "OS disk images with numbered versions (`latest` = the newest ready one). Bytes arrive through the tus endpoint `/api/uploads` and leave through `/images/{id}/versions/{version}/blob`; see the README." },
   { name: "Network boot", description: "What a held host boots next: its templates and variables, and marks for reinstall." },
   { name: "Provisioning", description: "Runs that reinstall, deploy an image to, capture or wipe a held host: steps with deadlines and reasons, progress, logs, a live feed, cancel and retry." },
+  { name: "Records", description: "The experiment record of each install or image deploy a holder starts: image version and sha256, template versions and the sha256 of what was rendered, vars, kernel command line, the machine's facts; exportable as JSON at a permanent URL, publishable, re-runnable." },
   { name: "Audit", description: "Every change, written in the same transaction as the change." },
   { name: "Users", description: "Who you are; administrators manage accounts." },
   { name: "Account", description: "The caller's own profile, SSH keys and personal access tokens." },
@@ -131,6 +135,8 @@ const HOLDER_HOST_404: ApiResponse = { status: 404, description: "No such host, 
 const HOST_404: ApiResponse = { status: 404, description: "No such host, or (for a researcher) not a host they currently hold." };
 const LEASE_404: ApiResponse = { status: 404, description: "No such lease, or not the caller's." };
 const PROJECT_404: ApiResponse = { status: 404, description: "No such project, or the caller is not a member." };
+const RECORD_ID = { id: "The run record's id (a UUID): its permanent id." };
+const RECORD_404: ApiResponse = { status: 404, description: "No such record, or one the caller may not read (unpublished records of other projects are not acknowledged)." };
 
 export const API_ROUTES: ApiRoute[] = [
   // Hosts
@@ -262,6 +268,42 @@ export const API_ROUTES: ApiRoute[] = [
     description: "Its hosts stay, outside any pool.",
     success: { status: 200, description: "`{ ok: true }`.", schema: common.okResponseSchema },
     errors: [{ status: 404, description: "No such pool." }],
+  },
+
+  // Calendar
+  {
+    method: "GET", path: "/api/v1/pools/{id}/timeline", operationId: "getPoolTimeline", tag: "Calendar", auth: "user", params: POOL_ID,
+    summary: "A pool's timeline: its hosts, and who holds each when",
+    description:
+      "Leases, reservations and maintenance windows overlapping `[from, to)` (default: the 7 days from the current hour; at most 62 days). " +
+      "A lease or reservation of several hosts is one item per host, with the same id; a maintenance window of the whole pool has `hostId: null`. " +
+      "Everyone signed in sees every booking, by project: the person holding it is never named (`mine` marks the caller's own), and a reservation's title is shown to its holder and administrators only.",
+    query: calendar.timelineQuerySchema,
+    success: { status: 200, description: "`{ pool, from, to, hosts, items }`.", schema: calendar.timelineResponseSchema },
+    errors: [{ status: 404, description: "No such pool." }],
+  },
+  {
+    method: "GET", path: "/api/v1/calendar-feeds", operationId: "listCalendarFeeds", tag: "Calendar", auth: "user",
+    summary: "The caller's ICS feeds",
+    description: "Without their addresses: a feed's secret is shown once, when it is made.",
+    success: { status: 200, description: "`{ data }`.", schema: calendar.calendarFeedListResponseSchema },
+  },
+  {
+    method: "POST", path: "/api/v1/calendar-feeds", operationId: "createCalendarFeed", tag: "Calendar", auth: "user",
+    summary: "Make an ICS feed address",
+    description:
+      "`poolId` left out: the caller's own leases and reservations; with it: the pool's bookings (projects, never people) and maintenance. " +
+      "One feed per caller and scope: making it again replaces the old address, which stops working. The answer's `url` (`/calendar/<token>.ics`, read without signing in) is shown this once. Audited.",
+    body: calendar.calendarFeedCreateSchema, bodyOptional: true,
+    success: { status: 201, description: "The feed, with its `url`.", schema: calendar.calendarFeedCreatedSchema },
+    errors: [{ status: 400, description: "No such pool." }],
+  },
+  {
+    method: "DELETE", path: "/api/v1/calendar-feeds/{id}", operationId: "revokeCalendarFeed", tag: "Calendar", auth: "user", params: { id: "The feed's id (a UUID)." },
+    summary: "Revoke an ICS feed",
+    description: "Its address answers 404 from now on. Audited.",
+    success: { status: 200, description: "`{ ok: true }`.", schema: common.okResponseSchema },
+    errors: [{ status: 404, description: "No such feed of the caller's." }],
   },
 
   // Sites and boot servers
@@ -670,6 +712,52 @@ export const API_ROUTES: ApiRoute[] = [
     description: "The same action with the same template and image versions, vars and options, as a new run. No body.",
     success: { status: 201, description: "The new run.", schema: deployments.deploymentViewSchema },
     errors: [DEPLOYMENT_404, { status: 409, description: "The run is active or done, the host is not leased any more, or another run is active." }],
+  },
+
+  // Run records
+  {
+    method: "GET", path: "/api/v1/records", operationId: "listRunRecords", tag: "Records", auth: "user",
+    summary: "Run records of a host or a project",
+    description: "Newest first. Researchers see the records of their projects' runs, their own, and published ones; administrators all. `projectId` of a project the caller is not in answers 404.",
+    query: records.recordListQuerySchema,
+    success: { status: 200, description: "A page of records.", list: true, schema: records.recordListResponseSchema },
+    errors: [PROJECT_404],
+  },
+  {
+    method: "GET", path: "/api/v1/records/{id}", operationId: "getRunRecord", tag: "Records", auth: "public", params: RECORD_ID,
+    summary: "One run record: what ran, its sha256 and outcome",
+    description:
+      "`record` is frozen when the run is created; `recordSha256` is the sha256 of its canonical JSON (keys sorted at every level, no whitespace). `rendered` hashes the stored boot texts, which hold a per-run placeholder where the one-time token goes (never the token). `?download=1` answers the same as a file, `kiln-run-<id>.json`. Readable by the project's members, whoever ran it and administrators; by anyone, without signing in, once published.",
+    query: records.recordGetQuerySchema,
+    success: { status: 200, description: "The record.", schema: records.recordViewSchema },
+    errors: [RECORD_404],
+  },
+  {
+    method: "POST", path: "/api/v1/records/{id}/publish", operationId: "publishRunRecord", tag: "Records", auth: "user", params: RECORD_ID,
+    summary: "Publish a run record: readable without signing in from now on",
+    description: "For a leader of the record's project, or an administrator. No body. Publishing again changes nothing (the first date stays).",
+    success: { status: 200, description: "The record.", schema: records.recordViewSchema },
+    errors: [RECORD_404, { status: 403, description: "The caller may read the record but is not a leader of its project." }],
+  },
+  {
+    method: "GET", path: "/api/v1/records/{id}/diff", operationId: "diffRunRecord", tag: "Records", auth: "user", params: RECORD_ID,
+    summary: "What would differ if the record were re-run now",
+    description: "A newer version of the image or templates (a re-run still uses the pinned ones), a pinned version that is gone, and with `hostId` (a host the caller holds) the host's hardware field by field against the record's facts. `summary` says it in sentences.",
+    query: records.recordDiffQuerySchema,
+    success: { status: 200, description: "The differences.", schema: records.recordDiffSchema },
+    errors: [{ status: 404, description: "No such record (or one the caller may not read), or a host the caller does not hold." }],
+  },
+  {
+    method: "POST", path: "/api/v1/records/{id}/rerun", operationId: "rerunRunRecord", tag: "Records", auth: "user", params: RECORD_ID,
+    summary: "Re-run a record on hosts the caller holds",
+    description: "Deploys the pinned image version, template versions, vars and options again, as one group over the chosen hosts (all of one lease). An image deploy's built-in boot template is Kiln's, at its current version.",
+    body: records.recordRerunSchema,
+    success: { status: 201, description: "`{ groupId, deploymentIds }`.", schema: records.recordRerunResponseSchema },
+    errors: [
+      { status: 400, description: "No hosts, or hosts of more than one lease." },
+      { status: 404, description: "No such record (or one the caller may not read), or a host the caller does not hold." },
+      { status: 409, description: "A host is not leased or busy, or the pinned image version is gone." },
+    ],
   },
 
   // Audit
