@@ -7,6 +7,7 @@ import { z } from "zod";
 import * as accounts from "../validation/accounts";
 import * as common from "../validation/common";
 import * as deployments from "../validation/deployments";
+import * as deploymentGroups from "../validation/deployment-groups";
 import * as images from "../validation/images";
 import * as inventory from "../validation/inventory";
 import * as hostFacts from "../validation/host-facts";
@@ -131,6 +132,8 @@ const IMAGE_404: ApiResponse = { status: 404, description: "No such image (or ve
 const IMAGE_403: ApiResponse = { status: 403, description: "The caller may see the image but only its owner (or an administrator) changes it." };
 const DEPLOYMENT_ID = { id: "The run's id (a UUID)." };
 const DEPLOYMENT_404: ApiResponse = { status: 404, description: "No such run, or one of a host the caller does not hold." };
+const GROUP_ID = { id: "The deployment group's id (a UUID)." };
+const GROUP_404: ApiResponse = { status: 404, description: "No such deployment group, or one of a lease the caller does not hold." };
 const HOLDER_HOST_404: ApiResponse = { status: 404, description: "No such host, or not one the caller holds." };
 const HOST_404: ApiResponse = { status: 404, description: "No such host, or (for a researcher) not a host they currently hold." };
 const LEASE_404: ApiResponse = { status: 404, description: "No such lease, or not the caller's." };
@@ -712,6 +715,33 @@ export const API_ROUTES: ApiRoute[] = [
     description: "The same action with the same template and image versions, vars and options, as a new run. No body.",
     success: { status: 201, description: "The new run.", schema: deployments.deploymentViewSchema },
     errors: [DEPLOYMENT_404, { status: 409, description: "The run is active or done, the host is not leased any more, or another run is active." }],
+  },
+  {
+    method: "POST", path: "/api/v1/leases/{id}/deploy", operationId: "deployToLease", tag: "Provisioning", auth: "user", params: LEASE_ID,
+    summary: "Deploy one image or install to all or some held hosts of a lease (a deployment group)",
+    description:
+      "`spec` is a run start as `POST /api/v1/hosts/{id}/deployments` takes it (`deploy_image`, `install` — which must name its system template — or `wipe_disk`); its image and template versions are pinned once, so every host gets the same. `hostIds` picks hosts of the lease (all its held hosts when left out). Each host gets its own run; a host that cannot start now (another run active, released) is listed in `refused` with the reason and the others start. A host whose run fails is retried alone until it has had `maxAttempts` runs (default 2); the group never restarts as a whole.",
+    body: deploymentGroups.leaseDeploySchema,
+    success: { status: 201, description: "The group, as `GET /api/v1/deployment-groups/{id}` answers it, with `refused`.", schema: deploymentGroups.deploymentGroupViewSchema },
+    errors: [
+      { status: 400, description: "A bad choice, the same for every host (an image that is not ready or may not be used, no system template, capture), or a host that is not in the lease; nothing was started." },
+      LEASE_404,
+      { status: 409, description: "The lease has ended, or no host could start (each reason given)." },
+    ],
+  },
+  {
+    method: "GET", path: "/api/v1/deployment-groups/{id}", operationId: "getDeploymentGroup", tag: "Provisioning", auth: "user", params: GROUP_ID,
+    summary: "A deployment group: every host's run",
+    description: "Per host: its latest run's state (or `not_started`), the step it is at, bytes written, the runs it has had in the group (`attempts`) and the failure reason. The lease's holder and administrators.",
+    success: { status: 200, description: "The group.", schema: deploymentGroups.deploymentGroupViewSchema },
+    errors: [GROUP_404],
+  },
+  {
+    method: "POST", path: "/api/v1/deployment-groups/{id}/retry-failed", operationId: "retryFailedGroupHosts", tag: "Provisioning", auth: "user", params: GROUP_ID,
+    summary: "Retry the failed hosts of a deployment group",
+    description: "Each held host whose latest run failed or was cancelled runs again with the same versions; a host that never started starts. Hosts done or running are left alone. A person's retry is not bounded by `maxAttempts`. No body.",
+    success: { status: 201, description: "The group after the retry, with `refused`.", schema: deploymentGroups.deploymentGroupViewSchema },
+    errors: [GROUP_404, { status: 409, description: "The lease has ended, no host has failed, or none could start." }],
   },
 
   // Run records
