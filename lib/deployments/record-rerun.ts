@@ -11,14 +11,14 @@ import type { Clock } from "../clock";
 import { assertHostHolder } from "../boot/access";
 import { parseInput } from "../validation/parse";
 import { recordRerunSchema } from "../validation/records";
-import { startDeploymentGroup } from "./groups";
+import { startDeploymentGroup, type HostRefusal } from "./groups";
 import { getRecordForRerun, startSpecOf } from "./records";
 
 /**
  * POST /api/v1/records/:id/rerun — for the holder of every chosen host (or an administrator).
  * A group belongs to one lease, so hosts of several leases are refused with what to do instead.
  */
-export async function rerunRunRecord(db: Db, actor: Actor, id: string, input: unknown, clock: Clock = {}): Promise<{ groupId: string; deploymentIds: string[] }> {
+export async function rerunRunRecord(db: Db, actor: Actor, id: string, input: unknown, clock: Clock = {}): Promise<{ groupId: string; deploymentIds: string[]; refused: HostRefusal[] }> {
   const { hostIds } = parseInput(recordRerunSchema, input);
   const { record } = await getRecordForRerun(db, actor, id);
   const unique = [...new Set(hostIds)];

@@ -96,4 +96,9 @@ export const recordDiffSchema = z.object({
   summary: z.array(z.string()),
 });
 
-export const recordRerunResponseSchema = z.object({ groupId: z.string(), deploymentIds: z.array(z.string()) });
+export const recordRerunResponseSchema = z.object({
+  groupId: z.string(),
+  deploymentIds: z.array(z.string()),
+  /** Hosts that could not start (busy, released), each with why; the others started. */
+  refused: z.array(z.object({ hostId: z.string(), name: z.string(), reason: z.string() })),
+});
