@@ -18,6 +18,16 @@ export function isUniqueViolation(e: unknown, constraint?: string): boolean {
   return !constraint || (pg.constraint_name ?? pg.constraint) === constraint;
 }
 
+/** True when `e` is an exclusion-constraint violation (23P01): host_bookings refusing a host booked twice for one moment. */
+export function isExclusionViolation(e: unknown): boolean {
+  return pgErrorOf(e)?.code === "23P01";
+}
+
+/** True when PostgreSQL broke a deadlock by aborting this statement (40P01); the work may be retried. */
+export function isDeadlock(e: unknown): boolean {
+  return pgErrorOf(e)?.code === "40P01";
+}
+
 /**
  * True when `e` is a foreign-key violation (a row still referenced, or a missing parent).
  * A reference declared ON DELETE RESTRICT reports 23001 (restrict_violation), not 23503.

@@ -2,13 +2,14 @@ import { and, asc, count, desc, eq, gt, inArray, isNull, lte, sql, type SQL } fr
 import type { DbOrTx } from "../client";
 import { hosts, leaseEvents, leaseHosts, leases, pools, projects, users, type LeaseRow } from "../schema";
 import { hostCriteria, type HostCriteriaInput } from "./host-criteria";
+import { isFreeDuring } from "./reservations";
 
 /**
  * Picks and locks up to `count` available hosts of a pool matching the filters.
  * SKIP LOCKED: concurrent requests each take different hosts instead of queueing
  * behind one another, and never the same host.
  */
-export async function pickAvailableHosts(db: DbOrTx, p: { poolId: string; count: number } & HostCriteriaInput): Promise<{ id: string; name: string }[]> {
+export async function pickAvailableHosts(db: DbOrTx, p: { poolId: string; count: number; during?: { from: Date; to: Date } } & HostCriteriaInput): Promise<{ id: string; name: string }[]> {
   return db
     .select({ id: hosts.id, name: hosts.name })
     .from(hosts)
@@ -18,8 +19,10 @@ export async function pickAvailableHosts(db: DbOrTx, p: { poolId: string; count:
     .for("update", { skipLocked: true });
 }
 
-function matchAvailable(p: { poolId: string } & HostCriteriaInput): SQL {
-  return and(eq(hosts.poolId, p.poolId), eq(hosts.state, "available"), ...hostCriteria(p).map((c) => c.where))!;
+// With `during`: not a host booked by a reservation (or anything else) or under a maintenance
+// window in that time, so a lease never takes time promised to someone else.
+function matchAvailable(p: { poolId: string; during?: { from: Date; to: Date } } & HostCriteriaInput): SQL {
+  return and(eq(hosts.poolId, p.poolId), eq(hosts.state, "available"), ...hostCriteria(p).map((c) => c.where), p.during ? isFreeDuring(p.during.from, p.during.to) : undefined)!;
 }
 
 export async function lockHosts(db: DbOrTx, ids: string[]) {

@@ -1,6 +1,6 @@
 import { and, asc, count, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { DbOrTx } from "../client";
-import { leaseHosts, leases, projectMembers, projects, users, type ProjectRow } from "../schema";
+import { leaseHosts, leases, projectMembers, projects, reservations, users, type ProjectRow } from "../schema";
 
 export async function insertProject(db: DbOrTx, values: typeof projects.$inferInsert): Promise<ProjectRow> {
   const [row] = await db.insert(projects).values(values).returning();
@@ -90,7 +90,8 @@ export async function countActiveProjectHosts(db: DbOrTx, projectId: string): Pr
 
 /**
  * Node-hours a project uses or has booked inside [from, to): each host's time in a lease,
- * up to its release, or up to the lease's end while it is still held.
+ * up to its release, or up to the lease's end while it is still held; and its scheduled
+ * reservations' hosts × their time.
  */
 export async function projectNodeHours(db: DbOrTx, params: { projectId: string; from: Date; to: Date }): Promise<number> {
   const rows = await db.execute<{ hours: string | null }>(sql`
@@ -102,5 +103,16 @@ export async function projectNodeHours(db: DbOrTx, params: { projectId: string; 
     where ${leases.projectId} = ${params.projectId}
       and ${leaseHosts.addedAt} < ${params.to.toISOString()}::timestamptz
       and coalesce(${leaseHosts.releasedAt}, ${leases.endsAt}) > ${params.from.toISOString()}::timestamptz`);
-  return Number(rows[0]?.hours ?? 0);
+  // Scheduled reservations are booked time too, from the moment their hosts are taken
+  // (prepare_from); once started, their lease's hosts are counted above instead.
+  const booked = await db.execute<{ hours: string | null }>(sql`
+    select sum(${reservations.count} * extract(epoch from (
+      least(${reservations.endsAt}, ${params.to.toISOString()}::timestamptz)
+      - greatest(${reservations.prepareFrom}, ${params.from.toISOString()}::timestamptz)
+    )) / 3600) as hours
+    from ${reservations}
+    where ${reservations.projectId} = ${params.projectId} and ${reservations.state} = 'scheduled'
+      and ${reservations.prepareFrom} < ${params.to.toISOString()}::timestamptz
+      and ${reservations.endsAt} > ${params.from.toISOString()}::timestamptz`);
+  return Number(rows[0]?.hours ?? 0) + Number(booked[0]?.hours ?? 0);
 }

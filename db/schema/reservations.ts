@@ -17,12 +17,17 @@ export const tstzrange = customType<{ data: string }>({
 export const reservationState = pgEnum("reservation_state", ["scheduled", "preparing", "active", "ended", "cancelled", "failed"]);
 
 /** What a reservation asks for besides the pool and the count. */
+// The keys are the lease's hardware filter (lib/validation/inventory.ts hardwareFilterSchema), so
+// the same SQL (db/queries/host-criteria.ts) chooses hosts for both.
 export type ReservationCriteria = {
   tags?: string[];
-  minCpuCores?: number;
+  minCores?: number;
   minMemoryMb?: number;
   minDiskGb?: number;
   diskType?: "hdd" | "ssd" | "nvme";
+  firmware?: "bios" | "uefi";
+  cpuModel?: string;
+  minNicSpeedMbps?: number;
   /** Named hosts (admins, or a holder picking from the calendar): exactly these, count = their number. */
   hostIds?: string[];
 };

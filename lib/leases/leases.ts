@@ -3,7 +3,7 @@
 // host in two active leases) and all-or-nothing. Every function takes `now` so tests
 // and the expiry job control the clock.
 import { getPoolRow, countPoolHosts } from "@/db/queries/pools";
-import { getMembership, listMemberships, lockProject } from "@/db/queries/projects";
+import { getMembership, lockProject } from "@/db/queries/projects";
 import {
   getLeaseRow,
   insertLease,
@@ -18,12 +18,15 @@ import {
   updateLeaseRow,
 } from "@/db/queries/leases";
 import { getUserByEmail, getUserById } from "@/db/queries/users";
-import type { LeaseRow, PoolRow, ProjectRow, UserRow } from "@/db/schema";
+import type { LeaseRow, ProjectRow } from "@/db/schema";
 import type { Db, DbOrTx } from "../db";
 import type { Clock } from "../clock";
 import { AppError } from "../errors";
 import { isAdminActor, recordAudit, type Actor } from "../audit/audit";
 import { getUserStatus } from "../accounts/user-view";
+import { hoursText, maxLeaseHours, resolveHolder, resolveProject } from "../projects/charging";
+import { getFirstConflictAfter } from "@/db/queries/reservations";
+import { isExclusionViolation } from "@/db/errors";
 import { getHostRowsByIds, insertHostEvents } from "@/db/queries/hosts";
 import { transitionHostStates } from "../hosts/transition";
 import { getProjectUsage, monthWindow } from "../projects/projects";
@@ -63,53 +66,12 @@ export type LeaseView = {
   hosts: { id: string; name: string; state: string; releasedAt: string | null; run?: RunSummary; releaseAdvice?: string; releaseWait?: string; access?: HostAccess | null }[];
 };
 
-function hoursText(h: number): string {
-  const r = Math.round(h * 10) / 10;
-  return `${r} hour${r === 1 ? "" : "s"}`;
-}
-
 /** Hours of [start, end) that fall inside the quota month of `now`. */
 function hoursInMonth(start: Date, end: Date, now: Date): number {
   const { from, to } = monthWindow(now);
   const s = Math.max(start.getTime(), from.getTime());
   const e = Math.min(end.getTime(), to.getTime());
   return Math.max(0, e - s) / HOUR;
-}
-
-async function resolveHolder(db: DbOrTx, actor: Actor, userId: string | undefined): Promise<UserRow> {
-  if (!userId || userId === actor.user?.id) {
-    if (!actor.user) throw new AppError("bad_request", "A lease needs a holder (userId).");
-    return actor.user;
-  }
-  if (!isAdminActor(actor)) throw new AppError("forbidden", "Only administrators lease hosts on someone else's behalf.");
-  const user = await getUserById(db, userId);
-  if (!user) throw AppError.field("userId", "That user does not exist.");
-  if (getUserStatus(user) !== "active") throw AppError.field("userId", `${user.email} is not an active account.`);
-  return user;
-}
-
-async function resolveProject(db: DbOrTx, holder: UserRow, projectId: string | undefined): Promise<string> {
-  if (projectId) {
-    if (!(await getMembership(db, { projectId, userId: holder.id }))) {
-      throw AppError.field("projectId", `${holder.email} is not a member of that project, so it cannot be charged for this lease.`);
-    }
-    return projectId;
-  }
-  const memberships = await listMemberships(db, holder.id);
-  if (memberships.length === 1) return memberships[0]!.projectId;
-  if (memberships.length === 0) {
-    throw new AppError("forbidden", `${holder.email} is not a member of any project, and every lease is charged to one. Ask an administrator to add you to a project.`);
-  }
-  throw AppError.field("projectId", `Choose the project to charge: ${memberships.map((m) => m.name).join(", ")}.`);
-}
-
-/** The longest a lease may last here: the stricter of the pool's and the project's policy. */
-function maxLeaseHours(pool: PoolRow | undefined, project: ProjectRow): { hours: number | null; source: string } {
-  const limits: { hours: number; source: string }[] = [];
-  if (pool) limits.push({ hours: pool.maxLeaseHours, source: `Pool ${pool.name}` });
-  if (project.maxLeaseHours !== null) limits.push({ hours: project.maxLeaseHours, source: `Project ${project.name}` });
-  if (limits.length === 0) return { hours: null, source: "" };
-  return limits.reduce((a, b) => (b.hours < a.hours ? b : a));
 }
 
 async function assertQuotas(
@@ -165,7 +127,7 @@ export async function createLease(db: Db, actor: Actor, input: unknown, clock: C
       const size = await countPoolHosts(tx, pool.id);
       if (count > size) throw AppError.field("count", `Pool ${pool.name} has ${size} host${size === 1 ? "" : "s"} in all; you asked for ${count}.`);
       const criteria: LeaseCriteria = { tags: data.tags, ...pickHardwareFilter(data) };
-      const picked = await pickAvailableHosts(tx, { poolId: pool.id, count, ...criteria });
+      const picked = await pickAvailableHosts(tx, { poolId: pool.id, count, ...criteria, during: { from: now, to: endsAt } });
       if (picked.length < count && hasHardwareCriteria(criteria)) {
         const counts = await countForRefusal(tx, { poolId: pool.id, criteria, picked: picked.length });
         throw new AppError("insufficient_capacity", insufficientMessage({ poolName: pool.name, requested: count, ...counts }), {
@@ -196,6 +158,8 @@ export async function createLease(db: Db, actor: Actor, input: unknown, clock: C
       if (locked.length !== ids.length) throw AppError.field("hostIds", "One of these hosts does not exist.");
       const busy = locked.find((h) => h.state !== "available");
       if (busy) throw new AppError("conflict", `Host ${busy.name} is ${busy.state}, not available. Nothing was leased.`);
+      const taken = await getFirstConflictAfter(tx, { hostIds: ids, from: now, to: endsAt });
+      if (taken) throw new AppError("conflict", `${describeConflict(taken)}; a lease of it must end before then. Nothing was leased.`, { at: taken.at.toISOString() });
       hostIds = ids;
     }
 
@@ -207,7 +171,13 @@ export async function createLease(db: Db, actor: Actor, input: unknown, clock: C
       startsAt: now,
       endsAt,
     });
-    await insertLeaseHosts(tx, lease.id, hostIds, now);
+    try {
+      await insertLeaseHosts(tx, lease.id, hostIds, now);
+    } catch (e) {
+      // The lease's bookings (a trigger) met a reservation admitted since the hosts were picked.
+      if (isExclusionViolation(e)) throw new AppError("conflict", "A reservation has just taken one of these hosts for part of this time. Nothing was leased; please try again.");
+      throw e;
+    }
     const hosts = await transitionHostStates(tx, { hostIds, to: "leased", actorUserId: actor.user?.id ?? null, leaseId: lease.id, message: `leased to ${holder.email}`, at: now });
     const names = hosts.map((h) => h.name).sort();
     await insertLeaseEvent(tx, {
@@ -228,6 +198,16 @@ export async function createLease(db: Db, actor: Actor, input: unknown, clock: C
     return lease.id;
   });
   return getLeaseView(db, leaseId);
+}
+
+function utcText(d: Date): string {
+  return `${d.toISOString().replace("T", " ").slice(0, 16)} UTC`;
+}
+
+/** "Host n-03 is reserved by project X from 2026-12-08 09:00 UTC": whose time it is (the project, never the person). */
+function describeConflict(c: NonNullable<Awaited<ReturnType<typeof getFirstConflictAfter>>>): string {
+  if (c.kind === "maintenance") return `${c.hostName ? `Host ${c.hostName}` : `Pool ${c.poolName}`} is under maintenance from ${utcText(c.at)}`;
+  return `Host ${c.hostName} is ${c.reservation ? "reserved" : "leased"} by project ${c.projectName} from ${utcText(c.at)}`;
 }
 
 /** A lease the actor may act on: its holder, or an admin. Anyone else gets 404. */
@@ -258,9 +238,25 @@ export async function extendLease(db: Db, actor: Actor, leaseId: string, input: 
         { quota: "maxLeaseHours", limit: max.hours, requested: total },
       );
     }
-    const activeHosts = (await listLeaseHostRows(tx, [leaseId])).filter((h) => !h.releasedAt).length;
+    const held = (await listLeaseHostRows(tx, [leaseId])).filter((h) => !h.releasedAt);
+    const activeHosts = held.length;
     await assertQuotas(tx, project, { addHosts: 0, addNodeHours: activeHosts * hoursInMonth(lease.endsAt, newEnd, now), now });
-    await updateLeaseRow(tx, leaseId, { endsAt: newEnd, remindersSent: [] });
+    // Never into time promised to someone else: say whose, and how far it can go instead.
+    const taken = await getFirstConflictAfter(tx, { leaseId, hostIds: held.map((h) => h.hostId), from: lease.endsAt, to: newEnd });
+    if (taken) {
+      const room = (taken.at.getTime() - lease.endsAt.getTime()) / HOUR;
+      const instead = room >= 0.1 ? `it can be extended until ${utcText(taken.at)} (by ${hoursText(room)}) at most` : "it cannot be extended";
+      throw new AppError("conflict", `${describeConflict(taken)}; extending to ${utcText(newEnd)} would take that time, so ${instead}.`, {
+        until: taken.at.toISOString(),
+        ...(taken.kind === "booking" ? { projectName: taken.projectName } : {}),
+      });
+    }
+    try {
+      await updateLeaseRow(tx, leaseId, { endsAt: newEnd, remindersSent: [] });
+    } catch (e) {
+      if (isExclusionViolation(e)) throw new AppError("conflict", "Someone has just booked one of these hosts after this lease's end; it cannot be extended that far. Please try a shorter extension.");
+      throw e;
+    }
     await insertLeaseEvent(tx, { leaseId, at: now, actorUserId: actor.user?.id ?? null, kind: "extended", message: `extended by ${hoursText(data.hours)} to ${newEnd.toISOString()}`, data: { hours: data.hours, from: lease.endsAt.toISOString(), to: newEnd.toISOString() } });
     await recordAudit(tx, actor, { action: "lease.extend", targetType: "lease", targetId: leaseId, summary: `extended lease by ${hoursText(data.hours)}`, data: { hours: data.hours } });
   });
