@@ -136,7 +136,7 @@ export async function listUserLeasesForFeed(db: DbOrTx, params: { userId: string
     .leftJoin(pools, eq(pools.id, leases.poolId))
     .leftJoin(leaseHosts, eq(leaseHosts.leaseId, leases.id))
     .leftJoin(hosts, eq(hosts.id, leaseHosts.hostId))
-    .where(and(eq(leases.userId, params.userId), gt(sql`coalesce(${leases.endedAt}, ${leases.endsAt})`, params.since)))
+    .where(and(eq(leases.userId, params.userId), sql`coalesce(${leases.endedAt}, ${leases.endsAt}) > ${params.since.toISOString()}::timestamptz`))
     .groupBy(leases.id, pools.name, projects.name)
     .orderBy(asc(leases.startsAt));
 }
