@@ -69,6 +69,12 @@ import * as hostVars from "./hosts/[id]/vars/route";
 import * as deploymentCancel from "./deployments/[id]/cancel/route";
 import * as deploymentRetry from "./deployments/[id]/retry/route";
 import * as deploymentById from "./deployments/[id]/route";
+import * as records from "./records/route";
+import * as recordById from "./records/[id]/route";
+import * as recordPublish from "./records/[id]/publish/route";
+import * as recordDiff from "./records/[id]/diff/route";
+import * as recordRerun from "./records/[id]/rerun/route";
+import { publishRunRecord } from "@/lib/deployments/records";
 import * as hostDeployments from "./hosts/[id]/deployments/route";
 import * as hostEvents from "./hosts/[id]/events/route";
 import * as userById from "./users/[id]/route";
@@ -167,6 +173,14 @@ async function holderRun() {
   const { hostId } = await holderLease();
   const run = await startDeployment(t.db, actorOf(w.users.holder, null), hostId, { action: "wipe_disk" });
   return { hostId, deploymentId: run.id };
+}
+
+/** An install the holder started on a fresh host they hold, with its run record. */
+async function holderRecord() {
+  const { hostId } = await holderLease();
+  const tpl = await holderTemplate();
+  const run = await startDeployment(t.db, actorOf(w.users.holder, null), hostId, { action: "install", systemTemplateId: tpl.id });
+  return { hostId, deploymentId: run.id, recordId: run.recordId! };
 }
 
 /** An event stream never ends: answer its status and headers, and hang up. */
@@ -622,6 +636,51 @@ const ROWS: Row[] = [
       const { deploymentId } = await holderRun();
       await cancelDeployment(t.db, actorOf(w.users.holder, null), deploymentId);
       return { params: { id: deploymentId } };
+    },
+    expect: holderAndAdmin(201),
+  },
+
+  // Run records: the project's members read them (404 for others, signed out included) until
+  // published; a leader or an administrator publishes; diff and re-run need the host held.
+  {
+    op: "GET /api/v1/records", handler: records.GET,
+    prepare: async () => { await holderRecord(); return { path: `/api/v1/records?projectId=${w.projectId}` }; },
+    expect: { ...OUT, outsider: 404, member: 200, leader: 200, holder: 200, admin: 200 },
+    check: (body: { data: unknown[] }) => expect(body.data.length).toBeGreaterThan(0),
+  },
+  {
+    op: "GET /api/v1/records/{id}", handler: recordById.GET,
+    prepare: async () => ({ params: { id: (await holderRecord()).recordId } }),
+    expect: { anonymous: 404, outsider: 404, member: 200, leader: 200, holder: 200, admin: 200, revoked: 401, expired: 401 },
+  },
+  {
+    op: "GET /api/v1/records/{id} (published: anyone, signed in or not)", handler: recordById.GET,
+    prepare: async () => {
+      const { recordId } = await holderRecord();
+      await publishRunRecord(t.db, w.adminActor, recordId);
+      return { path: `/api/v1/records/${recordId}`, params: { id: recordId } };
+    },
+    expect: { anonymous: 200, outsider: 200, member: 200, leader: 200, holder: 200, admin: 200, revoked: 401, expired: 401 },
+  },
+  {
+    op: "POST /api/v1/records/{id}/publish", handler: recordPublish.POST,
+    prepare: async () => ({ params: { id: (await holderRecord()).recordId } }),
+    expect: { ...OUT, outsider: 404, member: 403, leader: 200, holder: 403, admin: 200 },
+  },
+  {
+    op: "GET /api/v1/records/{id}/diff", handler: recordDiff.GET,
+    prepare: async () => {
+      const { recordId, hostId } = await holderRecord();
+      return { path: `/api/v1/records/${recordId}/diff?hostId=${hostId}`, params: { id: recordId } };
+    },
+    expect: holderAndAdmin(200),
+  },
+  {
+    op: "POST /api/v1/records/{id}/rerun", handler: recordRerun.POST,
+    prepare: async () => {
+      const { recordId, hostId, deploymentId } = await holderRecord();
+      await cancelDeployment(t.db, actorOf(w.users.holder, null), deploymentId);
+      return { params: { id: recordId }, body: { hostIds: [hostId] } };
     },
     expect: holderAndAdmin(201),
   },
