@@ -31,8 +31,9 @@ beforeEach(async () => {
   await expireDueLeases(t.db, { now: new Date("2100-01-01T00:00:00Z") });
 });
 
+// Without the staged end's stage events (end_stage), which staged-end.int.test.ts checks.
 async function leaseEventKinds(leaseId: string): Promise<string[]> {
-  return (await listLeaseEventRows(t.db, leaseId)).map((r) => r.event.kind);
+  return (await listLeaseEventRows(t.db, leaseId)).map((r) => r.event.kind).filter((k) => k !== "end_stage");
 }
 
 /** Resolves once `n` sessions of this database wait for a lock. */
@@ -82,6 +83,9 @@ describe("lease expiry", () => {
     expect(expired.events.map((e) => [e.kind, e.message])).toEqual([
       ["created", expect.stringContaining(`${names} leased to ${ann.email}`)],
       ["expired", `expired: ${names}`],
+      // The staged end's stages (lib/leases/staged-end.int.test.ts): no grace in this pool, no wipe for manual hosts.
+      ["end_stage", `powering off and wiping ${names}`],
+      ["end_stage", expect.stringMatching(/^back in the pool: /)],
     ]);
     // Each host went leased → releasing → available, recorded against the lease.
     const transitions = (await listHostEventsOfLease(t.db, { hostId: ids[0]!, leaseId: lease.id })).map((e) => ({ from: e.fromState, to: e.toState }));

@@ -38,6 +38,7 @@ import { listReleaseWaits, releaseAdvice } from "./release-wait";
 import { summarizeRuns, type RunSummary } from "../deployments/deployments";
 import { loadHostAccess, type HostAccess } from "../hosts/access";
 import { countForRefusal, hasHardwareCriteria, insufficientMessage, type LeaseCriteria } from "./hardware";
+import { loadLeaseEnds, markReleaseStage, type LeaseEndView } from "./end-stage";
 import { pickHardwareFilter } from "../validation/inventory";
 
 const HOUR = 3600_000;
@@ -64,6 +65,8 @@ export type LeaseView = {
    * lease (null when none yet); absent once released.
    */
   hosts: { id: string; name: string; state: string; releasedAt: string | null; run?: RunSummary; releaseAdvice?: string; releaseWait?: string; access?: HostAccess | null }[];
+  /** The staged end: stage reached, grace, each stage's time, capture runs (./end-stage.ts). */
+  end: LeaseEndView;
 };
 
 /** Hours of [start, end) that fall inside the quota month of `now`. */
@@ -278,6 +281,8 @@ export async function releaseLease(db: Db, actor: Actor, leaseId: string, clock:
     const hosts = await transitionHostStates(tx, { hostIds: released, to: "releasing", actorUserId: actor.user?.id ?? null, leaseId, message: reason === "expired" ? "lease expired" : "lease released", at: now });
     const by = actor.user && actor.user.id !== lease.userId ? ` by ${actor.user.email}` : "";
     await insertLeaseEvent(tx, { leaseId, at: now, actorUserId: actor.user?.id ?? null, kind: reason, message: `${reason}${by}: ${hosts.map((h) => h.name).sort().join(", ")}` });
+    // The staged end (./staged-end.ts): wait for captures under way, or power off and wipe now.
+    await markReleaseStage(tx, lease, { at: now, actorUserId: actor.user?.id ?? null, hostNames: hosts.map((h) => h.name).sort() });
     await recordAudit(tx, actor, { action: reason === "expired" ? "lease.expire" : "lease.release", targetType: "lease", targetId: leaseId, summary: `${reason} lease of ${hosts.map((h) => h.name).sort().join(", ")}${by}` });
     return released;
   });
@@ -340,6 +345,7 @@ async function toLeaseViews(db: DbOrTx, rows: Awaited<ReturnType<typeof listLeas
   // Scoped to each host's lease: an address seen before it joined belongs to a former holder's system.
   const held = hosts.filter((h) => !h.releasedAt);
   const access = await loadHostAccess(db, { hostIds: held.map((h) => h.hostId), leaseOf: new Map(held.map((h) => [h.hostId, h.leaseId])) });
+  const ends = await loadLeaseEnds(db, rows.map((r) => r.lease));
   return rows.map(({ lease, userEmail, projectName, poolName }) => ({
     id: lease.id,
     state: lease.state,
@@ -363,6 +369,7 @@ async function toLeaseViews(db: DbOrTx, rows: Awaited<ReturnType<typeof listLeas
         const ssh = !h.releasedAt ? { access: access.get(h.hostId)?.access ?? null } : {};
         return { id: h.hostId, name: h.name, state: h.state, releasedAt: h.releasedAt?.toISOString() ?? null, ...(run ? { run } : {}), ...(advice ? { releaseAdvice: advice } : {}), ...(wait ? { releaseWait: wait } : {}), ...ssh };
       }),
+    end: ends.get(lease.id)!,
   }));
 }
 

@@ -19,6 +19,7 @@ import { canPowerOff } from "../power/drivers";
 import { runPower } from "../power/power";
 import { PowerError } from "../power/types";
 import { listReleaseWaits, needsWipe } from "./release-wait";
+import { isCaptureToWaitFor } from "./end-stage";
 
 export { needsWipe };
 
@@ -29,6 +30,9 @@ export async function completeHostReleases(db: Db, hostIds: string[], opts: { le
   for (const host of releasing) {
     const active = await getActiveDeployment(db, host.id);
     if (active?.origin === "release") continue;
+    // A capture of the disk the holder started (before the end, or in grace) is what the
+    // staged end waits for: power-off and wipe come after it (bounded: ./end-stage.ts).
+    if (active && (await isCaptureToWaitFor(db, active, opts.now ?? new Date()))) continue;
     if (active) {
       // The last holder's run must not go on writing to a machine that is no longer theirs.
       await withRun(db, active.id, (ctx) => finishRun(ctx, "cancelled", "the lease ended"), opts.now);

@@ -39,10 +39,19 @@ function describeLeft(ms: number): string {
   return hours < 48 ? `${hours} hours` : `${Math.round(hours / 24)} days`;
 }
 
-export function leaseReminderMail(to: string, p: { hosts: string[]; endsAt: Date; now: Date; link: string }): Mail {
+export function leaseReminderMail(to: string, p: { hosts: string[]; endsAt: Date; now: Date; link: string; capture?: { link: string; graceMinutes: number } }): Mail {
+  // The staged end's offer (lib/leases/staged-end.ts): the link opens the lease with its
+  // capture dialog ready; nothing is captured until the person, signed in, confirms there.
+  const capture = p.capture
+    ? `\nCapture the disk before it is wiped: save it as a version of one of your images, in one click here (sign in to Kiln first if asked):\n\n${p.capture.link}\n\n${
+        p.capture.graceMinutes > 0
+          ? `After the end you still have ${describeLeft(p.capture.graceMinutes * 60_000)} of grace to capture it (no deploys then); after that the machines are powered off and wiped.`
+          : "This pool has no grace period: capture before the end."
+      }\n`
+    : "";
   return {
     to,
     subject: `Your Kiln lease of ${p.hosts.join(", ")} ends in ${describeLeft(p.endsAt.getTime() - p.now.getTime())}`,
-    text: `Hello,\n\nYour lease of ${p.hosts.join(", ")} ends at ${p.endsAt.toISOString().replace("T", " ").slice(0, 16)} UTC (in ${describeLeft(p.endsAt.getTime() - p.now.getTime())}).\nThen the machines are released and wiped for the next person: copy off anything you need.\nExtend the lease (within your project's policy) or release it early here:\n\n${p.link}\n`,
+    text: `Hello,\n\nYour lease of ${p.hosts.join(", ")} ends at ${p.endsAt.toISOString().replace("T", " ").slice(0, 16)} UTC (in ${describeLeft(p.endsAt.getTime() - p.now.getTime())}).\nThen the machines are released and wiped for the next person: copy off anything you need.\nExtend the lease (within your project's policy) or release it early here:\n\n${p.link}\n${capture}`,
   };
 }

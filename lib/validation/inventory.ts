@@ -4,6 +4,7 @@ import { z } from "zod";
 import { HOST_STATES } from "../hosts/state-machine";
 import { normalizeMac } from "../hosts/mac";
 import { dateInputSchema, INT32_MAX, nameSchema, paginatedResponseSchema, paginationSchema, PROVISIONING_STATES, recordSchema, RUN_ACTIONS, RUN_STATES, tagSchema, timestampSchema, uuidSchema } from "./common";
+import { endGraceMinutesSchema, leaseEndViewSchema } from "./lease-end";
 
 export const macSchema = z.string().transform((s, ctx) => {
   const mac = normalizeMac(s);
@@ -162,6 +163,7 @@ export const poolCreateSchema = z
     description: z.string().max(2000).default(""),
     defaultLeaseHours: z.number().int().min(1).max(24 * 365).default(24),
     maxLeaseHours: z.number().int().min(1).max(24 * 365).default(168),
+    endGraceMinutes: endGraceMinutesSchema.default(0).describe("Minutes a lease stays active after its end so its holder can capture the disk before the wipe (0: none)."),
   })
   .refine((p) => p.defaultLeaseHours <= p.maxLeaseHours, { path: ["defaultLeaseHours"], message: "The default duration cannot exceed the maximum." });
 
@@ -170,6 +172,7 @@ export const poolUpdateSchema = z.object({
   description: z.string().max(2000).optional(),
   defaultLeaseHours: z.number().int().min(1).max(24 * 365).optional(),
   maxLeaseHours: z.number().int().min(1).max(24 * 365).optional(),
+  endGraceMinutes: endGraceMinutesSchema.optional(),
 });
 
 const quota = z.number().int().min(0).max(1_000_000).nullable();
@@ -340,7 +343,7 @@ export const hostDetailResponseSchema = z.object({
 
 export const hostBulkResponseSchema = z.object({ updated: z.number().int() });
 
-const poolFields = { id: z.string(), name: z.string(), description: z.string(), defaultLeaseHours: z.number(), maxLeaseHours: z.number(), createdAt: timestampSchema, updatedAt: timestampSchema };
+const poolFields = { id: z.string(), name: z.string(), description: z.string(), defaultLeaseHours: z.number(), maxLeaseHours: z.number(), endGraceMinutes: z.number().int(), createdAt: timestampSchema, updatedAt: timestampSchema };
 export const poolViewSchema = z.object(poolFields);
 export const poolWithCountSchema = z.object({ ...poolFields, hostCount: z.number().int() });
 export const poolMatchResponseSchema = z.object({
@@ -401,6 +404,7 @@ export const leaseViewSchema = z.object({
   hosts: z.array(
     z.object({ id: z.string(), name: z.string(), state: z.string(), releasedAt: timestampSchema.nullable(), run: runSummarySchema.optional(), releaseAdvice: z.string().optional(), releaseWait: z.string().optional(), access: hostAccessSchema.optional() }),
   ),
+  end: leaseEndViewSchema.describe("The staged end of the lease: warned → grace (capture offered) → capturing → releasing (power off, wipe) → returned."),
 });
 export const leaseListResponseSchema = paginatedResponseSchema(leaseViewSchema);
 export const leaseDetailSchema = leaseViewSchema.extend({ events: z.array(z.object({ at: timestampSchema, kind: z.string(), message: z.string(), actorEmail: z.string().nullable() })) });
