@@ -65,6 +65,7 @@ import {
   templateUpdateSchema,
   templateVersionCreateSchema,
 } from "../validation/templates";
+import { leaseCaptureSchema } from "../validation/lease-end";
 
 export const API_TAGS = [
   { name: "Hosts", description: "The machines: inventory, state and history. Researchers see the hosts they hold; administrators see and change all." },
@@ -452,6 +453,15 @@ export const API_ROUTES: ApiRoute[] = [
     description: "Its hosts are powered off, wiped and returned to their pool. No body.",
     success: { status: 200, description: "The ended lease.", schema: inventory.leaseViewSchema },
     errors: [LEASE_404, { status: 409, description: "The lease has already ended." }],
+  },
+  {
+    method: "POST", path: "/api/v1/leases/{id}/capture", operationId: "captureLeaseDisk", tag: "Leases", auth: "user", params: LEASE_ID,
+    summary: "Capture a held host's disk into an image before it is wiped (the staged end's offer)",
+    description:
+      "Starts a `capture_disk` run on `hostId`, a host of this lease, into `imageId` (an image you own; the capture becomes its next version) or into a new private image named `newImageName`. Allowed while the lease is active: before its end and during its pool's grace period (`endGraceMinutes`), when it is the only run allowed; the lease then moves to `capturing`, and its release waits for the run (at most 4 hours past the end) before power-off and wipe.",
+    body: leaseCaptureSchema,
+    success: { status: 201, description: "The capture run, as `GET /api/v1/deployments/{id}` answers it.", schema: deployments.deploymentViewSchema },
+    errors: [{ status: 400, description: "Not a host of this lease, no image chosen (or both), or an image the caller does not own." }, LEASE_404, { status: 409, description: "The lease has ended, or another run is active on the host." }],
   },
   {
     method: "POST", path: "/api/v1/leases/{id}/handover", operationId: "handOverLease", tag: "Leases", auth: "user", params: LEASE_ID,
