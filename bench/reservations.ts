@@ -195,7 +195,7 @@ begin
 end $$;
 `;
 
-/** Host states a reservation may take (Kiln's admission: lib/reservations). */
+/** Host states a reservation may take (Kiln's RESERVABLE_HOST_STATES, db/queries/reservations.ts). */
 const HOST_STATES = ["available", "leased", "releasing"];
 
 // ---- load tools ----------------------------------------------------------------------------
@@ -209,7 +209,7 @@ function luaString(s: string): string {
 /**
  * wrk over a fixed list of request bodies, each sent once: thread t of T sends bodies t, t+T, …
  * (`delay()` holds every connection back once its thread has sent its share), counts the answers
- * by status (201 admitted; 409/422 refused, by error code; anything else an error), and stops
+ * by status (201 admitted; 409/403/422 refused, by error code; anything else an error), and stops
  * when its share is answered. wrk's main thread sleeps for -d regardless, so the bench sends it
  * SIGINT once every thread said DONE; the run's duration is then wrk's own, to the last answer.
  */
@@ -256,7 +256,7 @@ end
 function response(status, headers, body)
   if status == 201 then
     admitted = admitted + 1
-  elseif status == 409 or status == 422 then
+  elseif status == 409 or status == 403 or status == 422 then
     refused = refused + 1
     local code = string.match(body, '"code"%s*:%s*"([%w_]+)"') or tostring(status)
     codes[code] = (codes[code] or 0) + 1
@@ -518,7 +518,9 @@ async function main(): Promise<void> {
         if (!k) throw new Error("no Kiln in --baseline-only");
         const res = await fetch(`${k.base}/api/v1/reservations`, { method: "POST", headers: { authorization: `Bearer ${k.token}`, "content-type": "application/json" }, body: bodyOf(r) });
         const body = await res.text();
-        if (res.status !== 201 && res.status !== 409 && res.status !== 422) throw new Error(`POST /api/v1/reservations (request ${r.n}): ${res.status} ${body.slice(0, 500)}`);
+        // 409 no capacity (or a race Kiln gave up on), 403 a quota; 400 only for a count larger than the pool.
+        const refused = res.status === 409 || res.status === 403 || res.status === 422 || (res.status === 400 && /"count"/.test(body));
+        if (res.status !== 201 && !refused) throw new Error(`POST /api/v1/reservations (request ${r.n}): ${res.status} ${body.slice(0, 500)}`);
         return { admitted: res.status === 201, status: res.status, body };
       };
       const rawOnce = async (r: Req) => (await sql`select bench.admit(${r.n}) as admitted`)[0]!.admitted === 1;
