@@ -413,3 +413,31 @@ export async function listReservationsUnderWindow(db: DbOrTx, p: { poolId?: stri
     order by r.prepare_from`);
   return rows.map((r) => r.id);
 }
+
+/**
+ * A pool's booking bookkeeping as the database holds it (what the race test checks): pairs of
+ * overlapping bookings of one host (the constraint makes this 0), bookings, reservations'
+ * current hosts, and current hosts without a booking of their reservation.
+ */
+export async function getPoolBookingFacts(db: DbOrTx, poolId: string) {
+  const [row] = await db.execute<{ overlapping: number; bookings: number; reservationBookings: number; currentHosts: number; hostsWithoutBooking: number; reservationsAdmitted: number }>(sql`
+    with b as (select hb.* from ${hostBookings} hb join ${hosts} h on h.id = hb.host_id where h.pool_id = ${poolId}),
+         rh as (select rh.* from ${reservationHosts} rh join ${reservations} r on r.id = rh.reservation_id where r.pool_id = ${poolId} and rh.replaced_at is null)
+    select
+      (select count(*)::int from b b1 join b b2 on b1.host_id = b2.host_id and b1.id < b2.id and b1.during && b2.during) as overlapping,
+      (select count(*)::int from b) as bookings,
+      (select count(*)::int from b where reservation_id is not null) as "reservationBookings",
+      (select count(*)::int from rh) as "currentHosts",
+      (select count(*)::int from rh where not exists (select 1 from b where b.reservation_id = rh.reservation_id and b.host_id = rh.host_id)) as "hostsWithoutBooking",
+      (select count(*)::int from ${reservations} where pool_id = ${poolId}) as "reservationsAdmitted"`);
+  return row!;
+}
+
+/** The bookings of one reservation (host ids, bounds), for tests and the page. */
+export async function listReservationBookings(db: DbOrTx, reservationId: string) {
+  const rows = await db
+    .select({ hostId: hostBookings.hostId, from: sql<string>`lower(${hostBookings.during})`, to: sql<string>`upper(${hostBookings.during})` })
+    .from(hostBookings)
+    .where(eq(hostBookings.reservationId, reservationId));
+  return rows.map((r) => ({ hostId: r.hostId, from: new Date(r.from), to: new Date(r.to) }));
+}

@@ -1,5 +1,6 @@
 import type { JobDefinition } from "@/lib/jobs/definition";
 import { expireLeasesJob } from "./expire-leases";
+import { advanceReservationsJob } from "./advance-reservations";
 import { finishReleasesJob } from "./finish-releases";
 import { leaseRemindersJob } from "./lease-reminders";
 import { reservationRemindersJob } from "./reservation-reminders";
@@ -22,6 +23,7 @@ import { retryGroupHostJob } from "./retry-group-host";
 export const JOBS: JobDefinition[] = [
   purgeExpiredJob,
   expireLeasesJob,
+  advanceReservationsJob,
   leaseRemindersJob,
   reservationRemindersJob,
   finishReleasesJob,
