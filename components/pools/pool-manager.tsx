@@ -18,13 +18,15 @@ export type PoolRowView = {
   description: string;
   defaultLeaseHours: number;
   maxLeaseHours: number;
+  /** Minutes a lease stays active after its end so its holder can capture the disk (lib/leases/staged-end.ts). */
+  endGraceMinutes: number;
   hostCount: number;
   availableCount: number;
 };
 
-type PoolBody = { name: string; description: string; defaultLeaseHours?: number; maxLeaseHours?: number };
+type PoolBody = { name: string; description: string; defaultLeaseHours?: number; maxLeaseHours?: number; endGraceMinutes?: number };
 
-const FIELDS = ["name", "description", "defaultLeaseHours", "maxLeaseHours"];
+const FIELDS = ["name", "description", "defaultLeaseHours", "maxLeaseHours", "endGraceMinutes"];
 
 export function PoolManager({ pools }: { pools: PoolRowView[] }) {
   const [creating, setCreating] = useState(false);
@@ -47,6 +49,7 @@ export function PoolManager({ pools }: { pools: PoolRowView[] }) {
               <th className="px-4 py-2 font-medium">Hosts</th>
               <th className="px-4 py-2 font-medium">Default lease</th>
               <th className="px-4 py-2 font-medium">Longest lease</th>
+              <th className="px-4 py-2 font-medium">Grace after the end</th>
               <th className="px-4 py-2 text-right font-medium">Actions</th>
             </tr>
           </thead>
@@ -64,6 +67,7 @@ export function PoolManager({ pools }: { pools: PoolRowView[] }) {
                 </td>
                 <td className="px-4 py-3">{formatHours(p.defaultLeaseHours)}</td>
                 <td className="px-4 py-3">{formatHours(p.maxLeaseHours)}</td>
+                <td className="px-4 py-3" data-testid="pool-grace">{p.endGraceMinutes > 0 ? `${p.endGraceMinutes} min` : "none"}</td>
                 <td className="px-4 py-3">
                   <div className="flex justify-end gap-2">
                     <Button variant="secondary" className="py-1.5" onClick={() => setEditing(p)} aria-label={`Edit pool ${p.name}`}>
@@ -78,7 +82,7 @@ export function PoolManager({ pools }: { pools: PoolRowView[] }) {
             ))}
             {pools.length === 0 ? (
               <tr>
-                <td colSpan={5} className="px-4 py-10 text-center text-stone-500">
+                <td colSpan={6} className="px-4 py-10 text-center text-stone-500">
                   No pools yet. Create one, then put hosts in it.
                 </td>
               </tr>
@@ -107,7 +111,7 @@ function PoolForm({ pool, onDone }: { pool?: PoolRowView; onDone: () => void }) 
       formError={api.formError}
       onValues={(v) =>
         api.mutate(
-          { name: v.name ?? "", description: v.description ?? "", defaultLeaseHours: numberOrUndefined(v.defaultLeaseHours), maxLeaseHours: numberOrUndefined(v.maxLeaseHours) },
+          { name: v.name ?? "", description: v.description ?? "", defaultLeaseHours: numberOrUndefined(v.defaultLeaseHours), maxLeaseHours: numberOrUndefined(v.maxLeaseHours), endGraceMinutes: numberOrUndefined(v.endGraceMinutes) },
           {
             onSuccess: () => {
               onDone();
@@ -123,6 +127,16 @@ function PoolForm({ pool, onDone }: { pool?: PoolRowView; onDone: () => void }) 
         <Field name="defaultLeaseHours" label="Default lease (hours)" type="number" min={1} defaultValue={pool?.defaultLeaseHours ?? 24} required error={api.errorsOf("defaultLeaseHours")} />
         <Field name="maxLeaseHours" label="Longest lease (hours)" type="number" min={1} defaultValue={pool?.maxLeaseHours ?? 168} required error={api.errorsOf("maxLeaseHours")} />
       </div>
+      <Field
+        name="endGraceMinutes"
+        label="Grace after a lease ends (minutes)"
+        type="number"
+        min={0}
+        max={10080}
+        defaultValue={pool?.endGraceMinutes ?? 0}
+        hint="After the end the holder may still capture the disk into an image (nothing else) before the machines are powered off and wiped. 0: none. Cut short when someone's reservation follows."
+        error={api.errorsOf("endGraceMinutes")}
+      />
       <FormActions onCancel={onDone} busy={api.isPending} label={pool ? "Save" : "Create pool"} />
     </ApiForm>
   );

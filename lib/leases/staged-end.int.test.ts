@@ -2,6 +2,7 @@
 // releasing → returned; a grace cut short (or skipped) by a following reservation's booking;
 // no grace when the pool grants none; capture runs delay the wipe (and are bounded).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { listAudit } from "@/db/queries/audit";
 import { getActiveDeployment } from "@/db/queries/boot";
 import { listDeploymentRows } from "@/db/queries/deployments";
 import { getLeaseRow, listLeaseEventRows } from "@/db/queries/leases";
@@ -217,5 +218,7 @@ describe("the staged end of a lease", () => {
     await expectAppError(updatePool(t.db, setup.admin, pool.id, { endGraceMinutes: 7 * 24 * 60 + 1 }), "validation");
     await expectAppError(updatePool(t.db, holder, pool.id, { endGraceMinutes: 30 }), "forbidden");
     expect((await updatePool(t.db, setup.admin, pool.id, { endGraceMinutes: 45 }))!.endGraceMinutes).toBe(45);
+    const [audit] = (await listAudit(t.db, { action: "pool.update", targetId: pool.id, limit: 10, offset: 0 })).rows;
+    expect(audit).toMatchObject({ summary: `updated pool ${pool.name} (grace after a lease ends: 0 → 45 minutes)`, data: { endGraceMinutes: 45 } });
   });
 });

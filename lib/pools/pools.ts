@@ -51,7 +51,7 @@ export async function updatePool(db: Db, actor: Actor, id: string, input: unknow
       const merged = { ...before, ...data };
       if (merged.defaultLeaseHours > merged.maxLeaseHours) throw AppError.field("defaultLeaseHours", "The default duration cannot exceed the maximum.");
       const pool = (await updatePoolRow(tx, id, data))!;
-      await recordAudit(tx, actor, { action: "pool.update", targetType: "pool", targetId: id, summary: `updated pool ${pool.name}`, data });
+      await recordAudit(tx, actor, { action: "pool.update", targetType: "pool", targetId: id, summary: `updated pool ${pool.name}${data.endGraceMinutes !== undefined && data.endGraceMinutes !== before.endGraceMinutes ? ` (grace after a lease ends: ${before.endGraceMinutes} → ${data.endGraceMinutes} minutes)` : ""}`, data });
       return pool;
     });
   } catch (e) {

@@ -18,6 +18,7 @@ export default async function AdminPoolsPage() {
         description: p.description,
         defaultLeaseHours: p.defaultLeaseHours,
         maxLeaseHours: p.maxLeaseHours,
+        endGraceMinutes: p.endGraceMinutes,
         hostCount: p.hostCount,
         availableCount: p.availableCount,
       }))}
