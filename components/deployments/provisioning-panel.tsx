@@ -4,6 +4,7 @@
 // and ETA, log — through the host's event stream, cancel it (one Cancel, confirmed with what
 // happens to the machine) or retry it, and a toast when it ends. Its badge says "run:", so a
 // cancelled run never reads as a cancelled lease.
+import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { Alert } from "../ui/alert";
@@ -173,6 +174,14 @@ export function ProvisioningPanel({
             {run.image ? ` · image version ${run.image.version}` : ""}
             {run.systemTemplate?.name && run.action === "install" ? ` · ${run.systemTemplate.name} v${run.systemTemplate.version}` : ""} · started {formatDateTime(run.createdAt)}
             {run.userEmail ? ` by ${run.userEmail}` : run.origin === "release" ? " at the end of a lease" : ""}
+            {run.recordId ? (
+              <>
+                {" · "}
+                <Link href={`/records/${run.recordId}`} className="text-kiln-700 hover:underline" data-testid="run-record-link">
+                  run record
+                </Link>
+              </>
+            ) : null}
           </span>
         ) : null}
         <div className="ml-auto flex gap-2">

@@ -6,9 +6,9 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { getLatestHostFactVersion } from "@/db/queries/host-facts";
-import { getHostRow, listInterfaces } from "@/db/queries/hosts";
+import { getActiveLeaseOfHost, getHostRow, listInterfaces } from "@/db/queries/hosts";
 import { getImageRow, getImageVersionRow } from "@/db/queries/images";
-import { getLeaseRow } from "@/db/queries/leases";
+import { getLeaseRow, listActiveLeaseIdsOfUser, listLeaseHostRows } from "@/db/queries/leases";
 import { getMembership } from "@/db/queries/projects";
 import { getRerunOfRecordId, getRunRecordRow, insertRunRecord, listRerunRecordIds, listRunRecordRows, publishRunRecordRow, updateRunRecordOutcome } from "@/db/queries/run-records";
 import { getTemplateRow, getTemplateVersion } from "@/db/queries/templates";
@@ -403,4 +403,22 @@ export function startSpecOf(r: RunRecordDocument): Record<string, unknown> {
 export async function getRecordForRerun(db: Db, actor: Actor, id: string): Promise<{ row: RunRecordRow; record: RunRecordDocument }> {
   const { row } = await getReadableRecord(db, actor, id);
   return { row, record: documentOf(row) };
+}
+
+/**
+ * The hosts the record's page offers for a re-run: those of the actor's active leases, by lease
+ * (a re-run deploys to one lease's hosts); an administrator also gets the record's own host while
+ * someone holds it (administrators act for holders).
+ */
+export async function listRerunHosts(db: Db, actor: Actor, recordId: string): Promise<{ hostId: string; name: string; leaseId: string }[]> {
+  if (!actor.user) return [];
+  const { row } = await getReadableRecord(db, actor, recordId);
+  const leaseIds = await listActiveLeaseIdsOfUser(db, actor.user.id);
+  const out = (await listLeaseHostRows(db, leaseIds)).filter((h) => !h.releasedAt).map((h) => ({ hostId: h.hostId, name: h.name, leaseId: h.leaseId }));
+  if (isAdminActor(actor) && row.hostId && !out.some((h) => h.hostId === row.hostId)) {
+    const lease = await getActiveLeaseOfHost(db, row.hostId);
+    const host = lease ? await getHostRow(db, row.hostId) : undefined;
+    if (lease && host) out.unshift({ hostId: host.id, name: host.name, leaseId: lease.leaseId });
+  }
+  return out;
 }
