@@ -47,7 +47,7 @@ export async function listGroupRuns(db: DbOrTx, groupId: string) {
     .from(deployments)
     .innerJoin(hosts, eq(hosts.id, deployments.hostId))
     .where(eq(deployments.groupId, groupId))
-    .orderBy(asc(deployments.createdAt), asc(deployments.id));
+    .orderBy(asc(deployments.createdAt), asc(hosts.name), asc(deployments.id));
 }
 
 /** Names of hosts, and whether the lease still holds each. */
