@@ -54,6 +54,19 @@ export default async function DashboardPage() {
               <p className="text-sm text-stone-600">An administrator adds you to a project.</p>
             )}
           </Card>
+          {pools.length > 0 ? (
+            <Card title="Pool calendars" description="Who holds what, this week and ahead; book hosts in advance.">
+              <ul className="space-y-1 text-sm">
+                {pools.map((p) => (
+                  <li key={p.id}>
+                    <Link href={`/pools/${p.id}/calendar`} className="font-medium text-kiln-700 hover:underline" aria-label={`Calendar of ${p.name}`}>
+                      {p.name}
+                    </Link>
+                  </li>
+                ))}
+              </ul>
+            </Card>
+          ) : null}
           <Card title="Your account" description={user.email}>
             <Link href="/profile" className="text-sm font-medium text-kiln-700 hover:underline">
               Add SSH keys and access tokens →
