@@ -12,8 +12,10 @@ import { getMyProjects } from "@/lib/projects/projects";
 
 export const dynamic = "force-dynamic";
 
-export default async function DashboardPage() {
-  const { user } = await requirePageUser("/");
+export default async function DashboardPage({ searchParams }: { searchParams: Promise<{ capture?: string | string[] }> }) {
+  // ?capture=<lease>: the reminder mail's link opens that lease's capture dialog (after sign-in).
+  const { capture } = await searchParams;
+  const { user } = await requirePageUser(typeof capture === "string" ? `/?capture=${encodeURIComponent(capture)}` : "/");
   const db = getAppDb();
   const [leases, pools, projects] = await Promise.all([
     listLeases(db, actorOf(user, null), { scope: "mine", per_page: 100 }),
@@ -36,7 +38,7 @@ export default async function DashboardPage() {
         <p className="mt-1 text-sm text-stone-600">Lease machines from the lab&apos;s pools, hand them on, give them back.</p>
       </div>
       <div className="grid gap-6 lg:grid-cols-[1fr_18rem]">
-        <MyMachines initial={leases} pools={poolOptions} projects={projects.map((p) => ({ projectId: p.projectId, name: p.name, role: p.role }))} />
+        <MyMachines initial={leases} captureLeaseId={typeof capture === "string" ? capture : undefined} pools={poolOptions} projects={projects.map((p) => ({ projectId: p.projectId, name: p.name, role: p.role }))} />
         <aside className="space-y-4">
           <Card title="Your projects" description={projects.length === 0 ? "None yet." : "Leases are charged to these."}>
             {projects.length > 0 ? (

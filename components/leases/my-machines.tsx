@@ -16,13 +16,16 @@ import type { PowerView } from "@/lib/power/types";
 import { GetMachinesDialog } from "./get-machines-dialog";
 import { ExtendLeaseDialog, HandOverLeaseDialog, ReleaseLeaseDialog } from "./lease-dialogs";
 import { TimeLeft } from "./time-left";
+import { CaptureDiskDialog } from "./capture-dialog";
+import { StageStrip } from "./stage-strip";
 import { heldHosts, type LeasePage, type LeaseView, type PoolOption, type ProjectOption } from "./types";
 
 const MY_LEASES_URL = "/api/v1/leases?scope=mine&per_page=100";
 const MY_LEASES_KEY = ["leases", "mine"];
 const POLL_MS = 5000;
 
-export function MyMachines({ initial, pools, projects }: { initial: LeasePage; pools: PoolOption[]; projects: ProjectOption[] }) {
+/** `captureLeaseId`: the lease whose capture dialog opens at once (the reminder mail's link, /?capture=<lease>). */
+export function MyMachines({ initial, pools, projects, captureLeaseId }: { initial: LeasePage; pools: PoolOption[]; projects: ProjectOption[]; captureLeaseId?: string }) {
   const queryClient = useQueryClient();
   const leases = useQuery({
     queryKey: MY_LEASES_KEY,
@@ -38,7 +41,9 @@ export function MyMachines({ initial, pools, projects }: { initial: LeasePage; p
     void queryClient.invalidateQueries({ queryKey: ["pools"] });
   };
   const active = leases.data.data.filter((l) => l.state === "active");
-  const past = leases.data.data.filter((l) => l.state !== "active");
+  // Ended leases still on their way back (waiting for a capture, being wiped) keep their stage strip.
+  const ending = leases.data.data.filter((l) => l.state !== "active" && (l.end.stage === "capturing" || l.end.stage === "releasing"));
+  const past = leases.data.data.filter((l) => l.state !== "active" && !ending.includes(l));
 
   // Server push: while a held host has a run in progress, its live feed (SSE, the one the host
   // page follows) refreshes the cards as each step and progress report happens; the poll
@@ -95,7 +100,7 @@ export function MyMachines({ initial, pools, projects }: { initial: LeasePage; p
         <ul className="space-y-3">
           {active.map((lease) => (
             <li key={lease.id}>
-              <LeaseCard lease={lease} pool={lease.poolId ? poolsById.get(lease.poolId) : undefined} onDone={refresh} power={power.data} />
+              <LeaseCard lease={lease} pool={lease.poolId ? poolsById.get(lease.poolId) : undefined} onDone={refresh} power={power.data} captureAtOnce={lease.id === captureLeaseId} />
             </li>
           ))}
         </ul>
@@ -103,6 +108,18 @@ export function MyMachines({ initial, pools, projects }: { initial: LeasePage; p
         <div className="rounded-lg border border-dashed border-stone-300 bg-white px-6 py-10 text-center text-sm text-stone-600">
           Nothing leased. Use <span className="font-medium">Get machines</span> to take some from a pool.
         </div>
+      ) : null}
+      {captureLeaseId && !active.some((l) => l.id === captureLeaseId) ? (
+        <Alert tone="info">That lease has ended and its machines are wiped (or being wiped): there is nothing left to capture.</Alert>
+      ) : null}
+      {ending.length > 0 ? (
+        <ul className="space-y-3" aria-label="Leases being ended">
+          {ending.map((lease) => (
+            <li key={lease.id}>
+              <EndingLeaseCard lease={lease} />
+            </li>
+          ))}
+        </ul>
       ) : null}
       {past.length > 0 ? <PastLeases leases={past} /> : null}
       <GetMachinesDialog
@@ -124,7 +141,7 @@ function heldHostCount(leases: LeaseView[]): string {
   return `${n} machine${n === 1 ? "" : "s"}`;
 }
 
-type Open = null | "extend" | "release" | "handover";
+type Open = null | "extend" | "release" | "handover" | "capture";
 
 /**
  * The host's latest run in a few words ("run: cancelled"); the host page has the whole timeline,
@@ -153,8 +170,8 @@ function RunBadge({ run }: { run: NonNullable<LeaseView["hosts"][number]["run"]>
   );
 }
 
-function LeaseCard({ lease, pool, onDone, power }: { lease: LeaseView; pool?: PoolOption; onDone: (message: string) => void; power?: Map<string, PowerView> }) {
-  const [open, setOpen] = useState<Open>(null);
+function LeaseCard({ lease, pool, onDone, power, captureAtOnce }: { lease: LeaseView; pool?: PoolOption; onDone: (message: string) => void; power?: Map<string, PowerView>; captureAtOnce?: boolean }) {
+  const [open, setOpen] = useState<Open>(captureAtOnce ? "capture" : null);
   const hosts = heldHosts(lease);
   const close = () => setOpen(null);
   return (
@@ -184,6 +201,7 @@ function LeaseCard({ lease, pool, onDone, power }: { lease: LeaseView; pool?: Po
             )}
           </p>
           <SshLines hosts={hosts} />
+          {lease.end.stage ? <StageStrip lease={lease} onCapture={() => setOpen("capture")} /> : null}
         </div>
         <div className="text-right text-sm">
           <p className="mb-1">
@@ -202,6 +220,9 @@ function LeaseCard({ lease, pool, onDone, power }: { lease: LeaseView; pool?: Po
         <Button variant="secondary" onClick={() => setOpen("handover")}>
           Hand over
         </Button>
+        <Button variant="secondary" onClick={() => setOpen("capture")}>
+          Capture disk…
+        </Button>
         <Button variant="quietDanger" className="ml-auto" onClick={() => setOpen("release")}>
           Release
         </Button>
@@ -209,6 +230,20 @@ function LeaseCard({ lease, pool, onDone, power }: { lease: LeaseView; pool?: Po
       <ExtendLeaseDialog lease={lease} pool={pool} open={open === "extend"} onClose={close} onDone={onDone} />
       <HandOverLeaseDialog lease={lease} open={open === "handover"} onClose={close} onDone={onDone} />
       <ReleaseLeaseDialog lease={lease} open={open === "release"} onClose={close} onDone={onDone} />
+      <CaptureDiskDialog lease={lease} open={open === "capture"} onClose={close} onDone={onDone} />
+    </article>
+  );
+}
+
+/** An ended lease whose machines are not back yet: which, and where the end has got to. */
+function EndingLeaseCard({ lease }: { lease: LeaseView }) {
+  return (
+    <article aria-label={`Ending lease of ${lease.hosts.map((h) => h.name).join(", ")}`} data-testid="ending-lease-card" className="rounded-lg border border-stone-200 bg-white p-4 shadow-sm">
+      <p className="text-sm text-stone-700">
+        <span className="font-mono font-medium">{lease.hosts.map((h) => h.name).join(", ")}</span> · project {lease.projectName} ·{" "}
+        <Badge tone="amber">lease {lease.state}</Badge> {formatDateTime(lease.endedAt)}
+      </p>
+      <StageStrip lease={lease} />
     </article>
   );
 }
