@@ -64,6 +64,9 @@ export function PoolManager({ pools }: { pools: PoolRowView[] }) {
                   <Link href={`/admin/hosts?pool=${p.id}`} className="text-kiln-700 hover:underline">
                     {p.availableCount} available of {p.hostCount}
                   </Link>
+                  <Link href={`/pools/${p.id}/calendar`} className="ml-3 text-kiln-700 hover:underline" aria-label={`Calendar of ${p.name}`}>
+                    Calendar
+                  </Link>
                 </td>
                 <td className="px-4 py-3">{formatHours(p.defaultLeaseHours)}</td>
                 <td className="px-4 py-3">{formatHours(p.maxLeaseHours)}</td>
