@@ -402,7 +402,7 @@ const ACTION_TITLE: Record<Action, string> = { deploy_image: "Deploy an image", 
 const CONFIRM_LABEL: Record<Action, string> = { deploy_image: "Erase the disk and deploy", install: "Erase the disk and install", capture_disk: "Capture the disk", wipe_disk: "Wipe the disks" };
 
 /** A select's options for named things (images, templates), valued by id. */
-function NamedOptions({ items }: { items: { id: string; name: string }[] }) {
+export function NamedOptions({ items }: { items: { id: string; name: string }[] }) {
   return (
     <>
       {items.map((i) => (

@@ -13,6 +13,7 @@ import { callApi } from "../ui/use-api";
 import { PowerBadge } from "../power/power-badge";
 import { usePowerStates } from "../power/use-power";
 import type { PowerView } from "@/lib/power/types";
+import { DeployGroupDialog } from "../deployments/deploy-group-dialog";
 import { GetMachinesDialog } from "./get-machines-dialog";
 import { ExtendLeaseDialog, HandOverLeaseDialog, ReleaseLeaseDialog } from "./lease-dialogs";
 import { TimeLeft } from "./time-left";
@@ -141,7 +142,7 @@ function heldHostCount(leases: LeaseView[]): string {
   return `${n} machine${n === 1 ? "" : "s"}`;
 }
 
-type Open = null | "extend" | "release" | "handover" | "capture";
+type Open = null | "extend" | "release" | "handover" | "capture" | "deploy";
 
 /**
  * The host's latest run in a few words ("run: cancelled"); the host page has the whole timeline,
@@ -223,6 +224,11 @@ function LeaseCard({ lease, pool, onDone, power, captureAtOnce }: { lease: Lease
         <Button variant="secondary" onClick={() => setOpen("capture")}>
           Capture disk…
         </Button>
+        {hosts.length > 0 ? (
+          <Button variant="secondary" onClick={() => setOpen("deploy")}>
+            Deploy to hosts…
+          </Button>
+        ) : null}
         <Button variant="quietDanger" className="ml-auto" onClick={() => setOpen("release")}>
           Release
         </Button>
@@ -231,6 +237,7 @@ function LeaseCard({ lease, pool, onDone, power, captureAtOnce }: { lease: Lease
       <HandOverLeaseDialog lease={lease} open={open === "handover"} onClose={close} onDone={onDone} />
       <ReleaseLeaseDialog lease={lease} open={open === "release"} onClose={close} onDone={onDone} />
       <CaptureDiskDialog lease={lease} open={open === "capture"} onClose={close} onDone={onDone} />
+      <DeployGroupDialog leaseId={lease.id} hosts={hosts.map((h) => ({ id: h.id, name: h.name }))} open={open === "deploy"} onClose={close} />
     </article>
   );
 }
