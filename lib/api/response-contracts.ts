@@ -33,6 +33,9 @@ import type { createSite, getSite, listBootServers, listSites, updateSite } from
 import type { createTemplate, diffTemplateVersions, getTemplate, listTemplates, previewTemplate, saveTemplateVersion, updateTemplate } from "../templates/templates";
 import type * as accounts from "../validation/accounts";
 import type * as deployments from "../validation/deployments";
+import type * as records from "../validation/records";
+import type { diffRunRecord, getRunRecord, listRunRecords, publishRunRecord } from "../deployments/records";
+import type { rerunRunRecord } from "../deployments/record-rerun";
 import type * as hostFacts from "../validation/host-facts";
 import type * as images from "../validation/images";
 import type * as inventory from "../validation/inventory";
@@ -117,6 +120,12 @@ export type ResponseContracts = [
   Fits<typeof deployments.deploymentViewSchema, Out<typeof retryDeployment>>,
   Fits<typeof deployments.deploymentViewSchema, Out<typeof commissionHost>>,
   Fits<typeof hostFacts.factVersionListResponseSchema, { data: Out<typeof listFactVersionViews> }>,
+  // Run records
+  Fits<typeof records.recordViewSchema, Out<typeof getRunRecord>>,
+  Fits<typeof records.recordViewSchema, Out<typeof publishRunRecord>>,
+  Fits<typeof records.recordListResponseSchema, Out<typeof listRunRecords>>,
+  Fits<typeof records.recordDiffSchema, Out<typeof diffRunRecord>>,
+  Fits<typeof records.recordRerunResponseSchema, Out<typeof rerunRunRecord>>,
   // Users, account, session, system
   Fits<typeof accounts.meResponseSchema, { user: ReturnType<typeof toPublicUser>; via: CurrentUser["via"]; projects: Out<typeof getMyProjects> }>,
   Fits<typeof accounts.userListResponseSchema, Out<typeof searchUsers>>,
