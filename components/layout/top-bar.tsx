@@ -16,6 +16,9 @@ export function TopBar({ user }: { user: TopBarUser | null }) {
             <Link href="/" className="text-sm text-stone-700 hover:text-stone-900">
               Dashboard
             </Link>
+            <Link href="/reservations" className="text-sm text-stone-700 hover:text-stone-900">
+              Reservations
+            </Link>
             <Link href="/images" className="text-sm text-stone-700 hover:text-stone-900">
               Images
             </Link>

@@ -1,0 +1,134 @@
+// /reservations/[id] — one reservation: its hosts (and those replaced, with why), times, the "ready at the start" plan and afterwards whether it was met, its lease, its history
+import Link from "next/link";
+import type { ReactNode } from "react";
+import { notFound } from "next/navigation";
+import { CancelReservation } from "@/components/reservations/cancel-reservation";
+import { Badge, type Tone } from "@/components/ui/badge";
+import { Card } from "@/components/ui/card";
+import { formatDateTime, formatDuration } from "@/components/ui/format";
+import { Table } from "@/components/ui/table";
+import { actorOf } from "@/lib/audit/audit";
+import { requirePageUser } from "@/lib/auth/guard";
+import { getAppDb } from "@/lib/db";
+import { isAppError } from "@/lib/errors";
+import { getReservation } from "@/lib/reservations/reservations";
+import { uuidSchema } from "@/lib/validation/common";
+
+export const metadata = { title: "Reservation" };
+export const dynamic = "force-dynamic";
+
+const TONE: Record<string, Tone> = { scheduled: "sky", preparing: "indigo", active: "green", ended: "stone", cancelled: "amber", failed: "red" };
+
+function Row({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div className="grid grid-cols-[10rem_1fr] gap-2 py-1.5 text-sm">
+      <dt className="text-stone-500">{label}</dt>
+      <dd className="min-w-0 break-words text-stone-900">{children}</dd>
+    </div>
+  );
+}
+
+export default async function ReservationPage({ params }: { params: Promise<{ id: string }> }) {
+  const { id } = await params;
+  if (!uuidSchema.safeParse(id).success) notFound();
+  const { user } = await requirePageUser(`/reservations/${id}`);
+  let r;
+  try {
+    r = await getReservation(getAppDb(), actorOf(user, null), id);
+  } catch (e) {
+    if (isAppError(e) && e.code === "not_found") notFound();
+    throw e;
+  }
+  const current = r.hosts.filter((h) => !h.replacedAt);
+  const replaced = r.hosts.filter((h) => h.replacedAt);
+  const live = ["scheduled", "preparing", "active"].includes(r.state);
+  const outcome = r.plan?.outcome;
+  return (
+    <div className="mx-auto max-w-5xl space-y-6 px-4 py-8">
+      <div>
+        <p className="text-sm text-stone-500">
+          <Link href="/reservations" className="hover:underline">
+            Reservations
+          </Link>
+        </p>
+        <div className="mt-1 flex flex-wrap items-center gap-3">
+          <h1 className="text-2xl font-semibold">{r.title || `Reservation of ${formatDateTime(r.startsAt)}`}</h1>
+          <Badge tone={TONE[r.state]} testId="reservation-state">
+            {r.state}
+          </Badge>
+          {live ? <div className="ml-auto"><CancelReservation id={r.id} started={r.state !== "scheduled"} label="Cancel reservation…" /></div> : null}
+        </div>
+        <dl className="mt-3">
+          <Row label="Project">{r.projectName}</Row>
+          <Row label="Holder">{r.userEmail}</Row>
+          <Row label="Pool">{r.poolName ?? "—"}</Row>
+          <Row label="Start">{formatDateTime(r.startsAt)}</Row>
+          <Row label="End">{formatDateTime(r.endsAt)}</Row>
+          {r.prepareFrom !== r.startsAt ? <Row label="Hosts taken from">{`${formatDateTime(r.prepareFrom)} (to deploy before the start)`}</Row> : null}
+          <Row label="Hosts">{current.length < r.count && r.state === "scheduled" ? `${current.length} of ${r.count} (short: no replacement was free; Kiln keeps looking)` : String(r.count)}</Row>
+          {r.leaseId ? (
+            <Row label="Lease">
+              <Link href="/" className="text-kiln-700 hover:underline" data-testid="reservation-lease">
+                {r.state === "ended" || r.state === "cancelled" ? "its lease (ended)" : "its lease, on your dashboard"}
+              </Link>{" "}
+              <span className="font-mono text-xs text-stone-500">{r.leaseId}</span>
+            </Row>
+          ) : null}
+          {r.failureReason ? <Row label="Why it failed">{r.failureReason}</Row> : null}
+        </dl>
+      </div>
+
+      <Card title="Hosts">
+        <Table columns={[{ label: "Host" }, { label: "State now" }, { label: "Chosen" }, { label: "Replaced" }]}>
+          {[...current, ...replaced].map((h) => (
+            <tr key={h.id}>
+              <td className="px-4 py-2 font-mono">{h.name}</td>
+              <td className="px-4 py-2">{h.state}</td>
+              <td className="px-4 py-2 whitespace-nowrap">{formatDateTime(h.chosenAt)}</td>
+              <td className="px-4 py-2">{h.replacedAt ? `${formatDateTime(h.replacedAt)}: ${h.replacedReason ?? ""}` : "—"}</td>
+            </tr>
+          ))}
+        </Table>
+      </Card>
+
+      <Card title="Ready at the start">
+        {r.deploySummary && r.plan ? (
+          <dl>
+            <Row label="Deploys">{r.deploySummary}</Row>
+            <Row label="Planned lead">{`${formatDuration(r.plan.leadSeconds * 1000)} before the start (${r.plan.basis}${r.plan.samples ? `, ${r.plan.samples} runs measured` : ""})`}</Row>
+            <Row label="Met">
+              {outcome ? (
+                <span data-testid="plan-outcome">
+                  {outcome.met ? "Yes: every host was ready at the start." : `No: ${outcome.hosts.filter((h) => h.met).length} of ${outcome.hosts.length} hosts were ready at the start.`}
+                  {outcome.hosts.length ? (
+                    <ul className="mt-1 list-disc pl-5 text-stone-700">
+                      {outcome.hosts.map((h) => (
+                        <li key={h.hostId}>{`${h.name}: ${h.met ? "ready" : "not ready"} (${h.state}${h.finishedAt ? `, finished ${formatDateTime(h.finishedAt)}` : ""})`}</li>
+                      ))}
+                    </ul>
+                  ) : null}
+                </span>
+              ) : (
+                "Known at the start."
+              )}
+            </Row>
+          </dl>
+        ) : (
+          <p className="text-sm text-stone-600">Nothing is deployed for this reservation: its hosts are handed over as they are at the start.</p>
+        )}
+      </Card>
+
+      <Card title="History">
+        <ol className="space-y-2 text-sm" data-testid="reservation-history">
+          {r.history.map((h, i) => (
+            <li key={i} className="flex gap-3">
+              <span className="whitespace-nowrap text-stone-500">{formatDateTime(h.at)}</span>
+              <span className="text-stone-900">{h.summary}</span>
+              {h.actorEmail && h.actorEmail !== "system" ? <span className="text-stone-500">by {h.actorEmail}</span> : null}
+            </li>
+          ))}
+        </ol>
+      </Card>
+    </div>
+  );
+}
