@@ -76,6 +76,10 @@ import * as recordDiff from "./records/[id]/diff/route";
 import * as recordRerun from "./records/[id]/rerun/route";
 import { publishRunRecord } from "@/lib/deployments/records";
 import * as hostDeployments from "./hosts/[id]/deployments/route";
+import * as leaseDeploy from "./leases/[id]/deploy/route";
+import * as groupById from "./deployment-groups/[id]/route";
+import * as groupRetryFailed from "./deployment-groups/[id]/retry-failed/route";
+import { startDeploymentGroup } from "@/lib/deployments/groups";
 import * as hostEvents from "./hosts/[id]/events/route";
 import * as userById from "./users/[id]/route";
 import * as users from "./users/route";
@@ -173,6 +177,12 @@ async function holderRun() {
   const { hostId } = await holderLease();
   const run = await startDeployment(t.db, actorOf(w.users.holder, null), hostId, { action: "wipe_disk" });
   return { hostId, deploymentId: run.id };
+}
+
+/** A deployment group (a wipe) the holder started on a fresh lease of one host. */
+async function holderGroup() {
+  const { leaseId } = await holderLease();
+  return startDeploymentGroup(t.db, actorOf(w.users.holder, null), { leaseId, spec: { action: "wipe_disk" } });
 }
 
 /** An install the holder started on a fresh host they hold, with its run record. */
@@ -636,6 +646,28 @@ const ROWS: Row[] = [
       const { deploymentId } = await holderRun();
       await cancelDeployment(t.db, actorOf(w.users.holder, null), deploymentId);
       return { params: { id: deploymentId } };
+    },
+    expect: holderAndAdmin(201),
+  },
+
+  // Deployment groups: a lease's holder (and admins) deploy to its hosts and follow the group.
+  {
+    op: "POST /api/v1/leases/{id}/deploy", handler: leaseDeploy.POST,
+    prepare: async () => ({ params: { id: (await holderLease()).leaseId }, body: { spec: { action: "wipe_disk" } } }),
+    expect: holderAndAdmin(201),
+  },
+  {
+    op: "GET /api/v1/deployment-groups/{id}", handler: groupById.GET,
+    prepare: async () => ({ params: { id: (await holderGroup()).groupId } }),
+    expect: holderAndAdmin(200),
+    check: (body: { hosts: unknown[] }) => expect(body.hosts).toHaveLength(1),
+  },
+  {
+    op: "POST /api/v1/deployment-groups/{id}/retry-failed", handler: groupRetryFailed.POST,
+    prepare: async () => {
+      const { groupId, deploymentIds } = await holderGroup();
+      await cancelDeployment(t.db, actorOf(w.users.holder, null), deploymentIds[0]!);
+      return { params: { id: groupId } };
     },
     expect: holderAndAdmin(201),
   },
