@@ -29,7 +29,8 @@ export function GroupProgress({ initial }: { initial: DeploymentGroupView }) {
     queryKey: key,
     queryFn: () => callApi<DeploymentGroupView>(`/api/v1/deployment-groups/${initial.id}`, "GET"),
     initialData: initial,
-    refetchInterval: (q) => ((q.state.data?.counts.active ?? 0) > 0 ? POLL_MS : false),
+    // While a run is active, or a failed host still has a retry of Kiln's own coming.
+    refetchInterval: (q) => (q.state.data && (q.state.data.counts.active > 0 || q.state.data.hosts.some((h) => h.held && h.state === "failed" && h.attempts < q.state.data!.maxAttempts)) ? POLL_MS : false),
   });
   const [busy, setBusy] = useState(false);
   const [notice, setNotice] = useState<{ tone: "success" | "error"; text: string } | null>(null);
