@@ -83,6 +83,12 @@ import { startDeploymentGroup } from "@/lib/deployments/groups";
 import * as hostEvents from "./hosts/[id]/events/route";
 import * as userById from "./users/[id]/route";
 import * as users from "./users/route";
+import * as reservations from "./reservations/route";
+import * as reservationById from "./reservations/[id]/route";
+import * as maintenanceWindows from "./maintenance-windows/route";
+import * as maintenanceWindowById from "./maintenance-windows/[id]/route";
+import { createReservation } from "@/lib/reservations/reservations";
+import { createMaintenanceWindow } from "@/lib/reservations/maintenance";
 
 const t = await useTestDb();
 // Starting a run enqueues its power job and opening a stream starts the listener: close both.
@@ -132,6 +138,18 @@ async function stoppedBootServer(): Promise<string> {
   await recordBootServerHeartbeat(t.db, { name, siteId: site.id, url: "http://10.9.0.5:8081", version: "test", pid: 1, startedAt: new Date(), intervalSeconds: 10, requests: 0, errors: 0, answeredFromMemory: 0, totalRequests: 0, totalErrors: 0 });
   await recordBootServerStopped(t.db, name);
   return (await listBootServers(t.db, w.adminActor)).find((b) => b.name === name)!.id;
+}
+
+/** Tomorrow (the route handlers read the real clock), for reservations and maintenance windows. */
+function tomorrow(hours: number): string {
+  return new Date(Date.now() + (24 + hours) * 3600_000).toISOString();
+}
+
+/** A reservation of one host of a fresh pool, held by `holder` and charged to the shared project. */
+async function holderReservation() {
+  const pool = await createPool(t.db, w.adminActor, { name: `rp-${tag()}` });
+  await newHost(pool.id);
+  return createReservation(t.db, actorOf(w.users.holder, null), { poolId: pool.id, projectId: w.projectId, startsAt: tomorrow(0), endsAt: tomorrow(2) });
 }
 
 /** A lease of one fresh host, held by `holder` and charged to the shared project. */
@@ -442,6 +460,57 @@ const ROWS: Row[] = [
     op: "POST /api/v1/leases/{id}/handover", handler: leaseHandover.POST,
     prepare: async () => ({ params: { id: (await holderLease()).leaseId }, body: { toEmail: w.users.member.email } }),
     expect: holderAndAdmin(200),
+  },
+
+  // Reservations and maintenance windows
+  {
+    op: "GET /api/v1/reservations", handler: reservations.GET,
+    prepare: async () => { await holderReservation(); return {}; },
+    expect: everyone(200),
+    // scope=mine: only the caller's own reservations, whoever asks.
+    check: (body: { data: { userId: string }[] }, who) => {
+      if (who === "holder") expect(body.data.length).toBeGreaterThan(0);
+      const self = w.users[who as keyof World["users"]];
+      expect(body.data.every((r) => r.userId === self.id)).toBe(true);
+    },
+  },
+  {
+    op: "GET /api/v1/reservations (scope=all)", handler: reservations.GET, path: "/api/v1/reservations?scope=all",
+    expect: adminOnly(200),
+  },
+  {
+    op: "POST /api/v1/reservations", handler: reservations.POST,
+    prepare: async () => {
+      const pool = await createPool(t.db, w.adminActor, { name: `rp-${tag()}` });
+      await newHost(pool.id);
+      return { body: { poolId: pool.id, startsAt: tomorrow(0), endsAt: tomorrow(1) } };
+    },
+    // Charged to a project the holder belongs to, as a lease is.
+    expect: { ...OUT, outsider: 403, member: 201, leader: 201, holder: 201, admin: 403 },
+  },
+  {
+    op: "GET /api/v1/reservations/{id}", handler: reservationById.GET,
+    prepare: async () => ({ params: { id: (await holderReservation()).id } }),
+    expect: holderAndAdmin(200),
+  },
+  {
+    op: "DELETE /api/v1/reservations/{id}", handler: reservationById.DELETE,
+    prepare: async () => ({ params: { id: (await holderReservation()).id } }),
+    expect: holderAndAdmin(200),
+  },
+  { op: "GET /api/v1/maintenance-windows", handler: maintenanceWindows.GET, expect: everyone(200) },
+  {
+    op: "POST /api/v1/maintenance-windows", handler: maintenanceWindows.POST,
+    prepare: async () => ({ body: { hostId: (await newHost()).id, startsAt: tomorrow(0), endsAt: tomorrow(1), reason: "test" } }),
+    expect: adminOnly(201),
+  },
+  {
+    op: "DELETE /api/v1/maintenance-windows/{id}", handler: maintenanceWindowById.DELETE,
+    prepare: async () => {
+      const { window } = await createMaintenanceWindow(t.db, w.adminActor, { hostId: (await newHost()).id, startsAt: tomorrow(0), endsAt: tomorrow(1) });
+      return { params: { id: window.id } };
+    },
+    expect: adminOnly(200),
   },
 
   // Templates: "holder" is also the templates' owner here.
