@@ -9,6 +9,8 @@ import { expectAppError } from "@/test/harness/fixtures";
 import { as, hoursAfter, seedLeaseWorld } from "@/test/harness/inventory";
 import { createLease, extendLease } from "@/lib/leases/leases";
 import { getProjectUsage } from "@/lib/projects/projects";
+import { createImage } from "@/lib/images/images";
+import { recordReadyImageVersion } from "@/test/harness/images";
 import { createMaintenanceWindow } from "./maintenance";
 import { createReservation, getReservation, listReservations } from "./reservations";
 
@@ -190,6 +192,37 @@ describe("quotas", () => {
       `Project ${w.projects[0]!.name} may hold at most 3 hosts at once; during this time it already holds or has booked up to 2, and this reservation needs 2 more.`,
     );
     await createReservation(t.db, ann, { poolId: w.pool.id, count: 1, startsAt: iso(2), endsAt: iso(4) }, { now: T0 });
+  });
+});
+
+describe("ready at the start", () => {
+  it("pins the image version, takes the hosts earlier by the planned lead, and refuses what is not a deploy", async () => {
+    const w = await seedLeaseWorld(t.db, { hosts: 1 });
+    const ann = w.members[0]![0]!;
+    const image = await createImage(t.db, as(ann), { name: `img-${w.pool.name}` });
+    await recordReadyImageVersion(t.db, { imageId: image.id, sizeBytes: 512, sha256: "0".repeat(64), uploadedByUserId: ann.id });
+    const r = await createReservation(t.db, as(ann), { poolId: w.pool.id, startsAt: iso(24), endsAt: iso(26), deploy: { action: "deploy_image", imageId: image.id } }, { now: T0 });
+    expect(r.deploy).toEqual({ action: "deploy_image", imageId: image.id, imageVersion: 1 });
+    expect(r.plan!.leadSeconds).toBeGreaterThan(0);
+    expect(r.prepareFrom).toBe(new Date(at(24).getTime() - r.plan!.leadSeconds * 1000).toISOString());
+    expect(await listReservationBookings(t.db, r.id)).toEqual([{ hostId: w.hosts[0]!.id, from: new Date(r.prepareFrom), to: at(26) }]);
+    // The lead is taken from the time before: a reservation ending at the start of its preparation still fits; one a second later does not.
+    await createReservation(t.db, as(ann), { poolId: w.pool.id, startsAt: iso(20), endsAt: r.prepareFrom }, { now: T0 });
+    await expectAppError(
+      createReservation(t.db, as(ann), { poolId: w.pool.id, startsAt: iso(20), endsAt: new Date(new Date(r.prepareFrom).getTime() + 1000).toISOString() }, { now: T0 }),
+      "insufficient_capacity",
+    );
+
+    await expectAppError(
+      createReservation(t.db, as(ann), { poolId: w.pool.id, startsAt: iso(30), endsAt: iso(31), deploy: { action: "wipe_disk" } }, { now: T0 }),
+      "validation",
+      "A reservation can have an install or an image deploy ready at its start.",
+    );
+    await expectAppError(
+      createReservation(t.db, as(ann), { poolId: w.pool.id, startsAt: iso(30), endsAt: iso(31), deploy: { action: "install" } }, { now: T0 }),
+      "validation",
+      "Choose the system (boot) template to install with.",
+    );
   });
 });
 
