@@ -182,6 +182,14 @@ export function ProvisioningPanel({
                 </Link>
               </>
             ) : null}
+            {run.groupId ? (
+              <>
+                {" · "}
+                <Link href={`/deployments/groups/${run.groupId}`} className="text-kiln-700 hover:underline" data-testid="run-group-link">
+                  its deployment group
+                </Link>
+              </>
+            ) : null}
           </span>
         ) : null}
         <div className="ml-auto flex gap-2">

@@ -452,6 +452,7 @@ function runView(actor: Actor, r: Row, steps: DeploymentStepRow[]) {
     options: d.options,
     bootCount: d.bootCount,
     retryOfId: d.retryOfId,
+    groupId: d.groupId,
     createdAt: d.createdAt.toISOString(),
     startedAt: d.startedAt?.toISOString() ?? null,
     finishedAt: d.finishedAt?.toISOString() ?? null,

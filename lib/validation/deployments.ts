@@ -219,6 +219,7 @@ export const deploymentSummarySchema = z.object({
   }),
   bootCount: z.number().int(),
   retryOfId: z.string().nullable(),
+  groupId: z.string().nullable().describe("The deployment group the run belongs to (`GET /api/v1/deployment-groups/{id}`, page /deployments/groups/{id}), if any."),
   createdAt: timestampSchema,
   startedAt: timestampSchema.nullable(),
   finishedAt: timestampSchema.nullable(),
