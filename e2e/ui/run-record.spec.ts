@@ -84,3 +84,32 @@ test("[RECORDS] a holder opens a run's record from the host page, downloads its 
   await page.reload();
   await expect(page.getByRole("link", { name: again.recordId })).toBeVisible();
 });
+
+test("[RECORDS] a record's permanent URL asks the signed-out to sign in until it is published, then anyone reads it", async ({ browser }) => {
+  const admin = await adminToken(uniqueName("records-public"));
+  const { email, tokens } = await registerResearcher("publisher", 1);
+  const token = tokens[0]!;
+  const pool = await createPool(admin, { name: uniqueName("pool") });
+  const project = await createProject(admin, { name: uniqueName("proj") });
+  const { userId } = await addMember(admin, project.id, email);
+  const host = await apiOk<{ id: string; name: string }>(admin, "POST", "/api/v1/hosts", { name: uniqueName("pub-node"), poolId: pool.id, interfaces: [{ mac: randomMac() }] }, 201);
+  await apiOk(admin, "POST", "/api/v1/leases", { hostIds: [host.id], userId, projectId: project.id, durationHours: 4 }, 201);
+  const tpl = await apiOk<{ id: string }>(token, "POST", "/api/v1/templates", { name: uniqueName("inst"), kind: "system", format: "ipxe", source: "#!ipxe\nkernel http://mirror/linux console=ttyS0\nboot\n" }, 201);
+  const run = await apiOk<{ recordId: string }>(token, "POST", `/api/v1/hosts/${host.id}/deployments`, { action: "install", systemTemplateId: tpl.id }, 201);
+
+  const context = await browser.newContext({ baseURL: readState().baseURL });
+  const anonymous = await context.newPage();
+  await anonymous.goto(`/records/${run.recordId}`);
+  await expect(anonymous).toHaveURL(/\/signin\?next=/);
+  // A member may read it, but only a leader or an administrator publishes.
+  expect((await api(token, "POST", `/api/v1/records/${run.recordId}/publish`)).status).toBe(403);
+  await apiOk(admin, "POST", `/api/v1/records/${run.recordId}/publish`, undefined, 200);
+  await anonymous.goto(`/records/${run.recordId}`);
+  await expect(anonymous.getByRole("heading", { name: `Install on ${host.name}` })).toBeVisible();
+  await expect(anonymous.getByTestId("record-cmdline")).toHaveText("http://mirror/linux console=ttyS0");
+  await expect(anonymous.getByTestId("record-download")).toBeVisible();
+  await expect(anonymous.getByRole("button", { name: "Re-run…" })).toHaveCount(0);
+  const json = await anonymous.request.get(`/api/v1/records/${run.recordId}`);
+  expect(json.status()).toBe(200);
+  await context.close();
+});
