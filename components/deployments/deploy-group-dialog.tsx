@@ -117,7 +117,7 @@ export function DeployGroupDialog({ open, onClose, leaseId, hosts }: { open: boo
       open={open}
       onClose={onClose}
       size="lg"
-      title={reviewing ? `Deploy to ${n} host${n === 1 ? "" : "s"} — review` : "Deploy to hosts"}
+      title={reviewing ? "Deploy to hosts — review" : "Deploy to hosts"}
       description={reviewing ? "Nothing has started yet; this is what will happen:" : "One image or install for several machines of this lease; each gets its own run, and the group's page follows them all."}
     >
       {reviewing ? (
