@@ -25,7 +25,7 @@ import { AppError } from "../errors";
 import { isAdminActor, recordAudit, type Actor } from "../audit/audit";
 import { getUserStatus } from "../accounts/user-view";
 import { hoursText, maxLeaseHours, resolveHolder, resolveProject } from "../projects/charging";
-import { getFirstConflictAfter } from "@/db/queries/reservations";
+import { getFirstConflictAfter, getProjectPeakHosts } from "@/db/queries/reservations";
 import { isExclusionViolation } from "@/db/errors";
 import { getHostRowsByIds, insertHostEvents } from "@/db/queries/hosts";
 import { transitionHostStates } from "../hosts/transition";
@@ -124,6 +124,17 @@ export async function createLease(db: Db, actor: Actor, input: unknown, clock: C
     const count = data.hostIds ? new Set(data.hostIds).size : data.count;
     const endsAt = new Date(now.getTime() + hours * HOUR);
     await assertQuotas(tx, project, { addHosts: count, addNodeHours: count * hoursInMonth(now, endsAt, now), now });
+    if (project.maxHosts !== null) {
+      // Hosts at once counts the project's reservations too: the peak of what it holds or has booked before this lease would end.
+      const peak = await getProjectPeakHosts(tx, { projectId, from: now, to: endsAt });
+      if (peak + count > project.maxHosts) {
+        throw new AppError(
+          "quota_exceeded",
+          `Project ${project.name} may hold at most ${project.maxHosts} hosts at once; with its reservations it holds or has booked up to ${peak} before this lease would end, and this request needs ${count} more.`,
+          { quota: "maxHosts", limit: project.maxHosts, used: peak, requested: count },
+        );
+      }
+    }
 
     let hostIds: string[];
     if (pool) {

@@ -192,6 +192,13 @@ describe("quotas", () => {
       `Project ${w.projects[0]!.name} may hold at most 3 hosts at once; during this time it already holds or has booked up to 2, and this reservation needs 2 more.`,
     );
     await createReservation(t.db, ann, { poolId: w.pool.id, count: 1, startsAt: iso(2), endsAt: iso(4) }, { now: T0 });
+    // A lease counts the project's reservations too: at T0+3h it holds or has booked 3.
+    await expectAppError(
+      createLease(t.db, ann, { poolId: w.pool.id, count: 1, durationHours: 4 }, { now: T0 }),
+      "quota_exceeded",
+      `Project ${w.projects[0]!.name} may hold at most 3 hosts at once; with its reservations it holds or has booked up to 3 before this lease would end, and this request needs 1 more.`,
+    );
+    await createLease(t.db, ann, { poolId: w.pool.id, count: 1, durationHours: 1 }, { now: T0 });
   });
 });
 
