@@ -52,8 +52,8 @@ test("[CALENDAR] a researcher drags a free slot next week and books it; a drag o
   // Tuesday 09:00 to 18:00 of next week, on host a.
   await dragSlot(page, hostA.name, 24 + 9, 24 + 17);
   const dialog = page.getByRole("dialog", { name: `Book hosts of ${pool.name}` });
-  await expect(dialog.getByLabel("Start")).toHaveValue(/T09:00$/);
-  await expect(dialog.getByLabel("End")).toHaveValue(/T18:00$/);
+  await expect(dialog.getByLabel("Start", { exact: true })).toHaveValue(/T09:00$/);
+  await expect(dialog.getByLabel("End", { exact: true })).toHaveValue(/T18:00$/);
   await expect(dialog.getByText(`Exactly the hosts selected: ${hostA.name}`)).toBeVisible();
   await dialog.getByLabel("Title").fill("Tuesday lab");
   await dialog.getByRole("button", { name: "Book" }).click();
@@ -101,8 +101,8 @@ test("[CALENDAR] an admin takes the whole pool out of service by dragging in Mai
   await dragSlot(page, hostA.name, 48 + 10, 48 + 11, hostB.name);
   const dialog = page.getByRole("dialog", { name: `Maintenance of ${pool.name}` });
   await expect(dialog.getByLabel("Out of service")).toHaveValue("pool");
-  await expect(dialog.getByLabel("Start")).toHaveValue(/T10:00$/);
-  await expect(dialog.getByLabel("End")).toHaveValue(/T12:00$/);
+  await expect(dialog.getByLabel("Start", { exact: true })).toHaveValue(/T10:00$/);
+  await expect(dialog.getByLabel("End", { exact: true })).toHaveValue(/T12:00$/);
   await dialog.getByLabel("Reason").fill("PDU swap");
   await dialog.getByRole("button", { name: "Add maintenance window" }).click();
   await expect(dialog).toBeHidden();
