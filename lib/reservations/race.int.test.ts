@@ -4,7 +4,8 @@
 // settles). The invariants are checked in SQL (db/queries getPoolBookingFacts).
 import { afterAll, describe, expect, it } from "vitest";
 import { createDb } from "@/db/client";
-import { getPoolBookingFacts } from "@/db/queries/reservations";
+import { getPoolBookingFacts, insertReservation, insertReservationBookings, listReservationBookings } from "@/db/queries/reservations";
+import { countLockWaiters } from "@/db/queries/testing";
 import { AppError } from "@/lib/errors";
 import { useTestDb } from "@/test/harness/database";
 import { as, hoursAfter, seedLeaseWorld } from "@/test/harness/inventory";
@@ -16,7 +17,47 @@ afterAll(() => wide.close());
 
 const T0 = new Date("2026-11-10T10:00:00Z");
 
+/** Resolves once `n` sessions of this database wait for a lock. */
+async function waitForLockWaiters(n: number): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const waiting = await countLockWaiters(t.db);
+    if (waiting >= n) return;
+    if (Date.now() > deadline) throw new Error(`expected ${n} sessions waiting for a lock, saw ${waiting}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 describe("reservation admission under concurrency", () => {
+  it("retries the pick when another admission booked the same host first (23P01 inside a savepoint) and takes the next host", async () => {
+    const world = await seedLeaseWorld(t.db, { hosts: 2, projects: 2 });
+    const [first, second] = world.hosts;
+    const from = hoursAfter(T0, 24);
+    const to = hoursAfter(T0, 26);
+    // Another admission, still open: it has booked the first host but not committed.
+    let commit!: () => void;
+    const gate = new Promise<void>((r) => (commit = r));
+    let booked!: () => void;
+    const isBooked = new Promise<void>((r) => (booked = r));
+    const other = wide.db.transaction(async (tx) => {
+      const r = await insertReservation(tx, { projectId: world.projects[1]!.id, userId: world.members[1]![0]!.id, poolId: world.pool.id, count: 1, startsAt: from, endsAt: to, prepareFrom: from });
+      await insertReservationBookings(tx, { reservationId: r.id, hostIds: [first!.id], from, to });
+      booked();
+      await gate;
+    });
+    await isBooked;
+    // This admission cannot see that booking, picks the same host, and waits on the constraint…
+    const mine = createReservation(wide.db, as(world.members[0]![0]!), { poolId: world.pool.id, startsAt: from.toISOString(), endsAt: to.toISOString() }, { now: T0 });
+    await waitForLockWaiters(1);
+    // …until the other commits: then its insert fails (23P01), and the retried pick takes the second host.
+    commit();
+    await other;
+    const r = await mine;
+    expect(r.hosts.map((h) => h.id)).toEqual([second!.id]);
+    expect(await listReservationBookings(t.db, r.id)).toEqual([{ hostId: second!.id, from, to }]);
+    expect((await getPoolBookingFacts(t.db, world.pool.id)).overlapping).toBe(0);
+  });
+
   it("admits exactly as many of 200 simultaneous overlapping requests as there are hosts, with no host booked twice", async () => {
     const HOSTS = 8;
     const world = await seedLeaseWorld(t.db, { hosts: HOSTS, projects: 10, membersPerProject: 2 });
