@@ -1,4 +1,5 @@
-// /profile — name, password, SSH keys and access tokens
+// /profile — name, password, SSH keys, access tokens and calendar feeds
+import { CalendarFeeds } from "@/components/calendar/calendar-feeds";
 import { ApiTokens, ChangePasswordForm, NameForm, SshKeys } from "@/components/profile/profile-forms";
 import { Card } from "@/components/ui/card";
 import { getSshKeys } from "@/lib/accounts/profile";
@@ -47,6 +48,9 @@ export default async function ProfilePage() {
             revokedAt: iso(t.revokedAt),
           }))}
         />
+      </Card>
+      <Card title="Calendar feeds" description="Your leases and reservations in any calendar application (ICS). A pool's feed is made on its calendar page.">
+        <CalendarFeeds />
       </Card>
     </div>
   );
