@@ -7,7 +7,10 @@ import { insertBookedReservation, insertMaintenance } from "@/db/queries/calenda
 import { listAudit } from "@/db/queries/audit";
 import { listRowsAsJson } from "@/db/queries/testing";
 import { updateUser } from "@/db/queries/users";
+import { sendLeaseReminders } from "@/lib/leases/expiry";
 import { createLease, releaseLease } from "@/lib/leases/leases";
+import { createReservation } from "@/lib/reservations/reservations";
+import { activateReservation, startDueReservation } from "@/lib/reservations/transitions";
 import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults, TEST_BASE_URL } from "@/test/harness/env";
 import { expectAppError } from "@/test/harness/fixtures";
@@ -248,5 +251,23 @@ describe("reservation reminders", () => {
     expect(await sendReservationReminders(t.db, now)).toBe(0);
     await smtp.waitForMail((m) => m.to.includes(ann!.email));
     expect(smtp.mailsTo(ann!.email).map((m) => m.subject)).toEqual([`Your Kiln reservation of 1 host in ${w.pool.name} starts in 30 minutes`]);
+  });
+
+  it("leaves the end to the lease reminders: an admitted reservation shows on the timeline, and once started its end is reminded as its lease's", async () => {
+    const w = await seedLeaseWorld(t.db, { hosts: 1 });
+    const [ann] = w.members[0]!;
+    const start = new Date("2033-05-10T09:00:00Z");
+    const end = hoursAfter(start, 9);
+    const r = await createReservation(t.db, as(ann!), { poolId: w.pool.id, startsAt: start.toISOString(), endsAt: end.toISOString(), title: "course" }, { now: hoursAfter(start, -48) });
+    const tl = await getPoolTimeline(t.db, as(ann!), w.pool.id, { from: start.toISOString(), to: end.toISOString() });
+    expect(tl.items).toEqual([expect.objectContaining({ kind: "reservation", id: r.id, hostId: w.hosts[0]!.id, mine: true, title: "course", startsAt: start, endsAt: end })]);
+
+    expect(await sendReservationReminders(t.db, { now: hoursAfter(start, -1) })).toBe(1);
+    expect(await startDueReservation(t.db, r.id, { now: start })).toBe("started");
+    await activateReservation(t.db, r.id, { now: start });
+    expect(await sendReservationReminders(t.db, { now: hoursAfter(start, 1) })).toBe(0);
+    expect(await sendLeaseReminders(t.db, { now: hoursAfter(end, -1) })).toBe(1);
+    await smtp.waitForMail((m) => m.to.includes(ann!.email) && m.subject.includes("lease"));
+    expect(smtp.mailsTo(ann!.email).map((m) => m.subject)).toEqual(['Your Kiln reservation "course" starts in 60 minutes', `Your Kiln lease of ${w.hosts[0]!.name} ends in 60 minutes`]);
   });
 });
