@@ -228,7 +228,7 @@ describe("reservation reminders", () => {
     const day = await smtp.waitForMail((m) => m.to.includes(ann!.email));
     expect(day.subject).toBe('Your Kiln reservation "GPU course" starts in 24 hours');
     expect(day.text).toContain(`starts at 2031-03-04 09:00 UTC (in 24 hours) and ends at 2031-03-04 18:00 UTC.\nHosts: ${w.hosts[0]!.name}. Project: ${w.projects[0]!.name}.`);
-    expect(day.text).toContain(`${TEST_BASE_URL}/reservations`);
+    expect(day.text).toContain(`${TEST_BASE_URL}/reservations/${res.id}`);
     expect(await sendReservationReminders(t.db, at(24))).toBe(0);
     expect(await sendReservationReminders(t.db, at(3))).toBe(0);
 

@@ -109,7 +109,7 @@ async function addOwnBookings(db: DbOrTx, cal: ICalCalendar, userId: string, now
       end: r.endsAt,
       summary: `Kiln reservation: ${what}`,
       description: `Reservation of ${plural(r.count, "host")} (${hostsLabel(r.hostNames)})${r.poolName ? ` in pool ${r.poolName}` : ""}, charged to project ${r.projectName} (${r.state}).`,
-      url: absoluteUrl("/reservations"),
+      url: absoluteUrl(`/reservations/${r.id}`),
       status: r.state === "failed" ? ICalEventStatus.CANCELLED : ICalEventStatus.CONFIRMED,
     });
   }

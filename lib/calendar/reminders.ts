@@ -29,7 +29,7 @@ export async function sendReservationReminders(db: Db, clock: Clock = {}): Promi
           const hosts = await listReservationHostNames(tx, r.id);
           await sendMail(
             tx,
-            reservationReminderMail(email, { title: r.title, count: r.count, hosts, poolName, projectName, startsAt: r.startsAt, endsAt: r.endsAt, now, link: absoluteUrl("/reservations") }),
+            reservationReminderMail(email, { title: r.title, count: r.count, hosts, poolName, projectName, startsAt: r.startsAt, endsAt: r.endsAt, now, link: absoluteUrl(`/reservations/${r.id}`) }),
           );
           sent++;
         });
