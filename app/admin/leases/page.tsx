@@ -129,6 +129,15 @@ export default async function AdminLeasesPage({ searchParams }: { searchParams: 
                         <Badge tone={l.state === "expired" ? "amber" : "stone"}>{l.state}</Badge> <span className="text-stone-600">{formatDateTime(l.endedAt)}</span>
                       </>
                     )}
+                    {/* The staged end (lib/leases/staged-end.ts) while it is under way. */}
+                    {l.end.stage && l.end.stage !== "warned" && l.end.stage !== "returned" ? (
+                      <span className="ml-1">
+                        <Badge tone="sky">
+                          end: {l.end.stage}
+                          {l.end.stage === "grace" && l.end.graceEndsAt ? ` until ${formatDateTime(l.end.graceEndsAt)}` : ""}
+                        </Badge>
+                      </span>
+                    ) : null}
                   </td>
                   <td className="px-3 py-2 text-right">{l.state === "active" ? <ForceReleaseButton lease={l} /> : null}</td>
                 </tr>
