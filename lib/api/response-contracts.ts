@@ -31,7 +31,10 @@ import type { checkHealth } from "../runtime/health";
 import type { issueConsoleTicket } from "../console/console";
 import type { createSite, getSite, listBootServers, listSites, updateSite } from "../sites/sites";
 import type { createTemplate, diffTemplateVersions, getTemplate, listTemplates, previewTemplate, saveTemplateVersion, updateTemplate } from "../templates/templates";
+import type { createCalendarFeed, listCalendarFeeds } from "../calendar/feeds";
+import type { getPoolTimeline } from "../calendar/timeline";
 import type * as accounts from "../validation/accounts";
+import type * as calendar from "../validation/calendar";
 import type * as deployments from "../validation/deployments";
 import type * as records from "../validation/records";
 import type { diffRunRecord, getRunRecord, listRunRecords, publishRunRecord } from "../deployments/records";
@@ -126,6 +129,11 @@ export type ResponseContracts = [
   Fits<typeof records.recordListResponseSchema, Out<typeof listRunRecords>>,
   Fits<typeof records.recordDiffSchema, Out<typeof diffRunRecord>>,
   Fits<typeof records.recordRerunResponseSchema, Out<typeof rerunRunRecord>>,
+  // Calendar
+  Fits<typeof calendar.timelineResponseSchema, Out<typeof getPoolTimeline>>,
+  Fits<typeof calendar.calendarFeedListResponseSchema, Out<typeof listCalendarFeeds>>,
+  Fits<typeof calendar.calendarFeedCreatedSchema, Out<typeof createCalendarFeed>>,
+
   // Users, account, session, system
   Fits<typeof accounts.meResponseSchema, { user: ReturnType<typeof toPublicUser>; via: CurrentUser["via"]; projects: Out<typeof getMyProjects> }>,
   Fits<typeof accounts.userListResponseSchema, Out<typeof searchUsers>>,
