@@ -210,6 +210,7 @@ describe("ready at the start", () => {
     await recordReadyImageVersion(t.db, { imageId: image.id, sizeBytes: 512, sha256: "0".repeat(64), uploadedByUserId: ann.id });
     const r = await createReservation(t.db, as(ann), { poolId: w.pool.id, startsAt: iso(24), endsAt: iso(26), deploy: { action: "deploy_image", imageId: image.id } }, { now: T0 });
     expect(r.deploy).toEqual({ action: "deploy_image", imageId: image.id, imageVersion: 1 });
+    expect(r.deploySummary).toBe(`deploy image “${image.name}” v1`);
     expect(r.plan!.leadSeconds).toBeGreaterThan(0);
     expect(r.prepareFrom).toBe(new Date(at(24).getTime() - r.plan!.leadSeconds * 1000).toISOString());
     expect(await listReservationBookings(t.db, r.id)).toEqual([{ hostId: w.hosts[0]!.id, from: new Date(r.prepareFrom), to: at(26) }]);

@@ -2,6 +2,7 @@
 // template versions that are latest today are the ones deployed, even if newer ones appear
 // before the start (the holder booked a known system, and the lead was planned for it).
 import { getImageRow, getImageVersionRow } from "@/db/queries/images";
+import { getTemplateRow } from "@/db/queries/templates";
 import type { ReservationDeploy } from "@/db/schema";
 import type { DbOrTx } from "../db";
 import { AppError } from "../errors";
@@ -56,9 +57,20 @@ export async function pinReservationDeploy(db: DbOrTx, actor: Actor, data: Deplo
   return out;
 }
 
-/** In words, for lists and the page: "deploy image v3" / "install with template v2". */
+/** In words, for lists and the page: "deploy image “Debian 12” v3" / "install with “debian-preseed” v2". */
 export function describeDeploy(d: ReservationDeploy | null, names: { image?: string | null; template?: string | null } = {}): string | null {
   if (!d) return null;
-  if (d.action === "deploy_image") return `deploy image ${names.image ?? d.imageId ?? "?"} version ${d.imageVersion ?? "?"}`;
-  return `install with template ${names.template ?? d.systemTemplateId ?? "?"} version ${d.systemTemplateVersion ?? "?"}`;
+  if (d.action === "deploy_image") return `deploy image “${names.image ?? d.imageId ?? "?"}” v${d.imageVersion ?? "?"}`;
+  return `install with “${names.template ?? d.systemTemplateId ?? "?"}” v${d.systemTemplateVersion ?? "?"}`;
+}
+
+/** The image and template names the reservations' deploys name, by id (one read per distinct id). */
+export async function loadDeployNames(db: DbOrTx, deploys: (ReservationDeploy | null)[]): Promise<Map<string, string>> {
+  const names = new Map<string, string>();
+  for (const d of deploys) {
+    if (!d) continue;
+    if (d.imageId && !names.has(d.imageId)) names.set(d.imageId, (await getImageRow(db, d.imageId))?.name ?? d.imageId);
+    if (d.systemTemplateId && !names.has(d.systemTemplateId)) names.set(d.systemTemplateId, (await getTemplateRow(db, d.systemTemplateId))?.name ?? d.systemTemplateId);
+  }
+  return names;
 }

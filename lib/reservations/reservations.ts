@@ -36,7 +36,7 @@ import { pickHardwareFilter } from "../validation/inventory";
 import { parseInput } from "../validation/parse";
 import { reservationCreateSchema, reservationListQuerySchema } from "../validation/reservations";
 import { planDeployLead } from "./ready";
-import { describeDeploy, pinReservationDeploy } from "./deploy-spec";
+import { describeDeploy, loadDeployNames, pinReservationDeploy } from "./deploy-spec";
 import { bookReservationHosts } from "./hosts";
 
 const HOUR = 3600_000;
@@ -284,6 +284,7 @@ export async function createReservation(db: Db, actor: Actor, input: unknown, cl
 
 async function toReservationViews(db: DbOrTx, rows: Awaited<ReturnType<typeof listReservationRows>>["rows"]): Promise<ReservationView[]> {
   const hosts = await listReservationHostRows(db, rows.map((r) => r.reservation.id));
+  const names = await loadDeployNames(db, rows.map((r) => r.reservation.deploy));
   return rows.map(({ reservation: r, userEmail, projectName, poolName }) => ({
     id: r.id,
     state: r.state,
@@ -302,7 +303,7 @@ async function toReservationViews(db: DbOrTx, rows: Awaited<ReturnType<typeof li
     hosts: hosts
       .filter((h) => h.reservationId === r.id)
       .map((h) => ({ id: h.hostId, name: h.name, state: h.state, chosenAt: h.chosenAt.toISOString(), replacedAt: h.replacedAt?.toISOString() ?? null, replacedReason: h.replacedReason })),
-    deploySummary: describeDeploy(r.deploy),
+    deploySummary: describeDeploy(r.deploy, { image: r.deploy?.imageId ? names.get(r.deploy.imageId) : null, template: r.deploy?.systemTemplateId ? names.get(r.deploy.systemTemplateId) : null }),
     deploy: r.deploy,
     plan: r.plan,
     leaseId: r.leaseId,
