@@ -54,6 +54,8 @@ function options() {
       projects: { type: "string", default: "5" },
       // Only the raw SQL rows, on a bare embedded PostgreSQL (migrated, no Kiln started).
       "baseline-only": { type: "boolean", default: false },
+      // One phase only: admission or contention.
+      only: { type: "string" },
     },
   });
   const num = (k: keyof typeof values) => {
@@ -68,7 +70,9 @@ function options() {
     contention: num("contention"),
     projects: num("projects"),
     baselineOnly: values["baseline-only"],
+    only: values.only,
   };
+  if (o.only !== undefined && o.only !== "admission" && o.only !== "contention") throw new Error(`--only is admission or contention (got ${o.only}).`);
   // pgbench runs a fixed count per connection: the list must split evenly.
   if (o.reservations % o.connections) throw new Error(`--reservations (${o.reservations}) must be a multiple of --connections (${o.connections}).`);
   if (o.hosts < 8) throw new Error("--hosts must be at least 8 (the samples take 4 hosts out for maintenance).");
@@ -200,7 +204,20 @@ const HOST_STATES = ["available", "leased", "releasing"];
 
 // ---- load tools ----------------------------------------------------------------------------
 
-type Result = { requests: number; admitted: number; refused: number; errors: number; seconds: number; rps: number; p50: number; p99: number; codes: Record<string, number>; sample?: string };
+type Result = {
+  requests: number;
+  admitted: number;
+  refused: number;
+  errors: number;
+  seconds: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  codes: Record<string, number>;
+  /** wrk: answers per whole second of the run. */
+  perSecond?: number[];
+  sample?: string;
+};
 
 function luaString(s: string): string {
   return `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
@@ -234,6 +251,8 @@ function init(args)
   gated, nextBody, answered = 0, tid + 1, 0
   admitted, refused, other = 0, 0, 0
   codes = {}
+  -- When the answers came, by whole seconds since the thread started (os.time: no finer clock in wrk's Lua).
+  started, secs = os.time(), {}
   -- wrk calls request() once on thread 0 to check the request parses, before any connection.
   checked = tid ~= 0
 end
@@ -265,9 +284,13 @@ function response(status, headers, body)
     if other <= 3 then io.write("ERR " .. status .. " " .. string.gsub(string.sub(body, 1, 300), "\\n", " ") .. "\\n") end
   end
   answered = answered + 1
+  local s = os.time() - started
+  secs[s] = (secs[s] or 0) + 1
   if answered == quota then
-    local parts = {}
+    local parts, when = {}, {}
     for c, n in pairs(codes) do table.insert(parts, c .. "=" .. n) end
+    for t, n in pairs(secs) do table.insert(when, t .. "=" .. n) end
+    io.write("SECS " .. tid .. " " .. table.concat(when, ",") .. "\\n")
     io.write("DONE " .. tid .. " " .. table.concat(parts, ",") .. "\\n")
     io.flush()
     wrk.thread:stop()
@@ -309,8 +332,17 @@ end
         codes[c!] = (codes[c!] ?? 0) + Number(n);
       }
     }
+    const perSecond: number[] = [];
+    for (const m of stdout.matchAll(/^SECS \d+ (.*)$/gm)) {
+      for (const part of m[1]!.split(",").filter(Boolean)) {
+        const [t, n] = part.split("=").map(Number);
+        while (perSecond.length <= t!) perSecond.push(0);
+        perSecond[t!]! += n!;
+      }
+    }
     const seconds = w.duration_us / 1e6;
     return {
+      perSecond,
       requests: w.requests,
       admitted: w.admitted,
       refused: w.refused,
@@ -391,7 +423,7 @@ async function checkCalendar(sql: postgres.Sql): Promise<Check> {
 
 // ---- the run ---------------------------------------------------------------------------------
 
-type Row = { name: string; tool: string; r: Result; check: Check; conflicts?: number; loadStart: number; loadEnd: number; base?: Row };
+type Row = { name: string; tool: string; r: Result; check: Check; conflicts?: number; waits?: string; loadStart: number; loadEnd: number; base?: Row };
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
@@ -552,12 +584,41 @@ async function main(): Promise<void> {
       process.stderr.write(`samples agree: ${edges.length} edges (${edges.filter((e) => e.admit).length} admitted), first ${SAMPLE} of the month (${sampleAdmitted} admitted)\n`);
 
       const rows: Row[] = [];
+      // What the database's other sessions are doing during a row, sampled twice a second from
+      // pg_stat_activity: where a slow row's time goes (running, waiting on a lock, idle in a
+      // transaction while the application does something else).
+      const watch = () => {
+        const seen = new Map<string, number>();
+        let samples = 0;
+        let stop = false;
+        const loop = (async () => {
+          const s = postgres(pg.url, { max: 1, onnotice: () => {} });
+          try {
+            while (!stop) {
+              const rows = await s`select state, coalesce(wait_event_type || ':' || wait_event, 'cpu') as wait, count(*)::int as n from pg_stat_activity
+                where datname = current_database() and pid <> pg_backend_pid() and backend_type = 'client backend' and state <> 'idle' group by 1, 2`;
+              samples++;
+              for (const r of rows) seen.set(`${r.state} ${r.wait}`, (seen.get(`${r.state} ${r.wait}`) ?? 0) + r.n);
+              await new Promise((r) => setTimeout(r, 500));
+            }
+          } finally {
+            await s.end({ timeout: 5 });
+          }
+        })();
+        return async () => {
+          stop = true;
+          await loop;
+          return [...seen].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([what, n]) => `${what} ${(n / Math.max(1, samples)).toFixed(1)}`).join(", ");
+        };
+      };
       const measure = async (name: string, tool: string, f: () => Promise<Result>, base?: Row) => {
         const loadStart = os.loadavg()[0]!;
+        const stopWatch = watch();
         const r = await f();
+        const waits = await stopWatch();
         const loadEnd = os.loadavg()[0]!;
         const check = await checkCalendar(sql);
-        const row: Row = { name, tool, r, check, loadStart, loadEnd, base, conflicts: tool.startsWith("pgbench") ? await conflicts() : undefined };
+        const row: Row = { name, tool, r, check, waits, loadStart, loadEnd, base, conflicts: tool.startsWith("pgbench") ? await conflicts() : undefined };
         rows.push(row);
         process.stderr.write(`${name}: ${r.requests} requests, ${r.admitted} admitted, ${r.refused} refused, ${r.errors} errors, ${r.rps.toFixed(0)}/s, p99 ${r.p99.toFixed(0)} ms; ${JSON.stringify(check)}${r.sample ? ` (${r.sample})` : ""}\n`);
         if (r.admitted !== check.admitted) process.stderr.write(`  ! ${name}: the load tool counted ${r.admitted} admitted, the database holds ${check.admitted}\n`);
@@ -571,10 +632,12 @@ async function main(): Promise<void> {
       const C = o.connections;
 
       // 1. Admission: the month's list at C connections.
-      await reset(ADMISSION_FROM);
-      const rawAdmission = await measure(`raw SQL: 1 statement per admission`, `pgbench -c${C}`, () => rawResult(C, o.reservations / C));
-      if (k) await reset(ADMISSION_FROM);
-      if (k) await measure(`Kiln POST /reservations`, `wrk -t2 -c${C}`, () => wrkList(k, admission.map(bodyOf), { threads: 2, connections: C }), rawAdmission);
+      if (o.only !== "contention") {
+        await reset(ADMISSION_FROM);
+        const rawAdmission = await measure(`raw SQL: 1 statement per admission`, `pgbench -c${C}`, () => rawResult(C, o.reservations / C));
+        if (k) await reset(ADMISSION_FROM);
+        if (k) await measure(`Kiln POST /reservations`, `wrk -t2 -c${C}`, () => wrkList(k, admission.map(bodyOf), { threads: 2, connections: C }), rawAdmission);
+      }
 
       // 2. Contention: everyone at once for the same day. pgbench gets as many connections as the
       // server has to spare beside Kiln's own pools (max_connections, 100 for the embedded server).
@@ -584,12 +647,16 @@ async function main(): Promise<void> {
       const free = o.hosts; // no maintenance on that day
       const asked = contention.reduce((s, r) => s + r.count, 0);
       const contentionHosts = async () => Number((await sql`select coalesce(sum(count), 0)::int as n from reservations`)[0]!.n);
-      await reset(CONTENTION_FROM);
-      const rawContention = await measure(`raw SQL: ${o.contention} at once, same day`, `pgbench -c${P}`, () => rawResult(P, o.contention / P));
-      const rawContentionHosts = await contentionHosts();
-      if (k) await reset(CONTENTION_FROM);
-      if (k) await measure(`Kiln: ${o.contention} at once, same day`, `wrk -t2 -c${o.contention}`, () => wrkList(k, contention.map(bodyOf), { threads: 2, connections: o.contention }), rawContention);
-      const kilnContentionHosts = k ? await contentionHosts() : 0;
+      let rawContentionHosts = 0;
+      let kilnContentionHosts = 0;
+      if (o.only !== "admission") {
+        await reset(CONTENTION_FROM);
+        const rawContention = await measure(`raw SQL: ${o.contention} at once, same day`, `pgbench -c${P}`, () => rawResult(P, o.contention / P));
+        rawContentionHosts = await contentionHosts();
+        if (k) await reset(CONTENTION_FROM);
+        if (k) await measure(`Kiln: ${o.contention} at once, same day`, `wrk -t2 -c${o.contention}`, () => wrkList(k, contention.map(bodyOf), { threads: 2, connections: o.contention }), rawContention);
+        if (k) kilnContentionHosts = await contentionHosts();
+      }
       await reset();
 
       const f = (n: number, d = 0) => n.toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d });
@@ -622,6 +689,8 @@ async function main(): Promise<void> {
         if (r.conflicts !== undefined) extra.push(`${r.conflicts} statements lost a race on the exclusion constraint and were run again`);
         if (Object.keys(r.r.codes).length) extra.push(`refusals: ${Object.entries(r.r.codes).map(([c, n]) => `${c} ${n}`).join(", ")}`);
         if (r.r.sample && r.tool.startsWith("wrk")) extra.push(`first error: ${r.r.sample}`);
+        if (r.r.perSecond) extra.push(`answers per second of the run: ${r.r.perSecond.join(" ")}`);
+        if (r.waits) extra.push(`busy sessions on average (state, wait): ${r.waits}`);
         console.log(`${r.name}: ${extra.join("; ")}`);
       }
       console.log(`contention, hosts admitted of ${free} free: raw SQL ${rawContentionHosts}, Kiln ${kilnContentionHosts}${Math.max(rawContentionHosts, kilnContentionHosts) > free ? "  ← MORE THAN FREE" : ""}`);
