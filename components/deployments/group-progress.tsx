@@ -56,7 +56,7 @@ export function GroupProgress({ initial }: { initial: DeploymentGroupView }) {
       <div className="flex flex-wrap items-start justify-between gap-3">
         <div>
           <h1 id="group-title" className="text-2xl font-semibold">
-            Deploying {g.what}
+            {g.action === "wipe_disk" ? `Wiping the disks: ${g.what}` : g.action === "install" ? `Installing ${g.what}` : `Deploying ${g.what}`}
           </h1>
           <p className="mt-1 text-sm text-stone-600">
             {g.counts.total} host{g.counts.total === 1 ? "" : "s"}, started {formatDateTime(g.createdAt)}

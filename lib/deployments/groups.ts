@@ -220,7 +220,7 @@ async function describeWhat(db: Db, spec: StoredSpec): Promise<string> {
     return `image “${img?.name ?? pinned.image.id}” version ${pinned.image.version}${pinned.unattended ? ` with cloud-init “${pinned.unattended.name}” v${pinned.unattended.version}` : ""}`;
   }
   if (spec.action === "install") return `“${pinned.system.name}” v${pinned.system.version}${pinned.unattended ? ` with “${pinned.unattended.name}” v${pinned.unattended.version}` : ""}`;
-  return `wipe (${spec.wipeMode})`;
+  return spec.wipeMode === "full" ? "every byte zeroed" : "signatures, partition tables and both ends";
 }
 
 /** GET /api/v1/deployment-groups/:id — every host of the group: its latest run, step, progress, attempts. */
