@@ -15,7 +15,8 @@ import { createLease } from "@/lib/leases/leases";
 import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";
 import { expectAppError } from "@/test/harness/fixtures";
-import { startDeployment } from "./deployments";
+import { recordReadyImageVersion } from "@/test/harness/images";
+import { cancelDeployment, startDeployment } from "./deployments";
 import { getDeploymentGroup, retryDueGroupRuns, retryFailedGroupHosts, retryGroupRun, startDeploymentGroup, startLeaseDeploy } from "./groups";
 
 const t = await useTestDb();
@@ -158,5 +159,17 @@ describe("a deployment group over a lease's hosts", () => {
     // An administrator sees it; every host busy is a 409 with each reason, and no empty group.
     expect((await getDeploymentGroup(t.db, admin, view.id)).hosts).toHaveLength(3);
     await expectAppError(startDeploymentGroup(t.db, admin, { leaseId, hostIds: [hosts[0]!.hostId], spec }), "conflict", new RegExp(`No host could start: ${hosts[0]!.name}: .*busy`));
+
+    // Once the busy host is free, Retry failed hosts starts it with the group's pinned version,
+    // though the image has a newer one by then (the spec said "latest": read once, at the start).
+    await cancelDeployment(t.db, holder, busy.id);
+    expect((await recordReadyImageVersion(t.db, { imageId: img.image.id, uploadedByUserId: holder.user!.id, sizeBytes: 512, sha256: "0".repeat(64) })).version).toBe(2);
+    const retried = await retryFailedGroupHosts(t.db, holder, view.id);
+    expect(retried.hosts.map((h) => [h.name, h.state, h.attempts])).toEqual([
+      [hosts[0]!.name, "running", 1],
+      [hosts[1]!.name, "running", 1],
+      [hosts[2]!.name, "running", 1],
+    ]);
+    expect((await runsOf(hosts[1]!.hostId)).at(-1)).toMatchObject({ groupId: view.id, imageId: img.image.id, imageVersion: 1, action: "deploy_image" });
   });
 });
