@@ -245,7 +245,7 @@ function LeaseCard({ lease, pool, onDone, power, captureAtOnce }: { lease: Lease
 /** An ended lease whose machines are not back yet: which, and where the end has got to. */
 function EndingLeaseCard({ lease }: { lease: LeaseView }) {
   return (
-    <article aria-label={`Ending lease of ${lease.hosts.map((h) => h.name).join(", ")}`} data-testid="ending-lease-card" className="rounded-lg border border-stone-200 bg-white p-4 shadow-sm">
+    <article aria-label={`Lease ending: ${lease.hosts.map((h) => h.name).join(", ")}`} data-testid="ending-lease-card" className="rounded-lg border border-stone-200 bg-white p-4 shadow-sm">
       <p className="text-sm text-stone-700">
         <span className="font-mono font-medium">{lease.hosts.map((h) => h.name).join(", ")}</span> · project {lease.projectName} ·{" "}
         <Badge tone="amber">lease {lease.state}</Badge> {formatDateTime(lease.endedAt)}

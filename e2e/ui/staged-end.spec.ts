@@ -63,13 +63,13 @@ test("[LEASES] an admin sets a pool's grace; a lease of it ends into grace, its 
   expect(refused.status).toBe(409);
   expect(refused.body.error.message).toMatch(/grace period until .*: you can capture the disk into an image or release the machines now/);
 
-  // Released now: no wipe for a host without remote power, so it is back in the pool at once,
-  // and the worker's next pass marks the lease returned.
+  // Released now: no wipe for a host without remote power, so it is back in the pool at once
+  // and the lease is returned.
   await card.getByRole("button", { name: "Release" }).click();
   await page.getByRole("dialog", { name: "Release this machine?" }).getByRole("button", { name: "Release" }).click();
   await expect(card).toBeHidden();
-  // Until then it keeps a card with its strip among the leases being ended.
-  const ending = page.getByRole("article", { name: `Ending lease of ${host.name}` });
+  // A lease still capturing or being wiped would keep a card with its strip ("Lease ending: …").
+  const ending = page.getByRole("article", { name: `Lease ending: ${host.name}` });
   await expect
     .poll(async () => (await apiOk<{ end: { stage: string; stages: { stage: string }[] } }>(tokens[0]!, "GET", `/api/v1/leases/${lease.id}`, undefined, 200)).end.stage, { timeout: 150_000, intervals: [5_000] })
     .toBe("returned");

@@ -2,11 +2,11 @@
 // warned → grace → capturing → releasing → returned. This module only records and reads
 // them; ./staged-end.ts moves leases through them. Kept apart so that ./leases.ts and
 // ./release.ts can use it without importing the orchestration that imports them.
-import { getLeaseRow, insertLeaseEvent } from "@/db/queries/leases";
-import { listActiveCaptureRuns, listCaptureRunsOfLeases, listStageEvents, updateLeaseStage } from "@/db/queries/lease-ends";
+import { getLeaseRow, insertLeaseEvent, listLeaseHostRows } from "@/db/queries/leases";
+import { listActiveCaptureRuns, listCaptureRunsOfLeases, listHostsStillReleasing, listStageEvents, updateLeaseStage } from "@/db/queries/lease-ends";
 import { getPoolRow } from "@/db/queries/pools";
 import type { DeploymentRow, LeaseRow } from "@/db/schema";
-import type { DbOrTx } from "../db";
+import type { Db, DbOrTx } from "../db";
 import { AppError } from "../errors";
 
 export const END_STAGES = ["warned", "grace", "capturing", "releasing", "returned"] as const;
@@ -50,6 +50,18 @@ export async function markReleaseStage(tx: DbOrTx, lease: Pick<LeaseRow, "id" | 
   await updateLeaseStage(tx, { leaseId: lease.id, from: [null, "warned", "grace", "capturing"], values: { endStage: "releasing" } });
   await recordStage(tx, { leaseId: lease.id, stage: "releasing", at: p.at, actorUserId: p.actorUserId, message: `powering off and wiping ${p.hostNames.join(", ") || "the hosts"}` });
   return "releasing";
+}
+
+/** The last stage: no host released at this lease's end is still releasing for it. */
+export async function markReturnedIfBack(db: Db, leaseId: string, now: Date): Promise<boolean> {
+  if ((await listHostsStillReleasing(db, leaseId)).length > 0) return false;
+  return db.transaction(async (tx) => {
+    const row = await updateLeaseStage(tx, { leaseId, from: ["releasing"], values: { endStage: "returned" } });
+    if (!row) return false;
+    const hosts = (await listLeaseHostRows(tx, [leaseId])).map((h) => `${h.name} (${h.state})`);
+    await recordStage(tx, { leaseId, stage: "returned", at: now, message: `back in the pool: ${hosts.join(", ")}` });
+    return true;
+  });
 }
 
 export function captureWaitMessage(n: number): string {

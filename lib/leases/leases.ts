@@ -38,7 +38,7 @@ import { listReleaseWaits, releaseAdvice } from "./release-wait";
 import { summarizeRuns, type RunSummary } from "../deployments/deployments";
 import { loadHostAccess, type HostAccess } from "../hosts/access";
 import { countForRefusal, hasHardwareCriteria, insufficientMessage, type LeaseCriteria } from "./hardware";
-import { loadLeaseEnds, markReleaseStage, type LeaseEndView } from "./end-stage";
+import { loadLeaseEnds, markReleaseStage, markReturnedIfBack, type LeaseEndView } from "./end-stage";
 import { pickHardwareFilter } from "../validation/inventory";
 
 const HOUR = 3600_000;
@@ -298,6 +298,8 @@ export async function releaseLease(db: Db, actor: Actor, leaseId: string, clock:
     return released;
   });
   await completeHostReleases(db, hostIds, { leaseId, now });
+  // Hosts not wiped (manual power) are back at once: the lease's end is over.
+  await markReturnedIfBack(db, leaseId, now);
   return getLeaseView(db, leaseId);
 }
 

@@ -208,6 +208,7 @@ describe("the staged end of a lease", () => {
     await expireDueLeases(t.db, { now: hoursAfter(end, 2) });
     expect((await getLeaseRow(t.db, lease.id))!.endStage).toBe("grace");
     await releaseLease(t.db, holder, lease.id, { now: after(hoursAfter(end, 2), 1) });
+    // Plugin hosts are wiped: releasing until the wipe is done.
     expect((await getLeaseRow(t.db, lease.id))!).toMatchObject({ state: "released", endStage: "releasing" });
   });
 

@@ -22,7 +22,7 @@ import { createImage } from "../images/images";
 import { startDeployment, type DeploymentView } from "../deployments/deployments";
 import { leaseCaptureSchema } from "../validation/lease-end";
 import { parseInput } from "../validation/parse";
-import { recordStage, isoMinute, captureWaitMessage } from "./end-stage";
+import { recordStage, isoMinute, captureWaitMessage, markReturnedIfBack } from "./end-stage";
 import { releaseLease } from "./leases";
 import { completeHostReleases } from "./release";
 
@@ -123,18 +123,6 @@ async function finishCaptureWait(db: Db, leaseId: string, now: Date): Promise<bo
     const row = await updateLeaseStage(tx, { leaseId, from: ["capturing"], values: { endStage: "releasing" } });
     if (!row) return false;
     await recordStage(tx, { leaseId, stage: "releasing", at: now, message: `captures over: powering off and wiping ${waiting.map((h) => h.name).join(", ") || "the hosts"}` });
-    return true;
-  });
-}
-
-/** The last stage: no host released at this lease's end is still releasing for it. */
-async function markReturnedIfBack(db: Db, leaseId: string, now: Date): Promise<boolean> {
-  if ((await listHostsStillReleasing(db, leaseId)).length > 0) return false;
-  return db.transaction(async (tx) => {
-    const row = await updateLeaseStage(tx, { leaseId, from: ["releasing"], values: { endStage: "returned" } });
-    if (!row) return false;
-    const hosts = (await listLeaseHostRows(tx, [leaseId])).map((h) => `${h.name} (${h.state})`);
-    await recordStage(tx, { leaseId, stage: "returned", at: now, message: `back in the pool: ${hosts.join(", ")}` });
     return true;
   });
 }
