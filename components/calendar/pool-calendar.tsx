@@ -126,6 +126,8 @@ export function PoolCalendar({
 
   const days = Array.from({ length: 7 }, (_, i) => slotStart(weekStart, i * 24));
   const today = new Date();
+  // What is past in the shown week is shaded (it cannot be booked), up to a line at now.
+  const past = placeInWeek(weekStart, new Date(0), today);
 
   return (
     <div className="space-y-4">
@@ -173,7 +175,7 @@ export function PoolCalendar({
         {/* The drag ends wherever the button is let go, even off the rows. */}
         <div className="min-w-[60rem]" onPointerUp={onPointerUp} onPointerLeave={onPointerUp}>
           <div className="flex border-b border-stone-200 text-xs text-stone-600">
-            <div className="w-32 shrink-0 px-2 py-1 font-medium">Host</div>
+            <div className="w-40 shrink-0 px-2 py-1 font-medium">Host</div>
             <div className="grid flex-1 grid-cols-7">
               {days.map((d) => (
                 <div key={d.toISOString()} className={`border-l border-stone-200 px-1 py-1 ${d.toDateString() === today.toDateString() ? "bg-kiln-50 font-semibold text-kiln-800" : ""}`}>
@@ -188,7 +190,7 @@ export function PoolCalendar({
             const selected = selection && row >= selection.fromRow && row <= selection.toRow ? selection : null;
             return (
               <div key={host.id} className="flex border-b border-stone-100 last:border-b-0">
-                <div className="w-32 shrink-0 truncate px-2 py-2 text-sm font-medium text-stone-800" title={`${host.name} (${host.state})`}>
+                <div className="w-40 shrink-0 truncate px-2 py-2 text-sm font-medium text-stone-800" title={`${host.name} (${host.state})`}>
                   {host.name}
                 </div>
                 <div
@@ -204,6 +206,9 @@ export function PoolCalendar({
                       <div key={d.toISOString()} className="border-l border-stone-200 bg-[linear-gradient(to_right,transparent_calc(25%-1px),#f5f5f4_calc(25%-1px),#f5f5f4_25%,transparent_25%,transparent_calc(50%-1px),#f5f5f4_calc(50%-1px),#f5f5f4_50%,transparent_50%,transparent_calc(75%-1px),#f5f5f4_calc(75%-1px),#f5f5f4_75%,transparent_75%)]" />
                     ))}
                   </div>
+                  {past ? (
+                    <div aria-hidden className="pointer-events-none absolute top-0 bottom-0 left-0 border-r-2 border-red-500 bg-stone-200/50" style={{ width: `${past.width}%` }} />
+                  ) : null}
                   {(itemsByHost.get(host.id) ?? []).map((item) => {
                     const place = placeInWeek(weekStart, new Date(item.startsAt), new Date(item.endsAt));
                     if (!place) return null;
