@@ -114,17 +114,6 @@ export async function listLeaseRows(db: DbOrTx, p: LeaseListParams) {
   return { rows, total: t?.n ?? 0 };
 }
 
-/** Active leases whose end has come. */
-export async function listDueLeaseIds(db: DbOrTx, now: Date, limit = 500): Promise<string[]> {
-  const rows = await db
-    .select({ id: leases.id })
-    .from(leases)
-    .where(and(eq(leases.state, "active"), lte(leases.endsAt, now)))
-    .orderBy(asc(leases.endsAt))
-    .limit(limit);
-  return rows.map((r) => r.id);
-}
-
 /** Active leases within `hours` of their end that were not yet reminded at that offset, and that are longer than it. */
 export async function listLeasesToRemind(db: DbOrTx, params: { now: Date; hours: number }) {
   const horizon = new Date(params.now.getTime() + params.hours * 3600_000);
