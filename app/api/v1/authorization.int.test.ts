@@ -89,6 +89,10 @@ import * as maintenanceWindows from "./maintenance-windows/route";
 import * as maintenanceWindowById from "./maintenance-windows/[id]/route";
 import { createReservation } from "@/lib/reservations/reservations";
 import { createMaintenanceWindow } from "@/lib/reservations/maintenance";
+import * as poolTimeline from "./pools/[id]/timeline/route";
+import * as calendarFeeds from "./calendar-feeds/route";
+import * as calendarFeedById from "./calendar-feeds/[id]/route";
+import { createCalendarFeed } from "@/lib/calendar/feeds";
 
 const t = await useTestDb();
 // Starting a run enqueues its power job and opening a stream starts the listener: close both.
@@ -511,6 +515,29 @@ const ROWS: Row[] = [
       return { params: { id: window.id } };
     },
     expect: adminOnly(200),
+  },
+
+  // Calendar: every signed-in user sees a pool's timeline (others' bookings by project); feeds are each one's own.
+  {
+    op: "GET /api/v1/pools/{id}/timeline", handler: poolTimeline.GET,
+    prepare: async () => { await holderLease(); return { params: { id: w.poolId } }; },
+    expect: everyone(200),
+    check: (body: { items: { kind: string; mine: boolean }[] }, who) => {
+      expect(body.items.some((i) => i.kind === "lease")).toBe(true);
+      if (who !== "holder") expect(JSON.stringify(body)).not.toContain(w.users.holder.email);
+    },
+  },
+  { op: "GET /api/v1/calendar-feeds", handler: calendarFeeds.GET, expect: everyone(200) },
+  {
+    op: "POST /api/v1/calendar-feeds", handler: calendarFeeds.POST,
+    prepare: async () => ({ body: { poolId: w.poolId } }),
+    expect: everyone(201),
+    check: (body: { url: string }) => expect(body.url).toMatch(/\/calendar\/kiln_cal_[\w-]+\.ics$/),
+  },
+  {
+    op: "DELETE /api/v1/calendar-feeds/{id} (the holder's own feed)", handler: calendarFeedById.DELETE,
+    prepare: async () => ({ params: { id: (await createCalendarFeed(t.db, actorOf(w.users.holder, null), {})).id } }),
+    expect: { ...OUT, outsider: 404, member: 404, leader: 404, holder: 200, admin: 404 },
   },
 
   // Templates: "holder" is also the templates' owner here.
