@@ -10,7 +10,7 @@
 //                CTE: pick `count` hosts of the pool with no overlapping booking or maintenance
 //                window, FOR UPDATE SKIP LOCKED, insert the reservation, its hosts and its bookings,
 //                all or nothing).
-//   contention — 200 requests at once for the SAME interval (900 hosts asked of 200): wrk -c200, one
+//   contention — 200 requests at once for the SAME interval (935 hosts asked of 200): wrk -c200, one
 //                request per connection; baseline: pgbench with as many connections as the server
 //                has to spare (50 with the defaults). Then no host may be booked twice.
 //
@@ -21,7 +21,8 @@
 // and bookings, and for the contention row the hosts admitted against the hosts free. Before the
 // rows the bench runs samples one request at a time through both and requires the same answers.
 //
-// Options: --hosts 200 --reservations 1000 --connections 20 --contention 200 --projects 5.
+// Options: --hosts 200 --reservations 1000 --connections 20 --contention 200 --projects 5;
+// --only admission|contention; --baseline-only (the raw SQL rows on a bare migrated database).
 // Needs wrk and pgbench (bash scripts/ensure-deps.sh --bench). See bench/README.md.
 import { execFile, spawn } from "node:child_process";
 import fsp from "node:fs/promises";
@@ -320,7 +321,8 @@ end
       // A signal may land on a worker thread rather than wrk's sleeping main thread: repeat it until wrk exits.
       if (done >= o.threads && !interrupt) interrupt = setInterval(() => child.kill("SIGINT"), 100);
     });
-    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    // "close", not "exit": the result line may still be in the pipe when the process has exited.
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
     clearInterval(interrupt);
     const line = stdout.trim().split("\n").findLast((l) => l.startsWith("{"));
     if (!line) throw new Error(`wrk (exit ${code}) printed no result:\n${stdout}\n${stderr}`);
@@ -693,7 +695,7 @@ async function main(): Promise<void> {
         if (r.waits) extra.push(`busy sessions on average (state, wait): ${r.waits}`);
         console.log(`${r.name}: ${extra.join("; ")}`);
       }
-      console.log(`contention, hosts admitted of ${free} free: raw SQL ${rawContentionHosts}, Kiln ${kilnContentionHosts}${Math.max(rawContentionHosts, kilnContentionHosts) > free ? "  ← MORE THAN FREE" : ""}`);
+      if (o.only !== "admission") console.log(`contention, hosts admitted of ${free} free: raw SQL ${rawContentionHosts}, Kiln ${k ? kilnContentionHosts : "—"}${Math.max(rawContentionHosts, kilnContentionHosts) > free ? "  ← MORE THAN FREE" : ""}`);
       console.log(`load average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
       const bad = rows.filter((r) => r.check.overlappingBookings || r.check.sharedHosts || r.check.incomplete);
       if (bad.length || Math.max(rawContentionHosts, kilnContentionHosts) > free) {
