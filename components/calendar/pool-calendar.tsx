@@ -5,14 +5,14 @@
 // same form with the times typed. Whether the slot is free is the server's to say: its refusal
 // ("the time is reserved by project X until …") is shown as it comes.
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useMemo, useRef, useState, type PointerEvent } from "react";
+import { useEffect, useMemo, useRef, useState, type PointerEvent } from "react";
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { Dialog, FormActions } from "@/components/ui/dialog";
 import { Field, SelectField } from "@/components/ui/field";
 import { toast } from "@/components/ui/toast";
 import { callApi, ApiError } from "@/components/ui/use-api";
-import { addWeeks, formatRange, fromLocalInput, HOURS_PER_WEEK, placeInWeek, slotAt, slotStart, toLocalInput, weekStartOf } from "./week";
+import { addWeeks, formatRange, fromLocalInput, HOURS_PER_WEEK, parseWeekParam, placeInWeek, slotAt, slotStart, toLocalInput, weekParam, weekStartOf } from "./week";
 
 export type CalendarHost = { id: string; name: string; state: string };
 export type CalendarItem = {
@@ -44,16 +44,30 @@ function describeItem(item: CalendarItem, hostName: string): string {
   return `${item.kind === "lease" ? "Lease" : "Reservation"} of ${hostName} (${who}), ${when}${item.title ? `: ${item.title}` : ""}`;
 }
 
-export function PoolCalendar({
-  pool,
-  isAdmin,
-  projects,
-}: {
-  pool: { id: string; name: string };
-  isAdmin: boolean;
-  projects: { projectId: string; name: string }[];
-}) {
-  const [weekStart, setWeekStart] = useState(() => weekStartOf(new Date()));
+type CalendarProps = { pool: { id: string; name: string }; isAdmin: boolean; projects: { projectId: string; name: string }[] };
+
+/**
+ * The week is the browser's (its time zone, its today), so none of it is rendered on the server:
+ * a server in UTC would label other days than a browser in Tokyo. `?week=YYYY-MM-DD` keeps the
+ * week shown across a reload or a shared link.
+ */
+export function PoolCalendar({ initialWeek, ...props }: CalendarProps & { initialWeek?: string }) {
+  const [weekStart, setWeekStart] = useState<Date | null>(null);
+  useEffect(() => setWeekStart(parseWeekParam(initialWeek) ?? weekStartOf(new Date())), [initialWeek]);
+  if (!weekStart) return <p className="text-sm text-stone-600">Loading…</p>;
+  return (
+    <WeekCalendar
+      {...props}
+      weekStart={weekStart}
+      setWeekStart={(d) => {
+        setWeekStart(d);
+        window.history.replaceState(null, "", `?week=${weekParam(d)}`);
+      }}
+    />
+  );
+}
+
+function WeekCalendar({ pool, isAdmin, projects, weekStart, setWeekStart }: CalendarProps & { weekStart: Date; setWeekStart: (d: Date) => void }) {
   const [mode, setMode] = useState<"book" | "maintenance">("book");
   const from = weekStart.toISOString();
   const to = addWeeks(weekStart, 1).toISOString();
@@ -192,6 +206,8 @@ export function PoolCalendar({
               <div key={host.id} className="flex border-b border-stone-100 last:border-b-0">
                 <div className="w-40 shrink-0 truncate px-2 py-2 text-sm font-medium text-stone-800" title={`${host.name} (${host.state})`}>
                   {host.name}
+                  {/* A host out of service now cannot be promised to anyone: say so beside its name. */}
+                  {host.state === "maintenance" || host.state === "broken" || host.state === "new" ? <span className="ml-1 text-xs font-normal text-red-700">({host.state})</span> : null}
                 </div>
                 <div
                   data-row={row}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addWeeks, fromLocalInput, placeInWeek, slotAt, slotStart, toLocalInput, weekStartOf } from "./week";
+import { addWeeks, fromLocalInput, parseWeekParam, placeInWeek, slotAt, slotStart, toLocalInput, weekParam, weekStartOf } from "./week";
 
 describe("week view arithmetic", () => {
   it("starts weeks on Monday 00:00 local time", () => {
@@ -30,5 +30,13 @@ describe("week view arithmetic", () => {
     expect(fromLocalInput("2026-12-08T09:30")).toEqual(d);
     expect(fromLocalInput("")).toBeNull();
     expect(fromLocalInput("nonsense")).toBeNull();
+  });
+
+  it("keeps the week in ?week=YYYY-MM-DD, any day of it leading to its Monday", () => {
+    expect(weekParam(new Date(2026, 10, 30))).toBe("2026-11-30");
+    expect(parseWeekParam("2026-12-03")).toEqual(new Date(2026, 10, 30));
+    expect(parseWeekParam(undefined)).toBeNull();
+    expect(parseWeekParam("2026-13-40x")).toBeNull();
+    expect(parseWeekParam("0000-01-01")).toBeNull();
   });
 });

@@ -62,4 +62,17 @@ export function formatRange(startsAt: Date, endsAt: Date): string {
   return sameDay ? `${day(startsAt)} ${time(startsAt)}–${time(endsAt)}` : `${day(startsAt)} ${time(startsAt)} – ${day(endsAt)} ${time(endsAt)}`;
 }
 
+/** A week's Monday as `YYYY-MM-DD` (local), for the page's `?week=`. */
+export function weekParam(weekStart: Date): string {
+  return toLocalInput(weekStart).slice(0, 10);
+}
+
+/** `?week=` back to the Monday of that week (any day of it will do); null when absent or not a date. */
+export function parseWeekParam(value: string | undefined): Date | null {
+  const m = value ? /^(\d{4})-(\d{2})-(\d{2})$/.exec(value) : null;
+  if (!m) return null;
+  const d = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  return Number.isNaN(d.getTime()) || d.getFullYear() < 1970 || d.getFullYear() > 9999 ? null : weekStartOf(d);
+}
+
 export { HOUR };

@@ -61,6 +61,9 @@ test("[CALENDAR] a researcher drags a free slot next week and books it; a drag o
   await expect(page.getByText(`Booked: ${hostA.name},`)).toBeVisible();
   const block = page.getByRole("img", { name: new RegExp(`^Reservation of ${hostA.name} \\(yours\\), .*: Tuesday lab$`) });
   await expect(block).toBeVisible();
+  // The week shown is in the address: a reload stays on next week.
+  await page.reload();
+  await expect(block).toBeVisible();
 
   // The booking is real: the pool's timeline, seen by an admin, has it on host a.
   const week = await apiOk<{ items: { kind: string; hostId: string; projectName: string; title: string | null }[] }>(admin, "GET", `/api/v1/pools/${pool.id}/timeline?from=${new Date().toISOString()}&to=${new Date(Date.now() + 14 * 86400_000).toISOString()}`, undefined, 200);

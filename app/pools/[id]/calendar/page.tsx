@@ -14,8 +14,9 @@ import { uuidSchema } from "@/lib/validation/common";
 export const metadata = { title: "Pool calendar" };
 export const dynamic = "force-dynamic";
 
-export default async function PoolCalendarPage({ params }: { params: Promise<{ id: string }> }) {
+export default async function PoolCalendarPage({ params, searchParams }: { params: Promise<{ id: string }>; searchParams: Promise<{ week?: string | string[] }> }) {
   const { id } = await params;
+  const { week } = await searchParams;
   const { user } = await requirePageUser(`/pools/${id}/calendar`);
   if (!uuidSchema.safeParse(id).success) notFound();
   const db = getAppDb();
@@ -38,7 +39,7 @@ export default async function PoolCalendarPage({ params }: { params: Promise<{ i
           {pool.hostCount} host{pool.hostCount === 1 ? "" : "s"}. Everyone sees every booking by its project; only yours show as yours.
         </p>
       </div>
-      <PoolCalendar pool={{ id: pool.id, name: pool.name }} isAdmin={user.role === "admin"} projects={projects.map((p) => ({ projectId: p.projectId, name: p.name }))} />
+      <PoolCalendar initialWeek={typeof week === "string" ? week : undefined} pool={{ id: pool.id, name: pool.name }} isAdmin={user.role === "admin"} projects={projects.map((p) => ({ projectId: p.projectId, name: p.name }))} />
       <Card title="Calendar feeds" description="Follow this pool, or your own bookings, in any calendar application (ICS).">
         <CalendarFeeds pool={{ id: pool.id, name: pool.name }} />
       </Card>
