@@ -77,6 +77,7 @@ import * as recordRerun from "./records/[id]/rerun/route";
 import { publishRunRecord } from "@/lib/deployments/records";
 import * as hostDeployments from "./hosts/[id]/deployments/route";
 import * as leaseDeploy from "./leases/[id]/deploy/route";
+import * as leaseCapture from "./leases/[id]/capture/route";
 import * as groupById from "./deployment-groups/[id]/route";
 import * as groupRetryFailed from "./deployment-groups/[id]/retry-failed/route";
 import { startDeploymentGroup } from "@/lib/deployments/groups";
@@ -750,6 +751,14 @@ const ROWS: Row[] = [
   {
     op: "POST /api/v1/leases/{id}/deploy", handler: leaseDeploy.POST,
     prepare: async () => ({ params: { id: (await holderLease()).leaseId }, body: { spec: { action: "wipe_disk" } } }),
+    expect: holderAndAdmin(201),
+  },
+  {
+    op: "POST /api/v1/leases/{id}/capture", handler: leaseCapture.POST,
+    prepare: async () => {
+      const { leaseId, hostId } = await holderLease();
+      return { params: { id: leaseId }, body: { hostId, newImageName: `capture-${tag()}` } };
+    },
     expect: holderAndAdmin(201),
   },
   {
