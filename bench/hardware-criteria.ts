@@ -28,6 +28,7 @@ import { createDb } from "@/db/client";
 import { insertHosts, insertInterfaces, type HostInsert } from "@/db/queries/hosts";
 import { startEmbeddedPostgres } from "@/lib/runtime/embedded-postgres";
 import { benchApi, startBenchKiln, type BenchKiln } from "./kiln";
+import { luaString, runPgbench, table } from "./load-tools";
 
 const run = promisify(execFile);
 
@@ -138,10 +139,6 @@ const sqlLease = (withCriteria: boolean) =>
 
 type Result = { rps: number; p50: number; p99: number; errors: number; count: number };
 
-function luaString(s: string): string {
-  return `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
-}
-
 async function wrk(k: BenchKiln, o: { method: string; path: string; body?: unknown; seconds: number; connections: number }): Promise<Result> {
   const file = path.join(os.tmpdir(), `kiln-bench-hardware-${process.pid}.lua`);
   await fs.writeFile(
@@ -168,41 +165,14 @@ end
 }
 
 async function pgbench(url: string, o: { script: string; poolId: string; connections: number; seconds?: number; transactions?: number }): Promise<Result> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-bench-pgbench-"));
-  try {
-    await fs.writeFile(path.join(dir, "script.sql"), o.script + "\n");
-    const length = o.transactions ? ["-t", String(o.transactions)] : ["-T", String(o.seconds)];
-    const args = ["-n", "-M", "prepared", "-f", path.join(dir, "script.sql"), "-c", String(o.connections), "-j", "2", ...length, "-D", `pool=${o.poolId}`, "-l", `--log-prefix=${path.join(dir, "tx")}`, url];
-    const { stdout } = await run("pgbench", args, { maxBuffer: 1 << 20 });
-    const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(stdout)?.[1];
-    const done = Number(/number of transactions actually processed: (\d+)/.exec(stdout)?.[1]);
-    const failed = Number(/number of failed transactions: (\d+)/.exec(stdout)?.[1] ?? 0);
-    if (!tps) throw new Error(`pgbench printed no rate:\n${stdout}`);
-    // Per-transaction log: client, transaction number, latency in µs, script, epoch, µs.
-    const latencies: number[] = [];
-    for (const f of await fs.readdir(dir)) {
-      if (!f.startsWith("tx")) continue;
-      for (const line of (await fs.readFile(path.join(dir, f), "utf8")).split("\n")) {
-        const us = Number(line.split(" ")[2]);
-        if (line && Number.isFinite(us)) latencies.push(us / 1000);
-      }
-    }
-    latencies.sort((a, b) => a - b);
-    const at = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * (latencies.length - 1)))]!;
-    return { rps: Number(tps), p50: at(0.5), p99: at(0.99), errors: failed, count: done };
-  } finally {
-    await fs.rm(dir, { recursive: true, force: true });
-  }
+  const length = o.transactions ? ["-t", String(o.transactions)] : ["-T", String(o.seconds)];
+  const r = await runPgbench(url, { script: o.script, connections: o.connections, length, extra: ["-D", `pool=${o.poolId}`] });
+  return { rps: r.tps, p50: r.p50, p99: r.p99, errors: r.failed, count: r.done };
 }
 
 // ---- the run ---------------------------------------------------------------------------------
 
 type Row = { name: string; tool: string; r: Result; load: number; base?: Row };
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ")).join("\n");
-}
 
 async function main(): Promise<void> {
   const o = options();

@@ -23,6 +23,7 @@ import { promisify } from "node:util";
 import postgres from "postgres";
 import { startEmbeddedPostgres } from "@/lib/runtime/embedded-postgres";
 import { startBenchKiln } from "./kiln";
+import { table } from "./load-tools";
 
 const run = promisify(execFile);
 
@@ -40,11 +41,6 @@ function options() {
 function macOf(prefix: number, n: number): string {
   const b = [2, prefix, (n >> 24) & 255, (n >> 16) & 255, (n >> 8) & 255, n & 255];
   return b.map((x) => x.toString(16).padStart(2, "0")).join(":");
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ")).join("\n");
 }
 
 // Every request registers a new host: thread t's n-th is wrk-t-n with MACs 02:c0:t:n (two each).

@@ -40,6 +40,7 @@ import { createPool } from "@/lib/pools/pools";
 import { createProject } from "@/lib/projects/projects";
 import { startEmbeddedPostgres } from "@/lib/runtime/embedded-postgres";
 import { benchApi, startBenchKiln, type BenchKiln } from "./kiln";
+import { luaString, runPgbench, table } from "./load-tools";
 
 const run = promisify(execFile);
 const HOUR = 3_600_000;
@@ -220,10 +221,6 @@ type Result = {
   sample?: string;
 };
 
-function luaString(s: string): string {
-  return `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
-}
-
 /**
  * wrk over a fixed list of request bodies, each sent once: thread t of T sends bodies t, t+T, …
  * (`delay()` holds every connection back once its thread has sent its share), counts the answers
@@ -363,36 +360,10 @@ end
 
 /** pgbench: `transactions` admissions on each of `connections`, each one `select bench.admit(next request)`. */
 async function pgbenchList(url: string, o: { connections: number; transactions: number }): Promise<Omit<Result, "admitted" | "refused" | "codes">> {
-  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), "kiln-bench-pgbench-"));
-  try {
-    await fsp.writeFile(path.join(dir, "admit.sql"), "select bench.admit(nextval('bench.next_request')::int);\n");
-    const args = ["-n", "-M", "prepared", "-f", path.join(dir, "admit.sql"), "-c", String(o.connections), "-j", "2", "-t", String(o.transactions), "-l", `--log-prefix=${path.join(dir, "tx")}`, url];
-    const started = performance.now();
-    const { stdout } = await run("pgbench", args, { maxBuffer: 1 << 20 }).catch((e: { stdout?: string; stderr?: string; message: string }) => {
-      throw new Error(`pgbench failed: ${e.message}\n${e.stdout ?? ""}\n${e.stderr ?? ""}`);
-    });
-    const wall = (performance.now() - started) / 1000;
-    const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(stdout)?.[1];
-    const done = Number(/number of transactions actually processed: (\d+)/.exec(stdout)?.[1]);
-    const failed = Number(/number of failed transactions: (\d+)/.exec(stdout)?.[1] ?? 0);
-    if (!tps) throw new Error(`pgbench printed no rate:\n${stdout}`);
-    // Per-transaction log: client, transaction number, latency in µs, script, epoch, µs.
-    const latencies: number[] = [];
-    for (const f of await fsp.readdir(dir)) {
-      if (!f.startsWith("tx")) continue;
-      for (const line of (await fsp.readFile(path.join(dir, f), "utf8")).split("\n")) {
-        const us = Number(line.split(" ")[2]);
-        if (line && Number.isFinite(us)) latencies.push(us / 1000);
-      }
-    }
-    latencies.sort((a, b) => a - b);
-    const at = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * (latencies.length - 1)))]!;
-    // pgbench's rate leaves out connecting (its clients connect first); wrk's includes it, but on
-    // keep-alive connections made once per run either way it is a few ms of a run of seconds.
-    return { requests: done, errors: failed + (o.connections * o.transactions - done), seconds: done / Number(tps), rps: Number(tps), p50: at(0.5), p99: at(0.99), sample: `wall ${wall.toFixed(1)} s` };
-  } finally {
-    await fsp.rm(dir, { recursive: true, force: true });
-  }
+  const r = await runPgbench(url, { script: "select bench.admit(nextval('bench.next_request')::int);", connections: o.connections, length: ["-t", String(o.transactions)] });
+  // pgbench's rate leaves out connecting (its clients connect first); wrk's includes it, but on
+  // keep-alive connections made once per run either way it is a few ms of a run of seconds.
+  return { requests: r.done, errors: r.failed + (o.connections * o.transactions - r.done), seconds: r.done / r.tps, rps: r.tps, p50: r.p50, p99: r.p99, sample: `wall ${r.wallSeconds.toFixed(1)} s` };
 }
 
 // ---- the checks ------------------------------------------------------------------------------
@@ -426,11 +397,6 @@ async function checkCalendar(sql: postgres.Sql): Promise<Check> {
 // ---- the run ---------------------------------------------------------------------------------
 
 type Row = { name: string; tool: string; r: Result; check: Check; conflicts?: number; waits?: string; loadStart: number; loadEnd: number; base?: Row };
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ")).join("\n");
-}
 
 /** Where the bench runs: Kiln as `npm start` runs it, or (--baseline-only) a bare migrated database. */
 type Target = { kiln?: BenchKiln; url: string; poolId: string; projects: string[]; userId: string; stop(): Promise<void> };
