@@ -28,6 +28,17 @@ export async function getLatestGroupOfReservation(db: DbOrTx, reservationId: str
   return row;
 }
 
+/** The newest group each of these reservations started, by reservation id (the page links its progress). */
+export async function listLatestGroupIdsOfReservations(db: DbOrTx, reservationIds: string[]): Promise<Map<string, string>> {
+  if (reservationIds.length === 0) return new Map();
+  const rows = await db
+    .selectDistinctOn([deploymentGroups.reservationId], { reservationId: deploymentGroups.reservationId, id: deploymentGroups.id })
+    .from(deploymentGroups)
+    .where(inArray(deploymentGroups.reservationId, reservationIds))
+    .orderBy(deploymentGroups.reservationId, desc(deploymentGroups.createdAt));
+  return new Map(rows.map((r) => [r.reservationId!, r.id]));
+}
+
 /** Every run of a group, oldest first, with its host's name and the step it is at. */
 export async function listGroupRuns(db: DbOrTx, groupId: string) {
   return db

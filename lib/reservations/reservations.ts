@@ -5,6 +5,7 @@
 // booked twice. Admission locks the project row (as createLease does): a project's own
 // admissions and leases are serialised, so its quotas are counted exactly; admissions of
 // different projects race only on hosts, and the exclusion constraint settles those.
+import { listGroupRuns, listLatestGroupIdsOfReservations } from "@/db/queries/deployment-groups";
 import { getHostRowsByIds } from "@/db/queries/hosts";
 import { getPoolRow } from "@/db/queries/pools";
 import { listAudit } from "@/db/queries/audit";
@@ -66,6 +67,8 @@ export type ReservationView = {
   deploySummary: string | null;
   deploy: ReservationRow["deploy"];
   plan: ReservationRow["plan"];
+  /** The deployment group its "ready at the start" deploys run in, once started (the newest, if retried). */
+  groupId: string | null;
   leaseId: string | null;
   failureReason: string | null;
   cancelledAt: string | null;
@@ -285,6 +288,7 @@ export async function createReservation(db: Db, actor: Actor, input: unknown, cl
 async function toReservationViews(db: DbOrTx, rows: Awaited<ReturnType<typeof listReservationRows>>["rows"]): Promise<ReservationView[]> {
   const hosts = await listReservationHostRows(db, rows.map((r) => r.reservation.id));
   const names = await loadDeployNames(db, rows.map((r) => r.reservation.deploy));
+  const groups = await listLatestGroupIdsOfReservations(db, rows.filter((r) => r.reservation.deploy).map((r) => r.reservation.id));
   return rows.map(({ reservation: r, userEmail, projectName, poolName }) => ({
     id: r.id,
     state: r.state,
@@ -306,6 +310,7 @@ async function toReservationViews(db: DbOrTx, rows: Awaited<ReturnType<typeof li
     deploySummary: describeDeploy(r.deploy, { image: r.deploy?.imageId ? names.get(r.deploy.imageId) : null, template: r.deploy?.systemTemplateId ? names.get(r.deploy.systemTemplateId) : null }),
     deploy: r.deploy,
     plan: r.plan,
+    groupId: groups.get(r.id) ?? null,
     leaseId: r.leaseId,
     failureReason: r.failureReason,
     cancelledAt: r.cancelledAt?.toISOString() ?? null,
@@ -346,7 +351,11 @@ export async function getReservation(db: Db, actor: Actor, id: string) {
   assertVisible(actor, await getReservationRow(db, id));
   const view = await getReservationView(db, id);
   const { rows } = await listAudit(db, { targetType: "reservation", targetId: id, limit: 200, offset: 0 });
-  return { ...view, history: rows.reverse().map((a) => ({ at: a.at.toISOString(), action: a.action, summary: a.summary, actorEmail: a.actorEmail })) };
+  // Each host's latest run in the group, for the page's plan (the group page has the detail).
+  const latest = new Map<string, { hostId: string; hostName: string; state: string }>();
+  if (view.groupId) for (const run of await listGroupRuns(db, view.groupId)) latest.set(run.hostId, { hostId: run.hostId, hostName: run.hostName, state: run.state });
+  const readyRuns = [...latest.values()].sort((a, b) => a.hostName.localeCompare(b.hostName));
+  return { ...view, readyRuns, history: rows.reverse().map((a) => ({ at: a.at.toISOString(), action: a.action, summary: a.summary, actorEmail: a.actorEmail })) };
 }
 
 /**

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { dateInputSchema, paginatedResponseSchema, paginationSchema, tagSchema, timestampSchema, uuidSchema } from "./common";
 import { deploymentStartSchema } from "./deployments";
-import { hardwareFilterSchema } from "./inventory";
+import { hostRequestSchema } from "./inventory";
 
 /**
  * "Ready at the start": a run start as for one host (deploymentStartSchema), limited to what
@@ -14,17 +14,8 @@ export const reservationDeploySchema = deploymentStartSchema.refine((d) => d.act
   message: "A reservation can have an install or an image deploy ready at its start.",
 });
 
-export const reservationCreateSchema = z
-  .object({
-    projectId: uuidSchema.optional(),
-    poolId: uuidSchema.optional(),
-    count: z.number().int().min(1, "Ask for at least one host.").max(1000).default(1),
-    tags: z.array(tagSchema).max(20).default([]),
-    ...hardwareFilterSchema.shape,
-    /** Named hosts (from the calendar, or an admin's choice): exactly these. */
-    hostIds: z.array(uuidSchema).min(1).max(1000).optional(),
-    /** Admins reserve on someone's behalf. */
-    userId: uuidSchema.optional(),
+export const reservationCreateSchema = hostRequestSchema
+  .extend({
     title: z.string().trim().max(200, "Use at most 200 characters.").default(""),
     startsAt: dateInputSchema,
     endsAt: dateInputSchema,
@@ -96,6 +87,8 @@ export const reservationViewSchema = z.object({
   deploySummary: z.string().nullable(),
   deploy: z.record(z.string(), z.unknown()).nullable(),
   plan: z.record(z.string(), z.unknown()).nullable(),
+  /** The deployment group of its "ready at the start" deploys, once started (/deployments/groups/{id}). */
+  groupId: z.string().nullable(),
   leaseId: z.string().nullable(),
   failureReason: z.string().nullable(),
   cancelledAt: timestampSchema.nullable(),
@@ -103,6 +96,8 @@ export const reservationViewSchema = z.object({
 });
 export const reservationListResponseSchema = paginatedResponseSchema(reservationViewSchema);
 export const reservationDetailSchema = reservationViewSchema.extend({
+  /** Each host's latest run in that group (state as a run's: queued, running, done, failed…). */
+  readyRuns: z.array(z.object({ hostId: z.string(), hostName: z.string(), state: z.string() })),
   history: z.array(z.object({ at: timestampSchema, action: z.string(), summary: z.string(), actorEmail: z.string().nullable() })),
 });
 
