@@ -203,18 +203,26 @@ export const projectMemberAddSchema = z
   })
   .refine((m) => m.userId || m.email, { message: "Name the user by userId or email.", path: ["email"] });
 
-export const leaseCreateSchema = z
-  .object({
-    projectId: uuidSchema.optional(),
-    // From a pool…
-    poolId: uuidSchema.optional(),
-    count: z.number().int().min(1, "Ask for at least one host.").max(1000).default(1),
-    tags: z.array(tagSchema).max(20).default([]),
-    ...hardwareFilterSchema.shape,
-    // …or given hosts (admins: direct allocation).
-    hostIds: z.array(uuidSchema).min(1).max(1000).optional(),
-    // Admins lease on someone's behalf.
-    userId: uuidSchema.optional(),
+/**
+ * Which hosts a lease or a reservation asks for: `count` from a pool (by tags and hardware) or
+ * named hosts, for a project and (admins) on someone's behalf. Each extends it with its times
+ * and says itself whether pool and hostIds may come together.
+ */
+export const hostRequestSchema = z.object({
+  projectId: uuidSchema.optional(),
+  // From a pool…
+  poolId: uuidSchema.optional(),
+  count: z.number().int().min(1, "Ask for at least one host.").max(1000).default(1),
+  tags: z.array(tagSchema).max(20).default([]),
+  ...hardwareFilterSchema.shape,
+  // …or given hosts (admins: direct allocation; the calendar names them for a reservation).
+  hostIds: z.array(uuidSchema).min(1).max(1000).optional(),
+  // Admins lease or reserve on someone's behalf.
+  userId: uuidSchema.optional(),
+});
+
+export const leaseCreateSchema = hostRequestSchema
+  .extend({
     durationHours: z.number().positive("The duration must be positive.").max(24 * 365).optional(),
   })
   .refine((l) => Boolean(l.poolId) !== Boolean(l.hostIds), { message: "Ask either for a pool (poolId, count) or for given hosts (hostIds).", path: ["poolId"] });
