@@ -17,6 +17,7 @@ import {
   users,
   type CalendarFeedRow,
 } from "../schema";
+import { timeRange } from "./reservations";
 
 export async function listPoolHostsForTimeline(db: DbOrTx, poolId: string) {
   return db.select({ id: hosts.id, name: hosts.name, state: hosts.state }).from(hosts).where(eq(hosts.poolId, poolId)).orderBy(asc(hosts.name));
@@ -24,7 +25,6 @@ export async function listPoolHostsForTimeline(db: DbOrTx, poolId: string) {
 
 /** One row per (host, booking) of the pool's hosts that overlaps [from, to). */
 export async function listPoolBookings(db: DbOrTx, params: { poolId: string; from: Date; to: Date }) {
-  const window = sql`tstzrange(${params.from.toISOString()}::timestamptz, ${params.to.toISOString()}::timestamptz)`;
   return db
     .select({
       hostId: hostBookings.hostId,
@@ -43,7 +43,7 @@ export async function listPoolBookings(db: DbOrTx, params: { poolId: string; fro
     .leftJoin(leases, eq(leases.id, hostBookings.leaseId))
     .leftJoin(reservations, eq(reservations.id, hostBookings.reservationId))
     .leftJoin(projects, eq(projects.id, sql`coalesce(${leases.projectId}, ${reservations.projectId})`))
-    .where(and(eq(hosts.poolId, params.poolId), sql`${hostBookings.during} && ${window}`))
+    .where(and(eq(hosts.poolId, params.poolId), sql`${hostBookings.during} && ${timeRange(params.from, params.to)}`))
     .orderBy(asc(hosts.name), sql`lower(${hostBookings.during})`);
 }
 

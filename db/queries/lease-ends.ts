@@ -3,6 +3,7 @@
 import { and, asc, eq, gt, inArray, isNotNull, lte, ne, or, sql } from "drizzle-orm";
 import type { DbOrTx } from "../client";
 import { deployments, hostBookings, hosts, leaseEvents, leaseHosts, leases, pools, projects, reservations, type LeaseRow } from "../schema";
+import { timeRange } from "./reservations";
 
 export type EndingLease = { lease: LeaseRow; graceMinutes: number; poolName: string | null };
 
@@ -66,7 +67,7 @@ export async function getNextForeignBooking(db: DbOrTx, p: { leaseId: string; ho
       and(
         inArray(hostBookings.hostId, p.hostIds),
         sql`${hostBookings.leaseId} is distinct from ${p.leaseId}`,
-        sql`${hostBookings.during} && tstzrange(${p.after.toISOString()}::timestamptz, ${p.before.toISOString()}::timestamptz)`,
+        sql`${hostBookings.during} && ${timeRange(p.after, p.before)}`,
       ),
     )
     .orderBy(sql`lower(${hostBookings.during})`)
