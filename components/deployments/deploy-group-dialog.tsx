@@ -12,7 +12,7 @@ import { Button } from "../ui/button";
 import { Dialog, DialogActions, FormActions } from "../ui/dialog";
 import { Field, SelectField, TextAreaField } from "../ui/field";
 import { ApiError, callApi, errorsOf } from "../ui/use-api";
-import { NamedOptions } from "./reinstall-dialog";
+import { ActionChoice, ImageChoiceFields, TemplateChoiceFields } from "./deploy-choice-fields";
 import type { ImageOption, TemplateOption } from "./types";
 
 type Action = "deploy_image" | "install" | "wipe_disk";
@@ -155,23 +155,16 @@ export function DeployGroupDialog({ open, onClose, leaseId, hosts }: { open: boo
             ))}
             {errorsOf(fe, "hostIds") ? <p className="text-xs text-red-700">{errorsOf(fe, "hostIds")![0]}</p> : null}
           </fieldset>
-          <fieldset className="space-y-2">
-            <legend className="text-sm font-medium text-stone-800">What to do</legend>
-            {(
-              [
-                ["deploy_image", "Deploy an image", "Write one of your images to each disk."],
-                ["install", "Install with templates", "An unattended OS install on each machine."],
-                ["wipe_disk", "Wipe the disks", "Erase the disks and switch the machines off."],
-              ] as const
-            ).map(([value, label, hint]) => (
-              <label key={value} className="flex items-start gap-2 text-sm">
-                <input type="radio" name="group-action" value={value} checked={action === value} onChange={() => setAction(value)} className="mt-1" />
-                <span>
-                  <span className="font-medium">{label}</span> <span className="text-stone-500">— {hint}</span>
-                </span>
-              </label>
-            ))}
-          </fieldset>
+          <ActionChoice
+            name="group-action"
+            options={[
+              ["deploy_image", "Deploy an image", "Write one of your images to each disk."],
+              ["install", "Install with templates", "An unattended OS install on each machine."],
+              ["wipe_disk", "Wipe the disks", "Erase the disks and switch the machines off."],
+            ]}
+            action={action}
+            onAction={setAction}
+          />
 
           {action === "deploy_image" ? (
             images.isPending ? (
@@ -179,40 +172,26 @@ export function DeployGroupDialog({ open, onClose, leaseId, hosts }: { open: boo
             ) : imageList.length === 0 ? (
               <Alert tone="info">You have no images with a ready version; upload one on the Images page.</Alert>
             ) : (
-              <div className="grid gap-3 sm:grid-cols-2">
-                <SelectField label="Image" value={effectiveImageId} onChange={(e) => setImageId(e.target.value)} error={errorsOf(fe, "imageId")}>
-                  <NamedOptions items={imageList} />
-                </SelectField>
-                <SelectField label="Version" value={version} onChange={(e) => setVersion(e.target.value)} error={errorsOf(fe, "imageVersion")}>
-                  <option value="latest">latest ready</option>
-                  {(versions.data ?? []).map((v) => (
-                    <option key={v.version} value={String(v.version)}>
-                      version {v.version}
-                    </option>
-                  ))}
-                </SelectField>
-                <SelectField label="cloud-init on first boot" value={cloudInitId} onChange={(e) => setCloudInitId(e.target.value)} error={errorsOf(fe, "unattendedTemplateId")}>
-                  <option value="">— none —</option>
-                  <NamedOptions items={cloudInit} />
-                </SelectField>
-                <label className="flex items-center gap-2 text-sm sm:col-span-2">
-                  <input type="checkbox" checked={wipeFirst} onChange={(e) => setWipeFirst(e.target.checked)} />
-                  Erase the whole disk first (not only what the image covers)
-                </label>
-              </div>
+              <ImageChoiceFields
+                fe={fe}
+                images={imageList}
+                imageId={effectiveImageId}
+                onImageId={setImageId}
+                versions={versions.data ?? []}
+                version={version}
+                onVersion={setVersion}
+                cloudInit={cloudInit}
+                cloudInitId={cloudInitId}
+                onCloudInitId={setCloudInitId}
+                wipeFirst={wipeFirst}
+                onWipeFirst={setWipeFirst}
+              />
             )
           ) : null}
 
           {action === "install" ? (
             <div className="grid gap-3 sm:grid-cols-2">
-              <SelectField label="System template (iPXE)" value={systemId} onChange={(e) => setSystemId(e.target.value)} error={errorsOf(fe, "systemTemplateId")}>
-                <option value="">— choose —</option>
-                <NamedOptions items={system} />
-              </SelectField>
-              <SelectField label="Unattended template" value={unattendedId} onChange={(e) => setUnattendedId(e.target.value)} error={errorsOf(fe, "unattendedTemplateId")}>
-                <option value="">— none —</option>
-                <NamedOptions items={unattended} />
-              </SelectField>
+              <TemplateChoiceFields fe={fe} system={system} systemId={systemId} onSystemId={setSystemId} unattended={unattended} unattendedId={unattendedId} onUnattendedId={setUnattendedId} />
             </div>
           ) : null}
 

@@ -12,6 +12,7 @@ import { Button } from "../ui/button";
 import { Dialog, DialogActions, FormActions } from "../ui/dialog";
 import { Field, SelectField, TextAreaField } from "../ui/field";
 import { ApiError, callApi, errorsOf } from "../ui/use-api";
+import { ActionChoice, ImageChoiceFields, NamedOptions, TemplateChoiceFields } from "./deploy-choice-fields";
 import type { ImageOption, ReinstallDefaults, RunView, TemplateOption } from "./types";
 
 type Action = "deploy_image" | "install" | "capture_disk" | "wipe_disk";
@@ -221,70 +222,44 @@ export function ReinstallDialog({
         </div>
       ) : (
         <form onSubmit={review} className="space-y-4">
-          <fieldset className="space-y-2">
-            <legend className="text-sm font-medium text-stone-800">What to do</legend>
-            {(
-              [
-                ["deploy_image", "Deploy an image", "Write one of your images to the disk."],
-                ["install", "Install with templates", "An unattended OS install (preseed, kickstart, cloud-init)."],
-                ["capture_disk", "Capture the disk", "Save the disk as the next version of one of your images."],
-                ["wipe_disk", "Wipe the disks", "Erase the disks and switch the machine off."],
-              ] as const
-            ).map(([value, label, hint]) => (
-              <label key={value} className="flex items-start gap-2 text-sm">
-                <input type="radio" name="action" value={value} checked={action === value} onChange={() => setAction(value)} className="mt-1" />
-                <span>
-                  <span className="font-medium">{label}</span> <span className="text-stone-500">— {hint}</span>
-                </span>
-              </label>
-            ))}
-          </fieldset>
+          <ActionChoice
+            name="action"
+            options={[
+              ["deploy_image", "Deploy an image", "Write one of your images to the disk."],
+              ["install", "Install with templates", "An unattended OS install (preseed, kickstart, cloud-init)."],
+              ["capture_disk", "Capture the disk", "Save the disk as the next version of one of your images."],
+              ["wipe_disk", "Wipe the disks", "Erase the disks and switch the machine off."],
+            ]}
+            action={action}
+            onAction={setAction}
+          />
 
           {action === "deploy_image" ? (
             images.length === 0 ? (
               <Alert tone="info">You have no images yet; upload one on the Images page.</Alert>
             ) : (
-              <div className="grid gap-3 sm:grid-cols-2">
-                <SelectField label="Image" value={imageId} onChange={(e) => setImageId(e.target.value)} error={errorsOf(fe, "imageId")}>
-                  <NamedOptions items={images} />
-                </SelectField>
-                <SelectField label="Version" value={version} onChange={(e) => setVersion(e.target.value)} error={errorsOf(fe, "imageVersion")}>
-                  <option value="latest">latest ready</option>
-                  {(versions ?? []).map((v) => (
-                    <option key={v.version} value={String(v.version)}>
-                      version {v.version}
-                    </option>
-                  ))}
-                </SelectField>
-                <SelectField
-                  label="cloud-init on first boot"
-                  value={cloudInitId}
-                  onChange={(e) => setCloudInitId(e.target.value)}
-                  error={errorsOf(fe, "unattendedTemplateId")}
-                  hint="For images with cloud-init (e.g. Debian 12 (cloud image)): your SSH keys, the host name, the template's vars."
-                >
-                  <option value="">— none —</option>
-                  <NamedOptions items={cloudInit} />
-                </SelectField>
-                <label className="flex items-center gap-2 text-sm sm:col-span-2">
-                  <input type="checkbox" checked={wipeFirst} onChange={(e) => setWipeFirst(e.target.checked)} />
-                  Erase the whole disk first (not only what the image covers)
-                </label>
-              </div>
+              <ImageChoiceFields
+                fe={fe}
+                images={images}
+                imageId={imageId}
+                onImageId={setImageId}
+                versions={versions ?? []}
+                version={version}
+                onVersion={setVersion}
+                cloudInit={cloudInit}
+                cloudInitId={cloudInitId}
+                onCloudInitId={setCloudInitId}
+                cloudInitHint="For images with cloud-init (e.g. Debian 12 (cloud image)): your SSH keys, the host name, the template's vars."
+                wipeFirst={wipeFirst}
+                onWipeFirst={setWipeFirst}
+              />
             )
           ) : null}
 
           {action === "install" ? (
             <div className="space-y-3">
               <div className="grid gap-3 sm:grid-cols-2">
-                <SelectField label="System template (iPXE)" value={systemId} onChange={(e) => setSystemId(e.target.value)} error={errorsOf(fe, "systemTemplateId")}>
-                  <option value="">— choose —</option>
-                  <NamedOptions items={system} />
-                </SelectField>
-                <SelectField label="Unattended template" value={unattendedId} onChange={(e) => setUnattendedId(e.target.value)} error={errorsOf(fe, "unattendedTemplateId")}>
-                  <option value="">— none —</option>
-                  <NamedOptions items={unattended} />
-                </SelectField>
+                <TemplateChoiceFields fe={fe} system={system} systemId={systemId} onSystemId={setSystemId} unattended={unattended} unattendedId={unattendedId} onUnattendedId={setUnattendedId} />
               </div>
               {declared.length ? (
                 <fieldset className="grid gap-3 rounded-md border border-stone-200 p-3 sm:grid-cols-2">
@@ -400,16 +375,3 @@ export function ReinstallDialog({
 
 const ACTION_TITLE: Record<Action, string> = { deploy_image: "Deploy an image", install: "Unattended install", capture_disk: "Capture the disk", wipe_disk: "Wipe the disks" };
 const CONFIRM_LABEL: Record<Action, string> = { deploy_image: "Erase the disk and deploy", install: "Erase the disk and install", capture_disk: "Capture the disk", wipe_disk: "Wipe the disks" };
-
-/** A select's options for named things (images, templates), valued by id. */
-export function NamedOptions({ items }: { items: { id: string; name: string }[] }) {
-  return (
-    <>
-      {items.map((i) => (
-        <option key={i.id} value={i.id}>
-          {i.name}
-        </option>
-      ))}
-    </>
-  );
-}
