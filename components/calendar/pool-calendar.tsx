@@ -10,6 +10,7 @@ import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { Dialog, FormActions } from "@/components/ui/dialog";
 import { Field, SelectField } from "@/components/ui/field";
+import { deployFieldErrors, deployOf, NO_DEPLOY, ReadyAtStartFields, type ReadyChoice } from "@/components/reservations/ready-at-start-fields";
 import { toast } from "@/components/ui/toast";
 import { callApi, ApiError } from "@/components/ui/use-api";
 import { addWeeks, formatRange, fromLocalInput, HOURS_PER_WEEK, parseWeekParam, placeInWeek, slotAt, slotStart, toLocalInput, weekParam, weekStartOf } from "./week";
@@ -257,7 +258,7 @@ function WeekCalendar({ pool, isAdmin, projects, weekStart, setWeekStart }: Cale
         </div>
       </div>
 
-      <Dialog open={draft !== null && mode === "book"} onClose={closeForm} title={`Book hosts of ${pool.name}`} description="Kiln holds them for you from the start to the end; at the start they become your lease.">
+      <Dialog open={draft !== null && mode === "book"} onClose={closeForm} size="lg" title={`Book hosts of ${pool.name}`} description="Kiln holds them for you from the start to the end; at the start they become your lease.">
         {draft ? <BookingForm pool={pool} hosts={hosts} draft={draft} projects={projects} onCancel={closeForm} onSaved={onSaved} /> : null}
       </Dialog>
       <Dialog open={draft !== null && mode === "maintenance"} onClose={closeForm} title={`Maintenance of ${pool.name}`} description="No lease or reservation may overlap a maintenance window.">
@@ -322,14 +323,18 @@ function BookingForm({
   const [count, setCount] = useState(String(Math.max(1, chosen.length)));
   const [title, setTitle] = useState("");
   const [projectId, setProjectId] = useState(projects[0]?.projectId ?? "");
+  const [ready, setReady] = useState<ReadyChoice>(NO_DEPLOY);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [fieldErrors, setFieldErrors] = useState<Record<string, string[]>>({});
 
   async function submit(e: React.FormEvent) {
     e.preventDefault();
     if (!times.startsAt || !times.endsAt) return setError("Give a start and an end.");
     setBusy(true);
     setError(null);
+    setFieldErrors({});
+    const deploy = deployOf(ready);
     try {
       await callApi("/api/v1/reservations", "POST", {
         poolId: pool.id,
@@ -338,11 +343,13 @@ function BookingForm({
         endsAt: times.endsAt.toISOString(),
         ...(title.trim() ? { title: title.trim() } : {}),
         ...(projectId ? { projectId } : {}),
+        ...(deploy ? { deploy } : {}),
       });
       onSaved(`Booked: ${exact && chosen.length ? chosen.map((h) => h.name).join(", ") : `${count} host${count === "1" ? "" : "s"}`}, ${formatRange(times.startsAt, times.endsAt)}.`);
     } catch (err) {
       // The server's own words: which project holds the time, until when, which quota.
       setError(err instanceof ApiError ? err.failure.message : String(err));
+      if (err instanceof ApiError) setFieldErrors(deployFieldErrors(err.failure.fieldErrors));
     } finally {
       setBusy(false);
     }
@@ -376,6 +383,7 @@ function BookingForm({
           ))}
         </SelectField>
       ) : null}
+      <ReadyAtStartFields value={ready} onChange={setReady} fieldErrors={fieldErrors} />
       <FormActions onCancel={onCancel} label="Book" busy={busy} busyLabel="Booking…" />
     </form>
   );

@@ -7,6 +7,7 @@ import { ApiForm } from "@/components/ui/api-form";
 import { Button } from "@/components/ui/button";
 import { Field, SelectField } from "@/components/ui/field";
 import { ApiError, callApi } from "@/components/ui/use-api";
+import { deployFieldErrors, deployOf, NO_DEPLOY, ReadyAtStartFields, type ReadyChoice } from "./ready-at-start-fields";
 
 type Option = { id: string; name: string };
 
@@ -21,6 +22,7 @@ export function ReserveForm({ pools, projects }: { pools: Option[]; projects: Op
   const [error, setError] = useState<string | undefined>();
   const [fieldErrors, setFieldErrors] = useState<Record<string, string[]>>({});
   const [busy, setBusy] = useState(false);
+  const [ready, setReady] = useState<ReadyChoice>(NO_DEPLOY);
   return (
     <ApiForm
       formError={error}
@@ -29,6 +31,7 @@ export function ReserveForm({ pools, projects }: { pools: Option[]; projects: Op
         setBusy(true);
         setError(undefined);
         setFieldErrors({});
+        const deploy = deployOf(ready);
         try {
           const r = await callApi<{ id: string }>("/api/v1/reservations", "POST", {
             poolId: v.poolId || undefined,
@@ -37,6 +40,7 @@ export function ReserveForm({ pools, projects }: { pools: Option[]; projects: Op
             title: v.title,
             startsAt: toIso(v.startsAt ?? "") ?? v.startsAt,
             endsAt: toIso(v.endsAt ?? "") ?? v.endsAt,
+            ...(deploy ? { deploy } : {}),
           });
           router.push(`/reservations/${r.id}`);
         } catch (e) {
@@ -67,6 +71,9 @@ export function ReserveForm({ pools, projects }: { pools: Option[]; projects: Op
       <Field label="Title (optional)" name="title" error={fieldErrors.title} />
       <Field label="Start" name="startsAt" type="datetime-local" error={fieldErrors.startsAt} required />
       <Field label="End" name="endsAt" type="datetime-local" error={fieldErrors.endsAt} required />
+      <div className="sm:col-span-2">
+        <ReadyAtStartFields value={ready} onChange={setReady} fieldErrors={deployFieldErrors(fieldErrors)} />
+      </div>
       <div className="sm:col-span-2">
         <Button type="submit" disabled={busy}>
           Reserve

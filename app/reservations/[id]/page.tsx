@@ -5,12 +5,13 @@ import { notFound } from "next/navigation";
 import { CancelReservation } from "@/components/reservations/cancel-reservation";
 import { Badge, type Tone } from "@/components/ui/badge";
 import { Card } from "@/components/ui/card";
-import { formatDateTime, formatDuration } from "@/components/ui/format";
+import { formatDateTime } from "@/components/ui/format";
 import { Table } from "@/components/ui/table";
 import { actorOf } from "@/lib/audit/audit";
 import { requirePageUser } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
 import { isAppError } from "@/lib/errors";
+import { describeReadyPlan } from "@/lib/reservations/plan-words";
 import { getReservation } from "@/lib/reservations/reservations";
 import { uuidSchema } from "@/lib/validation/common";
 
@@ -95,7 +96,31 @@ export default async function ReservationPage({ params }: { params: Promise<{ id
         {r.deploySummary && r.plan ? (
           <dl>
             <Row label="Deploys">{r.deploySummary}</Row>
-            <Row label="Planned lead">{`${formatDuration(r.plan.leadSeconds * 1000)} before the start (${r.plan.basis}${r.plan.samples ? `, ${r.plan.samples} runs measured` : ""})`}</Row>
+            <Row label="Plan">
+              <span data-testid="ready-plan">{describeReadyPlan({ startsAt: r.startsAt, prepareFrom: r.prepareFrom, plan: r.plan }, formatDateTime)}</span>
+            </Row>
+            <Row label="Deploy">
+              {r.groupId ? (
+                <span className="space-y-1">
+                  <Link href={`/deployments/groups/${r.groupId}`} className="text-kiln-700 hover:underline" data-testid="ready-progress">
+                    Progress of the deploy
+                  </Link>
+                  {r.readyRuns.length ? (
+                    <ul className="mt-1 list-disc pl-5 text-stone-700" data-testid="ready-runs">
+                      {r.readyRuns.map((h) => (
+                        <li key={h.hostId}>
+                          <span className="font-mono">{h.hostName}</span>: {h.state}
+                        </li>
+                      ))}
+                    </ul>
+                  ) : null}
+                </span>
+              ) : r.state === "scheduled" ? (
+                `Starts when the hosts are taken, at ${formatDateTime(r.prepareFrom)}.`
+              ) : (
+                "No deploy was started."
+              )}
+            </Row>
             <Row label="Met">
               {outcome ? (
                 <span data-testid="plan-outcome">
