@@ -167,7 +167,7 @@ export default async function RunRecordPage({ params }: { params: Promise<{ id: 
       >
         <dl data-testid="record-facts">
           <Row label="CPU">
-            {r.facts?.snapshot.cpuCores ?? "?"} cores{f.cpu?.model ? ` · ${f.cpu.model}` : ""}
+            {r.facts?.snapshot.cpuCores ?? "?"} {r.facts?.snapshot.cpuCores === 1 ? "core" : "cores"}{f.cpu?.model ? ` · ${f.cpu.model}` : ""}
           </Row>
           <Row label="Memory">{formatMemory(r.facts?.snapshot.memoryMb)}</Row>
           <Row label="Disks">
