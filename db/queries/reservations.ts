@@ -1,6 +1,8 @@
-// Advance reservations, host bookings and maintenance windows. host_bookings carries an
-// exclusion constraint (migration 0017): whatever these queries miss under a race, PostgreSQL
-// refuses a second booking of one host for an overlapping time (23P01), and lib/reservations retries.
+// Advance reservations and host bookings (maintenance windows' own rows: maintenance-windows.ts).
+// host_bookings carries an exclusion constraint (migration 0017): whatever these queries miss
+// under a race, PostgreSQL refuses a second booking of one host for an overlapping time (23P01),
+// and lib/reservations retries. Admission's reads (free hosts, conflicts, quotas) stay in one file
+// with the writes they guard, which is why it is longer than most.
 import { and, asc, count, desc, eq, gt, inArray, isNull, lt, lte, notInArray, or, sql, type SQL } from "drizzle-orm";
 import type { DbOrTx } from "../client";
 import {
@@ -357,61 +359,6 @@ export async function getFirstConflictAfter(db: DbOrTx, p: { leaseId?: string; h
   const w = window ? { kind: "maintenance" as const, hostName: window.hostName, poolName: window.poolName, at: window.startsAt } : null;
   if (b && w) return b.at <= w.at ? b : w;
   return b ?? w;
-}
-
-// Maintenance windows.
-export async function insertMaintenanceWindow(db: DbOrTx, values: typeof maintenanceWindows.$inferInsert) {
-  const [row] = await db.insert(maintenanceWindows).values(values).returning();
-  return row!;
-}
-
-export async function deleteMaintenanceWindowRow(db: DbOrTx, id: string) {
-  const [row] = await db.delete(maintenanceWindows).where(eq(maintenanceWindows.id, id)).returning();
-  return row;
-}
-
-export async function listMaintenanceWindowRows(db: DbOrTx, p: { id?: string; poolId?: string; hostId?: string; from?: Date; to?: Date; limit: number; offset: number }) {
-  const where = and(
-    p.id ? eq(maintenanceWindows.id, p.id) : undefined,
-    p.poolId ? or(eq(maintenanceWindows.poolId, p.poolId), sql`${maintenanceWindows.hostId} in (select id from ${hosts} where pool_id = ${p.poolId})`) : undefined,
-    p.hostId ? or(eq(maintenanceWindows.hostId, p.hostId), sql`${maintenanceWindows.poolId} = (select pool_id from ${hosts} where id = ${p.hostId})`) : undefined,
-    p.from ? gt(maintenanceWindows.endsAt, p.from) : undefined,
-    p.to ? lt(maintenanceWindows.startsAt, p.to) : undefined,
-  );
-  const rows = await db
-    .select({ window: maintenanceWindows, hostName: hosts.name, poolName: pools.name })
-    .from(maintenanceWindows)
-    .leftJoin(hosts, eq(hosts.id, maintenanceWindows.hostId))
-    .leftJoin(pools, eq(pools.id, maintenanceWindows.poolId))
-    .where(where)
-    .orderBy(asc(maintenanceWindows.startsAt))
-    .limit(p.limit)
-    .offset(p.offset);
-  const [t] = await db.select({ n: count() }).from(maintenanceWindows).where(where);
-  return { rows, total: t?.n ?? 0 };
-}
-
-function windowHosts(p: { poolId?: string | null; hostId?: string | null }): SQL {
-  return p.hostId ? sql`hb.host_id = ${p.hostId}` : sql`hb.host_id in (select id from ${hosts} where pool_id = ${p.poolId!})`;
-}
-
-/** Active leases holding hosts of a pool (or one host) during [from, to). */
-export async function listLeasesUnderWindow(db: DbOrTx, p: { poolId?: string | null; hostId?: string | null; from: Date; to: Date }) {
-  const rows = await db.execute<{ leaseId: string; projectName: string; hosts: string[]; endsAt: string }>(sql`
-    select l.id as "leaseId", pr.name as "projectName", array_agg(h.name order by h.name) as hosts, l.ends_at as "endsAt"
-    from ${hostBookings} hb join ${leases} l on l.id = hb.lease_id join ${projects} pr on pr.id = l.project_id join ${hosts} h on h.id = hb.host_id
-    where ${windowHosts(p)} and hb.during && ${timeRange(p.from, p.to)}
-    group by l.id, pr.name, l.ends_at order by l.ends_at`);
-  return rows.map((r) => ({ ...r, endsAt: new Date(r.endsAt) }));
-}
-
-/** Scheduled reservations with a booking on a pool's hosts (or one host) during [from, to). */
-export async function listReservationsUnderWindow(db: DbOrTx, p: { poolId?: string | null; hostId?: string | null; from: Date; to: Date }): Promise<string[]> {
-  const rows = await db.execute<{ id: string }>(sql`
-    select distinct r.id, r.prepare_from from ${hostBookings} hb join ${reservations} r on r.id = hb.reservation_id
-    where r.state = 'scheduled' and ${windowHosts(p)} and hb.during && ${timeRange(p.from, p.to)}
-    order by r.prepare_from`);
-  return rows.map((r) => r.id);
 }
 
 /**

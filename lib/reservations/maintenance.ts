@@ -5,14 +5,8 @@
 // lease early is a decision for a person, not a side effect).
 import { getHostRow } from "@/db/queries/hosts";
 import { getPoolRow } from "@/db/queries/pools";
-import {
-  deleteMaintenanceWindowRow,
-  getReservationRow,
-  insertMaintenanceWindow,
-  listLeasesUnderWindow,
-  listMaintenanceWindowRows,
-  listReservationsUnderWindow,
-} from "@/db/queries/reservations";
+import { deleteMaintenanceWindowRow, insertMaintenanceWindow, listLeasesUnderWindow, listMaintenanceWindowRows, listReservationsUnderWindow } from "@/db/queries/maintenance-windows";
+import { getReservationRow } from "@/db/queries/reservations";
 import { getProjectRow } from "@/db/queries/projects";
 import type { MaintenanceWindowRow } from "@/db/schema";
 import type { Db, DbOrTx } from "../db";
