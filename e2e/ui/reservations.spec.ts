@@ -28,8 +28,8 @@ test("[RESERVATIONS] a researcher reserves a host ahead, is told why an overlapp
 
   await page.getByLabel("Pool").selectOption(pool.id);
   await page.getByLabel("Title (optional)").fill("course lab");
-  await page.getByLabel("Start").fill(localAt(2, 9));
-  await page.getByLabel("End").fill(localAt(2, 12));
+  await page.getByLabel("Start", { exact: true }).fill(localAt(2, 9));
+  await page.getByLabel("End", { exact: true }).fill(localAt(2, 12));
   await page.getByRole("button", { name: "Reserve" }).click();
 
   // The detail page: the promise is concrete (the host is named) and the history starts.
@@ -41,8 +41,8 @@ test("[RESERVATIONS] a researcher reserves a host ahead, is told why an overlapp
   // An overlapping one is refused with what is in the way (the project, not the person).
   await page.goto("/reservations");
   await page.getByLabel("Pool").selectOption(pool.id);
-  await page.getByLabel("Start").fill(localAt(2, 11));
-  await page.getByLabel("End").fill(localAt(2, 13));
+  await page.getByLabel("Start", { exact: true }).fill(localAt(2, 11));
+  await page.getByLabel("End", { exact: true }).fill(localAt(2, 13));
   await page.getByRole("button", { name: "Reserve" }).click();
   const refusal = page.getByRole("alert").filter({ hasText: "Nothing was reserved." });
   await expect(refusal).toContainText(`Only 0 of the 1 usable host of pool ${pool.name} are free`);
