@@ -1,10 +1,10 @@
 // /records/[id] — a run's experiment record at its permanent URL (for a DOI): what ran, every pinned part with its sha256, the machine's facts, the outcome; Download JSON, Publish, Re-run…
 import Link from "next/link";
-import type { ReactNode } from "react";
 import { notFound, redirect } from "next/navigation";
 import { RecordActions } from "@/components/records/record-actions";
 import { Badge, type Tone } from "@/components/ui/badge";
 import { Card } from "@/components/ui/card";
+import { DetailRow } from "@/components/ui/detail-row";
 import { formatBytes, formatDateTime, formatDuration, formatMemory } from "@/components/ui/format";
 import { actorOf } from "@/lib/audit/audit";
 import { getCurrentUserOrNull } from "@/lib/auth/guard";
@@ -19,15 +19,6 @@ export const dynamic = "force-dynamic";
 
 const ACTION_TEXT = { install: "Install", deploy_image: "Image deploy" } as const;
 const OUTCOME_TONE: Record<string, Tone> = { pending: "sky", running: "sky", done: "green", failed: "red", cancelled: "amber" };
-
-function Row({ label, children }: { label: string; children: ReactNode }) {
-  return (
-    <div className="grid grid-cols-[10rem_1fr] gap-2 py-1.5 text-sm">
-      <dt className="text-stone-500">{label}</dt>
-      <dd className="min-w-0 break-words text-stone-900">{children}</dd>
-    </div>
-  );
-}
 
 function Sha({ value, testId }: { value: string | null | undefined; testId?: string }) {
   return value ? (
@@ -73,24 +64,24 @@ export default async function RunRecordPage({ params }: { params: Promise<{ id: 
           {view.publishedAt ? <Badge tone="green">published {formatDateTime(view.publishedAt).slice(0, 10)}</Badge> : <Badge>not published</Badge>}
         </div>
         <dl className="mt-3">
-          <Row label="Permanent URL">
+          <DetailRow label="Permanent URL">
             <a href={view.url} className="break-all font-mono text-kiln-700 hover:underline" data-testid="record-url">
               {view.url}
             </a>
-          </Row>
-          <Row label="Record checksum">
+          </DetailRow>
+          <DetailRow label="Record checksum">
             <Sha value={view.recordSha256} testId="record-sha256" />
             <p className="text-xs text-stone-500">of the record's canonical JSON: keys sorted at every level, no whitespace</p>
-          </Row>
-          <Row label="Ran">
+          </DetailRow>
+          <DetailRow label="Ran">
             {formatDateTime(r.run.createdAt)} · Kiln {r.kiln.version} · run <span className="font-mono">{r.run.id}</span>
-          </Row>
+          </DetailRow>
           {view.rerunOf ? (
-            <Row label="Re-run of">
+            <DetailRow label="Re-run of">
               <Link href={`/records/${view.rerunOf}`} className="font-mono text-kiln-700 hover:underline">
                 {view.rerunOf}
               </Link>
-            </Row>
+            </DetailRow>
           ) : null}
         </dl>
       </div>
@@ -105,12 +96,12 @@ export default async function RunRecordPage({ params }: { params: Promise<{ id: 
 
       <Card title="What ran" description="Every part pinned when the run was created, with its sha256.">
         <dl data-testid="record-pins">
-          <Row label="Host">
+          <DetailRow label="Host">
             <span className="font-mono">{r.host.name}</span>
             <span className="text-stone-500"> · {r.host.macs.join(", ") || "no MAC"}</span>
-          </Row>
+          </DetailRow>
           {r.image ? (
-            <Row label="Image">
+            <DetailRow label="Image">
               <span data-testid="record-image">
                 {r.image.name} v{r.image.version}
               </span>
@@ -120,25 +111,25 @@ export default async function RunRecordPage({ params }: { params: Promise<{ id: 
               </span>
               <br />
               <Sha value={r.image.sha256} />
-            </Row>
+            </DetailRow>
           ) : null}
           {r.templates.map((t) => (
-            <Row key={t.role} label={t.role === "system" ? "Boot template" : "Unattended template"}>
+            <DetailRow key={t.role} label={t.role === "system" ? "Boot template" : "Unattended template"}>
               {t.name} v{t.version}
               {t.builtinKey ? <span className="text-stone-500"> · built in</span> : null}
               <br />
               <Sha value={t.sha256} />
-            </Row>
+            </DetailRow>
           ))}
-          <Row label="Rendered boot script">
+          <DetailRow label="Rendered boot script">
             <Sha value={r.rendered.systemSha256} />
-          </Row>
+          </DetailRow>
           {r.rendered.unattendedSha256 ? (
-            <Row label="Rendered unattended file">
+            <DetailRow label="Rendered unattended file">
               <Sha value={r.rendered.unattendedSha256} />
-            </Row>
+            </DetailRow>
           ) : null}
-          <Row label="Kernel command line">
+          <DetailRow label="Kernel command line">
             {r.kernel ? (
               <code className="break-all font-mono text-xs" data-testid="record-cmdline">
                 {r.kernel.image} {r.kernel.commandLine}
@@ -146,15 +137,15 @@ export default async function RunRecordPage({ params }: { params: Promise<{ id: 
             ) : (
               <span className="text-stone-500">the boot script loads no kernel</span>
             )}
-          </Row>
-          <Row label="Variables">
+          </DetailRow>
+          <DetailRow label="Variables">
             {Object.keys(r.vars).length ? <pre className="overflow-auto rounded bg-stone-50 p-2 font-mono text-xs">{JSON.stringify(r.vars, null, 2)}</pre> : <span className="text-stone-500">none</span>}
-          </Row>
-          <Row label="Options">
+          </DetailRow>
+          <DetailRow label="Options">
             disk {r.options.disk ?? "chosen by the agent"}
             {r.options.wipeFirst ? " · whole disk erased first" : ""}
             {r.options.postInstall ? ` · post-install ${r.options.postInstall.gitUrl} @ ${r.options.postInstall.ref} (${r.options.postInstall.path})` : ""}
-          </Row>
+          </DetailRow>
         </dl>
         <p className="mt-3 text-xs text-stone-500">
           The rendered texts are hashed as Kiln stored them: with a per-run placeholder where the machine's one-time token goes. The token itself is never stored; the command line shows it as &lt;token&gt;.
@@ -166,11 +157,11 @@ export default async function RunRecordPage({ params }: { params: Promise<{ id: 
         description={r.facts?.version ? `Fact version ${r.facts.version}, reported ${formatDateTime(r.facts.recordedAt)} (${r.facts.source}).` : "The host was never inventoried; what an administrator entered."}
       >
         <dl data-testid="record-facts">
-          <Row label="CPU">
+          <DetailRow label="CPU">
             {r.facts?.snapshot.cpuCores ?? "?"} {r.facts?.snapshot.cpuCores === 1 ? "core" : "cores"}{f.cpu?.model ? ` · ${f.cpu.model}` : ""}
-          </Row>
-          <Row label="Memory">{formatMemory(r.facts?.snapshot.memoryMb)}</Row>
-          <Row label="Disks">
+          </DetailRow>
+          <DetailRow label="Memory">{formatMemory(r.facts?.snapshot.memoryMb)}</DetailRow>
+          <DetailRow label="Disks">
             {r.facts?.snapshot.disks.length ? (
               <ul>
                 {r.facts.snapshot.disks.map((d) => (
@@ -183,8 +174,8 @@ export default async function RunRecordPage({ params }: { params: Promise<{ id: 
             ) : (
               "—"
             )}
-          </Row>
-          <Row label="NICs">
+          </DetailRow>
+          <DetailRow label="NICs">
             {f.nics?.length ? (
               <ul>
                 {f.nics.map((n) => (
@@ -197,19 +188,19 @@ export default async function RunRecordPage({ params }: { params: Promise<{ id: 
             ) : (
               "—"
             )}
-          </Row>
-          <Row label="Firmware">{f.firmware ? (f.firmware === "uefi" ? "UEFI" : "BIOS") : "—"}</Row>
-          <Row label="System">{[dmi.vendor, dmi.product, dmi.biosVersion ? `BIOS ${dmi.biosVersion}` : null].filter(Boolean).join(" · ") || "—"}</Row>
+          </DetailRow>
+          <DetailRow label="Firmware">{f.firmware ? (f.firmware === "uefi" ? "UEFI" : "BIOS") : "—"}</DetailRow>
+          <DetailRow label="System">{[dmi.vendor, dmi.product, dmi.biosVersion ? `BIOS ${dmi.biosVersion}` : null].filter(Boolean).join(" · ") || "—"}</DetailRow>
         </dl>
       </Card>
 
       <Card title="Outcome">
         {view.outcome ? (
           <dl data-testid="record-outcome">
-            <Row label="State">{view.outcome.state}</Row>
-            <Row label="Finished">{formatDateTime(view.outcome.finishedAt)}</Row>
-            <Row label="Took">{view.outcome.durationSeconds === null ? "—" : formatDuration(view.outcome.durationSeconds * 1000)}</Row>
-            {view.outcome.failureReason ? <Row label="Why">{view.outcome.failureReason}</Row> : null}
+            <DetailRow label="State">{view.outcome.state}</DetailRow>
+            <DetailRow label="Finished">{formatDateTime(view.outcome.finishedAt)}</DetailRow>
+            <DetailRow label="Took">{view.outcome.durationSeconds === null ? "—" : formatDuration(view.outcome.durationSeconds * 1000)}</DetailRow>
+            {view.outcome.failureReason ? <DetailRow label="Why">{view.outcome.failureReason}</DetailRow> : null}
           </dl>
         ) : (
           <p className="text-sm text-stone-600">The run has not ended yet.</p>

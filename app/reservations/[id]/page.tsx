@@ -1,10 +1,10 @@
 // /reservations/[id] — one reservation: its hosts (and those replaced, with why), times, the "ready at the start" plan and afterwards whether it was met, its lease, its history
 import Link from "next/link";
-import type { ReactNode } from "react";
 import { notFound } from "next/navigation";
 import { CancelReservation } from "@/components/reservations/cancel-reservation";
 import { Badge, type Tone } from "@/components/ui/badge";
 import { Card } from "@/components/ui/card";
+import { DetailRow } from "@/components/ui/detail-row";
 import { formatDateTime } from "@/components/ui/format";
 import { Table } from "@/components/ui/table";
 import { actorOf } from "@/lib/audit/audit";
@@ -19,15 +19,6 @@ export const metadata = { title: "Reservation" };
 export const dynamic = "force-dynamic";
 
 const TONE: Record<string, Tone> = { scheduled: "sky", preparing: "indigo", active: "green", ended: "stone", cancelled: "amber", failed: "red" };
-
-function Row({ label, children }: { label: string; children: ReactNode }) {
-  return (
-    <div className="grid grid-cols-[10rem_1fr] gap-2 py-1.5 text-sm">
-      <dt className="text-stone-500">{label}</dt>
-      <dd className="min-w-0 break-words text-stone-900">{children}</dd>
-    </div>
-  );
-}
 
 export default async function ReservationPage({ params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
@@ -60,22 +51,22 @@ export default async function ReservationPage({ params }: { params: Promise<{ id
           {live ? <div className="ml-auto"><CancelReservation id={r.id} started={r.state !== "scheduled"} label="Cancel reservation…" /></div> : null}
         </div>
         <dl className="mt-3">
-          <Row label="Project">{r.projectName}</Row>
-          <Row label="Holder">{r.userEmail}</Row>
-          <Row label="Pool">{r.poolName ?? "—"}</Row>
-          <Row label="Start">{formatDateTime(r.startsAt)}</Row>
-          <Row label="End">{formatDateTime(r.endsAt)}</Row>
-          {r.prepareFrom !== r.startsAt ? <Row label="Hosts taken from">{`${formatDateTime(r.prepareFrom)} (to deploy before the start)`}</Row> : null}
-          <Row label="Hosts">{current.length < r.count && r.state === "scheduled" ? `${current.length} of ${r.count} (short: no replacement was free; Kiln keeps looking)` : String(r.count)}</Row>
+          <DetailRow label="Project">{r.projectName}</DetailRow>
+          <DetailRow label="Holder">{r.userEmail}</DetailRow>
+          <DetailRow label="Pool">{r.poolName ?? "—"}</DetailRow>
+          <DetailRow label="Start">{formatDateTime(r.startsAt)}</DetailRow>
+          <DetailRow label="End">{formatDateTime(r.endsAt)}</DetailRow>
+          {r.prepareFrom !== r.startsAt ? <DetailRow label="Hosts taken from">{`${formatDateTime(r.prepareFrom)} (to deploy before the start)`}</DetailRow> : null}
+          <DetailRow label="Hosts">{current.length < r.count && r.state === "scheduled" ? `${current.length} of ${r.count} (short: no replacement was free; Kiln keeps looking)` : String(r.count)}</DetailRow>
           {r.leaseId ? (
-            <Row label="Lease">
+            <DetailRow label="Lease">
               <Link href="/" className="text-kiln-700 hover:underline" data-testid="reservation-lease">
                 {r.state === "ended" || r.state === "cancelled" ? "its lease (ended)" : "its lease, on your dashboard"}
               </Link>{" "}
               <span className="font-mono text-xs text-stone-500">{r.leaseId}</span>
-            </Row>
+            </DetailRow>
           ) : null}
-          {r.failureReason ? <Row label="Why it failed">{r.failureReason}</Row> : null}
+          {r.failureReason ? <DetailRow label="Why it failed">{r.failureReason}</DetailRow> : null}
         </dl>
       </div>
 
@@ -95,11 +86,11 @@ export default async function ReservationPage({ params }: { params: Promise<{ id
       <Card title="Ready at the start">
         {r.deploySummary && r.plan ? (
           <dl>
-            <Row label="Deploys">{r.deploySummary}</Row>
-            <Row label="Plan">
+            <DetailRow label="Deploys">{r.deploySummary}</DetailRow>
+            <DetailRow label="Plan">
               <span data-testid="ready-plan">{describeReadyPlan({ startsAt: r.startsAt, prepareFrom: r.prepareFrom, plan: r.plan }, formatDateTime)}</span>
-            </Row>
-            <Row label="Deploy">
+            </DetailRow>
+            <DetailRow label="Deploy">
               {r.groupId ? (
                 <span className="space-y-1">
                   <Link href={`/deployments/groups/${r.groupId}`} className="text-kiln-700 hover:underline" data-testid="ready-progress">
@@ -120,8 +111,8 @@ export default async function ReservationPage({ params }: { params: Promise<{ id
               ) : (
                 "No deploy was started."
               )}
-            </Row>
-            <Row label="Met">
+            </DetailRow>
+            <DetailRow label="Met">
               {outcome ? (
                 <span data-testid="plan-outcome">
                   {outcome.met ? "Yes: every host was ready at the start." : `No: ${outcome.hosts.filter((h) => h.met).length} of ${outcome.hosts.length} hosts were ready at the start.`}
@@ -136,7 +127,7 @@ export default async function ReservationPage({ params }: { params: Promise<{ id
               ) : (
                 "Known at the start."
               )}
-            </Row>
+            </DetailRow>
           </dl>
         ) : (
           <p className="text-sm text-stone-600">Nothing is deployed for this reservation: its hosts are handed over as they are at the start.</p>
