@@ -44,6 +44,11 @@ test("[RESERVATIONS] a researcher books from the calendar with an image ready at
   await dialog.getByLabel("Title").fill("ready lab");
   const ready = dialog.getByTestId("ready-at-start");
   await expect(ready.getByLabel(/^Nothing \(hosts as they are\)/)).toBeChecked();
+  // An install without its system template: the server's refusal, beside the field it is about.
+  await ready.getByLabel(/^Install with templates/).check();
+  await dialog.getByRole("button", { name: "Book" }).click();
+  await expect(ready.getByRole("alert")).toHaveText("Choose the system (boot) template to install with.");
+  await expect(dialog).toBeVisible();
   await ready.getByLabel(/^Deploy an image/).check();
   await expect(ready.getByLabel("Image", { exact: true })).toContainText(image.name);
   await expect(ready.getByLabel("Version", { exact: true })).toContainText("version 1");
