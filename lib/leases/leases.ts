@@ -80,7 +80,7 @@ function hoursInMonth(start: Date, end: Date, now: Date): number {
 async function assertQuotas(
   db: DbOrTx,
   project: ProjectRow,
-  params: { addHosts: number; addNodeHours: number; now: Date },
+  params: { addHosts: number; addNodeHours: number; now: Date; during?: { from: Date; to: Date } },
 ): Promise<void> {
   const usage = await getProjectUsage(db, project.id, { now: params.now });
   if (project.maxHosts !== null && usage.activeHosts + params.addHosts > project.maxHosts) {
@@ -96,6 +96,18 @@ async function assertQuotas(
       `Project ${project.name} has ${project.maxNodeHoursPerMonth} node-hours per month; ${hoursText(usage.nodeHoursThisMonth)} are used or booked this month and this request needs ${hoursText(params.addNodeHours)} more.`,
       { quota: "maxNodeHoursPerMonth", limit: project.maxNodeHoursPerMonth, used: usage.nodeHoursThisMonth, requested: params.addNodeHours },
     );
+  }
+  if (project.maxHosts !== null && params.during) {
+    // Hosts at once counts the project's reservations too: the peak of what it holds or has booked
+    // while the new hosts would be held. After the two checks above, whose messages it keeps.
+    const peak = await getProjectPeakHosts(db, { projectId: project.id, ...params.during });
+    if (peak + params.addHosts > project.maxHosts) {
+      throw new AppError(
+        "quota_exceeded",
+        `Project ${project.name} may hold at most ${project.maxHosts} hosts at once; with its reservations it holds or has booked up to ${peak} before this lease would end, and this request needs ${params.addHosts} more.`,
+        { quota: "maxHosts", limit: project.maxHosts, used: peak, requested: params.addHosts },
+      );
+    }
   }
 }
 
@@ -123,18 +135,7 @@ export async function createLease(db: Db, actor: Actor, input: unknown, clock: C
     }
     const count = data.hostIds ? new Set(data.hostIds).size : data.count;
     const endsAt = new Date(now.getTime() + hours * HOUR);
-    await assertQuotas(tx, project, { addHosts: count, addNodeHours: count * hoursInMonth(now, endsAt, now), now });
-    if (project.maxHosts !== null) {
-      // Hosts at once counts the project's reservations too: the peak of what it holds or has booked before this lease would end.
-      const peak = await getProjectPeakHosts(tx, { projectId, from: now, to: endsAt });
-      if (peak + count > project.maxHosts) {
-        throw new AppError(
-          "quota_exceeded",
-          `Project ${project.name} may hold at most ${project.maxHosts} hosts at once; with its reservations it holds or has booked up to ${peak} before this lease would end, and this request needs ${count} more.`,
-          { quota: "maxHosts", limit: project.maxHosts, used: peak, requested: count },
-        );
-      }
-    }
+    await assertQuotas(tx, project, { addHosts: count, addNodeHours: count * hoursInMonth(now, endsAt, now), now, during: { from: now, to: endsAt } });
 
     let hostIds: string[];
     if (pool) {
