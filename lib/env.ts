@@ -163,6 +163,44 @@ const envSchema = z.object({
   KILN_RATE_LIMIT_REGISTER_PER_IP: z.coerce.number().int().min(1).default(10),
   KILN_RATE_LIMIT_RESET_PER_ACCOUNT: z.coerce.number().int().min(1).default(5),
   KILN_RATE_LIMIT_RESET_PER_IP: z.coerce.number().int().min(1).default(20),
+
+  // Lab access (issue 17, docs/lab-access.md). A writable directory: Kiln writes an entry per
+  // active local account (their VPN login at labs that use OpenVPN with the directory). Off
+  // unless KILN_DIRECTORY_URL is set; separate from LDAP_* (sign-in), which Kiln only reads.
+  KILN_DIRECTORY_URL: optionalUrl,
+  KILN_DIRECTORY_BIND_DN: z.string().optional(),
+  KILN_DIRECTORY_BIND_PASSWORD: z.string().optional(),
+  // The OU people's entries go under: uid=<uid>,<this>.
+  KILN_DIRECTORY_PEOPLE_DN: z.string().optional(),
+  KILN_DIRECTORY_OBJECT_CLASSES: z.string().default("inetOrgPerson,posixAccount"),
+  // Inclusive "first-last" ranges for uidNumber and gidNumber (a private group per person at the
+  // same offset in the gid range).
+  KILN_DIRECTORY_UID_RANGE: z.string().regex(/^\d+-\d+$/, "must be first-last, e.g. 20000-29999").default("20000-29999"),
+  KILN_DIRECTORY_GID_RANGE: z.string().regex(/^\d+-\d+$/, "must be first-last, e.g. 20000-29999").default("20000-29999"),
+  // How userPassword is hashed: crypt-sha512 ({CRYPT}$6$, verified by slapd's crypt support) or ssha.
+  KILN_DIRECTORY_PASSWORD_SCHEME: z.enum(["crypt-sha512", "ssha"]).default("crypt-sha512"),
+  KILN_DIRECTORY_HOME: z.string().default("/home/{uid}"),
+  KILN_DIRECTORY_SHELL: z.string().default("/bin/bash"),
+
+  // WireGuard into the machines' network. Off unless KILN_VPN_ENDPOINT and the gateway's public key are set.
+  // host:port the clients connect to (the lab gateway's public side).
+  KILN_VPN_ENDPOINT: z.string().optional(),
+  KILN_VPN_SERVER_PUBLIC_KEY: z.string().optional(),
+  // Tunnel addresses; the gateway takes the first usable one, devices the rest.
+  KILN_VPN_ADDRESS_RANGE: z.string().default("10.250.0.0/24"),
+  // What the client routes into the tunnel (the machines' networks), comma-separated CIDRs.
+  KILN_VPN_ALLOWED_IPS: z.string().default("10.0.0.0/8"),
+  KILN_VPN_DNS: z.string().optional(),
+  // true: a person's tunnel address may reach only the addresses of the machines they hold
+  // (the rendered nftables rules); false: the whole KILN_VPN_ALLOWED_IPS.
+  KILN_VPN_FOLLOW_LEASES: bool,
+  // The gateway fetches its peer list and rules with this bearer token (GET /api/v1/vpn/gateway/*).
+  KILN_VPN_GATEWAY_TOKEN: z.string().min(24, "must be at least 24 characters").optional(),
+  // Also write the rendered files here (wg peers, nftables) when anything changes; empty: pull only.
+  KILN_VPN_GATEWAY_DIR: z.string().optional(),
+  // OpenVPN with the directory (openvpn-auth-ldap), for labs that run it: "host port" and the CA file.
+  KILN_OPENVPN_REMOTE: z.string().optional(),
+  KILN_OPENVPN_CA_FILE: z.string().optional(),
 });
 
 export type Env = z.infer<typeof envSchema> & {
@@ -181,6 +219,10 @@ export type Env = z.infer<typeof envSchema> & {
   /** Absolute directory of the install media served under /boot/media/. */
   mediaDir: string;
   isLdapEnabled: boolean;
+  /** Kiln writes directory entries (KILN_DIRECTORY_URL set). */
+  isDirectoryEnabled: boolean;
+  /** WireGuard devices can be added (KILN_VPN_ENDPOINT and KILN_VPN_SERVER_PUBLIC_KEY set). */
+  isVpnEnabled: boolean;
 };
 
 export function parseEnv(source: Record<string, string | undefined>): Env {
@@ -193,6 +235,12 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   const bootPort = e.KILN_BOOT_PORT ?? (e.PORT === 65535 ? 65534 : e.PORT + 1);
   if (e.KILN_IMAGE_STORAGE === "s3" && !e.KILN_S3_BUCKET) {
     throw new Error("Invalid environment configuration:\n  KILN_S3_BUCKET: required when KILN_IMAGE_STORAGE=s3");
+  }
+  if (e.KILN_DIRECTORY_URL && (!e.KILN_DIRECTORY_PEOPLE_DN || !e.KILN_DIRECTORY_BIND_DN)) {
+    throw new Error("Invalid environment configuration:\n  KILN_DIRECTORY_PEOPLE_DN, KILN_DIRECTORY_BIND_DN: required when KILN_DIRECTORY_URL is set");
+  }
+  if (Boolean(e.KILN_VPN_ENDPOINT) !== Boolean(e.KILN_VPN_SERVER_PUBLIC_KEY)) {
+    throw new Error("Invalid environment configuration:\n  KILN_VPN_ENDPOINT, KILN_VPN_SERVER_PUBLIC_KEY: set both to offer WireGuard, or neither");
   }
   if (e.LDAP_URL && !e.LDAP_BASE_DN) {
     throw new Error("Invalid environment configuration:\n  LDAP_BASE_DN: required when LDAP_URL is set");
@@ -210,6 +258,8 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     bootPort,
     portalUrl: (e.KILN_PORTAL_URL ?? e.KILN_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/+$/, ""),
     isLdapEnabled: Boolean(e.LDAP_URL),
+    isDirectoryEnabled: Boolean(e.KILN_DIRECTORY_URL),
+    isVpnEnabled: Boolean(e.KILN_VPN_ENDPOINT && e.KILN_VPN_SERVER_PUBLIC_KEY),
   };
 }
 

@@ -9,3 +9,4 @@ export * from "./images";
 export * from "./deployments";
 export * from "./host-facts";
 export * from "./reservations";
+export * from "./access";

@@ -13,6 +13,9 @@ export const users = pgTable(
     name: text("name").notNull().default(""),
     // Null for LDAP accounts: their password lives in the directory.
     passwordHash: text("password_hash"),
+    // The same password hashed as the lab's directory expects ({CRYPT}$6$…, lib/directory), kept
+    // only when Kiln writes directory entries: Kiln's own argon2 hash cannot be turned into it.
+    directoryPasswordHash: text("directory_password_hash"),
     role: userRole("role").notNull().default("user"),
     authSource: authSource("auth_source").notNull().default("local"),
     ldapUsername: text("ldap_username"),
