@@ -1,6 +1,6 @@
-import { and, asc, count, desc, eq, ilike, isNotNull, isNull, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, ilike, inArray, isNotNull, isNull, or, sql, type SQL } from "drizzle-orm";
 import type { DbOrTx } from "../client";
-import { sshKeys, users, type UserRow } from "../schema";
+import { leases, reservations, sshKeys, users, type UserRow } from "../schema";
 
 export type UserInsert = typeof users.$inferInsert;
 
@@ -118,4 +118,19 @@ export async function createUsers(db: DbOrTx, values: UserInsert[]): Promise<Use
     .insert(users)
     .values(values.map((v) => ({ ...v, email: v.email.toLowerCase() })))
     .returning();
+}
+
+/** What keeps an account from being deleted: leases it holds, reservations not yet over. */
+export async function countOpenBookingsOfUser(db: DbOrTx, userId: string): Promise<{ leases: number; reservations: number }> {
+  const [l] = await db.select({ n: sql<number>`count(*)::int` }).from(leases).where(and(eq(leases.userId, userId), eq(leases.state, "active")));
+  const [r] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(reservations)
+    .where(and(eq(reservations.userId, userId), inArray(reservations.state, ["scheduled", "preparing", "active"])));
+  return { leases: l?.n ?? 0, reservations: r?.n ?? 0 };
+}
+
+export async function deleteUserRow(db: DbOrTx, id: string): Promise<boolean> {
+  const rows = await db.delete(users).where(eq(users.id, id)).returning({ id: users.id });
+  return rows.length > 0;
 }

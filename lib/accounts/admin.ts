@@ -1,10 +1,12 @@
 import { deleteSessionsOfUser } from "@/db/queries/auth";
 import { listOutboxMail } from "@/db/queries/outbox";
-import { countActiveAdmins, getUserById, listUsers, lockAdminSet, updateUser } from "@/db/queries/users";
+import { countActiveAdmins, countOpenBookingsOfUser, deleteUserRow, getUserById, listUsers, lockAdminSet, updateUser } from "@/db/queries/users";
 import type { UserRow } from "@/db/schema";
 import type { Db } from "../db";
+import { isForeignKeyViolation } from "@/db/errors";
 import { AppError } from "../errors";
 import { actorOf, recordAudit } from "../audit/audit";
+import { markDirectoryEntry, requestDirectorySync } from "../directory/mark";
 import type { RequestContext } from "../http/context";
 import { sendMail } from "../mail/send";
 import { accountApprovedMail } from "../mail/templates";
@@ -33,7 +35,7 @@ export async function searchUsers(db: Db, query: unknown) {
  */
 export async function updateUserAsAdmin(db: Db, actor: UserRow, userId: string, input: unknown, ctx: RequestContext | null = null): Promise<PublicUser> {
   const data = parseInput(userAdminUpdateSchema, input);
-  const { user, approvedNow } = await db.transaction(async (tx) => {
+  const { user, approvedNow, syncDirectory } = await db.transaction(async (tx) => {
     await lockAdminSet(tx);
     const target = await getUserById(tx, userId);
     if (!target) throw new AppError("not_found", "That user does not exist.");
@@ -59,13 +61,53 @@ export async function updateUserAsAdmin(db: Db, actor: UserRow, userId: string, 
     if (changes.length) {
       await recordAudit(tx, actorOf(actor, ctx), { action: "user.update", targetType: "user", targetId: target.id, summary: `${target.email}: ${changes.join(", ")}`, data });
     }
-    return { user: updated!, approvedNow };
+    // Approved, disabled or enabled: the directory entry appears, is locked or unlocked with it.
+    const syncDirectory = getUserStatus(updated!) !== getUserStatus(target) && (await markDirectoryEntry(tx, updated!));
+    return { user: updated!, approvedNow, syncDirectory };
   });
+  if (syncDirectory) await requestDirectorySync();
   if (approvedNow && getUserStatus(user) === "active") {
     // The approval stands even if this mail fails; the person can simply sign in.
     await sendMail(db, accountApprovedMail(user.email, absoluteUrl("/signin"))).catch(() => {});
   }
   return toPublicUser(user);
+}
+
+/**
+ * Deletes an account for good. Refused for oneself, for the last active administrator, and
+ * while the person holds leases or has reservations not yet over (those name them as holder).
+ * Audit entries keep the email; past leases and reservations keep the account from being
+ * deleted (their history names it): disable such an account instead. The directory entry
+ * Kiln wrote goes in the same transaction's intent.
+ */
+export async function deleteUserAsAdmin(db: Db, actor: UserRow, userId: string, ctx: RequestContext | null = null): Promise<void> {
+  const syncDirectory = await db.transaction(async (tx) => {
+    await lockAdminSet(tx);
+    const target = await getUserById(tx, userId);
+    if (!target) throw new AppError("not_found", "That user does not exist.");
+    if (target.id === actor.id) throw new AppError("conflict", "You cannot delete your own account.");
+    if (target.role === "admin" && !target.disabledAt && (await countActiveAdmins(tx)) <= 1) {
+      throw new AppError("conflict", "This is the last active administrator; make someone else an administrator first.");
+    }
+    const open = await countOpenBookingsOfUser(tx, target.id);
+    if (open.leases || open.reservations) {
+      const what = [
+        open.leases ? `${open.leases} active lease${open.leases === 1 ? "" : "s"}` : "",
+        open.reservations ? `${open.reservations} upcoming or running reservation${open.reservations === 1 ? "" : "s"}` : "",
+      ].filter(Boolean).join(" and ");
+      throw new AppError("conflict", `${target.email} holds ${what}: release or cancel ${open.leases + open.reservations === 1 ? "it" : "them"} first.`);
+    }
+    const syncDirectory = await markDirectoryEntry(tx, target, { deleted: true });
+    await recordAudit(tx, actorOf(actor, ctx), { action: "user.delete", targetType: "user", targetId: target.id, summary: `deleted ${target.role} ${target.email}`, data: { email: target.email, authSource: target.authSource } });
+    try {
+      await deleteUserRow(tx, target.id);
+    } catch (e) {
+      if (!isForeignKeyViolation(e)) throw e;
+      throw new AppError("conflict", `${target.email} has past leases or reservations whose history names them; disable the account instead of deleting it.`);
+    }
+    return syncDirectory;
+  });
+  if (syncDirectory) await requestDirectorySync();
 }
 
 export async function getOutbox(db: Db, page: number) {

@@ -4,6 +4,7 @@ import type { Db } from "../db";
 import { AppError } from "../errors";
 import { recordAudit, SYSTEM } from "../audit/audit";
 import { hashPassword } from "../auth/password";
+import { hashPasswordForDirectory, markDirectoryEntry, requestDirectorySync } from "../directory/mark";
 import { assertPasswordAllowed } from "../auth/password-policy";
 import { emailSchema, passwordSchema } from "../validation/accounts";
 import { parseInput } from "../validation/parse";
@@ -27,13 +28,18 @@ export async function createUserAsAdmin(db: Db, input: unknown) {
       email: data.email,
       name: data.name,
       passwordHash,
+      directoryPasswordHash: hashPasswordForDirectory(data.password),
       role: data.admin ? "admin" : "user",
       emailVerifiedAt: now,
       approvedAt: now,
     });
-    if (created) await recordAudit(tx, SYSTEM, { action: "user.create", targetType: "user", targetId: created.id, summary: `created ${created.role} ${created.email}` });
+    if (created) {
+      await recordAudit(tx, SYSTEM, { action: "user.create", targetType: "user", targetId: created.id, summary: `created ${created.role} ${created.email}` });
+      await markDirectoryEntry(tx, created);
+    }
     return created;
   });
+  if (user) await requestDirectorySync();
   if (!user) throw AppError.field("email", `An account with the email ${data.email} already exists.`);
   return toPublicUser(user);
 }

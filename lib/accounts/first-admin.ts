@@ -3,6 +3,7 @@ import type { Db } from "../db";
 import { AppError } from "../errors";
 import { recordAudit } from "../audit/audit";
 import { hashPassword } from "../auth/password";
+import { hashPasswordForDirectory, markDirectoryEntry, requestDirectorySync } from "../directory/mark";
 import { assertPasswordAllowed } from "../auth/password-policy";
 import { firstAdminSchema } from "../validation/accounts";
 import { parseInput } from "../validation/parse";
@@ -31,7 +32,7 @@ export async function createFirstAdmin(db: Db, input: unknown): Promise<{ id: st
   const data = parseInput(firstAdminSchema, input);
   await assertPasswordAllowed("password", data.password, { email: data.email, name: data.name });
   const passwordHash = await hashPassword(data.password);
-  return db.transaction(async (tx) => {
+  const created = await db.transaction(async (tx) => {
     await lockAdminSet(tx);
     if (await hasAnyAdmin(tx)) throw new AppError("gone", "Kiln already has an administrator; this setup link is no longer needed.");
     await redeemOneTimeToken(tx, "first_admin", data.token);
@@ -40,12 +41,16 @@ export async function createFirstAdmin(db: Db, input: unknown): Promise<{ id: st
       email: data.email,
       name: data.name,
       passwordHash,
+      directoryPasswordHash: hashPasswordForDirectory(data.password),
       role: "admin",
       emailVerifiedAt: now,
       approvedAt: now,
     });
     if (!user) throw AppError.field("email", "An account with this email already exists; choose another address for the administrator.");
     await recordAudit(tx, { user, ip: null }, { action: "user.first_admin", targetType: "user", targetId: user.id, summary: `created the first administrator ${user.email} with the setup link` });
+    await markDirectoryEntry(tx, user);
     return { id: user.id, email: user.email };
   });
+  await requestDirectorySync();
+  return created;
 }

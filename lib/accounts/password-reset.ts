@@ -5,6 +5,7 @@ import { getEnv } from "../env";
 import { AppError } from "../errors";
 import { recordAudit } from "../audit/audit";
 import { hashPassword } from "../auth/password";
+import { hashPasswordForDirectory, markDirectoryEntry, requestDirectorySync } from "../directory/mark";
 import { assertPasswordAllowed } from "../auth/password-policy";
 import { enforceRateLimits } from "../auth/rate-limit";
 import type { RequestContext } from "../http/context";
@@ -46,7 +47,8 @@ export async function requestPasswordReset(db: Db, input: unknown, ctx: RequestC
 export async function resetPassword(db: Db, input: unknown, ctx?: RequestContext): Promise<{ email: string } & PasswordChangeResult> {
   const data = parseInput(resetPasswordSchema, input);
   const passwordHash = await hashPassword(data.password);
-  return db.transaction(async (tx) => {
+  const directoryPasswordHash = hashPasswordForDirectory(data.password);
+  const outcome = await db.transaction(async (tx) => {
     const now = new Date();
     const row = await redeemOneTimeToken(tx, "reset_password", data.token);
     const user = row.userId ? await getUserById(tx, row.userId) : undefined;
@@ -54,7 +56,8 @@ export async function resetPassword(db: Db, input: unknown, ctx?: RequestContext
     // Thrown inside the transaction, so the link is not spent.
     await assertPasswordAllowed("password", data.password, user);
     // Following the mailed link proves the address, so an unverified account becomes verified.
-    await updateUser(tx, user.id, { passwordHash, emailVerifiedAt: user.emailVerifiedAt ?? now });
+    const updated = await updateUser(tx, user.id, { passwordHash, emailVerifiedAt: user.emailVerifiedAt ?? now, ...(directoryPasswordHash ? { directoryPasswordHash } : {}) });
+    const syncDirectory = await markDirectoryEntry(tx, updated!);
     const result = {
       endedSessions: await deleteSessionsOfUser(tx, user.id),
       revokedTokens: data.revokeTokens ? await revokeApiTokensOfUser(tx, { userId: user.id, at: now }) : 0,
@@ -66,6 +69,8 @@ export async function resetPassword(db: Db, input: unknown, ctx?: RequestContext
       summary: `${user.email} reset their password with a mailed link; ${describeRevocations(result)}`,
       data: { ...result, revokeTokens: data.revokeTokens },
     });
-    return { email: user.email, ...result };
+    return { value: { email: user.email, ...result }, syncDirectory };
   });
+  if (outcome.syncDirectory) await requestDirectorySync();
+  return outcome.value;
 }

@@ -5,6 +5,7 @@ import type { Db } from "../db";
 import { AppError } from "../errors";
 import { recordAudit } from "../audit/audit";
 import { hashPassword, verifyPassword } from "../auth/password";
+import { hashPasswordForDirectory, markDirectoryEntry, requestDirectorySync } from "../directory/mark";
 import { assertPasswordAllowed } from "../auth/password-policy";
 import type { RequestContext } from "../http/context";
 import { changePasswordSchema, profileUpdateSchema, sshKeyAddSchema } from "../validation/accounts";
@@ -39,9 +40,11 @@ export async function changePassword(
   }
   await assertPasswordAllowed("newPassword", data.newPassword, user);
   const passwordHash = await hashPassword(data.newPassword);
-  return db.transaction(async (tx) => {
+  const directoryPasswordHash = hashPasswordForDirectory(data.newPassword);
+  const outcome = await db.transaction(async (tx) => {
     const now = new Date();
-    await updateUser(tx, user.id, { passwordHash });
+    const updated = await updateUser(tx, user.id, { passwordHash, ...(directoryPasswordHash ? { directoryPasswordHash } : {}) });
+    const syncDirectory = await markDirectoryEntry(tx, updated!);
     const result = {
       endedSessions: await deleteSessionsOfUser(tx, user.id, opts.keepSessionId),
       revokedTokens: data.revokeTokens ? await revokeApiTokensOfUser(tx, { userId: user.id, at: now }) : 0,
@@ -53,13 +56,20 @@ export async function changePassword(
       summary: `${user.email} changed their password; ${describeRevocations(result, "other session")}`,
       data: { ...result, revokeTokens: data.revokeTokens },
     });
-    return result;
+    return { result, syncDirectory };
   });
+  if (outcome.syncDirectory) await requestDirectorySync();
+  return outcome.result;
 }
 
 export async function updateProfile(db: Db, user: UserRow, input: unknown): Promise<void> {
   const data = parseInput(profileUpdateSchema, input);
-  await updateUser(db, user.id, { name: data.name });
+  // The name is the entry's cn/sn/givenName: the directory follows it.
+  const syncDirectory = await db.transaction(async (tx) => {
+    const updated = await updateUser(tx, user.id, { name: data.name });
+    return updated && updated.name !== user.name ? markDirectoryEntry(tx, updated) : false;
+  });
+  if (syncDirectory) await requestDirectorySync();
 }
 
 export async function getSshKeys(db: Db, userId: string) {

@@ -5,6 +5,7 @@ import { AppError } from "../errors";
 import { actorOf, recordAudit } from "../audit/audit";
 import { enforceRateLimits } from "../auth/rate-limit";
 import { hashPassword } from "../auth/password";
+import { hashPasswordForDirectory } from "../directory/mark";
 import { assertPasswordAllowed } from "../auth/password-policy";
 import type { RequestContext } from "../http/context";
 import { sendMail } from "../mail/send";
@@ -53,6 +54,7 @@ export async function registerUser(db: Db, input: unknown, ctx: RequestContext):
       email: data.email,
       name: data.name,
       passwordHash,
+      directoryPasswordHash: hashPasswordForDirectory(data.password),
       approvedAt: env.KILN_REGISTRATION === "approval" ? null : new Date(),
     });
     if (!user) {

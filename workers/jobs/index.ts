@@ -18,6 +18,7 @@ import { pollPowerJob } from "./poll-power";
 import { powerJob } from "./power";
 import { wipeDiskJob } from "./wipe-disk";
 import { retryGroupHostJob } from "./retry-group-host";
+import { syncDirectoryJob } from "./sync-directory";
 
 /** Every job the worker runs. */
 export const JOBS: JobDefinition[] = [
@@ -40,4 +41,5 @@ export const JOBS: JobDefinition[] = [
   pollPowerJob,
   deploymentWatchdogJob,
   retryGroupHostJob,
+  syncDirectoryJob,
 ];

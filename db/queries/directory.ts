@@ -1,0 +1,115 @@
+import { and, asc, eq, like, lt, or, sql } from "drizzle-orm";
+import type { DbOrTx } from "../client";
+import { directoryEntries, users, type DirectoryEntryDesired, type DirectoryEntryRow } from "../schema";
+
+/** Serialises uid and uidNumber allocation, so two accounts activated at once cannot pick the same. */
+export async function lockDirectoryAllocation(db: DbOrTx): Promise<void> {
+  await db.execute(sql`select pg_advisory_xact_lock(hashtext('kiln.directory-allocation'))`);
+}
+
+/** The account's entry, row-locked for the rest of the transaction. */
+export async function getDirectoryEntryOfUserForUpdate(db: DbOrTx, userId: string): Promise<DirectoryEntryRow | undefined> {
+  const [row] = await db.select().from(directoryEntries).where(eq(directoryEntries.userId, userId)).limit(1).for("update");
+  return row;
+}
+
+export async function getDirectoryEntryById(db: DbOrTx, id: string): Promise<DirectoryEntryRow | undefined> {
+  const [row] = await db.select().from(directoryEntries).where(eq(directoryEntries.id, id)).limit(1);
+  return row;
+}
+
+/** Kiln's uids equal to `base` or starting with it (the candidates a suffix must avoid). */
+export async function listDirectoryUidsLike(db: DbOrTx, base: string): Promise<string[]> {
+  const pattern = `${base.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const rows = await db.select({ uid: directoryEntries.uid }).from(directoryEntries).where(or(eq(directoryEntries.uid, base), like(directoryEntries.uid, pattern)));
+  return rows.map((r) => r.uid);
+}
+
+/** The lowest uidNumber in [first, last] no entry of Kiln's uses; null when the range is full. */
+export async function getFreeUidNumber(db: DbOrTx, range: { first: number; last: number }): Promise<number | null> {
+  const rows = await db.execute<{ n: number | null }>(sql`
+    select min(n)::int as n from generate_series(${range.first}::int, ${range.last}::int) as n
+    where not exists (select 1 from ${directoryEntries} where ${directoryEntries.uidNumber} = n)`);
+  return rows[0]?.n ?? null;
+}
+
+export async function insertDirectoryEntry(db: DbOrTx, values: typeof directoryEntries.$inferInsert): Promise<DirectoryEntryRow> {
+  const [row] = await db.insert(directoryEntries).values(values).returning();
+  return row!;
+}
+
+/** Sets what the directory should hold and bumps the version, so the reconciler writes it. */
+export async function setDirectoryEntryDesired(db: DbOrTx, id: string, desired: DirectoryEntryDesired): Promise<DirectoryEntryRow | undefined> {
+  const [row] = await db
+    .update(directoryEntries)
+    .set({ desired, version: sql`${directoryEntries.version} + 1`, updatedAt: new Date() })
+    .where(eq(directoryEntries.id, id))
+    .returning();
+  return row;
+}
+
+/** Marks every row for writing again (the admin's re-sync); returns how many. */
+export async function markAllDirectoryEntriesDirty(db: DbOrTx): Promise<number> {
+  const rows = await db
+    .update(directoryEntries)
+    .set({ version: sql`greatest(${directoryEntries.version}, ${directoryEntries.syncedVersion}) + 1`, updatedAt: new Date() })
+    .returning({ id: directoryEntries.id });
+  return rows.length;
+}
+
+export async function linkDirectoryEntry(db: DbOrTx, id: string): Promise<DirectoryEntryRow | undefined> {
+  const [row] = await db
+    .update(directoryEntries)
+    .set({ origin: "linked", version: sql`${directoryEntries.version} + 1`, updatedAt: new Date() })
+    .where(and(eq(directoryEntries.id, id), eq(directoryEntries.origin, "created")))
+    .returning();
+  return row;
+}
+
+export type DirectoryEntryWithUser = DirectoryEntryRow & {
+  user: { email: string; name: string; directoryPasswordHash: string | null; authSource: "local" | "ldap" } | null;
+};
+
+const USER_COLUMNS = { email: users.email, name: users.name, directoryPasswordHash: users.directoryPasswordHash, authSource: users.authSource };
+
+/** The rows whose last write is older than their last change, oldest change first. */
+export async function listUnsyncedDirectoryEntries(db: DbOrTx, limit: number): Promise<DirectoryEntryWithUser[]> {
+  const rows = await db
+    .select({ entry: directoryEntries, user: USER_COLUMNS })
+    .from(directoryEntries)
+    .leftJoin(users, eq(users.id, directoryEntries.userId))
+    .where(lt(directoryEntries.syncedVersion, directoryEntries.version))
+    .orderBy(asc(directoryEntries.updatedAt))
+    .limit(limit);
+  return rows.map((r) => ({ ...r.entry, user: r.user?.email ? r.user : null }));
+}
+
+export async function listDirectoryEntries(db: DbOrTx): Promise<DirectoryEntryWithUser[]> {
+  const rows = await db
+    .select({ entry: directoryEntries, user: USER_COLUMNS })
+    .from(directoryEntries)
+    .leftJoin(users, eq(users.id, directoryEntries.userId))
+    .orderBy(asc(directoryEntries.uid));
+  return rows.map((r) => ({ ...r.entry, user: r.user?.email ? r.user : null }));
+}
+
+/** After a successful write of `version`: a change made meanwhile (a higher version) stays pending. */
+export async function recordDirectoryEntrySynced(db: DbOrTx, id: string, version: number): Promise<void> {
+  await db
+    .update(directoryEntries)
+    .set({ syncedVersion: sql`greatest(${directoryEntries.syncedVersion}, ${version})`, syncedAt: new Date(), lastError: null, lastErrorAt: null })
+    .where(eq(directoryEntries.id, id));
+}
+
+export async function recordDirectoryEntryError(db: DbOrTx, id: string, message: string): Promise<void> {
+  await db.update(directoryEntries).set({ lastError: message, lastErrorAt: new Date() }).where(eq(directoryEntries.id, id));
+}
+
+/** Removes the row once the directory no longer has the entry, unless it was wanted back meanwhile. */
+export async function deleteDirectoryEntryRow(db: DbOrTx, id: string, version: number): Promise<boolean> {
+  const rows = await db
+    .delete(directoryEntries)
+    .where(and(eq(directoryEntries.id, id), eq(directoryEntries.version, version), eq(directoryEntries.desired, "absent")))
+    .returning({ id: directoryEntries.id });
+  return rows.length > 0;
+}

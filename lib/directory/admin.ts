@@ -1,0 +1,80 @@
+// What administrators do with directory entries: look, re-sync everything, link an entry Kiln
+// refused. Each change is audited in its transaction and written by the reconciler after commit.
+import { getDirectoryEntryById, linkDirectoryEntry, listDirectoryEntries, markAllDirectoryEntriesDirty, type DirectoryEntryWithUser } from "@/db/queries/directory";
+import type { Db } from "../db";
+import { AppError } from "../errors";
+import { isAdminActor, recordAudit, type Actor } from "../audit/audit";
+import type { DirectoryEntryView } from "../validation/directory";
+import { getDirectoryConfig, requestDirectorySync } from "./mark";
+import { checkDirectory, type DirectoryStatus } from "./sync";
+
+function requireDirectoryAdmin(actor: Actor): void {
+  if (!isAdminActor(actor)) throw new AppError("forbidden", "Only administrators can manage directory entries.");
+}
+
+/** The refusal message the reconciler writes starts so; a row with it may be linked. */
+function isRefused(row: DirectoryEntryWithUser): boolean {
+  return row.origin === "created" && Boolean(row.lastError?.startsWith(`An entry ${row.dn} already exists`));
+}
+
+export function toDirectoryEntryView(row: DirectoryEntryWithUser): DirectoryEntryView {
+  return {
+    id: row.id,
+    uid: row.uid,
+    dn: row.dn,
+    uidNumber: row.uidNumber,
+    gidNumber: row.gidNumber,
+    userId: row.userId,
+    email: row.user?.email ?? null,
+    origin: row.origin,
+    desired: row.desired,
+    synced: row.syncedVersion >= row.version,
+    syncedAt: row.syncedAt?.toISOString() ?? null,
+    lastError: row.lastError,
+    lastErrorAt: row.lastErrorAt?.toISOString() ?? null,
+    refused: isRefused(row),
+  };
+}
+
+export async function getDirectoryStatusAsAdmin(actor: Actor): Promise<DirectoryStatus> {
+  requireDirectoryAdmin(actor);
+  return checkDirectory(getDirectoryConfig());
+}
+
+export async function listDirectoryEntriesAsAdmin(db: Db, actor: Actor): Promise<{ entries: DirectoryEntryView[] }> {
+  requireDirectoryAdmin(actor);
+  return { entries: (await listDirectoryEntries(db)).map(toDirectoryEntryView) };
+}
+
+/** Marks every row for writing again (entries changed by hand in the directory are put back). */
+export async function resyncDirectoryAsAdmin(db: Db, actor: Actor): Promise<{ marked: number }> {
+  requireDirectoryAdmin(actor);
+  if (!getDirectoryConfig()) throw new AppError("conflict", "No directory is configured (KILN_DIRECTORY_URL), so there is nothing to re-sync.");
+  const marked = await db.transaction(async (tx) => {
+    const n = await markAllDirectoryEntriesDirty(tx);
+    await recordAudit(tx, actor, { action: "directory.resync", targetType: "directory", summary: `asked to re-sync all ${n} directory entr${n === 1 ? "y" : "ies"}`, data: { marked: n } });
+    return n;
+  });
+  await requestDirectorySync();
+  return { marked };
+}
+
+/**
+ * Ties a refused entry (one that was in the directory before Kiln) to the account: from now on
+ * Kiln keeps it in step, and removes it when the account is deleted. The admin has confirmed
+ * it is this person's entry.
+ */
+export async function linkDirectoryEntryAsAdmin(db: Db, actor: Actor, id: string): Promise<DirectoryEntryView> {
+  requireDirectoryAdmin(actor);
+  await db.transaction(async (tx) => {
+    const row = await getDirectoryEntryById(tx, id);
+    if (!row) throw new AppError("not_found", "That directory entry does not exist.");
+    if (row.origin === "linked") throw new AppError("conflict", `${row.dn} is already linked.`);
+    if (!row.userId || row.desired === "absent") throw new AppError("conflict", `The account of ${row.dn} was deleted; there is nothing to link it to.`);
+    await linkDirectoryEntry(tx, id);
+    await recordAudit(tx, actor, { action: "directory.entry.link", targetType: "directory_entry", targetId: id, summary: `linked the existing directory entry ${row.dn} to the account; Kiln manages it from now on`, data: { dn: row.dn, userId: row.userId } });
+  });
+  await requestDirectorySync();
+  const row = (await listDirectoryEntries(db)).find((r) => r.id === id)!;
+  return toDirectoryEntryView(row);
+}
