@@ -45,6 +45,8 @@ import type * as inventory from "../validation/inventory";
 import type * as power from "../validation/power";
 import type * as sites from "../validation/sites";
 import type * as templates from "../validation/templates";
+import type * as vpn from "../validation/vpn";
+import type { createVpnDevice, listAllVpnDevices, listMyVpnDevices } from "../vpn/devices";
 
 /** Compiles only when `Answer` fits what schema `S` documents. */
 type Fits<S extends z.ZodType, Answer extends z.input<S>> = [S, Answer];
@@ -133,6 +135,10 @@ export type ResponseContracts = [
   Fits<typeof calendar.timelineResponseSchema, Out<typeof getPoolTimeline>>,
   Fits<typeof calendar.calendarFeedListResponseSchema, Out<typeof listCalendarFeeds>>,
   Fits<typeof calendar.calendarFeedCreatedSchema, Out<typeof createCalendarFeed>>,
+  // Lab access
+  Fits<typeof vpn.vpnDeviceListResponseSchema, Out<typeof listMyVpnDevices>>,
+  Fits<typeof vpn.vpnDeviceCreatedSchema, Out<typeof createVpnDevice>>,
+  Fits<typeof vpn.vpnDeviceAdminListResponseSchema, Out<typeof listAllVpnDevices>>,
 
   // Users, account, session, system
   Fits<typeof accounts.meResponseSchema, { user: ReturnType<typeof toPublicUser>; via: CurrentUser["via"]; projects: Out<typeof getMyProjects> }>,

@@ -67,6 +67,7 @@ import {
   templateVersionCreateSchema,
 } from "../validation/templates";
 import { leaseCaptureSchema } from "../validation/lease-end";
+import * as vpn from "../validation/vpn";
 
 export const API_TAGS = [
   { name: "Hosts", description: "The machines: inventory, state and history. Researchers see the hosts they hold; administrators see and change all." },
@@ -81,6 +82,7 @@ export const API_TAGS = [
   { name: "Network boot", description: "What a held host boots next: its templates and variables, and marks for reinstall." },
   { name: "Provisioning", description: "Runs that reinstall, deploy an image to, capture or wipe a held host: steps with deadlines and reasons, progress, logs, a live feed, cancel and retry." },
   { name: "Records", description: "The experiment record of each install or image deploy a holder starts: image version and sha256, template versions and the sha256 of what was rendered, vars, kernel command line, the machine's facts; exportable as JSON at a permanent URL, publishable, re-runnable." },
+  { name: "Lab access", description: "WireGuard devices into the machines' network: each device has a key pair (made in the browser, pasted, or made by Kiln with the private key shown once) and a tunnel address; a wg-quick file per device; revoke per device. Active accounts only; 404 when WireGuard is not configured on this Kiln. An OpenVPN profile where the lab runs OpenVPN with the directory." },
   { name: "Audit", description: "Every change, written in the same transaction as the change." },
   { name: "Users", description: "Who you are; administrators manage accounts." },
   { name: "Account", description: "The caller's own profile, SSH keys and personal access tokens." },
@@ -137,6 +139,9 @@ const DEPLOYMENT_ID = { id: "The run's id (a UUID)." };
 const DEPLOYMENT_404: ApiResponse = { status: 404, description: "No such run, or one of a host the caller does not hold." };
 const GROUP_ID = { id: "The deployment group's id (a UUID)." };
 const GROUP_404: ApiResponse = { status: 404, description: "No such deployment group, or one of a lease the caller does not hold." };
+const VPN_DEVICE_ID = { id: "The device's id (a UUID)." };
+const VPN_404: ApiResponse = { status: 404, description: "WireGuard is not set up on this Kiln (KILN_VPN_ENDPOINT and KILN_VPN_SERVER_PUBLIC_KEY unset)." };
+const VPN_REVOKED = z.object({ ok: z.literal(true), revokedAt: common.timestampSchema });
 const HOLDER_HOST_404: ApiResponse = { status: 404, description: "No such host, or not one the caller holds." };
 const HOST_404: ApiResponse = { status: 404, description: "No such host, or (for a researcher) not a host they currently hold." };
 const LEASE_404: ApiResponse = { status: 404, description: "No such lease, or not the caller's." };
@@ -863,6 +868,57 @@ export const API_ROUTES: ApiRoute[] = [
       { status: 404, description: "No such record (or one the caller may not read), or a host the caller does not hold." },
       { status: 409, description: "A host is not leased or busy, or the pinned image version is gone." },
     ],
+  },
+
+  // Lab access
+  {
+    method: "GET", path: "/api/v1/me/vpn-devices", operationId: "listMyVpnDevices", tag: "Lab access", auth: "user",
+    summary: "The caller's WireGuard devices",
+    description: "Active devices only (a revoked one is gone from the list). Never a private key: Kiln does not keep one.",
+    success: { status: 200, description: "`{ data }`.", schema: vpn.vpnDeviceListResponseSchema },
+    errors: [VPN_404],
+  },
+  {
+    method: "POST", path: "/api/v1/me/vpn-devices", operationId: "createMyVpnDevice", tag: "Lab access", auth: "user",
+    summary: "Add a WireGuard device",
+    description:
+      "Send `publicKey` (base64 of 32 bytes, as `wg pubkey` prints it; `keyOrigin: \"browser\"` when Kiln's page made it in the browser), or `generate: \"server\"`: Kiln makes the key pair and the answer carries `privateKey` and the complete file this once — Kiln does not store it. " +
+      "The device gets the lowest free address of KILN_VPN_ADDRESS_RANGE. At most 10 active devices per person. Audited (`vpn.device.create`).",
+    body: vpn.vpnDeviceCreateSchema,
+    success: { status: 201, description: "The device with its wg-quick file (`config`).", schema: vpn.vpnDeviceCreatedSchema },
+    errors: [
+      { status: 400, description: "Not a WireGuard key, or a key another active device uses." },
+      { status: 403, description: "The caller already has 10 devices, or the account is not active." },
+      VPN_404,
+      { status: 409, description: "Every address of the range is in use." },
+    ],
+  },
+  {
+    method: "GET", path: "/api/v1/me/vpn-devices/{id}/wireguard.conf", operationId: "getMyVpnDeviceConfig", tag: "Lab access", auth: "user", params: VPN_DEVICE_ID,
+    summary: "Download a device's WireGuard file",
+    description: "`kiln-<device>.conf` as an attachment. Its `PrivateKey` line is a placeholder to replace with the device's private key, which Kiln never keeps.",
+    success: { status: 200, description: "The wg-quick file.", contentType: "text/plain", schema: z.string().describe("text/plain") },
+    errors: [{ status: 404, description: "No such active device of the caller's, or WireGuard is not configured." }],
+  },
+  {
+    method: "DELETE", path: "/api/v1/me/vpn-devices/{id}", operationId: "revokeMyVpnDevice", tag: "Lab access", auth: "user", params: VPN_DEVICE_ID,
+    summary: "Revoke one of the caller's WireGuard devices",
+    description: "The gateway drops its peer when it next reads the peer list; its address is free again. Revoking a revoked device changes nothing and answers the same. Audited (`vpn.device.revoke`).",
+    success: { status: 200, description: "`{ ok: true, revokedAt }`.", schema: VPN_REVOKED },
+    errors: [{ status: 404, description: "No such device of the caller's, or WireGuard is not configured." }],
+  },
+  {
+    method: "GET", path: "/api/v1/vpn-devices", operationId: "listVpnDevices", tag: "Lab access", auth: "admin",
+    summary: "Every active WireGuard device, with its owner",
+    success: { status: 200, description: "`{ data }`.", schema: vpn.vpnDeviceAdminListResponseSchema },
+    errors: [VPN_404],
+  },
+  {
+    method: "DELETE", path: "/api/v1/vpn-devices/{id}", operationId: "revokeVpnDevice", tag: "Lab access", auth: "admin", params: VPN_DEVICE_ID,
+    summary: "Revoke anyone's WireGuard device",
+    description: "As the owner's revoke; the audit entry names the administrator.",
+    success: { status: 200, description: "`{ ok: true, revokedAt }`.", schema: VPN_REVOKED },
+    errors: [{ status: 404, description: "No such device, or WireGuard is not configured." }],
   },
 
   // Audit

@@ -94,6 +94,14 @@ import * as poolTimeline from "./pools/[id]/timeline/route";
 import * as calendarFeeds from "./calendar-feeds/route";
 import * as calendarFeedById from "./calendar-feeds/[id]/route";
 import { createCalendarFeed } from "@/lib/calendar/feeds";
+import * as myVpnDevices from "./me/vpn-devices/route";
+import * as myVpnDeviceById from "./me/vpn-devices/[id]/route";
+import * as myVpnDeviceConf from "./me/vpn-devices/[id]/wireguard.conf/route";
+import * as vpnDevices from "./vpn-devices/route";
+import * as vpnDeviceById from "./vpn-devices/[id]/route";
+import { createVpnDevice, listMyVpnDevices, revokeVpnDevice } from "@/lib/vpn/devices";
+import { generateKeyPair } from "@/lib/vpn/wireguard";
+import { setTestEnv } from "@/test/harness/env";
 
 const t = await useTestDb();
 // Starting a run enqueues its power job and opening a stream starts the listener: close both.
@@ -214,6 +222,21 @@ async function holderRecord() {
   const tpl = await holderTemplate();
   const run = await startDeployment(t.db, actorOf(w.users.holder, null), hostId, { action: "install", systemTemplateId: tpl.id });
   return { hostId, deploymentId: run.id, recordId: run.recordId! };
+}
+
+const VPN_SERVER_KEY = generateKeyPair().publicKey;
+
+/** WireGuard configured for this row (the test's env is reset before each row). */
+function vpnOn() {
+  setTestEnv({ KILN_VPN_ENDPOINT: "vpn.lab.example:51820", KILN_VPN_SERVER_PUBLIC_KEY: VPN_SERVER_KEY, KILN_VPN_ADDRESS_RANGE: "10.250.0.0/16" });
+}
+
+/** A WireGuard device of the holder's, with WireGuard configured; their older ones revoked (10 at most). */
+async function holderVpnDevice() {
+  vpnOn();
+  const holder = actorOf(w.users.holder, null);
+  for (const d of (await listMyVpnDevices(t.db, holder)).data) await revokeVpnDevice(t.db, holder, d.id, "own");
+  return createVpnDevice(t.db, actorOf(w.users.holder, null), { name: `h${tag().slice(0, 6)}`, publicKey: generateKeyPair().publicKey });
 }
 
 /** An event stream never ends: answer its status and headers, and hang up. */
@@ -539,6 +562,41 @@ const ROWS: Row[] = [
     op: "DELETE /api/v1/calendar-feeds/{id} (the holder's own feed)", handler: calendarFeedById.DELETE,
     prepare: async () => ({ params: { id: (await createCalendarFeed(t.db, actorOf(w.users.holder, null), {})).id } }),
     expect: { ...OUT, outsider: 404, member: 404, leader: 404, holder: 200, admin: 404 },
+  },
+
+  // Lab access: WireGuard on for these rows; a person's devices are theirs alone (404 to
+  // others, administrators included, on /me), administrators manage everyone's on /vpn-devices.
+  {
+    op: "GET /api/v1/me/vpn-devices", handler: myVpnDevices.GET,
+    prepare: async () => { vpnOn(); return {}; },
+    expect: everyone(200),
+  },
+  {
+    op: "POST /api/v1/me/vpn-devices", handler: myVpnDevices.POST,
+    prepare: async () => { vpnOn(); return { body: { name: `d${tag().slice(0, 6)}`, generate: "server" } }; },
+    expect: everyone(201),
+    check: (body: { privateKey: string; config: string }) => expect(body.config).toContain(`PrivateKey = ${body.privateKey}`),
+  },
+  {
+    op: "GET /api/v1/me/vpn-devices/{id}/wireguard.conf (the holder's own device)", handler: myVpnDeviceConf.GET,
+    prepare: async () => ({ params: { id: (await holderVpnDevice()).id } }),
+    expect: { ...OUT, outsider: 404, member: 404, leader: 404, holder: 200, admin: 404 },
+    check: (body: string) => expect(body).toMatch(/^\[Interface\]/),
+  },
+  {
+    op: "DELETE /api/v1/me/vpn-devices/{id} (the holder's own device)", handler: myVpnDeviceById.DELETE,
+    prepare: async () => ({ params: { id: (await holderVpnDevice()).id } }),
+    expect: { ...OUT, outsider: 404, member: 404, leader: 404, holder: 200, admin: 404 },
+  },
+  {
+    op: "GET /api/v1/vpn-devices", handler: vpnDevices.GET,
+    prepare: async () => { vpnOn(); return {}; },
+    expect: adminOnly(200),
+  },
+  {
+    op: "DELETE /api/v1/vpn-devices/{id} (the holder's device)", handler: vpnDeviceById.DELETE,
+    prepare: async () => ({ params: { id: (await holderVpnDevice()).id } }),
+    expect: adminOnly(200),
   },
 
   // Templates: "holder" is also the templates' owner here.
