@@ -16,6 +16,7 @@ import * as sites from "../validation/sites";
 import * as templates from "../validation/templates";
 import * as calendar from "../validation/calendar";
 import * as reservations from "../validation/reservations";
+import * as directory from "../validation/directory";
 import { deploymentGetQuerySchema, deploymentListQuerySchema, deploymentStartSchema } from "../validation/deployments";
 import * as records from "../validation/records";
 import { powerActionSchema, powerStatesQuerySchema } from "../validation/power";
@@ -85,6 +86,7 @@ export const API_TAGS = [
   { name: "Lab access", description: "WireGuard devices into the machines' network: each device has a key pair (made in the browser, pasted, or made by Kiln with the private key shown once) and a tunnel address; a wg-quick file per device; revoke per device. Active accounts only; 404 when WireGuard is not configured on this Kiln. An OpenVPN profile where the lab runs OpenVPN with the directory." },
   { name: "Audit", description: "Every change, written in the same transaction as the change." },
   { name: "Users", description: "Who you are; administrators manage accounts." },
+  { name: "Directory", description: "The entries Kiln writes in the lab's directory (LDAP) for active local accounts: their status, a re-sync, and linking an entry that was there before Kiln. Administrators only; docs/lab-access.md." },
   { name: "Account", description: "The caller's own profile, SSH keys and personal access tokens." },
   { name: "Session", description: "Browser sign-in, registration, email verification and password reset (cookies; scripts use a token instead)." },
   { name: "System", description: "Health and this document." },
@@ -950,6 +952,43 @@ export const API_ROUTES: ApiRoute[] = [
     body: userAdminUpdateSchema,
     success: { status: 200, description: "The user after the change.", schema: accounts.publicUserSchema },
     errors: [{ status: 404, description: "No such user." }, { status: 409, description: "The last active administrator cannot be demoted or disabled; nobody can disable themselves." }],
+  },
+  {
+    method: "DELETE", path: "/api/v1/users/{id}", operationId: "deleteUser", tag: "Users", auth: "admin", params: { id: "The user's id (a UUID)." },
+    summary: "Delete a user",
+    description: "Their sessions, tokens, SSH keys and memberships go with them; audit entries keep their email. The directory entry Kiln wrote for them is removed.",
+    success: { status: 200, description: "`{ ok: true }`.", schema: common.okResponseSchema },
+    errors: [
+      { status: 404, description: "No such user." },
+      { status: 409, description: "Oneself, the last active administrator, someone holding leases or with reservations not yet over (release or cancel them first), or someone whose past leases or reservations must be kept (disable them instead)." },
+    ],
+  },
+
+  // Directory
+  {
+    method: "GET", path: "/api/v1/directory/status", operationId: "getDirectoryStatus", tag: "Directory", auth: "admin",
+    summary: "Whether the directory is configured and reachable",
+    description: "Binds with KILN_DIRECTORY_BIND_DN and looks up KILN_DIRECTORY_PEOPLE_DN; `error` says what failed.",
+    success: { status: 200, description: "The status.", schema: directory.directoryStatusSchema },
+  },
+  {
+    method: "GET", path: "/api/v1/directory/entries", operationId: "listDirectoryEntries", tag: "Directory", auth: "admin",
+    summary: "The directory entries Kiln manages",
+    description: "One per active or disabled local account (and deleted ones until the entry is removed): uid, dn, origin (`created` by Kiln or `linked` by an admin), the desired state, whether the directory holds the latest change, and the last error. `refused`: an entry Kiln did not create is at the dn.",
+    success: { status: 200, description: "`{ entries }`.", schema: directory.directoryEntryListResponseSchema },
+  },
+  {
+    method: "POST", path: "/api/v1/directory/resync", operationId: "resyncDirectory", tag: "Directory", auth: "admin",
+    summary: "Write every entry again",
+    description: "Marks all entries for writing and queues the sync job; entries changed by hand in the directory are put back as Kiln has them. Entries Kiln did not create stay refused.",
+    success: { status: 200, description: "`{ marked }`.", schema: directory.directoryResyncResponseSchema },
+  },
+  {
+    method: "POST", path: "/api/v1/directory/entries/{id}/link", operationId: "linkDirectoryEntry", tag: "Directory", auth: "admin", params: { id: "The entry's id (a UUID)." },
+    summary: "Link an existing entry to its account",
+    description: "For an entry Kiln refused because it was already in the directory: the administrator confirms it is this person's, and Kiln keeps it in step from then on (password, name, mail; its uidNumber, gidNumber and home stay as they were) and removes it when the account is deleted.",
+    success: { status: 200, description: "The entry after linking.", schema: directory.directoryEntryViewSchema },
+    errors: [{ status: 404, description: "No such entry." }, { status: 409, description: "Already linked, or the account was deleted." }],
   },
 
   // Account

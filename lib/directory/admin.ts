@@ -49,7 +49,6 @@ export async function listDirectoryEntriesAsAdmin(db: Db, actor: Actor): Promise
 /** Marks every row for writing again (entries changed by hand in the directory are put back). */
 export async function resyncDirectoryAsAdmin(db: Db, actor: Actor): Promise<{ marked: number }> {
   requireDirectoryAdmin(actor);
-  if (!getDirectoryConfig()) throw new AppError("conflict", "No directory is configured (KILN_DIRECTORY_URL), so there is nothing to re-sync.");
   const marked = await db.transaction(async (tx) => {
     const n = await markAllDirectoryEntriesDirty(tx);
     await recordAudit(tx, actor, { action: "directory.resync", targetType: "directory", summary: `asked to re-sync all ${n} directory entr${n === 1 ? "y" : "ies"}`, data: { marked: n } });
