@@ -89,6 +89,7 @@ export const API_TAGS = [
   { name: "Directory", description: "The entries Kiln writes in the lab's directory (LDAP) for active local accounts: their status, a re-sync, and linking an entry that was there before Kiln. Administrators only; docs/lab-access.md." },
   { name: "Account", description: "The caller's own profile, SSH keys and personal access tokens." },
   { name: "Session", description: "Browser sign-in, registration, email verification and password reset (cookies; scripts use a token instead)." },
+  { name: "VPN gateway", description: "What the lab's WireGuard gateway pulls: its peers and its nftables forwarding rules, rendered from the people's devices and (when access follows leases) the machines they hold. Read with the gateway's own token (`Authorization: Bearer <KILN_VPN_GATEWAY_TOKEN>`), never a person's; docs/lab-access.md describes the gateway's setup." },
   { name: "System", description: "Health and this document." },
 ] as const;
 
@@ -1094,6 +1095,32 @@ export const API_ROUTES: ApiRoute[] = [
     body: firstAdminSchema,
     success: { status: 201, description: "The administrator account.", schema: accounts.firstAdminResponseSchema },
     errors: [{ status: 404, description: "The link is not valid." }, { status: 410, description: "The link was already used, or an administrator already exists." }],
+  },
+
+  // VPN gateway: the gateway's token, not a person's ("public" to the session guard; the handler checks the token).
+  {
+    method: "GET", path: "/api/v1/vpn/gateway/wireguard.conf", operationId: "getVpnGatewayPeers", tag: "VPN gateway", auth: "public",
+    summary: "The gateway's WireGuard peers",
+    description:
+      "One `[Peer]` per device of an active account (not revoked), `AllowedIPs` its tunnel address /32, sorted. No `[Interface]`: the gateway prepends its own (private key, port) and applies the whole with `wg syncconf`. " +
+      "Send `Authorization: Bearer <KILN_VPN_GATEWAY_TOKEN>`. The answer carries an ETag; with `If-None-Match` it is 304 when nothing changed.",
+    success: { status: 200, description: "The peers, text/plain (wg config format).", schema: z.string(), contentType: "text/plain" },
+    errors: [
+      { status: 401, description: "No bearer token, or not the gateway's token." },
+      { status: 404, description: "WireGuard or the gateway token is not configured on this Kiln." },
+    ],
+  },
+  {
+    method: "GET", path: "/api/v1/vpn/gateway/nftables.conf", operationId: "getVpnGatewayRules", tag: "VPN gateway", auth: "public",
+    summary: "The gateway's nftables forwarding rules",
+    description:
+      "An `nft -f` file that replaces the table `inet kiln_vpn` in one transaction. With KILN_VPN_FOLLOW_LEASES each device reaches only the addresses of the machines its owner holds now; else the machines' networks (KILN_VPN_ALLOWED_IPS). Anything else from the VPN range is dropped. " +
+      "Send `Authorization: Bearer <KILN_VPN_GATEWAY_TOKEN>`. ETag and If-None-Match → 304 as for the peers.",
+    success: { status: 200, description: "The ruleset, text/plain.", schema: z.string(), contentType: "text/plain" },
+    errors: [
+      { status: 401, description: "No bearer token, or not the gateway's token." },
+      { status: 404, description: "WireGuard or the gateway token is not configured on this Kiln." },
+    ],
   },
 
   // System

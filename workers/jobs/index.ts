@@ -18,6 +18,7 @@ import { pollPowerJob } from "./poll-power";
 import { powerJob } from "./power";
 import { wipeDiskJob } from "./wipe-disk";
 import { retryGroupHostJob } from "./retry-group-host";
+import { writeVpnGatewayJob } from "./write-vpn-gateway";
 import { syncDirectoryJob } from "./sync-directory";
 
 /** Every job the worker runs. */
@@ -41,5 +42,6 @@ export const JOBS: JobDefinition[] = [
   pollPowerJob,
   deploymentWatchdogJob,
   retryGroupHostJob,
+  writeVpnGatewayJob,
   syncDirectoryJob,
 ];

@@ -94,6 +94,8 @@ import * as poolTimeline from "./pools/[id]/timeline/route";
 import * as calendarFeeds from "./calendar-feeds/route";
 import * as calendarFeedById from "./calendar-feeds/[id]/route";
 import { createCalendarFeed } from "@/lib/calendar/feeds";
+import * as vpnGatewayPeers from "./vpn/gateway/wireguard.conf/route";
+import * as vpnGatewayRules from "./vpn/gateway/nftables.conf/route";
 import * as myVpnDevices from "./me/vpn-devices/route";
 import * as myVpnDeviceById from "./me/vpn-devices/[id]/route";
 import * as myVpnDeviceConf from "./me/vpn-devices/[id]/wireguard.conf/route";
@@ -879,6 +881,20 @@ const ROWS: Row[] = [
     },
     expect: holderAndAdmin(201),
   },
+
+  // The VPN gateway's files open with the gateway's token only: no person's token, not even an
+  // administrator's (lib/vpn/gateway.int.test.ts reads them with the gateway's token).
+  ...[
+    ["GET /api/v1/vpn/gateway/wireguard.conf", vpnGatewayPeers.GET],
+    ["GET /api/v1/vpn/gateway/nftables.conf", vpnGatewayRules.GET],
+  ].map(([op, handler]): Row => ({
+    op: op as string, handler: handler as Handler,
+    prepare: async () => {
+      setTestEnv({ KILN_VPN_ENDPOINT: "10.9.0.1:51820", KILN_VPN_SERVER_PUBLIC_KEY: "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=", KILN_VPN_GATEWAY_TOKEN: "gateway-token-for-the-authorization-table" });
+      return {};
+    },
+    expect: { anonymous: 401, outsider: 401, member: 401, leader: 401, holder: 401, admin: 401, revoked: 401, expired: 401 },
+  })),
 
   // Audit, users, me, the document
   { op: "GET /api/v1/audit", handler: audit.GET, expect: adminOnly(200) },
