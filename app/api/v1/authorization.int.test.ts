@@ -84,6 +84,11 @@ import { startDeploymentGroup } from "@/lib/deployments/groups";
 import * as hostEvents from "./hosts/[id]/events/route";
 import * as userById from "./users/[id]/route";
 import * as users from "./users/route";
+import * as directoryStatus from "./directory/status/route";
+import * as directoryEntries from "./directory/entries/route";
+import * as directoryResync from "./directory/resync/route";
+import * as directoryEntryLink from "./directory/entries/[id]/link/route";
+import { insertDirectoryEntry } from "@/db/queries/directory";
 import * as reservations from "./reservations/route";
 import * as reservationById from "./reservations/[id]/route";
 import * as maintenanceWindows from "./maintenance-windows/route";
@@ -910,6 +915,27 @@ const ROWS: Row[] = [
   {
     op: "PATCH /api/v1/users/{id}", handler: userById.PATCH,
     prepare: async () => ({ params: { id: (await createActiveUser(t.db)).user.id }, body: { role: "user" } }),
+    expect: adminOnly(200),
+  },
+  {
+    op: "DELETE /api/v1/users/{id}", handler: userById.DELETE,
+    prepare: async () => ({ params: { id: (await createActiveUser(t.db)).user.id } }),
+    expect: adminOnly(200),
+  },
+
+  // Directory (no directory configured here: the status says so, the rows are plain data)
+  { op: "GET /api/v1/directory/status", handler: directoryStatus.GET, expect: adminOnly(200) },
+  { op: "GET /api/v1/directory/entries", handler: directoryEntries.GET, expect: adminOnly(200) },
+  { op: "POST /api/v1/directory/resync", handler: directoryResync.POST, expect: adminOnly(200) },
+  {
+    op: "POST /api/v1/directory/entries/{id}/link", handler: directoryEntryLink.POST,
+    prepare: async () => {
+      const { user } = await createActiveUser(t.db);
+      const n = 50_000 + (++macCounter);
+      const uid = `authz${tag()}`;
+      const row = await insertDirectoryEntry(t.db, { userId: user.id, uid, dn: `uid=${uid},ou=people,dc=kiln,dc=test`, uidNumber: n, gidNumber: n });
+      return { params: { id: row.id } };
+    },
     expect: adminOnly(200),
   },
   {
