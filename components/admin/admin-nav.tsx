@@ -11,6 +11,7 @@ const LINKS = [
   { href: "/admin/network-boot", label: "Network boot" },
   { href: "/admin/audit", label: "Audit log" },
   { href: "/admin/users", label: "Users" },
+  { href: "/admin/directory", label: "Directory" },
   { href: "/admin/outbox", label: "Outbox" },
 ];
 

@@ -2,6 +2,7 @@
 import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { Button } from "../ui/button";
+import { DeleteButton } from "../ui/delete-button";
 import { Dialog, DialogActions } from "../ui/dialog";
 import { toast } from "../ui/toast";
 import { callApi } from "../ui/use-api";
@@ -73,6 +74,16 @@ export function UserActions({ user, isSelf }: { user: AdminUserRow; isSelf: bool
           <Button variant="danger" disabled={busy || isSelf} onClick={() => patch({ disabled: true }, `${user.email} is disabled: their sessions and API tokens no longer work.`)} aria-label={`Disable ${user.email}`}>
             Disable
           </Button>
+        )}
+        {isSelf ? null : (
+          <DeleteButton
+            label="Delete"
+            title={`Delete ${user.email}?`}
+            explanation="The account goes for good: its sessions, API tokens, SSH keys, project memberships and VPN devices, and the directory entry Kiln wrote for it. The audit log keeps the email. Someone who holds leases or has reservations must release or cancel them first; someone with past leases is kept (disable them instead)."
+            url={`/api/v1/users/${user.id}`}
+            confirmLabel="Delete account"
+            testId={`delete-user-${user.email}`}
+          />
         )}
       </div>
       {pendingRole && pendingRole !== user.role ? (
