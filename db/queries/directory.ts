@@ -7,6 +7,15 @@ export async function lockDirectoryAllocation(db: DbOrTx): Promise<void> {
   await db.execute(sql`select pg_advisory_xact_lock(hashtext('kiln.directory-allocation'))`);
 }
 
+/**
+ * One reconciler at a time (the scheduled run and one queued after a change may overlap):
+ * true when this transaction now holds the lock, false when another run has it.
+ */
+export async function tryLockDirectorySync(db: DbOrTx): Promise<boolean> {
+  const [row] = await db.execute<{ locked: boolean }>(sql`select pg_try_advisory_xact_lock(hashtext('kiln.directory-sync')) as locked`);
+  return Boolean(row?.locked);
+}
+
 /** The account's entry, row-locked for the rest of the transaction. */
 export async function getDirectoryEntryOfUserForUpdate(db: DbOrTx, userId: string): Promise<DirectoryEntryRow | undefined> {
   const [row] = await db.select().from(directoryEntries).where(eq(directoryEntries.userId, userId)).limit(1).for("update");

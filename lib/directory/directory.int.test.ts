@@ -304,6 +304,29 @@ describe("directory accounts", () => {
     expect(await readEntry(row.dn)).toMatchObject({ cn: "Re Sync" });
   });
 
+  it("with approval, the entry waits for the admin's approval", async () => {
+    setTestEnv({ KILN_REGISTRATION: "approval" });
+    try {
+      const email = uniqueEmail("appr");
+      expect((await registerAndVerify(email)).status).toBe("pending_approval");
+      const user = (await getUserByEmail(t.db, email))!;
+      expect(await entryOf(user.id)).toBeUndefined();
+      await updateUserAsAdmin(t.db, admin, user.id, { approved: true });
+      await syncDirectory(t.db, config);
+      expect(await canBind((await entryOf(user.id))!.dn, PASSWORD)).toBe(true);
+    } finally {
+      setTestEnv();
+    }
+  });
+
+  it("runs one reconciler at a time: an overlapping run steps aside, and nothing is written twice", async () => {
+    const { user } = await createActiveUser(t.db, { email: uniqueEmail("twice"), password: PASSWORD });
+    const [a, b] = await Promise.all([syncDirectory(t.db, config), syncDirectory(t.db, config)]);
+    expect([a.busy, b.busy].filter(Boolean)).toHaveLength(1);
+    expect(a.written + b.written).toBe(1);
+    expect((await entryOf(user.id))!.lastError).toBeNull();
+  });
+
   it("without a directory configured, account changes write no rows and no hash", async () => {
     setTestEnv({ KILN_DIRECTORY_URL: undefined });
     try {

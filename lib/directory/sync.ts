@@ -8,6 +8,7 @@ import {
   listUnsyncedDirectoryEntries,
   recordDirectoryEntryError,
   recordDirectoryEntrySynced,
+  tryLockDirectorySync,
   type DirectoryEntryWithUser,
 } from "@/db/queries/directory";
 import type { Db } from "../db";
@@ -21,7 +22,7 @@ export function kilnMarker(entryId: string): string {
   return `Managed by Kiln (${entryId})`;
 }
 
-export type DirectorySyncResult = { written: number; removed: number; refused: number; failed: number; error?: string };
+export type DirectorySyncResult = { written: number; removed: number; refused: number; failed: number; error?: string; busy?: true };
 
 /** A refusal: the entry exists and is not Kiln's. Not retried until an admin links it (or it goes). */
 class ForeignEntryError extends Error {}
@@ -165,8 +166,19 @@ const AUDIT_ACTION: Record<Outcome, string> = {
   dropped: "directory.entry.remove",
 };
 
-/** Writes every unsynced row (up to `limit` per run; the next run takes the rest). */
+/**
+ * Writes every unsynced row (up to `limit` per run; the next run takes the rest). A run that
+ * finds another one going returns at once with `busy`: that one (or the next minute's) writes.
+ */
 export async function syncDirectory(db: Db, config: DirectoryConfig, opts: { limit?: number } = {}): Promise<DirectorySyncResult> {
+  // The lock lives in a transaction of its own, held for the run; the writes use other connections.
+  return db.transaction(async (tx) => {
+    if (!(await tryLockDirectorySync(tx))) return { written: 0, removed: 0, refused: 0, failed: 0, busy: true };
+    return syncDirectoryLocked(db, config, opts);
+  });
+}
+
+async function syncDirectoryLocked(db: Db, config: DirectoryConfig, opts: { limit?: number }): Promise<DirectorySyncResult> {
   const result: DirectorySyncResult = { written: 0, removed: 0, refused: 0, failed: 0 };
   const rows = await listUnsyncedDirectoryEntries(db, opts.limit ?? 500);
   if (rows.length === 0) return result;
