@@ -4,6 +4,8 @@ import { Providers } from "@/components/providers";
 import { TopBar } from "@/components/layout/top-bar";
 import { Toaster } from "@/components/ui/toast";
 import { getCurrentUserOrNull } from "@/lib/auth/guard";
+import { getEnv } from "@/lib/env";
+import { isLabAccessAllowed } from "@/lib/vpn/devices";
 import "./globals.css";
 
 // Every page depends on who is signed in.
@@ -13,7 +15,9 @@ export const metadata: Metadata = { title: { default: "Kiln", template: "%s · K
 
 export default async function RootLayout({ children }: { children: ReactNode }) {
   const current = await getCurrentUserOrNull();
-  const user = current ? { name: current.user.name, email: current.user.email, role: current.user.role } : null;
+  const env = getEnv();
+  const labAccess = Boolean(current) && isLabAccessAllowed(current!.user) && (env.isVpnEnabled || Boolean(env.KILN_OPENVPN_REMOTE));
+  const user = current ? { name: current.user.name, email: current.user.email, role: current.user.role, labAccess } : null;
   return (
     <html lang="en">
       <body>

@@ -11,7 +11,8 @@ import path from "node:path";
 import { startSlapd } from "../test/harness/slapd";
 import { startSmtp } from "../test/harness/smtp";
 import { GUEST_KILN_URL } from "../test/harness/qemu";
-import type { E2eState } from "./support/state";
+import { generateKeyPair } from "../lib/vpn/wireguard";
+import { E2E_VPN_ENDPOINT, type E2eState } from "./support/state";
 import { stopProcessGroup, waitForLine, waitForPostgresStopped } from "./support/processes";
 
 const RATE_LIMIT_PER_ACCOUNT = 5;
@@ -56,6 +57,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     KILN_STEP_TIMEOUTS: "boot=45",
     // The power spec watches the worker notice a machine that stopped by itself.
     KILN_POWER_POLL_SECONDS: "5",
+    // WireGuard on (e2e/ui/vpn.spec.ts): a real gateway public key; nothing connects to the endpoint.
+    KILN_VPN_ENDPOINT: E2E_VPN_ENDPOINT,
+    KILN_VPN_SERVER_PUBLIC_KEY: generateKeyPair().publicKey,
   };
   delete env.DATABASE_URL;
 

@@ -12,6 +12,7 @@ const LINKS = [
   { href: "/admin/audit", label: "Audit log" },
   { href: "/admin/users", label: "Users" },
   { href: "/admin/directory", label: "Directory" },
+  { href: "/admin/vpn", label: "VPN devices" },
   { href: "/admin/outbox", label: "Outbox" },
 ];
 

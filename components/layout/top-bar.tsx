@@ -1,7 +1,8 @@
 import Link from "next/link";
 import { SignOutButton } from "./sign-out-button";
 
-export type TopBarUser = { name: string; email: string; role: "user" | "admin" };
+/** labAccess: an active account on a Kiln with WireGuard or OpenVPN configured. */
+export type TopBarUser = { name: string; email: string; role: "user" | "admin"; labAccess?: boolean };
 
 export function TopBar({ user }: { user: TopBarUser | null }) {
   return (
@@ -25,6 +26,11 @@ export function TopBar({ user }: { user: TopBarUser | null }) {
             <Link href="/templates" className="text-sm text-stone-700 hover:text-stone-900">
               Templates
             </Link>
+            {user.labAccess ? (
+              <Link href="/access" className="text-sm text-stone-700 hover:text-stone-900">
+                Lab access
+              </Link>
+            ) : null}
             {user.role === "admin" ? (
               <>
                 <Link href="/admin/hosts" className="text-sm text-stone-700 hover:text-stone-900">

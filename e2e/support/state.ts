@@ -18,6 +18,8 @@ export type E2eState = {
 
 export const ADMIN = { email: "root@lab.example", password: "first admin passphrase" };
 export const PASSWORD = "a long enough passphrase";
+/** The WireGuard endpoint the e2e Kiln is configured with (global-setup.ts); no gateway listens there. */
+export const E2E_VPN_ENDPOINT = "vpn.lab.example:51820";
 
 export function readState(): E2eState {
   const file = process.env.KILN_E2E_STATE;
