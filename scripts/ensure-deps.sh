@@ -57,6 +57,14 @@ declare -A NEEDS=(
   [git]=git
   # builds /boot/efi/local-boot.efi, UEFI local boot's GRUB program (docs/uefi.md)
   [grub-mkstandalone]=grub-common
+  # the real WireGuard tunnel of lib/vpn/gateway.int.test.ts: the userspace implementation (no kernel
+  # module needed), wg to configure it, nft for the gateway's rules, ping through the tunnel.
+  # --no-install-recommends matters here: wireguard-tools recommends wireguard-modules | linux-image,
+  # which would pull a whole kernel.
+  [wireguard-go]=wireguard-go
+  [wg]=wireguard-tools
+  [nft]=nftables
+  [ping]=iputils-ping
 )
 # Files rather than commands: the NIC option ROMs (iPXE) and UEFI firmware QEMU boots with, and the boot
 # loaders the test image carries.

@@ -1,0 +1,344 @@
+// The gateway's side of the VPN against a real PostgreSQL: who is in the rendered files, the
+// token, ETags, the worker's directory — and a real WireGuard tunnel: wireguard-go in network
+// namespaces this test creates (client, gateway, machines; 10.77.x.x inside them only), the
+// gateway configured from what the route handlers serve, the client from renderClientConfig's
+// file, nftables loaded from the rendered rules. A ping through the tunnel reaches the machine
+// the person holds, not another, and not the held one either once the lease has ended.
+import { callRoute } from "@/test/harness/route-handler";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eq } from "drizzle-orm";
+import { upsertHostAddresses } from "@/db/queries/addresses";
+import { updateLeaseRow } from "@/db/queries/leases";
+import { users, vpnDevices } from "@/db/schema";
+import { getEnv } from "@/lib/env";
+import { stopJobSender } from "@/lib/jobs/enqueue";
+import { createLease, releaseLease } from "@/lib/leases/leases";
+import { useTestDb } from "@/test/harness/database";
+import { setTestEnv, setTestEnvDefaults } from "@/test/harness/env";
+import { seedLeaseWorld, type LeaseWorld } from "@/test/harness/inventory";
+import * as peersRoute from "@/app/api/v1/vpn/gateway/wireguard.conf/route";
+import * as rulesRoute from "@/app/api/v1/vpn/gateway/nftables.conf/route";
+import { GATEWAY_PEERS_FILE, GATEWAY_RULES_FILE, listGatewayState, syncGatewayDir } from "./gateway";
+import { generateKeyPair, renderClientConfig, stripWgQuickLines } from "./wireguard";
+
+const t = await useTestDb();
+afterAll(() => stopJobSender());
+
+const TOKEN = `gw-${randomBytes(16).toString("hex")}`;
+const GATEWAY_KEYS = generateKeyPair();
+const GATEWAY_UNDERLAY = "10.77.0.1";
+const VPN = { range: "10.77.250.0/24", gateway: "10.77.250.1" };
+const MACHINES = { net: "10.77.1.0/24", gateway: "10.77.1.1", held: "10.77.1.10", other: "10.77.1.11" };
+setTestEnvDefaults({
+  KILN_VPN_ENDPOINT: `${GATEWAY_UNDERLAY}:51820`,
+  KILN_VPN_SERVER_PUBLIC_KEY: GATEWAY_KEYS.publicKey,
+  KILN_VPN_ADDRESS_RANGE: VPN.range,
+  KILN_VPN_ALLOWED_IPS: MACHINES.net,
+  KILN_VPN_FOLLOW_LEASES: "true",
+  KILN_VPN_GATEWAY_TOKEN: TOKEN,
+});
+
+async function addDevice(userId: string, address: string, name = "laptop") {
+  const keys = generateKeyPair();
+  const [row] = await t.db.insert(vpnDevices).values({ userId, name, publicKey: keys.publicKey, address, keyOrigin: "server" }).returning();
+  return { ...row!, privateKey: keys.privateKey };
+}
+
+async function addAddresses(hostId: string, rows: { address: string; source?: "boot" | "agent" | "installed"; seenAt?: Date }[]) {
+  await upsertHostAddresses(t.db, {
+    rows: rows.map((r) => ({ hostId, address: r.address, source: r.source ?? "installed", mac: null, seenAt: r.seenAt ?? new Date() })),
+    keep: 6,
+  });
+}
+
+function lease(w: LeaseWorld, hostId: string, userId: string) {
+  return createLease(t.db, w.adminActor, { hostIds: [hostId], userId, projectId: w.projects[0]!.id });
+}
+
+/** With the gateway's token unless another (or null: none) is given. */
+const get = (handler: typeof peersRoute.GET, file: string, headers: Record<string, string> = {}, token: string | null = TOKEN) =>
+  callRoute<string>(handler, "GET", `/api/v1/vpn/gateway/${file}`, { token: token ?? undefined, headers });
+
+describe("gateway state", () => {
+  it("holds the devices of active accounts, with the newest addresses of the hosts their owners hold now", async () => {
+    const w = await seedLeaseWorld(t.db, { hosts: 3, membersPerProject: 4 });
+    const [alice, bob, carol, dave] = w.members[0]!;
+    const [h1, h2, h3] = w.hosts;
+    const aliceLaptop = await addDevice(alice!.id, "10.77.250.21");
+    const revoked = await addDevice(alice!.id, "10.77.250.22", "old phone");
+    await t.db.update(vpnDevices).set({ revokedAt: new Date() }).where(eq(vpnDevices.id, revoked.id));
+    const bobPhone = await addDevice(bob!.id, "10.77.250.20", "phone");
+    const carolDevice = await addDevice(carol!.id, "10.77.250.23");
+    await t.db.update(users).set({ disabledAt: new Date() }).where(eq(users.id, carol!.id));
+    const daveDevice = await addDevice(dave!.id, "10.77.250.24");
+    await t.db.update(users).set({ approvedAt: null }).where(eq(users.id, dave!.id));
+
+    const hour = 3600_000;
+    await addAddresses(h1!.id, [
+      { address: "10.77.1.50", seenAt: new Date(Date.now() - 2 * hour) }, // where it was before the newest report
+      { address: "10.77.1.51" },
+      { address: "10.77.1.52", source: "boot" },
+    ]);
+    await addAddresses(h2!.id, [{ address: "10.77.1.60" }]);
+    await addAddresses(h3!.id, [{ address: "10.77.1.70" }]);
+    await lease(w, h1!.id, alice!.id);
+    const bobLease = await lease(w, h2!.id, bob!.id);
+
+    const state = await listGatewayState(t.db);
+    const ours = new Set([aliceLaptop.id, revoked.id, bobPhone.id, carolDevice.id, daveDevice.id]);
+    const mine = state.filter((d) => ours.has(d.deviceId));
+    expect(mine.map((d) => [d.deviceId, d.held.map((h) => h.address).sort()])).toEqual([
+      [bobPhone.id, ["10.77.1.60"]],
+      [aliceLaptop.id, ["10.77.1.51", "10.77.1.52"]],
+    ]);
+
+    // A lease in its grace period (the end has come; only capture or release is left) gives no access.
+    await updateLeaseRow(t.db, bobLease.id, { endStage: "grace" });
+    expect((await listGatewayState(t.db)).find((d) => d.deviceId === bobPhone.id)!.held).toEqual([]);
+    await updateLeaseRow(t.db, bobLease.id, { endStage: "warned" });
+    expect((await listGatewayState(t.db)).find((d) => d.deviceId === bobPhone.id)!.held).toHaveLength(1);
+    await releaseLease(t.db, w.adminActor, bobLease.id);
+    expect((await listGatewayState(t.db)).find((d) => d.deviceId === bobPhone.id)!.held).toEqual([]);
+  });
+});
+
+describe("the gateway's routes", () => {
+  it("answer 404 until WireGuard and the token are configured, then 401 without the token", async () => {
+    setTestEnv({ KILN_VPN_ENDPOINT: undefined, KILN_VPN_SERVER_PUBLIC_KEY: undefined });
+    expect((await get(peersRoute.GET, "wireguard.conf")).status).toBe(404);
+    setTestEnv({ KILN_VPN_GATEWAY_TOKEN: undefined });
+    const unset = await get(rulesRoute.GET, "nftables.conf");
+    expect(unset.status).toBe(404);
+    expect(JSON.stringify(unset.body)).toMatch(/KILN_VPN_GATEWAY_TOKEN/);
+    setTestEnv();
+    expect((await get(peersRoute.GET, "wireguard.conf", {}, null)).status).toBe(401);
+    expect((await get(peersRoute.GET, "wireguard.conf", {}, `${TOKEN}x`)).status).toBe(401);
+  });
+
+  it("serve text with an ETag, 304 while nothing changed, new bytes when a device comes", async () => {
+    const first = await get(peersRoute.GET, "wireguard.conf");
+    expect(first.status).toBe(200);
+    expect(first.headers.get("content-type")).toMatch(/^text\/plain/);
+    const etag = first.headers.get("etag")!;
+    expect(etag).toMatch(/^"[\w-]+"$/);
+    expect((await get(peersRoute.GET, "wireguard.conf", { "if-none-match": etag })).status).toBe(304);
+
+    const w = await seedLeaseWorld(t.db, { hosts: 1 });
+    const device = await addDevice(w.members[0]![0]!.id, "10.77.250.30");
+    const after = await get(peersRoute.GET, "wireguard.conf", { "if-none-match": etag });
+    expect(after.status).toBe(200);
+    expect(after.headers.get("etag")).not.toBe(etag);
+    expect(after.body).toContain(`PublicKey = ${device.publicKey}\nAllowedIPs = 10.77.250.30/32`);
+    const rules = await get(rulesRoute.GET, "nftables.conf");
+    expect(rules.body).toMatch(/^\t\t# .* — laptop: holds no machine$/m);
+  });
+});
+
+describe("the worker's directory", () => {
+  it("writes both files, and again only what changed", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-vpn-gw-"));
+    try {
+      setTestEnv({ KILN_VPN_GATEWAY_DIR: dir });
+      expect(await syncGatewayDir(t.db)).toEqual({ written: [GATEWAY_PEERS_FILE, GATEWAY_RULES_FILE] });
+      expect(await syncGatewayDir(t.db)).toEqual({ written: [] });
+      const w = await seedLeaseWorld(t.db, { hosts: 1 });
+      await addDevice(w.members[0]![0]!.id, "10.77.250.31");
+      expect(await syncGatewayDir(t.db)).toEqual({ written: [GATEWAY_PEERS_FILE, GATEWAY_RULES_FILE] });
+      await addAddresses(w.hosts[0]!.id, [{ address: "10.77.1.80" }]);
+      await lease(w, w.hosts[0]!.id, w.members[0]![0]!.id);
+      expect(await syncGatewayDir(t.db)).toEqual({ written: [GATEWAY_RULES_FILE] });
+      expect(await fs.readFile(path.join(dir, GATEWAY_RULES_FILE), "utf8")).toMatch(/ip saddr 10\.77\.250\.31 ip daddr 10\.77\.1\.80 accept/);
+      expect((await fs.readdir(dir)).sort()).toEqual([GATEWAY_RULES_FILE, GATEWAY_PEERS_FILE].sort());
+      setTestEnv({ KILN_VPN_GATEWAY_DIR: undefined });
+      expect(await syncGatewayDir(t.db)).toBeNull();
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+// ---- The real tunnel ----
+
+const skipReason =
+  process.getuid?.() !== 0 ? "not root (network namespaces need it)" : !existsSync("/dev/net/tun") ? "/dev/net/tun is missing (wireguard-go needs it)" : null;
+if (skipReason) console.warn(`[lib/vpn/gateway.int.test.ts] skipping the real WireGuard handshake: ${skipReason}`);
+
+const id = randomBytes(3).toString("hex");
+const NS = { client: `kiln-vpn-c-${id}`, gateway: `kiln-vpn-g-${id}`, machines: `kiln-vpn-m-${id}` };
+const IF = { clientWg: `kvc${id}`, gatewayWg: `kvg${id}` };
+const wgProcesses: ChildProcess[] = [];
+const createdNs: string[] = [];
+let workDir = "";
+
+function run(cmd: string, args: string[], input?: string): string {
+  return execFileSync(cmd, args, { input, timeout: 10_000, stdio: ["pipe", "pipe", "pipe"] }).toString();
+}
+const inNs = (ns: string, cmd: string, ...args: string[]) => run("ip", ["netns", "exec", ns, cmd, ...args]);
+const ipIn = (ns: string, ...args: string[]) => run("ip", ["-n", ns, ...args]);
+
+function canPing(ns: string, address: string, count = 2): boolean {
+  try {
+    inNs(ns, "ping", "-n", "-q", "-c", String(count), "-i", "0.3", "-W", "1", address);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** wireguard-go in the foreground (so its pid is ours to stop), until its interface shows. */
+async function startWireguardGo(ns: string, ifname: string): Promise<void> {
+  const child = spawn("ip", ["netns", "exec", ns, "wireguard-go", ifname], {
+    env: { ...process.env, WG_PROCESS_FOREGROUND: "1", WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: "1", LOG_LEVEL: "error" },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  wgProcesses.push(child);
+  for (let i = 0; i < 50; i++) {
+    if (child.exitCode !== null) throw new Error(`wireguard-go ${ifname} exited (${child.exitCode}): ${stderr}`);
+    try {
+      ipIn(ns, "link", "show", ifname);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`wireguard-go did not create ${ifname} in 5 s: ${stderr}`);
+}
+
+/** What the gateway's sync script does: its [Interface] + the served peers → wg syncconf; the rules → nft -f. */
+async function applyGatewayFiles(peers: string, rules: string): Promise<void> {
+  const conf = path.join(workDir, "gateway.conf");
+  await fs.writeFile(conf, `[Interface]\nPrivateKey = ${GATEWAY_KEYS.privateKey}\nListenPort = 51820\n\n${peers}`, { mode: 0o600 });
+  inNs(NS.gateway, "wg", "syncconf", IF.gatewayWg, conf);
+  const nft = path.join(workDir, "nftables.conf");
+  await fs.writeFile(nft, rules);
+  inNs(NS.gateway, "nft", "-f", nft);
+}
+
+function dropCount(): number {
+  const listing = inNs(NS.gateway, "nft", "list", "chain", "inet", "kiln_vpn", "forward");
+  const m = /ip saddr 10\.77\.250\.0\/24 counter packets (\d+)/.exec(listing);
+  if (!m) throw new Error(`no drop rule in:\n${listing}`);
+  return Number(m[1]);
+}
+
+describe.skipIf(skipReason !== null)("a real WireGuard tunnel through the rendered gateway", () => {
+  beforeAll(async () => {
+    workDir = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-vpn-tunnel-"));
+    for (const ns of Object.values(NS)) {
+      run("ip", ["netns", "add", ns]);
+      createdNs.push(ns);
+      ipIn(ns, "link", "set", "lo", "up");
+    }
+    // client ↔ gateway: the "internet" the tunnel runs over.
+    ipIn(NS.client, "link", "add", `kvcg${id}`, "type", "veth", "peer", "name", `kvgc${id}`, "netns", NS.gateway);
+    ipIn(NS.client, "addr", "add", "10.77.0.2/30", "dev", `kvcg${id}`);
+    ipIn(NS.client, "link", "set", `kvcg${id}`, "up");
+    ipIn(NS.gateway, "addr", "add", `${GATEWAY_UNDERLAY}/30`, "dev", `kvgc${id}`);
+    ipIn(NS.gateway, "link", "set", `kvgc${id}`, "up");
+    // gateway ↔ machines: two machine addresses on the lab side, routed back through the gateway.
+    ipIn(NS.gateway, "link", "add", `kvgm${id}`, "type", "veth", "peer", "name", `kvmg${id}`, "netns", NS.machines);
+    ipIn(NS.gateway, "addr", "add", `${MACHINES.gateway}/24`, "dev", `kvgm${id}`);
+    ipIn(NS.gateway, "link", "set", `kvgm${id}`, "up");
+    ipIn(NS.machines, "addr", "add", `${MACHINES.held}/24`, "dev", `kvmg${id}`);
+    ipIn(NS.machines, "addr", "add", `${MACHINES.other}/24`, "dev", `kvmg${id}`);
+    ipIn(NS.machines, "link", "set", `kvmg${id}`, "up");
+    ipIn(NS.machines, "route", "add", "default", "via", MACHINES.gateway);
+    inNs(NS.gateway, "sysctl", "-qw", "net.ipv4.ip_forward=1");
+    await startWireguardGo(NS.gateway, IF.gatewayWg);
+    ipIn(NS.gateway, "addr", "add", `${VPN.gateway}/24`, "dev", IF.gatewayWg);
+    ipIn(NS.gateway, "link", "set", IF.gatewayWg, "up");
+    await startWireguardGo(NS.client, IF.clientWg);
+  }, 30_000);
+
+  afterAll(async () => {
+    for (const child of wgProcesses) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    }
+    for (const ns of createdNs) {
+      try {
+        run("ip", ["netns", "del", ns]);
+      } catch (e) {
+        console.warn(`could not delete netns ${ns}: ${String(e)}`);
+      }
+    }
+    for (const ifname of Object.values(IF)) await fs.rm(`/var/run/wireguard/${ifname}.sock`, { force: true });
+    if (workDir) await fs.rm(workDir, { recursive: true, force: true });
+  });
+
+  it("carries the person to the machine they hold, not to another, and nowhere once the lease ended", async () => {
+    const w = await seedLeaseWorld(t.db, { hosts: 2, membersPerProject: 2 });
+    const [person, neighbour] = w.members[0]!;
+    const [heldHost, otherHost] = w.hosts;
+    await addAddresses(heldHost!.id, [{ address: MACHINES.held }]);
+    await addAddresses(otherHost!.id, [{ address: MACHINES.other }]);
+    const personLease = await lease(w, heldHost!.id, person!.id);
+    // The other machine is held too, by someone else with a device of their own.
+    await lease(w, otherHost!.id, neighbour!.id);
+    await addDevice(neighbour!.id, "10.77.250.3", "desktop");
+    const device = await addDevice(person!.id, "10.77.250.2");
+
+    // The gateway, from what Kiln serves it.
+    const peers = await get(peersRoute.GET, "wireguard.conf");
+    const rules = await get(rulesRoute.GET, "nftables.conf");
+    expect([peers.status, rules.status]).toEqual([200, 200]);
+    await applyGatewayFiles(peers.body, rules.body);
+    expect(inNs(NS.gateway, "wg", "show", IF.gatewayWg, "peers")).toContain(device.publicKey);
+
+    // The client, from its downloaded file, as wg-quick would: wg's part to `wg setconf`,
+    // Address and the AllowedIPs routes by hand.
+    const env = getEnv();
+    const clientConf = renderClientConfig({
+      privateKey: device.privateKey,
+      address: device.address,
+      serverPublicKey: env.KILN_VPN_SERVER_PUBLIC_KEY!,
+      endpoint: env.KILN_VPN_ENDPOINT!,
+      allowedIps: env.KILN_VPN_ALLOWED_IPS.split(",").map((s) => s.trim()),
+    });
+    const clientFile = path.join(workDir, "client.conf");
+    await fs.writeFile(clientFile, stripWgQuickLines(clientConf), { mode: 0o600 });
+    inNs(NS.client, "wg", "setconf", IF.clientWg, clientFile);
+    const address = /^Address = (\S+)$/m.exec(clientConf)![1]!;
+    ipIn(NS.client, "addr", "add", address, "dev", IF.clientWg);
+    ipIn(NS.client, "link", "set", IF.clientWg, "up");
+    for (const cidr of /^AllowedIPs = (.+)$/m.exec(clientConf)![1]!.split(",").map((s) => s.trim())) {
+      ipIn(NS.client, "route", "add", cidr, "dev", IF.clientWg);
+    }
+
+    // The held machine answers through the tunnel, after a real handshake.
+    expect(canPing(NS.client, MACHINES.held, 3)).toBe(true);
+    const handshake = Number(inNs(NS.client, "wg", "show", IF.clientWg, "latest-handshakes").trim().split(/\s+/)[1]);
+    expect(handshake).toBeGreaterThan(0);
+    expect(Math.abs(handshake - Date.now() / 1000)).toBeLessThan(60);
+
+    // The other machine is refused by the gateway's rules (its drop counter says so), not lost.
+    const droppedBefore = dropCount();
+    expect(canPing(NS.client, MACHINES.other)).toBe(false);
+    expect(dropCount()).toBeGreaterThan(droppedBefore);
+    // Nothing changed in Kiln: the gateway's poll is a 304.
+    expect((await get(rulesRoute.GET, "nftables.conf", { "if-none-match": rules.headers.get("etag")! })).status).toBe(304);
+
+    // The lease ends: the next sync takes the held machine away too.
+    await releaseLease(t.db, w.adminActor, personLease.id);
+    const after = await get(rulesRoute.GET, "nftables.conf", { "if-none-match": rules.headers.get("etag")! });
+    expect(after.status).toBe(200);
+    expect(after.body).not.toContain(MACHINES.held);
+    await applyGatewayFiles((await get(peersRoute.GET, "wireguard.conf")).body, after.body);
+    const droppedAfterRelease = dropCount();
+    expect(canPing(NS.client, MACHINES.held)).toBe(false);
+    expect(dropCount()).toBeGreaterThan(droppedAfterRelease);
+    // Refused by the rules, not by a torn-down tunnel: the device is still the gateway's peer.
+    expect(inNs(NS.gateway, "wg", "show", IF.gatewayWg, "peers")).toContain(device.publicKey);
+  }, 30_000);
+});
