@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
 import { linkIn, waitForMail } from "../support/mail";
-import { E2E_VPN_ENDPOINT, PASSWORD, uniqueEmail } from "../support/state";
+import { ADMIN, E2E_VPN_ENDPOINT, PASSWORD, readState, uniqueEmail } from "../support/state";
 import { signIn } from "../support/ui";
 
 async function registeredAccount(request: APIRequestContext): Promise<string> {
@@ -21,7 +21,7 @@ async function addDevice(page: Page, name: string, source: RegExp) {
   return page.getByRole("dialog", { name: `Your WireGuard file for ${name}` });
 }
 
-test("[LAB-ACCESS] a researcher adds a WireGuard device with a key made in the browser, downloads its file, and revokes a server-made one", async ({ page, request }) => {
+test("[LAB-ACCESS] a researcher adds a WireGuard device with a key made in the browser, downloads its file, and revokes a server-made one; an administrator revokes the other", async ({ page, request, browser }) => {
   const email = await registeredAccount(request);
   await signIn(page, email, PASSWORD);
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Lab access" }).click();
@@ -79,4 +79,19 @@ test("[LAB-ACCESS] a researcher adds a WireGuard device with a key made in the b
   expect((await page.request.get(`/api/v1/me/vpn-devices/${phoneId}/wireguard.conf`)).status()).toBe(404);
   await page.reload();
   await expect(page.getByTestId("vpn-device-phone")).toHaveCount(0);
+
+  // An administrator sees the laptop with its owner in the admin console, and revokes it.
+  const adminContext = await browser.newContext({ baseURL: readState().baseURL });
+  const admin = await adminContext.newPage();
+  await signIn(admin, ADMIN.email, ADMIN.password);
+  await admin.goto("/admin");
+  await admin.getByRole("navigation", { name: "Admin" }).getByRole("link", { name: "VPN devices" }).click();
+  const row = admin.getByTestId("vpn-device-laptop").filter({ hasText: email });
+  await expect(row).toContainText(address);
+  await row.getByRole("button", { name: "Revoke" }).click();
+  await admin.getByRole("dialog", { name: "Revoke laptop?" }).getByRole("button", { name: "Revoke" }).click();
+  await expect(admin.getByTestId("vpn-device-laptop").filter({ hasText: email })).toHaveCount(0);
+  await adminContext.close();
+  await page.reload();
+  await expect(page.getByTestId("no-vpn-devices")).toBeVisible();
 });

@@ -20,7 +20,7 @@ export default async function AdminVpnPage() {
         <p className="mt-1 text-sm text-stone-600">
           {env.isVpnEnabled
             ? `People's WireGuard devices into the machines' network (range ${env.KILN_VPN_ADDRESS_RANGE}, gateway ${env.KILN_VPN_ENDPOINT}). A revoked device is dropped from the gateway's peer list on its next refresh.`
-            : "WireGuard is not set up on this Kiln: set KILN_VPN_ENDPOINT and KILN_VPN_SERVER_PUBLIC_KEY (README, Lab access)."}
+            : "WireGuard is not set up on this Kiln: set KILN_VPN_ENDPOINT and KILN_VPN_SERVER_PUBLIC_KEY (docs/lab-access.md)."}
         </p>
       </div>
       {env.isVpnEnabled ? (
