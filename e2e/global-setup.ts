@@ -60,6 +60,12 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     // WireGuard on (e2e/ui/vpn.spec.ts): a real gateway public key; nothing connects to the endpoint.
     KILN_VPN_ENDPOINT: E2E_VPN_ENDPOINT,
     KILN_VPN_SERVER_PUBLIC_KEY: generateKeyPair().publicKey,
+    // Directory accounts (e2e/ui/directory.spec.ts): Kiln writes people's entries into the same
+    // slapd's ou=people as the rootdn; seeded LDAP people keep their own entries.
+    KILN_DIRECTORY_URL: ldap.url,
+    KILN_DIRECTORY_BIND_DN: ldap.bindDn,
+    KILN_DIRECTORY_BIND_PASSWORD: ldap.bindPassword,
+    KILN_DIRECTORY_PEOPLE_DN: `ou=people,${ldap.baseDn}`,
   };
   delete env.DATABASE_URL;
 
@@ -83,6 +89,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       user: { uid: ldap.users.bob.uid, password: ldap.users.bob.password, mail: ldap.users.bob.mail! },
     },
     rateLimitPerAccount: RATE_LIMIT_PER_ACCOUNT,
+    directory: { url: ldap.url, bindDn: ldap.bindDn, bindPassword: ldap.bindPassword, peopleDn: `ou=people,${ldap.baseDn}` },
   };
   const stateFile = path.join(tmp, "state.json");
   await fs.writeFile(stateFile, JSON.stringify(state, null, 2));

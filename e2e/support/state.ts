@@ -14,6 +14,8 @@ export type E2eState = {
     user: { uid: string; password: string; mail: string };
   };
   rateLimitPerAccount: number;
+  /** The writable directory Kiln keeps people's entries in (the same slapd, as its rootdn). */
+  directory: { url: string; bindDn: string; bindPassword: string; peopleDn: string };
 };
 
 export const ADMIN = { email: "root@lab.example", password: "first admin passphrase" };
