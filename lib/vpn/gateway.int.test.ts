@@ -4,13 +4,16 @@
 // gateway configured from what the route handlers serve, the client from renderClientConfig's
 // file, nftables loaded from the rendered rules. A ping through the tunnel reaches the machine
 // the person holds, not another, and not the held one either once the lease has ended.
-import { callRoute } from "@/test/harness/route-handler";
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { callRoute, inRequestScope } from "@/test/harness/route-handler";
+import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
 import { upsertHostAddresses } from "@/db/queries/addresses";
@@ -212,14 +215,55 @@ async function startWireguardGo(ns: string, ifname: string): Promise<void> {
   throw new Error(`wireguard-go did not create ${ifname} in 5 s: ${stderr}`);
 }
 
-/** What the gateway's sync script does: its [Interface] + the served peers → wg syncconf; the rules → nft -f. */
-async function applyGatewayFiles(peers: string, rules: string): Promise<void> {
-  const conf = path.join(workDir, "gateway.conf");
-  await fs.writeFile(conf, `[Interface]\nPrivateKey = ${GATEWAY_KEYS.privateKey}\nListenPort = 51820\n\n${peers}`, { mode: 0o600 });
-  inNs(NS.gateway, "wg", "syncconf", IF.gatewayWg, conf);
-  const nft = path.join(workDir, "nftables.conf");
-  await fs.writeFile(nft, rules);
-  inNs(NS.gateway, "nft", "-f", nft);
+const SYNC_SCRIPT = path.resolve("scripts/vpn-gateway-sync.sh");
+let kilnUrl = "";
+let server: http.Server | undefined;
+
+/** The two gateway routes over real HTTP on 127.0.0.1, for curl in the sync script. */
+async function serveGatewayRoutes(): Promise<void> {
+  const handlers: Record<string, typeof peersRoute.GET> = {
+    "/api/v1/vpn/gateway/wireguard.conf": peersRoute.GET,
+    "/api/v1/vpn/gateway/nftables.conf": rulesRoute.GET,
+  };
+  server = http.createServer((req, res) => {
+    const handler = handlers[req.url ?? ""];
+    if (!handler) return void res.writeHead(404).end();
+    const headers = new Headers();
+    for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
+    const request = new Request(`http://kiln.test${req.url}`, { headers });
+    inRequestScope(request, () => handler(request, { params: Promise.resolve({}) } as never))
+      .then(async (answer) => {
+        res.writeHead(answer.status, Object.fromEntries(answer.headers));
+        res.end(Buffer.from(await answer.arrayBuffer()));
+      })
+      .catch((e: unknown) => res.writeHead(500).end(String(e)));
+  });
+  await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+  kilnUrl = `http://127.0.0.1:${(server!.address() as AddressInfo).port}`;
+}
+
+/**
+ * scripts/vpn-gateway-sync.sh as the gateway runs it, its wg and nft inside the gateway's
+ * namespace. Asynchronous: the HTTP answers come from this very process.
+ */
+async function runSync(args: string[] = [], stateName = "state", token = TOKEN): Promise<string> {
+  await fs.writeFile(path.join(workDir, "interface.conf"), `[Interface]\nPrivateKey = ${GATEWAY_KEYS.privateKey}\nListenPort = 51820\n`, { mode: 0o600 });
+  await fs.writeFile(path.join(workDir, "token"), `${token}\n`, { mode: 0o600 });
+  const { stdout } = await promisify(execFile)("bash", [SYNC_SCRIPT, ...args], {
+    timeout: 20_000,
+    env: {
+      PATH: process.env.PATH,
+      KILN_URL: kilnUrl,
+      KILN_VPN_TOKEN_FILE: path.join(workDir, "token"),
+      KILN_VPN_INTERFACE: IF.gatewayWg,
+      KILN_VPN_INTERFACE_CONF: path.join(workDir, "interface.conf"),
+      KILN_VPN_STATE_DIR: path.join(workDir, stateName),
+      KILN_VPN_RUN_DIR: path.join(workDir, `${stateName}-run`),
+      WG: `ip netns exec ${NS.gateway} wg`,
+      NFT: `ip netns exec ${NS.gateway} nft`,
+    } as unknown as NodeJS.ProcessEnv,
+  });
+  return stdout.trim();
 }
 
 function dropCount(): number {
@@ -256,9 +300,11 @@ describe.skipIf(skipReason !== null)("a real WireGuard tunnel through the render
     ipIn(NS.gateway, "addr", "add", `${VPN.gateway}/24`, "dev", IF.gatewayWg);
     ipIn(NS.gateway, "link", "set", IF.gatewayWg, "up");
     await startWireguardGo(NS.client, IF.clientWg);
+    await serveGatewayRoutes();
   }, 30_000);
 
   afterAll(async () => {
+    await new Promise((r) => (server ? server.close(r) : r(undefined)));
     for (const child of wgProcesses) {
       if (child.exitCode !== null || child.signalCode !== null) continue;
       const exited = new Promise((r) => child.once("exit", r));
@@ -289,12 +335,10 @@ describe.skipIf(skipReason !== null)("a real WireGuard tunnel through the render
     await addDevice(neighbour!.id, "10.77.250.3", "desktop");
     const device = await addDevice(person!.id, "10.77.250.2");
 
-    // The gateway, from what Kiln serves it.
-    const peers = await get(peersRoute.GET, "wireguard.conf");
-    const rules = await get(rulesRoute.GET, "nftables.conf");
-    expect([peers.status, rules.status]).toEqual([200, 200]);
-    await applyGatewayFiles(peers.body, rules.body);
+    // The gateway, from what Kiln serves it, applied by the gateway's own sync script.
+    expect(await runSync()).toBe("vpn-gateway-sync: applied peers,rules");
     expect(inNs(NS.gateway, "wg", "show", IF.gatewayWg, "peers")).toContain(device.publicKey);
+    expect(await runSync()).toBe(""); // both 304
 
     // The client, from its downloaded file, as wg-quick would: wg's part to `wg setconf`,
     // Address and the AllowedIPs routes by hand.
@@ -326,19 +370,31 @@ describe.skipIf(skipReason !== null)("a real WireGuard tunnel through the render
     const droppedBefore = dropCount();
     expect(canPing(NS.client, MACHINES.other)).toBe(false);
     expect(dropCount()).toBeGreaterThan(droppedBefore);
-    // Nothing changed in Kiln: the gateway's poll is a 304.
-    expect((await get(rulesRoute.GET, "nftables.conf", { "if-none-match": rules.headers.get("etag")! })).status).toBe(304);
+    // A table flushed by hand on the gateway is put back by the next run, though Kiln answers 304.
+    inNs(NS.gateway, "nft", "delete", "table", "inet", "kiln_vpn");
+    expect(await runSync()).toBe("vpn-gateway-sync: applied rules (again: the table was gone)");
 
-    // The lease ends: the next sync takes the held machine away too.
+    // The lease ends: the next sync takes the held machine away too (only the rules changed).
     await releaseLease(t.db, w.adminActor, personLease.id);
-    const after = await get(rulesRoute.GET, "nftables.conf", { "if-none-match": rules.headers.get("etag")! });
-    expect(after.status).toBe(200);
-    expect(after.body).not.toContain(MACHINES.held);
-    await applyGatewayFiles((await get(peersRoute.GET, "wireguard.conf")).body, after.body);
+    expect(await runSync()).toBe("vpn-gateway-sync: applied rules");
+    expect(inNs(NS.gateway, "nft", "list", "table", "inet", "kiln_vpn")).not.toContain(MACHINES.held);
     const droppedAfterRelease = dropCount();
     expect(canPing(NS.client, MACHINES.held)).toBe(false);
     expect(dropCount()).toBeGreaterThan(droppedAfterRelease);
     // Refused by the rules, not by a torn-down tunnel: the device is still the gateway's peer.
     expect(inNs(NS.gateway, "wg", "show", IF.gatewayWg, "peers")).toContain(device.publicKey);
+
+    // The same gateway fed from KILN_VPN_GATEWAY_DIR (the worker's files) instead of HTTP.
+    const dir = path.join(workDir, "gateway-dir");
+    setTestEnv({ KILN_VPN_GATEWAY_DIR: dir });
+    await syncGatewayDir(t.db);
+    expect(await runSync(["--from-dir", dir], "dir-state")).toBe("vpn-gateway-sync: applied peers,rules");
+    expect(await runSync(["--from-dir", dir], "dir-state")).toBe("");
+    expect(canPing(NS.client, MACHINES.held)).toBe(false);
+
+    // A refusal is a non-zero exit with the server's message, and the rules stay.
+    await expect(runSync([], "fresh-state", "not-the-gateway-token")).rejects.toThrow(/wireguard\.conf answered 401: .*not the gateway token/);
+    await expect(runSync(["--from-dir", path.join(workDir, "nowhere")], "dir-state")).rejects.toThrow(/cannot read .*nowhere/);
+    expect(inNs(NS.gateway, "nft", "list", "table", "inet", "kiln_vpn")).toContain("anything else from the VPN");
   }, 30_000);
 });
