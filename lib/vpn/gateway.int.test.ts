@@ -374,9 +374,24 @@ describe.skipIf(skipReason !== null)("a real WireGuard tunnel through the render
     inNs(NS.gateway, "nft", "delete", "table", "inet", "kiln_vpn");
     expect(await runSync()).toBe("vpn-gateway-sync: applied rules (again: the table was gone)");
 
+    // A session open through the lease's end: one ping flow (one ICMP id, "established" to conntrack).
+    const flow = spawn("ip", ["netns", "exec", NS.client, "ping", "-n", "-i", "0.2", MACHINES.held], { stdio: ["ignore", "pipe", "ignore"] });
+    wgProcesses.push(flow);
+    let replies = 0;
+    flow.stdout!.on("data", (d: Buffer) => (replies += (d.toString().match(/bytes from/g) ?? []).length));
+    const flowing = Date.now();
+    while (replies < 3 && Date.now() - flowing < 5000) await new Promise((r) => setTimeout(r, 100));
+    expect(replies).toBeGreaterThanOrEqual(3);
+
     // The lease ends: the next sync takes the held machine away too (only the rules changed).
     await releaseLease(t.db, w.adminActor, personLease.id);
     expect(await runSync()).toBe("vpn-gateway-sync: applied rules");
+    // The open flow stops with the lease, not when it closes.
+    await new Promise((r) => setTimeout(r, 300));
+    const repliesAtEnd = replies;
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(replies).toBe(repliesAtEnd);
+    flow.kill("SIGTERM");
     expect(inNs(NS.gateway, "nft", "list", "table", "inet", "kiln_vpn")).not.toContain(MACHINES.held);
     const droppedAfterRelease = dropCount();
     expect(canPing(NS.client, MACHINES.held)).toBe(false);

@@ -65,7 +65,7 @@ describe("renderGatewayNftables", () => {
         "table inet kiln_vpn {",
         "\tchain forward {",
         "\t\ttype filter hook forward priority filter; policy accept;",
-        "\t\tct state established,related accept",
+        "\t\tip daddr 10.250.0.0/24 ct state established,related accept",
         "\t\tip daddr 10.250.0.0/24 counter drop comment \"no new connections to people's devices\"",
         "\t\t# bob@lab.example — phone: holds no machine",
         "\t\t# Alice <alice@lab.example> — laptop [Peer] injected: node-a, node-b",

@@ -102,7 +102,9 @@ function nftSet(items: string[]): string {
  * left to its other tables. Following leases, a device reaches the addresses of the hosts its
  * owner holds (those inside KILN_VPN_ALLOWED_IPS: a host's boot source address may be a relay's,
  * which is not the person's to reach); else every device reaches KILN_VPN_ALLOWED_IPS.
- * Lab machines may answer but not open connections to people's devices.
+ * Lab machines may answer but not open connections to people's devices. Only the answers are
+ * let through as "established": a device's own packets are judged by the current rules every
+ * time, so an ssh session opened during a lease stops when the lease ends, not when it closes.
  */
 export function renderGatewayNftables(devices: GatewayDevice[], opts: GatewayRulesOptions): string {
   const range = formatCidr(parseCidr(opts.vpnRange));
@@ -130,7 +132,7 @@ export function renderGatewayNftables(devices: GatewayDevice[], opts: GatewayRul
     `table inet ${NFT_TABLE} {`,
     "\tchain forward {",
     "\t\ttype filter hook forward priority filter; policy accept;",
-    "\t\tct state established,related accept",
+    `\t\tip daddr ${range} ct state established,related accept`,
     `\t\tip daddr ${range} counter drop comment "no new connections to people's devices"`,
     ...rules,
     `\t\tip saddr ${range} counter drop comment "anything else from the VPN"`,
