@@ -911,6 +911,18 @@ export const API_ROUTES: ApiRoute[] = [
     errors: [{ status: 404, description: "No such device of the caller's, or WireGuard is not configured." }],
   },
   {
+    method: "GET", path: "/api/v1/me/openvpn.ovpn", operationId: "getMyOpenVpnProfile", tag: "Lab access", auth: "user",
+    summary: "Download the caller's OpenVPN profile",
+    description:
+      "`kiln.ovpn` as an attachment, for labs whose OpenVPN checks passwords against the directory (openvpn-auth-ldap): the server (KILN_OPENVPN_REMOTE), its CA, and the caller's directory uid as the username " +
+      "(the entry Kiln manages for them, else their LDAP sign-in name, else their email's local part). No secret: OpenVPN asks for the directory password.",
+    success: { status: 200, description: "The .ovpn profile.", contentType: "application/x-openvpn-profile", schema: z.string().describe("application/x-openvpn-profile") },
+    errors: [
+      { status: 404, description: "OpenVPN is not set up on this Kiln (KILN_OPENVPN_REMOTE unset)." },
+      { status: 503, description: "KILN_OPENVPN_CA_FILE is unset or unreadable, or the settings are malformed (the log says which)." },
+    ],
+  },
+  {
     method: "GET", path: "/api/v1/vpn-devices", operationId: "listVpnDevices", tag: "Lab access", auth: "admin",
     summary: "Every active WireGuard device, with its owner",
     success: { status: 200, description: "`{ data }`.", schema: vpn.vpnDeviceAdminListResponseSchema },

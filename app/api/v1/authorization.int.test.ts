@@ -3,6 +3,9 @@
 // host, lease, pool…), so a success in one cell never changes what the next one sees.
 import { callRoute, type CallOptions } from "@/test/harness/route-handler";
 import { randomBytes } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_ROUTES } from "@/lib/api/routes";
 import { actorOf, type Actor } from "@/lib/audit/audit";
@@ -101,14 +104,15 @@ import * as calendarFeedById from "./calendar-feeds/[id]/route";
 import { createCalendarFeed } from "@/lib/calendar/feeds";
 import * as vpnGatewayPeers from "./vpn/gateway/wireguard.conf/route";
 import * as vpnGatewayRules from "./vpn/gateway/nftables.conf/route";
+import { setTestEnv } from "@/test/harness/env";
 import * as myVpnDevices from "./me/vpn-devices/route";
+import * as myOpenVpn from "./me/openvpn.ovpn/route";
 import * as myVpnDeviceById from "./me/vpn-devices/[id]/route";
 import * as myVpnDeviceConf from "./me/vpn-devices/[id]/wireguard.conf/route";
 import * as vpnDevices from "./vpn-devices/route";
 import * as vpnDeviceById from "./vpn-devices/[id]/route";
 import { createVpnDevice, listMyVpnDevices, revokeVpnDevice } from "@/lib/vpn/devices";
 import { generateKeyPair } from "@/lib/vpn/wireguard";
-import { setTestEnv } from "@/test/harness/env";
 
 const t = await useTestDb();
 // Starting a run enqueues its power job and opening a stream starts the listener: close both.
@@ -594,6 +598,17 @@ const ROWS: Row[] = [
     op: "DELETE /api/v1/me/vpn-devices/{id} (the holder's own device)", handler: myVpnDeviceById.DELETE,
     prepare: async () => ({ params: { id: (await holderVpnDevice()).id } }),
     expect: { ...OUT, outsider: 404, member: 404, leader: 404, holder: 200, admin: 404 },
+  },
+  {
+    op: "GET /api/v1/me/openvpn.ovpn", handler: myOpenVpn.GET,
+    prepare: async () => {
+      const ca = path.join(os.tmpdir(), `kiln-authz-ca-${process.pid}.pem`);
+      await writeFile(ca, "-----BEGIN CERTIFICATE-----\nMIIBdummy\n-----END CERTIFICATE-----\n");
+      setTestEnv({ KILN_OPENVPN_REMOTE: "vpn.lab.example 1194", KILN_OPENVPN_CA_FILE: ca });
+      return {};
+    },
+    expect: everyone(200),
+    check: (body: string) => expect(body).toContain("remote vpn.lab.example 1194"),
   },
   {
     op: "GET /api/v1/vpn-devices", handler: vpnDevices.GET,
