@@ -6,6 +6,7 @@ import { getSshKeys } from "@/lib/accounts/profile";
 import { getApiTokens } from "@/lib/auth/api-tokens";
 import { requirePageUser } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
+import { getMyDirectoryAccount } from "@/lib/directory/account";
 
 export const metadata = { title: "Profile" };
 export const dynamic = "force-dynamic";
@@ -13,7 +14,7 @@ export const dynamic = "force-dynamic";
 export default async function ProfilePage() {
   const { user } = await requirePageUser("/profile");
   const db = getAppDb();
-  const [keys, tokens] = await Promise.all([getSshKeys(db, user.id), getApiTokens(db, user.id)]);
+  const [keys, tokens, directory] = await Promise.all([getSshKeys(db, user.id), getApiTokens(db, user.id), getMyDirectoryAccount(db, user)]);
   const iso = (d: Date | null) => d?.toISOString() ?? null;
   return (
     <div className="mx-auto max-w-3xl space-y-6 px-4 py-8">
@@ -33,6 +34,15 @@ export default async function ProfilePage() {
           <p className="text-sm text-stone-600">Your password is managed by the lab&apos;s directory (LDAP); change it there.</p>
         )}
       </Card>
+      {directory ? (
+        <Card title="Lab directory account" description="Your login for the lab's services that use its directory (VPN, shell).">
+          <p className="text-sm text-stone-700" data-testid="directory-account">
+            Username <span className="font-mono font-medium">{directory.uid}</span>
+            {directory.hasPassword ? ", with your Kiln password (it follows when you change it here)." : ": change your password here once to set its password."}
+            {directory.synced ? null : " Being written to the directory; ready within a minute or two."}
+          </p>
+        </Card>
+      ) : null}
       <Card title="SSH public keys" description="Installed on the machines you deploy, through the templates' ssh_keys variable.">
         <SshKeys keys={keys.map((k) => ({ id: k.id, type: k.type, comment: k.comment, fingerprint: k.fingerprint, createdAt: k.createdAt.toISOString() }))} />
       </Card>

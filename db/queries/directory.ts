@@ -22,6 +22,11 @@ export async function getDirectoryEntryOfUserForUpdate(db: DbOrTx, userId: strin
   return row;
 }
 
+export async function getDirectoryEntryOfUser(db: DbOrTx, userId: string): Promise<DirectoryEntryRow | undefined> {
+  const [row] = await db.select().from(directoryEntries).where(eq(directoryEntries.userId, userId)).limit(1);
+  return row;
+}
+
 export async function getDirectoryEntryById(db: DbOrTx, id: string): Promise<DirectoryEntryRow | undefined> {
   const [row] = await db.select().from(directoryEntries).where(eq(directoryEntries.id, id)).limit(1);
   return row;

@@ -50,7 +50,7 @@ async function expectEntryRow(page: Page, uid: string, text: string | RegExp): P
   }).toPass({ timeout: 70_000 });
 }
 
-test("[DIRECTORY] a new researcher gets a directory entry; a foreign entry is refused until linked; deleting the account removes it", async ({ page, request }) => {
+test("[DIRECTORY] a new researcher gets a directory entry; a foreign entry is refused until linked; deleting the account removes it", async ({ browser, page, request }) => {
   test.setTimeout(180_000);
   const { directory } = readState();
   const email = uniqueEmail("dirnew");
@@ -89,6 +89,14 @@ test("[DIRECTORY] a new researcher gets a directory entry; a foreign entry is re
   await dialog.getByRole("button", { name: "Link entry" }).click();
   await expectEntryRow(page, otherUid, /linked[\s\S]*synced/);
   expect(await canBind(otherDn, PASSWORD)).toBe(true);
+
+  // The person sees their lab login on their profile.
+  const researcher = await browser.newContext();
+  const researcherPage = await researcher.newPage();
+  await signIn(researcherPage, email, PASSWORD);
+  await researcherPage.goto("/profile");
+  await expect(researcherPage.getByTestId("directory-account")).toContainText(`Username ${uid}, with your Kiln password`);
+  await researcher.close();
 
   // Re-sync all is accepted and says how many.
   await page.getByRole("button", { name: "Re-sync all" }).click();
