@@ -327,6 +327,22 @@ describe("directory accounts", () => {
     expect((await entryOf(user.id))!.lastError).toBeNull();
   });
 
+  it("with the ssha scheme, the entry carries {SSHA}; binds work, and a disabled account's lock holds", async () => {
+    setTestEnv({ KILN_DIRECTORY_PASSWORD_SCHEME: "ssha" });
+    try {
+      const { user } = await createActiveUser(t.db, { email: uniqueEmail("ssha"), password: PASSWORD });
+      expect(user.directoryPasswordHash).toMatch(/^\{SSHA\}/);
+      await syncDirectory(t.db, config);
+      const { dn } = (await entryOf(user.id))!;
+      expect(await canBind(dn, PASSWORD)).toBe(true);
+      await updateUserAsAdmin(t.db, admin, user.id, { disabled: true });
+      await syncDirectory(t.db, config);
+      expect(await canBind(dn, PASSWORD)).toBe(false);
+    } finally {
+      setTestEnv();
+    }
+  });
+
   it("without a directory configured, account changes write no rows and no hash", async () => {
     setTestEnv({ KILN_DIRECTORY_URL: undefined });
     try {
