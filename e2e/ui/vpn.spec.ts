@@ -55,6 +55,17 @@ test("[LAB-ACCESS] a researcher adds a WireGuard device with a key made in the b
   const address = /^Address = (\S+)\/32$/m.exec(conf)![1]!;
   await expect(laptopRow).toContainText(address);
 
+  // A pasted key that is not one is refused under the field, with what a key looks like.
+  await page.getByRole("button", { name: "Add a device" }).click();
+  const add = page.getByRole("dialog", { name: "Add a device" });
+  await add.getByLabel("Device name").fill("tablet");
+  await add.getByRole("radio", { name: /I have a public key/ }).check();
+  await add.getByLabel("Public key", { exact: true }).fill("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI");
+  await add.getByRole("button", { name: "Add device" }).click();
+  await expect(add.getByText("A WireGuard key is 44 characters of base64")).toBeVisible();
+  await add.getByRole("button", { name: "Cancel" }).click();
+  await expect(page.getByTestId("vpn-device-tablet")).toHaveCount(0);
+
   // Kiln made this one: its private key is in this answer only.
   const phone = await addDevice(page, "phone", /Make the key on the server/);
   await expect(phone.getByTestId("private-key-note")).toBeVisible();
