@@ -1,6 +1,6 @@
-import { and, asc, eq, like, lt, or, sql } from "drizzle-orm";
+import { and, asc, eq, isNotNull, isNull, like, lt, or, sql } from "drizzle-orm";
 import type { DbOrTx } from "../client";
-import { directoryEntries, users, type DirectoryEntryDesired, type DirectoryEntryRow } from "../schema";
+import { directoryEntries, users, type DirectoryEntryDesired, type DirectoryEntryRow, type UserRow } from "../schema";
 
 /** Serialises uid and uidNumber allocation, so two accounts activated at once cannot pick the same. */
 export async function lockDirectoryAllocation(db: DbOrTx): Promise<void> {
@@ -126,4 +126,15 @@ export async function deleteDirectoryEntryRow(db: DbOrTx, id: string, version: n
     .where(and(eq(directoryEntries.id, id), eq(directoryEntries.version, version), eq(directoryEntries.desired, "absent")))
     .returning({ id: directoryEntries.id });
   return rows.length > 0;
+}
+
+/** Active local accounts without an entry: those that existed before a directory was configured. */
+export async function listActiveLocalUsersWithoutDirectoryEntry(db: DbOrTx): Promise<UserRow[]> {
+  const rows = await db
+    .select({ user: users })
+    .from(users)
+    .leftJoin(directoryEntries, eq(directoryEntries.userId, users.id))
+    .where(and(eq(users.authSource, "local"), isNull(users.disabledAt), isNotNull(users.emailVerifiedAt), isNotNull(users.approvedAt), isNull(directoryEntries.id)))
+    .orderBy(asc(users.createdAt));
+  return rows.map((r) => r.user);
 }

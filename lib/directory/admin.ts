@@ -1,11 +1,18 @@
 // What administrators do with directory entries: look, re-sync everything, link an entry Kiln
 // refused. Each change is audited in its transaction and written by the reconciler after commit.
-import { getDirectoryEntryById, linkDirectoryEntry, listDirectoryEntries, markAllDirectoryEntriesDirty, type DirectoryEntryWithUser } from "@/db/queries/directory";
+import {
+  getDirectoryEntryById,
+  linkDirectoryEntry,
+  listActiveLocalUsersWithoutDirectoryEntry,
+  listDirectoryEntries,
+  markAllDirectoryEntriesDirty,
+  type DirectoryEntryWithUser,
+} from "@/db/queries/directory";
 import type { Db } from "../db";
 import { AppError } from "../errors";
 import { isAdminActor, recordAudit, type Actor } from "../audit/audit";
 import type { DirectoryEntryView } from "../validation/directory";
-import { getDirectoryConfig, requestDirectorySync } from "./mark";
+import { getDirectoryConfig, markDirectoryEntry, requestDirectorySync } from "./mark";
 import { checkDirectory, type DirectoryStatus } from "./sync";
 
 function requireDirectoryAdmin(actor: Actor): void {
@@ -46,16 +53,28 @@ export async function listDirectoryEntriesAsAdmin(db: Db, actor: Actor): Promise
   return { entries: (await listDirectoryEntries(db)).map(toDirectoryEntryView) };
 }
 
-/** Marks every row for writing again (entries changed by hand in the directory are put back). */
-export async function resyncDirectoryAsAdmin(db: Db, actor: Actor): Promise<{ marked: number }> {
+/**
+ * Marks every row for writing again (entries changed by hand in the directory are put back), and
+ * gives an entry to active local accounts that have none (they existed before the directory was
+ * configured; their entry has no password until they next set one).
+ */
+export async function resyncDirectoryAsAdmin(db: Db, actor: Actor): Promise<{ marked: number; added: number }> {
   requireDirectoryAdmin(actor);
-  const marked = await db.transaction(async (tx) => {
-    const n = await markAllDirectoryEntriesDirty(tx);
-    await recordAudit(tx, actor, { action: "directory.resync", targetType: "directory", summary: `asked to re-sync all ${n} directory entr${n === 1 ? "y" : "ies"}`, data: { marked: n } });
-    return n;
+  const config = getDirectoryConfig();
+  const result = await db.transaction(async (tx) => {
+    let added = 0;
+    if (config) for (const user of await listActiveLocalUsersWithoutDirectoryEntry(tx)) if (await markDirectoryEntry(tx, user, { config })) added++;
+    const marked = await markAllDirectoryEntriesDirty(tx);
+    await recordAudit(tx, actor, {
+      action: "directory.resync",
+      targetType: "directory",
+      summary: `asked to re-sync all ${marked} directory entr${marked === 1 ? "y" : "ies"}${added ? `, ${added} of them new for accounts that had none` : ""}`,
+      data: { marked, added },
+    });
+    return { marked, added };
   });
   await requestDirectorySync();
-  return { marked };
+  return result;
 }
 
 /**

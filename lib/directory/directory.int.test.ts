@@ -343,6 +343,24 @@ describe("directory accounts", () => {
     }
   });
 
+  it("re-sync all gives accounts made before the directory was configured an entry (without a password until they set one)", async () => {
+    setTestEnv({ KILN_DIRECTORY_URL: undefined });
+    const { user } = await createActiveUser(t.db, { email: uniqueEmail("before"), password: PASSWORD, name: "Early Bird" });
+    setTestEnv();
+    expect(await entryOf(user.id)).toBeUndefined();
+    const { added } = await resyncDirectoryAsAdmin(t.db, actorOf(admin, null));
+    expect(added).toBeGreaterThanOrEqual(1);
+    await syncDirectory(t.db, config);
+    const row = (await entryOf(user.id))!;
+    expect(await readEntry(row.dn)).toMatchObject({ cn: "Early Bird" });
+    expect((await readEntry(row.dn))!.userPassword).toBeUndefined();
+    expect(await canBind(row.dn, PASSWORD)).toBe(false);
+    // Their next password change gives the entry its password.
+    await changePassword(t.db, (await getUserByEmail(t.db, user.email))!, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD });
+    await syncDirectory(t.db, config);
+    expect(await canBind(row.dn, NEW_PASSWORD)).toBe(true);
+  });
+
   it("without a directory configured, account changes write no rows and no hash", async () => {
     setTestEnv({ KILN_DIRECTORY_URL: undefined });
     try {

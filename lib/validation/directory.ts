@@ -29,4 +29,7 @@ export const directoryEntryViewSchema = z.object({
 export type DirectoryEntryView = z.infer<typeof directoryEntryViewSchema>;
 
 export const directoryEntryListResponseSchema = z.object({ entries: z.array(directoryEntryViewSchema) });
-export const directoryResyncResponseSchema = z.object({ marked: z.number().int().describe("Rows marked for writing again.") });
+export const directoryResyncResponseSchema = z.object({
+  marked: z.number().int().describe("Entries marked for writing again (the new ones included)."),
+  added: z.number().int().describe("Entries added for active local accounts that had none (made before the directory was configured)."),
+});
