@@ -154,6 +154,14 @@ describe("WireGuard devices", () => {
     await expectAppError(createVpnDevice(t.db, await person(), { name: "late", generate: "server" }), "conflict", RANGE_FULL_MESSAGE);
   });
 
+  it("a range that cannot hold devices is the administrator's 503, not a crash", async () => {
+    const me = await person();
+    for (const range of ["10.99.8.0/31", "not a range"]) {
+      setTestEnv({ ...VPN, KILN_VPN_ADDRESS_RANGE: range });
+      await expectAppError(createVpnDevice(t.db, me, { name: "laptop", generate: "server" }), "unavailable", /address range is misconfigured/);
+    }
+  });
+
   it("only active accounts, and only when WireGuard is configured", async () => {
     withVpn();
     const me = await person();

@@ -20,9 +20,10 @@ import { getEnv } from "../env";
 import { AppError } from "../errors";
 import { isAdminActor, recordAudit, type Actor } from "../audit/audit";
 import { getUserStatus } from "../accounts/user-view";
+import { getLogger } from "../log";
 import { parseInput } from "../validation/parse";
 import { vpnDeviceCreateSchema } from "../validation/vpn";
-import { allocateAddress } from "./addresses";
+import { allocateAddress, deviceAddressBounds } from "./addresses";
 import { generateKeyPair, renderClientConfig, wireGuardKeyError } from "./wireguard";
 
 /** Devices one person may have at once: a laptop, a phone, a desktop or two — not a fleet. */
@@ -105,6 +106,13 @@ export async function createVpnDevice(db: Db, actor: Actor, input: unknown): Pro
     keyOrigin = data.keyOrigin ?? "pasted";
   }
   const range = getEnv().KILN_VPN_ADDRESS_RANGE;
+  try {
+    deviceAddressBounds(range);
+  } catch (err) {
+    // Malformed or too small (/31, /32): the administrator's to fix, not the person's.
+    getLogger("vpn").error({ err, range }, "KILN_VPN_ADDRESS_RANGE cannot hold devices");
+    throw new AppError("unavailable", "WireGuard devices cannot be added: this Kiln's VPN address range is misconfigured. An administrator has been told in the log.");
+  }
 
   let row: VpnDeviceRow;
   try {
