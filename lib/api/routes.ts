@@ -894,6 +894,7 @@ export const API_ROUTES: ApiRoute[] = [
       { status: 403, description: "The caller already has 10 devices, or the account is not active." },
       VPN_404,
       { status: 409, description: "Every address of the range is in use." },
+      { status: 503, description: "KILN_VPN_ADDRESS_RANGE cannot hold devices (malformed, or smaller than /30)." },
     ],
   },
   {
