@@ -21,8 +21,8 @@ export function ResyncDirectoryButton() {
           setBusy(true);
           setError(null);
           try {
-            const { marked } = await callApi<{ marked: number }>("/api/v1/directory/resync", "POST");
-            toast(`${marked} entr${marked === 1 ? "y" : "ies"} will be written again within a minute.`);
+            const { marked, added } = await callApi<{ marked: number; added: number }>("/api/v1/directory/resync", "POST");
+            toast(`${marked} entr${marked === 1 ? "y" : "ies"} will be written again within a minute${added ? `, ${added} of them new for accounts that had none` : ""}.`);
             router.refresh();
           } catch (e) {
             setError((e as Error).message);
