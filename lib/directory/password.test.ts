@@ -4,15 +4,16 @@ import { encrypt } from "unixcrypt";
 import { hashDirectoryPassword, isDirectoryPasswordLocked, lockDirectoryPassword, makeCryptSalt } from "./password";
 
 describe("directory password hashes", () => {
-  it("writes {CRYPT}$6$ with a random 16-character salt that crypt(3) verifies", () => {
+  it("writes {CRYPT}$6$rounds=50000$ with a random 16-character salt that crypt(3) verifies", () => {
     const a = hashDirectoryPassword("correct horse", "crypt-sha512");
     const b = hashDirectoryPassword("correct horse", "crypt-sha512");
-    expect(a).toMatch(/^\{CRYPT\}\$6\$[./0-9A-Za-z]{16}\$[./0-9A-Za-z]{86}$/);
+    expect(a).toMatch(/^\{CRYPT\}\$6\$rounds=50000\$[./0-9A-Za-z]{16}\$[./0-9A-Za-z]{86}$/);
     expect(a).not.toBe(b);
     const crypted = a.slice("{CRYPT}".length);
-    // Re-encrypting with the stored value as the salt gives the same value: what crypt(3) checks.
-    expect(encrypt("correct horse", crypted)).toBe(crypted);
-    expect(encrypt("wrong horse", crypted)).not.toBe(crypted);
+    // Re-encrypting with the stored settings (rounds and salt) gives the same value: what crypt(3) checks.
+    const settings = crypted.slice(0, crypted.lastIndexOf("$"));
+    expect(encrypt("correct horse", settings)).toBe(crypted);
+    expect(encrypt("wrong horse", settings)).not.toBe(crypted);
   });
 
   it("writes {SSHA} as base64(sha1(password + salt) + salt)", () => {
