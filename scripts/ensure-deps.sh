@@ -57,6 +57,10 @@ declare -A NEEDS=(
   [git]=git
   # builds /boot/efi/local-boot.efi, UEFI local boot's GRUB program (docs/uefi.md)
   [grub-mkstandalone]=grub-common
+  # lib/vpn/openvpn.int.test.ts: a real OpenVPN server (openvpn-auth-ldap against the test's slapd)
+  # and client; openssl makes its CA and server certificate.
+  [openvpn]=openvpn
+  [openssl]=openssl
   # the real WireGuard tunnel of lib/vpn/gateway.int.test.ts: the userspace implementation (no kernel
   # module needed), wg to configure it, nft for the gateway's rules, ping through the tunnel.
   # --no-install-recommends matters here: wireguard-tools recommends wireguard-modules | linux-image,
@@ -80,6 +84,8 @@ declare -A FILES=(
   [/usr/lib/shim/shimx64.efi.signed]=shim-signed
   [/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed]=grub-efi-amd64-signed
   [/etc/ssl/certs/ca-certificates.crt]=ca-certificates
+  # openvpn-auth-ldap: OpenVPN's password check against the directory (lib/vpn/openvpn.int.test.ts).
+  [/usr/lib/openvpn/openvpn-auth-ldap.so]=openvpn-auth-ldap
   # OpenStack Swift and its s3api: the real S3 service the S3 image backend is tested against.
   [/usr/lib/python3/dist-packages/swift/common/middleware/s3api/s3api.py]=python3-swift
 )
