@@ -43,6 +43,13 @@ describe("renderGatewayPeers", () => {
     );
   });
 
+  it("leaves out a row wg would refuse, rather than the whole file", () => {
+    const broken = { ...bob, deviceId: "d3", publicKey: "not a key", address: "10.250.0.11" };
+    const noAddress = { ...bob, deviceId: "d4", publicKey: KEY_A, address: "10.250.0" };
+    expect(renderGatewayPeers([alice, bob, broken, noAddress])).toBe(renderGatewayPeers([alice, bob]));
+    expect(renderGatewayNftables([alice, broken, noAddress], { vpnRange: "10.250.0.0/24", allowedIps: "10.77.0.0/16", followLeases: false })).toMatch(/ip saddr 10\.250\.0\.10 ip daddr/);
+  });
+
   it("is the same text whatever the order of its input", () => {
     expect(renderGatewayPeers([bob, alice])).toBe(renderGatewayPeers([alice, bob]));
     expect(renderGatewayPeers([])).toMatch(/# 0 devices\n$/);

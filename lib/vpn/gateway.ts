@@ -14,6 +14,7 @@ import { getEnv, type Env } from "../env";
 import { AppError } from "../errors";
 import { hashSecret, safeEqual } from "../auth/secrets";
 import { formatCidr, parseCidr, parseCidrList, parseIpv4, type Ipv4Cidr } from "./cidr";
+import { wireGuardKeyError } from "./wireguard";
 
 export type GatewayDevice = {
   deviceId: string;
@@ -58,8 +59,14 @@ function ownerComment(d: Pick<GatewayDevice, "userEmail" | "userName" | "deviceN
 
 const byNumber = (a: string, b: string) => (parseIpv4(a) ?? 0) - (parseIpv4(b) ?? 0) || a.localeCompare(b);
 
+/**
+ * Sorted by address; a row that would make `wg` or `nft` refuse the whole file (a key or an
+ * address that is not one) is left out, so one bad row cannot freeze every other person's access.
+ */
 function sortedDevices(devices: GatewayDevice[]): GatewayDevice[] {
-  return [...devices].sort((a, b) => byNumber(a.address, b.address) || a.publicKey.localeCompare(b.publicKey));
+  return devices
+    .filter((d) => parseIpv4(d.address) !== null && wireGuardKeyError(d.publicKey) === null)
+    .sort((a, b) => byNumber(a.address, b.address) || a.publicKey.localeCompare(b.publicKey));
 }
 
 /**
