@@ -23,6 +23,9 @@ export const users = pgTable(
     // Null while an admin has not approved the account (approval mode only).
     approvedAt: timestamp("approved_at", { withTimezone: true }),
     disabledAt: timestamp("disabled_at", { withTimezone: true }),
+    // Set when an admin deleted an account whose leases or reservations must keep naming it:
+    // the row stays as a tombstone (personal data scrubbed, disabled, email a placeholder).
+    deletedAt: timestamp("deleted_at", { withTimezone: true }),
     lastSignInAt: timestamp("last_sign_in_at", { withTimezone: true }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
