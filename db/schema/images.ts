@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { bigint, foreignKey, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { deployments } from "./boot";
-import { projects } from "./inventory";
+import { hostArch, projects } from "./inventory";
 import { users } from "./users";
 
 export const imageVisibility = pgEnum("image_visibility", ["private", "project", "public"]);
@@ -49,6 +49,9 @@ export const imageVersions = pgTable(
     // The client's sha256 of what it sent (Upload-Metadata `sha256`), compared after upload.
     expectedSha256: text("expected_sha256"),
     filename: text("filename").notNull().default(""),
+    // Which machines it runs on (hosts.arch): a deploy, install or diskless boot of it on a host
+    // of another architecture is refused (lib/hosts/arch.ts).
+    arch: hostArch("arch").notNull().default("x86_64"),
     notes: text("notes").notNull().default(""),
     failureReason: text("failure_reason"),
     // Where the bytes are, relative to the storage root (local directory or bucket): always

@@ -21,6 +21,11 @@ import { users } from "./users";
 // which transitions are legal; db/queries/hosts.ts applies them with a guarded UPDATE.
 export const hostState = pgEnum("host_state", ["new", "available", "leased", "releasing", "maintenance", "broken"]);
 
+// The instruction set a machine runs (beside its firmware, facts.firmware bios|uefi): what image
+// versions it can run (image_versions.arch). Set from the boot path where it tells (iPXE's
+// platform, a Pi's TFTP request), from commissioning, or by an admin.
+export const hostArch = pgEnum("host_arch", ["x86_64", "arm64"]);
+
 export const pools = pgTable("pools", {
   id: uuid("id").primaryKey().defaultRandom(),
   name: text("name").notNull().unique(),
@@ -62,6 +67,10 @@ export const hosts = pgTable(
     powerSecrets: text("power_secrets"),
     notes: text("notes").notNull().default(""),
     hostnameHint: text("hostname_hint"),
+    arch: hostArch("arch").notNull().default("x86_64"),
+    // A Raspberry Pi's serial number (8 lower-case hex digits), the name its firmware asks TFTP
+    // under (docs/raspberry-pi.md); null for machines that boot by MAC.
+    piSerial: text("pi_serial"),
     sourceIp: text("source_ip"),
     firstSeenAt: timestamp("first_seen_at", { withTimezone: true }),
     lastSeenAt: timestamp("last_seen_at", { withTimezone: true }),
@@ -71,6 +80,7 @@ export const hosts = pgTable(
   },
   (t) => [
     uniqueIndex("hosts_name_key").on(t.name),
+    uniqueIndex("hosts_pi_serial_key").on(t.piSerial),
     index("hosts_state_idx").on(t.state),
     index("hosts_pool_state_idx").on(t.poolId, t.state),
     index("hosts_site_idx").on(t.siteId),
