@@ -5,15 +5,13 @@
 // file, nftables loaded from the rendered rules. A ping through the tunnel reaches the machine
 // the person holds, not another, and not the held one either once the lease has ended.
 import { callRoute, inRequestScope } from "@/test/harness/route-handler";
-import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
 import { upsertHostAddresses } from "@/db/queries/addresses";
@@ -25,21 +23,21 @@ import { createLease, releaseLease } from "@/lib/leases/leases";
 import { useTestDb } from "@/test/harness/database";
 import { setTestEnv, setTestEnvDefaults } from "@/test/harness/env";
 import { seedLeaseWorld, type LeaseWorld } from "@/test/harness/inventory";
+import { LAB_MACHINES_NET, LAB_UNDERLAY, LAB_WG_PORT, startWireguardLab, wireguardLabSkipReason, type WireguardLab } from "@/test/harness/wireguard-lab";
 import * as peersRoute from "@/app/api/v1/vpn/gateway/wireguard.conf/route";
 import * as rulesRoute from "@/app/api/v1/vpn/gateway/nftables.conf/route";
 import { GATEWAY_PEERS_FILE, GATEWAY_RULES_FILE, listGatewayState, syncGatewayDir } from "./gateway";
-import { generateKeyPair, renderClientConfig, stripWgQuickLines } from "./wireguard";
+import { generateKeyPair, renderClientConfig } from "./wireguard";
 
 const t = await useTestDb();
 afterAll(() => stopJobSender());
 
 const TOKEN = `gw-${randomBytes(16).toString("hex")}`;
 const GATEWAY_KEYS = generateKeyPair();
-const GATEWAY_UNDERLAY = "10.77.0.1";
 const VPN = { range: "10.77.250.0/24", gateway: "10.77.250.1" };
-const MACHINES = { net: "10.77.1.0/24", gateway: "10.77.1.1", held: "10.77.1.10", other: "10.77.1.11" };
+const MACHINES = { net: LAB_MACHINES_NET.cidr, held: "10.77.1.10", other: "10.77.1.11" };
 setTestEnvDefaults({
-  KILN_VPN_ENDPOINT: `${GATEWAY_UNDERLAY}:51820`,
+  KILN_VPN_ENDPOINT: `${LAB_UNDERLAY.gateway}:${LAB_WG_PORT}`,
   KILN_VPN_SERVER_PUBLIC_KEY: GATEWAY_KEYS.publicKey,
   KILN_VPN_ADDRESS_RANGE: VPN.range,
   KILN_VPN_ALLOWED_IPS: MACHINES.net,
@@ -168,54 +166,10 @@ describe("the worker's directory", () => {
 
 // ---- The real tunnel ----
 
-const skipReason =
-  process.getuid?.() !== 0 ? "not root (network namespaces need it)" : !existsSync("/dev/net/tun") ? "/dev/net/tun is missing (wireguard-go needs it)" : null;
+const skipReason = wireguardLabSkipReason();
 if (skipReason) console.warn(`[lib/vpn/gateway.int.test.ts] skipping the real WireGuard handshake: ${skipReason}`);
 
-const id = randomBytes(3).toString("hex");
-const NS = { client: `kiln-vpn-c-${id}`, gateway: `kiln-vpn-g-${id}`, machines: `kiln-vpn-m-${id}` };
-const IF = { clientWg: `kvc${id}`, gatewayWg: `kvg${id}` };
-const wgProcesses: ChildProcess[] = [];
-const createdNs: string[] = [];
-let workDir = "";
-
-function run(cmd: string, args: string[], input?: string): string {
-  return execFileSync(cmd, args, { input, timeout: 10_000, stdio: ["pipe", "pipe", "pipe"] }).toString();
-}
-const inNs = (ns: string, cmd: string, ...args: string[]) => run("ip", ["netns", "exec", ns, cmd, ...args]);
-const ipIn = (ns: string, ...args: string[]) => run("ip", ["-n", ns, ...args]);
-
-function canPing(ns: string, address: string, count = 2): boolean {
-  try {
-    inNs(ns, "ping", "-n", "-q", "-c", String(count), "-i", "0.3", "-W", "1", address);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** wireguard-go in the foreground (so its pid is ours to stop), until its interface shows. */
-async function startWireguardGo(ns: string, ifname: string): Promise<void> {
-  const child = spawn("ip", ["netns", "exec", ns, "wireguard-go", ifname], {
-    env: { ...process.env, WG_PROCESS_FOREGROUND: "1", WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: "1", LOG_LEVEL: "error" },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-  wgProcesses.push(child);
-  for (let i = 0; i < 50; i++) {
-    if (child.exitCode !== null) throw new Error(`wireguard-go ${ifname} exited (${child.exitCode}): ${stderr}`);
-    try {
-      ipIn(ns, "link", "show", ifname);
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error(`wireguard-go did not create ${ifname} in 5 s: ${stderr}`);
-}
-
-const SYNC_SCRIPT = path.resolve("scripts/vpn-gateway-sync.sh");
+let lab: WireguardLab | undefined;
 let kilnUrl = "";
 let server: http.Server | undefined;
 
@@ -246,81 +200,20 @@ async function serveGatewayRoutes(): Promise<void> {
  * scripts/vpn-gateway-sync.sh as the gateway runs it, its wg and nft inside the gateway's
  * namespace. Asynchronous: the HTTP answers come from this very process.
  */
-async function runSync(args: string[] = [], stateName = "state", token = TOKEN): Promise<string> {
-  await fs.writeFile(path.join(workDir, "interface.conf"), `[Interface]\nPrivateKey = ${GATEWAY_KEYS.privateKey}\nListenPort = 51820\n`, { mode: 0o600 });
-  await fs.writeFile(path.join(workDir, "token"), `${token}\n`, { mode: 0o600 });
-  const { stdout } = await promisify(execFile)("bash", [SYNC_SCRIPT, ...args], {
-    timeout: 20_000,
-    env: {
-      PATH: process.env.PATH,
-      KILN_URL: kilnUrl,
-      KILN_VPN_TOKEN_FILE: path.join(workDir, "token"),
-      KILN_VPN_INTERFACE: IF.gatewayWg,
-      KILN_VPN_INTERFACE_CONF: path.join(workDir, "interface.conf"),
-      KILN_VPN_STATE_DIR: path.join(workDir, stateName),
-      KILN_VPN_RUN_DIR: path.join(workDir, `${stateName}-run`),
-      WG: `ip netns exec ${NS.gateway} wg`,
-      NFT: `ip netns exec ${NS.gateway} nft`,
-    } as unknown as NodeJS.ProcessEnv,
-  });
-  return stdout.trim();
-}
-
-function dropCount(): number {
-  const listing = inNs(NS.gateway, "nft", "list", "chain", "inet", "kiln_vpn", "forward");
-  const m = /ip saddr 10\.77\.250\.0\/24 counter packets (\d+)/.exec(listing);
-  if (!m) throw new Error(`no drop rule in:\n${listing}`);
-  return Number(m[1]);
-}
+const runSync = (args: string[] = [], stateName = "state", token = TOKEN) =>
+  lab!.runSync({ kilnUrl, token, gatewayPrivateKey: GATEWAY_KEYS.privateKey, args, stateName });
+const dropCount = () => lab!.dropCount(VPN.range);
+const canPing = (address: string, count?: number) => lab!.canPing(address, count);
 
 describe.skipIf(skipReason !== null)("a real WireGuard tunnel through the rendered gateway", () => {
   beforeAll(async () => {
-    workDir = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-vpn-tunnel-"));
-    for (const ns of Object.values(NS)) {
-      run("ip", ["netns", "add", ns]);
-      createdNs.push(ns);
-      ipIn(ns, "link", "set", "lo", "up");
-    }
-    // client ↔ gateway: the "internet" the tunnel runs over.
-    ipIn(NS.client, "link", "add", `kvcg${id}`, "type", "veth", "peer", "name", `kvgc${id}`, "netns", NS.gateway);
-    ipIn(NS.client, "addr", "add", "10.77.0.2/30", "dev", `kvcg${id}`);
-    ipIn(NS.client, "link", "set", `kvcg${id}`, "up");
-    ipIn(NS.gateway, "addr", "add", `${GATEWAY_UNDERLAY}/30`, "dev", `kvgc${id}`);
-    ipIn(NS.gateway, "link", "set", `kvgc${id}`, "up");
-    // gateway ↔ machines: two machine addresses on the lab side, routed back through the gateway.
-    ipIn(NS.gateway, "link", "add", `kvgm${id}`, "type", "veth", "peer", "name", `kvmg${id}`, "netns", NS.machines);
-    ipIn(NS.gateway, "addr", "add", `${MACHINES.gateway}/24`, "dev", `kvgm${id}`);
-    ipIn(NS.gateway, "link", "set", `kvgm${id}`, "up");
-    ipIn(NS.machines, "addr", "add", `${MACHINES.held}/24`, "dev", `kvmg${id}`);
-    ipIn(NS.machines, "addr", "add", `${MACHINES.other}/24`, "dev", `kvmg${id}`);
-    ipIn(NS.machines, "link", "set", `kvmg${id}`, "up");
-    ipIn(NS.machines, "route", "add", "default", "via", MACHINES.gateway);
-    inNs(NS.gateway, "sysctl", "-qw", "net.ipv4.ip_forward=1");
-    await startWireguardGo(NS.gateway, IF.gatewayWg);
-    ipIn(NS.gateway, "addr", "add", `${VPN.gateway}/24`, "dev", IF.gatewayWg);
-    ipIn(NS.gateway, "link", "set", IF.gatewayWg, "up");
-    await startWireguardGo(NS.client, IF.clientWg);
+    lab = await startWireguardLab({ gatewayTunnelCidr: `${VPN.gateway}/24`, machines: [MACHINES.held, MACHINES.other] });
     await serveGatewayRoutes();
   }, 30_000);
 
   afterAll(async () => {
     await new Promise((r) => (server ? server.close(r) : r(undefined)));
-    for (const child of wgProcesses) {
-      if (child.exitCode !== null || child.signalCode !== null) continue;
-      const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGTERM");
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    }
-    for (const ns of createdNs) {
-      try {
-        run("ip", ["netns", "del", ns]);
-      } catch (e) {
-        console.warn(`could not delete netns ${ns}: ${String(e)}`);
-      }
-    }
-    for (const ifname of Object.values(IF)) await fs.rm(`/var/run/wireguard/${ifname}.sock`, { force: true });
-    if (workDir) await fs.rm(workDir, { recursive: true, force: true });
+    await lab?.stop();
   });
 
   it("carries the person to the machine they hold, not to another, and nowhere once the lease ended", async () => {
@@ -337,7 +230,8 @@ describe.skipIf(skipReason !== null)("a real WireGuard tunnel through the render
 
     // The gateway, from what Kiln serves it, applied by the gateway's own sync script.
     expect(await runSync()).toBe("vpn-gateway-sync: applied peers,rules");
-    expect(inNs(NS.gateway, "wg", "show", IF.gatewayWg, "peers")).toContain(device.publicKey);
+    const { ns, ifs, inNs } = lab!;
+    expect(inNs(ns.gateway, "wg", "show", ifs.gatewayWg, "peers")).toContain(device.publicKey);
     expect(await runSync()).toBe(""); // both 304
 
     // The client, from its downloaded file, as wg-quick would: wg's part to `wg setconf`,
@@ -350,33 +244,24 @@ describe.skipIf(skipReason !== null)("a real WireGuard tunnel through the render
       endpoint: env.KILN_VPN_ENDPOINT!,
       allowedIps: env.KILN_VPN_ALLOWED_IPS.split(",").map((s) => s.trim()),
     });
-    const clientFile = path.join(workDir, "client.conf");
-    await fs.writeFile(clientFile, stripWgQuickLines(clientConf), { mode: 0o600 });
-    inNs(NS.client, "wg", "setconf", IF.clientWg, clientFile);
-    const address = /^Address = (\S+)$/m.exec(clientConf)![1]!;
-    ipIn(NS.client, "addr", "add", address, "dev", IF.clientWg);
-    ipIn(NS.client, "link", "set", IF.clientWg, "up");
-    for (const cidr of /^AllowedIPs = (.+)$/m.exec(clientConf)![1]!.split(",").map((s) => s.trim())) {
-      ipIn(NS.client, "route", "add", cidr, "dev", IF.clientWg);
-    }
+    await lab!.configureClient(clientConf);
 
     // The held machine answers through the tunnel, after a real handshake.
-    expect(canPing(NS.client, MACHINES.held, 3)).toBe(true);
-    const handshake = Number(inNs(NS.client, "wg", "show", IF.clientWg, "latest-handshakes").trim().split(/\s+/)[1]);
+    expect(canPing(MACHINES.held, 3)).toBe(true);
+    const handshake = lab!.latestHandshake();
     expect(handshake).toBeGreaterThan(0);
     expect(Math.abs(handshake - Date.now() / 1000)).toBeLessThan(60);
 
     // The other machine is refused by the gateway's rules (its drop counter says so), not lost.
     const droppedBefore = dropCount();
-    expect(canPing(NS.client, MACHINES.other)).toBe(false);
+    expect(canPing(MACHINES.other)).toBe(false);
     expect(dropCount()).toBeGreaterThan(droppedBefore);
     // A table flushed by hand on the gateway is put back by the next run, though Kiln answers 304.
-    inNs(NS.gateway, "nft", "delete", "table", "inet", "kiln_vpn");
+    inNs(ns.gateway, "nft", "delete", "table", "inet", "kiln_vpn");
     expect(await runSync()).toBe("vpn-gateway-sync: applied rules (again: the table was gone)");
 
     // A session open through the lease's end: one ping flow (one ICMP id, "established" to conntrack).
-    const flow = spawn("ip", ["netns", "exec", NS.client, "ping", "-n", "-i", "0.2", MACHINES.held], { stdio: ["ignore", "pipe", "ignore"] });
-    wgProcesses.push(flow);
+    const flow = lab!.track(spawn("ip", ["netns", "exec", ns.client, "ping", "-n", "-i", "0.2", MACHINES.held], { stdio: ["ignore", "pipe", "ignore"] }));
     let replies = 0;
     flow.stdout!.on("data", (d: Buffer) => (replies += (d.toString().match(/bytes from/g) ?? []).length));
     const flowing = Date.now();
@@ -392,24 +277,24 @@ describe.skipIf(skipReason !== null)("a real WireGuard tunnel through the render
     await new Promise((r) => setTimeout(r, 1200));
     expect(replies).toBe(repliesAtEnd);
     flow.kill("SIGTERM");
-    expect(inNs(NS.gateway, "nft", "list", "table", "inet", "kiln_vpn")).not.toContain(MACHINES.held);
+    expect(inNs(ns.gateway, "nft", "list", "table", "inet", "kiln_vpn")).not.toContain(MACHINES.held);
     const droppedAfterRelease = dropCount();
-    expect(canPing(NS.client, MACHINES.held)).toBe(false);
+    expect(canPing(MACHINES.held)).toBe(false);
     expect(dropCount()).toBeGreaterThan(droppedAfterRelease);
     // Refused by the rules, not by a torn-down tunnel: the device is still the gateway's peer.
-    expect(inNs(NS.gateway, "wg", "show", IF.gatewayWg, "peers")).toContain(device.publicKey);
+    expect(inNs(ns.gateway, "wg", "show", ifs.gatewayWg, "peers")).toContain(device.publicKey);
 
     // The same gateway fed from KILN_VPN_GATEWAY_DIR (the worker's files) instead of HTTP.
-    const dir = path.join(workDir, "gateway-dir");
+    const dir = path.join(lab!.workDir, "gateway-dir");
     setTestEnv({ KILN_VPN_GATEWAY_DIR: dir });
     await syncGatewayDir(t.db);
     expect(await runSync(["--from-dir", dir], "dir-state")).toBe("vpn-gateway-sync: applied peers,rules");
     expect(await runSync(["--from-dir", dir], "dir-state")).toBe("");
-    expect(canPing(NS.client, MACHINES.held)).toBe(false);
+    expect(canPing(MACHINES.held)).toBe(false);
 
     // A refusal is a non-zero exit with the server's message, and the rules stay.
     await expect(runSync([], "fresh-state", "not-the-gateway-token")).rejects.toThrow(/wireguard\.conf answered 401: .*not the gateway token/);
-    await expect(runSync(["--from-dir", path.join(workDir, "nowhere")], "dir-state")).rejects.toThrow(/cannot read .*nowhere/);
-    expect(inNs(NS.gateway, "nft", "list", "table", "inet", "kiln_vpn")).toContain("anything else from the VPN");
+    await expect(runSync(["--from-dir", path.join(lab!.workDir, "nowhere")], "dir-state")).rejects.toThrow(/cannot read .*nowhere/);
+    expect(inNs(ns.gateway, "nft", "list", "table", "inet", "kiln_vpn")).toContain("anything else from the VPN");
   }, 30_000);
 });
