@@ -10,3 +10,4 @@ export * from "./deployments";
 export * from "./host-facts";
 export * from "./reservations";
 export * from "./access";
+export * from "./lease-disks";
