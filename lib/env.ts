@@ -201,6 +201,13 @@ const envSchema = z.object({
   // OpenVPN with the directory (openvpn-auth-ldap), for labs that run it: "host port" and the CA file.
   KILN_OPENVPN_REMOTE: z.string().optional(),
   KILN_OPENVPN_CA_FILE: z.string().optional(),
+
+  // Extra disks for a lease (docs/diskless.md, "Extra disks"): sparse files under
+  // <KILN_DATA_DIR>/disks (or this directory), counted at full size against the storage quotas.
+  // How many live disks one host may have (0 turns the feature off) and the largest disk, in GB.
+  KILN_EXTRA_DISKS_DIR: z.string().optional(),
+  KILN_EXTRA_DISKS_PER_HOST: z.coerce.number().int().min(0).max(16).default(4),
+  KILN_EXTRA_DISK_MAX_GB: z.coerce.number().positive().max(1_000_000).default(500),
 });
 
 export type Env = z.infer<typeof envSchema> & {
@@ -218,6 +225,8 @@ export type Env = z.infer<typeof envSchema> & {
   ramdiskDir: string;
   /** Absolute directory of the install media served under /boot/media/. */
   mediaDir: string;
+  /** Absolute directory of the extra disks' sparse files (KILN_EXTRA_DISKS_DIR, else <KILN_DATA_DIR>/disks). */
+  extraDisksDir: string;
   isLdapEnabled: boolean;
   /** Kiln writes directory entries (KILN_DIRECTORY_URL set). */
   isDirectoryEnabled: boolean;
@@ -251,6 +260,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     // turbopackIgnore: a runtime directory, not a source file for the build to trace.
     ramdiskDir: path.resolve(/*turbopackIgnore: true*/ e.KILN_RAMDISK_DIR || path.join(e.KILN_DATA_DIR, "ramdisk")),
     mediaDir: path.resolve(/*turbopackIgnore: true*/ e.KILN_MEDIA_DIR || path.join(e.KILN_DATA_DIR, "media")),
+    extraDisksDir: path.resolve(/*turbopackIgnore: true*/ e.KILN_EXTRA_DISKS_DIR || path.join(e.KILN_DATA_DIR, "disks")),
     baseUrl: (e.KILN_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ""),
     // Machines talk to the boot server, not the portal: by default the portal's host name on the
     // boot port (KILN_URL may be an https name behind a proxy; the boot port is plain HTTP).

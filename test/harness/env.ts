@@ -80,6 +80,9 @@ const CONTROLLED = [
   "KILN_VPN_GATEWAY_DIR",
   "KILN_OPENVPN_REMOTE",
   "KILN_OPENVPN_CA_FILE",
+  "KILN_EXTRA_DISKS_DIR",
+  "KILN_EXTRA_DISKS_PER_HOST",
+  "KILN_EXTRA_DISK_MAX_GB",
 ] as const;
 
 export type TestEnv = Partial<Record<(typeof CONTROLLED)[number], string | undefined>>;
