@@ -208,6 +208,11 @@ const envSchema = z.object({
   KILN_EXTRA_DISKS_DIR: z.string().optional(),
   KILN_EXTRA_DISKS_PER_HOST: z.coerce.number().int().min(0).max(16).default(4),
   KILN_EXTRA_DISK_MAX_GB: z.coerce.number().positive().max(1_000_000).default(500),
+  // NBD exports (lib/exports: diskless roots, extra disks): the address qemu-nbd listens on (the
+  // boot network's address of this machine; never all addresses unless you say 0.0.0.0), and the
+  // address machines dial (default: the listen address, or the boot URL's host when it is 0.0.0.0).
+  KILN_NBD_BIND_ADDRESS: z.string().trim().min(1).default("127.0.0.1"),
+  KILN_NBD_ADDRESS: z.string().trim().min(1).optional(),
 });
 
 export type Env = z.infer<typeof envSchema> & {
@@ -227,6 +232,8 @@ export type Env = z.infer<typeof envSchema> & {
   mediaDir: string;
   /** Absolute directory of the extra disks' sparse files (KILN_EXTRA_DISKS_DIR, else <KILN_DATA_DIR>/disks). */
   extraDisksDir: string;
+  /** The address machines connect to for NBD exports (KILN_NBD_ADDRESS, else the bind address, else the boot URL's host). */
+  nbdAddress: string;
   isLdapEnabled: boolean;
   /** Kiln writes directory entries (KILN_DIRECTORY_URL set). */
   isDirectoryEnabled: boolean;
@@ -261,6 +268,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     ramdiskDir: path.resolve(/*turbopackIgnore: true*/ e.KILN_RAMDISK_DIR || path.join(e.KILN_DATA_DIR, "ramdisk")),
     mediaDir: path.resolve(/*turbopackIgnore: true*/ e.KILN_MEDIA_DIR || path.join(e.KILN_DATA_DIR, "media")),
     extraDisksDir: path.resolve(/*turbopackIgnore: true*/ e.KILN_EXTRA_DISKS_DIR || path.join(e.KILN_DATA_DIR, "disks")),
+    nbdAddress: e.KILN_NBD_ADDRESS ?? (e.KILN_NBD_BIND_ADDRESS === "0.0.0.0" || e.KILN_NBD_BIND_ADDRESS === "::" ? (hostOf(e.KILN_BOOT_URL ?? e.KILN_URL) ?? "localhost") : e.KILN_NBD_BIND_ADDRESS),
     baseUrl: (e.KILN_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ""),
     // Machines talk to the boot server, not the portal: by default the portal's host name on the
     // boot port (KILN_URL may be an https name behind a proxy; the boot port is plain HTTP).

@@ -83,6 +83,8 @@ const CONTROLLED = [
   "KILN_EXTRA_DISKS_DIR",
   "KILN_EXTRA_DISKS_PER_HOST",
   "KILN_EXTRA_DISK_MAX_GB",
+  "KILN_NBD_BIND_ADDRESS",
+  "KILN_NBD_ADDRESS",
 ] as const;
 
 export type TestEnv = Partial<Record<(typeof CONTROLLED)[number], string | undefined>>;
