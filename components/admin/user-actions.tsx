@@ -79,7 +79,7 @@ export function UserActions({ user, isSelf }: { user: AdminUserRow; isSelf: bool
           <DeleteButton
             label="Delete"
             title={`Delete ${user.email}?`}
-            explanation="The account goes for good: its sessions, API tokens, SSH keys, project memberships and VPN devices, and the directory entry Kiln wrote for it. The audit log keeps the email. Someone who holds leases or has reservations must release or cancel them first; someone with past leases is kept (disable them instead)."
+            explanation="Their personal data is removed: name, email, password, sessions, API tokens, SSH keys, project memberships and calendar feeds. Their VPN devices are revoked and the lab directory entry Kiln wrote for them is removed. Past leases and reservations are kept and show “Deleted user”; the audit log keeps the email. Their address can register again as a new account. Someone who holds leases or has reservations not yet over must release or cancel them first."
             url={`/api/v1/users/${user.id}`}
             confirmLabel="Delete account"
             testId={`delete-user-${user.email}`}

@@ -1,6 +1,6 @@
-import { and, count, desc, eq, gte, ilike, lte, or, type SQL } from "drizzle-orm";
+import { and, count, desc, eq, getTableColumns, gte, ilike, lte, or, sql, type SQL } from "drizzle-orm";
 import type { DbOrTx } from "../client";
-import { auditLog } from "../schema";
+import { auditLog, DELETED_USER_LABEL, users } from "../schema";
 
 export async function insertAudit(db: DbOrTx, values: typeof auditLog.$inferInsert): Promise<void> {
   await db.insert(auditLog).values(values);
@@ -18,7 +18,19 @@ export async function listAudit(
   if (params.from) conds.push(gte(auditLog.at, params.from));
   if (params.to) conds.push(lte(auditLog.at, params.to));
   const where = conds.length ? and(...conds) : undefined;
-  const rows = await db.select().from(auditLog).where(where).orderBy(desc(auditLog.at), desc(auditLog.id)).limit(params.limit).offset(params.offset);
+  // A deleted account's entries show "Deleted user" as their actor; the recorded email stays in
+  // the row (and in the user.delete entry's summary), so searching by it still finds them.
+  const rows = await db
+    .select({
+      ...getTableColumns(auditLog),
+      actorEmail: sql<string | null>`case when ${users.deletedAt} is null then ${auditLog.actorEmail} else ${DELETED_USER_LABEL} end`,
+    })
+    .from(auditLog)
+    .leftJoin(users, eq(users.id, auditLog.actorUserId))
+    .where(where)
+    .orderBy(desc(auditLog.at), desc(auditLog.id))
+    .limit(params.limit)
+    .offset(params.offset);
   const [t] = await db.select({ n: count() }).from(auditLog).where(where);
   return { rows, total: t?.n ?? 0 };
 }

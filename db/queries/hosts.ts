@@ -1,4 +1,5 @@
 import { and, asc, count, desc, eq, ilike, inArray, isNull, or, sql, type SQL } from "drizzle-orm";
+import { historyEmailOf } from "./users";
 import type { DbOrTx } from "../client";
 import { hostCriteria, type HostCriteriaInput } from "./host-criteria";
 import { hostEvents, hostInterfaces, hosts, leaseHosts, leases, pools, users, type HostRow, type HostState } from "../schema";
@@ -139,7 +140,7 @@ export async function insertHostEvents(db: DbOrTx, events: (typeof hostEvents.$i
 
 export async function listHostEvents(db: DbOrTx, params: { hostId: string; limit: number; onlyLeaseIds?: string[] }) {
   return db
-    .select({ event: hostEvents, actorEmail: users.email })
+    .select({ event: hostEvents, actorEmail: historyEmailOf<string | null>() })
     .from(hostEvents)
     .leftJoin(users, eq(users.id, hostEvents.actorUserId))
     .where(
@@ -157,7 +158,7 @@ export async function listHostLeases(db: DbOrTx, params: { hostId: string; userI
   return db
     .select({
       leaseId: leases.id,
-      userEmail: users.email,
+      userEmail: historyEmailOf(),
       userId: leases.userId,
       state: leases.state,
       addedAt: leaseHosts.addedAt,

@@ -1,4 +1,5 @@
 import { and, asc, count, desc, eq, gt, inArray, isNull, lte, sql, type SQL } from "drizzle-orm";
+import { historyEmailOf } from "./users";
 import type { DbOrTx } from "../client";
 import { hosts, leaseEvents, leaseHosts, leases, pools, projects, users, type LeaseRow } from "../schema";
 import { hostCriteria, type HostCriteriaInput } from "./host-criteria";
@@ -75,7 +76,7 @@ export async function listLeaseHostRows(db: DbOrTx, leaseIds: string[]) {
 
 export async function listLeaseEventRows(db: DbOrTx, leaseId: string) {
   return db
-    .select({ event: leaseEvents, actorEmail: users.email })
+    .select({ event: leaseEvents, actorEmail: historyEmailOf<string | null>() })
     .from(leaseEvents)
     .leftJoin(users, eq(users.id, leaseEvents.actorUserId))
     .where(eq(leaseEvents.leaseId, leaseId))
@@ -101,7 +102,7 @@ export async function listLeaseRows(db: DbOrTx, p: LeaseListParams) {
     p.hostId ? sql`exists (select 1 from ${leaseHosts} where ${leaseHosts.leaseId} = ${leases.id} and ${leaseHosts.hostId} = ${p.hostId})` : undefined,
   );
   const rows = await db
-    .select({ lease: leases, userEmail: users.email, userName: users.name, projectName: projects.name, poolName: pools.name })
+    .select({ lease: leases, userEmail: historyEmailOf(), userName: users.name, projectName: projects.name, poolName: pools.name })
     .from(leases)
     .innerJoin(users, eq(users.id, leases.userId))
     .innerJoin(projects, eq(projects.id, leases.projectId))
@@ -111,7 +112,8 @@ export async function listLeaseRows(db: DbOrTx, p: LeaseListParams) {
     .limit(p.limit)
     .offset(p.offset);
   const [t] = await db.select({ n: count() }).from(leases).where(where);
-  return { rows, total: t?.n ?? 0 };
+  // The users join is inner: the email is never null (drizzle types a computed column beside a left join as nullable).
+  return { rows: rows.map((r) => ({ ...r, userEmail: r.userEmail! })), total: t?.n ?? 0 };
 }
 
 /** Active leases within `hours` of their end that were not yet reminded at that offset, and that are longer than it. */

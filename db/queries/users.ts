@@ -1,8 +1,17 @@
 import { and, asc, count, desc, eq, ilike, inArray, isNotNull, isNull, or, sql, type SQL } from "drizzle-orm";
 import type { DbOrTx } from "../client";
-import { leases, reservations, sshKeys, users, type UserRow } from "../schema";
+import { DELETED_USER_LABEL } from "../schema/users";
+import { apiTokens, calendarFeeds, leases, oneTimeTokens, projectMembers, reservations, sshKeys, userSessions, users, vpnDevices, type UserRow } from "../schema";
 
 export type UserInsert = typeof users.$inferInsert;
+
+/**
+ * The account's email as history shows it: "Deleted user" once the account is a tombstone (its
+ * email is a placeholder then). Null stays null when the join found no user.
+ */
+export function historyEmailOf<T extends string | null = string>(): SQL<T> {
+  return sql<T>`case when ${users.deletedAt} is null then ${users.email} else ${DELETED_USER_LABEL} end`;
+}
 
 export async function getUserById(db: DbOrTx, id: string): Promise<UserRow | undefined> {
   const [row] = await db.select().from(users).where(eq(users.id, id)).limit(1);
@@ -63,7 +72,7 @@ export async function hasAnyAdmin(db: DbOrTx): Promise<boolean> {
   return Boolean(row);
 }
 
-export type UserListFilter = "all" | "admins" | "disabled" | "pending";
+export type UserListFilter = "all" | "admins" | "disabled" | "pending" | "deleted";
 
 export async function listUsers(
   db: DbOrTx,
@@ -74,6 +83,7 @@ export async function listUsers(
     const q = `%${params.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     conds.push(or(ilike(users.email, q), ilike(users.name, q), ilike(users.ldapUsername, q))!);
   }
+  conds.push(params.filter === "deleted" ? isNotNull(users.deletedAt) : isNull(users.deletedAt));
   if (params.filter === "admins") conds.push(eq(users.role, "admin"));
   if (params.filter === "disabled") conds.push(isNotNull(users.disabledAt));
   if (params.filter === "pending") conds.push(or(isNull(users.emailVerifiedAt), isNull(users.approvedAt))!);
@@ -128,6 +138,51 @@ export async function countOpenBookingsOfUser(db: DbOrTx, userId: string): Promi
     .from(reservations)
     .where(and(eq(reservations.userId, userId), inArray(reservations.state, ["scheduled", "preparing", "active"])));
   return { leases: l?.n ?? 0, reservations: r?.n ?? 0 };
+}
+
+/** Whether leases or reservations (whatever their state) name the person: their history keeps the account as a tombstone. */
+export async function hasBookingHistory(db: DbOrTx, userId: string): Promise<boolean> {
+  const [lease] = await db.select({ id: leases.id }).from(leases).where(eq(leases.userId, userId)).limit(1);
+  if (lease) return true;
+  const [reservation] = await db.select({ id: reservations.id }).from(reservations).where(eq(reservations.userId, userId)).limit(1);
+  return Boolean(reservation);
+}
+
+/**
+ * Turns the account into a tombstone for the history that names it: personal data replaced by
+ * a placeholder (the email one frees the address for a new account), credentials gone, disabled
+ * and marked deleted. Removes what a real delete would cascade away — sessions, API and one-time
+ * tokens, SSH keys, project memberships, calendar feeds — and revokes VPN devices (the rows stay
+ * as history, their addresses are free). Call inside the deletion's transaction.
+ */
+export async function tombstoneUser(db: DbOrTx, params: { id: string; placeholderEmail: string; name: string; at: Date }): Promise<UserRow | undefined> {
+  const [row] = await db
+    .update(users)
+    .set({
+      email: params.placeholderEmail,
+      name: params.name,
+      passwordHash: null,
+      directoryPasswordHash: null,
+      ldapUsername: null,
+      role: "user",
+      disabledAt: params.at,
+      deletedAt: params.at,
+      updatedAt: params.at,
+    })
+    .where(eq(users.id, params.id))
+    .returning();
+  if (!row) return undefined;
+  await db.delete(userSessions).where(eq(userSessions.userId, params.id));
+  await db.delete(apiTokens).where(eq(apiTokens.userId, params.id));
+  await db.delete(oneTimeTokens).where(eq(oneTimeTokens.userId, params.id));
+  await db.delete(sshKeys).where(eq(sshKeys.userId, params.id));
+  await db.delete(projectMembers).where(eq(projectMembers.userId, params.id));
+  await db.delete(calendarFeeds).where(eq(calendarFeeds.userId, params.id));
+  await db
+    .update(vpnDevices)
+    .set({ revokedAt: params.at })
+    .where(and(eq(vpnDevices.userId, params.id), isNull(vpnDevices.revokedAt)));
+  return row;
 }
 
 export async function deleteUserRow(db: DbOrTx, id: string): Promise<boolean> {

@@ -53,5 +53,8 @@ export const sshKeys = pgTable(
   (t) => [uniqueIndex("ssh_keys_user_fingerprint_key").on(t.userId, t.fingerprint)],
 );
 
+/** What history (leases, reservations, the audit log's actor) shows for a deleted account (users.deleted_at). */
+export const DELETED_USER_LABEL = "Deleted user";
+
 export type UserRow = typeof users.$inferSelect;
 export type SshKeyRow = typeof sshKeys.$inferSelect;

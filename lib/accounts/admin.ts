@@ -1,6 +1,6 @@
 import { deleteSessionsOfUser } from "@/db/queries/auth";
 import { listOutboxMail } from "@/db/queries/outbox";
-import { countActiveAdmins, countOpenBookingsOfUser, deleteUserRow, getUserById, listUsers, lockAdminSet, updateUser } from "@/db/queries/users";
+import { countActiveAdmins, countOpenBookingsOfUser, deleteUserRow, getUserById, hasBookingHistory, listUsers, lockAdminSet, tombstoneUser, updateUser } from "@/db/queries/users";
 import type { UserRow } from "@/db/schema";
 import type { Db } from "../db";
 import { isForeignKeyViolation } from "@/db/errors";
@@ -14,7 +14,7 @@ import { userAdminUpdateSchema, userListQuerySchema } from "../validation/accoun
 import { paginated } from "../validation/common";
 import { parseInput } from "../validation/parse";
 import { absoluteUrl } from "./links";
-import { getUserStatus, toPublicUser, type PublicUser } from "./user-view";
+import { DELETED_USER_LABEL, getUserStatus, toPublicUser, type PublicUser } from "./user-view";
 
 /** `?q=&filter=&page=&per_page=`, answered as `{ data, pagination }` like every list. */
 export async function searchUsers(db: Db, query: unknown) {
@@ -39,6 +39,7 @@ export async function updateUserAsAdmin(db: Db, actor: UserRow, userId: string, 
     await lockAdminSet(tx);
     const target = await getUserById(tx, userId);
     if (!target) throw new AppError("not_found", "That user does not exist.");
+    if (target.deletedAt) throw new AppError("conflict", DELETED_ACCOUNT_UNCHANGEABLE);
     const losesAdmin =
       target.role === "admin" && !target.disabledAt && (data.role === "user" || data.disabled === true);
     if (losesAdmin && (await countActiveAdmins(tx)) <= 1) {
@@ -73,18 +74,35 @@ export async function updateUserAsAdmin(db: Db, actor: UserRow, userId: string, 
   return toPublicUser(user);
 }
 
+const DELETED_ACCOUNT_UNCHANGEABLE = "This account was deleted; it cannot be changed. The person can register again as a new account.";
+
+/** A non-deliverable address (RFC 2606 .invalid) unique to the account, freeing the real one. */
+export function placeholderEmailOf(userId: string): string {
+  return `deleted-${userId.replace(/-/g, "")}@deleted.invalid`;
+}
+
 /**
- * Deletes an account for good. Refused for oneself, for the last active administrator, and
- * while the person holds leases or has reservations not yet over (those name them as holder).
- * Audit entries keep the email; past leases and reservations keep the account from being
- * deleted (their history names it): disable such an account instead. The directory entry
- * Kiln wrote goes in the same transaction's intent.
+ * Deletes an account. Refused for oneself, for the last active administrator, and while the
+ * person holds leases or has reservations not yet over (release or cancel them first).
+ * An account whose past leases or reservations name it (leases.user_id and reservations.user_id
+ * restrict deletion, so the history stays whole) becomes a tombstone instead, as GitLab's ghost
+ * user or Foreman's anonymised owners: personal data scrubbed, credentials, sessions, tokens,
+ * keys and memberships gone, VPN devices revoked, status "deleted"; the history then shows
+ * "Deleted user". Others are deleted for good. Either way the directory entry Kiln wrote is
+ * marked absent in the same transaction, and the audit entry keeps the original email: the
+ * audit log is the record of who the account was.
  */
-export async function deleteUserAsAdmin(db: Db, actor: UserRow, userId: string, ctx: RequestContext | null = null): Promise<void> {
-  const syncDirectory = await db.transaction(async (tx) => {
+export async function deleteUserAsAdmin(
+  db: Db,
+  actor: UserRow,
+  userId: string,
+  ctx: RequestContext | null = null,
+): Promise<{ outcome: "deleted" | "anonymised" }> {
+  const { syncDirectory, outcome } = await db.transaction(async (tx) => {
     await lockAdminSet(tx);
     const target = await getUserById(tx, userId);
     if (!target) throw new AppError("not_found", "That user does not exist.");
+    if (target.deletedAt) throw new AppError("conflict", "This account was already deleted.");
     if (target.id === actor.id) throw new AppError("conflict", "You cannot delete your own account.");
     if (target.role === "admin" && !target.disabledAt && (await countActiveAdmins(tx)) <= 1) {
       throw new AppError("conflict", "This is the last active administrator; make someone else an administrator first.");
@@ -97,17 +115,32 @@ export async function deleteUserAsAdmin(db: Db, actor: UserRow, userId: string, 
       ].filter(Boolean).join(" and ");
       throw new AppError("conflict", `${target.email} holds ${what}: release or cancel ${open.leases + open.reservations === 1 ? "it" : "them"} first.`);
     }
+    const auditData = { email: target.email, name: target.name, role: target.role, authSource: target.authSource, ldapUsername: target.ldapUsername };
+    if (await hasBookingHistory(tx, target.id)) {
+      const tombstone = await tombstoneUser(tx, { id: target.id, placeholderEmail: placeholderEmailOf(target.id), name: DELETED_USER_LABEL, at: new Date() });
+      const syncDirectory = await markDirectoryEntry(tx, tombstone!, { deleted: true });
+      await recordAudit(tx, actorOf(actor, ctx), {
+        action: "user.delete",
+        targetType: "user",
+        targetId: target.id,
+        summary: `deleted ${target.role} ${target.email} (personal data removed; kept as "${DELETED_USER_LABEL}" for the history of their leases and reservations)`,
+        data: { ...auditData, anonymised: true },
+      });
+      return { syncDirectory, outcome: "anonymised" as const };
+    }
     const syncDirectory = await markDirectoryEntry(tx, target, { deleted: true });
-    await recordAudit(tx, actorOf(actor, ctx), { action: "user.delete", targetType: "user", targetId: target.id, summary: `deleted ${target.role} ${target.email}`, data: { email: target.email, authSource: target.authSource } });
+    await recordAudit(tx, actorOf(actor, ctx), { action: "user.delete", targetType: "user", targetId: target.id, summary: `deleted ${target.role} ${target.email}`, data: auditData });
     try {
       await deleteUserRow(tx, target.id);
     } catch (e) {
+      // Another table that restricts deletion was added without teaching hasBookingHistory about it.
       if (!isForeignKeyViolation(e)) throw e;
-      throw new AppError("conflict", `${target.email} has past leases or reservations whose history names them; disable the account instead of deleting it.`);
+      throw new AppError("conflict", `${target.email} is still named by records that keep the account from being deleted; disable the account instead.`);
     }
-    return syncDirectory;
+    return { syncDirectory, outcome: "deleted" as const };
   });
   if (syncDirectory) await requestDirectorySync();
+  return { outcome };
 }
 
 export async function getOutbox(db: Db, page: number) {

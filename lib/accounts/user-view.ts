@@ -1,9 +1,17 @@
+import { DELETED_USER_LABEL } from "@/db/schema/users";
 import type { UserRow } from "@/db/schema";
 
-export type UserStatus = "active" | "disabled" | "pending_verification" | "pending_approval";
+export { DELETED_USER_LABEL };
 
-/** The account state a person sees; derived from timestamps so it never disagrees with them. */
-export function getUserStatus(u: Pick<UserRow, "disabledAt" | "emailVerifiedAt" | "approvedAt">): UserStatus {
+export type UserStatus = "active" | "disabled" | "deleted" | "pending_verification" | "pending_approval";
+
+/**
+ * The account state a person sees; derived from timestamps so it never disagrees with them.
+ * "deleted" is a tombstone (lib/accounts/admin.ts deleteUserAsAdmin): everything that asks for
+ * "active" refuses it, like a disabled account.
+ */
+export function getUserStatus(u: Pick<UserRow, "disabledAt" | "emailVerifiedAt" | "approvedAt"> & { deletedAt?: Date | null }): UserStatus {
+  if (u.deletedAt) return "deleted";
   if (u.disabledAt) return "disabled";
   if (!u.emailVerifiedAt) return "pending_verification";
   if (!u.approvedAt) return "pending_approval";

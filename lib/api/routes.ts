@@ -965,16 +965,17 @@ export const API_ROUTES: ApiRoute[] = [
     description: "Disabling ends the user's sessions at once; their tokens stop working.",
     body: userAdminUpdateSchema,
     success: { status: 200, description: "The user after the change.", schema: accounts.publicUserSchema },
-    errors: [{ status: 404, description: "No such user." }, { status: 409, description: "The last active administrator cannot be demoted or disabled; nobody can disable themselves." }],
+    errors: [{ status: 404, description: "No such user." }, { status: 409, description: "The last active administrator cannot be demoted or disabled; nobody can disable themselves; a deleted account cannot be changed." }],
   },
   {
     method: "DELETE", path: "/api/v1/users/{id}", operationId: "deleteUser", tag: "Users", auth: "admin", params: { id: "The user's id (a UUID)." },
     summary: "Delete a user",
-    description: "Their sessions, tokens, SSH keys and memberships go with them; audit entries keep their email. The directory entry Kiln wrote for them is removed.",
-    success: { status: 200, description: "`{ ok: true }`.", schema: common.okResponseSchema },
+    description:
+      "Their sessions, tokens, SSH keys, memberships and calendar feeds go with them, their VPN devices are revoked, and the directory entry Kiln wrote for them is removed; audit entries keep their email. Someone whose past leases or reservations name them is kept as a tombstone (`outcome: anonymised`): email, name and credentials scrubbed, status `deleted`, shown as \"Deleted user\" in that history, listed only with `filter=deleted`; their address can register again. Others are deleted for good (`outcome: deleted`).",
+    success: { status: 200, description: "`{ ok: true, outcome }`.", schema: accounts.userDeleteResponseSchema },
     errors: [
       { status: 404, description: "No such user." },
-      { status: 409, description: "Oneself, the last active administrator, someone holding leases or with reservations not yet over (release or cancel them first), or someone whose past leases or reservations must be kept (disable them instead)." },
+      { status: 409, description: "Oneself, the last active administrator, someone holding leases or with reservations not yet over (release or cancel them first), or an account already deleted." },
     ],
   },
 

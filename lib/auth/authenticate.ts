@@ -27,6 +27,8 @@ function isStorableText(s: string): boolean {
 /** Refuses accounts that may not sign in; only called after the password was proven right. */
 function assertMaySignIn(user: UserRow): void {
   const status = getUserStatus(user);
+  // A tombstone has no password and no LDAP username, so it is never found; refused here too should that change.
+  if (status === "deleted") throw new AppError("unauthorized", WRONG_PASSWORD);
   if (status === "disabled") throw new AppError("forbidden", "This account is disabled. Contact an administrator if you think this is a mistake.");
   if (status === "pending_verification")
     throw new AppError("forbidden", "Confirm your email address first: open the link we mailed you. Registering again sends a new link.");

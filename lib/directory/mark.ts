@@ -35,10 +35,14 @@ export function hashPasswordForDirectory(password: string, config = getDirectory
  * What the directory should hold for this account, or null for "no entry of its own":
  * LDAP accounts (their entry is the lab's, never Kiln's) and accounts still pending.
  */
-export function desiredDirectoryState(user: Pick<UserRow, "authSource" | "disabledAt" | "emailVerifiedAt" | "approvedAt">, deleted = false): DirectoryEntryDesired | null {
+export function desiredDirectoryState(
+  user: Pick<UserRow, "authSource" | "disabledAt" | "emailVerifiedAt" | "approvedAt"> & { deletedAt?: Date | null },
+  deleted = false,
+): DirectoryEntryDesired | null {
   if (user.authSource !== "local") return null;
-  if (deleted) return "absent";
   const status = getUserStatus(user);
+  // A deleted account kept as a tombstone for its history has no entry either.
+  if (deleted || status === "deleted") return "absent";
   if (status === "active") return "present";
   if (status === "disabled") return "disabled";
   return null;

@@ -90,7 +90,8 @@ export const userAdminUpdateSchema = z.object({
 
 export const userListQuerySchema = paginationSchema.extend({
   q: z.string().trim().max(200).optional(),
-  filter: z.enum(["all", "admins", "disabled", "pending"]).default("all"),
+  // "all" and the others leave deleted accounts (tombstones) out; "deleted" lists only them.
+  filter: z.enum(["all", "admins", "disabled", "pending", "deleted"]).default("all"),
 });
 
 /** Field errors in the shape forms render: `{ field: ["message"] }`. */
@@ -104,7 +105,7 @@ export function fieldErrorsOf(error: z.ZodError): Record<string, string[]> {
 }
 
 // Responses (see ./common.ts).
-const USER_STATUSES = ["active", "disabled", "pending_verification", "pending_approval"] as const;
+const USER_STATUSES = ["active", "disabled", "deleted", "pending_verification", "pending_approval"] as const;
 export const publicUserSchema = z.object({
   id: z.string(),
   email: z.string(),
@@ -117,6 +118,8 @@ export const publicUserSchema = z.object({
   lastSignInAt: timestampSchema.nullable(),
 });
 export const userListResponseSchema = paginatedResponseSchema(publicUserSchema);
+/** deleted: the row is gone. anonymised: kept as a "Deleted user" tombstone for the leases and reservations naming it. */
+export const userDeleteResponseSchema = z.object({ ok: z.literal(true), outcome: z.enum(["deleted", "anonymised"]) });
 export const meResponseSchema = z.object({
   user: publicUserSchema,
   via: z.enum(["session", "token"]),

@@ -13,11 +13,13 @@ export const dynamic = "force-dynamic";
 const STATUS_LABEL: Record<string, string> = {
   active: "active",
   disabled: "disabled",
+  deleted: "deleted",
   pending_verification: "email not confirmed",
   pending_approval: "awaiting approval",
 };
 
-const FILTERS = ["all", "admins", "pending", "disabled"] as const;
+// "all" leaves deleted accounts out: they are tombstones kept for the history naming them.
+const FILTERS = ["all", "admins", "pending", "disabled", "deleted"] as const;
 
 export default async function AdminUsersPage({ searchParams }: { searchParams: Promise<Record<string, string | undefined>> }) {
   const { user: me } = await requirePageAdmin("/admin/users");
@@ -86,13 +88,17 @@ export default async function AdminUsersPage({ searchParams }: { searchParams: P
                 </td>
                 <td className="px-4 py-3 text-stone-600">{u.authSource === "ldap" ? `LDAP (${u.ldapUsername})` : "local"}</td>
                 <td className="px-4 py-3">
-                  <span className={`rounded-full px-2 py-0.5 text-xs ${u.status === "active" ? "bg-green-50 text-green-800" : "bg-amber-50 text-amber-800"}`}>
+                  <span className={`rounded-full px-2 py-0.5 text-xs ${u.status === "active" ? "bg-green-50 text-green-800" : u.status === "deleted" ? "bg-stone-200 text-stone-700" : "bg-amber-50 text-amber-800"}`}>
                     {STATUS_LABEL[u.status]}
                   </span>
                 </td>
                 <td className="px-4 py-3 text-stone-600">{u.lastSignInAt ? u.lastSignInAt.slice(0, 16).replace("T", " ") : "never"}</td>
                 <td className="px-4 py-3">
-                  <UserActions user={u} isSelf={u.id === me.id} />
+                  {u.status === "deleted" ? (
+                    <p className="text-right text-xs text-stone-500">kept for the history of their leases and reservations</p>
+                  ) : (
+                    <UserActions user={u} isSelf={u.id === me.id} />
+                  )}
                 </td>
               </tr>
             ))}

@@ -16,6 +16,6 @@ export const PATCH = withErrors(async (req, ctx: IdContext) => {
 
 export const DELETE = withErrors(async (req, ctx: IdContext) => {
   const { user } = await requireAdmin();
-  await deleteUserAsAdmin(getAppDb(), user, await idParam(ctx, "id", NOT_FOUND), getRequestContext(req.headers));
-  return ok({ ok: true });
+  const { outcome } = await deleteUserAsAdmin(getAppDb(), user, await idParam(ctx, "id", NOT_FOUND), getRequestContext(req.headers));
+  return ok({ ok: true, outcome });
 });
