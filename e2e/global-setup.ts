@@ -11,8 +11,9 @@ import path from "node:path";
 import { startSlapd } from "../test/harness/slapd";
 import { startSmtp } from "../test/harness/smtp";
 import { GUEST_KILN_URL } from "../test/harness/qemu";
+import { randomBytes } from "node:crypto";
 import { generateKeyPair } from "../lib/vpn/wireguard";
-import { E2E_VPN_ENDPOINT, type E2eState } from "./support/state";
+import { E2E_VPN_ALLOWED_IPS, E2E_VPN_ENDPOINT, type E2eState } from "./support/state";
 import { stopProcessGroup, waitForLine, waitForPostgresStopped } from "./support/processes";
 
 const RATE_LIMIT_PER_ACCOUNT = 5;
@@ -35,6 +36,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   await new Promise<void>((r) => mailApi.listen(0, "127.0.0.1", () => r()));
   const mailPort = (mailApi.address() as { port: number }).port;
 
+  // The gateway's key pair and token: e2e/ui/lab-access-done-when.spec.ts runs a real gateway with them.
+  const gatewayKeys = generateKeyPair();
+  const gatewayToken = `e2e-gw-${randomBytes(16).toString("hex")}`;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PORT: String(port),
@@ -57,9 +61,14 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     KILN_STEP_TIMEOUTS: "boot=45",
     // The power spec watches the worker notice a machine that stopped by itself.
     KILN_POWER_POLL_SECONDS: "5",
-    // WireGuard on (e2e/ui/vpn.spec.ts): a real gateway public key; nothing connects to the endpoint.
+    // WireGuard on (e2e/ui/vpn.spec.ts, lab-access-done-when.spec.ts): a real gateway key pair. The
+    // machines' network and the endpoint's address exist only in the namespaces the done-when
+    // spec creates (test/harness/wireguard-lab.ts); it syncs its gateway with the token.
     KILN_VPN_ENDPOINT: E2E_VPN_ENDPOINT,
-    KILN_VPN_SERVER_PUBLIC_KEY: generateKeyPair().publicKey,
+    KILN_VPN_SERVER_PUBLIC_KEY: gatewayKeys.publicKey,
+    KILN_VPN_ALLOWED_IPS: E2E_VPN_ALLOWED_IPS,
+    KILN_VPN_FOLLOW_LEASES: "true",
+    KILN_VPN_GATEWAY_TOKEN: gatewayToken,
     // Directory accounts (e2e/ui/directory.spec.ts): Kiln writes people's entries into the same
     // slapd's ou=people as the rootdn; seeded LDAP people keep their own entries.
     KILN_DIRECTORY_URL: ldap.url,
@@ -90,6 +99,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     },
     rateLimitPerAccount: RATE_LIMIT_PER_ACCOUNT,
     directory: { url: ldap.url, bindDn: ldap.bindDn, bindPassword: ldap.bindPassword, peopleDn: `ou=people,${ldap.baseDn}` },
+    vpnGateway: { privateKey: gatewayKeys.privateKey, publicKey: gatewayKeys.publicKey, token: gatewayToken },
   };
   const stateFile = path.join(tmp, "state.json");
   await fs.writeFile(stateFile, JSON.stringify(state, null, 2));

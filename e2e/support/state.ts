@@ -16,12 +16,18 @@ export type E2eState = {
   rateLimitPerAccount: number;
   /** The writable directory Kiln keeps people's entries in (the same slapd, as its rootdn). */
   directory: { url: string; bindDn: string; bindPassword: string; peopleDn: string };
+  /** The lab gateway's side of WireGuard: Kiln has the public key; a test's gateway holds the private one. */
+  vpnGateway: { privateKey: string; publicKey: string; token: string };
 };
 
 export const ADMIN = { email: "root@lab.example", password: "first admin passphrase" };
 export const PASSWORD = "a long enough passphrase";
-/** The WireGuard endpoint the e2e Kiln is configured with (global-setup.ts); no gateway listens there. */
+/** The WireGuard endpoint the e2e Kiln is configured with (global-setup.ts): a gateway listens there only inside the namespaces lab-access-done-when.spec.ts makes (its client resolves the name there). */
 export const E2E_VPN_ENDPOINT = "vpn.lab.example:51820";
+/** The machines' network the e2e Kiln's VPN reaches (KILN_VPN_ALLOWED_IPS): only inside test namespaces. */
+export const E2E_VPN_ALLOWED_IPS = "10.77.1.0/24";
+/** KILN_VPN_ADDRESS_RANGE's default, which the e2e Kiln keeps. */
+export const E2E_VPN_RANGE = "10.250.0.0/24";
 
 export function readState(): E2eState {
   const file = process.env.KILN_E2E_STATE;
