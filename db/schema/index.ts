@@ -11,3 +11,4 @@ export * from "./host-facts";
 export * from "./reservations";
 export * from "./access";
 export * from "./lease-disks";
+export * from "./diskless";
