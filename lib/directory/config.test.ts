@@ -40,6 +40,8 @@ describe("desired directory state", () => {
     expect(desiredDirectoryState(local)).toBe("present");
     expect(desiredDirectoryState({ ...local, disabledAt: now })).toBe("disabled");
     expect(desiredDirectoryState(local, true)).toBe("absent");
+    // A tombstone (deleted, kept for its history) has no entry, whatever else it says.
+    expect(desiredDirectoryState({ ...local, disabledAt: now, deletedAt: now })).toBe("absent");
     expect(desiredDirectoryState({ ...local, emailVerifiedAt: null })).toBeNull();
     expect(desiredDirectoryState({ ...local, approvedAt: null })).toBeNull();
   });

@@ -8,6 +8,7 @@ import { listOutboxMailTo } from "@/db/queries/outbox";
 import { createUser, getUserByEmail } from "@/db/queries/users";
 import { createActiveUser, expectAppError, testContext, uniqueEmail } from "@/test/harness/fixtures";
 import { useTestDb } from "@/test/harness/database";
+import { as, seedLeaseWorld } from "@/test/harness/inventory";
 import { setTestEnv, setTestEnvDefaults } from "@/test/harness/env";
 import { startSlapd, stopSlapd, type SlapdHandle } from "@/test/harness/slapd";
 import { closedPort, extractLink, linkToken } from "@/test/harness/smtp";
@@ -20,6 +21,8 @@ import { registerUser } from "../accounts/register";
 import { requestPasswordReset, resetPassword } from "../accounts/password-reset";
 import { verifyEmail } from "../accounts/verification";
 import { stopJobSender } from "../jobs/enqueue";
+import { createLease, releaseLease } from "../leases/leases";
+import { addProjectMember } from "../projects/projects";
 import { getEnv } from "../env";
 import { directoryConfigFromEnv, type DirectoryConfig } from "./config";
 import { linkDirectoryEntryAsAdmin, resyncDirectoryAsAdmin } from "./admin";
@@ -199,6 +202,40 @@ describe("directory accounts", () => {
     const audit = await searchAudit(t.db, { action: "directory.entry" });
     const actions = audit.data.filter((a: { targetId: string | null }) => a.targetId === row.id).map((a: { action: string }) => a.action);
     expect(actions).toEqual(expect.arrayContaining(["directory.entry.create", "directory.entry.disable", "directory.entry.update", "directory.entry.remove"]));
+  });
+
+  it("deleting someone whose lease history keeps the account (a tombstone) removes the entry; their address registers again and gets a new one", async () => {
+    const w = await seedLeaseWorld(t.db, { hosts: 1 });
+    const email = uniqueEmail("tess");
+    const { user } = await createActiveUser(t.db, { email, password: PASSWORD, name: "Tess" });
+    await addProjectMember(t.db, w.adminActor, w.projects[0]!.id, { userId: user.id });
+    const lease = await createLease(t.db, as(user), { poolId: w.pool.id, count: 1, durationHours: 2 });
+    await releaseLease(t.db, as(user), lease.id);
+    await syncDirectory(t.db, config);
+    const row = (await entryOf(user.id))!;
+    expect(await canBind(row.dn, PASSWORD)).toBe(true);
+
+    expect(await deleteUserAsAdmin(t.db, admin, user.id, testContext())).toEqual({ outcome: "anonymised" });
+    // The account stays (the lease names it), its row says absent until the directory agrees.
+    expect(await getDirectoryEntryById(t.db, row.id)).toMatchObject({ desired: "absent", userId: user.id });
+    expect(await syncDirectory(t.db, config)).toMatchObject({ removed: 1, failed: 0 });
+    expect(await readEntry(row.dn)).toBeNull();
+    expect(await getDirectoryEntryById(t.db, row.id)).toBeUndefined();
+    // A later re-sync has nothing to give the tombstone back.
+    await resyncDirectoryAsAdmin(t.db, actorOf(admin, null));
+    await syncDirectory(t.db, config);
+    expect(await entryOf(user.id)).toBeUndefined();
+    expect(await readEntry(row.dn)).toBeNull();
+
+    // Same address, new person: a new account and a new entry (the old uid is free again).
+    const fresh = await registerAndVerify(email, "Tess Again");
+    expect(fresh).toMatchObject({ email, status: "active" });
+    const again = (await getUserByEmail(t.db, email))!;
+    expect(again.id).not.toBe(user.id);
+    await syncDirectory(t.db, config);
+    const newRow = (await entryOf(again.id))!;
+    expect(newRow.dn).toBe(row.dn);
+    expect(await canBind(newRow.dn, PASSWORD)).toBe(true);
   });
 
   it("refuses a foreign entry at the same dn (untouched, last_error set); after the admin links it, Kiln manages it", async () => {
