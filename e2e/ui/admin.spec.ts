@@ -24,10 +24,19 @@ test("[ADMIN] disabling a user ends their open session and their tokens at once"
   await adminPage.goto("/admin/users");
   await adminPage.getByLabel("Search users").fill(email);
   await adminPage.getByRole("button", { name: "Search" }).click();
+  // The search is a full page load, and the unfiltered list already shows the newest user: wait
+  // for the results page, or the click below can land on the page being replaced (its PATCH
+  // is then cancelled, or answered after the new page was rendered).
+  await expect(adminPage).toHaveURL(/[?&]q=/);
   const row = adminPage.getByTestId(`user-row-${email}`);
   await expect(row).toBeVisible();
+  // Wait on the change itself (the PATCH answered), then on the status cell reading exactly
+  // "disabled". A substring match passed at once, before the request: the row's buttons read
+  // "DisableDelete" as one text since the Delete button sits after Disable.
+  const disabling = adminPage.waitForResponse((r) => r.request().method() === "PATCH" && r.url().includes("/api/v1/users/"));
   await row.getByRole("button", { name: `Disable ${email}` }).click();
-  await expect(row.getByText("disabled")).toBeVisible();
+  expect((await disabling).status()).toBe(200);
+  await expect(row.getByText("disabled", { exact: true })).toBeVisible();
 
   // The user's existing cookie no longer works: pages send them to sign-in, the API says 401.
   await userPage.goto("/profile");
@@ -41,8 +50,10 @@ test("[ADMIN] disabling a user ends their open session and their tokens at once"
   expect(((await again.json()) as { error: { message: string } }).error.message).toContain("disabled");
 
   // Enabling restores access.
+  const enabling = adminPage.waitForResponse((r) => r.request().method() === "PATCH" && r.url().includes("/api/v1/users/"));
   await row.getByRole("button", { name: `Enable ${email}` }).click();
-  await expect(row.getByText("active")).toBeVisible();
+  expect((await enabling).status()).toBe(200);
+  await expect(row.getByText("active", { exact: true })).toBeVisible();
   expect((await request.get("/api/account/tokens", { headers: bearer })).status()).toBe(200);
 
   // Admin pages and admin API are closed to ordinary users.
