@@ -14,12 +14,13 @@ export type HostCriteriaInput = {
   minDiskGb?: number;
   diskType?: "hdd" | "ssd" | "nvme";
   firmware?: "bios" | "uefi";
+  arch?: "x86_64" | "arm64";
   cpuModel?: string;
   minNicSpeedMbps?: number;
 };
 
 /** One criterion per thing asked; minDiskGb and diskType are one criterion (the same disk must meet both). */
-export type HostCriterionKey = "tags" | "cores" | "memory" | "disk" | "firmware" | "cpuModel" | "nicSpeed";
+export type HostCriterionKey = "tags" | "cores" | "memory" | "disk" | "firmware" | "arch" | "cpuModel" | "nicSpeed";
 
 /** A jsonb value as an array to iterate, or an empty one (a malformed row matches nothing rather than failing the query). */
 function asArray(value: SQL): SQL {
@@ -64,6 +65,8 @@ export function hostCriteria(p: HostCriteriaInput): { key: HostCriterionKey; whe
     out.push({ key: "disk", where: sql`exists (select 1 from jsonb_array_elements(${asArray(sql`${hosts.disks}`)}) d where ${sql.join(conds, sql` and `)})` });
   }
   if (p.firmware) out.push({ key: "firmware", where: sql`coalesce(${hosts.facts} ->> 'firmware' = ${p.firmware}, false)` });
+  // A column, always known (default x86_64): unlike the facts, a host never commissioned matches it.
+  if (p.arch) out.push({ key: "arch", where: eq(hosts.arch, p.arch) });
   if (p.cpuModel) out.push({ key: "cpuModel", where: sql`coalesce(${hosts.facts} -> 'cpu' ->> 'model' ilike ${`%${escapeLike(p.cpuModel)}%`}, false)` });
   if (p.minNicSpeedMbps) {
     const n = sql.raw("n");

@@ -166,10 +166,10 @@ export async function updateImageVersionFrom(
   return row;
 }
 
-export async function updateImageVersionNotes(db: DbOrTx, params: { imageId: string; version: number; notes: string }) {
+export async function updateImageVersionNotes(db: DbOrTx, params: { imageId: string; version: number; notes?: string; arch?: ImageVersionRow["arch"] }) {
   const [row] = await db
     .update(imageVersions)
-    .set({ notes: params.notes })
+    .set({ ...(params.notes !== undefined ? { notes: params.notes } : {}), ...(params.arch !== undefined ? { arch: params.arch } : {}) })
     .where(and(eq(imageVersions.imageId, params.imageId), eq(imageVersions.version, params.version)))
     .returning();
   return row;

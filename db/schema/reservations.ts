@@ -26,6 +26,8 @@ export type ReservationCriteria = {
   minDiskGb?: number;
   diskType?: "hdd" | "ssd" | "nvme";
   firmware?: "bios" | "uefi";
+  /** hosts.arch; set from the deploy's image version when the reservation deploys one. */
+  arch?: "x86_64" | "arm64";
   cpuModel?: string;
   minNicSpeedMbps?: number;
   /** Named hosts (admins, or a holder picking from the calendar): exactly these, count = their number. */

@@ -1,6 +1,7 @@
 // Provisioning runs as the holder sees them: start one (every refusal happens here, before
 // anything is powered), follow it, cancel it, retry it. The release wipe at a lease's end and
 // the network-boot mark are runs too, created through the same createRun.
+import { archMismatch, assertVersionFitsHost } from "../hosts/arch";
 import { getDeploymentConsole } from "@/db/queries/consoles";
 import { getActiveDeployment, getBootSettingsRow, insertDeployment } from "@/db/queries/boot";
 import { countLogs, getDeploymentRow, getLatestRunsOfLeases, insertSteps, lastEventId, listDeploymentRows, listLogs, listSteps } from "@/db/queries/deployments";
@@ -134,6 +135,10 @@ export async function createRun(db: Db, actor: Actor, plan: RunPlan, now = new D
           const why = v?.state === "failed" && v.failureReason ? `failed: ${v.failureReason}` : v?.state;
           throw AppError.field("imageVersion", `Version ${plan.image.version} of that image ${v ? `is not ready (${why})` : "no longer exists"}; nothing was started.`);
         }
+        // Every run that names a version comes through here (starts, re-runs, groups, reservations).
+        const image = await getImageRow(tx, plan.image.id);
+        const mismatch = image ? archMismatch(plan.host, image, v) : null;
+        if (mismatch) throw AppError.field("imageVersion", mismatch);
       }
       const deployment = await insertDeployment(tx, {
         id,
@@ -269,6 +274,7 @@ export async function planFromInput(db: Db, actor: Actor, hostId: string, input:
     } else {
       const version = data.imageVersion === "latest" ? row.latestVersion : data.imageVersion;
       if (version === null) throw AppError.field("imageId", `Image “${row.name}” has no ready version yet.`);
+      await assertVersionFitsHost(db, host, { imageId: row.id, version });
       image = { id: row.id, version };
     }
     if (data.action === "capture_disk") image = null;

@@ -32,6 +32,8 @@ export type HostView = {
   notes: string;
   power?: { driver: string; params: Record<string, unknown>; secretsSet: string[] };
   hostnameHint: string | null;
+  arch: HostRow["arch"];
+  piSerial: string | null;
   firstSeenAt: string | null;
   lastSeenAt: string | null;
   stateChangedAt: string;
@@ -60,6 +62,8 @@ function toHostView(h: HostRow, ifaces: InterfaceRow[], opts: { isAdmin: boolean
       ? { driver: h.powerDriver, params: h.powerParams, secretsSet: secretNames(h.powerSecrets) }
       : undefined,
     hostnameHint: h.hostnameHint,
+    arch: h.arch,
+    piSerial: h.piSerial,
     firstSeenAt: h.firstSeenAt?.toISOString() ?? null,
     lastSeenAt: h.lastSeenAt?.toISOString() ?? null,
     stateChangedAt: h.stateChangedAt.toISOString(),
@@ -147,6 +151,7 @@ export async function updateHost(db: Db, actor: Actor, hostId: string, input: un
         ...(data.memoryMb !== undefined ? { memoryMb: data.memoryMb } : {}),
         ...(data.disks !== undefined ? { disks: data.disks } : {}),
         ...(data.notes !== undefined ? { notes: data.notes } : {}),
+        ...(data.arch !== undefined ? { arch: data.arch } : {}),
         ...(data.power
           ? {
               powerDriver: data.power.driver,

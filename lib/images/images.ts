@@ -123,6 +123,7 @@ function versionView(v: ImageVersionRow, uploaderEmail: string | null, uploadId?
     expectedSha256: v.expectedSha256,
     filename: v.filename,
     notes: v.notes,
+    arch: v.arch,
     failureReason: v.failureReason,
     // What to know before deploying it (bytes Kiln did not recognise as a disk image).
     warnings: versionWarnings(v),
@@ -227,8 +228,9 @@ export async function updateImageVersion(db: Db, actor: Actor, imageId: string, 
   await db.transaction(async (tx) => {
     const image = await getWritableImage(tx, actor, imageId);
     const version = await resolveVersion(tx, image, ref);
-    if (!(await updateImageVersionNotes(tx, { imageId, version, notes: data.notes }))) throw new AppError("not_found", `Version ${version} of image ${image.name} does not exist.`);
-    await recordAudit(tx, actor, { action: "image.version.update", targetType: "image", targetId: imageId, summary: `changed the notes of ${image.name} version ${version}`, data: { version } });
+    if (!(await updateImageVersionNotes(tx, { imageId, version, notes: data.notes, arch: data.arch }))) throw new AppError("not_found", `Version ${version} of image ${image.name} does not exist.`);
+    const what = [data.notes !== undefined ? "the notes" : null, data.arch !== undefined ? `the architecture (${data.arch})` : null].filter(Boolean).join(" and ");
+    await recordAudit(tx, actor, { action: "image.version.update", targetType: "image", targetId: imageId, summary: `changed ${what} of ${image.name} version ${version}`, data: { version, ...(data.arch ? { arch: data.arch } : {}) } });
   });
   return getImageVersion(db, actor, imageId, ref);
 }
@@ -333,6 +335,7 @@ export async function beginImageUpload(db: Db, actor: Actor, p: { uploadId: stri
       expectedSha256: metadata.sha256 ?? null,
       filename: metadata.filename,
       notes: metadata.notes ?? "",
+      ...(metadata.arch ? { arch: metadata.arch } : {}),
       uploadedByUserId: actor.user!.id,
     });
     await insertImageUpload(tx, { id: p.uploadId, imageId: image.id, version, userId: actor.user!.id, projectId: image.projectId, lengthBytes: p.length!, expiresAt: uploadExpiry(now) });

@@ -9,6 +9,7 @@ import { AppError } from "../errors";
 import type { Actor } from "../audit/audit";
 import { poolMatchQuerySchema, type HardwareFilter } from "../validation/inventory";
 import { parseInput } from "../validation/parse";
+import { archLabel } from "../hosts/arch";
 
 export type LeaseCriteria = HardwareFilter & { tags: string[] };
 
@@ -39,6 +40,8 @@ export function criterionLabel(key: HostCriterionKey, c: LeaseCriteria): string 
       return `${c.diskType ? DISK_WORDS[c.diskType] : "a disk"}${c.minDiskGb ? ` of at least ${c.minDiskGb} GB` : ""}`;
     case "firmware":
       return `${c.firmware === "uefi" ? "UEFI" : "BIOS"} firmware`;
+    case "arch":
+      return `the ${archLabel(c.arch!)} architecture`;
     case "cpuModel":
       return `a CPU model containing “${c.cpuModel}”`;
     case "nicSpeed":
@@ -47,7 +50,7 @@ export function criterionLabel(key: HostCriterionKey, c: LeaseCriteria): string 
 }
 
 export function hasHardwareCriteria(c: HardwareFilter): boolean {
-  return Boolean(c.minCores || c.minMemoryMb || c.minDiskGb || c.diskType || c.firmware || c.cpuModel || c.minNicSpeedMbps);
+  return Boolean(c.minCores || c.minMemoryMb || c.minDiskGb || c.diskType || c.firmware || c.arch || c.cpuModel || c.minNicSpeedMbps);
 }
 
 export type MatchCounts = { free: number; matching: number; withoutFacts: number; criteria: { criterion: HostCriterionKey; label: string; matching: number }[] };

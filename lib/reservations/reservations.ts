@@ -5,6 +5,9 @@
 // booked twice. Admission locks the project row (as createLease does): a project's own
 // admissions and leases are serialised, so its quotas are counted exactly; admissions of
 // different projects race only on hosts, and the exclusion constraint settles those.
+import { getImageRow, getImageVersionRow } from "@/db/queries/images";
+import { archLabel, archMismatch } from "../hosts/arch";
+import type { HostArchName } from "../validation/inventory";
 import { listGroupRuns, listLatestGroupIdsOfReservations } from "@/db/queries/deployment-groups";
 import { getHostRowsByIds } from "@/db/queries/hosts";
 import { getPoolRow } from "@/db/queries/pools";
@@ -205,6 +208,21 @@ async function capacityRefusal(tx: DbOrTx, p: { target: Target; criteria: Reserv
   });
 }
 
+/**
+ * The architecture a reservation that deploys `version` needs of its hosts; refuses (400) an
+ * `arch` filter that contradicts it, and named hosts of another architecture, by name.
+ */
+async function reservationArch(db: Db, p: { imageId: string; version: number; asked: HostArchName | undefined; hostIds: string[] | undefined }): Promise<HostArchName | null> {
+  const [image, version] = await Promise.all([getImageRow(db, p.imageId), getImageVersionRow(db, { imageId: p.imageId, version: p.version })]);
+  if (!image || !version) return null;
+  if (p.asked && p.asked !== version.arch) throw AppError.field("arch", `${image.name} v${version.version} is for ${archLabel(version.arch)}; hosts of ${archLabel(p.asked)} cannot run it. Nothing was reserved.`);
+  for (const host of p.hostIds ? await getHostRowsByIds(db, p.hostIds) : []) {
+    const why = archMismatch(host, image, version);
+    if (why) throw AppError.field("deploy.imageVersion", why.replace("nothing was started", "nothing was reserved"));
+  }
+  return version.arch;
+}
+
 /** POST /api/v1/reservations — admits a reservation, or says exactly why not. All or nothing. */
 export async function createReservation(db: Db, actor: Actor, input: unknown, clock: Clock = {}): Promise<ReservationView> {
   if (!actor.user && !actor.isSystem) throw new AppError("unauthorized", "Sign in to reserve hosts.");
@@ -220,6 +238,11 @@ export async function createReservation(db: Db, actor: Actor, input: unknown, cl
     ...pickHardwareFilter(data),
     ...(data.hostIds ? { hostIds: [...new Set(data.hostIds)] } : {}),
   };
+  // What it deploys decides the architecture of the hosts it may be given (lib/hosts/arch.ts).
+  if (deploy?.imageId && deploy.imageVersion) {
+    const fit = await reservationArch(db, { imageId: deploy.imageId, version: deploy.imageVersion, asked: data.arch, hostIds: criteria.hostIds });
+    if (fit) criteria.arch = fit;
+  }
 
   const id = await db.transaction(async (tx) => {
     const holder = await resolveHolder(tx, actor, data.userId, "reservation");

@@ -2,6 +2,7 @@
 // upload hooks, the worker job payloads, the OpenAPI document and the browser upload form.
 import { z } from "zod";
 import { INT32_MAX, paginatedResponseSchema, paginationSchema, positiveInt32Schema, timestampSchema, uuidSchema } from "./common";
+import { HOST_ARCHES } from "./inventory";
 
 export const IMAGE_VISIBILITIES = ["private", "project", "public"] as const;
 export const IMAGE_FORMATS = ["raw", "raw-mbr", "raw-gpt", "qcow2", "gzip", "zstd", "xz", "iso", "unknown"] as const;
@@ -60,9 +61,12 @@ export const imageListQuerySchema = paginationSchema.extend({
   q: z.string().trim().max(100).optional(),
 });
 
-export const imageVersionUpdateSchema = z.object({
-  notes: z.string().max(2000),
-});
+export const imageVersionUpdateSchema = z
+  .object({
+    notes: z.string().max(2000).optional(),
+    arch: z.enum(HOST_ARCHES).optional().describe("x86_64 or arm64: the machines it runs on (a deploy to a host of another architecture is refused)."),
+  })
+  .refine((d) => d.notes !== undefined || d.arch !== undefined, "Send notes, arch or both.");
 
 /** A version in a path: a number, or `latest` (the newest ready version). */
 export const versionParamSchema = z.union([z.literal("latest"), z.coerce.number().int().min(1).max(INT32_MAX)]);
@@ -89,6 +93,8 @@ export const uploadMetadataSchema = z
     filename: uploadFilenameSchema,
     notes: z.string().max(2000, "notes are at most 2000 characters.").optional(),
     sha256: sha256Schema.optional(),
+    // x86_64 (the default) or arm64: the machines this version runs on.
+    arch: z.enum(HOST_ARCHES, { message: "arch is x86_64 or arm64." }).optional(),
     // tus-js-client sends these on its own; accepted and ignored.
     filetype: z.string().max(255).optional(),
     name: z.string().max(255).optional(),
@@ -135,6 +141,7 @@ export const imageVersionViewSchema = z.object({
   expectedSha256: z.string().nullable(),
   filename: z.string(),
   notes: z.string(),
+  arch: z.enum(HOST_ARCHES).describe("The machines it runs on (hosts.arch)."),
   failureReason: z.string().nullable(),
   warnings: z.array(z.string()).describe("What to know before deploying it, e.g. that Kiln did not recognise the bytes as a disk image."),
   uploadedByUserId: z.string().nullable(),

@@ -66,6 +66,10 @@ export const hostCreateSchema = z
   });
 export type HostCreate = z.infer<typeof hostCreateSchema>;
 
+/** A machine's instruction set (hosts.arch), and what an image version runs on (image_versions.arch). */
+export const HOST_ARCHES = ["x86_64", "arm64"] as const;
+export type HostArchName = (typeof HOST_ARCHES)[number];
+
 export const hostUpdateSchema = z.object({
   name: nameSchema.optional(),
   poolId: uuidSchema.nullable().optional(),
@@ -76,6 +80,7 @@ export const hostUpdateSchema = z.object({
   memoryMb: hostFields.memoryMb,
   disks: hostFields.disks,
   notes: z.string().max(10_000).optional(),
+  arch: z.enum(HOST_ARCHES).optional().describe("x86_64 or arm64: which image versions it can run (a mismatch is refused)."),
   power: powerSchema.optional(),
   // A replacement list, as the host page's editor sends it: its MACs distinct, one PXE at most.
   interfaces: z
@@ -119,6 +124,7 @@ function hardwareFilterShape<N extends z.ZodNumber | z.ZodCoercedNumber>(num: ()
       .optional()
       .describe("ssd: any solid-state disk, SATA/SAS SSD or NVMe; nvme: NVMe only; hdd: rotational. A disk without a reported type counts by its rotational flag, and nvme* names as NVMe."),
     firmware: z.enum(FIRMWARE_KINDS).optional(),
+    arch: z.enum(HOST_ARCHES).optional().describe("x86_64 or arm64 (hosts.arch). A reservation that deploys an image asks for the image version's architecture itself."),
     cpuModel: z.string().trim().min(1).max(100, "Use at most 100 characters.").optional().describe("Part of the CPU model, any case (e.g. `EPYC`, `xeon gold`)."),
     minNicSpeedMbps: num().int().min(1).max(INT32_MAX).optional().describe("Some network interface of at least this speed, in Mb/s."),
   };
@@ -323,6 +329,8 @@ export const hostViewSchema = z.object({
   notes: z.string(),
   power: z.object({ driver: z.string(), params: recordSchema, secretsSet: z.array(z.string()) }).optional().describe("Administrators only."),
   hostnameHint: z.string().nullable(),
+  arch: z.enum(HOST_ARCHES).describe("x86_64 or arm64 (beside facts.firmware bios|uefi): which image versions it can run."),
+  piSerial: z.string().nullable().describe("A Raspberry Pi's serial number (8 hex digits) as its firmware asks TFTP (docs/raspberry-pi.md); null otherwise."),
   firstSeenAt: timestampSchema.nullable(),
   lastSeenAt: timestampSchema.nullable(),
   stateChangedAt: timestampSchema,
