@@ -167,6 +167,9 @@ describe("deleting a user", () => {
     // It cannot be changed back into an account, nor deleted twice.
     await expectAppError(updateUserAsAdmin(t.db, w.admin, ann.id, { disabled: false }), "conflict", /was deleted/);
     await expectAppError(deleteUserAsAdmin(t.db, w.admin, ann.id), "conflict", "This account was already deleted.");
+    // Nor added to a project again, by id or by its placeholder address.
+    await expectAppError(addProjectMember(t.db, w.adminActor, w.projects[0]!.id, { userId: ann.id }), "validation", /No Kiln account has that email/);
+    await expectAppError(addProjectMember(t.db, w.adminActor, w.projects[0]!.id, { email: tomb.email }), "validation", /No Kiln account has that email/);
 
     // The address is free: registering again makes a fresh, separate account.
     await registerUser(t.db, { email: ann.email, name: "Ann Again", password: "a-new-password-for-ann" }, testContext());

@@ -111,7 +111,8 @@ export async function addProjectMember(db: Db, actor: Actor, projectId: string, 
     const { project, role } = await getVisibleProject(tx, actor, projectId);
     if (role === "member") throw new AppError("forbidden", "Only the project's leaders and administrators can add members.");
     const user = data.userId ? await getUserById(tx, data.userId) : await getUserByEmail(tx, data.email!);
-    if (!user) throw AppError.field("email", "No Kiln account has that email; the person must sign in or register once first.");
+    // A deleted account (a tombstone kept for its history) is no one to add.
+    if (!user || user.deletedAt) throw AppError.field("email", "No Kiln account has that email; the person must sign in or register once first.");
     await upsertMember(tx, { projectId, userId: user.id, role: data.role });
     await recordAudit(tx, actor, { action: "project.member.add", targetType: "project", targetId: projectId, summary: `added ${user.email} to ${project.name} as ${data.role}`, data: { userId: user.id, role: data.role } });
     return { userId: user.id, email: user.email, role: data.role };
