@@ -1,4 +1,6 @@
 import { expect, test } from "@playwright/test";
+import { adminToken, apiOk, registerResearcher } from "../support/api";
+import { addMember, createHost, createPool, createProject, uniqueName } from "../support/inventory";
 import { linkIn, waitForMail } from "../support/mail";
 import { ADMIN, PASSWORD, uniqueEmail } from "../support/state";
 import { signIn } from "../support/ui";
@@ -71,4 +73,51 @@ test("[ADMIN] the outbox lists mail Kiln sent", async ({ page }) => {
   await page.goto("/admin/outbox");
   await expect(page.getByRole("heading", { name: "Outbox" })).toBeVisible();
   await expect(page.getByText("Confirm your email address for Kiln").first()).toBeVisible();
+});
+
+test("[ADMIN] deleting a researcher with a past lease keeps the history as 'Deleted user', removes them from the list and frees their address", async ({ browser, request }) => {
+  const admin = await adminToken(uniqueName("delete-user"));
+  const { email, tokens } = await registerResearcher("leaver", 1);
+  const pool = await createPool(admin, { name: uniqueName("pool") });
+  const project = await createProject(admin, { name: uniqueName("proj") });
+  const host = await createHost(admin, { name: uniqueName("node"), poolId: pool.id });
+  const { userId } = await addMember(admin, project.id, email);
+  const lease = await apiOk<{ id: string }>(admin, "POST", "/api/v1/leases", { hostIds: [host.id], userId, projectId: project.id, durationHours: 2 }, 201);
+  await apiOk(admin, "POST", `/api/v1/leases/${lease.id}/release`, {}, 200);
+
+  const adminContext = await browser.newContext();
+  const page = await adminContext.newPage();
+  await signIn(page, ADMIN.email, ADMIN.password);
+  await page.goto(`/admin/users?q=${encodeURIComponent(email)}`);
+  await page.getByTestId(`delete-user-${email}`).click();
+  const dialog = page.getByRole("dialog");
+  await expect(dialog).toContainText(`Delete ${email}?`);
+  await expect(dialog).toContainText("Their personal data is removed");
+  await expect(dialog).toContainText("VPN devices are revoked");
+  await expect(dialog).toContainText("lab directory entry");
+  await expect(dialog).toContainText("Past leases and reservations are kept");
+  await dialog.getByRole("button", { name: "Delete account" }).click();
+  await expect(page.getByTestId(`user-row-${email}`)).toHaveCount(0);
+
+  // Not in the default list; under "deleted", marked as such, without actions.
+  const placeholder = `deleted-${userId.replace(/-/g, "")}@deleted.invalid`;
+  await page.goto("/admin/users?filter=all&q=deleted.invalid");
+  await expect(page.getByTestId(`user-row-${placeholder}`)).toHaveCount(0);
+  await page.goto("/admin/users?filter=deleted&q=deleted.invalid");
+  const row = page.getByTestId(`user-row-${placeholder}`);
+  await expect(row).toContainText("Deleted user");
+  await expect(row.getByText("deleted", { exact: true })).toBeVisible();
+  await expect(row.getByRole("button")).toHaveCount(0);
+
+  // The lease history still names the account, shown as "Deleted user".
+  const shown = await apiOk<{ userId: string; userEmail: string }>(admin, "GET", `/api/v1/leases/${lease.id}`, undefined, 200);
+  expect(shown).toMatchObject({ userId, userEmail: "Deleted user" });
+  // Their token and password no longer work; their address registers again as a new account.
+  expect((await request.get("/api/account/tokens", { headers: { authorization: `Bearer ${tokens[0]}` } })).status()).toBe(401);
+  expect((await request.post("/api/session", { data: { login: email, password: PASSWORD } })).status()).toBe(401);
+  expect((await request.post("/api/account/register", { data: { email, name: "Back Again", password: PASSWORD } })).status()).toBe(202);
+  const again = await apiOk<{ data: { id: string; name: string; status: string }[] }>(admin, "GET", `/api/v1/users?q=${encodeURIComponent(email)}`, undefined, 200);
+  expect(again.data).toEqual([expect.objectContaining({ name: "Back Again", status: "pending_verification" })]);
+  expect(again.data[0]!.id).not.toBe(userId);
+  await adminContext.close();
 });
