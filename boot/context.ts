@@ -19,7 +19,26 @@ export type BootContextInput = {
   user: { name: string; email: string; sshKeys: string[] } | null;
   image: { name: string; version: number; url: string; sha256: string; format: string; sizeBytes: number } | null;
   deployment: { id: string; action: string; token: string; postInstall?: PostInstall | null } | null;
+  /** The lease's extra disks for this host, exported over NBD (lib/extra-disks), in order disk1, disk2…. */
+  extraDisks?: ExtraDiskInput[];
 };
+
+export type ExtraDiskInput = { name: string; sizeBytes: number; host: string; port: number; exportName: string };
+
+/**
+ * What templates see of the extra disks: name, size, where the NBD export is (its name is the
+ * secret that opens it, so it appears only in this host's own renders), the `host:port/export`
+ * form the ramdisk's kiln.disks= argument and `nbd-client` take, and the device the ramdisk
+ * attaches it as (/dev/nbd1… — nbd0 is a diskless root's).
+ */
+function extraDisksContext(disks: ExtraDiskInput[]) {
+  return disks.map((d, i) => ({
+    name: d.name,
+    size: d.sizeBytes,
+    device: `/dev/nbd${i + 1}`,
+    nbd: { host: d.host, port: d.port, export: d.exportName, uri: `nbd://${d.host}:${d.port}/${d.exportName}`, spec: `${d.host}:${d.port}/${d.exportName}` },
+  }));
+}
 
 /** URLs under /boot/<mac>/<token>/ that the per-deployment files and callbacks use. */
 export function deploymentUrls(baseUrl: string, mac: string, token: string) {
@@ -59,8 +78,11 @@ export function buildBootContext(input: BootContextInput): Record<string, unknow
           return { id: input.deployment.id, action: input.deployment.action, token: input.deployment.token, urls, post_install: postInstall };
         })()
       : null,
+    extra_disks: extraDisksContext(input.extraDisks ?? []),
     kiln: {
       ramdisk: { kernel: `${input.baseUrl}/boot/ramdisk/vmlinuz`, initrd: `${input.baseUrl}/boot/ramdisk/initrd.img` },
+      // The ramdisk's kernel argument that attaches every extra disk ("" when there are none).
+      extra_disks_arg: input.extraDisks?.length ? `kiln.disks=${input.extraDisks.map((d) => `${d.host}:${d.port}/${d.exportName}`).join(",")}` : "",
     },
   };
 }

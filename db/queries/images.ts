@@ -1,5 +1,6 @@
 import { and, asc, count, desc, eq, ilike, inArray, isNotNull, isNull, lt, ne, or, sql, type SQL } from "drizzle-orm";
 import type { DbOrTx } from "../client";
+import { projectDiskBytes, userDiskBytes } from "./lease-disks";
 import { deployments, hosts, imageUploads, images, imageVersions, projectMembers, projects, users, type ImageRow, type ImageUploadRow, type ImageVersionRow } from "../schema";
 
 // Images
@@ -202,13 +203,14 @@ export async function listStuckVerifications(db: DbOrTx, olderThan: Date) {
 
 // Storage use, for quotas. A version counts with its stored size from the moment its upload
 // is created (Upload-Length) until it fails or is deleted, so uploads in flight are counted.
+// A lease's extra disks count in the same accounts, at full size, until wiped (./lease-disks.ts).
 
 export async function userStorageBytes(db: DbOrTx, userId: string): Promise<number> {
   const [row] = await db
     .select({ n: sql<string>`coalesce(sum(${imageVersions.sizeBytes}), 0)` })
     .from(imageVersions)
     .where(and(eq(imageVersions.uploadedByUserId, userId), ne(imageVersions.state, "failed")));
-  return Number(row?.n ?? 0);
+  return Number(row?.n ?? 0) + (await userDiskBytes(db, userId));
 }
 
 export async function projectStorageBytes(db: DbOrTx, projectId: string): Promise<number> {
@@ -217,7 +219,7 @@ export async function projectStorageBytes(db: DbOrTx, projectId: string): Promis
     .from(imageVersions)
     .innerJoin(images, eq(images.id, imageVersions.imageId))
     .where(and(eq(images.projectId, projectId), ne(imageVersions.state, "failed")));
-  return Number(row?.n ?? 0);
+  return Number(row?.n ?? 0) + (await projectDiskBytes(db, projectId));
 }
 
 /**

@@ -69,6 +69,7 @@ import {
 } from "../validation/templates";
 import { leaseCaptureSchema } from "../validation/lease-end";
 import * as vpn from "../validation/vpn";
+import * as extraDisks from "../validation/extra-disks";
 
 export const API_TAGS = [
   { name: "Hosts", description: "The machines: inventory, state and history. Researchers see the hosts they hold; administrators see and change all." },
@@ -472,6 +473,35 @@ export const API_ROUTES: ApiRoute[] = [
     body: leaseCaptureSchema,
     success: { status: 201, description: "The capture run, as `GET /api/v1/deployments/{id}` answers it.", schema: deployments.deploymentViewSchema },
     errors: [{ status: 400, description: "Not a host of this lease, no image chosen (or both), or an image the caller does not own." }, LEASE_404, { status: 409, description: "The lease has ended, or another run is active on the host." }],
+  },
+  {
+    method: "GET", path: "/api/v1/leases/{id}/disks", operationId: "listLeaseDisks", tag: "Leases", auth: "user", params: LEASE_ID,
+    query: extraDisks.leaseDiskListQuerySchema,
+    summary: "List a lease's extra disks",
+    description: "The extra disks asked for on the lease's hosts (live ones; `history=true` also those already wiped), and this Kiln's limits. A disk's NBD export name is a secret and is not listed: the host's rendered templates get it (`extra_disks`).",
+    success: { status: 200, description: "The disks and the limits.", schema: extraDisks.leaseDiskListSchema },
+    errors: [LEASE_404],
+  },
+  {
+    method: "POST", path: "/api/v1/leases/{id}/disks", operationId: "createLeaseDisks", tag: "Leases", auth: "user", params: LEASE_ID,
+    summary: "Ask for extra disks for a host of the lease",
+    description:
+      "Creates `count` empty disks of `sizeGb` each for `hostId` (a host of this active lease): sparse files on Kiln, exported over NBD to that machine only (a secret export name, given to its templates as `extra_disks`). Each disk counts at its full size against the holder's and the project's storage quotas until it is wiped. They are wiped (export stopped, file deleted) when the host leaves the lease. Audited.",
+    body: extraDisks.leaseDisksCreateSchema,
+    success: { status: 201, description: "The new disks (state `creating` until the worker has made and exported them, within seconds).", schema: extraDisks.leaseDiskListSchema },
+    errors: [
+      { status: 400, description: "A bad count or size, a disk larger than KILN_EXTRA_DISK_MAX_GB, or a host that is not held under this lease." },
+      { status: 403, description: "quota_exceeded: more disks than a host may have (KILN_EXTRA_DISKS_PER_HOST), or the holder's or the project's storage quota would be exceeded; forbidden: extra disks are switched off." },
+      LEASE_404,
+      { status: 409, description: "The lease has ended." },
+    ],
+  },
+  {
+    method: "DELETE", path: "/api/v1/leases/{id}/disks/{diskId}", operationId: "deleteLeaseDisk", tag: "Leases", auth: "user", params: { ...LEASE_ID, diskId: "The disk's id (a UUID)." },
+    summary: "Delete an extra disk",
+    description: "Its export stops and its file is deleted (by the worker, within seconds); it no longer counts against the quotas once wiped. Audited.",
+    success: { status: 200, description: "The disk, now `wiping`.", schema: extraDisks.leaseDiskViewSchema },
+    errors: [{ status: 404, description: "No such lease or disk, or not the caller's." }, { status: 409, description: "The disk is already being wiped." }],
   },
   {
     method: "POST", path: "/api/v1/leases/{id}/handover", operationId: "handOverLease", tag: "Leases", auth: "user", params: LEASE_ID,

@@ -29,6 +29,7 @@ import { failFromBoot, noteBootRequest, noteFileFetched, reportFinished } from "
 import { loadBootDecision } from "../deployments/next-boot";
 import { siteBootUrlOf } from "../sites/sites";
 import { commissionOnArrival } from "../hosts/commission";
+import { loadExtraDisksContext } from "../extra-disks/context";
 
 export type BootAnswer = { status: number; body: string; contentType: string };
 
@@ -295,6 +296,7 @@ export async function loadBootContext(
     user: holder ? { name: holder.user.name, email: holder.user.email, sshKeys: holder.sshKeys } : null,
     image: p.image ?? null,
     deployment: p.deployment ? { id: p.deployment.id, action: p.deployment.action, token: p.token ?? "", postInstall: p.deployment.postInstall ?? null } : null,
+    extraDisks: await loadExtraDisksContext(db, p.host.id),
   });
 }
 

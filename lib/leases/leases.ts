@@ -40,6 +40,8 @@ import { loadHostAccess, type HostAccess } from "../hosts/access";
 import { countForRefusal, hasHardwareCriteria, insufficientMessage, type LeaseCriteria } from "./hardware";
 import { loadLeaseEnds, markReleaseStage, markReturnedIfBack, type LeaseEndView } from "./end-stage";
 import { pickHardwareFilter } from "../validation/inventory";
+import { endLeaseDisks } from "../extra-disks/extra-disks";
+import { moveLeaseDisks } from "@/db/queries/lease-disks";
 
 const HOUR = 3600_000;
 const DEFAULT_DIRECT_LEASE_HOURS = 24;
@@ -299,6 +301,8 @@ export async function releaseLease(db: Db, actor: Actor, leaseId: string, clock:
     return released;
   });
   await completeHostReleases(db, hostIds, { leaseId, now });
+  // Its extra disks: exports stopped, files deleted (by the worker; its reconciler also finds them if this is lost).
+  await endLeaseDisks(db, leaseId, { now });
   // Hosts not wiped (manual power) are back at once: the lease's end is over.
   await markReturnedIfBack(db, leaseId, now);
   return getLeaseView(db, leaseId);
@@ -339,6 +343,8 @@ export async function handOverLease(db: Db, actor: Actor, leaseId: string, input
     await releaseLeaseHosts(tx, { leaseId, hostIds: [host.hostId], at: now });
     const split = await insertLease(tx, { projectId: lease.projectId, userId: target.id, createdByUserId: actor.user?.id ?? null, poolId: lease.poolId, startsAt: now, endsAt: lease.endsAt });
     await insertLeaseHosts(tx, split.id, [host.hostId], now);
+    // The machine keeps its extra disks: same project, and the new holder now has the host.
+    await moveLeaseDisks(tx, { hostId: host.hostId, fromLeaseId: leaseId, toLeaseId: split.id });
     await insertLeaseEvent(tx, { leaseId, at: now, actorUserId: actor.user?.id ?? null, kind: "handed_over", message: `${host.name} handed over to ${target.email}`, data: { hostId: host.hostId, newLeaseId: split.id } });
     await insertLeaseEvent(tx, { leaseId: split.id, at: now, actorUserId: actor.user?.id ?? null, kind: "created", message: `${host.name} received from ${from.email}`, data: { fromLeaseId: leaseId } });
     await insertHostEvents(tx, [{ hostId: host.hostId, at: now, kind: "handed_over", actorUserId: actor.user?.id ?? null, leaseId: split.id, message: `handed over from ${from.email} to ${target.email}` }]);

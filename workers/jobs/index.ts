@@ -20,6 +20,7 @@ import { wipeDiskJob } from "./wipe-disk";
 import { retryGroupHostJob } from "./retry-group-host";
 import { writeVpnGatewayJob } from "./write-vpn-gateway";
 import { syncDirectoryJob } from "./sync-directory";
+import { reconcileLeaseDisksJob } from "./reconcile-lease-disks";
 
 /** Every job the worker runs. */
 export const JOBS: JobDefinition[] = [
@@ -44,4 +45,5 @@ export const JOBS: JobDefinition[] = [
   retryGroupHostJob,
   writeVpnGatewayJob,
   syncDirectoryJob,
+  reconcileLeaseDisksJob,
 ];

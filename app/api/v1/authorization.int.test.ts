@@ -81,6 +81,9 @@ import { publishRunRecord } from "@/lib/deployments/records";
 import * as hostDeployments from "./hosts/[id]/deployments/route";
 import * as leaseDeploy from "./leases/[id]/deploy/route";
 import * as leaseCapture from "./leases/[id]/capture/route";
+import * as leaseDisks from "./leases/[id]/disks/route";
+import * as leaseDiskById from "./leases/[id]/disks/[diskId]/route";
+import { createLeaseDisks } from "@/lib/extra-disks/extra-disks";
 import * as groupById from "./deployment-groups/[id]/route";
 import * as groupRetryFailed from "./deployment-groups/[id]/retry-failed/route";
 import { startDeploymentGroup } from "@/lib/deployments/groups";
@@ -840,6 +843,30 @@ const ROWS: Row[] = [
       return { params: { id: leaseId }, body: { hostId, newImageName: `capture-${tag()}` } };
     },
     expect: holderAndAdmin(201),
+  },
+  // Extra disks: the lease's holder (and admins) ask for, list and delete them.
+  {
+    op: "GET /api/v1/leases/{id}/disks", handler: leaseDisks.GET,
+    prepare: async () => ({ params: { id: (await holderLease()).leaseId } }),
+    expect: holderAndAdmin(200),
+  },
+  {
+    op: "POST /api/v1/leases/{id}/disks", handler: leaseDisks.POST,
+    prepare: async () => {
+      const { leaseId, hostId } = await holderLease();
+      return { params: { id: leaseId }, body: { hostId, count: 1, sizeGb: 0.01 } };
+    },
+    expect: holderAndAdmin(201),
+    check: (body: { data: { name: string; state: string }[] }) => expect(body.data.map((d) => [d.name, d.state])).toEqual([["disk1", "creating"]]),
+  },
+  {
+    op: "DELETE /api/v1/leases/{id}/disks/{diskId}", handler: leaseDiskById.DELETE,
+    prepare: async () => {
+      const { leaseId, hostId } = await holderLease();
+      const { data } = await createLeaseDisks(t.db, actorOf(w.users.holder, null), leaseId, { hostId, sizeGb: 0.01 });
+      return { params: { id: leaseId, diskId: data[0]!.id } };
+    },
+    expect: holderAndAdmin(200),
   },
   {
     op: "GET /api/v1/deployment-groups/{id}", handler: groupById.GET,
