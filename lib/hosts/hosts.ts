@@ -1,4 +1,5 @@
 import { deleteHostRow, findTakenMacs, getActiveLeaseOfHost, getHostRow, insertHost, insertHostEvents, listHostEvents, listHostLeases, listHostRows, listInterfaces, replaceInterfaces, updateHostRow, type InterfaceRow } from "@/db/queries/hosts";
+import { findHostByPiSerial } from "@/db/queries/pi";
 import { getPoolRow } from "@/db/queries/pools";
 import { deleteHostPower } from "@/db/queries/power";
 import { isForeignKeyViolation, isUniqueViolation } from "@/db/errors";
@@ -137,6 +138,10 @@ export async function updateHost(db: Db, actor: Actor, hostId: string, input: un
       const before = await getHostRow(tx, hostId);
       if (!before) throw new AppError("not_found", "That host does not exist.");
       if (data.poolId !== undefined) await assertPoolExists(tx, data.poolId);
+      if (data.piSerial) {
+        const other = await findHostByPiSerial(tx, data.piSerial);
+        if (other && other.id !== hostId) throw AppError.field("piSerial", `Serial ${data.piSerial} already belongs to host ${other.name}.`);
+      }
       if (data.interfaces) {
         await assertMacsFree(tx, data.interfaces.map((i) => i.mac), hostId);
         await replaceInterfaces(tx, hostId, data.interfaces.some((i) => i.isPxe) ? data.interfaces : data.interfaces.map((i, n) => ({ ...i, isPxe: n === 0 })));
@@ -152,6 +157,7 @@ export async function updateHost(db: Db, actor: Actor, hostId: string, input: un
         ...(data.disks !== undefined ? { disks: data.disks } : {}),
         ...(data.notes !== undefined ? { notes: data.notes } : {}),
         ...(data.arch !== undefined ? { arch: data.arch } : {}),
+        ...(data.piSerial !== undefined ? { piSerial: data.piSerial } : {}),
         ...(data.power
           ? {
               powerDriver: data.power.driver,

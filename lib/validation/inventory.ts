@@ -81,6 +81,14 @@ export const hostUpdateSchema = z.object({
   disks: hostFields.disks,
   notes: z.string().max(10_000).optional(),
   arch: z.enum(HOST_ARCHES).optional().describe("x86_64 or arm64: which image versions it can run (a mismatch is refused)."),
+  piSerial: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^[0-9a-f]{8}$/, "A Raspberry Pi serial is 8 hex digits (the last 8 of `cat /proc/cpuinfo`'s Serial), as its firmware asks TFTP.")
+    .nullable()
+    .optional()
+    .describe("A Raspberry Pi's serial number: its TFTP requests `<serial>/<file>` are answered for this host (docs/raspberry-pi.md). null clears it."),
   power: powerSchema.optional(),
   // A replacement list, as the host page's editor sends it: its MACs distinct, one PXE at most.
   interfaces: z
