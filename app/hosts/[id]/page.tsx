@@ -33,6 +33,8 @@ import { getHostPowerView } from "@/lib/power/view";
 import { CommissionButton } from "@/components/hosts/commission-button";
 import { FactVersions, STRUCTURED_FACT_KEYS, StructuredFacts } from "@/components/hosts/host-facts";
 import { listFactVersionViews, type HostFacts } from "@/lib/hosts/commission";
+import { listLeaseDisks } from "@/lib/extra-disks/extra-disks";
+import { ExtraDisksPanel } from "@/components/extra-disks/extra-disks-panel";
 
 export const metadata = { title: "Host" };
 export const dynamic = "force-dynamic";
@@ -88,6 +90,8 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
   const powerView = canSeeRuns ? await getHostPowerView(db, actor, host.id) : null;
   const consoleOffer = canSeeRuns ? await getConsoleAvailability(db, actor, host.id) : null;
   const factVersions = canSeeRuns ? await listFactVersionViews(db, actor, host.id) : null;
+  // Extra disks belong to the lease: its holder (or an admin) manages them while the host is held.
+  const extraDisks = host.lease && (isAdmin || holdsIt) ? await listLeaseDisks(db, actor, host.lease.id) : null;
 
   return (
     <div className="mx-auto max-w-6xl space-y-6 px-4 py-8">
@@ -220,6 +224,12 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
                 macs={host.interfaces.map((i) => i.mac)}
                 cannotRestart={cannotRestart}
               />
+            </Card>
+          ) : null}
+
+          {extraDisks && host.lease ? (
+            <Card title="Extra disks" description="Empty disks for this machine, kept on Kiln and exported to it alone over the network (NBD); deleted when the host leaves your lease.">
+              <ExtraDisksPanel leaseId={host.lease.id} hostId={host.id} disks={extraDisks.data.filter((d) => d.hostId === host.id)} limits={extraDisks.limits} />
             </Card>
           ) : null}
 
