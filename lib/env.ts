@@ -45,6 +45,10 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "letters, digits, dot, dash or underscore, at most 63")
     .default("default"),
   KILN_BOOT_SERVER_NAME: z.string().trim().min(1).max(100).optional(),
+  // The boot server's TFTP for Raspberry Pis (docs/raspberry-pi.md): its port (69, what Pi
+  // firmware asks; "off" for none) and address (default KILN_HOST).
+  KILN_TFTP_PORT: z.union([z.literal("off"), z.coerce.number().int().min(1, "a port 1–65535, or off").max(65535, "a port 1–65535, or off")]).default(69),
+  KILN_TFTP_HOST: z.string().trim().min(1).optional(),
   // Where a boot server forwards capture uploads: the portal (npm start sets it to the local port).
   KILN_PORTAL_URL: optionalUrl,
   DATABASE_URL: optionalUrl,

@@ -15,6 +15,8 @@ import { ConsoleRecorder, resolveFromDb } from "@/lib/console/recorder";
 import { createConsoleUpgrade } from "@/lib/console/upgrade";
 import { listenBootServer, type BootAnswerSource } from "@/lib/boot-server/server";
 import { RequestStats } from "@/lib/boot-server/stats";
+import { createPiTftpResolver } from "@/lib/pi/pi-tftp";
+import { TftpServer } from "@/lib/tftp/server";
 import { getAppDb } from "@/lib/db";
 import { getEnv, type Env } from "@/lib/env";
 import { isAppError } from "@/lib/errors";
@@ -114,6 +116,27 @@ try {
   fail(err.code === "EADDRINUSE" ? `port ${env.bootPort} is already in use; set KILN_BOOT_PORT to another port` : `the boot server could not listen: ${err.message}`);
 }
 log.info({ name, site: env.KILN_SITE, port: env.bootPort, connected: connectedAtStart }, "boot server listening");
+
+// Raspberry Pis ask TFTP for `<serial>/<file>` (docs/raspberry-pi.md). Optional: a port Kiln
+// cannot take (69 without root, or another TFTP server there) is said once and the HTTP plane
+// carries on. While the database is away, every Pi request is refused and the Pi retries.
+let tftp: TftpServer | null = null;
+if (env.KILN_TFTP_PORT !== "off") {
+  const candidate = new TftpServer({
+    host: env.KILN_TFTP_HOST ?? env.KILN_HOST,
+    port: env.KILN_TFTP_PORT,
+    resolve: createPiTftpResolver({ db, siteId: () => site?.id ?? null }),
+    onTransfer: (t) => log.debug(t, "tftp transfer"),
+  });
+  try {
+    const at = await candidate.listen();
+    tftp = candidate;
+    log.info({ address: at.address, port: at.port }, "TFTP for Raspberry Pis listening");
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    log.warn({ port: env.KILN_TFTP_PORT, err: err.message }, `TFTP for Raspberry Pis is off: port ${env.KILN_TFTP_PORT} ${err.code === "EACCES" ? "needs root (or CAP_NET_BIND_SERVICE)" : err.code === "EADDRINUSE" ? "is taken (another TFTP server?)" : "could not be bound"}; set KILN_TFTP_PORT (or off)`);
+  }
+}
 process.send?.({ type: "listening" });
 
 // Heartbeats for the admin console (Sites & boot servers): one upsert every 10 s. A beat that
@@ -167,6 +190,7 @@ function stop(signal: string): void {
   clearInterval(heartbeat);
   setTimeout(() => process.exit(0), 5_000).unref();
   consoleUpgrade.close();
+  void tftp?.close();
   server.closeIdleConnections();
   server.close(() => {
     // What the answers still owe the database (last seen, discoveries, boots), then say we stopped.

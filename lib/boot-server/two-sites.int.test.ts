@@ -51,6 +51,8 @@ async function startBootServer(site: string): Promise<Server> {
     KILN_DATA_DIR: dataDir,
     // About sites: a first boot here is recorded and answered local boot, not commissioned (docs/commissioning.md).
     KILN_COMMISSION_ON_DISCOVERY: "false",
+    // Both would ask for TFTP port 69; not what this test is about.
+    KILN_TFTP_PORT: "off",
     LOG_LEVEL: "warn",
   };
   const child = spawn(process.execPath, ["--import", "tsx", "scripts/boot-server.ts"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
