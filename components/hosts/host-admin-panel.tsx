@@ -20,7 +20,7 @@ type PoolChoice = { id: string; name: string };
 
 export type HostInterfaceView = { mac: string; name: string; isPxe: boolean };
 
-export type HostAdminView = { id: string; name: string; state: HostState; poolId: string | null; tags: string[]; notes: string; siteId?: string; interfaces?: HostInterfaceView[] };
+export type HostAdminView = { id: string; name: string; state: HostState; poolId: string | null; tags: string[]; notes: string; siteId?: string; interfaces?: HostInterfaceView[]; arch?: "x86_64" | "arm64"; piSerial?: string | null };
 
 type SiteChoice = { id: string; name: string };
 
@@ -224,7 +224,9 @@ function IdentityForm({ host, interfaces }: { host: HostAdminView; interfaces: H
 
 function EditForm({ host, pools, sites }: { host: HostAdminView; pools: PoolChoice[]; sites: SiteChoice[] }) {
   const router = useRouter();
-  const api = useApi<{ poolId: string | null; tags: string[]; notes: string; siteId?: string }>(`/api/v1/hosts/${host.id}`, "PATCH", { fields: ["poolId", "tags", "notes", "siteId"] });
+  const api = useApi<{ poolId: string | null; tags: string[]; notes: string; siteId?: string; arch?: "x86_64" | "arm64"; piSerial?: string | null }>(`/api/v1/hosts/${host.id}`, "PATCH", {
+    fields: ["poolId", "tags", "notes", "siteId", "arch", "piSerial"],
+  });
   return (
     <section aria-labelledby="edit-host" className="space-y-3">
       <h2 id="edit-host" className="font-semibold">
@@ -232,7 +234,19 @@ function EditForm({ host, pools, sites }: { host: HostAdminView; pools: PoolChoi
       </h2>
       <ApiForm
         formError={api.formError}
-        onValues={(v) => api.mutate({ poolId: v.poolId || null, tags: splitList(v.tags), notes: v.notes ?? "", ...(v.siteId ? { siteId: v.siteId } : {}) }, { onSuccess: () => router.refresh() })}
+        onValues={(v) =>
+          api.mutate(
+            {
+              poolId: v.poolId || null,
+              tags: splitList(v.tags),
+              notes: v.notes ?? "",
+              ...(v.siteId ? { siteId: v.siteId } : {}),
+              ...(v.arch === "x86_64" || v.arch === "arm64" ? { arch: v.arch } : {}),
+              ...(host.arch ? { piSerial: v.piSerial?.trim() ? v.piSerial.trim() : null } : {}),
+            },
+            { onSuccess: () => router.refresh() },
+          )
+        }
         className="space-y-3"
       >
         {api.isSuccess ? <Alert tone="success">Saved.</Alert> : null}
@@ -252,6 +266,15 @@ function EditForm({ host, pools, sites }: { host: HostAdminView; pools: PoolChoi
               </option>
             ))}
           </SelectField>
+        ) : null}
+        {host.arch ? (
+          <SelectField name="arch" label="Architecture" defaultValue={host.arch} hint="Which image versions it can run; a deploy of another architecture is refused." error={api.errorsOf("arch")}>
+            <option value="x86_64">x86-64 (BIOS or UEFI)</option>
+            <option value="arm64">arm64 (e.g. Raspberry Pi)</option>
+          </SelectField>
+        ) : null}
+        {host.arch ? (
+          <Field name="piSerial" label="Raspberry Pi serial" defaultValue={host.piSerial ?? ""} hint="8 hex digits; its TFTP requests <serial>/… are answered for this host. Empty: none." error={api.errorsOf("piSerial")} />
         ) : null}
         <Field name="tags" label="Tags" defaultValue={host.tags.join(", ")} hint="Separated by commas or spaces: gpu, nvme, rack:b2" error={api.errorsOf("tags")} />
         <TextAreaField mono={false} name="notes" label="Notes" rows={4} defaultValue={host.notes} error={api.errorsOf("notes")} />

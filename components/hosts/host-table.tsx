@@ -29,6 +29,10 @@ export type HostTableRow = {
   disks?: string | null;
   macs: string[];
   hostnameHint: string | null;
+  /** x86_64 or arm64 (hosts.arch); only arm64 is pointed out. */
+  arch?: string;
+  /** A Raspberry Pi's serial, when it boots over TFTP by serial. */
+  piSerial?: string | null;
   firstSeenAt: string | null;
   holderEmail: string | null;
   leaseEndsAt: string | null;
@@ -179,6 +183,8 @@ export function HostTable({ rows, pools, params, mode }: { rows: HostTableRow[];
                     {h.macs[0] ?? ""}
                     {h.macs.length > 1 ? ` +${h.macs.length - 1}` : ""}
                     {h.hostnameHint ? ` · says “${h.hostnameHint}”` : ""}
+                    {h.piSerial ? <span data-testid="host-pi-serial">{`${h.macs.length ? " · " : ""}Pi serial ${h.piSerial}`}</span> : null}
+                    {h.arch === "arm64" ? " · arm64" : ""}
                   </p>
                 </td>
                 <td className="px-3 py-2">

@@ -8,7 +8,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { Upload, defaultOptions, type DetailedError, type PreviousUpload, type UploadOptions } from "tus-js-client";
 import { Alert } from "../ui/alert";
 import { Button } from "../ui/button";
-import { Field, TextAreaField } from "../ui/field";
+import { Field, SelectField, TextAreaField } from "../ui/field";
 import { formatBytes, formatDuration } from "../ui/format";
 import { UPLOAD_CHUNK_BYTES, UPLOAD_PATH } from "@/lib/validation/images";
 
@@ -102,6 +102,7 @@ export function UploadPanel({
   const [interrupted, setInterrupted] = useState<Interrupted[]>([]);
   const [notes, setNotes] = useState("");
   const [sha256, setSha256] = useState("");
+  const [arch, setArch] = useState<"x86_64" | "arm64">("x86_64");
   const upload = useRef<Upload | null>(null);
   const meter = useRef(new SpeedMeter());
   const lastPaint = useRef(0);
@@ -180,6 +181,7 @@ export function UploadPanel({
     const metadata: Record<string, string> = { imageId, filename: f.name };
     if (notes.trim()) metadata.notes = notes.trim();
     if (sha256.trim()) metadata.sha256 = sha256.trim().toLowerCase();
+    if (arch !== "x86_64") metadata.arch = arch;
     return {
       // Absolute: tus-js-client resolves the server's relative Location against it.
       endpoint: new URL(UPLOAD_PATH, window.location.href).toString(),
@@ -323,6 +325,10 @@ export function UploadPanel({
             </div>
             <div className="grid gap-4 sm:grid-cols-2">
               <TextAreaField label="Notes (optional)" mono={false} rows={2} value={notes} onChange={(e) => setNotes(e.target.value)} placeholder="What changed in this version" />
+              <SelectField label="Runs on" value={arch} onChange={(e) => setArch(e.target.value === "arm64" ? "arm64" : "x86_64")} hint="Deploys to machines of another architecture are refused.">
+                <option value="x86_64">x86-64 (BIOS or UEFI machines)</option>
+                <option value="arm64">arm64 (e.g. Raspberry Pi)</option>
+              </SelectField>
               <Field
                 label="Expected sha256 (optional)"
                 value={sha256}

@@ -10,7 +10,7 @@ import { Badge } from "../ui/badge";
 import { Button } from "../ui/button";
 import { Card } from "../ui/card";
 import { DeleteButton } from "../ui/delete-button";
-import { TextAreaField } from "../ui/field";
+import { SelectField, TextAreaField } from "../ui/field";
 import { formatBytes, formatDateTime } from "../ui/format";
 import { callApi, useApi } from "../ui/use-api";
 import { CopyButton } from "./copy-button";
@@ -155,6 +155,7 @@ export function VersionDetail({ initial, blobUrl, canEdit, isLatest }: { initial
 
         <aside className="space-y-6">
           <NotesCard version={v} url={url} canEdit={canEdit} />
+          <ArchCard version={v} url={url} canEdit={canEdit} />
           {canEdit ? <DangerCard imageId={v.imageId} version={v} /> : null}
         </aside>
       </div>
@@ -213,6 +214,38 @@ function NotesCard({ version, url, canEdit }: { version: VersionDetailView; url:
             </Button>
           ) : null}
         </div>
+      )}
+    </Card>
+  );
+}
+
+const ARCH_LABELS = { x86_64: "x86-64 (BIOS or UEFI machines)", arm64: "arm64 (e.g. Raspberry Pi)" } as const;
+
+/** Which machines the version runs on: deploys to a host of another architecture are refused. */
+function ArchCard({ version, url, canEdit }: { version: VersionDetailView; url: string; canEdit: boolean }) {
+  const queryClient = useQueryClient();
+  const api = useApi<{ arch: "x86_64" | "arm64" }, VersionDetailView>(url, "PATCH", { fields: ["arch"] });
+  return (
+    <Card title="Architecture">
+      {canEdit ? (
+        <ApiForm
+          formError={api.formError}
+          onValues={(values) =>
+            api.mutate({ arch: values.arch === "arm64" ? "arm64" : "x86_64" }, { onSuccess: () => void queryClient.invalidateQueries({ queryKey: ["images", version.imageId] }) })
+          }
+        >
+          <SelectField name="arch" label="Runs on" defaultValue={version.arch} error={api.errorsOf("arch")} data-testid="version-arch">
+            <option value="x86_64">{ARCH_LABELS.x86_64}</option>
+            <option value="arm64">{ARCH_LABELS.arm64}</option>
+          </SelectField>
+          <Button type="submit" variant="secondary" disabled={api.isPending}>
+            {api.isPending ? "Saving…" : "Save architecture"}
+          </Button>
+        </ApiForm>
+      ) : (
+        <p className="text-sm text-stone-700" data-testid="version-arch">
+          {ARCH_LABELS[version.arch]}
+        </p>
       )}
     </Card>
   );

@@ -57,6 +57,8 @@ export default async function AdminHostsPage({ searchParams }: { searchParams: P
     disks: describeDisks(h.disks),
     macs: h.interfaces.map((i) => i.mac),
     hostnameHint: h.hostnameHint,
+    arch: h.arch,
+    piSerial: h.piSerial,
     firstSeenAt: h.firstSeenAt,
     holderEmail: h.lease?.holderEmail ?? null,
     leaseEndsAt: h.lease?.endsAt ?? null,

@@ -322,7 +322,7 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
           <aside className="space-y-6">
             <Card>
               <HostAdminPanel
-                host={{ id: host.id, name: host.name, state: host.state, poolId: host.poolId, tags: host.tags, notes: host.notes, siteId: host.siteId, interfaces: host.interfaces }}
+                host={{ id: host.id, name: host.name, state: host.state, poolId: host.poolId, tags: host.tags, notes: host.notes, siteId: host.siteId, interfaces: host.interfaces, arch: host.arch, piSerial: host.piSerial }}
                 pools={pools.map((p) => ({ id: p.id, name: p.name }))}
                 sites={sites.map((s) => ({ id: s.id, name: s.name }))}
                 hostVars={hostVars ?? undefined}
