@@ -16,6 +16,12 @@ export async function tryLockDirectorySync(db: DbOrTx): Promise<boolean> {
   return Boolean(row?.locked);
 }
 
+/** The entry, row-locked for the rest of the transaction. */
+export async function getDirectoryEntryByIdForUpdate(db: DbOrTx, id: string): Promise<DirectoryEntryRow | undefined> {
+  const [row] = await db.select().from(directoryEntries).where(eq(directoryEntries.id, id)).limit(1).for("update");
+  return row;
+}
+
 /** The account's entry, row-locked for the rest of the transaction. */
 export async function getDirectoryEntryOfUserForUpdate(db: DbOrTx, userId: string): Promise<DirectoryEntryRow | undefined> {
   const [row] = await db.select().from(directoryEntries).where(eq(directoryEntries.userId, userId)).limit(1).for("update");
@@ -105,6 +111,16 @@ export async function listDirectoryEntries(db: DbOrTx): Promise<DirectoryEntryWi
     .leftJoin(users, eq(users.id, directoryEntries.userId))
     .orderBy(asc(directoryEntries.uid));
   return rows.map((r) => ({ ...r.entry, user: r.user?.email ? r.user : null }));
+}
+
+export async function getDirectoryEntryWithUser(db: DbOrTx, id: string): Promise<DirectoryEntryWithUser | undefined> {
+  const [row] = await db
+    .select({ entry: directoryEntries, user: USER_COLUMNS })
+    .from(directoryEntries)
+    .leftJoin(users, eq(users.id, directoryEntries.userId))
+    .where(eq(directoryEntries.id, id))
+    .limit(1);
+  return row ? { ...row.entry, user: row.user?.email ? row.user : null } : undefined;
 }
 
 /** After a successful write of `version`: a change made meanwhile (a higher version) stays pending. */

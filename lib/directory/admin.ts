@@ -1,13 +1,15 @@
 // What administrators do with directory entries: look, re-sync everything, link an entry Kiln
 // refused. Each change is audited in its transaction and written by the reconciler after commit.
 import {
-  getDirectoryEntryById,
+  getDirectoryEntryByIdForUpdate,
+  getDirectoryEntryWithUser,
   linkDirectoryEntry,
   listActiveLocalUsersWithoutDirectoryEntry,
   listDirectoryEntries,
   markAllDirectoryEntriesDirty,
   type DirectoryEntryWithUser,
 } from "@/db/queries/directory";
+import type { DirectoryEntryRow } from "@/db/schema";
 import type { Db } from "../db";
 import { AppError } from "../errors";
 import { isAdminActor, recordAudit, type Actor } from "../audit/audit";
@@ -20,7 +22,7 @@ function requireDirectoryAdmin(actor: Actor): void {
 }
 
 /** The refusal message the reconciler writes starts so; a row with it may be linked. */
-function isRefused(row: DirectoryEntryWithUser): boolean {
+function isRefused(row: Pick<DirectoryEntryRow, "origin" | "lastError" | "dn">): boolean {
   return row.origin === "created" && Boolean(row.lastError?.startsWith(`An entry ${row.dn} already exists`));
 }
 
@@ -85,14 +87,19 @@ export async function resyncDirectoryAsAdmin(db: Db, actor: Actor): Promise<{ ma
 export async function linkDirectoryEntryAsAdmin(db: Db, actor: Actor, id: string): Promise<DirectoryEntryView> {
   requireDirectoryAdmin(actor);
   await db.transaction(async (tx) => {
-    const row = await getDirectoryEntryById(tx, id);
+    // Locked: the reconciler's write of this row (its refusal, a retry) waits for the link.
+    const row = await getDirectoryEntryByIdForUpdate(tx, id);
     if (!row) throw new AppError("not_found", "That directory entry does not exist.");
     if (row.origin === "linked") throw new AppError("conflict", `${row.dn} is already linked.`);
     if (!row.userId || row.desired === "absent") throw new AppError("conflict", `The account of ${row.dn} was deleted; there is nothing to link it to.`);
+    // Linking hands Kiln an entry someone else made; an entry Kiln wrote itself is already its own.
+    if (!isRefused(row)) throw new AppError("conflict", `Only an entry Kiln refused (one that was in the directory before it) can be linked; ${row.dn} has not been refused.`);
     await linkDirectoryEntry(tx, id);
     await recordAudit(tx, actor, { action: "directory.entry.link", targetType: "directory_entry", targetId: id, summary: `linked the existing directory entry ${row.dn} to the account; Kiln manages it from now on`, data: { dn: row.dn, userId: row.userId } });
   });
   await requestDirectorySync();
-  const row = (await listDirectoryEntries(db)).find((r) => r.id === id)!;
+  const row = await getDirectoryEntryWithUser(db, id);
+  // Gone already only if the account was deleted and the reconciler removed it meanwhile.
+  if (!row) throw new AppError("not_found", "That directory entry no longer exists.");
   return toDirectoryEntryView(row);
 }

@@ -138,6 +138,9 @@ describe("directory accounts", () => {
       description: kilnMarker(row.id),
     });
     expect(await canBind(row.dn, PASSWORD)).toBe(true);
+    // Kiln's own entry is not one to link (only refused ones are): a clear 409, nothing changes.
+    await expectAppError(linkDirectoryEntryAsAdmin(t.db, actorOf(admin, null), row.id), "conflict");
+    expect((await entryOf(pending.id))!.origin).toBe("created");
     expect(await canBind(row.dn, "not-the-password-1")).toBe(false);
     expect((await getDirectoryEntryById(t.db, row.id))!).toMatchObject({ syncedVersion: row.version, lastError: null });
 
