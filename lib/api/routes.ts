@@ -1033,7 +1033,7 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "Link an existing entry to its account",
     description: "For an entry Kiln refused because it was already in the directory: the administrator confirms it is this person's, and Kiln keeps it in step from then on (password, name, mail; its uidNumber, gidNumber and home stay as they were) and removes it when the account is deleted.",
     success: { status: 200, description: "The entry after linking.", schema: directory.directoryEntryViewSchema },
-    errors: [{ status: 404, description: "No such entry." }, { status: 409, description: "Already linked, or the account was deleted." }],
+    errors: [{ status: 404, description: "No such entry." }, { status: 409, description: "Already linked, not an entry Kiln refused (Kiln's own entries are not linked), or the account was deleted." }],
   },
 
   // Account
