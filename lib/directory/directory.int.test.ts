@@ -1,6 +1,8 @@
 // Directory accounts against a real slapd (the sign-in harness's private server, whose
 // ou=people Kiln writes into as the rootdn) and a real PostgreSQL: every account change
 // reaches the directory through the reconciler, and an entry Kiln did not make is never touched.
+// Longer than the house's ~350 lines on purpose: the scenarios share one slapd, one database and
+// their helpers, and each reads as one account's story; split, they would repeat the setup.
 import { Client, InvalidCredentialsError } from "ldapts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDirectoryEntryById, listDirectoryEntries } from "@/db/queries/directory";

@@ -129,25 +129,23 @@ function refusal(row: DirectoryEntryWithUser): string {
 
 type Outcome = "created" | "updated" | "disabled" | "removed" | "dropped";
 
-async function reconcileEntry(db: Db, client: Client, config: DirectoryConfig, row: DirectoryEntryWithUser): Promise<Outcome> {
+/** Makes the directory match the row; the database side is recorded by recordOutcome. */
+async function reconcileEntry(client: Client, config: DirectoryConfig, row: DirectoryEntryWithUser): Promise<Outcome> {
   // The account is gone (or is no longer a local one): the entry goes too.
   const desired = row.user && row.user.authSource === "local" ? row.desired : "absent";
   const current = await readEntry(client, row.dn);
   if (desired === "absent") {
     const removes = current !== null && isOurs(row, current);
     if (removes) await client.del(row.dn);
-    await deleteDirectoryEntryRow(db, row.id, row.version);
     return removes ? "removed" : "dropped";
   }
   const locked = desired === "disabled";
   if (!current) {
     await addEntry(client, config, row, locked);
-    await recordDirectoryEntrySynced(db, row.id, row.version);
     return "created";
   }
   if (!isOurs(row, current)) throw new ForeignEntryError(refusal(row));
   await modifyEntry(client, config, row, current, locked);
-  await recordDirectoryEntrySynced(db, row.id, row.version);
   return locked ? "disabled" : "updated";
 }
 
@@ -165,6 +163,24 @@ const AUDIT_ACTION: Record<Outcome, string> = {
   removed: "directory.entry.remove",
   dropped: "directory.entry.remove",
 };
+
+/**
+ * The write is done: mark the row synced (or drop it) and audit, in one transaction. A crash
+ * before it leaves the row unsynced, so the next run writes again (idempotently) and audits then.
+ */
+async function recordOutcome(db: Db, row: DirectoryEntryWithUser, outcome: Outcome): Promise<void> {
+  await db.transaction(async (tx) => {
+    if (outcome === "removed" || outcome === "dropped") await deleteDirectoryEntryRow(tx, row.id, row.version);
+    else await recordDirectoryEntrySynced(tx, row.id, row.version);
+    await recordAudit(tx, SYSTEM, {
+      action: AUDIT_ACTION[outcome],
+      targetType: "directory_entry",
+      targetId: row.id,
+      summary: `${AUDIT_VERB[outcome]} ${row.dn}${row.user ? ` for ${row.user.email}` : ""}`,
+      data: { dn: row.dn, uid: row.uid, origin: row.origin, version: row.version },
+    });
+  });
+}
 
 /**
  * Writes every unsynced row (up to `limit` per run; the next run takes the rest). A run that
@@ -195,16 +211,10 @@ async function syncDirectoryLocked(db: Db, config: DirectoryConfig, opts: { limi
     }
     for (const row of rows) {
       try {
-        const outcome = await reconcileEntry(db, client, config, row);
+        const outcome = await reconcileEntry(client, config, row);
+        await recordOutcome(db, row, outcome);
         if (outcome === "removed" || outcome === "dropped") result.removed++;
         else result.written++;
-        await recordAudit(db, SYSTEM, {
-          action: AUDIT_ACTION[outcome],
-          targetType: "directory_entry",
-          targetId: row.id,
-          summary: `${AUDIT_VERB[outcome]} ${row.dn}${row.user ? ` for ${row.user.email}` : ""}`,
-          data: { dn: row.dn, uid: row.uid, origin: row.origin, version: row.version },
-        });
       } catch (e) {
         if (e instanceof ForeignEntryError) {
           result.refused++;
