@@ -27,6 +27,8 @@ declare -A NEEDS=(
   [ldapsearch]=ldap-utils
   [chromium]=chromium
   [qemu-system-x86_64]=qemu-system-x86
+  # lib/pi/qemu-arm64.int.test.ts: an arm64 `virt` machine booting the kernel Kiln's TFTP served
+  [qemu-system-aarch64]=qemu-system-arm
   [qemu-img]=qemu-utils
   [busybox]=busybox-static
   [ipmi_sim]=openipmi
@@ -84,6 +86,9 @@ declare -A FILES=(
   [/usr/lib/shim/shimx64.efi.signed]=shim-signed
   [/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed]=grub-efi-amd64-signed
   [/etc/ssl/certs/ca-certificates.crt]=ca-certificates
+  # Debian's arm64 netboot kernel and initrd (an "all" package: no foreign architecture needed), the
+  # arm64 machine lib/pi/qemu-arm64.int.test.ts boots from files fetched over Kiln's TFTP.
+  [/usr/lib/debian-installer/images/12/arm64/text/debian-installer/arm64/linux]=debian-installer-12-netboot-arm64
   # openvpn-auth-ldap: OpenVPN's password check against the directory (lib/vpn/openvpn.int.test.ts).
   [/usr/lib/openvpn/openvpn-auth-ldap.so]=openvpn-auth-ldap
   # OpenStack Swift and its s3api: the real S3 service the S3 image backend is tested against.
