@@ -59,8 +59,10 @@ declare -A HOST_NEEDS=(
 # writing it; the agent finds both by path.
 # ipmitool: commissioning asks the machine's own BMC for its LAN address (`ipmitool lan print`
 # through the in-band IPMI drivers below; docs/commissioning.md).
-TOOLS=(curl zstd xz gzip wipefs blkdiscard sfdisk tee dd fallocate ipmitool)
-TOOL_PACKAGES=(curl zstd xz-utils gzip util-linux fdisk coreutils ca-certificates ipmitool)
+# nbd-client: a diskless run attaches its copy-on-write root over NBD (docs/diskless.md); busybox
+# has no NBD client.
+TOOLS=(curl zstd xz gzip wipefs blkdiscard sfdisk tee dd fallocate ipmitool nbd-client)
+TOOL_PACKAGES=(curl zstd xz-utils gzip util-linux fdisk coreutils ca-certificates ipmitool nbd-client)
 
 find_cmd() { PATH="$PATH:/usr/sbin:/sbin" command -v "$1" 2>/dev/null; }
 
@@ -304,6 +306,8 @@ MODULES=(
   # ext4 (with the crc32c its metadata checksums load by name): the agent mounts a written
   # cloud image's root to hand cloud-init its seed (docs/cloud-init.md).
   fs/ext4 crypto/crc32c_generic.ko arch/x86/crypto/crc32c-intel.ko
+  # Diskless runs: the root is a network block device (docs/diskless.md).
+  drivers/block/nbd.ko
 )
 declare -A want=()
 for m in "${MODULES[@]}"; do

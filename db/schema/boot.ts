@@ -93,6 +93,8 @@ export type DeploymentOptions = {
   captureImageId?: string;
   /** install, deploy_image: the git repository the installed system runs on first boot (boot/post-install.ts). */
   postInstall?: PostInstallOption;
+  /** deploy_image: boot the version diskless from a copy-on-write root over NBD (docs/diskless.md) instead of writing the disk. */
+  diskless?: boolean;
 };
 
 // One action over several hosts of a lease ("deploy many at once", lib/deployments/groups.ts):

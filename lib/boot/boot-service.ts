@@ -29,6 +29,9 @@ import { failFromBoot, noteBootRequest, noteFileFetched, reportFinished } from "
 import { loadBootDecision } from "../deployments/next-boot";
 import { siteBootUrlOf } from "../sites/sites";
 import { commissionOnArrival } from "../hosts/commission";
+import { getLiveDisklessRoot } from "@/db/queries/diskless";
+import { getDeploymentRow } from "@/db/queries/deployments";
+import { disklessNbdAddress, disklessWaitScript, withDisklessPreamble } from "../diskless/answer";
 import { loadExtraDisksContext } from "../extra-disks/context";
 
 export type BootAnswer = { status: number; body: string; contentType: string };
@@ -77,6 +80,25 @@ export type HostBootPlan =
 export async function loadHostBootPlan(db: Db, p: { host: HostRow; mac: string; now: Date }): Promise<HostBootPlan> {
   const { host, mac } = p;
   const { next, active: deployment } = await loadBootDecision(db, host.id);
+  // A live diskless root is booted at every network boot (docs/diskless.md): by its run while
+  // that is active (with its token, so the run hears how it went), afterwards without a token.
+  const root = await getLiveDisklessRoot(db, host.id);
+  if (root && !(deployment && deployment.id !== root.deploymentId && next.kind === "run" && deployment.tokenExpiresAt.getTime() > p.now.getTime())) {
+    const nbd = disklessNbdAddress(root);
+    if (!nbd) return { kind: "fixed", answer: { status: 200, contentType: IPXE, body: disklessWaitScript(`${await siteBootUrlOf(db, host)}/boot/${mac.replace(/:/g, "-")}`) } };
+    const own = deployment && deployment.id === root.deploymentId && next.kind === "run" && deployment.tokenExpiresAt.getTime() > p.now.getTime() ? deployment : null;
+    const row = own ?? (root.deploymentId ? await getDeploymentRow(db, root.deploymentId) : undefined);
+    if (row) {
+      try {
+        const body = withDisklessPreamble(await storedDeploymentText(db, { host, mac, deployment: row, which: "system", token: own ? deploymentToken(row.id) : "" }), nbd);
+        const answer = Object.freeze({ status: 200, contentType: IPXE, body });
+        if (own) return { kind: "run", deploymentId: own.id, tokenExpiresAtMs: own.tokenExpiresAt.getTime(), answer };
+        return { kind: "fixed", answer };
+      } catch (e) {
+        getLogger("boot").warn({ hostId: host.id, rootId: root.id, err: (e as Error).message }, "diskless boot script could not be rendered; answering local boot");
+      }
+    }
+  }
   if (!deployment || deployment.tokenExpiresAt.getTime() <= p.now.getTime() || next.kind !== "run") {
     // A disk whose last write failed or was cancelled part-way is never booted (lib/deployments/next-boot.ts).
     if (next.kind === "halt") return { kind: "fixed", answer: Object.freeze({ status: 200, contentType: IPXE, body: haltScript({ reason: next.reason, recheckUrl: `${await siteBootUrlOf(db, host)}/boot/${mac.replace(/:/g, "-")}` }) }) };

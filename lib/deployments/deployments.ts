@@ -113,7 +113,7 @@ function busy(host: HostRow, d: DeploymentRow): AppError {
 export async function createRun(db: Db, actor: Actor, plan: RunPlan, now = new Date()): Promise<DeploymentRow> {
   const followups: Followup[] = [];
   const overrides = getEnv().KILN_STEP_TIMEOUTS;
-  const names = stepsFor(plan.action, { power: plan.power, powerOff: canPowerOff(plan.host.powerDriver), firstBoot: (plan.action === "deploy_image" && plan.unattended !== null) || plan.options.postInstall !== undefined });
+  const names = stepsFor(plan.action, { power: plan.power, powerOff: canPowerOff(plan.host.powerDriver), firstBoot: (plan.action === "deploy_image" && plan.unattended !== null) || plan.options.postInstall !== undefined, diskless: plan.options.diskless === true });
   // A release wipe on a machine Kiln cannot restart waits for someone to restart it (or shut it
   // down) instead of failing after the usual five minutes; its token outlives that wait.
   const bootWaitSeconds = plan.origin === "release" && plan.power && cannotRestartReason(plan.host.powerDriver) ? getEnv().KILN_RELEASE_BOOT_WAIT_HOURS * 3600 : null;
@@ -256,7 +256,7 @@ export async function planFromInput(db: Db, actor: Actor, hostId: string, input:
     const unId = data.unattendedTemplateId !== undefined ? data.unattendedTemplateId : (mine?.unattendedTemplateId ?? null);
     if (unId) unattended = await pinUnattended(db, actor, unId, "an unattended one", data.unattendedTemplateVersion);
   } else {
-    const t = await builtinSystemTemplate(db, BUILTIN_OF_ACTION[data.action]);
+    const t = await builtinSystemTemplate(db, data.action === "deploy_image" && data.diskless ? "boot-diskless" : BUILTIN_OF_ACTION[data.action]);
     system = { id: t.id, version: t.latestVersion, name: t.name };
     // An image with cloud-init: the written system fetches this template as its NoCloud
     // user-data on first boot (docs/cloud-init.md). Only when asked for: the host's boot
@@ -285,6 +285,7 @@ export async function planFromInput(db: Db, actor: Actor, hostId: string, input:
     ...(data.wipeFirst ? { wipeFirst: true } : {}),
     ...(data.notify ? { notify: true } : {}),
     ...(data.action === "wipe_disk" ? { wipeMode: data.wipeMode } : {}),
+    ...(data.action === "deploy_image" && data.diskless ? { diskless: true } : {}),
   };
   if (data.action === "capture_disk") options.captureImageId = data.imageId!;
   // The unattended template version's default applies when the request names none (null: none at all).

@@ -3,7 +3,7 @@
 // the reasons read the same in the API, the host page, mails and tests.
 import type { DeploymentAction } from "@/lib/validation/deployments";
 
-export const STEP_NAMES = ["power_on", "boot", "agent", "write", "verify", "install", "wipe", "capture", "inventory", "first_boot", "power_off"] as const;
+export const STEP_NAMES = ["power_on", "boot", "agent", "write", "verify", "install", "wipe", "capture", "inventory", "first_boot", "power_off", "root"] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
 /** worker: a job does it (power). machine: it is done when the machine reports (over HTTP). */
@@ -80,6 +80,12 @@ export const STEPS: Record<StepName, StepDef> = {
     timeoutReason: (l) =>
       `the installed system did not report done within ${l} of the image being written — check the machine's console: did it boot from its disk, and could cloud-init reach Kiln's seed (datasource NoCloud in /etc/cloud/cloud.cfg.d/99-kiln.cfg)?`,
   },
+  root: {
+    label: "Attach the network root",
+    driver: "machine",
+    timeoutSeconds: 300,
+    timeoutReason: (l) => `the diskless ramdisk did not report its network root mounted within ${l} — check the machine's console (can it reach the NBD export?)`,
+  },
   power_off: {
     label: "Power off",
     driver: "worker",
@@ -95,7 +101,7 @@ export const PROGRESS_STEPS: readonly StepName[] = ["write", "verify", "wipe", "
  * The steps of each action. `mark` runs (the holder reboots the machine by hand) start at
  * the boot step and wait for it as long as the token lives.
  */
-export function stepsFor(action: DeploymentAction, opts: { power: boolean; powerOff?: boolean; firstBoot?: boolean }): StepName[] {
+export function stepsFor(action: DeploymentAction, opts: { power: boolean; powerOff?: boolean; firstBoot?: boolean; diskless?: boolean }): StepName[] {
   const head: StepName[] = opts.power ? ["power_on", "boot"] : ["boot"];
   switch (action) {
     case "install":
@@ -103,6 +109,8 @@ export function stepsFor(action: DeploymentAction, opts: { power: boolean; power
       // system's first boot has run the repository and reports done.
       return [...head, "install", ...(opts.firstBoot ? (["first_boot"] as StepName[]) : [])];
     case "deploy_image":
+      // Diskless: the ramdisk attaches the run's copy-on-write root and starts its /sbin/init (docs/diskless.md).
+      if (opts.diskless) return [...head, "root"];
       // With a cloud-init template the agent hands the written system its seed, and the run
       // ends when that system's first boot calls done (docs/cloud-init.md).
       return [...head, "agent", "write", "verify", ...(opts.firstBoot ? (["first_boot"] as StepName[]) : [])];

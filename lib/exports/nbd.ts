@@ -85,10 +85,12 @@ export async function createSparseDisk(params: { file: string; bytes: number; fo
  * Copies an overlay together with its backing chain into one standalone file (what capture
  * stores as a new image version). raw: the full disk; qcow2: only allocated clusters.
  */
-export async function flattenOverlay(params: { overlay: string; output: string; outputFormat?: DiskFormat }): Promise<void> {
+export async function flattenOverlay(params: { overlay: string; output: string; outputFormat?: DiskFormat; whileExported?: boolean }): Promise<void> {
   await mkdir(path.dirname(params.output), { recursive: true });
-  // -S 4k keeps zero runs sparse in a raw output.
-  await run("qemu-img", ["convert", "-q", "-f", "qcow2", "-O", params.outputFormat ?? "raw", "-S", "4k", params.overlay, params.output]);
+  // -S 4k keeps zero runs sparse in a raw output. whileExported: a running qemu-nbd holds the
+  // overlay's write lock; -U reads it anyway (consistent when the machine is off or idle — what
+  // it has not flushed yet is not in the file).
+  await run("qemu-img", ["convert", "-q", ...(params.whileExported ? ["-U"] : []), "-f", "qcow2", "-O", params.outputFormat ?? "raw", "-S", "4k", params.overlay, params.output]);
 }
 
 async function exists(file: string): Promise<boolean> {

@@ -52,10 +52,14 @@ export const deploymentStartSchema = z
      * template's default, if it has one; null: none, whatever the template says.
      */
     postInstall: postInstallSchema.nullable().optional(),
+    /** deploy_image: boot the version diskless, from a copy-on-write root over NBD, without writing the disk (docs/diskless.md). */
+    diskless: z.boolean().default(false),
   })
   .refine((d) => d.action !== "deploy_image" || d.imageId, { path: ["imageId"], message: "Choose the image to deploy." })
   .refine((d) => d.action !== "capture_disk" || d.imageId, { path: ["imageId"], message: "Choose the image that gets the captured disk as a new version." })
-  .refine((d) => !d.postInstall || d.action === "install" || d.action === "deploy_image", { path: ["postInstall"], message: "Post-install configuration runs on an installed system: only an install or an image deploy can have it." });
+  .refine((d) => !d.postInstall || d.action === "install" || d.action === "deploy_image", { path: ["postInstall"], message: "Post-install configuration runs on an installed system: only an install or an image deploy can have it." })
+  .refine((d) => !d.diskless || d.action === "deploy_image", { path: ["diskless"], message: "Only an image can be booted diskless." })
+  .refine((d) => !d.diskless || (!d.unattendedTemplateId && !d.postInstall), { path: ["diskless"], message: "A diskless boot runs the image as it is: no cloud-init template or post-install." });
 export type DeploymentStart = z.infer<typeof deploymentStartSchema>;
 
 export const deploymentListQuerySchema = paginationSchema;

@@ -1,0 +1,205 @@
+// Diskless boot (docs/diskless.md): a held host boots an image version from its own copy-on-write
+// root — a qcow2 overlay whose backing file is the version's stored bytes — exported over NBD by
+// qemu-nbd (lib/exports/nbd.ts). Nothing is written to the machine's disk. The overlay file is the
+// state: every network boot of the host attaches it again until reinstall (a new empty overlay) or
+// release (deleted); capture turns it into a new image version.
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { promisify } from "node:util";
+import { getImageRow, getImageVersionRow } from "@/db/queries/images";
+import { getLiveDisklessRoot, insertDisklessRoot, listLiveDisklessRoots, updateDisklessRoot } from "@/db/queries/diskless";
+import type { DisklessRootRow } from "@/db/schema";
+import { isAdminActor, recordAudit, SYSTEM, type Actor } from "../audit/audit";
+import { assertHostHolder } from "../boot/access";
+import type { Db } from "../db";
+import { createRun, getDeployment, planFromInput, type DeploymentView } from "../deployments/deployments";
+import { getEnv } from "../env";
+import { AppError } from "../errors";
+import { createOverlay, flattenOverlay, newExportName, NbdExportSupervisor, type DiskFormat } from "../exports/nbd";
+import { importImageVersion, type ImportedVersion } from "../images/import";
+import { getImageStorage } from "../images/storage";
+import { getLogger } from "../log";
+
+const run = promisify(execFile);
+
+export function disklessDir(): string {
+  return path.join(getEnv().dataDir, "diskless");
+}
+
+const DECOMPRESS: Record<string, string[]> = { zstd: ["zstd", "-dcq"], gzip: ["gzip", "-dc"], xz: ["xz", "-dc"] };
+
+/**
+ * The backing file of a version's overlays: its stored bytes when they are raw (or qcow2); for a
+ * compressed version a raw copy, decompressed once per version into <data>/diskless/cache keyed by
+ * the version's sha256 (so re-uploads of the same bytes share it) and kept while roots use it.
+ */
+export async function disklessBaseOf(db: Db, p: { imageId: string; version: number }): Promise<{ path: string; format: DiskFormat }> {
+  const v = await getImageVersionRow(db, p);
+  if (!v || v.state !== "ready" || !v.storageKey) throw AppError.field("imageVersion", `Version ${p.version} of that image is not ready.`);
+  const blob = getImageStorage().localBlobPath(v.storageKey);
+  if (!blob) throw new AppError("conflict", "Diskless boot needs image versions in local storage (KILN_IMAGE_STORAGE=local): qemu-nbd reads the version's file.");
+  const format = v.format ?? "raw";
+  if (format === "qcow2") return { path: blob, format: "qcow2" };
+  if (format === "raw" || format === "raw-mbr" || format === "raw-gpt") return { path: blob, format: "raw" };
+  const tool = DECOMPRESS[format];
+  if (!tool || !v.sha256) throw AppError.field("imageVersion", `A ${format} image cannot be booted diskless; only disk images (raw, or compressed raw) can.`);
+  const cached = path.join(disklessDir(), "cache", `${v.sha256}.raw`);
+  if (await fs.stat(cached).catch(() => null)) return { path: cached, format: "raw" };
+  await fs.mkdir(path.dirname(cached), { recursive: true });
+  const tmp = `${cached}.${process.pid}.${randomBytes(4).toString("hex")}.partial`;
+  try {
+    // --sparse: zero runs stay holes, so a mostly empty disk image costs what it holds.
+    await run("sh", ["-c", `${tool.join(" ")} "$1" | cp --sparse=always /dev/stdin "$2"`, "sh", blob, tmp], { maxBuffer: 1 << 20 });
+    await fs.rename(tmp, cached);
+  } finally {
+    await fs.rm(tmp, { force: true });
+  }
+  return { path: cached, format: "raw" };
+}
+
+function overlayPathOf(rootId: string): string {
+  return path.join(disklessDir(), "overlays", `${rootId}-${Date.now().toString(36)}.qcow2`);
+}
+
+/**
+ * "Boot diskless": a run (action deploy_image, diskless) that boots the version from a new
+ * copy-on-write root. A live root of the host is replaced (its overlay deleted): starting over
+ * is a reinstall.
+ */
+export async function startDisklessBoot(db: Db, actor: Actor, hostId: string, input: { imageId: string; imageVersion?: number | "latest"; vars?: Record<string, unknown>; notify?: boolean }): Promise<DeploymentView> {
+  const plan = await planFromInput(db, actor, hostId, { ...input, action: "deploy_image", diskless: true });
+  const base = await disklessBaseOf(db, { imageId: plan.image!.id, version: plan.image!.version });
+  const env = getEnv();
+  const rootId = crypto.randomUUID();
+  const overlayPath = overlayPathOf(rootId);
+  await createOverlay({ base: base.path, baseFormat: base.format, overlay: overlayPath });
+  let deploymentId: string;
+  let replaced: DisklessRootRow | undefined;
+  try {
+    const d = await createRun(db, actor, plan);
+    deploymentId = d.id;
+    replaced = await db.transaction(async (tx) => {
+      const old = await getLiveDisklessRoot(tx, hostId);
+      if (old) await updateDisklessRoot(tx, old.id, { releasedAt: new Date() });
+      await insertDisklessRoot(tx, {
+        id: rootId,
+        hostId,
+        leaseId: plan.leaseId,
+        deploymentId: d.id,
+        imageId: plan.image!.id,
+        imageVersion: plan.image!.version,
+        basePath: base.path,
+        overlayPath,
+        exportName: newExportName(),
+        bindAddress: env.KILN_NBD_BIND_ADDRESS,
+      });
+      await recordAudit(tx, actor, {
+        action: "diskless.boot",
+        targetType: "host",
+        targetId: hostId,
+        summary: `booted ${plan.host.name} diskless from image version ${plan.image!.version} (deployment ${d.id})${old ? "; its previous diskless root was discarded" : ""}`,
+        data: { deploymentId: d.id, imageId: plan.image!.id, imageVersion: plan.image!.version, rootId },
+      });
+      return old;
+    });
+  } catch (e) {
+    await fs.rm(overlayPath, { force: true });
+    throw e;
+  }
+  // After commit: the old root's export and file go, the new export starts.
+  if (replaced) await removeRootFiles(replaced);
+  await syncDisklessExports(db);
+  return getDeployment(db, actor, deploymentId);
+}
+
+async function liveRootOf(db: Db, actor: Actor, hostId: string): Promise<DisklessRootRow> {
+  await assertHostHolder(db, actor, hostId);
+  const root = await getLiveDisklessRoot(db, hostId);
+  if (!root) throw new AppError("not_found", "This host has no diskless root.");
+  return root;
+}
+
+/** Reinstall: the root's changes are discarded — a new empty overlay of the same version. */
+export async function reinstallDisklessRoot(db: Db, actor: Actor, hostId: string): Promise<DisklessRootRow> {
+  const root = await liveRootOf(db, actor, hostId);
+  const overlayPath = overlayPathOf(root.id);
+  await createOverlay({ base: root.basePath, baseFormat: (await baseFormatOf(root.basePath)) as DiskFormat, overlay: overlayPath });
+  const updated = await db.transaction(async (tx) => {
+    const r = await updateDisklessRoot(tx, root.id, { overlayPath, resetAt: new Date() });
+    await recordAudit(tx, actor, { action: "diskless.reinstall", targetType: "host", targetId: hostId, summary: `discarded the changes of the diskless root (image version ${root.imageVersion})`, data: { rootId: root.id } });
+    return r!;
+  });
+  // The running export still has the old file open: restarted on the new one, then the old file goes.
+  await syncDisklessExports(db);
+  await fs.rm(root.overlayPath, { force: true });
+  return updated;
+}
+
+async function baseFormatOf(file: string): Promise<string> {
+  const { stdout } = await run("qemu-img", ["info", "--output=json", file]);
+  return (JSON.parse(stdout) as { format: string }).format === "qcow2" ? "qcow2" : "raw";
+}
+
+/**
+ * Capture: the overlay with its backing file, flattened to a raw disk (qemu-img convert), becomes
+ * the next version of an image the actor owns — bytes equal to the base except where the machine
+ * wrote. Take it with the machine off or idle: what its page cache has not flushed is not in the overlay.
+ */
+export async function captureDisklessRoot(db: Db, actor: Actor, hostId: string, p: { imageId: string; notes?: string }): Promise<ImportedVersion> {
+  const root = await liveRootOf(db, actor, hostId);
+  const image = await getImageRow(db, p.imageId);
+  if (!image || (!isAdminActor(actor) && image.ownerUserId !== actor.user?.id)) throw AppError.field("imageId", "Capture into an image of your own.");
+  const tmp = path.join(getImageStorage().tmpDir, `diskless-capture-${randomBytes(6).toString("hex")}.raw`);
+  try {
+    // The export keeps running (in the worker): read beside it.
+    await flattenOverlay({ overlay: root.overlayPath, output: tmp, whileExported: true });
+    // The existing path for a file on this server: hashed, block-mapped, stored, ready at once.
+    const v = await importImageVersion(db, SYSTEM, { imageId: image.id, file: tmp, notes: p.notes ?? `captured from the diskless root of host ${hostId} (image version ${root.imageVersion} + its changes)` });
+    await recordAudit(db, actor, { action: "diskless.capture", targetType: "image", targetId: image.id, summary: `captured a diskless root into version ${v.version}`, data: { hostId, rootId: root.id, version: v.version } });
+    return v;
+  } finally {
+    await fs.rm(tmp, { force: true });
+  }
+}
+
+/** Release: the export stops and the overlay is deleted (with the lease's end, or the holder's choice). */
+export async function releaseDisklessRoot(db: Db, actor: Actor, hostId: string, opts: { checked?: boolean } = {}): Promise<void> {
+  const root = opts.checked ? await getLiveDisklessRoot(db, hostId) : await liveRootOf(db, actor, hostId);
+  if (!root) return;
+  await db.transaction(async (tx) => {
+    await updateDisklessRoot(tx, root.id, { releasedAt: new Date() });
+    await recordAudit(tx, actor, { action: "diskless.release", targetType: "host", targetId: hostId, summary: `released the diskless root (image version ${root.imageVersion}); its overlay is deleted`, data: { rootId: root.id } });
+  });
+  await removeRootFiles(root);
+}
+
+async function removeRootFiles(root: DisklessRootRow): Promise<void> {
+  await exportsOfProcess().stop(root.id);
+  await fs.rm(root.overlayPath, { force: true });
+}
+
+// One supervisor per process: the worker keeps the exports (syncDisklessExports at start and
+// after each change). The rows decide; a process that restarts re-creates every live export.
+let supervisor: NbdExportSupervisor | null = null;
+export function exportsOfProcess(): NbdExportSupervisor {
+  supervisor ??= new NbdExportSupervisor({ log: (line) => getLogger("diskless").warn(line) });
+  return supervisor;
+}
+
+/** Makes this process serve exactly the live roots: starts missing exports (on their recorded port), stops released ones. */
+export async function syncDisklessExports(db: Db): Promise<void> {
+  const sup = exportsOfProcess();
+  const live = await listLiveDisklessRoots(db);
+  const keys = new Set(live.map((r) => r.id));
+  for (const e of sup.list()) if (!keys.has(e.key)) await sup.stop(e.key);
+  for (const root of live) {
+    try {
+      const exp = await sup.ensure(root.id, { file: root.overlayPath, format: "qcow2", bindAddress: root.bindAddress, port: root.port ?? 0, exportName: root.exportName });
+      if (exp.port !== root.port) await updateDisklessRoot(db, root.id, { port: exp.port });
+    } catch (e) {
+      getLogger("diskless").error({ rootId: root.id, err: (e as Error).message }, "could not start the NBD export of a diskless root");
+    }
+  }
+}
