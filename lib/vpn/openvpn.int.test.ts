@@ -4,6 +4,9 @@
 // the profile renderOpenVpnProfile produced. Server and client run in network namespaces this
 // test creates (10.77.x.x inside them only); the server's LDAP connection reaches the test's slapd
 // on 127.0.0.1 through a unix-socket bridge (socat), so no interface outside the namespaces exists.
+// Locking the entry (what disabling does) refuses new sign-ins at once; a tunnel already open is
+// asked again only at the server's next renegotiation (reneg-sec, shortened here), as
+// docs/lab-access.md says. Each refusal is checked in the server's log, so it is the plugin's.
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -13,7 +16,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashDirectoryPassword, lockDirectoryPassword } from "@/lib/directory/password";
-import { startSlapd, type SlapdHandle } from "@/test/harness/slapd";
+import { canBindAs, startSlapd, type SlapdHandle } from "@/test/harness/slapd";
 import { renderOpenVpnProfile } from "./openvpn";
 
 const skipReason =
@@ -26,6 +29,7 @@ const NS = { client: `kiln-ovpn-c-${id}`, server: `kiln-ovpn-s-${id}` };
 const SERVER = { underlay: "10.77.0.1", lab: "10.77.1.1" };
 const UID = "vpnuser";
 const PASSWORD = `pw-${randomBytes(8).toString("hex")}`;
+const RENEG_SECONDS = 6;
 
 const children: ChildProcess[] = [];
 const createdNs: string[] = [];
@@ -48,7 +52,9 @@ async function stop(child: ChildProcess): Promise<void> {
   const exited = new Promise((r) => child.once("exit", r));
   child.kill("SIGTERM");
   await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-  if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill("SIGKILL");
+  await exited;
 }
 
 /** Waits until the log has one of the lines; returns which, or null after the timeout. */
@@ -61,6 +67,13 @@ async function waitForLog(file: string, patterns: RegExp[], ms: number): Promise
     await new Promise((r) => setTimeout(r, 100));
   }
   return null;
+}
+
+/** The peers (address:port) the server's log says the plugin turned down, in order. */
+async function refusedPeers(): Promise<string[]> {
+  const text = await fs.readFile(path.join(dir, "server.log"), "utf8").catch(() => "");
+  // Before its first sign-in succeeds a peer is logged as address:port, after it as vpnuser/address:port.
+  return [...text.matchAll(/ (?:vpnuser\/)?([\d.]+:\d+) TLS Auth Error: Auth Username\/Password verification failed/g)].map((m) => m[1]!);
 }
 
 async function setPassword(value: string): Promise<void> {
@@ -82,8 +95,11 @@ async function connect(name: string): Promise<{ outcome: "connected" | "refused"
     "--dev", `kvoc${id}`, "--dev-type", "tun", "--disable-dco", "--auth-user-pass", pass, "--auth-retry", "none", "--log", log, "--verb", "3",
   ]);
   const hit = await waitForLog(log, [/Initialization Sequence Completed/, /AUTH_FAILED/], 20_000);
+  const outcome = hit === null ? "timeout" : /Initialization/.test(hit.source) ? "connected" : "refused";
+  // A refused client ends itself (--auth-retry none): wait for it, so no retry of it is left running.
+  if (outcome === "refused") await Promise.race([new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once("exit", r))), new Promise((r) => setTimeout(r, 5000))]);
   const text = await fs.readFile(log, "utf8").catch(() => "");
-  return { outcome: hit === null ? "timeout" : /Initialization/.test(hit.source) ? "connected" : "refused", log: text, child };
+  return { outcome, log: text, child };
 }
 
 describe.skipIf(skipReason !== null)("OpenVPN with the directory (openvpn-auth-ldap)", () => {
@@ -158,7 +174,9 @@ describe.skipIf(skipReason !== null)("OpenVPN with the directory (openvpn-auth-l
         "port 1194", "proto udp", `dev kvos${id}`, "dev-type tun", `ca ${dir}/ca.crt`, `cert ${dir}/server.crt`, `key ${dir}/server.key`, "dh none",
         "topology subnet", "server 10.77.251.0 255.255.255.0", 'push "route 10.77.1.0 255.255.255.0"', "keepalive 10 60",
         `plugin /usr/lib/openvpn/openvpn-auth-ldap.so ${dir}/auth-ldap.conf`, "verify-client-cert none", "username-as-common-name",
-        "disable-dco", `log ${dir}/server.log`, "verb 3", "",
+        // The test's own: renegotiate every few seconds (default 3600), when the server asks the
+        // plugin again: that is when an open tunnel of a disabled person ends.
+        "disable-dco", `reneg-sec ${RENEG_SECONDS}`, `log ${dir}/server.log`, "verb 3", "",
       ].join("\n"),
     );
     start("ip", ["netns", "exec", NS.server, "openvpn", "--config", path.join(dir, "server.conf")]);
@@ -181,17 +199,35 @@ describe.skipIf(skipReason !== null)("OpenVPN with the directory (openvpn-auth-l
     if (dir) await fs.rm(dir, { recursive: true, force: true });
   });
 
-  it("signs in with the directory password Kiln wrote and reaches the lab; a locked entry is refused", async () => {
+  it("signs in with the directory password Kiln wrote and reaches the lab; once locked, a new sign-in is refused and the open tunnel ends at the next renegotiation", async () => {
     const first = await connect("first");
     expect(first.outcome, first.log.slice(-3000)).toBe("connected");
     // Through the tunnel, by the route the server pushed.
     expect(inNs(NS.client, "ping", "-n", "-q", "-c", "2", "-i", "0.3", "-W", "1", SERVER.lab)).toMatch(/2 received/);
-    await stop(first.child);
 
-    // Disabled in Kiln: the entry's password is locked, and the same person is turned away.
+    // Disabled in Kiln: the entry's password is locked. slapd itself refuses it from now on.
     await setPassword(lockDirectoryPassword(hashDirectoryPassword(PASSWORD, "crypt-sha512")));
+    expect(await canBindAs(ldap!.url, userDn, PASSWORD)).toBe(false);
+
+    // A new sign-in is turned away, and by the plugin asking slapd (not by anything left over).
     const locked = await connect("locked");
-    expect(locked.outcome, `${locked.log.slice(-1500)}\nSERVER:\n${(await fs.readFile(path.join(dir, "server.log"), "utf8")).slice(-6000)}`).toBe("refused");
+    const serverLog = async () => (await fs.readFile(path.join(dir, "server.log"), "utf8")).slice(-6000);
+    expect(locked.outcome, `${locked.log.slice(-1500)}\nSERVER:\n${await serverLog()}`).toBe("refused");
+
+    // The tunnel opened before the lock is not cut by it: the server asks the plugin again only at
+    // its next renegotiation (reneg-sec) — then the client is told AUTH_FAILED and ends.
+    const ended = await waitForLog(path.join(dir, "first.log"), [/AUTH_FAILED/], (RENEG_SECONDS + 10) * 1000);
+    expect(ended, `${(await fs.readFile(path.join(dir, "first.log"), "utf8")).slice(-1500)}\nSERVER:\n${await serverLog()}`).not.toBeNull();
+    // On the server, that session's refusal came in a renegotiation (a soft reset), not a new sign-in.
+    const log = await fs.readFile(path.join(dir, "server.log"), "utf8");
+    const peer = /vpnuser\/([\d.]+:\d+) SENT CONTROL \[vpnuser\]: 'PUSH_REPLY/.exec(log)?.[1];
+    expect(peer, log.slice(-6000)).toBeTruthy();
+    const refusal = log.indexOf(`vpnuser/${peer} TLS Auth Error: Auth Username/Password verification failed`);
+    expect(refusal, log.slice(-6000)).toBeGreaterThan(-1);
+    expect(log.lastIndexOf(`vpnuser/${peer} TLS: soft reset`, refusal), log.slice(-6000)).toBeGreaterThan(-1);
+    // And the new sign-in was turned down by the plugin too (its own peer, not the open session).
+    expect((await refusedPeers()).filter((p) => p !== peer).length, log.slice(-6000)).toBeGreaterThan(0);
+    await stop(first.child);
     await stop(locked.child);
   }, 60_000);
 });

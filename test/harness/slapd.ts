@@ -10,6 +10,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { Client, InvalidCredentialsError } from "ldapts";
 
 const run = promisify(execFile);
 
@@ -286,4 +287,18 @@ export async function startSlapd(): Promise<SlapdHandle> {
 
 export function stopSlapd(handle: SlapdHandle): Promise<void> {
   return handle.stop();
+}
+
+/** Whether `dn` binds with `password` at `url` (false for invalid credentials; other failures throw). */
+export async function canBindAs(url: string, dn: string, password: string): Promise<boolean> {
+  const client = new Client({ url, timeout: 5000, connectTimeout: 5000 });
+  try {
+    await client.bind(dn, password);
+    return true;
+  } catch (e) {
+    if (e instanceof InvalidCredentialsError) return false;
+    throw e;
+  } finally {
+    await client.unbind().catch(() => {});
+  }
 }
