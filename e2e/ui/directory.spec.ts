@@ -1,8 +1,9 @@
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
-import { Client, InvalidCredentialsError, NoSuchObjectError } from "ldapts";
+import { Client, NoSuchObjectError } from "ldapts";
 import { linkIn, waitForMail } from "../support/mail";
 import { ADMIN, PASSWORD, readState, uniqueEmail } from "../support/state";
 import { signIn } from "../support/ui";
+import { canBindAs } from "../../test/harness/slapd";
 
 async function directoryClient(): Promise<Client> {
   const { directory } = readState();
@@ -11,18 +12,7 @@ async function directoryClient(): Promise<Client> {
   return client;
 }
 
-async function canBind(dn: string, password: string): Promise<boolean> {
-  const client = new Client({ url: readState().directory.url, timeout: 5000, connectTimeout: 5000 });
-  try {
-    await client.bind(dn, password);
-    return true;
-  } catch (e) {
-    if (e instanceof InvalidCredentialsError) return false;
-    throw e;
-  } finally {
-    await client.unbind().catch(() => {});
-  }
-}
+const canBind = (dn: string, password: string) => canBindAs(readState().directory.url, dn, password);
 
 async function entryExists(dn: string): Promise<boolean> {
   const client = await directoryClient();

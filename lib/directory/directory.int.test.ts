@@ -3,7 +3,7 @@
 // reaches the directory through the reconciler, and an entry Kiln did not make is never touched.
 // Longer than the house's ~350 lines on purpose: the scenarios share one slapd, one database and
 // their helpers, and each reads as one account's story; split, they would repeat the setup.
-import { Client, InvalidCredentialsError } from "ldapts";
+import { Client } from "ldapts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDirectoryEntryById, listDirectoryEntries } from "@/db/queries/directory";
 import { listOutboxMailTo } from "@/db/queries/outbox";
@@ -12,7 +12,7 @@ import { createActiveUser, expectAppError, testContext, uniqueEmail } from "@/te
 import { useTestDb } from "@/test/harness/database";
 import { as, seedLeaseWorld } from "@/test/harness/inventory";
 import { setTestEnv, setTestEnvDefaults } from "@/test/harness/env";
-import { startSlapd, stopSlapd, type SlapdHandle } from "@/test/harness/slapd";
+import { canBindAs, startSlapd, stopSlapd, type SlapdHandle } from "@/test/harness/slapd";
 import { closedPort, extractLink, linkToken } from "@/test/harness/smtp";
 import { syncDirectoryJob } from "@/workers/jobs/sync-directory";
 import { actorOf } from "../audit/audit";
@@ -58,18 +58,7 @@ afterAll(async () => {
   if (ldap) await stopSlapd(ldap);
 });
 
-async function canBind(dn: string, password: string): Promise<boolean> {
-  const client = new Client({ url: ldap.url, timeout: 2000, connectTimeout: 2000 });
-  try {
-    await client.bind(dn, password);
-    return true;
-  } catch (e) {
-    if (e instanceof InvalidCredentialsError) return false;
-    throw e;
-  } finally {
-    await client.unbind().catch(() => {});
-  }
-}
+const canBind = (dn: string, password: string) => canBindAs(ldap.url, dn, password);
 
 async function readEntry(dn: string): Promise<Record<string, unknown> | null> {
   const client = new Client({ url: ldap.url });

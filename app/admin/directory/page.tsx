@@ -1,6 +1,8 @@
 // /admin/directory — the lab directory Kiln writes people's entries into: status, entries, re-sync, link
 import { LinkDirectoryEntryButton, ResyncDirectoryButton } from "@/components/admin/directory-actions";
 import { Alert } from "@/components/ui/alert";
+import { Badge } from "@/components/ui/badge";
+import { Table, type Column } from "@/components/ui/table";
 import { actorOf } from "@/lib/audit/audit";
 import { requirePageAdmin } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
@@ -8,6 +10,8 @@ import { getDirectoryStatusAsAdmin, listDirectoryEntriesAsAdmin } from "@/lib/di
 
 export const metadata = { title: "Directory" };
 export const dynamic = "force-dynamic";
+
+const COLUMNS: Column[] = [{ label: "uid" }, { label: "Account" }, { label: "Origin" }, { label: "State" }, { label: "Synced" }, { label: "Actions", align: "right" }];
 
 const DESIRED_LABEL = { present: "active", disabled: "locked (account disabled)", absent: "being removed" } as const;
 
@@ -55,56 +59,38 @@ export default async function DirectoryPage() {
           KILN_DIRECTORY_PEOPLE_DN (docs/lab-access.md).
         </Alert>
       )}
-      <div className="overflow-hidden rounded-lg border border-stone-200 bg-white">
-        <table className="w-full text-left text-sm">
-          <thead className="bg-stone-50 text-xs uppercase tracking-wide text-stone-500">
-            <tr>
-              <th className="px-4 py-2">uid</th>
-              <th className="px-4 py-2">Account</th>
-              <th className="px-4 py-2">Origin</th>
-              <th className="px-4 py-2">State</th>
-              <th className="px-4 py-2">Synced</th>
-              <th className="px-4 py-2 text-right">Actions</th>
-            </tr>
-          </thead>
-          <tbody className="divide-y divide-stone-100">
-            {entries.map((e) => (
-              <tr key={e.id} data-testid={`directory-entry-${e.uid}`}>
-                <td className="px-4 py-3">
-                  <p className="font-medium">{e.uid}</p>
-                  <p className="font-mono text-xs text-stone-500">{e.dn}</p>
-                  <p className="text-xs text-stone-500">
-                    uidNumber {e.uidNumber} · gidNumber {e.gidNumber}
-                  </p>
-                </td>
-                <td className="px-4 py-3 text-stone-700">{e.email ?? "(deleted)"}</td>
-                <td className="px-4 py-3 text-stone-700">{e.origin === "created" ? "created by Kiln" : "linked"}</td>
-                <td className="px-4 py-3 text-stone-700">{DESIRED_LABEL[e.desired]}</td>
-                <td className="px-4 py-3">
-                  {e.synced ? (
-                    <span className="rounded-full bg-green-50 px-2 py-0.5 text-xs text-green-800">synced{e.syncedAt ? ` ${e.syncedAt.slice(0, 16).replace("T", " ")}` : ""}</span>
-                  ) : (
-                    <span className="rounded-full bg-amber-50 px-2 py-0.5 text-xs text-amber-800">pending</span>
-                  )}
-                  {e.lastError ? (
-                    <p role="alert" className="mt-1 max-w-md text-xs text-red-700">
-                      {e.lastError}
-                    </p>
-                  ) : null}
-                </td>
-                <td className="px-4 py-3 text-right">{e.refused && e.email ? <LinkDirectoryEntryButton id={e.id} dn={e.dn} email={e.email} /> : null}</td>
-              </tr>
-            ))}
-            {entries.length === 0 ? (
-              <tr>
-                <td colSpan={6} className="px-4 py-8 text-center text-stone-500">
-                  No entries yet: Kiln writes one when a local account becomes active.
-                </td>
-              </tr>
-            ) : null}
-          </tbody>
-        </table>
-      </div>
+      <Table columns={COLUMNS}>
+        {entries.map((e) => (
+          <tr key={e.id} data-testid={`directory-entry-${e.uid}`}>
+            <td className="px-4 py-3">
+              <p className="font-medium">{e.uid}</p>
+              <p className="font-mono text-xs text-stone-500">{e.dn}</p>
+              <p className="text-xs text-stone-500">
+                uidNumber {e.uidNumber} · gidNumber {e.gidNumber}
+              </p>
+            </td>
+            <td className="px-4 py-3 text-stone-700">{e.email ?? "(deleted)"}</td>
+            <td className="px-4 py-3 text-stone-700">{e.origin === "created" ? "created by Kiln" : "linked"}</td>
+            <td className="px-4 py-3 text-stone-700">{DESIRED_LABEL[e.desired]}</td>
+            <td className="px-4 py-3">
+              {e.synced ? <Badge tone="green">synced{e.syncedAt ? ` ${e.syncedAt.slice(0, 16).replace("T", " ")}` : ""}</Badge> : <Badge tone="amber">pending</Badge>}
+              {e.lastError ? (
+                <p role="alert" className="mt-1 max-w-md text-xs text-red-700">
+                  {e.lastError}
+                </p>
+              ) : null}
+            </td>
+            <td className="px-4 py-3 text-right">{e.refused && e.email ? <LinkDirectoryEntryButton id={e.id} dn={e.dn} email={e.email} /> : null}</td>
+          </tr>
+        ))}
+        {entries.length === 0 ? (
+          <tr>
+            <td colSpan={6} className="px-4 py-8 text-center text-stone-500">
+              No entries yet: Kiln writes one when a local account becomes active.
+            </td>
+          </tr>
+        ) : null}
+      </Table>
     </div>
   );
 }
