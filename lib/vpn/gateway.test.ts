@@ -1,6 +1,17 @@
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseEnv } from "../env";
-import { renderGatewayNftables, renderGatewayPeers, requireGatewayToken, type GatewayDevice } from "./gateway";
+import {
+  GATEWAY_PEERS_FILE,
+  GATEWAY_RULES_FILE,
+  renderGatewayNftables,
+  renderGatewayPeers,
+  requireGatewayToken,
+  writeGatewayFiles,
+  type GatewayDevice,
+} from "./gateway";
 
 const KEY_A = "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=";
 const KEY_B = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
@@ -115,5 +126,25 @@ describe("requireGatewayToken", () => {
     expect(() => requireGatewayToken(bearer(`${TOKEN}x`), env)).toThrow(/not the gateway token/);
     expect(() => requireGatewayToken(new Headers(), env)).toThrow(/Send the gateway token/);
     expect(() => requireGatewayToken(new Headers({ authorization: TOKEN }), env)).toThrow(/Send the gateway token/);
+  });
+});
+
+describe("writeGatewayFiles", () => {
+  it("writes only what changed, and clears temporaries a crash left behind (old ones only)", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-gw-"));
+    try {
+      const stale = path.join(dir, ".nftables.conf.123.0a1b2c3d.tmp");
+      const fresh = path.join(dir, ".wireguard-peers.conf.456.deadbeef.tmp");
+      await fs.writeFile(stale, "half");
+      await fs.writeFile(fresh, "in progress");
+      const old = new Date(Date.now() - 11 * 60_000);
+      await fs.utimes(stale, old, old);
+      expect(await writeGatewayFiles(dir, { peers: "P\n", nftables: "N\n" })).toEqual([GATEWAY_PEERS_FILE, GATEWAY_RULES_FILE]);
+      expect(await writeGatewayFiles(dir, { peers: "P\n", nftables: "N2\n" })).toEqual([GATEWAY_RULES_FILE]);
+      expect((await fs.readdir(dir)).sort()).toEqual([".wireguard-peers.conf.456.deadbeef.tmp", GATEWAY_RULES_FILE, GATEWAY_PEERS_FILE].sort());
+      expect(await fs.readFile(path.join(dir, GATEWAY_RULES_FILE), "utf8")).toBe("N2\n");
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 });

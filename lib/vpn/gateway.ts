@@ -192,8 +192,9 @@ export const GATEWAY_RULES_FILE = "nftables.conf";
  * a reader — the gateway's path unit or timer — sees the old file or the new one, never half.
  * Returns the names written.
  */
-export async function writeGatewayFiles(dir: string, files: GatewayFiles): Promise<string[]> {
+export async function writeGatewayFiles(dir: string, files: GatewayFiles, now: number = Date.now()): Promise<string[]> {
   await fs.mkdir(dir, { recursive: true });
+  await removeStaleTemporaries(dir, now);
   const written: string[] = [];
   for (const [name, text] of [
     [GATEWAY_PEERS_FILE, files.peers],
@@ -219,7 +220,34 @@ export async function writeGatewayFiles(dir: string, files: GatewayFiles): Promi
     }
     written.push(name);
   }
+  // The renames are durable only once the directory itself is on disk.
+  if (written.length) await syncDirectory(dir);
   return written;
+}
+
+const TEMPORARY = /^\.(?:wireguard-peers|nftables)\.conf\.\d+\.[0-9a-f]{8}\.tmp$/;
+const STALE_TEMPORARY_MS = 10 * 60_000;
+
+/**
+ * A crash between writing a temporary file and renaming it leaves the temporary behind; the next
+ * write removes those older than ten minutes (a write in progress is seconds old).
+ */
+async function removeStaleTemporaries(dir: string, now: number): Promise<void> {
+  for (const name of await fs.readdir(dir)) {
+    if (!TEMPORARY.test(name)) continue;
+    const file = path.join(dir, name);
+    const stat = await fs.stat(file).catch(() => null);
+    if (stat && now - stat.mtimeMs > STALE_TEMPORARY_MS) await fs.rm(file, { force: true });
+  }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await fs.open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 /** The worker's pass: render and write when KILN_VPN_GATEWAY_DIR is set and WireGuard is on; else nothing. */
