@@ -20,6 +20,9 @@ import { AppError } from "../errors";
 import { createOverlay, flattenOverlay, newExportName, NbdExportSupervisor, type DiskFormat } from "../exports/nbd";
 import { importImageVersion, type ImportedVersion } from "../images/import";
 import { getImageStorage } from "../images/storage";
+import { enqueueJob } from "../jobs/enqueue";
+import { getActiveLeaseOfHost } from "@/db/queries/hosts";
+import { syncDisklessExportsJob } from "@/workers/jobs/sync-diskless-exports";
 import { getLogger } from "../log";
 
 const run = promisify(execFile);
@@ -68,7 +71,7 @@ function overlayPathOf(rootId: string): string {
  * copy-on-write root. A live root of the host is replaced (its overlay deleted): starting over
  * is a reinstall.
  */
-export async function startDisklessBoot(db: Db, actor: Actor, hostId: string, input: { imageId: string; imageVersion?: number | "latest"; vars?: Record<string, unknown>; notify?: boolean }): Promise<DeploymentView> {
+export async function startDisklessBoot(db: Db, actor: Actor, hostId: string, input: Record<string, unknown>): Promise<DeploymentView> {
   const plan = await planFromInput(db, actor, hostId, { ...input, action: "deploy_image", diskless: true });
   const base = await disklessBaseOf(db, { imageId: plan.image!.id, version: plan.image!.version });
   const env = getEnv();
@@ -108,9 +111,9 @@ export async function startDisklessBoot(db: Db, actor: Actor, hostId: string, in
     await fs.rm(overlayPath, { force: true });
     throw e;
   }
-  // After commit: the old root's export and file go, the new export starts.
-  if (replaced) await removeRootFiles(replaced);
-  await syncDisklessExports(db);
+  // After commit: the worker stops the old root's export and starts the new one; the old file goes.
+  if (replaced) await fs.rm(replaced.overlayPath, { force: true });
+  await wakeExportSync();
   return getDeployment(db, actor, deploymentId);
 }
 
@@ -131,9 +134,10 @@ export async function reinstallDisklessRoot(db: Db, actor: Actor, hostId: string
     await recordAudit(tx, actor, { action: "diskless.reinstall", targetType: "host", targetId: hostId, summary: `discarded the changes of the diskless root (image version ${root.imageVersion})`, data: { rootId: root.id } });
     return r!;
   });
-  // The running export still has the old file open: restarted on the new one, then the old file goes.
-  await syncDisklessExports(db);
+  // The worker restarts the export on the new file (same name and port). Unlinked now, the old
+  // file is served only until then, and the machine reboots into the new one anyway.
   await fs.rm(root.overlayPath, { force: true });
+  await wakeExportSync();
   return updated;
 }
 
@@ -172,12 +176,16 @@ export async function releaseDisklessRoot(db: Db, actor: Actor, hostId: string, 
     await updateDisklessRoot(tx, root.id, { releasedAt: new Date() });
     await recordAudit(tx, actor, { action: "diskless.release", targetType: "host", targetId: hostId, summary: `released the diskless root (image version ${root.imageVersion}); its overlay is deleted`, data: { rootId: root.id } });
   });
-  await removeRootFiles(root);
+  // The worker stops the export at its next sync; the file is gone from now on.
+  await fs.rm(root.overlayPath, { force: true });
+  await wakeExportSync();
 }
 
-async function removeRootFiles(root: DisklessRootRow): Promise<void> {
-  await exportsOfProcess().stop(root.id);
-  await fs.rm(root.overlayPath, { force: true });
+/** The worker's sync runs as soon as it can; its periodic run mends a lost enqueue. */
+async function wakeExportSync(): Promise<void> {
+  await enqueueJob(syncDisklessExportsJob, {}, { singletonKey: "sync-diskless-exports" }).catch((err) =>
+    getLogger("diskless").warn({ err: err instanceof Error ? err.message : err }, "could not queue the diskless export sync; its next periodic run will do it"),
+  );
 }
 
 // One supervisor per process: the worker keeps the exports (syncDisklessExports at start and
@@ -188,9 +196,24 @@ export function exportsOfProcess(): NbdExportSupervisor {
   return supervisor;
 }
 
-/** Makes this process serve exactly the live roots: starts missing exports (on their recorded port), stops released ones. */
+/**
+ * Makes this process (the worker) serve exactly the live roots: releases roots whose lease no
+ * longer holds the host (the lease ended: overlay deleted), starts missing exports on their
+ * recorded port, restarts one whose overlay changed (reinstall), stops released ones.
+ */
 export async function syncDisklessExports(db: Db): Promise<void> {
   const sup = exportsOfProcess();
+  for (const root of await listLiveDisklessRoots(db)) {
+    const lease = await getActiveLeaseOfHost(db, root.hostId);
+    if (root.leaseId && lease?.leaseId !== root.leaseId) {
+      await db.transaction(async (tx) => {
+        await updateDisklessRoot(tx, root.id, { releasedAt: new Date() });
+        await recordAudit(tx, SYSTEM, { action: "diskless.release", targetType: "host", targetId: root.hostId, summary: `released the diskless root of a lease that ended (image version ${root.imageVersion}); its overlay is deleted`, data: { rootId: root.id } });
+      });
+      await sup.stop(root.id);
+      await fs.rm(root.overlayPath, { force: true });
+    }
+  }
   const live = await listLiveDisklessRoots(db);
   const keys = new Set(live.map((r) => r.id));
   for (const e of sup.list()) if (!keys.has(e.key)) await sup.stop(e.key);

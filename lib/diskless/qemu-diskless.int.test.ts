@@ -24,7 +24,8 @@ import { buildDisklessRootImage } from "@/test/harness/diskless-image";
 import { setTestEnvDefaults } from "@/test/harness/env";
 import { seedReadyImage, startQemuProvisioningSetup, stopQemuProvisioningSetup, waitFor as waitUntil, type ProvisioningSetup } from "@/test/harness/provisioning";
 import { GUEST_KILN_URL, startVm, waitFor, type Vm } from "@/test/harness/qemu";
-import { captureDisklessRoot, exportsOfProcess, reinstallDisklessRoot, releaseDisklessRoot, startDisklessBoot } from "./diskless";
+import { startDeployment } from "@/lib/deployments/deployments";
+import { captureDisklessRoot, exportsOfProcess, reinstallDisklessRoot, releaseDisklessRoot, startDisklessBoot, syncDisklessExports } from "./diskless";
 
 const execp = promisify(execFile);
 const t = await useTestDb();
@@ -77,8 +78,11 @@ describe("diskless boot from a copy-on-write root over NBD", () => {
     await fs.writeFile(diskA, Buffer.alloc(16 * 1024 * 1024, 0xaa));
 
     const t0 = performance.now();
-    const runA = await startDisklessBoot(t.db, holder, a.hostId, { imageId: img.image.id });
+    // Through the deployments API's own entry (POST /api/v1/hosts/{id}/deployments with diskless: true).
+    const runA = await startDeployment(t.db, holder, a.hostId, { action: "deploy_image", imageId: img.image.id, diskless: true });
     const created = performance.now() - t0;
+    // What the worker's sync-diskless-exports job does after the change.
+    await syncDisklessExports(t.db);
     expect(runA.steps.map((s) => s.name)).toEqual(["power_on", "boot", "root"]);
     await runWorkerSteps(t.db, runA.id, "deploy_image", { backoffMs: [] });
     const rootA = (await getLiveDisklessRoot(t.db, a.hostId))!;
@@ -104,6 +108,7 @@ describe("diskless boot from a copy-on-write root over NBD", () => {
 
     // A second machine on the same version: its own overlay, none of A's changes.
     const runB = await startDisklessBoot(t.db, holder, b.hostId, { imageId: img.image.id });
+    await syncDisklessExports(t.db);
     await runWorkerSteps(t.db, runB.id, "deploy_image", { backoffMs: [] });
     const rootB = (await getLiveDisklessRoot(t.db, b.hostId))!;
     const diskB = path.join(tmp, "disk-b.raw");
@@ -143,8 +148,10 @@ describe("diskless boot from a copy-on-write root over NBD", () => {
 
     // Reinstall: a new empty overlay (nothing of A's writes), on the same export.
     await reinstallDisklessRoot(t.db, holder, a.hostId);
+    await syncDisklessExports(t.db);
     const fresh = (await getLiveDisklessRoot(t.db, a.hostId))!;
     expect(fresh.overlayPath).not.toBe(rootA.overlayPath);
+    expect(fresh.port).toBe(rootA.port);
     await expect(fs.stat(rootA.overlayPath)).rejects.toThrow();
     const freshMap = JSON.parse((await execp("qemu-img", ["map", "-U", "--output=json", fresh.overlayPath])).stdout) as { depth: number; data: boolean }[];
     expect(freshMap.filter((m) => m.depth === 0 && m.data)).toEqual([]);
@@ -152,6 +159,7 @@ describe("diskless boot from a copy-on-write root over NBD", () => {
 
     // Release: export stopped, overlay deleted, the host boots its disk again.
     await releaseDisklessRoot(t.db, holder, a.hostId);
+    await syncDisklessExports(t.db);
     expect(await getLiveDisklessRoot(t.db, a.hostId)).toBeUndefined();
     await expect(fs.stat(fresh.overlayPath)).rejects.toThrow();
     await expect(probeNbdExport("127.0.0.1", fresh.port!, fresh.exportName, 1000)).rejects.toThrow();

@@ -21,6 +21,7 @@ import { retryGroupHostJob } from "./retry-group-host";
 import { writeVpnGatewayJob } from "./write-vpn-gateway";
 import { syncDirectoryJob } from "./sync-directory";
 import { reconcileLeaseDisksJob } from "./reconcile-lease-disks";
+import { syncDisklessExportsJob } from "./sync-diskless-exports";
 
 /** Every job the worker runs. */
 export const JOBS: JobDefinition[] = [
@@ -46,4 +47,5 @@ export const JOBS: JobDefinition[] = [
   writeVpnGatewayJob,
   syncDirectoryJob,
   reconcileLeaseDisksJob,
+  syncDisklessExportsJob,
 ];
