@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, inArray, isNotNull, isNull, sql } from "drizzle-orm";
+import { historyEmailOf } from "./users";
 import type { DbOrTx } from "../client";
 import { deploymentGroups, deployments, hosts, leaseHosts, leases, reservationHosts, users, type DeploymentGroupRow } from "../schema";
 
@@ -13,7 +14,7 @@ export async function deleteDeploymentGroup(db: DbOrTx, id: string): Promise<voi
 
 export async function getDeploymentGroupRow(db: DbOrTx, id: string) {
   const [row] = await db
-    .select({ group: deploymentGroups, userEmail: users.email, leaseUserId: leases.userId })
+    .select({ group: deploymentGroups, userEmail: historyEmailOf<string | null>(), leaseUserId: leases.userId })
     .from(deploymentGroups)
     .leftJoin(users, eq(users.id, deploymentGroups.userId))
     .leftJoin(leases, eq(leases.id, deploymentGroups.leaseId))

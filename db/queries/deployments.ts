@@ -1,4 +1,5 @@
 import { and, asc, count, desc, eq, gt, inArray, lte, sql } from "drizzle-orm";
+import { historyEmailOf } from "./users";
 import type { DbOrTx } from "../client";
 import { deploymentEvents, deploymentLogs, deployments, deploymentSteps, hosts, users, type DeploymentRow, type DeploymentStepRow } from "../schema";
 
@@ -98,7 +99,7 @@ export async function listDeploymentRows(db: DbOrTx, params: { hostId?: string; 
     .select({
       deployment: deployments,
       hostName: hosts.name,
-      userEmail: users.email,
+      userEmail: historyEmailOf<string | null>(),
       systemTemplateName: sql<string | null>`(select t.name from templates t where t.id = "deployments"."system_template_id")`,
       unattendedTemplateName: sql<string | null>`(select t.name from templates t where t.id = "deployments"."unattended_template_id")`,
     })

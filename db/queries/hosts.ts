@@ -158,7 +158,7 @@ export async function listHostLeases(db: DbOrTx, params: { hostId: string; userI
   return db
     .select({
       leaseId: leases.id,
-      userEmail: historyEmailOf(),
+      userEmail: historyEmailOf<string>(),
       userId: leases.userId,
       state: leases.state,
       addedAt: leaseHosts.addedAt,

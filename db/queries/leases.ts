@@ -102,7 +102,7 @@ export async function listLeaseRows(db: DbOrTx, p: LeaseListParams) {
     p.hostId ? sql`exists (select 1 from ${leaseHosts} where ${leaseHosts.leaseId} = ${leases.id} and ${leaseHosts.hostId} = ${p.hostId})` : undefined,
   );
   const rows = await db
-    .select({ lease: leases, userEmail: historyEmailOf(), userName: users.name, projectName: projects.name, poolName: pools.name })
+    .select({ lease: leases, userEmail: historyEmailOf<string>(), userName: users.name, projectName: projects.name, poolName: pools.name })
     .from(leases)
     .innerJoin(users, eq(users.id, leases.userId))
     .innerJoin(projects, eq(projects.id, leases.projectId))
@@ -112,8 +112,7 @@ export async function listLeaseRows(db: DbOrTx, p: LeaseListParams) {
     .limit(p.limit)
     .offset(p.offset);
   const [t] = await db.select({ n: count() }).from(leases).where(where);
-  // The users join is inner: the email is never null (drizzle types a computed column beside a left join as nullable).
-  return { rows: rows.map((r) => ({ ...r, userEmail: r.userEmail! })), total: t?.n ?? 0 };
+  return { rows, total: t?.n ?? 0 };
 }
 
 /** Active leases within `hours` of their end that were not yet reminded at that offset, and that are longer than it. */

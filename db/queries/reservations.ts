@@ -236,7 +236,7 @@ export async function listReservationRows(db: DbOrTx, p: ReservationListParams) 
     p.to ? lt(reservations.prepareFrom, p.to) : undefined,
   );
   const rows = await db
-    .select({ reservation: reservations, userEmail: historyEmailOf(), projectName: projects.name, poolName: pools.name })
+    .select({ reservation: reservations, userEmail: historyEmailOf<string>(), projectName: projects.name, poolName: pools.name })
     .from(reservations)
     .innerJoin(users, eq(users.id, reservations.userId))
     .innerJoin(projects, eq(projects.id, reservations.projectId))
@@ -246,8 +246,7 @@ export async function listReservationRows(db: DbOrTx, p: ReservationListParams) 
     .limit(p.limit)
     .offset(p.offset);
   const [t] = await db.select({ n: count() }).from(reservations).where(where);
-  // The users join is inner: the email is never null (drizzle types a computed column beside a left join as nullable).
-  return { rows: rows.map((r) => ({ ...r, userEmail: r.userEmail! })), total: t?.n ?? 0 };
+  return { rows, total: t?.n ?? 0 };
 }
 
 /** Reservations in `state` whose `column` time has come. */

@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, inArray, isNotNull, or, sql, type SQL } from "drizzle-orm";
+import { historyEmailOf } from "./users";
 import type { DbOrTx } from "../client";
 import { projectMembers, templates, templateVersions, users, type TemplateRow } from "../schema";
 
@@ -42,7 +43,7 @@ export async function getTemplateVersion(db: DbOrTx, params: { templateId: strin
 
 export async function listTemplateVersions(db: DbOrTx, templateId: string) {
   return db
-    .select({ version: templateVersions.version, message: templateVersions.message, createdAt: templateVersions.createdAt, authorEmail: users.email })
+    .select({ version: templateVersions.version, message: templateVersions.message, createdAt: templateVersions.createdAt, authorEmail: historyEmailOf<string | null>() })
     .from(templateVersions)
     .leftJoin(users, eq(users.id, templateVersions.createdByUserId))
     .where(eq(templateVersions.templateId, templateId))
@@ -69,7 +70,7 @@ export async function listVisibleTemplates(db: DbOrTx, params: { userId: string 
   }
   if (params.kind) conds.push(eq(templates.kind, params.kind));
   return db
-    .select({ template: templates, ownerEmail: users.email, variables: templateVersions.variables, postInstall: templateVersions.postInstall })
+    .select({ template: templates, ownerEmail: historyEmailOf<string | null>(), variables: templateVersions.variables, postInstall: templateVersions.postInstall })
     .from(templates)
     .leftJoin(users, eq(users.id, templates.ownerUserId))
     .leftJoin(templateVersions, and(eq(templateVersions.templateId, templates.id), eq(templateVersions.version, templates.latestVersion)))

@@ -7,9 +7,10 @@ export type UserInsert = typeof users.$inferInsert;
 
 /**
  * The account's email as history shows it: "Deleted user" once the account is a tombstone (its
- * email is a placeholder then). Null stays null when the join found no user.
+ * email is a placeholder then). T is string | null beside a left join (null stays null when it
+ * found no user), string beside an inner one.
  */
-export function historyEmailOf<T extends string | null = string>(): SQL<T> {
+export function historyEmailOf<T extends string | null>(): SQL<T> {
   return sql<T>`case when ${users.deletedAt} is null then ${users.email} else ${DELETED_USER_LABEL} end`;
 }
 
