@@ -5,14 +5,15 @@ import { LOCAL_BOOT_TEMPLATE } from "./templates/local-boot";
 
 /**
  * Tries each NIC in turn (the dissertation's Listing A.3): DHCP on it, then ask Kiln what
- * this machine should do. ${netX/mac:hexhyp} gives the MAC with hyphens, URL-safe.
+ * this machine should do. ${netX/mac:hexhyp} gives the MAC with hyphens, URL-safe; ${buildarch}
+ * (i386 — the BIOS NIC ROMs are 32-bit builds —, x86_64, arm64) is the architecture a newly discovered host is recorded with.
  */
 export function chainScript(baseUrl: string): string {
   const nics = [0, 1, 2, 3]
     .map(
       // A local-boot answer exits with an error on purpose (UEFI then boots its next entry) and
       // sets kiln_local: leave at once rather than try the next NIC and say it failed.
-      (n) => `isset \${net${n}/mac} && dhcp net${n} && chain --autofree ${baseUrl}/boot/\${net${n}/mac:hexhyp}?hostname=\${hostname:uristring} || iseq \${kiln_local} 1 && exit 1 || echo Kiln: net${n} could not reach ${baseUrl}`,
+      (n) => `isset \${net${n}/mac} && dhcp net${n} && chain --autofree ${baseUrl}/boot/\${net${n}/mac:hexhyp}?hostname=\${hostname:uristring}&arch=\${buildarch} || iseq \${kiln_local} 1 && exit 1 || echo Kiln: net${n} could not reach ${baseUrl}`,
     )
     .join("\n");
   return `#!ipxe

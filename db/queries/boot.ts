@@ -130,12 +130,12 @@ export async function getHolder(db: DbOrTx, hostId: string) {
 }
 
 /** Records a discovered machine (state new). Two requests racing on one MAC: one inserts, the other finds it. */
-export async function insertDiscoveredHost(db: DbOrTx, params: { name: string; mac: string; hostnameHint: string | null; sourceIp: string | null; at: Date; siteId?: string | null }) {
+export async function insertDiscoveredHost(db: DbOrTx, params: { name: string; mac: string; hostnameHint: string | null; sourceIp: string | null; at: Date; siteId?: string | null; arch?: "x86_64" | "arm64" | null }) {
   return db.transaction(async (tx) => {
     const [host] = await tx
       .insert(hosts)
       // No site given: the column's default (the default site).
-      .values({ name: params.name, state: "new", hostnameHint: params.hostnameHint, sourceIp: params.sourceIp, firstSeenAt: params.at, lastSeenAt: params.at, ...(params.siteId ? { siteId: params.siteId } : {}) })
+      .values({ name: params.name, state: "new", hostnameHint: params.hostnameHint, sourceIp: params.sourceIp, firstSeenAt: params.at, lastSeenAt: params.at, ...(params.siteId ? { siteId: params.siteId } : {}), ...(params.arch ? { arch: params.arch } : {}) })
       .onConflictDoNothing()
       .returning();
     if (!host) return undefined;

@@ -19,9 +19,11 @@ import { getLogger } from "../log";
 import { BootWrites, isConnectionError } from "./writes";
 import { getEnv } from "../env";
 import { commissionOnArrival } from "../hosts/commission";
+import { archOfBuildArch } from "../hosts/arch";
 
 export type { BootAnswer } from "../boot/boot-service";
-export type BootRequest = { mac: string; hostnameHint: string | null; sourceIp: string | null };
+/** `arch`: iPXE's ${buildarch} from the chain script's URL, as sent (recorded only for a new host). */
+export type BootRequest = { mac: string; hostnameHint: string | null; sourceIp: string | null; arch?: string | null };
 
 /** The channel the triggers announce on; the payload is `{"h": hostId, "m": mac}` (either may be missing), or `*` for everything. */
 export const BOOT_CHANNEL = "kiln_boot";
@@ -123,7 +125,7 @@ export class BootAnswers {
   /** The per-request part of an answer: what it costs the database is only queued here. */
   private respond(entry: Entry, mac: string, req: BootRequest, nowMs: number): BootAnswer {
     if (entry.kind === "unknown") {
-      this.writes.discover({ mac, hint: cleanHint(req.hostnameHint), sourceIp: req.sourceIp, at: new Date(nowMs) });
+      this.writes.discover({ mac, hint: cleanHint(req.hostnameHint), sourceIp: req.sourceIp, arch: archOfBuildArch(req.arch), at: new Date(nowMs) });
       return localBootAnswer();
     }
     if (isSeenWriteDue(entry, req.sourceIp, nowMs)) {
@@ -197,7 +199,7 @@ export class BootAnswers {
    */
   private async arrival(mac: string, req: BootRequest, counted: boolean): Promise<BootAnswer> {
     if (!counted) this.counters.misses++;
-    const queued = this.writes.discover({ mac, hint: cleanHint(req.hostnameHint), sourceIp: req.sourceIp, at: new Date(this.nowMs()) });
+    const queued = this.writes.discover({ mac, hint: cleanHint(req.hostnameHint), sourceIp: req.sourceIp, arch: archOfBuildArch(req.arch), at: new Date(this.nowMs()) });
     // Over its source's flood limit: nothing is written, so there is nothing new to read.
     if (!queued) return localBootAnswer();
     const flushed = await within(this.writes.flush(), FIRST_BOOT_WRITE_WAIT_MS);
@@ -218,7 +220,7 @@ export class BootAnswers {
     this.counters.errors++;
     this.outageMisses++;
     // Unknown or known, the write below sorts it out when the database is back (a known MAC is not discovered twice).
-    this.writes.discover({ mac, hint: cleanHint(req.hostnameHint), sourceIp: req.sourceIp, at: new Date(this.nowMs()) });
+    this.writes.discover({ mac, hint: cleanHint(req.hostnameHint), sourceIp: req.sourceIp, arch: archOfBuildArch(req.arch), at: new Date(this.nowMs()) });
     return localBootAnswer();
   }
 

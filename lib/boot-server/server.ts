@@ -22,7 +22,7 @@ import { UPLOAD_PATH } from "../validation/images";
 import { clientIpOf, forwardRequest } from "./proxy";
 import { RequestStats } from "./stats";
 
-export type BootRequest = { mac: string; hostnameHint: string | null; sourceIp: string | null };
+export type BootRequest = { mac: string; hostnameHint: string | null; sourceIp: string | null; arch?: string | null };
 
 /** What answers GET /boot/<mac>: the in-memory answers (./answers.ts), or the uncached service in tests. */
 export type BootAnswerSource = { answer(req: BootRequest): BootAnswer | Promise<BootAnswer> };
@@ -113,12 +113,13 @@ export function createBootHandler(o: BootServerOptions): http.RequestListener {
 
   const answerMac = (req: http.IncomingMessage, res: http.ServerResponse, rawMac: string, query: string): void => {
     const mac = decodePart(rawMac);
-    const hint = query ? new URLSearchParams(query).get("hostname") : null;
+    const params = query ? new URLSearchParams(query) : null;
+    const hint = params?.get("hostname") ?? null;
     const done = (a: BootAnswer) => {
       res.writeHead(a.status, { "content-type": a.contentType, "cache-control": "no-store", "content-length": Buffer.byteLength(a.body) });
       res.end(a.body);
     };
-    const a = o.answers.answer({ mac, hostnameHint: hint, sourceIp: clientIpOf(req) });
+    const a = o.answers.answer({ mac, hostnameHint: hint, sourceIp: clientIpOf(req), arch: params?.get("arch") ?? null });
     if ("then" in a) a.then(done, (e) => sendError(res, e, "boot answer"));
     else done(a);
   };

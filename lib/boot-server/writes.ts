@@ -11,6 +11,7 @@ import { noteBootRequest } from "../deployments/agent";
 import { bootSightings } from "../hosts/addresses";
 import { recordBootSightings } from "@/db/queries/addresses";
 import { getLogger } from "../log";
+import type { HostArchName } from "../validation/inventory";
 
 export const FLUSH_INTERVAL_MS = 1_000;
 export const FLUSH_AT_ITEMS = 500;
@@ -21,7 +22,7 @@ const MAX_DISCOVERIES = 5_000;
 const MAX_SOURCES = 10_000;
 
 type Touch = { hostId: string; at: Date; sourceIp: string | null; mac?: string | null };
-type Discovery = { mac: string; hint: string | null; sourceIp: string | null; at: Date };
+type Discovery = { mac: string; hint: string | null; sourceIp: string | null; at: Date; arch?: HostArchName | null };
 /** Boots of one run not yet counted; `notePending`: counted, but its note (boot step, live log) not yet written. */
 type RunBoots = { count: number; at: Date; notePending: boolean };
 
@@ -173,7 +174,7 @@ export class BootWrites {
 
       for (const d of [...this.discoveries.values()]) {
         try {
-          await discoverHost(db, { mac: d.mac, hint: d.hint, sourceIp: d.sourceIp, now: d.at, siteId: this.p.siteId });
+          await discoverHost(db, { mac: d.mac, hint: d.hint, sourceIp: d.sourceIp, now: d.at, siteId: this.p.siteId, arch: d.arch ?? null });
         } catch (e) {
           if (isConnectionError(e)) throw e;
           dropped("a discovery", { mac: d.mac }, e);

@@ -29,6 +29,8 @@ import { failFromBoot, noteBootRequest, noteFileFetched, reportFinished } from "
 import { loadBootDecision } from "../deployments/next-boot";
 import { siteBootUrlOf } from "../sites/sites";
 import { commissionOnArrival } from "../hosts/commission";
+import { archOfBuildArch } from "../hosts/arch";
+import type { HostArchName } from "../validation/inventory";
 import { getLiveDisklessRoot } from "@/db/queries/diskless";
 import { getDeploymentRow } from "@/db/queries/deployments";
 import { disklessNbdAddress, disklessWaitScript, withDisklessPreamble } from "../diskless/answer";
@@ -125,7 +127,7 @@ export async function recordBrokenRun(db: Db, plan: { deploymentId: string; reas
  * The uncached answer: every read and write done for this one request. The boot server answers
  * the same from memory and batches the writes (lib/boot-server/answers.ts).
  */
-export async function answerBootRequest(db: Db, req: { mac: string; hostnameHint?: string | null; sourceIp: string | null; now?: Date }): Promise<BootAnswer> {
+export async function answerBootRequest(db: Db, req: { mac: string; hostnameHint?: string | null; sourceIp: string | null; arch?: string | null; now?: Date }): Promise<BootAnswer> {
   const now = req.now ?? new Date();
   const mac = normalizeMac(req.mac);
   if (!mac) return badMacAnswer(req.mac);
@@ -134,7 +136,7 @@ export async function answerBootRequest(db: Db, req: { mac: string; hostnameHint
   if (!found) {
     // Recorded (and, while commissioning on discovery is on, given its commissioning run), then
     // answered as the host it now is: a new machine boots the ramdisk at its first boot.
-    if (!(await discoverHost(db, { mac, hint: cleanHint(req.hostnameHint), sourceIp: req.sourceIp, now }))) return LOCAL_BOOT_ANSWER;
+    if (!(await discoverHost(db, { mac, hint: cleanHint(req.hostnameHint), sourceIp: req.sourceIp, arch: archOfBuildArch(req.arch), now }))) return LOCAL_BOOT_ANSWER;
     found = await findHostByMac(db, mac);
     if (!found) return LOCAL_BOOT_ANSWER;
   } else {
@@ -161,14 +163,15 @@ export async function answerBootRequest(db: Db, req: { mac: string; hostnameHint
  * creates its commissioning run while KILN_COMMISSION_ON_DISCOVERY is on (docs/commissioning.md).
  * True when the MAC is now a host's (recorded here or by a request that raced this one).
  */
-export async function discoverHost(db: Db, p: { mac: string; hint: string | null; sourceIp: string | null; now: Date; siteId?: string | null }): Promise<boolean> {
+export async function discoverHost(db: Db, p: { mac: string; hint: string | null; sourceIp: string | null; now: Date; siteId?: string | null; arch?: HostArchName | null }): Promise<boolean> {
   // A flood of random MACs from one source must not fill the host table.
   const { count } = await hitRateLimit(db, { key: `discover:ip:${p.sourceIp ?? "unknown"}`, windowSeconds: DISCOVERY_WINDOW_SECONDS });
   if (count > DISCOVERY_LIMIT_PER_IP) {
     if (count === DISCOVERY_LIMIT_PER_IP + 1) getLogger("boot").warn({ sourceIp: p.sourceIp }, "discovery rate limit reached; unknown MACs from this source are not recorded for a while");
     return false;
   }
-  const host = await insertDiscoveredHost(db, { name: `new-${p.mac.replace(/:/g, "")}`, mac: p.mac, hostnameHint: p.hint, sourceIp: p.sourceIp, at: p.now, siteId: p.siteId ?? null });
+  // Its architecture as its iPXE said (`${buildarch}` in the chain script's URL); x86_64 when it did not.
+  const host = await insertDiscoveredHost(db, { name: `new-${p.mac.replace(/:/g, "")}`, mac: p.mac, hostnameHint: p.hint, sourceIp: p.sourceIp, at: p.now, siteId: p.siteId ?? null, arch: p.arch ?? null });
   if (host) {
     await insertHostEvents(db, [{ hostId: host.id, kind: "discovered", toState: "new", message: `first network boot from ${p.sourceIp ?? "an unknown address"}${p.hint ? ` (says it is ${p.hint})` : ""}`, at: p.now }]);
     // A crash before the run exists is mended at the machine's next boot (isArrivalCommissionDue).
