@@ -19,6 +19,7 @@ import * as reservations from "../validation/reservations";
 import * as directory from "../validation/directory";
 import { deploymentGetQuerySchema, deploymentListQuerySchema, deploymentStartSchema } from "../validation/deployments";
 import * as records from "../validation/records";
+import { disklessCaptureResponseSchema, disklessCaptureSchema, disklessRootResponseSchema } from "../validation/diskless";
 import { powerActionSchema, powerStatesQuerySchema } from "../validation/power";
 import {
   apiTokenCreateSchema,
@@ -798,6 +799,35 @@ export const API_ROUTES: ApiRoute[] = [
     body: deploymentStartSchema,
     success: { status: 201, description: "The new run, as `GET /api/v1/deployments/{id}` answers it.", schema: deployments.deploymentViewSchema },
     errors: [{ status: 400, description: "A bad choice: no template, an image that does not exist or may not be used, a version that is not ready, a template that does not render (with line and column), capturing into an image the caller does not own." }, HOLDER_HOST_404, { status: 409, description: "The host is not leased, or another run is active on it." }],
+  },
+  {
+    method: "GET", path: "/api/v1/hosts/{id}/diskless", operationId: "getDisklessRoot", tag: "Provisioning", auth: "user", params: HOST_ID,
+    summary: "A held host's diskless root (docs/diskless.md)",
+    description: "`{ root }`: the copy-on-write root a diskless boot (`POST …/deployments` with `diskless: true`) made, booted at every network boot until reinstall or release; `null` when none. Its NBD export's name is not shown: only the machine's boot answer carries it.",
+    success: { status: 200, description: "`{ root }`.", schema: disklessRootResponseSchema },
+    errors: [HOLDER_HOST_404],
+  },
+  {
+    method: "DELETE", path: "/api/v1/hosts/{id}/diskless", operationId: "releaseDisklessRoot", tag: "Provisioning", auth: "user", params: HOST_ID,
+    summary: "Release a host's diskless root: its overlay is deleted and its export stopped",
+    description: "The host boots its disk again. Also done by Kiln when the lease ends. Audited.",
+    success: { status: 200, description: "`{ root: null }`.", schema: disklessRootResponseSchema },
+    errors: [HOLDER_HOST_404, { status: 409, description: "The host has no diskless root." }],
+  },
+  {
+    method: "POST", path: "/api/v1/hosts/{id}/diskless/reinstall", operationId: "reinstallDisklessRoot", tag: "Provisioning", auth: "user", params: HOST_ID,
+    summary: "Discard a diskless root's changes",
+    description: "A new empty overlay of the same version replaces the old one (deleted); the export keeps its name and port. Reboot the machine to use it. No body. Audited.",
+    success: { status: 200, description: "`{ root }`.", schema: disklessRootResponseSchema },
+    errors: [HOLDER_HOST_404, { status: 409, description: "The host has no diskless root." }],
+  },
+  {
+    method: "POST", path: "/api/v1/hosts/{id}/diskless/capture", operationId: "captureDisklessRoot", tag: "Provisioning", auth: "user", params: HOST_ID,
+    summary: "Capture a diskless root as the next version of an image of your own",
+    description: "The overlay with its version, flattened to a raw disk (`qemu-img convert`): its bytes equal the version's except where the machine wrote. Take it with the machine off or idle. Audited.",
+    body: disklessCaptureSchema,
+    success: { status: 201, description: "The new version.", schema: disklessCaptureResponseSchema },
+    errors: [{ status: 400, description: "Not an image of your own." }, HOLDER_HOST_404, { status: 409, description: "The host has no diskless root." }],
   },
   {
     method: "GET", path: "/api/v1/hosts/{id}/events", operationId: "followHostEvents", tag: "Provisioning", auth: "user", params: HOST_ID,

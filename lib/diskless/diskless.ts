@@ -21,6 +21,8 @@ import { createOverlay, flattenOverlay, newExportName, NbdExportSupervisor, type
 import { importImageVersion, type ImportedVersion } from "../images/import";
 import { getImageStorage } from "../images/storage";
 import { enqueueJob } from "../jobs/enqueue";
+import { disklessCaptureSchema } from "../validation/diskless";
+import { parseInput } from "../validation/parse";
 import { getActiveLeaseOfHost } from "@/db/queries/hosts";
 import { syncDisklessExportsJob } from "@/workers/jobs/sync-diskless-exports";
 import { getLogger } from "../log";
@@ -120,8 +122,16 @@ export async function startDisklessBoot(db: Db, actor: Actor, hostId: string, in
 async function liveRootOf(db: Db, actor: Actor, hostId: string): Promise<DisklessRootRow> {
   await assertHostHolder(db, actor, hostId);
   const root = await getLiveDisklessRoot(db, hostId);
-  if (!root) throw new AppError("not_found", "This host has no diskless root.");
+  if (!root) throw new AppError("conflict", "This host has no diskless root; boot an image diskless first.");
   return root;
+}
+
+/** GET /api/v1/hosts/{id}/diskless — the host's live root, for its holder or an admin (`{ root: null }` when none). */
+export async function getDisklessRoot(db: Db, actor: Actor, hostId: string) {
+  await assertHostHolder(db, actor, hostId);
+  const r = await getLiveDisklessRoot(db, hostId);
+  if (!r) return { root: null };
+  return { root: { id: r.id, hostId: r.hostId, imageId: r.imageId, imageVersion: r.imageVersion, deploymentId: r.deploymentId, exported: r.port !== null, createdAt: r.createdAt, resetAt: r.resetAt } };
 }
 
 /** Reinstall: the root's changes are discarded — a new empty overlay of the same version. */
@@ -151,7 +161,8 @@ async function baseFormatOf(file: string): Promise<string> {
  * the next version of an image the actor owns — bytes equal to the base except where the machine
  * wrote. Take it with the machine off or idle: what its page cache has not flushed is not in the overlay.
  */
-export async function captureDisklessRoot(db: Db, actor: Actor, hostId: string, p: { imageId: string; notes?: string }): Promise<ImportedVersion> {
+export async function captureDisklessRoot(db: Db, actor: Actor, hostId: string, input: unknown): Promise<ImportedVersion> {
+  const p = parseInput(disklessCaptureSchema, input);
   const root = await liveRootOf(db, actor, hostId);
   const image = await getImageRow(db, p.imageId);
   if (!image || (!isAdminActor(actor) && image.ownerUserId !== actor.user?.id)) throw AppError.field("imageId", "Capture into an image of your own.");

@@ -68,6 +68,9 @@ import * as imageVersions from "./images/[id]/versions/route";
 import * as images from "./images/route";
 import * as hostReinstall from "./hosts/[id]/reinstall/route";
 import * as hostNextBoot from "./hosts/[id]/next-boot/route";
+import * as hostDiskless from "./hosts/[id]/diskless/route";
+import * as hostDisklessReinstall from "./hosts/[id]/diskless/reinstall/route";
+import * as hostDisklessCapture from "./hosts/[id]/diskless/capture/route";
 import * as hostVars from "./hosts/[id]/vars/route";
 import * as deploymentCancel from "./deployments/[id]/cancel/route";
 import * as deploymentRetry from "./deployments/[id]/retry/route";
@@ -745,6 +748,29 @@ const ROWS: Row[] = [
       return { params: { id } };
     },
     expect: holderAndAdmin(200),
+  },
+
+  // Diskless roots (docs/diskless.md): 200 / 409 here (the held host has no root; a real one is
+  // booted in lib/diskless/qemu-diskless.int.test.ts); others 404.
+  {
+    op: "GET /api/v1/hosts/{id}/diskless", handler: hostDiskless.GET,
+    prepare: async () => ({ params: { id: (await holderLease()).hostId } }),
+    expect: holderAndAdmin(200),
+  },
+  {
+    op: "DELETE /api/v1/hosts/{id}/diskless", handler: hostDiskless.DELETE,
+    prepare: async () => ({ params: { id: (await holderLease()).hostId } }),
+    expect: holderAndAdmin(409),
+  },
+  {
+    op: "POST /api/v1/hosts/{id}/diskless/reinstall", handler: hostDisklessReinstall.POST,
+    prepare: async () => ({ params: { id: (await holderLease()).hostId } }),
+    expect: holderAndAdmin(409),
+  },
+  {
+    op: "POST /api/v1/hosts/{id}/diskless/capture", handler: hostDisklessCapture.POST,
+    prepare: async () => ({ params: { id: (await holderLease()).hostId }, body: { imageId: "00000000-0000-4000-8000-000000000000" } }),
+    expect: holderAndAdmin(409),
   },
 
   // What the next network boot does; "boot the disk anyway" (409 here: nothing is halted).
