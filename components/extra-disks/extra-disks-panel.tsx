@@ -25,7 +25,7 @@ export function ExtraDisksPanel({ leaseId, hostId, disks, limits }: { leaseId: s
   const busy = disks.some((d) => d.state === "creating" || d.state === "wiping");
   const live = disks.filter((d) => d.state !== "wiping").length;
   return (
-    <div className="space-y-4">
+    <div className="space-y-4" data-testid="extra-disks-panel">
       {busy ? <AutoRefresh seconds={3} /> : null}
       {disks.length === 0 ? (
         <p className="text-sm text-stone-500">No extra disks. They are wiped when the host leaves your lease.</p>
