@@ -64,6 +64,10 @@ describe("architecture", () => {
     expect(refused.status).toBe(400);
     expect(refused.body.error.message).toContain(`${name} is arm64; ${image.name} v${version} is for x86-64`);
     expect(refused.body.error.details?.fieldErrors?.imageVersion).toBeDefined();
+    // Diskless (issue 18 part 1) is refused the same way: the root would not boot either.
+    const diskless = await callRoute<ErrorBody>(deployments.POST, "POST", `/api/v1/hosts/${hostId}/deployments`, { token: holderToken, params: { id: hostId }, body: { action: "deploy_image", imageId: image.id, diskless: true } });
+    expect(diskless.status).toBe(400);
+    expect(diskless.body.error.message).toContain(`${name} is arm64; ${image.name} v${version} is for x86-64`);
     expect((await listDeploymentRows(t.db, { hostId, limit: 10, offset: 0 })).rows).toHaveLength(0);
 
     const badArch = await callRoute<ErrorBody>(versionById.PATCH, "PATCH", `/api/v1/images/${image.id}/versions/${version}`, { token: holderToken, params: { id: image.id, version: String(version) }, body: { arch: "riscv" } });
