@@ -1,4 +1,4 @@
-import { and, asc, eq, isNotNull, isNull, like, lt, or, sql } from "drizzle-orm";
+import { and, asc, eq, isNotNull, isNull, like, lt, ne, or, sql } from "drizzle-orm";
 import type { DbOrTx } from "../client";
 import { directoryEntries, users, type DirectoryEntryDesired, type DirectoryEntryRow, type UserRow } from "../schema";
 
@@ -73,6 +73,8 @@ export async function markAllDirectoryEntriesDirty(db: DbOrTx): Promise<number> 
   const rows = await db
     .update(directoryEntries)
     .set({ version: sql`greatest(${directoryEntries.version}, ${directoryEntries.syncedVersion}) + 1`, updatedAt: new Date() })
+    // Removed entries stay removed: their rows only keep the uid and uidNumber from reuse.
+    .where(ne(directoryEntries.desired, "absent"))
     .returning({ id: directoryEntries.id });
   return rows.length;
 }
@@ -135,10 +137,16 @@ export async function recordDirectoryEntryError(db: DbOrTx, id: string, message:
   await db.update(directoryEntries).set({ lastError: message, lastErrorAt: new Date() }).where(eq(directoryEntries.id, id));
 }
 
-/** Removes the row once the directory no longer has the entry, unless it was wanted back meanwhile. */
-export async function deleteDirectoryEntryRow(db: DbOrTx, id: string, version: number): Promise<boolean> {
+/**
+ * Records that the directory no longer has the entry, unless it was wanted back meanwhile. The
+ * row stays (desired absent, synced) as the record that its uid and uidNumber were used: a
+ * later account must not get them, or it would own the files the old one left on the lab's
+ * machines and shares.
+ */
+export async function recordDirectoryEntryRemoved(db: DbOrTx, id: string, version: number): Promise<boolean> {
   const rows = await db
-    .delete(directoryEntries)
+    .update(directoryEntries)
+    .set({ syncedVersion: sql`greatest(${directoryEntries.syncedVersion}, ${version})`, syncedAt: new Date(), lastError: null, lastErrorAt: null })
     .where(and(eq(directoryEntries.id, id), eq(directoryEntries.version, version), eq(directoryEntries.desired, "absent")))
     .returning({ id: directoryEntries.id });
   return rows.length > 0;

@@ -192,7 +192,10 @@ describe("directory accounts", () => {
     expect(await getDirectoryEntryById(t.db, row.id)).toMatchObject({ desired: "absent", userId: null });
     expect(await syncDirectory(t.db, config)).toMatchObject({ removed: 1 });
     expect(await readEntry(row.dn)).toBeNull();
-    expect(await getDirectoryEntryById(t.db, row.id)).toBeUndefined();
+    // Kept, synced, as the record that this uid and uidNumber were used.
+    const kept = (await getDirectoryEntryById(t.db, row.id))!;
+    expect(kept).toMatchObject({ desired: "absent", uidNumber: row.uidNumber });
+    expect(kept.syncedVersion).toBe(kept.version);
     const audit = await searchAudit(t.db, { action: "directory.entry" });
     const actions = audit.data.filter((a: { targetId: string | null }) => a.targetId === row.id).map((a: { action: string }) => a.action);
     expect(actions).toEqual(expect.arrayContaining(["directory.entry.create", "directory.entry.disable", "directory.entry.update", "directory.entry.remove"]));
@@ -214,11 +217,11 @@ describe("directory accounts", () => {
     expect(await getDirectoryEntryById(t.db, row.id)).toMatchObject({ desired: "absent", userId: user.id });
     expect(await syncDirectory(t.db, config)).toMatchObject({ removed: 1, failed: 0 });
     expect(await readEntry(row.dn)).toBeNull();
-    expect(await getDirectoryEntryById(t.db, row.id)).toBeUndefined();
+    expect(await getDirectoryEntryById(t.db, row.id)).toMatchObject({ desired: "absent", userId: user.id });
     // A later re-sync has nothing to give the tombstone back.
     await resyncDirectoryAsAdmin(t.db, actorOf(admin, null));
-    await syncDirectory(t.db, config);
-    expect(await entryOf(user.id)).toBeUndefined();
+    expect(await syncDirectory(t.db, config)).toMatchObject({ removed: 0 });
+    expect(await entryOf(user.id)).toMatchObject({ desired: "absent" });
     expect(await readEntry(row.dn)).toBeNull();
 
     // Same address, new person: a new account and a new entry (the old uid is free again).
@@ -228,7 +231,9 @@ describe("directory accounts", () => {
     expect(again.id).not.toBe(user.id);
     await syncDirectory(t.db, config);
     const newRow = (await entryOf(again.id))!;
-    expect(newRow.dn).toBe(row.dn);
+    // The old uid and uidNumber are not reused: files the old account left stay not theirs.
+    expect(newRow.uid).toBe(`${row.uid}2`);
+    expect(newRow.uidNumber).not.toBe(row.uidNumber);
     expect(await canBind(newRow.dn, PASSWORD)).toBe(true);
   });
 

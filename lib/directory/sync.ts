@@ -4,7 +4,7 @@
 // or an admin did not link: such an entry is refused and left exactly as it is.
 import { Attribute, Change, Client, InvalidCredentialsError, NoSuchObjectError } from "ldapts";
 import {
-  deleteDirectoryEntryRow,
+  recordDirectoryEntryRemoved,
   listUnsyncedDirectoryEntries,
   recordDirectoryEntryError,
   recordDirectoryEntrySynced,
@@ -165,12 +165,12 @@ const AUDIT_ACTION: Record<Outcome, string> = {
 };
 
 /**
- * The write is done: mark the row synced (or drop it) and audit, in one transaction. A crash
+ * The write is done: mark the row synced (a removed one is kept, see recordDirectoryEntryRemoved) and audit, in one transaction. A crash
  * before it leaves the row unsynced, so the next run writes again (idempotently) and audits then.
  */
 async function recordOutcome(db: Db, row: DirectoryEntryWithUser, outcome: Outcome): Promise<void> {
   await db.transaction(async (tx) => {
-    if (outcome === "removed" || outcome === "dropped") await deleteDirectoryEntryRow(tx, row.id, row.version);
+    if (outcome === "removed" || outcome === "dropped") await recordDirectoryEntryRemoved(tx, row.id, row.version);
     else await recordDirectoryEntrySynced(tx, row.id, row.version);
     await recordAudit(tx, SYSTEM, {
       action: AUDIT_ACTION[outcome],

@@ -13,7 +13,7 @@ export const dynamic = "force-dynamic";
 
 const COLUMNS: Column[] = [{ label: "uid" }, { label: "Account" }, { label: "Origin" }, { label: "State" }, { label: "Synced" }, { label: "Actions", align: "right" }];
 
-const DESIRED_LABEL = { present: "active", disabled: "locked (account disabled)", absent: "being removed" } as const;
+const DESIRED_LABEL = { present: "active", disabled: "locked (account disabled)", absent: "removed (uid kept from reuse)" } as const;
 
 function Check({ ok, label }: { ok: boolean; label: string }) {
   return (
