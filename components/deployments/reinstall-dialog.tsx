@@ -61,6 +61,9 @@ export function ReinstallDialog({
   const [disk, setDisk] = useState("");
   const [mac, setMac] = useState(defaults.preferredMac ?? "");
   const [wipeFirst, setWipeFirst] = useState(false);
+  // Boot the image from a copy-on-write network root instead of writing the disk (docs/diskless.md).
+  const [diskless, setDiskless] = useState(false);
+  const isDiskless = action === "deploy_image" && diskless;
   const [wipeMode, setWipeMode] = useState<"quick" | "full">("quick");
   const [notify, setNotify] = useState(false);
   const [varsText, setVarsText] = useState(JSON.stringify(defaults.vars, null, 2));
@@ -149,9 +152,10 @@ export function ReinstallDialog({
         run = await callApi<RunView>(`/api/v1/deployments/${marked.deploymentId}`, "GET");
       } else {
         const body: Record<string, unknown> = { action, vars, notify, ...(disk.trim() ? { disk: disk.trim() } : {}) };
-        if (postInstallOffered && piTyped) body.postInstall = piTyped;
-        else if (postInstallOffered && templateDefault && piSkipDefault) body.postInstall = null;
-        if (action === "deploy_image") Object.assign(body, { imageId, imageVersion: version === "latest" ? "latest" : Number(version), wipeFirst, ...(cloudInitId ? { unattendedTemplateId: cloudInitId } : {}) });
+        if (postInstallOffered && piTyped && !isDiskless) body.postInstall = piTyped;
+        else if (postInstallOffered && templateDefault && piSkipDefault && !isDiskless) body.postInstall = null;
+        if (isDiskless) Object.assign(body, { imageId, imageVersion: version === "latest" ? "latest" : Number(version), diskless: true });
+        else if (action === "deploy_image") Object.assign(body, { imageId, imageVersion: version === "latest" ? "latest" : Number(version), wipeFirst, ...(cloudInitId ? { unattendedTemplateId: cloudInitId } : {}) });
         if (action === "install") Object.assign(body, { systemTemplateId: systemId || undefined, unattendedTemplateId: unattendedId || null });
         if (action === "capture_disk") Object.assign(body, { imageId: captureId });
         if (action === "wipe_disk") Object.assign(body, { wipeMode });
@@ -186,7 +190,13 @@ export function ReinstallDialog({
     postInstallOffered && piEffective
       ? [`On its first boot the installed system fetches ${piEffective.gitUrl} at ${piEffective.ref} and runs ${piEffective.kind === "script" ? `sh ${piEffective.path}` : `ansible-playbook ${piEffective.path}`}${piTyped ? "" : " (the template's default)"}; its output comes to this run's log, and the run ends when it has finished (failed if it fails).`]
       : [];
-  const sentences = reviewing
+  const sentences = reviewing && isDiskless
+    ? [
+        `${hostName} boots ${what} from its own copy-on-write network root: nothing is written to its disk.`,
+        "Its changes persist across reboots; every network boot of the machine boots the same root until you reinstall it, start another diskless boot or release the host (then the root is deleted).",
+        ...(cannotRestart ? [`Kiln cannot restart ${hostName}: restart it yourself so it boots from the network.`] : []),
+      ]
+    : reviewing
     ? [...describeReinstall({ action, hostName, cannotRestart, waitForBoot: action === "install" && waitForBoot, wipeFirst, wipeMode, what, disk: disk.trim() || undefined, firstBoot: action === "deploy_image" && Boolean(cloudInitId) }), ...postInstallSentence]
     : [];
 
@@ -216,7 +226,7 @@ export function ReinstallDialog({
               Back
             </Button>
             <Button type="button" variant={action === "capture_disk" ? "primary" : "danger"} onClick={confirm} disabled={busy}>
-              {busy ? "Starting…" : CONFIRM_LABEL[action]}
+              {busy ? "Starting…" : isDiskless ? "Boot diskless" : CONFIRM_LABEL[action]}
             </Button>
           </DialogActions>
         </div>
@@ -254,6 +264,12 @@ export function ReinstallDialog({
                 onWipeFirst={setWipeFirst}
               />
             )
+          ) : null}
+          {action === "deploy_image" && images.length > 0 ? (
+            <label className="flex items-center gap-2 text-sm">
+              <input type="checkbox" checked={diskless} onChange={(e) => setDiskless(e.target.checked)} data-testid="boot-diskless" />
+              Boot diskless: run the image from a copy-on-write network root, without writing the disk (no cloud-init)
+            </label>
           ) : null}
 
           {action === "install" ? (
