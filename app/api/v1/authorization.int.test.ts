@@ -1001,7 +1001,10 @@ const ROWS: Row[] = [
       const { user } = await createActiveUser(t.db);
       const n = 50_000 + (++macCounter);
       const uid = `authz${tag()}`;
-      const row = await insertDirectoryEntry(t.db, { userId: user.id, uid, dn: `uid=${uid},ou=people,dc=kiln,dc=test`, uidNumber: n, gidNumber: n });
+      const dn = `uid=${uid},ou=people,dc=kiln,dc=test`;
+      // Only an entry Kiln refused (a foreign one at its dn) can be linked.
+      const lastError = `An entry ${dn} already exists in the directory and Kiln did not create it; an administrator can link it to this account on the Directory page.`;
+      const row = await insertDirectoryEntry(t.db, { userId: user.id, uid, dn, uidNumber: n, gidNumber: n, lastError });
       return { params: { id: row.id } };
     },
     expect: adminOnly(200),
