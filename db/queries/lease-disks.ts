@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNotNull, isNull, ne, or, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, ne, sql } from "drizzle-orm";
 import type { DbOrTx } from "../client";
 import { leaseDisks, leaseHosts, type LeaseDiskRow, type LeaseDiskState } from "../schema";
 
@@ -87,12 +87,6 @@ export async function listUnfinishedLeaseDisks(db: DbOrTx, p: { leaseId?: string
     .orderBy(asc(leaseDisks.createdAt));
 }
 
-/** Every file path a row still claims (not wiped): the reconciler leaves these alone when sweeping strays. */
-export async function listClaimedDiskPaths(db: DbOrTx): Promise<Set<string>> {
-  const rows = await db.select({ path: leaseDisks.path }).from(leaseDisks).where(ne(leaseDisks.state, "wiped"));
-  return new Set(rows.map((r) => r.path));
-}
-
 /** The ready disks the host's templates get: those of its current lease only. */
 export async function listTemplateDisksOfHost(db: DbOrTx, hostId: string): Promise<LeaseDiskRow[]> {
   return db
@@ -131,9 +125,4 @@ export async function projectDiskBytes(db: DbOrTx, projectId: string): Promise<n
     .from(leaseDisks)
     .where(and(eq(leaseDisks.projectId, projectId), ne(leaseDisks.state, "wiped")));
   return Number(row?.n ?? 0);
-}
-
-/** Rows whose export ran somewhere (address set) and are wiped or wiping: for tests and the admin's view. */
-export async function listExportedDisks(db: DbOrTx) {
-  return db.select().from(leaseDisks).where(and(isNotNull(leaseDisks.exportPort), or(eq(leaseDisks.state, "ready"), eq(leaseDisks.state, "wiping"))));
 }
