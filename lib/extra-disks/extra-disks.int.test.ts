@@ -14,6 +14,7 @@ import { projectStorageBytes, userStorageBytes } from "@/db/queries/images";
 import { listAudit } from "@/db/queries/audit";
 import { probeNbdExport } from "@/lib/exports/nbd";
 import { createLease, handOverLease, releaseLease } from "@/lib/leases/leases";
+import { advanceLeaseEnds } from "@/lib/leases/staged-end";
 import { updateProject } from "@/lib/projects/projects";
 import { previewTemplate } from "@/lib/templates/templates";
 import { loadBootContext } from "@/lib/boot/boot-service";
@@ -249,6 +250,19 @@ describe("extra disks for a lease", () => {
     expect(await exists(b.path)).toBe(false);
     await orphanGone; // the left-over server was stopped too
     expect((await listLeaseDiskRows(t.db, { leaseId: lease.id })).map((r) => r.state)).toEqual(["wiped", "wiped"]);
+  });
+
+  it("wipes the disks of a lease that expires (the staged end's release, as the system)", async () => {
+    const { ann, lease, hostA } = await world();
+    await createLeaseDisks(t.db, as(ann), lease.id, { hostId: hostA, sizeGb: 0.01 });
+    await reconcile();
+    const [d] = await listLeaseDiskRows(t.db, { leaseId: lease.id, live: true });
+    const after = new Date(new Date(lease.endsAt).getTime() + 60_000);
+    expect((await advanceLeaseEnds(t.db, { now: after })).expired).toBeGreaterThanOrEqual(1);
+    expect((await getLeaseDiskRow(t.db, d!.id))!.state).toBe("wiping");
+    await reconcile();
+    expect((await getLeaseDiskRow(t.db, d!.id))!.state).toBe("wiped");
+    expect(await exists(d!.path)).toBe(false);
   });
 
   it("keeps a host's disks with it when the host is handed to another member (a new lease of the same project)", async () => {
