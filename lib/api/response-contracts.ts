@@ -47,6 +47,8 @@ import type * as sites from "../validation/sites";
 import type * as templates from "../validation/templates";
 import type * as vpn from "../validation/vpn";
 import type { createVpnDevice, listAllVpnDevices, listMyVpnDevices } from "../vpn/devices";
+import type * as extraDisks from "../validation/extra-disks";
+import type { createLeaseDisks, deleteLeaseDisk, listLeaseDisks } from "../extra-disks/extra-disks";
 
 /** Compiles only when `Answer` fits what schema `S` documents. */
 type Fits<S extends z.ZodType, Answer extends z.input<S>> = [S, Answer];
@@ -139,6 +141,10 @@ export type ResponseContracts = [
   Fits<typeof vpn.vpnDeviceListResponseSchema, Out<typeof listMyVpnDevices>>,
   Fits<typeof vpn.vpnDeviceCreatedSchema, Out<typeof createVpnDevice>>,
   Fits<typeof vpn.vpnDeviceAdminListResponseSchema, Out<typeof listAllVpnDevices>>,
+  // Extra disks
+  Fits<typeof extraDisks.leaseDiskListSchema, Out<typeof listLeaseDisks>>,
+  Fits<typeof extraDisks.leaseDiskListSchema, Out<typeof createLeaseDisks>>,
+  Fits<typeof extraDisks.leaseDiskViewSchema, Out<typeof deleteLeaseDisk>>,
 
   // Users, account, session, system
   Fits<typeof accounts.meResponseSchema, { user: ReturnType<typeof toPublicUser>; via: CurrentUser["via"]; projects: Out<typeof getMyProjects> }>,
