@@ -20,6 +20,7 @@ export function NextBootNotice({ hostId, next, canAct }: { hostId: string; next:
       </p>
     );
   }
+  if (next.kind === "diskless") return <DisklessNotice hostId={hostId} next={next} canAct={canAct} />;
   if (next.kind === "disk") {
     return (
       <p className="rounded-md border border-stone-200 bg-stone-50 px-3 py-2 text-sm text-stone-700" data-testid="host-next-boot">
@@ -52,6 +53,44 @@ export function NextBootNotice({ hostId, next, canAct }: { hostId: string; next:
         <Button variant="secondary" onClick={allow} disabled={busy}>
           Boot the disk anyway
         </Button>
+      ) : null}
+    </div>
+  );
+}
+
+// A live diskless root (docs/diskless.md): what the machine boots, and the holder's two ways out.
+function DisklessNotice({ hostId, next, canAct }: { hostId: string; next: Extract<NextBoot, { kind: "diskless" }>; canAct: boolean }) {
+  const router = useRouter();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const act = async (path: string, method: "POST" | "DELETE") => {
+    setBusy(true);
+    setError(null);
+    try {
+      await callApi(path, method);
+      router.refresh();
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : "The request failed.");
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="space-y-2 rounded-md border border-kiln-500 bg-kiln-50 px-3 py-2 text-sm text-kiln-700" data-testid="host-next-boot">
+      <p>
+        <span className="font-medium">Next boot: diskless</span> — image version {next.imageVersion} from this host&apos;s copy-on-write network root; its disk is not
+        used. Changes persist across reboots{next.resetAt ? ` (discarded last on ${new Date(next.resetAt).toLocaleString()})` : ""}.
+      </p>
+      {error ? <Alert tone="error">{error}</Alert> : null}
+      {canAct ? (
+        <div className="flex gap-2">
+          <Button variant="secondary" onClick={() => act(`/api/v1/hosts/${hostId}/diskless/reinstall`, "POST")} disabled={busy} data-testid="diskless-reinstall">
+            Discard changes
+          </Button>
+          <Button variant="danger" onClick={() => act(`/api/v1/hosts/${hostId}/diskless`, "DELETE")} disabled={busy} data-testid="diskless-release">
+            Release the root
+          </Button>
+        </div>
       ) : null}
     </div>
   );

@@ -4,6 +4,7 @@
 // boot). The halt lasts until someone acts: a new run that writes the disk and finishes
 // (deploy, install, wipe), or the holder or an administrator choosing "boot the disk anyway"
 // (allowDiskBoot), which is recorded on the failed run and in the audit log.
+import { getLiveDisklessRoot } from "@/db/queries/diskless";
 import { getActiveDeployment, listHostDeployments, updateDeploymentRow } from "@/db/queries/boot";
 import { listSteps } from "@/db/queries/deployments";
 import { getHostRow, insertHostEvents } from "@/db/queries/hosts";
@@ -22,7 +23,9 @@ const HISTORY = 20;
 export type NextBoot =
   | { kind: "run"; deploymentId: string; action: DeploymentRow["action"]; label: string }
   | { kind: "disk" }
-  | { kind: "halt"; deploymentId: string; reason: string; state: "failed" | "cancelled"; finishedAt: string | null };
+  | { kind: "halt"; deploymentId: string; reason: string; state: "failed" | "cancelled"; finishedAt: string | null }
+  /** A live diskless root (docs/diskless.md): booted at every network boot while no other run is active. */
+  | { kind: "diskless"; imageId: string; imageVersion: number; deploymentId: string | null; resetAt: string | null };
 
 
 /**
@@ -69,7 +72,13 @@ export async function loadBootDecision(db: DbOrTx, hostId: string): Promise<{ ne
 }
 
 export async function loadNextBoot(db: DbOrTx, hostId: string): Promise<NextBoot> {
-  return (await loadBootDecision(db, hostId)).next;
+  const { next } = await loadBootDecision(db, hostId);
+  // As the boot answer decides (lib/boot/boot-service.ts): an active run's script first (a
+  // diskless run's own, too), then the host's live diskless root, then the disk or a halt.
+  if (next.kind === "run") return next;
+  const root = await getLiveDisklessRoot(db, hostId);
+  if (root) return { kind: "diskless", imageId: root.imageId, imageVersion: root.imageVersion, deploymentId: root.deploymentId, resetAt: root.resetAt?.toISOString() ?? null };
+  return next;
 }
 
 /** GET side for the host page and the API: holders and administrators. */

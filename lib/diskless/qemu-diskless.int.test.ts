@@ -16,6 +16,7 @@ import { getLiveDisklessRoot } from "@/db/queries/diskless";
 import { getImageVersionRow } from "@/db/queries/images";
 import { answerBootRequest } from "@/lib/boot/boot-service";
 import { getDeployment } from "@/lib/deployments/deployments";
+import { getNextBoot } from "@/lib/deployments/next-boot";
 import { runWorkerSteps } from "@/lib/deployments/worker";
 import { probeNbdExport } from "@/lib/exports/nbd";
 import { getImageStorage } from "@/lib/images/storage";
@@ -100,6 +101,8 @@ describe("diskless boot from a copy-on-write root over NBD", () => {
     expect(view.steps.map((s) => [s.name, s.state])).toEqual([["power_on", "done"], ["boot", "done"], ["root", "done"]]);
     expect(view.logs.map((l) => l.line)).toEqual(expect.arrayContaining([expect.stringMatching(/^diskless: root \/dev\/nbd0p1 mounted/)]));
     expect((await fs.readFile(diskA)).equals(Buffer.alloc(16 * 1024 * 1024, 0xaa))).toBe(true);
+    // The host page's "Next boot" says what the boot answer does.
+    expect(await getNextBoot(t.db, holder, a.hostId)).toMatchObject({ kind: "diskless", imageId: img.image.id, imageVersion: img.version, deploymentId: runA.id });
 
     // Reboot: no run any more; the host's boot answer is still its diskless root, without a token.
     const again = await bootOnce(a.mac, a.hostId, diskA);
@@ -165,5 +168,6 @@ describe("diskless boot from a copy-on-write root over NBD", () => {
     await expect(probeNbdExport("127.0.0.1", fresh.port!, fresh.exportName, 1000)).rejects.toThrow();
     const answerA = await answerBootRequest(t.db, { mac: a.mac, sourceIp: "127.0.0.1" });
     expect(answerA.body).not.toContain("kiln_nbd");
+    expect(await getNextBoot(t.db, holder, a.hostId)).toEqual({ kind: "disk" });
   }, 900_000);
 });

@@ -260,4 +260,5 @@ export const nextBootResponseSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("run"), deploymentId: z.string(), action: z.enum(DEPLOYMENT_ACTIONS), label: z.string() }),
   z.object({ kind: z.literal("disk") }),
   z.object({ kind: z.literal("halt"), deploymentId: z.string(), reason: z.string(), state: z.enum(["failed", "cancelled"]), finishedAt: timestampSchema.nullable() }),
+  z.object({ kind: z.literal("diskless"), imageId: z.string(), imageVersion: z.number().int(), deploymentId: z.string().nullable(), resetAt: timestampSchema.nullable() }),
 ]);
