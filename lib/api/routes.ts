@@ -734,7 +734,7 @@ export const API_ROUTES: ApiRoute[] = [
   {
     method: "GET", path: "/api/v1/hosts/{id}/next-boot", operationId: "getNextBoot", tag: "Network boot", auth: "user", params: HOST_ID,
     summary: "What a held host does at its next network boot",
-    description: "`{ kind: \"run\", deploymentId, action }` (its active run), `{ kind: \"disk\" }` (local boot), or `{ kind: \"halt\", deploymentId, reason, state }`: the last deploy failed or was cancelled after its write started, so Kiln answers a halt script instead of booting a partial disk.",
+    description: "`{ kind: \"run\", deploymentId, action }` (its active run), `{ kind: \"diskless\", imageId, imageVersion, deploymentId, resetAt }` (its live diskless root, docs/diskless.md), `{ kind: \"disk\" }` (local boot), or `{ kind: \"halt\", deploymentId, reason, state }`: the last deploy failed or was cancelled after its write started, so Kiln answers a halt script instead of booting a partial disk.",
     success: { status: 200, description: "The decision.", schema: deployments.nextBootResponseSchema },
     errors: [HOLDER_HOST_404],
   },
