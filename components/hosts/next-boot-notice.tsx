@@ -8,8 +8,9 @@ import type { NextBoot } from "@/lib/deployments/next-boot";
 import { Alert } from "../ui/alert";
 import { Button } from "../ui/button";
 import { callApi, ApiError } from "../ui/use-api";
+import { DisklessCaptureButton, type CaptureTarget } from "./diskless-capture-dialog";
 
-export function NextBootNotice({ hostId, next, canAct }: { hostId: string; next: NextBoot; canAct: boolean }) {
+export function NextBootNotice({ hostId, next, canAct, captureTargets = [] }: { hostId: string; next: NextBoot; canAct: boolean; captureTargets?: CaptureTarget[] }) {
   const router = useRouter();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -20,7 +21,7 @@ export function NextBootNotice({ hostId, next, canAct }: { hostId: string; next:
       </p>
     );
   }
-  if (next.kind === "diskless") return <DisklessNotice hostId={hostId} next={next} canAct={canAct} />;
+  if (next.kind === "diskless") return <DisklessNotice hostId={hostId} next={next} canAct={canAct} captureTargets={captureTargets} />;
   if (next.kind === "disk") {
     return (
       <p className="rounded-md border border-stone-200 bg-stone-50 px-3 py-2 text-sm text-stone-700" data-testid="host-next-boot">
@@ -58,8 +59,9 @@ export function NextBootNotice({ hostId, next, canAct }: { hostId: string; next:
   );
 }
 
-// A live diskless root (docs/diskless.md): what the machine boots, and the holder's two ways out.
-function DisklessNotice({ hostId, next, canAct }: { hostId: string; next: Extract<NextBoot, { kind: "diskless" }>; canAct: boolean }) {
+// A live diskless root (docs/diskless.md): what the machine boots, the holder's two ways out, and
+// keeping its changes as a new image version.
+function DisklessNotice({ hostId, next, canAct, captureTargets }: { hostId: string; next: Extract<NextBoot, { kind: "diskless" }>; canAct: boolean; captureTargets: CaptureTarget[] }) {
   const router = useRouter();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -83,13 +85,14 @@ function DisklessNotice({ hostId, next, canAct }: { hostId: string; next: Extrac
       </p>
       {error ? <Alert tone="error">{error}</Alert> : null}
       {canAct ? (
-        <div className="flex gap-2">
+        <div className="flex flex-wrap gap-2">
           <Button variant="secondary" onClick={() => act(`/api/v1/hosts/${hostId}/diskless/reinstall`, "POST")} disabled={busy} data-testid="diskless-reinstall">
             Discard changes
           </Button>
           <Button variant="danger" onClick={() => act(`/api/v1/hosts/${hostId}/diskless`, "DELETE")} disabled={busy} data-testid="diskless-release">
             Release the root
           </Button>
+          <DisklessCaptureButton hostId={hostId} targets={captureTargets} disabled={busy} />
         </div>
       ) : null}
     </div>

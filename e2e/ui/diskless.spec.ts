@@ -11,7 +11,7 @@ import { signIn } from "../support/ui";
 
 // Diskless boot from the host page (docs/diskless.md); the machine is played over HTTP (its boot
 // answer, its done report). A real machine booting the root: lib/diskless/qemu-diskless.int.test.ts.
-test("[DISKLESS] a researcher boots a version diskless from the Reinstall dialog; the worker exports the root; Next boot says diskless; discard changes, then release", async ({ page }) => {
+test("[DISKLESS] a researcher boots a version diskless from the Reinstall dialog; the worker exports the root; Next boot says diskless; capture a new version, discard changes, then release", async ({ page }) => {
   const admin = await adminToken(uniqueName("diskless-ui"));
   const { email, tokens } = await registerResearcher("diskless", 1);
   const token = tokens[0]!;
@@ -65,6 +65,24 @@ test("[DISKLESS] a researcher boots a version diskless from the Reinstall dialog
   const again = await (await fetch(`${readState().baseURL}/boot/${dashed}`)).text();
   expect(again).toContain("set kiln_nbd ");
   expect(again).toContain("kiln.token= ");
+
+  // Capture: the root (base + changes) becomes the image's next version, ready at once; a note too
+  // long is refused under its field first.
+  await page.getByTestId("diskless-capture").click();
+  const capture = page.getByRole("dialog", { name: "Capture as a new image version" });
+  await expect(capture.getByLabel("Into image")).toHaveValue(image.id);
+  const note = capture.getByLabel("Note (optional)");
+  await note.fill("x".repeat(2001));
+  await capture.getByRole("button", { name: "Capture", exact: true }).click();
+  await expect(note).toHaveAttribute("aria-invalid", "true");
+  await note.fill("captured by the [DISKLESS] e2e");
+  await capture.getByRole("button", { name: "Capture", exact: true }).click();
+  await expect(capture.getByTestId("diskless-capture-done")).toContainText("version 2 of");
+  await expect(capture.getByRole("link", { name: "Open version 2" })).toHaveAttribute("href", `/images/${image.id}/versions/2`);
+  const versions = (await api(token, "GET", `/api/v1/images/${image.id}/versions`)).body.data as { version: number; state: string; notes: string | null }[];
+  expect(versions.find((v) => v.version === 2)).toMatchObject({ state: "ready", notes: "captured by the [DISKLESS] e2e" });
+  await capture.getByRole("button", { name: "Close", exact: true }).first().click();
+  await expect(capture).toBeHidden();
 
   await page.getByTestId("diskless-reinstall").click();
   await expect(page.getByTestId("host-next-boot")).toContainText("discarded last on");

@@ -125,7 +125,7 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
         ) : null}
         {nextBoot ? (
           <div className="mt-3">
-            <NextBootNotice hostId={host.id} next={nextBoot} canAct={canSeeRuns} />
+            <NextBootNotice hostId={host.id} next={nextBoot} canAct={canSeeRuns} captureTargets={(images?.data ?? []).filter((i) => i.canEdit).map((i) => ({ id: i.id, name: i.name, latestVersion: i.latestVersion }))} />
           </div>
         ) : null}
       </div>
