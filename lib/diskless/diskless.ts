@@ -44,7 +44,7 @@ export async function disklessBaseOf(db: Db, p: { imageId: string; version: numb
   const v = await getImageVersionRow(db, p);
   if (!v || v.state !== "ready" || !v.storageKey) throw AppError.field("imageVersion", `Version ${p.version} of that image is not ready.`);
   const blob = getImageStorage().localBlobPath(v.storageKey);
-  if (!blob) throw new AppError("conflict", "Diskless boot needs image versions in local storage (KILN_IMAGE_STORAGE=local): qemu-nbd reads the version's file.");
+  if (!blob) throw new AppError("conflict", "Diskless boot needs image versions kept on this server's disk (KILN_IMAGE_STORAGE=file): qemu-nbd reads the version's file.");
   const format = v.format ?? "raw";
   if (format === "qcow2") return { path: blob, format: "qcow2" };
   if (format === "raw" || format === "raw-mbr" || format === "raw-gpt") return { path: blob, format: "raw" };
