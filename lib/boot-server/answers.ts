@@ -1,7 +1,7 @@
 // The boot server's answers to GET /boot/<mac>, from memory. Each MAC's answer (local boot, a
 // halt, or its run's stored script with the token put in) is read from PostgreSQL once, by the
 // same code as the uncached path (lib/boot/boot-service.ts), and kept until a trigger announces
-// on `kiln_boot` that something it was decided from changed (db/migrations/0009_boot-answer-notify.sql).
+// on `kiln_boot` that something it was decided from changed (db/migrations/0011_boot-answer-notify.sql and 0012).
 // A hit is a map lookup: no query, no promise, no log line. The writes a request causes (last
 // seen, discovery, the run's boot) go to BootWrites, which batches them off the answer's path.
 //

@@ -1,7 +1,7 @@
 // A small read-only TFTP server (RFC 1350, with RFC 2347/2348/2349 blksize, tsize, timeout),
 // whose every file is answered by a function at request time: nothing is served from a
 // directory, so the caller decides per request (a Raspberry Pi's files by its serial number,
-// lib/boot-server/pi-tftp.ts). Each transfer gets its own socket (its TID), retransmits its last
+// lib/pi/pi-tftp.ts). Each transfer gets its own socket (its TID), retransmits its last
 // packet on a timeout, ignores duplicate ACKs (no Sorcerer's Apprentice), and gives up after a
 // few silent timeouts. Written here because no maintained Node TFTP server exists (npm `tftp`,
 // 0.1.2, has had no release in a decade) and Debian's servers (dnsmasq: port 69 only;
