@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { PgBoss } from "pg-boss";
 import { afterAll, describe, expect, it } from "vitest";
 import { insertOneTimeToken, listOneTimeTokensOfUser, listSessionsOfUser } from "@/db/queries/auth";
 import { countConnections, countRows, updateSessionExpiry } from "@/db/queries/testing";
@@ -59,6 +60,29 @@ describe("worker", () => {
       await waitUntil(async () => (await workerConnections()) === 0, 5_000);
     } finally {
       if (!stopped) await worker.stop();
+    }
+  });
+  it("fails an invalid payload once, for good, with the reason; a valid job beside it completes", async () => {
+    // Straight through pg-boss: enqueueJob refuses a bad payload before it reaches the queue.
+    const sender = new PgBoss({ connectionString: t.url, max: 1, supervise: false, schedule: false, migrate: false });
+    const worker = await startWorker(t.url, { pollingIntervalSeconds: 0.5 });
+    try {
+      await sender.start();
+      const bad = await sender.send(purgeExpiredJob.name, { extra: true });
+      const good = await sender.send(purgeExpiredJob.name, {});
+      if (!bad || !good) throw new Error("pg-boss did not queue the jobs");
+      const job = (id: string) => sender.getJobById(purgeExpiredJob.name, id);
+      const settled = async (id: string) => ["completed", "failed"].includes((await job(id))?.state ?? "");
+      await waitUntil(async () => (await settled(bad)) && (await settled(good)), 15_000);
+
+      const failed = await job(bad);
+      // The queue would retry (purge-expired is retryable), but a payload cannot become valid.
+      expect(failed).toMatchObject({ state: "failed", retryLimit: 3, retryCount: 0 });
+      expect(failed?.output).toMatchObject({ message: expect.stringMatching(/^invalid job payload: .*extra/s) });
+      expect(await job(good)).toMatchObject({ state: "completed" });
+    } finally {
+      await worker.stop();
+      await sender.stop({ graceful: false, close: true });
     }
   });
 });

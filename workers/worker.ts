@@ -1,5 +1,6 @@
 // Starts pg-boss and registers every job definition; used by workers/index.ts and by tests.
-import { PgBoss } from "pg-boss";
+import { PgBoss, type JobResult } from "pg-boss";
+import { z } from "zod";
 import { createDb } from "@/db/client";
 import { getLogger } from "@/lib/log";
 import { JOBS } from "./jobs";
@@ -36,18 +37,27 @@ export async function startWorker(url: string, options: WorkerOptions = {}): Pro
     await boss.createQueue(job.name, queue);
     // A test may ask every queue to poll faster than its definition says.
     const pollingIntervalSeconds = Math.min(job.pollingIntervalSeconds ?? 2, options.pollingIntervalSeconds ?? Infinity);
-    await boss.work(job.name, { pollingIntervalSeconds }, async (batch) => {
+    // perJobResults: each job of a batch is settled on its own, so an invalid payload fails
+    // without taking the valid jobs beside it along.
+    await boss.work(job.name, { pollingIntervalSeconds, perJobResults: true }, async (batch) => {
+      const results: JobResult[] = [];
       for (const j of batch) {
         const parsed = job.schema.safeParse(j.data);
         if (!parsed.success) {
-          // Invalid payloads are a programming error: fail once, loudly, without retries.
-          log.error({ job: job.name, id: j.id, issues: parsed.error.issues }, "invalid job payload");
+          // Invalid payloads are a programming error: fail once, loudly. "deadletter" fails the job
+          // for good (no retries: the same payload cannot become valid), with the reason recorded.
+          const reason = `invalid job payload: ${z.prettifyError(parsed.error)}`;
+          log.error({ job: job.name, id: j.id, issues: parsed.error.issues }, reason);
+          results.push({ id: j.id, status: "deadletter", output: { message: reason, issues: parsed.error.issues } });
           continue;
         }
         const started = Date.now();
+        // A handler that throws still fails the whole batch (retried per the queue), as before.
         const result = await job.handler(db, parsed.data);
         log.info({ job: job.name, id: j.id, ms: Date.now() - started, result }, "job done");
+        results.push({ id: j.id, status: "completed" });
       }
+      return results;
     });
     if (job.cron) await boss.schedule(job.name, job.cron, {});
     // One queued copy at most, however often the worker restarts.
