@@ -98,9 +98,12 @@ test("[DIRECTORY] a new researcher gets a directory entry; a foreign entry is re
   await expect(page.getByRole("dialog")).toContainText(`Delete ${email}?`);
   await page.getByRole("dialog").getByRole("button", { name: "Delete account" }).click();
   await expect(page.getByTestId(`user-row-${email}`)).toHaveCount(0);
+  // The row stays, marked removed and synced: it keeps the uid and uidNumber from reuse.
   await expect(async () => {
     await page.goto("/admin/directory");
-    await expect(page.getByTestId(`directory-entry-${uid}`)).toHaveCount(0, { timeout: 1000 });
+    const row = page.getByTestId(`directory-entry-${uid}`);
+    await expect(row).toContainText("removed (uid kept from reuse)", { timeout: 1000 });
+    await expect(row).toContainText("synced", { timeout: 1000 });
   }).toPass({ timeout: 70_000 });
   expect(await entryExists(dn)).toBe(false);
 });
