@@ -12,7 +12,7 @@ import { pipeline } from "node:stream/promises";
 import { createWriteStream } from "node:fs";
 import { promisify } from "node:util";
 import type { ImageVersionRow } from "@/db/schema";
-import { getEnv } from "../env";
+import { getEnv, getProcessEnv } from "../env";
 import { getImageStorage } from "../images/storage";
 import { BOOT_PARTITION_HEAD_BYTES, findBootPartition } from "./boot-partition";
 
@@ -83,8 +83,8 @@ async function extract(v: Pick<ImageVersionRow, "imageId" | "version" | "storage
     await fs.mkdir(work, { recursive: true });
     const image = `${file}@@${part.offset}`;
     // An empty FAT has nothing to copy; mdir tells a readable FAT from garbage first.
-    await run("mdir", ["-i", image, "-b", "::/"], { env: { ...process.env, MTOOLS_SKIP_CHECK: "1" } });
-    await run("mcopy", ["-s", "-n", "-m", "-i", image, "::/*", work + "/"], { env: { ...process.env, MTOOLS_SKIP_CHECK: "1" } }).catch((e: { stderr?: string }) => {
+    await run("mdir", ["-i", image, "-b", "::/"], { env: { ...getProcessEnv(), MTOOLS_SKIP_CHECK: "1" } });
+    await run("mcopy", ["-s", "-n", "-m", "-i", image, "::/*", work + "/"], { env: { ...getProcessEnv(), MTOOLS_SKIP_CHECK: "1" } }).catch((e: { stderr?: string }) => {
       if (!/no match/i.test(e.stderr ?? "")) throw e;
     });
     await fs.rm(dir, { recursive: true, force: true });

@@ -13,10 +13,10 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eq } from "drizzle-orm";
 import { upsertHostAddresses } from "@/db/queries/addresses";
 import { updateLeaseRow } from "@/db/queries/leases";
-import { users, vpnDevices } from "@/db/schema";
+import { updateUser } from "@/db/queries/users";
+import { insertVpnDevice, revokeVpnDeviceRow } from "@/db/queries/vpn";
 import { getEnv } from "@/lib/env";
 import { stopJobSender } from "@/lib/jobs/enqueue";
 import { createLease, releaseLease } from "@/lib/leases/leases";
@@ -47,8 +47,8 @@ setTestEnvDefaults({
 
 async function addDevice(userId: string, address: string, name = "laptop") {
   const keys = generateKeyPair();
-  const [row] = await t.db.insert(vpnDevices).values({ userId, name, publicKey: keys.publicKey, address, keyOrigin: "server" }).returning();
-  return { ...row!, privateKey: keys.privateKey };
+  const row = await insertVpnDevice(t.db, { userId, name, publicKey: keys.publicKey, address, keyOrigin: "server" });
+  return { ...row, privateKey: keys.privateKey };
 }
 
 async function addAddresses(hostId: string, rows: { address: string; source?: "boot" | "agent" | "installed"; seenAt?: Date }[]) {
@@ -73,12 +73,12 @@ describe("gateway state", () => {
     const [h1, h2, h3] = w.hosts;
     const aliceLaptop = await addDevice(alice!.id, "10.77.250.21");
     const revoked = await addDevice(alice!.id, "10.77.250.22", "old phone");
-    await t.db.update(vpnDevices).set({ revokedAt: new Date() }).where(eq(vpnDevices.id, revoked.id));
+    await revokeVpnDeviceRow(t.db, { id: revoked.id, revokedBy: null, at: new Date() });
     const bobPhone = await addDevice(bob!.id, "10.77.250.20", "phone");
     const carolDevice = await addDevice(carol!.id, "10.77.250.23");
-    await t.db.update(users).set({ disabledAt: new Date() }).where(eq(users.id, carol!.id));
+    await updateUser(t.db, carol!.id, { disabledAt: new Date() });
     const daveDevice = await addDevice(dave!.id, "10.77.250.24");
-    await t.db.update(users).set({ approvedAt: null }).where(eq(users.id, dave!.id));
+    await updateUser(t.db, dave!.id, { approvedAt: null });
 
     const hour = 3600_000;
     await addAddresses(h1!.id, [

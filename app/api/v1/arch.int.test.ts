@@ -7,7 +7,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { listDeploymentRows } from "@/db/queries/deployments";
+import { listDeployments } from "@/lib/deployments/deployments";
 import { createApiToken } from "@/lib/auth/api-tokens";
 import { stopJobSender } from "@/lib/jobs/enqueue";
 import { createReservation } from "@/lib/reservations/reservations";
@@ -68,7 +68,7 @@ describe("architecture", () => {
     const diskless = await callRoute<ErrorBody>(deployments.POST, "POST", `/api/v1/hosts/${hostId}/deployments`, { token: holderToken, params: { id: hostId }, body: { action: "deploy_image", imageId: image.id, diskless: true } });
     expect(diskless.status).toBe(400);
     expect(diskless.body.error.message).toContain(`${name} is arm64; ${image.name} v${version} is for x86-64`);
-    expect((await listDeploymentRows(t.db, { hostId, limit: 10, offset: 0 })).rows).toHaveLength(0);
+    expect((await listDeployments(t.db, setup.admin, hostId)).data).toHaveLength(0);
 
     const badArch = await callRoute<ErrorBody>(versionById.PATCH, "PATCH", `/api/v1/images/${image.id}/versions/${version}`, { token: holderToken, params: { id: image.id, version: String(version) }, body: { arch: "riscv" } });
     expect(badArch.status).toBe(400);

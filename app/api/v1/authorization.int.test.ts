@@ -1,6 +1,7 @@
 // The authorization table: every /api/v1 operation called, through its real route handler
 // and the real guard, by each kind of caller. Each cell prepares its own target (a fresh
 // host, lease, pool…), so a success in one cell never changes what the next one sees.
+import { insertRefusedDirectoryEntry } from "@/test/harness/directory";
 import { callRoute, type CallOptions } from "@/test/harness/route-handler";
 import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
@@ -97,7 +98,6 @@ import * as directoryStatus from "./directory/status/route";
 import * as directoryEntries from "./directory/entries/route";
 import * as directoryResync from "./directory/resync/route";
 import * as directoryEntryLink from "./directory/entries/[id]/link/route";
-import { insertDirectoryEntry } from "@/db/queries/directory";
 import * as reservations from "./reservations/route";
 import * as reservationById from "./reservations/[id]/route";
 import * as maintenanceWindows from "./maintenance-windows/route";
@@ -1001,10 +1001,7 @@ const ROWS: Row[] = [
       const { user } = await createActiveUser(t.db);
       const n = 50_000 + (++macCounter);
       const uid = `authz${tag()}`;
-      const dn = `uid=${uid},ou=people,dc=kiln,dc=test`;
-      // Only an entry Kiln refused (a foreign one at its dn) can be linked.
-      const lastError = `An entry ${dn} already exists in the directory and Kiln did not create it; an administrator can link it to this account on the Directory page.`;
-      const row = await insertDirectoryEntry(t.db, { userId: user.id, uid, dn, uidNumber: n, gidNumber: n, lastError });
+      const row = await insertRefusedDirectoryEntry(t.db, { userId: user.id, uid, number: n });
       return { params: { id: row.id } };
     },
     expect: adminOnly(200),
