@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import { z } from "zod";
 import type { Db } from "../db";
 
 /** A job: its queue name, the payload contract, and the handler the worker runs. */
@@ -32,4 +32,17 @@ export type JobDefinition<S extends z.ZodType = z.ZodType> = {
 
 export function defineJob<S extends z.ZodType>(def: JobDefinition<S>): JobDefinition<S> {
   return def;
+}
+
+/** The payload of a reconciler: none, it reads what to do from the database. */
+export const reconcileJobSchema = z.object({}).strict();
+
+/**
+ * A reconciler: makes the world (a directory, NBD exports, files) match rows in the database,
+ * idempotently. Queued after each change, and also every minute and at worker start, so a
+ * change whose enqueue a crash lost (killed right after commit, the worker down) is still
+ * carried out.
+ */
+export function defineReconcileJob(name: string, handler: (db: Db) => Promise<unknown>): JobDefinition<typeof reconcileJobSchema> {
+  return defineJob({ name, schema: reconcileJobSchema, cron: "* * * * *", runAtStart: true, retryable: true, pollingIntervalSeconds: 1, handler });
 }

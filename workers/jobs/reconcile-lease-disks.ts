@@ -3,20 +3,11 @@
 // committed just before a crash is still made, and a released lease's disks are still wiped.
 // The exports live in this process (lib/extra-disks/exporter.ts); a restarted worker serves
 // its live disks again on their former ports.
-import { z } from "zod";
 import { getDiskExporter } from "@/lib/extra-disks/exporter";
 import { reconcileLeaseDisks } from "@/lib/extra-disks/reconcile";
-import { defineJob } from "@/lib/jobs/definition";
+import { defineReconcileJob, reconcileJobSchema } from "@/lib/jobs/definition";
 
 export const name = "reconcile-lease-disks";
-export const schema = z.object({}).strict();
+export const schema = reconcileJobSchema;
 
-export const reconcileLeaseDisksJob = defineJob({
-  name,
-  schema,
-  cron: "* * * * *",
-  runAtStart: true,
-  retryable: true,
-  pollingIntervalSeconds: 1,
-  handler: async (db) => reconcileLeaseDisks(db, getDiskExporter()),
-});
+export const reconcileLeaseDisksJob = defineReconcileJob(name, (db) => reconcileLeaseDisks(db, getDiskExporter()));
