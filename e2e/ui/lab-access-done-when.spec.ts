@@ -7,13 +7,14 @@
 // there either once they released it.
 import { readFile } from "node:fs/promises";
 import { expect, test } from "@playwright/test";
-import { Client, InvalidCredentialsError } from "ldapts";
+import { Client } from "ldapts";
 import { adminToken, apiOk, connectDatabase } from "../support/api";
 import { addMember, createHost, createPool, createProject, uniqueName } from "../support/inventory";
 import { linkIn, waitForMail } from "../support/mail";
 import { E2E_VPN_ENDPOINT, E2E_VPN_RANGE, PASSWORD, readState, uniqueEmail } from "../support/state";
 import { signIn } from "../support/ui";
 import { LAB_UNDERLAY, startWireguardLab, wireguardLabSkipReason, type WireguardLab } from "../../test/harness/wireguard-lab";
+import { canBindAs } from "../../test/harness/slapd";
 
 /** Inside E2E_VPN_ALLOWED_IPS; these addresses exist only in the spec's machines namespace. */
 const MACHINE_ADDRESSES = ["10.77.1.10", "10.77.1.11"] as const;
@@ -36,17 +37,8 @@ async function findDirectoryEntry(uid: string): Promise<DirectoryEntry | null> {
   }
 }
 
-async function canBind(dn: string, password: string): Promise<boolean> {
-  const client = new Client({ url: readState().directory.url, timeout: 5000, connectTimeout: 5000 });
-  try {
-    await client.bind(dn, password);
-    return true;
-  } catch (e) {
-    if (e instanceof InvalidCredentialsError) return false;
-    throw e;
-  } finally {
-    await client.unbind().catch(() => {});
-  }
+function canBind(dn: string, password: string): Promise<boolean> {
+  return canBindAs(readState().directory.url, dn, password);
 }
 
 const skipReason = wireguardLabSkipReason();
