@@ -10,10 +10,28 @@ import { Button } from "../ui/button";
 import { callApi, ApiError } from "../ui/use-api";
 import { DisklessCaptureButton, type CaptureTarget } from "./diskless-capture-dialog";
 
-export function NextBootNotice({ hostId, next, canAct, captureTargets = [] }: { hostId: string; next: NextBoot; canAct: boolean; captureTargets?: CaptureTarget[] }) {
+/** One request at a time from a notice's buttons: busy while it runs, its refusal shown, the page refreshed after. */
+function useHostAction() {
   const router = useRouter();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const act = async (path: string, method: "POST" | "DELETE") => {
+    setBusy(true);
+    setError(null);
+    try {
+      await callApi(path, method);
+      router.refresh();
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : "The request failed.");
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, act };
+}
+
+export function NextBootNotice({ hostId, next, canAct, captureTargets = [] }: { hostId: string; next: NextBoot; canAct: boolean; captureTargets?: CaptureTarget[] }) {
+  const { busy, error, act } = useHostAction();
   if (next.kind === "run") {
     return (
       <p className="rounded-md border border-kiln-500 bg-kiln-50 px-3 py-2 text-sm text-kiln-700" data-testid="host-next-boot">
@@ -29,18 +47,7 @@ export function NextBootNotice({ hostId, next, canAct, captureTargets = [] }: { 
       </p>
     );
   }
-  const allow = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      await callApi(`/api/v1/hosts/${hostId}/next-boot`, "POST");
-      router.refresh();
-    } catch (e) {
-      setError(e instanceof ApiError ? e.message : "The request failed.");
-    } finally {
-      setBusy(false);
-    }
-  };
+  const allow = () => act(`/api/v1/hosts/${hostId}/next-boot`, "POST");
   return (
     <div className="space-y-2 rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800" data-testid="host-next-boot">
       <p>
@@ -62,21 +69,7 @@ export function NextBootNotice({ hostId, next, canAct, captureTargets = [] }: { 
 // A live diskless root (docs/diskless.md): what the machine boots, the holder's two ways out, and
 // keeping its changes as a new image version.
 function DisklessNotice({ hostId, next, canAct, captureTargets }: { hostId: string; next: Extract<NextBoot, { kind: "diskless" }>; canAct: boolean; captureTargets: CaptureTarget[] }) {
-  const router = useRouter();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const act = async (path: string, method: "POST" | "DELETE") => {
-    setBusy(true);
-    setError(null);
-    try {
-      await callApi(path, method);
-      router.refresh();
-    } catch (e) {
-      setError(e instanceof ApiError ? e.message : "The request failed.");
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, act } = useHostAction();
   return (
     <div className="space-y-2 rounded-md border border-kiln-500 bg-kiln-50 px-3 py-2 text-sm text-kiln-700" data-testid="host-next-boot">
       <p>
