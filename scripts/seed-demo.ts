@@ -9,7 +9,7 @@ import { listHostRows } from "@/db/queries/hosts";
 import { getMembership, listProjectRows } from "@/db/queries/projects";
 import { listUsers } from "@/db/queries/users";
 import type { UserRow } from "@/db/schema";
-import { getUserStatus } from "@/lib/accounts/user-view";
+import { getUserStatus } from "@/lib/users/user-view";
 import { SYSTEM } from "@/lib/audit/audit";
 import { getAppDb, type Db } from "@/lib/db";
 import { getEnv, setEnvForProcess } from "@/lib/env";

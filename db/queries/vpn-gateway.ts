@@ -16,7 +16,7 @@ export type GatewayDeviceRow = {
 
 /**
  * Devices not revoked, of active accounts only: not disabled, email verified and approved —
- * getUserStatus (lib/accounts/user-view.ts) in SQL. A disabled person's devices drop out of
+ * getUserStatus (lib/users/user-view.ts) in SQL. A disabled person's devices drop out of
  * the gateway at its next sync, and come back if the account is enabled again.
  */
 export async function listGatewayDevices(db: DbOrTx): Promise<GatewayDeviceRow[]> {

@@ -14,7 +14,7 @@ import { userAdminUpdateSchema, userListQuerySchema } from "../validation/accoun
 import { paginated } from "../validation/common";
 import { parseInput } from "../validation/parse";
 import { absoluteUrl } from "./links";
-import { DELETED_USER_LABEL, getUserStatus, toPublicUser, type PublicUser } from "./user-view";
+import { DELETED_USER_LABEL, getUserStatus, toPublicUser, type PublicUser } from "../users/user-view";
 
 /** `?q=&filter=&page=&per_page=`, answered as `{ data, pagination }` like every list. */
 export async function searchUsers(db: Db, query: unknown) {

@@ -8,7 +8,7 @@ import { hashPasswordForDirectory, markDirectoryEntry, requestDirectorySync } fr
 import { assertPasswordAllowed } from "../auth/password-policy";
 import { emailSchema, passwordSchema } from "../validation/accounts";
 import { parseInput } from "../validation/parse";
-import { toPublicUser } from "./user-view";
+import { toPublicUser } from "../users/user-view";
 
 export const userCreateSchema = z.object({
   email: emailSchema,

@@ -26,7 +26,7 @@ import { generateKeyPair } from "../vpn/wireguard";
 import { addSshKey } from "./profile";
 import { registerUser } from "./register";
 import { deleteUserAsAdmin, placeholderEmailOf, searchUsers, updateUserAsAdmin } from "./admin";
-import { getUserStatus } from "./user-view";
+import { getUserStatus } from "../users/user-view";
 
 const t = await useTestDb();
 afterAll(() => stopJobSender());

@@ -1,7 +1,7 @@
 import { getUserById, updateUser } from "@/db/queries/users";
 import type { Db } from "../db";
 import { AppError } from "../errors";
-import { getUserStatus, type UserStatus } from "./user-view";
+import { getUserStatus, type UserStatus } from "../users/user-view";
 import { redeemOneTimeToken } from "./one-time-links";
 import { markDirectoryEntry, requestDirectorySync } from "../directory/mark";
 

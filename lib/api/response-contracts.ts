@@ -9,7 +9,7 @@ import type { searchUsers, updateUserAsAdmin } from "../accounts/admin";
 import type { createFirstAdmin } from "../accounts/first-admin";
 import type { resetPassword } from "../accounts/password-reset";
 import type { registerUser } from "../accounts/register";
-import type { toPublicUser } from "../accounts/user-view";
+import type { toPublicUser } from "../users/user-view";
 import type { verifyEmail } from "../accounts/verification";
 import type { searchAudit } from "../audit/audit";
 import type { createApiToken, getApiTokens } from "../auth/api-tokens";

@@ -4,7 +4,7 @@ import { getUserByEmail, getUserById } from "@/db/queries/users";
 import type { UserRow } from "@/db/schema";
 import type { DbOrTx } from "../db";
 import { AppError } from "../errors";
-import { getUserStatus } from "../accounts/user-view";
+import { getUserStatus } from "../users/user-view";
 import { apiTokenCreateSchema } from "../validation/accounts";
 import { parseInput } from "../validation/parse";
 import { API_TOKEN_PREFIX, generateSecret, hashSecret } from "./secrets";

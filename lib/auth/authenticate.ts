@@ -6,7 +6,7 @@ import type { Db } from "../db";
 import { getEnv } from "../env";
 import { AppError } from "../errors";
 import { recordAudit } from "../audit/audit";
-import { getUserStatus } from "../accounts/user-view";
+import { getUserStatus } from "../users/user-view";
 import type { RequestContext } from "../http/context";
 import type { SignInInput } from "../validation/accounts";
 import { authenticateLdapUser, type LdapConfig, type LdapUser } from "./ldap";

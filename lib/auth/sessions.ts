@@ -2,7 +2,7 @@ import { createSession, deleteSession, getLiveSession, touchSession } from "@/db
 import { getUserById } from "@/db/queries/users";
 import type { UserRow } from "@/db/schema";
 import type { DbOrTx } from "../db";
-import { getUserStatus } from "../accounts/user-view";
+import { getUserStatus } from "../users/user-view";
 import type { RequestContext } from "../http/context";
 
 export const SESSION_MAX_AGE_SECONDS = 30 * 24 * 3600;

@@ -21,7 +21,7 @@ import type { Db, DbOrTx } from "../db";
 import { AppError } from "../errors";
 import { recordAudit, type Actor } from "../audit/audit";
 import { absoluteUrl } from "../accounts/links";
-import { getUserStatus } from "../accounts/user-view";
+import { getUserStatus } from "../users/user-view";
 import { generateSecret, hashSecret } from "../auth/secrets";
 import { nowOf, type Clock } from "../clock";
 import { calendarFeedCreateSchema } from "../validation/calendar";

@@ -6,7 +6,7 @@ import type { Db } from "../db";
 import { AppError } from "../errors";
 import { recordAudit, type Actor } from "../audit/audit";
 import { assertHostHolder } from "../boot/access";
-import { getUserStatus } from "../accounts/user-view";
+import { getUserStatus } from "../users/user-view";
 import { CONSOLE_PATH_PREFIX } from "./paths";
 import { consoleSpecOf, hasConsole, type ConsoleSpec } from "./sources";
 import { createConsoleTicket, readConsoleTicket, type TicketBook } from "./ticket";

@@ -2,7 +2,7 @@
 import { getDirectoryEntryOfUser } from "@/db/queries/directory";
 import type { UserRow } from "@/db/schema";
 import type { Db } from "../db";
-import { getUserStatus } from "../accounts/user-view";
+import { getUserStatus } from "../users/user-view";
 import { getDirectoryConfig } from "./mark";
 
 export type MyDirectoryAccount = { uid: string; dn: string; synced: boolean; hasPassword: boolean };

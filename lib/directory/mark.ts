@@ -17,7 +17,7 @@ import { getEnv } from "../env";
 import { AppError } from "../errors";
 import { enqueueJob } from "../jobs/enqueue";
 import { getLogger } from "../log";
-import { getUserStatus } from "../accounts/user-view";
+import { getUserStatus } from "../users/user-view";
 import { directoryConfigFromEnv, type DirectoryConfig } from "./config";
 import { hashDirectoryPassword } from "./password";
 import { baseUidFromEmail, escapeDnValue, pickUniqueUid } from "./uid";

@@ -19,7 +19,7 @@ import { getMembership } from "@/db/queries/projects";
 import { getImageVersionRow } from "@/db/queries/images";
 import { getCacheDir } from "../env";
 import { createUserAsAdmin } from "../accounts/create-user";
-import { getUserStatus } from "../accounts/user-view";
+import { getUserStatus } from "../users/user-view";
 import { SYSTEM } from "../audit/audit";
 import { hashPassword, verifyPassword } from "../auth/password";
 import type { Db } from "../db";

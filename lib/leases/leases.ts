@@ -23,7 +23,7 @@ import type { Db, DbOrTx } from "../db";
 import type { Clock } from "../clock";
 import { AppError } from "../errors";
 import { isAdminActor, recordAudit, type Actor } from "../audit/audit";
-import { getUserStatus } from "../accounts/user-view";
+import { getUserStatus } from "../users/user-view";
 import { hoursText, maxLeaseHours, resolveHolder, resolveProject } from "../projects/charging";
 import { getFirstConflictAfter, getProjectPeakHosts } from "@/db/queries/reservations";
 import { isExclusionViolation } from "@/db/errors";

@@ -6,7 +6,7 @@ import type { PoolRow, ProjectRow, UserRow } from "@/db/schema";
 import type { DbOrTx } from "../db";
 import { AppError } from "../errors";
 import { isAdminActor, type Actor } from "../audit/audit";
-import { getUserStatus } from "../accounts/user-view";
+import { getUserStatus } from "../users/user-view";
 
 /** What is being charged, for the refusals' words. */
 export type ChargedThing = "lease" | "reservation";

@@ -19,7 +19,7 @@ import type { Db, DbOrTx } from "../db";
 import { getEnv } from "../env";
 import { AppError } from "../errors";
 import { isAdminActor, recordAudit, type Actor } from "../audit/audit";
-import { getUserStatus } from "../accounts/user-view";
+import { getUserStatus } from "../users/user-view";
 import { getLogger } from "../log";
 import { parseInput } from "../validation/parse";
 import { vpnDeviceCreateSchema } from "../validation/vpn";

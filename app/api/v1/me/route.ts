@@ -1,5 +1,5 @@
 // GET /api/v1/me — who the caller is (session or token) and the projects they belong to
-import { toPublicUser } from "@/lib/accounts/user-view";
+import { toPublicUser } from "@/lib/users/user-view";
 import { requireUser } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
 import { ok, withErrors } from "@/lib/http/handler";
