@@ -12,9 +12,9 @@ import { Dialog } from "@/components/ui/dialog";
 import { toast } from "@/components/ui/toast";
 import { callApi } from "@/components/ui/use-api";
 import { BookingForm, MaintenanceForm } from "./slot-forms";
+import type { CalendarHost, Draft } from "./slot-types";
 import { addWeeks, formatRange, HOURS_PER_WEEK, parseWeekParam, placeInWeek, slotAt, slotStart, weekParam, weekStartOf } from "./week";
 
-export type CalendarHost = { id: string; name: string; state: string };
 export type CalendarItem = {
   kind: "lease" | "reservation" | "maintenance";
   id: string;
@@ -29,8 +29,6 @@ export type CalendarItem = {
 type Timeline = { pool: { id: string; name: string }; hosts: CalendarHost[]; items: CalendarItem[] };
 
 type Selection = { fromRow: number; toRow: number; fromSlot: number; toSlot: number };
-/** What a drag (or "Book a slot") selected: the slot the forms open on. */
-export type Draft = { hostIds: string[]; startsAt: Date; endsAt: Date };
 
 const KIND_STYLE: Record<CalendarItem["kind"], string> = {
   lease: "bg-sky-500/80 border-sky-700",

@@ -8,7 +8,7 @@ import { FormActions } from "@/components/ui/dialog";
 import { Field, SelectField } from "@/components/ui/field";
 import { deployFieldErrors, deployOf, NO_DEPLOY, ReadyAtStartFields, type ReadyChoice } from "@/components/reservations/ready-at-start-fields";
 import { callApi, ApiError } from "@/components/ui/use-api";
-import type { CalendarHost, Draft } from "./pool-calendar";
+import type { CalendarHost, Draft } from "./slot-types";
 import { formatRange, fromLocalInput, toLocalInput } from "./week";
 
 /** The form's Start and End as typed (datetime-local, the browser's time zone) and as dates. */
