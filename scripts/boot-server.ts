@@ -20,7 +20,7 @@ import { TftpServer } from "@/lib/tftp/server";
 import { getAppDb } from "@/lib/db";
 import { getEnv, type Env } from "@/lib/env";
 import { isAppError } from "@/lib/errors";
-import { normalizeMac } from "@/lib/hosts/mac";
+import { normalizeMac } from "@/lib/validation/mac";
 import { getLogger } from "@/lib/log";
 import { isPostgresJsWriteAfterClose } from "@/lib/runtime/postgres-js-fault";
 import { projectPath } from "@/lib/runtime/project-root";

@@ -14,7 +14,7 @@ import { pingDatabase } from "@/db/queries/health";
 import { listenChannel, type ListenHandle } from "@/db/listen";
 import { badMacAnswer, cleanHint, isSeenWriteDue, loadHostBootPlan, localBootAnswer, recordBrokenRun, type BootAnswer, type HostBootPlan } from "../boot/boot-service";
 import type { Db } from "../db";
-import { normalizeMac } from "../hosts/mac";
+import { normalizeMac } from "../validation/mac";
 import { getLogger } from "../log";
 import { BootWrites, isConnectionError } from "./writes";
 import { getEnv } from "../env";

@@ -19,7 +19,7 @@ import { renderInPool } from "../templates/render-pool";
 import type { Db, DbOrTx } from "../db";
 import { getEnv } from "../env";
 import { hitRateLimit } from "@/db/queries/auth";
-import { normalizeMac } from "../hosts/mac";
+import { normalizeMac } from "../validation/mac";
 import { bootAddressRows } from "../hosts/addresses";
 import { hashSecret } from "../auth/secrets";
 import { getLogger } from "../log";

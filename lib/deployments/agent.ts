@@ -4,8 +4,6 @@
 // A bad token or a foreign MAC is 404 (nothing is revealed); a report for a run that has
 // ended is 409; a repeated "done" is answered 200 and changes nothing. A capture run's "done"
 // is 202 while Kiln still verifies the uploaded disk (./capture.ts).
-import { readFile } from "node:fs/promises";
-import path from "node:path";
 import { findHostByMac, getDeploymentByTokenHash, updateDeploymentRow } from "@/db/queries/boot";
 import { listSteps } from "@/db/queries/deployments";
 import { getImageRow, getImageVersionRow } from "@/db/queries/images";
@@ -17,10 +15,11 @@ import { insertLeaseEvent } from "@/db/queries/leases";
 import type { DeploymentRow, HostRow } from "@/db/schema";
 import { deploymentUrls } from "@/boot/context";
 import { shellQuote } from "@/boot/shell-quote";
+import { readAgentScript } from "@/boot/agent/agent-script";
 import type { Db } from "../db";
 import { getEnv } from "../env";
 import { hashSecret } from "../auth/secrets";
-import { normalizeMac } from "../hosts/mac";
+import { normalizeMac } from "../validation/mac";
 import { cleanReported, parseIpOutput, recordHostAddresses } from "../hosts/addresses";
 import { isActiveRun } from "../hosts/state-machine";
 import { isBlockMapWorthIt } from "../images/block-map";
@@ -63,16 +62,12 @@ function isLive(d: DeploymentRow, now: Date): boolean {
   return isActiveRun(d.state) && d.tokenExpiresAt.getTime() > now.getTime();
 }
 
-// From the working directory (the launcher starts the web process in the project root): in the
-// built server, import.meta.url points into .next, not at the sources.
-const AGENT_SCRIPT = path.resolve(process.cwd(), "boot/agent/kiln-agent.sh");
-
-/** GET …/agent — the agent script the ramdisk runs (boot/agent/kiln-agent.sh). */
+/** GET …/agent — the agent script the ramdisk runs (boot/agent/*.sh, joined into one). */
 export async function serveAgentScript(db: Db, p: { mac: string; token: string; now?: Date }): Promise<AgentAnswer> {
   const found = await findRunByToken(db, p);
   if (!found) return notFound();
   if (!isLive(found.deployment, p.now ?? new Date())) return ended(found.deployment);
-  return { status: 200, contentType: "text/x-shellscript; charset=utf-8", body: await readFile(AGENT_SCRIPT, "utf8") };
+  return { status: 200, contentType: "text/x-shellscript; charset=utf-8", body: await readAgentScript() };
 }
 
 /** What the agent needs to do its job, with every URL it reports to. */

@@ -7,7 +7,7 @@ import { isIP } from "node:net";
 import { listAddressesOfHosts, upsertHostAddresses, type HostAddressInsert } from "@/db/queries/addresses";
 import type { HostAddressSource } from "@/db/schema";
 import type { DbOrTx } from "../db";
-import { normalizeMac } from "./mac";
+import { normalizeMac } from "../validation/mac";
 
 /** Kept per host and source; older ones are deleted as new ones arrive. */
 export const ADDRESSES_KEPT_PER_SOURCE = 6;

@@ -6,9 +6,10 @@ import type { HostInsert } from "@/db/queries/hosts";
 import { isUniqueViolation } from "@/db/errors";
 import type { Db, DbOrTx } from "../db";
 import { AppError } from "../errors";
-import { isAdminActor, recordAudit, type Actor } from "../audit/audit";
+import { isAdmin, type Actor } from "../access/actor";
+import { recordAudit } from "../audit/audit";
 import { sealJson } from "../crypto/secret-box";
-import { normalizeMac } from "./mac";
+import { normalizeMac } from "../validation/mac";
 import { parseInput } from "../validation/parse";
 import { csvToImportRows, describeRowError, hostImportRowSchema, hostImportSchema, type HostImportRowError } from "../validation/host-import";
 
@@ -130,7 +131,7 @@ function previewOf(r: Checked): HostImportPreviewRow {
 }
 
 export async function importHosts(db: Db, actor: Actor, input: unknown): Promise<HostImportResult> {
-  if (!isAdminActor(actor)) throw new AppError("forbidden", "Only administrators can import hosts.");
+  if (!isAdmin(actor)) throw new AppError("forbidden", "Only administrators can import hosts.");
   const req = parseInput(hostImportSchema, input);
   const errors: HostImportRowError[] = [];
   let raw: { line?: number; value: unknown }[];

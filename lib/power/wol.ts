@@ -1,7 +1,7 @@
 // Wake-on-LAN: a UDP "magic packet" — 6 × 0xFF then the MAC 16 times — to a broadcast
 // address. It can only switch machines on; the OS (or a BMC) has to switch them off.
 import dgram from "node:dgram";
-import { normalizeMac } from "../hosts/mac";
+import { normalizeMac } from "../validation/mac";
 import { PowerError, type PowerAction, type PowerContext, type PowerDriver, type PowerResult } from "./types";
 
 export function magicPacket(mac: string): Buffer {

@@ -2,7 +2,7 @@
 // the OpenAPI document and tests alike.
 import { z } from "zod";
 import { HOST_STATES } from "../hosts/state-machine";
-import { normalizeMac } from "../hosts/mac";
+import { normalizeMac } from "./mac";
 import { dateInputSchema, INT32_MAX, nameSchema, paginatedResponseSchema, paginationSchema, PROVISIONING_STATES, recordSchema, RUN_ACTIONS, RUN_STATES, tagSchema, timestampSchema, uuidSchema } from "./common";
 import { endGraceMinutesSchema, leaseEndViewSchema } from "./lease-end";
 
