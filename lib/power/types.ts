@@ -1,5 +1,7 @@
-export const POWER_ACTIONS = ["on", "off", "cycle", "status"] as const;
-export type PowerAction = (typeof POWER_ACTIONS)[number];
+import type { PowerAction } from "../validation/power";
+
+// The action list is the request contract (lib/validation/power.ts, below this folder); drivers take the same names.
+export type { PowerAction };
 
 export type PowerState = "on" | "off" | "unknown";
 

@@ -1,6 +1,8 @@
 import { z } from "zod";
-import { POWER_ACTIONS } from "../power/types";
 import { timestampSchema } from "./common";
+
+export const POWER_ACTIONS = ["on", "off", "cycle", "status"] as const;
+export type PowerAction = (typeof POWER_ACTIONS)[number];
 
 export const powerActionSchema = z.object({
   action: z.enum(POWER_ACTIONS),
