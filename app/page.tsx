@@ -3,7 +3,7 @@ import Link from "next/link";
 import { MyMachines } from "@/components/leases/my-machines";
 import type { PoolOption } from "@/components/leases/types";
 import { Card } from "@/components/ui/card";
-import { actorOf } from "@/lib/audit/audit";
+import { actorOf } from "@/lib/access/actor";
 import { requirePageUser } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
 import { listLeases } from "@/lib/leases/leases";

@@ -14,7 +14,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { createDb } from "@/db/client";
-import { SYSTEM } from "@/lib/audit/audit";
+import { SYSTEM } from "@/lib/access/actor";
 import { createHost } from "@/lib/hosts/hosts";
 import { findFreePort, startEmbeddedPostgres } from "@/lib/runtime/embedded-postgres";
 

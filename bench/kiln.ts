@@ -8,7 +8,7 @@ import path from "node:path";
 import { createDb } from "@/db/client";
 import { getUserByEmail } from "@/db/queries/users";
 import { createUserAsAdmin } from "@/lib/accounts/create-user";
-import { SYSTEM } from "@/lib/audit/audit";
+import { SYSTEM } from "@/lib/access/actor";
 import { createApiToken } from "@/lib/auth/api-tokens";
 import { createHost } from "@/lib/hosts/hosts";
 import { findFreePort, startEmbeddedPostgres } from "@/lib/runtime/embedded-postgres";

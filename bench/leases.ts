@@ -23,7 +23,7 @@ import { createDb, type Db } from "@/db/client";
 import { runMigrations } from "@/db/migrate";
 import { getUserById } from "@/db/queries/users";
 import type { ProjectRow } from "@/db/schema";
-import { SYSTEM } from "@/lib/audit/audit";
+import { SYSTEM } from "@/lib/access/actor";
 import { isAppError } from "@/lib/errors";
 import { setEnvForProcess } from "@/lib/env";
 import { createLease } from "@/lib/leases/leases";

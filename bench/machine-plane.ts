@@ -38,7 +38,7 @@ import { findHostByMac } from "@/db/queries/boot";
 import { getUserByEmail } from "@/db/queries/users";
 import { runMigrations } from "@/db/migrate";
 import { createUserAsAdmin } from "@/lib/accounts/create-user";
-import { actorOf, type Actor } from "@/lib/audit/audit";
+import { actorOf, type Actor } from "@/lib/access/actor";
 import { markForReinstall, updateBootSettings } from "@/lib/boot/boot-settings";
 import { setEnvForProcess } from "@/lib/env";
 import { createHost } from "@/lib/hosts/hosts";

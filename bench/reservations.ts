@@ -34,7 +34,7 @@ import postgres from "postgres";
 import { createDb } from "@/db/client";
 import { runMigrations } from "@/db/migrate";
 import { insertHosts, insertInterfaces } from "@/db/queries/hosts";
-import { SYSTEM } from "@/lib/audit/audit";
+import { SYSTEM } from "@/lib/access/actor";
 import { setEnvForProcess } from "@/lib/env";
 import { createPool } from "@/lib/pools/pools";
 import { createProject } from "@/lib/projects/projects";

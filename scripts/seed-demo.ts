@@ -10,7 +10,7 @@ import { getMembership, listProjectRows } from "@/db/queries/projects";
 import { listUsers } from "@/db/queries/users";
 import type { UserRow } from "@/db/schema";
 import { getUserStatus } from "@/lib/users/user-view";
-import { SYSTEM } from "@/lib/audit/audit";
+import { SYSTEM } from "@/lib/access/actor";
 import { getAppDb, type Db } from "@/lib/db";
 import { getEnv, setEnvForProcess } from "@/lib/env";
 import { isAppError } from "@/lib/errors";

@@ -10,7 +10,7 @@ import path from "node:path";
 import { afterAll, expect, it } from "vitest";
 import * as hostEvents from "@/app/api/v1/hosts/[id]/events/route";
 import { runMigrations } from "@/db/migrate";
-import { actorOf } from "@/lib/audit/audit";
+import { actorOf } from "@/lib/access/actor";
 import { createApiToken } from "@/lib/auth/api-tokens";
 import { getAppDb } from "@/lib/db";
 import { getDeployment, startDeployment } from "@/lib/deployments/deployments";

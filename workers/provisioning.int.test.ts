@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getTemplateByBuiltinKey } from "@/db/queries/templates";
 import { listDeploymentRows } from "@/db/queries/deployments";
 import { getHostRow } from "@/db/queries/hosts";
-import { actorOf, type Actor } from "@/lib/audit/audit";
+import { actorOf, type Actor } from "@/lib/access/actor";
 import { cancelDeployment, getDeployment, startDeployment } from "@/lib/deployments/deployments";
 import { createHost } from "@/lib/hosts/hosts";
 import { stopJobSender } from "@/lib/jobs/enqueue";

@@ -4,7 +4,7 @@ import { notFound } from "next/navigation";
 import { AddDeviceDialog } from "@/components/access/add-device-dialog";
 import { VpnDeviceTable } from "@/components/access/vpn-device-table";
 import { Card } from "@/components/ui/card";
-import { actorOf } from "@/lib/audit/audit";
+import { actorOf } from "@/lib/access/actor";
 import { requirePageUser } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
 import { getEnv } from "@/lib/env";

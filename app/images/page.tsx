@@ -7,7 +7,7 @@ import { Alert } from "@/components/ui/alert";
 import { FILTER_CONTROL, FilterBar, FilterField } from "@/components/ui/filters";
 import { Pagination } from "@/components/ui/pagination";
 import { cleanParams, type SearchParams } from "@/components/ui/query";
-import { actorOf } from "@/lib/audit/audit";
+import { actorOf } from "@/lib/access/actor";
 import { requirePageUser } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
 import { isAppError } from "@/lib/errors";

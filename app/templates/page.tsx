@@ -1,6 +1,6 @@
 // /templates — boot and install templates the user may use: built-ins, their own, their projects'
 import Link from "next/link";
-import { actorOf } from "@/lib/audit/audit";
+import { actorOf } from "@/lib/access/actor";
 import { requirePageUser } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
 import { listTemplates } from "@/lib/templates/templates";

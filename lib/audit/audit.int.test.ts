@@ -11,7 +11,8 @@ import { addProjectMember, createProject, deleteProject, removeProjectMember, up
 import { useTestDb } from "@/test/harness/database";
 import { createActiveUser, expectAppError } from "@/test/harness/fixtures";
 import { hoursAfter, seedHosts, uniqueSuffix } from "@/test/harness/inventory";
-import { actorOf, searchAudit } from "./audit";
+import { actorOf } from "../access/actor";
+import { searchAudit } from "./audit";
 
 const t = await useTestDb();
 const NOW = new Date("2026-11-10T10:00:00Z");

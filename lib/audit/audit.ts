@@ -1,25 +1,14 @@
 // The audit log: every change to users, hosts, pools, projects and leases, written in
 // the same transaction as the change (so there is no change without its entry).
 import { insertAudit, listAudit } from "@/db/queries/audit";
-import type { UserRow } from "@/db/schema";
+import type { Actor } from "../access/actor";
 import type { DbOrTx } from "../db";
-import type { RequestContext } from "../http/context";
 import { auditListQuerySchema } from "../validation/inventory";
 import { paginated } from "../validation/common";
 import { parseInput } from "../validation/parse";
 
-/** Who acts: a signed-in person, an anonymous visitor (registration), or the system (jobs, CLI). */
-export type Actor = { user: UserRow | null; ip: string | null; isSystem?: true };
-
-export const SYSTEM: Actor = { user: null, ip: null, isSystem: true };
-
-export function actorOf(user: UserRow | null, ctx: RequestContext | null): Actor {
-  return { user, ip: ctx?.ip ?? null };
-}
-
-export function isAdminActor(actor: Actor): boolean {
-  return actor.isSystem === true || actor.user?.role === "admin";
-}
+// Kept until the last importers move to lib/access (other helpers hold those files).
+export { actorOf, isAdmin as isAdminActor, SYSTEM, type Actor } from "../access/actor";
 
 export async function recordAudit(
   db: DbOrTx,

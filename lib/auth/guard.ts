@@ -6,7 +6,7 @@ import { notFound, redirect } from "next/navigation";
 import type { UserRow } from "@/db/schema";
 import { getAppDb } from "../db";
 import { AppError } from "../errors";
-import { actorOf, type Actor } from "../audit/audit";
+import { actorOf, isAdminUser, type Actor } from "../access/actor";
 import { getRequestContext, requestedPathOf } from "../http/context";
 import { authenticateApiToken } from "./api-tokens";
 import { auth } from "./auth";
@@ -53,7 +53,7 @@ export async function requireActor(req: Request): Promise<Actor> {
 
 export async function requireAdmin(): Promise<CurrentUser> {
   const current = await requireUser();
-  if (current.user.role !== "admin") throw new AppError("forbidden", "Only administrators can do this.");
+  if (!isAdminUser(current.user)) throw new AppError("forbidden", "Only administrators can do this.");
   return current;
 }
 
@@ -71,6 +71,6 @@ export async function requirePageUser(path: string): Promise<CurrentUser> {
 /** For admin pages: a non-admin gets a 404, so the admin section's shape is not advertised. */
 export async function requirePageAdmin(path: string): Promise<CurrentUser> {
   const current = await requirePageUser(path);
-  if (current.user.role !== "admin") notFound();
+  if (!isAdminUser(current.user)) notFound();
   return current;
 }

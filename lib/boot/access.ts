@@ -1,7 +1,7 @@
 import { getActiveLeaseOfHost, getHostRow } from "@/db/queries/hosts";
 import type { DbOrTx } from "../db";
 import { AppError } from "../errors";
-import { isAdminActor, type Actor } from "../audit/audit";
+import { isAdmin, type Actor } from "../access/actor";
 
 /**
  * Boot settings, marks and previews belong to whoever holds the host's lease (and admins).
@@ -10,6 +10,6 @@ import { isAdminActor, type Actor } from "../audit/audit";
 export async function assertHostHolder(db: DbOrTx, actor: Actor, hostId: string): Promise<{ leaseId: string | null }> {
   const host = await getHostRow(db, hostId);
   const lease = host ? await getActiveLeaseOfHost(db, hostId) : undefined;
-  if (!host || (!isAdminActor(actor) && lease?.userId !== actor.user?.id)) throw new AppError("not_found", "That host does not exist.");
+  if (!host || (!isAdmin(actor) && lease?.userId !== actor.user?.id)) throw new AppError("not_found", "That host does not exist.");
   return { leaseId: lease?.leaseId ?? null };
 }

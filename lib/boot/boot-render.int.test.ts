@@ -7,7 +7,7 @@ import { callRoute } from "@/test/harness/route-handler";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDeploymentRendering, updateDeploymentRow, upsertHostVars } from "@/db/queries/boot";
-import { actorOf, type Actor } from "@/lib/audit/audit";
+import { actorOf, type Actor } from "@/lib/access/actor";
 import { createApiToken } from "@/lib/auth/api-tokens";
 import { addSshKey } from "@/lib/accounts/profile";
 import { answerBootRequest, serveDeploymentFile } from "@/lib/boot/boot-service";

@@ -5,7 +5,8 @@ import { getHostRow, insertHostEvents, listInterfaces } from "@/db/queries/hosts
 import { getTemplateRow, getTemplateVersion } from "@/db/queries/templates";
 import type { Db, DbOrTx } from "../db";
 import { AppError } from "../errors";
-import { isAdminActor, recordAudit, type Actor } from "../audit/audit";
+import { isAdmin, type Actor } from "../access/actor";
+import { recordAudit } from "../audit/audit";
 import { getReadableTemplate } from "../templates/templates";
 import { bootSettingsSchema, hostVarsSchema } from "../validation/templates";
 import { parseInput } from "../validation/parse";
@@ -85,13 +86,13 @@ export async function updateBootSettings(db: Db, actor: Actor, hostId: string, i
 
 /** The host's own template variables, for the admin panel's editor (admins only, as setting them is). */
 export async function readHostVars(db: Db, actor: Actor, hostId: string): Promise<Record<string, unknown>> {
-  if (!isAdminActor(actor)) throw new AppError("forbidden", "Only administrators see a host's own variables here.");
+  if (!isAdmin(actor)) throw new AppError("forbidden", "Only administrators see a host's own variables here.");
   if (!(await getHostRow(db, hostId))) throw new AppError("not_found", "That host does not exist.");
   return getHostVars(db, hostId);
 }
 
 export async function setHostVars(db: Db, actor: Actor, hostId: string, input: unknown) {
-  if (!isAdminActor(actor)) throw new AppError("forbidden", "Only administrators set per-host variables.");
+  if (!isAdmin(actor)) throw new AppError("forbidden", "Only administrators set per-host variables.");
   const { vars } = parseInput(hostVarsSchema, input);
   if (!(await getHostRow(db, hostId))) throw new AppError("not_found", "That host does not exist.");
   await db.transaction(async (tx) => {

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { countHostsBySourceIp, findTakenMacs, getHostRow } from "@/db/queries/hosts";
-import { actorOf } from "@/lib/audit/audit";
+import { actorOf } from "@/lib/access/actor";
 import { answerBootRequest, reportDeploymentFinished, serveDeploymentFile } from "@/lib/boot/boot-service";
 import { getBootSettings, markForReinstall, undoMark, updateBootSettings } from "@/lib/boot/boot-settings";
 import { deploymentToken } from "@/lib/boot/deployment-token";

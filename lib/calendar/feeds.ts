@@ -19,7 +19,8 @@ import {
 import { getPoolRow } from "@/db/queries/pools";
 import type { Db, DbOrTx } from "../db";
 import { AppError } from "../errors";
-import { recordAudit, type Actor } from "../audit/audit";
+import { type Actor } from "../access/actor";
+import { recordAudit } from "../audit/audit";
 import { absoluteUrl } from "../accounts/links";
 import { getUserStatus } from "../users/user-view";
 import { generateSecret, hashSecret } from "../auth/secrets";

@@ -6,7 +6,7 @@ import { listPoolBookings, listPoolHostsForTimeline, listPoolMaintenance } from 
 import { getPoolRow } from "@/db/queries/pools";
 import type { DbOrTx } from "../db";
 import { AppError } from "../errors";
-import { isAdminActor, type Actor } from "../audit/audit";
+import { isAdmin, type Actor } from "../access/actor";
 import { nowOf, type Clock } from "../clock";
 import { timelineQuerySchema, type TimelineItem } from "../validation/calendar";
 import { parseInput } from "../validation/parse";
@@ -26,7 +26,7 @@ export async function getPoolTimeline(db: DbOrTx, actor: Actor, poolId: string, 
   const { from, to } = timelineSpan(query, clock);
   const pool = await getPoolRow(db, poolId);
   if (!pool) throw new AppError("not_found", "That pool does not exist.");
-  const admin = isAdminActor(actor);
+  const admin = isAdmin(actor);
   const me = actor.user?.id;
 
   const [hosts, bookings, windows] = await Promise.all([

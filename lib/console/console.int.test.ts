@@ -16,7 +16,7 @@ import { listAudit } from "@/db/queries/audit";
 import { updateUser } from "@/db/queries/users";
 import { updateDeploymentStateForTest } from "@/db/queries/testing";
 import { deployments } from "@/db/schema";
-import { actorOf, type Actor } from "@/lib/audit/audit";
+import { actorOf, type Actor } from "@/lib/access/actor";
 import { createHost } from "@/lib/hosts/hosts";
 import { createLease } from "@/lib/leases/leases";
 import { addProjectMember, createProject } from "@/lib/projects/projects";

@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getImageRow, getImageUploadOfVersion, getImageVersionRow } from "@/db/queries/images";
-import type { Actor } from "@/lib/audit/audit";
+import type { Actor } from "@/lib/access/actor";
 import { createApiToken } from "@/lib/auth/api-tokens";
 import { stopJobSender } from "@/lib/jobs/enqueue";
 import { remainingUserQuota } from "@/lib/images/images";

@@ -22,7 +22,8 @@ import {
 } from "@/db/queries/images";
 import type { ImageUploadRow } from "@/db/schema";
 import type { Db } from "../db";
-import { recordAudit, SYSTEM } from "../audit/audit";
+import { SYSTEM } from "../access/actor";
+import { recordAudit } from "../audit/audit";
 import { AppError } from "../errors";
 import { isActiveRun } from "../hosts/state-machine";
 import { assertStorageQuota, failReadyVersion, uploadExpiry } from "../images/images";

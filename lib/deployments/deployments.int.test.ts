@@ -11,7 +11,7 @@ import { getTemplateByBuiltinKey } from "@/db/queries/templates";
 import { getDeploymentRow, listDeploymentRows } from "@/db/queries/deployments";
 import { getHostRow } from "@/db/queries/hosts";
 import { listOutboxMailTo } from "@/db/queries/outbox";
-import type { Actor } from "@/lib/audit/audit";
+import type { Actor } from "@/lib/access/actor";
 import { markForReinstall, updateBootSettings } from "@/lib/boot/boot-settings";
 import { listLeases, releaseLease } from "@/lib/leases/leases";
 import { stopJobSender } from "@/lib/jobs/enqueue";

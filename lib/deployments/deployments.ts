@@ -13,7 +13,8 @@ import type { DeploymentOptions, DeploymentRow, DeploymentStepRow, HostRow, Temp
 import type { Db, DbOrTx } from "../db";
 import { getEnv } from "../env";
 import { AppError } from "../errors";
-import { isAdminActor, recordAudit, SYSTEM, type Actor } from "../audit/audit";
+import { isAdmin, SYSTEM, type Actor } from "../access/actor";
+import { recordAudit } from "../audit/audit";
 import { assertHostHolder } from "../boot/access";
 import { renderRunTemplates, type RunRendering } from "../boot/boot-service";
 import { hashSecret } from "../auth/secrets";
@@ -269,7 +270,7 @@ export async function planFromInput(db: Db, actor: Actor, hostId: string, input:
     const row = await getImageRow(db, data.imageId);
     if (!row || !(await canReadImage(db, actor, row))) throw AppError.field("imageId", "That image does not exist, or you may not use it.");
     if (data.action === "capture_disk") {
-      if (!isAdminActor(actor) && row.ownerUserId !== actor.user?.id) throw AppError.field("imageId", `Only the owner of “${row.name}” can add versions to it; capture into an image of your own.`);
+      if (!isAdmin(actor) && row.ownerUserId !== actor.user?.id) throw AppError.field("imageId", `Only the owner of “${row.name}” can add versions to it; capture into an image of your own.`);
       // The version number is handed out when the agent's upload arrives (./capture.ts).
     } else {
       const version = data.imageVersion === "latest" ? row.latestVersion : data.imageVersion;
@@ -371,7 +372,7 @@ export async function retryDeployment(db: Db, actor: Actor, deploymentId: string
  */
 export async function cancelDeployment(db: Db, actor: Actor, deploymentId: string, clock: { now?: Date } = {}): Promise<DeploymentView> {
   const d = await getVisibleRun(db, actor, deploymentId);
-  if (d.origin !== "holder" && !isAdminActor(actor)) throw new AppError("not_found", NOT_FOUND);
+  if (d.origin !== "holder" && !isAdmin(actor)) throw new AppError("not_found", NOT_FOUND);
   const outcome = await withRun(
     db,
     deploymentId,
@@ -478,7 +479,7 @@ function runView(actor: Actor, r: Row, steps: DeploymentStepRow[]) {
     },
     currentStep: steps.find((s) => s.state === "running" || s.state === "pending")?.name ?? null,
     steps: steps.map(stepView),
-    canCancel: active && (d.origin === "holder" || isAdminActor(actor)),
+    canCancel: active && (d.origin === "holder" || isAdmin(actor)),
     canRetry: d.origin === "holder" && (d.state === "failed" || d.state === "cancelled"),
   };
 }

@@ -8,7 +8,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDeploymentRow, listDeploymentRows } from "@/db/queries/deployments";
 import { listHostEvents } from "@/db/queries/hosts";
-import type { Actor } from "@/lib/audit/audit";
+import type { Actor } from "@/lib/access/actor";
 import { createHost } from "@/lib/hosts/hosts";
 import { stopJobSender } from "@/lib/jobs/enqueue";
 import { createLease } from "@/lib/leases/leases";

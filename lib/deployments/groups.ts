@@ -20,7 +20,8 @@ import { getTemplateVersion } from "@/db/queries/templates";
 import { getUserById } from "@/db/queries/users";
 import type { DeploymentGroupRow, DeploymentOptions } from "@/db/schema";
 import type { Db } from "../db";
-import { actorOf, isAdminActor, recordAudit, type Actor } from "../audit/audit";
+import { actorOf, isAdmin, type Actor } from "../access/actor";
+import { recordAudit } from "../audit/audit";
 import { nowOf, type Clock } from "../clock";
 import { AppError, isAppError } from "../errors";
 import { isActiveRun } from "../hosts/state-machine";
@@ -61,7 +62,7 @@ const log = () => getLogger("deployment-groups");
 
 /** May the actor see and act on a lease's groups: its holder, or an administrator. */
 function mayUseLease(actor: Actor, leaseUserId: string | null | undefined): boolean {
-  return isAdminActor(actor) || (!!actor.user && leaseUserId === actor.user.id);
+  return isAdmin(actor) || (!!actor.user && leaseUserId === actor.user.id);
 }
 
 /** The run start, checked for a group: one of the group actions, and templates named outright. */

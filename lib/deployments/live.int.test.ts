@@ -4,7 +4,7 @@
 import { FakeMachine, startBootServer } from "@/test/harness/provisioning";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as hostEvents from "@/app/api/v1/hosts/[id]/events/route";
-import { actorOf, type Actor } from "@/lib/audit/audit";
+import { actorOf, type Actor } from "@/lib/access/actor";
 import { createApiToken } from "@/lib/auth/api-tokens";
 import { createHost } from "@/lib/hosts/hosts";
 import { stopJobSender } from "@/lib/jobs/enqueue";

@@ -6,7 +6,7 @@
 import { DEPLOYMENT_EVENTS_CHANNEL, listEventsAfter, lastEventId } from "@/db/queries/deployments";
 import { listenChannel, type ListenHandle } from "@/db/listen";
 import type { Db } from "../db";
-import type { Actor } from "../audit/audit";
+import type { Actor } from "../access/actor";
 import { assertHostHolder } from "../boot/access";
 import { getEnv } from "../env";
 import { AppError } from "../errors";

@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getImageRow, getImageVersionRow } from "@/db/queries/images";
-import type { Actor } from "@/lib/audit/audit";
+import type { Actor } from "@/lib/access/actor";
 import { getBootSettings, markForReinstall } from "@/lib/boot/boot-settings";
 import { getImageStorage } from "@/lib/images/storage";
 import { stopJobSender } from "@/lib/jobs/enqueue";

@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { actorOf, type Actor } from "@/lib/audit/audit";
+import { actorOf, type Actor } from "@/lib/access/actor";
 import { createHost } from "@/lib/hosts/hosts";
 import { stopJobSender } from "@/lib/jobs/enqueue";
 import { createLease } from "@/lib/leases/leases";

@@ -14,7 +14,7 @@ import { recordHostFactVersion } from "@/db/queries/host-facts";
 import { updateHostRow } from "@/db/queries/hosts";
 import { getTemplateVersion } from "@/db/queries/templates";
 import type { HostFactSnapshot } from "@/db/schema";
-import { actorOf, type Actor } from "@/lib/audit/audit";
+import { actorOf, type Actor } from "@/lib/access/actor";
 import { createApiToken } from "@/lib/auth/api-tokens";
 import { stopJobSender } from "@/lib/jobs/enqueue";
 import { createLease } from "@/lib/leases/leases";

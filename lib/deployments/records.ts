@@ -16,7 +16,8 @@ import type { DeploymentRow, DiskFact, HostFactSnapshot, HostRow, RunRecordRow }
 import type { Db, DbOrTx } from "../db";
 import { getEnv } from "../env";
 import { AppError } from "../errors";
-import { isAdminActor, recordAudit, type Actor } from "../audit/audit";
+import { isAdmin, type Actor } from "../access/actor";
+import { recordAudit } from "../audit/audit";
 import { nowOf, type Clock } from "../clock";
 import { diffFacts } from "../hosts/facts-diff";
 import { snapshotOf } from "../hosts/facts";
@@ -210,7 +211,7 @@ type Access = { row: RunRecordRow; role: "admin" | "leader" | "member" | "runner
 async function getReadableRecord(db: DbOrTx, actor: Actor, id: string): Promise<Access> {
   const row = await getRunRecordRow(db, id);
   if (!row) throw new AppError("not_found", NOT_FOUND);
-  if (isAdminActor(actor)) return { row, role: "admin" };
+  if (isAdmin(actor)) return { row, role: "admin" };
   if (actor.user) {
     const m = row.projectId ? await getMembership(db, { projectId: row.projectId, userId: actor.user.id }) : undefined;
     if (m) return { row, role: m.role };
@@ -262,7 +263,7 @@ export function exportOf(view: RunRecordView) {
 /** GET /api/v1/records — records the caller may read, of a host or a project, newest first. */
 export async function listRunRecords(db: Db, actor: Actor, query: unknown = {}) {
   const q = parseInput(recordListQuerySchema, query);
-  const admin = isAdminActor(actor);
+  const admin = isAdmin(actor);
   if (q.projectId && !admin && !(await getMembership(db, { projectId: q.projectId, userId: actor.user!.id }))) {
     throw new AppError("not_found", "That project does not exist, or you are not a member.");
   }
@@ -415,7 +416,7 @@ export async function listRerunHosts(db: Db, actor: Actor, recordId: string): Pr
   const { row } = await getReadableRecord(db, actor, recordId);
   const leaseIds = await listActiveLeaseIdsOfUser(db, actor.user.id);
   const out = (await listLeaseHostRows(db, leaseIds)).filter((h) => !h.releasedAt).map((h) => ({ hostId: h.hostId, name: h.name, leaseId: h.leaseId }));
-  if (isAdminActor(actor) && row.hostId && !out.some((h) => h.hostId === row.hostId)) {
+  if (isAdmin(actor) && row.hostId && !out.some((h) => h.hostId === row.hostId)) {
     const lease = await getActiveLeaseOfHost(db, row.hostId);
     const host = lease ? await getHostRow(db, row.hostId) : undefined;
     if (lease && host) out.unshift({ hostId: host.id, name: host.name, leaseId: lease.leaseId });

@@ -15,7 +15,7 @@ import { setTestEnv, setTestEnvDefaults } from "@/test/harness/env";
 import { canBindAs, startSlapd, stopSlapd, type SlapdHandle } from "@/test/harness/slapd";
 import { closedPort, extractLink, linkToken } from "@/test/harness/smtp";
 import { syncDirectoryJob } from "@/workers/jobs/sync-directory";
-import { actorOf } from "../audit/audit";
+import { actorOf } from "../access/actor";
 import { searchAudit } from "../audit/audit";
 import { deleteUserAsAdmin, updateUserAsAdmin } from "../accounts/admin";
 import { changePassword, updateProfile } from "../accounts/profile";

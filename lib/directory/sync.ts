@@ -12,7 +12,8 @@ import {
   type DirectoryEntryWithUser,
 } from "@/db/queries/directory";
 import type { Db } from "../db";
-import { recordAudit, SYSTEM } from "../audit/audit";
+import { SYSTEM } from "../access/actor";
+import { recordAudit } from "../audit/audit";
 import { getLogger } from "../log";
 import type { DirectoryConfig } from "./config";
 import { lockDirectoryPassword } from "./password";

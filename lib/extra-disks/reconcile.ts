@@ -6,7 +6,8 @@
 import { listUnfinishedLeaseDisks, markOrphanDisksWiping, setLeaseDiskError, updateLeaseDiskFrom } from "@/db/queries/lease-disks";
 import type { LeaseDiskRow } from "@/db/schema";
 import type { Db } from "../db";
-import { recordAudit, SYSTEM } from "../audit/audit";
+import { SYSTEM } from "../access/actor";
+import { recordAudit } from "../audit/audit";
 import { getLogger } from "../log";
 import { createSparseFile, removeDiskFile } from "./files";
 import type { DiskExporter } from "./exporter";

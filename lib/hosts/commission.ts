@@ -8,7 +8,7 @@ import type { Db } from "../db";
 import { getEnv } from "../env";
 import { AppError } from "../errors";
 import { getLogger } from "../log";
-import { isAdminActor, SYSTEM, type Actor } from "../audit/audit";
+import { isAdmin, SYSTEM, type Actor } from "../access/actor";
 import { builtinSystemTemplate, createRun, getDeployment, type DeploymentView } from "../deployments/deployments";
 import { isUniqueViolation } from "@/db/errors";
 import { assertHostHolder } from "../boot/access";
@@ -58,7 +58,7 @@ export async function commissionOnArrival(db: Db, host: HostRow, now: Date): Pro
 
 /** POST /api/v1/hosts/:id/commission — an administrator has a host report its hardware again. */
 export async function commissionHost(db: Db, actor: Actor, hostId: string, clock: { now?: Date } = {}): Promise<DeploymentView> {
-  if (!isAdminActor(actor)) throw new AppError("forbidden", "Only administrators can commission hosts.");
+  if (!isAdmin(actor)) throw new AppError("forbidden", "Only administrators can commission hosts.");
   const host = await getHostRow(db, hostId);
   if (!host) throw new AppError("not_found", "That host does not exist.");
   if (!isCommissionable(host.state)) {

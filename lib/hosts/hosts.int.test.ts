@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { countHostEvents, findTakenMacs, getHostRow, getHostRowsByIds, updateHostRow } from "@/db/queries/hosts";
 import type { HostState } from "@/db/schema";
-import { actorOf } from "@/lib/audit/audit";
+import { actorOf } from "@/lib/access/actor";
 import { createLease, releaseLease } from "@/lib/leases/leases";
 import { createPool } from "@/lib/pools/pools";
 import { useTestDb } from "@/test/harness/database";

@@ -6,7 +6,8 @@ import { isForeignKeyViolation, isUniqueViolation } from "@/db/errors";
 import type { HostRow } from "@/db/schema";
 import type { Db, DbOrTx } from "../db";
 import { AppError } from "../errors";
-import { isAdminActor, recordAudit, type Actor } from "../audit/audit";
+import { isAdmin, type Actor } from "../access/actor";
+import { recordAudit } from "../audit/audit";
 import { openJson, sealJson } from "../crypto/secret-box";
 import { listLeaseIdsOfUser } from "@/db/queries/leases";
 import { paginated } from "../validation/common";
@@ -90,7 +91,7 @@ async function assertPoolExists(db: DbOrTx, poolId: string | null | undefined): 
 }
 
 function requireAdmin(actor: Actor): void {
-  if (!isAdminActor(actor)) throw new AppError("forbidden", "Only administrators can change hosts.");
+  if (!isAdmin(actor)) throw new AppError("forbidden", "Only administrators can change hosts.");
 }
 
 function mapHostWriteError(e: unknown, name?: string): never {
@@ -252,7 +253,7 @@ export async function bulkUpdateHosts(db: Db, actor: Actor, input: unknown): Pro
 /** Admins list every host; a researcher lists the hosts they hold. */
 export async function listHosts(db: Db, actor: Actor, query: unknown) {
   const q = parseInput(hostListQuerySchema, query);
-  const isAdmin = isAdminActor(actor);
+  const admin = isAdmin(actor);
   const { rows, total } = await listHostRows(db, {
     q: q.q,
     state: q.state,
@@ -263,15 +264,15 @@ export async function listHosts(db: Db, actor: Actor, query: unknown) {
     order: q.order,
     limit: q.per_page,
     offset: (q.page - 1) * q.per_page,
-    heldBy: isAdmin ? undefined : actor.user!.id,
+    heldBy: admin ? undefined : actor.user!.id,
     hardware: pickHardwareFilter(q),
   });
   const ifaces = await listInterfaces(db, rows.map((r) => r.host.id));
   const waits = await listReleaseWaits(db, rows.map((r) => r.host));
   // A researcher's rows are the hosts they hold: their lease's runs only.
-  const access = await loadHostAccess(db, { hostIds: rows.map((r) => r.host.id), leaseOf: isAdmin ? undefined : new Map(rows.flatMap((r) => (r.leaseId ? [[r.host.id, r.leaseId] as const] : []))) });
+  const access = await loadHostAccess(db, { hostIds: rows.map((r) => r.host.id), leaseOf: admin ? undefined : new Map(rows.flatMap((r) => (r.leaseId ? [[r.host.id, r.leaseId] as const] : []))) });
   const data = rows.map((r) => ({
-    ...toHostView(r.host, ifaces, { isAdmin, poolName: r.poolName }),
+    ...toHostView(r.host, ifaces, { isAdmin: admin, poolName: r.poolName }),
     lease: r.leaseId ? { id: r.leaseId, holderEmail: r.holderEmail, endsAt: r.leaseEndsAt?.toISOString() ?? null } : null,
     releaseWait: waits.get(r.host.id) ?? null,
     ...access.get(r.host.id)!,
@@ -286,21 +287,21 @@ export async function listHosts(db: Db, actor: Actor, query: unknown) {
  */
 export async function getHostDetail(db: Db, actor: Actor, hostId: string) {
   const host = await getHostRow(db, hostId);
-  const isAdmin = isAdminActor(actor);
+  const admin = isAdmin(actor);
   const active = host ? await getActiveLeaseOfHost(db, hostId) : undefined;
-  if (!host || (!isAdmin && active?.userId !== actor.user!.id)) throw new AppError("not_found", "That host does not exist.");
+  if (!host || (!admin && active?.userId !== actor.user!.id)) throw new AppError("not_found", "That host does not exist.");
   const ifaces = await listInterfaces(db, [hostId]);
   const pool = host.poolId ? await getPoolRow(db, host.poolId) : undefined;
-  const userId = isAdmin ? undefined : actor.user!.id;
+  const userId = admin ? undefined : actor.user!.id;
   const [leaseHistory, events] = await Promise.all([
     listHostLeases(db, { hostId, userId, limit: 100 }),
-    listHostEvents(db, { hostId, limit: 200, onlyLeaseIds: isAdmin ? undefined : await listLeaseIdsOfUser(db, actor.user!.id) }),
+    listHostEvents(db, { hostId, limit: 200, onlyLeaseIds: admin ? undefined : await listLeaseIdsOfUser(db, actor.user!.id) }),
   ]);
   const releaseWait = (await listReleaseWaits(db, [host])).get(host.id) ?? null;
   // Addresses, ssh line and deploy status: for admins and the holder (checked above); the holder sees their lease's runs only.
-  const access = (await loadHostAccess(db, { hostIds: [hostId], leaseOf: isAdmin || !active ? undefined : new Map([[hostId, active.leaseId]]) })).get(hostId)!;
+  const access = (await loadHostAccess(db, { hostIds: [hostId], leaseOf: admin || !active ? undefined : new Map([[hostId, active.leaseId]]) })).get(hostId)!;
   return {
-    host: { ...toHostView(host, ifaces, { isAdmin, poolName: pool?.name ?? null }), lease: active ? { id: active.leaseId, holderEmail: null, endsAt: active.endsAt.toISOString() } : null, releaseWait, ...access },
+    host: { ...toHostView(host, ifaces, { isAdmin: admin, poolName: pool?.name ?? null }), lease: active ? { id: active.leaseId, holderEmail: null, endsAt: active.endsAt.toISOString() } : null, releaseWait, ...access },
     leases: leaseHistory.map((l) => ({ ...l, addedAt: l.addedAt.toISOString(), releasedAt: l.releasedAt?.toISOString() ?? null, endsAt: l.endsAt.toISOString() })),
     events: events.map(({ event, actorEmail }) => ({
       at: event.at.toISOString(),

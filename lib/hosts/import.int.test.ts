@@ -3,7 +3,7 @@
 // one request, timed (the measurement printed is the one quoted in bench/README and the note).
 import { callRoute } from "@/test/harness/route-handler";
 import { describe, expect, it } from "vitest";
-import { actorOf } from "@/lib/audit/audit";
+import { actorOf } from "@/lib/access/actor";
 import { createApiToken } from "@/lib/auth/api-tokens";
 import { createPool } from "@/lib/pools/pools";
 import { useTestDb } from "@/test/harness/database";

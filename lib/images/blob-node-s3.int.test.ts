@@ -10,7 +10,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { insertDeployment } from "@/db/queries/boot";
 import { insertImageVersion, nextImageVersion, refreshLatestVersion } from "@/db/queries/images";
-import { actorOf } from "@/lib/audit/audit";
+import { actorOf } from "@/lib/access/actor";
 import { generateSecret, hashSecret } from "@/lib/auth/secrets";
 import { createHost } from "@/lib/hosts/hosts";
 import { useTestDb } from "@/test/harness/database";

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { insertDeployment, updateDeploymentRow } from "@/db/queries/boot";
 import { insertImageVersion, nextImageVersion, refreshLatestVersion } from "@/db/queries/images";
 import type { UserRow } from "@/db/schema";
-import { actorOf } from "@/lib/audit/audit";
+import { actorOf } from "@/lib/access/actor";
 import { generateSecret, hashSecret } from "@/lib/auth/secrets";
 import { createHost } from "@/lib/hosts/hosts";
 import { useTestDb } from "@/test/harness/database";

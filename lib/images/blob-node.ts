@@ -10,7 +10,7 @@
 import fs from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Db } from "../db";
-import type { Actor } from "../audit/audit";
+import type { Actor } from "../access/actor";
 import { AppError, isAppError, toErrorBody } from "../errors";
 import { getLogger } from "../log";
 import { uuidSchema } from "../validation/common";

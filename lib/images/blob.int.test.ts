@@ -12,7 +12,7 @@ import * as imageRoute from "@/app/api/v1/images/[id]/route";
 import { insertDeployment, updateDeploymentRow } from "@/db/queries/boot";
 import { insertImageVersion, nextImageVersion, refreshLatestVersion } from "@/db/queries/images";
 import type { UserRow } from "@/db/schema";
-import { actorOf } from "@/lib/audit/audit";
+import { actorOf } from "@/lib/access/actor";
 import { createApiToken } from "@/lib/auth/api-tokens";
 import { generateSecret, hashSecret } from "@/lib/auth/secrets";
 import { createHost } from "@/lib/hosts/hosts";

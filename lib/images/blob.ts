@@ -8,7 +8,7 @@ import { getDeploymentByTokenHash } from "@/db/queries/boot";
 import { getImageRow, getImageVersionRow } from "@/db/queries/images";
 import type { ImageRow, ImageVersionRow } from "@/db/schema";
 import type { Db } from "../db";
-import type { Actor } from "../audit/audit";
+import type { Actor } from "../access/actor";
 import { hashSecret } from "../auth/secrets";
 import { getEnv } from "../env";
 import { AppError } from "../errors";

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { listAudit } from "@/db/queries/audit";
 import { insertImageVersion, nextImageVersion, refreshLatestVersion } from "@/db/queries/images";
 import type { UserRow } from "@/db/schema";
-import { actorOf, type Actor } from "@/lib/audit/audit";
+import { actorOf, type Actor } from "@/lib/access/actor";
 import { addProjectMember, createProject } from "@/lib/projects/projects";
 import { useTestDb } from "@/test/harness/database";
 import { createActiveUser, expectAppError } from "@/test/harness/fixtures";

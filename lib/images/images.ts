@@ -32,7 +32,8 @@ import type { ImageFormat, ImageRow, ImageVersionRow } from "@/db/schema";
 import type { Db, DbOrTx } from "../db";
 import { getEnv } from "../env";
 import { AppError } from "../errors";
-import { isAdminActor, recordAudit, type Actor } from "../audit/audit";
+import { isAdmin, type Actor } from "../access/actor";
+import { recordAudit } from "../audit/audit";
 import { getLogger } from "../log";
 import { paginated } from "../validation/common";
 import { imageCreateSchema, imageListQuerySchema, imageUpdateSchema, imageVersionUpdateSchema, UPLOAD_PATH, uploadMetadataSchema, type VersionRef } from "../validation/images";
@@ -45,14 +46,14 @@ export const IMAGE_NOT_FOUND = "That image does not exist, or you may not see it
 const GB = 1e9;
 
 export async function canReadImage(db: DbOrTx, actor: Actor, image: ImageRow): Promise<boolean> {
-  if (image.visibility === "public" || isAdminActor(actor)) return true;
+  if (image.visibility === "public" || isAdmin(actor)) return true;
   if (!actor.user) return false;
   if (image.ownerUserId === actor.user.id) return true;
   return image.visibility === "project" && image.projectId !== null && Boolean(await getMembership(db, { projectId: image.projectId, userId: actor.user.id }));
 }
 
 function canWriteImage(actor: Actor, image: ImageRow): boolean {
-  return isAdminActor(actor) || (actor.user !== null && image.ownerUserId === actor.user.id);
+  return isAdmin(actor) || (actor.user !== null && image.ownerUserId === actor.user.id);
 }
 
 /** An image the actor may read; 404 otherwise (private images are not acknowledged). */
@@ -69,11 +70,11 @@ async function getWritableImage(db: DbOrTx, actor: Actor, id: string): Promise<I
 }
 
 async function assertShare(db: DbOrTx, actor: Actor, visibility: string, projectId: string | null | undefined): Promise<void> {
-  if (visibility === "public" && !isAdminActor(actor)) throw AppError.field("visibility", "Only administrators publish images to everyone; share it with a project instead.");
+  if (visibility === "public" && !isAdmin(actor)) throw AppError.field("visibility", "Only administrators publish images to everyone; share it with a project instead.");
   if (visibility === "project" && !projectId) throw AppError.field("projectId", "Choose the project to share the image with.");
   if (projectId) {
     if (!(await getProjectRow(db, projectId))) throw AppError.field("projectId", "That project does not exist.");
-    if (!isAdminActor(actor) && !(await getMembership(db, { projectId, userId: actor.user!.id }))) {
+    if (!isAdmin(actor) && !(await getMembership(db, { projectId, userId: actor.user!.id }))) {
       throw AppError.field("projectId", "You can only put images in projects you belong to.");
     }
   }
@@ -140,7 +141,7 @@ export type ImageVersionView = ReturnType<typeof versionView>;
 
 export async function listImages(db: Db, actor: Actor, query: unknown) {
   const q = parseInput(imageListQuerySchema, query);
-  const { rows, total } = await listVisibleImages(db, { userId: actor.user?.id ?? "", isAdmin: isAdminActor(actor), q: q.q, limit: q.per_page, offset: (q.page - 1) * q.per_page });
+  const { rows, total } = await listVisibleImages(db, { userId: actor.user?.id ?? "", isAdmin: isAdmin(actor), q: q.q, limit: q.per_page, offset: (q.page - 1) * q.per_page });
   return paginated(rows.map((r) => imageView(actor, r)), q, total);
 }
 

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as blobRoute from "@/app/images/[id]/versions/[version]/blob/route";
 import { getImageVersionRow } from "@/db/queries/images";
 import type { ImageVersionRow, UserRow } from "@/db/schema";
-import { actorOf } from "@/lib/audit/audit";
+import { actorOf } from "@/lib/access/actor";
 import { createApiToken } from "@/lib/auth/api-tokens";
 import { stopJobSender } from "@/lib/jobs/enqueue";
 import { useTestDb } from "@/test/harness/database";

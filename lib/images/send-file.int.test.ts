@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as blobRoute from "@/app/images/[id]/versions/[version]/blob/route";
 import { insertImageVersion, nextImageVersion, refreshLatestVersion } from "@/db/queries/images";
 import type { UserRow } from "@/db/schema";
-import { actorOf } from "@/lib/audit/audit";
+import { actorOf } from "@/lib/access/actor";
 import { createApiToken } from "@/lib/auth/api-tokens";
 import { CLIENT_IP_HEADER } from "@/lib/http/context";
 import { useTestDb } from "@/test/harness/database";

@@ -13,7 +13,7 @@ import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getImageVersionRow } from "@/db/queries/images";
 import type { UserRow } from "@/db/schema";
-import { actorOf } from "@/lib/audit/audit";
+import { actorOf } from "@/lib/access/actor";
 import { createApiToken } from "@/lib/auth/api-tokens";
 import { stopJobSender } from "@/lib/jobs/enqueue";
 import { useTestDb } from "@/test/harness/database";

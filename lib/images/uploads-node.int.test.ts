@@ -13,7 +13,7 @@ import { encode } from "@auth/core/jwt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getImageVersionRow, listImageVersionRows } from "@/db/queries/images";
 import type { UserRow } from "@/db/schema";
-import { actorOf } from "@/lib/audit/audit";
+import { actorOf } from "@/lib/access/actor";
 import { createApiToken } from "@/lib/auth/api-tokens";
 import { startSession } from "@/lib/auth/sessions";
 import { startDeployment } from "@/lib/deployments/deployments";

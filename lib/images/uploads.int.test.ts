@@ -12,7 +12,7 @@ import * as uploadRoute from "@/app/api/uploads/[[...path]]/route";
 import { completeImageUpload, getImageVersionRow, getImageUploadRow, listImageVersionRows, updateImageVersionFrom } from "@/db/queries/images";
 import { updateProjectRow } from "@/db/queries/projects";
 import type { UserRow } from "@/db/schema";
-import { actorOf } from "@/lib/audit/audit";
+import { actorOf } from "@/lib/access/actor";
 import { createApiToken } from "@/lib/auth/api-tokens";
 import { stopJobSender } from "@/lib/jobs/enqueue";
 import { createProject, addProjectMember } from "@/lib/projects/projects";

@@ -11,7 +11,8 @@ import { ERRORS, StreamLimiter, type DataStore } from "@tus/utils";
 import { NodeRequest, sendNodeResponse } from "srvx/node";
 import { completeImageUpload, deleteImageVersionRow, getImageUploadRow, refreshLatestVersion, updateImageUploadRow, updateImageVersionFrom } from "@/db/queries/images";
 import { verifyImageVersionJob } from "@/workers/jobs/verify-image-version";
-import { actorOf, isAdminActor, recordAudit, type Actor } from "../audit/audit";
+import { actorOf, isAdmin, type Actor } from "../access/actor";
+import { recordAudit } from "../audit/audit";
 import { getRequestUser } from "../auth/request-user";
 import type { Found } from "../deployments/agent";
 import { beginCaptureUpload, checkCaptureRequest, getCaptureRun, isRunAuthorization, noteCaptureReceived } from "../deployments/capture";
@@ -62,7 +63,7 @@ export async function getOwnUpload(db: Db, actor: Actor, uploadId: string) {
   const row = isUploadId(uploadId) ? await getImageUploadRow(db, uploadId) : undefined;
   // A capture's bytes come from its run's agent only; an administrator may still cancel it.
   const isOwn = actor.user && row?.userId === actor.user.id && !row.deploymentId;
-  if (!row || !(isAdminActor(actor) || isOwn)) throw new AppError("not_found", UPLOAD_NOT_FOUND);
+  if (!row || !(isAdmin(actor) || isOwn)) throw new AppError("not_found", UPLOAD_NOT_FOUND);
   return row;
 }
 

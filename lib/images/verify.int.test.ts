@@ -8,7 +8,7 @@ import { zstdCompressSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getImageVersionRow, insertImageUpload, insertImageVersion, nextImageVersion } from "@/db/queries/images";
 import type { UserRow } from "@/db/schema";
-import { actorOf } from "@/lib/audit/audit";
+import { actorOf } from "@/lib/access/actor";
 import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";
 import { createActiveUser } from "@/test/harness/fixtures";

@@ -6,7 +6,7 @@ import { countPoolMatches, type HostCriterionKey } from "@/db/queries/host-crite
 import { getPoolRow } from "@/db/queries/pools";
 import type { DbOrTx } from "../db";
 import { AppError } from "../errors";
-import type { Actor } from "../audit/audit";
+import type { Actor } from "../access/actor";
 import { poolMatchQuerySchema, type HardwareFilter } from "../validation/inventory";
 import { parseInput } from "../validation/parse";
 import { archLabel } from "../hosts/arch";

@@ -22,7 +22,8 @@ import type { LeaseRow, ProjectRow } from "@/db/schema";
 import type { Db, DbOrTx } from "../db";
 import type { Clock } from "../clock";
 import { AppError } from "../errors";
-import { isAdminActor, recordAudit, type Actor } from "../audit/audit";
+import { isAdmin, type Actor } from "../access/actor";
+import { recordAudit } from "../audit/audit";
 import { getUserStatus } from "../users/user-view";
 import { hoursText, maxLeaseHours, resolveHolder, resolveProject } from "../projects/charging";
 import { getFirstConflictAfter, getProjectPeakHosts } from "@/db/queries/reservations";
@@ -116,7 +117,7 @@ async function assertQuotas(
 export async function createLease(db: Db, actor: Actor, input: unknown, clock: Clock = {}): Promise<LeaseView> {
   const data = parseInput(leaseCreateSchema, input);
   const now = clock.now ?? new Date();
-  if (data.hostIds && !isAdminActor(actor)) {
+  if (data.hostIds && !isAdmin(actor)) {
     throw new AppError("forbidden", "Only administrators allocate given hosts; ask for hosts from a pool instead.");
   }
   const leaseId = await db.transaction(async (tx) => {
@@ -230,7 +231,7 @@ function describeConflict(c: NonNullable<Awaited<ReturnType<typeof getFirstConfl
 /** A lease the actor may act on: its holder, or an admin. Anyone else gets 404. */
 async function getLeaseForUpdate(tx: DbOrTx, actor: Actor, leaseId: string): Promise<LeaseRow> {
   const lease = await getLeaseRow(tx, leaseId, { lock: true });
-  if (!lease || (!isAdminActor(actor) && lease.userId !== actor.user!.id)) throw new AppError("not_found", "That lease does not exist.");
+  if (!lease || (!isAdmin(actor) && lease.userId !== actor.user!.id)) throw new AppError("not_found", "That lease does not exist.");
   if (lease.state !== "active") throw new AppError("conflict", `This lease has already ${lease.state === "expired" ? "expired" : "been released"}.`);
   return lease;
 }
@@ -240,7 +241,7 @@ export async function extendLease(db: Db, actor: Actor, leaseId: string, input: 
   const now = clock.now ?? new Date();
   await db.transaction(async (tx) => {
     const first = await getLeaseRow(tx, leaseId);
-    if (!first || (!isAdminActor(actor) && first.userId !== actor.user!.id)) throw new AppError("not_found", "That lease does not exist.");
+    if (!first || (!isAdmin(actor) && first.userId !== actor.user!.id)) throw new AppError("not_found", "That lease does not exist.");
     // Same lock order as createLease (project, then lease) so the two cannot deadlock.
     const project = (await lockProject(tx, first.projectId))!;
     const lease = await getLeaseForUpdate(tx, actor, leaseId);
@@ -401,8 +402,7 @@ async function getLeaseView(db: DbOrTx, leaseId: string): Promise<LeaseView> {
 /** A researcher lists their own leases; `scope=all` (with filters) is for admins. */
 export async function listLeases(db: Db, actor: Actor, query: unknown) {
   const q = parseInput(leaseListQuerySchema, query);
-  const isAdmin = isAdminActor(actor);
-  if (q.scope === "all" && !isAdmin) throw new AppError("forbidden", "Only administrators can list everyone's leases.");
+  if (q.scope === "all" && !isAdmin(actor)) throw new AppError("forbidden", "Only administrators can list everyone's leases.");
   const { rows, total } = await listLeaseRows(db, {
     userId: q.scope === "mine" ? actor.user!.id : q.userId,
     projectId: q.projectId,
@@ -416,7 +416,7 @@ export async function listLeases(db: Db, actor: Actor, query: unknown) {
 
 export async function getLease(db: Db, actor: Actor, leaseId: string) {
   const lease = await getLeaseRow(db, leaseId);
-  if (!lease || (!isAdminActor(actor) && lease.userId !== actor.user!.id)) throw new AppError("not_found", "That lease does not exist.");
+  if (!lease || (!isAdmin(actor) && lease.userId !== actor.user!.id)) throw new AppError("not_found", "That lease does not exist.");
   const view = await getLeaseView(db, leaseId);
   const events = await listLeaseEventRows(db, leaseId);
   return {

@@ -7,7 +7,7 @@ import { getActiveDeployment } from "@/db/queries/boot";
 import { listDeploymentRows } from "@/db/queries/deployments";
 import { getLeaseRow, listLeaseEventRows } from "@/db/queries/leases";
 import { hostBookings, reservations } from "@/db/schema";
-import type { Actor } from "@/lib/audit/audit";
+import type { Actor } from "@/lib/access/actor";
 import { startDeployment } from "@/lib/deployments/deployments";
 import { finishRun, withRun } from "@/lib/deployments/engine";
 import { createHost } from "@/lib/hosts/hosts";

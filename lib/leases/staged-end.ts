@@ -15,7 +15,8 @@ import { getNextForeignBooking, isBookingOverlap, listActiveCaptureRuns, listEnd
 import { getLeaseRow, insertLeaseEvent, listLeaseHostRows } from "@/db/queries/leases";
 import type { Db } from "../db";
 import type { Clock } from "../clock";
-import { isAdminActor, recordAudit, SYSTEM, type Actor } from "../audit/audit";
+import { isAdmin, SYSTEM, type Actor } from "../access/actor";
+import { recordAudit } from "../audit/audit";
 import { AppError, isAppError } from "../errors";
 import { getLogger } from "../log";
 import { createImage } from "../images/images";
@@ -138,7 +139,7 @@ export async function startLeaseCapture(db: Db, actor: Actor, leaseId: string, i
   const data = parseInput(leaseCaptureSchema, input);
   const now = clock.now ?? new Date();
   const lease = await getLeaseRow(db, leaseId);
-  if (!lease || (!isAdminActor(actor) && lease.userId !== actor.user?.id)) throw new AppError("not_found", "That lease does not exist.");
+  if (!lease || (!isAdmin(actor) && lease.userId !== actor.user?.id)) throw new AppError("not_found", "That lease does not exist.");
   if (lease.state !== "active") {
     throw new AppError("conflict", `This lease has ${lease.state === "expired" ? "expired" : "been released"} and its disks are being wiped (or were): there is nothing left to capture.`);
   }

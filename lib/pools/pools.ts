@@ -2,12 +2,13 @@ import { countPoolHosts, deletePoolRow, getPoolRow, insertPool, listPoolsWithCou
 import { isUniqueViolation } from "@/db/errors";
 import type { Db } from "../db";
 import { AppError } from "../errors";
-import { isAdminActor, recordAudit, type Actor } from "../audit/audit";
+import { isAdmin, type Actor } from "../access/actor";
+import { recordAudit } from "../audit/audit";
 import { poolCreateSchema, poolUpdateSchema } from "../validation/inventory";
 import { parseInput } from "../validation/parse";
 
 function requireAdmin(actor: Actor): void {
-  if (!isAdminActor(actor)) throw new AppError("forbidden", "Only administrators can change pools.");
+  if (!isAdmin(actor)) throw new AppError("forbidden", "Only administrators can change pools.");
 }
 
 function mapPoolError(e: unknown, name?: string): never {

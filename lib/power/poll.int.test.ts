@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listHostPower } from "@/db/queries/power";
-import { actorOf } from "@/lib/audit/audit";
+import { actorOf } from "@/lib/access/actor";
 import { createHost, deleteHost } from "@/lib/hosts/hosts";
 import { useTestDb } from "@/test/harness/database";
 import { setTestEnv } from "@/test/harness/env";

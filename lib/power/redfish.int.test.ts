@@ -2,7 +2,7 @@
 // schema, because no real Redfish service can run here (none is packaged for Debian or npm,
 // and there is no BMC). HTTPS with its self-signed certificate, Basic authentication.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { actorOf } from "@/lib/audit/audit";
+import { actorOf } from "@/lib/access/actor";
 import { createHost, updateHost } from "@/lib/hosts/hosts";
 import { createLease } from "@/lib/leases/leases";
 import { addProjectMember, createProject } from "@/lib/projects/projects";

@@ -2,7 +2,7 @@
 // buttons can offer for the host's driver. Holders see their hosts; admins every host.
 import { listPowerOfHosts } from "@/db/queries/power";
 import type { DbOrTx } from "../db";
-import { isAdminActor, type Actor } from "../audit/audit";
+import { isAdmin, type Actor } from "../access/actor";
 import { assertHostHolder } from "../boot/access";
 import { POWER_DRIVERS } from "./drivers";
 import type { PowerView } from "./types";
@@ -37,6 +37,6 @@ export async function getHostPowerView(db: DbOrTx, actor: Actor, hostId: string)
  * not see are left out rather than refused, so a list that has just lost a host still loads.
  */
 export async function listHostPowerViews(db: DbOrTx, actor: Actor, ids: string[]): Promise<{ data: PowerView[] }> {
-  const rows = await listPowerOfHosts(db, { hostIds: ids, heldBy: isAdminActor(actor) ? undefined : (actor.user?.id ?? "00000000-0000-0000-0000-000000000000") });
+  const rows = await listPowerOfHosts(db, { hostIds: ids, heldBy: isAdmin(actor) ? undefined : (actor.user?.id ?? "00000000-0000-0000-0000-000000000000") });
   return { data: rows.map(toView) };
 }

@@ -2,7 +2,7 @@
 // that a project with leases on record cannot be deleted.
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { actorOf } from "@/lib/audit/audit";
+import { actorOf } from "@/lib/access/actor";
 import { createLease, releaseLease } from "@/lib/leases/leases";
 import { useTestDb } from "@/test/harness/database";
 import { createActiveUser, expectAppError } from "@/test/harness/fixtures";

@@ -5,7 +5,8 @@ import type { ProjectRow } from "@/db/schema";
 import type { Db, DbOrTx } from "../db";
 import { nowOf, type Clock } from "../clock";
 import { AppError } from "../errors";
-import { isAdminActor, recordAudit, type Actor } from "../audit/audit";
+import { isAdmin, type Actor } from "../access/actor";
+import { recordAudit } from "../audit/audit";
 import { projectCreateSchema, projectMemberAddSchema, projectUpdateSchema } from "../validation/inventory";
 import { parseInput } from "../validation/parse";
 
@@ -26,7 +27,7 @@ export async function getProjectUsage(db: DbOrTx, projectId: string, clock: Cloc
 }
 
 function requireAdmin(actor: Actor): void {
-  if (!isAdminActor(actor)) throw new AppError("forbidden", "Only administrators can change projects.");
+  if (!isAdmin(actor)) throw new AppError("forbidden", "Only administrators can change projects.");
 }
 
 function mapProjectError(e: unknown, name?: string): never {
@@ -36,7 +37,7 @@ function mapProjectError(e: unknown, name?: string): never {
 
 /** Admins see every project; a researcher sees the projects they belong to. */
 export async function listProjects(db: Db, actor: Actor, clock: Clock = {}) {
-  const rows = await listProjectRows(db, { memberId: isAdminActor(actor) ? undefined : actor.user!.id });
+  const rows = await listProjectRows(db, { memberId: isAdmin(actor) ? undefined : actor.user!.id });
   return Promise.all(rows.map(async (p) => ({ ...p, usage: await getProjectUsage(db, p.id, clock) })));
 }
 
@@ -44,7 +45,7 @@ export async function listProjects(db: Db, actor: Actor, clock: Clock = {}) {
 export async function getVisibleProject(db: DbOrTx, actor: Actor, id: string): Promise<{ project: ProjectRow; role: "member" | "leader" | "admin" }> {
   const project = await getProjectRow(db, id);
   if (project) {
-    if (isAdminActor(actor)) return { project, role: "admin" };
+    if (isAdmin(actor)) return { project, role: "admin" };
     const m = await getMembership(db, { projectId: id, userId: actor.user!.id });
     if (m) return { project, role: m.role };
   }

@@ -6,7 +6,7 @@ import { getTemplateRow } from "@/db/queries/templates";
 import type { ReservationDeploy } from "@/db/schema";
 import type { DbOrTx } from "../db";
 import { AppError } from "../errors";
-import type { Actor } from "../audit/audit";
+import type { Actor } from "../access/actor";
 import { canReadImage } from "../images/images";
 import { getReadableTemplate } from "../templates/templates";
 import type { z } from "zod";

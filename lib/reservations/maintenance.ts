@@ -12,7 +12,8 @@ import type { MaintenanceWindowRow } from "@/db/schema";
 import type { Db, DbOrTx } from "../db";
 import { nowOf, type Clock } from "../clock";
 import { AppError } from "../errors";
-import { isAdminActor, recordAudit, type Actor } from "../audit/audit";
+import { isAdmin, type Actor } from "../access/actor";
+import { recordAudit } from "../audit/audit";
 import { paginated } from "../validation/common";
 import { parseInput } from "../validation/parse";
 import { maintenanceWindowCreateSchema, maintenanceWindowListQuerySchema } from "../validation/reservations";
@@ -32,7 +33,7 @@ export type MaintenanceWindowView = {
 };
 
 function requireAdmin(actor: Actor): void {
-  if (!isAdminActor(actor)) throw new AppError("forbidden", "Only administrators manage maintenance windows.");
+  if (!isAdmin(actor)) throw new AppError("forbidden", "Only administrators manage maintenance windows.");
 }
 
 function toView(w: MaintenanceWindowRow, names: { poolName: string | null; hostName: string | null }): MaintenanceWindowView {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDeploymentGroupRow, listGroupRuns } from "@/db/queries/deployment-groups";
 import { getDeploymentRow } from "@/db/queries/deployments";
 import type { ReservationDeploy, ReservationRow } from "@/db/schema";
-import type { Actor } from "@/lib/audit/audit";
+import type { Actor } from "@/lib/access/actor";
 import { startDeployment } from "@/lib/deployments/deployments";
 import { failRun, finishRun, withRun } from "@/lib/deployments/engine";
 import { retryGroupRun } from "@/lib/deployments/groups";

@@ -11,7 +11,7 @@ import {
 } from "@/db/queries/deployment-groups";
 import { getUserById } from "@/db/queries/users";
 import type { ReservationDeploy, ReservationPlan, ReservationRow } from "@/db/schema";
-import { actorOf } from "../audit/audit";
+import { actorOf } from "../access/actor";
 import type { Db, DbOrTx } from "../db";
 import { startDeploymentGroup } from "../deployments/groups";
 import { isAppError } from "../errors";

@@ -31,7 +31,8 @@ import type { PoolRow, ProjectRow, ReservationCriteria, ReservationRow } from "@
 import type { Db, DbOrTx } from "../db";
 import { nowOf, type Clock } from "../clock";
 import { AppError, isAppError } from "../errors";
-import { isAdminActor, recordAudit, type Actor } from "../audit/audit";
+import { isAdmin, type Actor } from "../access/actor";
+import { recordAudit } from "../audit/audit";
 import { hoursText, maxLeaseHours, resolveHolder, resolveProject } from "../projects/charging";
 import { monthWindow } from "../projects/projects";
 import { releaseLease } from "../leases/leases";
@@ -351,7 +352,7 @@ export async function getReservationView(db: DbOrTx, id: string): Promise<Reserv
 export async function listReservations(db: Db, actor: Actor, query: unknown) {
   const q = parseInput(reservationListQuerySchema, query);
   if (!actor.user) throw new AppError("unauthorized", "Sign in to see reservations.");
-  if (q.scope === "all" && !isAdminActor(actor)) throw new AppError("forbidden", "Only administrators can list everyone's reservations.");
+  if (q.scope === "all" && !isAdmin(actor)) throw new AppError("forbidden", "Only administrators can list everyone's reservations.");
   const { rows, total } = await listReservationRows(db, {
     userId: q.scope === "mine" ? actor.user.id : undefined,
     poolId: q.poolId,
@@ -365,7 +366,7 @@ export async function listReservations(db: Db, actor: Actor, query: unknown) {
 }
 
 function assertVisible(actor: Actor, r: ReservationRow | undefined): ReservationRow {
-  if (!r || (!isAdminActor(actor) && r.userId !== actor.user?.id)) throw new AppError("not_found", "That reservation does not exist.");
+  if (!r || (!isAdmin(actor) && r.userId !== actor.user?.id)) throw new AppError("not_found", "That reservation does not exist.");
   return r;
 }
 

@@ -7,7 +7,7 @@ import { listAudit } from "@/db/queries/audit";
 import { getLeaseRow, listLeaseHostRows } from "@/db/queries/leases";
 import { listOutboxMailTo } from "@/db/queries/outbox";
 import { getReservationRow, listReservationBookings, updateReservationRow } from "@/db/queries/reservations";
-import { SYSTEM } from "@/lib/audit/audit";
+import { SYSTEM } from "@/lib/access/actor";
 import { transitionHostStates } from "@/lib/hosts/transition";
 import { createLease, releaseLease } from "@/lib/leases/leases";
 import { useTestDb } from "@/test/harness/database";

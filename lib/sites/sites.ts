@@ -20,7 +20,8 @@ import {
 } from "@/db/queries/sites";
 import { isForeignKeyViolation, isUniqueViolation } from "@/db/errors";
 import { DEFAULT_SITE_ID, type HostRow, type SiteRow } from "@/db/schema";
-import { isAdminActor, recordAudit, type Actor } from "../audit/audit";
+import { isAdmin, type Actor } from "../access/actor";
+import { recordAudit } from "../audit/audit";
 import type { Clock } from "../clock";
 import type { Db, DbOrTx } from "../db";
 import { getEnv } from "../env";
@@ -45,7 +46,7 @@ export function bootServerStatusOf(p: { secondsSinceHeartbeat: number; stoppedAt
 }
 
 function requireAdmin(actor: Actor): void {
-  if (!isAdminActor(actor)) throw new AppError("forbidden", "Only administrators can manage sites and boot servers.");
+  if (!isAdmin(actor)) throw new AppError("forbidden", "Only administrators can manage sites and boot servers.");
 }
 
 function mapSiteError(e: unknown, name?: string): never {

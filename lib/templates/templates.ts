@@ -13,7 +13,8 @@ import { BUILTIN_TEMPLATES, readBuiltinSource } from "@/boot/templates";
 import { TemplateError } from "@/boot/template";
 import type { Db, DbOrTx } from "../db";
 import { AppError } from "../errors";
-import { isAdminActor, recordAudit, type Actor } from "../audit/audit";
+import { isAdmin, type Actor } from "../access/actor";
+import { recordAudit } from "../audit/audit";
 import { loadBootContext } from "../boot/boot-service";
 import { assertHostHolder } from "../boot/access";
 import { previewSchema, templateCreateSchema, templateUpdateSchema, templateVersionCreateSchema } from "../validation/templates";
@@ -23,7 +24,7 @@ import { compileInPool, renderInPool } from "./render-pool";
 const NOT_FOUND = "That template does not exist, or you may not see it.";
 
 async function canRead(db: DbOrTx, actor: Actor, t: TemplateRow): Promise<boolean> {
-  if (t.visibility === "public" || isAdminActor(actor)) return true;
+  if (t.visibility === "public" || isAdmin(actor)) return true;
   if (!actor.user) return false;
   if (t.ownerUserId === actor.user.id) return true;
   return t.visibility === "project" && t.projectId !== null && Boolean(await getMembership(db, { projectId: t.projectId, userId: actor.user.id }));
@@ -31,7 +32,7 @@ async function canRead(db: DbOrTx, actor: Actor, t: TemplateRow): Promise<boolea
 
 function canWrite(actor: Actor, t: TemplateRow): boolean {
   if (t.builtinKey) return false;
-  return isAdminActor(actor) || (actor.user !== null && t.ownerUserId === actor.user.id);
+  return isAdmin(actor) || (actor.user !== null && t.ownerUserId === actor.user.id);
 }
 
 /** A template the actor may read; 404 otherwise (private templates are not acknowledged). */
@@ -62,14 +63,14 @@ async function assertParses(source: string): Promise<void> {
 }
 
 async function assertProjectShare(db: DbOrTx, actor: Actor, visibility: string, projectId: string | null | undefined): Promise<void> {
-  if (visibility === "public" && !isAdminActor(actor)) throw AppError.field("visibility", "Only administrators publish templates to everyone; share it with a project instead.");
-  if (visibility === "project" && projectId && !isAdminActor(actor) && !(await getMembership(db, { projectId, userId: actor.user!.id }))) {
+  if (visibility === "public" && !isAdmin(actor)) throw AppError.field("visibility", "Only administrators publish templates to everyone; share it with a project instead.");
+  if (visibility === "project" && projectId && !isAdmin(actor) && !(await getMembership(db, { projectId, userId: actor.user!.id }))) {
     throw AppError.field("projectId", "You can only share templates with projects you belong to.");
   }
 }
 
 export async function listTemplates(db: Db, actor: Actor, kind?: "system" | "unattended") {
-  const rows = await listVisibleTemplates(db, { userId: actor.user?.id ?? null, isAdmin: isAdminActor(actor), kind });
+  const rows = await listVisibleTemplates(db, { userId: actor.user?.id ?? null, isAdmin: isAdmin(actor), kind });
   return rows.map(({ template, ownerEmail, variables, postInstall }) => ({ ...template, ownerEmail, variables: variables ?? [], postInstall: postInstall ?? null, isBuiltin: Boolean(template.builtinKey), canEdit: canWrite(actor, template) }));
 }
 

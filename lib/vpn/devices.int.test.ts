@@ -4,7 +4,8 @@ import { updateUser } from "@/db/queries/users";
 import { createActiveUser, expectAppError } from "@/test/harness/fixtures";
 import { useTestDb } from "@/test/harness/database";
 import { setTestEnv } from "@/test/harness/env";
-import { actorOf, searchAudit } from "../audit/audit";
+import { actorOf } from "../access/actor";
+import { searchAudit } from "../audit/audit";
 import { RANGE_FULL_MESSAGE } from "./addresses";
 import {
   createVpnDevice,

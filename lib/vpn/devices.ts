@@ -18,7 +18,8 @@ import { isUniqueViolation } from "@/db/errors";
 import type { Db, DbOrTx } from "../db";
 import { getEnv } from "../env";
 import { AppError } from "../errors";
-import { isAdminActor, recordAudit, type Actor } from "../audit/audit";
+import { isAdmin, type Actor } from "../access/actor";
+import { recordAudit } from "../audit/audit";
 import { getUserStatus } from "../users/user-view";
 import { getLogger } from "../log";
 import { parseInput } from "../validation/parse";
@@ -168,7 +169,7 @@ export async function getMyVpnDeviceConfig(db: DbOrTx, actor: Actor, id: string)
  */
 export async function revokeVpnDevice(db: Db, actor: Actor, id: string, scope: "own" | "any"): Promise<{ ok: true; revokedAt: Date }> {
   const user = requireVpnUser(actor);
-  if (scope === "any" && !isAdminActor(actor)) throw new AppError("forbidden", "Only administrators can do this.");
+  if (scope === "any" && !isAdmin(actor)) throw new AppError("forbidden", "Only administrators can do this.");
   return db.transaction(async (tx) => {
     const device = await getVpnDevice(tx, id);
     if (!device || (scope === "own" && device.userId !== user.id)) throw new AppError("not_found", "That device does not exist.");
@@ -192,7 +193,7 @@ export type VpnDeviceAdminView = VpnDeviceView & { userId: string; ownerEmail: s
 
 export async function listAllVpnDevices(db: DbOrTx, actor: Actor): Promise<{ data: VpnDeviceAdminView[] }> {
   requireVpnUser(actor);
-  if (!isAdminActor(actor)) throw new AppError("forbidden", "Only administrators can do this.");
+  if (!isAdmin(actor)) throw new AppError("forbidden", "Only administrators can do this.");
   const rows = await listActiveVpnDevicesWithOwner(db);
   return { data: rows.map((r) => ({ ...toView(r), userId: r.userId, ownerEmail: r.ownerEmail, ownerName: r.ownerName })) };
 }

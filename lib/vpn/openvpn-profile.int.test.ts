@@ -8,7 +8,7 @@ import { updateUser } from "@/db/queries/users";
 import { createActiveUser, expectAppError, uniqueEmail } from "@/test/harness/fixtures";
 import { useTestDb } from "@/test/harness/database";
 import { setTestEnv } from "@/test/harness/env";
-import { actorOf } from "../audit/audit";
+import { actorOf } from "../access/actor";
 import { getMyOpenVpnProfile, OPENVPN_DISABLED_MESSAGE } from "./openvpn-profile";
 
 const t = await useTestDb();

@@ -7,7 +7,7 @@ import type { UserRow } from "@/db/schema";
 import type { DbOrTx } from "../db";
 import { getEnv } from "../env";
 import { AppError } from "../errors";
-import type { Actor } from "../audit/audit";
+import type { Actor } from "../access/actor";
 import { getLogger } from "../log";
 import { isLabAccessAllowed } from "./devices";
 import { renderOpenVpnProfile } from "./openvpn";

@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { insertDeployment } from "@/db/queries/boot";
 import { insertSteps } from "@/db/queries/deployments";
-import { actorOf, type Actor } from "@/lib/audit/audit";
+import { actorOf, type Actor } from "@/lib/access/actor";
 import { markForReinstall, updateBootSettings } from "@/lib/boot/boot-settings";
 import type { Db } from "@/lib/db";
 import { createHost } from "@/lib/hosts/hosts";

@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { insertHosts, insertInterfaces, listHostStates } from "@/db/queries/hosts";
 import { createUsers } from "@/db/queries/users";
 import type { HostRow, HostState, PoolRow, ProjectRow, UserRow } from "@/db/schema";
-import { actorOf, type Actor } from "@/lib/audit/audit";
+import { actorOf, type Actor } from "@/lib/access/actor";
 import type { Db, DbOrTx } from "@/lib/db";
 import { createPool } from "@/lib/pools/pools";
 import { addProjectMember, createProject } from "@/lib/projects/projects";

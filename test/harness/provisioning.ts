@@ -20,7 +20,7 @@ import { getImageRow, insertImage, insertImageVersion, listStuckVerifications, n
 import { getImageStorage } from "@/lib/images/storage";
 import { verifyImageVersion } from "@/lib/images/verify";
 import { stopJobSender } from "@/lib/jobs/enqueue";
-import { actorOf, type Actor } from "@/lib/audit/audit";
+import { actorOf, type Actor } from "@/lib/access/actor";
 import { createHost } from "@/lib/hosts/hosts";
 import { createLease } from "@/lib/leases/leases";
 import { addProjectMember, createProject } from "@/lib/projects/projects";

@@ -3,7 +3,7 @@ import { LinkDirectoryEntryButton, ResyncDirectoryButton } from "@/components/ad
 import { Alert } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Table, type Column } from "@/components/ui/table";
-import { actorOf } from "@/lib/audit/audit";
+import { actorOf } from "@/lib/access/actor";
 import { requirePageAdmin } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
 import { getDirectoryStatusAsAdmin, listDirectoryEntriesAsAdmin } from "@/lib/directory/admin";

@@ -2,7 +2,7 @@
 import Link from "next/link";
 import { NewProjectButton } from "@/components/projects/project-form";
 import { formatHours, plural } from "@/components/ui/format";
-import { actorOf } from "@/lib/audit/audit";
+import { actorOf } from "@/lib/access/actor";
 import { requirePageAdmin } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
 import { listProjects } from "@/lib/projects/projects";

@@ -1,7 +1,7 @@
 // /admin/sites — sites with their boot URL and hosts, and every boot server's heartbeat, rate and errors
 import { SitesManager } from "@/components/admin/sites-manager";
 import { AutoRefresh } from "@/components/ui/auto-refresh";
-import { actorOf } from "@/lib/audit/audit";
+import { actorOf } from "@/lib/access/actor";
 import { requirePageAdmin } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
 import { getEnv } from "@/lib/env";

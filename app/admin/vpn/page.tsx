@@ -1,6 +1,6 @@
 // /admin/vpn — every active WireGuard device with its owner; an administrator revokes any of them
 import { VpnDeviceTable } from "@/components/access/vpn-device-table";
-import { actorOf } from "@/lib/audit/audit";
+import { actorOf } from "@/lib/access/actor";
 import { requirePageAdmin } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
 import { getEnv } from "@/lib/env";

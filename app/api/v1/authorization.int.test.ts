@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_ROUTES } from "@/lib/api/routes";
-import { actorOf, type Actor } from "@/lib/audit/audit";
+import { actorOf, type Actor } from "@/lib/access/actor";
 import { createApiToken, revokeOwnApiToken } from "@/lib/auth/api-tokens";
 import { markForReinstall, updateBootSettings } from "@/lib/boot/boot-settings";
 import { cancelDeployment, startDeployment } from "@/lib/deployments/deployments";

@@ -4,7 +4,7 @@ import { callRoute, type CallOptions } from "@/test/harness/route-handler";
 import { randomBytes, randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MAX_JSON_BYTES } from "@/lib/http/handler";
-import { actorOf, type Actor } from "@/lib/audit/audit";
+import { actorOf, type Actor } from "@/lib/access/actor";
 import { createApiToken } from "@/lib/auth/api-tokens";
 import { createHost, getHostDetail } from "@/lib/hosts/hosts";
 import { createLease } from "@/lib/leases/leases";

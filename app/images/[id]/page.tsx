@@ -7,7 +7,7 @@ import { ImageVersions } from "@/components/images/image-versions";
 import { asJson } from "@/components/images/types";
 import { Alert } from "@/components/ui/alert";
 import { formatBytes, formatDateTime, plural } from "@/components/ui/format";
-import { actorOf } from "@/lib/audit/audit";
+import { actorOf } from "@/lib/access/actor";
 import { requirePageUser } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
 import { isAppError } from "@/lib/errors";

@@ -7,7 +7,7 @@ import { Card } from "@/components/ui/card";
 import { DetailRow } from "@/components/ui/detail-row";
 import { formatDateTime } from "@/components/ui/format";
 import { Table } from "@/components/ui/table";
-import { actorOf } from "@/lib/audit/audit";
+import { actorOf } from "@/lib/access/actor";
 import { requirePageUser } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
 import { isAppError } from "@/lib/errors";

@@ -3,7 +3,7 @@ import Link from "next/link";
 import { notFound } from "next/navigation";
 import { TemplateWorkbench } from "@/components/templates/template-workbench";
 import { Alert } from "@/components/ui/alert";
-import { actorOf } from "@/lib/audit/audit";
+import { actorOf } from "@/lib/access/actor";
 import { requirePageUser } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
 import { isAppError } from "@/lib/errors";

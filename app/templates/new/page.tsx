@@ -1,7 +1,7 @@
 // /templates/new?from=<id> — create a template, optionally as a copy of one the user may read
 import { NewTemplateForm } from "@/components/templates/new-template-form";
 import { Card } from "@/components/ui/card";
-import { actorOf } from "@/lib/audit/audit";
+import { actorOf } from "@/lib/access/actor";
 import { requirePageUser } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
 import { getMyProjects } from "@/lib/projects/projects";

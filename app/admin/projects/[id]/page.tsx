@@ -4,7 +4,7 @@ import { notFound } from "next/navigation";
 import { DeleteProjectButton, ProjectForm } from "@/components/projects/project-form";
 import { ProjectDetail } from "@/components/projects/project-detail";
 import { Card } from "@/components/ui/card";
-import { actorOf } from "@/lib/audit/audit";
+import { actorOf } from "@/lib/access/actor";
 import { requirePageAdmin } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
 import { isAppError } from "@/lib/errors";

@@ -2,7 +2,7 @@
 // bad input is a 400 with a sentence that says what to fix.
 import { callRoute } from "@/test/harness/route-handler";
 import { beforeAll, describe, expect, it } from "vitest";
-import { actorOf } from "@/lib/audit/audit";
+import { actorOf } from "@/lib/access/actor";
 import { createApiToken } from "@/lib/auth/api-tokens";
 import { createHost } from "@/lib/hosts/hosts";
 import { useTestDb } from "@/test/harness/database";

@@ -2,7 +2,7 @@
 import { NextResponse } from "next/server";
 import { idParam, parseQuery, type IdContext } from "@/lib/api/request";
 import { getCurrentUser } from "@/lib/auth/guard";
-import { actorOf } from "@/lib/audit/audit";
+import { actorOf } from "@/lib/access/actor";
 import { getAppDb } from "@/lib/db";
 import { exportOf, getRunRecord } from "@/lib/deployments/records";
 import { getRequestContext } from "@/lib/http/context";

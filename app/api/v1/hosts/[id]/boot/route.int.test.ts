@@ -2,7 +2,7 @@
 // saved, and a GET right after says the same.
 import { callRoute } from "@/test/harness/route-handler";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { actorOf } from "@/lib/audit/audit";
+import { actorOf } from "@/lib/access/actor";
 import { createApiToken } from "@/lib/auth/api-tokens";
 import { createHost } from "@/lib/hosts/hosts";
 import { stopJobSender } from "@/lib/jobs/enqueue";
