@@ -1,4 +1,4 @@
-// Builds the OpenAPI 3.1 document from the route registry (lib/api/routes.ts). Request
+// Builds the OpenAPI 3.1 document from the route registry (lib/api/routes/, one file per tag). Request
 // schemas go through zod's own JSON Schema conversion in "input" mode: the document shows
 // what a caller sends (defaults optional, MACs as strings), not what the handler receives.
 // Response schemas (the same zod contracts in lib/validation, checked against what lib/

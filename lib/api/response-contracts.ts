@@ -1,5 +1,5 @@
 // Compile-time only: what each handler answers (the lib/ function it returns, as the route
-// wraps it) fits the response schema the OpenAPI document shows for it (lib/api/routes.ts).
+// wraps it) fits the response schema the OpenAPI document shows for it (lib/api/routes/).
 // `npx tsc` fails here, naming the field, when lib/ stops sending something the document
 // promises or sends it in another type. Extra fields in an answer are allowed (responses
 // are documented open: a client ignores what it does not know).
