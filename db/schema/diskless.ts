@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
-import { deployments } from "./boot";
+import { deployments } from "./deployments";
 import { hosts } from "./inventory";
 
 // A host's diskless root (docs/diskless.md): a qcow2 overlay of an image version, exported over

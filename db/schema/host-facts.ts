@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { bigserial, integer, jsonb, pgEnum, pgTable, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
-import { deployments } from "./boot";
+import { deployments } from "./deployments";
 import { hosts, type HostRow } from "./inventory";
 
 export const hostFactSource = pgEnum("host_fact_source", ["commission", "deploy"]);

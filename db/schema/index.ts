@@ -7,6 +7,7 @@ export * from "./audit";
 export * from "./boot";
 export * from "./images";
 export * from "./deployments";
+export * from "./uploads";
 export * from "./host-facts";
 export * from "./reservations";
 export * from "./access";
