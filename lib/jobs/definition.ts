@@ -1,8 +1,13 @@
 import { z } from "zod";
 import type { Db } from "../db";
 
-/** A job: its queue name, the payload contract, and the handler the worker runs. */
-export type JobDefinition<S extends z.ZodType = z.ZodType> = {
+/**
+ * A job apart from its handler: the queue name, the payload contract, and how the worker
+ * schedules and retries it. Each lives in lib/<domain>/jobs.ts, beside the code that enqueues
+ * it; the worker (workers/jobs/) attaches the handler. lib/ never imports the worker, so the
+ * two sides cannot form an import cycle, and enqueuing does not load handler code.
+ */
+export type JobContract<S extends z.ZodType = z.ZodType> = {
   name: string;
   schema: S;
   /** Cron expression when the worker should also run it on a schedule. */
@@ -27,15 +32,23 @@ export type JobDefinition<S extends z.ZodType = z.ZodType> = {
    * schedules finer than cron's minute or set from the environment (the power poll); 0: never.
    */
   everySeconds?: () => number;
-  handler: (db: Db, data: z.infer<S>) => Promise<unknown>;
 };
+
+/** A job the worker runs: its contract and the handler. */
+export interface JobDefinition<S extends z.ZodType = z.ZodType> extends JobContract<S> {
+  handler: (db: Db, data: z.infer<S>) => Promise<unknown>;
+}
+
+export function defineJobContract<S extends z.ZodType>(contract: JobContract<S>): JobContract<S> {
+  return contract;
+}
 
 export function defineJob<S extends z.ZodType>(def: JobDefinition<S>): JobDefinition<S> {
   return def;
 }
 
-/** The payload of a reconciler: none, it reads what to do from the database. */
-export const reconcileJobSchema = z.object({}).strict();
+/** The payload of a job that reads what to do from the database: none. */
+export const emptyJobSchema = z.object({}).strict();
 
 /**
  * A reconciler: makes the world (a directory, NBD exports, files) match rows in the database,
@@ -43,6 +56,6 @@ export const reconcileJobSchema = z.object({}).strict();
  * change whose enqueue a crash lost (killed right after commit, the worker down) is still
  * carried out.
  */
-export function defineReconcileJob(name: string, handler: (db: Db) => Promise<unknown>): JobDefinition<typeof reconcileJobSchema> {
-  return defineJob({ name, schema: reconcileJobSchema, cron: "* * * * *", runAtStart: true, retryable: true, pollingIntervalSeconds: 1, handler });
+export function defineReconcileJobContract(name: string): JobContract<typeof emptyJobSchema> {
+  return defineJobContract({ name, schema: emptyJobSchema, cron: "* * * * *", runAtStart: true, retryable: true, pollingIntervalSeconds: 1 });
 }

@@ -1,13 +1,11 @@
-// Makes extra disks' files and NBD exports match their rows (lib/extra-disks/reconcile.ts):
-// queued after each change, and every minute and at worker start, so a disk whose row was
-// committed just before a crash is still made, and a released lease's disks are still wiped.
-// The exports live in this process (lib/extra-disks/exporter.ts); a restarted worker serves
-// its live disks again on their former ports.
+// The exports live in this process (lib/extra-disks/exporter.ts); a restarted worker serves its
+// live disks again on their former ports.
 import { getDiskExporter } from "@/lib/extra-disks/exporter";
+import { RECONCILE_LEASE_DISKS_JOB } from "@/lib/extra-disks/jobs";
 import { reconcileLeaseDisks } from "@/lib/extra-disks/reconcile";
-import { defineReconcileJob, reconcileJobSchema } from "@/lib/jobs/definition";
+import { defineJob } from "@/lib/jobs/definition";
 
-export const name = "reconcile-lease-disks";
-export const schema = reconcileJobSchema;
+export const name = RECONCILE_LEASE_DISKS_JOB.name;
+export const schema = RECONCILE_LEASE_DISKS_JOB.schema;
 
-export const reconcileLeaseDisksJob = defineReconcileJob(name, (db) => reconcileLeaseDisks(db, getDiskExporter()));
+export const reconcileLeaseDisksJob = defineJob({ ...RECONCILE_LEASE_DISKS_JOB, handler: (db) => reconcileLeaseDisks(db, getDiskExporter()) });

@@ -1,15 +1,16 @@
-// Writes the directory entries Kiln manages (lib/directory/sync.ts). Queued after each account
-// change, and every minute and at worker start so a change whose enqueue was lost (a crash
-// right after commit, the worker down) is still written.
 import { syncDirectory } from "@/lib/directory/sync";
 import { directoryConfigFromEnv } from "@/lib/directory/config";
+import { SYNC_DIRECTORY_JOB } from "@/lib/directory/jobs";
 import { getEnv } from "@/lib/env";
-import { defineReconcileJob, reconcileJobSchema } from "@/lib/jobs/definition";
+import { defineJob } from "@/lib/jobs/definition";
 
-export const name = "sync-directory";
-export const schema = reconcileJobSchema;
+export const name = SYNC_DIRECTORY_JOB.name;
+export const schema = SYNC_DIRECTORY_JOB.schema;
 
-export const syncDirectoryJob = defineReconcileJob(name, async (db) => {
-  const config = directoryConfigFromEnv(getEnv());
-  return config ? syncDirectory(db, config) : { skipped: "no directory configured (KILN_DIRECTORY_URL)" };
+export const syncDirectoryJob = defineJob({
+  ...SYNC_DIRECTORY_JOB,
+  handler: async (db) => {
+    const config = directoryConfigFromEnv(getEnv());
+    return config ? syncDirectory(db, config) : { skipped: "no directory configured (KILN_DIRECTORY_URL)" };
+  },
 });
