@@ -4,7 +4,7 @@
 //
 // The machine side runs for real — Kiln's deploy ramdisk (scripts/build-ramdisk.sh) booted by
 // QEMU (TCG, 1 vCPU, 512 MB, virtio disk, user-mode network restricted to one address) and the
-// agent boot/agent/kiln-agent.sh — against nginx, which serves the blob (with Range), the
+// agent (boot/agent/*.sh, joined as served) — against nginx, which serves the blob (with Range), the
 // agent and its instructions, and answers the agent's reports with 200. The instructions are
 // what Kiln's agent.env would say for the version (lib/deployments/agent.ts), the block map the
 // one verification records (lib/images/block-map.ts). Kiln's web process is left out on
@@ -28,6 +28,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { zstdCompressSync } from "node:zlib";
+import { readAgentScript } from "@/boot/agent/agent-script";
 import type { ImageBlockMap } from "@/db/schema";
 import { ensureRamdisk } from "@/lib/boot/ramdisk";
 import { computeBlockMap, isBlockMapWorthIt } from "@/lib/images/block-map";
@@ -36,7 +37,6 @@ import { GUEST_KILN_URL, startVm } from "@/test/harness/qemu";
 const MiB = 1024 * 1024;
 const MAC = "52:54:00:b5:00:01";
 const TOKEN = "benchbenchbenchbenchbench";
-const root = path.resolve(import.meta.dirname, "..");
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -138,7 +138,7 @@ async function deployOnce(p: { name: string; ramdisk: string; blob: string; form
     const size = (await fsp.stat(p.blob)).size;
     await fsp.writeFile(path.join(bootDir, "agent.env"), agentEnv({ blobUrl: `${GUEST_KILN_URL}/blob`, sha256, size, format: p.format, map: p.map }));
     await fsp.writeFile(path.join(bootDir, "agent"), WRAPPER);
-    await fsp.copyFile(path.join(root, "boot/agent/kiln-agent.sh"), path.join(www, "kiln-agent.sh"));
+    await fsp.writeFile(path.join(www, "kiln-agent.sh"), await readAgentScript());
     if (p.baseline) await fsp.writeFile(path.join(www, "baseline.txt"), `${GUEST_KILN_URL}/blob\n`);
     const nginx = await startNginx(dir, www);
     const disk = path.join(dir, "disk.raw");

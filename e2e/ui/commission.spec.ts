@@ -22,7 +22,7 @@ async function networkBoot(mac: string): Promise<{ body: string; token: string |
   return { body, token: /kiln\.action=commission/.test(body) ? (/kiln\.token=([A-Za-z0-9_-]+)/.exec(body)?.[1] ?? null) : null };
 }
 
-/** What the agent posts (boot/agent/kiln-agent.sh inventory()). */
+/** What the agent posts (boot/agent/inventory.sh, inventory()). */
 async function reportHardware(mac: string, token: string, p: { memoryMb: number; disks: unknown[] }) {
   const base = `${readState().baseURL}/boot/${mac.replace(/:/g, "-")}/${token}`;
   const env = await fetch(`${base}/agent.env`);

@@ -1,4 +1,4 @@
-// The first version of the deploy agent (boot/agent/kiln-agent.sh) run for real with the
+// The deploy agent (boot/agent/*.sh, joined as the ramdisk gets it) run for real with the
 // system's sh against Kiln's machine-facing routes over HTTP, writing to a plain file that
 // stands in for the disk (KILN_DEV): the image lands byte for byte and the run is done; a
 // checksum that does not match and a disk that does not exist fail the run with their reason.
@@ -8,6 +8,7 @@ import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { readAgentScript } from "@/boot/agent/agent-script";
 import { gzipSync, zstdCompressSync, zstdDecompressSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { actorOf, type Actor } from "@/lib/audit/audit";
@@ -31,7 +32,9 @@ import { getImageStorage } from "@/lib/images/storage";
 const t = await useTestDb();
 const tmp = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-agent-"));
 setTestEnvDefaults({ KILN_DATA_DIR: path.join(tmp, "data") });
-const SCRIPT = path.resolve(__dirname, "../../boot/agent/kiln-agent.sh");
+// The agent as the ramdisk gets it: its parts joined (boot/agent/agent-script.ts).
+const SCRIPT = path.join(tmp, "kiln-agent.sh");
+await fs.writeFile(SCRIPT, await readAgentScript());
 
 let admin: Actor;
 let holder: Actor;

@@ -1,4 +1,4 @@
-// The agent's commissioning for real (boot/agent/kiln-agent.sh run by the system's sh against
+// The agent's commissioning for real (boot/agent/*.sh, joined as served, run by the system's sh against
 // Kiln's machine-facing routes over HTTP): a new MAC boots, the agent reads DMI, firmware and the
 // BMC from stand-ins (KILN_DMI_DIR, KILN_EFI_DIR, KILN_IPMI_DEV and an `ipmitool` on PATH that
 // prints a real `lan print`), and Kiln stores what the script parsed. The CPU, memory and NICs
@@ -7,6 +7,7 @@ import { execFile } from "node:child_process";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { readAgentScript } from "@/boot/agent/agent-script";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findHostByMac, listHostDeployments } from "@/db/queries/boot";
 import { getHostRow } from "@/db/queries/hosts";
@@ -22,7 +23,9 @@ import type { HostFacts } from "./facts";
 const t = await useTestDb();
 const tmp = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-agent-commission-"));
 setTestEnvDefaults({ KILN_DATA_DIR: path.join(tmp, "data") });
-const SCRIPT = path.resolve(__dirname, "../../boot/agent/kiln-agent.sh");
+// The agent as the ramdisk gets it: its parts joined (boot/agent/agent-script.ts).
+const SCRIPT = path.join(tmp, "kiln-agent.sh");
+await fs.writeFile(SCRIPT, await readAgentScript());
 
 // What ipmitool 1.8.19 prints for a Dell iDRAC (abridged).
 const LAN_PRINT = `Set in Progress         : Set Complete

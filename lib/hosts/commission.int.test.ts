@@ -31,7 +31,7 @@ afterAll(async () => {
   for (const a of started) await a.stop();
 });
 
-/** What the commissioning agent posts for a QEMU-like machine (boot/agent/kiln-agent.sh inventory()). */
+/** What the commissioning agent posts for a QEMU-like machine (boot/agent/inventory.sh, inventory()). */
 function inventory(mac: string, over: { memoryMb?: number; disks?: unknown[] } = {}) {
   return {
     cpuCores: 2,

@@ -11,6 +11,7 @@ import dgram from "node:dgram";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { readAgentScript } from "@/boot/agent/agent-script";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDeploymentRow, listDeploymentRows } from "@/db/queries/deployments";
 import { getHostRow } from "@/db/queries/hosts";
@@ -33,7 +34,9 @@ import { createLease, getLease, releaseLease } from "./leases";
 const t = await useTestDb();
 const tmp = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-release-"));
 setTestEnvDefaults({ KILN_DATA_DIR: path.join(tmp, "data") });
-const AGENT = path.resolve(__dirname, "../../boot/agent/kiln-agent.sh");
+// The agent as the ramdisk gets it: its parts joined (boot/agent/agent-script.ts).
+const AGENT = path.join(tmp, "kiln-agent.sh");
+await fs.writeFile(AGENT, await readAgentScript());
 
 let setup: ProvisioningSetup;
 let listener: dgram.Socket;
