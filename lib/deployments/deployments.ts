@@ -13,14 +13,14 @@ import type { DeploymentOptions, DeploymentRow, DeploymentStepRow, HostRow, Temp
 import type { Db, DbOrTx } from "../db";
 import { getEnv } from "../env";
 import { AppError } from "../errors";
-import { isAdmin, SYSTEM, type Actor } from "../access/actor";
+import { isAdmin, isOwnerOrAdmin, SYSTEM, type Actor } from "../access/actor";
 import { recordAudit } from "../audit/audit";
-import { assertHostHolder } from "../boot/access";
-import { renderRunTemplates, type RunRendering } from "../boot/boot-service";
+import { assertHostHolder } from "../access/hosts";
+import { renderRunTemplates, type RunRendering } from "../templates/run-rendering";
 import { hashSecret } from "../auth/secrets";
 import { deploymentToken } from "../boot/deployment-token";
 import { provisioningStateOf, isActiveRun } from "../hosts/state-machine";
-import { canReadImage } from "../images/images";
+import { canReadShared } from "../access/sharing";
 import { getReadableTemplate, syncBuiltinTemplates } from "../templates/templates";
 import { paginated } from "../validation/common";
 import { deploymentGetQuerySchema, deploymentListQuerySchema, deploymentStartSchema, type DeploymentAction } from "../validation/deployments";
@@ -268,9 +268,9 @@ export async function planFromInput(db: Db, actor: Actor, hostId: string, input:
   let image: RunPlan["image"] = null;
   if (data.imageId) {
     const row = await getImageRow(db, data.imageId);
-    if (!row || !(await canReadImage(db, actor, row))) throw AppError.field("imageId", "That image does not exist, or you may not use it.");
+    if (!row || !(await canReadShared(db, actor, row))) throw AppError.field("imageId", "That image does not exist, or you may not use it.");
     if (data.action === "capture_disk") {
-      if (!isAdmin(actor) && row.ownerUserId !== actor.user?.id) throw AppError.field("imageId", `Only the owner of “${row.name}” can add versions to it; capture into an image of your own.`);
+      if (!isOwnerOrAdmin(actor, row.ownerUserId)) throw AppError.field("imageId", `Only the owner of “${row.name}” can add versions to it; capture into an image of your own.`);
       // The version number is handed out when the agent's upload arrives (./capture.ts).
     } else {
       const version = data.imageVersion === "latest" ? row.latestVersion : data.imageVersion;
@@ -344,7 +344,7 @@ export async function retryDeployment(db: Db, actor: Actor, deploymentId: string
   const unName = old.unattendedTemplateId ? await name(old.unattendedTemplateId) : null;
   if (old.imageId) {
     const img = await getImageRow(db, old.imageId);
-    if (!img || !(await canReadImage(db, actor, img))) throw new AppError("conflict", "The image this run wrote no longer exists, or you may not use it; start a new run.");
+    if (!img || !(await canReadShared(db, actor, img))) throw new AppError("conflict", "The image this run wrote no longer exists, or you may not use it; start a new run.");
   }
   const plan: RunPlan = {
     host,

@@ -13,32 +13,26 @@ import { BUILTIN_TEMPLATES, readBuiltinSource } from "@/boot/templates";
 import { TemplateError } from "@/boot/template";
 import type { Db, DbOrTx } from "../db";
 import { AppError } from "../errors";
-import { isAdmin, type Actor } from "../access/actor";
+import { isAdmin, isOwnerOrAdmin, type Actor } from "../access/actor";
+import { canReadShared } from "../access/sharing";
 import { recordAudit } from "../audit/audit";
-import { loadBootContext } from "../boot/boot-service";
-import { assertHostHolder } from "../boot/access";
+import { loadBootContext } from "./run-rendering";
+import { assertHostHolder } from "../access/hosts";
 import { previewSchema, templateCreateSchema, templateUpdateSchema, templateVersionCreateSchema } from "../validation/templates";
 import { parseInput } from "../validation/parse";
 import { compileInPool, renderInPool } from "./render-pool";
 
 const NOT_FOUND = "That template does not exist, or you may not see it.";
 
-async function canRead(db: DbOrTx, actor: Actor, t: TemplateRow): Promise<boolean> {
-  if (t.visibility === "public" || isAdmin(actor)) return true;
-  if (!actor.user) return false;
-  if (t.ownerUserId === actor.user.id) return true;
-  return t.visibility === "project" && t.projectId !== null && Boolean(await getMembership(db, { projectId: t.projectId, userId: actor.user.id }));
-}
-
 function canWrite(actor: Actor, t: TemplateRow): boolean {
   if (t.builtinKey) return false;
-  return isAdmin(actor) || (actor.user !== null && t.ownerUserId === actor.user.id);
+  return isOwnerOrAdmin(actor, t.ownerUserId);
 }
 
 /** A template the actor may read; 404 otherwise (private templates are not acknowledged). */
 export async function getReadableTemplate(db: DbOrTx, actor: Actor, id: string): Promise<TemplateRow> {
   const t = await getTemplateRow(db, id);
-  if (!t || !(await canRead(db, actor, t))) throw new AppError("not_found", NOT_FOUND);
+  if (!t || !(await canReadShared(db, actor, t))) throw new AppError("not_found", NOT_FOUND);
   return t;
 }
 
