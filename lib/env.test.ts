@@ -47,6 +47,14 @@ describe("parseEnv", () => {
     expect(parseEnv({ KILN_DATA_DIR: "/var/lib/kiln", KILN_MEDIA_DIR: "/srv/media/" }).mediaDir).toBe("/srv/media");
   });
 
+  it("reads KILN_NBD_PORTS as a port range and refuses a range that is not one", () => {
+    expect(parseEnv({}).nbdPortRange).toBeNull();
+    expect(parseEnv({ KILN_NBD_PORTS: "10809-10899" }).nbdPortRange).toEqual({ first: 10809, last: 10899 });
+    expect(() => parseEnv({ KILN_NBD_PORTS: "10899-10809" })).toThrow(/KILN_NBD_PORTS: the range must run from a lower port to a higher one/);
+    expect(() => parseEnv({ KILN_NBD_PORTS: "10809" })).toThrow(/KILN_NBD_PORTS: give a range like "10809-10899"/);
+    expect(() => parseEnv({ KILN_NBD_PORTS: "1-70000" })).toThrow(/KILN_NBD_PORTS/);
+  });
+
   it("treats an empty optional URL as unset", () => {
     expect(parseEnv({ SMTP_URL: "", DATABASE_URL: "" })).toMatchObject({ SMTP_URL: undefined, DATABASE_URL: undefined });
   });

@@ -217,6 +217,17 @@ const envSchema = z.object({
   // address machines dial (default: the listen address, or the boot URL's host when it is 0.0.0.0).
   KILN_NBD_BIND_ADDRESS: z.string().trim().min(1).default("127.0.0.1"),
   KILN_NBD_ADDRESS: z.string().trim().min(1).optional(),
+  // The TCP ports exports may use, "first-last" (default: any free port). Set it when a firewall
+  // stands between the machines and Kiln, so one known range is opened (the lab forwards it).
+  KILN_NBD_PORTS: z
+    .string()
+    .trim()
+    .regex(/^\d{1,5}-\d{1,5}$/, 'give a range like "10809-10899"')
+    .refine((v) => {
+      const [first = 0, last = 0] = v.split("-").map(Number);
+      return first >= 1 && first <= last && last <= 65535;
+    }, "the range must run from a lower port to a higher one, within 1-65535")
+    .optional(),
 });
 
 export type Env = z.infer<typeof envSchema> & {
@@ -238,6 +249,8 @@ export type Env = z.infer<typeof envSchema> & {
   extraDisksDir: string;
   /** The address machines connect to for NBD exports (KILN_NBD_ADDRESS, else the bind address, else the boot URL's host). */
   nbdAddress: string;
+  /** The ports NBD exports may use (KILN_NBD_PORTS), or null for any free port. */
+  nbdPortRange: { first: number; last: number } | null;
   isLdapEnabled: boolean;
   /** Kiln writes directory entries (KILN_DIRECTORY_URL set). */
   isDirectoryEnabled: boolean;
@@ -273,6 +286,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     mediaDir: path.resolve(/*turbopackIgnore: true*/ e.KILN_MEDIA_DIR || path.join(e.KILN_DATA_DIR, "media")),
     extraDisksDir: path.resolve(/*turbopackIgnore: true*/ e.KILN_EXTRA_DISKS_DIR || path.join(e.KILN_DATA_DIR, "disks")),
     nbdAddress: e.KILN_NBD_ADDRESS ?? (e.KILN_NBD_BIND_ADDRESS === "0.0.0.0" || e.KILN_NBD_BIND_ADDRESS === "::" ? (hostOf(e.KILN_BOOT_URL ?? e.KILN_URL) ?? "localhost") : e.KILN_NBD_BIND_ADDRESS),
+    nbdPortRange: e.KILN_NBD_PORTS ? { first: Number(e.KILN_NBD_PORTS.split("-")[0]), last: Number(e.KILN_NBD_PORTS.split("-")[1]) } : null,
     baseUrl: (e.KILN_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ""),
     // Machines talk to the boot server, not the portal: by default the portal's host name on the
     // boot port (KILN_URL may be an https name behind a proxy; the boot port is plain HTTP).

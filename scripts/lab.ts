@@ -12,6 +12,9 @@ import {
   ensureLabAccount,
   ensureLabImage,
   GUEST_BOOT_URL,
+  GUEST_NBD_ADDRESS,
+  LAB_NBD_PORTS,
+  MAX_LAB_NBD_PORTS,
   LAB_CLOUD_IMAGE,
   LAB_IMAGE,
   offerBuiltCloudImage,
@@ -96,8 +99,19 @@ async function main(): Promise<void> {
   else if (env.bootUrl !== GUEST_BOOT_URL) say(`warning: KILN_BOOT_URL is ${env.bootUrl}; lab machines reach Kiln only at ${GUEST_BOOT_URL}, so their boots will fail. Unset it for the lab.`);
   // The lab prints a password: keep the portal on this machine unless told otherwise.
   if (!getProcessEnv().KILN_HOST) setEnvForProcess({ KILN_HOST: "127.0.0.1" });
+  // Diskless roots and extra disks: machines dial exports at 10.0.2.101 on a known port range,
+  // each port forwarded to qemu-nbd on this machine (restricted network: nothing else is reachable).
+  if (!getProcessEnv().KILN_NBD_PORTS) setEnvForProcess({ KILN_NBD_PORTS: LAB_NBD_PORTS });
+  if (!getProcessEnv().KILN_NBD_ADDRESS) setEnvForProcess({ KILN_NBD_ADDRESS: GUEST_NBD_ADDRESS });
+  else if (getEnv().nbdAddress !== GUEST_NBD_ADDRESS) say(`warning: KILN_NBD_ADDRESS is ${getEnv().nbdAddress}; lab machines reach exports only at ${GUEST_NBD_ADDRESS}. Unset it for the lab.`);
+  const ports = getEnv().nbdPortRange!;
+  if (ports.last - ports.first + 1 > MAX_LAB_NBD_PORTS) say(`warning: KILN_NBD_PORTS has more than ${MAX_LAB_NBD_PORTS} ports; lab machines reach only the first ${MAX_LAB_NBD_PORTS}`);
   // The machines' plane: the lab's machines talk to the boot server, not the portal.
-  const kiln = { host: kilnAddressForVms(getEnv().KILN_HOST), port: env.bootPort };
+  const kiln = {
+    host: kilnAddressForVms(getEnv().KILN_HOST),
+    port: env.bootPort,
+    nbd: { host: kilnAddressForVms(getEnv().KILN_NBD_BIND_ADDRESS), ports },
+  };
 
   let hosts: RegisteredHost[] = [];
   let account: LabAccount | null = null;

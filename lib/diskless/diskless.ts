@@ -230,7 +230,7 @@ export async function syncDisklessExports(db: Db): Promise<void> {
   for (const e of sup.list()) if (!keys.has(e.key)) await sup.stop(e.key);
   for (const root of live) {
     try {
-      const exp = await sup.ensure(root.id, { file: root.overlayPath, format: "qcow2", bindAddress: root.bindAddress, port: root.port ?? 0, exportName: root.exportName });
+      const exp = await sup.ensure(root.id, { file: root.overlayPath, format: "qcow2", bindAddress: root.bindAddress, port: root.port ?? 0, portRange: getEnv().nbdPortRange, exportName: root.exportName });
       if (exp.port !== root.port) await updateDisklessRoot(db, root.id, { port: exp.port });
     } catch (e) {
       getLogger("diskless").error({ rootId: root.id, err: (e as Error).message }, "could not start the NBD export of a diskless root");

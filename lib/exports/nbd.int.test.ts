@@ -5,7 +5,8 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createOverlay, flattenOverlay, newExportName, NbdExportSupervisor, probeNbdExport, startNbdExport } from "./nbd";
+import net from "node:net";
+import { createOverlay, flattenOverlay, newExportName, NbdExportSupervisor, pickFreePort, probeNbdExport, startNbdExport } from "./nbd";
 
 const run = promisify(execFile);
 let dir: string;
@@ -94,4 +95,26 @@ describe("NBD exports of qcow2 overlays", () => {
       await sup.stopAll();
     }
   }, 60_000);
+
+  it("picks ports from KILN_NBD_PORTS only, skips a taken one, and says so when the range is full", async () => {
+    // Two neighbouring free ports: one held by someone else, so the export must take the other.
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const busy = (taken.address() as net.AddressInfo).port;
+    const range = { first: busy, last: busy + 1 };
+    try {
+      for (let i = 0; i < 5; i++) expect(await pickFreePort("127.0.0.1", range)).toBe(busy + 1);
+      const disk = path.join(dir, "ranged.raw");
+      await writeFile(disk, Buffer.alloc(1 << 20, 0x33));
+      const exp = await startNbdExport({ file: disk, format: "raw", bindAddress: "127.0.0.1", portRange: range, exportName: newExportName() });
+      try {
+        expect(exp.port).toBe(busy + 1);
+        await expect(pickFreePort("127.0.0.1", range)).rejects.toThrow(`no free port for an NBD export in KILN_NBD_PORTS ${busy}-${busy + 1}: every one is in use (widen the range)`);
+      } finally {
+        await exp.stop();
+      }
+    } finally {
+      taken.close();
+    }
+  });
 });

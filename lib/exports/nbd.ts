@@ -39,10 +39,14 @@ export type NbdExportSpec = {
   bindAddress: string;
   /** 0 or absent: a free port is picked (and kept across restarts by the supervisor). */
   port?: number;
+  /** Where a picked port comes from (KILN_NBD_PORTS); absent: any free port. */
+  portRange?: PortRange | null;
   /** The secret the client must name. */
   exportName: string;
   readOnly?: boolean;
 };
+
+export type PortRange = { first: number; last: number };
 
 export type NbdExport = {
   pid: number;
@@ -102,12 +106,31 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
-/** A free TCP port on `host` (closed again: qemu-nbd binds it next; a lost race shows as a failed start, retried). */
-export async function pickFreePort(host: string): Promise<number> {
+/**
+ * A free TCP port on `host` (closed again: qemu-nbd binds it next; a lost race shows as a failed
+ * start, retried): any port, or one of `range`, tried from a random place in it so two exports
+ * started at once rarely race for the same one.
+ */
+export async function pickFreePort(host: string, range?: PortRange | null): Promise<number> {
+  if (!range) return listenOnce(host, 0);
+  const size = range.last - range.first + 1;
+  const start = Math.floor(Math.random() * size);
+  for (let i = 0; i < size; i++) {
+    const port = range.first + ((start + i) % size);
+    try {
+      return await listenOnce(host, port);
+    } catch {
+      // Taken: the next one.
+    }
+  }
+  throw new Error(`no free port for an NBD export in KILN_NBD_PORTS ${range.first}-${range.last}: every one is in use (widen the range)`);
+}
+
+function listenOnce(host: string, wanted: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once("error", reject);
-    s.listen(0, host, () => {
+    s.listen(wanted, host, () => {
       const port = (s.address() as net.AddressInfo).port;
       s.close(() => resolve(port));
     });
@@ -118,7 +141,7 @@ export async function pickFreePort(host: string): Promise<number> {
 export async function startNbdExport(spec: NbdExportSpec, opts: { readyTimeoutMs?: number } = {}): Promise<NbdExport> {
   const wanted = spec.port ?? 0;
   for (let attempt = 1; ; attempt++) {
-    const port = wanted || (await pickFreePort(spec.bindAddress));
+    const port = wanted || (await pickFreePort(spec.bindAddress, spec.portRange));
     try {
       return await startOnce({ ...spec, port }, opts.readyTimeoutMs ?? 10_000);
     } catch (e) {

@@ -2,7 +2,7 @@
 // access check, bound to KILN_NBD_BIND_ADDRESS). The process that runs the reconciler (the
 // worker) holds the exports; the disk file is the state, never the process.
 import { readdir, readFile } from "node:fs/promises";
-import { NbdExportSupervisor } from "../exports/nbd";
+import { NbdExportSupervisor, type PortRange } from "../exports/nbd";
 import { getEnv } from "../env";
 import { getLogger } from "../log";
 
@@ -38,7 +38,7 @@ async function killOtherServers(name: string, keep: number | null): Promise<numb
   return killed;
 }
 
-export function createNbdDiskExporter(opts: { bindAddress: string; address: string }): DiskExporter & { stopAll(): Promise<void>; pids(): number[] } {
+export function createNbdDiskExporter(opts: { bindAddress: string; address: string; portRange?: PortRange | null }): DiskExporter & { stopAll(): Promise<void>; pids(): number[] } {
   const log = getLogger("extra-disks");
   const supervisor = new NbdExportSupervisor({ log: (line) => log.warn(line) });
   const key = (name: string) => `disk:${name}`;
@@ -47,7 +47,7 @@ export function createNbdDiskExporter(opts: { bindAddress: string; address: stri
       const running = supervisor.get(key(p.name));
       if (running) return { address: opts.address, port: running.port };
       await killOtherServers(p.name, null);
-      const spec = { file: p.file, format: "raw" as const, bindAddress: opts.bindAddress, exportName: p.name };
+      const spec = { file: p.file, format: "raw" as const, bindAddress: opts.bindAddress, portRange: opts.portRange, exportName: p.name };
       let started;
       try {
         started = await supervisor.ensure(key(p.name), { ...spec, port: p.port ?? undefined });
@@ -81,7 +81,7 @@ let shared: ReturnType<typeof createNbdDiskExporter> | undefined;
 export function getDiskExporter(): DiskExporter {
   if (!shared) {
     const env = getEnv();
-    const exporter = createNbdDiskExporter({ bindAddress: env.KILN_NBD_BIND_ADDRESS, address: env.nbdAddress });
+    const exporter = createNbdDiskExporter({ bindAddress: env.KILN_NBD_BIND_ADDRESS, address: env.nbdAddress, portRange: env.nbdPortRange });
     shared = exporter;
     // A clean exit of the worker takes its exports along (a SIGKILLed one's are found and
     // replaced by the next worker's reconciler: killOtherServers).

@@ -22,7 +22,7 @@ import type { PowerContext } from "@/lib/power/types";
 import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";
 import { testContext } from "@/test/harness/fixtures";
-import { ensureLabAccount, ensureLabImage, LAB_ACCOUNT_EMAIL, LAB_IMAGE, LAB_POOL, planLabMachines, registerLab, stopLabMachines, writeLabMachine } from "./lab";
+import { ensureLabAccount, ensureLabImage, GUEST_NBD_ADDRESS, LAB_ACCOUNT_EMAIL, LAB_IMAGE, LAB_POOL, planLabMachines, registerLab, stopLabMachines, writeLabMachine } from "./lab";
 
 const t = await useTestDb();
 const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-lab-"));
@@ -123,13 +123,26 @@ describe("lab registration", () => {
 describe("lab machine", () => {
   it("starts from its launch script, asks Kiln first over the network, and answers the qemu driver", async () => {
     const requests: string[] = [];
+    // Stands in for an NBD export's port (KILN_NBD_PORTS): iPXE cannot speak NBD, but an HTTP
+    // request through 10.0.2.101:<port> takes the same guestfwd a machine's nbd-client takes.
+    const exportPort = http.createServer((req, res) => {
+      requests.push(`export:${req.url}`);
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => exportPort.listen(0, "127.0.0.1", resolve));
+    const nbdPort = (exportPort.address() as { port: number }).port;
     const kiln = http.createServer((req, res) => {
       requests.push(req.url ?? "");
-      res.writeHead(404).end();
+      if (req.url === "/boot/chain.ipxe") res.writeHead(200).end(`#!ipxe\nchain ${"http"}://${GUEST_NBD_ADDRESS}:${nbdPort}/through-the-export-forward\n`);
+      else res.writeHead(404).end();
     });
     await new Promise<void>((resolve) => kiln.listen(0, "127.0.0.1", resolve));
     const [m] = planLabMachines(dataDir, { ...spec, count: 1 });
-    await writeLabMachine(m!, { host: "127.0.0.1", port: (kiln.address() as { port: number }).port });
+    await writeLabMachine(m!, { host: "127.0.0.1", port: (kiln.address() as { port: number }).port, nbd: { host: "127.0.0.1", ports: { first: nbdPort - 1, last: nbdPort } } });
+    // A guestfwd per port of the range, to the same port on the export host, and nothing more.
+    const script = await fs.readFile(m!.launch, "utf8");
+    expect(script.match(new RegExp(`guestfwd=tcp:${GUEST_NBD_ADDRESS.replace(/\./g, "\\.")}:\\d+`, "g"))).toEqual([`guestfwd=tcp:${GUEST_NBD_ADDRESS}:${nbdPort - 1}`, `guestfwd=tcp:${GUEST_NBD_ADDRESS}:${nbdPort}`]);
+    expect(script).toContain(`nc 127.0.0.1 ${nbdPort}`);
     const ctx: PowerContext = { host: { name: m!.name, macs: [m!.mac], pxeMac: m!.mac }, params: { qmpSocket: m!.qmpSocket, launch: m!.launch }, secrets: {}, log: () => {} };
     const until = async (what: string, ok: () => Promise<boolean>, ms: number) => {
       // A status asked just as QEMU quits can see its monitor reset the connection: asked again.
@@ -143,6 +156,8 @@ describe("lab machine", () => {
       await until("the VM did not report running", async () => (await qemuDriver.run("status", ctx)).state === "on", 10_000);
       // restrict=on plus the guestfwd: iPXE reaches "Kiln" at 10.0.2.100, before any disk.
       await until("iPXE did not ask for /boot/chain.ipxe", async () => requests.includes("/boot/chain.ipxe"), 30_000);
+      // …and reaches an export port at 10.0.2.101 (what diskless roots and extra disks dial).
+      await until("iPXE did not reach the export port through 10.0.2.101", async () => requests.includes("export:/through-the-export-forward"), 30_000);
       expect(await qemuDriver.run("off", ctx)).toMatchObject({ state: "off" });
       await until("the VM did not stop", async () => (await qemuDriver.run("status", ctx)).state === "off", 10_000);
 
@@ -156,6 +171,7 @@ describe("lab machine", () => {
     } finally {
       await qemuDriver.run("off", ctx).catch(() => {});
       kiln.close();
+      exportPort.close();
     }
   });
 });

@@ -38,6 +38,18 @@ export const LAB_IMAGE = "lab-demo";
 export const LAB_ACCOUNT_EMAIL = "lab@kiln.example";
 /** What the lab machines call Kiln; KILN_BOOT_URL while the lab runs. */
 export const GUEST_BOOT_URL = "http://10.0.2.100";
+/**
+ * Where lab machines dial NBD exports (diskless roots, extra disks): each port of the lab's
+ * KILN_NBD_PORTS is forwarded from this guest address to the one qemu-nbd listens on.
+ */
+export const GUEST_NBD_ADDRESS = "10.0.2.101";
+/** The lab's export ports when KILN_NBD_PORTS is unset: one guestfwd each, so kept small. */
+export const LAB_NBD_PORTS = "10810-10841";
+/** Launch scripts forward at most this many export ports (a guestfwd per port). */
+export const MAX_LAB_NBD_PORTS = 256;
+
+/** What a lab machine's network reaches: Kiln's boot server, and the NBD export ports. */
+export type LabUplink = { host: string; port: number; nbd?: { host: string; ports: { first: number; last: number } } };
 /** 52:54:00 is QEMU's prefix; 4b:4c ("KL") keeps lab machines apart from other VMs. */
 const MAC_PREFIX = "52:54:00:4b:4c";
 export const MAX_LAB_MACHINES = 99;
@@ -143,8 +155,10 @@ function opt(s: string): string {
  * a deployed machine reboots into its disk. The serial console is appended to, one header a
  * power-on, so the log tells the whole story of the machine.
  */
-export function launchScript(m: LabMachine, kiln: { host: string; port: number }): string {
+export function launchScript(m: LabMachine, kiln: LabUplink): string {
   const busybox = findBusybox() ?? "/bin/busybox";
+  const nbdPorts = kiln.nbd ? Array.from({ length: Math.min(kiln.nbd.ports.last - kiln.nbd.ports.first + 1, MAX_LAB_NBD_PORTS) }, (_, i) => kiln.nbd!.ports.first + i) : [];
+  const nbdForwards = nbdPorts.map((p) => `,guestfwd=tcp:${GUEST_NBD_ADDRESS}:${p}-cmd:${busybox} nc ${kiln.nbd!.host} ${p}`).join("");
   const args = [
     "-name", m.name,
     "-accel", "tcg",
@@ -171,7 +185,8 @@ export function launchScript(m: LabMachine, kiln: { host: string; port: number }
     "-chardev", `socket,id=serial0,path=${opt(m.serialSocket)},server=on,wait=off,logfile=${opt(m.serialLog)},logappend=on`,
     "-serial", "chardev:serial0",
     // A plain guestfwd carries one connection only; a command per connection carries them all.
-    "-netdev", `user,id=net0,restrict=on,guestfwd=tcp:10.0.2.100:80-cmd:${busybox} nc ${kiln.host} ${kiln.port},bootfile=${GUEST_BOOT_URL}/boot/chain.ipxe${m.sshPort ? `,hostfwd=tcp:127.0.0.1:${m.sshPort}-:22` : ""}`,
+    // Exports too (diskless roots, extra disks): a guestfwd per port of KILN_NBD_PORTS, nothing else.
+    "-netdev", `user,id=net0,restrict=on,guestfwd=tcp:10.0.2.100:80-cmd:${busybox} nc ${kiln.host} ${kiln.port}${nbdForwards},bootfile=${GUEST_BOOT_URL}/boot/chain.ipxe${m.sshPort ? `,hostfwd=tcp:127.0.0.1:${m.sshPort}-:22` : ""}`,
     "-device", `virtio-net-pci,netdev=net0,mac=${m.mac},bootindex=1`,
     "-drive", `file=${opt(m.disk)},format=raw,if=none,id=disk0`,
     "-device", `virtio-blk-pci,drive=disk0,serial=${m.name},bootindex=2`,
@@ -192,7 +207,7 @@ export function launchScript(m: LabMachine, kiln: { host: string; port: number }
  * Writes a machine's directory: the launch script (always, so flags of this start apply), the
  * sparse disk (made once; grown, never shrunk), the OVMF vars (copied once, for UEFI).
  */
-export async function writeLabMachine(m: LabMachine, kiln: { host: string; port: number }): Promise<void> {
+export async function writeLabMachine(m: LabMachine, kiln: LabUplink): Promise<void> {
   await fs.mkdir(m.dir, { recursive: true, mode: 0o750 });
   const size = (await fs.stat(m.disk).catch(() => null))?.size;
   if (size === undefined) await (await fs.open(m.disk, "w")).close();
