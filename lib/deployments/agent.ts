@@ -28,7 +28,7 @@ import { UPLOAD_PATH } from "../validation/images";
 import { agentFinishSchema, agentInventorySchema, agentLogSchema, agentProgressSchema } from "../validation/deployments";
 import { runAuthorization, settleCapture } from "./capture";
 import { siteBootUrlOf } from "../sites/sites";
-import { RECHECK_IMAGE_VERSION_JOB } from "../images/scrub";
+import { RECHECK_IMAGE_VERSION_JOB } from "../images/jobs";
 import { advance, appendLog, currentStep, emit, enqueueLater, extendDeadline, failRun, withRun, type RunContext } from "./engine";
 import { PROGRESS_STEPS, STEPS, isStepName, type StepName } from "./plan";
 

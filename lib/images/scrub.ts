@@ -14,12 +14,8 @@ import { getEnv } from "../env";
 import { SYSTEM } from "../access/actor";
 import { recordAudit } from "../audit/audit";
 import { getLogger } from "../log";
-import { recheckImageVersionPayloadSchema } from "../validation/image-scrub";
 import { failReadyVersion } from "./images";
 import { getImageStorage } from "./storage";
-
-/** The re-check's queue (its handler is workers/jobs/recheck-image-version.ts). */
-export const RECHECK_IMAGE_VERSION_JOB = { name: "recheck-image-version", schema: recheckImageVersionPayloadSchema } as const;
 
 const MIB = 1024 * 1024;
 

@@ -1,11 +1,9 @@
-// Every ten minutes: re-hash stored image versions, oldest-checked first, at a bounded read rate
-// (KILN_SCRUB_MIB_PER_SECOND, KILN_SCRUB_INTERVAL_HOURS); a blob gone bad fails its version.
-import { z } from "zod";
-import { defineJob } from "@/lib/jobs/definition";
+import { SCRUB_IMAGE_VERSIONS_JOB } from "@/lib/images/jobs";
 import { scrubImageVersions } from "@/lib/images/scrub";
+import { defineJob } from "@/lib/jobs/definition";
 
-export const name = "scrub-image-versions";
-export const schema = z.object({}).strict();
+export const name = SCRUB_IMAGE_VERSIONS_JOB.name;
+export const schema = SCRUB_IMAGE_VERSIONS_JOB.schema;
 
 // One run starts no new version after nine minutes, so scheduled runs do not pile up.
-export const scrubImageVersionsJob = defineJob({ name, schema, cron: "*/10 * * * *", retryable: false, handler: (db) => scrubImageVersions(db, { budgetMs: 9 * 60_000 }) });
+export const scrubImageVersionsJob = defineJob({ ...SCRUB_IMAGE_VERSIONS_JOB, handler: (db) => scrubImageVersions(db, { budgetMs: 9 * 60_000 }) });
