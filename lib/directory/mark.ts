@@ -11,7 +11,7 @@ import {
   setDirectoryEntryDesired,
 } from "@/db/queries/directory";
 import type { DirectoryEntryDesired, UserRow } from "@/db/schema";
-import { syncDirectoryJob } from "@/workers/jobs/sync-directory";
+import { SYNC_DIRECTORY_JOB } from "./jobs";
 import type { DbOrTx } from "../db";
 import { getEnv } from "../env";
 import { AppError } from "../errors";
@@ -99,7 +99,7 @@ export async function markDirectoryEntry(
  */
 export async function requestDirectorySync(): Promise<void> {
   if (!getDirectoryConfig()) return;
-  await enqueueJob(syncDirectoryJob, {}, { singletonKey: "sync-directory" }).catch((err) =>
+  await enqueueJob(SYNC_DIRECTORY_JOB, {}, { singletonKey: "sync-directory" }).catch((err) =>
     getLogger("directory").warn({ err: err instanceof Error ? err.message : err }, "could not queue a directory sync; the scheduled one will write it"),
   );
 }

@@ -24,7 +24,7 @@ import { enqueueJob } from "../jobs/enqueue";
 import { disklessCaptureSchema } from "../validation/diskless";
 import { parseInput } from "../validation/parse";
 import { getActiveLeaseOfHost } from "@/db/queries/hosts";
-import { syncDisklessExportsJob } from "@/workers/jobs/sync-diskless-exports";
+import { SYNC_DISKLESS_EXPORTS_JOB } from "./jobs";
 import { getLogger } from "../log";
 
 const run = promisify(execFile);
@@ -194,7 +194,7 @@ export async function releaseDisklessRoot(db: Db, actor: Actor, hostId: string, 
 
 /** The worker's sync runs as soon as it can; its periodic run mends a lost enqueue. */
 async function wakeExportSync(): Promise<void> {
-  await enqueueJob(syncDisklessExportsJob, {}, { singletonKey: "sync-diskless-exports" }).catch((err) =>
+  await enqueueJob(SYNC_DISKLESS_EXPORTS_JOB, {}, { singletonKey: "sync-diskless-exports" }).catch((err) =>
     getLogger("diskless").warn({ err: err instanceof Error ? err.message : err }, "could not queue the diskless export sync; its next periodic run will do it"),
   );
 }

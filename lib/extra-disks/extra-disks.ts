@@ -31,7 +31,7 @@ import { enqueueJob } from "../jobs/enqueue";
 import { getLogger } from "../log";
 import { leaseDiskListQuerySchema, leaseDisksCreateSchema, type LeaseDiskView } from "../validation/extra-disks";
 import { parseInput } from "../validation/parse";
-import { reconcileLeaseDisksJob } from "@/workers/jobs/reconcile-lease-disks";
+import { RECONCILE_LEASE_DISKS_JOB } from "./jobs";
 import { diskFilePath } from "./files";
 
 const GB = 1e9;
@@ -83,7 +83,7 @@ export function extraDiskLimits() {
 
 /** The worker makes files and exports (or wipes them) as soon as it can; its periodic run mends a lost enqueue. */
 async function wakeReconciler(): Promise<void> {
-  await enqueueJob(reconcileLeaseDisksJob, {}, { singletonKey: "reconcile-lease-disks" }).catch((err) =>
+  await enqueueJob(RECONCILE_LEASE_DISKS_JOB, {}, { singletonKey: "reconcile-lease-disks" }).catch((err) =>
     getLogger("extra-disks").warn({ err: err instanceof Error ? err.message : err }, "could not queue the disk reconciler; its next periodic run will do the work"),
   );
 }

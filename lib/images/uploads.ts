@@ -10,7 +10,7 @@ import { Server, type Upload } from "@tus/server";
 import { ERRORS, StreamLimiter, type DataStore } from "@tus/utils";
 import { NodeRequest, sendNodeResponse } from "srvx/node";
 import { completeImageUpload, deleteImageVersionRow, getImageUploadRow, refreshLatestVersion, updateImageUploadRow, updateImageVersionFrom } from "@/db/queries/images";
-import { verifyImageVersionJob } from "@/workers/jobs/verify-image-version";
+import { VERIFY_IMAGE_VERSION_JOB } from "./jobs";
 import { actorOf, isAdmin, type Actor } from "../access/actor";
 import { recordAudit } from "../audit/audit";
 import { getRequestUser } from "../auth/request-user";
@@ -94,7 +94,7 @@ export async function finishImageUpload(db: Db, uploadId: string, now = new Date
   });
   if (finished?.moved) {
     const job = { imageId: finished.imageId, version: finished.version };
-    await enqueueJob(verifyImageVersionJob, job).catch((err) => getLogger("uploads").error({ err, ...job }, "could not queue verification; housekeeping will retry"));
+    await enqueueJob(VERIFY_IMAGE_VERSION_JOB, job).catch((err) => getLogger("uploads").error({ err, ...job }, "could not queue verification; housekeeping will retry"));
   }
   return finished;
 }
