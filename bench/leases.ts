@@ -20,7 +20,6 @@ import { parseArgs } from "node:util";
 import { sql } from "drizzle-orm";
 import postgres from "postgres";
 import { createDb, type Db } from "@/db/client";
-import { runMigrations } from "@/db/migrate";
 import { getUserById } from "@/db/queries/users";
 import type { ProjectRow } from "@/db/schema";
 import { SYSTEM } from "@/lib/access/actor";
@@ -30,6 +29,7 @@ import { createLease } from "@/lib/leases/leases";
 import { createPool } from "@/lib/pools/pools";
 import { createProject } from "@/lib/projects/projects";
 import { startEmbeddedPostgres } from "@/lib/runtime/embedded-postgres";
+import { runMigrations } from "@/lib/runtime/migrations";
 
 const LOCAL_HOSTS = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
 

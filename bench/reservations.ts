@@ -32,13 +32,13 @@ import { parseArgs, promisify } from "node:util";
 import { sql as drizzleSql } from "drizzle-orm";
 import postgres from "postgres";
 import { createDb } from "@/db/client";
-import { runMigrations } from "@/db/migrate";
 import { insertHosts, insertInterfaces } from "@/db/queries/hosts";
 import { SYSTEM } from "@/lib/access/actor";
 import { setEnvForProcess } from "@/lib/env";
 import { createPool } from "@/lib/pools/pools";
 import { createProject } from "@/lib/projects/projects";
 import { startEmbeddedPostgres } from "@/lib/runtime/embedded-postgres";
+import { runMigrations } from "@/lib/runtime/migrations";
 import { benchApi, startBenchKiln, type BenchKiln } from "./kiln";
 import { luaString, runPgbench, table } from "./load-tools";
 

@@ -1,15 +1,15 @@
 import { migrate } from "drizzle-orm/postgres-js/migrator";
-import { projectPath } from "@/lib/runtime/project-root";
 import { createDb } from "./client";
 
-// From the project root, not import.meta.url: the launcher runs bundled (.build/).
-const MIGRATIONS_DIR = projectPath("db", "migrations");
-
-/** Applies pending drizzle-kit migrations; safe to run on every start. */
-export async function runMigrations(url: string): Promise<void> {
+/**
+ * Applies pending drizzle-kit migrations from `migrationsFolder`; safe to run on every start.
+ * The caller says where the folder is (lib/runtime/migrations.ts): db/ cannot know where the
+ * SQL files ship once the code is bundled, and must not reach up into lib/ to find out.
+ */
+export async function applyMigrations(url: string, migrationsFolder: string): Promise<void> {
   const { db, close } = createDb(url, { max: 1 });
   try {
-    await migrate(db, { migrationsFolder: MIGRATIONS_DIR });
+    await migrate(db, { migrationsFolder });
   } finally {
     await close();
   }

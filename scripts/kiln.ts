@@ -4,7 +4,6 @@
 //   setup-link                                              (a fresh first-admin link, while no admin exists)
 // Works against DATABASE_URL, or the embedded database (running or not).
 import { parseArgs } from "node:util";
-import { runMigrations } from "@/db/migrate";
 import { createUserAsAdmin } from "@/lib/accounts/create-user";
 import { ensureSetupLink } from "@/lib/accounts/first-admin";
 import { createApiTokenForEmail } from "@/lib/auth/api-tokens";
@@ -12,6 +11,7 @@ import { getAppDb } from "@/lib/db";
 import { getEnv, setEnvForProcess } from "@/lib/env";
 import { isAppError } from "@/lib/errors";
 import { openRuntimeDatabase } from "@/lib/runtime/database";
+import { runMigrations } from "@/lib/runtime/migrations";
 
 const USAGE = `Usage:
   npm run kiln -- user create --email E --password P [--name N] [--admin]

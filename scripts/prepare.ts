@@ -2,13 +2,13 @@
 // built-in templates, the deploy ramdisk and the first administrator's link. Run apart so the
 // launcher, which stays up to supervise, never holds the ORM and the rest in memory (bench/
 // README.md, "Memory"). Speaks to the launcher over IPC: lines to print, then the outcome.
-import { runMigrations } from "@/db/migrate";
 import { ensureSetupLink } from "@/lib/accounts/first-admin";
 import { ensureMedia, MEDIA_SETS } from "@/lib/boot/media";
 import { describeEfiLocalBoot, ensureEfiLocalBoot } from "@/lib/boot/efi-local-boot";
 import { ensureRamdisk } from "@/lib/boot/ramdisk";
 import { getAppDb } from "@/lib/db";
 import { getEnv } from "@/lib/env";
+import { runMigrations } from "@/lib/runtime/migrations";
 import { syncBuiltinTemplates } from "@/lib/templates/templates";
 
 export type PrepareMessage = { type: "say"; line: string } | { type: "failed"; message: string } | { type: "done"; setupLink: string | null };

@@ -4,11 +4,11 @@
 // creates only what is missing and adds accounts that joined since. Changes are made
 // through lib/ as the system, so they are validated and audited like any other.
 // Works against DATABASE_URL, or the embedded database (running or not), like `npm run kiln`.
-import { runMigrations } from "@/db/migrate";
 import { listHostRows } from "@/db/queries/hosts";
 import { getMembership, listProjectRows } from "@/db/queries/projects";
 import { listUsers } from "@/db/queries/users";
 import type { UserRow } from "@/db/schema";
+import { runMigrations } from "@/lib/runtime/migrations";
 import { getUserStatus } from "@/lib/users/user-view";
 import { SYSTEM } from "@/lib/access/actor";
 import { getAppDb, type Db } from "@/lib/db";

@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 import { afterAll, beforeEach, inject } from "vitest";
 import { createDb, type Db, type DbHandle } from "@/db/client";
-import { runMigrations } from "@/db/migrate";
+import { runMigrations } from "@/lib/runtime/migrations";
 import { setTestEnv, setTestEnvDefaults } from "./env";
 
 declare module "vitest" {
