@@ -38,6 +38,6 @@ export function assertAdmin(actor: Actor, message = "Only administrators can do 
  * Things that belong to one person (a lease, an image, a template, a reservation): the owner
  * and administrators may act on them. A missing owner (user deleted) leaves only administrators.
  */
-export function isOwnerOrAdmin(actor: Actor, ownerUserId: string | null): boolean {
+export function isOwnerOrAdmin(actor: Actor, ownerUserId: string | null | undefined): boolean {
   return isAdmin(actor) || (actor.user !== null && ownerUserId === actor.user.id);
 }

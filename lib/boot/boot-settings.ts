@@ -5,12 +5,12 @@ import { getHostRow, insertHostEvents, listInterfaces } from "@/db/queries/hosts
 import { getTemplateRow, getTemplateVersion } from "@/db/queries/templates";
 import type { Db, DbOrTx } from "../db";
 import { AppError } from "../errors";
-import { isAdmin, type Actor } from "../access/actor";
+import { assertAdmin, type Actor } from "../access/actor";
 import { recordAudit } from "../audit/audit";
 import { getReadableTemplate } from "../templates/templates";
 import { bootSettingsSchema, hostVarsSchema } from "../validation/templates";
 import { parseInput } from "../validation/parse";
-import { assertHostHolder } from "./access";
+import { assertHostHolder } from "../access/hosts";
 import { createRun } from "../deployments/deployments";
 import { finishRun, withRun } from "../deployments/engine";
 import { loadBootDecision } from "../deployments/next-boot";
@@ -86,13 +86,13 @@ export async function updateBootSettings(db: Db, actor: Actor, hostId: string, i
 
 /** The host's own template variables, for the admin panel's editor (admins only, as setting them is). */
 export async function readHostVars(db: Db, actor: Actor, hostId: string): Promise<Record<string, unknown>> {
-  if (!isAdmin(actor)) throw new AppError("forbidden", "Only administrators see a host's own variables here.");
+  assertAdmin(actor, "Only administrators see a host's own variables here.");
   if (!(await getHostRow(db, hostId))) throw new AppError("not_found", "That host does not exist.");
   return getHostVars(db, hostId);
 }
 
 export async function setHostVars(db: Db, actor: Actor, hostId: string, input: unknown) {
-  if (!isAdmin(actor)) throw new AppError("forbidden", "Only administrators set per-host variables.");
+  assertAdmin(actor, "Only administrators set per-host variables.");
   const { vars } = parseInput(hostVarsSchema, input);
   if (!(await getHostRow(db, hostId))) throw new AppError("not_found", "That host does not exist.");
   await db.transaction(async (tx) => {

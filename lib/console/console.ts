@@ -6,7 +6,7 @@ import type { Db } from "../db";
 import { AppError } from "../errors";
 import { type Actor } from "../access/actor";
 import { recordAudit } from "../audit/audit";
-import { assertHostHolder } from "../boot/access";
+import { assertHostHolder } from "../access/hosts";
 import { getUserStatus } from "../users/user-view";
 import { CONSOLE_PATH_PREFIX } from "./paths";
 import { consoleSpecOf, hasConsole, type ConsoleSpec } from "./sources";

@@ -20,7 +20,7 @@ import { getTemplateVersion } from "@/db/queries/templates";
 import { getUserById } from "@/db/queries/users";
 import type { DeploymentGroupRow, DeploymentOptions } from "@/db/schema";
 import type { Db } from "../db";
-import { actorOf, isAdmin, type Actor } from "../access/actor";
+import { actorOf, isOwnerOrAdmin, type Actor } from "../access/actor";
 import { recordAudit } from "../audit/audit";
 import { nowOf, type Clock } from "../clock";
 import { AppError, isAppError } from "../errors";
@@ -62,7 +62,7 @@ const log = () => getLogger("deployment-groups");
 
 /** May the actor see and act on a lease's groups: its holder, or an administrator. */
 function mayUseLease(actor: Actor, leaseUserId: string | null | undefined): boolean {
-  return isAdmin(actor) || (!!actor.user && leaseUserId === actor.user.id);
+  return isOwnerOrAdmin(actor, leaseUserId);
 }
 
 /** The run start, checked for a group: one of the group actions, and templates named outright. */

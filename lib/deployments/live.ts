@@ -7,7 +7,7 @@ import { DEPLOYMENT_EVENTS_CHANNEL, listEventsAfter, lastEventId } from "@/db/qu
 import { listenChannel, type ListenHandle } from "@/db/listen";
 import type { Db } from "../db";
 import type { Actor } from "../access/actor";
-import { assertHostHolder } from "../boot/access";
+import { assertHostHolder } from "../access/hosts";
 import { getEnv } from "../env";
 import { AppError } from "../errors";
 import { getLogger } from "../log";

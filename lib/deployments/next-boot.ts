@@ -13,7 +13,7 @@ import type { Db, DbOrTx } from "../db";
 import { AppError } from "../errors";
 import { type Actor } from "../access/actor";
 import { recordAudit } from "../audit/audit";
-import { assertHostHolder } from "../boot/access";
+import { assertHostHolder } from "../access/hosts";
 import { isActiveRun } from "../hosts/state-machine";
 import { ACTION_LABELS } from "./plan";
 import { DISK_STEP } from "./consequences";

@@ -9,7 +9,7 @@ import { AppError } from "../errors";
 import { type Actor } from "../access/actor";
 import { recordAudit } from "../audit/audit";
 import type { Clock } from "../clock";
-import { assertHostHolder } from "../boot/access";
+import { assertHostHolder } from "../access/hosts";
 import { parseInput } from "../validation/parse";
 import { recordRerunSchema } from "../validation/records";
 import { startDeploymentGroup, type HostRefusal } from "./groups";

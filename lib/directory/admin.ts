@@ -12,14 +12,14 @@ import {
 import type { DirectoryEntryRow } from "@/db/schema";
 import type { Db } from "../db";
 import { AppError } from "../errors";
-import { isAdmin, type Actor } from "../access/actor";
+import { assertAdmin, type Actor } from "../access/actor";
 import { recordAudit } from "../audit/audit";
 import type { DirectoryEntryView } from "../validation/directory";
 import { getDirectoryConfig, markDirectoryEntry, requestDirectorySync } from "./mark";
 import { checkDirectory, type DirectoryStatus } from "./sync";
 
 function requireDirectoryAdmin(actor: Actor): void {
-  if (!isAdmin(actor)) throw new AppError("forbidden", "Only administrators can manage directory entries.");
+  assertAdmin(actor, "Only administrators can manage directory entries.");
 }
 
 /** The refusal message the reconciler writes starts so; a row with it may be linked. */

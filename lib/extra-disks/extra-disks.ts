@@ -23,7 +23,7 @@ import {
 import { getProjectRow } from "@/db/queries/projects";
 import type { LeaseDiskRow, LeaseRow } from "@/db/schema";
 import type { Db, DbOrTx } from "../db";
-import { isAdmin, SYSTEM, type Actor } from "../access/actor";
+import { isOwnerOrAdmin, SYSTEM, type Actor } from "../access/actor";
 import { recordAudit } from "../audit/audit";
 import { getEnv } from "../env";
 import { AppError } from "../errors";
@@ -54,7 +54,7 @@ function newExportName(): string {
 /** The lease, if the actor may see its disks (its holder, or an admin); anyone else gets 404. */
 async function getVisibleLease(db: DbOrTx, actor: Actor, leaseId: string, options: { lock?: boolean } = {}): Promise<LeaseRow> {
   const lease = await getLeaseRow(db, leaseId, options);
-  if (!lease || (!isAdmin(actor) && lease.userId !== actor.user?.id)) throw new AppError("not_found", "That lease does not exist.");
+  if (!lease || !isOwnerOrAdmin(actor, lease.userId)) throw new AppError("not_found", "That lease does not exist.");
   return lease;
 }
 

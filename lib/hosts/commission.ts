@@ -8,10 +8,10 @@ import type { Db } from "../db";
 import { getEnv } from "../env";
 import { AppError } from "../errors";
 import { getLogger } from "../log";
-import { isAdmin, SYSTEM, type Actor } from "../access/actor";
+import { assertAdmin, SYSTEM, type Actor } from "../access/actor";
 import { builtinSystemTemplate, createRun, getDeployment, type DeploymentView } from "../deployments/deployments";
 import { isUniqueViolation } from "@/db/errors";
-import { assertHostHolder } from "../boot/access";
+import { assertHostHolder } from "../access/hosts";
 import { diffFacts, type FactChange } from "./facts-diff";
 import { isCommissionable } from "./state-machine";
 import type { HostFacts } from "./facts";
@@ -58,7 +58,7 @@ export async function commissionOnArrival(db: Db, host: HostRow, now: Date): Pro
 
 /** POST /api/v1/hosts/:id/commission — an administrator has a host report its hardware again. */
 export async function commissionHost(db: Db, actor: Actor, hostId: string, clock: { now?: Date } = {}): Promise<DeploymentView> {
-  if (!isAdmin(actor)) throw new AppError("forbidden", "Only administrators can commission hosts.");
+  assertAdmin(actor, "Only administrators can commission hosts.");
   const host = await getHostRow(db, hostId);
   if (!host) throw new AppError("not_found", "That host does not exist.");
   if (!isCommissionable(host.state)) {

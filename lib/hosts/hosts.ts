@@ -6,7 +6,7 @@ import { isForeignKeyViolation, isUniqueViolation } from "@/db/errors";
 import type { HostRow } from "@/db/schema";
 import type { Db, DbOrTx } from "../db";
 import { AppError } from "../errors";
-import { isAdmin, type Actor } from "../access/actor";
+import { assertAdmin, isAdmin, type Actor } from "../access/actor";
 import { recordAudit } from "../audit/audit";
 import { openJson, sealJson } from "../crypto/secret-box";
 import { listLeaseIdsOfUser } from "@/db/queries/leases";
@@ -90,9 +90,7 @@ async function assertPoolExists(db: DbOrTx, poolId: string | null | undefined): 
   if (poolId && !(await getPoolRow(db, poolId))) throw AppError.field("poolId", "That pool does not exist.");
 }
 
-function requireAdmin(actor: Actor): void {
-  if (!isAdmin(actor)) throw new AppError("forbidden", "Only administrators can change hosts.");
-}
+const ADMIN_ONLY = "Only administrators can change hosts.";
 
 function mapHostWriteError(e: unknown, name?: string): never {
   if (isUniqueViolation(e, "hosts_name_key")) throw AppError.field("name", `A host named ${name} already exists.`);
@@ -101,7 +99,7 @@ function mapHostWriteError(e: unknown, name?: string): never {
 }
 
 export async function createHost(db: Db, actor: Actor, input: unknown): Promise<HostView> {
-  requireAdmin(actor);
+  assertAdmin(actor, ADMIN_ONLY);
   const data = parseInput(hostCreateSchema, input);
   try {
     return await db.transaction(async (tx) => {
@@ -132,7 +130,7 @@ export async function createHost(db: Db, actor: Actor, input: unknown): Promise<
 }
 
 export async function updateHost(db: Db, actor: Actor, hostId: string, input: unknown): Promise<HostView> {
-  requireAdmin(actor);
+  assertAdmin(actor, ADMIN_ONLY);
   const data = parseInput(hostUpdateSchema, input);
   try {
     return await db.transaction(async (tx) => {
@@ -183,7 +181,7 @@ export async function updateHost(db: Db, actor: Actor, hostId: string, input: un
 }
 
 export async function deleteHost(db: Db, actor: Actor, hostId: string): Promise<void> {
-  requireAdmin(actor);
+  assertAdmin(actor, ADMIN_ONLY);
   try {
     await db.transaction(async (tx) => {
       const host = await getHostRow(tx, hostId);
@@ -200,7 +198,7 @@ export async function deleteHost(db: Db, actor: Actor, hostId: string): Promise<
 
 /** Admin state changes: maintenance, broken, back to available, accept (new → available). */
 export async function changeHostState(db: Db, actor: Actor, hostId: string, input: unknown): Promise<HostView> {
-  requireAdmin(actor);
+  assertAdmin(actor, ADMIN_ONLY);
   const data = parseInput(hostStateChangeSchema, input);
   if (data.state === "leased" || data.state === "releasing") {
     throw AppError.field("state", "Hosts become leased and releasing through leases, not by hand. Create or release a lease instead.");
@@ -215,7 +213,7 @@ export async function changeHostState(db: Db, actor: Actor, hostId: string, inpu
 
 /** Accepts a discovered host: new → available, optionally renamed and placed in a pool. */
 export async function acceptHost(db: Db, actor: Actor, hostId: string, input: unknown): Promise<HostView> {
-  requireAdmin(actor);
+  assertAdmin(actor, ADMIN_ONLY);
   const data = parseInput(hostAcceptSchema, input);
   try {
     return await db.transaction(async (tx) => {
@@ -233,7 +231,7 @@ export async function acceptHost(db: Db, actor: Actor, hostId: string, input: un
 
 /** Bulk: move to a pool, put in maintenance, make available, accept. All or nothing. */
 export async function bulkUpdateHosts(db: Db, actor: Actor, input: unknown): Promise<{ updated: number }> {
-  requireAdmin(actor);
+  assertAdmin(actor, ADMIN_ONLY);
   const data = parseInput(hostBulkSchema, input);
   const ids = [...new Set(data.hostIds)];
   return db.transaction(async (tx) => {

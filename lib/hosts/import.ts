@@ -6,7 +6,7 @@ import type { HostInsert } from "@/db/queries/hosts";
 import { isUniqueViolation } from "@/db/errors";
 import type { Db, DbOrTx } from "../db";
 import { AppError } from "../errors";
-import { isAdmin, type Actor } from "../access/actor";
+import { assertAdmin, type Actor } from "../access/actor";
 import { recordAudit } from "../audit/audit";
 import { sealJson } from "../crypto/secret-box";
 import { normalizeMac } from "../validation/mac";
@@ -131,7 +131,7 @@ function previewOf(r: Checked): HostImportPreviewRow {
 }
 
 export async function importHosts(db: Db, actor: Actor, input: unknown): Promise<HostImportResult> {
-  if (!isAdmin(actor)) throw new AppError("forbidden", "Only administrators can import hosts.");
+  assertAdmin(actor, "Only administrators can import hosts.");
   const req = parseInput(hostImportSchema, input);
   const errors: HostImportRowError[] = [];
   let raw: { line?: number; value: unknown }[];

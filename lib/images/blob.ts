@@ -14,7 +14,8 @@ import { getEnv } from "../env";
 import { AppError } from "../errors";
 import { CONTENT_LENGTH_HEADER } from "../http/context";
 import type { VersionRef } from "../validation/images";
-import { canReadImage, IMAGE_NOT_FOUND } from "./images";
+import { canReadShared } from "../access/sharing";
+import { IMAGE_NOT_FOUND } from "./images";
 import { ifRangeAllows, noneMatch, parseRange } from "./range";
 import { formatSendFile, isSendFileEnabled, SEND_FILE_HEADER } from "./send-file";
 import { getImageStorage, type ImageStorage } from "./storage";
@@ -42,7 +43,7 @@ export async function authorizeBlob(db: Db, caller: BlobCaller, imageId: string,
   if (!image) throw notFound;
   const number = ref === "latest" ? image.latestVersion : ref;
   if (number === null) throw new AppError("not_found", `Image ${image.name} has no ready version yet.`);
-  const allowed = caller.kind === "actor" ? await canReadImage(db, caller.actor, image) : await deploymentMayRead(db, caller.token, image, number, now);
+  const allowed = caller.kind === "actor" ? await canReadShared(db, caller.actor, image) : await deploymentMayRead(db, caller.token, image, number, now);
   if (!allowed) throw notFound;
   const version = await getImageVersionRow(db, { imageId, version: number });
   if (!version) throw new AppError("not_found", `Version ${number} of image ${image.name} does not exist.`);

@@ -32,7 +32,8 @@ import type { ImageFormat, ImageRow, ImageVersionRow } from "@/db/schema";
 import type { Db, DbOrTx } from "../db";
 import { getEnv } from "../env";
 import { AppError } from "../errors";
-import { isAdmin, type Actor } from "../access/actor";
+import { isAdmin, isOwnerOrAdmin, type Actor } from "../access/actor";
+import { canReadShared } from "../access/sharing";
 import { recordAudit } from "../audit/audit";
 import { getLogger } from "../log";
 import { paginated } from "../validation/common";
@@ -45,21 +46,14 @@ export const IMAGE_NOT_FOUND = "That image does not exist, or you may not see it
 
 const GB = 1e9;
 
-export async function canReadImage(db: DbOrTx, actor: Actor, image: ImageRow): Promise<boolean> {
-  if (image.visibility === "public" || isAdmin(actor)) return true;
-  if (!actor.user) return false;
-  if (image.ownerUserId === actor.user.id) return true;
-  return image.visibility === "project" && image.projectId !== null && Boolean(await getMembership(db, { projectId: image.projectId, userId: actor.user.id }));
-}
-
 function canWriteImage(actor: Actor, image: ImageRow): boolean {
-  return isAdmin(actor) || (actor.user !== null && image.ownerUserId === actor.user.id);
+  return isOwnerOrAdmin(actor, image.ownerUserId);
 }
 
 /** An image the actor may read; 404 otherwise (private images are not acknowledged). */
 export async function getReadableImage(db: DbOrTx, actor: Actor, id: string): Promise<ImageRow> {
   const image = await getImageRow(db, id);
-  if (!image || !(await canReadImage(db, actor, image))) throw new AppError("not_found", IMAGE_NOT_FOUND);
+  if (!image || !(await canReadShared(db, actor, image))) throw new AppError("not_found", IMAGE_NOT_FOUND);
   return image;
 }
 

@@ -12,7 +12,7 @@ import { insertImageVersion, lockImage, nextImageVersion, refreshLatestVersion, 
 import type { ImageFormat } from "@/db/schema";
 import type { Db } from "../db";
 import { AppError } from "../errors";
-import { isAdmin, type Actor } from "../access/actor";
+import { assertAdmin, type Actor } from "../access/actor";
 import { recordAudit } from "../audit/audit";
 import { computeBlockMap } from "./block-map";
 import { detectFormat, FORMAT_HEAD_BYTES } from "./format";
@@ -23,7 +23,7 @@ export type ImportedVersion = { imageId: string; version: number; sizeBytes: num
 
 /** Stores `file` as the next version of the image, ready at once. */
 export async function importImageVersion(db: Db, actor: Actor, p: { imageId: string; file: string; notes?: string }): Promise<ImportedVersion> {
-  if (!isAdmin(actor)) throw new AppError("forbidden", "Only administrators import files from the server's disk; upload the image instead.");
+  assertAdmin(actor, "Only administrators import files from the server's disk; upload the image instead.");
   const image = await getReadableImage(db, actor, p.imageId);
   const stat = await fsp.stat(p.file).catch(() => null);
   if (!stat?.isFile() || stat.size === 0) throw new AppError("bad_request", `${p.file} is not a non-empty file.`);

@@ -22,7 +22,7 @@ import type { LeaseRow, ProjectRow } from "@/db/schema";
 import type { Db, DbOrTx } from "../db";
 import type { Clock } from "../clock";
 import { AppError } from "../errors";
-import { isAdmin, type Actor } from "../access/actor";
+import { isAdmin, isOwnerOrAdmin, type Actor } from "../access/actor";
 import { recordAudit } from "../audit/audit";
 import { getUserStatus } from "../users/user-view";
 import { hoursText, maxLeaseHours, resolveHolder, resolveProject } from "../projects/charging";
@@ -231,7 +231,7 @@ function describeConflict(c: NonNullable<Awaited<ReturnType<typeof getFirstConfl
 /** A lease the actor may act on: its holder, or an admin. Anyone else gets 404. */
 async function getLeaseForUpdate(tx: DbOrTx, actor: Actor, leaseId: string): Promise<LeaseRow> {
   const lease = await getLeaseRow(tx, leaseId, { lock: true });
-  if (!lease || (!isAdmin(actor) && lease.userId !== actor.user!.id)) throw new AppError("not_found", "That lease does not exist.");
+  if (!lease || !isOwnerOrAdmin(actor, lease.userId)) throw new AppError("not_found", "That lease does not exist.");
   if (lease.state !== "active") throw new AppError("conflict", `This lease has already ${lease.state === "expired" ? "expired" : "been released"}.`);
   return lease;
 }
@@ -241,7 +241,7 @@ export async function extendLease(db: Db, actor: Actor, leaseId: string, input: 
   const now = clock.now ?? new Date();
   await db.transaction(async (tx) => {
     const first = await getLeaseRow(tx, leaseId);
-    if (!first || (!isAdmin(actor) && first.userId !== actor.user!.id)) throw new AppError("not_found", "That lease does not exist.");
+    if (!first || !isOwnerOrAdmin(actor, first.userId)) throw new AppError("not_found", "That lease does not exist.");
     // Same lock order as createLease (project, then lease) so the two cannot deadlock.
     const project = (await lockProject(tx, first.projectId))!;
     const lease = await getLeaseForUpdate(tx, actor, leaseId);
@@ -416,7 +416,7 @@ export async function listLeases(db: Db, actor: Actor, query: unknown) {
 
 export async function getLease(db: Db, actor: Actor, leaseId: string) {
   const lease = await getLeaseRow(db, leaseId);
-  if (!lease || (!isAdmin(actor) && lease.userId !== actor.user!.id)) throw new AppError("not_found", "That lease does not exist.");
+  if (!lease || !isOwnerOrAdmin(actor, lease.userId)) throw new AppError("not_found", "That lease does not exist.");
   const view = await getLeaseView(db, leaseId);
   const events = await listLeaseEventRows(db, leaseId);
   return {

@@ -15,7 +15,7 @@ import { getNextForeignBooking, isBookingOverlap, listActiveCaptureRuns, listEnd
 import { getLeaseRow, insertLeaseEvent, listLeaseHostRows } from "@/db/queries/leases";
 import type { Db } from "../db";
 import type { Clock } from "../clock";
-import { isAdmin, SYSTEM, type Actor } from "../access/actor";
+import { isOwnerOrAdmin, SYSTEM, type Actor } from "../access/actor";
 import { recordAudit } from "../audit/audit";
 import { AppError, isAppError } from "../errors";
 import { getLogger } from "../log";
@@ -139,7 +139,7 @@ export async function startLeaseCapture(db: Db, actor: Actor, leaseId: string, i
   const data = parseInput(leaseCaptureSchema, input);
   const now = clock.now ?? new Date();
   const lease = await getLeaseRow(db, leaseId);
-  if (!lease || (!isAdmin(actor) && lease.userId !== actor.user?.id)) throw new AppError("not_found", "That lease does not exist.");
+  if (!lease || !isOwnerOrAdmin(actor, lease.userId)) throw new AppError("not_found", "That lease does not exist.");
   if (lease.state !== "active") {
     throw new AppError("conflict", `This lease has ${lease.state === "expired" ? "expired" : "been released"} and its disks are being wiped (or were): there is nothing left to capture.`);
   }

@@ -2,14 +2,12 @@ import { countPoolHosts, deletePoolRow, getPoolRow, insertPool, listPoolsWithCou
 import { isUniqueViolation } from "@/db/errors";
 import type { Db } from "../db";
 import { AppError } from "../errors";
-import { isAdmin, type Actor } from "../access/actor";
+import { assertAdmin, type Actor } from "../access/actor";
 import { recordAudit } from "../audit/audit";
 import { poolCreateSchema, poolUpdateSchema } from "../validation/inventory";
 import { parseInput } from "../validation/parse";
 
-function requireAdmin(actor: Actor): void {
-  if (!isAdmin(actor)) throw new AppError("forbidden", "Only administrators can change pools.");
-}
+const ADMIN_ONLY = "Only administrators can change pools.";
 
 function mapPoolError(e: unknown, name?: string): never {
   if (isUniqueViolation(e)) throw AppError.field("name", `A pool named ${name} already exists.`);
@@ -29,7 +27,7 @@ export async function getPool(db: Db, id: string) {
 }
 
 export async function createPool(db: Db, actor: Actor, input: unknown) {
-  requireAdmin(actor);
+  assertAdmin(actor, ADMIN_ONLY);
   const data = parseInput(poolCreateSchema, input);
   try {
     return await db.transaction(async (tx) => {
@@ -43,7 +41,7 @@ export async function createPool(db: Db, actor: Actor, input: unknown) {
 }
 
 export async function updatePool(db: Db, actor: Actor, id: string, input: unknown) {
-  requireAdmin(actor);
+  assertAdmin(actor, ADMIN_ONLY);
   const data = parseInput(poolUpdateSchema, input);
   try {
     return await db.transaction(async (tx) => {
@@ -62,7 +60,7 @@ export async function updatePool(db: Db, actor: Actor, id: string, input: unknow
 
 /** Deleting a pool leaves its hosts outside any pool (they can then only be allocated directly). */
 export async function deletePool(db: Db, actor: Actor, id: string): Promise<void> {
-  requireAdmin(actor);
+  assertAdmin(actor, ADMIN_ONLY);
   await db.transaction(async (tx) => {
     const pool = await getPoolRow(tx, id);
     if (!pool) throw new AppError("not_found", "That pool does not exist.");

@@ -5,9 +5,9 @@ import { upsertHostPower } from "@/db/queries/power";
 import type { HostRow } from "@/db/schema";
 import type { Db, DbOrTx } from "../db";
 import { AppError } from "../errors";
-import { isAdmin, type Actor } from "../access/actor";
+import { assertAdmin, type Actor } from "../access/actor";
 import { recordAudit } from "../audit/audit";
-import { assertHostHolder } from "../boot/access";
+import { assertHostHolder } from "../access/hosts";
 import { openJson } from "../crypto/secret-box";
 import { parseInput } from "../validation/parse";
 import { powerActionSchema } from "../validation/power";
@@ -79,7 +79,7 @@ export async function powerHost(db: Db, actor: Actor, hostId: string, input: unk
 
 /** The admin's "test" button: checks the settings by asking for the power state. */
 export async function testPowerSettings(db: Db, actor: Actor, hostId: string) {
-  if (!isAdmin(actor)) throw new AppError("forbidden", "Only administrators test power settings.");
+  assertAdmin(actor, "Only administrators test power settings.");
   const host = await getHostRow(db, hostId);
   if (!host) throw new AppError("not_found", "That host does not exist.");
   const log: string[] = [];

@@ -3,7 +3,7 @@
 import { listPowerOfHosts } from "@/db/queries/power";
 import type { DbOrTx } from "../db";
 import { isAdmin, type Actor } from "../access/actor";
-import { assertHostHolder } from "../boot/access";
+import { assertHostHolder } from "../access/hosts";
 import { POWER_DRIVERS } from "./drivers";
 import type { PowerView } from "./types";
 

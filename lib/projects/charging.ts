@@ -5,7 +5,7 @@ import { getUserById } from "@/db/queries/users";
 import type { PoolRow, ProjectRow, UserRow } from "@/db/schema";
 import type { DbOrTx } from "../db";
 import { AppError } from "../errors";
-import { isAdmin, type Actor } from "../access/actor";
+import { assertAdmin, type Actor } from "../access/actor";
 import { getUserStatus } from "../users/user-view";
 
 /** What is being charged, for the refusals' words. */
@@ -24,7 +24,7 @@ export async function resolveHolder(db: DbOrTx, actor: Actor, userId: string | u
     if (!actor.user) throw new AppError("bad_request", `A ${what} needs a holder (userId).`);
     return actor.user;
   }
-  if (!isAdmin(actor)) throw new AppError("forbidden", `Only administrators ${VERB[what]} on someone else's behalf.`);
+  assertAdmin(actor, `Only administrators ${VERB[what]} on someone else's behalf.`);
   const user = await getUserById(db, userId);
   if (!user) throw AppError.field("userId", "That user does not exist.");
   if (getUserStatus(user) !== "active") throw AppError.field("userId", `${user.email} is not an active account.`);

@@ -5,7 +5,7 @@ import type { ProjectRow } from "@/db/schema";
 import type { Db, DbOrTx } from "../db";
 import { nowOf, type Clock } from "../clock";
 import { AppError } from "../errors";
-import { isAdmin, type Actor } from "../access/actor";
+import { assertAdmin, isAdmin, type Actor } from "../access/actor";
 import { recordAudit } from "../audit/audit";
 import { projectCreateSchema, projectMemberAddSchema, projectUpdateSchema } from "../validation/inventory";
 import { parseInput } from "../validation/parse";
@@ -26,9 +26,7 @@ export async function getProjectUsage(db: DbOrTx, projectId: string, clock: Cloc
   return { activeHosts, nodeHoursThisMonth: Math.round(nodeHoursThisMonth * 10) / 10 };
 }
 
-function requireAdmin(actor: Actor): void {
-  if (!isAdmin(actor)) throw new AppError("forbidden", "Only administrators can change projects.");
-}
+const ADMIN_ONLY = "Only administrators can change projects.";
 
 function mapProjectError(e: unknown, name?: string): never {
   if (isUniqueViolation(e)) throw AppError.field("name", `A project named ${name} already exists.`);
@@ -62,7 +60,7 @@ export async function getMyProjects(db: Db, userId: string) {
 }
 
 export async function createProject(db: Db, actor: Actor, input: unknown) {
-  requireAdmin(actor);
+  assertAdmin(actor, ADMIN_ONLY);
   const data = parseInput(projectCreateSchema, input);
   try {
     return await db.transaction(async (tx) => {
@@ -76,7 +74,7 @@ export async function createProject(db: Db, actor: Actor, input: unknown) {
 }
 
 export async function updateProject(db: Db, actor: Actor, id: string, input: unknown) {
-  requireAdmin(actor);
+  assertAdmin(actor, ADMIN_ONLY);
   const data = parseInput(projectUpdateSchema, input);
   try {
     return await db.transaction(async (tx) => {
@@ -91,7 +89,7 @@ export async function updateProject(db: Db, actor: Actor, id: string, input: unk
 }
 
 export async function deleteProject(db: Db, actor: Actor, id: string): Promise<void> {
-  requireAdmin(actor);
+  assertAdmin(actor, ADMIN_ONLY);
   try {
     await db.transaction(async (tx) => {
       const project = await getProjectRow(tx, id);

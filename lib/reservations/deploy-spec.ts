@@ -7,7 +7,7 @@ import type { ReservationDeploy } from "@/db/schema";
 import type { DbOrTx } from "../db";
 import { AppError } from "../errors";
 import type { Actor } from "../access/actor";
-import { canReadImage } from "../images/images";
+import { canReadShared } from "../access/sharing";
 import { getReadableTemplate } from "../templates/templates";
 import type { z } from "zod";
 import type { reservationDeploySchema } from "../validation/reservations";
@@ -43,7 +43,7 @@ export async function pinReservationDeploy(db: DbOrTx, actor: Actor, data: Deplo
   }
   if (data.imageId) {
     const image = await getImageRow(db, data.imageId);
-    if (!image || !(await canReadImage(db, actor, image))) throw AppError.field("deploy.imageId", "That image does not exist, or you may not use it.");
+    if (!image || !(await canReadShared(db, actor, image))) throw AppError.field("deploy.imageId", "That image does not exist, or you may not use it.");
     const version = data.imageVersion === "latest" ? image.latestVersion : data.imageVersion;
     if (version === null) throw AppError.field("deploy.imageId", `Image “${image.name}” has no ready version yet.`);
     const row = await getImageVersionRow(db, { imageId: image.id, version });

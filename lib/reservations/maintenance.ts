@@ -12,7 +12,7 @@ import type { MaintenanceWindowRow } from "@/db/schema";
 import type { Db, DbOrTx } from "../db";
 import { nowOf, type Clock } from "../clock";
 import { AppError } from "../errors";
-import { isAdmin, type Actor } from "../access/actor";
+import { assertAdmin, type Actor } from "../access/actor";
 import { recordAudit } from "../audit/audit";
 import { paginated } from "../validation/common";
 import { parseInput } from "../validation/parse";
@@ -32,9 +32,7 @@ export type MaintenanceWindowView = {
   createdAt: string;
 };
 
-function requireAdmin(actor: Actor): void {
-  if (!isAdmin(actor)) throw new AppError("forbidden", "Only administrators manage maintenance windows.");
-}
+const ADMIN_ONLY = "Only administrators manage maintenance windows.";
 
 function toView(w: MaintenanceWindowRow, names: { poolName: string | null; hostName: string | null }): MaintenanceWindowView {
   return {
@@ -67,7 +65,7 @@ async function rechooseUnder(tx: DbOrTx, actor: Actor, w: { poolId: string | nul
 
 /** POST /api/v1/maintenance-windows */
 export async function createMaintenanceWindow(db: Db, actor: Actor, input: unknown, clock: Clock = {}) {
-  requireAdmin(actor);
+  assertAdmin(actor, ADMIN_ONLY);
   const data = parseInput(maintenanceWindowCreateSchema, input);
   const now = nowOf(clock);
   if (data.endsAt <= now) throw AppError.field("endsAt", "That window is already over.");
@@ -114,7 +112,7 @@ export async function listMaintenanceWindows(db: Db, actor: Actor, query: unknow
 
 /** DELETE /api/v1/maintenance-windows/:id — the time is free again (nothing else changes). */
 export async function deleteMaintenanceWindow(db: Db, actor: Actor, id: string): Promise<{ ok: true }> {
-  requireAdmin(actor);
+  assertAdmin(actor, ADMIN_ONLY);
   await db.transaction(async (tx) => {
     const { rows } = await listMaintenanceWindowRows(tx, { id, limit: 1, offset: 0 });
     const row = await deleteMaintenanceWindowRow(tx, id);

@@ -31,7 +31,7 @@ import type { PoolRow, ProjectRow, ReservationCriteria, ReservationRow } from "@
 import type { Db, DbOrTx } from "../db";
 import { nowOf, type Clock } from "../clock";
 import { AppError, isAppError } from "../errors";
-import { isAdmin, type Actor } from "../access/actor";
+import { isAdmin, isOwnerOrAdmin, type Actor } from "../access/actor";
 import { recordAudit } from "../audit/audit";
 import { hoursText, maxLeaseHours, resolveHolder, resolveProject } from "../projects/charging";
 import { monthWindow } from "../projects/projects";
@@ -366,7 +366,7 @@ export async function listReservations(db: Db, actor: Actor, query: unknown) {
 }
 
 function assertVisible(actor: Actor, r: ReservationRow | undefined): ReservationRow {
-  if (!r || (!isAdmin(actor) && r.userId !== actor.user?.id)) throw new AppError("not_found", "That reservation does not exist.");
+  if (!r || !isOwnerOrAdmin(actor, r.userId)) throw new AppError("not_found", "That reservation does not exist.");
   return r;
 }
 

@@ -20,7 +20,7 @@ import {
 } from "@/db/queries/sites";
 import { isForeignKeyViolation, isUniqueViolation } from "@/db/errors";
 import { DEFAULT_SITE_ID, type HostRow, type SiteRow } from "@/db/schema";
-import { isAdmin, type Actor } from "../access/actor";
+import { assertAdmin, type Actor } from "../access/actor";
 import { recordAudit } from "../audit/audit";
 import type { Clock } from "../clock";
 import type { Db, DbOrTx } from "../db";
@@ -45,9 +45,7 @@ export function bootServerStatusOf(p: { secondsSinceHeartbeat: number; stoppedAt
   return "up";
 }
 
-function requireAdmin(actor: Actor): void {
-  if (!isAdmin(actor)) throw new AppError("forbidden", "Only administrators can manage sites and boot servers.");
-}
+const ADMIN_ONLY = "Only administrators can manage sites and boot servers.";
 
 function mapSiteError(e: unknown, name?: string): never {
   if (isUniqueViolation(e, "sites_name_unique")) throw AppError.field("name", `A site named ${name} already exists.`);
@@ -148,19 +146,19 @@ function toSiteView(s: SiteRow, hostCount: number): SiteView {
 }
 
 export async function listSites(db: Db, actor: Actor): Promise<SiteView[]> {
-  requireAdmin(actor);
+  assertAdmin(actor, ADMIN_ONLY);
   return (await listSitesWithCounts(db)).map((r) => toSiteView(r.site, r.hostCount));
 }
 
 export async function getSite(db: Db, actor: Actor, id: string): Promise<SiteView> {
-  requireAdmin(actor);
+  assertAdmin(actor, ADMIN_ONLY);
   const site = await getSiteRow(db, id);
   if (!site) throw new AppError("not_found", "That site does not exist.");
   return toSiteView(site, await countSiteHosts(db, id));
 }
 
 export async function createSite(db: Db, actor: Actor, input: unknown): Promise<SiteView> {
-  requireAdmin(actor);
+  assertAdmin(actor, ADMIN_ONLY);
   const data = parseInput(siteCreateSchema, input);
   try {
     return await db.transaction(async (tx) => {
@@ -175,7 +173,7 @@ export async function createSite(db: Db, actor: Actor, input: unknown): Promise<
 
 /** Rename, set or clear the boot URL, change the description. Runs rendered before keep the URL they were given. */
 export async function updateSite(db: Db, actor: Actor, id: string, input: unknown): Promise<SiteView> {
-  requireAdmin(actor);
+  assertAdmin(actor, ADMIN_ONLY);
   const data = parseInput(siteUpdateSchema, input);
   try {
     return await db.transaction(async (tx) => {
@@ -197,7 +195,7 @@ export async function updateSite(db: Db, actor: Actor, id: string, input: unknow
  * would fail). The default site never goes: hosts land in it when nothing else is said.
  */
 export async function deleteSite(db: Db, actor: Actor, id: string, clock: Clock = {}): Promise<void> {
-  requireAdmin(actor);
+  assertAdmin(actor, ADMIN_ONLY);
   if (id === DEFAULT_SITE_ID) throw new AppError("conflict", "The default site cannot be deleted: hosts join it when no other site is given. Rename it instead.");
   await db.transaction(async (tx) => {
     const site = await getSiteRow(tx, id);
@@ -220,7 +218,7 @@ export async function deleteSite(db: Db, actor: Actor, id: string, clock: Clock 
 
 /** Moves a host to a site: its next answers (boot scripts, install files, agent URLs) use that site's boot URL. */
 export async function setHostSite(db: Db, actor: Actor, hostId: string, siteId: string): Promise<{ hostId: string; siteId: string }> {
-  requireAdmin(actor);
+  assertAdmin(actor, ADMIN_ONLY);
   return db.transaction(async (tx) => {
     const host = await getHostRow(tx, hostId);
     if (!host) throw new AppError("not_found", "That host does not exist.");
@@ -274,7 +272,7 @@ export type BootServerView = {
 };
 
 export async function listBootServers(db: Db, actor: Actor, clock: Clock = {}): Promise<BootServerView[]> {
-  requireAdmin(actor);
+  assertAdmin(actor, ADMIN_ONLY);
   const rows = await listBootServerRows(db, { now: clock.now ?? null });
   return rows.map((r) => ({
     id: r.id,
@@ -302,7 +300,7 @@ export async function listBootServers(db: Db, actor: Actor, clock: Clock = {}): 
 
 /** Forgets a boot server that is gone (stopped or down); a running one would only come back. */
 export async function deleteBootServer(db: Db, actor: Actor, id: string, clock: Clock = {}): Promise<void> {
-  requireAdmin(actor);
+  assertAdmin(actor, ADMIN_ONLY);
   const server = (await listBootServerRows(db, { now: clock.now ?? null })).find((r) => r.id === id);
   if (!server) throw new AppError("not_found", "That boot server is not known.");
   const status = bootServerStatusOf(server);

@@ -18,7 +18,7 @@ import { isUniqueViolation } from "@/db/errors";
 import type { Db, DbOrTx } from "../db";
 import { getEnv } from "../env";
 import { AppError } from "../errors";
-import { isAdmin, type Actor } from "../access/actor";
+import { assertAdmin, isAdmin, type Actor } from "../access/actor";
 import { recordAudit } from "../audit/audit";
 import { getUserStatus } from "../users/user-view";
 import { getLogger } from "../log";
@@ -193,7 +193,7 @@ export type VpnDeviceAdminView = VpnDeviceView & { userId: string; ownerEmail: s
 
 export async function listAllVpnDevices(db: DbOrTx, actor: Actor): Promise<{ data: VpnDeviceAdminView[] }> {
   requireVpnUser(actor);
-  if (!isAdmin(actor)) throw new AppError("forbidden", "Only administrators can do this.");
+  assertAdmin(actor);
   const rows = await listActiveVpnDevicesWithOwner(db);
   return { data: rows.map((r) => ({ ...toView(r), userId: r.userId, ownerEmail: r.ownerEmail, ownerName: r.ownerName })) };
 }

@@ -1,7 +1,8 @@
+// Per-host access: what the holder of a host's lease may do to it.
 import { getActiveLeaseOfHost, getHostRow } from "@/db/queries/hosts";
 import type { DbOrTx } from "../db";
 import { AppError } from "../errors";
-import { isAdmin, type Actor } from "../access/actor";
+import { isAdmin, type Actor } from "./actor";
 
 /**
  * Boot settings, marks and previews belong to whoever holds the host's lease (and admins).
