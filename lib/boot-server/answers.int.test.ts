@@ -8,7 +8,7 @@ import { getDeploymentRow, listLogs, listSteps } from "@/db/queries/deployments"
 import { countHostsBySourceIp, findTakenMacs, getHostRow } from "@/db/queries/hosts";
 import { answerBootRequest, type BootAnswer } from "@/lib/boot/boot-service";
 import { undoMark } from "@/lib/boot/boot-settings";
-import { deploymentToken } from "@/lib/boot/deployment-token";
+import { deploymentToken } from "@/lib/deployments/deployment-token";
 import { stopJobSender } from "@/lib/jobs/enqueue";
 import { stopRenderPool } from "@/lib/templates/render-pool";
 import { countingDb, seedBootLab, type BootLab } from "@/test/harness/boot-answers";

@@ -13,7 +13,7 @@ import { serveEfiFile } from "../boot/efi-local-boot";
 import { serveMediaFile } from "../boot/media";
 import { serveRamdiskFile } from "../boot/ramdisk";
 import type { Db } from "../db";
-import { answerAgentRequest } from "../deployments/agent-http";
+import { answerAgentRequest } from "../boot/agent-http";
 import { isAppError, toErrorBody } from "../errors";
 import { readNodeLimited, tooLargeError } from "../http/body";
 import { serveBlobNode } from "../images/blob-node";

@@ -12,7 +12,7 @@ import { createApiToken } from "@/lib/auth/api-tokens";
 import { addSshKey } from "@/lib/accounts/profile";
 import { answerBootRequest, serveDeploymentFile } from "@/lib/boot/boot-service";
 import { markForReinstall, undoMark, updateBootSettings } from "@/lib/boot/boot-settings";
-import { deploymentToken } from "@/lib/boot/deployment-token";
+import { deploymentToken } from "@/lib/deployments/deployment-token";
 import { createHost } from "@/lib/hosts/hosts";
 import { stopJobSender } from "@/lib/jobs/enqueue";
 import { createLease } from "@/lib/leases/leases";

@@ -14,7 +14,7 @@ import { normalizeMac } from "../validation/mac";
 import { bootAddressRows } from "../hosts/addresses";
 import { hashSecret } from "../auth/secrets";
 import { getLogger } from "../log";
-import { deploymentToken } from "./deployment-token";
+import { deploymentToken } from "../deployments/deployment-token";
 import { insertHostEvents } from "@/db/queries/hosts";
 import { failFromBoot, noteBootRequest, noteFileFetched, reportFinished } from "../deployments/agent";
 import { loadBootDecision } from "../deployments/next-boot";

@@ -3,7 +3,7 @@ import { countHostsBySourceIp, findTakenMacs, getHostRow } from "@/db/queries/ho
 import { actorOf } from "@/lib/access/actor";
 import { answerBootRequest, reportDeploymentFinished, serveDeploymentFile } from "@/lib/boot/boot-service";
 import { getBootSettings, markForReinstall, undoMark, updateBootSettings } from "@/lib/boot/boot-settings";
-import { deploymentToken } from "@/lib/boot/deployment-token";
+import { deploymentToken } from "@/lib/deployments/deployment-token";
 import { createHost } from "@/lib/hosts/hosts";
 import { createLease } from "@/lib/leases/leases";
 import { createPool } from "@/lib/pools/pools";

@@ -18,7 +18,7 @@ import { recordAudit } from "../audit/audit";
 import { assertHostHolder } from "../access/hosts";
 import { renderRunTemplates, type RunRendering } from "../templates/run-rendering";
 import { hashSecret } from "../auth/secrets";
-import { deploymentToken } from "../boot/deployment-token";
+import { deploymentToken } from "./deployment-token";
 import { provisioningStateOf, isActiveRun } from "../hosts/state-machine";
 import { canReadShared } from "../access/sharing";
 import { getReadableTemplate, syncBuiltinTemplates } from "../templates/templates";

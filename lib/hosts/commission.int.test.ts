@@ -9,7 +9,7 @@ import { getHostRow } from "@/db/queries/hosts";
 import { listHostFactVersions } from "@/db/queries/host-facts";
 import { actorOf, searchAudit } from "@/lib/audit/audit";
 import { answerBootRequest } from "@/lib/boot/boot-service";
-import { deploymentToken } from "@/lib/boot/deployment-token";
+import { deploymentToken } from "@/lib/deployments/deployment-token";
 import { BootAnswers } from "@/lib/boot-server/answers";
 import { reportFinished, reportInventory, serveAgentEnv } from "@/lib/deployments/agent";
 import { commissionHost, listFactVersionViews } from "@/lib/hosts/commission";

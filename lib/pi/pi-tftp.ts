@@ -19,7 +19,7 @@ import { PI_CMDLINE_TEMPLATE } from "@/boot/templates/pi-cmdline";
 import type { Db } from "../db";
 import { DISCOVERY_LIMIT_PER_IP, DISCOVERY_WINDOW_SECONDS } from "../boot/boot-service";
 import { imageContextOf, loadBootContext } from "../templates/run-rendering";
-import { deploymentToken } from "../boot/deployment-token";
+import { deploymentToken } from "../deployments/deployment-token";
 import { noteBootRequest } from "../deployments/agent";
 import { loadBootDecision } from "../deployments/next-boot";
 import { getLogger } from "../log";

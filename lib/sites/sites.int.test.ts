@@ -9,7 +9,7 @@ import { searchAudit } from "@/lib/audit/audit";
 import { getEnv } from "@/lib/env";
 import { answerBootRequest, serveDeploymentFile } from "@/lib/boot/boot-service";
 import { markForReinstall, updateBootSettings } from "@/lib/boot/boot-settings";
-import { deploymentToken } from "@/lib/boot/deployment-token";
+import { deploymentToken } from "@/lib/deployments/deployment-token";
 import { createHost, updateHost } from "@/lib/hosts/hosts";
 import { createLease } from "@/lib/leases/leases";
 import { addProjectMember, createProject } from "@/lib/projects/projects";

@@ -33,7 +33,7 @@ export type RunRendering = { renderedSystem: string | null; renderedUnattended: 
 /**
  * Stands in for a run's one-time token in its stored text: random per run, the token's length
  * and alphabet (so templates that check or quote it see the same shape). The token itself is
- * derived at serve time and never stored (lib/boot/deployment-token.ts).
+ * derived at serve time and never stored (lib/deployments/deployment-token.ts).
  */
 function newTokenPlaceholder(): string {
   return randomBytes(32).toString("base64url");

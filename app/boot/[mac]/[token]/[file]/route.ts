@@ -2,7 +2,7 @@
 // POST …/(inventory|progress|log|done|failed) — the machine reports (lib/deployments/agent.ts); a captured disk goes through tus at /api/uploads.
 // Machines normally reach these through the boot server (lib/boot-server/server.ts); this route answers the same for code that runs Next alone.
 import { getAppDb } from "@/lib/db";
-import { answerAgentRequest } from "@/lib/deployments/agent-http";
+import { answerAgentRequest } from "@/lib/boot/agent-http";
 import { readBodyText } from "@/lib/http/body";
 import { withErrors } from "@/lib/http/handler";
 

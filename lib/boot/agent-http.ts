@@ -2,11 +2,11 @@
 // servers that answer it: the boot server (lib/boot-server/server.ts, plain node:http) and
 // the portal's Next route (app/boot/[mac]/[token]/[file]/route.ts). No Next.js import here:
 // the boot server must stay small.
-import { serveDeploymentFile } from "../boot/boot-service";
+import { serveDeploymentFile } from "./boot-service";
 import type { Db } from "../db";
 import { isAppError, toErrorBody } from "../errors";
 import { findBadString, jsonDepthExceeds, MAX_JSON_BYTES, MAX_JSON_DEPTH } from "../http/body";
-import { reportFinished, reportInventory, reportLog, reportProgress, serveAgentEnv, serveAgentParams, serveAgentScript, type AgentAnswer } from "./agent";
+import { reportFinished, reportInventory, reportLog, reportProgress, serveAgentEnv, serveAgentParams, serveAgentScript, type AgentAnswer } from "../deployments/agent";
 
 const TEXT = "text/plain; charset=utf-8";
 const NOT_FOUND: AgentAnswer = { status: 404, contentType: TEXT, body: "Not found\n" };
