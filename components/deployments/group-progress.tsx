@@ -11,6 +11,7 @@ import { Badge, type Tone } from "../ui/badge";
 import { Button } from "../ui/button";
 import { formatDateTime } from "../ui/format";
 import { ApiError, callApi } from "../ui/use-api";
+import { Table } from "../ui/table";
 
 const POLL_MS = 2000;
 
@@ -73,59 +74,45 @@ export function GroupProgress({ initial }: { initial: DeploymentGroupView }) {
       </div>
       {notice ? <Alert tone={notice.tone}>{notice.text}</Alert> : null}
       {group.isRefetchError ? <p className="text-xs text-amber-700">Could not refresh ({group.error.message}); retrying.</p> : null}
-      <div className="overflow-x-auto rounded-lg border border-stone-200 bg-white">
-        <table className="w-full text-left text-sm">
-          <thead className="bg-stone-50 text-xs uppercase tracking-wide text-stone-500">
-            <tr>
-              <th className="px-4 py-2 font-medium">Host</th>
-              <th className="px-4 py-2 font-medium">State</th>
-              <th className="px-4 py-2 font-medium">Step</th>
-              <th className="px-4 py-2 font-medium">Progress</th>
-              <th className="px-4 py-2 font-medium">Runs</th>
-              <th className="px-4 py-2 font-medium">Why it failed</th>
-            </tr>
-          </thead>
-          <tbody className="divide-y divide-stone-100">
-            {g.hosts.map((h) => (
-              <tr key={h.hostId} data-testid="group-host" data-host={h.name}>
-                <td className="px-4 py-2 font-mono">
-                  {h.held ? (
-                    <Link href={`/hosts/${h.hostId}`} className="text-kiln-700 hover:underline" title="The host's page: this run's steps and live log">
-                      {h.name}
-                    </Link>
-                  ) : (
-                    h.name
-                  )}
-                </td>
-                <td className="px-4 py-2">
-                  <Badge tone={TONE[h.state]} testId="group-host-state">
-                    {h.state.replace("_", " ")}
-                  </Badge>
-                </td>
-                <td className="px-4 py-2 text-stone-700">{h.step ?? "—"}</td>
-                <td className="px-4 py-2">
-                  {h.progress.percent !== null ? (
-                    <span className="inline-flex items-center gap-2 text-xs text-stone-600">
-                      <span role="progressbar" aria-label={`${h.name} progress`} aria-valuemin={0} aria-valuemax={100} aria-valuenow={h.progress.percent} className="inline-block h-1.5 w-24 overflow-hidden rounded-full bg-stone-200">
-                        <span className="block h-full bg-sky-500" style={{ width: `${h.progress.percent}%` }} />
-                      </span>
-                      {bytes(h.progress.bytesWritten)} of {bytes(h.progress.totalBytes ?? 0)}
-                    </span>
-                  ) : h.progress.bytesWritten > 0 ? (
-                    <span className="text-xs text-stone-600">{bytes(h.progress.bytesWritten)}</span>
-                  ) : (
-                    <span className="text-stone-400">—</span>
-                  )}
-                </td>
-                <td className="px-4 py-2 text-stone-700" data-testid="group-host-attempts">
-                  {h.attempts} of {g.maxAttempts}
-                </td>
-                <td className="max-w-md px-4 py-2 text-xs text-stone-700">{h.state === "done" ? "" : (h.failureReason ?? "")}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table columns={[{ label: "Host" }, { label: "State" }, { label: "Step" }, { label: "Progress" }, { label: "Runs" }, { label: "Why it failed" }]}>
+        {g.hosts.map((h) => (
+          <tr key={h.hostId} data-testid="group-host" data-host={h.name}>
+            <td className="px-4 py-2 font-mono">
+              {h.held ? (
+                <Link href={`/hosts/${h.hostId}`} className="text-kiln-700 hover:underline" title="The host's page: this run's steps and live log">
+                  {h.name}
+                </Link>
+              ) : (
+                h.name
+              )}
+            </td>
+            <td className="px-4 py-2">
+              <Badge tone={TONE[h.state]} testId="group-host-state">
+                {h.state.replace("_", " ")}
+              </Badge>
+            </td>
+            <td className="px-4 py-2 text-stone-700">{h.step ?? "—"}</td>
+            <td className="px-4 py-2">
+              {h.progress.percent !== null ? (
+                <span className="inline-flex items-center gap-2 text-xs text-stone-600">
+                  <span role="progressbar" aria-label={`${h.name} progress`} aria-valuemin={0} aria-valuemax={100} aria-valuenow={h.progress.percent} className="inline-block h-1.5 w-24 overflow-hidden rounded-full bg-stone-200">
+                    <span className="block h-full bg-sky-500" style={{ width: `${h.progress.percent}%` }} />
+                  </span>
+                  {bytes(h.progress.bytesWritten)} of {bytes(h.progress.totalBytes ?? 0)}
+                </span>
+              ) : h.progress.bytesWritten > 0 ? (
+                <span className="text-xs text-stone-600">{bytes(h.progress.bytesWritten)}</span>
+              ) : (
+                <span className="text-stone-400">—</span>
+              )}
+            </td>
+            <td className="px-4 py-2 text-stone-700" data-testid="group-host-attempts">
+              {h.attempts} of {g.maxAttempts}
+            </td>
+            <td className="max-w-md px-4 py-2 text-xs text-stone-700">{h.state === "done" ? "" : (h.failureReason ?? "")}</td>
+          </tr>
+        ))}
+      </Table>
       <div className="flex flex-wrap items-center gap-3">
         <Button variant="secondary" onClick={retryFailed} disabled={busy || !g.canRetryFailed}>
           {busy ? "Retrying…" : "Retry failed hosts"}

@@ -14,6 +14,7 @@ import { usePowerStates } from "../power/use-power";
 import { HostStateBadge, type HostState } from "./host-state-badge";
 import { CommissionButton } from "./commission-button";
 import { isCommissionable } from "@/lib/hosts/state-machine";
+import { Table, type Column } from "../ui/table";
 
 export type HostTableRow = {
   id: string;
@@ -86,21 +87,45 @@ export function HostTable({ rows, pools, params, mode }: { rows: HostTableRow[];
     }
   };
 
-  const sortHeader = (key: SortKey, label: string) => {
+  const sortColumn = (key: SortKey, label: string): Column => {
     const current = (params.sort ?? "name") === key;
     const order = params.order === "desc" ? "desc" : "asc";
     const nextOrder = current && order === "asc" ? "desc" : "asc";
-    return (
-      <th className="px-3 py-2 font-medium" aria-sort={current ? (order === "asc" ? "ascending" : "descending") : undefined}>
+    return {
+      label,
+      sort: current ? (order === "asc" ? "ascending" : "descending") : undefined,
+      content: (
         <Link href={hrefWith("/admin/hosts", params, { sort: key === "name" ? undefined : key, order: nextOrder === "asc" ? undefined : "desc" })} className="inline-flex items-center gap-1 hover:text-stone-900">
           {label}
           <span aria-hidden className={current ? "text-stone-700" : "text-stone-300"}>
             {current && order === "desc" ? "▼" : "▲"}
           </span>
         </Link>
-      </th>
-    );
+      ),
+    };
   };
+
+  const columns: Column[] = [
+    {
+      label: "Select",
+      className: "w-8",
+      content: (
+        <input
+          type="checkbox"
+          aria-label="Select all hosts on this page"
+          checked={allSelected}
+          onChange={() => setSelected(allSelected ? new Set() : new Set(rows.map((r) => r.id)))}
+          className="h-4 w-4 accent-kiln-600"
+        />
+      ),
+    },
+    sortColumn("name", "Name"),
+    sortColumn("state", "State"),
+    sortColumn("pool", "Pool"),
+    { label: "Site" },
+    { label: "Hardware" },
+    ...(mode === "new" ? [{ label: "First seen" }, { label: "Accept", align: "right" as const }] : [{ label: "Tags" }, { label: "Held by" }]),
+  ];
 
   return (
     <div className="space-y-3">
@@ -138,121 +163,88 @@ export function HostTable({ rows, pools, params, mode }: { rows: HostTableRow[];
         </Button>
       </div>
       {result ? <Alert tone={result.tone}>{result.text}</Alert> : null}
-      <div className="overflow-x-auto rounded-lg border border-stone-200 bg-white">
-        <table className="w-full text-left text-sm">
-          <thead className="bg-stone-50 text-xs uppercase tracking-wide text-stone-500">
-            <tr>
-              <th className="w-8 px-3 py-2">
-                <input
-                  type="checkbox"
-                  aria-label="Select all hosts on this page"
-                  checked={allSelected}
-                  onChange={() => setSelected(allSelected ? new Set() : new Set(rows.map((r) => r.id)))}
-                  className="h-4 w-4 accent-kiln-600"
-                />
-              </th>
-              {sortHeader("name", "Name")}
-              {sortHeader("state", "State")}
-              {sortHeader("pool", "Pool")}
-              <th className="px-3 py-2 font-medium">Site</th>
-              <th className="px-3 py-2 font-medium">Hardware</th>
-              {mode === "new" ? (
-                <>
-                  <th className="px-3 py-2 font-medium">First seen</th>
-                  <th className="px-3 py-2 text-right font-medium">Accept</th>
-                </>
-              ) : (
-                <>
-                  <th className="px-3 py-2 font-medium">Tags</th>
-                  <th className="px-3 py-2 font-medium">Held by</th>
-                </>
-              )}
-            </tr>
-          </thead>
-          <tbody className="divide-y divide-stone-100">
-            {rows.map((h) => (
-              <tr key={h.id} data-testid={`host-row-${h.name}`} className={selected.has(h.id) ? "bg-kiln-50/50" : undefined}>
+      <Table columns={columns} padding="tight">
+        {rows.map((h) => (
+          <tr key={h.id} data-testid={`host-row-${h.name}`} className={selected.has(h.id) ? "bg-kiln-50/50" : undefined}>
+            <td className="px-3 py-2">
+              <input type="checkbox" aria-label={`Select ${h.name}`} checked={selected.has(h.id)} onChange={() => toggle(h.id)} className="h-4 w-4 accent-kiln-600" />
+            </td>
+            <td className="px-3 py-2">
+              <Link href={`/hosts/${h.id}`} className="font-mono font-medium text-stone-900 hover:text-kiln-700 hover:underline">
+                {h.name}
+              </Link>
+              <p className="font-mono text-xs text-stone-500">
+                {h.macs[0] ?? ""}
+                {h.macs.length > 1 ? ` +${h.macs.length - 1}` : ""}
+                {h.hostnameHint ? ` · says “${h.hostnameHint}”` : ""}
+                {h.piSerial ? <span data-testid="host-pi-serial">{`${h.macs.length ? " · " : ""}Pi serial ${h.piSerial}`}</span> : null}
+                {h.arch === "arm64" ? " · arm64" : ""}
+              </p>
+            </td>
+            <td className="px-3 py-2">
+              <span className="flex flex-wrap items-center gap-1">
+                <HostStateBadge state={h.state} short />
+                <PowerBadge power={power.data?.get(h.id)} />
+              </span>
+              {h.releaseWait ? (
+                <p className="mt-1 max-w-[16rem] text-xs text-amber-800" data-testid="release-wait">
+                  {h.releaseWait}
+                </p>
+              ) : null}
+            </td>
+            <td className="whitespace-nowrap px-3 py-2 text-stone-700">{h.poolName ?? <span className="text-stone-400">—</span>}</td>
+            <td className="whitespace-nowrap px-3 py-2 text-stone-700" data-testid="host-site">{h.siteName ?? <span className="text-stone-400">—</span>}</td>
+            <td className="whitespace-nowrap px-3 py-2 text-stone-700" data-testid="host-hardware">
+              {h.cpuCores ? `${h.cpuCores} cores` : "—"} · {formatMemory(h.memoryMb)}
+              {h.disks ? <p className="text-xs text-stone-500">{h.disks}</p> : null}
+              {isCommissionable(h.state) ? (
+                <div className="mt-1">
+                  <CommissionButton hostId={h.id} hostName={h.name} compact />
+                </div>
+              ) : null}
+            </td>
+            {mode === "new" ? (
+              <>
+                <td className="whitespace-nowrap px-3 py-2 text-stone-600">{formatDateTime(h.firstSeenAt)}</td>
                 <td className="px-3 py-2">
-                  <input type="checkbox" aria-label={`Select ${h.name}`} checked={selected.has(h.id)} onChange={() => toggle(h.id)} className="h-4 w-4 accent-kiln-600" />
+                  <AcceptHost host={h} pools={pools} />
                 </td>
+              </>
+            ) : (
+              <>
                 <td className="px-3 py-2">
-                  <Link href={`/hosts/${h.id}`} className="font-mono font-medium text-stone-900 hover:text-kiln-700 hover:underline">
-                    {h.name}
-                  </Link>
-                  <p className="font-mono text-xs text-stone-500">
-                    {h.macs[0] ?? ""}
-                    {h.macs.length > 1 ? ` +${h.macs.length - 1}` : ""}
-                    {h.hostnameHint ? ` · says “${h.hostnameHint}”` : ""}
-                    {h.piSerial ? <span data-testid="host-pi-serial">{`${h.macs.length ? " · " : ""}Pi serial ${h.piSerial}`}</span> : null}
-                    {h.arch === "arm64" ? " · arm64" : ""}
-                  </p>
-                </td>
-                <td className="px-3 py-2">
-                  <span className="flex flex-wrap items-center gap-1">
-                    <HostStateBadge state={h.state} short />
-                    <PowerBadge power={power.data?.get(h.id)} />
+                  <span className="flex max-w-[12rem] flex-wrap gap-1">
+                    {h.tags.map((t) => (
+                      <Link key={t} href={hrefWith("/admin/hosts", params, { tag: t })} className="whitespace-nowrap rounded-full bg-stone-100 px-2 py-0.5 text-xs text-stone-700 hover:bg-stone-200">
+                        {t}
+                      </Link>
+                    ))}
                   </span>
-                  {h.releaseWait ? (
-                    <p className="mt-1 max-w-[16rem] text-xs text-amber-800" data-testid="release-wait">
-                      {h.releaseWait}
-                    </p>
-                  ) : null}
                 </td>
-                <td className="whitespace-nowrap px-3 py-2 text-stone-700">{h.poolName ?? <span className="text-stone-400">—</span>}</td>
-                <td className="whitespace-nowrap px-3 py-2 text-stone-700" data-testid="host-site">{h.siteName ?? <span className="text-stone-400">—</span>}</td>
-                <td className="whitespace-nowrap px-3 py-2 text-stone-700" data-testid="host-hardware">
-                  {h.cpuCores ? `${h.cpuCores} cores` : "—"} · {formatMemory(h.memoryMb)}
-                  {h.disks ? <p className="text-xs text-stone-500">{h.disks}</p> : null}
-                  {isCommissionable(h.state) ? (
-                    <div className="mt-1">
-                      <CommissionButton hostId={h.id} hostName={h.name} compact />
-                    </div>
-                  ) : null}
+                <td className="px-3 py-2 text-stone-700">
+                  {h.holderEmail ? (
+                    <>
+                      <p className="max-w-[14rem] truncate" title={h.holderEmail}>
+                        {h.holderEmail}
+                      </p>
+                      <p className="whitespace-nowrap text-xs text-stone-500">until {formatDateTime(h.leaseEndsAt)}</p>
+                    </>
+                  ) : (
+                    <span className="text-stone-400">—</span>
+                  )}
                 </td>
-                {mode === "new" ? (
-                  <>
-                    <td className="whitespace-nowrap px-3 py-2 text-stone-600">{formatDateTime(h.firstSeenAt)}</td>
-                    <td className="px-3 py-2">
-                      <AcceptHost host={h} pools={pools} />
-                    </td>
-                  </>
-                ) : (
-                  <>
-                    <td className="px-3 py-2">
-                      <span className="flex max-w-[12rem] flex-wrap gap-1">
-                        {h.tags.map((t) => (
-                          <Link key={t} href={hrefWith("/admin/hosts", params, { tag: t })} className="whitespace-nowrap rounded-full bg-stone-100 px-2 py-0.5 text-xs text-stone-700 hover:bg-stone-200">
-                            {t}
-                          </Link>
-                        ))}
-                      </span>
-                    </td>
-                    <td className="px-3 py-2 text-stone-700">
-                      {h.holderEmail ? (
-                        <>
-                          <p className="max-w-[14rem] truncate" title={h.holderEmail}>
-                            {h.holderEmail}
-                          </p>
-                          <p className="whitespace-nowrap text-xs text-stone-500">until {formatDateTime(h.leaseEndsAt)}</p>
-                        </>
-                      ) : (
-                        <span className="text-stone-400">—</span>
-                      )}
-                    </td>
-                  </>
-                )}
-              </tr>
-            ))}
-            {rows.length === 0 ? (
-              <tr>
-                <td colSpan={8} className="px-3 py-10 text-center text-stone-500">
-                  {mode === "new" ? "No discovered hosts are waiting. Machines that boot from the network appear here." : "No hosts match."}
-                </td>
-              </tr>
-            ) : null}
-          </tbody>
-        </table>
-      </div>
+              </>
+            )}
+          </tr>
+        ))}
+        {rows.length === 0 ? (
+          <tr>
+            <td colSpan={8} className="px-3 py-10 text-center text-stone-500">
+              {mode === "new" ? "No discovered hosts are waiting. Machines that boot from the network appear here." : "No hosts match."}
+            </td>
+          </tr>
+        ) : null}
+      </Table>
     </div>
   );
 }

@@ -20,6 +20,7 @@ import { TimeLeft } from "./time-left";
 import { CaptureDiskDialog } from "./capture-dialog";
 import { StageStrip } from "./stage-strip";
 import { heldHosts, type LeasePage, type LeaseView, type PoolOption, type ProjectOption } from "./types";
+import { Table } from "../ui/table";
 
 const MY_LEASES_URL = "/api/v1/leases?scope=mine&per_page=100";
 const MY_LEASES_KEY = ["leases", "mine"];
@@ -288,28 +289,18 @@ function PastLeases({ leases }: { leases: LeaseView[] }) {
   return (
     <details className="rounded-lg border border-stone-200 bg-white">
       <summary className="cursor-pointer px-4 py-3 text-sm font-medium text-stone-700">Past leases ({leases.length})</summary>
-      <table className="w-full border-t border-stone-100 text-left text-sm">
-        <thead className="bg-stone-50 text-xs uppercase tracking-wide text-stone-500">
-          <tr>
-            <th className="px-4 py-2 font-medium">Machines</th>
-            <th className="px-4 py-2 font-medium">Project</th>
-            <th className="px-4 py-2 font-medium">Pool</th>
-            <th className="px-4 py-2 font-medium">Ended</th>
+      <Table columns={[{ label: "Machines" }, { label: "Project" }, { label: "Pool" }, { label: "Ended" }]} frame="bare" className="border-t border-stone-100">
+        {leases.map((l) => (
+          <tr key={l.id}>
+            <td className="px-4 py-2 font-mono text-xs">{l.hosts.map((h) => h.name).join(", ")}</td>
+            <td className="px-4 py-2">{l.projectName}</td>
+            <td className="px-4 py-2">{l.poolName ?? "—"}</td>
+            <td className="px-4 py-2">
+              <Badge tone={l.state === "expired" ? "amber" : "stone"}>lease {l.state}</Badge> <span className="text-stone-600">{formatDateTime(l.endedAt)}</span>
+            </td>
           </tr>
-        </thead>
-        <tbody className="divide-y divide-stone-100">
-          {leases.map((l) => (
-            <tr key={l.id}>
-              <td className="px-4 py-2 font-mono text-xs">{l.hosts.map((h) => h.name).join(", ")}</td>
-              <td className="px-4 py-2">{l.projectName}</td>
-              <td className="px-4 py-2">{l.poolName ?? "—"}</td>
-              <td className="px-4 py-2">
-                <Badge tone={l.state === "expired" ? "amber" : "stone"}>lease {l.state}</Badge> <span className="text-stone-600">{formatDateTime(l.endedAt)}</span>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </Table>
     </details>
   );
 }

@@ -11,6 +11,7 @@ import { Field, TextAreaField } from "../ui/field";
 import { formatHours } from "../ui/format";
 import { numberOrUndefined } from "../ui/parse";
 import { callApi, useApi } from "../ui/use-api";
+import { Table } from "../ui/table";
 
 export type PoolRowView = {
   id: string;
@@ -41,58 +42,44 @@ export function PoolManager({ pools }: { pools: PoolRowView[] }) {
         </div>
         <Button onClick={() => setCreating(true)}>New pool</Button>
       </div>
-      <div className="overflow-x-auto rounded-lg border border-stone-200 bg-white">
-        <table className="w-full text-left text-sm">
-          <thead className="bg-stone-50 text-xs uppercase tracking-wide text-stone-500">
-            <tr>
-              <th className="px-4 py-2 font-medium">Pool</th>
-              <th className="px-4 py-2 font-medium">Hosts</th>
-              <th className="px-4 py-2 font-medium">Default lease</th>
-              <th className="px-4 py-2 font-medium">Longest lease</th>
-              <th className="px-4 py-2 font-medium">Grace after the end</th>
-              <th className="px-4 py-2 text-right font-medium">Actions</th>
-            </tr>
-          </thead>
-          <tbody className="divide-y divide-stone-100">
-            {pools.map((p) => (
-              <tr key={p.id} data-testid={`pool-row-${p.name}`}>
-                <td className="px-4 py-3">
-                  <p className="font-medium">{p.name}</p>
-                  {p.description ? <p className="text-xs text-stone-500">{p.description}</p> : null}
-                </td>
-                <td className="px-4 py-3">
-                  <Link href={`/admin/hosts?pool=${p.id}`} className="text-kiln-700 hover:underline">
-                    {p.availableCount} available of {p.hostCount}
-                  </Link>
-                  <Link href={`/pools/${p.id}/calendar`} className="ml-3 text-kiln-700 hover:underline" aria-label={`Calendar of ${p.name}`}>
-                    Calendar
-                  </Link>
-                </td>
-                <td className="px-4 py-3">{formatHours(p.defaultLeaseHours)}</td>
-                <td className="px-4 py-3">{formatHours(p.maxLeaseHours)}</td>
-                <td className="px-4 py-3" data-testid="pool-grace">{p.endGraceMinutes > 0 ? `${p.endGraceMinutes} min` : "none"}</td>
-                <td className="px-4 py-3">
-                  <div className="flex justify-end gap-2">
-                    <Button variant="secondary" className="py-1.5" onClick={() => setEditing(p)} aria-label={`Edit pool ${p.name}`}>
-                      Edit
-                    </Button>
-                    <Button variant="quietDanger" className="py-1.5" onClick={() => setDeleting(p)} aria-label={`Delete pool ${p.name}`}>
-                      Delete
-                    </Button>
-                  </div>
-                </td>
-              </tr>
-            ))}
-            {pools.length === 0 ? (
-              <tr>
-                <td colSpan={6} className="px-4 py-10 text-center text-stone-500">
-                  No pools yet. Create one, then put hosts in it.
-                </td>
-              </tr>
-            ) : null}
-          </tbody>
-        </table>
-      </div>
+      <Table columns={[{ label: "Pool" }, { label: "Hosts" }, { label: "Default lease" }, { label: "Longest lease" }, { label: "Grace after the end" }, { label: "Actions", align: "right" }]}>
+        {pools.map((p) => (
+          <tr key={p.id} data-testid={`pool-row-${p.name}`}>
+            <td className="px-4 py-3">
+              <p className="font-medium">{p.name}</p>
+              {p.description ? <p className="text-xs text-stone-500">{p.description}</p> : null}
+            </td>
+            <td className="px-4 py-3">
+              <Link href={`/admin/hosts?pool=${p.id}`} className="text-kiln-700 hover:underline">
+                {p.availableCount} available of {p.hostCount}
+              </Link>
+              <Link href={`/pools/${p.id}/calendar`} className="ml-3 text-kiln-700 hover:underline" aria-label={`Calendar of ${p.name}`}>
+                Calendar
+              </Link>
+            </td>
+            <td className="px-4 py-3">{formatHours(p.defaultLeaseHours)}</td>
+            <td className="px-4 py-3">{formatHours(p.maxLeaseHours)}</td>
+            <td className="px-4 py-3" data-testid="pool-grace">{p.endGraceMinutes > 0 ? `${p.endGraceMinutes} min` : "none"}</td>
+            <td className="px-4 py-3">
+              <div className="flex justify-end gap-2">
+                <Button variant="secondary" className="py-1.5" onClick={() => setEditing(p)} aria-label={`Edit pool ${p.name}`}>
+                  Edit
+                </Button>
+                <Button variant="quietDanger" className="py-1.5" onClick={() => setDeleting(p)} aria-label={`Delete pool ${p.name}`}>
+                  Delete
+                </Button>
+              </div>
+            </td>
+          </tr>
+        ))}
+        {pools.length === 0 ? (
+          <tr>
+            <td colSpan={6} className="px-4 py-10 text-center text-stone-500">
+              No pools yet. Create one, then put hosts in it.
+            </td>
+          </tr>
+        ) : null}
+      </Table>
       <Dialog open={creating} onClose={() => setCreating(false)} title="New pool">
         <PoolForm onDone={() => setCreating(false)} />
       </Dialog>

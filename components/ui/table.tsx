@@ -1,18 +1,57 @@
 import type { ReactNode } from "react";
 
-/** A column heading: its label (for a screen reader only when `srOnly`), right-aligned for numbers. */
-export type Column = { label: string; align?: "right"; srOnly?: boolean };
+/**
+ * A column heading: its label (for a screen reader only when `srOnly`), right-aligned for numbers.
+ * `content` is shown instead of the label where the heading is a control (a sort link, a
+ * select-all checkbox); `sort` is then its aria-sort.
+ */
+export type Column = {
+  label: string;
+  align?: "right";
+  srOnly?: boolean;
+  nowrap?: boolean;
+  className?: string;
+  content?: ReactNode;
+  sort?: "ascending" | "descending";
+};
 
-/** A bordered, horizontally scrolling table with a quiet header row; the rows are the children. */
-export function Table({ columns, children }: { columns: Column[]; children: ReactNode }) {
+// Cells line up with their heading: a table's td use the same horizontal padding.
+const PADDING = { tight: "px-3", normal: "px-4", wide: "px-6" } as const;
+
+/**
+ * A horizontally scrolling table with a quiet header row; the rows are the children. `card`
+ * (the default) is bordered on its own; `bare` sits inside a card that already has one.
+ */
+export function Table({
+  columns,
+  children,
+  frame = "card",
+  padding = "normal",
+  className,
+  testId,
+}: {
+  columns: Column[];
+  children: ReactNode;
+  frame?: "card" | "bare";
+  padding?: keyof typeof PADDING;
+  /** Added to the scrolling wrapper (a height limit, a negative margin to reach the card's edges). */
+  className?: string;
+  testId?: string;
+}) {
+  const wrapper = frame === "card" ? "overflow-x-auto rounded-lg border border-stone-200 bg-white shadow-sm" : "overflow-x-auto";
   return (
-    <div className="overflow-x-auto rounded-lg border border-stone-200 bg-white shadow-sm">
+    <div className={className ? `${wrapper} ${className}` : wrapper} data-testid={testId}>
       <table className="w-full text-left text-sm">
         <thead className="border-b border-stone-200 bg-stone-50 text-xs uppercase tracking-wide text-stone-500">
           <tr>
             {columns.map((c) => (
-              <th key={c.label} scope="col" className={`px-4 py-2${c.srOnly ? "" : " font-medium"}${c.align === "right" ? " text-right" : ""}`}>
-                {c.srOnly ? <span className="sr-only">{c.label}</span> : c.label}
+              <th
+                key={c.label}
+                scope="col"
+                aria-sort={c.sort}
+                className={`${PADDING[padding]} py-2${c.srOnly ? "" : " font-medium"}${c.align === "right" ? " text-right" : ""}${c.nowrap ? " whitespace-nowrap" : ""}${c.className ? ` ${c.className}` : ""}`}
+              >
+                {c.content ?? (c.srOnly ? <span className="sr-only">{c.label}</span> : c.label)}
               </th>
             ))}
           </tr>

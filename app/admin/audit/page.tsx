@@ -10,6 +10,7 @@ import { searchAudit } from "@/lib/audit/audit";
 import { requirePageAdmin } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
 import { isAppError } from "@/lib/errors";
+import { Table } from "@/components/ui/table";
 
 export const metadata = { title: "Audit log" };
 export const dynamic = "force-dynamic";
@@ -75,64 +76,52 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
         <Alert tone="error">{failure}</Alert>
       ) : (
         <>
-          <div className="max-w-full overflow-x-auto rounded-lg border border-stone-200 bg-white" data-testid="audit-table">
-            <table className="w-full text-left text-sm">
-              <thead className="bg-stone-50 text-xs uppercase tracking-wide text-stone-500">
-                <tr>
-                  <th className="px-3 py-2 font-medium">When</th>
-                  <th className="px-3 py-2 font-medium">Who</th>
-                  <th className="px-3 py-2 font-medium">Action</th>
-                  <th className="px-3 py-2 font-medium">What</th>
+          <Table columns={[{ label: "When" }, { label: "Who" }, { label: "Action" }, { label: "What" }]} padding="tight" testId="audit-table">
+            {result.data.map((a) => {
+              const link = a.targetId ? TARGET_LINK[a.targetType]?.(a.targetId) : undefined;
+              return (
+                <tr key={a.id} className="align-top">
+                  <td className="whitespace-nowrap px-3 py-2 text-stone-600">{formatDateTime(a.at)}</td>
+                  <td className="px-3 py-2">
+                    <Link href={hrefWith("/admin/audit", params, { actor: a.actorEmail ?? undefined })} title={a.actorEmail ?? undefined} className="block max-w-[14rem] truncate hover:underline">
+                      {a.actorEmail ?? "—"}
+                    </Link>
+                    {a.actorIp ? <p className="font-mono text-xs text-stone-500">{a.actorIp}</p> : null}
+                  </td>
+                  <td className="whitespace-nowrap px-3 py-2">
+                    <Link href={hrefWith("/admin/audit", params, { action: a.action })}>
+                      <Badge tone={a.action.endsWith("delete") || a.action.includes("release") ? "amber" : "stone"}>{a.action}</Badge>
+                    </Link>
+                  </td>
+                  {/* Summaries hold MACs, URLs and lists without spaces: they wrap anywhere rather than push the table out of its card. */}
+                  <td className="min-w-[16rem] px-3 py-2 text-stone-800 [overflow-wrap:anywhere]">
+                    {a.summary}
+                    {a.targetId ? (
+                      <p className="text-xs text-stone-500">
+                        {a.targetType}{" "}
+                        {link ? (
+                          <Link href={link} className="font-mono text-kiln-700 hover:underline">
+                            {a.targetId.slice(0, 8)}
+                          </Link>
+                        ) : (
+                          <Link href={hrefWith("/admin/audit", params, { targetType: a.targetType, targetId: a.targetId })} className="font-mono hover:underline">
+                            {a.targetId.slice(0, 8)}
+                          </Link>
+                        )}
+                      </p>
+                    ) : null}
+                  </td>
                 </tr>
-              </thead>
-              <tbody className="divide-y divide-stone-100">
-                {result.data.map((a) => {
-                  const link = a.targetId ? TARGET_LINK[a.targetType]?.(a.targetId) : undefined;
-                  return (
-                    <tr key={a.id} className="align-top">
-                      <td className="whitespace-nowrap px-3 py-2 text-stone-600">{formatDateTime(a.at)}</td>
-                      <td className="px-3 py-2">
-                        <Link href={hrefWith("/admin/audit", params, { actor: a.actorEmail ?? undefined })} title={a.actorEmail ?? undefined} className="block max-w-[14rem] truncate hover:underline">
-                          {a.actorEmail ?? "—"}
-                        </Link>
-                        {a.actorIp ? <p className="font-mono text-xs text-stone-500">{a.actorIp}</p> : null}
-                      </td>
-                      <td className="whitespace-nowrap px-3 py-2">
-                        <Link href={hrefWith("/admin/audit", params, { action: a.action })}>
-                          <Badge tone={a.action.endsWith("delete") || a.action.includes("release") ? "amber" : "stone"}>{a.action}</Badge>
-                        </Link>
-                      </td>
-                      {/* Summaries hold MACs, URLs and lists without spaces: they wrap anywhere rather than push the table out of its card. */}
-                      <td className="min-w-[16rem] px-3 py-2 text-stone-800 [overflow-wrap:anywhere]">
-                        {a.summary}
-                        {a.targetId ? (
-                          <p className="text-xs text-stone-500">
-                            {a.targetType}{" "}
-                            {link ? (
-                              <Link href={link} className="font-mono text-kiln-700 hover:underline">
-                                {a.targetId.slice(0, 8)}
-                              </Link>
-                            ) : (
-                              <Link href={hrefWith("/admin/audit", params, { targetType: a.targetType, targetId: a.targetId })} className="font-mono hover:underline">
-                                {a.targetId.slice(0, 8)}
-                              </Link>
-                            )}
-                          </p>
-                        ) : null}
-                      </td>
-                    </tr>
-                  );
-                })}
-                {result.data.length === 0 ? (
-                  <tr>
-                    <td colSpan={4} className="px-3 py-10 text-center text-stone-500">
-                      No entries match.
-                    </td>
-                  </tr>
-                ) : null}
-              </tbody>
-            </table>
-          </div>
+              );
+            })}
+            {result.data.length === 0 ? (
+              <tr>
+                <td colSpan={4} className="px-3 py-10 text-center text-stone-500">
+                  No entries match.
+                </td>
+              </tr>
+            ) : null}
+          </Table>
           <Pagination base="/admin/audit" params={params} page={result.pagination.page} perPage={PER_PAGE} total={result.pagination.total} />
         </>
       )}

@@ -15,6 +15,7 @@ import { getAppDb } from "@/lib/db";
 import { isAppError } from "@/lib/errors";
 import { listLeases } from "@/lib/leases/leases";
 import { listProjects } from "@/lib/projects/projects";
+import { Table } from "@/components/ui/table";
 
 export const metadata = { title: "Leases" };
 export const dynamic = "force-dynamic";
@@ -81,78 +82,62 @@ export default async function AdminLeasesPage({ searchParams }: { searchParams: 
           </Link>
         ))}
       </nav>
-      <div className="overflow-x-auto rounded-lg border border-stone-200 bg-white">
-        <table className="w-full text-left text-sm">
-          <thead className="bg-stone-50 text-xs uppercase tracking-wide text-stone-500">
-            <tr>
-              <th className="px-3 py-2 font-medium">Hosts</th>
-              <th className="px-3 py-2 font-medium">Holder</th>
-              <th className="whitespace-nowrap px-3 py-2 font-medium">Project · pool</th>
-              <th className="px-3 py-2 font-medium">Started</th>
-              <th className="px-3 py-2 font-medium">End</th>
-              <th className="px-3 py-2 text-right font-medium">
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody className="divide-y divide-stone-100">
-            {result.data.map((l) => {
-              const hosts = l.state === "active" ? l.hosts.filter((h) => !h.releasedAt) : l.hosts;
-              return (
-                <tr key={l.id} data-testid={`lease-row-${l.id}`}>
-                  <td className="px-3 py-2">
-                    <span className="flex flex-wrap gap-1">
-                      {hosts.map((h) => (
-                        <Link key={h.id} href={`/hosts/${h.id}`} className="font-mono text-xs font-medium text-stone-900 hover:text-kiln-700 hover:underline">
-                          {h.name}
-                        </Link>
-                      ))}
-                    </span>
-                  </td>
-                  <td className="px-3 py-2">
-                    <p className="max-w-[16rem] truncate" title={l.userEmail}>
-                      {l.userEmail}
-                    </p>
-                  </td>
-                  <td className="whitespace-nowrap px-3 py-2">
-                    <Link href={`/admin/projects/${l.projectId}`} className="hover:underline">
-                      {l.projectName}
+      <Table columns={[{ label: "Hosts" }, { label: "Holder" }, { label: "Project · pool", nowrap: true }, { label: "Started" }, { label: "End" }, { label: "Actions", align: "right", srOnly: true }]} padding="tight">
+        {result.data.map((l) => {
+          const hosts = l.state === "active" ? l.hosts.filter((h) => !h.releasedAt) : l.hosts;
+          return (
+            <tr key={l.id} data-testid={`lease-row-${l.id}`}>
+              <td className="px-3 py-2">
+                <span className="flex flex-wrap gap-1">
+                  {hosts.map((h) => (
+                    <Link key={h.id} href={`/hosts/${h.id}`} className="font-mono text-xs font-medium text-stone-900 hover:text-kiln-700 hover:underline">
+                      {h.name}
                     </Link>
-                    <span className="text-stone-500"> · {l.poolName ?? "direct"}</span>
-                  </td>
-                  <td className="whitespace-nowrap px-3 py-2 text-stone-600">{formatDateTime(l.startsAt)}</td>
-                  <td className="whitespace-nowrap px-3 py-2">
-                    {l.state === "active" ? (
-                      <TimeLeft endsAt={l.endsAt} />
-                    ) : (
-                      <>
-                        <Badge tone={l.state === "expired" ? "amber" : "stone"}>{l.state}</Badge> <span className="text-stone-600">{formatDateTime(l.endedAt)}</span>
-                      </>
-                    )}
-                    {/* The staged end (lib/leases/staged-end.ts) while it is under way. */}
-                    {l.end.stage && l.end.stage !== "warned" && l.end.stage !== "returned" ? (
-                      <span className="ml-1">
-                        <Badge tone="sky">
-                          end: {l.end.stage}
-                          {l.end.stage === "grace" && l.end.graceEndsAt ? ` until ${formatDateTime(l.end.graceEndsAt)}` : ""}
-                        </Badge>
-                      </span>
-                    ) : null}
-                  </td>
-                  <td className="px-3 py-2 text-right">{l.state === "active" ? <ForceReleaseButton lease={l} /> : null}</td>
-                </tr>
-              );
-            })}
-            {result.data.length === 0 ? (
-              <tr>
-                <td colSpan={6} className="px-3 py-10 text-center text-stone-500">
-                  No leases here.
-                </td>
-              </tr>
-            ) : null}
-          </tbody>
-        </table>
-      </div>
+                  ))}
+                </span>
+              </td>
+              <td className="px-3 py-2">
+                <p className="max-w-[16rem] truncate" title={l.userEmail}>
+                  {l.userEmail}
+                </p>
+              </td>
+              <td className="whitespace-nowrap px-3 py-2">
+                <Link href={`/admin/projects/${l.projectId}`} className="hover:underline">
+                  {l.projectName}
+                </Link>
+                <span className="text-stone-500"> · {l.poolName ?? "direct"}</span>
+              </td>
+              <td className="whitespace-nowrap px-3 py-2 text-stone-600">{formatDateTime(l.startsAt)}</td>
+              <td className="whitespace-nowrap px-3 py-2">
+                {l.state === "active" ? (
+                  <TimeLeft endsAt={l.endsAt} />
+                ) : (
+                  <>
+                    <Badge tone={l.state === "expired" ? "amber" : "stone"}>{l.state}</Badge> <span className="text-stone-600">{formatDateTime(l.endedAt)}</span>
+                  </>
+                )}
+                {/* The staged end (lib/leases/staged-end.ts) while it is under way. */}
+                {l.end.stage && l.end.stage !== "warned" && l.end.stage !== "returned" ? (
+                  <span className="ml-1">
+                    <Badge tone="sky">
+                      end: {l.end.stage}
+                      {l.end.stage === "grace" && l.end.graceEndsAt ? ` until ${formatDateTime(l.end.graceEndsAt)}` : ""}
+                    </Badge>
+                  </span>
+                ) : null}
+              </td>
+              <td className="px-3 py-2 text-right">{l.state === "active" ? <ForceReleaseButton lease={l} /> : null}</td>
+            </tr>
+          );
+        })}
+        {result.data.length === 0 ? (
+          <tr>
+            <td colSpan={6} className="px-3 py-10 text-center text-stone-500">
+              No leases here.
+            </td>
+          </tr>
+        ) : null}
+      </Table>
       <Pagination base="/admin/leases" params={params} page={result.pagination.page} perPage={PER_PAGE} total={result.pagination.total} />
     </div>
   );

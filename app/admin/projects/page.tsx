@@ -6,6 +6,7 @@ import { actorOf } from "@/lib/access/actor";
 import { requirePageAdmin } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
 import { listProjects } from "@/lib/projects/projects";
+import { Table } from "@/components/ui/table";
 
 export const metadata = { title: "Projects" };
 export const dynamic = "force-dynamic";
@@ -30,43 +31,31 @@ export default async function AdminProjectsPage() {
         </div>
         <NewProjectButton />
       </div>
-      <div className="overflow-x-auto rounded-lg border border-stone-200 bg-white">
-        <table className="w-full text-left text-sm">
-          <thead className="bg-stone-50 text-xs uppercase tracking-wide text-stone-500">
-            <tr>
-              <th className="px-4 py-2 font-medium">Project</th>
-              <th className="px-4 py-2 font-medium">Hosts held</th>
-              <th className="px-4 py-2 font-medium">Node-hours this month</th>
-              <th className="px-4 py-2 font-medium">Longest lease</th>
+      <Table columns={[{ label: "Project" }, { label: "Hosts held" }, { label: "Node-hours this month" }, { label: "Longest lease" }]}>
+        {projects.map((p) => {
+          const full = p.maxHosts !== null && p.usage.activeHosts >= p.maxHosts;
+          return (
+            <tr key={p.id} data-testid={`project-row-${p.name}`}>
+              <td className="px-4 py-3">
+                <Link href={`/admin/projects/${p.id}`} className="font-medium text-stone-900 hover:text-kiln-700 hover:underline">
+                  {p.name}
+                </Link>
+                {p.description ? <p className="text-xs text-stone-500">{p.description}</p> : null}
+              </td>
+              <td className={`px-4 py-3 ${full ? "font-medium text-red-700" : ""}`}>{hostsText(p.usage.activeHosts, p.maxHosts)}</td>
+              <td className="px-4 py-3">{usageText(p.usage.nodeHoursThisMonth, p.maxNodeHoursPerMonth, "h")}</td>
+              <td className="px-4 py-3">{formatHours(p.maxLeaseHours)}</td>
             </tr>
-          </thead>
-          <tbody className="divide-y divide-stone-100">
-            {projects.map((p) => {
-              const full = p.maxHosts !== null && p.usage.activeHosts >= p.maxHosts;
-              return (
-                <tr key={p.id} data-testid={`project-row-${p.name}`}>
-                  <td className="px-4 py-3">
-                    <Link href={`/admin/projects/${p.id}`} className="font-medium text-stone-900 hover:text-kiln-700 hover:underline">
-                      {p.name}
-                    </Link>
-                    {p.description ? <p className="text-xs text-stone-500">{p.description}</p> : null}
-                  </td>
-                  <td className={`px-4 py-3 ${full ? "font-medium text-red-700" : ""}`}>{hostsText(p.usage.activeHosts, p.maxHosts)}</td>
-                  <td className="px-4 py-3">{usageText(p.usage.nodeHoursThisMonth, p.maxNodeHoursPerMonth, "h")}</td>
-                  <td className="px-4 py-3">{formatHours(p.maxLeaseHours)}</td>
-                </tr>
-              );
-            })}
-            {projects.length === 0 ? (
-              <tr>
-                <td colSpan={4} className="px-4 py-10 text-center text-stone-500">
-                  No projects yet. Researchers need one before they can lease machines.
-                </td>
-              </tr>
-            ) : null}
-          </tbody>
-        </table>
-      </div>
+          );
+        })}
+        {projects.length === 0 ? (
+          <tr>
+            <td colSpan={4} className="px-4 py-10 text-center text-stone-500">
+              No projects yet. Researchers need one before they can lease machines.
+            </td>
+          </tr>
+        ) : null}
+      </Table>
     </div>
   );
 }

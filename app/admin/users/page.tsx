@@ -6,6 +6,7 @@ import { searchUsers } from "@/lib/accounts/admin";
 import { requirePageAdmin } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
 import { isAppError } from "@/lib/errors";
+import { Table } from "@/components/ui/table";
 
 export const metadata = { title: "Users" };
 export const dynamic = "force-dynamic";
@@ -68,50 +69,37 @@ export default async function AdminUsersPage({ searchParams }: { searchParams: P
           </Link>
         ))}
       </div>
-      <div className="overflow-hidden rounded-lg border border-stone-200 bg-white">
-        <table className="w-full text-left text-sm">
-          <thead className="bg-stone-50 text-xs uppercase tracking-wide text-stone-500">
-            <tr>
-              <th className="px-4 py-2">User</th>
-              <th className="px-4 py-2">Source</th>
-              <th className="px-4 py-2">Status</th>
-              <th className="px-4 py-2">Last sign-in</th>
-              <th className="px-4 py-2 text-right">Actions</th>
-            </tr>
-          </thead>
-          <tbody className="divide-y divide-stone-100">
-            {users.map((u) => (
-              <tr key={u.id} data-testid={`user-row-${u.email}`}>
-                <td className="px-4 py-3">
-                  <p className="font-medium">{u.name || u.email}</p>
-                  <p className="text-xs text-stone-500">{u.email}</p>
-                </td>
-                <td className="px-4 py-3 text-stone-600">{u.authSource === "ldap" ? `LDAP (${u.ldapUsername})` : "local"}</td>
-                <td className="px-4 py-3">
-                  <span className={`rounded-full px-2 py-0.5 text-xs ${u.status === "active" ? "bg-green-50 text-green-800" : u.status === "deleted" ? "bg-stone-200 text-stone-700" : "bg-amber-50 text-amber-800"}`}>
-                    {STATUS_LABEL[u.status]}
-                  </span>
-                </td>
-                <td className="px-4 py-3 text-stone-600">{u.lastSignInAt ? u.lastSignInAt.slice(0, 16).replace("T", " ") : "never"}</td>
-                <td className="px-4 py-3">
-                  {u.status === "deleted" ? (
-                    <p className="text-right text-xs text-stone-500">kept for the history of their leases and reservations</p>
-                  ) : (
-                    <UserActions user={u} isSelf={u.id === me.id} />
-                  )}
-                </td>
-              </tr>
-            ))}
-            {users.length === 0 ? (
-              <tr>
-                <td colSpan={5} className="px-4 py-8 text-center text-stone-500">
-                  No users match.
-                </td>
-              </tr>
-            ) : null}
-          </tbody>
-        </table>
-      </div>
+      <Table columns={[{ label: "User" }, { label: "Source" }, { label: "Status" }, { label: "Last sign-in" }, { label: "Actions", align: "right" }]}>
+        {users.map((u) => (
+          <tr key={u.id} data-testid={`user-row-${u.email}`}>
+            <td className="px-4 py-3">
+              <p className="font-medium">{u.name || u.email}</p>
+              <p className="text-xs text-stone-500">{u.email}</p>
+            </td>
+            <td className="px-4 py-3 text-stone-600">{u.authSource === "ldap" ? `LDAP (${u.ldapUsername})` : "local"}</td>
+            <td className="px-4 py-3">
+              <span className={`rounded-full px-2 py-0.5 text-xs ${u.status === "active" ? "bg-green-50 text-green-800" : u.status === "deleted" ? "bg-stone-200 text-stone-700" : "bg-amber-50 text-amber-800"}`}>
+                {STATUS_LABEL[u.status]}
+              </span>
+            </td>
+            <td className="px-4 py-3 text-stone-600">{u.lastSignInAt ? u.lastSignInAt.slice(0, 16).replace("T", " ") : "never"}</td>
+            <td className="px-4 py-3">
+              {u.status === "deleted" ? (
+                <p className="text-right text-xs text-stone-500">kept for the history of their leases and reservations</p>
+              ) : (
+                <UserActions user={u} isSelf={u.id === me.id} />
+              )}
+            </td>
+          </tr>
+        ))}
+        {users.length === 0 ? (
+          <tr>
+            <td colSpan={5} className="px-4 py-8 text-center text-stone-500">
+              No users match.
+            </td>
+          </tr>
+        ) : null}
+      </Table>
       {total > pageSize ? (
         <nav aria-label="Pages" className="flex justify-between text-sm">
           {page > 1 ? <Link href={pageHref(page - 1)}>← Previous</Link> : <span />}

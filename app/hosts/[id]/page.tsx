@@ -32,9 +32,10 @@ import { PowerSettings } from "@/components/power/power-settings";
 import { getHostPowerView } from "@/lib/power/view";
 import { CommissionButton } from "@/components/hosts/commission-button";
 import { FactVersions, STRUCTURED_FACT_KEYS, StructuredFacts } from "@/components/hosts/host-facts";
-import { listFactVersionViews, type HostFacts } from "@/lib/hosts/commission";
+import { listFactVersionViews, type HostFacts } from "@/lib/hosts/fact-versions";
 import { listLeaseDisks } from "@/lib/extra-disks/extra-disks";
 import { ExtraDisksPanel } from "@/components/extra-disks/extra-disks-panel";
+import { Table } from "@/components/ui/table";
 
 export const metadata = { title: "Host" };
 export const dynamic = "force-dynamic";
@@ -261,30 +262,18 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
             {leases.length === 0 ? (
               <p className="text-sm text-stone-500">Never leased.</p>
             ) : (
-              <div className="-mx-6 -mb-6 overflow-x-auto">
-                <table className="w-full text-left text-sm">
-                  <thead className="bg-stone-50 text-xs uppercase tracking-wide text-stone-500">
-                    <tr>
-                      <th className="px-6 py-2 font-medium">Holder</th>
-                      <th className="px-6 py-2 font-medium">From</th>
-                      <th className="px-6 py-2 font-medium">Until</th>
-                      <th className="px-6 py-2 font-medium">Lease</th>
-                    </tr>
-                  </thead>
-                  <tbody className="divide-y divide-stone-100">
-                    {leases.map((l) => (
-                      <tr key={`${l.leaseId}-${l.addedAt}`}>
-                        <td className="px-6 py-2">{l.userEmail}</td>
-                        <td className="px-6 py-2 whitespace-nowrap">{formatDateTime(l.addedAt)}</td>
-                        <td className="px-6 py-2 whitespace-nowrap">{formatDateTime(l.releasedAt ?? l.endsAt)}</td>
-                        <td className="px-6 py-2">
-                          <Badge tone={l.releasedAt ? "stone" : "indigo"}>{l.releasedAt ? `lease ${l.state}` : "lease: held now"}</Badge>
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <Table columns={[{ label: "Holder" }, { label: "From" }, { label: "Until" }, { label: "Lease" }]} frame="bare" padding="wide" className="-mx-6 -mb-6">
+                {leases.map((l) => (
+                  <tr key={`${l.leaseId}-${l.addedAt}`}>
+                    <td className="px-6 py-2">{l.userEmail}</td>
+                    <td className="px-6 py-2 whitespace-nowrap">{formatDateTime(l.addedAt)}</td>
+                    <td className="px-6 py-2 whitespace-nowrap">{formatDateTime(l.releasedAt ?? l.endsAt)}</td>
+                    <td className="px-6 py-2">
+                      <Badge tone={l.releasedAt ? "stone" : "indigo"}>{l.releasedAt ? `lease ${l.state}` : "lease: held now"}</Badge>
+                    </td>
+                  </tr>
+                ))}
+              </Table>
             )}
           </Card>
 
