@@ -1,7 +1,5 @@
-// Fails runs whose current step is past its deadline, with that step's reason ("no boot
-// request from the machine within 5 minutes — check PXE/DHCP"). Each step with a deadline
-// enqueues a check for its own deadline (with deploymentId); the minutely sweep is the
-// safety net for a check that was lost.
+// The reason a run fails names what did not happen ("no boot request from the machine within
+// 5 minutes — check PXE/DHCP"), from the step whose deadline passed.
 import { DEPLOYMENT_WATCHDOG_JOB } from "@/lib/deployments/jobs";
 import { checkDeadlines } from "@/lib/deployments/worker";
 import { defineJob } from "@/lib/jobs/definition";
@@ -9,4 +7,4 @@ import { defineJob } from "@/lib/jobs/definition";
 export const name = DEPLOYMENT_WATCHDOG_JOB.name;
 export const schema = DEPLOYMENT_WATCHDOG_JOB.schema;
 
-export const deploymentWatchdogJob = defineJob({ name, schema, cron: "* * * * *", retryable: true, handler: (db, data) => checkDeadlines(db, { deploymentId: data.deploymentId }) });
+export const deploymentWatchdogJob = defineJob({ ...DEPLOYMENT_WATCHDOG_JOB, handler: (db, data) => checkDeadlines(db, { deploymentId: data.deploymentId }) });
