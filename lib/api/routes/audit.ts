@@ -1,14 +1,14 @@
 // The Audit operations of the OpenAPI registry (lib/api/routes/index.ts joins the tags).
 import * as inventory from "../../validation/inventory";
 import { auditListQuerySchema } from "../../validation/inventory";
-import type { ApiRoute } from "./api-route";
+import { paged, tagRoutes } from "./shapes";
 
-export const AUDIT_ROUTES: ApiRoute[] = [
+export const AUDIT_ROUTES = tagRoutes("Audit", [
   {
-    method: "GET", path: "/api/v1/audit", operationId: "searchAudit", tag: "Audit", auth: "admin",
+    method: "GET", path: "/api/v1/audit", operationId: "searchAudit", auth: "admin",
     summary: "Search the audit log",
     description: "`actor` matches part of the actor's email; `action` matches an action or its prefix (`lease` finds `lease.create`, `lease.release`…); `from`/`to` are ISO 8601 times.",
     query: auditListQuerySchema,
-    success: { status: 200, description: "A page of entries, newest first.", list: true, schema: inventory.auditListResponseSchema },
+    success: paged("A page of entries, newest first.", inventory.auditListResponseSchema),
   },
-];
+]);

@@ -1,42 +1,40 @@
 // The Calendar operations of the OpenAPI registry (lib/api/routes/index.ts joins the tags).
-import * as common from "../../validation/common";
 import * as calendar from "../../validation/calendar";
-import type { ApiRoute } from "./api-route";
-import { POOL_ID } from "./shapes";
+import { POOL_ID, OK_TRUE, badRequest, created, idParam, notFound, ok, tagRoutes } from "./shapes";
 
-export const CALENDAR_ROUTES: ApiRoute[] = [
+export const CALENDAR_ROUTES = tagRoutes("Calendar", [
   {
-    method: "GET", path: "/api/v1/pools/{id}/timeline", operationId: "getPoolTimeline", tag: "Calendar", auth: "user", params: POOL_ID,
+    method: "GET", path: "/api/v1/pools/{id}/timeline", operationId: "getPoolTimeline", auth: "user", params: POOL_ID,
     summary: "A pool's timeline: its hosts, and who holds each when",
     description:
       "Leases, reservations and maintenance windows overlapping `[from, to)` (default: the 7 days from the current hour; at most 62 days). " +
       "A lease or reservation of several hosts is one item per host, with the same id; a maintenance window of the whole pool has `hostId: null`. " +
       "Everyone signed in sees every booking, by project: the person holding it is never named (`mine` marks the caller's own), and a reservation's title is shown to its holder and administrators only.",
     query: calendar.timelineQuerySchema,
-    success: { status: 200, description: "`{ pool, from, to, hosts, items }`.", schema: calendar.timelineResponseSchema },
-    errors: [{ status: 404, description: "No such pool." }],
+    success: ok("`{ pool, from, to, hosts, items }`.", calendar.timelineResponseSchema),
+    errors: [notFound("No such pool.")],
   },
   {
-    method: "GET", path: "/api/v1/calendar-feeds", operationId: "listCalendarFeeds", tag: "Calendar", auth: "user",
+    method: "GET", path: "/api/v1/calendar-feeds", operationId: "listCalendarFeeds", auth: "user",
     summary: "The caller's ICS feeds",
     description: "Without their addresses: a feed's secret is shown once, when it is made.",
-    success: { status: 200, description: "`{ data }`.", schema: calendar.calendarFeedListResponseSchema },
+    success: ok("`{ data }`.", calendar.calendarFeedListResponseSchema),
   },
   {
-    method: "POST", path: "/api/v1/calendar-feeds", operationId: "createCalendarFeed", tag: "Calendar", auth: "user",
+    method: "POST", path: "/api/v1/calendar-feeds", operationId: "createCalendarFeed", auth: "user",
     summary: "Make an ICS feed address",
     description:
       "`poolId` left out: the caller's own leases and reservations; with it: the pool's bookings (projects, never people) and maintenance. " +
       "One feed per caller and scope: making it again replaces the old address, which stops working. The answer's `url` (`/calendar/<token>.ics`, read without signing in) is shown this once. Audited.",
     body: calendar.calendarFeedCreateSchema, bodyOptional: true,
-    success: { status: 201, description: "The feed, with its `url`.", schema: calendar.calendarFeedCreatedSchema },
-    errors: [{ status: 400, description: "No such pool." }],
+    success: created("The feed, with its `url`.", calendar.calendarFeedCreatedSchema),
+    errors: [badRequest("No such pool.")],
   },
   {
-    method: "DELETE", path: "/api/v1/calendar-feeds/{id}", operationId: "revokeCalendarFeed", tag: "Calendar", auth: "user", params: { id: "The feed's id (a UUID)." },
+    method: "DELETE", path: "/api/v1/calendar-feeds/{id}", operationId: "revokeCalendarFeed", auth: "user", params: idParam("feed"),
     summary: "Revoke an ICS feed",
     description: "Its address answers 404 from now on. Audited.",
-    success: { status: 200, description: "`{ ok: true }`.", schema: common.okResponseSchema },
-    errors: [{ status: 404, description: "No such feed of the caller's." }],
+    success: OK_TRUE,
+    errors: [notFound("No such feed of the caller's.")],
   },
-];
+]);

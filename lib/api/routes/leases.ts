@@ -4,20 +4,21 @@ import * as inventory from "../../validation/inventory";
 import * as extraDisks from "../../validation/extra-disks";
 import { leaseCreateSchema, leaseExtendSchema, leaseHandOverSchema, leaseListQuerySchema } from "../../validation/inventory";
 import { leaseCaptureSchema } from "../../validation/lease-end";
-import type { ApiRoute } from "./api-route";
-import { LEASE_ID, LEASE_404 } from "./shapes";
+import { LEASE_ID, LEASE_404, badRequest, conflict, created, forbidden, idParam, notFound, ok, paged, tagRoutes } from "./shapes";
 
-export const LEASE_ROUTES: ApiRoute[] = [
+const LEASE_ENDED = conflict("The lease has already ended.");
+
+export const LEASE_ROUTES = tagRoutes("Leases", [
   {
-    method: "GET", path: "/api/v1/leases", operationId: "listLeases", tag: "Leases", auth: "user",
+    method: "GET", path: "/api/v1/leases", operationId: "listLeases", auth: "user",
     summary: "List leases",
     description: "`scope=mine` (the default) lists the caller's leases; `scope=all`, with the filters, is for administrators.",
     query: leaseListQuerySchema,
-    success: { status: 200, description: "A page of leases, newest first, each with its hosts.", list: true, schema: inventory.leaseListResponseSchema },
-    errors: [{ status: 403, description: "`scope=all` asked by someone who is not an administrator." }],
+    success: paged("A page of leases, newest first, each with its hosts.", inventory.leaseListResponseSchema),
+    errors: [forbidden("`scope=all` asked by someone who is not an administrator.")],
   },
   {
-    method: "POST", path: "/api/v1/leases", operationId: "createLease", tag: "Leases", auth: "user",
+    method: "POST", path: "/api/v1/leases", operationId: "createLease", auth: "user",
     summary: "Lease hosts",
     description:
       "Ask for `count` hosts from a pool (optionally with tags and hardware: minCores, minMemoryMb, minDiskGb, diskType, firmware, cpuModel, minNicSpeedMbps; " +
@@ -26,77 +27,77 @@ export const LEASE_ROUTES: ApiRoute[] = [
       "pool's or the project's maximum. All or nothing: when fewer hosts are free than asked for, nothing is leased. " +
       "Administrators may instead allocate given `hostIds`, and lease on someone's behalf (`userId`).",
     body: leaseCreateSchema,
-    success: { status: 201, description: "The lease with its hosts.", schema: inventory.leaseViewSchema },
+    success: created("The lease with its hosts.", inventory.leaseViewSchema),
     errors: [
-      { status: 403, description: "quota_exceeded (hosts at once, lease length, node-hours this month), or the caller belongs to no project." },
-      { status: 409, description: "insufficient_capacity: not enough matching hosts are available right now; nothing was leased. With hardware criteria the message (and `details`) says how many hosts are free, how many meet each criterion, and how many have no facts yet." },
+      forbidden("quota_exceeded (hosts at once, lease length, node-hours this month), or the caller belongs to no project."),
+      conflict("insufficient_capacity: not enough matching hosts are available right now; nothing was leased. With hardware criteria the message (and `details`) says how many hosts are free, how many meet each criterion, and how many have no facts yet."),
     ],
   },
   {
-    method: "GET", path: "/api/v1/leases/{id}", operationId: "getLease", tag: "Leases", auth: "user", params: LEASE_ID,
+    method: "GET", path: "/api/v1/leases/{id}", operationId: "getLease", auth: "user", params: LEASE_ID,
     summary: "A lease with its hosts and events",
-    success: { status: 200, description: "The lease.", schema: inventory.leaseDetailSchema },
+    success: ok("The lease.", inventory.leaseDetailSchema),
     errors: [LEASE_404],
   },
   {
-    method: "POST", path: "/api/v1/leases/{id}/extend", operationId: "extendLease", tag: "Leases", auth: "user", params: LEASE_ID,
+    method: "POST", path: "/api/v1/leases/{id}/extend", operationId: "extendLease", auth: "user", params: LEASE_ID,
     summary: "Extend a lease",
     description: "Within the pool's and project's maximum lease length and the project's node-hours.",
     body: leaseExtendSchema,
-    success: { status: 200, description: "The lease with its new end.", schema: inventory.leaseViewSchema },
-    errors: [LEASE_404, { status: 403, description: "quota_exceeded: the lease would be too long, or the project's node-hours would be exceeded." }, { status: 409, description: "The lease has already ended." }],
+    success: ok("The lease with its new end.", inventory.leaseViewSchema),
+    errors: [LEASE_404, forbidden("quota_exceeded: the lease would be too long, or the project's node-hours would be exceeded."), LEASE_ENDED],
   },
   {
-    method: "POST", path: "/api/v1/leases/{id}/release", operationId: "releaseLease", tag: "Leases", auth: "user", params: LEASE_ID,
+    method: "POST", path: "/api/v1/leases/{id}/release", operationId: "releaseLease", auth: "user", params: LEASE_ID,
     summary: "Release a lease early",
     description: "Its hosts are powered off, wiped and returned to their pool. No body.",
-    success: { status: 200, description: "The ended lease.", schema: inventory.leaseViewSchema },
-    errors: [LEASE_404, { status: 409, description: "The lease has already ended." }],
+    success: ok("The ended lease.", inventory.leaseViewSchema),
+    errors: [LEASE_404, LEASE_ENDED],
   },
   {
-    method: "POST", path: "/api/v1/leases/{id}/capture", operationId: "captureLeaseDisk", tag: "Leases", auth: "user", params: LEASE_ID,
+    method: "POST", path: "/api/v1/leases/{id}/capture", operationId: "captureLeaseDisk", auth: "user", params: LEASE_ID,
     summary: "Capture a held host's disk into an image before it is wiped (the staged end's offer)",
     description:
       "Starts a `capture_disk` run on `hostId`, a host of this lease, into `imageId` (an image you own; the capture becomes its next version) or into a new private image named `newImageName`. Allowed while the lease is active: before its end and during its pool's grace period (`endGraceMinutes`), when it is the only run allowed; the lease then moves to `capturing`, and its release waits for the run (at most 4 hours past the end) before power-off and wipe.",
     body: leaseCaptureSchema,
-    success: { status: 201, description: "The capture run, as `GET /api/v1/deployments/{id}` answers it.", schema: deployments.deploymentViewSchema },
-    errors: [{ status: 400, description: "Not a host of this lease, no image chosen (or both), or an image the caller does not own." }, LEASE_404, { status: 409, description: "The lease has ended, or another run is active on the host." }],
+    success: created("The capture run, as `GET /api/v1/deployments/{id}` answers it.", deployments.deploymentViewSchema),
+    errors: [badRequest("Not a host of this lease, no image chosen (or both), or an image the caller does not own."), LEASE_404, conflict("The lease has ended, or another run is active on the host.")],
   },
   {
-    method: "GET", path: "/api/v1/leases/{id}/disks", operationId: "listLeaseDisks", tag: "Leases", auth: "user", params: LEASE_ID,
+    method: "GET", path: "/api/v1/leases/{id}/disks", operationId: "listLeaseDisks", auth: "user", params: LEASE_ID,
     query: extraDisks.leaseDiskListQuerySchema,
     summary: "List a lease's extra disks",
     description: "The extra disks asked for on the lease's hosts (live ones; `history=true` also those already wiped), and this Kiln's limits. A disk's NBD export name is a secret and is not listed: the host's rendered templates get it (`extra_disks`).",
-    success: { status: 200, description: "The disks and the limits.", schema: extraDisks.leaseDiskListSchema },
+    success: ok("The disks and the limits.", extraDisks.leaseDiskListSchema),
     errors: [LEASE_404],
   },
   {
-    method: "POST", path: "/api/v1/leases/{id}/disks", operationId: "createLeaseDisks", tag: "Leases", auth: "user", params: LEASE_ID,
+    method: "POST", path: "/api/v1/leases/{id}/disks", operationId: "createLeaseDisks", auth: "user", params: LEASE_ID,
     summary: "Ask for extra disks for a host of the lease",
     description:
       "Creates `count` empty disks of `sizeGb` each for `hostId` (a host of this active lease): sparse files on Kiln, exported over NBD to that machine only (a secret export name, given to its templates as `extra_disks`). Each disk counts at its full size against the holder's and the project's storage quotas until it is wiped. They are wiped (export stopped, file deleted) when the host leaves the lease. Audited.",
     body: extraDisks.leaseDisksCreateSchema,
-    success: { status: 201, description: "The new disks (state `creating` until the worker has made and exported them, within seconds).", schema: extraDisks.leaseDiskListSchema },
+    success: created("The new disks (state `creating` until the worker has made and exported them, within seconds).", extraDisks.leaseDiskListSchema),
     errors: [
-      { status: 400, description: "A bad count or size, a disk larger than KILN_EXTRA_DISK_MAX_GB, or a host that is not held under this lease." },
-      { status: 403, description: "quota_exceeded: more disks than a host may have (KILN_EXTRA_DISKS_PER_HOST), or the holder's or the project's storage quota would be exceeded; forbidden: extra disks are switched off." },
+      badRequest("A bad count or size, a disk larger than KILN_EXTRA_DISK_MAX_GB, or a host that is not held under this lease."),
+      forbidden("quota_exceeded: more disks than a host may have (KILN_EXTRA_DISKS_PER_HOST), or the holder's or the project's storage quota would be exceeded; forbidden: extra disks are switched off."),
       LEASE_404,
-      { status: 409, description: "The lease has ended." },
+      conflict("The lease has ended."),
     ],
   },
   {
-    method: "DELETE", path: "/api/v1/leases/{id}/disks/{diskId}", operationId: "deleteLeaseDisk", tag: "Leases", auth: "user", params: { ...LEASE_ID, diskId: "The disk's id (a UUID)." },
+    method: "DELETE", path: "/api/v1/leases/{id}/disks/{diskId}", operationId: "deleteLeaseDisk", auth: "user", params: { ...LEASE_ID, ...idParam("disk", "diskId") },
     summary: "Delete an extra disk",
     description: "Its export stops and its file is deleted (by the worker, within seconds); it no longer counts against the quotas once wiped. Audited.",
-    success: { status: 200, description: "The disk, now `wiping`.", schema: extraDisks.leaseDiskViewSchema },
-    errors: [{ status: 404, description: "No such lease or disk, or not the caller's." }, { status: 409, description: "The disk is already being wiped." }],
+    success: ok("The disk, now `wiping`.", extraDisks.leaseDiskViewSchema),
+    errors: [notFound("No such lease or disk, or not the caller's."), conflict("The disk is already being wiped.")],
   },
   {
-    method: "POST", path: "/api/v1/leases/{id}/handover", operationId: "handOverLease", tag: "Leases", auth: "user", params: LEASE_ID,
+    method: "POST", path: "/api/v1/leases/{id}/handover", operationId: "handOverLease", auth: "user", params: LEASE_ID,
     summary: "Hand a lease, or one host of it, to another member of its project",
     description: "With `hostId`, that host moves to a new lease of the receiver with the same end; the host stays leased throughout.",
     body: leaseHandOverSchema,
-    success: { status: 200, description: "The lease the receiver now holds.", schema: inventory.leaseViewSchema },
-    errors: [LEASE_404, { status: 409, description: "The lease has already ended." }],
+    success: ok("The lease the receiver now holds.", inventory.leaseViewSchema),
+    errors: [LEASE_404, LEASE_ENDED],
   },
-];
+]);
