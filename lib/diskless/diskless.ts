@@ -11,8 +11,9 @@ import { promisify } from "node:util";
 import { getImageRow, getImageVersionRow } from "@/db/queries/images";
 import { getLiveDisklessRoot, insertDisklessRoot, listLiveDisklessRoots, updateDisklessRoot } from "@/db/queries/diskless";
 import type { DisklessRootRow } from "@/db/schema";
-import { isAdminActor, recordAudit, SYSTEM, type Actor } from "../audit/audit";
-import { assertHostHolder } from "../boot/access";
+import { isOwnerOrAdmin, SYSTEM, type Actor } from "../access/actor";
+import { recordAudit } from "../audit/audit";
+import { assertHostHolder } from "../access/hosts";
 import type { Db } from "../db";
 import { createRun, getDeployment, planFromInput, type DeploymentView } from "../deployments/deployments";
 import { getEnv } from "../env";
@@ -165,7 +166,7 @@ export async function captureDisklessRoot(db: Db, actor: Actor, hostId: string, 
   const p = parseInput(disklessCaptureSchema, input);
   const root = await liveRootOf(db, actor, hostId);
   const image = await getImageRow(db, p.imageId);
-  if (!image || (!isAdminActor(actor) && image.ownerUserId !== actor.user?.id)) throw AppError.field("imageId", "Capture into an image of your own.");
+  if (!image || !isOwnerOrAdmin(actor, image.ownerUserId)) throw AppError.field("imageId", "Capture into an image of your own.");
   const tmp = path.join(getImageStorage().tmpDir, `diskless-capture-${randomBytes(6).toString("hex")}.raw`);
   try {
     // The export keeps running (in the worker): read beside it.
