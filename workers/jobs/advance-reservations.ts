@@ -1,10 +1,8 @@
-// Every minute: reservations move on — failed hosts re-chosen before the start, due ones become
-// leases at prepareFrom, waiting hosts join, "ready at the start" checked at startsAt, ended ones closed.
-import { z } from "zod";
 import { defineJob } from "@/lib/jobs/definition";
+import { ADVANCE_RESERVATIONS_JOB } from "@/lib/reservations/jobs";
 import { advanceReservations } from "@/lib/reservations/transitions";
 
-export const name = "advance-reservations";
-export const schema = z.object({}).strict();
+export const name = ADVANCE_RESERVATIONS_JOB.name;
+export const schema = ADVANCE_RESERVATIONS_JOB.schema;
 
-export const advanceReservationsJob = defineJob({ name, schema, cron: "* * * * *", retryable: true, handler: (db) => advanceReservations(db) });
+export const advanceReservationsJob = defineJob({ ...ADVANCE_RESERVATIONS_JOB, handler: (db) => advanceReservations(db) });

@@ -1,9 +1,8 @@
-// Every minute: end the leases whose time is up (hosts go to releasing, then available).
-import { z } from "zod";
 import { defineJob } from "@/lib/jobs/definition";
 import { expireDueLeases } from "@/lib/leases/expiry";
+import { EXPIRE_LEASES_JOB } from "@/lib/leases/jobs";
 
-export const name = "expire-leases";
-export const schema = z.object({}).strict();
+export const name = EXPIRE_LEASES_JOB.name;
+export const schema = EXPIRE_LEASES_JOB.schema;
 
-export const expireLeasesJob = defineJob({ name, schema, cron: "* * * * *", retryable: true, handler: (db) => expireDueLeases(db) });
+export const expireLeasesJob = defineJob({ ...EXPIRE_LEASES_JOB, handler: (db) => expireDueLeases(db) });

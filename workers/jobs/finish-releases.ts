@@ -1,17 +1,11 @@
-// Every five minutes: hosts left in `releasing` by an interrupted release become available,
-// and Wake-on-LAN hosts whose release wipe waits for a network boot get another magic packet
-// (a machine shut down since the lease's end wakes and is wiped).
-import { z } from "zod";
 import { defineJob } from "@/lib/jobs/definition";
+import { FINISH_RELEASES_JOB } from "@/lib/leases/jobs";
 import { completeStuckReleases, wakeWaitingReleases } from "@/lib/leases/release";
 
-export const name = "finish-releases";
-export const schema = z.object({}).strict();
+export const name = FINISH_RELEASES_JOB.name;
+export const schema = FINISH_RELEASES_JOB.schema;
 
 export const finishReleasesJob = defineJob({
-  name,
-  schema,
-  cron: "*/5 * * * *",
-  retryable: true,
+  ...FINISH_RELEASES_JOB,
   handler: async (db) => ({ completed: await completeStuckReleases(db), ...(await wakeWaitingReleases(db)) }),
 });

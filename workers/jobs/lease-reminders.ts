@@ -1,9 +1,8 @@
-// Every minute: mail holders whose leases end within a configured offset (KILN_LEASE_REMINDER_HOURS).
-import { z } from "zod";
 import { defineJob } from "@/lib/jobs/definition";
 import { sendLeaseReminders } from "@/lib/leases/expiry";
+import { LEASE_REMINDERS_JOB } from "@/lib/leases/jobs";
 
-export const name = "lease-reminders";
-export const schema = z.object({}).strict();
+export const name = LEASE_REMINDERS_JOB.name;
+export const schema = LEASE_REMINDERS_JOB.schema;
 
-export const leaseRemindersJob = defineJob({ name, schema, cron: "* * * * *", retryable: true, handler: (db) => sendLeaseReminders(db) });
+export const leaseRemindersJob = defineJob({ ...LEASE_REMINDERS_JOB, handler: (db) => sendLeaseReminders(db) });

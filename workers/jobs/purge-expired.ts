@@ -1,15 +1,8 @@
-// Deletes expired sessions, spent one-time links and old rate-limit windows.
-import { z } from "zod";
 import { purgeExpiredAuthRows } from "@/lib/auth/housekeeping";
+import { PURGE_EXPIRED_JOB } from "@/lib/auth/jobs";
 import { defineJob } from "@/lib/jobs/definition";
 
-export const name = "purge-expired";
-export const schema = z.object({}).strict();
+export const name = PURGE_EXPIRED_JOB.name;
+export const schema = PURGE_EXPIRED_JOB.schema;
 
-export const purgeExpiredJob = defineJob({
-  name,
-  schema,
-  cron: "17 * * * *",
-  retryable: true,
-  handler: (db) => purgeExpiredAuthRows(db),
-});
+export const purgeExpiredJob = defineJob({ ...PURGE_EXPIRED_JOB, handler: (db) => purgeExpiredAuthRows(db) });

@@ -1,9 +1,8 @@
-// Every minute: mail holders whose reservations start within a configured offset (KILN_RESERVATION_REMINDER_HOURS).
-import { z } from "zod";
-import { defineJob } from "@/lib/jobs/definition";
+import { RESERVATION_REMINDERS_JOB } from "@/lib/calendar/jobs";
 import { sendReservationReminders } from "@/lib/calendar/reminders";
+import { defineJob } from "@/lib/jobs/definition";
 
-export const name = "reservation-reminders";
-export const schema = z.object({}).strict();
+export const name = RESERVATION_REMINDERS_JOB.name;
+export const schema = RESERVATION_REMINDERS_JOB.schema;
 
-export const reservationRemindersJob = defineJob({ name, schema, cron: "* * * * *", retryable: true, handler: (db) => sendReservationReminders(db) });
+export const reservationRemindersJob = defineJob({ ...RESERVATION_REMINDERS_JOB, handler: (db) => sendReservationReminders(db) });
