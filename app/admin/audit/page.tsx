@@ -76,7 +76,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
         <Alert tone="error">{failure}</Alert>
       ) : (
         <>
-          <Table columns={[{ label: "When" }, { label: "Who" }, { label: "Action" }, { label: "What" }]} padding="tight" testId="audit-table">
+          <Table columns={[{ label: "When" }, { label: "Who" }, { label: "Action" }, { label: "What" }]} padding="tight" className="max-w-full" testId="audit-table">
             {result.data.map((a) => {
               const link = a.targetId ? TARGET_LINK[a.targetType]?.(a.targetId) : undefined;
               return (
