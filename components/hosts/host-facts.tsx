@@ -1,7 +1,7 @@
 // A host's hardware as commissioning reports it (lib/hosts/facts.ts), and its fact versions with
 // what changed since the one before (lib/hosts/facts-diff.ts). Server-rendered, no client code.
 import type { ReactNode } from "react";
-import type { FactVersionView, HostFacts } from "@/lib/hosts/commission";
+import type { FactVersionView, HostFacts } from "@/lib/hosts/fact-versions";
 import { Badge } from "../ui/badge";
 import { formatDateTime, formatMemory } from "../ui/format";
 

@@ -19,7 +19,8 @@ import type { cancelDeployment, getDeployment, listDeployments, retryDeployment,
 import type { allowDiskBoot, getNextBoot } from "../deployments/next-boot";
 import type { acceptHost, bulkUpdateHosts, changeHostState, createHost, getHostDetail, listHosts, updateHost } from "../hosts/hosts";
 import type { importHosts } from "../hosts/import";
-import type { commissionHost, listFactVersionViews } from "../hosts/commission";
+import type { commissionHost } from "../deployments/commission";
+import type { listFactVersionViews } from "../hosts/fact-versions";
 import type { createImage, getImage, getImageVersion, listImages, listImageVersions, updateImage, updateImageVersion, deleteImageVersion } from "../images/images";
 import type { createLease, extendLease, getLease, handOverLease, listLeases, releaseLease } from "../leases/leases";
 import type { createPool, getPool, listPools, updatePool } from "../pools/pools";

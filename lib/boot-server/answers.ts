@@ -18,7 +18,7 @@ import { normalizeMac } from "../validation/mac";
 import { getLogger } from "../log";
 import { BootWrites, isConnectionError } from "./writes";
 import { getEnv } from "../env";
-import { commissionOnArrival } from "../hosts/commission";
+import { commissionOnArrival } from "../deployments/commission";
 import { archOfBuildArch } from "../hosts/arch";
 
 export type { BootAnswer } from "../boot/boot-service";
@@ -195,7 +195,7 @@ export class BootAnswers {
    * machine is answered as the host it has become, so it boots the ramdisk at this very boot
    * ("every new machine has facts within one boot"). Whatever does not happen in time — the
    * write, the read — leaves the answer local boot, as for any unknown MAC; the run exists by
-   * then or is made at the next boot (lib/hosts/commission.ts isArrivalCommissionDue).
+   * then or is made at the next boot (lib/deployments/commission.ts isArrivalCommissionDue).
    */
   private async arrival(mac: string, req: BootRequest, counted: boolean): Promise<BootAnswer> {
     if (!counted) this.counters.misses++;

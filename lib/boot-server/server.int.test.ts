@@ -61,7 +61,7 @@ describe("the boot server's router", () => {
 
   it("answers /boot/<mac> for a known host and an unknown MAC alike, and a readable 400 for a bad MAC", async () => {
     // About idle answers: with commissioning on discovery (the default) an unknown MAC's first
-    // boot is its commissioning run instead (lib/hosts/commission.int.test.ts).
+    // boot is its commissioning run instead (lib/deployments/commission.int.test.ts).
     setTestEnv({ KILN_COMMISSION_ON_DISCOVERY: "false" });
     const known = await fetch(`${bootUrl}/boot/${lab.macs[0]!.replace(/:/g, "-")}`);
     const unknown = await fetch(`${bootUrl}/boot/52-54-00-5e-ff-ff`);

@@ -19,7 +19,7 @@ import { insertHostEvents } from "@/db/queries/hosts";
 import { failFromBoot, noteBootRequest, noteFileFetched, reportFinished } from "../deployments/agent";
 import { loadBootDecision } from "../deployments/next-boot";
 import { siteBootUrlOf } from "../sites/sites";
-import { commissionOnArrival } from "../hosts/commission";
+import { commissionOnArrival } from "../deployments/commission";
 import { archOfBuildArch } from "../hosts/arch";
 import type { HostArchName } from "../validation/inventory";
 import { getLiveDisklessRoot } from "@/db/queries/diskless";

@@ -14,7 +14,7 @@ const TRANSITIONS: Record<HostState, readonly HostState[]> = {
   broken: ["maintenance", "available"],
 };
 
-/** States a host may be commissioned in (lib/hosts/commission.ts): not while someone holds it or it is being released. */
+/** States a host may be commissioned in (lib/deployments/commission.ts): not while someone holds it or it is being released. */
 const COMMISSIONABLE: readonly HostState[] = ["new", "available", "maintenance", "broken"];
 
 export function isCommissionable(state: HostState): boolean {

@@ -8,7 +8,7 @@ import { postInstallSchema } from "./post-install";
 
 export const DEPLOYMENT_ACTIONS = ["install", "deploy_image", "capture_disk", "wipe_disk", "commission"] as const;
 export type DeploymentAction = (typeof DEPLOYMENT_ACTIONS)[number];
-/** What a holder may start on a held host; commissioning is Kiln's and admins' (lib/hosts/commission.ts). */
+/** What a holder may start on a held host; commissioning is Kiln's and admins' (lib/deployments/commission.ts). */
 export const HOLDER_ACTIONS = ["install", "deploy_image", "capture_disk", "wipe_disk"] as const;
 export const RUN_ORIGINS = ["holder", "release", "system"] as const;
 

@@ -2,7 +2,7 @@
 import { idParam, type IdContext } from "@/lib/api/request";
 import { requireActor } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
-import { listFactVersionViews } from "@/lib/hosts/commission";
+import { listFactVersionViews } from "@/lib/hosts/fact-versions";
 import { ok, withErrors } from "@/lib/http/handler";
 
 export const GET = withErrors(async (req, ctx: IdContext) => {

@@ -7,12 +7,14 @@ import { findHostByMac, insertDiscoveredHost, listHostDeployments } from "@/db/q
 import { getDeploymentRow, listSteps } from "@/db/queries/deployments";
 import { getHostRow } from "@/db/queries/hosts";
 import { listHostFactVersions } from "@/db/queries/host-facts";
-import { actorOf, searchAudit } from "@/lib/audit/audit";
+import { actorOf } from "@/lib/access/actor";
+import { searchAudit } from "@/lib/audit/audit";
 import { answerBootRequest } from "@/lib/boot/boot-service";
 import { deploymentToken } from "@/lib/deployments/deployment-token";
 import { BootAnswers } from "@/lib/boot-server/answers";
 import { reportFinished, reportInventory, serveAgentEnv } from "@/lib/deployments/agent";
-import { commissionHost, listFactVersionViews } from "@/lib/hosts/commission";
+import { commissionHost } from "@/lib/deployments/commission";
+import { listFactVersionViews } from "@/lib/hosts/fact-versions";
 import type { HostFacts } from "@/lib/hosts/facts";
 import { createHost } from "@/lib/hosts/hosts";
 import { createLease } from "@/lib/leases/leases";

@@ -2,19 +2,16 @@
 // the machine's hardware and switches it off. On arrival — a machine's first network boot,
 // while KILN_COMMISSION_ON_DISCOVERY is on — and whenever an administrator asks.
 import { getHostRow, listInterfaces } from "@/db/queries/hosts";
-import { hasAnyDeployment, listHostFactVersions } from "@/db/queries/host-facts";
+import { hasAnyDeployment } from "@/db/queries/host-facts";
 import type { HostRow } from "@/db/schema";
 import type { Db } from "../db";
 import { getEnv } from "../env";
 import { AppError } from "../errors";
 import { getLogger } from "../log";
 import { assertAdmin, SYSTEM, type Actor } from "../access/actor";
-import { builtinSystemTemplate, createRun, getDeployment, type DeploymentView } from "../deployments/deployments";
+import { builtinSystemTemplate, createRun, getDeployment, type DeploymentView } from "./deployments";
 import { isUniqueViolation } from "@/db/errors";
-import { assertHostHolder } from "../access/hosts";
-import { diffFacts, type FactChange } from "./facts-diff";
-import { isCommissionable } from "./state-machine";
-import type { HostFacts } from "./facts";
+import { isCommissionable } from "../hosts/state-machine";
 
 async function newCommissionRun(db: Db, actor: Actor, host: HostRow, p: { power: boolean; now?: Date }) {
   const t = await builtinSystemTemplate(db, "commission");
@@ -69,34 +66,3 @@ export async function commissionHost(db: Db, actor: Actor, hostId: string, clock
   const d = await newCommissionRun(db, actor, host, { power: true, now: clock.now });
   return getDeployment(db, actor, d.id);
 }
-
-export type FactVersionView = {
-  version: number;
-  source: "commission" | "deploy";
-  deploymentId: string | null;
-  recordedAt: string;
-  cpuCores: number | null;
-  memoryMb: number | null;
-  /** What changed since the version before it; null for the first. */
-  changes: FactChange[] | null;
-};
-
-/** A host's fact versions, newest first, each with what changed since the one before (host page: admins and the holder). */
-export async function listFactVersionViews(db: Db, actor: Actor, hostId: string, limit = 10): Promise<FactVersionView[]> {
-  await assertHostHolder(db, actor, hostId);
-  const rows = await listHostFactVersions(db, hostId, limit + 1);
-  return rows.slice(0, limit).map((r, i) => {
-    const older = rows[i + 1];
-    return {
-      version: r.version,
-      source: r.source,
-      deploymentId: r.deploymentId,
-      recordedAt: r.recordedAt.toISOString(),
-      cpuCores: r.snapshot.cpuCores,
-      memoryMb: r.snapshot.memoryMb,
-      changes: older ? diffFacts(older.snapshot, r.snapshot) : null,
-    };
-  });
-}
-
-export type { HostFacts };
