@@ -4,7 +4,7 @@
 import { CopyButton } from "@/components/images/copy-button";
 import { Badge, type Tone } from "@/components/ui/badge";
 import { formatDateTime } from "@/components/ui/format";
-import type { HostAccess } from "@/lib/hosts/access";
+import type { HostAccess } from "@/lib/hosts/connection-info";
 import type { HostAddressView } from "@/lib/hosts/addresses";
 
 const SOURCE_LABEL: Record<HostAddressView["source"], { label: string; tone: Tone; title: string }> = {

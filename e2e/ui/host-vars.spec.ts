@@ -2,7 +2,7 @@
 // PUT /hosts/:id/vars could), and the researcher's lease card shows how to log in once Kiln
 // knows an address. The address is written straight into host_addresses (as the boot server,
 // agent or installer would record it): booting a lab machine for it would cost minutes, and
-// the recording paths are covered by lib/hosts/access.int.test.ts.
+// the recording paths are covered by lib/hosts/connection-info.int.test.ts.
 import { expect, test } from "@playwright/test";
 import { adminToken, apiOk, connectDatabase, registerResearcher } from "../support/api";
 import { addMember, createAdmin, createHost, createPool, createProject, uniqueName } from "../support/inventory";

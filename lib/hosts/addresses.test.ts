@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { accessOf, provisioningOf } from "./access";
+import { accessOf, provisioningOf } from "./connection-info";
 import { addressScope, bootAddressRows, cleanReported, normalizeAddress, parseIpOutput, pickSshAddress, sshUserOf, type HostAddressView } from "./addresses";
 
 // `ip -o link; ip -o addr` as iproute2 prints it on a Debian guest (a bridge, a VLAN, a down NIC).

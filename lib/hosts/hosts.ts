@@ -16,7 +16,7 @@ import { parseInput } from "../validation/parse";
 import { transitionHostStates } from "./transition";
 import { listReleaseWaits, type ReleaseWait } from "../leases/release-wait";
 import { moveHostToSite } from "../sites/sites";
-import { loadHostAccess } from "./access";
+import { loadHostAccess } from "./connection-info";
 
 export type HostView = {
   id: string;

@@ -37,7 +37,7 @@ import { parseInput } from "../validation/parse";
 import { completeHostReleases } from "./release";
 import { listReleaseWaits, releaseAdvice } from "./release-wait";
 import { summarizeRuns, type RunSummary } from "../deployments/deployments";
-import { loadHostAccess, type HostAccess } from "../hosts/access";
+import { loadHostAccess, type HostAccess } from "../hosts/connection-info";
 import { countForRefusal, hasHardwareCriteria, insufficientMessage, type LeaseCriteria } from "./hardware";
 import { loadLeaseEnds, markReleaseStage, markReturnedIfBack, type LeaseEndView } from "./end-stage";
 import { pickHardwareFilter } from "../validation/inventory";
