@@ -7,9 +7,6 @@ import { auditListQuerySchema } from "../validation/inventory";
 import { paginated } from "../validation/common";
 import { parseInput } from "../validation/parse";
 
-// Kept until the last importers move to lib/access (other helpers hold those files).
-export { actorOf, isAdmin as isAdminActor, SYSTEM, type Actor } from "../access/actor";
-
 export async function recordAudit(
   db: DbOrTx,
   actor: Actor,

@@ -10,7 +10,7 @@ import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { getUserByEmail } from "@/db/queries/users";
-import { actorOf, SYSTEM } from "@/lib/audit/audit";
+import { actorOf, SYSTEM } from "@/lib/access/actor";
 import { authenticateWithPassword } from "@/lib/auth/authenticate";
 import { createHost, listHosts, updateHost } from "@/lib/hosts/hosts";
 import { getImage } from "@/lib/images/images";

@@ -20,7 +20,7 @@ import { getImageVersionRow } from "@/db/queries/images";
 import { getCacheDir } from "../env";
 import { createUserAsAdmin } from "../accounts/create-user";
 import { getUserStatus } from "../users/user-view";
-import { SYSTEM } from "../audit/audit";
+import { SYSTEM } from "../access/actor";
 import { hashPassword, verifyPassword } from "../auth/password";
 import type { Db } from "../db";
 import { isAppError } from "../errors";
