@@ -20,7 +20,8 @@ import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";
 import type { RouteServer } from "@/test/harness/http-server";
 import { checkDeadlines } from "./worker";
-import { getDeployment, startDeployment } from "./deployments";
+import { getDeployment } from "./deployments";
+import { startDeployment } from "./start";
 
 const t = await useTestDb();
 const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-capture-"));

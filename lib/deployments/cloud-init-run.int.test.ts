@@ -10,7 +10,8 @@ import { stopJobSender } from "@/lib/jobs/enqueue";
 import { createTemplate } from "@/lib/templates/templates";
 import { useTestDb } from "@/test/harness/database";
 import { seedReadyImage, startProvisioningSetup, type ProvisioningSetup } from "@/test/harness/provisioning";
-import { cancelDeployment, getDeployment, startDeployment } from "./deployments";
+import { cancelDeployment, getDeployment } from "./deployments";
+import { startDeployment } from "./start";
 import { getNextBoot } from "./next-boot";
 import { runWorkerSteps } from "./worker";
 

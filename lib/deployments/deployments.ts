@@ -297,18 +297,6 @@ export async function planFromInput(db: Db, actor: Actor, hostId: string, input:
   return plan;
 }
 
-/** POST /api/v1/hosts/:id/deployments — start a run on a held host. */
-export async function startDeployment(db: Db, actor: Actor, hostId: string, input: unknown, clock: { now?: Date } = {}): Promise<DeploymentView> {
-  // "Boot diskless" (docs/diskless.md): the same run, plus the host's copy-on-write root. Loaded
-  // when asked for: lib/diskless builds on this module.
-  if (typeof input === "object" && input !== null && (input as { diskless?: unknown }).diskless === true) {
-    return (await import("../diskless/diskless")).startDisklessBoot(db, actor, hostId, input as Record<string, unknown>);
-  }
-  const plan = await planFromInput(db, actor, hostId, input);
-  const d = await createRun(db, actor, plan, clock.now);
-  return getDeployment(db, actor, d.id);
-}
-
 /** The wipe at the end of a lease: the system's run, on a host in `releasing`. */
 export async function startReleaseWipe(db: Db, host: HostRow, leaseId: string | null): Promise<DeploymentRow> {
   const t = await builtinSystemTemplate(db, BUILTIN_OF_ACTION.wipe_disk);

@@ -16,7 +16,8 @@ import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";
 import { expectAppError } from "@/test/harness/fixtures";
 import { recordReadyImageVersion } from "@/test/harness/images";
-import { cancelDeployment, startDeployment } from "./deployments";
+import { cancelDeployment } from "./deployments";
+import { startDeployment } from "./start";
 import { getDeploymentGroup, retryDueGroupRuns, retryFailedGroupHosts, retryGroupRun, startDeploymentGroup, startLeaseDeploy } from "./groups";
 
 const t = await useTestDb();

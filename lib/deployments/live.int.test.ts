@@ -15,7 +15,8 @@ import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";
 import { createActiveUser } from "@/test/harness/fixtures";
 import { startRouteServer, type RouteServer } from "@/test/harness/http-server";
-import { getDeployment, startDeployment } from "./deployments";
+import { getDeployment } from "./deployments";
+import { startDeployment } from "./start";
 import { stopLiveHub } from "./live";
 
 const t = await useTestDb();

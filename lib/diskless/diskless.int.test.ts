@@ -15,7 +15,8 @@ import { useTestDb } from "@/test/harness/database";
 import { buildDisklessRootImage } from "@/test/harness/diskless-image";
 import { setTestEnvDefaults } from "@/test/harness/env";
 import { seedReadyImage, startProvisioningSetup, stopQemuProvisioningSetup, type ProvisioningSetup } from "@/test/harness/provisioning";
-import { exportsOfProcess, getDisklessRoot, startDisklessBoot, syncDisklessExports } from "./diskless";
+import { startDisklessBoot } from "@/lib/deployments/diskless-boot";
+import { exportsOfProcess, getDisklessRoot, syncDisklessExports } from "./diskless";
 
 const t = await useTestDb();
 const tmp = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-diskless-db-"));

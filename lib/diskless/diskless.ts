@@ -9,16 +9,15 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { getImageRow, getImageVersionRow } from "@/db/queries/images";
-import { getLiveDisklessRoot, insertDisklessRoot, listLiveDisklessRoots, updateDisklessRoot } from "@/db/queries/diskless";
+import { getLiveDisklessRoot, listLiveDisklessRoots, updateDisklessRoot } from "@/db/queries/diskless";
 import type { DisklessRootRow } from "@/db/schema";
 import { isOwnerOrAdmin, SYSTEM, type Actor } from "../access/actor";
 import { recordAudit } from "../audit/audit";
 import { assertHostHolder } from "../access/hosts";
 import type { Db } from "../db";
-import { createRun, getDeployment, planFromInput, type DeploymentView } from "../deployments/deployments";
 import { getEnv } from "../env";
 import { AppError } from "../errors";
-import { createOverlay, flattenOverlay, newExportName, NbdExportSupervisor, type DiskFormat } from "../exports/nbd";
+import { createOverlay, flattenOverlay, NbdExportSupervisor, type DiskFormat } from "../exports/nbd";
 import { importImageVersion, type ImportedVersion } from "../images/import";
 import { getImageStorage } from "../images/storage";
 import { enqueueJob } from "../jobs/enqueue";
@@ -65,59 +64,8 @@ export async function disklessBaseOf(db: Db, p: { imageId: string; version: numb
   return { path: cached, format: "raw" };
 }
 
-function overlayPathOf(rootId: string): string {
+export function overlayPathOf(rootId: string): string {
   return path.join(disklessDir(), "overlays", `${rootId}-${Date.now().toString(36)}.qcow2`);
-}
-
-/**
- * "Boot diskless": a run (action deploy_image, diskless) that boots the version from a new
- * copy-on-write root. A live root of the host is replaced (its overlay deleted): starting over
- * is a reinstall.
- */
-export async function startDisklessBoot(db: Db, actor: Actor, hostId: string, input: Record<string, unknown>): Promise<DeploymentView> {
-  const plan = await planFromInput(db, actor, hostId, { ...input, action: "deploy_image", diskless: true });
-  const base = await disklessBaseOf(db, { imageId: plan.image!.id, version: plan.image!.version });
-  const env = getEnv();
-  const rootId = crypto.randomUUID();
-  const overlayPath = overlayPathOf(rootId);
-  await createOverlay({ base: base.path, baseFormat: base.format, overlay: overlayPath });
-  let deploymentId: string;
-  let replaced: DisklessRootRow | undefined;
-  try {
-    const d = await createRun(db, actor, plan);
-    deploymentId = d.id;
-    replaced = await db.transaction(async (tx) => {
-      const old = await getLiveDisklessRoot(tx, hostId);
-      if (old) await updateDisklessRoot(tx, old.id, { releasedAt: new Date() });
-      await insertDisklessRoot(tx, {
-        id: rootId,
-        hostId,
-        leaseId: plan.leaseId,
-        deploymentId: d.id,
-        imageId: plan.image!.id,
-        imageVersion: plan.image!.version,
-        basePath: base.path,
-        overlayPath,
-        exportName: newExportName(),
-        bindAddress: env.KILN_NBD_BIND_ADDRESS,
-      });
-      await recordAudit(tx, actor, {
-        action: "diskless.boot",
-        targetType: "host",
-        targetId: hostId,
-        summary: `booted ${plan.host.name} diskless from image version ${plan.image!.version} (deployment ${d.id})${old ? "; its previous diskless root was discarded" : ""}`,
-        data: { deploymentId: d.id, imageId: plan.image!.id, imageVersion: plan.image!.version, rootId },
-      });
-      return old;
-    });
-  } catch (e) {
-    await fs.rm(overlayPath, { force: true });
-    throw e;
-  }
-  // After commit: the worker stops the old root's export and starts the new one; the old file goes.
-  if (replaced) await fs.rm(replaced.overlayPath, { force: true });
-  await wakeExportSync();
-  return getDeployment(db, actor, deploymentId);
 }
 
 async function liveRootOf(db: Db, actor: Actor, hostId: string): Promise<DisklessRootRow> {
@@ -194,7 +142,7 @@ export async function releaseDisklessRoot(db: Db, actor: Actor, hostId: string, 
 }
 
 /** The worker's sync runs as soon as it can; its periodic run mends a lost enqueue. */
-async function wakeExportSync(): Promise<void> {
+export async function wakeExportSync(): Promise<void> {
   await enqueueJob(SYNC_DISKLESS_EXPORTS_JOB, {}, { singletonKey: "sync-diskless-exports" }).catch((err) =>
     getLogger("diskless").warn({ err: err instanceof Error ? err.message : err }, "could not queue the diskless export sync; its next periodic run will do it"),
   );

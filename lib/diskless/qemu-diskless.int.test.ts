@@ -25,8 +25,9 @@ import { buildDisklessRootImage } from "@/test/harness/diskless-image";
 import { setTestEnvDefaults } from "@/test/harness/env";
 import { seedReadyImage, startQemuProvisioningSetup, stopQemuProvisioningSetup, waitFor as waitUntil, type ProvisioningSetup } from "@/test/harness/provisioning";
 import { GUEST_KILN_URL, startVm, waitFor, type Vm } from "@/test/harness/qemu";
-import { startDeployment } from "@/lib/deployments/deployments";
-import { captureDisklessRoot, exportsOfProcess, reinstallDisklessRoot, releaseDisklessRoot, startDisklessBoot, syncDisklessExports } from "./diskless";
+import { startDeployment } from "@/lib/deployments/start";
+import { startDisklessBoot } from "@/lib/deployments/diskless-boot";
+import { captureDisklessRoot, exportsOfProcess, reinstallDisklessRoot, releaseDisklessRoot, syncDisklessExports } from "./diskless";
 
 const execp = promisify(execFile);
 const t = await useTestDb();

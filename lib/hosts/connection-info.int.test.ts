@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listAddressesOfHosts } from "@/db/queries/addresses";
 import { getTemplateByBuiltinKey } from "@/db/queries/templates";
 import { BootWrites } from "@/lib/boot-server/writes";
-import { startDeployment } from "@/lib/deployments/deployments";
+import { startDeployment } from "@/lib/deployments/start";
 import { runWorkerSteps } from "@/lib/deployments/worker";
 import { stopJobSender } from "@/lib/jobs/enqueue";
 import { useTestDb } from "@/test/harness/database";

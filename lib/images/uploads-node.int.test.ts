@@ -16,7 +16,7 @@ import type { UserRow } from "@/db/schema";
 import { actorOf } from "@/lib/access/actor";
 import { createApiToken } from "@/lib/auth/api-tokens";
 import { startSession } from "@/lib/auth/sessions";
-import { startDeployment } from "@/lib/deployments/deployments";
+import { startDeployment } from "@/lib/deployments/start";
 import { getEnv } from "@/lib/env";
 import { stopJobSender } from "@/lib/jobs/enqueue";
 import { useTestDb } from "@/test/harness/database";

@@ -8,7 +8,7 @@ import { listDeploymentRows } from "@/db/queries/deployments";
 import { getLeaseRow, listLeaseEventRows } from "@/db/queries/leases";
 import { hostBookings, reservations } from "@/db/schema";
 import type { Actor } from "@/lib/access/actor";
-import { startDeployment } from "@/lib/deployments/deployments";
+import { startDeployment } from "@/lib/deployments/start";
 import { finishRun, withRun } from "@/lib/deployments/engine";
 import { createHost } from "@/lib/hosts/hosts";
 import { stopJobSender } from "@/lib/jobs/enqueue";

@@ -9,7 +9,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getHostRow } from "@/db/queries/hosts";
 import { findHostByPiSerial } from "@/db/queries/pi";
-import { startDeployment } from "@/lib/deployments/deployments";
+import { startDeployment } from "@/lib/deployments/start";
 import { listHosts, updateHost } from "@/lib/hosts/hosts";
 import { updateImageVersion } from "@/lib/images/images";
 import { stopJobSender } from "@/lib/jobs/enqueue";

@@ -13,7 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { startDeployment } from "@/lib/deployments/deployments";
+import { startDeployment } from "@/lib/deployments/start";
 import { updateHost } from "@/lib/hosts/hosts";
 import { updateImageVersion } from "@/lib/images/images";
 import { stopJobSender } from "@/lib/jobs/enqueue";

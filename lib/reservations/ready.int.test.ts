@@ -11,7 +11,7 @@ import { getDeploymentGroupRow, listGroupRuns } from "@/db/queries/deployment-gr
 import { getDeploymentRow } from "@/db/queries/deployments";
 import type { ReservationDeploy, ReservationRow } from "@/db/schema";
 import type { Actor } from "@/lib/access/actor";
-import { startDeployment } from "@/lib/deployments/deployments";
+import { startDeployment } from "@/lib/deployments/start";
 import { failRun, finishRun, withRun } from "@/lib/deployments/engine";
 import { retryGroupRun } from "@/lib/deployments/groups";
 import { createHost } from "@/lib/hosts/hosts";

@@ -2,7 +2,8 @@
 import { idParam, parseQuery, type IdContext } from "@/lib/api/request";
 import { requireActor } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
-import { listDeployments, startDeployment } from "@/lib/deployments/deployments";
+import { listDeployments } from "@/lib/deployments/deployments";
+import { startDeployment } from "@/lib/deployments/start";
 import { ok, readJson, withErrors } from "@/lib/http/handler";
 import { deploymentListQuerySchema } from "@/lib/validation/deployments";
 
