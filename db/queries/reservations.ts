@@ -17,6 +17,7 @@ import {
   reservationHosts,
   reservations,
   users,
+  type HostState,
   type ReservationRow,
   type ReservationState,
 } from "../schema";
@@ -33,7 +34,7 @@ export function timeRange(from: Date, to: Date): SQL {
  * state has no end an admission could count on; an admin who knows when a host comes back
  * says so with a maintenance window, which admissions see.
  */
-export const RESERVABLE_HOST_STATES = ["available", "leased", "releasing"] as const;
+export const RESERVABLE_HOST_STATES = ["available", "leased", "releasing"] as const satisfies readonly HostState[];
 
 /** No booking (lease or reservation) and no maintenance window (the host's or its pool's) overlaps [from, to). */
 export function isFreeDuring(from: Date, to: Date): SQL {
@@ -322,7 +323,7 @@ export async function listFailedReservationHosts(db: DbOrTx, r: ReservationRow):
     where rh.reservation_id = ${r.id} and rh.replaced_at is null
     order by h.name`);
   return rows.flatMap((h) => {
-    if (!["available", "leased", "releasing"].includes(h.state)) return [{ hostId: h.hostId, name: h.name, reason: `host is ${h.state}` }];
+    if (!(RESERVABLE_HOST_STATES as readonly string[]).includes(h.state)) return [{ hostId: h.hostId, name: h.name, reason: `host is ${h.state}` }];
     if (h.window) return [{ hostId: h.hostId, name: h.name, reason: `maintenance window (${h.window})` }];
     return [];
   });

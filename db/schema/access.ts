@@ -1,17 +1,13 @@
 import { sql } from "drizzle-orm";
 import { index, integer, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { users } from "./users";
+import { DIRECTORY_ENTRY_DESIRED_STATES, DIRECTORY_ENTRY_ORIGINS, VPN_KEY_ORIGINS } from "./enums";
 
 // Lab access (issue 17): the directory entries Kiln writes for its local accounts, and the
 // WireGuard devices people add to reach their leased machines.
 
-// created: Kiln added the entry and may change or remove it. linked: an admin tied an entry
-// Kiln found (and refused to overwrite) to this account; Kiln keeps it in step from then on.
-export const directoryEntryOrigin = pgEnum("directory_entry_origin", ["created", "linked"]);
-// What the directory should hold. present: the entry with the person's password. disabled: the
-// entry kept, its password locked. absent: the entry removed (the account was deleted, or is
-// no longer active); the row goes once the directory agrees.
-export const directoryEntryDesired = pgEnum("directory_entry_desired", ["present", "disabled", "absent"]);
+export const directoryEntryOrigin = pgEnum("directory_entry_origin", DIRECTORY_ENTRY_ORIGINS);
+export const directoryEntryDesired = pgEnum("directory_entry_desired", DIRECTORY_ENTRY_DESIRED_STATES);
 
 /**
  * One row per directory entry Kiln manages. The reconciler (workers/jobs/sync-directory.ts)
@@ -50,9 +46,7 @@ export const directoryEntries = pgTable(
   ],
 );
 
-// browser: the key pair was made in the person's browser; Kiln only ever saw the public key.
-// server: Kiln made it and showed the private key once. pasted: the person gave a public key.
-export const vpnKeyOrigin = pgEnum("vpn_key_origin", ["browser", "server", "pasted"]);
+export const vpnKeyOrigin = pgEnum("vpn_key_origin", VPN_KEY_ORIGINS);
 
 /** A person's WireGuard device: its public key and the tunnel address Kiln gave it. */
 export const vpnDevices = pgTable(

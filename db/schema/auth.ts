@@ -1,5 +1,6 @@
 import { index, integer, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { users } from "./users";
+import { ONE_TIME_TOKEN_PURPOSES } from "./enums";
 
 // Server-side record of every browser session. The JWT cookie only names a row
 // here, so deleting the row (sign-out, disable) ends the session at once.
@@ -39,7 +40,7 @@ export const apiTokens = pgTable(
   (t) => [uniqueIndex("api_tokens_hash_key").on(t.tokenHash), index("api_tokens_user_idx").on(t.userId)],
 );
 
-export const oneTimeTokenPurpose = pgEnum("one_time_token_purpose", ["verify_email", "reset_password", "first_admin"]);
+export const oneTimeTokenPurpose = pgEnum("one_time_token_purpose", ONE_TIME_TOKEN_PURPOSES);
 
 export const oneTimeTokens = pgTable(
   "one_time_tokens",

@@ -2,10 +2,11 @@ import { sql } from "drizzle-orm";
 import { index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { hosts, leases, projects } from "./inventory";
 import { users } from "./users";
+import { TEMPLATE_FORMATS, TEMPLATE_KINDS, TEMPLATE_VISIBILITIES } from "./enums";
 
-export const templateKind = pgEnum("template_kind", ["system", "unattended"]);
-export const templateFormat = pgEnum("template_format", ["ipxe", "preseed", "kickstart", "cloud-init", "script"]);
-export const templateVisibility = pgEnum("template_visibility", ["private", "project", "public"]);
+export const templateKind = pgEnum("template_kind", TEMPLATE_KINDS);
+export const templateFormat = pgEnum("template_format", TEMPLATE_FORMATS);
+export const templateVisibility = pgEnum("template_visibility", TEMPLATE_VISIBILITIES);
 
 export type TemplateVariable = { name: string; description?: string; default?: string };
 /** A git repository the installed system runs on first boot (boot/post-install.ts). */

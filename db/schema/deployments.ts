@@ -4,12 +4,11 @@ import { type PostInstallOption, templates } from "./boot";
 import { images } from "./images";
 import { hosts, leases } from "./inventory";
 import { users } from "./users";
+import { DEPLOYMENT_ACTIONS, DEPLOYMENT_ORIGINS, DEPLOYMENT_STATES, DEPLOYMENT_STEP_STATES } from "./enums";
 
-// commission: the deploy ramdisk reports the hardware (facts, docs/commissioning.md) and the machine goes off.
-export const deploymentAction = pgEnum("deployment_action", ["install", "deploy_image", "capture_disk", "wipe_disk", "commission"]);
-export const deploymentState = pgEnum("deployment_state", ["pending", "running", "done", "failed", "cancelled"]);
-// system: Kiln's own run outside any lease (commissioning on discovery, or an admin's "Commission").
-export const deploymentOrigin = pgEnum("deployment_origin", ["holder", "release", "system"]);
+export const deploymentAction = pgEnum("deployment_action", DEPLOYMENT_ACTIONS);
+export const deploymentState = pgEnum("deployment_state", DEPLOYMENT_STATES);
+export const deploymentOrigin = pgEnum("deployment_origin", DEPLOYMENT_ORIGINS);
 
 export type DeploymentOptions = {
   disk?: string;
@@ -126,7 +125,7 @@ export const deployments = pgTable(
 );
 
 
-export const deploymentStepState = pgEnum("deployment_step_state", ["pending", "running", "done", "failed", "skipped", "cancelled"]);
+export const deploymentStepState = pgEnum("deployment_step_state", DEPLOYMENT_STEP_STATES);
 
 // The steps of one run, in order. A step is driven either by the worker (power) or by the
 // machine's reports (boot request, agent fetch, progress, done); each has its own deadline,

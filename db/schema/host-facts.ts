@@ -2,8 +2,9 @@ import { sql } from "drizzle-orm";
 import { bigserial, integer, jsonb, pgEnum, pgTable, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { deployments } from "./deployments";
 import { hosts, type HostRow } from "./inventory";
+import { HOST_FACT_SOURCES } from "./enums";
 
-export const hostFactSource = pgEnum("host_fact_source", ["commission", "deploy"]);
+export const hostFactSource = pgEnum("host_fact_source", HOST_FACT_SOURCES);
 
 /** What one inventory said about a host, whole: the hosts columns that hold the newest, as they were then. */
 export type HostFactSnapshot = Pick<HostRow, "cpuCores" | "memoryMb" | "disks" | "facts">;

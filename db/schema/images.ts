@@ -1,11 +1,11 @@
 import { bigint, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { hostArch, projects } from "./inventory";
 import { users } from "./users";
+import { IMAGE_FORMATS, IMAGE_VERSION_STATES, IMAGE_VISIBILITIES } from "./enums";
 
-export const imageVisibility = pgEnum("image_visibility", ["private", "project", "public"]);
-export const imageVersionState = pgEnum("image_version_state", ["uploading", "verifying", "ready", "failed"]);
-// Detected from the bytes (magic numbers), never from the file name.
-export const imageFormat = pgEnum("image_format", ["raw", "raw-mbr", "raw-gpt", "qcow2", "gzip", "zstd", "xz", "iso", "unknown"]);
+export const imageVisibility = pgEnum("image_visibility", IMAGE_VISIBILITIES);
+export const imageVersionState = pgEnum("image_version_state", IMAGE_VERSION_STATES);
+export const imageFormat = pgEnum("image_format", IMAGE_FORMATS);
 
 export const images = pgTable(
   "images",

@@ -16,15 +16,16 @@ import {
 } from "drizzle-orm/pg-core";
 import { DEFAULT_SITE_ID, sites } from "./sites";
 import { users } from "./users";
+import { HOST_ADDRESS_SOURCES, HOST_ARCHES, HOST_STATES, LEASE_END_STAGES, LEASE_STATES, POWER_STATES, PROJECT_ROLES } from "./enums";
 
 // The lifecycle of a machine. lib/hosts/state-machine.ts is the only place that says
 // which transitions are legal; db/queries/hosts.ts applies them with a guarded UPDATE.
-export const hostState = pgEnum("host_state", ["new", "available", "leased", "releasing", "maintenance", "broken"]);
+export const hostState = pgEnum("host_state", HOST_STATES);
 
 // The instruction set a machine runs (beside its firmware, facts.firmware bios|uefi): what image
 // versions it can run (image_versions.arch). Set from the boot path where it tells (iPXE's
 // platform, a Pi's TFTP request), from commissioning, or by an admin.
-export const hostArch = pgEnum("host_arch", ["x86_64", "arm64"]);
+export const hostArch = pgEnum("host_arch", HOST_ARCHES);
 
 export const pools = pgTable("pools", {
   id: uuid("id").primaryKey().defaultRandom(),
@@ -128,7 +129,7 @@ export const hostEvents = pgTable(
 // The power state the worker last read from a host's driver (lib/power/poll.ts). Its own
 // table, not columns of hosts: a poll every minute must not wake the boot servers, whose
 // NOTIFY trigger fires on any change of a hosts row.
-export const powerState = pgEnum("power_state", ["on", "off", "unknown"]);
+export const powerState = pgEnum("power_state", POWER_STATES);
 
 export const hostPower = pgTable("host_power", {
   hostId: uuid("host_id")
@@ -145,7 +146,7 @@ export const hostPower = pgTable("host_power", {
 // Addresses Kiln has learned for a host, with where each came from: the source of a boot
 // request, the ramdisk agent's inventory, the installed system's "done" call. One row per
 // (host, address); a newer sighting moves seen_at.
-export const hostAddressSource = pgEnum("host_address_source", ["boot", "agent", "installed"]);
+export const hostAddressSource = pgEnum("host_address_source", HOST_ADDRESS_SOURCES);
 
 export const hostAddresses = pgTable(
   "host_addresses",
@@ -178,7 +179,7 @@ export const projects = pgTable("projects", {
   updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
 });
 
-export const projectRole = pgEnum("project_role", ["member", "leader"]);
+export const projectRole = pgEnum("project_role", PROJECT_ROLES);
 
 export const projectMembers = pgTable(
   "project_members",
@@ -195,10 +196,8 @@ export const projectMembers = pgTable(
   (t) => [primaryKey({ columns: [t.projectId, t.userId] }), index("project_members_user_idx").on(t.userId)],
 );
 
-export const leaseState = pgEnum("lease_state", ["active", "released", "expired"]);
-// Where an ending lease is (lib/leases/staged-end.ts): reminded, in its grace period (capture
-// offered), capturing, and then its hosts' release (power off, wipe, back to the pool).
-export const leaseEndStage = pgEnum("lease_end_stage", ["warned", "grace", "capturing", "releasing", "returned"]);
+export const leaseState = pgEnum("lease_state", LEASE_STATES);
+export const leaseEndStage = pgEnum("lease_end_stage", LEASE_END_STAGES);
 
 export const leases = pgTable(
   "leases",

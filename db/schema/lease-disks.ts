@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import { bigint, index, integer, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { hosts, leases, projects } from "./inventory";
 import { users } from "./users";
+import { LEASE_DISK_STATES } from "./enums";
 
 // Extra disks for a lease (issue 18, docs/diskless.md "Extra disks"): sparse files under the data
 // directory, exported over NBD to the one machine they were made for, wiped at the lease's end.
@@ -12,7 +13,7 @@ import { users } from "./users";
 //   creating|ready → wiping   the holder deleted it, or the host left the lease
 //   wiping → wiped        export stopped, file deleted; the row stays as history
 // A disk counts against the storage quotas (its full size, sparse or not) until it is wiped.
-export const leaseDiskState = pgEnum("lease_disk_state", ["creating", "ready", "wiping", "wiped"]);
+export const leaseDiskState = pgEnum("lease_disk_state", LEASE_DISK_STATES);
 
 export const leaseDisks = pgTable(
   "lease_disks",

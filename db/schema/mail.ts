@@ -1,6 +1,7 @@
 import { index, pgEnum, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { MAIL_STATUSES } from "./enums";
 
-export const mailStatus = pgEnum("mail_status", ["logged", "sent", "failed"]);
+export const mailStatus = pgEnum("mail_status", MAIL_STATUSES);
 
 // Every mail Kiln sends or would send. Without SMTP it is the only delivery: admins
 // read it on the Outbox page, so a newcomer can still follow a verification link.

@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import { bigserial, check, customType, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { hosts, leases, pools, projects } from "./inventory";
 import { users } from "./users";
+import { RESERVATION_STATES } from "./enums";
 
 /** PostgreSQL's tstzrange, read and written as its text form: `["2026-12-08 09:00:00+00","2026-12-08 18:00:00+00")`. */
 export const tstzrange = customType<{ data: string }>({
@@ -10,11 +11,7 @@ export const tstzrange = customType<{ data: string }>({
   },
 });
 
-// scheduled: admitted, hosts chosen, before its preparation starts.
-// preparing: its lease exists (from prepare_from), what it names is being deployed for the start.
-// active: started (its lease runs to ends_at). ended: its lease ended. cancelled: by its holder or an admin
-// before the start. failed: could not start (no host to give it; said in failure_reason).
-export const reservationState = pgEnum("reservation_state", ["scheduled", "preparing", "active", "ended", "cancelled", "failed"]);
+export const reservationState = pgEnum("reservation_state", RESERVATION_STATES);
 
 /** What a reservation asks for besides the pool and the count. */
 // The keys are the lease's hardware filter (lib/validation/inventory.ts hardwareFilterSchema), so

@@ -1,8 +1,9 @@
 import { sql } from "drizzle-orm";
 import { index, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { AUTH_SOURCES, USER_ROLES } from "./enums";
 
-export const userRole = pgEnum("user_role", ["user", "admin"]);
-export const authSource = pgEnum("auth_source", ["local", "ldap"]);
+export const userRole = pgEnum("user_role", USER_ROLES);
+export const authSource = pgEnum("auth_source", AUTH_SOURCES);
 
 export const users = pgTable(
   "users",

@@ -2,8 +2,10 @@
 // state may change (below). db/queries/hosts.ts applies a transition with a guarded UPDATE
 // (WHERE state = ANY(allowed sources)), so concurrent changes cannot skip this table.
 import type { HostState } from "@/db/schema";
+import type { DEPLOYMENT_ORIGINS, DEPLOYMENT_STATES } from "@/db/schema/enums";
 
-export const HOST_STATES = ["new", "available", "leased", "releasing", "maintenance", "broken"] as const satisfies readonly HostState[];
+// For app/ and components/, which do not import db/.
+export { HOST_STATES } from "@/db/schema/enums";
 
 const TRANSITIONS: Record<HostState, readonly HostState[]> = {
   new: ["available", "maintenance", "broken"],
@@ -48,7 +50,7 @@ export function describeIllegalTransition(name: string, from: HostState, to: Hos
 // "deploying", "deployed" or "failed" is derived from the host's latest run, so it can
 // never disagree with the record of that run — not even after a crash between two writes.
 // A failed wipe at release takes the host releasing → maintenance for an administrator.
-export type RunState = "pending" | "running" | "done" | "failed" | "cancelled";
+export type RunState = (typeof DEPLOYMENT_STATES)[number];
 
 const RUN_TRANSITIONS: Record<RunState, readonly RunState[]> = {
   pending: ["running", "done", "failed", "cancelled"],
@@ -69,7 +71,7 @@ export function isActiveRun(state: RunState): boolean {
 export type ProvisioningState = "none" | "deploying" | "deployed" | "wiping" | "wiped" | "capturing" | "captured" | "commissioning" | "commissioned" | "failed" | "cancelled";
 
 /** The provisioning state shown for a host, from its latest run (null: never provisioned). */
-export function provisioningStateOf(latest: { state: RunState; origin: "holder" | "release" | "system"; action?: string } | null | undefined): ProvisioningState {
+export function provisioningStateOf(latest: { state: RunState; origin: (typeof DEPLOYMENT_ORIGINS)[number]; action?: string } | null | undefined): ProvisioningState {
   if (!latest) return "none";
   if (latest.state === "failed" || latest.state === "cancelled") return latest.state;
   const active = latest.state === "pending" || latest.state === "running";

@@ -6,11 +6,11 @@ import { getLeaseRow, insertLeaseEvent, listLeaseHostRows } from "@/db/queries/l
 import { listActiveCaptureRuns, listCaptureRunsOfLeases, listHostsStillReleasing, listStageEvents, updateLeaseStage } from "@/db/queries/lease-ends";
 import { getPoolRow } from "@/db/queries/pools";
 import type { DeploymentRow, LeaseRow } from "@/db/schema";
+import { LEASE_END_STAGES } from "@/db/schema/enums";
 import type { Db, DbOrTx } from "../db";
 import { AppError } from "../errors";
 
-export const END_STAGES = ["warned", "grace", "capturing", "releasing", "returned"] as const;
-export type EndStage = (typeof END_STAGES)[number];
+export type EndStage = (typeof LEASE_END_STAGES)[number];
 
 /**
  * How long past the end of its grace (or of the lease, without grace) a release waits for a
@@ -122,7 +122,7 @@ export async function loadLeaseEnds(db: DbOrTx, leases: Pick<LeaseRow, "id" | "p
       graceEndsAt: l.graceEndsAt?.toISOString() ?? null,
       graceMinutes: l.poolId ? (graceOf.get(l.poolId) ?? 0) : 0,
       stages: events
-        .filter((e) => e.leaseId === l.id && (END_STAGES as readonly string[]).includes(String(e.data.stage)))
+        .filter((e) => e.leaseId === l.id && (LEASE_END_STAGES as readonly string[]).includes(String(e.data.stage)))
         .map((e) => ({ stage: e.data.stage as EndStage, at: e.at.toISOString(), message: e.message })),
       captures: captures
         .filter((c) => c.leaseId === l.id)

@@ -1,9 +1,10 @@
+import type { POWER_STATES } from "@/db/schema/enums";
 import type { PowerAction } from "../validation/power";
 
 // The action list is the request contract (lib/validation/power.ts, below this folder); drivers take the same names.
 export type { PowerAction };
 
-export type PowerState = "on" | "off" | "unknown";
+export type PowerState = (typeof POWER_STATES)[number];
 
 export type PowerContext = {
   host: { name: string; macs: string[]; pxeMac: string | null };

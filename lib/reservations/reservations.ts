@@ -25,6 +25,7 @@ import {
   listReservationHostRows,
   listReservationRows,
   pickReservableHosts,
+  RESERVABLE_HOST_STATES,
   updateReservationRow,
 } from "@/db/queries/reservations";
 import type { PoolRow, ProjectRow, ReservationCriteria, ReservationRow } from "@/db/schema";
@@ -167,7 +168,7 @@ async function resolveTarget(tx: DbOrTx, data: { poolId?: string; hostIds?: stri
   }
   const poolIds = [...new Set(rows.map((h) => h.poolId))];
   const poolId = pool?.id ?? (poolIds.length === 1 ? poolIds[0]! : null);
-  const unusable = rows.find((h) => !["available", "leased", "releasing"].includes(h.state));
+  const unusable = rows.find((h) => !(RESERVABLE_HOST_STATES as readonly string[]).includes(h.state));
   if (unusable) throw new AppError("conflict", `Host ${unusable.name} is ${unusable.state}, so it cannot be promised to a reservation. Nothing was reserved.`);
   const names = rows.map((h) => h.name).sort();
   return { pool: pool ?? (poolId ? await getPoolRow(tx, poolId) : undefined), poolId, hostIds: ids, count: ids.length, label: `host${names.length === 1 ? "" : "s"} ${names.join(", ")}` };

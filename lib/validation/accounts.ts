@@ -1,5 +1,6 @@
 // One schema per contract: forms, route handlers, the CLI and tests all use these.
 import { z } from "zod";
+import { AUTH_SOURCES, PROJECT_ROLES, USER_ROLES } from "@/db/schema/enums";
 import { paginatedResponseSchema, paginationSchema, timestampSchema } from "./common";
 
 export const PASSWORD_MIN_LENGTH = 10;
@@ -83,7 +84,7 @@ export const apiTokenCreateSchema = z.object({
 });
 
 export const userAdminUpdateSchema = z.object({
-  role: z.enum(["user", "admin"]).optional(),
+  role: z.enum(USER_ROLES).optional(),
   disabled: z.boolean().optional(),
   approved: z.literal(true).optional(),
 });
@@ -110,8 +111,8 @@ export const publicUserSchema = z.object({
   id: z.string(),
   email: z.string(),
   name: z.string(),
-  role: z.enum(["user", "admin"]),
-  authSource: z.enum(["local", "ldap"]),
+  role: z.enum(USER_ROLES),
+  authSource: z.enum(AUTH_SOURCES),
   ldapUsername: z.string().nullable(),
   status: z.enum(USER_STATUSES),
   createdAt: timestampSchema,
@@ -123,7 +124,7 @@ export const userDeleteResponseSchema = z.object({ ok: z.literal(true), outcome:
 export const meResponseSchema = z.object({
   user: publicUserSchema,
   via: z.enum(["session", "token"]),
-  projects: z.array(z.object({ projectId: z.string(), role: z.enum(["member", "leader"]), name: z.string() })),
+  projects: z.array(z.object({ projectId: z.string(), role: z.enum(PROJECT_ROLES), name: z.string() })),
 });
 export const apiTokenListResponseSchema = z.object({
   tokens: z.array(

@@ -1,7 +1,7 @@
 // The calendar's contracts: a pool's timeline, and ICS feed tokens.
 import { z } from "zod";
+import { HOST_STATES } from "@/db/schema/enums";
 import { dateInputSchema, timestampSchema, uuidSchema } from "./common";
-import { HOST_STATES } from "../hosts/state-machine";
 
 /** The longest span one timeline request may cover: a month view and then some. */
 export const TIMELINE_MAX_DAYS = 62;

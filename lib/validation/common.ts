@@ -61,8 +61,8 @@ export function paginatedResponseSchema<T extends z.ZodType>(item: T) {
   return z.object({ data: z.array(item), pagination: paginationResponseSchema });
 }
 
-export const RUN_STATES = ["pending", "running", "done", "failed", "cancelled"] as const;
-export const RUN_ACTIONS = ["install", "deploy_image", "capture_disk", "wipe_disk", "commission"] as const;
+// The API says run where the table says deployment (docs/architecture.md, "run / deployment").
+export { DEPLOYMENT_ACTIONS as RUN_ACTIONS, DEPLOYMENT_STATES as RUN_STATES } from "@/db/schema/enums";
 /** What a host's latest run makes it (lib/hosts/state-machine.ts provisioningStateOf); `none`: no run yet. */
 export const PROVISIONING_STATES = ["none", "deploying", "deployed", "wiping", "wiped", "capturing", "captured", "commissioning", "commissioned", "failed", "cancelled"] as const;
 export const recordSchema = z.record(z.string(), z.unknown());

@@ -2,10 +2,10 @@
 // of a lease, the group's view, and the job that retries a failed host alone.
 import { z } from "zod";
 import { RUN_STATES, timestampSchema, uuidSchema } from "./common";
-import { deploymentStartSchema } from "./deployments";
+import { deploymentStartSchema, type DeploymentAction } from "./deployments";
 
 /** The actions a group repeats on each host: capturing several disks into one image makes no sense. */
-export const GROUP_ACTIONS = ["install", "deploy_image", "wipe_disk"] as const;
+export const GROUP_ACTIONS = ["install", "deploy_image", "wipe_disk"] as const satisfies readonly DeploymentAction[];
 export const MAX_GROUP_ATTEMPTS = 5;
 export const DEFAULT_GROUP_ATTEMPTS = 2;
 

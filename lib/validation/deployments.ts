@@ -1,16 +1,15 @@
 // Contracts of provisioning runs: starting one (API, host page, tests), the job payloads,
 // and what the deploy agent on the machine reports.
 import { z } from "zod";
+import { DEPLOYMENT_ACTIONS, DEPLOYMENT_ORIGINS, DEPLOYMENT_STEP_STATES } from "@/db/schema/enums";
 import { paginatedResponseSchema, paginationSchema, PROVISIONING_STATES, recordSchema, RUN_STATES, timestampSchema, uuidSchema } from "./common";
 import { diskSchema, macSchema } from "./inventory";
 import { varsSchema } from "./templates";
 import { postInstallSchema } from "./post-install";
 
-export const DEPLOYMENT_ACTIONS = ["install", "deploy_image", "capture_disk", "wipe_disk", "commission"] as const;
 export type DeploymentAction = (typeof DEPLOYMENT_ACTIONS)[number];
 /** What a holder may start on a held host; commissioning is Kiln's and admins' (lib/deployments/commission.ts). */
-export const HOLDER_ACTIONS = ["install", "deploy_image", "capture_disk", "wipe_disk"] as const;
-export const RUN_ORIGINS = ["holder", "release", "system"] as const;
+export const HOLDER_ACTIONS = ["install", "deploy_image", "capture_disk", "wipe_disk"] as const satisfies readonly DeploymentAction[];
 
 /** A disk the agent may touch: a kernel name (sda, nvme0n1, vda) or a /dev path, nothing else. */
 export const diskNameSchema = z
@@ -186,7 +185,7 @@ export const eventCursorSchema = z
 export const stepViewSchema = z.object({
   name: z.string(),
   label: z.string(),
-  state: z.enum(["pending", "running", "done", "failed", "skipped", "cancelled"]),
+  state: z.enum(DEPLOYMENT_STEP_STATES),
   startedAt: timestampSchema.nullable(),
   finishedAt: timestampSchema.nullable(),
   timeoutAt: timestampSchema.nullable(),
@@ -205,7 +204,7 @@ export const deploymentSummarySchema = z.object({
   action: z.enum(DEPLOYMENT_ACTIONS),
   actionLabel: z.string(),
   state: z.enum(RUN_STATES),
-  origin: z.enum(RUN_ORIGINS),
+  origin: z.enum(DEPLOYMENT_ORIGINS),
   provisioning: z.enum(PROVISIONING_STATES),
   userEmail: z.string().nullable(),
   leaseId: z.string().nullable(),

@@ -1,5 +1,6 @@
 // The Directory admin page's contracts (docs/lab-access.md): what the API answers.
 import { z } from "zod";
+import { DIRECTORY_ENTRY_DESIRED_STATES, DIRECTORY_ENTRY_ORIGINS } from "@/db/schema/enums";
 
 export const directoryStatusSchema = z.object({
   configured: z.boolean().describe("False when KILN_DIRECTORY_URL is not set: Kiln writes no entries."),
@@ -18,8 +19,8 @@ export const directoryEntryViewSchema = z.object({
   gidNumber: z.number().int(),
   userId: z.string().uuid().nullable(),
   email: z.string().nullable().describe("The account's email; null once the account is deleted (the entry is being removed)."),
-  origin: z.enum(["created", "linked"]),
-  desired: z.enum(["present", "disabled", "absent"]),
+  origin: z.enum(DIRECTORY_ENTRY_ORIGINS),
+  desired: z.enum(DIRECTORY_ENTRY_DESIRED_STATES),
   synced: z.boolean().describe("The directory holds the latest change."),
   syncedAt: z.string().nullable(),
   lastError: z.string().nullable(),

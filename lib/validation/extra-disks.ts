@@ -2,9 +2,9 @@
 // answers. The export name (the secret that opens a disk over NBD) is never part of an answer:
 // only the host's rendered templates carry it.
 import { z } from "zod";
+import { LEASE_DISK_STATES } from "@/db/schema/enums";
 import { timestampSchema, uuidSchema } from "./common";
 
-export const LEASE_DISK_STATES = ["creating", "ready", "wiping", "wiped"] as const;
 
 export const leaseDisksCreateSchema = z
   .object({

@@ -1,6 +1,7 @@
 // Contracts of a host's hardware facts as commissioning records them (docs/commissioning.md):
 // the versions the host page and GET /api/v1/hosts/{id}/facts show.
 import { z } from "zod";
+import { HOST_FACT_SOURCES } from "@/db/schema/enums";
 import { timestampSchema } from "./common";
 
 export const factChangeSchema = z.object({
@@ -12,7 +13,7 @@ export const factChangeSchema = z.object({
 
 export const factVersionViewSchema = z.object({
   version: z.number().int(),
-  source: z.enum(["commission", "deploy"]).describe("commission: a commissioning run; deploy: the deploy agent's inventory during another run (kept only when something changed)."),
+  source: z.enum(HOST_FACT_SOURCES).describe("commission: a commissioning run; deploy: the deploy agent's inventory during another run (kept only when something changed)."),
   deploymentId: z.string().nullable(),
   recordedAt: timestampSchema,
   cpuCores: z.number().int().nullable(),

@@ -1,11 +1,9 @@
 // Contracts for images, their versions and uploads: shared by the /api/v1 handlers, the tus
 // upload hooks, the worker job payloads, the OpenAPI document and the browser upload form.
 import { z } from "zod";
+import { DEPLOYMENT_STATES, HOST_ARCHES, IMAGE_FORMATS, IMAGE_VERSION_STATES, IMAGE_VISIBILITIES } from "@/db/schema/enums";
 import { INT32_MAX, paginatedResponseSchema, paginationSchema, positiveInt32Schema, timestampSchema, uuidSchema } from "./common";
-import { HOST_ARCHES } from "./inventory";
 
-export const IMAGE_VISIBILITIES = ["private", "project", "public"] as const;
-export const IMAGE_FORMATS = ["raw", "raw-mbr", "raw-gpt", "qcow2", "gzip", "zstd", "xz", "iso", "unknown"] as const;
 
 /** The tus endpoint (creation: POST here; each upload then lives at `${UPLOAD_PATH}/<id>`). */
 export const UPLOAD_PATH = "/api/uploads";
@@ -131,7 +129,7 @@ export const imageListResponseSchema = paginatedResponseSchema(imageViewSchema);
 export const imageVersionViewSchema = z.object({
   imageId: z.string(),
   version: z.number().int(),
-  state: z.enum(["uploading", "verifying", "ready", "failed"]),
+  state: z.enum(IMAGE_VERSION_STATES),
   sizeBytes: z.number(),
   sha256: z.string().nullable(),
   format: imageFormat,
@@ -156,7 +154,7 @@ export const imageDetailSchema = imageViewSchema.extend({ versions: z.array(imag
 export const imageVersionDetailSchema = imageVersionViewSchema.extend({
   imageName: z.string(),
   usedBy: z.array(
-    z.object({ id: z.string(), hostId: z.string(), hostName: z.string(), state: z.enum(["pending", "running", "done", "failed", "cancelled"]), userEmail: z.string().nullable(), createdAt: timestampSchema, finishedAt: timestampSchema.nullable() }),
+    z.object({ id: z.string(), hostId: z.string(), hostName: z.string(), state: z.enum(DEPLOYMENT_STATES), userEmail: z.string().nullable(), createdAt: timestampSchema, finishedAt: timestampSchema.nullable() }),
   ),
 });
 export const imageVersionDeleteResponseSchema = z.object({ ok: z.literal(true), version: z.number().int() });

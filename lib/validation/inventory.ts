@@ -1,7 +1,7 @@
 // Contracts for hosts, pools, projects and leases: used by route handlers, forms,
 // the OpenAPI document and tests alike.
 import { z } from "zod";
-import { HOST_STATES } from "../hosts/state-machine";
+import { HOST_ADDRESS_SOURCES, HOST_ARCHES, HOST_STATES, LEASE_STATES, PROJECT_ROLES } from "@/db/schema/enums";
 import { normalizeMac } from "./mac";
 import { dateInputSchema, INT32_MAX, nameSchema, paginatedResponseSchema, paginationSchema, PROVISIONING_STATES, recordSchema, RUN_ACTIONS, RUN_STATES, tagSchema, timestampSchema, uuidSchema } from "./common";
 import { endGraceMinutesSchema, leaseEndViewSchema } from "./lease-end";
@@ -67,7 +67,6 @@ export const hostCreateSchema = z
 export type HostCreate = z.infer<typeof hostCreateSchema>;
 
 /** A machine's instruction set (hosts.arch), and what an image version runs on (image_versions.arch). */
-export const HOST_ARCHES = ["x86_64", "arm64"] as const;
 export type HostArchName = (typeof HOST_ARCHES)[number];
 
 export const hostUpdateSchema = z.object({
@@ -213,7 +212,7 @@ export const projectMemberAddSchema = z
   .object({
     userId: uuidSchema.optional(),
     email: z.string().trim().toLowerCase().max(254).optional(),
-    role: z.enum(["member", "leader"]).default("member"),
+    role: z.enum(PROJECT_ROLES).default("member"),
   })
   .refine((m) => m.userId || m.email, { message: "Name the user by userId or email.", path: ["email"] });
 
@@ -267,7 +266,7 @@ export const leaseHandOverSchema = z.object({
 
 export const leaseListQuerySchema = paginationSchema.extend({
   scope: z.enum(["mine", "all"]).default("mine"),
-  state: z.enum(["active", "released", "expired"]).optional(),
+  state: z.enum(LEASE_STATES).optional(),
   projectId: uuidSchema.optional(),
   userId: uuidSchema.optional(),
   hostId: uuidSchema.optional(),
@@ -287,7 +286,7 @@ export const hostAddressViewSchema = z.object({
   address: z.string(),
   family: z.union([z.literal(4), z.literal(6)]),
   scope: z.enum(["global", "private", "link-local", "loopback", "unspecified", "multicast"]),
-  source: z.enum(["boot", "agent", "installed"]).describe("boot: the source of its network-boot request as Kiln saw it (a relay's address behind one); agent: Kiln's deploy ramdisk's interfaces; installed: the installed system's done call."),
+  source: z.enum(HOST_ADDRESS_SOURCES).describe("boot: the source of its network-boot request as Kiln saw it (a relay's address behind one); agent: Kiln's deploy ramdisk's interfaces; installed: the installed system's done call."),
   mac: z.string().nullable(),
   seenAt: timestampSchema,
 });
@@ -306,7 +305,7 @@ export const hostProvisioningSchema = z
 export const hostAccessSchema = z
   .object({
     address: z.string(),
-    addressSource: z.enum(["boot", "agent", "installed"]),
+    addressSource: z.enum(HOST_ADDRESS_SOURCES),
     user: z.string(),
     userSource: z.enum(["run vars", "installer answers", "fallback"]).describe("fallback: Kiln does not know the system's accounts and says root."),
     command: z.string().describe("`ssh <user>@<address>`"),
@@ -359,7 +358,7 @@ export const hostListResponseSchema = paginatedResponseSchema(hostWithAccessSche
 
 export const hostDetailResponseSchema = z.object({
   host: hostWithAccessSchema,
-  leases: z.array(z.object({ leaseId: z.string(), userId: z.string(), userEmail: z.string(), state: z.enum(["active", "released", "expired"]), addedAt: timestampSchema, releasedAt: timestampSchema.nullable(), endsAt: timestampSchema })),
+  leases: z.array(z.object({ leaseId: z.string(), userId: z.string(), userEmail: z.string(), state: z.enum(LEASE_STATES), addedAt: timestampSchema, releasedAt: timestampSchema.nullable(), endsAt: timestampSchema })),
   events: z.array(
     z.object({ at: timestampSchema, kind: z.string(), fromState: z.enum(HOST_STATES).nullable(), toState: z.enum(HOST_STATES).nullable(), message: z.string(), actorEmail: z.string().nullable(), leaseId: z.string().nullable() }),
   ),
@@ -398,9 +397,9 @@ export const projectDetailSchema = z.object({
   ...projectFields,
   yourRole: z.enum(["admin", "member", "leader"]),
   usage: projectUsageSchema,
-  members: z.array(z.object({ userId: z.string(), email: z.string(), name: z.string(), role: z.enum(["member", "leader"]), addedAt: timestampSchema })),
+  members: z.array(z.object({ userId: z.string(), email: z.string(), name: z.string(), role: z.enum(PROJECT_ROLES), addedAt: timestampSchema })),
 });
-export const projectMemberResponseSchema = z.object({ userId: z.string(), email: z.string(), role: z.enum(["member", "leader"]) });
+export const projectMemberResponseSchema = z.object({ userId: z.string(), email: z.string(), role: z.enum(PROJECT_ROLES) });
 
 const runSummarySchema = z.object({
   deploymentId: z.string(),
@@ -415,7 +414,7 @@ const runSummarySchema = z.object({
 });
 export const leaseViewSchema = z.object({
   id: z.string(),
-  state: z.enum(["active", "released", "expired"]),
+  state: z.enum(LEASE_STATES),
   projectId: z.string(),
   projectName: z.string(),
   userId: z.string(),

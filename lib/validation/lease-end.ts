@@ -1,9 +1,9 @@
 // Contracts of a lease's staged end (lib/leases/staged-end.ts): the capture a holder starts
 // from the lease (mail link or page), and the stage strip's data in lease responses.
 import { z } from "zod";
+import { LEASE_END_STAGES } from "@/db/schema/enums";
 import { timestampSchema, uuidSchema } from "./common";
 
-export const LEASE_END_STAGES = ["warned", "grace", "capturing", "releasing", "returned"] as const;
 
 /** Pools: minutes a lease stays active after its end to capture the disk (0: none). At most a week. */
 export const endGraceMinutesSchema = z.number().int("Whole minutes.").min(0, "Use 0 for no grace period.").max(7 * 24 * 60, "At most a week (10080 minutes).");

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { POWER_STATES } from "@/db/schema/enums";
 import { timestampSchema } from "./common";
 
 export const POWER_ACTIONS = ["on", "off", "cycle", "status"] as const;
@@ -21,7 +22,6 @@ export const powerStatesQuerySchema = z.object({
 });
 
 // Responses (see ./common.ts).
-const POWER_STATES = ["on", "off", "unknown"] as const;
 export const powerViewSchema = z.object({
   hostId: z.string(),
   driver: z.string(),

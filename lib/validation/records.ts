@@ -1,6 +1,7 @@
 // Contracts of run records (the experiment record of issue 16): the list query, the diff
 // query, a re-run's body, and the answers (lib/deployments/records.ts builds them).
 import { z } from "zod";
+import { TEMPLATE_KINDS } from "@/db/schema/enums";
 import { paginatedResponseSchema, paginationSchema, recordSchema, RUN_STATES, timestampSchema, uuidSchema } from "./common";
 
 export const recordListQuerySchema = paginationSchema.extend({
@@ -79,7 +80,7 @@ export const recordDiffSchema = z.object({
     .nullable(),
   templates: z.array(
     z.object({
-      role: z.enum(["system", "unattended"]),
+      role: z.enum(TEMPLATE_KINDS),
       id: z.string(),
       name: z.string(),
       pinnedVersion: z.number(),

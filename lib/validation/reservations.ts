@@ -1,6 +1,7 @@
 // Contracts of advance reservations (issue 16 item 1) and maintenance windows: what the API,
 // the calendar and the "Reserve" form send, and what they get back.
 import { z } from "zod";
+import { RESERVATION_STATES } from "@/db/schema/enums";
 import { dateInputSchema, paginatedResponseSchema, paginationSchema, tagSchema, timestampSchema, uuidSchema } from "./common";
 import { deploymentStartSchema } from "./deployments";
 import { hostRequestSchema } from "./inventory";
@@ -25,7 +26,6 @@ export const reservationCreateSchema = hostRequestSchema
   .refine((r) => r.endsAt.getTime() > r.startsAt.getTime(), { message: "The end must be after the start.", path: ["endsAt"] });
 export type ReservationCreate = z.infer<typeof reservationCreateSchema>;
 
-export const RESERVATION_STATES = ["scheduled", "preparing", "active", "ended", "cancelled", "failed"] as const;
 
 export const reservationListQuerySchema = paginationSchema.extend({
   scope: z.enum(["mine", "all"]).default("mine"),

@@ -1,10 +1,10 @@
 import { z } from "zod";
+import { TEMPLATE_FORMATS, TEMPLATE_KINDS, TEMPLATE_VISIBILITIES } from "@/db/schema/enums";
 import { INT32_MAX, positiveInt32Schema, recordSchema, RUN_ACTIONS, RUN_STATES, timestampSchema, uuidSchema } from "./common";
 import { macSchema } from "./inventory";
 import { POST_INSTALL_KINDS } from "@/boot/post-install";
 import { postInstallSchema } from "./post-install";
 
-export const TEMPLATE_FORMATS = ["ipxe", "preseed", "kickstart", "cloud-init", "script"] as const;
 
 export const templateVariableSchema = z.object({
   name: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, "Variable names use lower-case letters, digits and _"),
@@ -18,9 +18,9 @@ export const templateCreateSchema = z
   .object({
     name: z.string().trim().min(1, "Give the template a name.").max(100),
     description: z.string().max(2000).default(""),
-    kind: z.enum(["system", "unattended"]),
+    kind: z.enum(TEMPLATE_KINDS),
     format: z.enum(TEMPLATE_FORMATS),
-    visibility: z.enum(["private", "project", "public"]).default("private"),
+    visibility: z.enum(TEMPLATE_VISIBILITIES).default("private"),
     projectId: uuidSchema.nullable().optional(),
     source,
     variables: z.array(templateVariableSchema).max(50).default([]),
@@ -43,7 +43,7 @@ export const templateVersionCreateSchema = z.object({
 export const templateUpdateSchema = z.object({
   name: z.string().trim().min(1).max(100).optional(),
   description: z.string().max(2000).optional(),
-  visibility: z.enum(["private", "project", "public"]).optional(),
+  visibility: z.enum(TEMPLATE_VISIBILITIES).optional(),
   projectId: uuidSchema.nullable().optional(),
 });
 
@@ -73,7 +73,7 @@ export const bootSettingsSchema = z.object({
 
 export const hostVarsSchema = z.object({ vars: varsSchema });
 
-export const templateListQuerySchema = z.object({ kind: z.enum(["system", "unattended"]).optional() });
+export const templateListQuerySchema = z.object({ kind: z.enum(TEMPLATE_KINDS).optional() });
 export const templateGetQuerySchema = z.object({ version: z.coerce.number().int().min(1).max(INT32_MAX).optional() });
 export const templateDiffQuerySchema = z.object({ from: z.coerce.number().int().min(1).max(INT32_MAX), to: z.coerce.number().int().min(1).max(INT32_MAX) });
 
@@ -83,11 +83,11 @@ const templateFields = {
   builtinKey: z.string().nullable(),
   name: z.string(),
   description: z.string(),
-  kind: z.enum(["system", "unattended"]),
+  kind: z.enum(TEMPLATE_KINDS),
   format: z.enum(TEMPLATE_FORMATS),
   ownerUserId: z.string().nullable(),
   projectId: z.string().nullable(),
-  visibility: z.enum(["private", "project", "public"]),
+  visibility: z.enum(TEMPLATE_VISIBILITIES),
   latestVersion: z.number().int(),
   createdAt: timestampSchema,
   updatedAt: timestampSchema,

@@ -1,5 +1,6 @@
 // WireGuard devices (issue 17): what a person sends to add one, and what Kiln answers.
 import { z } from "zod";
+import { VPN_KEY_ORIGINS } from "@/db/schema/enums";
 import { timestampSchema } from "./common";
 
 export const vpnDeviceNameSchema = z
@@ -36,7 +37,7 @@ export const vpnDeviceViewSchema = z.object({
   name: z.string(),
   publicKey: z.string(),
   address: z.string().describe("The device's tunnel address (IPv4)."),
-  keyOrigin: z.enum(["browser", "server", "pasted"]),
+  keyOrigin: z.enum(VPN_KEY_ORIGINS),
   createdAt: timestampSchema,
   revokedAt: timestampSchema.nullable(),
 });
