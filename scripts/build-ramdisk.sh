@@ -208,6 +208,11 @@ fetch_debs() {
   (cd "$WORK/dl" && apt-get download -q -o APT::Sandbox::User=root "${want[@]}" >&2) || keep_or_die "apt-get download failed (${want[*]})"
   mv "$WORK"/dl/*.deb "$CACHE/debs/"
 }
+# One build at a time uses the shared package cache: another build's cleanup below (a second
+# Kiln on this machine, tests running beside a lab) would delete the packages this one is about
+# to unpack. Held until they are unpacked; released when the script ends.
+exec 9>"$CACHE/debs.lock"
+flock 9
 fetch_debs "$KPKG $KVER" "busybox-static $BBVER" "${USERSPACE[@]}"
 KDEB=$(deb_file "$KPKG" "$KVER")
 BBDEB=$(deb_file busybox-static "$BBVER")
@@ -223,6 +228,7 @@ dpkg-deb -x "$KDEB" "$WORK/kernel"
 dpkg-deb -x "$BBDEB" "$WORK/busybox"
 U="$WORK/userspace"
 for pv in "${USERSPACE[@]}"; do dpkg-deb -x "$(deb_file ${pv})" "$U"; done
+flock -u 9
 KREL=$(basename "$(ls -d "$WORK"/kernel/lib/modules/*/ | head -n1)")
 KMOD="$WORK/kernel/lib/modules/$KREL"
 # The package ships no module indexes; the full tree's modules.dep gives the dependency closure.
