@@ -4,7 +4,7 @@
 // A bad token or a foreign MAC is 404 (nothing is revealed); a report for a run that has
 // ended is 409; a repeated "done" is answered 200 and changes nothing. A capture run's "done"
 // is 202 while Kiln still verifies the uploaded disk (./capture.ts).
-import { findHostByMac, getDeploymentByTokenHash, updateDeploymentRow } from "@/db/queries/boot";
+import { updateDeploymentRow } from "@/db/queries/boot";
 import { listSteps } from "@/db/queries/deployments";
 import { getImageRow, getImageVersionRow } from "@/db/queries/images";
 import { insertHostEvents, updateHostRow } from "@/db/queries/hosts";
@@ -12,51 +12,32 @@ import { getLatestHostFactVersion, recordHostFactVersion } from "@/db/queries/ho
 import { factsFromInventory, snapshotOf, summarizeFacts } from "../hosts/facts";
 import { diffFacts } from "../hosts/facts-diff";
 import { insertLeaseEvent } from "@/db/queries/leases";
-import type { DeploymentRow, HostRow } from "@/db/schema";
+import type { DeploymentRow } from "@/db/schema";
 import { deploymentUrls } from "@/boot/context";
 import { shellQuote } from "@/boot/shell-quote";
 import { readAgentScript } from "@/boot/agent/agent-script";
 import type { Db } from "../db";
 import { getEnv } from "../env";
-import { hashSecret } from "../auth/secrets";
-import { normalizeMac } from "../validation/mac";
 import { cleanReported, parseIpOutput, recordHostAddresses } from "../hosts/addresses";
 import { isActiveRun } from "../hosts/state-machine";
 import { isBlockMapWorthIt } from "../images/block-map";
 import { blobPathOf } from "../images/images";
 import { UPLOAD_PATH } from "../validation/images";
 import { agentFinishSchema, agentInventorySchema, agentLogSchema, agentProgressSchema } from "../validation/deployments";
-import { runAuthorization, settleCapture } from "./capture";
+import { settleCapture } from "./capture";
+import { findRunByToken, json, runAuthorization, type AgentAnswer, type Found } from "./run-token";
 import { siteBootUrlOf } from "../sites/sites";
 import { RECHECK_IMAGE_VERSION_JOB } from "../images/jobs";
 import { advance, appendLog, currentStep, emit, enqueueLater, extendDeadline, failRun, withRun, type RunContext } from "./engine";
 import { PROGRESS_STEPS, STEPS, isStepName, type StepName } from "./plan";
 
-export type AgentAnswer = { status: number; body: string; contentType: string };
-
 const TEXT = "text/plain; charset=utf-8";
-const JSON_TYPE = "application/json";
-const TOKEN = /^[A-Za-z0-9_-]{20,100}$/;
 /** How often the agent should report progress; the deadline of a data step is far longer. */
 export const PROGRESS_INTERVAL_SECONDS = 5;
 
 const notFound = (): AgentAnswer => ({ status: 404, contentType: TEXT, body: "Not found\n" });
-export const json = (status: number, value: unknown): AgentAnswer => ({ status, contentType: JSON_TYPE, body: JSON.stringify(value) });
 const ended = (d: DeploymentRow): AgentAnswer => json(409, { error: { code: "conflict", message: `This run has ended (${d.state}); reports for it are refused.` } });
 const bad = (message: string): AgentAnswer => json(400, { error: { code: "validation", message } });
-
-export type Found = { deployment: DeploymentRow; host: HostRow; mac: string };
-
-/** The run behind a MAC and token, whatever its state; null when either does not match. */
-export async function findRunByToken(db: Db, p: { mac: string; token: string }): Promise<Found | null> {
-  const mac = normalizeMac(p.mac);
-  if (!mac || !TOKEN.test(p.token)) return null;
-  const deployment = await getDeploymentByTokenHash(db, hashSecret(p.token));
-  if (!deployment) return null;
-  const found = await findHostByMac(db, mac);
-  if (!found || found.host.id !== deployment.hostId) return null;
-  return { deployment, host: found.host, mac };
-}
 
 function isLive(d: DeploymentRow, now: Date): boolean {
   return isActiveRun(d.state) && d.tokenExpiresAt.getTime() > now.getTime();

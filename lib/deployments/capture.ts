@@ -29,22 +29,11 @@ import { isActiveRun } from "../hosts/state-machine";
 import { assertStorageQuota, failReadyVersion, uploadExpiry } from "../images/images";
 import { getImageStorage } from "../images/storage";
 import { isUploadId, UPLOAD_PATH } from "../validation/images";
-import { findRunByToken, json, type AgentAnswer, type Found } from "./agent";
+import { findRunByToken, json, type AgentAnswer, type Found } from "./run-token";
 import { advance, appendLog, currentStep, extendDeadline, failRun, withRun, type RunContext } from "./engine";
-
-/** The Authorization scheme a deploy agent uses on /api/uploads. */
-export const RUN_AUTH_SCHEME = "Kiln-Run";
 
 const conflict = (message: string) => json(409, { error: { code: "conflict", message } });
 const endedRun = (state: string) => new AppError("conflict", `This run has ended (${state}); its token uploads nothing more.`);
-
-export function runAuthorization(mac: string, token: string): string {
-  return `${RUN_AUTH_SCHEME} ${mac} ${token}`;
-}
-
-export function isRunAuthorization(header: string | null): header is string {
-  return header !== null && header.trim().toLowerCase().startsWith(`${RUN_AUTH_SCHEME.toLowerCase()} `);
-}
 
 /**
  * The capture run behind `Authorization: Kiln-Run <mac> <token>`. 401 when the token does not

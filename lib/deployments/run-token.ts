@@ -1,0 +1,39 @@
+// How a run's machine is recognised and answered: its MAC and one-time token (in the path for
+// the agent's reports, in `Authorization: Kiln-Run …` for its capture upload), and the answer
+// shape both use. Apart from ./agent.ts and ./capture.ts so that neither imports the other for it.
+import { findHostByMac, getDeploymentByTokenHash } from "@/db/queries/boot";
+import type { DeploymentRow, HostRow } from "@/db/schema";
+import type { Db } from "../db";
+import { hashSecret } from "../auth/secrets";
+import { normalizeMac } from "../validation/mac";
+
+export type AgentAnswer = { status: number; body: string; contentType: string };
+
+const JSON_TYPE = "application/json";
+const TOKEN = /^[A-Za-z0-9_-]{20,100}$/;
+
+export const json = (status: number, value: unknown): AgentAnswer => ({ status, contentType: JSON_TYPE, body: JSON.stringify(value) });
+
+export type Found = { deployment: DeploymentRow; host: HostRow; mac: string };
+
+/** The run behind a MAC and token, whatever its state; null when either does not match. */
+export async function findRunByToken(db: Db, p: { mac: string; token: string }): Promise<Found | null> {
+  const mac = normalizeMac(p.mac);
+  if (!mac || !TOKEN.test(p.token)) return null;
+  const deployment = await getDeploymentByTokenHash(db, hashSecret(p.token));
+  if (!deployment) return null;
+  const found = await findHostByMac(db, mac);
+  if (!found || found.host.id !== deployment.hostId) return null;
+  return { deployment, host: found.host, mac };
+}
+
+/** The Authorization scheme a deploy agent uses on /api/uploads. */
+export const RUN_AUTH_SCHEME = "Kiln-Run";
+
+export function runAuthorization(mac: string, token: string): string {
+  return `${RUN_AUTH_SCHEME} ${mac} ${token}`;
+}
+
+export function isRunAuthorization(header: string | null): header is string {
+  return header !== null && header.trim().toLowerCase().startsWith(`${RUN_AUTH_SCHEME.toLowerCase()} `);
+}
