@@ -7,7 +7,7 @@ import { Alert } from "@/components/ui/alert";
 import { FILTER_CONTROL, FilterBar, FilterField } from "@/components/ui/filters";
 import { Pagination } from "@/components/ui/pagination";
 import { cleanParams, type SearchParams } from "@/components/ui/query";
-import { actorOf } from "@/lib/access/actor";
+import { actorOf, isAdminUser } from "@/lib/access/actor";
 import { requirePageUser } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
 import { isAppError } from "@/lib/errors";
@@ -39,7 +39,7 @@ export default async function ImagesPage({ searchParams }: { searchParams: Promi
           <h1 className="text-2xl font-semibold">Images</h1>
           <p className="mt-1 text-sm text-stone-600">OS disk images with numbered versions. Upload a version, then deploy it to the machines you hold.</p>
         </div>
-        <NewImageButton projects={projects.map((p) => ({ id: p.projectId, name: p.name }))} canPublish={user.role === "admin"} />
+        <NewImageButton projects={projects.map((p) => ({ id: p.projectId, name: p.name }))} canPublish={isAdminUser(user)} />
       </div>
       {deleted ? <Alert tone="success">Image deleted.</Alert> : null}
       <FilterBar action="/images" canClear={Boolean(filters.q)}>

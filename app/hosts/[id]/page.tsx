@@ -8,7 +8,7 @@ import { HostStateBadge } from "@/components/hosts/host-state-badge";
 import { Badge } from "@/components/ui/badge";
 import { Card } from "@/components/ui/card";
 import { formatBytes, formatDateTime, formatMemory } from "@/components/ui/format";
-import { actorOf } from "@/lib/access/actor";
+import { actorOf, isAdminUser } from "@/lib/access/actor";
 import { requirePageUser } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
 import { isAppError } from "@/lib/errors";
@@ -67,7 +67,7 @@ export default async function HostPage({ params }: { params: Promise<{ id: strin
   const { user } = await requirePageUser(`/hosts/${id}`);
   if (!uuidSchema.safeParse(id).success) notFound();
   const db = getAppDb();
-  const isAdmin = user.role === "admin";
+  const isAdmin = isAdminUser(user);
   const [{ host, leases, events }, pools, sites] = await Promise.all([
     loadHost(db, actorOf(user, null), id),
     isAdmin ? listPools(db) : Promise.resolve([]),

@@ -7,7 +7,7 @@ import { ImageVersions } from "@/components/images/image-versions";
 import { asJson } from "@/components/images/types";
 import { Alert } from "@/components/ui/alert";
 import { formatBytes, formatDateTime, plural } from "@/components/ui/format";
-import { actorOf } from "@/lib/access/actor";
+import { actorOf, isAdminUser } from "@/lib/access/actor";
 import { requirePageUser } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
 import { isAppError } from "@/lib/errors";
@@ -62,7 +62,7 @@ export default async function ImagePage({ params, searchParams }: { params: Prom
             </p>
           ) : null}
         </div>
-        {image.canEdit ? <ImageActions image={view} projects={projects.map((p) => ({ id: p.projectId, name: p.name }))} canPublish={user.role === "admin"} versionCount={image.versionCount} /> : null}
+        {image.canEdit ? <ImageActions image={view} projects={projects.map((p) => ({ id: p.projectId, name: p.name }))} canPublish={isAdminUser(user)} versionCount={image.versionCount} /> : null}
       </div>
       {deletedVersion ? <Alert tone="success">Deleted version {deletedVersion}.</Alert> : null}
       <ImageVersions imageId={image.id} initial={asJson(versions)} canEdit={image.canEdit} canUpload={image.canEdit} />

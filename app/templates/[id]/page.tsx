@@ -3,7 +3,7 @@ import Link from "next/link";
 import { notFound } from "next/navigation";
 import { TemplateWorkbench } from "@/components/templates/template-workbench";
 import { Alert } from "@/components/ui/alert";
-import { actorOf } from "@/lib/access/actor";
+import { actorOf, isAdminUser } from "@/lib/access/actor";
 import { requirePageUser } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
 import { isAppError } from "@/lib/errors";
@@ -29,7 +29,7 @@ export default async function TemplatePage({ params, searchParams }: { params: P
     throw e;
   }
   // Previews render for hosts the user holds (admins: any host; the first page is enough).
-  const held = await listHosts(db, user.role === "admin" ? { ...actor, user: { ...user, role: "user" } } : actor, { per_page: 200 });
+  const held = await listHosts(db, isAdminUser(user) ? { ...actor, user: { ...user, role: "user" } } : actor, { per_page: 200 });
   return (
     <div className="mx-auto max-w-7xl space-y-4 px-4 py-8">
       <div className="flex flex-wrap items-end justify-between gap-3">

@@ -4,6 +4,7 @@ import { notFound } from "next/navigation";
 import { CalendarFeeds } from "@/components/calendar/calendar-feeds";
 import { PoolCalendar } from "@/components/calendar/pool-calendar";
 import { Card } from "@/components/ui/card";
+import { isAdminUser } from "@/lib/access/actor";
 import { requirePageUser } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
 import { isAppError } from "@/lib/errors";
@@ -39,7 +40,7 @@ export default async function PoolCalendarPage({ params, searchParams }: { param
           {pool.hostCount} host{pool.hostCount === 1 ? "" : "s"}. Everyone sees every booking by its project; only yours show as yours.
         </p>
       </div>
-      <PoolCalendar initialWeek={typeof week === "string" ? week : undefined} pool={{ id: pool.id, name: pool.name }} isAdmin={user.role === "admin"} projects={projects.map((p) => ({ projectId: p.projectId, name: p.name }))} />
+      <PoolCalendar initialWeek={typeof week === "string" ? week : undefined} pool={{ id: pool.id, name: pool.name }} isAdmin={isAdminUser(user)} projects={projects.map((p) => ({ projectId: p.projectId, name: p.name }))} />
       <Card title="Calendar feeds" description="Follow this pool, or your own bookings, in any calendar application (ICS).">
         <CalendarFeeds pool={{ id: pool.id, name: pool.name }} />
       </Card>
