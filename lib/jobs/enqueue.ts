@@ -7,7 +7,7 @@ import type { z } from "zod";
 import { getEnv } from "../env";
 import { getLogger } from "../log";
 import { parseInput } from "../validation/parse";
-import type { JobDefinition } from "./definition";
+import type { JobContract } from "./definition";
 
 const globalForBoss = globalThis as unknown as { kilnBoss?: Promise<PgBoss> };
 
@@ -45,7 +45,7 @@ export async function stopJobSender(): Promise<void> {
 /** `startAfter` delays a job (a deadline check); `singletonKey` keeps one queued copy per key. */
 export type EnqueueOptions = { startAfter?: Date; singletonKey?: string };
 
-export async function enqueueJob<S extends z.ZodType>(job: Pick<JobDefinition<S>, "name" | "schema">, data: z.input<S>, options: EnqueueOptions = {}): Promise<string | null> {
+export async function enqueueJob<S extends z.ZodType>(job: Pick<JobContract<S>, "name" | "schema">, data: z.input<S>, options: EnqueueOptions = {}): Promise<string | null> {
   const payload = parseInput(job.schema, data) as object;
   return (await getSender()).send(job.name, payload, options);
 }
