@@ -12,3 +12,9 @@ export async function canReadShared(db: DbOrTx, actor: Actor, item: Shared): Pro
   if (item.ownerUserId === actor.user.id) return true;
   return item.visibility === "project" && item.projectId !== null && Boolean(await getMembership(db, { projectId: item.projectId, userId: actor.user.id }));
 }
+
+/** Sharing into a project (or reading what it shares) takes membership; administrators need none. */
+export async function isProjectMemberOrAdmin(db: DbOrTx, actor: Actor, projectId: string): Promise<boolean> {
+  if (isAdmin(actor)) return true;
+  return actor.user !== null && Boolean(await getMembership(db, { projectId, userId: actor.user.id }));
+}

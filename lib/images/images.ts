@@ -1,7 +1,7 @@
 // Images as data: owners, sharing, numbered versions (each upload adds one; `latest` is the
 // newest ready one), storage quotas, and deletes that never pull bytes from under a
 // running deployment.
-import { getMembership, getProjectRow } from "@/db/queries/projects";
+import { getProjectRow } from "@/db/queries/projects";
 import {
   countActiveDeploymentsOfVersion,
   deleteImageRow,
@@ -33,7 +33,7 @@ import type { Db, DbOrTx } from "../db";
 import { getEnv } from "../env";
 import { AppError } from "../errors";
 import { isAdmin, isOwnerOrAdmin, type Actor } from "../access/actor";
-import { canReadShared } from "../access/sharing";
+import { canReadShared, isProjectMemberOrAdmin } from "../access/sharing";
 import { recordAudit } from "../audit/audit";
 import { getLogger } from "../log";
 import { paginated } from "../validation/common";
@@ -68,7 +68,7 @@ async function assertShare(db: DbOrTx, actor: Actor, visibility: string, project
   if (visibility === "project" && !projectId) throw AppError.field("projectId", "Choose the project to share the image with.");
   if (projectId) {
     if (!(await getProjectRow(db, projectId))) throw AppError.field("projectId", "That project does not exist.");
-    if (!isAdmin(actor) && !(await getMembership(db, { projectId, userId: actor.user!.id }))) {
+    if (!(await isProjectMemberOrAdmin(db, actor, projectId))) {
       throw AppError.field("projectId", "You can only put images in projects you belong to.");
     }
   }

@@ -2,7 +2,6 @@
 // diffs, built-ins kept in step with boot/templates, and a preview for a host.
 import { createTwoFilesPatch } from "diff";
 import { deleteTemplateRow, getTemplateByBuiltinKey, getTemplateRow, getTemplateVersion, insertTemplate, insertTemplateVersion, listTemplateVersions, listVisibleTemplates, updateTemplateRow } from "@/db/queries/templates";
-import { getMembership } from "@/db/queries/projects";
 import { getHostRow } from "@/db/queries/hosts";
 import { getActiveDeployment } from "@/db/queries/boot";
 import { isForeignKeyViolation } from "@/db/errors";
@@ -14,7 +13,7 @@ import { TemplateError } from "@/boot/template";
 import type { Db, DbOrTx } from "../db";
 import { AppError } from "../errors";
 import { isAdmin, isOwnerOrAdmin, type Actor } from "../access/actor";
-import { canReadShared } from "../access/sharing";
+import { canReadShared, isProjectMemberOrAdmin } from "../access/sharing";
 import { recordAudit } from "../audit/audit";
 import { loadBootContext } from "./run-rendering";
 import { assertHostHolder } from "../access/hosts";
@@ -58,7 +57,7 @@ async function assertParses(source: string): Promise<void> {
 
 async function assertProjectShare(db: DbOrTx, actor: Actor, visibility: string, projectId: string | null | undefined): Promise<void> {
   if (visibility === "public" && !isAdmin(actor)) throw AppError.field("visibility", "Only administrators publish templates to everyone; share it with a project instead.");
-  if (visibility === "project" && projectId && !isAdmin(actor) && !(await getMembership(db, { projectId, userId: actor.user!.id }))) {
+  if (visibility === "project" && projectId && !(await isProjectMemberOrAdmin(db, actor, projectId))) {
     throw AppError.field("projectId", "You can only share templates with projects you belong to.");
   }
 }
