@@ -14,7 +14,7 @@ import { CLIENT_IP_HEADER, CONTENT_LENGTH_HEADER, REQUEST_PATH_HEADER } from "@/
 import { gateRequest } from "@/lib/http/node-gate";
 import { newNonce, originsOf, securityHeaders } from "@/lib/http/request-gate";
 import { acceptSendFile, enableSendFile } from "@/lib/images/send-file";
-import { handleUploadNode, isUploadPath } from "@/lib/images/uploads";
+import { handleUploadNode, isUploadPath } from "@/lib/uploads/tus-server";
 import { getLogger } from "@/lib/log";
 import { clientIpOf, forwardRequest, forwardUpgrade, isMachinePath, localOrigin } from "@/lib/boot-server/proxy";
 import { isConsolePath } from "@/lib/console/paths";

@@ -34,7 +34,7 @@ import { addProjectMember, createProject } from "@/lib/projects/projects";
 import { syncBuiltinTemplates } from "@/lib/templates/templates";
 import { createImage, deleteImageVersion } from "./images";
 import { createImageStorage, getImageStorage } from "./storage";
-import { createUploadServer, handleUploadRequest } from "./uploads";
+import { createUploadServer, handleUploadRequest } from "@/lib/uploads/tus-server";
 
 const MiB = 1024 * 1024;
 const t = await useTestDb();

@@ -26,7 +26,7 @@ import { tusCreate, tusHead, tusPatch } from "@/test/harness/tus";
 import { finishStrandedUploads } from "./housekeeping";
 import { createImage } from "./images";
 import { getImageStorage } from "./storage";
-import { handleUploadRequest } from "./uploads";
+import { handleUploadRequest } from "@/lib/uploads/tus-server";
 import { verifyImageVersion } from "./verify";
 
 const MiB = 1024 * 1024;

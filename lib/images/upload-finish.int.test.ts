@@ -25,7 +25,8 @@ import { startWorker } from "@/workers/worker";
 import { finishStrandedUploads, imageUploadsHousekeeping } from "./housekeeping";
 import { createImage } from "./images";
 import { getImageStorage } from "./storage";
-import { finishImageUpload, finishStoredUpload, handleUploadRequest } from "./uploads";
+import { finishImageUpload, finishStoredUpload } from "./uploads";
+import { handleUploadRequest } from "@/lib/uploads/tus-server";
 import { verifyImageVersion } from "./verify";
 
 const t = await useTestDb();

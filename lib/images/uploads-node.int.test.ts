@@ -25,7 +25,7 @@ import { createActiveUser } from "@/test/harness/fixtures";
 import { startProvisioningSetup, seedReadyImage, type ProvisioningSetup } from "@/test/harness/provisioning";
 import { encodeMetadata, tusCreate, tusDelete, tusHead, tusPatch, tusPatchCut } from "@/test/harness/tus";
 import { createImage } from "./images";
-import { handleUploadNode } from "./uploads";
+import { handleUploadNode } from "@/lib/uploads/tus-server";
 
 const t = await useTestDb();
 const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), "kiln-uploads-node-test-"));

@@ -25,7 +25,7 @@ import { tusCreate, tusDelete, tusHead, tusPatch, tusPatchCut, tusResume } from 
 import { startWorker } from "@/workers/worker";
 import { createImage, getImageVersion } from "./images";
 import { expireImageUploads } from "./housekeeping";
-import { createUploadServer, handleUploadRequest } from "./uploads";
+import { createUploadServer, handleUploadRequest } from "@/lib/uploads/tus-server";
 import { getImageStorage, imagesRoot } from "./storage";
 
 const t = await useTestDb();

@@ -1,6 +1,6 @@
 // POST /api/uploads — create a tus upload of a new image version; HEAD/PATCH /api/uploads/:id — resume it; DELETE — cancel
 // The tus 1.0 protocol (README "Uploading an image with curl", docs/images.md); session or bearer token.
-import { handleUploadRequest } from "@/lib/images/uploads";
+import { handleUploadRequest } from "@/lib/uploads/tus-server";
 
 export const dynamic = "force-dynamic";
 
