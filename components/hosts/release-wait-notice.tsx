@@ -1,7 +1,7 @@
 // The wipe at a lease's end waits for someone to restart a machine Kiln cannot restart
 // (Wake-on-LAN, manual power): the host page says so, with how long Kiln waits before it
 // hands the host to an administrator (maintenance).
-import type { ReleaseWait } from "@/lib/leases/release-wait";
+import type { ReleaseWait } from "@/lib/hosts/release-wait";
 import { Alert } from "../ui/alert";
 import { formatDateTime } from "../ui/format";
 

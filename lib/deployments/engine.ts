@@ -19,7 +19,7 @@ import { getLogger } from "../log";
 import { sendMail } from "../mail/send";
 import { DEPLOYMENT_WATCHDOG_JOB, JOB_OF_ACTION, POWER_JOB, RETRY_GROUP_HOST_JOB } from "./jobs";
 import { ACTION_LABELS, isStepName, STEPS, type StepName } from "./plan";
-import { releaseWaitMessage } from "../leases/release-wait";
+import { releaseWaitMessage } from "../hosts/release-wait";
 import { cannotRestartReason } from "../power/drivers";
 import { recordRunOutcome } from "./records";
 

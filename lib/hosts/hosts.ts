@@ -14,7 +14,7 @@ import { paginated } from "../validation/common";
 import { hostAcceptSchema, hostBulkSchema, hostCreateSchema, hostListQuerySchema, hostStateChangeSchema, hostUpdateSchema, pickHardwareFilter } from "../validation/inventory";
 import { parseInput } from "../validation/parse";
 import { transitionHostStates } from "./transition";
-import { listReleaseWaits, type ReleaseWait } from "../leases/release-wait";
+import { listReleaseWaits, type ReleaseWait } from "./release-wait";
 import { moveHostToSite } from "../sites/sites";
 import { loadHostAccess } from "./connection-info";
 

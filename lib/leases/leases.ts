@@ -35,7 +35,7 @@ import { paginated } from "../validation/common";
 import { leaseCreateSchema, leaseExtendSchema, leaseHandOverSchema, leaseListQuerySchema } from "../validation/inventory";
 import { parseInput } from "../validation/parse";
 import { completeHostReleases } from "./release";
-import { listReleaseWaits, releaseAdvice } from "./release-wait";
+import { listReleaseWaits, releaseAdvice } from "../hosts/release-wait";
 import { summarizeRuns, type RunSummary } from "../deployments/deployments";
 import { loadHostAccess, type HostAccess } from "../hosts/connection-info";
 import { countForRefusal, hasHardwareCriteria, insufficientMessage, type LeaseCriteria } from "./hardware";

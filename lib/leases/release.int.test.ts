@@ -19,7 +19,7 @@ import { cancelDeployment, getDeployment } from "@/lib/deployments/deployments";
 import { startDeployment } from "@/lib/deployments/start";
 import { checkDeadlines, runWorkerSteps } from "@/lib/deployments/worker";
 import { getHostDetail, listHosts } from "@/lib/hosts/hosts";
-import { releaseAdvice, releaseWaitMessage } from "./release-wait";
+import { releaseAdvice, releaseWaitMessage } from "../hosts/release-wait";
 import { wakeWaitingReleases } from "./release";
 import { getProcessEnv } from "@/lib/env";
 import { listQueuedJobs } from "@/db/queries/testing";

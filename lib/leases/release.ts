@@ -18,7 +18,7 @@ import { getLogger } from "../log";
 import { canPowerOff } from "../power/drivers";
 import { runPower } from "../power/power";
 import { PowerError } from "../power/types";
-import { listReleaseWaits, needsWipe } from "./release-wait";
+import { listReleaseWaits, needsWipe } from "../hosts/release-wait";
 import { isCaptureToWaitFor } from "./end-stage";
 
 export { needsWipe };
