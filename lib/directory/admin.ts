@@ -18,9 +18,7 @@ import type { DirectoryEntryView } from "../validation/directory";
 import { getDirectoryConfig, markDirectoryEntry, requestDirectorySync } from "./mark";
 import { checkDirectory, type DirectoryStatus } from "./sync";
 
-function requireDirectoryAdmin(actor: Actor): void {
-  assertAdmin(actor, "Only administrators can manage directory entries.");
-}
+const ADMIN_ONLY = "Only administrators can manage directory entries.";
 
 /** The refusal message the reconciler writes starts so; a row with it may be linked. */
 function isRefused(row: Pick<DirectoryEntryRow, "origin" | "lastError" | "dn">): boolean {
@@ -47,12 +45,12 @@ export function toDirectoryEntryView(row: DirectoryEntryWithUser): DirectoryEntr
 }
 
 export async function getDirectoryStatusAsAdmin(actor: Actor): Promise<DirectoryStatus> {
-  requireDirectoryAdmin(actor);
+  assertAdmin(actor, ADMIN_ONLY);
   return checkDirectory(getDirectoryConfig());
 }
 
 export async function listDirectoryEntriesAsAdmin(db: Db, actor: Actor): Promise<{ entries: DirectoryEntryView[] }> {
-  requireDirectoryAdmin(actor);
+  assertAdmin(actor, ADMIN_ONLY);
   return { entries: (await listDirectoryEntries(db)).map(toDirectoryEntryView) };
 }
 
@@ -62,7 +60,7 @@ export async function listDirectoryEntriesAsAdmin(db: Db, actor: Actor): Promise
  * configured; their entry has no password until they next set one).
  */
 export async function resyncDirectoryAsAdmin(db: Db, actor: Actor): Promise<{ marked: number; added: number }> {
-  requireDirectoryAdmin(actor);
+  assertAdmin(actor, ADMIN_ONLY);
   const config = getDirectoryConfig();
   const result = await db.transaction(async (tx) => {
     let added = 0;
@@ -86,7 +84,7 @@ export async function resyncDirectoryAsAdmin(db: Db, actor: Actor): Promise<{ ma
  * it is this person's entry.
  */
 export async function linkDirectoryEntryAsAdmin(db: Db, actor: Actor, id: string): Promise<DirectoryEntryView> {
-  requireDirectoryAdmin(actor);
+  assertAdmin(actor, ADMIN_ONLY);
   await db.transaction(async (tx) => {
     // Locked: the reconciler's write of this row (its refusal, a retry) waits for the link.
     const row = await getDirectoryEntryByIdForUpdate(tx, id);
