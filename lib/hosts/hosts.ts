@@ -130,7 +130,7 @@ export async function createHost(db: Db, actor: Actor, input: unknown): Promise<
 }
 
 export async function updateHost(db: Db, actor: Actor, hostId: string, input: unknown): Promise<HostView> {
-  assertAdmin(actor, ADMIN_ONLY);
+  const admin = assertAdmin(actor, ADMIN_ONLY);
   const data = parseInput(hostUpdateSchema, input);
   try {
     return await db.transaction(async (tx) => {
@@ -146,7 +146,7 @@ export async function updateHost(db: Db, actor: Actor, hostId: string, input: un
         await replaceInterfaces(tx, hostId, data.interfaces.some((i) => i.isPxe) ? data.interfaces : data.interfaces.map((i, n) => ({ ...i, isPxe: n === 0 })));
       }
       // A move between sites has its own timeline entry and audit ("host.site").
-      if (data.siteId !== undefined) await moveHostToSite(tx, actor, before, data.siteId);
+      if (data.siteId !== undefined) await moveHostToSite(tx, admin, before, data.siteId);
       const host = (await updateHostRow(tx, hostId, {
         ...(data.name !== undefined ? { name: data.name } : {}),
         ...(data.poolId !== undefined ? { poolId: data.poolId } : {}),

@@ -20,7 +20,7 @@ import {
 } from "@/db/queries/sites";
 import { isForeignKeyViolation, isUniqueViolation } from "@/db/errors";
 import { DEFAULT_SITE_ID, type HostRow, type SiteRow } from "@/db/schema";
-import { assertAdmin, type Actor } from "../access/actor";
+import { assertAdmin, type Actor, type AdminActor } from "../access/actor";
 import { recordAudit } from "../audit/audit";
 import type { Clock } from "../clock";
 import type { Db, DbOrTx } from "../db";
@@ -218,11 +218,11 @@ export async function deleteSite(db: Db, actor: Actor, id: string, clock: Clock 
 
 /** Moves a host to a site: its next answers (boot scripts, install files, agent URLs) use that site's boot URL. */
 export async function setHostSite(db: Db, actor: Actor, hostId: string, siteId: string): Promise<{ hostId: string; siteId: string }> {
-  assertAdmin(actor, ADMIN_ONLY);
+  const admin = assertAdmin(actor, ADMIN_ONLY);
   return db.transaction(async (tx) => {
     const host = await getHostRow(tx, hostId);
     if (!host) throw new AppError("not_found", "That host does not exist.");
-    await moveHostToSite(tx, actor, host, siteId);
+    await moveHostToSite(tx, admin, host, siteId);
     return { hostId, siteId };
   });
 }
@@ -230,9 +230,9 @@ export async function setHostSite(db: Db, actor: Actor, hostId: string, siteId: 
 /**
  * The move itself, inside the caller's transaction (setHostSite, and updateHost when its body
  * has siteId): the column, the host's timeline and one "host.site" audit entry. No-op when the
- * host is already there. The caller has checked the actor is an administrator.
+ * host is already there. Only an administrator moves hosts; the AdminActor says the caller checked.
  */
-export async function moveHostToSite(tx: DbOrTx, actor: Actor, host: HostRow, siteId: string): Promise<void> {
+export async function moveHostToSite(tx: DbOrTx, actor: AdminActor, host: HostRow, siteId: string): Promise<void> {
   const site = await getSiteRow(tx, siteId);
   if (!site) throw AppError.field("siteId", "That site does not exist.");
   if (host.siteId === siteId) return;
