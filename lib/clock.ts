@@ -6,3 +6,8 @@ export type Clock = { now?: Date };
 export function nowOf(clock: Clock = {}): Date {
   return clock.now ?? new Date();
 }
+
+/** A time as people read it in messages: "2026-05-04 13:00" (UTC; the caller says so). */
+export function isoMinute(d: Date): string {
+  return d.toISOString().replace("T", " ").slice(0, 16);
+}

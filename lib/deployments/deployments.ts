@@ -31,7 +31,7 @@ import { ACTION_LABELS, stepsFor, stepTimeoutSeconds } from "./plan";
 import { assertPostInstallRendered, choosePostInstall } from "./post-install";
 import { recordRun } from "./records";
 import { getRunRecordIdOfDeployment } from "@/db/queries/run-records";
-import { assertRunAllowedAtEnd } from "../leases/end-stage";
+import { assertRunAllowedAtEnd } from "./end-guard";
 
 /** How long a run's one-time token (boot files, agent, image download) stays valid. */
 export const DEPLOYMENT_TOKEN_HOURS = 24;

@@ -8,7 +8,7 @@ import { getPoolRow } from "@/db/queries/pools";
 import type { DeploymentRow, LeaseRow } from "@/db/schema";
 import { LEASE_END_STAGES } from "@/db/schema/enums";
 import type { Db, DbOrTx } from "../db";
-import { AppError } from "../errors";
+import { isoMinute } from "../clock";
 
 export type EndStage = (typeof LEASE_END_STAGES)[number];
 
@@ -81,21 +81,6 @@ export async function isCaptureToWaitFor(db: DbOrTx, run: Pick<DeploymentRow, "a
   return now.getTime() < end + CAPTURE_OVERRUN_HOURS * 3600_000;
 }
 
-/**
- * During grace (or capturing, before the lease has ended) the disk is kept only to be
- * captured: no new deploy, install or wipe may replace it. Extending the lease ends the grace.
- */
-export async function assertRunAllowedAtEnd(db: DbOrTx, leaseId: string, action: string): Promise<void> {
-  if (action === "capture_disk") return;
-  const lease = await getLeaseRow(db, leaseId);
-  if (!lease || lease.state !== "active" || (lease.endStage !== "grace" && lease.endStage !== "capturing")) return;
-  const until = lease.graceEndsAt ? ` until ${isoMinute(lease.graceEndsAt)} UTC` : "";
-  throw new AppError(
-    "conflict",
-    `This lease ended at ${isoMinute(lease.endsAt)} UTC and is in its grace period${until}: you can capture the disk into an image or release the machines now, but not deploy, install or wipe. Extend the lease to use the machines again.`,
-  );
-}
-
 export type LeaseEndView = {
   /** The stage reached; null before the first (no reminder yet). */
   stage: EndStage | null;
@@ -130,8 +115,4 @@ export async function loadLeaseEnds(db: DbOrTx, leases: Pick<LeaseRow, "id" | "p
     });
   }
   return out;
-}
-
-export function isoMinute(d: Date): string {
-  return d.toISOString().replace("T", " ").slice(0, 16);
 }

@@ -14,7 +14,7 @@
 import { getNextForeignBooking, isBookingOverlap, listActiveCaptureRuns, listEndedLeasesAtStages, listEndingLeases, listExtendedGraceLeases, listHostsStillReleasing, updateLeaseStage, type EndingLease } from "@/db/queries/lease-ends";
 import { getLeaseRow, insertLeaseEvent, listLeaseHostRows } from "@/db/queries/leases";
 import type { Db } from "../db";
-import type { Clock } from "../clock";
+import { isoMinute, type Clock } from "../clock";
 import { isOwnerOrAdmin, SYSTEM, type Actor } from "../access/actor";
 import { recordAudit } from "../audit/audit";
 import { AppError, isAppError } from "../errors";
@@ -24,7 +24,7 @@ import { type DeploymentView } from "../deployments/deployments";
 import { startDeployment } from "../deployments/start";
 import { leaseCaptureSchema } from "../validation/lease-end";
 import { parseInput } from "../validation/parse";
-import { recordStage, isoMinute, captureWaitMessage, markReturnedIfBack } from "./end-stage";
+import { recordStage, captureWaitMessage, markReturnedIfBack } from "./end-stage";
 import { releaseLease } from "./leases";
 import { completeHostReleases } from "./release";
 
