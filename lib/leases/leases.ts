@@ -22,7 +22,7 @@ import type { LeaseRow, ProjectRow } from "@/db/schema";
 import type { Db, DbOrTx } from "../db";
 import type { Clock } from "../clock";
 import { AppError } from "../errors";
-import { isAdmin, isOwnerOrAdmin, type Actor } from "../access/actor";
+import { assertAdmin, isOwnerOrAdmin, type Actor } from "../access/actor";
 import { recordAudit } from "../audit/audit";
 import { getUserStatus } from "../users/user-view";
 import { hoursText, maxLeaseHours, resolveHolder, resolveProject } from "../projects/charging";
@@ -117,9 +117,7 @@ async function assertQuotas(
 export async function createLease(db: Db, actor: Actor, input: unknown, clock: Clock = {}): Promise<LeaseView> {
   const data = parseInput(leaseCreateSchema, input);
   const now = clock.now ?? new Date();
-  if (data.hostIds && !isAdmin(actor)) {
-    throw new AppError("forbidden", "Only administrators allocate given hosts; ask for hosts from a pool instead.");
-  }
+  if (data.hostIds) assertAdmin(actor, "Only administrators allocate given hosts; ask for hosts from a pool instead.");
   const leaseId = await db.transaction(async (tx) => {
     const holder = await resolveHolder(tx, actor, data.userId);
     const projectId = await resolveProject(tx, holder, data.projectId);
@@ -402,7 +400,7 @@ async function getLeaseView(db: DbOrTx, leaseId: string): Promise<LeaseView> {
 /** A researcher lists their own leases; `scope=all` (with filters) is for admins. */
 export async function listLeases(db: Db, actor: Actor, query: unknown) {
   const q = parseInput(leaseListQuerySchema, query);
-  if (q.scope === "all" && !isAdmin(actor)) throw new AppError("forbidden", "Only administrators can list everyone's leases.");
+  if (q.scope === "all") assertAdmin(actor, "Only administrators can list everyone's leases.");
   const { rows, total } = await listLeaseRows(db, {
     userId: q.scope === "mine" ? actor.user!.id : q.userId,
     projectId: q.projectId,

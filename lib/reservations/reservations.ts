@@ -32,7 +32,7 @@ import type { PoolRow, ProjectRow, ReservationCriteria, ReservationRow } from "@
 import type { Db, DbOrTx } from "../db";
 import { nowOf, type Clock } from "../clock";
 import { AppError, isAppError } from "../errors";
-import { isAdmin, isOwnerOrAdmin, type Actor } from "../access/actor";
+import { assertAdmin, isOwnerOrAdmin, type Actor } from "../access/actor";
 import { recordAudit } from "../audit/audit";
 import { hoursText, maxLeaseHours, resolveHolder, resolveProject } from "../projects/charging";
 import { monthWindow } from "../projects/projects";
@@ -353,7 +353,7 @@ export async function getReservationView(db: DbOrTx, id: string): Promise<Reserv
 export async function listReservations(db: Db, actor: Actor, query: unknown) {
   const q = parseInput(reservationListQuerySchema, query);
   if (!actor.user) throw new AppError("unauthorized", "Sign in to see reservations.");
-  if (q.scope === "all" && !isAdmin(actor)) throw new AppError("forbidden", "Only administrators can list everyone's reservations.");
+  if (q.scope === "all") assertAdmin(actor, "Only administrators can list everyone's reservations.");
   const { rows, total } = await listReservationRows(db, {
     userId: q.scope === "mine" ? actor.user.id : undefined,
     poolId: q.poolId,

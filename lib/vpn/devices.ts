@@ -18,7 +18,7 @@ import { isUniqueViolation } from "@/db/errors";
 import type { Db, DbOrTx } from "../db";
 import { getEnv } from "../env";
 import { AppError } from "../errors";
-import { assertAdmin, isAdmin, type Actor } from "../access/actor";
+import { assertAdmin, type Actor } from "../access/actor";
 import { recordAudit } from "../audit/audit";
 import { getUserStatus } from "../users/user-view";
 import { getLogger } from "../log";
@@ -169,7 +169,7 @@ export async function getMyVpnDeviceConfig(db: DbOrTx, actor: Actor, id: string)
  */
 export async function revokeVpnDevice(db: Db, actor: Actor, id: string, scope: "own" | "any"): Promise<{ ok: true; revokedAt: Date }> {
   const user = requireVpnUser(actor);
-  if (scope === "any" && !isAdmin(actor)) throw new AppError("forbidden", "Only administrators can do this.");
+  if (scope === "any") assertAdmin(actor);
   return db.transaction(async (tx) => {
     const device = await getVpnDevice(tx, id);
     if (!device || (scope === "own" && device.userId !== user.id)) throw new AppError("not_found", "That device does not exist.");
