@@ -19,8 +19,8 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { parseArgs } from "node:util";
 import { qmp } from "@/lib/power/qemu";
-import { buildBootableImage } from "@/lib/lab/bootable-image";
-import { writeLabMachine, type LabMachine } from "@/lib/lab/lab";
+import { buildBootableImage } from "@/lab/bootable-image";
+import { writeLabMachine, type LabMachine } from "@/lab/lab";
 import { encodeMetadata } from "@/test/harness/tus";
 import { benchApi, startBenchKiln, type BenchKiln } from "./kiln";
 

@@ -15,7 +15,7 @@
 # server needs are never unpacked: dpkg path-excludes); the tree is made into an ext4 file
 # system with `mke2fs -d` (no loop device, no mount), put after a small FAT partition that
 # holds the kernel, the initramfs and syslinux (installed with its mtools installer, as
-# lib/lab/bootable-image.ts does); syslinux's mbr.bin boots the active partition under BIOS.
+# lab/bootable-image.ts does); syslinux's mbr.bin boots the active partition under BIOS.
 #
 #   sector 0        MBR: mbr.bin boot code, two partitions
 #   1 MiB           p1 FAT16, active: syslinux, vmlinuz, initrd.img, syslinux.cfg ("/boot" for the loader only)

@@ -3,7 +3,7 @@
 # ldap-utils (integration tests' private LDAP server), chromium (Playwright e2e), QEMU
 # with its iPXE ROMs and OVMF plus busybox (real network boots), OpenIPMI's BMC simulator
 # and ipmitool (IPMI power), wakeonlan (a second Wake-on-LAN sender to compare with), syslinux, mtools,
-# dosfstools, systemd-boot-efi and zstd (lib/lab's bootable test image and its .zst), grub-common and
+# dosfstools, systemd-boot-efi and zstd (lab/'s bootable test image and its .zst), grub-common and
 # grub-efi-amd64-bin (UEFI local boot's GRUB program, which Kiln builds at start: docs/uefi.md) with
 # shim-signed and grub-efi-amd64-signed (the Secure Boot chain the UEFI local-boot test boots), and what
 # scripts/build-ramdisk.sh needs (cpio, kmod's depmod, zstd and xz; the ramdisk's own tools

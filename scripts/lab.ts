@@ -1,7 +1,7 @@
 // `npm run lab [-- --machines 3 --uefi --memory 512 --disk-gb 4]`: the whole portal, started
 // exactly as `npm start` starts it (scripts/start.ts), plus a virtual lab — QEMU machines in
 // pool `lab` with the `qemu` power driver, an account to sign in with, and a demo image to
-// deploy (lib/lab/lab.ts). The machines start switched off; Kiln switches them on when a run
+// deploy (lab/lab.ts). The machines start switched off; Kiln switches them on when a run
 // needs them. Ctrl-C stops the machines (QMP quit), then the portal.
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -28,7 +28,7 @@ import {
   type LabAccount,
   type LabMachine,
   type RegisteredHost,
-} from "@/lib/lab/lab";
+} from "@/lab/lab";
 import { startKiln } from "./start";
 
 const USAGE = `Usage: npm run lab [-- --machines N] [--uefi] [--memory MB] [--disk-gb GB] [--dev]

@@ -3,7 +3,7 @@
 // driver, leased, and given a run through the API. Kiln powers it on; it network-boots Kiln's
 // deploy ramdisk, whose agent writes the image to the disk, verifies it and reboots; Kiln then
 // answers local boot and the machine boots its new disk, which prints a marker on the serial
-// console. The image is built by the harness from Debian packages (lib/lab/bootable-image.ts).
+// console. The image is built by the harness from Debian packages (lab/bootable-image.ts).
 // The failure paths run on the same real boots: a corrupted blob, Kiln's web process killed
 // and restarted mid-download (the launcher restarts it; the agent resumes with Range), and a
 // machine that never network-boots.
@@ -13,7 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import { zstdDecompressSync } from "node:zlib";
 import { expect, test } from "@playwright/test";
-import { buildBootableImage, compressImage, sha256File } from "../../lib/lab/bootable-image";
+import { buildBootableImage, compressImage, sha256File } from "../../lab/bootable-image";
 import { adminToken, api, apiOk, connectDatabase, registerResearcher } from "../support/api";
 import { createImage, uploadVersion } from "../support/images";
 import { addMember, createPool, createProject, uniqueName } from "../support/inventory";

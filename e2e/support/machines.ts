@@ -9,7 +9,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { qmp } from "../../lib/power/qemu";
-import { writeLabMachine, type LabMachine as LabVm } from "../../lib/lab/lab";
+import { writeLabMachine, type LabMachine as LabVm } from "../../lab/lab";
 import { apiOk } from "./api";
 
 export type LabMachine = LabVm & {
@@ -21,7 +21,7 @@ export type LabMachine = LabVm & {
 };
 
 /**
- * A machine like `npm run lab` makes (lib/lab/lab.ts writes its launch script), in a temp
+ * A machine like `npm run lab` makes (lab/lab.ts writes its launch script), in a temp
  * directory. `port` is where the guest's HTTP connections go: Kiln, a relay in front of it, or
  * a closed port for a machine whose network boot never reaches Kiln.
  */

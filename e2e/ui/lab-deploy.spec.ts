@@ -5,7 +5,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
-import { buildBootableImage } from "../../lib/lab/bootable-image";
+import { buildBootableImage } from "../../lab/bootable-image";
 import { adminToken, apiOk, registerResearcher } from "../support/api";
 import { createImage, uploadVersion } from "../support/images";
 import { addMember, createPool, createProject, uniqueName } from "../support/inventory";

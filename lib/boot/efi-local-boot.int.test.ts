@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EFI_NONE_FOUND, EFI_STARTING_PREFIX, LOCAL_BOOT_GRUB_CFG } from "@/boot/efi/local-boot-grub";
 import { answerBootRequest } from "@/lib/boot/boot-service";
 import { createBootHandler } from "@/lib/boot-server/server";
-import { BOOTED_PREFIX, SYSTEMD_BOOT_EFI, buildBootableImage, copyIntoImage } from "@/lib/lab/bootable-image";
+import { BOOTED_PREFIX, SYSTEMD_BOOT_EFI, buildBootableImage, copyIntoImage } from "@/lab/bootable-image";
 import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";
 import { ensureTestKernel } from "@/test/harness/kernel";
@@ -79,7 +79,7 @@ afterAll(async () => {
 });
 
 /**
- * lib/lab's bootable image (systemd-boot as EFI/BOOT/BOOTX64.EFI), whose BOOTX64.EFI becomes a
+ * lab/'s bootable image (systemd-boot as EFI/BOOT/BOOTX64.EFI), whose BOOTX64.EFI becomes a
  * probe: a GRUB program that prints PROBE_LINE and then starts systemd-boot, moved beside it.
  */
 async function buildProbeDisk(): Promise<string> {

@@ -59,7 +59,7 @@ async function startShellVm(dir: string): Promise<{ socket: string; log: string 
   copyFileSync("/usr/share/OVMF/OVMF_VARS_4M.fd", vars);
   const socket = path.join(dir, "serial.sock");
   const log = path.join(dir, "serial.log");
-  // The same chardev shape as lib/lab/lab.ts's launch script.
+  // The same chardev shape as lab/lab.ts's launch script.
   const vm = spawn("qemu-system-x86_64", [
     "-accel", "tcg", "-machine", "q35", "-m", "128", "-smp", "1", "-nodefaults", "-display", "none", "-monitor", "none",
     "-drive", "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd",

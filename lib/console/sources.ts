@@ -1,5 +1,5 @@
 // Where a machine's serial console comes from, by power driver:
-// - qemu (the virtual lab): the VM's serial port is a unix socket chardev (lib/lab/lab.ts,
+// - qemu (the virtual lab): the VM's serial port is a unix socket chardev (lab/lab.ts,
 //   params.serialSocket) that QEMU also logs to serial.log; one client at a time.
 // - ipmi: Serial-over-LAN, `ipmitool … sol activate`. ipmitool only passes keystrokes on when
 //   its stdin is a terminal (with a pipe it prints output but sends nothing: tried against

@@ -22,7 +22,7 @@ import { startWorker } from "@/workers/worker";
 import { getDeployment } from "./deployments";
 import { startDeployment } from "./start";
 import { getNextBoot } from "./next-boot";
-import { buildBootableImage } from "@/lib/lab/bootable-image";
+import { buildBootableImage } from "@/lab/bootable-image";
 import { runWorkerSteps } from "./worker";
 
 const t = await useTestDb();

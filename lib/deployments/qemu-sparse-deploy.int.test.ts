@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getImageVersionRow, updateImageVersionFrom } from "@/db/queries/images";
 import { computeBlockMap } from "@/lib/images/block-map";
 import { getImageStorage } from "@/lib/images/storage";
-import { buildBootableImage } from "@/lib/lab/bootable-image";
+import { buildBootableImage } from "@/lab/bootable-image";
 import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";
 import { seedReadyImage, startQemuProvisioningSetup, stopQemuProvisioningSetup, waitFor as waitUntil, type ProvisioningSetup } from "@/test/harness/provisioning";

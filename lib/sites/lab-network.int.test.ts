@@ -26,7 +26,7 @@ import { getDeployment } from "@/lib/deployments/deployments";
 import { startDeployment } from "@/lib/deployments/start";
 import { runWorkerSteps } from "@/lib/deployments/worker";
 import { stopJobSender } from "@/lib/jobs/enqueue";
-import { buildBootableImage } from "@/lib/lab/bootable-image";
+import { buildBootableImage } from "@/lab/bootable-image";
 import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";
 import { ipxeBinary, LAB_SUBNET, labNetworkUnavailable, startLabNetwork, tftpSent, type LabNetwork, type LabProcess } from "@/test/harness/lab-network";

@@ -17,19 +17,19 @@ import path from "node:path";
 import { getUserByEmail, updateUser } from "@/db/queries/users";
 import { getMembership } from "@/db/queries/projects";
 import { getImageVersionRow } from "@/db/queries/images";
-import { getCacheDir } from "../env";
-import { createUserAsAdmin } from "../accounts/create-user";
-import { getUserStatus } from "../users/user-view";
-import { SYSTEM } from "../access/actor";
-import { hashPassword, verifyPassword } from "../auth/password";
-import type { Db } from "../db";
-import { isAppError } from "../errors";
-import { createHost, listHosts, updateHost, type HostView } from "../hosts/hosts";
-import { createImage, listImages } from "../images/images";
-import { importImageVersion } from "../images/import";
-import { createPool, listPools } from "../pools/pools";
-import { qmp } from "../power/qemu";
-import { addProjectMember, createProject, listProjects } from "../projects/projects";
+import { getCacheDir } from "@/lib/env";
+import { createUserAsAdmin } from "@/lib/accounts/create-user";
+import { getUserStatus } from "@/lib/users/user-view";
+import { SYSTEM } from "@/lib/access/actor";
+import { hashPassword, verifyPassword } from "@/lib/auth/password";
+import type { Db } from "@/lib/db";
+import { isAppError } from "@/lib/errors";
+import { createHost, listHosts, updateHost, type HostView } from "@/lib/hosts/hosts";
+import { createImage, listImages } from "@/lib/images/images";
+import { importImageVersion } from "@/lib/images/import";
+import { createPool, listPools } from "@/lib/pools/pools";
+import { qmp } from "@/lib/power/qemu";
+import { addProjectMember, createProject, listProjects } from "@/lib/projects/projects";
 import { buildBootableImage, BOOTED_PREFIX } from "./bootable-image";
 
 export const LAB_POOL = "lab";
@@ -352,7 +352,7 @@ export async function ensureLabImage(db: Db, p: { dataDir: string; kernelPath: s
   await fs.mkdir(path.dirname(out), { recursive: true, mode: 0o750 });
   try {
     await buildBootableImage({ kernelPath: p.kernelPath, outPath: out, marker: LAB_IMAGE });
-    const v = await importImageVersion(db, SYSTEM, { imageId: image.id, file: out, notes: "built by `npm run lab` (lib/lab/bootable-image.ts)" });
+    const v = await importImageVersion(db, SYSTEM, { imageId: image.id, file: out, notes: "built by `npm run lab` (lab/bootable-image.ts)" });
     return { imageId: image.id, version: v.version, created: true, marker };
   } finally {
     await fs.rm(out, { force: true });

@@ -21,7 +21,7 @@ import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
-import { getProcessEnv } from "../env";
+import { getProcessEnv } from "@/lib/env";
 
 const execFileAsync = promisify(execFile);
 
