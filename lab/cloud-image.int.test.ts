@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { getImageVersionRow } from "@/db/queries/images";
 import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";
-import { LAB_CLOUD_IMAGE, offerBuiltCloudImage } from "./lab";
+import { LAB_CLOUD_IMAGE, offerBuiltCloudImage } from "./cloud-image";
 
 const t = await useTestDb();
 const dir = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-lab-cloud-"));

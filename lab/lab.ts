@@ -9,15 +9,12 @@
 // Networking is QEMU's user mode with restrict=on: the guest reaches nothing but Kiln, at
 // 10.0.2.100:80, which a guestfwd turns into a connection to Kiln's port on this machine.
 // No privileges, no bridges, and a lab machine cannot talk to the lab's real network.
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { getUserByEmail, updateUser } from "@/db/queries/users";
 import { getMembership } from "@/db/queries/projects";
-import { getImageVersionRow } from "@/db/queries/images";
-import { getCacheDir } from "@/lib/env";
 import { createUserAsAdmin } from "@/lib/accounts/create-user";
 import { getUserStatus } from "@/lib/users/user-view";
 import { SYSTEM } from "@/lib/access/actor";
@@ -357,46 +354,6 @@ export async function ensureLabImage(db: Db, p: { dataDir: string; kernelPath: s
   } finally {
     await fs.rm(out, { force: true });
   }
-}
-
-export const LAB_CLOUD_IMAGE = "Debian 12 (cloud image)";
-
-/**
- * "Debian 12 (cloud image)" for the lab when this machine has built it (scripts/build-cloud-image.sh,
- * which needs root and a few minutes, and which the cloud-init tests run): imported once per build
- * as a public image. Null when it is not built; the lab does not build it.
- */
-export async function offerBuiltCloudImage(db: Db, p: { projectRoot: string; cacheDir?: string }): Promise<{ imageId: string; version: number; created: boolean } | null> {
-  const script = path.join(p.projectRoot, "scripts/build-cloud-image.sh");
-  const hash = await new Promise<string>((resolve) => execFile("bash", [script, "--hash"], (err, out) => resolve(err ? "" : out.trim())));
-  if (!/^[0-9a-f]{32}$/.test(hash)) return null;
-  const cacheDir = p.cacheDir ?? getCacheDir();
-  const file = path.join(cacheDir, "cloud-image", hash, "debian-12-cloud.img.zst");
-  if (!existsSync(file)) return null;
-  return importCloudImageBuild(db, { file, inputHash: hash });
-}
-
-/**
- * The built file (scripts/build-cloud-image.sh, its input hash) as a version of the public
- * "Debian 12 (cloud image)", created when missing: imported like the lab's demo image (no upload,
- * block map recorded), unless the latest version already is this build. The lab and the tests'
- * harness (test/harness/debian-cloud-image.ts) both import it this way.
- */
-export async function importCloudImageBuild(db: Db, p: { file: string; inputHash: string }): Promise<{ imageId: string; version: number; created: boolean }> {
-  const notes = `scripts/build-cloud-image.sh ${p.inputHash}`;
-  const found = (await listImages(db, SYSTEM, { q: LAB_CLOUD_IMAGE, per_page: 100 })).data.find((i) => i.name === LAB_CLOUD_IMAGE && i.visibility === "public" && i.ownerUserId === null);
-  if (found?.latestVersion && (await getImageVersionRow(db, { imageId: found.id, version: found.latestVersion }))?.notes === notes) {
-    return { imageId: found.id, version: found.latestVersion, created: false };
-  }
-  const image =
-    found ??
-    (await createImage(db, SYSTEM, {
-      name: LAB_CLOUD_IMAGE,
-      visibility: "public",
-      description: "Debian 12 with cloud-init, built from Debian's packages (scripts/build-cloud-image.sh). Deploy it with a cloud-init template: the installed system gets your SSH keys on first boot.",
-    }));
-  const v = await importImageVersion(db, SYSTEM, { imageId: image.id, file: p.file, notes });
-  return { imageId: image.id, version: v.version, created: true };
 }
 
 /** Whether a QEMU answers on the socket; a monitor that resets the connection is one going away. */

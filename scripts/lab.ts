@@ -15,9 +15,7 @@ import {
   GUEST_NBD_ADDRESS,
   LAB_NBD_PORTS,
   MAX_LAB_NBD_PORTS,
-  LAB_CLOUD_IMAGE,
   LAB_IMAGE,
-  offerBuiltCloudImage,
   LAB_POOL,
   labRoot,
   missingLabDependencies,
@@ -29,6 +27,7 @@ import {
   type LabMachine,
   type RegisteredHost,
 } from "@/lab/lab";
+import { LAB_CLOUD_IMAGE, offerBuiltCloudImage } from "@/lab/cloud-image";
 import { startKiln } from "./start";
 
 const USAGE = `Usage: npm run lab [-- --machines N] [--uefi] [--memory MB] [--disk-gb GB] [--dev]

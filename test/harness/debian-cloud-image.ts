@@ -25,7 +25,7 @@ import net from "node:net";
 import path from "node:path";
 import { promisify } from "node:util";
 import type { Db } from "@/lib/db";
-import { importCloudImageBuild, LAB_CLOUD_IMAGE } from "@/lab/lab";
+import { importCloudImageBuild, LAB_CLOUD_IMAGE } from "@/lab/cloud-image";
 
 const execFileP = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -75,7 +75,7 @@ export async function ensureDebianCloudImage(opts: { log?: (line: string) => voi
 
 /**
  * The public image "Debian 12 (cloud image)" with the cached file as a ready version, imported
- * as the lab imports it (lab/lab.ts): no upload, block map recorded, reused when its latest
+ * as the lab imports it (lab/cloud-image.ts): no upload, block map recorded, reused when its latest
  * version is this build.
  */
 export async function importDebianCloudImage(db: Db, image?: DebianCloudImage): Promise<{ imageId: string; version: number }> {
