@@ -12,7 +12,7 @@ import * as hostEvents from "@/app/api/v1/hosts/[id]/events/route";
 import { actorOf } from "@/lib/access/actor";
 import { createApiToken } from "@/lib/auth/api-tokens";
 import { getAppDb } from "@/lib/db";
-import { getDeployment } from "@/lib/deployments/deployments";
+import { getDeployment } from "@/lib/deployments/views";
 import { startDeployment } from "@/lib/deployments/start";
 import { stopLiveHub } from "@/lib/deployments/live";
 import { createHost } from "@/lib/hosts/hosts";

@@ -1,5 +1,5 @@
 // What the provisioning components receive: the API's view of a run (GET /api/v1/deployments/:id).
-import type { DeploymentView } from "@/lib/deployments/deployments";
+import type { DeploymentView } from "@/lib/deployments/views";
 
 export type RunView = DeploymentView;
 

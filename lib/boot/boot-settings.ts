@@ -11,7 +11,7 @@ import { getReadableTemplate } from "../templates/templates";
 import { bootSettingsSchema, hostVarsSchema } from "../validation/templates";
 import { parseInput } from "../validation/parse";
 import { assertHostHolder } from "../access/hosts";
-import { createRun } from "../deployments/deployments";
+import { createRun } from "../deployments/commands";
 import { finishRun, withRun } from "../deployments/engine";
 import { loadBootDecision } from "../deployments/next-boot";
 

@@ -20,7 +20,7 @@ import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";
 import type { RouteServer } from "@/test/harness/http-server";
 import { checkDeadlines } from "./worker";
-import { getDeployment } from "./deployments";
+import { getDeployment } from "./views";
 import { startDeployment } from "./start";
 
 const t = await useTestDb();

@@ -25,7 +25,7 @@ import { setTestEnvDefaults } from "@/test/harness/env";
 import { makeRepo, startGitServer, type GitServer } from "@/test/harness/git-http";
 import { bootAndRamdiskRoutes, startProvisioningSetup, waitFor as waitUntil, type ProvisioningSetup } from "@/test/harness/provisioning";
 import { GUEST_KILN_URL, startVm, waitFor, type Vm } from "@/test/harness/qemu";
-import { getDeployment } from "./deployments";
+import { getDeployment } from "./views";
 import { startDeployment } from "./start";
 import { getNextBoot } from "./next-boot";
 import { runWorkerSteps } from "./worker";

@@ -9,7 +9,8 @@ import { getEnv } from "../env";
 import { AppError } from "../errors";
 import { getLogger } from "../log";
 import { assertAdmin, SYSTEM, type Actor } from "../access/actor";
-import { builtinSystemTemplate, createRun, getDeployment, type DeploymentView } from "./deployments";
+import { builtinSystemTemplate, createRun } from "./commands";
+import { getDeployment, type DeploymentView } from "./views";
 import { isUniqueViolation } from "@/db/errors";
 import { isCommissionable } from "../hosts/state-machine";
 

@@ -27,7 +27,7 @@ import { freePort, makeSshKey, sshRun } from "@/test/harness/debian-cloud-image"
 import { setTestEnvDefaults } from "@/test/harness/env";
 import { startProvisioningSetup, stopQemuProvisioningSetup, waitFor as waitUntil, type ProvisioningSetup } from "@/test/harness/provisioning";
 import { GUEST_KILN_URL, startVm, waitFor, type Vm } from "@/test/harness/qemu";
-import { getDeployment } from "./deployments";
+import { getDeployment } from "./views";
 import { startDeployment } from "./start";
 import { getNextBoot } from "./next-boot";
 import { runWorkerSteps } from "./worker";

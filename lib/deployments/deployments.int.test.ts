@@ -20,7 +20,8 @@ import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";
 import { expectAppError } from "@/test/harness/fixtures";
 import type { RouteServer } from "@/test/harness/http-server";
-import { cancelDeployment, getDeployment, listDeployments, retryDeployment } from "./deployments";
+import { cancelDeployment, retryDeployment } from "./commands";
+import { getDeployment, listDeployments } from "./views";
 import { startDeployment } from "./start";
 import { checkDeadlines, runWorkerSteps } from "./worker";
 

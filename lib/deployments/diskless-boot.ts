@@ -10,7 +10,9 @@ import type { Db } from "../db";
 import { disklessBaseOf, overlayPathOf, wakeExportSync } from "../diskless/diskless";
 import { getEnv } from "../env";
 import { createOverlay, newExportName } from "../exports/nbd";
-import { createRun, getDeployment, planFromInput, type DeploymentView } from "./deployments";
+import { createRun } from "./commands";
+import { getDeployment, type DeploymentView } from "./views";
+import { planFromInput } from "./start-plan";
 
 /**
  * "Boot diskless": a run (action deploy_image, diskless) that boots the version from a new

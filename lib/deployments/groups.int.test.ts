@@ -16,7 +16,7 @@ import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";
 import { expectAppError } from "@/test/harness/fixtures";
 import { recordReadyImageVersion } from "@/test/harness/images";
-import { cancelDeployment } from "./deployments";
+import { cancelDeployment } from "./commands";
 import { startDeployment } from "./start";
 import { getDeploymentGroup, retryDueGroupRuns, retryFailedGroupHosts, retryGroupRun, startDeploymentGroup, startLeaseDeploy } from "./groups";
 

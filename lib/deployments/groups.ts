@@ -30,7 +30,8 @@ import { DEFAULT_GROUP_ATTEMPTS, GROUP_ACTIONS, groupPinsSchema, leaseDeploySche
 import { deploymentStartSchema, type DeploymentStart } from "../validation/deployments";
 import { parseInput } from "../validation/parse";
 import type { z } from "zod";
-import { createRun, planFromInput, retryDeployment, type RunPlan } from "./deployments";
+import { createRun, retryDeployment, type RunPlan } from "./commands";
+import { planFromInput } from "./start-plan";
 import { stepLabel } from "./engine";
 import { choosePostInstall } from "./post-install";
 

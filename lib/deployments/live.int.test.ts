@@ -15,7 +15,7 @@ import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";
 import { createActiveUser } from "@/test/harness/fixtures";
 import { startRouteServer, type RouteServer } from "@/test/harness/http-server";
-import { getDeployment } from "./deployments";
+import { getDeployment } from "./views";
 import { startDeployment } from "./start";
 import { stopLiveHub } from "./live";
 

@@ -26,7 +26,7 @@ import type { RouteServer } from "@/test/harness/http-server";
 import { makeRepo, startGitServer, underRoot, type GitServer } from "@/test/harness/git-http";
 import { getProcessEnv } from "@/lib/env";
 import { isAppError } from "@/lib/errors";
-import { getDeployment } from "./deployments";
+import { getDeployment } from "./views";
 import { startDeployment } from "./start";
 import { createTemplate, getTemplate, previewTemplate, saveTemplateVersion } from "@/lib/templates/templates";
 import { getDeploymentRow } from "@/db/queries/deployments";

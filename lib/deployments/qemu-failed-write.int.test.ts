@@ -19,7 +19,7 @@ import { setTestEnvDefaults } from "@/test/harness/env";
 import { expectAppError } from "@/test/harness/fixtures";
 import { GUEST_KILN_URL, startVm, waitFor, type Vm } from "@/test/harness/qemu";
 import { startWorker } from "@/workers/worker";
-import { getDeployment } from "./deployments";
+import { getDeployment } from "./views";
 import { startDeployment } from "./start";
 import { getNextBoot } from "./next-boot";
 import { buildBootableImage } from "@/lab/bootable-image";

@@ -1,8 +1,10 @@
 // Starting a run on a held host, the one entry for every caller: a plain run, or a diskless
-// boot (./diskless-boot.ts), which builds on ./deployments.ts; kept apart so neither imports the other back.
+// boot (./diskless-boot.ts), which builds on ./commands.ts and ./start-plan.ts; kept apart so neither imports the other back.
 import type { Actor } from "../access/actor";
 import type { Db } from "../db";
-import { createRun, getDeployment, planFromInput, type DeploymentView } from "./deployments";
+import { createRun } from "./commands";
+import { getDeployment, type DeploymentView } from "./views";
+import { planFromInput } from "./start-plan";
 import { startDisklessBoot } from "./diskless-boot";
 
 /** POST /api/v1/hosts/:id/deployments — start a run on a held host. */

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getLiveDisklessRoot } from "@/db/queries/diskless";
 import { getImageVersionRow } from "@/db/queries/images";
 import { answerBootRequest } from "@/lib/boot/boot-service";
-import { getDeployment } from "@/lib/deployments/deployments";
+import { getDeployment } from "@/lib/deployments/views";
 import { getNextBoot } from "@/lib/deployments/next-boot";
 import { runWorkerSteps } from "@/lib/deployments/worker";
 import { probeNbdExport } from "@/lib/exports/nbd";

@@ -26,7 +26,7 @@ import { settledVersion } from "@/test/harness/images";
 import { startS3Server, type S3ServerHandle } from "@/test/harness/s3-server";
 import { tusCreate, tusDelete, tusHead, tusPatch, tusPatchCut, tusResume } from "@/test/harness/tus";
 import { startWorker } from "@/workers/worker";
-import { getDeployment } from "@/lib/deployments/deployments";
+import { getDeployment } from "@/lib/deployments/views";
 import { startDeployment } from "@/lib/deployments/start";
 import { createHost } from "@/lib/hosts/hosts";
 import { createLease } from "@/lib/leases/leases";

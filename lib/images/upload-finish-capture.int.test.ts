@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listAudit } from "@/db/queries/audit";
 import { getImageUploadOfVersion, getImageVersionRow } from "@/db/queries/images";
 import { checkCaptureRequest, getCaptureRun } from "@/lib/deployments/capture";
-import { getDeployment } from "@/lib/deployments/deployments";
+import { getDeployment } from "@/lib/deployments/views";
 import { startDeployment } from "@/lib/deployments/start";
 import { stopJobSender } from "@/lib/jobs/enqueue";
 import { useTestDb } from "@/test/harness/database";

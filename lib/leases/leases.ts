@@ -36,7 +36,7 @@ import { leaseCreateSchema, leaseExtendSchema, leaseHandOverSchema, leaseListQue
 import { parseInput } from "../validation/parse";
 import { completeHostReleases } from "./release";
 import { listReleaseWaits, releaseAdvice } from "../hosts/release-wait";
-import { summarizeRuns, type RunSummary } from "../deployments/deployments";
+import { summarizeRuns, type RunSummary } from "../deployments/views";
 import { loadHostAccess, type HostAccess } from "../hosts/connection-info";
 import { countForRefusal, hasHardwareCriteria, insufficientMessage, type LeaseCriteria } from "./hardware";
 import { loadLeaseEnds, markReleaseStage, markReturnedIfBack, type LeaseEndView } from "./end-stage";

@@ -12,7 +12,7 @@ import { getHostRowsByIds, listHostRows } from "@/db/queries/hosts";
 import type { HostRow } from "@/db/schema";
 import type { Db } from "../db";
 import { finishRun, queuePowerOff, runFollowups, withRun, type Followup } from "../deployments/engine";
-import { startReleaseWipe } from "../deployments/deployments";
+import { startReleaseWipe } from "../deployments/commands";
 import { transitionHostStates } from "../hosts/transition";
 import { getLogger } from "../log";
 import { canPowerOff } from "../power/drivers";

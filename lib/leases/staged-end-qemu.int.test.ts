@@ -16,7 +16,7 @@ import { getActiveDeployment } from "@/db/queries/boot";
 import { listDeploymentRows } from "@/db/queries/deployments";
 import { getImageVersionRow } from "@/db/queries/images";
 import { getLeaseRow } from "@/db/queries/leases";
-import { getDeployment } from "@/lib/deployments/deployments";
+import { getDeployment } from "@/lib/deployments/views";
 import { startDeployment } from "@/lib/deployments/start";
 import { runWorkerSteps } from "@/lib/deployments/worker";
 import { createHost } from "@/lib/hosts/hosts";

@@ -20,7 +20,7 @@ import { recordAudit } from "../audit/audit";
 import { AppError, isAppError } from "../errors";
 import { getLogger } from "../log";
 import { createImage } from "../images/images";
-import { type DeploymentView } from "../deployments/deployments";
+import { type DeploymentView } from "../deployments/views";
 import { startDeployment } from "../deployments/start";
 import { leaseCaptureSchema } from "../validation/lease-end";
 import { parseInput } from "../validation/parse";

@@ -22,7 +22,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ensureRamdisk } from "@/lib/boot/ramdisk";
-import { getDeployment } from "@/lib/deployments/deployments";
+import { getDeployment } from "@/lib/deployments/views";
 import { startDeployment } from "@/lib/deployments/start";
 import { runWorkerSteps } from "@/lib/deployments/worker";
 import { stopJobSender } from "@/lib/jobs/enqueue";

@@ -7,7 +7,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { listDeployments } from "@/lib/deployments/deployments";
+import { listDeployments } from "@/lib/deployments/views";
 import { createApiToken } from "@/lib/auth/api-tokens";
 import { stopJobSender } from "@/lib/jobs/enqueue";
 import { createReservation } from "@/lib/reservations/reservations";

@@ -12,7 +12,7 @@ import { API_ROUTES } from "@/lib/api/routes";
 import { actorOf, type Actor } from "@/lib/access/actor";
 import { createApiToken, revokeOwnApiToken } from "@/lib/auth/api-tokens";
 import { markForReinstall, updateBootSettings } from "@/lib/boot/boot-settings";
-import { cancelDeployment } from "@/lib/deployments/deployments";
+import { cancelDeployment } from "@/lib/deployments/commands";
 import { startDeployment } from "@/lib/deployments/start";
 import { stopLiveHub } from "@/lib/deployments/live";
 import { stopJobSender } from "@/lib/jobs/enqueue";

@@ -19,7 +19,7 @@ import { listSites } from "@/lib/sites/sites";
 import { ProvisioningPanel } from "@/components/deployments/provisioning-panel";
 import { ConsolePanel } from "@/components/console/console-panel";
 import { getConsoleAvailability } from "@/lib/console/console";
-import { getHostFeedPosition, getLatestDeploymentView, getRestartLimit } from "@/lib/deployments/deployments";
+import { getHostFeedPosition, getLatestDeploymentView, getRestartLimit } from "@/lib/deployments/views";
 import { getNextBoot } from "@/lib/deployments/next-boot";
 import { NextBootNotice } from "@/components/hosts/next-boot-notice";
 import { ReleaseWaitNotice } from "@/components/hosts/release-wait-notice";

@@ -2,7 +2,7 @@
 import { idParam, parseQuery, type IdContext } from "@/lib/api/request";
 import { requireActor } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
-import { getDeployment } from "@/lib/deployments/deployments";
+import { getDeployment } from "@/lib/deployments/views";
 import { ok, withErrors } from "@/lib/http/handler";
 import { deploymentGetQuerySchema } from "@/lib/validation/deployments";
 

@@ -2,7 +2,7 @@
 import { idParam, type IdContext } from "@/lib/api/request";
 import { requireActor } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
-import { cancelDeployment } from "@/lib/deployments/deployments";
+import { cancelDeployment } from "@/lib/deployments/commands";
 import { ok, withErrors } from "@/lib/http/handler";
 
 export const POST = withErrors(async (req, ctx: IdContext) => {

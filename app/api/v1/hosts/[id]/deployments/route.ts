@@ -2,7 +2,7 @@
 import { idParam, parseQuery, type IdContext } from "@/lib/api/request";
 import { requireActor } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
-import { listDeployments } from "@/lib/deployments/deployments";
+import { listDeployments } from "@/lib/deployments/views";
 import { startDeployment } from "@/lib/deployments/start";
 import { ok, readJson, withErrors } from "@/lib/http/handler";
 import { deploymentListQuerySchema } from "@/lib/validation/deployments";
