@@ -1,3 +1,5 @@
+// One file: one bench script read top to bottom; its three measurements share the process, wrk
+// and /proc helpers above them, and nothing else imports them.
 // `npm run bench:machine-plane`: issue 13's measurements of the machine plane (the boot server,
 // lib/boot-server/), each printed next to a baseline measured in the same run. Not a test:
 // nothing fails on a slow result; it prints each target and whether this run met it.

@@ -1,3 +1,5 @@
+// One file: one bench script read top to bottom; its request lists, wrk Lua and pgbench baseline
+// serve the one comparison it prints.
 // `npm run bench:reservations`: advance reservations (issue 16) on a pool of 200 hosts, each Kiln
 // row beside the same admissions done by ONE raw SQL statement each, in the same run on the same
 // database:

@@ -1,3 +1,5 @@
+// One file: the lab's machines from plan to launch script, registration and stop, as scripts/lab.ts
+// runs them; the steps share LabMachine and the constants below.
 // The virtual lab (`npm run lab`): QEMU machines that network-boot against this Kiln, so a
 // newcomer can lease, deploy and watch without hardware. Each machine is a directory under
 // KILN_DATA_DIR/lab/<name>/ (sparse raw disk, launch script, QMP socket, serial log, OVMF

@@ -1,3 +1,5 @@
+// One file: every filter, test and method shares the cost helpers at its top (asString, read, fits);
+// together they are the whole surface a template can call, reviewed as one.
 // The filters, tests and methods templates may use: each is our own code over plain
 // values, so no template can reach a JavaScript function through them.
 //

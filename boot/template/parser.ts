@@ -1,3 +1,5 @@
+// One file: one recursive-descent parser; its statement and expression rules call each other and
+// share the token cursor and depth cap.
 // A recursive-descent parser for the Jinja subset Kiln supports: output, if/elif/else,
 // for (with else, loop variables and an inline filter), set, comments, raw, filters,
 // tests and Python-style expressions. Nesting is capped so hostile input cannot

@@ -1,3 +1,5 @@
+// One file: the template language's evaluator; its node and expression cases share the step meter
+// and limits, and read best together.
 // Renders a parsed template against plain data, within limits on steps (loop
 // iterations, evaluations, and the work of every operation that grows with its input),
 // time, output size and value size. Attribute access reads only own keys of

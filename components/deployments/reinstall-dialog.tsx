@@ -1,4 +1,6 @@
 "use client";
+// One file: one dialog's choose → review → confirm flow; the review describes and the confirm sends
+// the same form state, which its steps share.
 // The one way to reinstall a machine: choose (an image version, an unattended install with
 // templates and vars, a capture of the disk, or a wipe) → review what will happen to the
 // machine → confirm. Nothing starts before the confirm. The templates, vars and interface

@@ -1,3 +1,5 @@
+// One file: the BootAnswers class; its memory, invalidation on `kiln_boot` and outage rules are one
+// cache and change together.
 // The boot server's answers to GET /boot/<mac>, from memory. Each MAC's answer (local boot, a
 // halt, or its run's stored script with the token put in) is read from PostgreSQL once, by the
 // same code as the uncached path (lib/boot/boot-service.ts), and kept until a trigger announces

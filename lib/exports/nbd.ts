@@ -1,3 +1,5 @@
+// One file: one small API (below) over one external program, qemu-nbd: overlays, ports, exports and
+// the supervisor that keeps them running.
 // Network block exports (docs/diskless.md): a copy-on-write qcow2 overlay per deployment, served by
 // qemu-nbd (qemu-utils; userspace, no kernel module on the Kiln host). Used by diskless boot and by
 // extra disks (lib/extra-disks): anything that must hand one machine one block device over the

@@ -1,3 +1,5 @@
+// One file: a reservation's admission (quotas, host choice, capacity refusal, arch) is most of it and
+// runs as one transaction, read in order; views and cancel are what is left.
 // Advance reservations (issue 16 item 1): N hosts of a pool from a start to an end, admitted
 // only if capacity holds at every moment of [prepareFrom, endsAt) — leases, other reservations,
 // maintenance windows — and the project's quotas allow it. Hosts are chosen at admission, so

@@ -1,3 +1,5 @@
+// One file: the world a provisioning test sets up (routes, fake machine, power plugin, ready image),
+// which the tests use together through startProvisioningSetup.
 // What the provisioning tests need around Kiln: an HTTP server with the routes a machine
 // talks to (/boot/…, image blobs), a fake machine that network-boots and plays the deploy
 // agent over real HTTP, a recording power plugin, and a ready image version in storage.
