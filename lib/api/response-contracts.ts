@@ -45,6 +45,10 @@ import type { rerunRunRecord } from "../deployments/record-rerun";
 import type * as hostFacts from "../validation/host-facts";
 import type * as images from "../validation/images";
 import type * as inventory from "../validation/inventory";
+import type * as audit from "../validation/audit";
+import type * as leases from "../validation/leases";
+import type * as pools from "../validation/pools";
+import type * as projects from "../validation/projects";
 import type * as power from "../validation/power";
 import type * as sites from "../validation/sites";
 import type * as templates from "../validation/templates";
@@ -70,23 +74,23 @@ export type ResponseContracts = [
   Fits<typeof inventory.hostImportResponseSchema, Out<typeof importHosts>>,
   Fits<typeof inventory.consoleTicketResponseSchema, Out<typeof issueConsoleTicket>>,
   // Pools, projects, leases, audit
-  Fits<typeof inventory.poolListResponseSchema, Page<Out<typeof listPools>[number]>>,
-  Fits<typeof inventory.poolViewSchema, Out<typeof createPool>>,
-  Fits<typeof inventory.poolWithCountSchema, Out<typeof getPool>>,
-  Fits<typeof inventory.poolMatchResponseSchema, Out<typeof getPoolMatches>>,
-  Fits<typeof inventory.poolViewSchema, Out<typeof updatePool>>,
-  Fits<typeof inventory.projectListResponseSchema, Page<Out<typeof listProjects>[number]>>,
-  Fits<typeof inventory.projectViewSchema, Out<typeof createProject>>,
-  Fits<typeof inventory.projectDetailSchema, Out<typeof getProject>>,
-  Fits<typeof inventory.projectViewSchema, Out<typeof updateProject>>,
-  Fits<typeof inventory.projectMemberResponseSchema, Out<typeof addProjectMember>>,
-  Fits<typeof inventory.leaseListResponseSchema, Out<typeof listLeases>>,
-  Fits<typeof inventory.leaseViewSchema, Out<typeof createLease>>,
-  Fits<typeof inventory.leaseDetailSchema, Out<typeof getLease>>,
-  Fits<typeof inventory.leaseViewSchema, Out<typeof extendLease>>,
-  Fits<typeof inventory.leaseViewSchema, Out<typeof releaseLease>>,
-  Fits<typeof inventory.leaseViewSchema, Out<typeof handOverLease>>,
-  Fits<typeof inventory.auditListResponseSchema, Out<typeof searchAudit>>,
+  Fits<typeof pools.poolListResponseSchema, Page<Out<typeof listPools>[number]>>,
+  Fits<typeof pools.poolViewSchema, Out<typeof createPool>>,
+  Fits<typeof pools.poolWithCountSchema, Out<typeof getPool>>,
+  Fits<typeof pools.poolMatchResponseSchema, Out<typeof getPoolMatches>>,
+  Fits<typeof pools.poolViewSchema, Out<typeof updatePool>>,
+  Fits<typeof projects.projectListResponseSchema, Page<Out<typeof listProjects>[number]>>,
+  Fits<typeof projects.projectViewSchema, Out<typeof createProject>>,
+  Fits<typeof projects.projectDetailSchema, Out<typeof getProject>>,
+  Fits<typeof projects.projectViewSchema, Out<typeof updateProject>>,
+  Fits<typeof projects.projectMemberResponseSchema, Out<typeof addProjectMember>>,
+  Fits<typeof leases.leaseListResponseSchema, Out<typeof listLeases>>,
+  Fits<typeof leases.leaseViewSchema, Out<typeof createLease>>,
+  Fits<typeof leases.leaseDetailSchema, Out<typeof getLease>>,
+  Fits<typeof leases.leaseViewSchema, Out<typeof extendLease>>,
+  Fits<typeof leases.leaseViewSchema, Out<typeof releaseLease>>,
+  Fits<typeof leases.leaseViewSchema, Out<typeof handOverLease>>,
+  Fits<typeof audit.auditListResponseSchema, Out<typeof searchAudit>>,
   // Sites and boot servers
   Fits<typeof sites.siteListResponseSchema, Page<Out<typeof listSites>[number]>>,
   Fits<typeof sites.siteViewSchema, Out<typeof createSite>>,

@@ -3,7 +3,7 @@
 import { insertAudit, listAudit } from "@/db/queries/audit";
 import type { Actor } from "../access/actor";
 import type { DbOrTx } from "../db";
-import { auditListQuerySchema } from "../validation/inventory";
+import { auditListQuerySchema } from "../validation/audit";
 import { paginated } from "../validation/common";
 import { parseInput } from "../validation/parse";
 

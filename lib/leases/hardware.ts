@@ -7,7 +7,8 @@ import { getPoolRow } from "@/db/queries/pools";
 import type { DbOrTx } from "../db";
 import { AppError } from "../errors";
 import type { Actor } from "../access/actor";
-import { poolMatchQuerySchema, type HardwareFilter } from "../validation/inventory";
+import type { HardwareFilter } from "../validation/inventory";
+import { poolMatchQuerySchema } from "../validation/pools";
 import { parseInput } from "../validation/parse";
 import { archLabel } from "../hosts/arch";
 

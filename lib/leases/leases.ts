@@ -32,7 +32,7 @@ import { getHostRowsByIds, insertHostEvents } from "@/db/queries/hosts";
 import { transitionHostStates } from "../hosts/transition";
 import { getProjectUsage, monthWindow } from "../projects/projects";
 import { paginated } from "../validation/common";
-import { leaseCreateSchema, leaseExtendSchema, leaseHandOverSchema, leaseListQuerySchema } from "../validation/inventory";
+import { leaseCreateSchema, leaseExtendSchema, leaseHandOverSchema, leaseListQuerySchema } from "../validation/leases";
 import { parseInput } from "../validation/parse";
 import { completeHostReleases } from "./release";
 import { listReleaseWaits, releaseAdvice } from "../hosts/release-wait";

@@ -4,7 +4,7 @@ import type { Db } from "../db";
 import { AppError } from "../errors";
 import { assertAdmin, type Actor } from "../access/actor";
 import { recordAudit } from "../audit/audit";
-import { poolCreateSchema, poolUpdateSchema } from "../validation/inventory";
+import { poolCreateSchema, poolUpdateSchema } from "../validation/pools";
 import { parseInput } from "../validation/parse";
 
 const ADMIN_ONLY = "Only administrators can change pools.";

@@ -7,7 +7,7 @@ import { nowOf, type Clock } from "../clock";
 import { AppError } from "../errors";
 import { assertAdmin, isAdmin, type Actor } from "../access/actor";
 import { recordAudit } from "../audit/audit";
-import { projectCreateSchema, projectMemberAddSchema, projectUpdateSchema } from "../validation/inventory";
+import { projectCreateSchema, projectMemberAddSchema, projectUpdateSchema } from "../validation/projects";
 import { parseInput } from "../validation/parse";
 
 /** The calendar month (UTC) that node-hour quotas count in. */

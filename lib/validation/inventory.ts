@@ -1,10 +1,10 @@
-// Contracts for hosts, pools, projects and leases: used by route handlers, forms,
-// the OpenAPI document and tests alike.
+// Contracts for hosts, and the hardware criteria and host request that leases, reservations and
+// pool matches share: used by route handlers, forms, the OpenAPI document and tests alike. Pools,
+// projects, leases and the audit log have their own files beside it.
 import { z } from "zod";
-import { HOST_ADDRESS_SOURCES, HOST_ARCHES, HOST_STATES, LEASE_STATES, PROJECT_ROLES } from "@/db/schema/enums";
+import { HOST_ADDRESS_SOURCES, HOST_ARCHES, HOST_STATES, LEASE_STATES } from "@/db/schema/enums";
 import { normalizeMac } from "./mac";
-import { dateInputSchema, INT32_MAX, nameSchema, paginatedResponseSchema, paginationSchema, PROVISIONING_STATES, recordSchema, RUN_ACTIONS, RUN_STATES, tagSchema, timestampSchema, uuidSchema } from "./common";
-import { endGraceMinutesSchema, leaseEndViewSchema } from "./lease-end";
+import { INT32_MAX, nameSchema, paginatedResponseSchema, paginationSchema, PROVISIONING_STATES, recordSchema, RUN_ACTIONS, RUN_STATES, tagSchema, timestampSchema, uuidSchema } from "./common";
 
 export const macSchema = z.string().transform((s, ctx) => {
   const mac = normalizeMac(s);
@@ -121,7 +121,7 @@ export const FIRMWARE_KINDS = ["bios", "uefi"] as const;
  * stores (cores, memory, disks, facts.cpu/nics/firmware). One shape for JSON bodies and query
  * strings: `num` is z.number for a body, z.coerce.number for `?minCores=16`.
  */
-function hardwareFilterShape<N extends z.ZodNumber | z.ZodCoercedNumber>(num: () => N) {
+export function hardwareFilterShape<N extends z.ZodNumber | z.ZodCoercedNumber>(num: () => N) {
   return {
     minCores: num().int().min(1).max(INT32_MAX).optional(),
     minMemoryMb: num().int().min(1).max(INT32_MAX).optional(),
@@ -170,52 +170,6 @@ export const hostAcceptSchema = z.object({
   poolId: uuidSchema.nullable().optional(),
 });
 
-export const poolCreateSchema = z
-  .object({
-    name: nameSchema,
-    description: z.string().max(2000).default(""),
-    defaultLeaseHours: z.number().int().min(1).max(24 * 365).default(24),
-    maxLeaseHours: z.number().int().min(1).max(24 * 365).default(168),
-    endGraceMinutes: endGraceMinutesSchema.default(0).describe("Minutes a lease stays active after its end so its holder can capture the disk before the wipe (0: none)."),
-  })
-  .refine((p) => p.defaultLeaseHours <= p.maxLeaseHours, { path: ["defaultLeaseHours"], message: "The default duration cannot exceed the maximum." });
-
-export const poolUpdateSchema = z.object({
-  name: nameSchema.optional(),
-  description: z.string().max(2000).optional(),
-  defaultLeaseHours: z.number().int().min(1).max(24 * 365).optional(),
-  maxLeaseHours: z.number().int().min(1).max(24 * 365).optional(),
-  endGraceMinutes: endGraceMinutesSchema.optional(),
-});
-
-const quota = z.number().int().min(0).max(1_000_000).nullable();
-
-export const projectCreateSchema = z.object({
-  name: nameSchema,
-  description: z.string().max(2000).default(""),
-  maxHosts: quota.default(null),
-  maxLeaseHours: quota.default(null),
-  maxNodeHoursPerMonth: quota.default(null),
-  maxStorageGb: quota.default(null),
-});
-
-export const projectUpdateSchema = z.object({
-  name: nameSchema.optional(),
-  description: z.string().max(2000).optional(),
-  maxHosts: quota.optional(),
-  maxLeaseHours: quota.optional(),
-  maxNodeHoursPerMonth: quota.optional(),
-  maxStorageGb: quota.optional(),
-});
-
-export const projectMemberAddSchema = z
-  .object({
-    userId: uuidSchema.optional(),
-    email: z.string().trim().toLowerCase().max(254).optional(),
-    role: z.enum(PROJECT_ROLES).default("member"),
-  })
-  .refine((m) => m.userId || m.email, { message: "Name the user by userId or email.", path: ["email"] });
-
 /**
  * Which hosts a lease or a reservation asks for: `count` from a pool (by tags and hardware) or
  * named hosts, for a project and (admins) on someone's behalf. Each extends it with its times
@@ -232,53 +186,6 @@ export const hostRequestSchema = z.object({
   hostIds: z.array(uuidSchema).min(1).max(1000).optional(),
   // Admins lease or reserve on someone's behalf.
   userId: uuidSchema.optional(),
-});
-
-export const leaseCreateSchema = hostRequestSchema
-  .extend({
-    durationHours: z.number().positive("The duration must be positive.").max(24 * 365).optional(),
-  })
-  .refine((l) => Boolean(l.poolId) !== Boolean(l.hostIds), { message: "Ask either for a pool (poolId, count) or for given hosts (hostIds).", path: ["poolId"] });
-export type LeaseCreate = z.infer<typeof leaseCreateSchema>;
-
-/** `GET /pools/{id}/matches`: how many free hosts of a pool a lease with these filters could take. */
-export const poolMatchQuerySchema = z.object({
-  // A string in a query; lib/ parses the route's parsed object again, where it is the array.
-  tags: z
-    .union([z.string().max(1000), z.array(z.string())])
-    .optional()
-    .transform((s) => (Array.isArray(s) ? s : (s ?? "").split(/[\s,]+/).filter(Boolean)))
-    .pipe(z.array(tagSchema).max(20))
-    .describe("Comma-separated tags, all of which must be present."),
-  ...hardwareFilterShape(() => z.coerce.number()),
-});
-
-export const leaseExtendSchema = z.object({
-  hours: z.number().positive("Extend by a positive number of hours.").max(24 * 365),
-});
-
-export const leaseHandOverSchema = z.object({
-  toUserId: uuidSchema.optional(),
-  toEmail: z.string().trim().toLowerCase().max(254).optional(),
-  // One host of the lease; all of them when absent.
-  hostId: uuidSchema.optional(),
-}).refine((h) => h.toUserId || h.toEmail, { message: "Name the new holder by toUserId or toEmail.", path: ["toEmail"] });
-
-export const leaseListQuerySchema = paginationSchema.extend({
-  scope: z.enum(["mine", "all"]).default("mine"),
-  state: z.enum(LEASE_STATES).optional(),
-  projectId: uuidSchema.optional(),
-  userId: uuidSchema.optional(),
-  hostId: uuidSchema.optional(),
-});
-
-export const auditListQuerySchema = paginationSchema.extend({
-  actor: z.string().trim().max(254).optional(),
-  action: z.string().trim().max(100).optional(),
-  targetType: z.string().trim().max(50).optional(),
-  targetId: z.string().trim().max(100).optional(),
-  from: dateInputSchema.optional(),
-  to: dateInputSchema.optional(),
 });
 
 // Responses (see ./common.ts).
@@ -365,87 +272,6 @@ export const hostDetailResponseSchema = z.object({
 });
 
 export const hostBulkResponseSchema = z.object({ updated: z.number().int() });
-
-const poolFields = { id: z.string(), name: z.string(), description: z.string(), defaultLeaseHours: z.number(), maxLeaseHours: z.number(), endGraceMinutes: z.number().int(), createdAt: timestampSchema, updatedAt: timestampSchema };
-export const poolViewSchema = z.object(poolFields);
-export const poolWithCountSchema = z.object({ ...poolFields, hostCount: z.number().int() });
-export const poolMatchResponseSchema = z.object({
-  poolId: z.string(),
-  poolName: z.string(),
-  free: z.number().int().describe("Hosts of the pool available now."),
-  matching: z.number().int().describe("Free hosts that meet every criterion asked."),
-  withoutFacts: z.number().int().describe("Free hosts with no hardware facts yet (never commissioned): they match no hardware criterion."),
-  criteria: z.array(z.object({ criterion: z.string(), label: z.string(), matching: z.number().int() })).describe("Each criterion asked, with how many free hosts meet it on its own."),
-});
-export const poolListResponseSchema = paginatedResponseSchema(z.object({ ...poolFields, hostCount: z.number().int(), availableCount: z.number().int() }));
-
-const projectFields = {
-  id: z.string(),
-  name: z.string(),
-  description: z.string(),
-  maxHosts: z.number().int().nullable(),
-  maxLeaseHours: z.number().nullable(),
-  maxNodeHoursPerMonth: z.number().nullable(),
-  maxStorageGb: z.number().nullable(),
-  createdAt: timestampSchema,
-  updatedAt: timestampSchema,
-};
-const projectUsageSchema = z.object({ activeHosts: z.number().int(), nodeHoursThisMonth: z.number() });
-export const projectViewSchema = z.object(projectFields);
-export const projectListResponseSchema = paginatedResponseSchema(z.object({ ...projectFields, usage: projectUsageSchema }));
-export const projectDetailSchema = z.object({
-  ...projectFields,
-  yourRole: z.enum(["admin", "member", "leader"]),
-  usage: projectUsageSchema,
-  members: z.array(z.object({ userId: z.string(), email: z.string(), name: z.string(), role: z.enum(PROJECT_ROLES), addedAt: timestampSchema })),
-});
-export const projectMemberResponseSchema = z.object({ userId: z.string(), email: z.string(), role: z.enum(PROJECT_ROLES) });
-
-const runSummarySchema = z.object({
-  deploymentId: z.string(),
-  state: z.enum(RUN_STATES),
-  provisioning: z.string(),
-  action: z.string(),
-  step: z.string().nullable(),
-  percent: z.number().nullable(),
-  rate: z.number().nullable(),
-  etaSeconds: z.number().nullable(),
-  failureReason: z.string().nullable(),
-});
-export const leaseViewSchema = z.object({
-  id: z.string(),
-  state: z.enum(LEASE_STATES),
-  projectId: z.string(),
-  projectName: z.string(),
-  userId: z.string(),
-  userEmail: z.string(),
-  poolId: z.string().nullable(),
-  poolName: z.string().nullable(),
-  startsAt: timestampSchema,
-  endsAt: timestampSchema,
-  endedAt: timestampSchema.nullable(),
-  hosts: z.array(
-    z.object({ id: z.string(), name: z.string(), state: z.string(), releasedAt: timestampSchema.nullable(), run: runSummarySchema.optional(), releaseAdvice: z.string().optional(), releaseWait: z.string().optional(), access: hostAccessSchema.optional() }),
-  ),
-  end: leaseEndViewSchema.describe("The staged end of the lease: warned → grace (capture offered) → capturing → releasing (power off, wipe) → returned."),
-});
-export const leaseListResponseSchema = paginatedResponseSchema(leaseViewSchema);
-export const leaseDetailSchema = leaseViewSchema.extend({ events: z.array(z.object({ at: timestampSchema, kind: z.string(), message: z.string(), actorEmail: z.string().nullable() })) });
-
-export const auditListResponseSchema = paginatedResponseSchema(
-  z.object({
-    id: z.number().int(),
-    at: timestampSchema,
-    actorUserId: z.string().nullable(),
-    actorEmail: z.string().nullable(),
-    actorIp: z.string().nullable(),
-    action: z.string(),
-    targetType: z.string(),
-    targetId: z.string().nullable(),
-    summary: z.string(),
-    data: recordSchema,
-  }),
-);
 
 export const hostImportResponseSchema = z.object({
   dryRun: z.boolean(),

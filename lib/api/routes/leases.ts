@@ -1,8 +1,8 @@
 // The Leases operations of the OpenAPI registry (lib/api/routes/index.ts joins the tags).
 import * as deployments from "../../validation/deployments";
-import * as inventory from "../../validation/inventory";
+import * as leases from "../../validation/leases";
 import * as extraDisks from "../../validation/extra-disks";
-import { leaseCreateSchema, leaseExtendSchema, leaseHandOverSchema, leaseListQuerySchema } from "../../validation/inventory";
+import { leaseCreateSchema, leaseExtendSchema, leaseHandOverSchema, leaseListQuerySchema } from "../../validation/leases";
 import { leaseCaptureSchema } from "../../validation/lease-end";
 import { LEASE_ID, LEASE_404, badRequest, conflict, created, forbidden, idParam, notFound, ok, paged, tagRoutes } from "./shapes";
 
@@ -14,7 +14,7 @@ export const LEASE_ROUTES = tagRoutes("Leases", [
     summary: "List leases",
     description: "`scope=mine` (the default) lists the caller's leases; `scope=all`, with the filters, is for administrators.",
     query: leaseListQuerySchema,
-    success: paged("A page of leases, newest first, each with its hosts.", inventory.leaseListResponseSchema),
+    success: paged("A page of leases, newest first, each with its hosts.", leases.leaseListResponseSchema),
     errors: [forbidden("`scope=all` asked by someone who is not an administrator.")],
   },
   {
@@ -27,7 +27,7 @@ export const LEASE_ROUTES = tagRoutes("Leases", [
       "pool's or the project's maximum. All or nothing: when fewer hosts are free than asked for, nothing is leased. " +
       "Administrators may instead allocate given `hostIds`, and lease on someone's behalf (`userId`).",
     body: leaseCreateSchema,
-    success: created("The lease with its hosts.", inventory.leaseViewSchema),
+    success: created("The lease with its hosts.", leases.leaseViewSchema),
     errors: [
       forbidden("quota_exceeded (hosts at once, lease length, node-hours this month), or the caller belongs to no project."),
       conflict("insufficient_capacity: not enough matching hosts are available right now; nothing was leased. With hardware criteria the message (and `details`) says how many hosts are free, how many meet each criterion, and how many have no facts yet."),
@@ -36,7 +36,7 @@ export const LEASE_ROUTES = tagRoutes("Leases", [
   {
     method: "GET", path: "/api/v1/leases/{id}", operationId: "getLease", auth: "user", params: LEASE_ID,
     summary: "A lease with its hosts and events",
-    success: ok("The lease.", inventory.leaseDetailSchema),
+    success: ok("The lease.", leases.leaseDetailSchema),
     errors: [LEASE_404],
   },
   {
@@ -44,14 +44,14 @@ export const LEASE_ROUTES = tagRoutes("Leases", [
     summary: "Extend a lease",
     description: "Within the pool's and project's maximum lease length and the project's node-hours.",
     body: leaseExtendSchema,
-    success: ok("The lease with its new end.", inventory.leaseViewSchema),
+    success: ok("The lease with its new end.", leases.leaseViewSchema),
     errors: [LEASE_404, forbidden("quota_exceeded: the lease would be too long, or the project's node-hours would be exceeded."), LEASE_ENDED],
   },
   {
     method: "POST", path: "/api/v1/leases/{id}/release", operationId: "releaseLease", auth: "user", params: LEASE_ID,
     summary: "Release a lease early",
     description: "Its hosts are powered off, wiped and returned to their pool. No body.",
-    success: ok("The ended lease.", inventory.leaseViewSchema),
+    success: ok("The ended lease.", leases.leaseViewSchema),
     errors: [LEASE_404, LEASE_ENDED],
   },
   {
@@ -97,7 +97,7 @@ export const LEASE_ROUTES = tagRoutes("Leases", [
     summary: "Hand a lease, or one host of it, to another member of its project",
     description: "With `hostId`, that host moves to a new lease of the receiver with the same end; the host stays leased throughout.",
     body: leaseHandOverSchema,
-    success: ok("The lease the receiver now holds.", inventory.leaseViewSchema),
+    success: ok("The lease the receiver now holds.", leases.leaseViewSchema),
     errors: [LEASE_404, LEASE_ENDED],
   },
 ]);

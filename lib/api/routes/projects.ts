@@ -1,7 +1,7 @@
 // The Projects operations of the OpenAPI registry (lib/api/routes/index.ts joins the tags).
-import * as inventory from "../../validation/inventory";
+import * as projects from "../../validation/projects";
 import { paginationSchema } from "../../validation/common";
-import { projectCreateSchema, projectMemberAddSchema, projectUpdateSchema } from "../../validation/inventory";
+import { projectCreateSchema, projectMemberAddSchema, projectUpdateSchema } from "../../validation/projects";
 import { PROJECT_404, OK_TRUE, conflict, created, forbidden, idParam, notFound, ok, paged, tagRoutes } from "./shapes";
 
 const PROJECT_ID = idParam("project");
@@ -14,26 +14,26 @@ export const PROJECT_ROUTES = tagRoutes("Projects", [
     summary: "List projects",
     description: "Administrators see every project; anyone else the projects they belong to. Each with its quotas and current usage.",
     query: paginationSchema,
-    success: paged("A page of projects.", inventory.projectListResponseSchema),
+    success: paged("A page of projects.", projects.projectListResponseSchema),
   },
   {
     method: "POST", path: "/api/v1/projects", operationId: "createProject", auth: "admin",
     summary: "Create a project",
     description: "Quotas are optional; null means no limit.",
     body: projectCreateSchema,
-    success: created("The new project.", inventory.projectViewSchema),
+    success: created("The new project.", projects.projectViewSchema),
   },
   {
     method: "GET", path: "/api/v1/projects/{id}", operationId: "getProject", auth: "user", params: PROJECT_ID,
     summary: "A project with its members and usage",
-    success: ok("The project, the caller's role in it, usage and members.", inventory.projectDetailSchema),
+    success: ok("The project, the caller's role in it, usage and members.", projects.projectDetailSchema),
     errors: [PROJECT_404],
   },
   {
     method: "PATCH", path: "/api/v1/projects/{id}", operationId: "updateProject", auth: "admin", params: PROJECT_ID,
     summary: "Change a project's name, description or quotas",
     body: projectUpdateSchema,
-    success: ok("The project after the change.", inventory.projectViewSchema),
+    success: ok("The project after the change.", projects.projectViewSchema),
     errors: [NO_SUCH_PROJECT],
   },
   {
@@ -47,7 +47,7 @@ export const PROJECT_ROUTES = tagRoutes("Projects", [
     summary: "Add a member (administrators and the project's leaders)",
     description: "Name the person by `email` or `userId`; they must have signed in or registered once. Adding an existing member changes their role.",
     body: projectMemberAddSchema,
-    success: created("`{ userId, email, role }`.", inventory.projectMemberResponseSchema),
+    success: created("`{ userId, email, role }`.", projects.projectMemberResponseSchema),
     errors: [NOT_LEADER, PROJECT_404],
   },
   {

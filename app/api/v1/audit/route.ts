@@ -4,7 +4,7 @@ import { searchAudit } from "@/lib/audit/audit";
 import { requireAdmin } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
 import { ok, withErrors } from "@/lib/http/handler";
-import { auditListQuerySchema } from "@/lib/validation/inventory";
+import { auditListQuerySchema } from "@/lib/validation/audit";
 
 export const GET = withErrors(async (req) => {
   // searchAudit takes no actor: this guard is the only check.

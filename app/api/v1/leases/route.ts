@@ -4,7 +4,7 @@ import { requireActor } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
 import { ok, readJson, withErrors } from "@/lib/http/handler";
 import { createLease, listLeases } from "@/lib/leases/leases";
-import { leaseListQuerySchema } from "@/lib/validation/inventory";
+import { leaseListQuerySchema } from "@/lib/validation/leases";
 
 export const GET = withErrors(async (req) => {
   const actor = await requireActor(req);

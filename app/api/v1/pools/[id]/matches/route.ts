@@ -4,7 +4,7 @@ import { requireActor } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
 import { ok, withErrors } from "@/lib/http/handler";
 import { getPoolMatches } from "@/lib/leases/hardware";
-import { poolMatchQuerySchema } from "@/lib/validation/inventory";
+import { poolMatchQuerySchema } from "@/lib/validation/pools";
 
 export const GET = withErrors(async (req, ctx: IdContext) => {
   const actor = await requireActor(req);
