@@ -1,3 +1,5 @@
+// One file: a lease's life (grant, extend, release, hand over) and the LeaseView each of them
+// answers with; the grant's quota and race rules are most of it.
 // Leases: a researcher's bounded claim on hosts, charged to a project. Grants are
 // race-free (project row lock + SKIP LOCKED host picks + a unique index that forbids a
 // host in two active leases) and all-or-nothing. Every function takes `now` so tests
