@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds Kiln's deploy ramdisk ("management OS"): OUTDIR/vmlinuz, OUTDIR/initrd.img and
 # OUTDIR/manifest.json (docs/ramdisk.md). `npm run ramdisk`; Kiln's launcher runs it too.
+# One file, longer than most: it is hashed whole into the ramdisk's input hash, so every step
+# that shapes the ramdisk stands here, in the order it runs.
 #
 #   scripts/build-ramdisk.sh [OUTDIR]      default: $KILN_RAMDISK_DIR, else ${KILN_DATA_DIR:-.kiln}/ramdisk
 #                                          (the same defaults as lib/env.ts)
