@@ -7,7 +7,7 @@ import type { Db } from "../db";
 import { isAppError, toErrorBody } from "../errors";
 import { findBadString, jsonDepthExceeds, MAX_JSON_BYTES, MAX_JSON_DEPTH } from "../http/body";
 import { reportFinished, reportInventory, reportLog, reportProgress, serveAgentEnv, serveAgentParams, serveAgentScript } from "../deployments/agent";
-import type { AgentAnswer } from "../deployments/run-token";
+import type { AgentAnswer } from "../deployments/deployment-auth";
 
 const TEXT = "text/plain; charset=utf-8";
 const NOT_FOUND: AgentAnswer = { status: 404, contentType: TEXT, body: "Not found\n" };

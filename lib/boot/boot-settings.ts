@@ -11,8 +11,8 @@ import { getReadableTemplate } from "../templates/templates";
 import { bootSettingsSchema, hostVarsSchema } from "../validation/templates";
 import { parseInput } from "../validation/parse";
 import { assertHostHolder } from "../access/hosts";
-import { createRun } from "../deployments/commands";
-import { finishRun, withRun } from "../deployments/engine";
+import { createDeployment } from "../deployments/commands";
+import { finishDeployment, withDeployment } from "../deployments/engine";
 import { loadBootDecision } from "../deployments/next-boot";
 
 async function describeNextBoot(db: DbOrTx, hostId: string) {
@@ -121,7 +121,7 @@ export async function markForReinstall(db: Db, actor: Actor, hostId: string, opt
   // The unattended template's default post-install repository, as a started install gets it.
   const postInstall = un ? ((await getTemplateVersion(db, { templateId: un.id, version: un.latestVersion }))?.postInstall ?? null) : null;
   try {
-    const d = await createRun(
+    const d = await createDeployment(
       db,
       actor,
       {
@@ -151,11 +151,11 @@ export async function undoMark(db: Db, actor: Actor, hostId: string, opts: { now
   await assertHostHolder(db, actor, hostId);
   const active = await getActiveDeployment(db, hostId);
   if (!active) throw new AppError("conflict", "This host is not marked for reinstall.");
-  await withRun(
+  await withDeployment(
     db,
     active.id,
     async (ctx) => {
-      await finishRun(ctx, "cancelled", "mark undone");
+      await finishDeployment(ctx, "cancelled", "mark undone");
       await insertHostEvents(ctx.tx, [{ hostId, kind: "unmarked", at: now, actorUserId: actor.user?.id ?? null, message: `mark undone (deployment ${active.id})` }]);
       await recordAudit(ctx.tx, actor, { action: "host.unmark", targetType: "host", targetId: hostId, summary: `undid reinstall mark (deployment ${active.id})` });
     },

@@ -25,10 +25,10 @@ import { blobPathOf } from "../images/images";
 import { UPLOAD_PATH } from "../validation/images";
 import { agentFinishSchema, agentInventorySchema, agentLogSchema, agentProgressSchema } from "../validation/deployments";
 import { settleCapture } from "./capture";
-import { findRunByToken, json, runAuthorization, type AgentAnswer, type Found } from "./run-token";
+import { findDeploymentByToken, json, deploymentAuthorization, type AgentAnswer, type Found } from "./deployment-auth";
 import { siteBootUrlOf } from "../sites/sites";
 import { RECHECK_IMAGE_VERSION_JOB } from "../images/jobs";
-import { advance, appendLog, currentStep, emit, enqueueLater, extendDeadline, failRun, withRun, type RunContext } from "./engine";
+import { advance, appendLog, currentStep, emit, enqueueLater, extendDeadline, failDeployment, withDeployment, type DeploymentContext } from "./engine";
 import { PROGRESS_STEPS, STEPS, isStepName, type StepName } from "./plan";
 
 const TEXT = "text/plain; charset=utf-8";
@@ -45,7 +45,7 @@ function isLive(d: DeploymentRow, now: Date): boolean {
 
 /** GET …/agent — the agent script the ramdisk runs (boot/agent/*.sh, joined into one). */
 export async function serveAgentScript(db: Db, p: { mac: string; token: string; now?: Date }): Promise<AgentAnswer> {
-  const found = await findRunByToken(db, p);
+  const found = await findDeploymentByToken(db, p);
   if (!found) return notFound();
   if (!isLive(found.deployment, p.now ?? new Date())) return ended(found.deployment);
   return { status: 200, contentType: "text/x-shellscript; charset=utf-8", body: await readAgentScript() };
@@ -78,7 +78,7 @@ async function agentParams(db: Db, f: Found, token: string) {
     wipeMode: d.options.wipeMode ?? "quick",
     image,
     // tus (lib/deployments/capture.ts): the run's token is the agent's credential.
-    capture: d.action === "capture_disk" ? { uploadUrl: `${base}${UPLOAD_PATH}`, authorization: runAuthorization(mac, token), chunkMiB: getEnv().KILN_CAPTURE_CHUNK_MIB } : null,
+    capture: d.action === "capture_disk" ? { uploadUrl: `${base}${UPLOAD_PATH}`, authorization: deploymentAuthorization(mac, token), chunkMiB: getEnv().KILN_CAPTURE_CHUNK_MIB } : null,
     // The NoCloud seed the agent names in the written system's cloud-init configuration
     // (/etc/cloud/cloud.cfg.d/99-kiln.cfg), for a deploy with a cloud-init template.
     cloudInitSeed: d.action === "deploy_image" && d.unattendedTemplateId ? urls.nocloud : null,
@@ -96,12 +96,12 @@ async function agentParams(db: Db, f: Found, token: string) {
 /** GET …/agent.json — the agent's instructions. Fetching them is the "agent started" milestone. */
 export async function serveAgentParams(db: Db, p: { mac: string; token: string; now?: Date }): Promise<AgentAnswer> {
   const now = p.now ?? new Date();
-  const found = await findRunByToken(db, p);
+  const found = await findDeploymentByToken(db, p);
   if (!found) return notFound();
   if (!isLive(found.deployment, now)) return ended(found.deployment);
   if (found.deployment.action === "install") return notFound();
   const params = await agentParams(db, found, p.token);
-  await withRun(
+  await withDeployment(
     db,
     found.deployment.id,
     async (ctx) => {
@@ -155,12 +155,12 @@ export async function serveAgentEnv(db: Db, p: { mac: string; token: string; now
 }
 
 /** Runs a report against the live run; 404 / 409 / 400 as the module comment says. */
-async function report(db: Db, p: { mac: string; token: string; now?: Date }, fn: (ctx: RunContext, f: Found) => Promise<AgentAnswer | void>): Promise<AgentAnswer> {
+async function report(db: Db, p: { mac: string; token: string; now?: Date }, fn: (ctx: DeploymentContext, f: Found) => Promise<AgentAnswer | void>): Promise<AgentAnswer> {
   const now = p.now ?? new Date();
-  const found = await findRunByToken(db, p);
+  const found = await findDeploymentByToken(db, p);
   if (!found) return notFound();
   if (!isLive(found.deployment, now)) return ended(found.deployment);
-  const answer = await withRun(
+  const answer = await withDeployment(
     db,
     found.deployment.id,
     async (ctx) => {
@@ -267,11 +267,11 @@ export async function reportLog(db: Db, p: { mac: string; token: string; body: u
  */
 export async function reportFinished(db: Db, p: { mac: string; token: string; outcome: "done" | "failed"; body?: unknown; now?: Date }): Promise<AgentAnswer> {
   const now = p.now ?? new Date();
-  const found = await findRunByToken(db, p);
+  const found = await findDeploymentByToken(db, p);
   if (!found) return notFound();
   const parsed = agentFinishSchema.safeParse(typeof p.body === "string" ? (p.body.trim() ? { reason: p.body.trim().slice(0, 2000) } : {}) : (p.body ?? {}));
   const info = parsed.success ? parsed.data : {};
-  const answer = await withRun(
+  const answer = await withDeployment(
     db,
     found.deployment.id,
     async (ctx): Promise<AgentAnswer> => {
@@ -284,7 +284,7 @@ export async function reportFinished(db: Db, p: { mac: string; token: string; ou
       if (p.outcome === "failed") {
         const reason = info.reason?.trim() || "the machine reported a failure without a reason";
         await appendLog(ctx, "agent", [`failed: ${reason}`]);
-        await failRun(ctx, reason);
+        await failDeployment(ctx, reason);
         // The agent's sha256 of the delivered bytes differed: the stored blob may have gone
         // bad (or the network corrupted it). Re-hash it; a blob that no longer matches fails
         // its version, so the next deploy is refused instead of failing the same way.
@@ -337,7 +337,7 @@ export async function reportFinished(db: Db, p: { mac: string; token: string; ou
  * whose release it ends): which disks, how big, how they were erased, by which run. It is
  * what an administrator shows when asked whether the last holder's data is gone.
  */
-async function recordErasure(ctx: RunContext, f: Found, erased: { disk: string; sizeBytes: number; method: string }[]): Promise<void> {
+async function recordErasure(ctx: DeploymentContext, f: Found, erased: { disk: string; sizeBytes: number; method: string }[]): Promise<void> {
   const d = ctx.run.deployment;
   const mode = d.options.wipeMode ?? "quick";
   const summary = erased.length ? erased.map((e) => `${e.disk} (${e.sizeBytes} bytes, ${e.method})`).join("; ") : "no disk details reported";
@@ -355,7 +355,7 @@ async function recordErasure(ctx: RunContext, f: Found, erased: { disk: string; 
 
 /** The machine asked for its boot script: the boot step is done. */
 export async function noteBootRequest(db: Db, deploymentId: string, now: Date): Promise<void> {
-  await withRun(
+  await withDeployment(
     db,
     deploymentId,
     async (ctx) => {
@@ -369,10 +369,10 @@ export async function noteBootRequest(db: Db, deploymentId: string, now: Date): 
 
 /** The installer fetched its answers (preseed, kickstart, user-data). */
 export async function noteFileFetched(db: Db, deploymentId: string, file: string, now: Date): Promise<void> {
-  await withRun(db, deploymentId, async (ctx) => appendLog(ctx, "kiln", [`the installer fetched ${file}`]), now);
+  await withDeployment(db, deploymentId, async (ctx) => appendLog(ctx, "kiln", [`the installer fetched ${file}`]), now);
 }
 
 /** A per-deployment file failed to render while the machine waited for it. */
 export async function failFromBoot(db: Db, deploymentId: string, reason: string, now: Date): Promise<void> {
-  await withRun(db, deploymentId, (ctx) => failRun(ctx, reason), now);
+  await withDeployment(db, deploymentId, (ctx) => failDeployment(ctx, reason), now);
 }

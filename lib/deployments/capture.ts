@@ -29,8 +29,8 @@ import { isActiveRun } from "../hosts/state-machine";
 import { assertStorageQuota, failReadyVersion, uploadExpiry } from "../images/images";
 import { getImageStorage } from "../images/storage";
 import { isUploadId, UPLOAD_PATH } from "../validation/images";
-import { findRunByToken, json, type AgentAnswer, type Found } from "./run-token";
-import { advance, appendLog, currentStep, extendDeadline, failRun, withRun, type RunContext } from "./engine";
+import { findDeploymentByToken, json, type AgentAnswer, type Found } from "./deployment-auth";
+import { advance, appendLog, currentStep, extendDeadline, failDeployment, withDeployment, type DeploymentContext } from "./engine";
 
 const conflict = (message: string) => json(409, { error: { code: "conflict", message } });
 const endedRun = (state: string) => new AppError("conflict", `This run has ended (${state}); its token uploads nothing more.`);
@@ -39,9 +39,9 @@ const endedRun = (state: string) => new AppError("conflict", `This run has ended
  * The capture run behind `Authorization: Kiln-Run <mac> <token>`. 401 when the token does not
  * match (nothing revealed), 409 when the run has ended, 403 when it does not capture a disk.
  */
-export async function getCaptureRun(db: Db, authorization: string, now = new Date()): Promise<Found> {
+export async function getCaptureDeployment(db: Db, authorization: string, now = new Date()): Promise<Found> {
   const [, mac = "", token = ""] = authorization.trim().split(/\s+/);
-  const found = await findRunByToken(db, { mac, token });
+  const found = await findDeploymentByToken(db, { mac, token });
   if (!found) throw new AppError("unauthorized", "This run token is not valid (or not for this machine).");
   const d = found.deployment;
   if (!isActiveRun(d.state) || d.tokenExpiresAt.getTime() <= now.getTime()) throw endedRun(d.state);
@@ -57,7 +57,7 @@ export async function getCaptureRun(db: Db, authorization: string, now = new Dat
 export async function beginCaptureUpload(db: Db, found: Found, p: { uploadId: string; length: number | undefined; now?: Date }): Promise<{ imageId: string; version: number }> {
   const imageId = found.deployment.options.captureImageId!;
   if (p.length !== undefined && p.length <= 0) throw new AppError("bad_request", "A captured disk cannot be empty (Upload-Length is 0).");
-  const reserved = await withRun(
+  const reserved = await withDeployment(
     db,
     found.deployment.id,
     async (ctx) => {
@@ -130,7 +130,7 @@ export async function checkCaptureRequest(db: Db, found: Found, p: { uploadId: s
 
 /** The last byte is in (the worker verifies next): said in the run's log. */
 export async function noteCaptureReceived(db: Db, found: Found, p: { imageId: string; version: number; bytes: number }): Promise<void> {
-  await withRun(db, found.deployment.id, async (ctx) => {
+  await withDeployment(db, found.deployment.id, async (ctx) => {
     if (isActiveRun(ctx.run.deployment.state)) await appendLog(ctx, "kiln", [`received ${p.bytes} bytes; verifying version ${p.version}`]);
   });
 }
@@ -141,10 +141,10 @@ export async function noteCaptureReceived(db: Db, found: Found, p: { imageId: st
  * version is ready with the same sha256 (the run is done), 409 with the reason when the
  * version failed or the hashes differ (the run fails).
  */
-export async function settleCapture(ctx: RunContext, info: { sha256?: string; bytes?: number }): Promise<AgentAnswer> {
+export async function settleCapture(ctx: DeploymentContext, info: { sha256?: string; bytes?: number }): Promise<AgentAnswer> {
   const d = ctx.run.deployment;
   if (!d.imageId || !d.imageVersion) {
-    await failRun(ctx, "the agent reported done, but no upload of the disk reached Kiln", "capture");
+    await failDeployment(ctx, "the agent reported done, but no upload of the disk reached Kiln", "capture");
     return conflict("No upload of the disk reached Kiln; the run failed.");
   }
   const v = await getImageVersionRow(ctx.tx, { imageId: d.imageId, version: d.imageVersion });
@@ -153,7 +153,7 @@ export async function settleCapture(ctx: RunContext, info: { sha256?: string; by
   const step = currentStep(ctx.run.steps);
   if (!v || v.state === "failed") {
     const reason = `the captured disk was not accepted: ${v?.failureReason ?? "the version was deleted"}`;
-    await failRun(ctx, reason, "capture");
+    await failDeployment(ctx, reason, "capture");
     return conflict(reason);
   }
   if (v.state === "uploading") {
@@ -189,7 +189,7 @@ export async function settleCapture(ctx: RunContext, info: { sha256?: string; by
       const key = v.storageKey;
       if (key) ctx.followups.push(() => getImageStorage().removeBlob(key));
     }
-    await failRun(ctx, reason, "capture");
+    await failDeployment(ctx, reason, "capture");
     return conflict(reason);
   }
   // Progress stays in the disk's bytes, as the agent reported it (the version's size is the compressed one).

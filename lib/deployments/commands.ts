@@ -1,6 +1,6 @@
 // Deployment commands, what changes a deployment's state: create one (every refusal happens
 // here, before anything is powered), cancel it, retry it. The release wipe at a lease's end and
-// the network-boot mark are deployments too, created through the same createRun. Reads live in
+// the network-boot mark are deployments too, created through the same createDeployment. Reads live in
 // ./views.ts, resolving a holder's request into a plan in ./start-plan.ts.
 import { archMismatch } from "../hosts/arch";
 import { getActiveDeployment, insertDeployment } from "@/db/queries/boot";
@@ -23,13 +23,13 @@ import { isActiveRun } from "../hosts/state-machine";
 import { canReadShared } from "../access/sharing";
 import { getReadableTemplate, syncBuiltinTemplates } from "../templates/templates";
 import type { DeploymentAction } from "../validation/deployments";
-import { appendLog, emit, finishRun, queuePowerOff, runFollowups, startStep, waitForMachine, withRun, type Followup, type RunContext } from "./engine";
+import { appendLog, emit, finishDeployment, queuePowerOff, runFollowups, startStep, waitForMachine, withDeployment, type Followup, type DeploymentContext } from "./engine";
 import { canPowerOff, cannotRestartReason } from "../power/drivers";
 import { ACTION_LABELS, stepsFor, stepTimeoutSeconds } from "./plan";
 import { assertPostInstallRendered } from "./post-install";
-import { recordRun } from "./records";
-import { assertRunAllowedAtEnd } from "./end-guard";
-import { DEPLOYMENT_NOT_FOUND, getDeployment, getVisibleRun, type DeploymentView } from "./views";
+import { recordDeployment } from "./records";
+import { assertDeploymentAllowedAtEnd } from "./end-guard";
+import { DEPLOYMENT_NOT_FOUND, getDeployment, getVisibleDeployment, type DeploymentView } from "./views";
 
 /** How long a run's one-time token (boot files, agent, image download) stays valid. */
 export const DEPLOYMENT_TOKEN_HOURS = 24;
@@ -44,7 +44,7 @@ export const BUILTIN_OF_ACTION: Record<Exclude<DeploymentAction, "install">, str
 
 export type Pinned = { id: string; version: number; name: string };
 
-export type RunPlan = {
+export type DeploymentPlan = {
   host: HostRow;
   leaseId: string | null;
   userId: string | null;
@@ -78,7 +78,7 @@ export async function builtinSystemTemplate(db: Db, key: string): Promise<Templa
  * stored on the run, the token put in at serve time): a broken template is refused now, with
  * nothing started, and the boot route never renders a person's template again for this run.
  */
-async function renderRun(db: DbOrTx, plan: RunPlan, id: string): Promise<RunRendering> {
+async function renderRun(db: DbOrTx, plan: DeploymentPlan, id: string): Promise<RunRendering> {
   const ifaces = await listInterfaces(db, [plan.host.id]);
   const mac = ifaces.find((i) => i.isPxe)?.mac ?? ifaces[0]?.mac ?? null;
   const run = { id, action: plan.action, vars: plan.vars, imageId: plan.image?.id ?? null, imageVersion: plan.image?.version ?? null, postInstall: plan.options.postInstall ?? null };
@@ -107,7 +107,7 @@ export function busyHostError(host: HostRow, d: DeploymentRow): AppError {
  * commit). Refuses with 409 when another run of the host is active (the partial unique index
  * decides, so two racing starts cannot both win).
  */
-export async function createRun(db: Db, actor: Actor, plan: RunPlan, now = new Date()): Promise<DeploymentRow> {
+export async function createDeployment(db: Db, actor: Actor, plan: DeploymentPlan, now = new Date()): Promise<DeploymentRow> {
   const followups: Followup[] = [];
   const overrides = getEnv().KILN_STEP_TIMEOUTS;
   const names = stepsFor(plan.action, { power: plan.power, powerOff: canPowerOff(plan.host.powerDriver), firstBoot: (plan.action === "deploy_image" && plan.unattended !== null) || plan.options.postInstall !== undefined, diskless: plan.options.diskless === true });
@@ -160,7 +160,7 @@ export async function createRun(db: Db, actor: Actor, plan: RunPlan, now = new D
         createdAt: now,
       });
       // The run's experiment record, in its transaction: no recorded run exists without one.
-      await recordRun(tx, deployment);
+      await recordDeployment(tx, deployment);
       const steps = await insertSteps(
         tx,
         names.map((name, position) => ({
@@ -171,7 +171,7 @@ export async function createRun(db: Db, actor: Actor, plan: RunPlan, now = new D
           timeoutSeconds: !plan.power && name === "boot" ? null : name === "boot" && bootWaitSeconds ? bootWaitSeconds : stepTimeoutSeconds(name, overrides),
         })),
       );
-      const ctx: RunContext = { db, tx, run: { deployment, steps }, at: now, followups };
+      const ctx: DeploymentContext = { db, tx, run: { deployment, steps }, at: now, followups };
       await emit(ctx, "created", { action: plan.action, origin: plan.origin, steps: steps.map((s) => ({ name: s.name, position: s.position })) });
       await insertHostEvents(tx, [
         {
@@ -215,7 +215,7 @@ export async function createRun(db: Db, actor: Actor, plan: RunPlan, now = new D
 /** The wipe at the end of a lease: the system's run, on a host in `releasing`. */
 export async function startReleaseWipe(db: Db, host: HostRow, leaseId: string | null): Promise<DeploymentRow> {
   const t = await builtinSystemTemplate(db, BUILTIN_OF_ACTION.wipe_disk);
-  return createRun(db, SYSTEM, {
+  return createDeployment(db, SYSTEM, {
     host,
     leaseId,
     userId: null,
@@ -232,14 +232,14 @@ export async function startReleaseWipe(db: Db, host: HostRow, leaseId: string | 
 
 /** The holder's "retry": the same action with the same pinned versions, vars and options. */
 export async function retryDeployment(db: Db, actor: Actor, deploymentId: string, clock: { now?: Date } = {}): Promise<DeploymentView> {
-  const old = await getVisibleRun(db, actor, deploymentId);
+  const old = await getVisibleDeployment(db, actor, deploymentId);
   if (old.origin === "system") throw new AppError("conflict", "Kiln's own runs (commissioning) are not retried; an administrator commissions the host again.");
   if (old.origin !== "holder") throw new AppError("conflict", "A wipe at the end of a lease is restarted by the release itself, not retried.");
   if (isActiveRun(old.state) || old.state === "done") throw new AppError("conflict", `This run is ${old.state}; only a failed or cancelled run can be retried.`);
   const { leaseId } = await assertHostHolder(db, actor, old.hostId);
   const host = (await getHostRow(db, old.hostId))!;
   if (!leaseId) throw new AppError("conflict", `${host.name} is not leased any more; lease it to provision it again.`);
-  await assertRunAllowedAtEnd(db, leaseId, old.action);
+  await assertDeploymentAllowedAtEnd(db, leaseId, old.action);
   const name = async (id: string | null) => (id ? ((await getReadableTemplate(db, actor, id).catch(() => null))?.name ?? null) : null);
   if (!old.systemTemplateId || !old.systemTemplateVersion) throw new AppError("conflict", "The template this run used no longer exists; start a new run.");
   const sysName = await name(old.systemTemplateId);
@@ -249,7 +249,7 @@ export async function retryDeployment(db: Db, actor: Actor, deploymentId: string
     const img = await getImageRow(db, old.imageId);
     if (!img || !(await canReadShared(db, actor, img))) throw new AppError("conflict", "The image this run wrote no longer exists, or you may not use it; start a new run.");
   }
-  const plan: RunPlan = {
+  const plan: DeploymentPlan = {
     host,
     leaseId,
     userId: actor.user?.id ?? null,
@@ -265,7 +265,7 @@ export async function retryDeployment(db: Db, actor: Actor, deploymentId: string
     groupId: old.groupId,
     power: old.options.power !== false,
   };
-  const d = await createRun(db, actor, plan, clock.now);
+  const d = await createDeployment(db, actor, plan, clock.now);
   return getDeployment(db, actor, d.id);
 }
 
@@ -274,14 +274,14 @@ export async function retryDeployment(db: Db, actor: Actor, deploymentId: string
  * its power driver can; otherwise (Wake-on-LAN, manual) the host's timeline says it was not.
  */
 export async function cancelDeployment(db: Db, actor: Actor, deploymentId: string, clock: { now?: Date } = {}): Promise<DeploymentView> {
-  const d = await getVisibleRun(db, actor, deploymentId);
+  const d = await getVisibleDeployment(db, actor, deploymentId);
   if (d.origin !== "holder" && !isAdmin(actor)) throw new AppError("not_found", DEPLOYMENT_NOT_FOUND);
-  const outcome = await withRun(
+  const outcome = await withDeployment(
     db,
     deploymentId,
     async (ctx) => {
       if (!isActiveRun(ctx.run.deployment.state)) return { endedBefore: ctx.run.deployment.state };
-      await finishRun(ctx, "cancelled", `cancelled by ${actor.user?.email ?? "Kiln"}`);
+      await finishDeployment(ctx, "cancelled", `cancelled by ${actor.user?.email ?? "Kiln"}`);
       const host = await getHostRow(ctx.tx, ctx.run.deployment.hostId);
       const cannot = host ? cannotRestartReason(host.powerDriver) : null;
       if (!cannot) queuePowerOff(ctx, ctx.run.deployment.hostId, "run cancelled", ctx.run.deployment.id);

@@ -9,14 +9,14 @@ import { getEnv } from "../env";
 import { AppError } from "../errors";
 import { getLogger } from "../log";
 import { assertAdmin, SYSTEM, type Actor } from "../access/actor";
-import { builtinSystemTemplate, createRun } from "./commands";
+import { builtinSystemTemplate, createDeployment } from "./commands";
 import { getDeployment, type DeploymentView } from "./views";
 import { isUniqueViolation } from "@/db/errors";
 import { isCommissionable } from "../hosts/state-machine";
 
 async function newCommissionRun(db: Db, actor: Actor, host: HostRow, p: { power: boolean; now?: Date }) {
   const t = await builtinSystemTemplate(db, "commission");
-  return createRun(
+  return createDeployment(
     db,
     actor,
     { host, leaseId: null, userId: actor.user?.id ?? null, action: "commission", system: { id: t.id, version: t.latestVersion, name: t.name }, unattended: null, image: null, vars: {}, options: { power: p.power }, origin: "system", power: p.power },
@@ -63,7 +63,7 @@ export async function commissionHost(db: Db, actor: Actor, hostId: string, clock
     throw new AppError("conflict", `${host.name} is ${host.state}: a host is commissioned while nobody holds it (new, available, maintenance or broken); nothing was started.`);
   }
   if ((await listInterfaces(db, [host.id])).length === 0) throw new AppError("conflict", `${host.name} has no network interface (MAC) to network-boot from; nothing was started.`);
-  // Audited by createRun, in the run's own transaction.
+  // Audited by createDeployment, in the run's own transaction.
   const d = await newCommissionRun(db, actor, host, { power: true, now: clock.now });
   return getDeployment(db, actor, d.id);
 }

@@ -1,7 +1,7 @@
 // What a reinstall, or cancelling a run, does to the machine, in the words the host page shows
 // before the person confirms. Pure and client-safe: the page passes in what it knows (the
 // action, whether Kiln can restart this machine, how far the run got); the rules mirror
-// createRun (power step or none), cancelDeployment (power-off where the driver can) and
+// createDeployment (power step or none), cancelDeployment (power-off where the driver can) and
 // decideNextBoot (a cancelled or failed write halts the next boot).
 import type { DeploymentAction } from "../validation/deployments";
 

@@ -10,7 +10,7 @@ import type { Db } from "../db";
 import { disklessBaseOf, overlayPathOf, wakeExportSync } from "../diskless/diskless";
 import { getEnv } from "../env";
 import { createOverlay, newExportName } from "../exports/nbd";
-import { createRun } from "./commands";
+import { createDeployment } from "./commands";
 import { getDeployment, type DeploymentView } from "./views";
 import { planFromInput } from "./start-plan";
 
@@ -29,7 +29,7 @@ export async function startDisklessBoot(db: Db, actor: Actor, hostId: string, in
   let deploymentId: string;
   let replaced: DisklessRootRow | undefined;
   try {
-    const d = await createRun(db, actor, plan);
+    const d = await createDeployment(db, actor, plan);
     deploymentId = d.id;
     replaced = await db.transaction(async (tx) => {
       const old = await getLiveDisklessRoot(tx, hostId);

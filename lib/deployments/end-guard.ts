@@ -9,7 +9,7 @@ import { AppError } from "../errors";
  * During grace (or capturing, before the lease has ended) the disk is kept only to be
  * captured: no new deploy, install or wipe may replace it. Extending the lease ends the grace.
  */
-export async function assertRunAllowedAtEnd(db: DbOrTx, leaseId: string, action: string): Promise<void> {
+export async function assertDeploymentAllowedAtEnd(db: DbOrTx, leaseId: string, action: string): Promise<void> {
   if (action === "capture_disk") return;
   const lease = await getLeaseRow(db, leaseId);
   if (!lease || lease.state !== "active" || (lease.endStage !== "grace" && lease.endStage !== "capturing")) return;

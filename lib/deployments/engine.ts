@@ -21,15 +21,15 @@ import { DEPLOYMENT_WATCHDOG_JOB, JOB_OF_ACTION, POWER_JOB, RETRY_GROUP_HOST_JOB
 import { ACTION_LABELS, isStepName, STEPS, type StepName } from "./plan";
 import { releaseWaitMessage } from "../hosts/release-wait";
 import { cannotRestartReason } from "../power/drivers";
-import { recordRunOutcome } from "./records";
+import { recordDeploymentOutcome } from "./records";
 
-export type Run = { deployment: DeploymentRow; steps: DeploymentStepRow[] };
+export type DeploymentWithSteps = { deployment: DeploymentRow; steps: DeploymentStepRow[] };
 
 /** Work to do once the transaction that decided it has committed. */
 export type Followup = () => Promise<unknown>;
 
 /** `db` is the root handle (for followups after commit); `tx` the transaction holding the run's lock. */
-export type RunContext = { db: Db; tx: DbOrTx; run: Run; at: Date; followups: Followup[] };
+export type DeploymentContext = { db: Db; tx: DbOrTx; run: DeploymentWithSteps; at: Date; followups: Followup[] };
 
 const MAX_LINE = 4000;
 
@@ -42,7 +42,7 @@ export function stepLabel(name: string): string {
   return isStepName(name) ? STEPS[name].label : name;
 }
 
-async function loadRun(tx: DbOrTx, deploymentId: string): Promise<Run | undefined> {
+async function loadRun(tx: DbOrTx, deploymentId: string): Promise<DeploymentWithSteps | undefined> {
   const deployment = await getDeploymentRow(tx, deploymentId, { lock: true });
   if (!deployment) return undefined;
   return { deployment, steps: await listSteps(tx, [deploymentId]) };
@@ -53,7 +53,7 @@ async function loadRun(tx: DbOrTx, deploymentId: string): Promise<Run | undefine
  * does not exist. Followup failures are logged, not thrown: the watchdog catches what a lost
  * enqueue leaves behind.
  */
-export async function withRun<T>(db: Db, deploymentId: string, fn: (ctx: RunContext) => Promise<T>, at = new Date()): Promise<T | undefined> {
+export async function withDeployment<T>(db: Db, deploymentId: string, fn: (ctx: DeploymentContext) => Promise<T>, at = new Date()): Promise<T | undefined> {
   const followups: Followup[] = [];
   const result = await db.transaction(async (tx) => {
     const run = await loadRun(tx, deploymentId);
@@ -74,13 +74,13 @@ export function enqueueLater(ctx: { followups: Followup[] }, job: Parameters<typ
   ctx.followups.push(() => enqueueJob(job, data as never, options));
 }
 
-export async function emit(ctx: RunContext, kind: string, data: Record<string, unknown>): Promise<void> {
+export async function emit(ctx: DeploymentContext, kind: string, data: Record<string, unknown>): Promise<void> {
   const d = ctx.run.deployment;
   await insertDeploymentEvent(ctx.tx, { hostId: d.hostId, deploymentId: d.id, kind, data: { deploymentId: d.id, ...data }, at: ctx.at });
 }
 
 /** Appends log lines to the run (and to the live feed). */
-export async function appendLog(ctx: RunContext, source: "kiln" | "power" | "agent", lines: string[]): Promise<void> {
+export async function appendLog(ctx: DeploymentContext, source: "kiln" | "power" | "agent", lines: string[]): Promise<void> {
   const clean = lines.map((l) => l.replace(/\r/g, "").slice(0, MAX_LINE)).filter((l) => l.length > 0);
   if (clean.length === 0) return;
   const rows = await insertLogs(ctx.tx, clean.map((line) => ({ deploymentId: ctx.run.deployment.id, source, line, at: ctx.at })));
@@ -102,19 +102,19 @@ function stepEvent(s: DeploymentStepRow) {
   };
 }
 
-async function setStep(ctx: RunContext, step: DeploymentStepRow, values: Partial<DeploymentStepRow>): Promise<DeploymentStepRow> {
+async function setStep(ctx: DeploymentContext, step: DeploymentStepRow, values: Partial<DeploymentStepRow>): Promise<DeploymentStepRow> {
   const row = (await updateStepRow(ctx.tx, step.id, values))!;
   ctx.run.steps = ctx.run.steps.map((s) => (s.id === row.id ? row : s));
   await emit(ctx, "step", stepEvent(row));
   return row;
 }
 
-async function setRun(ctx: RunContext, values: Partial<DeploymentRow>): Promise<void> {
+async function setRun(ctx: DeploymentContext, values: Partial<DeploymentRow>): Promise<void> {
   ctx.run.deployment = (await updateDeploymentRow(ctx.tx, ctx.run.deployment.id, values))!;
 }
 
 /** Starts a step: its deadline runs from now; a worker step gets its job, a deadline its check. */
-export async function startStep(ctx: RunContext, step: DeploymentStepRow, message?: string): Promise<void> {
+export async function startStep(ctx: DeploymentContext, step: DeploymentStepRow, message?: string): Promise<void> {
   const timeoutAt = step.timeoutSeconds ? new Date(ctx.at.getTime() + step.timeoutSeconds * 1000) : null;
   if (ctx.run.deployment.state === "pending") {
     await setRun(ctx, { state: "running", startedAt: ctx.run.deployment.startedAt ?? ctx.at });
@@ -133,7 +133,7 @@ export async function startStep(ctx: RunContext, step: DeploymentStepRow, messag
  * What the boot step waits for when Kiln cannot restart the machine (Wake-on-LAN, manual): its
  * power-on only wakes a machine that is off, so a running one needs a person. Null otherwise.
  */
-async function bootWaitMessage(ctx: RunContext): Promise<string | null> {
+async function bootWaitMessage(ctx: DeploymentContext): Promise<string | null> {
   const host = await getHostRow(ctx.tx, ctx.run.deployment.hostId);
   if (!host) return null;
   if (ctx.run.deployment.origin === "release") return releaseWaitMessage(host.powerDriver);
@@ -142,12 +142,12 @@ async function bootWaitMessage(ctx: RunContext): Promise<string | null> {
 }
 
 /** A mark's first step: waiting for a person to reboot the machine, without a deadline. */
-export async function waitForMachine(ctx: RunContext, step: DeploymentStepRow): Promise<void> {
+export async function waitForMachine(ctx: DeploymentContext, step: DeploymentStepRow): Promise<void> {
   await setStep(ctx, step, { state: "running", startedAt: ctx.at, message: "waiting for the machine to network-boot (reboot it)" });
 }
 
 /** A delayed watchdog run at the deadline, so a silent machine fails on time without polling. */
-export function scheduleDeadlineCheck(ctx: { followups: Followup[]; run: Run }, at: Date): void {
+export function scheduleDeadlineCheck(ctx: { followups: Followup[]; run: DeploymentWithSteps }, at: Date): void {
   enqueueLater(ctx, DEPLOYMENT_WATCHDOG_JOB, { deploymentId: ctx.run.deployment.id }, { startAfter: new Date(at.getTime() + 500) });
 }
 
@@ -156,7 +156,7 @@ export function scheduleDeadlineCheck(ctx: { followups: Followup[]; run: Run }, 
  * done, and the next one starts, or the run is done. Idempotent: news of a step already
  * passed changes nothing, so a repeated report or a late power job is harmless.
  */
-export async function advance(ctx: RunContext, through: StepName, message?: string): Promise<boolean> {
+export async function advance(ctx: DeploymentContext, through: StepName, message?: string): Promise<boolean> {
   if (!isActiveRun(ctx.run.deployment.state)) return false;
   const idx = ctx.run.steps.findIndex((s) => s.name === through);
   if (idx < 0) return false;
@@ -170,12 +170,12 @@ export async function advance(ctx: RunContext, through: StepName, message?: stri
   if (!changed) return false;
   const next = ctx.run.steps[idx + 1];
   if (next && next.state === "pending") await startStep(ctx, next);
-  else if (!next) await finishRun(ctx, "done");
+  else if (!next) await finishDeployment(ctx, "done");
   return true;
 }
 
 /** Moves the current step's deadline forward (progress keeps a long write alive). */
-export async function extendDeadline(ctx: RunContext, step: DeploymentStepRow): Promise<void> {
+export async function extendDeadline(ctx: DeploymentContext, step: DeploymentStepRow): Promise<void> {
   if (!step.timeoutSeconds) return;
   const timeoutAt = new Date(ctx.at.getTime() + step.timeoutSeconds * 1000);
   const row = (await updateStepRow(ctx.tx, step.id, { timeoutAt }))!;
@@ -183,16 +183,16 @@ export async function extendDeadline(ctx: RunContext, step: DeploymentStepRow): 
 }
 
 /** Fails the run at its current step (or the named one) with a reason a person can act on. */
-export async function failRun(ctx: RunContext, reason: string, stepName?: string): Promise<boolean> {
+export async function failDeployment(ctx: DeploymentContext, reason: string, stepName?: string): Promise<boolean> {
   if (!isActiveRun(ctx.run.deployment.state)) return false;
   const step = (stepName ? ctx.run.steps.find((s) => s.name === stepName && (s.state === "pending" || s.state === "running")) : undefined) ?? currentStep(ctx.run.steps);
   if (step) await setStep(ctx, step, { state: "failed", startedAt: step.startedAt ?? ctx.at, finishedAt: ctx.at, failureReason: reason.slice(0, 2000) });
-  await finishRun(ctx, "failed", step ? `${stepLabel(step.name)}: ${reason}` : reason);
+  await finishDeployment(ctx, "failed", step ? `${stepLabel(step.name)}: ${reason}` : reason);
   return true;
 }
 
 /** Ends the run: the rest of the steps are skipped; a release wipe decides the host's fate. */
-export async function finishRun(ctx: RunContext, outcome: "done" | "failed" | "cancelled", reason?: string): Promise<void> {
+export async function finishDeployment(ctx: DeploymentContext, outcome: "done" | "failed" | "cancelled", reason?: string): Promise<void> {
   const d = ctx.run.deployment;
   if (!canFinishRun(d.state, outcome)) return;
   for (const s of ctx.run.steps) {
@@ -200,7 +200,7 @@ export async function finishRun(ctx: RunContext, outcome: "done" | "failed" | "c
     else if (s.state === "running") await setStep(ctx, s, { state: "cancelled", finishedAt: ctx.at });
   }
   await setRun(ctx, { state: outcome, finishedAt: ctx.at, failureReason: outcome === "done" ? null : (reason ?? d.failureReason ?? null)?.slice(0, 2000) ?? null });
-  await recordRunOutcome(ctx.tx, ctx.run.deployment);
+  await recordDeploymentOutcome(ctx.tx, ctx.run.deployment);
   await emit(ctx, "state", { state: outcome, failureReason: ctx.run.deployment.failureReason });
   const what = `${ACTION_LABELS[d.action].toLowerCase()} (deployment ${d.id})`;
   await insertHostEvents(ctx.tx, [
@@ -224,7 +224,7 @@ export async function finishRun(ctx: RunContext, outcome: "done" | "failed" | "c
  * out) keeps its number and record, as failed: version numbers are never reused. Its bytes,
  * received or still arriving, are removed after commit; the agent's next PATCH gets 404.
  */
-async function abandonCapture(ctx: RunContext, reason: string): Promise<void> {
+async function abandonCapture(ctx: DeploymentContext, reason: string): Promise<void> {
   const { imageId, imageVersion: version } = ctx.run.deployment;
   if (!imageId || !version) return;
   const gone = await updateImageVersionFrom(ctx.tx, { imageId, version, from: ["uploading", "verifying"] }, { state: "failed", failureReason: reason.slice(0, 500), storageKey: null });
@@ -240,7 +240,7 @@ async function abandonCapture(ctx: RunContext, reason: string): Promise<void> {
  * the disk, so an administrator decides (maintenance); a cancelled one stays releasing and
  * the finish-releases job starts a new wipe.
  */
-async function settleRelease(ctx: RunContext, outcome: "done" | "failed" | "cancelled", reason?: string): Promise<void> {
+async function settleRelease(ctx: DeploymentContext, outcome: "done" | "failed" | "cancelled", reason?: string): Promise<void> {
   const host = await getHostRow(ctx.tx, ctx.run.deployment.hostId);
   if (!host || host.state !== "releasing" || outcome === "cancelled") return;
   await transitionHostStates(ctx.tx, {
@@ -253,7 +253,7 @@ async function settleRelease(ctx: RunContext, outcome: "done" | "failed" | "canc
   });
 }
 
-function queueOutcomeMail(ctx: RunContext, outcome: "done" | "failed", reason?: string): void {
+function queueOutcomeMail(ctx: DeploymentContext, outcome: "done" | "failed", reason?: string): void {
   const d = ctx.run.deployment;
   const app = ctx.db;
   ctx.followups.push(async () => {

@@ -18,7 +18,7 @@ import { expectAppError } from "@/test/harness/fixtures";
 import { recordReadyImageVersion } from "@/test/harness/images";
 import { cancelDeployment } from "./commands";
 import { startDeployment } from "./start";
-import { getDeploymentGroup, retryDueGroupRuns, retryFailedGroupHosts, retryGroupRun, startDeploymentGroup, startLeaseDeploy } from "./groups";
+import { getDeploymentGroup, retryDueGroupDeployments, retryFailedGroupHosts, retryGroupDeployment, startDeploymentGroup, startLeaseDeploy } from "./groups";
 
 const t = await useTestDb();
 const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-groups-"));
@@ -82,11 +82,11 @@ describe("a deployment group over a lease's hosts", () => {
     await failOnMachine(b!.machine, "disk /dev/sdz not found");
     const firstB = (await runsOf(b!.hostId))[0]!;
     expect(firstB.state).toBe("failed");
-    const retry = await retryGroupRun(t.db, firstB.id);
+    const retry = await retryGroupDeployment(t.db, firstB.id);
     expect(retry).not.toBeNull();
     // Run twice (a job retried by pg-boss, the sweep): no second retry.
-    expect(await retryGroupRun(t.db, firstB.id)).toBeNull();
-    expect(await retryDueGroupRuns(t.db, {})).toEqual({ retried: [] });
+    expect(await retryGroupDeployment(t.db, firstB.id)).toBeNull();
+    expect(await retryDueGroupDeployments(t.db, {})).toEqual({ retried: [] });
     const bRuns = await runsOf(b!.hostId);
     expect(bRuns.map((r) => [r.state, r.groupId, r.retryOfId, r.imageVersion])).toEqual([
       ["failed", started.groupId, null, 1],
@@ -104,8 +104,8 @@ describe("a deployment group over a lease's hosts", () => {
     await failOnMachine(b!.machine, "disk /dev/sdz not found");
     const secondB = (await runsOf(b!.hostId))[1]!;
     expect(secondB.state).toBe("failed");
-    expect(await retryGroupRun(t.db, secondB.id)).toBeNull();
-    expect(await retryDueGroupRuns(t.db, {})).toEqual({ retried: [] });
+    expect(await retryGroupDeployment(t.db, secondB.id)).toBeNull();
+    expect(await retryDueGroupDeployments(t.db, {})).toEqual({ retried: [] });
     expect(await runsOf(b!.hostId)).toHaveLength(2);
     expect((await listHostEvents(t.db, { hostId: b!.hostId, limit: 100 })).map((e) => e.event.message)).toContain(`not retried: 2 of 2 runs used in deployment group ${started.groupId}`);
     view = await getDeploymentGroup(t.db, holder, started.groupId);
@@ -128,7 +128,7 @@ describe("a deployment group over a lease's hosts", () => {
     const { leaseId, hosts } = await leaseOf(2);
     const started = await startDeploymentGroup(t.db, holder, { leaseId, spec: { action: "wipe_disk" }, maxAttempts: 3 });
     await failOnMachine(hosts[0]!.machine, "no disks found");
-    const { retried } = await retryDueGroupRuns(t.db, {});
+    const { retried } = await retryDueGroupDeployments(t.db, {});
     expect(retried).toHaveLength(1);
     expect((await getDeploymentRow(t.db, retried[0]!))).toMatchObject({ hostId: hosts[0]!.hostId, groupId: started.groupId, action: "wipe_disk", state: "running" });
   });

@@ -1,8 +1,8 @@
 // Deploy many at once (issue 16 item 4): one run start over all or some held hosts of a lease, a
-// run per host through the same planFromInput → createRun path as a single start, every run with
+// run per host through the same planFromInput → createDeployment path as a single start, every run with
 // the group's id. The image and template versions are pinned once, for the whole group, so every
 // host gets the same. A host that cannot start (busy, no longer held) is said per host; the rest
-// start. A host whose run fails is retried alone (the retry-group-host job, from finishRun) until
+// start. A host whose run fails is retried alone (the retry-group-host job, from finishDeployment) until
 // it has had max_attempts runs; the group never restarts as a whole.
 import {
   deleteDeploymentGroup,
@@ -30,7 +30,7 @@ import { DEFAULT_GROUP_ATTEMPTS, GROUP_ACTIONS, groupPinsSchema, leaseDeploySche
 import { deploymentStartSchema, type DeploymentStart } from "../validation/deployments";
 import { parseInput } from "../validation/parse";
 import type { z } from "zod";
-import { createRun, retryDeployment, type RunPlan } from "./commands";
+import { createDeployment, retryDeployment, type DeploymentPlan } from "./commands";
 import { planFromInput } from "./start-plan";
 import { stepLabel } from "./engine";
 import { choosePostInstall } from "./post-install";
@@ -53,9 +53,9 @@ export type DeploymentGroupView = z.infer<typeof deploymentGroupViewSchema>;
 const LEASE_NOT_FOUND = "That lease does not exist.";
 const GROUP_NOT_FOUND = "That deployment group does not exist.";
 
-type Pinned = RunPlan["system"];
+type Pinned = DeploymentPlan["system"];
 /** What every host of a group gets, read once: the versions, and the post-install repository. */
-type Pins = { system: Pinned; unattended: Pinned | null; image: RunPlan["image"]; postInstall: DeploymentOptions["postInstall"] | null };
+type Pins = { system: Pinned; unattended: Pinned | null; image: DeploymentPlan["image"]; postInstall: DeploymentOptions["postInstall"] | null };
 /** The group's spec as stored: the run start, with the pins beside it. */
 type StoredSpec = DeploymentStart & { pinned: Pins };
 
@@ -82,7 +82,7 @@ function parseGroupSpec(spec: unknown): { start: DeploymentStart; versions: z.in
 }
 
 /** The plan's versions as the group's pins, moved to the versions the spec names (a reservation's, pinned at admission). */
-async function pinsFrom(db: Db, plan: RunPlan, start: DeploymentStart, versions: z.infer<typeof groupPinsSchema>): Promise<Pins> {
+async function pinsFrom(db: Db, plan: DeploymentPlan, start: DeploymentStart, versions: z.infer<typeof groupPinsSchema>): Promise<Pins> {
   const pins: Pins = { system: { ...plan.system }, unattended: plan.unattended ? { ...plan.unattended } : null, image: plan.image, postInstall: plan.options.postInstall ?? null };
   const exists = async (p: Pinned, version: number, field: string) => {
     if (!(await getTemplateVersion(db, { templateId: p.id, version }))) throw AppError.field(field, `“${p.name}” has no version ${version}.`);
@@ -101,7 +101,7 @@ async function pinsFrom(db: Db, plan: RunPlan, start: DeploymentStart, versions:
   return pins;
 }
 
-function applyPins(plan: RunPlan, pins: Pins, groupId: string): RunPlan {
+function applyPins(plan: DeploymentPlan, pins: Pins, groupId: string): DeploymentPlan {
   const options: DeploymentOptions = { ...plan.options };
   delete options.postInstall;
   if (pins.postInstall) options.postInstall = pins.postInstall;
@@ -142,7 +142,7 @@ export async function startDeploymentGroup(db: Db, actor: Actor, p: StartGroupPa
   // Plan every host first: a bad choice (an image that is not ready, a template one may not use)
   // is the same for all of them and refuses the whole request before anything is powered.
   const refused: HostRefusal[] = [];
-  const plans: RunPlan[] = [];
+  const plans: DeploymentPlan[] = [];
   for (const hostId of wanted) {
     const h = byId.get(hostId)!;
     if (h.releasedAt) {
@@ -184,7 +184,7 @@ export async function startDeploymentGroup(db: Db, actor: Actor, p: StartGroupPa
   const deploymentIds: string[] = [];
   for (const plan of plans) {
     try {
-      deploymentIds.push((await createRun(db, actor, applyPins(plan, pins, group.id), now)).id);
+      deploymentIds.push((await createDeployment(db, actor, applyPins(plan, pins, group.id), now)).id);
     } catch (e) {
       refused.push({ hostId: plan.host.id, name: plan.host.name, reason: hostReason(e) });
     }
@@ -301,7 +301,7 @@ export async function retryFailedGroupHosts(db: Db, actor: Actor, groupId: strin
       if (h.deploymentId) retried.push((await retryDeployment(db, actor, h.deploymentId, { now })).id);
       else {
         const plan = await planFromInput(db, actor, h.hostId, spec);
-        retried.push((await createRun(db, actor, applyPins(plan, spec.pinned, g.id), now)).id);
+        retried.push((await createDeployment(db, actor, applyPins(plan, spec.pinned, g.id), now)).id);
       }
     } catch (e) {
       refused.push({ hostId: h.hostId, name: h.name, reason: hostReason(e) });
@@ -326,7 +326,7 @@ export async function retryFailedGroupHosts(db: Db, actor: Actor, groupId: strin
  * whoever started the group while they may still (the holder, or an administrator): a lease that
  * changed hands since is the new holder's to decide. Returns the new run's id, or null.
  */
-export async function retryGroupRun(db: Db, deploymentId: string, clock: Clock = {}): Promise<string | null> {
+export async function retryGroupDeployment(db: Db, deploymentId: string, clock: Clock = {}): Promise<string | null> {
   const run = await getDeploymentRow(db, deploymentId);
   if (!run?.groupId || run.state !== "failed") return null;
   const row = await getDeploymentGroupRow(db, run.groupId);
@@ -356,11 +356,11 @@ export async function retryGroupRun(db: Db, deploymentId: string, clock: Clock =
 }
 
 /** The retry job's handler: one run, or (the sweep) every failed group run still due a retry. */
-export async function retryDueGroupRuns(db: Db, p: { deploymentId?: string }, clock: Clock = {}): Promise<{ retried: string[] }> {
+export async function retryDueGroupDeployments(db: Db, p: { deploymentId?: string }, clock: Clock = {}): Promise<{ retried: string[] }> {
   const ids = p.deploymentId ? [p.deploymentId] : await listGroupRunsToRetry(db);
   const retried: string[] = [];
   for (const id of ids) {
-    const next = await retryGroupRun(db, id, clock);
+    const next = await retryGroupDeployment(db, id, clock);
     if (next) retried.push(next);
   }
   return { retried };

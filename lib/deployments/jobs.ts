@@ -35,7 +35,7 @@ export const DEPLOYMENT_WATCHDOG_JOB = defineJobContract({ name: "deployment-wat
 
 /**
  * Retries a failed run of a deployment group for its host alone (./groups.ts). Queued by
- * finishRun when a group run fails; the minutely sweep (no deploymentId) catches a failure
+ * finishDeployment when a group run fails; the minutely sweep (no deploymentId) catches a failure
  * whose job was lost.
  */
 export const RETRY_GROUP_HOST_JOB = defineJobContract({ name: "retry-group-host", schema: groupRetryJobSchema, cron: "* * * * *", retryable: true });

@@ -1,6 +1,6 @@
 // "Re-run" of a run record: the same pinned image version, template versions, vars and options,
 // deployed to hosts the caller holds, as one group (lib/deployments/groups.ts). Its own module
-// so records.ts (which createRun and finishRun import) does not import the group code, which
+// so records.ts (which createDeployment and finishDeployment import) does not import the group code, which
 // imports the run code in turn.
 import { getHostRow } from "@/db/queries/hosts";
 import { getImageVersionRow } from "@/db/queries/images";

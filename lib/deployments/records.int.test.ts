@@ -31,7 +31,7 @@ import * as recordPublish from "@/app/api/v1/records/[id]/publish/route";
 import { cancelDeployment } from "./commands";
 import { getDeployment } from "./views";
 import { startDeployment } from "./start";
-import { finishRun, withRun } from "./engine";
+import { finishDeployment, withDeployment } from "./engine";
 import { rerunRunRecord } from "./record-rerun";
 import { diffRunRecord, getRunRecord, listRunRecords, parseKernelCommandLine } from "./records";
 
@@ -82,7 +82,7 @@ const facts = (mac: string, memoryMb: number): HostFactSnapshot => ({
 });
 
 async function failRun(id: string, reason: string) {
-  await withRun(t.db, id, (ctx) => finishRun(ctx, "failed", reason), new Date(Date.now() + 90_000));
+  await withDeployment(t.db, id, (ctx) => finishDeployment(ctx, "failed", reason), new Date(Date.now() + 90_000));
 }
 
 describe("the record of a run", () => {

@@ -55,7 +55,7 @@ export type RunRecordDocument = {
   facts: RecordedFacts | null;
 };
 
-export type RunOutcome = { state: DeploymentRow["state"]; finishedAt: string | null; failureReason: string | null; durationSeconds: number | null };
+export type DeploymentOutcome = { state: DeploymentRow["state"]; finishedAt: string | null; failureReason: string | null; durationSeconds: number | null };
 
 let kilnVersion: string | undefined;
 function getKilnVersion(): string {
@@ -110,7 +110,7 @@ function recordableSnapshot(s: HostFactSnapshot): HostFactSnapshot {
 }
 
 /** Which runs get a record: the holder's installs and image deploys (a capture reads a disk into an image version, which keeps its own sha256; wipes and commissioning repeat nothing). */
-export function isRecordedRun(run: Pick<DeploymentRow, "origin" | "action">): boolean {
+export function isRecordedDeployment(run: Pick<DeploymentRow, "origin" | "action">): boolean {
   return run.origin === "holder" && (run.action === "install" || run.action === "deploy_image");
 }
 
@@ -163,11 +163,11 @@ export async function buildRunRecord(tx: DbOrTx, run: DeploymentRow): Promise<Ru
 }
 
 /**
- * Freezes the record of a run that was just inserted (createRun calls it in the run's
- * transaction). Only runs isRecordedRun names get one.
+ * Freezes the record of a run that was just inserted (createDeployment calls it in the run's
+ * transaction). Only runs isRecordedDeployment names get one.
  */
-export async function recordRun(tx: DbOrTx, run: DeploymentRow): Promise<RunRecordRow | null> {
-  if (!isRecordedRun(run)) return null;
+export async function recordDeployment(tx: DbOrTx, run: DeploymentRow): Promise<RunRecordRow | null> {
+  if (!isRecordedDeployment(run)) return null;
   const record = await buildRunRecord(tx, run);
   const lease = run.leaseId ? await getLeaseRow(tx, run.leaseId) : undefined;
   return insertRunRecord(tx, {
@@ -181,8 +181,8 @@ export async function recordRun(tx: DbOrTx, run: DeploymentRow): Promise<RunReco
   });
 }
 
-/** The outcome of a finished run, as its record keeps it (finishRun calls it with the run's row after the change). */
-export function outcomeOf(run: DeploymentRow): RunOutcome {
+/** The outcome of a finished run, as its record keeps it (finishDeployment calls it with the run's row after the change). */
+export function outcomeOf(run: DeploymentRow): DeploymentOutcome {
   const started = run.startedAt ?? run.createdAt;
   return {
     state: run.state,
@@ -193,8 +193,8 @@ export function outcomeOf(run: DeploymentRow): RunOutcome {
 }
 
 /** Fills the record's outcome when its run ends; a run without a record is left alone. */
-export async function recordRunOutcome(tx: DbOrTx, run: DeploymentRow): Promise<void> {
-  if (!isRecordedRun(run)) return;
+export async function recordDeploymentOutcome(tx: DbOrTx, run: DeploymentRow): Promise<void> {
+  if (!isRecordedDeployment(run)) return;
   await updateRunRecordOutcome(tx, run.id, outcomeOf(run));
 }
 
@@ -236,7 +236,7 @@ export async function getRunRecord(db: Db, actor: Actor, id: string) {
     url: recordUrl(row.id),
     recordSha256: row.recordSha256,
     record: documentOf(row),
-    outcome: (row.outcome as RunOutcome | null) ?? null,
+    outcome: (row.outcome as DeploymentOutcome | null) ?? null,
     publishedAt: row.publishedAt?.toISOString() ?? null,
     createdAt: row.createdAt.toISOString(),
     deploymentId: row.deploymentId,
@@ -280,7 +280,7 @@ export async function listRunRecords(db: Db, actor: Actor, query: unknown = {}) 
         projectId: row.projectId,
         image: r.image ? { name: r.image.name, version: r.image.version } : null,
         recordSha256: row.recordSha256,
-        outcome: (row.outcome as RunOutcome | null) ?? null,
+        outcome: (row.outcome as DeploymentOutcome | null) ?? null,
         publishedAt: row.publishedAt?.toISOString() ?? null,
         createdAt: row.createdAt.toISOString(),
       };

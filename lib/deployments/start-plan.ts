@@ -16,8 +16,8 @@ import { getReadableTemplate } from "../templates/templates";
 import { deploymentStartSchema } from "../validation/deployments";
 import { parseInput } from "../validation/parse";
 import { choosePostInstall } from "./post-install";
-import { assertRunAllowedAtEnd } from "./end-guard";
-import { BUILTIN_OF_ACTION, builtinSystemTemplate, busyHostError, type Pinned, type RunPlan } from "./commands";
+import { assertDeploymentAllowedAtEnd } from "./end-guard";
+import { BUILTIN_OF_ACTION, builtinSystemTemplate, busyHostError, type Pinned, type DeploymentPlan } from "./commands";
 
 /** The unattended template a run names, pinned at its latest version; refused beside its field otherwise. */
 async function pinUnattended(db: Db, actor: Actor, id: string, choose: string, version?: number): Promise<Pinned> {
@@ -35,13 +35,13 @@ async function pinnedVersion(db: Db, t: TemplateRow, version: number | undefined
 }
 
 /** Resolves what the holder asked for into pinned versions, refusing anything that would fail. */
-export async function planFromInput(db: Db, actor: Actor, hostId: string, input: unknown): Promise<RunPlan> {
+export async function planFromInput(db: Db, actor: Actor, hostId: string, input: unknown): Promise<DeploymentPlan> {
   const data = parseInput(deploymentStartSchema, input);
   const { leaseId } = await assertHostHolder(db, actor, hostId);
   const host = (await getHostRow(db, hostId))!;
   if (!leaseId) throw new AppError("conflict", `${host.name} is not leased; only a leased host can be provisioned (lease it first).`);
   // In a lease's grace period only a capture of the disk may run (lib/leases/staged-end.ts).
-  await assertRunAllowedAtEnd(db, leaseId, data.action);
+  await assertDeploymentAllowedAtEnd(db, leaseId, data.action);
   const active = await getActiveDeployment(db, hostId);
   if (active) throw busyHostError(host, active);
   const settings = await getBootSettingsRow(db, hostId);
@@ -68,7 +68,7 @@ export async function planFromInput(db: Db, actor: Actor, hostId: string, input:
     if (data.action === "deploy_image" && data.unattendedTemplateId) unattended = await pinUnattended(db, actor, data.unattendedTemplateId, "an unattended (cloud-init) one", data.unattendedTemplateVersion);
   }
 
-  let image: RunPlan["image"] = null;
+  let image: DeploymentPlan["image"] = null;
   if (data.imageId) {
     const row = await getImageRow(db, data.imageId);
     if (!row || !(await canReadShared(db, actor, row))) throw AppError.field("imageId", "That image does not exist, or you may not use it.");
@@ -96,6 +96,6 @@ export async function planFromInput(db: Db, actor: Actor, hostId: string, input:
   const templateDefault = unattended ? ((await getTemplateVersion(db, { templateId: unattended.id, version: unattended.version }))?.postInstall ?? null) : null;
   const postInstall = choosePostInstall({ action: data.action, requested: data.postInstall, templateDefault });
   if (postInstall) options.postInstall = postInstall;
-  const plan: RunPlan = { host, leaseId, userId: actor.user?.id ?? null, action: data.action, system, unattended, image, vars, options, origin: "holder", power: true };
+  const plan: DeploymentPlan = { host, leaseId, userId: actor.user?.id ?? null, action: data.action, system, unattended, image, vars, options, origin: "holder", power: true };
   return plan;
 }

@@ -2,7 +2,7 @@
 // boot (./diskless-boot.ts), which builds on ./commands.ts and ./start-plan.ts; kept apart so neither imports the other back.
 import type { Actor } from "../access/actor";
 import type { Db } from "../db";
-import { createRun } from "./commands";
+import { createDeployment } from "./commands";
 import { getDeployment, type DeploymentView } from "./views";
 import { planFromInput } from "./start-plan";
 import { startDisklessBoot } from "./diskless-boot";
@@ -14,6 +14,6 @@ export async function startDeployment(db: Db, actor: Actor, hostId: string, inpu
     return startDisklessBoot(db, actor, hostId, input as Record<string, unknown>);
   }
   const plan = await planFromInput(db, actor, hostId, input);
-  const d = await createRun(db, actor, plan, clock.now);
+  const d = await createDeployment(db, actor, plan, clock.now);
   return getDeployment(db, actor, d.id);
 }

@@ -24,7 +24,7 @@ export const DEPLOYMENT_NOT_FOUND = "That deployment does not exist.";
  * A run the actor may see: admins any; others the runs of hosts they hold now, and only
  * while they hold them (like the host itself). Anyone else gets 404.
  */
-export async function getVisibleRun(db: DbOrTx, actor: Actor, deploymentId: string): Promise<DeploymentRow> {
+export async function getVisibleDeployment(db: DbOrTx, actor: Actor, deploymentId: string): Promise<DeploymentRow> {
   const d = await getDeploymentRow(db, deploymentId);
   if (!d) throw new AppError("not_found", DEPLOYMENT_NOT_FOUND);
   try {
@@ -136,7 +136,7 @@ export async function listDeployments(db: Db, actor: Actor, hostId: string, quer
 /** GET /api/v1/deployments/:id — one run with its steps, progress and (the latest) log lines. */
 export async function getDeployment(db: Db, actor: Actor, deploymentId: string, query: unknown = {}): Promise<DeploymentView> {
   const q = parseInput(deploymentGetQuerySchema, query);
-  const d = await getVisibleRun(db, actor, deploymentId);
+  const d = await getVisibleDeployment(db, actor, deploymentId);
   // Read the feed position first: whatever happens after it, the live stream delivers.
   const eventId = await lastEventId(db, d.hostId);
   const { rows } = await listDeploymentRows(db, { deploymentId, limit: 1, offset: 0 });
@@ -168,7 +168,7 @@ export async function getHostFeedPosition(db: Db, actor: Actor, hostId: string):
   return lastEventId(db, hostId);
 }
 
-export type RunSummary = {
+export type LatestDeploymentSummary = {
   deploymentId: string;
   state: DeploymentRow["state"];
   provisioning: string;
@@ -185,7 +185,7 @@ export type RunSummary = {
  * The latest run each held host had under its current lease, in a few words (dashboard cards).
  * Only the holder's own runs: a wipe before this lease is none of their business.
  */
-export async function summarizeRuns(db: DbOrTx, pairs: { hostId: string; leaseId: string }[]): Promise<Map<string, RunSummary>> {
+export async function summarizeDeployments(db: DbOrTx, pairs: { hostId: string; leaseId: string }[]): Promise<Map<string, LatestDeploymentSummary>> {
   const rows = await getLatestRunsOfLeases(db, pairs);
   const wanted = new Set(pairs.map((p) => `${p.hostId}/${p.leaseId}`));
   return new Map(

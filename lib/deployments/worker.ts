@@ -9,7 +9,7 @@ import { isActiveRun } from "../hosts/state-machine";
 import { runPower } from "../power/power";
 import { PowerError, type PowerAction } from "../power/types";
 import type { DeploymentAction } from "../validation/deployments";
-import { advance, appendLog, currentStep, failRun, scheduleDeadlineCheck, withRun } from "./engine";
+import { advance, appendLog, currentStep, failDeployment, scheduleDeadlineCheck, withDeployment } from "./engine";
 import { bootTimeoutWithoutRestart, isStepName, STEPS, timeoutReason, type StepName } from "./plan";
 import { cannotRestartReason } from "../power/drivers";
 
@@ -32,7 +32,7 @@ export async function runWorkerSteps(db: Db, deploymentId: string, expected: Dep
   const now = opts.now ?? (() => new Date());
   const ran: string[] = [];
   for (let guard = 0; guard < 5; guard++) {
-    const claim = await withRun(
+    const claim = await withDeployment(
       db,
       deploymentId,
       async (ctx) => {
@@ -64,12 +64,12 @@ export async function runWorkerSteps(db: Db, deploymentId: string, expected: Dep
         if (attempt < POWER_ATTEMPTS && wait !== undefined) await new Promise((r) => setTimeout(r, wait));
       }
     }
-    await withRun(
+    await withDeployment(
       db,
       deploymentId,
       async (ctx) => {
         await appendLog(ctx, "power", lines.length ? lines : [`${power.verb} (${host.powerDriver}): ${message}`]);
-        if (error) await failRun(ctx, `could not ${power.verb} the machine (${host.powerDriver}): ${error}`, claim.step);
+        if (error) await failDeployment(ctx, `could not ${power.verb} the machine (${host.powerDriver}): ${error}`, claim.step);
         else await advance(ctx, claim.step, message);
       },
       now(),
@@ -100,7 +100,7 @@ export async function runPowerJob(db: Db, data: { hostId: string; action: PowerA
   }
   if (data.deploymentId) {
     // The run may have ended (a cancel powers off after it): its log still gets the lines.
-    await withRun(db, data.deploymentId, (ctx) => appendLog(ctx, "power", [...lines, `power ${data.action}${data.reason ? ` (${data.reason})` : ""}: ${ok ? message : `failed: ${message}`}`]));
+    await withDeployment(db, data.deploymentId, (ctx) => appendLog(ctx, "power", [...lines, `power ${data.action}${data.reason ? ` (${data.reason})` : ""}: ${ok ? message : `failed: ${message}`}`]));
   }
   return { ok, message };
 }
@@ -114,7 +114,7 @@ export async function checkDeadlines(db: Db, opts: { deploymentId?: string; now?
   const failed: string[] = [];
   const overdue = await listOverdueSteps(db, { now, deploymentId: opts.deploymentId });
   for (const { step } of overdue) {
-    await withRun(
+    await withDeployment(
       db,
       step.deploymentId,
       async (ctx) => {
@@ -127,14 +127,14 @@ export async function checkDeadlines(db: Db, opts: { deploymentId?: string; now?
         const host = current.name === "boot" ? await getHostRow(ctx.tx, ctx.run.deployment.hostId) : undefined;
         const cannot = host ? cannotRestartReason(host.powerDriver) : null;
         const reason = cannot ? bootTimeoutWithoutRestart(seconds, cannot, ctx.run.deployment.origin === "release") : timeoutReason(current.name, seconds);
-        if (await failRun(ctx, reason, current.name)) failed.push(step.deploymentId);
+        if (await failDeployment(ctx, reason, current.name)) failed.push(step.deploymentId);
       },
       now,
     );
   }
   if (opts.deploymentId && !failed.includes(opts.deploymentId)) {
     // Not overdue (yet): if the run still waits on a step with a deadline, check again then.
-    await withRun(
+    await withDeployment(
       db,
       opts.deploymentId,
       async (ctx) => {

@@ -3,7 +3,7 @@
 // by a periodic scrub, oldest-checked first — at a bounded read rate, so the scrub never
 // competes with deliveries for the disk or the bucket. A blob that no longer matches its
 // recorded sha256 (or is missing, or has another size) fails its version with the reason:
-// nothing can start a run of it again (createRun refuses a version that is not ready), and its
+// nothing can start a run of it again (createDeployment refuses a version that is not ready), and its
 // bytes are removed like any failed version's.
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";

@@ -13,7 +13,7 @@ import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listAudit } from "@/db/queries/audit";
 import { getImageUploadOfVersion, getImageVersionRow } from "@/db/queries/images";
-import { checkCaptureRequest, getCaptureRun } from "@/lib/deployments/capture";
+import { checkCaptureRequest, getCaptureDeployment } from "@/lib/deployments/capture";
 import { getDeployment } from "@/lib/deployments/views";
 import { startDeployment } from "@/lib/deployments/start";
 import { stopJobSender } from "@/lib/jobs/enqueue";
@@ -61,7 +61,7 @@ describe("a capture stranded after its last byte", () => {
     }
     // The last PATCH as tus handles it, up to the moment the process dies: the request check
     // (the quota reservation), the declared length, the bytes in the store — no finish hook.
-    const found = await getCaptureRun(t.db, `Kiln-Run ${machine.mac} ${machine.token}`);
+    const found = await getCaptureDeployment(t.db, `Kiln-Run ${machine.mac} ${machine.token}`);
     await checkCaptureRequest(t.db, found, { uploadId: id, method: "PATCH", offset: lastAt, bodyBytes: disk.length - lastAt });
     const store = getImageStorage().datastore;
     await store.declareUploadLength(id, disk.length);

@@ -38,7 +38,7 @@ import { leaseCreateSchema, leaseExtendSchema, leaseHandOverSchema, leaseListQue
 import { parseInput } from "../validation/parse";
 import { completeHostReleases } from "./release";
 import { listReleaseWaits, releaseAdvice } from "../hosts/release-wait";
-import { summarizeRuns, type RunSummary } from "../deployments/views";
+import { summarizeDeployments, type LatestDeploymentSummary } from "../deployments/views";
 import { loadHostAccess, type HostAccess } from "../hosts/connection-info";
 import { countForRefusal, hasHardwareCriteria, insufficientMessage, type LeaseCriteria } from "./hardware";
 import { loadLeaseEnds, markReleaseStage, markReturnedIfBack, type LeaseEndView } from "./end-stage";
@@ -69,7 +69,7 @@ export type LeaseView = {
    * `access`: while held, the ssh line from the best routable address learned under this
    * lease (null when none yet); absent once released.
    */
-  hosts: { id: string; name: string; state: string; releasedAt: string | null; run?: RunSummary; releaseAdvice?: string; releaseWait?: string; access?: HostAccess | null }[];
+  hosts: { id: string; name: string; state: string; releasedAt: string | null; run?: LatestDeploymentSummary; releaseAdvice?: string; releaseWait?: string; access?: HostAccess | null }[];
   /** The staged end: stage reached, grace, each stage's time, capture runs (./end-stage.ts). */
   end: LeaseEndView;
 };
@@ -357,7 +357,7 @@ export async function handOverLease(db: Db, actor: Actor, leaseId: string, input
 
 async function toLeaseViews(db: DbOrTx, rows: Awaited<ReturnType<typeof listLeaseRows>>["rows"]): Promise<LeaseView[]> {
   const hosts = await listLeaseHostRows(db, rows.map((r) => r.lease.id));
-  const runs = await summarizeRuns(db, hosts.filter((h) => !h.releasedAt).map((h) => ({ hostId: h.hostId, leaseId: h.leaseId })));
+  const runs = await summarizeDeployments(db, hosts.filter((h) => !h.releasedAt).map((h) => ({ hostId: h.hostId, leaseId: h.leaseId })));
   // Power drivers only for the hosts whose notes can apply: held ones, and released ones still releasing.
   const hostRows = await getHostRowsByIds(db, [...new Set(hosts.filter((h) => !h.releasedAt || h.state === "releasing").map((h) => h.hostId))]);
   const byId = new Map(hostRows.map((h) => [h.id, h]));

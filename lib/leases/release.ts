@@ -11,7 +11,7 @@ import { getActiveDeployment } from "@/db/queries/boot";
 import { getHostRowsByIds, listHostRows } from "@/db/queries/hosts";
 import type { HostRow } from "@/db/schema";
 import type { Db } from "../db";
-import { finishRun, queuePowerOff, runFollowups, withRun, type Followup } from "../deployments/engine";
+import { finishDeployment, queuePowerOff, runFollowups, withDeployment, type Followup } from "../deployments/engine";
 import { startReleaseWipe } from "../deployments/commands";
 import { transitionHostStates } from "../hosts/transition";
 import { getLogger } from "../log";
@@ -35,7 +35,7 @@ export async function completeHostReleases(db: Db, hostIds: string[], opts: { le
     if (active && (await isCaptureToWaitFor(db, active, opts.now ?? new Date()))) continue;
     if (active) {
       // The last holder's run must not go on writing to a machine that is no longer theirs.
-      await withRun(db, active.id, (ctx) => finishRun(ctx, "cancelled", "the lease ended"), opts.now);
+      await withDeployment(db, active.id, (ctx) => finishDeployment(ctx, "cancelled", "the lease ended"), opts.now);
     }
     if (needsWipe(host)) {
       try {

@@ -9,7 +9,7 @@ import { getLeaseRow, listLeaseEventRows } from "@/db/queries/leases";
 import { hostBookings, reservations } from "@/db/schema";
 import type { Actor } from "@/lib/access/actor";
 import { startDeployment } from "@/lib/deployments/start";
-import { finishRun, withRun } from "@/lib/deployments/engine";
+import { finishDeployment, withDeployment } from "@/lib/deployments/engine";
 import { createHost } from "@/lib/hosts/hosts";
 import { stopJobSender } from "@/lib/jobs/enqueue";
 import { createPool, updatePool } from "@/lib/pools/pools";
@@ -60,7 +60,7 @@ async function leaseInPool(graceMinutes: number, hosts = 1) {
 const stagesOf = async (leaseId: string) => (await getLease(t.db, holder, leaseId)).end.stages.map((s) => [s.stage, s.at]);
 const eventsOf = async (leaseId: string) => (await listLeaseEventRows(t.db, leaseId)).map((r) => ({ kind: r.event.kind, message: r.event.message }));
 const runsOf = async (hostId: string) => (await listDeploymentRows(t.db, { hostId, limit: 100, offset: 0 })).rows.map((r) => r.deployment);
-const finish = (deploymentId: string, outcome: "done" | "failed", at: Date) => withRun(t.db, deploymentId, (ctx) => finishRun(ctx, outcome, outcome === "failed" ? "test: agent gave up" : undefined), at);
+const finish = (deploymentId: string, outcome: "done" | "failed", at: Date) => withDeployment(t.db, deploymentId, (ctx) => finishDeployment(ctx, outcome, outcome === "failed" ? "test: agent gave up" : undefined), at);
 
 /** The lease's host bookings as [start, end) ISO strings. */
 async function bookingEnds(leaseId: string): Promise<string[]> {

@@ -12,8 +12,8 @@ import { getDeploymentRow } from "@/db/queries/deployments";
 import type { ReservationDeploy, ReservationRow } from "@/db/schema";
 import type { Actor } from "@/lib/access/actor";
 import { startDeployment } from "@/lib/deployments/start";
-import { failRun, finishRun, withRun } from "@/lib/deployments/engine";
-import { retryGroupRun } from "@/lib/deployments/groups";
+import { failDeployment, finishDeployment, withDeployment } from "@/lib/deployments/engine";
+import { retryGroupDeployment } from "@/lib/deployments/groups";
 import { createHost } from "@/lib/hosts/hosts";
 import { stopJobSender } from "@/lib/jobs/enqueue";
 import { createLease } from "@/lib/leases/leases";
@@ -47,12 +47,12 @@ const at = (minutes: number) => new Date(T0.getTime() + minutes * 60_000);
 /** A run on a held host started at `from` and ended (done unless told) at `to`. */
 async function measuredRun(hostId: string, input: Record<string, unknown>, from: Date, to: Date, outcome: "done" | "failed" = "done") {
   const run = await startDeployment(t.db, holder, hostId, input, { now: from });
-  await withRun(
+  await withDeployment(
     t.db,
     run.id,
     async (ctx) => {
-      if (outcome === "done") await finishRun(ctx, "done");
-      else await failRun(ctx, "disk on fire");
+      if (outcome === "done") await finishDeployment(ctx, "done");
+      else await failDeployment(ctx, "disk on fire");
     },
     to,
   );
@@ -159,8 +159,8 @@ describe("startReadyDeploys and checkReadyOutcome", () => {
       hosts: hosts.map((h) => ({ hostId: h.hostId, name: h.name, state: "running", finishedAt: null, met: false })),
     });
     // One done five minutes before the start, the other five minutes after it.
-    await withRun(t.db, runs[0]!.id, (ctx) => finishRun(ctx, "done"), at(55));
-    await withRun(t.db, runs[1]!.id, (ctx) => finishRun(ctx, "done"), at(65));
+    await withDeployment(t.db, runs[0]!.id, (ctx) => finishDeployment(ctx, "done"), at(55));
+    await withDeployment(t.db, runs[1]!.id, (ctx) => finishDeployment(ctx, "done"), at(65));
     const late = await checkReadyOutcome(t.db, { reservation, now: at(70) });
     expect(late.met).toBe(false);
     expect(late.hosts.map((h) => [h.name, h.state, h.finishedAt, h.met])).toEqual([
@@ -179,9 +179,9 @@ describe("startReadyDeploys and checkReadyOutcome", () => {
     // wipe_disk is not a reservation deploy, but a group action: the outcome logic is the same.
     const groupId = (await startReadyDeploys(t.db, { reservation, leaseId, hostIds: [hosts[0]!.hostId], now: at(0) }))!;
     const [first] = await listGroupRuns(t.db, groupId);
-    await withRun(t.db, first!.id, (ctx) => failRun(ctx, "no disks"), at(10));
-    const retry = (await retryGroupRun(t.db, first!.id, { now: at(11) }))!;
-    await withRun(t.db, retry, (ctx) => finishRun(ctx, "done"), at(30));
+    await withDeployment(t.db, first!.id, (ctx) => failDeployment(ctx, "no disks"), at(10));
+    const retry = (await retryGroupDeployment(t.db, first!.id, { now: at(11) }))!;
+    await withDeployment(t.db, retry, (ctx) => finishDeployment(ctx, "done"), at(30));
     expect(await checkReadyOutcome(t.db, { reservation, now: at(60) })).toMatchObject({ met: true, hosts: [{ name: hosts[0]!.name, state: "done", met: true }] });
     expect(await checkReadyOutcome(t.db, { reservation: reservationRow(reservation.deploy, at(60)), now: at(60) })).toEqual({ met: false, checkedAt: at(60).toISOString(), hosts: [] });
   });

@@ -11,9 +11,9 @@ import { NodeRequest, sendNodeResponse } from "srvx/node";
 import { getImageUploadRow } from "@/db/queries/images";
 import { actorOf, type Actor } from "../access/actor";
 import { getRequestUser } from "../auth/request-user";
-import type { Found } from "../deployments/run-token";
-import { beginCaptureUpload, checkCaptureRequest, getCaptureRun, noteCaptureReceived } from "../deployments/capture";
-import { isRunAuthorization } from "../deployments/run-token";
+import type { Found } from "../deployments/deployment-auth";
+import { beginCaptureUpload, checkCaptureRequest, getCaptureDeployment, noteCaptureReceived } from "../deployments/capture";
+import { isDeploymentAuthorization } from "../deployments/deployment-auth";
 import { getAppDb } from "../db";
 import { AppError, isAppError, toErrorBody } from "../errors";
 import { getRequestContext } from "../http/context";
@@ -173,8 +173,8 @@ type CurrentUserLookup = () => Promise<{ user: import("@/db/schema").UserRow } |
  */
 async function resolveUploadCaller(headers: Headers, currentUser: CurrentUserLookup): Promise<RequestState> {
   const authorization = headers.get("authorization");
-  if (isRunAuthorization(authorization)) {
-    const run = await getCaptureRun(getAppDb(), authorization);
+  if (isDeploymentAuthorization(authorization)) {
+    const run = await getCaptureDeployment(getAppDb(), authorization);
     return { actor: actorOf(null, getRequestContext(headers)), run };
   }
   const current = await currentUser();

@@ -17,7 +17,7 @@ export const json = (status: number, value: unknown): AgentAnswer => ({ status, 
 export type Found = { deployment: DeploymentRow; host: HostRow; mac: string };
 
 /** The run behind a MAC and token, whatever its state; null when either does not match. */
-export async function findRunByToken(db: Db, p: { mac: string; token: string }): Promise<Found | null> {
+export async function findDeploymentByToken(db: Db, p: { mac: string; token: string }): Promise<Found | null> {
   const mac = normalizeMac(p.mac);
   if (!mac || !TOKEN.test(p.token)) return null;
   const deployment = await getDeploymentByTokenHash(db, hashSecret(p.token));
@@ -28,12 +28,12 @@ export async function findRunByToken(db: Db, p: { mac: string; token: string }):
 }
 
 /** The Authorization scheme a deploy agent uses on /api/uploads. */
-export const RUN_AUTH_SCHEME = "Kiln-Run";
+export const DEPLOYMENT_AUTH_SCHEME = "Kiln-Run";
 
-export function runAuthorization(mac: string, token: string): string {
-  return `${RUN_AUTH_SCHEME} ${mac} ${token}`;
+export function deploymentAuthorization(mac: string, token: string): string {
+  return `${DEPLOYMENT_AUTH_SCHEME} ${mac} ${token}`;
 }
 
-export function isRunAuthorization(header: string | null): header is string {
-  return header !== null && header.trim().toLowerCase().startsWith(`${RUN_AUTH_SCHEME.toLowerCase()} `);
+export function isDeploymentAuthorization(header: string | null): header is string {
+  return header !== null && header.trim().toLowerCase().startsWith(`${DEPLOYMENT_AUTH_SCHEME.toLowerCase()} `);
 }
