@@ -20,7 +20,7 @@ import { Readable } from "node:stream";
 import { parseArgs } from "node:util";
 import { qmp } from "@/lib/power/qemu";
 import { buildBootableImage } from "@/lab/bootable-image";
-import { writeLabMachine, type LabMachine } from "@/lab/lab";
+import { labMachineFiles, writeLabMachine, type LabMachine } from "@/lab/lab";
 import { encodeMetadata } from "@/test/harness/tus";
 import { benchApi, startBenchKiln, type BenchKiln } from "./kiln";
 
@@ -126,14 +126,7 @@ async function main(): Promise<void> {
     vm = {
       name: "bench-01",
       mac: "52:54:00:4b:42:01",
-      dir,
-      disk: path.join(dir, "disk.raw"),
-      launch: path.join(dir, "start-vm.sh"),
-      qmpSocket: path.join(dir, "qmp.sock"),
-      serialSocket: path.join(dir, "serial.sock"),
-      serialLog: path.join(dir, "serial.log"),
-      qemuLog: path.join(dir, "qemu.log"),
-      ovmfVars: path.join(dir, "OVMF_VARS.fd"),
+      ...labMachineFiles(dir),
       uefi: values.uefi === true,
       memoryMb: 512,
       diskBytes: size + 64 * MiB,

@@ -90,6 +90,20 @@ export function labRoot(dataDir: string): string {
   return path.join(dataDir, "lab");
 }
 
+/** The files of a machine kept in `dir`: its disk, launch script, sockets, logs and UEFI vars. */
+export function labMachineFiles(dir: string): Pick<LabMachine, "dir" | "disk" | "launch" | "qmpSocket" | "serialSocket" | "serialLog" | "qemuLog" | "ovmfVars"> {
+  return {
+    dir,
+    disk: path.join(dir, "disk.raw"),
+    launch: path.join(dir, "start-vm.sh"),
+    qmpSocket: path.join(dir, "qmp.sock"),
+    serialSocket: path.join(dir, "serial.sock"),
+    serialLog: path.join(dir, "serial.log"),
+    qemuLog: path.join(dir, "qemu.log"),
+    ovmfVars: path.join(dir, "OVMF_VARS.fd"),
+  };
+}
+
 export function planLabMachines(dataDir: string, spec: LabSpec): LabMachine[] {
   if (!Number.isInteger(spec.count) || spec.count < 1 || spec.count > MAX_LAB_MACHINES) throw new Error(`--machines must be a whole number from 1 to ${MAX_LAB_MACHINES}, not ${spec.count}`);
   if (!Number.isInteger(spec.memoryMb) || spec.memoryMb < 256) throw new Error(`--memory must be at least 256 (MB): the deploy ramdisk needs it, not ${spec.memoryMb}`);
@@ -97,18 +111,10 @@ export function planLabMachines(dataDir: string, spec: LabSpec): LabMachine[] {
   return Array.from({ length: spec.count }, (_, i) => {
     const n = String(i + 1).padStart(2, "0");
     const name = `lab-${n}`;
-    const dir = path.join(labRoot(dataDir), name);
     const machine: LabMachine = {
       name,
       mac: `${MAC_PREFIX}:${(i + 1).toString(16).padStart(2, "0")}`,
-      dir,
-      disk: path.join(dir, "disk.raw"),
-      launch: path.join(dir, "start-vm.sh"),
-      qmpSocket: path.join(dir, "qmp.sock"),
-      serialSocket: path.join(dir, "serial.sock"),
-      serialLog: path.join(dir, "serial.log"),
-      qemuLog: path.join(dir, "qemu.log"),
-      ovmfVars: path.join(dir, "OVMF_VARS.fd"),
+      ...labMachineFiles(path.join(labRoot(dataDir), name)),
       uefi: spec.uefi,
       memoryMb: spec.memoryMb,
       diskBytes: spec.diskGb * 1024 ** 3,

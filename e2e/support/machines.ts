@@ -9,7 +9,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { qmp } from "../../lib/power/qemu";
-import { writeLabMachine, type LabMachine as LabVm } from "../../lab/lab";
+import { labMachineFiles, writeLabMachine, type LabMachine as LabVm } from "../../lab/lab";
 import { apiOk } from "./api";
 
 export type LabMachine = LabVm & {
@@ -30,14 +30,7 @@ export async function createLabMachine(p: { name: string; mac: string; port: num
   const vm: LabVm = {
     name: p.name,
     mac: p.mac,
-    dir,
-    disk: path.join(dir, "disk.raw"),
-    launch: path.join(dir, "start-vm.sh"),
-    qmpSocket: path.join(dir, "qmp.sock"),
-    serialSocket: path.join(dir, "serial.sock"),
-    serialLog: path.join(dir, "serial.log"),
-    qemuLog: path.join(dir, "qemu.log"),
-    ovmfVars: path.join(dir, "OVMF_VARS.fd"),
+    ...labMachineFiles(dir),
     uefi: p.uefi === true,
     memoryMb: p.memoryMb ?? 384,
     diskBytes: (p.diskMb ?? 64) * 1024 * 1024,
