@@ -3,7 +3,7 @@
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
-import { parseStepTimeouts } from "./deployments/plan";
+import { DEPLOYMENT_STEP_NAMES } from "../db/schema/enums";
 
 const csv = z
   .string()
@@ -229,6 +229,21 @@ const envSchema = z.object({
     }, "the range must run from a lower port to a higher one, within 1-65535")
     .optional(),
 });
+
+type StepName = (typeof DEPLOYMENT_STEP_NAMES)[number];
+
+/** "KILN_STEP_TIMEOUTS=boot=120,install=5400" → { boot: 120, install: 5400 }; a bad entry throws naming it. */
+export function parseStepTimeouts(text: string | undefined): Partial<Record<StepName, number>> {
+  const out: Partial<Record<StepName, number>> = {};
+  for (const part of (text ?? "").split(",").map((p) => p.trim()).filter(Boolean)) {
+    const m = /^([a-z_]+)=(\d+(?:\.\d+)?)$/.exec(part);
+    if (!m || !(DEPLOYMENT_STEP_NAMES as readonly string[]).includes(m[1]!) || Number(m[2]) <= 0) {
+      throw new Error(`“${part}” is not step=seconds with a step among ${DEPLOYMENT_STEP_NAMES.join(", ")}`);
+    }
+    out[m[1] as StepName] = Number(m[2]);
+  }
+  return out;
+}
 
 export type Env = z.infer<typeof envSchema> & {
   /** Absolute data directory. */

@@ -3,6 +3,10 @@
 // instead of repeating the values. Kept free of drizzle because lib/validation and the host state
 // machine, which import them, are bundled into client components too.
 
+// deployments.ts: a run's step names. Stored as text (deployment_steps.name), not a pgEnum, but a
+// closed list all the same; here so lib/env can check KILN_STEP_TIMEOUTS without the planner.
+export const DEPLOYMENT_STEP_NAMES = ["power_on", "boot", "agent", "write", "verify", "install", "wipe", "capture", "inventory", "first_boot", "power_off", "root"] as const;
+
 // users.ts
 export const USER_ROLES = ["user", "admin"] as const;
 export const AUTH_SOURCES = ["local", "ldap"] as const;

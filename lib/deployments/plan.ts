@@ -1,9 +1,10 @@
 // What a provisioning run consists of: the steps of each action, who drives each one, how
 // long each may take and what its failure means to a person. Pure data and functions, so
 // the reasons read the same in the API, the host page, mails and tests.
+import { DEPLOYMENT_STEP_NAMES } from "@/db/schema/enums";
 import type { DeploymentAction } from "@/lib/validation/deployments";
 
-export const STEP_NAMES = ["power_on", "boot", "agent", "write", "verify", "install", "wipe", "capture", "inventory", "first_boot", "power_off", "root"] as const;
+export const STEP_NAMES = DEPLOYMENT_STEP_NAMES;
 export type StepName = (typeof STEP_NAMES)[number];
 
 /** worker: a job does it (power). machine: it is done when the machine reports (over HTTP). */
@@ -124,19 +125,6 @@ export function stepsFor(action: DeploymentAction, opts: { power: boolean; power
       // Like a wipe, the machine is left off: by Kiln where it can, else by the ramdisk itself.
       return [...head, "agent", "inventory", ...(opts.power && opts.powerOff !== false ? (["power_off"] as StepName[]) : [])];
   }
-}
-
-/** "KILN_STEP_TIMEOUTS=boot=120,install=5400" → { boot: 120, install: 5400 }; a bad entry throws naming it. */
-export function parseStepTimeouts(text: string | undefined): Partial<Record<StepName, number>> {
-  const out: Partial<Record<StepName, number>> = {};
-  for (const part of (text ?? "").split(",").map((p) => p.trim()).filter(Boolean)) {
-    const m = /^([a-z_]+)=(\d+(?:\.\d+)?)$/.exec(part);
-    if (!m || !(STEP_NAMES as readonly string[]).includes(m[1]!) || Number(m[2]) <= 0) {
-      throw new Error(`“${part}” is not step=seconds with a step among ${STEP_NAMES.join(", ")}`);
-    }
-    out[m[1] as StepName] = Number(m[2]);
-  }
-  return out;
 }
 
 export function stepTimeoutSeconds(name: StepName, overrides: Partial<Record<StepName, number>> = {}): number {
