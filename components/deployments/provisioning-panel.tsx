@@ -15,10 +15,10 @@ import { formatDateTime } from "../ui/format";
 import { describeCancel, hasTouchedDisk, isDiskWritten } from "@/lib/deployments/consequences";
 import { callApi } from "../ui/use-api";
 import { ReinstallDialog } from "./reinstall-dialog";
-import { RUN_TONE, RunTimeline } from "./run-timeline";
-import type { FeedEvent, ImageOption, ReinstallDefaults, RunView, TemplateOption } from "./types";
+import { DEPLOYMENT_STATE_TONE, DeploymentTimeline } from "./deployment-timeline";
+import type { FeedEvent, ImageOption, ReinstallDefaults, DeploymentView, TemplateOption } from "./types";
 
-const STATE_TEXT: Record<RunView["provisioning"], string> = {
+const STATE_TEXT: Record<DeploymentView["provisioning"], string> = {
   none: "not provisioned",
   deploying: "deploying",
   deployed: "deployed",
@@ -49,7 +49,7 @@ export function ProvisioningPanel({
 }: {
   hostId: string;
   hostName: string;
-  initial: RunView | null;
+  initial: DeploymentView | null;
   lastEventId: number;
   canStart: boolean;
   images: ImageOption[];
@@ -62,7 +62,7 @@ export function ProvisioningPanel({
   cannotRestart: string | null;
 }) {
   const router = useRouter();
-  const [run, setRun] = useState<RunView | null>(initial);
+  const [run, setRun] = useState<DeploymentView | null>(initial);
   // The feed is followed from where the first render stood; EventSource resumes by itself
   // after that (Last-Event-ID), so a refresh of the page's data must not restart it.
   const [after] = useState(lastEventId);
@@ -75,7 +75,7 @@ export function ProvisioningPanel({
   runRef.current = run;
 
   const reload = useCallback(async (deploymentId: string) => {
-    const fresh = await callApi<RunView>(`/api/v1/deployments/${deploymentId}`, "GET").catch(() => null);
+    const fresh = await callApi<DeploymentView>(`/api/v1/deployments/${deploymentId}`, "GET").catch(() => null);
     if (!fresh) return;
     // A newer run replaces the one shown; news of an older one does not.
     setRun((cur) => (!cur || cur.id === fresh.id || fresh.createdAt >= cur.createdAt ? fresh : cur));
@@ -105,7 +105,7 @@ export function ProvisioningPanel({
             : r,
         );
       } else if (e.kind === "log" && mine) {
-        const lines = e.lines as RunView["logs"];
+        const lines = e.lines as DeploymentView["logs"];
         setRun((r) => {
           if (!r || r.id !== e.deploymentId) return r;
           const seen = new Set(r.logs.map((l) => l.id));
@@ -134,7 +134,7 @@ export function ProvisioningPanel({
     return () => clearTimeout(t);
   }, [toast]);
 
-  async function act(fn: () => Promise<RunView>) {
+  async function act(fn: () => Promise<DeploymentView>) {
     setBusy(true);
     setError(null);
     try {
@@ -156,15 +156,15 @@ export function ProvisioningPanel({
       setConfirmCancel(false);
       if (isMark) {
         await callApi(`/api/v1/hosts/${hostId}/reinstall`, "DELETE");
-        return callApi<RunView>(`/api/v1/deployments/${run!.id}`, "GET");
+        return callApi<DeploymentView>(`/api/v1/deployments/${run!.id}`, "GET");
       }
-      return callApi<RunView>(`/api/v1/deployments/${run!.id}/cancel`, "POST");
+      return callApi<DeploymentView>(`/api/v1/deployments/${run!.id}/cancel`, "POST");
     });
 
   return (
     <div className="space-y-4">
       <div className="flex flex-wrap items-center gap-3">
-        <Badge tone={run ? RUN_TONE[run.state] : "stone"}>
+        <Badge tone={run ? DEPLOYMENT_STATE_TONE[run.state] : "stone"}>
           {run ? "run: " : ""}
           <span data-testid="provisioning-state">{STATE_TEXT[run?.provisioning ?? "none"]}</span>
         </Badge>
@@ -199,7 +199,7 @@ export function ProvisioningPanel({
             </Button>
           ) : null}
           {run?.canRetry && canStart ? (
-            <Button variant="secondary" disabled={busy} onClick={() => act(() => callApi<RunView>(`/api/v1/deployments/${run.id}/retry`, "POST"))}>
+            <Button variant="secondary" disabled={busy} onClick={() => act(() => callApi<DeploymentView>(`/api/v1/deployments/${run.id}/retry`, "POST"))}>
               Retry
             </Button>
           ) : null}
@@ -217,7 +217,7 @@ export function ProvisioningPanel({
         </Alert>
       ) : null}
       {error ? <Alert tone="error">{error}</Alert> : null}
-      {run ? <RunTimeline run={run} /> : <p className="text-sm text-stone-500">No run yet. Reinstall installs an OS, deploys one of your images, captures the disk into an image, or wipes the disks.</p>}
+      {run ? <DeploymentTimeline run={run} /> : <p className="text-sm text-stone-500">No run yet. Reinstall installs an OS, deploys one of your images, captures the disk into an image, or wipes the disks.</p>}
       {/* Mounted per opening, so each starts from the saved boot settings (refreshed after a start). */}
       {canStart && open ? (
         <ReinstallDialog

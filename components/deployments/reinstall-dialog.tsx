@@ -15,7 +15,7 @@ import { Dialog, DialogActions, FormActions } from "../ui/dialog";
 import { Field, SelectField, TextAreaField } from "../ui/field";
 import { ApiError, callApi, errorsOf } from "../ui/use-api";
 import { ActionChoice, ImageChoiceFields, NamedOptions, TemplateChoiceFields } from "./deploy-choice-fields";
-import type { ImageOption, ReinstallDefaults, RunView, TemplateOption } from "./types";
+import type { ImageOption, ReinstallDefaults, DeploymentView, TemplateOption } from "./types";
 
 type Action = "deploy_image" | "install" | "capture_disk" | "wipe_disk";
 type VersionOption = { version: number; state: string; sizeBytes: number; createdAt: string };
@@ -47,7 +47,7 @@ export function ReinstallDialog({
   macs: string[];
   /** Why Kiln cannot restart this machine, or null when it can (the review says so). */
   cannotRestart: string | null;
-  onStarted: (run: RunView) => void;
+  onStarted: (run: DeploymentView) => void;
 }) {
   const [step, setStep] = useState<"choose" | "review">("choose");
   const [action, setAction] = useState<Action>(images.length ? "deploy_image" : "install");
@@ -148,10 +148,10 @@ export function ReinstallDialog({
         ...(macs.length > 1 ? { preferredMac: mac || null } : {}),
         ...(action === "install" ? { systemTemplateId: systemId || null, unattendedTemplateId: unattendedId || null } : {}),
       });
-      let run: RunView;
+      let run: DeploymentView;
       if (action === "install" && waitForBoot) {
         const marked = await callApi<{ deploymentId: string }>(`/api/v1/hosts/${hostId}/reinstall`, "POST", {});
-        run = await callApi<RunView>(`/api/v1/deployments/${marked.deploymentId}`, "GET");
+        run = await callApi<DeploymentView>(`/api/v1/deployments/${marked.deploymentId}`, "GET");
       } else {
         const body: Record<string, unknown> = { action, vars, notify, ...(disk.trim() ? { disk: disk.trim() } : {}) };
         if (postInstallOffered && piTyped && !isDiskless) body.postInstall = piTyped;
@@ -161,7 +161,7 @@ export function ReinstallDialog({
         if (action === "install") Object.assign(body, { systemTemplateId: systemId || undefined, unattendedTemplateId: unattendedId || null });
         if (action === "capture_disk") Object.assign(body, { imageId: captureId });
         if (action === "wipe_disk") Object.assign(body, { wipeMode });
-        run = await callApi<RunView>(`/api/v1/hosts/${hostId}/deployments`, "POST", body);
+        run = await callApi<DeploymentView>(`/api/v1/hosts/${hostId}/deployments`, "POST", body);
       }
       onStarted(run);
     } catch (err) {

@@ -1,7 +1,5 @@
 // What the provisioning components receive: the API's view of a run (GET /api/v1/deployments/:id).
-import type { DeploymentView } from "@/lib/deployments/views";
-
-export type RunView = DeploymentView;
+export type { DeploymentView } from "@/lib/deployments/views";
 
 export type ImageOption = { id: string; name: string; latestVersion: number | null };
 export type TemplateOption = {

@@ -14,7 +14,7 @@
 import { findHostByMac } from "@/db/queries/boot";
 import { pingDatabase } from "@/db/queries/health";
 import { listenChannel, type ListenHandle } from "@/db/listen";
-import { badMacAnswer, cleanHint, isSeenWriteDue, loadHostBootPlan, localBootAnswer, recordBrokenRun, type BootAnswer, type HostBootPlan } from "../boot/boot-service";
+import { badMacAnswer, cleanHint, isSeenWriteDue, loadHostBootPlan, localBootAnswer, recordBrokenDeployment, type BootAnswer, type HostBootPlan } from "../boot/boot-service";
 import type { Db } from "../db";
 import { normalizeMac } from "../validation/mac";
 import { getLogger } from "../log";
@@ -242,7 +242,7 @@ export class BootAnswers {
         const plan = await loadHostBootPlan(this.db, { host, mac, now: new Date(this.nowMs()) });
         const entry: HostEntry = { kind: "host", hostId: host.id, lastSeenAt: host.lastSeenAt, sourceIp: host.sourceIp, plan };
         // A run that cannot be rendered fails now, once; its change is announced and the next request reads again.
-        if (plan.kind === "broken") await recordBrokenRun(this.db, plan, new Date(this.nowMs()));
+        if (plan.kind === "broken") await recordBrokenDeployment(this.db, plan, new Date(this.nowMs()));
         else this.keep(mac, load, entry);
         return entry;
       } finally {

@@ -7,7 +7,7 @@ import { findHostByMac, getDeploymentByTokenHash, getDeploymentRendering, insert
 import type { DeploymentRow, HostRow } from "@/db/schema";
 import { errorScript, haltScript, localBootScript } from "@/boot/scripts";
 import { TemplateError } from "@/boot/template";
-import { renderRunTemplates } from "../templates/run-rendering";
+import { renderDeploymentTemplates } from "../templates/deployment-rendering";
 import type { Db, DbOrTx } from "../db";
 import { hitRateLimit } from "@/db/queries/auth";
 import { normalizeMac } from "../validation/mac";
@@ -108,7 +108,7 @@ export async function loadHostBootPlan(db: Db, p: { host: HostRow; mac: string; 
 }
 
 /** A run whose system template failed to render when its machine asked: counted, then failed. */
-export async function recordBrokenRun(db: Db, plan: { deploymentId: string; reason: string }, at: Date): Promise<void> {
+export async function recordBrokenDeployment(db: Db, plan: { deploymentId: string; reason: string }, at: Date): Promise<void> {
   await recordDeploymentBoot(db, plan.deploymentId, at);
   await failFromBoot(db, plan.deploymentId, `the system template failed to render: ${plan.reason}`, at);
 }
@@ -144,7 +144,7 @@ export async function answerBootRequest(db: Db, req: { mac: string; hostnameHint
     await recordDeploymentBoot(db, plan.deploymentId, now);
     await noteBootRequest(db, plan.deploymentId, now);
   }
-  else if (plan.kind === "broken") await recordBrokenRun(db, plan, now);
+  else if (plan.kind === "broken") await recordBrokenDeployment(db, plan, now);
   return plan.answer;
 }
 
@@ -180,7 +180,7 @@ async function storedDeploymentText(db: DbOrTx, p: { host: HostRow; mac: string;
   let row: Pick<DeploymentRow, "renderedSystem" | "renderedUnattended" | "tokenPlaceholder"> = p.deployment;
   if (!row.tokenPlaceholder) {
     const d = p.deployment;
-    const rendering = await renderRunTemplates(db, {
+    const rendering = await renderDeploymentTemplates(db, {
       host: p.host,
       mac: p.mac,
       run: { ...d, postInstall: d.options.postInstall ?? null },

@@ -19,7 +19,7 @@ import { readAgentScript } from "@/boot/agent/agent-script";
 import type { Db } from "../db";
 import { getEnv } from "../env";
 import { cleanReported, parseIpOutput, recordHostAddresses } from "../hosts/addresses";
-import { isActiveRun } from "../hosts/state-machine";
+import { isActiveDeployment } from "../hosts/state-machine";
 import { isBlockMapWorthIt } from "../images/block-map";
 import { blobPathOf } from "../images/images";
 import { UPLOAD_PATH } from "../validation/images";
@@ -40,7 +40,7 @@ const ended = (d: DeploymentRow): AgentAnswer => json(409, { error: { code: "con
 const bad = (message: string): AgentAnswer => json(400, { error: { code: "validation", message } });
 
 function isLive(d: DeploymentRow, now: Date): boolean {
-  return isActiveRun(d.state) && d.tokenExpiresAt.getTime() > now.getTime();
+  return isActiveDeployment(d.state) && d.tokenExpiresAt.getTime() > now.getTime();
 }
 
 /** GET …/agent — the agent script the ramdisk runs (boot/agent/*.sh, joined into one). */
@@ -165,7 +165,7 @@ async function report(db: Db, p: { mac: string; token: string; now?: Date }, fn:
     found.deployment.id,
     async (ctx) => {
       // Re-checked under the lock: the run may have ended while this request waited.
-      if (!isActiveRun(ctx.run.deployment.state)) return ended(ctx.run.deployment);
+      if (!isActiveDeployment(ctx.run.deployment.state)) return ended(ctx.run.deployment);
       return (await fn(ctx, found)) ?? json(200, { ok: true });
     },
     now,
@@ -276,7 +276,7 @@ export async function reportFinished(db: Db, p: { mac: string; token: string; ou
     found.deployment.id,
     async (ctx): Promise<AgentAnswer> => {
       const d = ctx.run.deployment;
-      if (!isActiveRun(d.state) || d.tokenExpiresAt.getTime() <= now.getTime()) {
+      if (!isActiveDeployment(d.state) || d.tokenExpiresAt.getTime() <= now.getTime()) {
         // A repeated "done" (or "failed") for the same end changes nothing.
         if (d.state === p.outcome) return { status: 200, contentType: TEXT, body: "already recorded\n" };
         return ended(d);

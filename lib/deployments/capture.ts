@@ -25,7 +25,7 @@ import type { Db } from "../db";
 import { SYSTEM } from "../access/actor";
 import { recordAudit } from "../audit/audit";
 import { AppError } from "../errors";
-import { isActiveRun } from "../hosts/state-machine";
+import { isActiveDeployment } from "../hosts/state-machine";
 import { assertStorageQuota, failReadyVersion, uploadExpiry } from "../images/images";
 import { getImageStorage } from "../images/storage";
 import { isUploadId, UPLOAD_PATH } from "../validation/images";
@@ -44,7 +44,7 @@ export async function getCaptureDeployment(db: Db, authorization: string, now = 
   const found = await findDeploymentByToken(db, { mac, token });
   if (!found) throw new AppError("unauthorized", "This run token is not valid (or not for this machine).");
   const d = found.deployment;
-  if (!isActiveRun(d.state) || d.tokenExpiresAt.getTime() <= now.getTime()) throw endedRun(d.state);
+  if (!isActiveDeployment(d.state) || d.tokenExpiresAt.getTime() <= now.getTime()) throw endedRun(d.state);
   if (d.action !== "capture_disk" || !d.options.captureImageId) throw new AppError("forbidden", "This run does not capture a disk; its token cannot upload images.");
   return found;
 }
@@ -62,7 +62,7 @@ export async function beginCaptureUpload(db: Db, found: Found, p: { uploadId: st
     found.deployment.id,
     async (ctx) => {
       const d = ctx.run.deployment;
-      if (!isActiveRun(d.state)) throw endedRun(d.state);
+      if (!isActiveDeployment(d.state)) throw endedRun(d.state);
       if (d.imageVersion) {
         // Named, so an agent whose creation answer was lost can resume instead of failing.
         const upload = d.imageId ? await getImageUploadOfVersion(ctx.tx, { imageId: d.imageId, version: d.imageVersion }) : undefined;
@@ -131,7 +131,7 @@ export async function checkCaptureRequest(db: Db, found: Found, p: { uploadId: s
 /** The last byte is in (the worker verifies next): said in the run's log. */
 export async function noteCaptureReceived(db: Db, found: Found, p: { imageId: string; version: number; bytes: number }): Promise<void> {
   await withDeployment(db, found.deployment.id, async (ctx) => {
-    if (isActiveRun(ctx.run.deployment.state)) await appendLog(ctx, "kiln", [`received ${p.bytes} bytes; verifying version ${p.version}`]);
+    if (isActiveDeployment(ctx.run.deployment.state)) await appendLog(ctx, "kiln", [`received ${p.bytes} bytes; verifying version ${p.version}`]);
   });
 }
 

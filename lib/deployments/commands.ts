@@ -16,10 +16,10 @@ import { AppError } from "../errors";
 import { isAdmin, SYSTEM, type Actor } from "../access/actor";
 import { recordAudit } from "../audit/audit";
 import { assertHostHolder } from "../access/hosts";
-import { renderRunTemplates, type RunRendering } from "../templates/run-rendering";
+import { renderDeploymentTemplates, type DeploymentRendering } from "../templates/deployment-rendering";
 import { hashSecret } from "../auth/secrets";
 import { deploymentToken } from "./deployment-token";
-import { isActiveRun } from "../hosts/state-machine";
+import { isActiveDeployment } from "../hosts/state-machine";
 import { canReadShared } from "../access/sharing";
 import { getReadableTemplate, syncBuiltinTemplates } from "../templates/templates";
 import type { DeploymentAction } from "../validation/deployments";
@@ -78,11 +78,11 @@ export async function builtinSystemTemplate(db: Db, key: string): Promise<Templa
  * stored on the run, the token put in at serve time): a broken template is refused now, with
  * nothing started, and the boot route never renders a person's template again for this run.
  */
-async function renderRun(db: DbOrTx, plan: DeploymentPlan, id: string): Promise<RunRendering> {
+async function renderRun(db: DbOrTx, plan: DeploymentPlan, id: string): Promise<DeploymentRendering> {
   const ifaces = await listInterfaces(db, [plan.host.id]);
   const mac = ifaces.find((i) => i.isPxe)?.mac ?? ifaces[0]?.mac ?? null;
   const run = { id, action: plan.action, vars: plan.vars, imageId: plan.image?.id ?? null, imageVersion: plan.image?.version ?? null, postInstall: plan.options.postInstall ?? null };
-  return renderRunTemplates(db, { host: plan.host, mac, run, system: plan.system, unattended: plan.unattended }, (which, e) => {
+  return renderDeploymentTemplates(db, { host: plan.host, mac, run, system: plan.system, unattended: plan.unattended }, (which, e) => {
     const pinned = (which === "system" ? plan.system : plan.unattended)!;
     const field = which === "unattended" ? "unattendedTemplateId" : plan.action === "install" ? "systemTemplateId" : "vars";
     throw AppError.field(field, `“${pinned.name}” v${pinned.version} does not render for ${plan.host.name}: ${e.message}. Nothing was started.`);
@@ -235,7 +235,7 @@ export async function retryDeployment(db: Db, actor: Actor, deploymentId: string
   const old = await getVisibleDeployment(db, actor, deploymentId);
   if (old.origin === "system") throw new AppError("conflict", "Kiln's own runs (commissioning) are not retried; an administrator commissions the host again.");
   if (old.origin !== "holder") throw new AppError("conflict", "A wipe at the end of a lease is restarted by the release itself, not retried.");
-  if (isActiveRun(old.state) || old.state === "done") throw new AppError("conflict", `This run is ${old.state}; only a failed or cancelled run can be retried.`);
+  if (isActiveDeployment(old.state) || old.state === "done") throw new AppError("conflict", `This run is ${old.state}; only a failed or cancelled run can be retried.`);
   const { leaseId } = await assertHostHolder(db, actor, old.hostId);
   const host = (await getHostRow(db, old.hostId))!;
   if (!leaseId) throw new AppError("conflict", `${host.name} is not leased any more; lease it to provision it again.`);
@@ -280,7 +280,7 @@ export async function cancelDeployment(db: Db, actor: Actor, deploymentId: strin
     db,
     deploymentId,
     async (ctx) => {
-      if (!isActiveRun(ctx.run.deployment.state)) return { endedBefore: ctx.run.deployment.state };
+      if (!isActiveDeployment(ctx.run.deployment.state)) return { endedBefore: ctx.run.deployment.state };
       await finishDeployment(ctx, "cancelled", `cancelled by ${actor.user?.email ?? "Kiln"}`);
       const host = await getHostRow(ctx.tx, ctx.run.deployment.hostId);
       const cannot = host ? cannotRestartReason(host.powerDriver) : null;

@@ -13,7 +13,7 @@ import type { Db, DbOrTx } from "../db";
 import { getEnv } from "../env";
 import { getImageStorage } from "../images/storage";
 import { transitionHostStates } from "../hosts/transition";
-import { canFinishRun, isActiveRun } from "../hosts/state-machine";
+import { canFinishDeployment, isActiveDeployment } from "../hosts/state-machine";
 import { enqueueJob, type EnqueueOptions } from "../jobs/enqueue";
 import { getLogger } from "../log";
 import { sendMail } from "../mail/send";
@@ -157,7 +157,7 @@ export function scheduleDeadlineCheck(ctx: { followups: Followup[]; run: Deploym
  * passed changes nothing, so a repeated report or a late power job is harmless.
  */
 export async function advance(ctx: DeploymentContext, through: StepName, message?: string): Promise<boolean> {
-  if (!isActiveRun(ctx.run.deployment.state)) return false;
+  if (!isActiveDeployment(ctx.run.deployment.state)) return false;
   const idx = ctx.run.steps.findIndex((s) => s.name === through);
   if (idx < 0) return false;
   let changed = false;
@@ -184,7 +184,7 @@ export async function extendDeadline(ctx: DeploymentContext, step: DeploymentSte
 
 /** Fails the run at its current step (or the named one) with a reason a person can act on. */
 export async function failDeployment(ctx: DeploymentContext, reason: string, stepName?: string): Promise<boolean> {
-  if (!isActiveRun(ctx.run.deployment.state)) return false;
+  if (!isActiveDeployment(ctx.run.deployment.state)) return false;
   const step = (stepName ? ctx.run.steps.find((s) => s.name === stepName && (s.state === "pending" || s.state === "running")) : undefined) ?? currentStep(ctx.run.steps);
   if (step) await setStep(ctx, step, { state: "failed", startedAt: step.startedAt ?? ctx.at, finishedAt: ctx.at, failureReason: reason.slice(0, 2000) });
   await finishDeployment(ctx, "failed", step ? `${stepLabel(step.name)}: ${reason}` : reason);
@@ -194,7 +194,7 @@ export async function failDeployment(ctx: DeploymentContext, reason: string, ste
 /** Ends the run: the rest of the steps are skipped; a release wipe decides the host's fate. */
 export async function finishDeployment(ctx: DeploymentContext, outcome: "done" | "failed" | "cancelled", reason?: string): Promise<void> {
   const d = ctx.run.deployment;
-  if (!canFinishRun(d.state, outcome)) return;
+  if (!canFinishDeployment(d.state, outcome)) return;
   for (const s of ctx.run.steps) {
     if (s.state === "pending") await setStep(ctx, s, { state: "skipped" });
     else if (s.state === "running") await setStep(ctx, s, { state: "cancelled", finishedAt: ctx.at });

@@ -24,7 +24,7 @@ import { actorOf, isOwnerOrAdmin, type Actor } from "../access/actor";
 import { recordAudit } from "../audit/audit";
 import { nowOf, type Clock } from "../clock";
 import { AppError, isAppError } from "../errors";
-import { isActiveRun } from "../hosts/state-machine";
+import { isActiveDeployment } from "../hosts/state-machine";
 import { getLogger } from "../log";
 import { DEFAULT_GROUP_ATTEMPTS, GROUP_ACTIONS, groupPinsSchema, leaseDeploySchema, MAX_GROUP_ATTEMPTS, type deploymentGroupViewSchema } from "../validation/deployment-groups";
 import { deploymentStartSchema, type DeploymentStart } from "../validation/deployments";
@@ -236,7 +236,7 @@ export async function getDeploymentGroup(db: Db, actor: Actor, groupId: string):
     const mine = runs.filter((r) => r.hostId === hostId);
     const latest = mine.at(-1);
     const held = hostRows.get(hostId)?.held ?? false;
-    const active = latest ? isActiveRun(latest.state) : false;
+    const active = latest ? isActiveDeployment(latest.state) : false;
     return {
       hostId,
       name: hostRows.get(hostId)?.name ?? latest?.hostName ?? hostId,

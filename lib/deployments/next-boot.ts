@@ -14,7 +14,7 @@ import { AppError } from "../errors";
 import { type Actor } from "../access/actor";
 import { recordAudit } from "../audit/audit";
 import { assertHostHolder } from "../access/hosts";
-import { isActiveRun } from "../hosts/state-machine";
+import { isActiveDeployment } from "../hosts/state-machine";
 import { ACTION_LABELS } from "./plan";
 import { DISK_STEP } from "./consequences";
 
@@ -38,7 +38,7 @@ export type NextBoot =
  * disk is written and it only waits for the installed system to call done (diskWrittenAt).
  */
 export function decideNextBoot(runs: { deployment: DeploymentRow; steps: DeploymentStepRow[] }[]): NextBoot {
-  const active = runs.find((r) => isActiveRun(r.deployment.state));
+  const active = runs.find((r) => isActiveDeployment(r.deployment.state));
   // Written and verified, waiting for the installed system's first boot (cloud-init): the
   // machine must boot what was written, not the deploy ramdisk again.
   if (active?.deployment.diskWrittenAt) return { kind: "disk" };
@@ -65,9 +65,9 @@ export function decideNextBoot(runs: { deployment: DeploymentRow; steps: Deploym
  */
 export async function loadBootDecision(db: DbOrTx, hostId: string): Promise<{ next: NextBoot; active: DeploymentRow | undefined }> {
   const rows = await listHostDeployments(db, hostId, HISTORY);
-  const active = rows.find((r) => isActiveRun(r.state));
+  const active = rows.find((r) => isActiveDeployment(r.state));
   const lastDone = rows.findIndex((r) => r.action in DISK_STEP && r.state === "done");
-  const undecided = (lastDone < 0 ? rows : rows.slice(0, lastDone)).filter((r) => r.action in DISK_STEP && !isActiveRun(r.state));
+  const undecided = (lastDone < 0 ? rows : rows.slice(0, lastDone)).filter((r) => r.action in DISK_STEP && !isActiveDeployment(r.state));
   const steps = await listSteps(db, undecided.map((r) => r.id));
   return { next: decideNextBoot(rows.map((d) => ({ deployment: d, steps: steps.filter((s) => s.deploymentId === d.id) }))), active };
 }

@@ -8,7 +8,7 @@ import type { Db, DbOrTx } from "../db";
 import { AppError } from "../errors";
 import { isAdmin, type Actor } from "../access/actor";
 import { assertHostHolder } from "../access/hosts";
-import { provisioningStateOf, isActiveRun } from "../hosts/state-machine";
+import { provisioningStateOf, isActiveDeployment } from "../hosts/state-machine";
 import { paginated } from "../validation/common";
 import { deploymentGetQuerySchema, deploymentListQuerySchema } from "../validation/deployments";
 import { parseInput } from "../validation/parse";
@@ -67,7 +67,7 @@ type Row = Awaited<ReturnType<typeof listDeploymentRows>>["rows"][number];
 
 function runView(actor: Actor, r: Row, steps: DeploymentStepRow[]) {
   const d = r.deployment;
-  const active = isActiveRun(d.state);
+  const active = isActiveDeployment(d.state);
   const rate = d.rateBytesPerSecond ?? null;
   const remaining = d.totalBytes !== null && d.totalBytes !== undefined ? Math.max(0, d.totalBytes - d.bytesWritten) : null;
   return {
@@ -198,11 +198,11 @@ export async function summarizeDeployments(db: DbOrTx, pairs: { hostId: string; 
           state: r.state,
           provisioning: provisioningStateOf(r),
           action: ACTION_LABELS[r.action],
-          step: r.currentStep && isActiveRun(r.state) ? stepLabel(r.currentStep) : null,
-          percent: isActiveRun(r.state) && r.totalBytes ? Math.min(100, Math.round((r.bytesWritten / r.totalBytes) * 100)) : null,
-          rate: isActiveRun(r.state) && r.rateBytesPerSecond ? r.rateBytesPerSecond : null,
+          step: r.currentStep && isActiveDeployment(r.state) ? stepLabel(r.currentStep) : null,
+          percent: isActiveDeployment(r.state) && r.totalBytes ? Math.min(100, Math.round((r.bytesWritten / r.totalBytes) * 100)) : null,
+          rate: isActiveDeployment(r.state) && r.rateBytesPerSecond ? r.rateBytesPerSecond : null,
           etaSeconds:
-            isActiveRun(r.state) && r.totalBytes && r.rateBytesPerSecond ? Math.max(0, Math.round((r.totalBytes - r.bytesWritten) / r.rateBytesPerSecond)) : null,
+            isActiveDeployment(r.state) && r.totalBytes && r.rateBytesPerSecond ? Math.max(0, Math.round((r.totalBytes - r.bytesWritten) / r.rateBytesPerSecond)) : null,
           failureReason: r.failureReason,
         },
       ]),

@@ -5,7 +5,7 @@
 import { getDeploymentRow, listOverdueSteps } from "@/db/queries/deployments";
 import { getHostRow, insertHostEvents } from "@/db/queries/hosts";
 import type { Db } from "../db";
-import { isActiveRun } from "../hosts/state-machine";
+import { isActiveDeployment } from "../hosts/state-machine";
 import { runPower } from "../power/power";
 import { PowerError, type PowerAction } from "../power/types";
 import type { DeploymentAction } from "../validation/deployments";
@@ -37,7 +37,7 @@ export async function runWorkerSteps(db: Db, deploymentId: string, expected: Dep
       deploymentId,
       async (ctx) => {
         const d = ctx.run.deployment;
-        if (d.action !== expected || !isActiveRun(d.state)) return null;
+        if (d.action !== expected || !isActiveDeployment(d.state)) return null;
         const step = currentStep(ctx.run.steps);
         if (!step || step.state !== "running" || !isStepName(step.name) || STEPS[step.name].driver !== "worker") return null;
         return { step: step.name as StepName, hostId: d.hostId };
@@ -139,7 +139,7 @@ export async function checkDeadlines(db: Db, opts: { deploymentId?: string; now?
       opts.deploymentId,
       async (ctx) => {
         const step = currentStep(ctx.run.steps);
-        if (isActiveRun(ctx.run.deployment.state) && step?.state === "running" && step.timeoutAt && step.timeoutAt.getTime() > now.getTime()) scheduleDeadlineCheck(ctx, step.timeoutAt);
+        if (isActiveDeployment(ctx.run.deployment.state) && step?.state === "running" && step.timeoutAt && step.timeoutAt.getTime() > now.getTime()) scheduleDeadlineCheck(ctx, step.timeoutAt);
       },
       now,
     );

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getHostRow } from "@/db/queries/hosts";
 import { listLeaseDiskRows } from "@/db/queries/lease-disks";
 import { createLease } from "@/lib/leases/leases";
-import { loadBootContext } from "@/lib/templates/run-rendering";
+import { loadBootContext } from "@/lib/templates/deployment-rendering";
 import { ensureRamdisk } from "@/lib/boot/ramdisk";
 import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";

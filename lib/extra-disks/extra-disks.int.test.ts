@@ -17,7 +17,7 @@ import { createLease, handOverLease, releaseLease } from "@/lib/leases/leases";
 import { advanceLeaseEnds } from "@/lib/leases/staged-end";
 import { updateProject } from "@/lib/projects/projects";
 import { previewTemplate } from "@/lib/templates/templates";
-import { loadBootContext } from "@/lib/templates/run-rendering";
+import { loadBootContext } from "@/lib/templates/deployment-rendering";
 import { getHostRow } from "@/db/queries/hosts";
 import { useTestDb } from "@/test/harness/database";
 import { setTestEnvDefaults } from "@/test/harness/env";

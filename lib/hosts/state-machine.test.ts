@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canFinishRun, canTransition, describeIllegalTransition, provisioningStateOf, sourcesOf } from "./state-machine";
+import { canFinishDeployment, canTransition, describeIllegalTransition, provisioningStateOf, sourcesOf } from "./state-machine";
 
 describe("host state machine", () => {
   it("follows the lease cycle new → available → leased → releasing → available", () => {
@@ -25,11 +25,11 @@ describe("host state machine", () => {
 
 describe("provisioning runs", () => {
   it("finish once: pending/running end in done, failed or cancelled, and never leave them", () => {
-    expect(canFinishRun("running", "done")).toBe(true);
-    expect(canFinishRun("pending", "cancelled")).toBe(true);
-    expect(canFinishRun("failed", "done")).toBe(false);
-    expect(canFinishRun("done", "failed")).toBe(false);
-    expect(canFinishRun("cancelled", "running")).toBe(false);
+    expect(canFinishDeployment("running", "done")).toBe(true);
+    expect(canFinishDeployment("pending", "cancelled")).toBe(true);
+    expect(canFinishDeployment("failed", "done")).toBe(false);
+    expect(canFinishDeployment("done", "failed")).toBe(false);
+    expect(canFinishDeployment("cancelled", "running")).toBe(false);
   });
 
   it("derive what a host shows from its latest run: a failed run is failed, never deployed", () => {

@@ -50,9 +50,9 @@ export function describeIllegalTransition(name: string, from: HostState, to: Hos
 // "deploying", "deployed" or "failed" is derived from the host's latest run, so it can
 // never disagree with the record of that run — not even after a crash between two writes.
 // A failed wipe at release takes the host releasing → maintenance for an administrator.
-export type RunState = (typeof DEPLOYMENT_STATES)[number];
+export type DeploymentState = (typeof DEPLOYMENT_STATES)[number];
 
-const RUN_TRANSITIONS: Record<RunState, readonly RunState[]> = {
+const RUN_TRANSITIONS: Record<DeploymentState, readonly DeploymentState[]> = {
   pending: ["running", "done", "failed", "cancelled"],
   running: ["done", "failed", "cancelled"],
   done: [],
@@ -60,18 +60,18 @@ const RUN_TRANSITIONS: Record<RunState, readonly RunState[]> = {
   cancelled: [],
 };
 
-export function canFinishRun(from: RunState, to: RunState): boolean {
+export function canFinishDeployment(from: DeploymentState, to: DeploymentState): boolean {
   return RUN_TRANSITIONS[from].includes(to);
 }
 
-export function isActiveRun(state: RunState): boolean {
+export function isActiveDeployment(state: DeploymentState): boolean {
   return state === "pending" || state === "running";
 }
 
 export type ProvisioningState = "none" | "deploying" | "deployed" | "wiping" | "wiped" | "capturing" | "captured" | "commissioning" | "commissioned" | "failed" | "cancelled";
 
 /** The provisioning state shown for a host, from its latest run (null: never provisioned). */
-export function provisioningStateOf(latest: { state: RunState; origin: (typeof DEPLOYMENT_ORIGINS)[number]; action?: string } | null | undefined): ProvisioningState {
+export function provisioningStateOf(latest: { state: DeploymentState; origin: (typeof DEPLOYMENT_ORIGINS)[number]; action?: string } | null | undefined): ProvisioningState {
   if (!latest) return "none";
   if (latest.state === "failed" || latest.state === "cancelled") return latest.state;
   const active = latest.state === "pending" || latest.state === "running";

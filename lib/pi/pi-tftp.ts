@@ -18,7 +18,7 @@ import type { DeploymentRow, HostRow } from "@/db/schema";
 import { PI_CMDLINE_TEMPLATE } from "@/boot/templates/pi-cmdline";
 import type { Db } from "../db";
 import { DISCOVERY_LIMIT_PER_IP, DISCOVERY_WINDOW_SECONDS } from "../boot/boot-service";
-import { imageContextOf, loadBootContext } from "../templates/run-rendering";
+import { imageContextOf, loadBootContext } from "../templates/deployment-rendering";
 import { deploymentToken } from "../deployments/deployment-token";
 import { noteBootRequest } from "../deployments/agent";
 import { loadBootDecision } from "../deployments/next-boot";

@@ -15,7 +15,7 @@ import { AppError } from "../errors";
 import { isAdmin, isOwnerOrAdmin, type Actor } from "../access/actor";
 import { canReadShared, isProjectMemberOrAdmin } from "../access/sharing";
 import { recordAudit } from "../audit/audit";
-import { loadBootContext } from "./run-rendering";
+import { loadBootContext } from "./deployment-rendering";
 import { assertHostHolder } from "../access/hosts";
 import { previewSchema, templateCreateSchema, templateUpdateSchema, templateVersionCreateSchema } from "../validation/templates";
 import { parseInput } from "../validation/parse";

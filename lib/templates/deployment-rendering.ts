@@ -18,7 +18,7 @@ import { siteBootUrlOf } from "../sites/sites";
 import { renderInPool } from "./render-pool";
 
 /** What a run's templates are rendered from: its id, action, vars and pinned versions. */
-export type RunTemplateInput = {
+export type DeploymentTemplateInput = {
   id: string;
   action: string;
   vars: Record<string, unknown>;
@@ -28,7 +28,7 @@ export type RunTemplateInput = {
   imageVersion: number | null;
 };
 
-export type RunRendering = { renderedSystem: string | null; renderedUnattended: string | null; tokenPlaceholder: string };
+export type DeploymentRendering = { renderedSystem: string | null; renderedUnattended: string | null; tokenPlaceholder: string };
 
 /**
  * Stands in for a run's one-time token in its stored text: random per run, the token's length
@@ -45,7 +45,7 @@ function newTokenPlaceholder(): string {
  */
 async function renderRunTemplate(
   db: DbOrTx,
-  p: { host: HostRow; mac: string | null; run: RunTemplateInput; template: { id: string | null; version: number | null }; which: "system" | "unattended"; token: string },
+  p: { host: HostRow; mac: string | null; run: DeploymentTemplateInput; template: { id: string | null; version: number | null }; which: "system" | "unattended"; token: string },
 ): Promise<string> {
   const { id: templateId, version } = p.template;
   if (!templateId || !version) throw new TemplateError(`this deployment has no ${p.which} template`, 1, 1, "render");
@@ -62,11 +62,11 @@ async function renderRunTemplate(
  * Renders both templates of a run once, with a fresh token placeholder, for storing on its row.
  * `onError` turns a template's TemplateError into the caller's own error (which template failed).
  */
-export async function renderRunTemplates(
+export async function renderDeploymentTemplates(
   db: DbOrTx,
-  p: { host: HostRow; mac: string | null; run: RunTemplateInput; system: { id: string | null; version: number | null } | null; unattended: { id: string | null; version: number | null } | null },
+  p: { host: HostRow; mac: string | null; run: DeploymentTemplateInput; system: { id: string | null; version: number | null } | null; unattended: { id: string | null; version: number | null } | null },
   onError?: (which: "system" | "unattended", e: TemplateError) => never,
-): Promise<RunRendering> {
+): Promise<DeploymentRendering> {
   const tokenPlaceholder = newTokenPlaceholder();
   const one = async (which: "system" | "unattended", template: { id: string | null; version: number | null } | null) => {
     if (!template?.id) return null;

@@ -5,9 +5,9 @@ import { useEffect, useRef } from "react";
 import { Badge, type Tone } from "../ui/badge";
 import { formatBytes, formatDateTime, formatDuration } from "../ui/format";
 import { useNow } from "../ui/use-now";
-import type { RunView } from "./types";
+import type { DeploymentView } from "./types";
 
-const STEP_TONE: Record<RunView["steps"][number]["state"], Tone> = {
+const STEP_TONE: Record<DeploymentView["steps"][number]["state"], Tone> = {
   pending: "stone",
   running: "sky",
   done: "green",
@@ -16,7 +16,7 @@ const STEP_TONE: Record<RunView["steps"][number]["state"], Tone> = {
   cancelled: "amber",
 };
 
-const STEP_MARK: Record<RunView["steps"][number]["state"], string> = {
+const STEP_MARK: Record<DeploymentView["steps"][number]["state"], string> = {
   pending: "○",
   running: "◔",
   done: "✓",
@@ -25,9 +25,9 @@ const STEP_MARK: Record<RunView["steps"][number]["state"], string> = {
   cancelled: "■",
 };
 
-export const RUN_TONE: Record<RunView["state"], Tone> = { pending: "sky", running: "sky", done: "green", failed: "red", cancelled: "amber" };
+export const DEPLOYMENT_STATE_TONE: Record<DeploymentView["state"], Tone> = { pending: "sky", running: "sky", done: "green", failed: "red", cancelled: "amber" };
 
-export function ProgressBar({ progress, active }: { progress: RunView["progress"]; active: boolean }) {
+export function ProgressBar({ progress, active }: { progress: DeploymentView["progress"]; active: boolean }) {
   const { bytesWritten, totalBytes, rateBytesPerSecond, etaSeconds } = progress;
   if (!totalBytes && !bytesWritten) return null;
   const percent = totalBytes ? Math.min(100, Math.round((bytesWritten / totalBytes) * 100)) : null;
@@ -54,7 +54,7 @@ export function ProgressBar({ progress, active }: { progress: RunView["progress"
   );
 }
 
-export function RunTimeline({ run }: { run: RunView }) {
+export function DeploymentTimeline({ run }: { run: DeploymentView }) {
   const now = useNow();
   const active = run.state === "pending" || run.state === "running";
   const logRef = useRef<HTMLPreElement>(null);
