@@ -106,13 +106,13 @@ export async function listAddressesOfHosts(db: DbOrTx, hostIds: string[], leaseO
     .orderBy(desc(hostAddresses.seenAt), hostAddresses.address);
 }
 
-export type LatestRunRow = Pick<DeploymentRow, "id" | "hostId" | "leaseId" | "action" | "state" | "origin" | "finishedAt" | "failureReason" | "vars" | "renderedUnattended">;
+export type LatestDeploymentRow = Pick<DeploymentRow, "id" | "hostId" | "leaseId" | "action" | "state" | "origin" | "finishedAt" | "failureReason" | "vars" | "renderedUnattended">;
 
 /**
  * The newest run of each host; with `leaseOf`, only runs under that lease of the host (a
  * researcher's view: a wipe before their lease is none of their business).
  */
-export async function listLatestRunsOfHosts(db: DbOrTx, p: { hostIds: string[]; leaseOf?: Map<string, string> }): Promise<LatestRunRow[]> {
+export async function listLatestDeploymentsOfHosts(db: DbOrTx, p: { hostIds: string[]; leaseOf?: Map<string, string> }): Promise<LatestDeploymentRow[]> {
   const ids = p.leaseOf ? p.hostIds.filter((id) => p.leaseOf!.has(id)) : p.hostIds;
   if (ids.length === 0) return [];
   const where = p.leaseOf
@@ -139,7 +139,7 @@ export async function listLatestRunsOfHosts(db: DbOrTx, p: { hostIds: string[]; 
     .orderBy(deployments.hostId, desc(deployments.createdAt), desc(deployments.id));
 }
 
-export async function getLatestRunOfHost(db: DbOrTx, hostId: string, leaseId?: string): Promise<LatestRunRow | undefined> {
-  const [row] = await listLatestRunsOfHosts(db, { hostIds: [hostId], leaseOf: leaseId ? new Map([[hostId, leaseId]]) : undefined });
+export async function getLatestDeploymentOfHost(db: DbOrTx, hostId: string, leaseId?: string): Promise<LatestDeploymentRow | undefined> {
+  const [row] = await listLatestDeploymentsOfHosts(db, { hostIds: [hostId], leaseOf: leaseId ? new Map([[hostId, leaseId]]) : undefined });
   return row;
 }

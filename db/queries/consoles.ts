@@ -6,7 +6,7 @@ import { deploymentConsoles, deployments, hosts } from "../schema";
 export const CONSOLE_DRIVERS = ["qemu", "ipmi"];
 
 /** Runs still going (pending or running) on hosts whose driver offers a console, optionally of one site. */
-export async function listActiveConsoleRuns(db: DbOrTx, p: { siteId?: string | null } = {}): Promise<{ deploymentId: string; hostId: string }[]> {
+export async function listActiveConsoleDeployments(db: DbOrTx, p: { siteId?: string | null } = {}): Promise<{ deploymentId: string; hostId: string }[]> {
   return db
     .select({ deploymentId: deployments.id, hostId: deployments.hostId })
     .from(deployments)

@@ -41,7 +41,7 @@ export async function listLatestGroupIdsOfReservations(db: DbOrTx, reservationId
 }
 
 /** Every run of a group, oldest first, with its host's name and the step it is at. */
-export async function listGroupRuns(db: DbOrTx, groupId: string) {
+export async function listGroupDeployments(db: DbOrTx, groupId: string) {
   return db
     .select({
       id: deployments.id,
@@ -76,7 +76,7 @@ export async function listGroupHosts(db: DbOrTx, p: { hostIds: string[]; leaseId
  * Failed group runs still worth a retry: the latest run of their host in the group, with fewer
  * runs there than the group allows, on a host its lease still holds (the sweep's list).
  */
-export async function listGroupRunsToRetry(db: DbOrTx, limit = 100): Promise<string[]> {
+export async function listGroupDeploymentsToRetry(db: DbOrTx, limit = 100): Promise<string[]> {
   const rows = await db.execute<{ id: string }>(sql`
     select r.id from (
       select d.id, d.state, d.host_id, d.lease_id, g.max_attempts,
@@ -95,7 +95,7 @@ export async function listGroupRunsToRetry(db: DbOrTx, limit = 100): Promise<str
  * Seconds from the start of each finished (done) powered run of an action to its end, newest
  * first, with what it used: the deploy lead's samples (lib/reservations/ready.ts).
  */
-export async function listDoneRunDurations(
+export async function listDoneDeploymentDurations(
   db: DbOrTx,
   p: { action: "install" | "deploy_image"; imageId?: string; systemTemplateId?: string; unattendedTemplateId?: string | null; limit: number },
 ) {

@@ -120,7 +120,7 @@ export async function getLatestDeployment(db: DbOrTx, hostId: string): Promise<D
 }
 
 /** The latest run of each (host, lease) pair asked for, with the step it is at (lists show a badge). */
-export async function getLatestRunsOfLeases(db: DbOrTx, pairs: { hostId: string; leaseId: string }[]) {
+export async function getLatestDeploymentsOfLeases(db: DbOrTx, pairs: { hostId: string; leaseId: string }[]) {
   if (pairs.length === 0) return [];
   return db
     .selectDistinctOn([deployments.hostId, deployments.leaseId], {

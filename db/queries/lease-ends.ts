@@ -76,7 +76,7 @@ export async function getNextForeignBooking(db: DbOrTx, p: { leaseId: string; ho
 }
 
 /** Capture runs of this lease still under way. */
-export async function listActiveCaptureRuns(db: DbOrTx, leaseId: string) {
+export async function listActiveCaptureDeployments(db: DbOrTx, leaseId: string) {
   return db
     .select({ id: deployments.id, hostId: deployments.hostId, tokenExpiresAt: deployments.tokenExpiresAt })
     .from(deployments)
@@ -84,7 +84,7 @@ export async function listActiveCaptureRuns(db: DbOrTx, leaseId: string) {
 }
 
 /** Capture runs of these leases (any state), newest first: what the stage strip reports. */
-export async function listCaptureRunsOfLeases(db: DbOrTx, leaseIds: string[]) {
+export async function listCaptureDeploymentsOfLeases(db: DbOrTx, leaseIds: string[]) {
   if (leaseIds.length === 0) return [];
   return db
     .select({ id: deployments.id, leaseId: deployments.leaseId, hostId: deployments.hostId, state: deployments.state, imageId: deployments.imageId, imageVersion: deployments.imageVersion, createdAt: deployments.createdAt })

@@ -7,7 +7,7 @@
 // stored text is loaded and appended to. Text is written every few seconds while it changes,
 // and once more when the run ends.
 import { getHostRow } from "@/db/queries/hosts";
-import { getDeploymentConsole, listActiveConsoleRuns, upsertDeploymentConsole } from "@/db/queries/consoles";
+import { getDeploymentConsole, listActiveConsoleDeployments, upsertDeploymentConsole } from "@/db/queries/consoles";
 import type { Db } from "../db";
 import { getLogger } from "../log";
 import type { ConsoleHandle, ConsoleHub } from "./hub";
@@ -64,7 +64,7 @@ export class ConsoleRecorder {
   }
 
   private async pass(): Promise<void> {
-    const active = await listActiveConsoleRuns(this.o.db, { siteId: this.o.siteId?.() ?? null });
+    const active = await listActiveConsoleDeployments(this.o.db, { siteId: this.o.siteId?.() ?? null });
     const activeIds = new Set(active.map((r) => r.deploymentId));
     for (const r of [...this.recordings.values()]) if (!activeIds.has(r.deploymentId)) await this.finish(r);
     for (const run of active) {

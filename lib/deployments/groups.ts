@@ -9,8 +9,8 @@ import {
   getDeploymentGroupRow,
   insertDeploymentGroup,
   listGroupHosts,
-  listGroupRuns,
-  listGroupRunsToRetry,
+  listGroupDeployments,
+  listGroupDeploymentsToRetry,
 } from "@/db/queries/deployment-groups";
 import { getDeploymentRow } from "@/db/queries/deployments";
 import { insertHostEvents } from "@/db/queries/hosts";
@@ -229,7 +229,7 @@ async function describeWhat(db: Db, spec: StoredSpec): Promise<string> {
 export async function getDeploymentGroup(db: Db, actor: Actor, groupId: string): Promise<DeploymentGroupView> {
   const { group: g, userEmail, leaseUserId } = await visibleGroup(db, actor, groupId);
   const lease = g.leaseId ? await getLeaseRow(db, g.leaseId) : undefined;
-  const runs = await listGroupRuns(db, g.id);
+  const runs = await listGroupDeployments(db, g.id);
   const hostRows = new Map((await listGroupHosts(db, { hostIds: g.hostIds, leaseId: g.leaseId })).map((h) => [h.id, h]));
   const spec = storedSpec(g);
   const hosts = g.hostIds.map((hostId) => {
@@ -331,7 +331,7 @@ export async function retryGroupDeployment(db: Db, deploymentId: string, clock: 
   if (!run?.groupId || run.state !== "failed") return null;
   const row = await getDeploymentGroupRow(db, run.groupId);
   if (!row) return null;
-  const mine = (await listGroupRuns(db, run.groupId)).filter((r) => r.hostId === run.hostId);
+  const mine = (await listGroupDeployments(db, run.groupId)).filter((r) => r.hostId === run.hostId);
   if (mine.at(-1)?.id !== run.id) return null;
   const note = (message: string) => insertHostEvents(db, [{ hostId: run.hostId, kind: "deployment_group", at: nowOf(clock), leaseId: run.leaseId, message }]);
   if (mine.length >= row.group.maxAttempts) {
@@ -357,7 +357,7 @@ export async function retryGroupDeployment(db: Db, deploymentId: string, clock: 
 
 /** The retry job's handler: one run, or (the sweep) every failed group run still due a retry. */
 export async function retryDueGroupDeployments(db: Db, p: { deploymentId?: string }, clock: Clock = {}): Promise<{ retried: string[] }> {
-  const ids = p.deploymentId ? [p.deploymentId] : await listGroupRunsToRetry(db);
+  const ids = p.deploymentId ? [p.deploymentId] : await listGroupDeploymentsToRetry(db);
   const retried: string[] = [];
   for (const id of ids) {
     const next = await retryGroupDeployment(db, id, clock);

@@ -1,7 +1,7 @@
 // Deployment views, what reads: one deployment with its steps, progress and log lines, a held
 // host's list, the dashboard's summaries. Nothing here changes state (./commands.ts does).
 import { getDeploymentConsole } from "@/db/queries/consoles";
-import { countLogs, getDeploymentRow, getLatestRunsOfLeases, lastEventId, listDeploymentRows, listLogs, listSteps } from "@/db/queries/deployments";
+import { countLogs, getDeploymentRow, getLatestDeploymentsOfLeases, lastEventId, listDeploymentRows, listLogs, listSteps } from "@/db/queries/deployments";
 import { getHostRow } from "@/db/queries/hosts";
 import type { DeploymentRow, DeploymentStepRow } from "@/db/schema";
 import type { Db, DbOrTx } from "../db";
@@ -186,7 +186,7 @@ export type LatestDeploymentSummary = {
  * Only the holder's own runs: a wipe before this lease is none of their business.
  */
 export async function summarizeDeployments(db: DbOrTx, pairs: { hostId: string; leaseId: string }[]): Promise<Map<string, LatestDeploymentSummary>> {
-  const rows = await getLatestRunsOfLeases(db, pairs);
+  const rows = await getLatestDeploymentsOfLeases(db, pairs);
   const wanted = new Set(pairs.map((p) => `${p.hostId}/${p.leaseId}`));
   return new Map(
     rows

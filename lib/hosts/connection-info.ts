@@ -2,7 +2,7 @@
 // addresses Kiln learned, the ssh line built from the best of them, and whether the machine
 // is deployed, deploying or failed (from its latest run). Loaded for many hosts in three
 // queries, so the host list pays the same as one host.
-import { listLatestRunsOfHosts, type LatestRunRow } from "@/db/queries/addresses";
+import { listLatestDeploymentsOfHosts, type LatestDeploymentRow } from "@/db/queries/addresses";
 import type { DbOrTx } from "../db";
 import { provisioningStateOf, type ProvisioningState } from "./state-machine";
 import { listHostAddresses, pickSshAddress, sshCommand, sshUserOf, type HostAddressView, type SshUserSource } from "./addresses";
@@ -11,9 +11,9 @@ export type HostProvisioning = {
   /** deployed | deploying | failed | cancelled | wiping | wiped | capturing | captured | none (no run yet). */
   state: ProvisioningState;
   runId: string | null;
-  action: LatestRunRow["action"] | null;
+  action: LatestDeploymentRow["action"] | null;
   /** The run's own state: pending | running | done | failed | cancelled. */
-  runState: LatestRunRow["state"] | null;
+  runState: LatestDeploymentRow["state"] | null;
   finishedAt: string | null;
   failureReason: string | null;
 };
@@ -30,7 +30,7 @@ export type HostAccessInfo = { addresses: HostAddressView[]; provisioning: HostP
 
 const NO_RUN: HostProvisioning = { state: "none", runId: null, action: null, runState: null, finishedAt: null, failureReason: null };
 
-export function provisioningOf(run: LatestRunRow | undefined): HostProvisioning {
+export function provisioningOf(run: LatestDeploymentRow | undefined): HostProvisioning {
   if (!run) return NO_RUN;
   return {
     state: provisioningStateOf(run),
@@ -42,7 +42,7 @@ export function provisioningOf(run: LatestRunRow | undefined): HostProvisioning 
   };
 }
 
-export function accessOf(addresses: HostAddressView[], run: LatestRunRow | undefined): HostAccess | null {
+export function accessOf(addresses: HostAddressView[], run: LatestDeploymentRow | undefined): HostAccess | null {
   const best = pickSshAddress(addresses);
   if (!best) return null;
   // A wipe or capture says nothing about the installed system's accounts.
@@ -56,7 +56,7 @@ export function accessOf(addresses: HostAddressView[], run: LatestRunRow | undef
  * a researcher's runs and addresses to their own lease's; admins pass none and see all.
  */
 export async function loadHostAccess(db: DbOrTx, p: { hostIds: string[]; leaseOf?: Map<string, string> }): Promise<Map<string, HostAccessInfo>> {
-  const [addresses, runs] = await Promise.all([listHostAddresses(db, p.hostIds, p.leaseOf), listLatestRunsOfHosts(db, p)]);
+  const [addresses, runs] = await Promise.all([listHostAddresses(db, p.hostIds, p.leaseOf), listLatestDeploymentsOfHosts(db, p)]);
   const runOf = new Map(runs.map((r) => [r.hostId, r]));
   return new Map(
     p.hostIds.map((id) => {

@@ -3,7 +3,7 @@
 // them; ./staged-end.ts moves leases through them. Kept apart so that ./leases.ts and
 // ./release.ts can use it without importing the orchestration that imports them.
 import { getLeaseRow, insertLeaseEvent, listLeaseHostRows } from "@/db/queries/leases";
-import { listActiveCaptureRuns, listCaptureRunsOfLeases, listHostsStillReleasing, listStageEvents, updateLeaseStage } from "@/db/queries/lease-ends";
+import { listActiveCaptureDeployments, listCaptureDeploymentsOfLeases, listHostsStillReleasing, listStageEvents, updateLeaseStage } from "@/db/queries/lease-ends";
 import { getPoolRow } from "@/db/queries/pools";
 import type { DeploymentRow, LeaseRow } from "@/db/schema";
 import { LEASE_END_STAGES } from "@/db/schema/enums";
@@ -39,7 +39,7 @@ export async function markWarned(tx: DbOrTx, lease: Pick<LeaseRow, "id" | "endsA
  * (capturing), or go straight to power-off and wipe (releasing).
  */
 export async function markReleaseStage(tx: DbOrTx, lease: Pick<LeaseRow, "id" | "endStage">, p: { at: Date; actorUserId: string | null; hostNames: string[] }): Promise<EndStage> {
-  const captures = await listActiveCaptureRuns(tx, lease.id);
+  const captures = await listActiveCaptureDeployments(tx, lease.id);
   if (captures.length > 0) {
     if (lease.endStage !== "capturing") {
       await updateLeaseStage(tx, { leaseId: lease.id, from: [null, "warned", "grace"], values: { endStage: "capturing" } });
@@ -96,7 +96,7 @@ export type LeaseEndView = {
 /** The stage strip's data for these leases, in three queries whatever their number. */
 export async function loadLeaseEnds(db: DbOrTx, leases: Pick<LeaseRow, "id" | "poolId" | "endStage" | "graceEndsAt">[]): Promise<Map<string, LeaseEndView>> {
   const ids = leases.map((l) => l.id);
-  const [events, captures] = await Promise.all([listStageEvents(db, ids), listCaptureRunsOfLeases(db, ids)]);
+  const [events, captures] = await Promise.all([listStageEvents(db, ids), listCaptureDeploymentsOfLeases(db, ids)]);
   const poolIds = [...new Set(leases.map((l) => l.poolId).filter((p): p is string => p !== null))];
   const graceOf = new Map<string, number>();
   for (const id of poolIds) graceOf.set(id, (await getPoolRow(db, id))?.endGraceMinutes ?? 0);

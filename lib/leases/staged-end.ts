@@ -11,7 +11,7 @@
 // migration 0017). When someone else's booking (a reservation) follows, PostgreSQL refuses the
 // overlap (23P01): the grace is cut to that booking's start, or skipped when nothing is left,
 // and the lease's events say why.
-import { getNextForeignBooking, isBookingOverlap, listActiveCaptureRuns, listEndedLeasesAtStages, listEndingLeases, listExtendedGraceLeases, listHostsStillReleasing, updateLeaseStage, type EndingLease } from "@/db/queries/lease-ends";
+import { getNextForeignBooking, isBookingOverlap, listActiveCaptureDeployments, listEndedLeasesAtStages, listEndingLeases, listExtendedGraceLeases, listHostsStillReleasing, updateLeaseStage, type EndingLease } from "@/db/queries/lease-ends";
 import { getLeaseRow, insertLeaseEvent, listLeaseHostRows } from "@/db/queries/leases";
 import type { Db } from "../db";
 import { isoMinute, type Clock } from "../clock";
@@ -120,7 +120,7 @@ async function restartExtendedEnds(db: Db, now: Date): Promise<void> {
 async function finishCaptureWait(db: Db, leaseId: string, now: Date): Promise<boolean> {
   const waiting = await listHostsStillReleasing(db, leaseId);
   await completeHostReleases(db, waiting.map((h) => h.id), { leaseId, now });
-  if ((await listActiveCaptureRuns(db, leaseId)).length > 0) return false;
+  if ((await listActiveCaptureDeployments(db, leaseId)).length > 0) return false;
   return db.transaction(async (tx) => {
     const row = await updateLeaseStage(tx, { leaseId, from: ["capturing"], values: { endStage: "releasing" } });
     if (!row) return false;

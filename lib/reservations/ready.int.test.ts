@@ -7,7 +7,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { getDeploymentGroupRow, listGroupRuns } from "@/db/queries/deployment-groups";
+import { getDeploymentGroupRow, listGroupDeployments } from "@/db/queries/deployment-groups";
 import { getDeploymentRow } from "@/db/queries/deployments";
 import type { ReservationDeploy, ReservationRow } from "@/db/schema";
 import type { Actor } from "@/lib/access/actor";
@@ -148,7 +148,7 @@ describe("startReadyDeploys and checkReadyOutcome", () => {
     const groupId = await startReadyDeploys(t.db, { reservation, leaseId, hostIds: hosts.map((h) => h.hostId), now: at(0) });
     expect(groupId).not.toBeNull();
     expect((await getDeploymentGroupRow(t.db, groupId!))!.group).toMatchObject({ reservationId: reservation.id, leaseId, userId: holder.user!.id });
-    const runs = await listGroupRuns(t.db, groupId!);
+    const runs = await listGroupDeployments(t.db, groupId!);
     expect(runs.map((r) => [r.hostName, r.state, r.currentStep])).toEqual(hosts.map((h) => [h.name, "running", "power_on"]));
     for (const r of runs) expect(await getDeploymentRow(t.db, r.id)).toMatchObject({ userId: holder.user!.id, imageVersion: 1, createdAt: at(0) });
 
@@ -178,7 +178,7 @@ describe("startReadyDeploys and checkReadyOutcome", () => {
     const reservation = reservationRow({ action: "wipe_disk" as never }, at(60));
     // wipe_disk is not a reservation deploy, but a group action: the outcome logic is the same.
     const groupId = (await startReadyDeploys(t.db, { reservation, leaseId, hostIds: [hosts[0]!.hostId], now: at(0) }))!;
-    const [first] = await listGroupRuns(t.db, groupId);
+    const [first] = await listGroupDeployments(t.db, groupId);
     await withDeployment(t.db, first!.id, (ctx) => failDeployment(ctx, "no disks"), at(10));
     const retry = (await retryGroupDeployment(t.db, first!.id, { now: at(11) }))!;
     await withDeployment(t.db, retry, (ctx) => finishDeployment(ctx, "done"), at(30));

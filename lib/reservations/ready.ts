@@ -4,9 +4,9 @@
 // lib/reservations/transitions.ts calls.
 import {
   getLatestGroupOfReservation,
-  listDoneRunDurations,
+  listDoneDeploymentDurations,
   listGroupHosts,
-  listGroupRuns,
+  listGroupDeployments,
   listReservationHostNames,
 } from "@/db/queries/deployment-groups";
 import { getUserById } from "@/db/queries/users";
@@ -51,7 +51,7 @@ function minutes(seconds: number): string {
  */
 export async function planDeployLead(db: DbOrTx, p: { deploy: ReservationDeploy; hostIds: string[] }): Promise<ReservationPlan> {
   const { deploy } = p;
-  const rows = await listDoneRunDurations(db, {
+  const rows = await listDoneDeploymentDurations(db, {
     action: deploy.action,
     imageId: deploy.imageId,
     systemTemplateId: deploy.systemTemplateId,
@@ -132,7 +132,7 @@ export async function startReadyDeploys(db: Db, p: { reservation: ReservationRow
 export async function checkReadyOutcome(db: Db, p: { reservation: ReservationRow; now: Date }): Promise<NonNullable<ReservationPlan["outcome"]>> {
   const { reservation } = p;
   const group = await getLatestGroupOfReservation(db, reservation.id);
-  const runs = group ? await listGroupRuns(db, group.id) : [];
+  const runs = group ? await listGroupDeployments(db, group.id) : [];
   const names = new Map<string, string>();
   if (group) for (const h of await listGroupHosts(db, { hostIds: group.hostIds, leaseId: group.leaseId })) names.set(h.id, h.name);
   for (const h of await listReservationHostNames(db, reservation.id)) if (!names.has(h.hostId)) names.set(h.hostId, h.name);

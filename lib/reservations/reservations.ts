@@ -10,7 +10,7 @@
 import { getImageRow, getImageVersionRow } from "@/db/queries/images";
 import { archLabel, archMismatch } from "../hosts/arch";
 import type { HostArchName } from "../validation/inventory";
-import { listGroupRuns, listLatestGroupIdsOfReservations } from "@/db/queries/deployment-groups";
+import { listGroupDeployments, listLatestGroupIdsOfReservations } from "@/db/queries/deployment-groups";
 import { getHostRowsByIds } from "@/db/queries/hosts";
 import { getPoolRow } from "@/db/queries/pools";
 import { listAudit } from "@/db/queries/audit";
@@ -380,7 +380,7 @@ export async function getReservation(db: Db, actor: Actor, id: string) {
   const { rows } = await listAudit(db, { targetType: "reservation", targetId: id, limit: 200, offset: 0 });
   // Each host's latest run in the group, for the page's plan (the group page has the detail).
   const latest = new Map<string, { hostId: string; hostName: string; state: string }>();
-  if (view.groupId) for (const run of await listGroupRuns(db, view.groupId)) latest.set(run.hostId, { hostId: run.hostId, hostName: run.hostName, state: run.state });
+  if (view.groupId) for (const run of await listGroupDeployments(db, view.groupId)) latest.set(run.hostId, { hostId: run.hostId, hostName: run.hostName, state: run.state });
   const readyRuns = [...latest.values()].sort((a, b) => a.hostName.localeCompare(b.hostName));
   return { ...view, readyRuns, history: rows.reverse().map((a) => ({ at: a.at.toISOString(), action: a.action, summary: a.summary, actorEmail: a.actorEmail })) };
 }
