@@ -2,11 +2,12 @@
 // against a real `npm start` launched by e2e/global-setup.ts.
 import { defineConfig } from "@playwright/test";
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from "./e2e/support/chromium";
+import { getProcessEnv, setEnvForProcess } from "./lib/env";
 
 // The config is evaluated in the runner and again in each worker; workers inherit the
 // runner's environment, so the port chosen here once is the port everyone uses.
-process.env.KILN_E2E_PORT ??= String(20000 + Math.floor(Math.random() * 20000));
-const baseURL = `http://127.0.0.1:${process.env.KILN_E2E_PORT}`;
+if (getProcessEnv().KILN_E2E_PORT === undefined) setEnvForProcess({ KILN_E2E_PORT: String(20000 + Math.floor(Math.random() * 20000)) });
+const baseURL = `http://127.0.0.1:${getProcessEnv().KILN_E2E_PORT}`;
 
 export default defineConfig({
   testDir: "e2e",
@@ -16,7 +17,7 @@ export default defineConfig({
   retries: 0,
   timeout: 60_000,
   expect: { timeout: 10_000 },
-  reporter: process.env.CI ? [["list"]] : [["list"]],
+  reporter: getProcessEnv().CI ? [["list"]] : [["list"]],
   outputDir: "test-results",
   use: {
     baseURL,

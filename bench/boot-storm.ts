@@ -15,6 +15,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { createDb } from "@/db/client";
 import { SYSTEM } from "@/lib/access/actor";
+import { getProcessEnv } from "@/lib/env";
 import { createHost } from "@/lib/hosts/hosts";
 import { findFreePort, startEmbeddedPostgres } from "@/lib/runtime/embedded-postgres";
 
@@ -91,7 +92,7 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   try {
     console.log(`starting Kiln (npm start) on :${port} with an empty data directory…`);
-    const env: NodeJS.ProcessEnv = { ...process.env, KILN_DATA_DIR: dataDir, PORT: String(port), KILN_HOST: "127.0.0.1", LOG_LEVEL: "warn", NODE_ENV: "production" };
+    const env: NodeJS.ProcessEnv = { ...getProcessEnv(), KILN_DATA_DIR: dataDir, PORT: String(port), KILN_HOST: "127.0.0.1", LOG_LEVEL: "warn", NODE_ENV: "production" };
     delete env.DATABASE_URL;
     const kiln = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], { cwd: root, env, stdio: ["ignore", "ignore", "inherit"], detached: true });
     children.push(kiln);

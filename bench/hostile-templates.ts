@@ -14,6 +14,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { getProcessEnv } from "@/lib/env";
 import { findFreePort } from "@/lib/runtime/embedded-postgres";
 import { benchWebPid, seedBenchHosts, startBenchKiln, waitForUrl } from "./kiln";
 
@@ -33,7 +34,7 @@ const HOSTILE = [
 // (nor this one, which only waits on wrk). `previewers` loops each POST one preview at a time
 // until stdin closes, then finish what is in flight and print their tally as JSON.
 const PREVIEWER = `
-const { BASE, TOKEN, HOST_ID, SOURCES, LOOPS } = process.env;
+const { BASE, TOKEN, HOST_ID, SOURCES, LOOPS } = getProcessEnv();
 const sources = JSON.parse(SOURCES);
 const t = { sent: 0, completed: 0, templateErrors: 0, kinds: {}, busy: 0, rendered: 0, other: {}, ms: [] };
 let stop = false;
@@ -151,7 +152,7 @@ async function main(): Promise<void> {
 
     // The hostile previewer: its own process, `previewers` loops against one host.
     const previewer = spawn(process.execPath, ["--input-type=module", "-e", PREVIEWER], {
-      env: { ...process.env, BASE: k.base, TOKEN: k.token, HOST_ID: ids[0]!, SOURCES: JSON.stringify(HOSTILE), LOOPS: String(opt.previewers) },
+      env: { ...getProcessEnv(), BASE: k.base, TOKEN: k.token, HOST_ID: ids[0]!, SOURCES: JSON.stringify(HOSTILE), LOOPS: String(opt.previewers) },
       stdio: ["pipe", "pipe", "inherit"],
     });
     children.push(previewer);

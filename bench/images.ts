@@ -20,6 +20,7 @@ import { createDb } from "@/db/client";
 import { getUserByEmail } from "@/db/queries/users";
 import { createUserAsAdmin } from "@/lib/accounts/create-user";
 import { createApiToken } from "@/lib/auth/api-tokens";
+import { getProcessEnv } from "@/lib/env";
 import { BLOB_READ_CHUNK } from "@/lib/images/send-file";
 import { findFreePort, startEmbeddedPostgres } from "@/lib/runtime/embedded-postgres";
 import { encodeMetadata } from "@/test/harness/tus";
@@ -179,7 +180,7 @@ async function main(): Promise<void> {
     const sampleSize = (await fsp.stat(sample)).size;
 
     console.log(`starting Kiln (npm start) on :${port} with an empty data directory…`);
-    const env: NodeJS.ProcessEnv = { ...process.env, KILN_DATA_DIR: dataDir, PORT: String(port), KILN_HOST: "127.0.0.1", LOG_LEVEL: "warn", NODE_ENV: "production", KILN_STORAGE_QUOTA_PER_USER_GB: "10000" };
+    const env: NodeJS.ProcessEnv = { ...getProcessEnv(), KILN_DATA_DIR: dataDir, PORT: String(port), KILN_HOST: "127.0.0.1", LOG_LEVEL: "warn", NODE_ENV: "production", KILN_STORAGE_QUOTA_PER_USER_GB: "10000" };
     delete env.DATABASE_URL;
     delete env.KILN_ACCEL_REDIRECT_PREFIX;
     kiln = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], { cwd: root, env, stdio: ["ignore", "ignore", "inherit"], detached: true });

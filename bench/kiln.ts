@@ -10,6 +10,7 @@ import { getUserByEmail } from "@/db/queries/users";
 import { createUserAsAdmin } from "@/lib/accounts/create-user";
 import { SYSTEM } from "@/lib/access/actor";
 import { createApiToken } from "@/lib/auth/api-tokens";
+import { getProcessEnv } from "@/lib/env";
 import { createHost } from "@/lib/hosts/hosts";
 import { findFreePort, startEmbeddedPostgres } from "@/lib/runtime/embedded-postgres";
 
@@ -34,7 +35,7 @@ export async function startBenchKiln(name: string, env: Record<string, string> =
   const dataDir = path.join(tmp, "data");
   const port = await findFreePort();
   const base = `http://127.0.0.1:${port}`;
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, KILN_DATA_DIR: dataDir, PORT: String(port), KILN_HOST: "127.0.0.1", LOG_LEVEL: "warn", KILN_STORAGE_QUOTA_PER_USER_GB: "10000", ...env, NODE_ENV: "production" };
+  const childEnv: NodeJS.ProcessEnv = { ...getProcessEnv(), KILN_DATA_DIR: dataDir, PORT: String(port), KILN_HOST: "127.0.0.1", LOG_LEVEL: "warn", KILN_STORAGE_QUOTA_PER_USER_GB: "10000", ...env, NODE_ENV: "production" };
   delete childEnv.DATABASE_URL;
   const kiln = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], { cwd: root, env: childEnv, stdio: ["ignore", "ignore", "inherit"], detached: true });
   const stop = async () => {

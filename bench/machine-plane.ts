@@ -41,7 +41,7 @@ import { getUserByEmail } from "@/db/queries/users";
 import { createUserAsAdmin } from "@/lib/accounts/create-user";
 import { actorOf, type Actor } from "@/lib/access/actor";
 import { markForReinstall, updateBootSettings } from "@/lib/boot/boot-settings";
-import { setEnvForProcess } from "@/lib/env";
+import { getProcessEnv, setEnvForProcess } from "@/lib/env";
 import { createHost } from "@/lib/hosts/hosts";
 import { stopJobSender } from "@/lib/jobs/enqueue";
 import { createLease } from "@/lib/leases/leases";
@@ -226,7 +226,7 @@ type Kiln = { child: ChildProcess; port: number; bootPort: number; dataDir: stri
 function ensureBuild(): void {
   if (isBuildFresh(root)) return;
   console.log("the web app's build is older than its sources: next build (under /tmp/kiln-build.lock)…");
-  const r = spawnSync("flock", ["/tmp/kiln-build.lock", process.execPath, path.join(root, "node_modules/next/dist/bin/next"), "build"], { cwd: root, stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, NODE_ENV: "production" } });
+  const r = spawnSync("flock", ["/tmp/kiln-build.lock", process.execPath, path.join(root, "node_modules/next/dist/bin/next"), "build"], { cwd: root, stdio: ["ignore", "ignore", "inherit"], env: { ...getProcessEnv(), NODE_ENV: "production" } });
   if (r.status !== 0) throw new Error(`next build failed (${r.status})`);
 }
 
@@ -237,7 +237,7 @@ async function startNpmStart(nodeOptions: string | null): Promise<Kiln> {
   const dataDir = path.join(tmp, "data");
   const port = await findFreePort();
   const bootPort = await findFreePort();
-  const env: NodeJS.ProcessEnv = { ...process.env, KILN_DATA_DIR: dataDir, PORT: String(port), KILN_BOOT_PORT: String(bootPort), KILN_HOST: "127.0.0.1", LOG_LEVEL: "warn" };
+  const env: NodeJS.ProcessEnv = { ...getProcessEnv(), KILN_DATA_DIR: dataDir, PORT: String(port), KILN_BOOT_PORT: String(bootPort), KILN_HOST: "127.0.0.1", LOG_LEVEL: "warn" };
   for (const k of ["DATABASE_URL", "SMTP_URL", "LDAP_URL", "LDAP_BASE_DN", "LDAP_BIND_DN", "LDAP_BIND_PASSWORD", "LDAP_ADMIN_GROUP_DN", "KILN_URL", "KILN_BOOT_URL", "KILN_SITE", "NODE_OPTIONS", "NODE_ENV"]) delete env[k];
   // An experiment's flags for every process npm start runs (e.g. a small heap: does the storm's RSS stay bounded, or crash?).
   if (nodeOptions) env.NODE_OPTIONS = nodeOptions;
@@ -381,8 +381,9 @@ async function measureThroughput(opt: Options, k: Kiln, lab: Lab, children: Chil
   const nodePort = await findFreePort();
   const bare = spawn(
     process.execPath,
-    ["-e", `const b = Buffer.from(process.env.BODY); require("node:http").createServer({ keepAliveTimeout: 65000 }, (q, s) => { s.writeHead(200, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", "content-length": b.length }); s.end(b); }).listen(${nodePort}, "127.0.0.1");`],
-    { env: { ...process.env, BODY: chain.body }, stdio: "inherit" },
+    // The body goes in as the program's argument (process.argv[1] after `--`), not through the environment.
+    ["-e", `const b = Buffer.from(process.argv[1]); require("node:http").createServer({ keepAliveTimeout: 65000 }, (q, s) => { s.writeHead(200, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", "content-length": b.length }); s.end(b); }).listen(${nodePort}, "127.0.0.1");`, "--", chain.body],
+    { stdio: "inherit" },
   );
   children.push(bare);
   await waitFor("the bare node:http server", 10_000, answers200(`http://127.0.0.1:${nodePort}/boot/chain.ipxe`), bare);
@@ -494,7 +495,7 @@ async function webFlagsExperiment(opt: Options, k: Kiln, flagSets: string[]): Pr
   try {
     for (const flags of variants) {
       const port = await findFreePort();
-      const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: pg.url, KILN_DATA_DIR: k.dataDir, PORT: String(port), KILN_BOOT_PORT: String(k.bootPort), KILN_HOST: "127.0.0.1", LOG_LEVEL: "warn", NODE_ENV: "production", AUTH_SECRET: secret("auth-secret"), KILN_SECRET_KEY: secret("secret-key") };
+      const env: NodeJS.ProcessEnv = { ...getProcessEnv(), DATABASE_URL: pg.url, KILN_DATA_DIR: k.dataDir, PORT: String(port), KILN_BOOT_PORT: String(k.bootPort), KILN_HOST: "127.0.0.1", LOG_LEVEL: "warn", NODE_ENV: "production", AUTH_SECRET: secret("auth-secret"), KILN_SECRET_KEY: secret("secret-key") };
       delete env.NODE_OPTIONS;
       const child = spawn(process.execPath, [...flags.split(" ").filter(Boolean), "--enable-source-maps", path.join(root, ".build", "web.mjs")], { cwd: root, env, stdio: ["ignore", "ignore", "inherit", "ipc"] });
       started.push({ flags, port, child });
@@ -557,7 +558,7 @@ async function twoSites(opt: Options): Promise<void> {
 
     for (const site of ["a", "b"]) {
       const port = await findFreePort();
-      const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: url, KILN_SECRET_KEY: secretKey, KILN_BOOT_PORT: String(port), KILN_SITE: site, KILN_BOOT_URL: `http://127.0.0.1:${port}`, KILN_BOOT_SERVER_NAME: `bench-${site}`, KILN_HOST: "127.0.0.1", KILN_DATA_DIR: path.join(tmp, "data"), LOG_LEVEL: "warn", NODE_ENV: "production" };
+      const env: NodeJS.ProcessEnv = { ...getProcessEnv(), DATABASE_URL: url, KILN_SECRET_KEY: secretKey, KILN_BOOT_PORT: String(port), KILN_SITE: site, KILN_BOOT_URL: `http://127.0.0.1:${port}`, KILN_BOOT_SERVER_NAME: `bench-${site}`, KILN_HOST: "127.0.0.1", KILN_DATA_DIR: path.join(tmp, "data"), LOG_LEVEL: "warn", NODE_ENV: "production" };
       delete env.NODE_OPTIONS;
       const child = spawn(process.execPath, ["--enable-source-maps", path.join(root, ".build", "boot-server.mjs")], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
       let output = "";

@@ -13,13 +13,14 @@ import { startSmtp } from "../test/harness/smtp";
 import { GUEST_KILN_URL } from "../test/harness/qemu";
 import { randomBytes } from "node:crypto";
 import { generateKeyPair } from "../lib/vpn/wireguard";
+import { getProcessEnv, setEnvForProcess } from "../lib/env";
 import { E2E_VPN_ALLOWED_IPS, E2E_VPN_ENDPOINT, type E2eState } from "./support/state";
 import { stopProcessGroup, waitForLine, waitForPostgresStopped } from "./support/processes";
 
 const RATE_LIMIT_PER_ACCOUNT = 5;
 
 export default async function globalSetup(): Promise<() => Promise<void>> {
-  const port = Number(process.env.KILN_E2E_PORT);
+  const port = Number(getProcessEnv().KILN_E2E_PORT);
   const baseURL = `http://127.0.0.1:${port}`;
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-e2e-"));
   await fs.chmod(tmp, 0o711); // the embedded PostgreSQL runs as the `postgres` user and must enter it
@@ -40,7 +41,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   const gatewayKeys = generateKeyPair();
   const gatewayToken = `e2e-gw-${randomBytes(16).toString("hex")}`;
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
+    ...getProcessEnv(),
     PORT: String(port),
     KILN_HOST: "127.0.0.1",
     KILN_DATA_DIR: dataDir,
@@ -103,7 +104,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   };
   const stateFile = path.join(tmp, "state.json");
   await fs.writeFile(stateFile, JSON.stringify(state, null, 2));
-  process.env.KILN_E2E_STATE = stateFile;
+  setEnvForProcess({ KILN_E2E_STATE: stateFile });
 
   return async () => {
     await stopProcessGroup(kiln, 30_000);
@@ -111,6 +112,6 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     await new Promise<void>((r) => mailApi.close(() => r()));
     await smtp.stop();
     await ldap.stop();
-    if (!process.env.KILN_E2E_KEEP) await fs.rm(tmp, { recursive: true, force: true }).catch(() => {});
+    if (!getProcessEnv().KILN_E2E_KEEP) await fs.rm(tmp, { recursive: true, force: true }).catch(() => {});
   };
 }

@@ -337,6 +337,12 @@ export function setEnvForProcess(values: Record<string, string>): void {
   cached = undefined;
 }
 
+/** The opposite of setEnvForProcess: tests clear variables a developer's shell exported. */
+export function unsetEnvForProcess(keys: readonly string[]): void {
+  for (const k of keys) delete process.env[k];
+  cached = undefined;
+}
+
 export function getProcessEnv(): NodeJS.ProcessEnv {
   return process.env;
 }

@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { getProcessEnv } from "@/lib/env";
 import { closedPort } from "@/test/harness/smtp";
 
 const exec = promisify(execFile);
@@ -13,7 +14,7 @@ const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-start-fail-"));
 afterAll(() => fs.rm(dataDir, { recursive: true, force: true }));
 
 async function startKiln(env: Record<string, string>): Promise<{ code: number; stderr: string }> {
-  const childEnv = { ...process.env, KILN_DATA_DIR: dataDir, ...env };
+  const childEnv = { ...getProcessEnv(), KILN_DATA_DIR: dataDir, ...env };
   try {
     await exec(process.execPath, ["--import", "tsx", "scripts/start.ts"], { cwd: root, env: childEnv, timeout: 60_000 });
     return { code: 0, stderr: "" };

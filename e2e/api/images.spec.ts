@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { expect, request as playwrightRequest, test } from "@playwright/test";
+import { getProcessEnv } from "../../lib/env";
 import { encodeMetadata, tusCreate, tusHead, tusPatch, tusPatchCut, tusResume } from "../../test/harness/tus";
 import { apiOk, registerResearcher } from "../support/api";
 import { stopProcessGroup, waitForLine, waitForPostgresStopped } from "../support/processes";
@@ -58,7 +59,7 @@ test("[IMAGES] the README's curl recipe uploads an image, the worker verifies it
     const disk = diskImage(5 * 1024 * 1024);
     await fs.writeFile(path.join(dir, "debian-12.img"), disk);
     const script = (await readmeBlock()).replaceAll("http://localhost:3000", baseURL);
-    const { stdout } = await exec("bash", ["-euo", "pipefail", "-c", script], { cwd: dir, env: { ...process.env, KILN_TOKEN: ada.tokens[0]! } });
+    const { stdout } = await exec("bash", ["-euo", "pipefail", "-c", script], { cwd: dir, env: { ...getProcessEnv(), KILN_TOKEN: ada.tokens[0]! } });
     expect(JSON.parse(stdout.slice(stdout.lastIndexOf("{\n")))).toEqual({ state: "ready", sha256: sha(disk), format: "raw-mbr", sizeBytes: disk.length, failureReason: null });
     expect(sha(await fs.readFile(path.join(dir, "copy.img")))).toBe(sha(disk));
   } finally {
@@ -134,7 +135,7 @@ test("[IMAGES] an upload survives a restart of the whole server process and resu
   await fs.chmod(dataDir, 0o711); // the embedded PostgreSQL runs as the `postgres` user and must enter it
   const port = 40000 + Math.floor(Math.random() * 10000);
   const base = `http://127.0.0.1:${port}`;
-  const env: NodeJS.ProcessEnv = { ...process.env, KILN_DATA_DIR: dataDir, PORT: String(port), KILN_HOST: "127.0.0.1", LOG_LEVEL: "warn" };
+  const env: NodeJS.ProcessEnv = { ...getProcessEnv(), KILN_DATA_DIR: dataDir, PORT: String(port), KILN_HOST: "127.0.0.1", LOG_LEVEL: "warn" };
   for (const k of ["DATABASE_URL", "SMTP_URL", "LDAP_URL", "LDAP_BASE_DN", "LDAP_BIND_DN", "LDAP_BIND_PASSWORD", "LDAP_ADMIN_GROUP_DN", "KILN_URL"]) delete env[k];
   const start = async () => {
     const child = spawn("npm", ["start"], { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });

@@ -6,6 +6,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { expect, test } from "@playwright/test";
+import { getProcessEnv } from "../../lib/env";
 import { adminToken, api, apiOk, registerResearcher } from "../support/api";
 import { ADMIN, readState } from "../support/state";
 
@@ -35,7 +36,7 @@ test("[API] the README's curl session leases a machine, extends it and releases 
     .replaceAll("http://localhost:3000", baseURL)
     .replaceAll("ada@lab.example", ada.email)
     .replaceAll("rack-1", pool.name);
-  const env: NodeJS.ProcessEnv = { ...process.env, KILN_DATA_DIR: dataDir, LOG_LEVEL: "warn" };
+  const env: NodeJS.ProcessEnv = { ...getProcessEnv(), KILN_DATA_DIR: dataDir, LOG_LEVEL: "warn" };
   delete env.DATABASE_URL;
   const { stdout } = await exec("bash", ["-euo", "pipefail", "-c", script], { env });
   expect(stdout).toContain(`"email":"${ada.email}"`);

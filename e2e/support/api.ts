@@ -6,6 +6,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { request as playwrightRequest } from "@playwright/test";
 import postgres from "postgres";
+import { getProcessEnv } from "../../lib/env";
 import { startEmbeddedPostgres } from "../../lib/runtime/embedded-postgres";
 import { linkIn, waitForMail } from "./mail";
 import { ADMIN, PASSWORD, readState, uniqueEmail } from "./state";
@@ -16,7 +17,7 @@ export type ApiResult<T = any> = { status: number; body: T };
 
 /** `npm run kiln -- …` against the e2e server's data directory (it attaches to the running database). */
 export async function kilnCli(args: string[]): Promise<string> {
-  const env: NodeJS.ProcessEnv = { ...process.env, KILN_DATA_DIR: readState().dataDir, LOG_LEVEL: "warn" };
+  const env: NodeJS.ProcessEnv = { ...getProcessEnv(), KILN_DATA_DIR: readState().dataDir, LOG_LEVEL: "warn" };
   delete env.DATABASE_URL;
   const { stdout } = await exec("npm", ["run", "--silent", "kiln", "--", ...args], { env });
   return stdout;

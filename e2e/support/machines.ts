@@ -8,6 +8,7 @@ import fs from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { getProcessEnv } from "../../lib/env";
 import { qmp } from "../../lib/power/qemu";
 import { labMachineFiles, writeLabMachine, type LabMachine as LabVm } from "../../lab/lab";
 import { apiOk } from "./api";
@@ -47,7 +48,7 @@ export async function createLabMachine(p: { name: string; mac: string; port: num
     },
     remove: async () => {
       await machine.stop();
-      if (!process.env.KILN_E2E_KEEP) await fs.rm(dir, { recursive: true, force: true });
+      if (!getProcessEnv().KILN_E2E_KEEP) await fs.rm(dir, { recursive: true, force: true });
     },
   };
   return machine;

@@ -1,5 +1,6 @@
 // What global setup hands to the specs (they run in other processes): read from a JSON file.
 import fs from "node:fs";
+import { getProcessEnv } from "../../lib/env";
 
 export type E2eState = {
   baseURL: string;
@@ -30,7 +31,7 @@ export const E2E_VPN_ALLOWED_IPS = "10.77.1.0/24";
 export const E2E_VPN_RANGE = "10.250.0.0/24";
 
 export function readState(): E2eState {
-  const file = process.env.KILN_E2E_STATE;
+  const file = getProcessEnv().KILN_E2E_STATE;
   if (!file) throw new Error("KILN_E2E_STATE is not set: run the e2e suite through `npx playwright test`.");
   return JSON.parse(fs.readFileSync(file, "utf8")) as E2eState;
 }

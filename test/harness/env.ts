@@ -1,6 +1,6 @@
 // Kiln's settings during integration tests. lib/env.ts caches what it parsed, so every
 // change goes through setEnvForProcess (which drops that cache).
-import { setEnvForProcess } from "@/lib/env";
+import { setEnvForProcess, unsetEnvForProcess } from "@/lib/env";
 
 export const TEST_BASE_URL = "http://kiln.test";
 
@@ -101,7 +101,7 @@ export function setTestEnvDefaults(values: TestEnv): void {
 
 /** The file's defaults plus these overrides; an `undefined` override unsets the variable. */
 export function setTestEnv(overrides: TestEnv = {}): void {
-  for (const key of CONTROLLED) delete process.env[key];
+  unsetEnvForProcess(CONTROLLED);
   // Machines reach the test's Kiln at the same name (a boot server would be KILN_URL's host on PORT + 1).
   // No power poll unless a test asks: its status calls would land in the recordings of the
   // power plugins and BMC simulators that other tests assert on.

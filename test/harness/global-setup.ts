@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import postgres from "postgres";
 import type { TestProject } from "vitest/node";
+import { getProcessEnv } from "@/lib/env";
 import { startEmbeddedPostgres } from "@/lib/runtime/embedded-postgres";
 import { assertLocalDatabaseUrl } from "./database";
 
@@ -22,7 +23,7 @@ async function assertReachable(url: string): Promise<void> {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const fromEnv = process.env.DATABASE_URL;
+  const fromEnv = getProcessEnv().DATABASE_URL;
   if (fromEnv) {
     assertLocalDatabaseUrl(fromEnv);
     await assertReachable(fromEnv);

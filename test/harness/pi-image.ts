@@ -6,6 +6,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { getProcessEnv } from "@/lib/env";
 
 const run = promisify(execFile);
 
@@ -20,7 +21,7 @@ export async function buildPiImage(files: Record<string, Buffer>, sizeMb = 48): 
       const p = execFile("sfdisk", ["-q", img], (e) => (e ? reject(e) : resolve()));
       p.stdin!.end(`label: dos\nstart=2048, size=${bootSectors}, type=c\nstart=${2048 + bootSectors}, type=83\n`);
     });
-    const env = { ...process.env, MTOOLS_SKIP_CHECK: "1" };
+    const env = { ...getProcessEnv(), MTOOLS_SKIP_CHECK: "1" };
     const target = `${img}@@1M`;
     await run("mformat", ["-i", target, "-F", "-v", "BOOT", "::"], { env });
     const dirs = new Set<string>();

@@ -3,6 +3,7 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { getProcessEnv } from "@/lib/env";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -12,7 +13,7 @@ export function runScript(script: string, args: string[], databaseUrl: string): 
   return new Promise((resolve, reject) => {
     const child = spawn("npx", ["tsx", script, ...args], {
       cwd: root,
-      env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: "silent" },
+      env: { ...getProcessEnv(), DATABASE_URL: databaseUrl, LOG_LEVEL: "silent" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";

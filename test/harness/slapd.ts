@@ -11,6 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { Client, InvalidCredentialsError } from "ldapts";
+import { getProcessEnv } from "../../lib/env";
 
 const run = promisify(execFile);
 
@@ -62,7 +63,7 @@ function seedUsers(): SlapdHandle["users"] {
 
 /** Finds a tool in PATH or the sbin directories (root's PATH is not always everyone's). */
 function findTool(name: string): string {
-  const dirs = [...(process.env.PATH ?? "").split(":"), "/usr/sbin", "/sbin", "/usr/bin", "/bin"];
+  const dirs = [...(getProcessEnv().PATH ?? "").split(":"), "/usr/sbin", "/sbin", "/usr/bin", "/bin"];
   for (const d of dirs) {
     const p = path.join(d, name);
     if (d && existsSync(p)) return p;

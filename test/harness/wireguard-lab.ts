@@ -14,6 +14,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { getProcessEnv } from "../../lib/env";
 import { stripWgQuickLines } from "../../lib/vpn/wireguard";
 
 export const LAB_UNDERLAY = { gateway: "10.77.0.1", client: "10.77.0.2" } as const;
@@ -94,7 +95,7 @@ export async function startWireguardLab(opts: WireguardLabOptions): Promise<Wire
   async function startWireguardGo(n: string, ifname: string): Promise<void> {
     const child = track(
       spawn("ip", ["netns", "exec", n, "wireguard-go", ifname], {
-        env: { ...process.env, WG_PROCESS_FOREGROUND: "1", WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: "1", LOG_LEVEL: "error" },
+        env: { ...getProcessEnv(), WG_PROCESS_FOREGROUND: "1", WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: "1", LOG_LEVEL: "error" },
         stdio: ["ignore", "ignore", "pipe"],
       }),
     );
@@ -189,7 +190,7 @@ export async function startWireguardLab(opts: WireguardLabOptions): Promise<Wire
       const { stdout } = await promisify(execFile)("bash", [SYNC_SCRIPT, ...args], {
         timeout: 20_000,
         env: {
-          PATH: process.env.PATH,
+          PATH: getProcessEnv().PATH,
           KILN_URL: kilnUrl,
           KILN_VPN_TOKEN_FILE: path.join(workDir, "token"),
           KILN_VPN_INTERFACE: ifs.gatewayWg,
