@@ -17,14 +17,14 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { sql } from "drizzle-orm";
 import postgres from "postgres";
 import { createDb, type Db } from "@/db/client";
+import { countLeasedHosts, getServerVersion, grantHostRaw, holdConnection, insertBenchHosts, insertBenchMemberships, insertBenchUsers, resetLeaseBench } from "@/db/queries/bench";
 import { getUserById } from "@/db/queries/users";
 import type { ProjectRow } from "@/db/schema";
 import { SYSTEM } from "@/lib/access/actor";
 import { isAppError } from "@/lib/errors";
-import { setEnvForProcess } from "@/lib/env";
+import { getProcessEnv, setEnvForProcess } from "@/lib/env";
 import { createLease } from "@/lib/leases/leases";
 import { createPool } from "@/lib/pools/pools";
 import { createProject } from "@/lib/projects/projects";
@@ -54,7 +54,7 @@ function options() {
 
 /** A server to create the bench database on: a local DATABASE_URL, else a throwaway embedded one. */
 async function openServer(): Promise<{ url: string; label: string; stop: () => Promise<void> }> {
-  const fromEnv = process.env.DATABASE_URL;
+  const fromEnv = getProcessEnv().DATABASE_URL;
   if (fromEnv) {
     const host = new URL(fromEnv).hostname;
     if (!LOCAL_HOSTS.has(host)) throw new Error(`Refusing to benchmark against DATABASE_URL on "${host}": only a server on this machine is used (unset it for an embedded PostgreSQL).`);
@@ -105,21 +105,14 @@ async function race(name: string, clients: number, grant: (client: number) => Pr
   return { name, grants: latenciesMs.length, seconds, latenciesMs: latenciesMs.sort((a, b) => a - b) };
 }
 
-async function reset(db: Db): Promise<void> {
-  // cascade: tables of other features that point at leases (deployments…) are empty here anyway.
-  await db.execute(sql`truncate lease_events, lease_hosts, leases, host_events, audit_log cascade`);
-  await db.execute(sql`update hosts set state = 'available'`);
-  await db.execute(sql`vacuum analyze`);
-}
-
 async function warm(db: Db, connections: number): Promise<void> {
   // Open every connection of the pool before the clock starts.
-  await Promise.all(Array.from({ length: connections }, () => db.execute(sql`select pg_sleep(0.05)`)));
+  await Promise.all(Array.from({ length: connections }, () => holdConnection(db)));
 }
 
 async function main(): Promise<void> {
   const o = options();
-  setEnvForProcess({ LOG_LEVEL: process.env.LOG_LEVEL ?? "silent" });
+  setEnvForProcess({ LOG_LEVEL: getProcessEnv().LOG_LEVEL ?? "silent" });
   const server = await openServer();
   const name = `kiln_bench_${randomBytes(4).toString("hex")}`;
   await onServer(server.url, (s) => s.unsafe(`create database ${name}`));
@@ -132,24 +125,19 @@ async function main(): Promise<void> {
     const handle = createDb(url.toString(), { max: connections });
     const db = handle.db;
     try {
-      const [info] = await db.execute<{ version: string }>(sql`select current_setting('server_version') as version`);
-      const version = info!.version;
+      const version = await getServerVersion(db);
 
       // Seed: one pool of N hosts, one project everyone shares and P projects to spread over.
       const pool = await createPool(db, SYSTEM, { name: "bench", maxLeaseHours: 168 });
-      await db.execute(sql`
-        insert into hosts (name, state, pool_id)
-        select 'bench-' || lpad(i::text, 6, '0'), 'available', ${pool.id} from generate_series(1, ${o.hosts}) i`);
-      const users = await db.execute<{ id: string }>(sql`
-        insert into users (email, email_verified_at, approved_at)
-        select 'bench-' || i || '@bench.example', now(), now() from generate_series(1, ${o.clients}) i returning id`);
+      await insertBenchHosts(db, { poolId: pool.id, count: o.hosts });
+      const users = await insertBenchUsers(db, { count: o.clients });
       const shared = await createProject(db, SYSTEM, { name: "bench-shared" });
       const spread: ProjectRow[] = [];
       for (let p = 0; p < o.projects; p++) spread.push(await createProject(db, SYSTEM, { name: `bench-${p}` }));
       const holders = await Promise.all(
         users.map(async (u, i) => {
           const spreadProject = spread[i % spread.length]!;
-          await db.execute(sql`insert into project_members (project_id, user_id) values (${shared.id}, ${u.id}), (${spreadProject.id}, ${u.id})`);
+          await insertBenchMemberships(db, { userId: u.id, projectIds: [shared.id, spreadProject.id] });
           return { user: (await getUserById(db, u.id))!, shared: shared.id, spread: spreadProject.id };
         }),
       );
@@ -164,13 +152,7 @@ async function main(): Promise<void> {
           throw e;
         }
       };
-      const raw = async () => {
-        const rows = await db.execute(sql`
-          update hosts set state = 'leased', state_changed_at = now(), updated_at = now()
-          where id = (select id from hosts where pool_id = ${pool.id} and state = 'available' order by name limit 1 for update skip locked)
-          returning id`);
-        return rows.length === 1;
-      };
+      const raw = () => grantHostRaw(db, { poolId: pool.id });
 
       const phases: Phase[] = [];
       const scenarios: [string, (client: number) => Promise<boolean>][] = [
@@ -179,12 +161,11 @@ async function main(): Promise<void> {
         ["Kiln createLease, 1 project", kiln((h) => h.shared)],
       ];
       for (const [label, grant] of scenarios) {
-        await reset(db);
+        await resetLeaseBench(db);
         await warm(db, connections);
         process.stderr.write(`running: ${label}…\n`);
         const phase = await race(label, o.clients, grant);
-        const [counted] = await db.execute<{ leased: number }>(sql`select count(*)::int as leased from hosts where state = 'leased'`);
-        const leased = counted!.leased;
+        const leased = await countLeasedHosts(db);
         if (phase.grants !== o.hosts || leased !== o.hosts) throw new Error(`${label}: ${phase.grants} grants and ${leased} leased hosts, expected ${o.hosts} of each.`);
         phases.push(phase);
       }

@@ -31,12 +31,12 @@ import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs, promisify } from "node:util";
-import { sql as drizzleSql } from "drizzle-orm";
 import postgres from "postgres";
 import { createDb } from "@/db/client";
+import { insertBenchUser } from "@/db/queries/bench";
 import { insertHosts, insertInterfaces } from "@/db/queries/hosts";
 import { SYSTEM } from "@/lib/access/actor";
-import { setEnvForProcess } from "@/lib/env";
+import { getProcessEnv, setEnvForProcess } from "@/lib/env";
 import { createPool } from "@/lib/pools/pools";
 import { createProject } from "@/lib/projects/projects";
 import { startEmbeddedPostgres } from "@/lib/runtime/embedded-postgres";
@@ -425,7 +425,7 @@ async function openTarget(o: ReturnType<typeof options>): Promise<Target> {
       throw e;
     }
   }
-  setEnvForProcess({ LOG_LEVEL: process.env.LOG_LEVEL ?? "silent" });
+  setEnvForProcess({ LOG_LEVEL: getProcessEnv().LOG_LEVEL ?? "silent" });
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), "kiln-bench-reservations-"));
   // The embedded PostgreSQL runs as the postgres user when we are root: it must reach its directory.
   await fsp.chmod(dir, 0o711);
@@ -442,8 +442,8 @@ async function openTarget(o: ReturnType<typeof options>): Promise<Target> {
       const pool = await createPool(db, SYSTEM, { name: "reservations" });
       const projects: string[] = [];
       for (let i = 0; i < o.projects; i++) projects.push((await createProject(db, SYSTEM, { name: `reservations-${i + 1}` })).id);
-      const [user] = await db.execute<{ id: string }>(drizzleSql`insert into users (email, email_verified_at, approved_at) values ('bench@lab.example', now(), now()) returning id`);
-      return { url: pg.url, poolId: pool.id, projects, userId: user!.id, stop };
+      const userId = await insertBenchUser(db);
+      return { url: pg.url, poolId: pool.id, projects, userId, stop };
     } finally {
       await close();
     }
