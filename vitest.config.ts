@@ -3,6 +3,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
+import { getProcessEnv } from "./lib/env";
 
 const root = path.dirname(fileURLToPath(import.meta.url));
 
@@ -21,7 +22,7 @@ export default defineConfig({
     env: {
       NODE_ENV: "test",
       // Kiln's own JSON logs would drown the test report; TEST_LOG_LEVEL=debug brings them back.
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+      LOG_LEVEL: getProcessEnv().TEST_LOG_LEVEL ?? "silent",
     },
     projects: [
       {

@@ -5,6 +5,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
+import { getProcessEnv } from "./lib/env";
 
 const root = path.dirname(fileURLToPath(import.meta.url));
 
@@ -13,7 +14,7 @@ export default defineConfig({
   test: {
     name: "install",
     environment: "node",
-    env: { NODE_ENV: "test", LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent" },
+    env: { NODE_ENV: "test", LOG_LEVEL: getProcessEnv().TEST_LOG_LEVEL ?? "silent" },
     include: ["**/*.install.test.ts"],
     exclude: ["**/node_modules/**", "**/.next/**", "e2e/**", "**/.kiln/**", "**/.kiln-*/**", "**/.tmp/**"],
     globalSetup: ["test/harness/global-setup.ts"],
