@@ -5,7 +5,7 @@
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
-import type { RecordDiff } from "@/lib/deployments/records";
+import type { RecordDiff } from "@/lib/deployments/record-access";
 import { Alert } from "../ui/alert";
 import { Button } from "../ui/button";
 import { Dialog, DialogActions } from "../ui/dialog";

@@ -40,7 +40,7 @@ import type * as accounts from "../validation/accounts";
 import type * as calendar from "../validation/calendar";
 import type * as deployments from "../validation/deployments";
 import type * as records from "../validation/records";
-import type { diffRunRecord, getRunRecord, listRunRecords, publishRunRecord } from "../deployments/records";
+import type { diffRunRecord, getRunRecord, listRunRecords, publishRunRecord } from "../deployments/record-access";
 import type { rerunRunRecord } from "../deployments/record-rerun";
 import type * as hostFacts from "../validation/host-facts";
 import type * as images from "../validation/images";

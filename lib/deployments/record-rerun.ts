@@ -13,7 +13,7 @@ import { assertHostHolder } from "../access/hosts";
 import { parseInput } from "../validation/parse";
 import { recordRerunSchema } from "../validation/records";
 import { startDeploymentGroup, type HostRefusal } from "./groups";
-import { getRecordForRerun, startSpecOf } from "./records";
+import { getRecordForRerun, startSpecOf } from "./record-access";
 
 /**
  * POST /api/v1/records/:id/rerun — for the holder of every chosen host (or an administrator).

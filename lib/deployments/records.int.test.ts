@@ -33,7 +33,8 @@ import { getDeployment } from "./views";
 import { startDeployment } from "./start";
 import { finishDeployment, withDeployment } from "./engine";
 import { rerunRunRecord } from "./record-rerun";
-import { diffRunRecord, getRunRecord, listRunRecords, parseKernelCommandLine } from "./records";
+import { parseKernelCommandLine } from "./records";
+import { diffRunRecord, getRunRecord, listRunRecords } from "./record-access";
 
 const t = await useTestDb();
 const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "kiln-records-"));

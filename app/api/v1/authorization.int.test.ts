@@ -82,7 +82,7 @@ import * as recordById from "./records/[id]/route";
 import * as recordPublish from "./records/[id]/publish/route";
 import * as recordDiff from "./records/[id]/diff/route";
 import * as recordRerun from "./records/[id]/rerun/route";
-import { publishRunRecord } from "@/lib/deployments/records";
+import { publishRunRecord } from "@/lib/deployments/record-access";
 import * as hostDeployments from "./hosts/[id]/deployments/route";
 import * as leaseDeploy from "./leases/[id]/deploy/route";
 import * as leaseCapture from "./leases/[id]/capture/route";

@@ -10,7 +10,7 @@ import { actorOf } from "@/lib/access/actor";
 import { getCurrentUserOrNull } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
 import { isAppError } from "@/lib/errors";
-import { getRunRecord, listRerunHosts } from "@/lib/deployments/records";
+import { getRunRecord, listRerunHosts } from "@/lib/deployments/record-access";
 import type { HostFacts } from "@/lib/hosts/facts";
 import { uuidSchema } from "@/lib/validation/common";
 

@@ -2,7 +2,7 @@
 import { parseQuery } from "@/lib/api/request";
 import { requireActor } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
-import { listRunRecords } from "@/lib/deployments/records";
+import { listRunRecords } from "@/lib/deployments/record-access";
 import { ok, withErrors } from "@/lib/http/handler";
 import { recordListQuerySchema } from "@/lib/validation/records";
 

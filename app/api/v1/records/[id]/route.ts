@@ -4,7 +4,7 @@ import { idParam, parseQuery, type IdContext } from "@/lib/api/request";
 import { getCurrentUser } from "@/lib/auth/guard";
 import { actorOf } from "@/lib/access/actor";
 import { getAppDb } from "@/lib/db";
-import { exportOf, getRunRecord } from "@/lib/deployments/records";
+import { exportOf, getRunRecord } from "@/lib/deployments/record-access";
 import { getRequestContext } from "@/lib/http/context";
 import { ok, withErrors } from "@/lib/http/handler";
 import { recordGetQuerySchema } from "@/lib/validation/records";

@@ -2,7 +2,7 @@
 import { idParam, parseQuery, type IdContext } from "@/lib/api/request";
 import { requireActor } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
-import { diffRunRecord } from "@/lib/deployments/records";
+import { diffRunRecord } from "@/lib/deployments/record-access";
 import { ok, withErrors } from "@/lib/http/handler";
 import { recordDiffQuerySchema } from "@/lib/validation/records";
 

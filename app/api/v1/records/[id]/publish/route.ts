@@ -2,7 +2,7 @@
 import { idParam, type IdContext } from "@/lib/api/request";
 import { requireActor } from "@/lib/auth/guard";
 import { getAppDb } from "@/lib/db";
-import { publishRunRecord } from "@/lib/deployments/records";
+import { publishRunRecord } from "@/lib/deployments/record-access";
 import { ok, withErrors } from "@/lib/http/handler";
 
 export const POST = withErrors(async (req, ctx: IdContext) => {
