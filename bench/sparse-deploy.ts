@@ -6,7 +6,7 @@
 // QEMU (TCG, 1 vCPU, 512 MB, virtio disk, user-mode network restricted to one address) and the
 // agent (boot/agent/*.sh, joined as served) — against nginx, which serves the blob (with Range), the
 // agent and its instructions, and answers the agent's reports with 200. The instructions are
-// what Kiln's agent.env would say for the version (lib/deployments/agent.ts), the block map the
+// what Kiln's agent.env would say for the version (lib/deployments/agent-instructions.ts), the block map the
 // one verification records (lib/images/block-map.ts). Kiln's web process is left out on
 // purpose: it only authorizes the blob, and nginx is the baseline's server too.
 //
@@ -86,7 +86,7 @@ function shellQuote(v: string): string {
   return `'${v.replace(/'/g, `'"'"'`)}'`;
 }
 
-/** What Kiln's agent.env says for a deploy of this blob (lib/deployments/agent.ts serveAgentEnv). */
+/** What Kiln's agent.env says for a deploy of this blob (lib/deployments/agent-instructions.ts serveAgentEnv). */
 function agentEnv(p: { blobUrl: string; sha256: string; size: number; format: string; map: ImageBlockMap | null }): string {
   const base = `${GUEST_KILN_URL}/boot/${MAC.replace(/:/g, "-")}/${TOKEN}`;
   const vars: Record<string, string | number | undefined> = {

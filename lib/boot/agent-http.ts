@@ -6,7 +6,8 @@ import { serveDeploymentFile } from "./boot-service";
 import type { Db } from "../db";
 import { isAppError, toErrorBody } from "../errors";
 import { findBadString, jsonDepthExceeds, MAX_JSON_BYTES, MAX_JSON_DEPTH } from "../http/body";
-import { reportFinished, reportInventory, reportLog, reportProgress, serveAgentEnv, serveAgentParams, serveAgentScript } from "../deployments/agent";
+import { reportFinished, reportInventory, reportLog, reportProgress } from "../deployments/agent";
+import { serveAgentEnv, serveAgentParams, serveAgentScript } from "../deployments/agent-instructions";
 import type { AgentAnswer } from "../deployments/deployment-auth";
 
 const TEXT = "text/plain; charset=utf-8";

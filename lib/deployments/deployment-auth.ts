@@ -1,10 +1,12 @@
 // How a run's machine is recognised and answered: its MAC and one-time token (in the path for
-// the agent's reports, in `Authorization: Kiln-Run …` for its capture upload), and the answer
-// shape both use. Apart from ./agent.ts and ./capture.ts so that neither imports the other for it.
+// the agent's fetches and reports, in `Authorization: Kiln-Run …` for its capture upload), and the
+// answers they share (404, 409 once ended). Apart from ./agent.ts, ./agent-instructions.ts and
+// ./capture.ts so that none imports another for it.
 import { findHostByMac, getDeploymentByTokenHash } from "@/db/queries/boot";
 import type { DeploymentRow, HostRow } from "@/db/schema";
 import type { Db } from "../db";
 import { hashSecret } from "../auth/secrets";
+import { isActiveDeployment } from "../hosts/state-machine";
 import { normalizeMac } from "../validation/mac";
 
 export type AgentAnswer = { status: number; body: string; contentType: string };
@@ -36,4 +38,14 @@ export function deploymentAuthorization(mac: string, token: string): string {
 
 export function isDeploymentAuthorization(header: string | null): header is string {
   return header !== null && header.trim().toLowerCase().startsWith(`${DEPLOYMENT_AUTH_SCHEME.toLowerCase()} `);
+}
+
+export const TEXT = "text/plain; charset=utf-8";
+
+export const notFound = (): AgentAnswer => ({ status: 404, contentType: TEXT, body: "Not found\n" });
+export const ended = (d: DeploymentRow): AgentAnswer => json(409, { error: { code: "conflict", message: `This run has ended (${d.state}); reports for it are refused.` } });
+
+/** A deployment still answered: active, and its token not expired. */
+export function isLive(d: DeploymentRow, now: Date): boolean {
+  return isActiveDeployment(d.state) && d.tokenExpiresAt.getTime() > now.getTime();
 }
