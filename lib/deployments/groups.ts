@@ -1,9 +1,10 @@
+// One file: starting, viewing and retrying a group all read its stored pinned spec and access check.
 // Deploy many at once (issue 16 item 4): one run start over all or some held hosts of a lease, a
-// run per host through the same planFromInput → createDeployment path as a single start, every run with
-// the group's id. The image and template versions are pinned once, for the whole group, so every
-// host gets the same. A host that cannot start (busy, no longer held) is said per host; the rest
-// start. A host whose run fails is retried alone (the retry-group-host job, from finishDeployment) until
-// it has had max_attempts runs; the group never restarts as a whole.
+// run per host through the same planFromInput → createDeployment path as a single start, every run
+// with the group's id. The image and template versions are pinned once, for the whole group, so
+// every host gets the same. A host that cannot start (busy, no longer held) is said per host; the
+// rest start. A host whose run fails is retried alone (the retry-group-host job, from
+// finishDeployment) until it has had max_attempts runs; the group never restarts as a whole.
 import {
   deleteDeploymentGroup,
   getDeploymentGroupRow,
