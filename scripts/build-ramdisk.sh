@@ -210,18 +210,21 @@ fetch_debs() {
   (cd "$WORK/dl" && apt-get download -q -o APT::Sandbox::User=root "${want[@]}" >&2) || keep_or_die "apt-get download failed (${want[*]})"
   mv "$WORK"/dl/*.deb "$CACHE/debs/"
 }
-# One build at a time uses the shared package cache: another build's cleanup below (a second
-# Kiln on this machine, tests running beside a lab) would delete the packages this one is about
-# to unpack. Held until they are unpacked; released when the script ends.
-exec 9>"$CACHE/debs.lock"
-flock 9
+# The package cache is shared with builds of other checkouts (a lab beside the test suite), whose
+# package lists may differ: fd 8 (fd 9 holds the build lock above) keeps one build at a time
+# between download and unpack, and the cleanup only drops other versions of this build's own
+# packages, never a package this build does not use.
+exec 8>"$CACHE/debs.lock"
+flock 8
 fetch_debs "$KPKG $KVER" "busybox-static $BBVER" "${USERSPACE[@]}"
 KDEB=$(deb_file "$KPKG" "$KVER")
 BBDEB=$(deb_file busybox-static "$BBVER")
 keep=("$KDEB" "$BBDEB")
-for pv in "${USERSPACE[@]}"; do keep+=("$(deb_file ${pv})"); done
-# Other versions of these packages are of no further use.
+declare -A mine=(["$KPKG"]=1 [busybox-static]=1)
+for pv in "${USERSPACE[@]}"; do keep+=("$(deb_file ${pv})"); mine[${pv%% *}]=1; done
 for f in "$CACHE"/debs/*.deb; do
+  base=$(basename "$f")
+  [[ -n "${mine[${base%%_*}]:-}" ]] || continue
   printf '%s\n' "${keep[@]}" | grep -qxF "$f" || rm -f "$f"
 done
 
@@ -230,7 +233,7 @@ dpkg-deb -x "$KDEB" "$WORK/kernel"
 dpkg-deb -x "$BBDEB" "$WORK/busybox"
 U="$WORK/userspace"
 for pv in "${USERSPACE[@]}"; do dpkg-deb -x "$(deb_file ${pv})" "$U"; done
-flock -u 9
+flock -u 8
 KREL=$(basename "$(ls -d "$WORK"/kernel/lib/modules/*/ | head -n1)")
 KMOD="$WORK/kernel/lib/modules/$KREL"
 # The package ships no module indexes; the full tree's modules.dep gives the dependency closure.
