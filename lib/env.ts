@@ -1,5 +1,6 @@
 // The only reader of process.env. Everything else imports `env` from here, so a
 // misconfiguration fails once, at start, with the variable's name in the message.
+// One file, longer than most: every setting is declared here, beside its neighbours, on purpose.
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
