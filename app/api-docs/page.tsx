@@ -2,6 +2,7 @@
 // Public, like the document itself: it describes requests, never data.
 import Link from "next/link";
 import { Badge, type Tone } from "@/components/ui/badge";
+import { Table, type Column } from "@/components/ui/table";
 import { getOpenApiDocument, type OpenApiOperation, type OpenApiParameter } from "@/lib/api/openapi";
 
 export const metadata = { title: "API reference" };
@@ -60,33 +61,25 @@ function anchorOf(method: string, path: string): string {
   return `${method}-${path.replace(/[^A-Za-z0-9]+/g, "-").replace(/^-|-$/g, "")}`;
 }
 
+const PARAMETER_COLUMNS: Column[] = [{ label: "Name" }, { label: "In" }, { label: "Type" }, { label: "Notes" }];
+
 function Parameters({ parameters }: { parameters: OpenApiParameter[] }) {
   return (
-    <table className="mt-2 w-full text-left text-sm">
-      <thead className="text-xs uppercase tracking-wide text-stone-500">
-        <tr>
-          <th className="py-1 pr-4 font-medium">Name</th>
-          <th className="py-1 pr-4 font-medium">In</th>
-          <th className="py-1 pr-4 font-medium">Type</th>
-          <th className="py-1 font-medium">Notes</th>
+    <Table columns={PARAMETER_COLUMNS} frame="bare" padding="flush" compact className="mt-2">
+      {parameters.map((p) => (
+        <tr key={`${p.in}-${p.name}`}>
+          <td className="py-1 pr-4 font-mono text-xs">
+            {p.name}
+            {p.required ? <span className="text-red-700" title="required">*</span> : null}
+          </td>
+          <td className="py-1 pr-4 text-stone-600">{p.in}</td>
+          <td className="py-1 pr-4 font-mono text-xs text-stone-700">{typeOf(p.schema)}</td>
+          <td className="py-1 pr-4 text-stone-600">
+            <Prose text={[p.description, p.schema.default !== undefined ? `default \`${JSON.stringify(p.schema.default)}\`` : ""].filter(Boolean).join("; ")} />
+          </td>
         </tr>
-      </thead>
-      <tbody className="divide-y divide-stone-100">
-        {parameters.map((p) => (
-          <tr key={`${p.in}-${p.name}`}>
-            <td className="py-1 pr-4 font-mono text-xs">
-              {p.name}
-              {p.required ? <span className="text-red-700" title="required">*</span> : null}
-            </td>
-            <td className="py-1 pr-4 text-stone-600">{p.in}</td>
-            <td className="py-1 pr-4 font-mono text-xs text-stone-700">{typeOf(p.schema)}</td>
-            <td className="py-1 text-stone-600">
-              <Prose text={[p.description, p.schema.default !== undefined ? `default \`${JSON.stringify(p.schema.default)}\`` : ""].filter(Boolean).join("; ")} />
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+      ))}
+    </Table>
   );
 }
 

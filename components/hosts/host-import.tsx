@@ -5,6 +5,7 @@ import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { Alert } from "../ui/alert";
 import { Button } from "../ui/button";
+import { Table, type Column } from "../ui/table";
 import { TextAreaField } from "../ui/field";
 import { toast } from "../ui/toast";
 import { ApiError, callApi } from "../ui/use-api";
@@ -128,42 +129,31 @@ function detailsOf(e: ApiError): { rowErrors: RowError[]; errorCount: number } |
   return d?.rowErrors ? { rowErrors: d.rowErrors, errorCount: d.errorCount ?? d.rowErrors.length } : null;
 }
 
+const PREVIEW_COLUMNS: Column[] = ["Row", "Name", "MACs", "Pool", "Site", "Tags", "Power", "State"].map((label) => ({ label }));
+
 function Preview({ result }: { result: HostImportResult }) {
   return (
     <section aria-label="Import preview" className="space-y-2">
       <Alert tone="success">
         All {result.count.toLocaleString("en")} hosts are valid. Nothing has been written yet: press Import to add them.
       </Alert>
-      <div className="max-h-80 overflow-auto rounded-lg border border-stone-200 bg-white">
-        <table className="w-full text-left text-xs">
-          <thead className="sticky top-0 bg-stone-50 uppercase tracking-wide text-stone-500">
-            <tr>
-              {["Row", "Name", "MACs", "Pool", "Site", "Tags", "Power", "State"].map((h) => (
-                <th key={h} className="px-3 py-1.5 font-medium">
-                  {h}
-                </th>
-              ))}
-            </tr>
-          </thead>
-          <tbody className="divide-y divide-stone-100">
-            {result.preview.map((r) => (
-              <tr key={r.row}>
-                <td className="px-3 py-1 text-stone-500">{r.row}</td>
-                <td className="px-3 py-1 font-medium">{r.name}</td>
-                <td className="px-3 py-1 font-mono">{r.macs.join(" ")}</td>
-                <td className="px-3 py-1">{r.pool ?? "—"}</td>
-                <td className="px-3 py-1">{r.site ?? "default"}</td>
-                <td className="px-3 py-1">{r.tags.join(", ")}</td>
-                <td className="px-3 py-1">
-                  {r.powerDriver}
-                  {r.secretsSet.length ? ` (${r.secretsSet.join(", ")} set)` : ""}
-                </td>
-                <td className="px-3 py-1">{r.state}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table columns={PREVIEW_COLUMNS} padding="tight" size="xs" compact stickyHeader className="max-h-80 overflow-y-auto">
+        {result.preview.map((r) => (
+          <tr key={r.row}>
+            <td className="px-3 py-1 text-stone-500">{r.row}</td>
+            <td className="px-3 py-1 font-medium">{r.name}</td>
+            <td className="px-3 py-1 font-mono">{r.macs.join(" ")}</td>
+            <td className="px-3 py-1">{r.pool ?? "—"}</td>
+            <td className="px-3 py-1">{r.site ?? "default"}</td>
+            <td className="px-3 py-1">{r.tags.join(", ")}</td>
+            <td className="px-3 py-1">
+              {r.powerDriver}
+              {r.secretsSet.length ? ` (${r.secretsSet.join(", ")} set)` : ""}
+            </td>
+            <td className="px-3 py-1">{r.state}</td>
+          </tr>
+        ))}
+      </Table>
       {result.count > result.preview.length ? <p className="text-xs text-stone-500">The first {result.preview.length} of {result.count.toLocaleString("en")} rows are shown.</p> : null}
     </section>
   );
